@@ -1,0 +1,208 @@
+/**
+ * Library-level functions over arrays: evaluation, lifetimes (tidy), memory and
+ * metrics views, plan inspection, backend selection.
+ */
+import { ArgumentError } from '../errors.js';
+import { execute, executeAsync, inspectPlan } from '../graph/executor.js';
+import { type Metrics, counters, resetCounters } from '../graph/metrics.js';
+import type { Node } from '../graph/node.js';
+import { backendFor, getBackendName, isAvailable as backendAvailable, setBackendName } from '../runtime/registry.js';
+import { MetalArray } from './array.js';
+import { type Disposable, Scope, currentScope, fusionEnabled, runInScope } from './context.js';
+
+function groupByBackend(op: string, arrays: readonly MetalArray[]): Map<string, Node[]> {
+  const groups = new Map<string, Node[]>();
+  for (const a of arrays) {
+    if (!(a instanceof MetalArray)) throw new ArgumentError(`${op}: expected MetalArrays, got ${a === null ? 'null' : typeof a}`);
+    const n = a.liveNode(op);
+    const list = groups.get(n.backend);
+    if (list) list.push(n);
+    else groups.set(n.backend, [n]);
+  }
+  return groups;
+}
+
+/** Evaluates arrays together: one plan, shared work fused and computed once. */
+export function evaluate(...arrays: MetalArray[]): void {
+  for (const [backend, nodes] of groupByBackend('eval', arrays)) execute(nodes, backendFor(backend), { fusion: fusionEnabled() });
+}
+
+/** Like `eval`, with the kernels running off the JS thread; the event loop keeps going. */
+export async function evalAsync(...arrays: MetalArray[]): Promise<void> {
+  await Promise.all([...groupByBackend('evalAsync', arrays)].map(([backend, nodes]) => executeAsync(nodes, backendFor(backend), { fusion: fusionEnabled() })));
+}
+
+function collectArrays(value: unknown, out: Set<MetalArray>, depth = 0): void {
+  if (depth > 8 || value === null || typeof value !== 'object') return;
+  if (value instanceof MetalArray) {
+    out.add(value);
+    return;
+  }
+  if (Array.isArray(value)) for (const v of value) collectArrays(v, out, depth + 1);
+  else if (value instanceof Map) for (const v of value.values()) collectArrays(v, out, depth + 1);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collectArrays(v, out, depth + 1);
+}
+
+function closeScope(scope: Scope, result: unknown): void {
+  const keep = new Set<MetalArray>();
+  collectArrays(result, keep);
+  const parent = currentScope();
+  for (const d of scope.tracked) {
+    if (keep.has(d as MetalArray)) parent?.tracked.push(d);
+    else d.dispose();
+  }
+}
+
+/**
+ * Runs `fn` and disposes every array it created, except those it returns (in an array,
+ * object or Map). Works with async functions: the scope closes when the promise settles,
+ * and concurrent async tidies keep separate scopes.
+ */
+export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new ArgumentError('tidy: expected a function');
+  const scope = new Scope();
+  let result: T;
+  try {
+    result = runInScope(scope, fn);
+  } catch (err) {
+    closeScope(scope, undefined);
+    throw err;
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (v) => {
+        closeScope(scope, v);
+        return v;
+      },
+      (err) => {
+        closeScope(scope, undefined);
+        throw err;
+      },
+    ) as T;
+  }
+  closeScope(scope, result);
+  return result;
+}
+
+/** Disposes arrays (in any nesting of arrays and plain objects). */
+export function dispose(value: unknown): void {
+  const found = new Set<MetalArray>();
+  collectArrays(value, found);
+  for (const a of found) a.dispose();
+}
+
+/** Keeps an array alive past the end of the enclosing tidy. */
+export function keep<T extends MetalArray>(a: T): T {
+  const scope = currentScope();
+  if (scope) {
+    const i = scope.tracked.indexOf(a as Disposable);
+    if (i >= 0) scope.tracked.splice(i, 1);
+  }
+  return a;
+}
+
+/** Memory of the current backend's pool. */
+export interface MemoryInfo {
+  activeBytes: number;
+  cachedBytes: number;
+  peakBytes: number;
+  activeBuffers: number;
+}
+
+/** Pool statistics of the current backend. */
+export function memory(): MemoryInfo {
+  return backendFor(getBackendName()).memory();
+}
+
+/** Frees every cached (unused) buffer of the current backend's pool. */
+export function clearCache(): void {
+  backendFor(getBackendName()).clearCache();
+}
+
+function checkBytes(op: string, bytes: number): void {
+  if (typeof bytes !== 'number' || Number.isNaN(bytes) || bytes < 0) throw new ArgumentError(`${op}: bytes must be a non-negative number, got ${String(bytes)}`);
+}
+
+/** Bounds the bytes the pool keeps cached for reuse. */
+export function setCacheLimit(bytes: number): void {
+  checkBytes('setCacheLimit', bytes);
+  backendFor(getBackendName()).setCacheLimit(bytes);
+}
+
+/** Bounds active bytes; allocations beyond it throw OutOfMemoryError. */
+export function setMemoryLimit(bytes: number): void {
+  checkBytes('setMemoryLimit', bytes);
+  backendFor(getBackendName()).setMemoryLimit(bytes);
+}
+
+/** Compile, launch and cache counters since start or the last `resetMetrics()`. */
+export function metrics(): Metrics {
+  return { ...counters };
+}
+
+/** Zeroes the counters. */
+export function resetMetrics(): void {
+  resetCounters();
+}
+
+function planOf(op: string, arrays: readonly MetalArray[], backendName?: string) {
+  const groups = groupByBackend(op, arrays);
+  const out = [];
+  for (const [backend, nodes] of groups) {
+    const plan = inspectPlan(nodes, backendFor(backendName ?? backend), { fusion: fusionEnabled() });
+    if (plan) out.push(plan);
+  }
+  return out;
+}
+
+/**
+ * The schedule that evaluating `arrays` would run, as text: each kernel, the ops fused
+ * into it, its inputs and output. Builds (and caches) the plan without running it.
+ */
+export function explain(...arrays: MetalArray[]): string {
+  const plans = planOf('explain', arrays);
+  const lines: string[] = [];
+  let k = 0;
+  for (const p of plans) {
+    lines.push(`plan on ${p.backend.name}: ${p.kernelCount} kernel${p.kernelCount === 1 ? '' : 's'}`);
+    for (const d of p.description) {
+      lines.push(`  kernel ${k++} ${d.name} (${d.kind}): ${d.ops.join(' → ') || 'copy'}`);
+      for (const i of d.inputs) lines.push(`    in:  ${i}`);
+      lines.push(`    out: ${d.output}`);
+    }
+  }
+  if (lines.length === 0) lines.push('nothing to run: every array is already evaluated');
+  return lines.join('\n');
+}
+
+/** One generated kernel, as `kernelSources` returns it. */
+export interface KernelSourceInfo {
+  name: string;
+  kind: string;
+  source: string;
+}
+
+/** The generated source of each kernel in the plan for `arrays` (cpu renderer: C). */
+export function kernelSources(arrays: MetalArray | readonly MetalArray[], backend?: string): KernelSourceInfo[] {
+  const list = arrays instanceof MetalArray ? [arrays] : [...arrays];
+  const out: KernelSourceInfo[] = [];
+  for (const p of planOf('kernelSources', list, backend)) {
+    p.sources.forEach((s, i) => out.push({ name: s.name, kind: p.description[i].kind, source: s.source }));
+  }
+  return out;
+}
+
+/** The backend new arrays are created on. */
+export function getBackend(): string {
+  return getBackendName();
+}
+
+/** Makes `name` the default backend; throws BackendUnavailableError saying why if it can't run. */
+export function setBackend(name: string): void {
+  setBackendName(name);
+}
+
+/** True if the named backend can run on this machine. */
+export function isAvailable(name: string): boolean {
+  return backendAvailable(name);
+}

@@ -1,0 +1,427 @@
+/**
+ * The C renderer: kernel IR → C99 for the CPU backend.
+ *
+ * Op expressions are a table keyed by op and dtype class; `$0`, `$1` are operands
+ * (always plain SSA names), `T` the compute type, `W` the unsigned type wide enough
+ * to do integer arithmetic without C's undefined signed overflow.
+ */
+import { DTYPES, type DType } from '../graph/dtype.js';
+import { C_MATH_PRELUDE } from './c-math.js';
+import type { Gate, IndexExpr, KernelIR, Stmt } from './ir.js';
+
+/** Dtype classes the expression table distinguishes. */
+type Cls = 'b' | 'i' | 'u' | 'f' | 'd';
+
+const COMPUTE_TYPE: Record<DType, string> = {
+  bool: 'uint8_t',
+  int8: 'int8_t',
+  int16: 'int16_t',
+  int32: 'int32_t',
+  int64: 'int64_t',
+  uint8: 'uint8_t',
+  uint16: 'uint16_t',
+  uint32: 'uint32_t',
+  uint64: 'uint64_t',
+  float16: 'float',
+  bfloat16: 'float',
+  float32: 'float',
+  float64: 'double',
+};
+
+const STORAGE_TYPE: Record<DType, string> = { ...COMPUTE_TYPE, float16: 'uint16_t', bfloat16: 'uint16_t' };
+
+function cls(d: DType): Cls {
+  const k = DTYPES[d].kind;
+  if (k === 'bool') return 'b';
+  if (k === 'int') return 'i';
+  if (k === 'uint') return 'u';
+  return d === 'float64' ? 'd' : 'f';
+}
+
+function wideType(d: DType): string {
+  return DTYPES[d].bits > 32 ? 'uint64_t' : 'uint32_t';
+}
+
+type Row = Partial<Record<Cls | 'int' | 'float' | 'all', string>>;
+
+/** Per-op C expressions. Lookup order: exact class, then int/float group, then all. */
+const C_OPS: Record<string, Row> = {
+  copy: { all: '$0' },
+  negative: { int: '(T)((W)0 - (W)$0)', float: '(-$0)' },
+  abs: { i: '($0 < 0 ? (T)((W)0 - (W)$0) : $0)', u: '$0', f: 'fabsf($0)', d: 'fabs($0)' },
+  sign: { u: '(T)($0 > 0)', all: '($0 > 0 ? (T)1 : ($0 < 0 ? (T)-1 : $0))' },
+  square: { b: '$0', int: '(T)((W)$0 * (W)$0)', float: '($0 * $0)' },
+  relu: { i: '($0 > 0 ? $0 : (T)0)', u: '$0', b: '$0', float: '(($0 > 0 || $0 != $0) ? $0 : (T)0)' },
+  floor: { f: 'floorf($0)', d: 'floor($0)', all: '$0' },
+  ceil: { f: 'ceilf($0)', d: 'ceil($0)', all: '$0' },
+  round: { f: 'rintf($0)', d: 'rint($0)', all: '$0' },
+  trunc: { f: 'truncf($0)', d: 'trunc($0)', all: '$0' },
+  sqrt: { f: 'sqrtf($0)', d: 'sqrt($0)' },
+  rsqrt: { f: '(1.0f / sqrtf($0))', d: '(1.0 / sqrt($0))' },
+  reciprocal: { f: '(1.0f / $0)', d: '(1.0 / $0)' },
+  exp: { f: 'ma_expf($0)', d: 'exp($0)' },
+  exp2: { f: 'ma_exp2f($0)', d: 'exp2($0)' },
+  expm1: { f: 'ma_expm1f($0)', d: 'expm1($0)' },
+  log: { f: 'ma_logf($0)', d: 'log($0)' },
+  log2: { f: 'ma_log2f($0)', d: 'log2($0)' },
+  log10: { f: 'ma_log10f($0)', d: 'log10($0)' },
+  log1p: { f: 'ma_log1pf($0)', d: 'log1p($0)' },
+  sin: { f: 'ma_sinf($0)', d: 'sin($0)' },
+  cos: { f: 'ma_cosf($0)', d: 'cos($0)' },
+  tan: { f: 'ma_tanf($0)', d: 'tan($0)' },
+  arcsin: { f: 'asinf($0)', d: 'asin($0)' },
+  arccos: { f: 'acosf($0)', d: 'acos($0)' },
+  arctan: { f: 'atanf($0)', d: 'atan($0)' },
+  sinh: { f: 'ma_sinhf($0)', d: 'sinh($0)' },
+  cosh: { f: 'ma_coshf($0)', d: 'cosh($0)' },
+  tanh: { f: 'ma_tanhf($0)', d: 'tanh($0)' },
+  arcsinh: { f: 'asinhf($0)', d: 'asinh($0)' },
+  arccosh: { f: 'acoshf($0)', d: 'acosh($0)' },
+  arctanh: { f: 'atanhf($0)', d: 'atanh($0)' },
+  erf: { f: 'ma_erff($0)', d: 'erf($0)' },
+  erfinv: { f: '(float)ma_erfinv((double)$0)', d: 'ma_erfinv($0)' },
+  sigmoid: { f: 'ma_sigmoidf($0)', d: '(1.0 / (1.0 + exp(-$0)))' },
+  gelu: { f: '(0.5f * $0 * (1.0f + ma_erff($0 * 0.70710678118654752f)))', d: '(0.5 * $0 * (1.0 + erf($0 * 0.70710678118654752440)))' },
+  silu: { f: '($0 * ma_sigmoidf($0))', d: '($0 / (1.0 + exp(-$0)))' },
+  isnan: { float: '(uint8_t)($0 != $0)', all: '(uint8_t)0' },
+  isinf: { f: '(uint8_t)(fabsf($0) == INFINITY)', d: '(uint8_t)(fabs($0) == INFINITY)', all: '(uint8_t)0' },
+  isfinite: { float: '(uint8_t)(($0 - $0) == 0)', all: '(uint8_t)1' },
+  logicalNot: { all: '(uint8_t)!$0' },
+  bitwiseNot: { b: '(uint8_t)!$0', int: '(T)~$0' },
+  add: { b: '(uint8_t)($0 | $1)', int: '(T)((W)$0 + (W)$1)', float: '($0 + $1)' },
+  subtract: { int: '(T)((W)$0 - (W)$1)', float: '($0 - $1)' },
+  multiply: { b: '(uint8_t)($0 & $1)', int: '(T)((W)$0 * (W)$1)', float: '($0 * $1)' },
+  divide: { float: '($0 / $1)' },
+  floorDivide: { int: 'ma_floordiv_N($0, $1)', f: '(float)ma_floordiv_d($0, $1)', d: 'ma_floordiv_d($0, $1)' },
+  remainder: { int: 'ma_rem_N($0, $1)', f: '(float)ma_rem_d($0, $1)', d: 'ma_rem_d($0, $1)' },
+  power: { int: 'ma_pow_N($0, $1)', f: 'powf($0, $1)', d: 'pow($0, $1)' },
+  maximum: { b: '(uint8_t)($0 | $1)', int: '($0 > $1 ? $0 : $1)', float: '(($0 > $1 || $0 != $0) ? $0 : $1)' },
+  minimum: { b: '(uint8_t)($0 & $1)', int: '($0 < $1 ? $0 : $1)', float: '(($0 < $1 || $0 != $0) ? $0 : $1)' },
+  arctan2: { f: 'atan2f($0, $1)', d: 'atan2($0, $1)' },
+  logaddexp: { f: '(float)ma_logaddexp((double)$0, (double)$1)', d: 'ma_logaddexp($0, $1)' },
+  equal: { all: '(uint8_t)($0 == $1)' },
+  notEqual: { all: '(uint8_t)($0 != $1)' },
+  less: { all: '(uint8_t)($0 < $1)' },
+  lessEqual: { all: '(uint8_t)($0 <= $1)' },
+  greater: { all: '(uint8_t)($0 > $1)' },
+  greaterEqual: { all: '(uint8_t)($0 >= $1)' },
+  logicalAnd: { all: '(uint8_t)($0 & $1)' },
+  logicalOr: { all: '(uint8_t)($0 | $1)' },
+  logicalXor: { all: '(uint8_t)($0 ^ $1)' },
+  bitwiseAnd: { all: '(T)($0 & $1)' },
+  bitwiseOr: { all: '(T)($0 | $1)' },
+  bitwiseXor: { all: '(T)($0 ^ $1)' },
+  leftShift: { int: 'ma_shl_N($0, $1)' },
+  rightShift: { int: 'ma_shr_N($0, $1)' },
+};
+
+function opExpr(op: string, dtype: DType, srcs: readonly string[]): string {
+  const row = C_OPS[op];
+  if (!row) throw new Error(`internal: no C expression for ${op}`);
+  const c = cls(dtype);
+  const group = c === 'i' || c === 'u' ? 'int' : c === 'f' || c === 'd' ? 'float' : undefined;
+  const tmpl = row[c] ?? (group ? row[group] : undefined) ?? row.all;
+  if (tmpl === undefined) throw new Error(`internal: ${op} has no C expression for ${dtype}`);
+  return tmpl
+    .replace(/\$(\d)/g, (_, i: string) => srcs[Number(i)])
+    .replace(/\bT\b/g, COMPUTE_TYPE[dtype])
+    .replace(/\bW\b/g, wideType(dtype))
+    .replace(/_N\(/g, `_${dtype}(`);
+}
+
+/** Rounds a float32 compute value to the storage precision of a half dtype. */
+function roundTo(dtype: DType, expr: string): string {
+  if (dtype === 'float16') return `ma_rh(${expr})`;
+  if (dtype === 'bfloat16') return `ma_rb(${expr})`;
+  return expr;
+}
+
+function castExpr(from: DType, to: DType, x: string): string {
+  const fc = cls(from);
+  const tc = cls(to);
+  if (tc === 'b') return `(uint8_t)(${x} != 0)`;
+  if (tc === 'i' || tc === 'u') {
+    if (fc === 'f' || fc === 'd') return `ma_f2i_${to}((double)${x})`;
+    return `(${COMPUTE_TYPE[to]})${x}`;
+  }
+  // to a float
+  if (to === 'float16' || to === 'bfloat16') {
+    const fn = to === 'float16' ? 'ma_rh' : 'ma_rb';
+    if (fc === 'f') return `${fn}(${x})`;
+    return `${fn}_d((double)${x})`;
+  }
+  return `(${COMPUTE_TYPE[to]})${x}`;
+}
+
+const v = (id: number): string => `v${id}`;
+
+function renderIndex(ix: IndexExpr, dimVar: (d: number) => string): string {
+  const parts: string[] = [];
+  if (ix.base >= 0) parts.push(`a[${ix.base}]`);
+  for (const t of ix.terms) {
+    const name = 'dim' in t.v ? dimVar(t.v.dim) : v(t.v.rvar);
+    parts.push(t.coef === 'unit' ? name : `${name} * a[${t.coef}]`);
+  }
+  return parts.length ? parts.join(' + ') : '0';
+}
+
+function renderGate(g: Gate, dimVar: (d: number) => string): string {
+  return g
+    .map((c) => {
+      const ix = renderIndex(c.index, dimVar);
+      return `((${ix}) >= a[${c.lo}] && (${ix}) < a[${c.hi}])`;
+    })
+    .join(' && ');
+}
+
+function renderStmt(s: Stmt, dimVar: (d: number) => string): string {
+  switch (s.k) {
+    case 'rvar':
+      return `const int64_t ${v(s.id)} = ((${renderIndex(s.linear, dimVar)}) / a[${s.div}]) % a[${s.mod}];`;
+    case 'load': {
+      const ct = COMPUTE_TYPE[s.dtype];
+      const elem = `((const ${STORAGE_TYPE[s.dtype]} *)bufs[${s.buf}])[${renderIndex(s.index, dimVar)}]`;
+      const conv = s.dtype === 'float16' ? `ma_h2f(${elem})` : s.dtype === 'bfloat16' ? `ma_b2f(${elem})` : elem;
+      const value = s.gate ? `(${renderGate(s.gate, dimVar)} ? ${conv} : (${ct})0)` : conv;
+      return `const ${ct} ${v(s.id)} = ${value};`;
+    }
+    case 'arg': {
+      const ct = COMPUTE_TYPE[s.dtype];
+      const c = cls(s.dtype);
+      const value = c === 'f' || c === 'd' ? roundTo(s.dtype, `(${ct})ma_argd(a, ${s.slot})`) : `(${ct})a[${s.slot}]`;
+      return `const ${ct} ${v(s.id)} = ${value};`;
+    }
+    case 'alu': {
+      const expr = opExpr(
+        s.op,
+        s.dtype,
+        s.srcs.map((x) => v(x)),
+      );
+      return `const ${COMPUTE_TYPE[s.result]} ${v(s.id)} = ${s.result === s.dtype ? roundTo(s.result, expr) : expr};`;
+    }
+    case 'cast':
+      return `const ${COMPUTE_TYPE[s.to]} ${v(s.id)} = ${castExpr(s.from, s.to, v(s.src))};`;
+    case 'where':
+      return `const ${COMPUTE_TYPE[s.dtype]} ${v(s.id)} = ${v(s.srcs[0])} ? ${v(s.srcs[1])} : ${v(s.srcs[2])};`;
+    case 'gate':
+      return `const uint8_t ${v(s.id)} = ${renderGate(s.gate, dimVar)};`;
+  }
+}
+
+/**
+ * Renders one elementwise kernel as a C function named `name`.
+ *
+ * The chunk [start, end) of flat output indices is walked as nested loops: the
+ * innermost dim is a plain counted loop (vectorizable), statements that don't depend
+ * on it are hoisted out of it, and the outer dims advance with a carry.
+ */
+export function renderCKernel(ir: KernelIR, name: string): string {
+  const r = ir.rank;
+  const inner = r - 1;
+  const lines: string[] = [];
+  lines.push(`void ${name}(void *const *bufs, const int64_t *a, int64_t start, int64_t end) {`);
+  lines.push(`  ${STORAGE_TYPE[ir.buffers[0]]} *restrict out = (${STORAGE_TYPE[ir.buffers[0]]} *)bufs[0];`);
+  lines.push('  if (start >= end) return;');
+  for (let d = 0; d < r; d++) lines.push(`  const int64_t n${d} = a[${2 + d}];`);
+  for (let d = 0; d < r; d++) lines.push(`  int64_t i${d};`);
+  lines.push('  {');
+  lines.push('    int64_t t = start;');
+  for (let d = r - 1; d > 0; d--) lines.push(`    i${d} = t % n${d}; t /= n${d};`);
+  lines.push('    i0 = t;');
+  lines.push('  }');
+  // Statements that depend on no loop variable at all are computed once per chunk.
+  const invariant = new Set<number>();
+  const isInvariant = (s: Stmt): boolean => {
+    switch (s.k) {
+      case 'arg':
+        return true;
+      case 'load':
+        return s.index.terms.length === 0 && s.gate === null;
+      case 'alu':
+      case 'where':
+        return s.srcs.every((x) => invariant.has(x));
+      case 'cast':
+        return invariant.has(s.src);
+      default:
+        return false;
+    }
+  };
+  const once: string[] = [];
+  const outer: string[] = [];
+  const body: string[] = [];
+  const dimOuter = (d: number): string => (d === inner ? 'j' : `i${d}`);
+  ir.stmts.forEach((s, k) => {
+    if (isInvariant(s)) {
+      invariant.add(s.id);
+      once.push(`  ${renderStmt(s, dimOuter)}`);
+    } else if (ir.inner[k]) body.push(`      ${renderStmt(s, dimOuter)}`);
+    else outer.push(`    ${renderStmt(s, dimOuter)}`);
+  });
+  lines.push(...once);
+  lines.push('  int64_t pos = start;');
+  lines.push('  while (pos < end) {');
+  lines.push(`    int64_t count = n${inner} - i${inner};`);
+  lines.push('    if (count > end - pos) count = end - pos;');
+  lines.push(...outer);
+  lines.push(`    ${STORAGE_TYPE[ir.buffers[0]]} *restrict o = out + pos - i${inner};`);
+  lines.push(`    for (int64_t j = i${inner}; j < i${inner} + count; j++) {`);
+  lines.push(...body);
+  const res = v(ir.result);
+  const outDtype = ir.buffers[0];
+  const stored = outDtype === 'float16' ? `ma_f2h(${res})` : outDtype === 'bfloat16' ? `ma_f2b(${res})` : res;
+  lines.push(`      o[j] = ${stored};`);
+  lines.push('    }');
+  lines.push('    pos += count;');
+  if (r > 1) {
+    lines.push(`    i${inner} = 0;`);
+    for (let d = inner - 1; d >= 0; d--) {
+      lines.push(`    if (++i${d} < n${d}) continue;`);
+      if (d > 0) lines.push(`    i${d} = 0;`);
+    }
+  }
+  lines.push('  }');
+  lines.push('}');
+  return lines.join('\n');
+}
+
+const INT_DTYPES: DType[] = ['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64'];
+
+function intHelpers(d: DType): string {
+  const T = COMPUTE_TYPE[d];
+  const W = wideType(d);
+  const info = DTYPES[d];
+  const signed = info.kind === 'int';
+  const bits = info.bits;
+  const min = signed ? `((${T})((${W})1 << ${bits - 1}))` : '0';
+  const max = signed ? `((${T})(((${W})1 << ${bits - 1}) - 1))` : `((${T})~(${T})0)`;
+  const maxPlusOne = signed ? `${2 ** (bits - 1)}.0` : `${2 ** bits}.0`;
+  const minD = signed ? `-${2 ** (bits - 1)}.0` : '0.0';
+  const lines = [
+    `static inline ${T} ma_f2i_${d}(double x) { return x != x ? (${T})0 : x <= ${minD} ? ${min} : x >= ${maxPlusOne} ? ${max} : (${T})x; }`,
+    `static inline ${T} ma_shl_${d}(${T} x, ${T} s) { return (s < 0 || s >= ${bits}) ? (${T})0 : (${T})((${W})x << s); }`,
+  ];
+  if (signed) {
+    lines.push(
+      `static inline ${T} ma_shr_${d}(${T} x, ${T} s) { return (s < 0 || s >= ${bits}) ? (x < 0 ? (${T})-1 : (${T})0) : (${T})(x >> s); }`,
+      `static inline ${T} ma_floordiv_${d}(${T} x, ${T} y) { if (y == 0) return 0; if (x == ${min} && y == -1) return x; ${T} q = (${T})(x / y); if ((x % y != 0) && ((x < 0) != (y < 0))) q--; return q; }`,
+      `static inline ${T} ma_rem_${d}(${T} x, ${T} y) { if (y == 0 || y == -1) return 0; ${T} r = (${T})(x % y); if (r != 0 && ((r < 0) != (y < 0))) r = (${T})(r + y); return r; }`,
+      `static inline ${T} ma_pow_${d}(${T} x, ${T} y) { if (y < 0) return x == 1 ? 1 : x == -1 ? ((y & 1) ? -1 : 1) : 0; ${W} r = 1, b = (${W})x; while (y) { if (y & 1) r *= b; b *= b; y >>= 1; } return (${T})r; }`,
+    );
+  } else {
+    lines.push(
+      `static inline ${T} ma_shr_${d}(${T} x, ${T} s) { return (s >= ${bits}) ? (${T})0 : (${T})(x >> s); }`,
+      `static inline ${T} ma_floordiv_${d}(${T} x, ${T} y) { return y == 0 ? (${T})0 : (${T})(x / y); }`,
+      `static inline ${T} ma_rem_${d}(${T} x, ${T} y) { return y == 0 ? (${T})0 : (${T})(x % y); }`,
+      `static inline ${T} ma_pow_${d}(${T} x, ${T} y) { ${W} r = 1, b = x; while (y) { if (y & 1) r *= b; b *= b; y >>= 1; } return (${T})r; }`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Shared C prelude: types, half conversions, integer helpers, float math. */
+export const C_PRELUDE = `#include <stdint.h>
+#include <string.h>
+#include <math.h>
+
+static inline double ma_argd(const int64_t *a, int64_t k) { double d; memcpy(&d, &a[k], 8); return d; }
+static inline uint32_t ma_fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float ma_bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+/* float16: IEEE binary16, round to nearest even, subnormals kept. */
+static inline float ma_h2f(uint16_t h) {
+  uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  if (e == 0x1f) return ma_bitsf(s | 0x7f800000u | (m << 13));
+  if (e == 0) { float f = (float)m * 5.9604644775390625e-8f; return s ? -f : f; }
+  return ma_bitsf(s | ((e + 112u) << 23) | (m << 13));
+}
+static inline uint16_t ma_f2h(float f) {
+  uint32_t u = ma_fbits(f), s = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) return (uint16_t)(s | 0x7e00u | ((a >> 13) & 0x3ffu));
+  if (a >= 0x477ff000u) return (uint16_t)(s | 0x7c00u);
+  if (a < 0x38800000u) {
+    /* subnormal or zero: scale so the half ulp is an integer step, round to even. */
+    float t = ma_bitsf(a) * 16777216.0f; /* 2^24 */
+    return (uint16_t)(s | (uint32_t)rintf(t));
+  }
+  uint32_t r = a + 0xfffu + ((a >> 13) & 1u) - 0x38000000u;
+  return (uint16_t)(s | (r >> 13));
+}
+static inline float ma_rh(float f) { return ma_h2f(ma_f2h(f)); }
+static inline float ma_rh_d(double d) {
+  /* Round a double to half directly (no double rounding through float). */
+  double a = fabs(d);
+  if (a != a || a >= 65520.0 || a < 6.103515625e-05) {
+    if (a != a) return (float)d;
+    if (a >= 65520.0) return d < 0 ? -INFINITY : INFINITY;
+    return (float)(rint(d * 16777216.0) / 16777216.0);
+  }
+  int e; frexp(a, &e);
+  double q = ldexp(1.0, e - 11);
+  return (float)(rint(d / q) * q);
+}
+static inline float ma_b2f(uint16_t b) { return ma_bitsf((uint32_t)b << 16); }
+static inline uint16_t ma_f2b(float f) {
+  uint32_t u = ma_fbits(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+static inline float ma_rb(float f) { return ma_b2f(ma_f2b(f)); }
+static inline float ma_rb_d(double d) {
+  double a = fabs(d);
+  if (a != a) return (float)d;
+  if (a >= 3.3961775292304e+38) return d < 0 ? -INFINITY : INFINITY;
+  if (a < 1.1754943508222875e-38) return (float)(rint(d * 0x1p133) / 0x1p133);
+  int e; frexp(a, &e);
+  double q = ldexp(1.0, e - 8);
+  return (float)(rint(d / q) * q);
+}
+
+static inline double ma_floordiv_d(double a, double b) {
+  if (b == 0) return a / b;
+  double mod = fmod(a, b), div = (a - mod) / b;
+  if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1.0;
+  if (div != 0) { double f = floor(div); if (div - f > 0.5) f += 1.0; return f; }
+  return copysign(0.0, a / b);
+}
+static inline double ma_rem_d(double a, double b) {
+  if (b == 0) return fmod(a, b);
+  double mod = fmod(a, b);
+  if (mod != 0) { if ((b < 0) != (mod < 0)) mod += b; }
+  else mod = copysign(0.0, b);
+  return mod;
+}
+static inline double ma_logaddexp(double x, double y) {
+  if (x == y) return x + 0.69314718055994530942;
+  double t = x - y;
+  if (t > 0) return x + log1p(exp(-t));
+  if (t <= 0) return y + log1p(exp(t));
+  return t;
+}
+static inline double ma_erfinv(double y) {
+  if (!(y > -1.0 && y < 1.0)) return y == 1.0 ? INFINITY : y == -1.0 ? -INFINITY : NAN;
+  if (y == 0) return y;
+  /* Initial guess from a log-based approximation, then Newton steps on erf. */
+  double w = -log((1.0 - y) * (1.0 + y)), x;
+  if (w < 5.0) {
+    w -= 2.5;
+    x = 2.81022636e-08; x = 3.43273939e-07 + x * w; x = -3.5233877e-06 + x * w; x = -4.39150654e-06 + x * w;
+    x = 0.00021858087 + x * w; x = -0.00125372503 + x * w; x = -0.00417768164 + x * w; x = 0.246640727 + x * w;
+    x = 1.50140941 + x * w;
+  } else {
+    w = sqrt(w) - 3.0;
+    x = -0.000200214257; x = 0.000100950558 + x * w; x = 0.00134934322 + x * w; x = -0.00367342844 + x * w;
+    x = 0.00573950773 + x * w; x = -0.0076224613 + x * w; x = 0.00943887047 + x * w; x = 1.00167406 + x * w;
+    x = 2.83297682 + x * w;
+  }
+  x *= y;
+  for (int k = 0; k < 3; k++) {
+    double err = erf(x) - y;
+    x -= err / (1.1283791670955126 * exp(-x * x));
+  }
+  return x;
+}
+
+${INT_DTYPES.map(intHelpers).join('\n')}
+
+${C_MATH_PRELUDE}
+`;

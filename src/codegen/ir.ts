@@ -1,0 +1,57 @@
+/**
+ * The kernel IR: a backend-neutral, shape-independent description of one kernel.
+ *
+ * Sizes, strides, offsets and constant values are argument slots (int64 words in the
+ * args block), never literals, so one source serves every size of the same rank and
+ * layout class. Word 0 of the args is the work count, word 1 the grain (see
+ * src/runtime/native.ts), words 2.. the output dims.
+ */
+import type { DType } from '../graph/dtype.js';
+
+/** A reference to a loop variable (collapsed output dim) or a reshape-derived index. */
+export type IndexVar = { readonly dim: number } | { readonly rvar: number };
+
+/** One term of an index: var * coefficient, where the coefficient is an arg or 1. */
+export interface IndexTerm {
+  readonly v: IndexVar;
+  /** Arg slot of the coefficient, or 'unit' for 1. */
+  readonly coef: number | 'unit';
+}
+
+/** base + Σ terms; base is an arg slot or -1 for none. */
+export interface IndexExpr {
+  readonly base: number;
+  readonly terms: readonly IndexTerm[];
+}
+
+/** lo <= index < hi for every clause; lo and hi are arg slots. */
+export type Gate = readonly { readonly index: IndexExpr; readonly lo: number; readonly hi: number }[];
+
+/** A statement. Value statements have an `id` (their SSA name). */
+export type Stmt =
+  | { readonly k: 'rvar'; readonly id: number; readonly linear: IndexExpr; readonly div: number; readonly mod: number }
+  | { readonly k: 'load'; readonly id: number; readonly buf: number; readonly dtype: DType; readonly index: IndexExpr; readonly gate: Gate | null }
+  | { readonly k: 'arg'; readonly id: number; readonly dtype: DType; readonly slot: number }
+  | { readonly k: 'alu'; readonly id: number; readonly op: string; readonly dtype: DType; readonly result: DType; readonly srcs: readonly number[] }
+  | { readonly k: 'cast'; readonly id: number; readonly from: DType; readonly to: DType; readonly src: number }
+  | { readonly k: 'where'; readonly id: number; readonly dtype: DType; readonly srcs: readonly [number, number, number] }
+  | { readonly k: 'gate'; readonly id: number; readonly gate: Gate };
+
+/** Kernel kinds the scheduler makes (reductions and matmul join later). */
+export type KernelKind = 'elementwise';
+
+/** A kernel, ready for a renderer. */
+export interface KernelIR {
+  readonly kind: KernelKind;
+  /** Collapsed output rank (>= 1). */
+  readonly rank: number;
+  /** Dtypes of the buffers: [output, ...inputs]. */
+  readonly buffers: readonly DType[];
+  /** Statements in dependency order; `inner` marks those that vary along the innermost dim. */
+  readonly stmts: readonly Stmt[];
+  readonly inner: readonly boolean[];
+  /** SSA id of the value stored to the output. */
+  readonly result: number;
+  /** Number of int64 arg words the kernel reads. */
+  readonly argWords: number;
+}

@@ -1,0 +1,115 @@
+/**
+ * Node factories. Each validates nothing (src/ops did that) and does O(rank) work:
+ * views compose with views beneath them, views and reshapes of constants fold into
+ * constants, and identity views disappear.
+ */
+import type { DType } from './dtype.js';
+import { type BufferRef, Node, type ScalarValue, type ViewMap, registerLeaf } from './node.js';
+
+/** Contiguous (row-major) element strides of a shape. */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+/** A leaf over a buffer (takes one hold on it). */
+export function leafNode(
+  buffer: BufferRef,
+  shape: readonly number[],
+  dtype: DType,
+  strides: readonly number[] = contiguousStrides(shape),
+  offset = 0,
+): Node {
+  const n = new Node('leaf', '', [], shape, dtype, buffer.backend);
+  n.buffer = buffer;
+  n.strides = strides;
+  n.offset = offset;
+  registerLeaf(n);
+  return n.seal();
+}
+
+/** A constant of any shape: every element equals `value`. */
+export function constNode(value: ScalarValue, shape: readonly number[], dtype: DType, backend: string): Node {
+  const n = new Node('const', '', [], shape, dtype, backend);
+  n.value = value;
+  return n.seal();
+}
+
+/** An elementwise op; inputs already have the op's shape (broadcast views) and compute dtype. */
+export function elementwiseNode(op: string, inputs: Node[], shape: readonly number[], dtype: DType): Node {
+  return new Node(inputs.length === 1 ? 'unary' : 'binary', op, inputs, shape, dtype, inputs[0].backend).seal();
+}
+
+/** `where(cond, a, b)`; inputs are bool, dtype, dtype and share the shape. */
+export function whereNode(cond: Node, a: Node, b: Node, shape: readonly number[]): Node {
+  return new Node('where', '', [cond, a, b], shape, a.dtype, a.backend).seal();
+}
+
+/** A dtype conversion. Converting to the same dtype is the identity. */
+export function castNode(input: Node, dtype: DType): Node {
+  if (input.dtype === dtype) return input;
+  if (input.kind === 'const') return constNode(input.value, input.shape, dtype, input.backend);
+  return new Node('cast', '', [input], input.shape, dtype, input.backend).seal();
+}
+
+function isIdentityView(map: ViewMap, inShape: readonly number[], outShape: readonly number[]): boolean {
+  if (inShape.length !== outShape.length) return false;
+  for (let d = 0; d < outShape.length; d++) {
+    if (map.inDim[d] !== d || map.step[d] !== 1 || map.start[d] !== 0 || inShape[d] !== outShape[d]) return false;
+  }
+  return true;
+}
+
+/**
+ * A dimension-wise view of `input` with the given output shape (see ViewMap). Views of
+ * views compose; views of constants are constants; identity views return the input.
+ */
+export function viewNode(input: Node, map: ViewMap, shape: readonly number[]): Node {
+  if (input.kind === 'const') return constNode(input.value, shape, input.dtype, input.backend);
+  if (isIdentityView(map, input.shape, shape)) return input;
+  if (input.kind === 'view') {
+    const inner = input.view as ViewMap;
+    const base = input.inputs[0];
+    const inDim = new Array<number>(shape.length);
+    const step = new Array<number>(shape.length);
+    const start = inner.start.slice();
+    // The middle view's dims that the outer view fixes shift the inner start.
+    for (let j = 0; j < inner.inDim.length; j++) {
+      const k = inner.inDim[j];
+      if (k >= 0) start[k] += inner.step[j] * map.start[j];
+    }
+    for (let d = 0; d < shape.length; d++) {
+      const j = map.inDim[d];
+      const k = j >= 0 ? inner.inDim[j] : -1;
+      inDim[d] = k;
+      step[d] = k >= 0 ? inner.step[j] * map.step[d] : 0;
+    }
+    return viewNode(base, { inDim, step, start }, shape);
+  }
+  const n = new Node('view', '', [input], shape, input.dtype, input.backend);
+  n.view = map;
+  return n.seal();
+}
+
+/** A reshape that mixes dims (one that only adds or drops 1-sized dims is a view). */
+export function reshapeNode(input: Node, shape: readonly number[]): Node {
+  if (input.kind === 'const') return constNode(input.value, shape, input.dtype, input.backend);
+  if (input.kind === 'reshape') input = input.inputs[0];
+  if (input.shape.length === shape.length && input.shape.every((s, i) => s === shape[i])) return input;
+  return new Node('reshape', '', [input], shape, input.dtype, input.backend).seal();
+}
+
+/** Concatenation along `axis`: a select in the consumer's kernel, not a copy. */
+export function concatNode(inputs: Node[], axis: number, shape: readonly number[]): Node {
+  const bounds: number[] = [0];
+  for (const x of inputs) bounds.push(bounds[bounds.length - 1] + x.shape[axis]);
+  const n = new Node('concat', '', inputs, shape, inputs[0].dtype, inputs[0].backend);
+  n.axis = axis;
+  n.bounds = bounds;
+  return n.seal();
+}

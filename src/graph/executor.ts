@@ -1,0 +1,375 @@
+/**
+ * The executor: turns a set of output nodes into a plan (schedule, lowered and
+ * compiled kernels, buffer assignment, launch commands), caches plans by the graph's
+ * structural key, and runs them: bind leaves and constants, allocate outputs and
+ * intermediates, launch, free intermediates, turn outputs into leaves.
+ */
+import { lowerKernel, type Layout, reshapeStrides } from '../codegen/lower.js';
+import type { Backend } from '../runtime/backend.js';
+import { contiguousStrides } from './build.js';
+import { DTYPES, isFloat, isWide } from './dtype.js';
+import { counters } from './metrics.js';
+import type { BufferRef, Node, ViewMap } from './node.js';
+import { schedule } from './scheduler.js';
+import { walkGraph } from './walk.js';
+
+/** How an output of a plan is produced. */
+type OutputRule =
+  | { kind: 'kernel'; slot: number } // written by a kernel into buffer slot `slot`
+  | { kind: 'alias'; leafLocal: number; strides: number[]; offset: number } // a view of an existing leaf
+  | { kind: 'same'; leafLocal: number }; // already a leaf
+
+interface ConstBinding {
+  local: number;
+  word: number;
+  float: boolean;
+}
+
+/** A cached, reusable schedule for one graph structure. */
+export interface Plan {
+  readonly backend: Backend;
+  /** Command template; `patch[i]` positions get the id of buffer slot `patchSlot[i]`. */
+  readonly commands: Int32Array;
+  readonly patch: Int32Array;
+  readonly patchSlot: Int32Array;
+  readonly args: BigInt64Array;
+  readonly consts: ConstBinding[];
+  /** Slots 0..leafLocals.length-1 are leaves; the rest are kernel outputs. */
+  readonly leafLocals: number[];
+  readonly slotBytes: number[];
+  /** For each kernel-written slot: whether it is freed after the run (an intermediate). */
+  readonly slotIsIntermediate: boolean[];
+  readonly outputs: OutputRule[];
+  readonly outputLocals: number[];
+  readonly kernelCount: number;
+  /** Human-readable schedule for explain(). */
+  readonly description: KernelDescription[];
+  readonly sources: { name: string; source: string }[];
+}
+
+/** One kernel of a plan, as explain() shows it. */
+export interface KernelDescription {
+  name: string;
+  kind: string;
+  ops: string[];
+  inputs: string[];
+  output: string;
+}
+
+/** Options that change planning. */
+export interface PlanOptions {
+  fusion: boolean;
+}
+
+const planCache = new Map<string, Plan>();
+const PLAN_CACHE_LIMIT = 4096;
+
+/** Drops every cached plan (kernels stay compiled). */
+export function clearPlanCache(): void {
+  planCache.clear();
+}
+
+function describeNode(n: Node): string {
+  return `${n.dtype}[${n.shape.join(',')}]`;
+}
+
+function opLabel(n: Node): string {
+  switch (n.kind) {
+    case 'unary':
+    case 'binary':
+      return n.op;
+    case 'cast':
+      return `astype(${n.dtype})`;
+    default:
+      return n.kind;
+  }
+}
+
+/** Layout of a leaf-rooted view chain as strides over the leaf's buffer, or null. */
+function aliasLayout(n: Node): { leaf: Node; layout: Layout } | null {
+  if (n.kind === 'leaf') return { leaf: n, layout: { strides: n.strides as number[], offset: n.offset } };
+  if (n.kind === 'view') {
+    const inner = aliasLayout(n.inputs[0]);
+    if (!inner) return null;
+    const map = n.view as ViewMap;
+    const s = inner.layout.strides;
+    let offset = inner.layout.offset;
+    for (let j = 0; j < map.start.length; j++) offset += s[j] * map.start[j];
+    return { leaf: inner.leaf, layout: { strides: map.inDim.map((j, d) => (j >= 0 ? s[j] * map.step[d] : 0)), offset } };
+  }
+  if (n.kind === 'reshape') {
+    const inner = aliasLayout(n.inputs[0]);
+    if (!inner) return null;
+    const strides = reshapeStrides(n.inputs[0].shape, inner.layout.strides, n.shape);
+    return strides ? { leaf: inner.leaf, layout: { strides, offset: inner.layout.offset } } : null;
+  }
+  return null;
+}
+
+function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Backend, opts: PlanOptions): Plan {
+  // Outputs that are views of leaves need no kernel: they share the leaf's buffer.
+  const outputRules: (OutputRule | null)[] = outputs.map((o) => {
+    if (o.kind === 'leaf') return { kind: 'same', leafLocal: o.localId };
+    const a = aliasLayout(o);
+    return a ? { kind: 'alias', leafLocal: a.leaf.localId, strides: [...a.layout.strides], offset: a.layout.offset } : null;
+  });
+  const computed = outputs.filter((_, i) => outputRules[i] === null);
+  const materialized = schedule(nodes, computed, opts);
+
+  const leafLocals: number[] = [];
+  const slotOf = new Map<Node, number>();
+  for (const n of nodes) {
+    if (n.kind === 'leaf') {
+      slotOf.set(n, leafLocals.length);
+      leafLocals.push(n.localId);
+    }
+  }
+  const slotBytes: number[] = leafLocals.map(() => 0);
+  const slotIsIntermediate: boolean[] = leafLocals.map(() => false);
+  const isOutput = new Set(computed);
+
+  const env = {
+    isBoundary: (n: Node) => n.kind === 'leaf' || materialized.has(n),
+    layoutOf: (n: Node): Layout => (n.kind === 'leaf' ? { strides: n.strides as number[], offset: n.offset } : { strides: contiguousStrides(n.shape), offset: 0 }),
+  };
+
+  const roots = nodes.filter((n) => materialized.has(n));
+  const lowered = roots.map((root) => lowerKernel(root, env));
+
+  // Buffer slots for kernel outputs: intermediates reuse a freed slot of the same size.
+  const lastUse = new Map<Node, number>();
+  lowered.forEach((k, ki) => {
+    for (const x of k.inputs) lastUse.set(x, ki);
+  });
+  const freeSlots: number[] = [];
+  roots.forEach((root, ki) => {
+    const bytes = root.size * DTYPES[root.dtype].bytes;
+    let slot = -1;
+    if (!isOutput.has(root)) {
+      const i = freeSlots.findIndex((s) => slotBytes[s] === bytes);
+      if (i >= 0) slot = freeSlots.splice(i, 1)[0];
+    }
+    if (slot < 0) {
+      slot = slotBytes.length;
+      slotBytes.push(bytes);
+      slotIsIntermediate.push(!isOutput.has(root));
+    }
+    slotOf.set(root, slot);
+    // Inputs whose last reader is this kernel free their slot for later kernels.
+    for (const x of lowered[ki].inputs) {
+      if (lastUse.get(x) === ki && materialized.has(x) && !isOutput.has(x)) freeSlots.push(slotOf.get(x) as number);
+    }
+  });
+
+  // Render, name and compile.
+  const sources = lowered.map((k) => {
+    const body = backend.render(k.ir, 'KERNEL_NAME');
+    const name = kernelNameFor(backend, body);
+    return { name, source: body.replace('KERNEL_NAME', name) };
+  });
+  const kernelIds = backend.kernels(sources);
+
+  // Commands and args.
+  const commands: number[] = [];
+  const patch: number[] = [];
+  const patchSlot: number[] = [];
+  const args: number[] = [];
+  const argIsFloat: boolean[] = [];
+  const consts: ConstBinding[] = [];
+  lowered.forEach((k, ki) => {
+    const argOffset = args.length;
+    const grain = Math.max(1024, Math.floor(262144 / (k.cost + 2)));
+    k.args[1] = grain;
+    for (const a of k.args) {
+      args.push(a);
+      argIsFloat.push(false);
+    }
+    for (const c of k.consts) {
+      consts.push({ local: c.node.localId, word: argOffset + c.slot, float: isFloat(c.node.dtype) });
+    }
+    const bufs = [roots[ki], ...k.inputs];
+    commands.push(kernelIds[ki], argOffset * 8, bufs.length);
+    for (const b of bufs) {
+      patch.push(commands.length);
+      patchSlot.push(slotOf.get(b) as number);
+      commands.push(-1);
+    }
+  });
+  const argWords = new BigInt64Array(args.length);
+  args.forEach((a, i) => {
+    argWords[i] = BigInt(a);
+  });
+
+  const outputsFinal: OutputRule[] = outputRules.map((r, i) => r ?? { kind: 'kernel', slot: slotOf.get(outputs[i]) as number });
+  const description: KernelDescription[] = lowered.map((k, ki) => {
+    const root = roots[ki];
+    const ops: string[] = [];
+    const seen = new Set<Node>();
+    const visit = (n: Node): void => {
+      if (seen.has(n) || (n !== root && (n.kind === 'leaf' || materialized.has(n)))) return;
+      seen.add(n);
+      n.inputs.forEach(visit);
+      if (n.kind !== 'const') ops.push(opLabel(n));
+    };
+    visit(root);
+    return {
+      name: sources[ki].name,
+      kind: k.ir.kind,
+      ops,
+      inputs: k.inputs.map((x) => `${x.kind === 'leaf' ? 'buffer' : `kernel ${roots.indexOf(x)}`} ${describeNode(x)}`),
+      output: `${isOutput.has(root) ? 'output' : 'intermediate'} ${describeNode(root)}`,
+    };
+  });
+
+  return {
+    backend,
+    commands: Int32Array.from(commands),
+    patch: Int32Array.from(patch),
+    patchSlot: Int32Array.from(patchSlot),
+    args: argWords,
+    consts,
+    leafLocals,
+    slotBytes,
+    slotIsIntermediate,
+    outputs: outputsFinal,
+    outputLocals: outputs.map((o) => o.localId),
+    kernelCount: lowered.length,
+    description,
+    sources,
+  };
+}
+
+const nameCache = new Map<string, string>();
+
+function kernelNameFor(backend: Backend, body: string): string {
+  const key = `${backend.name}\n${body}`;
+  let name = nameCache.get(key);
+  if (name === undefined) {
+    name = backend.kernelName(body);
+    nameCache.set(key, name);
+  }
+  return name;
+}
+
+/** Gets the cached plan for the graph under `outputs`, or builds it. */
+export function planFor(outputs: readonly Node[], backend: Backend, opts: PlanOptions): { plan: Plan; nodes: Node[] } {
+  const walk = walkGraph(outputs);
+  const key = `${backend.name}|${opts.fusion ? 1 : 0}|${walk.key}`;
+  let plan = planCache.get(key);
+  if (plan) {
+    counters.planCacheHits++;
+  } else {
+    counters.planCacheMisses++;
+    plan = buildPlan(walk.nodes, outputs, backend, opts);
+    if (planCache.size >= PLAN_CACHE_LIMIT) planCache.delete(planCache.keys().next().value as string);
+    planCache.set(key, plan);
+  }
+  return { plan, nodes: walk.nodes };
+}
+
+/** A plan bound to this run's buffers, ready to launch. */
+export interface BoundRun {
+  commands: Int32Array;
+  args: BigInt64Array;
+  buffers: BufferRef[];
+  finish(): void;
+  abandon(): void;
+}
+
+/** Binds a plan to the current graph's leaves, constants and fresh buffers. */
+export function bindPlan(plan: Plan, nodes: readonly Node[]): BoundRun {
+  const backend = plan.backend;
+  const buffers: BufferRef[] = new Array(plan.slotBytes.length);
+  for (let i = 0; i < plan.leafLocals.length; i++) buffers[i] = nodes[plan.leafLocals[i]].buffer as BufferRef;
+  let allocated = plan.leafLocals.length;
+  try {
+    for (; allocated < plan.slotBytes.length; allocated++) buffers[allocated] = backend.alloc(plan.slotBytes[allocated]);
+  } catch (err) {
+    for (let i = plan.leafLocals.length; i < allocated; i++) buffers[i].release();
+    throw err;
+  }
+  const commands = plan.commands.slice();
+  for (let i = 0; i < plan.patch.length; i++) commands[plan.patch[i]] = buffers[plan.patchSlot[i]].id;
+  let args = plan.args;
+  if (plan.consts.length > 0) {
+    args = plan.args.slice();
+    const f64 = new Float64Array(args.buffer);
+    for (const c of plan.consts) {
+      const v = nodes[c.local].value;
+      if (c.float) f64[c.word] = Number(v);
+      else args[c.word] = typeof v === 'bigint' ? BigInt.asIntN(64, v) : BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+    }
+  }
+  const finish = (): void => {
+    // Aliases first: they take their hold on leaf buffers before kernel outputs let go of inputs.
+    for (let i = 0; i < plan.outputs.length; i++) {
+      const rule = plan.outputs[i];
+      const out = nodes[plan.outputLocals[i]];
+      if (rule.kind === 'alias' && out.kind !== 'leaf') out.becomeLeaf(nodes[rule.leafLocal].buffer as BufferRef, rule.strides, rule.offset);
+    }
+    for (let i = 0; i < plan.outputs.length; i++) {
+      const rule = plan.outputs[i];
+      const out = nodes[plan.outputLocals[i]];
+      // An output another (async) eval already finished keeps its first result.
+      if (rule.kind === 'kernel' && out.kind !== 'leaf') out.becomeLeaf(buffers[rule.slot], contiguousStrides(out.shape), 0);
+    }
+    for (let i = plan.leafLocals.length; i < buffers.length; i++) {
+      if (buffers[i].holders === 0) buffers[i].release();
+    }
+  };
+  const abandon = (): void => {
+    for (let i = plan.leafLocals.length; i < buffers.length; i++) buffers[i].release();
+  };
+  return { commands, args, buffers, finish, abandon };
+}
+
+/** The distinct outputs that are not leaves yet. */
+function unevaluated(outputs: readonly Node[]): Node[] {
+  const out: Node[] = [];
+  for (const o of outputs) if (o.kind !== 'leaf' && !out.includes(o)) out.push(o);
+  return out;
+}
+
+/** Evaluates `outputs` synchronously; each becomes a leaf. */
+export function execute(outputs: readonly Node[], backend: Backend, opts: PlanOptions): void {
+  const pending = unevaluated(outputs);
+  if (pending.length === 0) return;
+  const { plan, nodes } = planFor(pending, backend, opts);
+  const run = bindPlan(plan, nodes);
+  if (plan.kernelCount > 0) {
+    try {
+      backend.run(run.commands, run.args);
+    } catch (err) {
+      run.abandon();
+      throw err;
+    }
+    counters.kernelLaunches += plan.kernelCount;
+  }
+  run.finish();
+}
+
+/** Evaluates `outputs` with the kernels running off the JS thread. */
+export async function executeAsync(outputs: readonly Node[], backend: Backend, opts: PlanOptions): Promise<void> {
+  const pending = unevaluated(outputs);
+  if (pending.length === 0) return;
+  const { plan, nodes } = planFor(pending, backend, opts);
+  const run = bindPlan(plan, nodes);
+  if (plan.kernelCount > 0) {
+    try {
+      await backend.runAsync(run.commands, run.args);
+    } catch (err) {
+      run.abandon();
+      throw err;
+    }
+    counters.kernelLaunches += plan.kernelCount;
+  }
+  // Another eval may have finished these nodes meanwhile; only unfinished ones change.
+  run.finish();
+}
+
+/** The plan for `outputs` without running it (explain, kernelSources). */
+export function inspectPlan(outputs: readonly Node[], backend: Backend, opts: PlanOptions): Plan | null {
+  const pending = unevaluated(outputs);
+  if (pending.length === 0) return null;
+  return planFor(pending, backend, opts).plan;
+}

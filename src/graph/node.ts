@@ -1,0 +1,241 @@
+/**
+ * Nodes of the lazy expression graph.
+ *
+ * A node is built in O(1): its structural hash (two 32-bit lanes) is computed once
+ * from its op, attributes, dtype, shape and its inputs' hashes. Constant values, leaf
+ * buffer identities are not part of the hash, so the same loop body over new data maps
+ * to the same plan. After evaluation a node turns into a leaf and drops its inputs.
+ */
+import type { DType } from './dtype.js';
+import { DTYPES } from './dtype.js';
+
+/** What a node does. Movement ops are views: index math in the consumer's kernel. */
+export type NodeKind = 'leaf' | 'const' | 'unary' | 'binary' | 'where' | 'cast' | 'view' | 'reshape' | 'concat';
+
+/**
+ * A buffer owned by a backend, shared by every leaf that views it. `release()` returns
+ * it to the pool when the last holder lets go (dispose, tidy, or the GC finalizer).
+ */
+export interface BufferRef {
+  readonly backend: string;
+  readonly id: number;
+  readonly nbytes: number;
+  holders: number;
+  release(): void;
+}
+
+/**
+ * A dimension-wise affine view: input index j = start[j] + step[d] * out[d] for the
+ * one output dim d with inDim[d] === j (if any). inDim[d] === -1 marks an output dim
+ * that reads no input dim (broadcast or new axis). Every movement op except a reshape
+ * that mixes dims is one of these, and two of them compose into one.
+ */
+export interface ViewMap {
+  readonly inDim: readonly number[];
+  readonly step: readonly number[];
+  readonly start: readonly number[];
+}
+
+/** Scalar values a const node may hold. */
+export type ScalarValue = number | bigint | boolean;
+
+let hashSeed = 0x9e3779b9;
+
+/** 32-bit multiplicative mixing (murmur3's finalizer), two independent lanes. */
+function mix(h: number, v: number): number {
+  h = Math.imul(h ^ v, 0xcc9e2d51);
+  h = (h << 15) | (h >>> 17);
+  return Math.imul(h, 0x1b873593) ^ (h >>> 13);
+}
+function mix2(h: number, v: number): number {
+  h = Math.imul(h + v, 0x85ebca6b);
+  h ^= h >>> 16;
+  return Math.imul(h, 0xc2b2ae35) + 0x27d4eb2f;
+}
+
+/** Hash state builder; kept monomorphic and allocation-free. */
+export class Hasher {
+  h1 = 0;
+  h2 = 0;
+  reset(tag: number): this {
+    this.h1 = mix(0x12345678, tag);
+    this.h2 = mix2(0x6a09e667, tag);
+    return this;
+  }
+  add(v: number): this {
+    // Numbers here are small ints or exact doubles; fold the high word in too.
+    const lo = v | 0;
+    const hi = (v - lo) / 4294967296;
+    this.h1 = mix(this.h1, lo);
+    this.h2 = mix2(this.h2, lo);
+    if (hi !== 0) {
+      this.h1 = mix(this.h1, hi | 0);
+      this.h2 = mix2(this.h2, hi | 0);
+    }
+    return this;
+  }
+  addList(vs: readonly number[]): this {
+    this.add(vs.length);
+    for (let i = 0; i < vs.length; i++) this.add(vs[i]);
+    return this;
+  }
+}
+
+const hasher = new Hasher();
+
+/** A graph node. Fields are public for the scheduler; users see MetalArray only. */
+export class Node {
+  kind: NodeKind;
+  /** Op name for unary/binary ops (e.g. 'add'); '' otherwise. */
+  readonly op: string;
+  inputs: Node[];
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly backend: string;
+  /** Number of elements. */
+  readonly size: number;
+  h1 = 0;
+  h2 = 0;
+
+  // Attributes; only the fields of the node's kind are set.
+  /** leaf: the buffer, element strides and element offset. */
+  buffer: BufferRef | null = null;
+  strides: readonly number[] | null = null;
+  offset = 0;
+  /** const: the value, in the node's dtype. */
+  value: ScalarValue = 0;
+  /** view: the dimension-wise map onto the input. */
+  view: ViewMap | null = null;
+  /** concat: the axis and the start of each input along it. */
+  axis = 0;
+  bounds: readonly number[] | null = null;
+
+  /**
+   * Holders that keep this node's inputs or buffer alive: the MetalArrays that wrap it
+   * and the unevaluated nodes that use it. At zero the node lets go of its inputs (or
+   * its buffer, for a leaf).
+   */
+  refs = 0;
+
+  /** Scratch fields used by one graph walk at a time (see graph/walk.ts). */
+  mark = 0;
+  localId = -1;
+  consumers = 0;
+
+  constructor(kind: NodeKind, op: string, inputs: Node[], shape: readonly number[], dtype: DType, backend: string) {
+    this.kind = kind;
+    this.op = op;
+    this.inputs = inputs;
+    this.shape = shape;
+    this.dtype = dtype;
+    this.backend = backend;
+    let size = 1;
+    for (let i = 0; i < shape.length; i++) size *= shape[i];
+    this.size = size;
+    for (let i = 0; i < inputs.length; i++) inputs[i].refs++;
+  }
+
+  /** Computes the structural hash; called by the factories once attributes are set. */
+  seal(): this {
+    const h = hasher.reset(KIND_TAG[this.kind]);
+    h.add(opTag(this.op)).add(DTYPES[this.dtype].id).addList(this.shape);
+    switch (this.kind) {
+      case 'leaf':
+        h.addList(this.strides as number[]).add(this.offset);
+        break;
+      case 'view': {
+        const v = this.view as ViewMap;
+        h.addList(v.inDim).addList(v.step).addList(v.start);
+        break;
+      }
+      case 'concat':
+        h.add(this.axis).addList(this.bounds as number[]);
+        break;
+      default:
+        break;
+    }
+    for (let i = 0; i < this.inputs.length; i++) h.add(this.inputs[i].h1).add(this.inputs[i].h2);
+    this.h1 = h.h1;
+    this.h2 = h.h2;
+    return this;
+  }
+
+  /** Turns an evaluated node into a leaf over `buffer` and lets go of its inputs. */
+  becomeLeaf(buffer: BufferRef, strides: readonly number[], offset: number): void {
+    const inputs = this.inputs;
+    this.kind = 'leaf';
+    this.inputs = EMPTY;
+    this.view = null;
+    this.bounds = null;
+    this.buffer = buffer;
+    buffer.holders++;
+    this.strides = strides;
+    this.offset = offset;
+    this.seal();
+    for (let i = 0; i < inputs.length; i++) releaseNode(inputs[i]);
+    leafRegistry.register(this, buffer, this);
+  }
+}
+
+const EMPTY: Node[] = [];
+
+const KIND_TAG: Record<NodeKind, number> = {
+  leaf: 1,
+  const: 2,
+  unary: 3,
+  binary: 4,
+  where: 5,
+  cast: 6,
+  view: 7,
+  reshape: 8,
+  concat: 9,
+};
+
+const opTags = new Map<string, number>();
+function opTag(op: string): number {
+  let t = opTags.get(op);
+  if (t === undefined) {
+    t = hashSeed = mix(hashSeed, opTags.size + 1);
+    opTags.set(op, t);
+  }
+  return t;
+}
+
+/**
+ * Safety net: when a leaf node becomes unreachable without being released, give its
+ * hold on the buffer back.
+ */
+const leafRegistry = new FinalizationRegistry<BufferRef>((buffer) => {
+  buffer.holders--;
+  if (buffer.holders === 0) buffer.release();
+});
+
+/** Registers a freshly made leaf with the finalizer safety net. */
+export function registerLeaf(node: Node): void {
+  (node.buffer as BufferRef).holders++;
+  leafRegistry.register(node, node.buffer as BufferRef, node);
+}
+
+/**
+ * Drops one hold on a node. At zero a leaf gives its buffer back and any other node
+ * lets go of its inputs, recursively (iteratively, so deep graphs can't overflow).
+ */
+export function releaseNode(node: Node): void {
+  const stack: Node[] = [node];
+  while (stack.length > 0) {
+    const n = stack.pop() as Node;
+    if (--n.refs > 0) continue;
+    if (n.kind === 'leaf') {
+      const buffer = n.buffer;
+      if (buffer !== null && leafRegistry.unregister(n)) {
+        n.buffer = null;
+        buffer.holders--;
+        if (buffer.holders === 0) buffer.release();
+      }
+    } else {
+      const inputs = n.inputs;
+      n.inputs = EMPTY;
+      for (let i = 0; i < inputs.length; i++) stack.push(inputs[i]);
+    }
+  }
+}

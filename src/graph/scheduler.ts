@@ -1,0 +1,134 @@
+/**
+ * The scheduler: decides which nodes are materialized (each one is a kernel's output);
+ * everything between materialization points fuses into the consumer's kernel.
+ *
+ * The multi-consumer cost rule: a node read by k consumers is either recomputed in
+ * each (k - 1 extra evaluations of its fused subtree) or written once and loaded k
+ * times. It is materialized when recomputing costs more than the memory round trip:
+ *   (k - 1) * cost(subtree) > (k + 1) * LOAD_COST
+ * Costs add up over the subtree as a tree, so a stencil whose every step reads the
+ * previous one several times is materialized step by step instead of recomputing its
+ * history exponentially.
+ */
+import type { Node } from './node.js';
+import { ELEMENTWISE } from '../ops/table.js';
+
+/** Cost of writing or reading one element, in ALU-op units. */
+export const LOAD_COST = 4;
+/** Metal allows 31 buffers per kernel; keep every backend under it. */
+export const MAX_KERNEL_BUFFERS = 31;
+
+/** Options that change the schedule. */
+export interface ScheduleOptions {
+  /** When false every elementwise op is its own kernel. */
+  fusion: boolean;
+}
+
+function ownCost(n: Node): number {
+  switch (n.kind) {
+    case 'unary':
+    case 'binary':
+      return ELEMENTWISE[n.op].cost;
+    case 'cast':
+    case 'where':
+    case 'concat':
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+const isCompute = (n: Node): boolean => n.kind === 'unary' || n.kind === 'binary' || n.kind === 'where' || n.kind === 'cast' || n.kind === 'concat';
+
+/** Follows views and reshapes down to the node that computes values. */
+function viewBase(n: Node): Node {
+  while (n.kind === 'view' || n.kind === 'reshape') n = n.inputs[0];
+  return n;
+}
+
+/**
+ * Returns the set of nodes to materialize, given the walk's post-order nodes (with
+ * consumer counts) and the outputs. Outputs are always in the set unless they are
+ * leaves or views of leaves that need no kernel (the executor decides those).
+ */
+export function schedule(nodes: readonly Node[], outputs: readonly Node[], opts: ScheduleOptions): Set<Node> {
+  const materialized = new Set<Node>();
+  const cost = new Float64Array(nodes.length);
+  const isOutput = new Set(outputs);
+  for (const n of nodes) {
+    if (n.kind === 'leaf' || n.kind === 'const') continue;
+    let c = ownCost(n);
+    for (const x of n.inputs) c += materialized.has(x) || x.kind === 'leaf' ? LOAD_COST : cost[x.localId];
+    cost[n.localId] = c;
+    if (isCompute(n) && !opts.fusion) {
+      materialized.add(n);
+      cost[n.localId] = LOAD_COST;
+      continue;
+    }
+    if (n.consumers > 1 && c > 0) {
+      const k = n.consumers;
+      if ((k - 1) * c > (k + 1) * LOAD_COST) {
+        const base = viewBase(n);
+        if (base.kind !== 'leaf' && base.kind !== 'const') {
+          materialized.add(base);
+          cost[n.localId] = LOAD_COST;
+        }
+      }
+    }
+  }
+  for (const out of outputs) if (out.kind !== 'leaf') materialized.add(out);
+  limitBuffers(nodes, materialized);
+  for (const n of isOutput) if (n.kind === 'leaf') materialized.delete(n);
+  return materialized;
+}
+
+/**
+ * Splits kernels that would read more than MAX_KERNEL_BUFFERS - 1 buffers by
+ * materializing the root's largest fused input subtrees until each fits.
+ */
+function limitBuffers(nodes: readonly Node[], materialized: Set<Node>): void {
+  const boundary = (x: Node): boolean => x.kind === 'leaf' || materialized.has(x);
+  const countInputs = (root: Node): Set<Node> => {
+    const found = new Set<Node>();
+    const seen = new Set<Node>();
+    const stack = [...root.inputs];
+    while (stack.length) {
+      const x = stack.pop() as Node;
+      if (seen.has(x)) continue;
+      seen.add(x);
+      if (boundary(x)) {
+        found.add(x);
+        continue;
+      }
+      stack.push(...x.inputs);
+    }
+    return found;
+  };
+  // Roots in post-order so splitting one never invalidates an earlier decision.
+  for (const root of nodes) {
+    if (!materialized.has(root)) continue;
+    for (;;) {
+      if (countInputs(root).size < MAX_KERNEL_BUFFERS) break;
+      // Materialize the fused (non-boundary, compute) input with the most leaves below it.
+      let best: Node | null = null;
+      let bestCount = 0;
+      const stack = [...root.inputs];
+      const seen = new Set<Node>();
+      while (stack.length) {
+        const x = stack.pop() as Node;
+        if (seen.has(x) || boundary(x)) continue;
+        seen.add(x);
+        if (isCompute(x)) {
+          const c = countInputs(x).size;
+          if (c > bestCount && c < MAX_KERNEL_BUFFERS) {
+            best = x;
+            bestCount = c;
+          }
+        }
+        stack.push(...x.inputs);
+      }
+      if (!best) break;
+      materialized.add(best);
+    }
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * metalarray: a lazy, fusing array library. `import * as ma from 'metalarray'`.
+ */
+export { MetalArray, type NestedList } from './array/array.js';
+export type { DType } from './graph/dtype.js';
+export type { AnyTypedArray } from './graph/dtype.js';
+export type { Metrics } from './graph/metrics.js';
+export type { ArrayLike } from './ops/operand.js';
+export type { SliceSpec } from './ops/movement.js';
+export {
+  MetalArrayError,
+  ShapeError,
+  DTypeError,
+  BackendUnavailableError,
+  BackendMismatchError,
+  CompileError,
+  DisposedError,
+  OutOfMemoryError,
+  ArgumentError,
+} from './errors.js';
+export { array, full, zeros, ones, zerosLike, onesLike, fullLike, arange, linspace, eye, identity, fromNdarray, toNdarray, type NestedArray } from './array/creation.js';
+export { promoteTypes } from './array/promotion.js';
+export * from './ops/functions.js';
+export { where, clip, astype } from './ops/elementwise.js';
+export { reshape, transpose, swapaxes, moveaxis, broadcastTo, expandDims, squeeze, flatten, flip, slice } from './ops/movement.js';
+export { concatenate, stack, split } from './ops/join.js';
+export {
+  evaluate as eval,
+  evalAsync,
+  tidy,
+  dispose,
+  keep,
+  memory,
+  clearCache,
+  setCacheLimit,
+  setMemoryLimit,
+  metrics,
+  resetMetrics,
+  explain,
+  kernelSources,
+  getBackend,
+  setBackend,
+  isAvailable,
+  type MemoryInfo,
+  type KernelSourceInfo,
+} from './array/api.js';
+export { setFusion, fusionEnabled } from './array/context.js';

@@ -1,0 +1,57 @@
+/**
+ * Elementwise ops: unary, binary, where, clip, astype. Each validates, infers dtype
+ * and shape (NumPy broadcasting), and makes one node.
+ */
+import { MetalArray } from '../array/array.js';
+import { DTypeError } from '../errors.js';
+import { castNode, elementwiseNode, whereNode } from '../graph/build.js';
+import { type DType, checkDType } from '../graph/dtype.js';
+import { promoteTypes } from '../array/promotion.js';
+import { ELEMENTWISE, opDTypes } from './table.js';
+import { type ArrayLike, broadcastShapes, conform, nodeOf, operandNodes } from './operand.js';
+
+/** Applies a unary op from the table. */
+export function unary(name: string, x: ArrayLike): MetalArray {
+  const op = ELEMENTWISE[name];
+  const [n] = operandNodes(name, [x]);
+  const { compute, result } = opDTypes(op, n.dtype);
+  return MetalArray.fromNode(elementwiseNode(name, [castNode(n, compute)], n.shape, result));
+}
+
+/** Applies a binary op from the table, with broadcasting and promotion. */
+export function binary(name: string, a: ArrayLike, b: ArrayLike): MetalArray {
+  const op = ELEMENTWISE[name];
+  const [na, nb] = operandNodes(name, [a, b]);
+  const { compute, result } = opDTypes(op, na.dtype, nb.dtype);
+  const shape = broadcastShapes(name, [na.shape, nb.shape]);
+  return MetalArray.fromNode(elementwiseNode(name, conform([na, nb], compute, shape), shape, result));
+}
+
+/** `cond ? a : b` elementwise, broadcasting all three; result dtype promote(a, b). */
+export function where(cond: ArrayLike, a: ArrayLike, b: ArrayLike): MetalArray {
+  // All three checked together (liveness, backends); the condition's dtype must not
+  // steer the weak scalars' dtype, so the values are resolved on their own.
+  const [nc] = operandNodes('where', [cond, a, b]);
+  const [wa, wb] = operandNodes('where', [a, b]);
+  const dtype = promoteTypes(wa.dtype, wb.dtype);
+  const shape = broadcastShapes('where', [nc.shape, wa.shape, wb.shape]);
+  const [c] = conform([nc], 'bool', shape);
+  const [x, y] = conform([wa, wb], dtype, shape);
+  return MetalArray.fromNode(whereNode(c, x, y, shape));
+}
+
+/** Limits values to [lo, hi]; `null` leaves a side open. */
+export function clip(a: ArrayLike, lo: ArrayLike | null, hi: ArrayLike | null): MetalArray {
+  let out = a instanceof MetalArray ? a : MetalArray.fromNode(operandNodes('clip', [a])[0]);
+  if (lo !== null && lo !== undefined) out = binary('maximum', out, lo);
+  if (hi !== null && hi !== undefined) out = binary('minimum', out, hi);
+  return out === a ? MetalArray.fromNode(nodeOf(a as MetalArray, 'clip')) : out;
+}
+
+/** Converts to `dtype` (float → int truncates, NaN → 0, saturates; see docs/semantics.md). */
+export function astype(a: ArrayLike, dtype: DType): MetalArray {
+  const d = checkDType(dtype, 'astype');
+  const [n] = operandNodes('astype', [a]);
+  if (d === 'float64' && n.backend === 'metal') throw new DTypeError('astype: float64 is not supported on the metal backend');
+  return MetalArray.fromNode(castNode(n, d));
+}

@@ -1,0 +1,75 @@
+/**
+ * concatenate, stack, split. A concatenation is a select inside the consumer's kernel
+ * (each input read where its range holds), not a copy per input.
+ */
+import { MetalArray } from '../array/array.js';
+import { ArgumentError, ShapeError } from '../errors.js';
+import { castNode, concatNode } from '../graph/build.js';
+import { promoteTypes } from '../array/promotion.js';
+import { expandDims, slice } from './movement.js';
+import { nodeOf, normalizeAxis, operandNodes } from './operand.js';
+
+/** Joins arrays along an existing axis (default 0). */
+export function concatenate(arrays: readonly MetalArray[], axis = 0): MetalArray {
+  if (!Array.isArray(arrays) || arrays.length === 0) throw new ArgumentError('concatenate: needs a non-empty array of arrays');
+  const nodes = operandNodes('concatenate', arrays);
+  const r = nodes[0].shape.length;
+  if (r === 0) throw new ShapeError('concatenate: zero-dimensional arrays cannot be concatenated');
+  const ax = normalizeAxis('concatenate', axis, r);
+  for (const n of nodes) {
+    if (n.shape.length !== r || n.shape.some((d, i) => i !== ax && d !== nodes[0].shape[i])) {
+      throw new ShapeError(`concatenate: shapes ${nodes.map((x) => `[${x.shape.join(', ')}]`).join(', ')} differ outside axis ${ax}`);
+    }
+  }
+  const dtype = nodes.map((n) => n.dtype).reduce(promoteTypes);
+  const parts = nodes.filter((n) => n.shape[ax] > 0).map((n) => castNode(n, dtype));
+  if (parts.length === 0) return MetalArray.fromNode(castNode(nodes[0], dtype));
+  if (parts.length === 1) return MetalArray.fromNode(parts[0]);
+  const shape = nodes[0].shape.slice();
+  shape[ax] = parts.reduce((s, n) => s + n.shape[ax], 0);
+  return MetalArray.fromNode(concatNode(parts, ax, shape));
+}
+
+/** Joins arrays of one shape along a new axis. */
+export function stack(arrays: readonly MetalArray[], axis = 0): MetalArray {
+  if (!Array.isArray(arrays) || arrays.length === 0) throw new ArgumentError('stack: needs a non-empty array of arrays');
+  const first = nodeOf(arrays[0], 'stack');
+  for (const a of arrays) {
+    const n = nodeOf(a, 'stack');
+    if (n.shape.length !== first.shape.length || n.shape.some((d, i) => d !== first.shape[i])) {
+      throw new ShapeError(`stack: all arrays need the same shape, got ${arrays.map((x) => `[${x.shape.join(', ')}]`).join(', ')}`);
+    }
+  }
+  const ax = normalizeAxis('stack', axis, first.shape.length + 1);
+  return concatenate(
+    arrays.map((a) => expandDims(a, ax)),
+    ax,
+  );
+}
+
+/**
+ * Splits into views along `axis`: `sections` equal parts (a number that divides the
+ * axis) or at the given indices.
+ */
+export function split(a: MetalArray, indicesOrSections: number | readonly number[], axis = 0): MetalArray[] {
+  const n = nodeOf(a, 'split');
+  const ax = normalizeAxis('split', axis, n.shape.length);
+  const len = n.shape[ax];
+  let cuts: number[];
+  if (typeof indicesOrSections === 'number') {
+    const k = indicesOrSections;
+    if (!Number.isInteger(k) || k <= 0) throw new ArgumentError(`split: number of sections must be a positive integer, got ${k}`);
+    if (len % k !== 0) throw new ShapeError(`split: array of size ${len} along axis ${ax} does not divide into ${k} equal sections`);
+    cuts = [...Array(k - 1).keys()].map((i) => ((i + 1) * len) / k);
+  } else {
+    cuts = [...indicesOrSections];
+  }
+  const bounds = [0, ...cuts, len];
+  const out: MetalArray[] = [];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const spec: [number | null, number | null, number | null][] = n.shape.map(() => [null, null, null]);
+    spec[ax] = [bounds[i], Math.max(bounds[i], bounds[i + 1]), 1];
+    out.push(slice(a, ...spec));
+  }
+  return out;
+}

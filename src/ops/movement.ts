@@ -1,0 +1,247 @@
+/**
+ * Movement ops. All are views: they build a dimension-wise map (or a reshape node)
+ * and never copy; the consumer's kernel does the index arithmetic.
+ */
+import { MetalArray } from '../array/array.js';
+import { ArgumentError, ShapeError } from '../errors.js';
+import { reshapeNode, viewNode } from '../graph/build.js';
+import { broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
+
+/** One slice spec: an index, [start, stop, step] (nulls for defaults), null (new axis) or '...'. */
+export type SliceSpec = number | readonly [number | null, (number | null)?, (number | null)?] | null | '...';
+
+function identityMap(rank: number): { inDim: number[]; step: number[]; start: number[] } {
+  return { inDim: [...Array(rank).keys()], step: new Array<number>(rank).fill(1), start: new Array<number>(rank).fill(0) };
+}
+
+function checkShape(op: string, shape: unknown): number[] {
+  if (!Array.isArray(shape)) throw new ArgumentError(`${op}: shape must be an array of integers, got ${String(shape)}`);
+  for (const d of shape) {
+    if (typeof d !== 'number' || !Number.isInteger(d)) throw new ShapeError(`${op}: shape entries must be integers, got ${String(d)}`);
+  }
+  return shape as number[];
+}
+
+/** Reshapes to `shape` (one entry may be -1). Adding or dropping 1-sized dims is a view; otherwise a reshape node, still without a copy. */
+export function reshape(a: MetalArray, shape: readonly number[]): MetalArray {
+  const n = nodeOf(a, 'reshape');
+  const target = checkShape('reshape', shape).slice();
+  const unknown = target.filter((d) => d === -1).length;
+  if (unknown > 1) throw new ShapeError(`reshape: only one dimension may be -1, got [${target.join(', ')}]`);
+  if (target.some((d) => d < -1)) throw new ShapeError(`reshape: negative dimension in [${target.join(', ')}]`);
+  const known = target.reduce((p, d) => (d === -1 ? p : p * d), 1);
+  if (unknown) {
+    if (known === 0 || n.size % known !== 0) throw new ShapeError(`reshape: cannot reshape array of shape [${n.shape.join(', ')}] into [${target.join(', ')}]`);
+    target[target.indexOf(-1)] = n.size / known;
+  } else if (known !== n.size) {
+    throw new ShapeError(`reshape: cannot reshape array of shape [${n.shape.join(', ')}] (size ${n.size}) into [${target.join(', ')}] (size ${known})`);
+  }
+  const a1 = n.shape.filter((d) => d !== 1);
+  const b1 = target.filter((d) => d !== 1);
+  if (a1.length === b1.length && a1.every((d, i) => d === b1[i])) {
+    // Only 1-sized dims change: a dimension-wise view.
+    const inNon1 = n.shape.map((d, i) => (d !== 1 ? i : -1)).filter((i) => i >= 0);
+    let k = 0;
+    const inDim = target.map((d) => (d !== 1 ? inNon1[k++] : -1));
+    return MetalArray.fromNode(viewNode(n, { inDim, step: inDim.map((j) => (j >= 0 ? 1 : 0)), start: new Array<number>(n.shape.length).fill(0) }, target));
+  }
+  return MetalArray.fromNode(reshapeNode(n, target));
+}
+
+/** Permutes axes (reverses them when `axes` is omitted). */
+export function transpose(a: MetalArray, axes?: readonly number[]): MetalArray {
+  const n = nodeOf(a, 'transpose');
+  const r = n.shape.length;
+  const perm = axes === undefined || axes === null ? [...Array(r).keys()].reverse() : axes.map((x) => normalizeAxis('transpose', x, r));
+  if (perm.length !== r || new Set(perm).size !== r) throw new ShapeError(`transpose: axes [${(axes ?? []).join(', ')}] are not a permutation of ${r} axes`);
+  return MetalArray.fromNode(viewNode(n, { inDim: perm, step: new Array<number>(r).fill(1), start: new Array<number>(r).fill(0) }, perm.map((p) => n.shape[p])));
+}
+
+/** Swaps two axes. */
+export function swapaxes(a: MetalArray, axis1: number, axis2: number): MetalArray {
+  const r = nodeOf(a, 'swapaxes').shape.length;
+  const i = normalizeAxis('swapaxes', axis1, r);
+  const j = normalizeAxis('swapaxes', axis2, r);
+  const perm = [...Array(r).keys()];
+  perm[i] = j;
+  perm[j] = i;
+  return transpose(a, perm);
+}
+
+/** Moves an axis to a new position. */
+export function moveaxis(a: MetalArray, source: number, destination: number): MetalArray {
+  const r = nodeOf(a, 'moveaxis').shape.length;
+  const s = normalizeAxis('moveaxis', source, r);
+  const d = normalizeAxis('moveaxis', destination, r);
+  const perm = [...Array(r).keys()].filter((x) => x !== s);
+  perm.splice(d, 0, s);
+  return transpose(a, perm);
+}
+
+/** Broadcasts to `shape` (NumPy rules). */
+export function broadcastTo(a: MetalArray, shape: readonly number[]): MetalArray {
+  const n = nodeOf(a, 'broadcastTo');
+  const target = checkShape('broadcastTo', shape);
+  const b = broadcastShapes('broadcastTo', [n.shape, target]);
+  if (b.length !== target.length || b.some((d, i) => d !== target[i])) {
+    throw new ShapeError(`broadcastTo: cannot broadcast shape [${n.shape.join(', ')}] to [${target.join(', ')}]`);
+  }
+  return MetalArray.fromNode(broadcastNode(n, target));
+}
+
+/** Inserts 1-sized axes at the given positions (of the result). */
+export function expandDims(a: MetalArray, axis: number | readonly number[]): MetalArray {
+  const n = nodeOf(a, 'expandDims');
+  const axes = typeof axis === 'number' ? [axis] : [...axis];
+  const r = n.shape.length + axes.length;
+  const norm = axes.map((x) => normalizeAxis('expandDims', x, r));
+  if (new Set(norm).size !== norm.length) throw new ShapeError(`expandDims: repeated axis in [${axes.join(', ')}]`);
+  const shape: number[] = [];
+  const inDim: number[] = [];
+  let k = 0;
+  for (let d = 0; d < r; d++) {
+    if (norm.includes(d)) {
+      shape.push(1);
+      inDim.push(-1);
+    } else {
+      shape.push(n.shape[k]);
+      inDim.push(k++);
+    }
+  }
+  return MetalArray.fromNode(viewNode(n, { inDim, step: inDim.map((j) => (j >= 0 ? 1 : 0)), start: new Array<number>(n.shape.length).fill(0) }, shape));
+}
+
+/** Removes 1-sized axes (all of them, or the given ones, which must be 1-sized). */
+export function squeeze(a: MetalArray, axis?: number | readonly number[]): MetalArray {
+  const n = nodeOf(a, 'squeeze');
+  const r = n.shape.length;
+  let drop: number[];
+  if (axis === undefined || axis === null) drop = n.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0);
+  else {
+    drop = (typeof axis === 'number' ? [axis] : [...axis]).map((x) => normalizeAxis('squeeze', x, r));
+    for (const d of drop) if (n.shape[d] !== 1) throw new ShapeError(`squeeze: axis ${d} has size ${n.shape[d]}, not 1 (shape [${n.shape.join(', ')}])`);
+  }
+  const keep = [...Array(r).keys()].filter((i) => !drop.includes(i));
+  return MetalArray.fromNode(
+    viewNode(
+      n,
+      { inDim: keep, step: keep.map(() => 1), start: new Array<number>(r).fill(0) },
+      keep.map((i) => n.shape[i]),
+    ),
+  );
+}
+
+/** The array as one dimension. */
+export function flatten(a: MetalArray): MetalArray {
+  return reshape(a, [-1]);
+}
+
+/** Reverses the order of elements along the given axes (all when omitted). */
+export function flip(a: MetalArray, axis?: number | readonly number[]): MetalArray {
+  const n = nodeOf(a, 'flip');
+  const r = n.shape.length;
+  const axes = axis === undefined || axis === null ? [...Array(r).keys()] : (typeof axis === 'number' ? [axis] : [...axis]).map((x) => normalizeAxis('flip', x, r));
+  const map = identityMap(r);
+  for (const d of axes) {
+    map.step[d] = -1;
+    map.start[d] = Math.max(0, n.shape[d] - 1);
+  }
+  return MetalArray.fromNode(viewNode(n, map, n.shape));
+}
+
+function parseSliceString(text: string): SliceSpec[] {
+  const parts = text.split(',').map((p) => p.trim());
+  return parts.map((p): SliceSpec => {
+    if (p === '...' || p === 'Ellipsis') return '...';
+    if (p === 'None' || p === 'newaxis') return null;
+    if (!p.includes(':')) {
+      if (!/^[-+]?\d+$/.test(p)) throw new ArgumentError(`slice: cannot parse index ${JSON.stringify(p)} in ${JSON.stringify(text)}`);
+      return Number(p);
+    }
+    const fields = p.split(':');
+    if (fields.length > 3) throw new ArgumentError(`slice: too many ':' in ${JSON.stringify(p)}`);
+    const num = (f: string | undefined): number | null => {
+      if (f === undefined || f.trim() === '') return null;
+      if (!/^[-+]?\d+$/.test(f.trim())) throw new ArgumentError(`slice: cannot parse ${JSON.stringify(f)} in ${JSON.stringify(text)}`);
+      return Number(f);
+    };
+    return [num(fields[0]), num(fields[1]), num(fields[2])];
+  });
+}
+
+/** NumPy's slice normalization: start, length and step for a dim of size n. */
+function sliceRange(spec: readonly (number | null | undefined)[], n: number): { start: number; len: number; step: number } {
+  const [s0, s1, s2] = spec;
+  const step = s2 ?? 1;
+  if (!Number.isInteger(step)) throw new ArgumentError(`slice: step must be an integer, got ${step}`);
+  if (step === 0) throw new ArgumentError('slice: step cannot be zero');
+  const clamp = (v: number | null | undefined, dflt: number): number => {
+    if (v === null || v === undefined) return dflt;
+    if (!Number.isInteger(v)) throw new ArgumentError(`slice: bounds must be integers, got ${v}`);
+    if (v < 0) {
+      v += n;
+      if (v < 0) v = step < 0 ? -1 : 0;
+    } else if (v >= n) v = step < 0 ? n - 1 : n;
+    return v;
+  };
+  const start = clamp(s0, step < 0 ? n - 1 : 0);
+  const stop = clamp(s1, step < 0 ? -1 : n);
+  let len: number;
+  if (step < 0) len = stop < start ? Math.floor((start - stop - 1) / -step) + 1 : 0;
+  else len = start < stop ? Math.floor((stop - start - 1) / step) + 1 : 0;
+  return { start: len > 0 ? start : 0, len, step };
+}
+
+/**
+ * NumPy basic indexing as a view. Each spec is an integer (drops the axis), a
+ * `[start, stop, step]` triple (nulls for defaults), `null` (a new axis) or `'...'`;
+ * or pass one NumPy-style string such as `'1:10:2, ::-1, None, ...'`.
+ */
+export function slice(a: MetalArray, ...specs: (SliceSpec | string)[]): MetalArray {
+  const n = nodeOf(a, 'slice');
+  let list: SliceSpec[] = [];
+  for (const s of specs) {
+    if (typeof s === 'string' && s !== '...') list.push(...parseSliceString(s));
+    else list.push(s as SliceSpec);
+  }
+  const r = n.shape.length;
+  const consuming = list.filter((s) => s !== null && s !== '...').length;
+  const ellipses = list.filter((s) => s === '...').length;
+  if (ellipses > 1) throw new ShapeError("slice: only one '...' is allowed");
+  if (consuming > r) throw new ShapeError(`slice: too many indices (${consuming}) for an array of rank ${r}`);
+  if (ellipses === 0) list = [...list, '...'];
+  const expanded: SliceSpec[] = [];
+  for (const s of list) {
+    if (s === '...') for (let k = 0; k < r - consuming; k++) expanded.push([null, null, null]);
+    else expanded.push(s);
+  }
+  const inDim: number[] = [];
+  const step: number[] = [];
+  const start = new Array<number>(r).fill(0);
+  const shape: number[] = [];
+  let j = 0;
+  for (const s of expanded) {
+    if (s === null) {
+      inDim.push(-1);
+      step.push(0);
+      shape.push(1);
+    } else if (typeof s === 'number') {
+      if (!Number.isInteger(s)) throw new ArgumentError(`slice: index must be an integer, got ${s}`);
+      const d = n.shape[j];
+      if (s < -d || s >= d) throw new ShapeError(`slice: index ${s} is out of bounds for axis ${j} with size ${d}`);
+      start[j] = s < 0 ? s + d : s;
+      j++;
+    } else if (Array.isArray(s)) {
+      const rg = sliceRange(s, n.shape[j]);
+      inDim.push(j);
+      step.push(rg.step);
+      start[j] = rg.start;
+      shape.push(rg.len);
+      j++;
+    } else {
+      throw new ArgumentError(`slice: bad spec ${JSON.stringify(s)}; use an integer, [start, stop, step], null, '...' or a string`);
+    }
+  }
+  return MetalArray.fromNode(viewNode(n, { inDim, step, start }, shape));
+}
+

@@ -1,0 +1,42 @@
+/**
+ * The Backend interface every runtime implements (cpu now; metal and cuda later),
+ * and the registry that selects one.
+ */
+import type { KernelIR } from '../codegen/ir.js';
+import type { BufferRef } from '../graph/node.js';
+
+/** Pool statistics in bytes and buffers. */
+export interface MemoryStats {
+  activeBytes: number;
+  cachedBytes: number;
+  peakBytes: number;
+  activeBuffers: number;
+}
+
+/** A kernel ready for compilation: its symbol name and full source. */
+export interface KernelSource {
+  name: string;
+  source: string;
+}
+
+/** What the executor needs from a backend. */
+export interface Backend {
+  readonly name: string;
+  /** Renders one kernel's IR in the backend's language, as a function called `name`. */
+  render(ir: KernelIR, name: string): string;
+  /** A symbol name unique to a rendered kernel body (a hash of it and the toolchain). */
+  kernelName(body: string): string;
+  /** Returns kernel ids for the named kernels, compiling (in one batch) those not cached. */
+  kernels(sources: readonly KernelSource[]): number[];
+  /** Allocates a buffer (throws OutOfMemoryError). */
+  alloc(nbytes: number): BufferRef;
+  write(buffer: BufferRef, byteOffset: number, src: ArrayBufferView): void;
+  read(buffer: BufferRef, byteOffset: number, dst: ArrayBufferView): void;
+  /** Runs a plan's commands (see src/runtime/native.ts for the encoding). */
+  run(commands: Int32Array, args: BigInt64Array): void;
+  runAsync(commands: Int32Array, args: BigInt64Array): Promise<void>;
+  memory(): MemoryStats;
+  clearCache(): void;
+  setCacheLimit(bytes: number): void;
+  setMemoryLimit(bytes: number): void;
+}

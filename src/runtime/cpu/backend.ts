@@ -1,0 +1,145 @@
+/**
+ * The CPU backend: C kernels compiled by the system compiler, loaded with dlopen and
+ * run on the addon's thread pool over buffers from the native pool.
+ */
+import { renderCKernel, C_PRELUDE } from '../../codegen/c.js';
+import type { KernelIR } from '../../codegen/ir.js';
+import { CompileError, OutOfMemoryError, ArgumentError, MetalArrayError } from '../../errors.js';
+import { counters, debugLevel, debugLog } from '../../graph/metrics.js';
+import type { BufferRef } from '../../graph/node.js';
+import type { Backend, KernelSource, MemoryStats } from '../backend.js';
+import type { NativeAddon } from '../native.js';
+import { cachedKernelPath, compileBatch, dropCachedKernel, kernelName } from './compiler.js';
+
+/** Turns the addon's coded errors into the library's typed errors. */
+export function fromNativeError(err: unknown): Error {
+  if (!(err instanceof Error)) return new MetalArrayError(String(err));
+  const code = (err as Error & { code?: string }).code;
+  if (code === 'ERR_MA_OOM') return new OutOfMemoryError(err.message);
+  if (code === 'ERR_MA_BAD_ARGUMENT' || code === 'ERR_MA_BAD_BUFFER') return new ArgumentError(err.message);
+  if (code === 'ERR_MA_DLOPEN' || code === 'ERR_MA_KERNEL') return new MetalArrayError(err.message);
+  return err;
+}
+
+class CpuBuffer implements BufferRef {
+  readonly backend = 'cpu';
+  holders = 0;
+  private freed = false;
+  constructor(
+    private readonly native: NativeAddon,
+    readonly id: number,
+    readonly nbytes: number,
+  ) {}
+  release(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.native.free(this.id);
+  }
+}
+
+/** The CPU backend over the native addon. */
+export class CpuBackend implements Backend {
+  readonly name = 'cpu';
+  private readonly kernelIds = new Map<string, number>();
+
+  constructor(private readonly native: NativeAddon) {}
+
+  render(ir: KernelIR, name: string): string {
+    return renderCKernel(ir, name);
+  }
+
+  kernelName(body: string): string {
+    return kernelName(body, C_PRELUDE);
+  }
+
+  kernels(sources: readonly KernelSource[]): number[] {
+    const missing: KernelSource[] = [];
+    for (const k of sources) {
+      if (this.kernelIds.has(k.name)) {
+        counters.kernelCacheHits++;
+        continue;
+      }
+      const cached = cachedKernelPath(k.name);
+      if (cached) {
+        try {
+          const [id] = this.native.loadKernels(cached, [k.name]);
+          this.kernelIds.set(k.name, id);
+          counters.kernelCacheHits++;
+          if (debugLevel >= 1) debugLog(`kernel ${k.name} (cpu): disk cache hit`);
+          continue;
+        } catch {
+          dropCachedKernel(k.name); // corrupt or foreign entry: rebuild it
+        }
+      }
+      if (!missing.some((m) => m.name === k.name)) missing.push(k);
+    }
+    if (missing.length > 0) {
+      counters.kernelCacheMisses += missing.length;
+      const t0 = performance.now();
+      const path = compileBatch(C_PRELUDE, missing);
+      let ids: number[];
+      try {
+        ids = this.native.loadKernels(
+          path,
+          missing.map((k) => k.name),
+        );
+      } catch (err) {
+        throw new CompileError(`loading compiled kernels failed: ${(err as Error).message}`, missing.map((k) => k.source).join('\n'), '');
+      }
+      const ms = performance.now() - t0;
+      counters.compileMs += ms;
+      counters.kernelsCompiled += missing.length;
+      missing.forEach((k, i) => this.kernelIds.set(k.name, ids[i]));
+      if (debugLevel >= 1) {
+        debugLog(`compiled ${missing.length} kernel(s) (cpu) in ${ms.toFixed(1)} ms: ${missing.map((k) => k.name).join(', ')}`);
+        if (debugLevel >= 2) for (const k of missing) debugLog(`source of ${k.name}:\n${k.source}`);
+      }
+    }
+    return sources.map((k) => this.kernelIds.get(k.name) as number);
+  }
+
+  alloc(nbytes: number): BufferRef {
+    try {
+      return new CpuBuffer(this.native, this.native.alloc(nbytes), nbytes);
+    } catch (err) {
+      throw fromNativeError(err);
+    }
+  }
+
+  write(buffer: BufferRef, byteOffset: number, src: ArrayBufferView): void {
+    this.native.write(buffer.id, byteOffset, src);
+  }
+
+  read(buffer: BufferRef, byteOffset: number, dst: ArrayBufferView): void {
+    this.native.read(buffer.id, byteOffset, dst);
+  }
+
+  run(commands: Int32Array, args: BigInt64Array): void {
+    try {
+      this.native.runPlan(commands, args);
+    } catch (err) {
+      throw fromNativeError(err);
+    }
+  }
+
+  runAsync(commands: Int32Array, args: BigInt64Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.native.runPlanAsync(commands, args, (err) => (err ? reject(fromNativeError(err)) : resolve()));
+    });
+  }
+
+  memory(): MemoryStats {
+    const s = this.native.memoryStats();
+    return { activeBytes: s.activeBytes, cachedBytes: s.cachedBytes, peakBytes: s.peakBytes, activeBuffers: s.activeBuffers };
+  }
+
+  clearCache(): void {
+    this.native.clearCache();
+  }
+  setCacheLimit(bytes: number): void {
+    this.native.setCacheLimit(bytes);
+  }
+  setMemoryLimit(bytes: number): void {
+    this.native.setMemoryLimit(bytes);
+  }
+}

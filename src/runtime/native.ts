@@ -1,0 +1,125 @@
+/**
+ * The contract between the TypeScript runtime and the native addon
+ * (`build/Release/metalarray.node`, built from `native/` by node-gyp).
+ *
+ * Buffers are named by small integer ids (never raw pointers) so the hot path passes
+ * plain numbers and typed arrays across N-API. Errors thrown by the addon are plain
+ * `Error`s carrying a `code` (see {@link NativeErrorCode}); `src/runtime/errors.ts`
+ * turns them into the library's typed errors.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Error codes the addon sets on the errors it throws. */
+export type NativeErrorCode =
+  | 'ERR_MA_OOM' // allocation failed after emptying the cache; message names the size and usage
+  | 'ERR_MA_BAD_BUFFER' // unknown or already-freed buffer id
+  | 'ERR_MA_BAD_ARGUMENT' // malformed argument (wrong type, out of range)
+  | 'ERR_MA_DLOPEN' // dlopen/dlsym failed; message has dlerror()
+  | 'ERR_MA_KERNEL'; // bad kernel id or malformed plan
+
+/** Pool statistics, in bytes and buffer counts. */
+export interface NativeMemoryStats {
+  activeBytes: number;
+  cachedBytes: number;
+  peakBytes: number;
+  activeBuffers: number;
+  cachedBuffers: number;
+  cacheLimit: number;
+  memoryLimit: number;
+}
+
+/**
+ * A plan is a flat list of commands in an Int32Array, executed in order:
+ *
+ *   [kernelId, argOffset, nBufs, bufId_0, ..., bufId_{nBufs-1}]   (repeated)
+ *
+ * `argOffset` is a byte offset into the `args` block (8-byte aligned). The kernel is
+ * called with `args + argOffset`. The first int64 at that offset is the kernel's total
+ * work count N (elements or rows); the second int64 is the grain: the smallest number
+ * of work items worth handing to one thread (so small kernels run inline on the calling
+ * thread). The runtime splits [0, N) into contiguous chunks of at least `grain` items,
+ * at most one per worker, and calls
+ *
+ *   void kernel(void *const *bufs, const int64_t *args, int64_t start, int64_t end)
+ *
+ * for each chunk; it returns only after every chunk of every command has finished.
+ */
+export interface NativeAddon {
+  /** Allocates `nbytes` (>= 0; 0 gives a valid empty buffer) from the pool; returns its id. */
+  alloc(nbytes: number): number;
+  /** Returns a buffer to the pool (kept in the size-class cache up to the cache limit). */
+  free(id: number): void;
+  /** Byte size the buffer was allocated with. */
+  byteLength(id: number): number;
+  /** Copies `src` into the buffer starting at `byteOffset`. */
+  write(id: number, byteOffset: number, src: ArrayBufferView): void;
+  /** Copies `dst.byteLength` bytes from the buffer starting at `byteOffset` into `dst`. */
+  read(id: number, byteOffset: number, dst: ArrayBufferView): void;
+  /** Pool statistics. */
+  memoryStats(): NativeMemoryStats;
+  /** Frees every cached (not active) block. */
+  clearCache(): void;
+  /** Bounds the bytes kept in the cache; evicts least recently freed blocks beyond it. */
+  setCacheLimit(bytes: number): void;
+  /** Bounds active bytes; an allocation beyond it throws ERR_MA_OOM (after emptying the cache). */
+  setMemoryLimit(bytes: number): void;
+  /** Resets peakBytes to the current activeBytes. */
+  resetPeak(): void;
+
+  /**
+   * dlopen()s a shared object and resolves the named kernel symbols.
+   * Returns one kernel id per symbol, in order. The library stays loaded for the
+   * life of the process.
+   */
+  loadKernels(path: string, symbols: string[]): number[];
+  /** Runs a plan synchronously on the thread pool (see the interface doc). */
+  runPlan(commands: Int32Array, args: BigInt64Array): void;
+  /**
+   * Runs a plan on a background thread; the callback is called on the JS thread with
+   * `null` or an Error when every kernel has finished. The caller keeps `commands`,
+   * `args` and every buffer alive until then.
+   */
+  runPlanAsync(commands: Int32Array, args: BigInt64Array, done: (err: Error | null) => void): void;
+  /** Number of worker threads the pool uses (hardware concurrency by default). */
+  threadCount(): number;
+}
+
+let cached: NativeAddon | undefined;
+let loadError: Error | undefined;
+
+function findAddon(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    for (const sub of ['build/Release/metalarray.node', 'build/Debug/metalarray.node']) {
+      const candidate = join(dir, sub);
+      if (existsSync(candidate)) return candidate;
+    }
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+/** Loads the addon once; returns undefined (and remembers why) if it cannot be loaded. */
+export function loadNative(): NativeAddon | undefined {
+  if (cached || loadError) return cached;
+  const path = findAddon();
+  if (!path) {
+    loadError = new Error('native addon build/Release/metalarray.node not found (run `npm install` or `npm run build`)');
+    return undefined;
+  }
+  try {
+    cached = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (err) {
+    loadError = err instanceof Error ? err : new Error(String(err));
+  }
+  return cached;
+}
+
+/** Why the addon could not be loaded, if it could not. */
+export function nativeLoadError(): Error | undefined {
+  loadNative();
+  return loadError;
+}
