@@ -18,7 +18,22 @@ export {
   OutOfMemoryError,
   ArgumentError,
 } from './errors.js';
-export { array, full, zeros, ones, zerosLike, onesLike, fullLike, arange, linspace, eye, identity, fromNdarray, toNdarray, type NestedArray } from './array/creation.js';
+export {
+  array,
+  full,
+  zeros,
+  ones,
+  zerosLike,
+  onesLike,
+  fullLike,
+  arange,
+  linspace,
+  eye,
+  identity,
+  fromNdarray,
+  toNdarray,
+  type NestedArray,
+} from './array/creation.js';
 export { promoteTypes } from './array/promotion.js';
 export * from './ops/functions.js';
 export { where, clip, astype } from './ops/elementwise.js';

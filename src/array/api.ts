@@ -120,7 +120,8 @@ export function clearCache(): void {
 }
 
 function checkBytes(op: string, bytes: number): void {
-  if (typeof bytes !== 'number' || Number.isNaN(bytes) || bytes < 0) throw new ArgumentError(`${op}: bytes must be a non-negative number, got ${String(bytes)}`);
+  if (typeof bytes !== 'number' || Number.isNaN(bytes) || bytes < 0)
+    throw new ArgumentError(`${op}: bytes must be a non-negative number, got ${String(bytes)}`);
 }
 
 /** Bounds the bytes the pool keeps cached for reuse. */
@@ -187,7 +188,9 @@ export function kernelSources(arrays: MetalArray | readonly MetalArray[], backen
   const list = arrays instanceof MetalArray ? [arrays] : [...arrays];
   const out: KernelSourceInfo[] = [];
   for (const p of planOf('kernelSources', list, backend)) {
-    p.sources.forEach((s, i) => out.push({ name: s.name, kind: p.description[i].kind, source: s.source }));
+    p.sources.forEach((s, i) => {
+      out.push({ name: s.name, kind: p.description[i].kind, source: s.source });
+    });
   }
   return out;
 }

@@ -20,7 +20,8 @@ function checkShape(op: string, shape: unknown): number[] {
   const dims = typeof shape === 'number' ? [shape] : shape;
   if (!Array.isArray(dims)) throw new ArgumentError(`${op}: shape must be a number or an array of numbers, got ${String(shape)}`);
   for (const d of dims) {
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) throw new ShapeError(`${op}: shape entries must be non-negative integers, got [${dims.join(', ')}]`);
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0)
+      throw new ShapeError(`${op}: shape entries must be non-negative integers, got [${dims.join(', ')}]`);
     if (d > 2 ** 52) throw new ShapeError(`${op}: dimension ${d} is too large`);
   }
   return dims as number[];
@@ -64,7 +65,8 @@ export function array(values: NestedArray | AnyTypedArray | MetalArray, dtype?: 
 /** An array of `shape` filled with `value` (float32 by default; lazy). */
 export function full(shape: number | readonly number[], value: number | boolean | bigint, dtype?: DType): MetalArray {
   const dims = checkShape('full', shape);
-  if (typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'bigint') throw new ArgumentError(`full: value must be a number, boolean or bigint, got ${typeof value}`);
+  if (typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'bigint')
+    throw new ArgumentError(`full: value must be a number, boolean or bigint, got ${typeof value}`);
   const d = dtype === undefined ? (typeof value === 'boolean' ? 'bool' : 'float32') : checkDType(dtype, 'full');
   return MetalArray.fromNode(constNode(scalarFor(value, d), dims, d, getBackendName()));
 }
@@ -148,7 +150,11 @@ export function eye(n: number, m?: number, k = 0, dtype: DType = 'float32'): Met
   const rows = reshape(ramp(n, 'int32'), [n, 1]);
   const colsR = reshape(ramp(cols, 'int32'), [1, cols]);
   const onDiag = binary('equal', binary('subtract', colsR, rows), k);
-  return where(onDiag, MetalArray.fromNode(constNode(scalarFor(1, d), [], d, getBackendName())), MetalArray.fromNode(constNode(scalarFor(0, d), [], d, getBackendName())));
+  return where(
+    onDiag,
+    MetalArray.fromNode(constNode(scalarFor(1, d), [], d, getBackendName())),
+    MetalArray.fromNode(constNode(scalarFor(0, d), [], d, getBackendName())),
+  );
 }
 
 /** The n×n identity matrix. */
@@ -180,4 +186,3 @@ export function toNdarray(a: MetalArray): NdArray {
   const values = a.toTypedArray();
   return ndarrayFactory(values as unknown as NdTypedArray, a.shape);
 }
-

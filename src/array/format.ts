@@ -38,7 +38,10 @@ export function formatArray(values: AnyTypedArray, shape: readonly number[], dty
   // Width of the widest shown element so columns line up.
   let width = 0;
   const shown = (dim: number, offset: number, visit: (off: number) => void): void => {
-    if (dim === shape.length) return visit(offset);
+    if (dim === shape.length) {
+      visit(offset);
+      return;
+    }
     const n = shape[dim];
     for (let i = 0; i < n; i++) {
       if (truncate && n > 2 * EDGE && i === EDGE) i = n - EDGE;

@@ -418,10 +418,7 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
       case 'load': {
         const ix = indexExpr(e.form);
         const g = e.gate ? gateOf(e.gate) : null;
-        id = push(
-          { k: 'load', id: nextId++, buf: e.slot, dtype: e.dtype, index: ix.expr, gate: g ? g.gate : null },
-          ix.isInner || (g?.isInner ?? false),
-        );
+        id = push({ k: 'load', id: nextId++, buf: e.slot, dtype: e.dtype, index: ix.expr, gate: g ? g.gate : null }, ix.isInner || (g?.isInner ?? false));
         break;
       }
       case 'const': {

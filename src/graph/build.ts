@@ -18,13 +18,7 @@ export function contiguousStrides(shape: readonly number[]): number[] {
 }
 
 /** A leaf over a buffer (takes one hold on it). */
-export function leafNode(
-  buffer: BufferRef,
-  shape: readonly number[],
-  dtype: DType,
-  strides: readonly number[] = contiguousStrides(shape),
-  offset = 0,
-): Node {
+export function leafNode(buffer: BufferRef, shape: readonly number[], dtype: DType, strides: readonly number[] = contiguousStrides(shape), offset = 0): Node {
   const n = new Node('leaf', '', [], shape, dtype, buffer.backend);
   n.buffer = buffer;
   n.strides = strides;

@@ -5,20 +5,7 @@
 import { DTypeError } from '../errors.js';
 
 /** Every element type the library knows. */
-export type DType =
-  | 'bool'
-  | 'int8'
-  | 'int16'
-  | 'int32'
-  | 'int64'
-  | 'uint8'
-  | 'uint16'
-  | 'uint32'
-  | 'uint64'
-  | 'float16'
-  | 'bfloat16'
-  | 'float32'
-  | 'float64';
+export type DType = 'bool' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'float16' | 'bfloat16' | 'float32' | 'float64';
 
 /** Coarse category of a dtype. */
 export type DTypeKind = 'bool' | 'int' | 'uint' | 'float';

@@ -7,7 +7,7 @@
 import { lowerKernel, type Layout, reshapeStrides } from '../codegen/lower.js';
 import type { Backend } from '../runtime/backend.js';
 import { contiguousStrides } from './build.js';
-import { DTYPES, isFloat, isWide } from './dtype.js';
+import { DTYPES, isFloat } from './dtype.js';
 import { counters } from './metrics.js';
 import type { BufferRef, Node, ViewMap } from './node.js';
 import { schedule } from './scheduler.js';
@@ -130,7 +130,8 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
 
   const env = {
     isBoundary: (n: Node) => n.kind === 'leaf' || materialized.has(n),
-    layoutOf: (n: Node): Layout => (n.kind === 'leaf' ? { strides: n.strides as number[], offset: n.offset } : { strides: contiguousStrides(n.shape), offset: 0 }),
+    layoutOf: (n: Node): Layout =>
+      n.kind === 'leaf' ? { strides: n.strides as number[], offset: n.offset } : { strides: contiguousStrides(n.shape), offset: 0 },
   };
 
   const roots = nodes.filter((n) => materialized.has(n));

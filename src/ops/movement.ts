@@ -54,7 +54,13 @@ export function transpose(a: MetalArray, axes?: readonly number[]): MetalArray {
   const r = n.shape.length;
   const perm = axes === undefined || axes === null ? [...Array(r).keys()].reverse() : axes.map((x) => normalizeAxis('transpose', x, r));
   if (perm.length !== r || new Set(perm).size !== r) throw new ShapeError(`transpose: axes [${(axes ?? []).join(', ')}] are not a permutation of ${r} axes`);
-  return MetalArray.fromNode(viewNode(n, { inDim: perm, step: new Array<number>(r).fill(1), start: new Array<number>(r).fill(0) }, perm.map((p) => n.shape[p])));
+  return MetalArray.fromNode(
+    viewNode(
+      n,
+      { inDim: perm, step: new Array<number>(r).fill(1), start: new Array<number>(r).fill(0) },
+      perm.map((p) => n.shape[p]),
+    ),
+  );
 }
 
 /** Swaps two axes. */
@@ -140,7 +146,8 @@ export function flatten(a: MetalArray): MetalArray {
 export function flip(a: MetalArray, axis?: number | readonly number[]): MetalArray {
   const n = nodeOf(a, 'flip');
   const r = n.shape.length;
-  const axes = axis === undefined || axis === null ? [...Array(r).keys()] : (typeof axis === 'number' ? [axis] : [...axis]).map((x) => normalizeAxis('flip', x, r));
+  const axes =
+    axis === undefined || axis === null ? [...Array(r).keys()] : (typeof axis === 'number' ? [axis] : [...axis]).map((x) => normalizeAxis('flip', x, r));
   const map = identityMap(r);
   for (const d of axes) {
     map.step[d] = -1;
@@ -244,4 +251,3 @@ export function slice(a: MetalArray, ...specs: (SliceSpec | string)[]): MetalArr
   }
   return MetalArray.fromNode(viewNode(n, { inDim, step, start }, shape));
 }
-

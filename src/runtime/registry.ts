@@ -24,7 +24,9 @@ export function unavailableReason(name: string): string {
       return cc ? `the cpu backend compiles kernels with the system C compiler, and there is ${cc}` : '';
     }
     case 'metal':
-      return process.platform !== 'darwin' ? `Metal needs macOS on Apple silicon; this is ${process.platform}/${process.arch}` : 'the Metal runtime is not built into this version yet';
+      return process.platform !== 'darwin'
+        ? `Metal needs macOS on Apple silicon; this is ${process.platform}/${process.arch}`
+        : 'the Metal runtime is not built into this version yet';
     case 'cuda':
       return 'the CUDA runtime is not built into this version yet';
     default:

@@ -89,7 +89,9 @@ export class CpuBackend implements Backend {
       const ms = performance.now() - t0;
       counters.compileMs += ms;
       counters.kernelsCompiled += missing.length;
-      missing.forEach((k, i) => this.kernelIds.set(k.name, ids[i]));
+      missing.forEach((k, i) => {
+        this.kernelIds.set(k.name, ids[i]);
+      });
       if (debugLevel >= 1) {
         debugLog(`compiled ${missing.length} kernel(s) (cpu) in ${ms.toFixed(1)} ms: ${missing.map((k) => k.name).join(', ')}`);
         if (debugLevel >= 2) for (const k of missing) debugLog(`source of ${k.name}:\n${k.source}`);

@@ -37,7 +37,13 @@ export function findCompiler(): CompilerInfo | null {
     return null;
   }
   const version = (r.stdout ?? '').split('\n')[0];
-  compiler = { path, id: createHash('sha256').update(`${path}\n${version}\n${C_FLAGS.join(' ')}`).digest('hex').slice(0, 16) };
+  compiler = {
+    path,
+    id: createHash('sha256')
+      .update(`${path}\n${version}\n${C_FLAGS.join(' ')}`)
+      .digest('hex')
+      .slice(0, 16),
+  };
   return compiler;
 }
 
