@@ -7,7 +7,7 @@
  */
 import { DTYPES, type DType } from '../graph/dtype.js';
 import { C_MATH_PRELUDE } from './c-math.js';
-import type { Gate, IndexExpr, KernelIR, Stmt } from './ir.js';
+import type { GateClause, IndexExpr, KernelIR, Stmt } from './ir.js';
 
 /** Dtype classes the expression table distinguishes. */
 type Cls = 'b' | 'i' | 'u' | 'f' | 'd';
@@ -165,13 +165,9 @@ function renderIndex(ix: IndexExpr, dimVar: (d: number) => string): string {
   return parts.length ? parts.join(' + ') : '0';
 }
 
-function renderGate(g: Gate, dimVar: (d: number) => string): string {
-  return g
-    .map((c) => {
-      const ix = renderIndex(c.index, dimVar);
-      return `((${ix}) >= a[${c.lo}] && (${ix}) < a[${c.hi}])`;
-    })
-    .join(' && ');
+function renderClause(c: GateClause, dimVar: (d: number) => string): string {
+  const ix = renderIndex(c.index, dimVar);
+  return `(uint8_t)((${ix}) >= a[${c.lo}] && (${ix}) < a[${c.hi}])`;
 }
 
 function renderStmt(s: Stmt, dimVar: (d: number) => string): string {
@@ -182,7 +178,7 @@ function renderStmt(s: Stmt, dimVar: (d: number) => string): string {
       const ct = COMPUTE_TYPE[s.dtype];
       const elem = `((const ${STORAGE_TYPE[s.dtype]} *)bufs[${s.buf}])[${renderIndex(s.index, dimVar)}]`;
       const conv = s.dtype === 'float16' ? `ma_h2f(${elem})` : s.dtype === 'bfloat16' ? `ma_b2f(${elem})` : elem;
-      const value = s.gate ? `(${renderGate(s.gate, dimVar)} ? ${conv} : (${ct})0)` : conv;
+      const value = s.gate !== null ? `(${v(s.gate)} ? ${conv} : (${ct})0)` : conv;
       return `const ${ct} ${v(s.id)} = ${value};`;
     }
     case 'arg': {
@@ -204,8 +200,21 @@ function renderStmt(s: Stmt, dimVar: (d: number) => string): string {
     case 'where':
       return `const ${COMPUTE_TYPE[s.dtype]} ${v(s.id)} = ${v(s.srcs[0])} ? ${v(s.srcs[1])} : ${v(s.srcs[2])};`;
     case 'gate':
-      return `const uint8_t ${v(s.id)} = ${renderGate(s.gate, dimVar)};`;
+      return `const uint8_t ${v(s.id)} = ${renderClause(s.clause, dimVar)};`;
   }
+}
+
+/** True if an index expression has a term on the innermost loop dim. */
+function hasInnerTerm(ix: IndexExpr, inner: number): boolean {
+  return ix.terms.some((t) => 'dim' in t.v && t.v.dim === inner);
+}
+
+/** The index without its innermost-dim term, and that term's coefficient. */
+function splitInner(ix: IndexExpr, inner: number, dimVar: (d: number) => string): { rest: string; coef: string } {
+  const innerTerm = ix.terms.find((t) => 'dim' in t.v && t.v.dim === inner);
+  const rest = renderIndex({ base: ix.base, terms: ix.terms.filter((t) => t !== innerTerm) }, dimVar);
+  const coef = !innerTerm || innerTerm.coef === 'unit' ? '1' : `a[${innerTerm.coef}]`;
+  return { rest, coef };
 }
 
 /**
@@ -214,13 +223,88 @@ function renderStmt(s: Stmt, dimVar: (d: number) => string): string {
  * The chunk [start, end) of flat output indices is walked as nested loops: the
  * innermost dim is a plain counted loop (vectorizable), statements that don't depend
  * on it are hoisted out of it, and the outer dims advance with a carry.
+ *
+ * Gates that vary along the innermost dim (concatenation along it) would make that
+ * loop branchy. Instead each row is cut into segments over which every gate is
+ * constant; gates are evaluated once per segment, and a gated load that is off in a
+ * segment reads a block of zeros instead, so the loop body stays branch-free.
  */
 export function renderCKernel(ir: KernelIR, name: string): string {
   const r = ir.rank;
   const inner = r - 1;
+  const outType = STORAGE_TYPE[ir.buffers[0]];
+  const dimVar = (d: number): string => (d === inner ? 'j' : `i${d}`);
+  const segDimVar = (d: number): string => (d === inner ? 'jb' : `i${d}`);
+  const byId = new Map<number, Stmt>();
+  for (const s of ir.stmts) if ('id' in s) byId.set(s.id, s);
+
+  // Classify: once per chunk, once per row, once per segment, or per element.
+  const level = new Map<number, 'once' | 'row' | 'seg' | 'elem'>();
+  const depsOf = (s: Stmt): number[] => {
+    switch (s.k) {
+      case 'alu':
+      case 'where':
+        return [...s.srcs];
+      case 'cast':
+        return [s.src];
+      case 'load':
+        return s.gate === null ? [] : [s.gate];
+      default:
+        return [];
+    }
+  };
+  const rank = { once: 0, row: 1, seg: 2, elem: 3 } as const;
+  const innerGates = ir.stmts.filter((s, k) => s.k === 'gate' && ir.inner[k]);
+  const segmented = innerGates.length > 0;
+  ir.stmts.forEach((s, k) => {
+    const deps = depsOf(s).map((d) => level.get(d) as keyof typeof rank);
+    const depLevel = deps.reduce<keyof typeof rank>((m, d) => (rank[d] > rank[m] ? d : m), 'once');
+    let own: keyof typeof rank;
+    if (s.k === 'arg') own = 'once';
+    else if (s.k === 'load') own = s.index.terms.length === 0 ? 'once' : hasInnerTerm(s.index, inner) || ir.inner[k] ? 'elem' : 'row';
+    else if (s.k === 'gate') own = ir.inner[k] ? (segmented ? 'seg' : 'elem') : 'row';
+    else if (s.k === 'rvar') own = ir.inner[k] ? 'elem' : 'row';
+    else own = 'once';
+    let lv = rank[own] > rank[depLevel] ? own : depLevel;
+    // A load gated per segment but otherwise per element stays per element (redirected below).
+    if (s.k === 'load' && lv === 'seg' && hasInnerTerm(s.index, inner)) lv = 'elem';
+    if (!segmented && lv === 'seg') lv = 'elem';
+    level.set('id' in s ? s.id : -1, lv);
+  });
+
+  const once: string[] = [];
+  const row: string[] = [];
+  const seg: string[] = [];
+  const body: string[] = [];
+  for (const s of ir.stmts) {
+    const lv = level.get(s.id) as keyof typeof rank;
+    if (lv === 'once') once.push(`  ${renderStmt(s, dimVar)}`);
+    else if (lv === 'row') row.push(`    ${renderStmt(s, dimVar)}`);
+    else if (lv === 'seg') seg.push(`        ${renderStmt(s, segDimVar)}`);
+    else if (
+      segmented &&
+      s.k === 'load' &&
+      s.gate !== null &&
+      level.get(s.gate) !== 'elem' &&
+      hasInnerTerm(s.index, inner) &&
+      !s.index.terms.some((t) => 'rvar' in t.v)
+    ) {
+      // Branch-free gated load: off-segments read zeros (the block is at most MA_BLOCK long).
+      const { rest, coef } = splitInner(s.index, inner, segDimVar);
+      const st = STORAGE_TYPE[s.dtype];
+      const g = v(s.gate);
+      seg.push(`        const ${st} *q${s.id} = ${g} ? (const ${st} *)bufs[${s.buf}] : (const ${st} *)ma_zero_block;`);
+      seg.push(`        const int64_t k${s.id} = ${g} ? ${coef} : 0;`);
+      seg.push(`        const int64_t f${s.id} = ${g} ? ${rest} : (${coef === '1' ? '-jb' : '0'});`);
+      const elem = coef === '1' ? `q${s.id}[f${s.id} + j]` : `q${s.id}[f${s.id} + j * k${s.id}]`;
+      const conv = s.dtype === 'float16' ? `ma_h2f(${elem})` : s.dtype === 'bfloat16' ? `ma_b2f(${elem})` : elem;
+      body.push(`          const ${COMPUTE_TYPE[s.dtype]} ${v(s.id)} = ${conv};`);
+    } else body.push(`${segmented ? '    ' : ''}      ${renderStmt(s, dimVar)}`);
+  }
+
   const lines: string[] = [];
   lines.push(`void ${name}(void *const *bufs, const int64_t *a, int64_t start, int64_t end) {`);
-  lines.push(`  ${STORAGE_TYPE[ir.buffers[0]]} *restrict out = (${STORAGE_TYPE[ir.buffers[0]]} *)bufs[0];`);
+  lines.push(`  ${outType} *restrict out = (${outType} *)bufs[0];`);
   lines.push('  if (start >= end) return;');
   for (let d = 0; d < r; d++) lines.push(`  const int64_t n${d} = a[${2 + d}];`);
   for (let d = 0; d < r; d++) lines.push(`  int64_t i${d};`);
@@ -229,48 +313,40 @@ export function renderCKernel(ir: KernelIR, name: string): string {
   for (let d = r - 1; d > 0; d--) lines.push(`    i${d} = t % n${d}; t /= n${d};`);
   lines.push('    i0 = t;');
   lines.push('  }');
-  // Statements that depend on no loop variable at all are computed once per chunk.
-  const invariant = new Set<number>();
-  const isInvariant = (s: Stmt): boolean => {
-    switch (s.k) {
-      case 'arg':
-        return true;
-      case 'load':
-        return s.index.terms.length === 0 && s.gate === null;
-      case 'alu':
-      case 'where':
-        return s.srcs.every((x) => invariant.has(x));
-      case 'cast':
-        return invariant.has(s.src);
-      default:
-        return false;
-    }
-  };
-  const once: string[] = [];
-  const outer: string[] = [];
-  const body: string[] = [];
-  const dimOuter = (d: number): string => (d === inner ? 'j' : `i${d}`);
-  ir.stmts.forEach((s, k) => {
-    if (isInvariant(s)) {
-      invariant.add(s.id);
-      once.push(`  ${renderStmt(s, dimOuter)}`);
-    } else if (ir.inner[k]) body.push(`      ${renderStmt(s, dimOuter)}`);
-    else outer.push(`    ${renderStmt(s, dimOuter)}`);
-  });
   lines.push(...once);
   lines.push('  int64_t pos = start;');
   lines.push('  while (pos < end) {');
   lines.push(`    int64_t count = n${inner} - i${inner};`);
   lines.push('    if (count > end - pos) count = end - pos;');
-  lines.push(...outer);
-  lines.push(`    ${STORAGE_TYPE[ir.buffers[0]]} *restrict o = out + pos - i${inner};`);
-  lines.push(`    for (int64_t j = i${inner}; j < i${inner} + count; j++) {`);
-  lines.push(...body);
+  lines.push(...row);
+  lines.push(`    ${outType} *restrict o = out + pos - i${inner};`);
   const res = v(ir.result);
   const outDtype = ir.buffers[0];
   const stored = outDtype === 'float16' ? `ma_f2h(${res})` : outDtype === 'bfloat16' ? `ma_f2b(${res})` : res;
-  lines.push(`      o[j] = ${stored};`);
-  lines.push('    }');
+  if (segmented) {
+    lines.push(`    for (int64_t jb = i${inner}, je = i${inner} + count; jb < je;) {`);
+    lines.push('      int64_t jn = je - jb > MA_BLOCK ? jb + MA_BLOCK : je;');
+    lines.push('      {');
+    for (const g of innerGates) {
+      if (g.k !== 'gate') continue;
+      const { rest, coef } = splitInner(g.clause.index, inner, segDimVar);
+      lines.push(`        const int64_t d${g.id} = ma_gate_next(${rest} + jb * ${coef}, ${coef}, a[${g.clause.lo}], a[${g.clause.hi}]);`);
+      lines.push(`        if (d${g.id} < jn - jb) jn = jb + d${g.id};`);
+    }
+    lines.push(...seg);
+    lines.push('        for (int64_t j = jb; j < jn; j++) {');
+    lines.push(...body);
+    lines.push(`          o[j] = ${stored};`);
+    lines.push('        }');
+    lines.push('      }');
+    lines.push('      jb = jn;');
+    lines.push('    }');
+  } else {
+    lines.push(`    for (int64_t j = i${inner}; j < i${inner} + count; j++) {`);
+    lines.push(...body);
+    lines.push(`      o[j] = ${stored};`);
+    lines.push('    }');
+  }
   lines.push('    pos += count;');
   if (r > 1) {
     lines.push(`    i${inner} = 0;`);
@@ -374,6 +450,23 @@ static inline float ma_rb_d(double d) {
   int e; frexp(a, &e);
   double q = ldexp(1.0, e - 8);
   return (float)(rint(d / q) * q);
+}
+
+/* Zeros that off-segment gated loads read; segments are at most MA_BLOCK long. */
+#define MA_BLOCK 1024
+static const double ma_zero_block[MA_BLOCK];
+/* Steps from x (moving by k per step) until lo <= x < hi changes truth value. */
+static inline int64_t ma_gate_next(int64_t x, int64_t k, int64_t lo, int64_t hi) {
+  if (k > 0) {
+    if (x < lo) return (lo - x + k - 1) / k;
+    if (x < hi) return (hi - x + k - 1) / k;
+    return INT64_MAX;
+  }
+  if (k < 0) {
+    if (x >= hi) return (x - hi) / -k + 1;
+    if (x >= lo) return (x - lo) / -k + 1;
+  }
+  return INT64_MAX;
 }
 
 static inline double ma_floordiv_d(double a, double b) {

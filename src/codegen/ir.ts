@@ -1,6 +1,9 @@
 /**
  * The kernel IR: a backend-neutral, shape-independent description of one kernel.
  *
+ * A gated load (concatenation, padding) reads only where its gate, a bool SSA value,
+ * holds; each gate clause is its own statement so clauses over outer dims hoist.
+ *
  * Sizes, strides, offsets and constant values are argument slots (int64 words in the
  * args block), never literals, so one source serves every size of the same rank and
  * layout class. Word 0 of the args is the work count, word 1 the grain (see
@@ -24,18 +27,22 @@ export interface IndexExpr {
   readonly terms: readonly IndexTerm[];
 }
 
-/** lo <= index < hi for every clause; lo and hi are arg slots. */
-export type Gate = readonly { readonly index: IndexExpr; readonly lo: number; readonly hi: number }[];
+/** lo <= index < hi; lo and hi are arg slots. */
+export interface GateClause {
+  readonly index: IndexExpr;
+  readonly lo: number;
+  readonly hi: number;
+}
 
 /** A statement. Value statements have an `id` (their SSA name). */
 export type Stmt =
   | { readonly k: 'rvar'; readonly id: number; readonly linear: IndexExpr; readonly div: number; readonly mod: number }
-  | { readonly k: 'load'; readonly id: number; readonly buf: number; readonly dtype: DType; readonly index: IndexExpr; readonly gate: Gate | null }
+  | { readonly k: 'load'; readonly id: number; readonly buf: number; readonly dtype: DType; readonly index: IndexExpr; readonly gate: number | null }
   | { readonly k: 'arg'; readonly id: number; readonly dtype: DType; readonly slot: number }
   | { readonly k: 'alu'; readonly id: number; readonly op: string; readonly dtype: DType; readonly result: DType; readonly srcs: readonly number[] }
   | { readonly k: 'cast'; readonly id: number; readonly from: DType; readonly to: DType; readonly src: number }
   | { readonly k: 'where'; readonly id: number; readonly dtype: DType; readonly srcs: readonly [number, number, number] }
-  | { readonly k: 'gate'; readonly id: number; readonly gate: Gate };
+  | { readonly k: 'gate'; readonly id: number; readonly clause: GateClause };
 
 /** Kernel kinds the scheduler makes (reductions and matmul join later). */
 export type KernelKind = 'elementwise';

@@ -11,7 +11,7 @@ import type { DType } from '../graph/dtype.js';
 import type { Node, ViewMap } from '../graph/node.js';
 import { contiguousStrides } from '../graph/build.js';
 import { ELEMENTWISE } from '../ops/table.js';
-import type { Gate, IndexExpr, IndexTerm, KernelIR, Stmt } from './ir.js';
+import type { IndexExpr, IndexTerm, KernelIR, Stmt } from './ir.js';
 
 /** c + Σ coefs[v] * var_v, over output dims (ids < rank) and reshape vars. */
 interface Form {
@@ -397,14 +397,33 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
     rvarInner.push(isInner);
   }
 
-  const gateOf = (clauses: Clause[]): { gate: Gate; isInner: boolean } => {
-    let isInner = false;
-    const gate = clauses.map((c) => {
-      const ix = indexExpr(c.form);
-      isInner ||= ix.isInner;
-      return { index: ix.expr, lo: newSlot(c.lo), hi: newSlot(c.hi) };
-    });
-    return { gate, isInner };
+  // One statement per clause (shared by every load under it), ANDed together.
+  const clauseIds = new Map<Clause, number>();
+  const andIds = new Map<string, number>();
+  const gateOf = (clauses: Clause[]): number => {
+    let acc = -1;
+    let key = '';
+    for (const c of clauses) {
+      let id = clauseIds.get(c);
+      if (id === undefined) {
+        const ix = indexExpr(c.form);
+        id = push({ k: 'gate', id: nextId++, clause: { index: ix.expr, lo: newSlot(c.lo), hi: newSlot(c.hi) } }, ix.isInner);
+        clauseIds.set(c, id);
+      }
+      key += `${id},`;
+      if (acc < 0) {
+        acc = id;
+        continue;
+      }
+      const known = andIds.get(key);
+      if (known !== undefined) {
+        acc = known;
+        continue;
+      }
+      acc = push({ k: 'alu', id: nextId++, op: 'logicalAnd', dtype: 'bool', result: 'bool', srcs: [acc, id] }, innerIds.has(acc) || innerIds.has(id));
+      andIds.set(key, acc);
+    }
+    return acc;
   };
 
   const consts: { node: Node; slot: number }[] = [];
@@ -416,9 +435,9 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
     const anyInner = (ids: readonly number[]): boolean => ids.some((x) => innerIds.has(x));
     switch (e.t) {
       case 'load': {
+        const gate = e.gate ? gateOf(e.gate) : null;
         const ix = indexExpr(e.form);
-        const g = e.gate ? gateOf(e.gate) : null;
-        id = push({ k: 'load', id: nextId++, buf: e.slot, dtype: e.dtype, index: ix.expr, gate: g ? g.gate : null }, ix.isInner || (g?.isInner ?? false));
+        id = push({ k: 'load', id: nextId++, buf: e.slot, dtype: e.dtype, index: ix.expr, gate }, ix.isInner || (gate !== null && innerIds.has(gate)));
         break;
       }
       case 'const': {
@@ -447,8 +466,7 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
         let acc = emit(e.srcs[e.srcs.length - 1]);
         for (let j = e.srcs.length - 2; j >= 0; j--) {
           const value = emit(e.srcs[j]);
-          const g = gateOf(e.gates[j]);
-          const cond = push({ k: 'gate', id: nextId++, gate: g.gate }, g.isInner);
+          const cond = gateOf(e.gates[j]);
           acc = push({ k: 'where', id: nextId++, dtype: e.dtype, srcs: [cond, value, acc] }, anyInner([cond, value, acc]));
         }
         id = acc;
