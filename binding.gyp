@@ -1,0 +1,63 @@
+{
+  "targets": [
+    {
+      "target_name": "metalarray",
+      # node-addon-api headers, with C++ exceptions. Not the `node_addon_api_except`
+      # dependency target: its except.gypi is merged over this target's settings and
+      # would force MACOSX_DEPLOYMENT_TARGET to 10.7 (checked with `gyp -f gypd`).
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_VERSION=9",
+        "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        # A worker_thread being terminated cannot take a JS exception; without this,
+        # node-addon-api turns the failed throw into std::terminate (process crash).
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
+      ],
+      # Every .cc under native/common and native/cpu; keep this list in step with them.
+      "sources": [
+        "native/common/addon.cc",
+        "native/common/buffer_api.cc",
+        "native/common/buffer_pool.cc",
+        "native/common/env_state.cc",
+        "native/common/errors.cc",
+        "native/common/js_args.cc",
+        "native/common/js_errors.cc",
+        "native/cpu/kernel_api.cc",
+        "native/cpu/kernel_registry.cc",
+        "native/cpu/plan.cc",
+        "native/cpu/plan_api.cc",
+        "native/cpu/shared_library.cc",
+        "native/cpu/thread_pool.cc"
+      ],
+      "conditions": [
+        ["OS=='linux'", {
+          # node's common.gypi adds -O3 and -std=gnu++17 for Release; replace them.
+          "cflags!": ["-O3", "-fno-exceptions"],
+          "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
+          "cflags": ["-O2", "-Wall", "-Wextra", "-fvisibility=hidden"],
+          "cflags_cc": ["-std=c++20", "-fexceptions"],
+          "libraries": ["-ldl", "-pthread"],
+          "ldflags": ["-pthread"]
+          # Future: the CUDA backend (native/cuda/*.cc, *.cu) is added here, behind its
+          # own condition (e.g. a `with_cuda` variable), so CPU-only builds stay as is.
+        }],
+        ["OS=='mac'", {
+          "xcode_settings": {
+            "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++20",
+            "CLANG_CXX_LIBRARY": "libc++",
+            "MACOSX_DEPLOYMENT_TARGET": "11.0",
+            "GCC_OPTIMIZATION_LEVEL": "2",
+            "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
+            "WARNING_CFLAGS": ["-Wall", "-Wextra", "-Wno-unused-parameter"]
+          }
+          # Future: the Metal backend (native/metal/*.mm) is added here, with
+          # "link_settings": {"libraries": ["-framework Metal", "-framework Foundation"]}.
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,49 @@
+#include "kernel_registry.h"
+
+#include <memory>
+
+#include "../common/errors.h"
+#include "shared_library.h"
+
+namespace ma {
+
+KernelRegistry& KernelRegistry::Instance() {
+  static KernelRegistry* const registry = new KernelRegistry();  // intentionally never destroyed
+  return *registry;
+}
+
+std::vector<std::uint32_t> KernelRegistry::Load(const std::string& path,
+                                                const std::vector<std::string>& symbols) {
+  std::lock_guard<std::mutex> lock(loadMu_);
+  SharedLibrary library = SharedLibrary::Open(path);
+  std::vector<KernelFn> kernels;
+  kernels.reserve(symbols.size());
+  for (const std::string& name : symbols) {
+    kernels.push_back(reinterpret_cast<KernelFn>(library.Symbol(name)));
+  }
+
+  const auto first = static_cast<std::uint32_t>(count_.load(std::memory_order_relaxed));
+  if (kernels.size() > kMaxKernels - first) {
+    Fail(ErrorCode::kKernel, "too many kernels loaded (at most " + std::to_string(kMaxKernels) + ")");
+  }
+  std::vector<std::uint32_t> ids;
+  ids.reserve(kernels.size());
+  for (std::size_t i = 0; i < kernels.size(); ++i) {
+    const std::uint32_t id = first + static_cast<std::uint32_t>(i);
+    std::atomic<KernelFn*>& slot = segments_[id >> kSegmentBits];
+    KernelFn* segment = slot.load(std::memory_order_relaxed);
+    if (segment == nullptr) {
+      // Segments live as long as the registry (the process); a segment allocated by a
+      // load that fails later is simply used by the next one.
+      segment = new KernelFn[kSegmentSize]();
+      slot.store(segment, std::memory_order_relaxed);
+    }
+    segment[id & (kSegmentSize - 1)] = kernels[i];
+    ids.push_back(id);
+  }
+  count_.store(first + static_cast<std::int64_t>(kernels.size()), std::memory_order_release);
+  library.KeepLoadedForever();
+  return ids;
+}
+
+}  // namespace ma
