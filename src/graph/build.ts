@@ -5,6 +5,7 @@
  */
 import type { DType } from './dtype.js';
 import { type BufferRef, Node, type ScalarValue, type ViewMap, registerLeaf } from './node.js';
+import { castScalar } from './scalar.js';
 
 /** Contiguous (row-major) element strides of a shape. */
 export function contiguousStrides(shape: readonly number[]): number[] {
@@ -47,7 +48,7 @@ export function whereNode(cond: Node, a: Node, b: Node, shape: readonly number[]
 /** A dtype conversion. Converting to the same dtype is the identity. */
 export function castNode(input: Node, dtype: DType): Node {
   if (input.dtype === dtype) return input;
-  if (input.kind === 'const') return constNode(input.value, input.shape, dtype, input.backend);
+  if (input.kind === 'const') return constNode(castScalar(input.value, input.dtype, dtype), input.shape, dtype, input.backend);
   return new Node('cast', '', [input], input.shape, dtype, input.backend).seal();
 }
 

@@ -33,6 +33,8 @@ export interface Plan {
   readonly patch: Int32Array;
   readonly patchSlot: Int32Array;
   readonly args: BigInt64Array;
+  /** The same words viewed as doubles, for float constants. */
+  readonly argsF64: Float64Array;
   readonly consts: ConstBinding[];
   /** Slots 0..leafLocals.length-1 are leaves; the rest are kernel outputs. */
   readonly leafLocals: number[];
@@ -228,6 +230,7 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
     patch: Int32Array.from(patch),
     patchSlot: Int32Array.from(patchSlot),
     args: argWords,
+    argsF64: new Float64Array(argWords.buffer),
     consts,
     leafLocals,
     slotBytes,
@@ -289,17 +292,19 @@ export function bindPlan(plan: Plan, nodes: readonly Node[]): BoundRun {
     for (let i = plan.leafLocals.length; i < allocated; i++) buffers[i].release();
     throw err;
   }
-  const commands = plan.commands.slice();
+  // The addon copies commands and args when a run is submitted (sync or async), so the
+  // plan's own arrays are patched in place: no per-eval typed arrays (each new small one
+  // costs V8 a copy off its heap when native code first touches it).
+  const commands = plan.commands;
   for (let i = 0; i < plan.patch.length; i++) commands[plan.patch[i]] = buffers[plan.patchSlot[i]].id;
-  let args = plan.args;
-  if (plan.consts.length > 0) {
-    args = plan.args.slice();
-    const f64 = new Float64Array(args.buffer);
-    for (const c of plan.consts) {
-      const v = nodes[c.local].value;
-      if (c.float) f64[c.word] = Number(v);
-      else args[c.word] = typeof v === 'bigint' ? BigInt.asIntN(64, v) : BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
-    }
+  const args = plan.args;
+  const f64 = plan.argsF64;
+  const consts = plan.consts;
+  for (let i = 0; i < consts.length; i++) {
+    const c = consts[i];
+    const v = nodes[c.local].value;
+    if (c.float) f64[c.word] = Number(v);
+    else args[c.word] = typeof v === 'bigint' ? BigInt.asIntN(64, v) : BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
   }
   const finish = (): void => {
     // Aliases first: they take their hold on leaf buffers before kernel outputs let go of inputs.

@@ -4,11 +4,15 @@
  */
 import { MetalArray } from '../array/array.js';
 import { DTypeError } from '../errors.js';
-import { castNode, elementwiseNode, whereNode } from '../graph/build.js';
+import { castNode, constNode, elementwiseNode, whereNode } from '../graph/build.js';
+import type { Node } from '../graph/node.js';
+import { castScalar } from '../graph/scalar.js';
+import { scalarFor } from '../array/convert.js';
+import { weakScalarDType } from '../array/promotion.js';
 import { type DType, checkDType } from '../graph/dtype.js';
 import { promoteTypes } from '../array/promotion.js';
-import { ELEMENTWISE, opDTypes } from './table.js';
-import { type ArrayLike, broadcastShapes, conform, nodeOf, operandNodes } from './operand.js';
+import { ELEMENTWISE, type ElementwiseOp, opDTypes } from './table.js';
+import { type ArrayLike, broadcastShapes, conform, isScalar, nodeOf, operandNodes } from './operand.js';
 
 /** Applies a unary op from the table. */
 export function unary(name: string, x: ArrayLike): MetalArray {
@@ -21,10 +25,21 @@ export function unary(name: string, x: ArrayLike): MetalArray {
 /** Applies a binary op from the table, with broadcasting and promotion. */
 export function binary(name: string, a: ArrayLike, b: ArrayLike): MetalArray {
   const op = ELEMENTWISE[name];
+  // Fast path for `array op scalar`: the weak scalar becomes one constant of the result shape.
+  if (a instanceof MetalArray && isScalar(b)) return arrayScalar(op, a.liveNode(name), b, false);
+  if (b instanceof MetalArray && isScalar(a)) return arrayScalar(op, b.liveNode(name), a, true);
   const [na, nb] = operandNodes(name, [a, b]);
   const { compute, result } = opDTypes(op, na.dtype, nb.dtype);
   const shape = broadcastShapes(name, [na.shape, nb.shape]);
   return MetalArray.fromNode(elementwiseNode(name, conform([na, nb], compute, shape), shape, result));
+}
+
+function arrayScalar(op: ElementwiseOp, n: Node, s: number | boolean | bigint, scalarFirst: boolean): MetalArray {
+  const sd = weakScalarDType(n.dtype, s);
+  const { compute, result } = opDTypes(op, n.dtype, sd);
+  const x = castNode(n, compute);
+  const c = constNode(castScalar(scalarFor(s, sd), sd, compute), n.shape, compute, n.backend);
+  return MetalArray.fromNode(elementwiseNode(op.name, scalarFirst ? [c, x] : [x, c], n.shape, result));
 }
 
 /** `cond ? a : b` elementwise, broadcasting all three; result dtype promote(a, b). */

@@ -125,13 +125,15 @@ export const BINARY_OPS: readonly string[] = Object.values(ELEMENTWISE)
   .filter((o) => o.arity === 2)
   .map((o) => o.name);
 
+function rejectDTypes(o: ElementwiseOp, why: string, a: DType, b: DType): never {
+  throw new DTypeError(`${o.name}: ${why} (got ${o.arity === 1 ? a : `${a} and ${b}`})`);
+}
+
 /** The compute and result dtypes of an op for the given input dtypes. */
 export function opDTypes(o: ElementwiseOp, a: DType, b: DType = a): { compute: DType; result: DType } {
   const promoted = promoteTypes(a, b);
   const kind = DTYPES[promoted].kind;
-  const reject = (why: string): never => {
-    throw new DTypeError(`${o.name}: ${why} (got ${o.arity === 1 ? a : `${a} and ${b}`})`);
-  };
+  const reject = (why: string): never => rejectDTypes(o, why, a, b);
   if (o.rejects?.includes(kind)) reject(`does not accept ${kind} inputs`);
   switch (o.rule) {
     case 'arith':
