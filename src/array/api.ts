@@ -120,8 +120,9 @@ export function clearCache(): void {
 }
 
 function checkBytes(op: string, bytes: number): void {
-  if (typeof bytes !== 'number' || Number.isNaN(bytes) || bytes < 0)
-    throw new ArgumentError(`${op}: bytes must be a non-negative number, got ${String(bytes)}`);
+  if (typeof bytes !== 'number' || Number.isNaN(bytes) || bytes < 0 || (Number.isFinite(bytes) && !Number.isInteger(bytes))) {
+    throw new ArgumentError(`${op}: bytes must be a non-negative integer (or Infinity), got ${String(bytes)}`);
+  }
 }
 
 /** Bounds the bytes the pool keeps cached for reuse. */

@@ -3,6 +3,12 @@
  * `tidy` scopes (kept per async context, so concurrent async tidies don't mix).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { getBackendName } from '../runtime/registry.js';
+
+/** The backend new arrays are created on (the ops layer asks here, not the runtime). */
+export function defaultBackend(): string {
+  return getBackendName();
+}
 
 /** Anything a tidy scope can dispose. */
 export interface Disposable {

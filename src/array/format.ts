@@ -3,19 +3,35 @@
  * 1000 elements (3 edge items per axis), floats in a shared compact format.
  */
 import type { AnyTypedArray, DType } from '../graph/dtype.js';
+import { bfloatBitsToFloat, floatToBfloatBits, floatToHalfBits, halfBitsToFloat } from './convert.js';
 
 const THRESHOLD = 1000;
 const EDGE = 3;
 
-function formatFloat(x: number, precision: number): string {
+const ROUND_TO: Partial<Record<DType, (x: number) => number>> = {
+  float16: (x) => halfBitsToFloat(floatToHalfBits(x)),
+  bfloat16: (x) => bfloatBitsToFloat(floatToBfloatBits(x)),
+  float32: Math.fround,
+};
+
+/** The fewest significant digits that read back as the same value of the dtype. */
+function shortestDigits(x: number, dtype: DType): number {
+  const round = ROUND_TO[dtype];
+  if (!round) return 17;
+  for (let p = 1; p < 17; p++) if (round(Number(x.toPrecision(p))) === x) return p;
+  return 17;
+}
+
+function formatFloat(x: number, dtype: DType): string {
   if (Number.isNaN(x)) return 'nan';
   if (x === Number.POSITIVE_INFINITY) return 'inf';
   if (x === Number.NEGATIVE_INFINITY) return '-inf';
   if (Object.is(x, -0)) return '-0.';
   if (Number.isInteger(x) && Math.abs(x) < 1e16) return `${x}.`;
   const a = Math.abs(x);
-  if (a >= 1e16 || a < 1e-4) return x.toExponential(precision - 1).replace(/\.?0+e/, 'e');
-  return String(Number(x.toPrecision(precision)));
+  const p = shortestDigits(x, dtype);
+  if (a >= 1e16 || a < 1e-4) return x.toExponential(p - 1).replace(/\.?0+e/, 'e');
+  return String(Number(x.toPrecision(p)));
 }
 
 /** Formats values of `shape` (row-major, already read back) NumPy-style. */
@@ -23,11 +39,10 @@ export function formatArray(values: AnyTypedArray, shape: readonly number[], dty
   const size = values.length;
   const truncate = size > THRESHOLD;
   const isFloatType = dtype.startsWith('float') || dtype === 'bfloat16';
-  const precision = dtype === 'float16' || dtype === 'bfloat16' ? 4 : dtype === 'float32' ? 8 : 16;
   const fmt = (v: number | bigint): string => {
     if (dtype === 'bool') return v ? 'True' : 'False';
     if (typeof v === 'bigint') return v.toString();
-    return isFloatType ? formatFloat(v, precision) : String(v);
+    return isFloatType ? formatFloat(v, dtype) : String(v);
   };
   const strides: number[] = [];
   let s = 1;

@@ -184,7 +184,15 @@ function renderStmt(s: Stmt, dimVar: (d: number) => string): string {
     case 'arg': {
       const ct = COMPUTE_TYPE[s.dtype];
       const c = cls(s.dtype);
-      const value = c === 'f' || c === 'd' ? roundTo(s.dtype, `(${ct})ma_argd(a, ${s.slot})`) : `(${ct})a[${s.slot}]`;
+      const arg = `ma_argd(a, ${s.slot})`;
+      const value =
+        s.dtype === 'float16'
+          ? `ma_rh_d(${arg})`
+          : s.dtype === 'bfloat16'
+            ? `ma_rb_d(${arg})`
+            : c === 'f' || c === 'd'
+              ? `(${ct})${arg}`
+              : `(${ct})a[${s.slot}]`;
       return `const ${ct} ${v(s.id)} = ${value};`;
     }
     case 'alu': {

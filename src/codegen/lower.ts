@@ -166,25 +166,31 @@ class Lowering {
   }
 
   /** The strided layout of a chain of views/reshapes ending at a boundary, if one exists. */
-  private stridedLayout(node: Node): Layout | null {
-    if (this.env.isBoundary(node)) return this.env.layoutOf(node);
-    if (node.kind === 'view') {
-      const inner = this.stridedLayout(node.inputs[0]);
-      if (!inner) return null;
-      const map = node.view as ViewMap;
-      const strides = map.inDim.map((j, d) => (j >= 0 ? inner.strides[j] * map.step[d] : 0));
-      let offset = inner.offset;
-      for (let j = 0; j < map.start.length; j++) offset += inner.strides[j] * map.start[j];
-      return { strides, offset };
+  private stridedLayout(top: Node): Layout | null {
+    const chain: Node[] = [];
+    let n = top;
+    while (!this.env.isBoundary(n)) {
+      if (n.kind !== 'view' && n.kind !== 'reshape') return null;
+      chain.push(n);
+      n = n.inputs[0];
     }
-    if (node.kind === 'reshape') {
+    let layout = this.env.layoutOf(n);
+    for (let k = chain.length - 1; k >= 0; k--) {
+      const node = chain[k];
       const input = node.inputs[0];
-      const inner = this.stridedLayout(input);
-      if (!inner) return null;
-      const strides = reshapeStrides(input.shape, inner.strides, node.shape);
-      return strides ? { strides, offset: inner.offset } : null;
+      const inner = layout;
+      if (node.kind === 'view') {
+        const map = node.view as ViewMap;
+        let offset = inner.offset;
+        for (let j = 0; j < map.start.length; j++) offset += inner.strides[j] * map.start[j];
+        layout = { strides: map.inDim.map((j, d) => (j >= 0 ? inner.strides[j] * map.step[d] : 0)), offset };
+      } else {
+        const strides = reshapeStrides(input.shape, inner.strides, node.shape);
+        if (!strides) return null;
+        layout = { strides, offset: inner.offset };
+      }
     }
-    return null;
+    return layout;
   }
 
   private load(node: Node, boundary: Node, layout: Layout, ctx: Ctx): LExpr {
@@ -203,41 +209,35 @@ class Lowering {
     return node;
   }
 
-  walk(node: Node, ctx: Ctx): LExpr {
+  private lookup(node: Node, ctx: Ctx): LExpr | undefined {
+    return this.memo.get(node)?.get(ctx.id);
+  }
+
+  private store(node: Node, ctx: Ctx, e: LExpr): void {
     let byCtx = this.memo.get(node);
     if (byCtx === undefined) {
       byCtx = new Map();
       this.memo.set(node, byCtx);
     }
-    const hit = byCtx.get(ctx.id);
-    if (hit !== undefined) return hit;
-    const e = this.walkUncached(node, ctx);
     byCtx.set(ctx.id, e);
-    return e;
   }
 
-  private walkUncached(node: Node, ctx: Ctx): LExpr {
+  /** The expression of a node that needs no children walked (a load or constant), or null. */
+  private direct(node: Node, ctx: Ctx): LExpr | null {
     if (this.env.isBoundary(node)) return this.load(node, node, this.env.layoutOf(node), ctx);
+    if (node.kind === 'const') return { t: 'const', node };
+    if (node.kind === 'view' || node.kind === 'reshape') {
+      const layout = this.stridedLayout(node);
+      if (layout) return this.load(node, this.chainBase(node), layout, ctx);
+    }
+    if (node.kind === 'leaf') throw new Error('internal: leaf that is not a boundary');
+    return null;
+  }
+
+  /** The (node, context) pairs a node's expression is built from. */
+  private children(node: Node, ctx: Ctx): { node: Node; ctx: Ctx }[] {
     switch (node.kind) {
-      case 'const':
-        return { t: 'const', node };
-      case 'unary':
-      case 'binary': {
-        this.cost += ELEMENTWISE[node.op].cost;
-        const srcs = node.inputs.map((x) => this.walk(x, ctx));
-        return { t: 'op', op: node.op, dtype: node.inputs[0].dtype, result: node.dtype, srcs };
-      }
-      case 'cast':
-        this.cost += 1;
-        return { t: 'cast', from: node.inputs[0].dtype, to: node.dtype, src: this.walk(node.inputs[0], ctx) };
-      case 'where': {
-        this.cost += 1;
-        const [c, a, b] = node.inputs.map((x) => this.walk(x, ctx));
-        return { t: 'where', dtype: node.dtype, srcs: [c, a, b] };
-      }
       case 'view': {
-        const layout = this.stridedLayout(node);
-        if (layout) return this.load(node, this.chainBase(node), layout, ctx);
         const map = node.view as ViewMap;
         const input = node.inputs[0];
         const forms: Form[] = [];
@@ -246,11 +246,9 @@ class Lowering {
           const j = map.inDim[d];
           if (j >= 0) forms[j] = combine([forms[j], ctx.forms[d]], [1, map.step[d]], 0);
         }
-        return this.walk(input, this.newCtx(forms, ctx.gate));
+        return [{ node: input, ctx: this.newCtx(forms, ctx.gate) }];
       }
       case 'reshape': {
-        const layout = this.stridedLayout(node);
-        if (layout) return this.load(node, this.chainBase(node), layout, ctx);
         const input = node.inputs[0];
         const linear = combine(ctx.forms, contiguousStrides(node.shape), 0);
         const inStrides = contiguousStrides(input.shape);
@@ -259,26 +257,90 @@ class Lowering {
           this.rvars.push({ linear, div: inStrides[m], mod: dim });
           return unitForm(v);
         });
-        return this.walk(input, this.newCtx(forms, ctx.gate));
+        return [{ node: input, ctx: this.newCtx(forms, ctx.gate) }];
       }
       case 'concat': {
         const bounds = node.bounds as readonly number[];
         const axisForm = ctx.forms[node.axis];
-        const gates: Clause[][] = [];
-        const srcs: LExpr[] = [];
-        node.inputs.forEach((x, j) => {
+        return node.inputs.map((x, j) => {
           const clause: Clause = { form: axisForm, lo: bounds[j], hi: bounds[j + 1] };
-          const gate = ctx.gate ? [...ctx.gate, clause] : [clause];
           const forms = ctx.forms.slice();
           forms[node.axis] = affine(axisForm.c - bounds[j], axisForm.coefs);
-          gates.push([clause]);
-          srcs.push(this.walk(x, this.newCtx(forms, gate)));
+          const c = this.newCtx(forms, ctx.gate ? [...ctx.gate, clause] : [clause]);
+          this.clauses.set(c, clause);
+          return { node: x, ctx: c };
         });
-        return { t: 'select', dtype: node.dtype, gates, srcs };
       }
-      case 'leaf':
-        throw new Error('internal: leaf that is not a boundary');
+      default:
+        return node.inputs.map((x) => ({ node: x, ctx }));
     }
+  }
+
+  private readonly clauses = new Map<Ctx, Clause>();
+
+  /** The expression of a node from its children's expressions. */
+  private combineNode(node: Node, kids: { node: Node; ctx: Ctx }[], vals: LExpr[]): LExpr {
+    switch (node.kind) {
+      case 'unary':
+      case 'binary':
+        this.cost += ELEMENTWISE[node.op].cost;
+        return { t: 'op', op: node.op, dtype: node.inputs[0].dtype, result: node.dtype, srcs: vals };
+      case 'cast':
+        this.cost += 1;
+        return { t: 'cast', from: node.inputs[0].dtype, to: node.dtype, src: vals[0] };
+      case 'where':
+        this.cost += 1;
+        return { t: 'where', dtype: node.dtype, srcs: [vals[0], vals[1], vals[2]] };
+      case 'view':
+      case 'reshape':
+        return vals[0];
+      case 'concat':
+        return { t: 'select', dtype: node.dtype, gates: kids.map((k) => [this.clauses.get(k.ctx) as Clause]), srcs: vals };
+      default:
+        throw new Error(`internal: cannot lower ${node.kind}`);
+    }
+  }
+
+  /** The expression of `root` at `rootCtx`, built without recursion (chains can be long). */
+  walk(root: Node, rootCtx: Ctx): LExpr {
+    type Frame = { node: Node; ctx: Ctx; kids: { node: Node; ctx: Ctx }[] | null };
+    const stack: Frame[] = [{ node: root, ctx: rootCtx, kids: null }];
+    while (stack.length > 0) {
+      const f = stack[stack.length - 1];
+      if (this.lookup(f.node, f.ctx) !== undefined) {
+        stack.pop();
+        continue;
+      }
+      if (f.kids === null) {
+        const d = this.direct(f.node, f.ctx);
+        if (d !== null) {
+          this.store(f.node, f.ctx, d);
+          stack.pop();
+          continue;
+        }
+        f.kids = this.children(f.node, f.ctx);
+        for (const k of f.kids) if (this.lookup(k.node, k.ctx) === undefined) stack.push({ node: k.node, ctx: k.ctx, kids: null });
+        continue;
+      }
+      const vals = f.kids.map((k) => this.lookup(k.node, k.ctx) as LExpr);
+      this.store(f.node, f.ctx, this.combineNode(f.node, f.kids, vals));
+      stack.pop();
+    }
+    return this.lookup(root, rootCtx) as LExpr;
+  }
+}
+
+/** The sub-expressions an expression reads. */
+function childrenOf(e: LExpr): LExpr[] {
+  switch (e.t) {
+    case 'op':
+    case 'where':
+    case 'select':
+      return e.srcs;
+    case 'cast':
+      return [e.src];
+    default:
+      return [];
   }
 }
 
@@ -320,21 +382,19 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
   // Every form that involves output dims decides which dims may collapse.
   const forms: Form[] = [];
   const seen = new Set<LExpr>();
-  const visit = (e: LExpr): void => {
-    if (seen.has(e)) return;
+  const pending: LExpr[] = [expr];
+  while (pending.length > 0) {
+    const e = pending.pop() as LExpr;
+    if (seen.has(e)) continue;
     seen.add(e);
     if (e.t === 'load') {
       forms.push(e.form);
       for (const c of e.gate ?? []) forms.push(c.form);
-    } else if (e.t === 'op') e.srcs.forEach(visit);
-    else if (e.t === 'cast') visit(e.src);
-    else if (e.t === 'where') e.srcs.forEach(visit);
-    else if (e.t === 'select') {
-      e.srcs.forEach(visit);
+    } else if (e.t === 'select') {
       for (const g of e.gates) for (const c of g) forms.push(c.form);
     }
-  };
-  visit(expr);
+    pending.push(...childrenOf(e));
+  }
   for (const r of L.rvars) forms.push(r.linear);
   const groups = collapseDims(root.shape, forms);
   const outRank = Math.max(1, groups.length);
@@ -476,6 +536,27 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
     emitted.set(e, id);
     return id;
   };
+  // Emit children before parents without recursion: chains can be thousands of ops deep.
+  const order: LExpr[] = [];
+  const placed = new Set<LExpr>();
+  const work: { e: LExpr; expanded: boolean }[] = [{ e: expr, expanded: false }];
+  while (work.length > 0) {
+    const top = work[work.length - 1];
+    if (placed.has(top.e)) {
+      work.pop();
+      continue;
+    }
+    if (!top.expanded) {
+      top.expanded = true;
+      const kids = childrenOf(top.e);
+      for (let k = kids.length - 1; k >= 0; k--) if (!placed.has(kids[k])) work.push({ e: kids[k], expanded: false });
+      continue;
+    }
+    placed.add(top.e);
+    order.push(top.e);
+    work.pop();
+  }
+  for (const e of order) emit(e);
   const result = emit(expr);
 
   const ir: KernelIR = {

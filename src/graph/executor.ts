@@ -30,6 +30,10 @@ export interface Plan {
   readonly backend: Backend;
   /** Command template; `patch[i]` positions get the id of buffer slot `patchSlot[i]`. */
   readonly commands: Int32Array;
+  /** Where each kernel's id goes in `commands`, filled when the plan first runs. */
+  readonly kernelPos: number[];
+  /** Whether the kernels are compiled (explain() and kernelSources() plan without compiling). */
+  compiled: boolean;
   readonly patch: Int32Array;
   readonly patchSlot: Int32Array;
   readonly args: BigInt64Array;
@@ -170,10 +174,10 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
     const name = kernelNameFor(backend, body);
     return { name, source: body.replace('KERNEL_NAME', name) };
   });
-  const kernelIds = backend.kernels(sources);
 
   // Commands and args.
   const commands: number[] = [];
+  const kernelPos: number[] = [];
   const patch: number[] = [];
   const patchSlot: number[] = [];
   const args: number[] = [];
@@ -191,7 +195,8 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
       consts.push({ local: c.node.localId, word: argOffset + c.slot, float: isFloat(c.node.dtype) });
     }
     const bufs = [roots[ki], ...k.inputs];
-    commands.push(kernelIds[ki], argOffset * 8, bufs.length);
+    kernelPos.push(commands.length);
+    commands.push(-1, argOffset * 8, bufs.length);
     for (const b of bufs) {
       patch.push(commands.length);
       patchSlot.push(slotOf.get(b) as number);
@@ -206,15 +211,16 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
   const outputsFinal: OutputRule[] = outputRules.map((r, i) => r ?? { kind: 'kernel', slot: slotOf.get(outputs[i]) as number });
   const description: KernelDescription[] = lowered.map((k, ki) => {
     const root = roots[ki];
-    const ops: string[] = [];
-    const seen = new Set<Node>();
-    const visit = (n: Node): void => {
-      if (seen.has(n) || (n !== root && (n.kind === 'leaf' || materialized.has(n)))) return;
-      seen.add(n);
-      n.inputs.forEach(visit);
-      if (n.kind !== 'const') ops.push(opLabel(n));
-    };
-    visit(root);
+    // The nodes fused into this kernel, listed in the walk's post-order.
+    const inKernel = new Set<Node>([root]);
+    const stack = [...root.inputs];
+    while (stack.length > 0) {
+      const n = stack.pop() as Node;
+      if (inKernel.has(n) || n.kind === 'leaf' || materialized.has(n)) continue;
+      inKernel.add(n);
+      stack.push(...n.inputs);
+    }
+    const ops = nodes.filter((n) => inKernel.has(n) && n.kind !== 'const').map(opLabel);
     return {
       name: sources[ki].name,
       kind: k.ir.kind,
@@ -227,6 +233,8 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
   return {
     backend,
     commands: Int32Array.from(commands),
+    kernelPos,
+    compiled: lowered.length === 0,
     patch: Int32Array.from(patch),
     patchSlot: Int32Array.from(patchSlot),
     args: argWords,
@@ -280,9 +288,18 @@ export interface BoundRun {
   abandon(): void;
 }
 
+/** Compiles (or loads from the caches) a plan's kernels the first time it runs. */
+function ensureCompiled(plan: Plan): void {
+  if (plan.compiled) return;
+  const ids = plan.backend.kernels(plan.sources);
+  for (let k = 0; k < ids.length; k++) plan.commands[plan.kernelPos[k]] = ids[k];
+  plan.compiled = true;
+}
+
 /** Binds a plan to the current graph's leaves, constants and fresh buffers. */
 export function bindPlan(plan: Plan, nodes: readonly Node[]): BoundRun {
   const backend = plan.backend;
+  ensureCompiled(plan);
   const buffers: BufferRef[] = new Array(plan.slotBytes.length);
   for (let i = 0; i < plan.leafLocals.length; i++) buffers[i] = nodes[plan.leafLocals[i]].buffer as BufferRef;
   let allocated = plan.leafLocals.length;

@@ -34,6 +34,8 @@ export function walkGraph(outputs: readonly Node[]): GraphWalk {
       if (i < n.inputs.length) {
         childIndex[top] = i + 1;
         const c = n.inputs[i];
+        // A node read twice by one consumer (x * x) is computed once there.
+        if (n.inputs.indexOf(c) < i) continue;
         if (c.mark !== mark) {
           c.mark = mark;
           c.consumers = 1;

@@ -4,7 +4,7 @@
 import { MetalArray } from '../array/array.js';
 import { scalarFor } from '../array/convert.js';
 import { scalarDefaultDType, weakScalarDType } from '../array/promotion.js';
-import { getBackendName } from '../runtime/registry.js';
+import { defaultBackend } from '../array/context.js';
 import { ArgumentError, BackendMismatchError, ShapeError } from '../errors.js';
 import { castNode, constNode, viewNode } from '../graph/build.js';
 import type { DType } from '../graph/dtype.js';
@@ -50,7 +50,7 @@ export function operandNodes(op: string, xs: readonly ArrayLike[]): Node[] {
     backend = n.backend;
     arrayDType = arrayDType === undefined ? n.dtype : arrayDType;
   }
-  const be = backend ?? getBackendName();
+  const be = backend ?? defaultBackend();
   return xs.map((x) => {
     if (!isScalar(x)) return (x as MetalArray).liveNode(op);
     const dtype = arrayDType === undefined ? scalarDefaultDType(x) : weakScalarDType(arrayDType, x);

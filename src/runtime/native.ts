@@ -4,8 +4,8 @@
  *
  * Buffers are named by small integer ids (never raw pointers) so the hot path passes
  * plain numbers and typed arrays across N-API. Errors thrown by the addon are plain
- * `Error`s carrying a `code` (see {@link NativeErrorCode}); `src/runtime/errors.ts`
- * turns them into the library's typed errors.
+ * `Error`s carrying a `code` (see {@link NativeErrorCode}); the backend adapters
+ * (`src/runtime/cpu/backend.ts`) turn them into the library's typed errors.
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';

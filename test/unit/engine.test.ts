@@ -93,6 +93,35 @@ describe('fusion and caches', () => {
     expect(ma.metrics().kernelLaunches).toBeGreaterThan(1);
   });
 
+  it('a node read twice by one consumer is computed once, in one kernel', () => {
+    const h = ma.exp(ma.array(rand(32, 5)));
+    const y = h.multiply(h);
+    ma.resetMetrics();
+    ma.eval(y);
+    expect(ma.metrics().kernelLaunches).toBe(1);
+  });
+
+  it('chains thousands of ops long fuse without overflowing the stack', () => {
+    let s = ma.ones([4]);
+    for (let i = 0; i < 5000; i++) s = s.add(1);
+    ma.resetMetrics();
+    expect(Array.from(s.toTypedArray())).toEqual([5001, 5001, 5001, 5001]);
+    expect(ma.metrics().kernelLaunches).toBe(1);
+  }, 60_000);
+
+  it('explain() plans without compiling; the first run compiles', () => {
+    const x = ma.array(rand(8, 2));
+    const y = ma
+      .log1p(ma.abs(x.multiply(3.25)))
+      .multiply(-7.5)
+      .sigmoid();
+    ma.resetMetrics();
+    ma.explain(y);
+    expect(ma.metrics().kernelsCompiled + ma.metrics().kernelCacheHits).toBe(0);
+    y.eval();
+    expect(ma.metrics().kernelsCompiled + ma.metrics().kernelCacheHits).toBe(1);
+  });
+
   it('concatenate fuses into its consumer as a select', () => {
     const a = ma.array(rand(6, 1)).reshape(2, 3);
     const b = ma.array(rand(4, 2)).reshape(2, 2);
@@ -250,6 +279,17 @@ describe('semantics spot checks', () => {
     expect(ma.add(ma.array([1], 'uint8'), ma.array([1], 'int8')).dtype).toBe('int16');
     expect(ma.add(ma.array([1], 'float16'), ma.array([1], 'bfloat16')).dtype).toBe('float32');
     expect(ma.array([1], 'float16').add(1).dtype).toBe('float16');
+  });
+
+  it('float16/bfloat16 constants round once, from the double', () => {
+    const x = 1 + 2 ** -11 + 2 ** -40;
+    expect(ma.array([0], 'float16').add(x).toTypedArray()[0]).toBe(1 + 2 ** -10);
+    expect(ma.full([1], 1 + 2 ** -8 + 2 ** -40, 'bfloat16').toTypedArray()[0]).toBe(1 + 2 ** -7);
+  });
+
+  it('memory limits reject bad values with a typed error', () => {
+    expect(() => ma.setMemoryLimit(1.5)).toThrow(ma.ArgumentError);
+    expect(() => ma.setCacheLimit(-1)).toThrow(ma.ArgumentError);
   });
 
   it('float → int casts saturate and NaN becomes 0', () => {

@@ -21,6 +21,15 @@ export function fromNativeError(err: unknown): Error {
   return err;
 }
 
+/** Calls into the addon, turning its coded errors into typed ones. */
+function native<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw fromNativeError(err);
+  }
+}
+
 class CpuBuffer implements BufferRef {
   readonly backend = 'cpu';
   holders = 0;
@@ -109,11 +118,11 @@ export class CpuBackend implements Backend {
   }
 
   write(buffer: BufferRef, byteOffset: number, src: ArrayBufferView): void {
-    this.native.write(buffer.id, byteOffset, src);
+    native(() => this.native.write(buffer.id, byteOffset, src));
   }
 
   read(buffer: BufferRef, byteOffset: number, dst: ArrayBufferView): void {
-    this.native.read(buffer.id, byteOffset, dst);
+    native(() => this.native.read(buffer.id, byteOffset, dst));
   }
 
   run(commands: Int32Array, args: BigInt64Array): void {
@@ -136,12 +145,12 @@ export class CpuBackend implements Backend {
   }
 
   clearCache(): void {
-    this.native.clearCache();
+    native(() => this.native.clearCache());
   }
   setCacheLimit(bytes: number): void {
-    this.native.setCacheLimit(bytes);
+    native(() => this.native.setCacheLimit(bytes));
   }
   setMemoryLimit(bytes: number): void {
-    this.native.setMemoryLimit(bytes);
+    native(() => this.native.setMemoryLimit(bytes));
   }
 }
