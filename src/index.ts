@@ -40,6 +40,25 @@ export { where, clip, astype } from './ops/elementwise.js';
 export { reshape, transpose, swapaxes, moveaxis, broadcastTo, expandDims, squeeze, flatten, flip, slice } from './ops/movement.js';
 export { concatenate, stack, split } from './ops/join.js';
 export {
+  sum,
+  prod,
+  max,
+  min,
+  argmax,
+  argmin,
+  any,
+  all,
+  mean,
+  variance as var,
+  std,
+  logsumexp,
+  countNonzero,
+  softmax,
+  logSoftmax,
+  norm,
+  type Axes,
+} from './ops/reduce.js';
+export {
   evaluate as eval,
   evalAsync,
   tidy,

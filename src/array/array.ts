@@ -13,6 +13,8 @@ import { binary, unary, astype, clip } from '../ops/elementwise.js';
 import { type SliceSpec, broadcastTo, expandDims, flatten, flip, moveaxis, reshape, slice, squeeze, swapaxes, transpose } from '../ops/movement.js';
 import type { ArrayLike } from '../ops/operand.js';
 import { split } from '../ops/join.js';
+import type { Axes } from '../ops/reduce.js';
+import * as reduce from '../ops/reduce.js';
 import { backendFor } from '../runtime/registry.js';
 import { currentScope, fusionEnabled } from './context.js';
 import { fromStorage } from './convert.js';
@@ -243,6 +245,63 @@ export class MetalArray {
   slice(...specs: (SliceSpec | string)[]): MetalArray {
     return slice(this, ...specs);
   }
+  /** Sum over axes (all by default). */
+  sum(axis?: Axes, keepdims = false): MetalArray {
+    return reduce.sum(this, axis, keepdims);
+  }
+  /** Product over axes. */
+  prod(axis?: Axes, keepdims = false): MetalArray {
+    return reduce.prod(this, axis, keepdims);
+  }
+  /** Maximum over axes (NaN propagates). */
+  max(axis?: Axes, keepdims = false): MetalArray {
+    return reduce.max(this, axis, keepdims);
+  }
+  /** Minimum over axes (NaN propagates). */
+  min(axis?: Axes, keepdims = false): MetalArray {
+    return reduce.min(this, axis, keepdims);
+  }
+  /** Index of the first maximum (int32). */
+  argmax(axis?: number, keepdims = false): MetalArray {
+    return reduce.argmax(this, axis, keepdims);
+  }
+  /** Index of the first minimum (int32). */
+  argmin(axis?: number, keepdims = false): MetalArray {
+    return reduce.argmin(this, axis, keepdims);
+  }
+  /** True where any element along the axes is non-zero. */
+  any(axis?: Axes, keepdims = false): MetalArray {
+    return reduce.any(this, axis, keepdims);
+  }
+  /** True where every element along the axes is non-zero. */
+  all(axis?: Axes, keepdims = false): MetalArray {
+    return reduce.all(this, axis, keepdims);
+  }
+  /** Mean over axes. */
+  mean(axis?: Axes, keepdims = false): MetalArray {
+    return reduce.mean(this, axis, keepdims);
+  }
+  /** Variance over axes (two-pass). */
+  var(axis?: Axes, keepdims = false, ddof = 0): MetalArray {
+    return reduce.variance(this, axis, keepdims, ddof);
+  }
+  /** Standard deviation over axes. */
+  std(axis?: Axes, keepdims = false, ddof = 0): MetalArray {
+    return reduce.std(this, axis, keepdims, ddof);
+  }
+  /** log(sum(exp(x))) over axes, without overflow. */
+  logsumexp(axis?: Axes, keepdims = false): MetalArray {
+    return reduce.logsumexp(this, axis, keepdims);
+  }
+  /** Softmax along an axis (last by default). */
+  softmax(axis: Axes = -1): MetalArray {
+    return reduce.softmax(this, axis);
+  }
+  /** Log-softmax along an axis (last by default). */
+  logSoftmax(axis: Axes = -1): MetalArray {
+    return reduce.logSoftmax(this, axis);
+  }
+
   /** Splits into views along an axis. */
   split(indicesOrSections: number | readonly number[], axis = 0): MetalArray[] {
     return split(this, indicesOrSections, axis);

@@ -7,7 +7,7 @@
  */
 import { DTYPES, type DType } from '../graph/dtype.js';
 import { C_MATH_PRELUDE } from './c-math.js';
-import type { GateClause, IndexExpr, KernelIR, Stmt } from './ir.js';
+import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
 
 /** Dtype classes the expression table distinguishes. */
 type Cls = 'b' | 'i' | 'u' | 'f' | 'd';
@@ -159,7 +159,7 @@ function renderIndex(ix: IndexExpr, dimVar: (d: number) => string): string {
   const parts: string[] = [];
   if (ix.base >= 0) parts.push(`a[${ix.base}]`);
   for (const t of ix.terms) {
-    const name = 'dim' in t.v ? dimVar(t.v.dim) : v(t.v.rvar);
+    const name = 'dim' in t.v ? dimVar(t.v.dim) : 'rvar' in t.v ? v(t.v.rvar) : `r${t.v.loop}`;
     parts.push(t.coef === 'unit' ? name : `${name} * a[${t.coef}]`);
   }
   return parts.length ? parts.join(' + ') : '0';
@@ -209,7 +209,171 @@ function renderStmt(s: Stmt, dimVar: (d: number) => string): string {
       return `const ${COMPUTE_TYPE[s.dtype]} ${v(s.id)} = ${v(s.srcs[0])} ? ${v(s.srcs[1])} : ${v(s.srcs[2])};`;
     case 'gate':
       return `const uint8_t ${v(s.id)} = ${renderClause(s.clause, dimVar)};`;
+    case 'reduce':
+      return renderReduce(s, dimVar).join('\n');
   }
+}
+
+/** The accumulator type of a reduction: double for float sums and products (accuracy), else the compute type. */
+function accType(s: ReduceStmt): string {
+  if ((s.op === 'sum' || s.op === 'prod') && DTYPES[s.dtype].kind === 'float') return 'double';
+  if (s.op === 'any' || s.op === 'all') return 'uint8_t';
+  return COMPUTE_TYPE[s.dtype];
+}
+
+function reduceInit(s: ReduceStmt): string {
+  const c = cls(s.dtype);
+  const T = COMPUTE_TYPE[s.dtype];
+  const bits = DTYPES[s.dtype].bits;
+  switch (s.op) {
+    case 'sum':
+    case 'any':
+      return '0';
+    case 'prod':
+    case 'all':
+      return '1';
+    case 'max':
+      return c === 'f' || c === 'd' ? '-INFINITY' : c === 'i' ? `((${T})((${wideType(s.dtype)})1 << ${bits - 1}))` : '0';
+    default:
+      return c === 'f' || c === 'd' ? 'INFINITY' : c === 'i' ? `((${T})(((${wideType(s.dtype)})1 << ${bits - 1}) - 1))` : c === 'b' ? '1' : `((${T})~(${T})0)`;
+  }
+}
+
+/** acc ⊕ x for each reduce op (x already in the accumulator's type for sums). */
+function reduceCombine(s: ReduceStmt, acc: string, x: string): string {
+  const c = cls(s.dtype);
+  const isFloatCls = c === 'f' || c === 'd';
+  const T = COMPUTE_TYPE[s.dtype];
+  const W = wideType(s.dtype);
+  switch (s.op) {
+    case 'sum':
+      return isFloatCls ? `(${acc} + (double)${x})` : `(${T})((${W})${acc} + (${W})${x})`;
+    case 'prod':
+      return isFloatCls ? `(${acc} * (double)${x})` : `(${T})((${W})${acc} * (${W})${x})`;
+    case 'max':
+      return isFloatCls ? `((${acc} != ${acc}) ? ${acc} : ((${x} > ${acc} || ${x} != ${x}) ? ${x} : ${acc}))` : `(${x} > ${acc} ? ${x} : ${acc})`;
+    case 'min':
+      return isFloatCls ? `((${acc} != ${acc}) ? ${acc} : ((${x} < ${acc} || ${x} != ${x}) ? ${x} : ${acc}))` : `(${x} < ${acc} ? ${x} : ${acc})`;
+    case 'any':
+      return `(uint8_t)(${acc} | (${x} != 0))`;
+    default:
+      return `(uint8_t)(${acc} & (${x} != 0))`;
+  }
+}
+
+/** The accumulator converted to the reduction's result type. */
+function reduceFinal(s: ReduceStmt, acc: string): string {
+  const resultT = COMPUTE_TYPE[s.result];
+  if (accType(s) !== 'double' || s.result === 'float64') return `(${resultT})${acc}`;
+  return s.result === 'float16' ? `ma_rh_d(${acc})` : s.result === 'bfloat16' ? `ma_rb_d(${acc})` : `(float)${acc}`;
+}
+
+/**
+ * A reduction whose reduced axis is strided while the output's innermost dim is
+ * contiguous (a column sum) is better run with the loops swapped: stream rows, keep a
+ * block of output accumulators. Returns that reduce, or null when the plain order is best.
+ */
+function columnReduce(ir: KernelIR, level: ReadonlyMap<number, string>, inner: number): ReduceStmt | null {
+  const elemReduces = ir.stmts.filter((s): s is ReduceStmt => s.k === 'reduce' && level.get(s.id) === 'elem');
+  if (elemReduces.length !== 1) return null;
+  const s = elemReduces[0];
+  if (s.op === 'argmax' || s.op === 'argmin' || s.loops.length === 0) return null;
+  if (externalDeps(s).some((d) => level.get(d) === 'elem')) return null;
+  if (s.body.some((b) => b.k === 'reduce')) return null;
+  const lastLoop = s.loops[s.loops.length - 1].loop;
+  const loads = s.body.filter((b) => b.k === 'load');
+  const unitOnInner = loads.some((b) => b.k === 'load' && b.index.terms.some((t) => 'dim' in t.v && t.v.dim === inner && t.coef === 'unit'));
+  const unitOnLoop = loads.some((b) => b.k === 'load' && b.index.terms.some((t) => 'loop' in t.v && t.v.loop === lastLoop && t.coef === 'unit'));
+  return unitOnInner && !unitOnLoop ? s : null;
+}
+
+const LANES = 8;
+
+/**
+ * A reduction as nested loops. The innermost loop runs in blocks of LANES independent
+ * accumulators (a blocked sum: more accurate than one running sum, and vectorizable
+ * without reassociating); argmax/argmin keep one running best and its first index.
+ */
+function renderReduce(s: ReduceStmt, dimVar: (d: number) => string): string[] {
+  const out: string[] = [];
+  const body = (indent: string): string[] => s.body.map((b) => indent + renderStmt(b, dimVar).split('\n').join(`\n${indent}`));
+  const loops = s.loops;
+  const last = loops[loops.length - 1];
+  const resultT = COMPUTE_TYPE[s.result];
+  if (s.op === 'argmax' || s.op === 'argmin') {
+    const T = COMPUTE_TYPE[s.dtype];
+    const better = s.op === 'argmax' ? '>' : '<';
+    const isFloatCls = DTYPES[s.dtype].kind === 'float';
+    const cond = isFloatCls ? `(ri${s.id} == 0 || (x ${better} best) || (x != x && best == best))` : `(ri${s.id} == 0 || x ${better} best)`;
+    out.push(`${resultT} ${v(s.id)};`);
+    out.push('{');
+    out.push(`  ${T} best = 0; int64_t bi = 0, ri${s.id} = 0;`);
+    let ind = '  ';
+    for (const l of loops) {
+      out.push(`${ind}for (int64_t r${l.loop} = 0; r${l.loop} < a[${l.size}]; r${l.loop}++) {`);
+      ind += '  ';
+    }
+    out.push(...body(ind));
+    out.push(`${ind}const ${T} x = ${v(s.value)};`);
+    out.push(`${ind}if ${cond} { best = x; bi = ri${s.id}; }`);
+    out.push(`${ind}ri${s.id}++;`);
+    for (let k = loops.length - 1; k >= 0; k--) {
+      ind = ind.slice(2);
+      out.push(`${ind}}`);
+    }
+    out.push(`  ${v(s.id)} = (${resultT})bi;`);
+    out.push('}');
+    return out;
+  }
+  const A = accType(s);
+  const init = reduceInit(s);
+  out.push(`${resultT} ${v(s.id)};`);
+  out.push('{');
+  out.push(`  ${A} acc[${LANES}] = {${new Array(LANES).fill(init).join(', ')}};`);
+  let ind = '  ';
+  for (const l of loops.slice(0, -1)) {
+    out.push(`${ind}for (int64_t r${l.loop} = 0; r${l.loop} < a[${l.size}]; r${l.loop}++) {`);
+    ind += '  ';
+  }
+  const n = `a[${last.size}]`;
+  out.push(`${ind}int64_t rb = 0;`);
+  out.push(`${ind}for (; rb + ${LANES} <= ${n}; rb += ${LANES}) {`);
+  out.push(`${ind}  for (int l = 0; l < ${LANES}; l++) {`);
+  out.push(`${ind}    const int64_t r${last.loop} = rb + l;`);
+  out.push(...body(`${ind}    `));
+  out.push(`${ind}    acc[l] = ${reduceCombine(s, 'acc[l]', v(s.value))};`);
+  out.push(`${ind}  }`);
+  out.push(`${ind}}`);
+  out.push(`${ind}for (; rb < ${n}; rb++) {`);
+  out.push(`${ind}  const int64_t r${last.loop} = rb;`);
+  out.push(...body(`${ind}  `));
+  out.push(`${ind}  acc[0] = ${reduceCombine(s, 'acc[0]', v(s.value))};`);
+  out.push(`${ind}}`);
+  for (let k = loops.length - 2; k >= 0; k--) {
+    ind = ind.slice(2);
+    out.push(`${ind}}`);
+  }
+  // Pairwise fold of the lanes.
+  for (let width = LANES / 2; width >= 1; width /= 2) {
+    for (let l = 0; l < width; l++) out.push(`  acc[${l}] = ${reduceCombine(s, `acc[${l}]`, `acc[${l + width}]`)};`);
+  }
+  out.push(`  ${v(s.id)} = ${reduceFinal(s, 'acc[0]')};`);
+  out.push('}');
+  return out;
+}
+
+/** SSA values a reduce's body reads from outside it. */
+function externalDeps(s: ReduceStmt): number[] {
+  const defined = new Set<number>();
+  const used: number[] = [];
+  const visit = (st: Stmt): void => {
+    if ('id' in st) defined.add(st.id);
+    const srcs = st.k === 'alu' || st.k === 'where' ? st.srcs : st.k === 'cast' ? [st.src] : st.k === 'load' && st.gate !== null ? [st.gate] : [];
+    used.push(...srcs);
+    if (st.k === 'reduce') for (const b of st.body) visit(b);
+  };
+  for (const b of s.body) visit(b);
+  return used.filter((x) => !defined.has(x));
 }
 
 /** True if an index expression has a term on the innermost loop dim. */
@@ -257,6 +421,8 @@ export function renderCKernel(ir: KernelIR, name: string): string {
         return [s.src];
       case 'load':
         return s.gate === null ? [] : [s.gate];
+      case 'reduce':
+        return externalDeps(s);
       default:
         return [];
     }
@@ -272,6 +438,7 @@ export function renderCKernel(ir: KernelIR, name: string): string {
     else if (s.k === 'load') own = s.index.terms.length === 0 ? 'once' : hasInnerTerm(s.index, inner) || ir.inner[k] ? 'elem' : 'row';
     else if (s.k === 'gate') own = ir.inner[k] ? (segmented ? 'seg' : 'elem') : 'row';
     else if (s.k === 'rvar') own = ir.inner[k] ? 'elem' : 'row';
+    else if (s.k === 'reduce') own = ir.inner[k] ? 'elem' : s.usesDims ? 'row' : 'once';
     else own = 'once';
     let lv = rank[own] > rank[depLevel] ? own : depLevel;
     // A load gated per segment but otherwise per element stays per element (redirected below).
@@ -280,11 +447,13 @@ export function renderCKernel(ir: KernelIR, name: string): string {
     level.set('id' in s ? s.id : -1, lv);
   });
 
+  const colReduce = segmented ? null : columnReduce(ir, level, inner);
   const once: string[] = [];
   const row: string[] = [];
   const seg: string[] = [];
   const body: string[] = [];
   for (const s of ir.stmts) {
+    if (s === colReduce) continue; // rendered with its loops swapped, below
     const lv = level.get(s.id) as keyof typeof rank;
     if (lv === 'once') once.push(`  ${renderStmt(s, dimVar)}`);
     else if (lv === 'row') row.push(`    ${renderStmt(s, dimVar)}`);
@@ -348,6 +517,32 @@ export function renderCKernel(ir: KernelIR, name: string): string {
     lines.push('        }');
     lines.push('      }');
     lines.push('      jb = jn;');
+    lines.push('    }');
+  } else if (colReduce) {
+    const s = colReduce;
+    const A = accType(s);
+    lines.push(`    for (int64_t jb = i${inner}, je = i${inner} + count; jb < je; jb += MA_BLOCK) {`);
+    lines.push('      const int64_t jn = je - jb > MA_BLOCK ? jb + MA_BLOCK : je;');
+    lines.push(`      ${A} cacc[MA_BLOCK];`);
+    lines.push(`      for (int64_t j = jb; j < jn; j++) cacc[j - jb] = ${reduceInit(s)};`);
+    let ind = '      ';
+    for (const l of s.loops) {
+      lines.push(`${ind}for (int64_t r${l.loop} = 0; r${l.loop} < a[${l.size}]; r${l.loop}++) {`);
+      ind += '  ';
+    }
+    lines.push(`${ind}for (int64_t j = jb; j < jn; j++) {`);
+    for (const b of s.body) lines.push(`${ind}  ${renderStmt(b, dimVar).split('\n').join(`\n${ind}  `)}`);
+    lines.push(`${ind}  cacc[j - jb] = ${reduceCombine(s, 'cacc[j - jb]', v(s.value))};`);
+    lines.push(`${ind}}`);
+    for (let k = s.loops.length - 1; k >= 0; k--) {
+      ind = ind.slice(2);
+      lines.push(`${ind}}`);
+    }
+    lines.push('      for (int64_t j = jb; j < jn; j++) {');
+    lines.push(`        const ${COMPUTE_TYPE[s.result]} ${v(s.id)} = ${reduceFinal(s, 'cacc[j - jb]')};`);
+    lines.push(...body);
+    lines.push(`        o[j] = ${stored};`);
+    lines.push('      }');
     lines.push('    }');
   } else {
     lines.push(`    for (int64_t j = i${inner}; j < i${inner} + count; j++) {`);

@@ -10,9 +10,13 @@
  * src/runtime/native.ts), words 2.. the output dims.
  */
 import type { DType } from '../graph/dtype.js';
+import type { ReduceOp } from '../graph/node.js';
 
-/** A reference to a loop variable (collapsed output dim) or a reshape-derived index. */
-export type IndexVar = { readonly dim: number } | { readonly rvar: number };
+/**
+ * A reference to a loop variable (collapsed output dim), a reshape-derived index (an
+ * rvar statement's id) or a reduction loop variable (numbered per kernel).
+ */
+export type IndexVar = { readonly dim: number } | { readonly rvar: number } | { readonly loop: number };
 
 /** One term of an index: var * coefficient, where the coefficient is an arg or 1. */
 export interface IndexTerm {
@@ -42,10 +46,31 @@ export type Stmt =
   | { readonly k: 'alu'; readonly id: number; readonly op: string; readonly dtype: DType; readonly result: DType; readonly srcs: readonly number[] }
   | { readonly k: 'cast'; readonly id: number; readonly from: DType; readonly to: DType; readonly src: number }
   | { readonly k: 'where'; readonly id: number; readonly dtype: DType; readonly srcs: readonly [number, number, number] }
-  | { readonly k: 'gate'; readonly id: number; readonly clause: GateClause };
+  | { readonly k: 'gate'; readonly id: number; readonly clause: GateClause }
+  | ReduceStmt;
+
+/**
+ * A reduction: loops over `loops` (outermost first; sizes are arg slots), evaluates
+ * `body` at each point and folds the body's `value` into an accumulator. Statements of
+ * the body read only values defined before the reduce or inside the body.
+ */
+export interface ReduceStmt {
+  readonly k: 'reduce';
+  readonly id: number;
+  readonly op: ReduceOp;
+  /** Dtype of the values folded. */
+  readonly dtype: DType;
+  /** Dtype of the result. */
+  readonly result: DType;
+  readonly loops: readonly { readonly loop: number; readonly size: number }[];
+  readonly body: readonly Stmt[];
+  readonly value: number;
+  /** Whether the body reads any output loop dim (if not, one value serves the chunk). */
+  readonly usesDims: boolean;
+}
 
 /** Kernel kinds the scheduler makes (reductions and matmul join later). */
-export type KernelKind = 'elementwise';
+export type KernelKind = 'elementwise' | 'reduce';
 
 /** A kernel, ready for a renderer. */
 export interface KernelIR {

@@ -8,7 +8,7 @@
  * offset and constant as an argument slot.
  */
 import type { DType } from '../graph/dtype.js';
-import type { Node, ViewMap } from '../graph/node.js';
+import type { Node, ReduceOp, ViewMap } from '../graph/node.js';
 import { contiguousStrides } from '../graph/build.js';
 import { ELEMENTWISE } from '../ops/table.js';
 import type { IndexExpr, IndexTerm, KernelIR, Stmt } from './ir.js';
@@ -25,11 +25,8 @@ interface Clause {
   hi: number;
 }
 
-interface RVar {
-  linear: Form;
-  div: number;
-  mod: number;
-}
+/** Vars beyond the output dims: reshape-derived indices and reduction loop indices. */
+type ExtraVar = { kind: 'rvar'; linear: Form; div: number; mod: number } | { kind: 'red'; size: number };
 
 type LExpr =
   | { t: 'load'; slot: number; dtype: DType; form: Form; gate: Clause[] | null }
@@ -37,7 +34,8 @@ type LExpr =
   | { t: 'op'; op: string; dtype: DType; result: DType; srcs: LExpr[] }
   | { t: 'cast'; from: DType; to: DType; src: LExpr }
   | { t: 'where'; dtype: DType; srcs: [LExpr, LExpr, LExpr] }
-  | { t: 'select'; dtype: DType; gates: Clause[][]; srcs: LExpr[] };
+  | { t: 'select'; dtype: DType; gates: Clause[][]; srcs: LExpr[] }
+  | { t: 'reduce'; node: Node; op: ReduceOp; dtype: DType; result: DType; vars: number[]; body: LExpr };
 
 interface Ctx {
   id: number;
@@ -72,6 +70,8 @@ export interface LoweredKernel {
   work: number;
   /** Sum of op costs per element, for the grain. */
   cost: number;
+  /** Inline reductions this kernel would recompute per element: the plan materializes them and lowers again. */
+  materialize: Node[];
 }
 
 function affine(c: number, coefs: number[]): Form {
@@ -143,7 +143,7 @@ class Lowering {
   private readonly memo = new Map<Node, Map<number, LExpr>>();
   readonly slots = new Map<Node, number>();
   readonly inputs: Node[] = [];
-  readonly rvars: RVar[] = [];
+  readonly extra: ExtraVar[] = [];
   cost = 0;
 
   constructor(
@@ -253,11 +253,28 @@ class Lowering {
         const linear = combine(ctx.forms, contiguousStrides(node.shape), 0);
         const inStrides = contiguousStrides(input.shape);
         const forms = input.shape.map((dim, m) => {
-          const v = this.rank + this.rvars.length;
-          this.rvars.push({ linear, div: inStrides[m], mod: dim });
+          const v = this.rank + this.extra.length;
+          this.extra.push({ kind: 'rvar', linear, div: inStrides[m], mod: dim });
           return unitForm(v);
         });
         return [{ node: input, ctx: this.newCtx(forms, ctx.gate) }];
+      }
+      case 'reduce': {
+        // Kept dims read the consumer's index; reduced dims get fresh loop vars.
+        const input = node.inputs[0];
+        const axes = node.axes as readonly number[];
+        const vars: number[] = [];
+        let k = 0;
+        const forms = input.shape.map((size, d) => {
+          if (!axes.includes(d)) return ctx.forms[k++];
+          const v = this.rank + this.extra.length;
+          this.extra.push({ kind: 'red', size });
+          vars.push(v);
+          return unitForm(v);
+        });
+        const c = this.newCtx(forms, ctx.gate);
+        this.reduceVars.set(c, vars);
+        return [{ node: input, ctx: c }];
       }
       case 'concat': {
         const bounds = node.bounds as readonly number[];
@@ -277,6 +294,7 @@ class Lowering {
   }
 
   private readonly clauses = new Map<Ctx, Clause>();
+  private readonly reduceVars = new Map<Ctx, number[]>();
 
   /** The expression of a node from its children's expressions. */
   private combineNode(node: Node, kids: { node: Node; ctx: Ctx }[], vals: LExpr[]): LExpr {
@@ -296,6 +314,12 @@ class Lowering {
         return vals[0];
       case 'concat':
         return { t: 'select', dtype: node.dtype, gates: kids.map((k) => [this.clauses.get(k.ctx) as Clause]), srcs: vals };
+      case 'reduce': {
+        const vars = this.reduceVars.get(kids[0].ctx) as number[];
+        const size = vars.reduce((p, v) => p * (this.extra[v - this.rank] as { size: number }).size, 1);
+        this.cost += size * 2;
+        return { t: 'reduce', node, op: node.op as ReduceOp, dtype: node.inputs[0].dtype, result: node.dtype, vars, body: vals[0] };
+      }
       default:
         throw new Error(`internal: cannot lower ${node.kind}`);
     }
@@ -330,7 +354,7 @@ class Lowering {
   }
 }
 
-/** The sub-expressions an expression reads. */
+/** The sub-expressions an expression reads (a reduce's body counts). */
 function childrenOf(e: LExpr): LExpr[] {
   switch (e.t) {
     case 'op':
@@ -339,6 +363,8 @@ function childrenOf(e: LExpr): LExpr[] {
       return e.srcs;
     case 'cast':
       return [e.src];
+    case 'reduce':
+      return [e.body];
     default:
       return [];
   }
@@ -365,6 +391,27 @@ function collapseDims(shape: readonly number[], forms: readonly Form[]): number[
   return groups;
 }
 
+/** Every form in an expression tree, and the reduce expressions in it. */
+function collectForms(expr: LExpr): { forms: Form[]; reduces: Extract<LExpr, { t: 'reduce' }>[] } {
+  const forms: Form[] = [];
+  const reduces: Extract<LExpr, { t: 'reduce' }>[] = [];
+  const seen = new Set<LExpr>();
+  const pending: LExpr[] = [expr];
+  while (pending.length > 0) {
+    const e = pending.pop() as LExpr;
+    if (seen.has(e)) continue;
+    seen.add(e);
+    if (e.t === 'load') {
+      forms.push(e.form);
+      for (const c of e.gate ?? []) forms.push(c.form);
+    } else if (e.t === 'select') {
+      for (const g of e.gates) for (const c of g) forms.push(c.form);
+    } else if (e.t === 'reduce') reduces.push(e);
+    pending.push(...childrenOf(e));
+  }
+  return { forms, reduces };
+}
+
 /** Lowers the kernel that computes `root` (contiguous output) to IR. */
 export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
   const rank = root.shape.length;
@@ -379,23 +426,45 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
     ),
   );
 
-  // Every form that involves output dims decides which dims may collapse.
-  const forms: Form[] = [];
-  const seen = new Set<LExpr>();
-  const pending: LExpr[] = [expr];
-  while (pending.length > 0) {
-    const e = pending.pop() as LExpr;
-    if (seen.has(e)) continue;
-    seen.add(e);
-    if (e.t === 'load') {
-      forms.push(e.form);
-      for (const c of e.gate ?? []) forms.push(c.form);
-    } else if (e.t === 'select') {
-      for (const g of e.gates) for (const c of g) forms.push(c.form);
+  const { forms, reduces } = collectForms(expr);
+  for (const x of L.extra) if (x.kind === 'rvar') forms.push(x.linear);
+
+  // Output dims (of size > 1) each expression reads, through rvars and nested reduces.
+  const outDims = (e: LExpr): Set<number> => {
+    const dims = new Set<number>();
+    const addForm = (f: Form): void => {
+      f.coefs.forEach((k, v) => {
+        if (!k) return;
+        if (v < rank) {
+          if (root.shape[v] !== 1) dims.add(v);
+        } else {
+          const x = L.extra[v - rank];
+          if (x.kind === 'rvar') addForm(x.linear);
+        }
+      });
+    };
+    const inner = collectForms(e);
+    for (const f of inner.forms) addForm(f);
+    return dims;
+  };
+  // A reduction broadcast along the innermost output dim would be recomputed for every
+  // element there: the plan materializes it instead. Broadcast only along outer dims
+  // (softmax, layer norm over the last axis) it is computed once per row.
+  const materialize: Node[] = [];
+  let innermost = -1;
+  for (let d = rank - 1; d >= 0; d--) {
+    if (root.shape[d] !== 1) {
+      innermost = d;
+      break;
     }
-    pending.push(...childrenOf(e));
   }
-  for (const r of L.rvars) forms.push(r.linear);
+  for (const r of reduces) {
+    if (r === expr) continue;
+    const dims = outDims(r.body);
+    const broadcast = root.shape.some((s, d) => s !== 1 && !dims.has(d));
+    if (broadcast && innermost >= 0 && dims.has(innermost)) materialize.push(r.node);
+  }
+
   const groups = collapseDims(root.shape, forms);
   const outRank = Math.max(1, groups.length);
   const dims = groups.length ? groups.map((g) => g.reduce((p, d) => p * root.shape[d], 1)) : [1];
@@ -412,52 +481,95 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
     args.push(value);
     return args.length - 1;
   };
-  const stmts: Stmt[] = [];
-  const inner: boolean[] = [];
-  const innerIds = new Set<number>();
   let nextId = 0;
+  let nextLoop = 0;
   const innerDim = outRank - 1;
+  const innerIds = new Set<number>();
+  const usesDimIds = new Set<number>();
 
-  const rvarIds: number[] = [];
-  const rvarInner: boolean[] = [];
+  // Blocks: the kernel body, and one per reduce being emitted (innermost last).
+  interface Block {
+    vars: Set<number>;
+    stmts: Stmt[];
+    inner: boolean[];
+  }
+  const top: Block = { vars: new Set(), stmts: [], inner: [] };
+  const blocks: Block[] = [top];
+  const loopOf = new Map<number, number>(); // reduction var → loop number
+  const redDeps = new Map<number, Set<number>>(); // SSA id → reduction vars it depends on
+  const rvarIds = new Map<number, number>(); // extra var → rvar statement id
 
-  const indexExpr = (f: Form): { expr: IndexExpr; isInner: boolean } => {
+  const blockFor = (deps: Set<number>): Block => {
+    for (let b = blocks.length - 1; b > 0; b--) {
+      for (const v of deps) if (blocks[b].vars.has(v)) return blocks[b];
+    }
+    return top;
+  };
+  const push = (s: Stmt, isInner: boolean, deps: Set<number>, usesDims: boolean): number => {
+    const block = blockFor(deps);
+    block.stmts.push(s);
+    block.inner.push(isInner);
+    const id = (s as { id: number }).id;
+    if (isInner) innerIds.add(id);
+    if (usesDims) usesDimIds.add(id);
+    redDeps.set(id, deps);
+    return id;
+  };
+  const depsOfIds = (ids: readonly number[]): Set<number> => {
+    const out = new Set<number>();
+    for (const x of ids) for (const v of redDeps.get(x) ?? []) out.add(v);
+    return out;
+  };
+
+  interface Ix {
+    expr: IndexExpr;
+    isInner: boolean;
+    deps: Set<number>;
+    usesDims: boolean;
+  }
+  const indexExpr = (f: Form): Ix => {
     const terms: IndexTerm[] = [];
     let isInner = false;
+    let usesDims = false;
+    const deps = new Set<number>();
     for (let v = 0; v < f.coefs.length; v++) {
       const k = f.coefs[v];
       if (!k) continue;
       if (v < rank) {
         const g = groupOf[v];
         if (g < 0 || !innermostOf[v]) continue; // dropped dim, or folded into its group's coefficient
-        const coef = g === innerDim && k === 1 ? 'unit' : newSlot(k);
-        terms.push({ v: { dim: g }, coef });
+        terms.push({ v: { dim: g }, coef: g === innerDim && k === 1 ? 'unit' : newSlot(k) });
+        usesDims = true;
         if (g === innerDim) isInner = true;
+        continue;
+      }
+      const x = L.extra[v - rank];
+      const coef = k === 1 ? 'unit' : newSlot(k);
+      if (x.kind === 'red') {
+        terms.push({ v: { loop: loopOf.get(v) as number }, coef });
+        deps.add(v);
       } else {
-        const r = v - rank;
-        terms.push({ v: { rvar: rvarIds[r] }, coef: k === 1 ? 'unit' : newSlot(k) });
-        if (rvarInner[r]) isInner = true;
+        const id = rvarOf(v);
+        terms.push({ v: { rvar: id }, coef });
+        if (innerIds.has(id)) isInner = true;
+        if (usesDimIds.has(id)) usesDims = true;
+        for (const d of redDeps.get(id) ?? []) deps.add(d);
       }
     }
-    return { expr: { base: newSlot(f.c), terms }, isInner };
+    return { expr: { base: newSlot(f.c), terms }, isInner, deps, usesDims };
+  };
+  // Reshape indices are emitted where first needed, in the block their vars allow.
+  const rvarOf = (v: number): number => {
+    const known = rvarIds.get(v);
+    if (known !== undefined) return known;
+    const x = L.extra[v - rank] as Extract<ExtraVar, { kind: 'rvar' }>;
+    const ix = indexExpr(x.linear);
+    const id = push({ k: 'rvar', id: nextId++, linear: ix.expr, div: newSlot(x.div), mod: newSlot(x.mod) }, ix.isInner, ix.deps, ix.usesDims);
+    rvarIds.set(v, id);
+    return id;
   };
 
-  const push = (s: Stmt, isInner: boolean): number => {
-    stmts.push(s);
-    inner.push(isInner);
-    if (isInner && 'id' in s) innerIds.add(s.id);
-    return 'id' in s ? s.id : -1;
-  };
-
-  for (const r of L.rvars) {
-    const { expr: linear, isInner } = indexExpr(r.linear);
-    const id = nextId++;
-    push({ k: 'rvar', id, linear, div: newSlot(r.div), mod: newSlot(r.mod) }, isInner);
-    rvarIds.push(id);
-    rvarInner.push(isInner);
-  }
-
-  // One statement per clause (shared by every load under it), ANDed together.
+  // One statement per gate clause (shared by every load under it), ANDed together.
   const clauseIds = new Map<Clause, number>();
   const andIds = new Map<string, number>();
   const gateOf = (clauses: Clause[]): number => {
@@ -467,7 +579,7 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
       let id = clauseIds.get(c);
       if (id === undefined) {
         const ix = indexExpr(c.form);
-        id = push({ k: 'gate', id: nextId++, clause: { index: ix.expr, lo: newSlot(c.lo), hi: newSlot(c.hi) } }, ix.isInner);
+        id = push({ k: 'gate', id: nextId++, clause: { index: ix.expr, lo: newSlot(c.lo), hi: newSlot(c.hi) } }, ix.isInner, ix.deps, ix.usesDims);
         clauseIds.set(c, id);
       }
       key += `${id},`;
@@ -480,7 +592,13 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
         acc = known;
         continue;
       }
-      acc = push({ k: 'alu', id: nextId++, op: 'logicalAnd', dtype: 'bool', result: 'bool', srcs: [acc, id] }, innerIds.has(acc) || innerIds.has(id));
+      const srcs = [acc, id];
+      acc = push(
+        { k: 'alu', id: nextId++, op: 'logicalAnd', dtype: 'bool', result: 'bool', srcs },
+        srcs.some((x) => innerIds.has(x)),
+        depsOfIds(srcs),
+        srcs.some((x) => usesDimIds.has(x)),
+      );
       andIds.set(key, acc);
     }
     return acc;
@@ -488,85 +606,131 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
 
   const consts: { node: Node; slot: number }[] = [];
   const emitted = new Map<LExpr, number>();
-  const emit = (e: LExpr): number => {
+  const valueStmt = (s: Stmt, srcs: readonly number[]): number =>
+    push(
+      s,
+      srcs.some((x) => innerIds.has(x)),
+      depsOfIds(srcs),
+      srcs.some((x) => usesDimIds.has(x)),
+    );
+
+  const emitOne = (e: LExpr): number => {
     const done = emitted.get(e);
     if (done !== undefined) return done;
     let id: number;
-    const anyInner = (ids: readonly number[]): boolean => ids.some((x) => innerIds.has(x));
     switch (e.t) {
       case 'load': {
         const gate = e.gate ? gateOf(e.gate) : null;
         const ix = indexExpr(e.form);
-        id = push({ k: 'load', id: nextId++, buf: e.slot, dtype: e.dtype, index: ix.expr, gate }, ix.isInner || (gate !== null && innerIds.has(gate)));
+        const deps = gate === null ? ix.deps : new Set([...ix.deps, ...(redDeps.get(gate) ?? [])]);
+        id = push(
+          { k: 'load', id: nextId++, buf: e.slot, dtype: e.dtype, index: ix.expr, gate },
+          ix.isInner || (gate !== null && innerIds.has(gate)),
+          deps,
+          ix.usesDims || (gate !== null && usesDimIds.has(gate)),
+        );
         break;
       }
       case 'const': {
         const slot = newSlot(0);
         consts.push({ node: e.node, slot });
-        id = push({ k: 'arg', id: nextId++, dtype: e.node.dtype, slot }, false);
+        id = push({ k: 'arg', id: nextId++, dtype: e.node.dtype, slot }, false, new Set(), false);
         break;
       }
       case 'op': {
-        const srcs = e.srcs.map(emit);
-        id = push({ k: 'alu', id: nextId++, op: e.op, dtype: e.dtype, result: e.result, srcs }, anyInner(srcs));
+        const srcs = e.srcs.map((x) => emitted.get(x) as number);
+        id = valueStmt({ k: 'alu', id: nextId++, op: e.op, dtype: e.dtype, result: e.result, srcs }, srcs);
         break;
       }
       case 'cast': {
-        const src = emit(e.src);
-        id = push({ k: 'cast', id: nextId++, from: e.from, to: e.to, src }, anyInner([src]));
+        const src = emitted.get(e.src) as number;
+        id = valueStmt({ k: 'cast', id: nextId++, from: e.from, to: e.to, src }, [src]);
         break;
       }
       case 'where': {
-        const srcs = e.srcs.map(emit) as [number, number, number];
-        id = push({ k: 'where', id: nextId++, dtype: e.dtype, srcs }, anyInner(srcs));
+        const srcs = e.srcs.map((x) => emitted.get(x) as number) as [number, number, number];
+        id = valueStmt({ k: 'where', id: nextId++, dtype: e.dtype, srcs }, srcs);
         break;
       }
       case 'select': {
         // Later inputs are the default; earlier ones win where their gate holds.
-        let acc = emit(e.srcs[e.srcs.length - 1]);
+        let acc = emitted.get(e.srcs[e.srcs.length - 1]) as number;
         for (let j = e.srcs.length - 2; j >= 0; j--) {
-          const value = emit(e.srcs[j]);
+          const value = emitted.get(e.srcs[j]) as number;
           const cond = gateOf(e.gates[j]);
-          acc = push({ k: 'where', id: nextId++, dtype: e.dtype, srcs: [cond, value, acc] }, anyInner([cond, value, acc]));
+          acc = valueStmt({ k: 'where', id: nextId++, dtype: e.dtype, srcs: [cond, value, acc] }, [cond, value, acc]);
         }
         id = acc;
+        break;
+      }
+      case 'reduce': {
+        const loops = e.vars.map((v) => {
+          const loop = nextLoop++;
+          loopOf.set(v, loop);
+          return { loop, size: newSlot((L.extra[v - rank] as { size: number }).size) };
+        });
+        const block: Block = { vars: new Set(e.vars), stmts: [], inner: [] };
+        blocks.push(block);
+        const value = emitTree(e.body);
+        blocks.pop();
+        // What the body reads from outside decides where the reduce itself goes.
+        const outside = new Set<number>();
+        let isInner = false;
+        let usesDims = false;
+        for (const st of block.stmts) {
+          const id2 = (st as { id: number }).id;
+          if (innerIds.has(id2)) isInner = true;
+          if (usesDimIds.has(id2)) usesDims = true;
+          for (const v of redDeps.get(id2) ?? []) if (!block.vars.has(v)) outside.add(v);
+        }
+        for (const id2 of [value]) {
+          if (innerIds.has(id2)) isInner = true;
+          if (usesDimIds.has(id2)) usesDims = true;
+        }
+        id = push(
+          { k: 'reduce', id: nextId++, op: e.op, dtype: e.dtype, result: e.result, loops, body: block.stmts, value, usesDims },
+          isInner,
+          outside,
+          usesDims,
+        );
         break;
       }
     }
     emitted.set(e, id);
     return id;
   };
-  // Emit children before parents without recursion: chains can be thousands of ops deep.
-  const order: LExpr[] = [];
-  const placed = new Set<LExpr>();
-  const work: { e: LExpr; expanded: boolean }[] = [{ e: expr, expanded: false }];
-  while (work.length > 0) {
-    const top = work[work.length - 1];
-    if (placed.has(top.e)) {
+
+  // Emit children before parents without recursion (chains can be thousands of ops
+  // deep); a reduce's body is emitted, in its own block, when the reduce is.
+  const emitTree = (rootExpr: LExpr): number => {
+    const work: { e: LExpr; expanded: boolean }[] = [{ e: rootExpr, expanded: false }];
+    while (work.length > 0) {
+      const top2 = work[work.length - 1];
+      if (emitted.has(top2.e)) {
+        work.pop();
+        continue;
+      }
+      if (!top2.expanded && top2.e.t !== 'reduce') {
+        top2.expanded = true;
+        const kids = childrenOf(top2.e);
+        for (let k = kids.length - 1; k >= 0; k--) if (!emitted.has(kids[k])) work.push({ e: kids[k], expanded: false });
+        continue;
+      }
+      emitOne(top2.e);
       work.pop();
-      continue;
     }
-    if (!top.expanded) {
-      top.expanded = true;
-      const kids = childrenOf(top.e);
-      for (let k = kids.length - 1; k >= 0; k--) if (!placed.has(kids[k])) work.push({ e: kids[k], expanded: false });
-      continue;
-    }
-    placed.add(top.e);
-    order.push(top.e);
-    work.pop();
-  }
-  for (const e of order) emit(e);
-  const result = emit(expr);
+    return emitted.get(rootExpr) as number;
+  };
+  const result = emitTree(expr);
 
   const ir: KernelIR = {
-    kind: 'elementwise',
+    kind: expr.t === 'reduce' ? 'reduce' : 'elementwise',
     rank: outRank,
     buffers: [root.dtype, ...L.inputs.map((n) => n.dtype)],
-    stmts,
-    inner,
+    stmts: top.stmts,
+    inner: top.inner,
     result,
     argWords: args.length,
   };
-  return { ir, inputs: L.inputs, args, consts, work: root.size, cost: L.cost };
+  return { ir, inputs: L.inputs, args, consts, work: root.size, cost: L.cost, materialize };
 }

@@ -4,7 +4,7 @@
  * constants, and identity views disappear.
  */
 import type { DType } from './dtype.js';
-import { type BufferRef, Node, type ScalarValue, type ViewMap, registerLeaf } from './node.js';
+import { type BufferRef, Node, type ReduceOp, type ScalarValue, type ViewMap, registerLeaf } from './node.js';
 import { castScalar } from './scalar.js';
 
 /** Contiguous (row-major) element strides of a shape. */
@@ -97,6 +97,14 @@ export function reshapeNode(input: Node, shape: readonly number[]): Node {
   if (input.kind === 'reshape') input = input.inputs[0];
   if (input.shape.length === shape.length && input.shape.every((s, i) => s === shape[i])) return input;
   return new Node('reshape', '', [input], shape, input.dtype, input.backend).seal();
+}
+
+/** A reduction of `input` over `axes` (ascending); the output drops those dims. */
+export function reduceNode(op: ReduceOp, input: Node, axes: readonly number[], dtype: DType): Node {
+  const shape = input.shape.filter((_, d) => !axes.includes(d));
+  const n = new Node('reduce', op, [input], shape, dtype, input.backend);
+  n.axes = axes;
+  return n.seal();
 }
 
 /** Concatenation along `axis`: a select in the consumer's kernel, not a copy. */

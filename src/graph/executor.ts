@@ -86,6 +86,8 @@ function opLabel(n: Node): string {
       return n.op;
     case 'cast':
       return `astype(${n.dtype})`;
+    case 'reduce':
+      return `${n.op}[${(n.axes ?? []).join(',')}]`;
     default:
       return n.kind;
   }
@@ -140,8 +142,17 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
       n.kind === 'leaf' ? { strides: n.strides as number[], offset: n.offset } : { strides: contiguousStrides(n.shape), offset: 0 },
   };
 
-  const roots = nodes.filter((n) => materialized.has(n));
-  const lowered = roots.map((root) => lowerKernel(root, env));
+  // Lower every kernel; a kernel that would recompute an inline reduction per element
+  // asks for it to be materialized, and the plan is lowered again with it as a kernel.
+  let roots: Node[];
+  let lowered: ReturnType<typeof lowerKernel>[];
+  for (;;) {
+    roots = nodes.filter((n) => materialized.has(n));
+    lowered = roots.map((root) => lowerKernel(root, env));
+    const more = lowered.flatMap((k) => k.materialize).filter((n) => !materialized.has(n));
+    if (more.length === 0) break;
+    for (const n of more) materialized.add(n);
+  }
 
   // Buffer slots for kernel outputs: intermediates reuse a freed slot of the same size.
   const lastUse = new Map<Node, number>();

@@ -10,7 +10,10 @@ import type { DType } from './dtype.js';
 import { DTYPES } from './dtype.js';
 
 /** What a node does. Movement ops are views: index math in the consumer's kernel. */
-export type NodeKind = 'leaf' | 'const' | 'unary' | 'binary' | 'where' | 'cast' | 'view' | 'reshape' | 'concat';
+export type NodeKind = 'leaf' | 'const' | 'unary' | 'binary' | 'where' | 'cast' | 'view' | 'reshape' | 'concat' | 'reduce';
+
+/** Reductions: the node's `op` is one of these and `axes` lists the input dims reduced. */
+export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin' | 'any' | 'all';
 
 /**
  * A buffer owned by a backend, shared by every leaf that views it. `release()` returns
@@ -109,6 +112,8 @@ export class Node {
   /** concat: the axis and the start of each input along it. */
   axis = 0;
   bounds: readonly number[] | null = null;
+  /** reduce: the input dims reduced, ascending. */
+  axes: readonly number[] | null = null;
 
   /**
    * Holders that keep this node's inputs or buffer alive: the MetalArrays that wrap it
@@ -151,6 +156,9 @@ export class Node {
       case 'concat':
         h.add(this.axis).addList(this.bounds as number[]);
         break;
+      case 'reduce':
+        h.addList(this.axes as number[]);
+        break;
       default:
         break;
     }
@@ -167,6 +175,7 @@ export class Node {
     this.inputs = EMPTY;
     this.view = null;
     this.bounds = null;
+    this.axes = null;
     this.buffer = buffer;
     buffer.holders++;
     this.strides = strides;
@@ -189,6 +198,7 @@ const KIND_TAG: Record<NodeKind, number> = {
   view: 7,
   reshape: 8,
   concat: 9,
+  reduce: 10,
 };
 
 const opTags = new Map<string, number>();

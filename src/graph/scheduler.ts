@@ -3,18 +3,19 @@
  * everything between materialization points fuses into the consumer's kernel.
  *
  * The multi-consumer cost rule: a node read by k consumers is either recomputed in
- * each (k - 1 extra evaluations of its fused subtree) or written once and loaded k
- * times. It is materialized when recomputing costs more than the memory round trip:
+ * each (k - 1 extra evaluations of its fused subtree's arithmetic) or written once and
+ * loaded k times. It is materialized when recomputing costs more than the round trip:
  *   (k - 1) * cost(subtree) > (k + 1) * LOAD_COST
- * Costs add up over the subtree as a tree, so a stencil whose every step reads the
- * previous one several times is materialized step by step instead of recomputing its
- * history exponentially.
+ * cost counts arithmetic only: the subtree's own loads are paid either way. Costs add
+ * up over the subtree as a tree, so a stencil whose every step reads the previous one
+ * several times is materialized every step or two instead of recomputing its history
+ * exponentially, while softmax's exp(x - max) is recomputed per row rather than stored.
  */
 import type { Node } from './node.js';
 import { ELEMENTWISE } from '../ops/table.js';
 
 /** Cost of writing or reading one element, in ALU-op units. */
-export const LOAD_COST = 4;
+export const LOAD_COST = 6;
 /** Metal allows 31 buffers per kernel; keep every backend under it. */
 export const MAX_KERNEL_BUFFERS = 31;
 
@@ -32,13 +33,15 @@ function ownCost(n: Node): number {
     case 'cast':
     case 'where':
     case 'concat':
+    case 'reduce':
       return 1;
     default:
       return 0;
   }
 }
 
-const isCompute = (n: Node): boolean => n.kind === 'unary' || n.kind === 'binary' || n.kind === 'where' || n.kind === 'cast' || n.kind === 'concat';
+const isCompute = (n: Node): boolean =>
+  n.kind === 'unary' || n.kind === 'binary' || n.kind === 'where' || n.kind === 'cast' || n.kind === 'concat' || n.kind === 'reduce';
 
 /** Follows views and reshapes down to the node that computes values. */
 function viewBase(n: Node): Node {
@@ -58,11 +61,13 @@ export function schedule(nodes: readonly Node[], outputs: readonly Node[], opts:
   for (const n of nodes) {
     if (n.kind === 'leaf' || n.kind === 'const') continue;
     let c = ownCost(n);
-    for (const x of n.inputs) c += materialized.has(x) || x.kind === 'leaf' ? LOAD_COST : cost[x.localId];
+    for (const x of n.inputs) c += materialized.has(x) || x.kind === 'leaf' ? 0 : cost[x.localId];
+    // A reduction's output element folds many input elements.
+    if (n.kind === 'reduce') c *= n.inputs[0].size / Math.max(1, n.size);
     cost[n.localId] = c;
     if (isCompute(n) && !opts.fusion) {
       materialized.add(n);
-      cost[n.localId] = LOAD_COST;
+      cost[n.localId] = 0;
       continue;
     }
     if (n.consumers > 1 && c > 0) {
@@ -71,7 +76,7 @@ export function schedule(nodes: readonly Node[], outputs: readonly Node[], opts:
         const base = viewBase(n);
         if (base.kind !== 'leaf' && base.kind !== 'const') {
           materialized.add(base);
-          cost[n.localId] = LOAD_COST;
+          cost[n.localId] = 0;
         }
       }
     }

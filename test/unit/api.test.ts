@@ -21,14 +21,14 @@ describe('creation and readback', () => {
   });
 
   it('toTypedArray returns the documented typed array per dtype', () => {
-    expect(ma.array([1.5], 'float16').toTypedArray()).toBeInstanceOf(Float32Array);
-    expect(ma.array([1.5], 'bfloat16').toTypedArray()).toBeInstanceOf(Float32Array);
-    expect(ma.array([1.5], 'float64').toTypedArray()).toBeInstanceOf(Float64Array);
-    expect(ma.array([1], 'int64').toTypedArray()).toBeInstanceOf(BigInt64Array);
-    expect(ma.array([1], 'uint64').toTypedArray()).toBeInstanceOf(BigUint64Array);
-    expect(ma.array([true]).toTypedArray()).toBeInstanceOf(Uint8Array);
-    expect(ma.array([1], 'uint16').toTypedArray()).toBeInstanceOf(Uint16Array);
-    expect(Array.from(ma.array([0.1, 65519, 1e-8], 'float16').toTypedArray())).toEqual([0.0999755859375, 65504, 0]);
+    expect(ma.array([1.5], 'float16').toTypedArray() as ArrayLike<number>).toBeInstanceOf(Float32Array);
+    expect(ma.array([1.5], 'bfloat16').toTypedArray() as ArrayLike<number>).toBeInstanceOf(Float32Array);
+    expect(ma.array([1.5], 'float64').toTypedArray() as ArrayLike<number>).toBeInstanceOf(Float64Array);
+    expect(ma.array([1], 'int64').toTypedArray() as ArrayLike<number>).toBeInstanceOf(BigInt64Array);
+    expect(ma.array([1], 'uint64').toTypedArray() as ArrayLike<number>).toBeInstanceOf(BigUint64Array);
+    expect(ma.array([true]).toTypedArray() as ArrayLike<number>).toBeInstanceOf(Uint8Array);
+    expect(ma.array([1], 'uint16').toTypedArray() as ArrayLike<number>).toBeInstanceOf(Uint16Array);
+    expect(Array.from(ma.array([0.1, 65519, 1e-8], 'float16').toTypedArray() as ArrayLike<number>)).toEqual([0.0999755859375, 65504, 0]);
   });
 
   it('item and tolist give JS values', () => {
@@ -61,10 +61,10 @@ describe('creation and readback', () => {
   });
 
   it('constants, ranges and identity', () => {
-    expect(Array.from(ma.full([2, 2], 7, 'int32').toTypedArray())).toEqual([7, 7, 7, 7]);
+    expect(Array.from(ma.full([2, 2], 7, 'int32').toTypedArray() as ArrayLike<number>)).toEqual([7, 7, 7, 7]);
     expect(ma.arange(5).dtype).toBe('int32');
-    expect(Array.from(ma.arange(1, 2, 0.25).toTypedArray())).toEqual([1, 1.25, 1.5, 1.75]);
-    expect(Array.from(ma.linspace(0, 1, 5).toTypedArray())).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expect(Array.from(ma.arange(1, 2, 0.25).toTypedArray() as ArrayLike<number>)).toEqual([1, 1.25, 1.5, 1.75]);
+    expect(Array.from(ma.linspace(0, 1, 5).toTypedArray() as ArrayLike<number>)).toEqual([0, 0.25, 0.5, 0.75, 1]);
     expect(ma.eye(2, 3, 1).tolist()).toEqual([
       [0, 1, 0],
       [0, 0, 1],
@@ -136,7 +136,7 @@ describe('creation and readback', () => {
 
   it('to() on the same backend gives an equal array; other backends say why they are missing', () => {
     const a = ma.array([1, 2, 3]);
-    expect(Array.from(a.to('cpu').toTypedArray())).toEqual([1, 2, 3]);
+    expect(Array.from(a.to('cpu').toTypedArray() as ArrayLike<number>)).toEqual([1, 2, 3]);
     expect(() => a.to('nope')).toThrow(ma.BackendUnavailableError);
   });
 
@@ -158,7 +158,7 @@ describe('disk cache', () => {
     const y = ma.tanh(x.multiply(0.37).add(0.11)).subtract(ma.cosh(x));
     y.eval();
     const m = ma.metrics();
-    process.stdout.write(JSON.stringify({ compiled: m.kernelsCompiled, hits: m.kernelCacheHits, v: Array.from(y.toTypedArray()) }));
+    process.stdout.write(JSON.stringify({ compiled: m.kernelsCompiled, hits: m.kernelCacheHits, v: Array.from(y.toTypedArray() as ArrayLike<number>) }));
   `;
   const run = (cacheDir: string, extraEnv: Record<string, string> = {}) => {
     const file = join(tmpdir(), `ma-probe-${process.pid}-${Math.random().toString(36).slice(2)}.ts`);

@@ -43,7 +43,7 @@ describe('fusion and caches', () => {
       ma.resetMetrics();
       ma.eval(y2);
       expect(ma.metrics().kernelLaunches).toBe(50);
-      expect(Array.from(y2.toTypedArray())).toEqual(Array.from(fused));
+      expect(Array.from(y2.toTypedArray() as ArrayLike<number>)).toEqual(Array.from(fused as ArrayLike<number>));
     } finally {
       ma.setFusion(true);
     }
@@ -105,7 +105,7 @@ describe('fusion and caches', () => {
     let s = ma.ones([4]);
     for (let i = 0; i < 5000; i++) s = s.add(1);
     ma.resetMetrics();
-    expect(Array.from(s.toTypedArray())).toEqual([5001, 5001, 5001, 5001]);
+    expect(Array.from(s.toTypedArray() as ArrayLike<number>)).toEqual([5001, 5001, 5001, 5001]);
     expect(ma.metrics().kernelLaunches).toBe(1);
   }, 60_000);
 
@@ -129,9 +129,11 @@ describe('fusion and caches', () => {
     ma.resetMetrics();
     ma.eval(c);
     expect(ma.metrics().kernelLaunches).toBe(1);
-    const av = a.toTypedArray();
-    const bv = b.toTypedArray();
-    expect(Array.from(c.toTypedArray())).toEqual([av[0], av[1], av[2], bv[0], bv[1], av[3], av[4], av[5], bv[2], bv[3]].map((v) => Math.fround(v * 2)));
+    const av = a.toTypedArray() as Float32Array;
+    const bv = b.toTypedArray() as Float32Array;
+    expect(Array.from(c.toTypedArray() as ArrayLike<number>)).toEqual(
+      [av[0], av[1], av[2], bv[0], bv[1], av[3], av[4], av[5], bv[2], bv[3]].map((v) => Math.fround(v * 2)),
+    );
   });
 
   it('views of evaluated arrays need no kernel and share the buffer', () => {
@@ -222,7 +224,7 @@ describe('lifetimes', () => {
     const a = ma.array([1, 2, 3]);
     const b = a.add(1);
     a.dispose();
-    expect(Array.from(b.toTypedArray())).toEqual([2, 3, 4]);
+    expect(Array.from(b.toTypedArray() as ArrayLike<number>)).toEqual([2, 3, 4]);
     expect(() => a.add(1)).toThrow(ma.DisposedError);
     b.dispose();
   });
@@ -234,7 +236,7 @@ describe('errors', () => {
     const b = ma.ones([4]);
     expect(() => ma.add(a, b)).toThrow(ma.ShapeError);
     expect(() => ma.add(a, b)).toThrow(/add: shapes \[2, 3\] and \[4\]/);
-    expect(Array.from(a.add(1).toTypedArray())).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(Array.from(a.add(1).toTypedArray() as ArrayLike<number>)).toEqual([2, 2, 2, 2, 2, 2]);
   });
 
   it('bad dtypes, bad axes and use after dispose are typed errors', () => {
@@ -248,7 +250,7 @@ describe('errors', () => {
     expect(() => ma.ones([3]).slice([0, 3, 0])).toThrow(ma.ArgumentError);
     const x = ma.ones([2]);
     x.dispose();
-    expect(() => x.toTypedArray()).toThrow(ma.DisposedError);
+    expect(() => x.toTypedArray() as ArrayLike<number>).toThrow(ma.DisposedError);
     expect(() => ma.add(x, 1)).toThrow(ma.DisposedError);
     expect(ma.ones([2]).add(1).tolist()).toEqual([2, 2]);
   });
@@ -268,9 +270,9 @@ describe('semantics spot checks', () => {
   it('integer division by zero gives 0 and overflow wraps', () => {
     const a = ma.array([7, -7, -2147483648, 5], 'int32');
     const b = ma.array([0, 2, -1, 0], 'int32');
-    expect(Array.from(ma.floorDivide(a, b).toTypedArray())).toEqual([0, -4, -2147483648, 0]);
-    expect(Array.from(ma.remainder(a, b).toTypedArray())).toEqual([0, 1, 0, 0]);
-    expect(Array.from(ma.add(ma.array([2147483647], 'int32'), 1).toTypedArray())).toEqual([-2147483648]);
+    expect(Array.from(ma.floorDivide(a, b).toTypedArray() as ArrayLike<number>)).toEqual([0, -4, -2147483648, 0]);
+    expect(Array.from(ma.remainder(a, b).toTypedArray() as ArrayLike<number>)).toEqual([0, 1, 0, 0]);
+    expect(Array.from(ma.add(ma.array([2147483647], 'int32'), 1).toTypedArray() as ArrayLike<number>)).toEqual([-2147483648]);
   });
 
   it('weak scalars keep the array dtype; promotion follows the table', () => {
@@ -294,8 +296,8 @@ describe('semantics spot checks', () => {
 
   it('float → int casts saturate and NaN becomes 0', () => {
     const x = ma.array([1e10, -1e10, Number.NaN, 3.9, -3.9], 'float32');
-    expect(Array.from(x.astype('int8').toTypedArray())).toEqual([127, -128, 0, 3, -3]);
-    expect(Array.from(x.astype('uint8').toTypedArray())).toEqual([255, 0, 0, 3, 0]);
+    expect(Array.from(x.astype('int8').toTypedArray() as ArrayLike<number>)).toEqual([127, -128, 0, 3, -3]);
+    expect(Array.from(x.astype('uint8').toTypedArray() as ArrayLike<number>)).toEqual([255, 0, 0, 3, 0]);
   });
 
   it('evalAsync keeps the event loop running and gives the same result', async () => {
@@ -311,6 +313,6 @@ describe('semantics spot checks', () => {
     await Promise.all([ma.evalAsync(y), tick]);
     expect(ticked).toBe(true);
     const expected = ma.exp(x).add(1).toTypedArray();
-    expect(Array.from(await y.data())).toEqual(Array.from(expected));
+    expect(Array.from((await y.data()) as Float32Array)).toEqual(Array.from(expected as Float32Array));
   });
 });

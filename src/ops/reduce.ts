@@ -1,0 +1,192 @@
+/**
+ * Reductions over one axis, a list of axes, or all axes, and the composites built on
+ * them (mean, var, std, logsumexp, softmax, logSoftmax, norm). A reduction is one node;
+ * the scheduler fuses its elementwise producers in front of it, its same-shape
+ * consumers behind it, and inlines it (hoisted per row) into elementwise work it is
+ * broadcast back into, so softmax and layer norm take at most two kernels.
+ */
+import { MetalArray } from '../array/array.js';
+import { ArgumentError, ShapeError } from '../errors.js';
+import { castNode, reduceNode } from '../graph/build.js';
+import { type DType, isFloat } from '../graph/dtype.js';
+import type { ReduceOp } from '../graph/node.js';
+import { binary, unary, where } from './elementwise.js';
+import { expandDims } from './movement.js';
+import { type ArrayLike, nodeOf, normalizeAxis, operandNodes } from './operand.js';
+
+/** Which axes to reduce: one, several, or (undefined/null) all. */
+export type Axes = number | readonly number[] | null | undefined;
+
+function normalizeAxes(op: string, axis: Axes, rank: number): number[] {
+  if (axis === undefined || axis === null) return [...Array(rank).keys()];
+  const list = typeof axis === 'number' ? [axis] : Array.isArray(axis) ? axis : null;
+  if (list === null) throw new ArgumentError(`${op}: axis must be an integer, a list of integers or null, got ${String(axis)}`);
+  const axes = list.map((a) => normalizeAxis(op, a, rank));
+  if (new Set(axes).size !== axes.length) throw new ShapeError(`${op}: repeated axis in [${list.join(', ')}]`);
+  return axes.sort((a, b) => a - b);
+}
+
+function keepDims(out: MetalArray, axes: readonly number[], keepdims: boolean): MetalArray {
+  return keepdims && axes.length > 0 ? expandDims(out, axes) : out;
+}
+
+/** The result dtype of a reduction of `dtype`. */
+function reduceDType(op: ReduceOp, dtype: DType): DType {
+  switch (op) {
+    case 'sum':
+    case 'prod':
+      return dtype === 'bool' ? 'int32' : dtype;
+    case 'argmax':
+    case 'argmin':
+      return 'int32';
+    case 'any':
+    case 'all':
+      return 'bool';
+    default:
+      return dtype;
+  }
+}
+
+/** A single reduction node over normalized axes, with NumPy's empty-reduction rules. */
+function reduceOp(op: ReduceOp, a: ArrayLike, axis: Axes, keepdims: boolean, opName: string = op): MetalArray {
+  if (typeof keepdims !== 'boolean') throw new ArgumentError(`${opName}: keepdims must be a boolean, got ${String(keepdims)}`);
+  const [n0] = operandNodes(opName, [a]);
+  const axes = normalizeAxes(opName, axis, n0.shape.length);
+  if ((op === 'argmax' || op === 'argmin') && axes.length !== 1 && n0.shape.length > 1 && axis !== undefined && axis !== null) {
+    throw new ShapeError(`${opName}: takes a single axis, got [${axes.join(', ')}]`);
+  }
+  const reducedSize = axes.reduce((p, d) => p * n0.shape[d], 1);
+  // As NumPy: an empty reduced extent has no identity for these ops, whatever the output size.
+  if (reducedSize === 0 && (op === 'max' || op === 'min' || op === 'argmax' || op === 'argmin')) {
+    throw new ShapeError(`${opName}: zero-size reduction over axes [${axes.join(', ')}] of shape [${n0.shape.join(', ')}] has no identity`);
+  }
+  const input = op === 'any' || op === 'all' ? castNode(n0, 'bool') : op === 'sum' || op === 'prod' ? castNode(n0, reduceDType(op, n0.dtype)) : n0;
+  if (axes.length === 0) return MetalArray.fromNode(op === 'argmax' || op === 'argmin' ? castNode(input, 'int32') : input);
+  // argmax over all axes of an n-d array is the index into the flattened array.
+  const flatArg = (op === 'argmax' || op === 'argmin') && axes.length > 1;
+  const src = flatArg ? nodeOf(MetalArray.fromNode(input).reshape(-1), opName) : input;
+  const out = MetalArray.fromNode(reduceNode(op, src, flatArg ? [0] : axes, reduceDType(op, n0.dtype)));
+  return keepDims(out, flatArg ? [] : axes, keepdims && !flatArg);
+}
+
+/** Sum over axes (all by default). Integers keep their dtype (and wrap); bool sums to int32; empty sums are 0. */
+export function sum(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
+  return reduceOp('sum', a, axis, keepdims);
+}
+/** Product over axes. */
+export function prod(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
+  return reduceOp('prod', a, axis, keepdims);
+}
+/** Maximum over axes (NaN propagates); an empty reduction is a ShapeError. */
+export function max(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
+  return reduceOp('max', a, axis, keepdims);
+}
+/** Minimum over axes (NaN propagates); an empty reduction is a ShapeError. */
+export function min(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
+  return reduceOp('min', a, axis, keepdims);
+}
+/** Index of the first maximum along an axis (over the flattened array by default); NaN counts as the maximum. int32. */
+export function argmax(a: ArrayLike, axis?: number, keepdims = false): MetalArray {
+  return reduceOp('argmax', a, axis, keepdims);
+}
+/** Index of the first minimum along an axis (over the flattened array by default); NaN counts as the minimum. int32. */
+export function argmin(a: ArrayLike, axis?: number, keepdims = false): MetalArray {
+  return reduceOp('argmin', a, axis, keepdims);
+}
+/** True where any element along the axes is non-zero. */
+export function any(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
+  return reduceOp('any', a, axis, keepdims);
+}
+/** True where every element along the axes is non-zero. */
+export function all(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
+  return reduceOp('all', a, axis, keepdims);
+}
+
+function floatOf(op: string, a: ArrayLike): MetalArray {
+  const [n] = operandNodes(op, [a]);
+  return MetalArray.fromNode(castNode(n, isFloat(n.dtype) ? n.dtype : 'float32'));
+}
+
+function countOf(op: string, a: ArrayLike, axis: Axes): number {
+  const [n] = operandNodes(op, [a]);
+  return normalizeAxes(op, axis, n.shape.length).reduce((p, d) => p * n.shape[d], 1);
+}
+
+/** Arithmetic mean over axes; integers give float32, float16/bfloat16 accumulate in float32. */
+export function mean(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
+  const n = countOf('mean', a, axis);
+  return binary('divide', sum(floatOf('mean', a), axis, keepdims), n);
+}
+
+/** Variance over axes with `ddof` delta degrees of freedom, computed in two passes (accurate for large offsets). */
+export function variance(a: ArrayLike, axis?: Axes, keepdims = false, ddof = 0): MetalArray {
+  if (typeof ddof !== 'number' || !Number.isFinite(ddof)) throw new ArgumentError(`var: ddof must be a number, got ${String(ddof)}`);
+  const x = floatOf('var', a);
+  const n = countOf('var', a, axis);
+  const centered = binary('subtract', x, mean(x, axis, true));
+  return binary('divide', sum(binary('multiply', centered, centered), axis, keepdims), Math.max(0, n - ddof));
+}
+
+/** Standard deviation over axes (`ddof` as in var). */
+export function std(a: ArrayLike, axis?: Axes, keepdims = false, ddof = 0): MetalArray {
+  return unary('sqrt', variance(a, axis, keepdims, ddof));
+}
+
+/** log(sum(exp(x))) over axes, without overflow (shifted by the finite maximum). */
+export function logsumexp(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
+  const x = floatOf('logsumexp', a);
+  const m = max(x, axis, true);
+  const shift = where(unary('isfinite', m), m, 0);
+  const s = sum(unary('exp', binary('subtract', x, shift)), axis, true);
+  const out = binary('add', unary('log', s), shift);
+  const axes = normalizeAxes('logsumexp', axis, x.ndim);
+  return keepdims ? out : out.squeeze(axes);
+}
+
+/** Number of non-zero elements over axes (int32). */
+export function countNonzero(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
+  const [n] = operandNodes('countNonzero', [a]);
+  return sum(MetalArray.fromNode(castNode(castNode(n, 'bool'), 'int32')), axis, keepdims);
+}
+
+/** Softmax along an axis (the last by default). */
+export function softmax(a: ArrayLike, axis: Axes = -1): MetalArray {
+  const x = floatOf('softmax', a);
+  const m = max(x, axis, true);
+  const e = unary('exp', binary('subtract', x, where(unary('isfinite', m), m, 0)));
+  return binary('divide', e, sum(e, axis, true));
+}
+
+/** log(softmax(x)) along an axis (the last by default), computed without the log of a quotient. */
+export function logSoftmax(a: ArrayLike, axis: Axes = -1): MetalArray {
+  const x = floatOf('logSoftmax', a);
+  const m = max(x, axis, true);
+  const shifted = binary('subtract', x, where(unary('isfinite', m), m, 0));
+  return binary('subtract', shifted, unary('log', sum(unary('exp', shifted), axis, true)));
+}
+
+/**
+ * Vector and matrix norms. For a vector (or over one axis): `ord` 2 (default), 1,
+ * Infinity, -Infinity, or any p > 0. Over two axes (or a matrix with no axis): the
+ * Frobenius norm ('fro', the default).
+ */
+export function norm(a: ArrayLike, ord: number | 'fro' | null = null, axis?: Axes, keepdims = false): MetalArray {
+  const x = floatOf('norm', a);
+  const axes = axis === undefined || axis === null ? [...Array(x.ndim).keys()] : normalizeAxes('norm', axis, x.ndim);
+  const matrix = axes.length === 2 && (axis !== undefined && axis !== null ? true : x.ndim === 2);
+  if (matrix || (axes.length > 2 && (ord === null || ord === 'fro'))) {
+    if (ord !== null && ord !== 'fro')
+      throw new ArgumentError(`norm: only the Frobenius norm ('fro') is supported over ${axes.length} axes, got ${String(ord)}`);
+    return unary('sqrt', sum(binary('multiply', x, x), axes, keepdims));
+  }
+  const p = ord === null ? 2 : ord;
+  if (p === 'fro') return unary('sqrt', sum(binary('multiply', x, x), axes, keepdims));
+  if (typeof p !== 'number' || Number.isNaN(p)) throw new ArgumentError(`norm: bad ord ${String(ord)}`);
+  const ax = unary('abs', x);
+  if (p === Number.POSITIVE_INFINITY) return max(ax, axes, keepdims);
+  if (p === Number.NEGATIVE_INFINITY) return min(ax, axes, keepdims);
+  if (p === 1) return sum(ax, axes, keepdims);
+  if (p === 2) return unary('sqrt', sum(binary('multiply', x, x), axes, keepdims));
+  if (p === 0) return sum(binary('notEqual', x, 0).astype(x.dtype), axes, keepdims);
+  return binary('power', sum(binary('power', ax, p), axes, keepdims), 1 / p);
+}
