@@ -1,0 +1,670 @@
+/**
+ * `npm run bench`: times each workload on metalarray and on NumPy in the same run,
+ * prints a table and writes bench/results/latest.json. See bench/README.md.
+ *
+ * Flags (after `npm run bench --`):
+ *   --only=gelu,affine,chain,first-eval   run a subset
+ *   --no-numpy                            skip NumPy (ratios become n/a)
+ *   --strict                              exit with status 1 if a target is missed
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ma from '../dist/index.js';
+import {
+  AFFINE_COLS,
+  AFFINE_ROWS,
+  type Budget,
+  CHAIN_N,
+  CHAIN_OPS,
+  GELU_N,
+  type Stats,
+  affine,
+  affineReference,
+  chain,
+  chainOps,
+  chainReference,
+  gelu,
+  geluReference,
+  maxError,
+  quantile,
+  timeGraph,
+  uniform,
+} from './workloads.js';
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(BENCH_DIR);
+const PEER = join(BENCH_DIR, 'numpy_peer.py');
+const FIRST_EVAL = join(BENCH_DIR, 'first_eval.ts');
+const RESULTS_DIR = join(BENCH_DIR, 'results');
+
+// ---------------------------------------------------------------- options
+
+const argv = process.argv.slice(2);
+const flag = (name: string): boolean => argv.includes(`--${name}`);
+const onlyArg = argv.find((a) => a.startsWith('--only='));
+const WORKLOAD_IDS = ['gelu', 'affine', 'chain', 'first-eval'] as const;
+type WorkloadId = (typeof WORKLOAD_IDS)[number];
+const only = new Set(onlyArg ? onlyArg.slice('--only='.length).split(',') : WORKLOAD_IDS);
+for (const id of only) {
+  if (!(WORKLOAD_IDS as readonly string[]).includes(id)) {
+    console.error(`bench: unknown workload '${id}' in --only (known: ${WORKLOAD_IDS.join(', ')})`);
+    process.exit(2);
+  }
+}
+const selected = (id: WorkloadId): boolean => only.has(id);
+
+// ---------------------------------------------------------------- NumPy
+
+interface NumpyInfo {
+  python: string;
+  numpy: string;
+  pythonVersion: string;
+  executable: string;
+}
+
+function run(cmd: string, args: readonly string[], timeoutMs: number, env?: NodeJS.ProcessEnv) {
+  return spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, env: env ?? process.env, cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+}
+
+function lastJsonLine(stdout: string): unknown {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+function tail(text: string | null | undefined, lines = 4): string {
+  return (text ?? '')
+    .trim()
+    .split('\n')
+    .slice(-lines)
+    .map((l) => `      ${l}`)
+    .join('\n');
+}
+
+/** The first of /usr/bin/python3 and python3 that imports numpy. */
+function probeNumpy(): NumpyInfo | null {
+  const candidates = ['/usr/bin/python3', 'python3'].filter((p) => !p.startsWith('/') || existsSync(p));
+  for (const python of candidates) {
+    const r = run(python, ['-c', 'import numpy'], 30_000);
+    if (r.status !== 0) continue;
+    const v = run(python, [PEER, 'version'], 30_000);
+    if (v.status !== 0) continue;
+    const info = lastJsonLine(v.stdout) as { numpy: string; python: string; executable: string };
+    return { python, numpy: info.numpy, pythonVersion: info.python, executable: info.executable };
+  }
+  return null;
+}
+
+/** Runs one apt-get step (as root, or through `sudo -n`), saying what it does. */
+function aptGet(args: readonly string[]): boolean {
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  const cmd = root ? 'apt-get' : 'sudo';
+  const full = root ? [...args] : ['-n', 'apt-get', ...args];
+  console.log(`  running: ${cmd} ${full.join(' ')}`);
+  const r = run(cmd, full, 600_000, { ...process.env, DEBIAN_FRONTEND: 'noninteractive' });
+  if (r.error) {
+    console.log(`    failed to start: ${r.error.message}`);
+    return false;
+  }
+  console.log(`    exit status ${r.status}`);
+  if (r.status !== 0) console.log(tail(r.stderr || r.stdout));
+  return r.status === 0;
+}
+
+let noNumpyReason = '';
+
+function findNumpy(skip: boolean): NumpyInfo | null {
+  if (skip) {
+    console.log('NumPy: skipped (--no-numpy); ratios are n/a.');
+    return null;
+  }
+  let info = probeNumpy();
+  if (!info) {
+    console.log("NumPy: neither /usr/bin/python3 nor python3 can `import numpy`; installing Debian's python3-numpy.");
+    let why = 'apt-get is not available on this machine';
+    if (run('apt-get', ['--version'], 10_000).status !== 0) {
+      console.log(`  ${why}.`);
+    } else {
+      let ok = aptGet(['install', '-y', 'python3-numpy']);
+      if (!ok) {
+        console.log('  install failed; refreshing the package lists and trying again.');
+        ok = aptGet(['update']) && aptGet(['install', '-y', 'python3-numpy']);
+      }
+      why = ok ? 'python3-numpy installed, but numpy still does not import' : 'apt-get could not install python3-numpy';
+    }
+    info = probeNumpy();
+    if (!info) noNumpyReason = why;
+  }
+  if (info) {
+    console.log(`NumPy ${info.numpy} (Python ${info.pythonVersion}, ${info.executable})`);
+  } else {
+    console.log(
+      `NumPy: NOT AVAILABLE. Neither /usr/bin/python3 nor python3 can import numpy (${noNumpyReason}).\n` +
+        '  To fix: `apt-get install -y python3-numpy` as root, or `pip install numpy` for python3.\n' +
+        '  Showing metalarray numbers alone; ratios are n/a.',
+    );
+  }
+  return info;
+}
+
+function numpyTime(np: NumpyInfo | null, workload: string, args: readonly (string | number)[], budget: Budget): Stats | null {
+  if (!np) return null;
+  const all = [
+    PEER,
+    workload,
+    ...args.map(String),
+    '--warmup',
+    String(budget.warmup),
+    '--iters',
+    String(budget.iters),
+    '--min-iters',
+    String(budget.minIters),
+    '--max-seconds',
+    String(budget.maxSeconds),
+  ];
+  const r = run(np.python, all, 300_000);
+  if (r.status !== 0) {
+    console.log(`  NumPy peer failed on ${workload} (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}):\n${tail(r.stderr, 8)}`);
+    return null;
+  }
+  return lastJsonLine(r.stdout) as Stats;
+}
+
+// ---------------------------------------------------------------- results
+
+type Unit = 'ms' | 'us';
+
+interface Target {
+  /** What is compared: NumPy's time over metalarray's, or metalarray's time itself. */
+  kind: 'ratio-at-least' | 'time-at-most';
+  value: number;
+  unit: Unit | 'x';
+}
+
+interface WorkloadResult {
+  id: string;
+  name: string;
+  description: string;
+  unit: Unit;
+  metalarray: Stats | null;
+  metalarrayNoFusion: Stats | null;
+  numpy: Stats | null;
+  /** numpy median / metalarray median. */
+  ratio: number | null;
+  target: Target;
+  /** null when the target can't be judged (no NumPy for a ratio target). */
+  pass: boolean | null;
+  /** CPU cores that other processes kept busy, on average, while this workload ran (Linux only). */
+  otherLoadCores: number | null;
+  details: Record<string, unknown>;
+}
+
+const results: WorkloadResult[] = [];
+const problems: string[] = [];
+/** Workloads that threw instead of producing a result. */
+const errors: { label: string; message: string }[] = [];
+
+function judge(target: Target, maMs: number | undefined, ratio: number | null): boolean | null {
+  if (maMs === undefined) return null;
+  if (target.kind === 'ratio-at-least') return ratio === null ? null : ratio >= target.value;
+  const limitMs = target.unit === 'us' ? target.value / 1000 : target.value;
+  return maMs <= limitMs;
+}
+
+function record(r: Omit<WorkloadResult, 'ratio' | 'pass' | 'otherLoadCores'>): void {
+  const ratio = r.metalarray && r.numpy ? r.numpy.medianMs / r.metalarray.medianMs : null;
+  results.push({ ...r, ratio, pass: judge(r.target, r.metalarray?.medianMs, ratio), otherLoadCores: null });
+}
+
+// ---------------------------------------------------------------- background load
+
+/** Clock ticks per second of /proc/stat and /proc/self/stat (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+/** Above this many cores used by other processes, timings are flagged as unreliable. */
+const LOAD_WARNING_CORES = 0.25;
+
+interface CpuSample {
+  wallMs: number;
+  /** Busy ticks of the whole machine. */
+  machine: number;
+  /** Ticks of this process and its waited-for children (NumPy peer, first-eval child). */
+  own: number;
+}
+
+function cpuSample(): CpuSample | null {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = cpu[3] + (cpu[4] ?? 0); // idle + iowait
+    const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0); // user..steal; guest time is already in user
+    const self = readFileSync('/proc/self/stat', 'utf8');
+    const f = self
+      .slice(self.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number); // f[0] is field 3 (state)
+    const own = f[11] + f[12] + f[13] + f[14]; // utime, stime, cutime, cstime
+    return { wallMs: performance.now(), machine: total - idle, own };
+  } catch {
+    return null;
+  }
+}
+
+/** Average number of cores other processes used between two samples. */
+function otherCores(a: CpuSample | null, b: CpuSample | null): number | null {
+  if (!a || !b || b.wallMs <= a.wallMs) return null;
+  const ticks = b.machine - a.machine - (b.own - a.own);
+  return Math.max(0, ticks / USER_HZ / ((b.wallMs - a.wallMs) / 1000));
+}
+
+/** Runs one workload and notes how busy the rest of the machine was meanwhile. */
+function withLoad(label: string, fn: () => void): void {
+  const first = results.length;
+  const a = cpuSample();
+  try {
+    fn();
+  } catch (err) {
+    // A library error must not hide the other workloads' numbers: report it and go on.
+    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    console.log(`  ERROR: ${label} threw:\n${tail(message, 12)}`);
+    problems.push(`${label}: threw ${message.split('\n')[0]}`);
+    errors.push({ label, message });
+  }
+  const cores = otherCores(a, cpuSample());
+  for (let i = first; i < results.length; i++) results[i].otherLoadCores = cores;
+  if (cores !== null && cores > LOAD_WARNING_CORES)
+    console.log(`  WARNING: other processes kept ~${cores.toFixed(2)} cores busy meanwhile; these timings are not reliable.`);
+}
+
+/** Other processes' load over one idle second before the benchmarks start. */
+function idleLoad(): number | null {
+  const a = cpuSample();
+  if (!a) return null;
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  return otherCores(a, cpuSample());
+}
+
+/** Checks a result against its float64 reference before timing anything. */
+function check(label: string, got: ma.MetalArray, want: Float64Array, tolerance: number): number {
+  const values = got.toTypedArray() as Float32Array;
+  const err = maxError(values, want);
+  if (!(err <= tolerance)) problems.push(`${label}: WRONG RESULT, max relative error ${err} > ${tolerance}`);
+  return err;
+}
+
+/** Runs `fn` with fresh counters; gives the counters and kernel launches per eval. */
+function instrumented<T>(fn: () => T): { value: T; launchesPerEval: (evals: number) => number; metrics: ma.Metrics } {
+  ma.resetMetrics();
+  const value = fn();
+  const metrics = ma.metrics();
+  return { value, metrics, launchesPerEval: (evals) => metrics.kernelLaunches / evals };
+}
+
+function evalsOf(s: Stats): number {
+  return s.warmup + s.iterations;
+}
+
+// ---------------------------------------------------------------- workloads
+
+function benchGelu(np: NumpyInfo | null): void {
+  console.log(`\n[a] gelu on ${GELU_N} float32 ...`);
+  const data = uniform(GELU_N, -3, 3, 1);
+  const x = ma.array(data);
+  const before = ma.memory().activeBytes;
+  const want = geluReference(data);
+  const budget: Budget = { warmup: 3, iters: 30, minIters: 8, maxSeconds: 6 };
+
+  const fusedCheck = gelu(x);
+  const err = check('gelu', fusedCheck, want, 1e-4);
+  fusedCheck.dispose();
+  const fused = instrumented(() => timeGraph(() => gelu(x), budget));
+
+  ma.setFusion(false);
+  let unfused: ReturnType<typeof instrumented<Stats>>;
+  let errUnfused: number;
+  try {
+    const c = gelu(x);
+    errUnfused = check('gelu (fusion off)', c, want, 1e-4);
+    c.dispose();
+    unfused = instrumented(() => timeGraph(() => gelu(x), budget));
+  } finally {
+    ma.setFusion(true);
+  }
+  const leaked = ma.memory().activeBytes - before;
+  x.dispose();
+
+  const numpy = numpyTime(np, 'gelu', ['--n', GELU_N], budget);
+  record({
+    id: 'gelu',
+    name: 'a. gelu 4M f32',
+    description: '0.5*x*(1+tanh(0.79788456*(x+0.044715*x^3))) on 4M float32, elementwise ops; per iteration: build + eval + dispose',
+    unit: 'ms',
+    metalarray: fused.value,
+    metalarrayNoFusion: unfused.value,
+    numpy,
+    target: { kind: 'ratio-at-least', value: 5, unit: 'x' },
+    details: {
+      maxRelError: err,
+      maxRelErrorFusionOff: errUnfused,
+      kernelLaunchesPerEval: fused.launchesPerEval(evalsOf(fused.value)),
+      kernelLaunchesPerEvalFusionOff: unfused.launchesPerEval(evalsOf(unfused.value)),
+      leakedBytes: leaked,
+    },
+  });
+}
+
+function benchAffine(np: NumpyInfo | null): void {
+  console.log(`\n[b] affine on ${AFFINE_ROWS}x${AFFINE_COLS} float32 ...`);
+  const aData = uniform(AFFINE_ROWS * AFFINE_COLS, -3, 3, 2);
+  const muData = uniform(AFFINE_COLS, -1, 1, 3);
+  const scData = uniform(AFFINE_COLS, 0.5, 1.5, 4);
+  const biData = uniform(AFFINE_COLS, -1, 1, 5);
+  const a = ma.array(aData).reshape([AFFINE_ROWS, AFFINE_COLS]);
+  const mu = ma.array(muData);
+  const sc = ma.array(scData);
+  const bi = ma.array(biData);
+  ma.eval(a); // the reshape of a leaf is a view: nothing to compute, but make it explicit
+  const before = ma.memory().activeBytes;
+  const want = affineReference(aData, muData, scData, biData, AFFINE_COLS);
+  const budget: Budget = { warmup: 3, iters: 30, minIters: 8, maxSeconds: 6 };
+  const build = (): ma.MetalArray => affine(a, mu, sc, bi);
+
+  const c1 = build();
+  const err = check('affine', c1, want, 1e-5);
+  c1.dispose();
+  const fused = instrumented(() => timeGraph(build, budget));
+
+  ma.setFusion(false);
+  let unfused: ReturnType<typeof instrumented<Stats>>;
+  let errUnfused: number;
+  try {
+    const c2 = build();
+    errUnfused = check('affine (fusion off)', c2, want, 1e-5);
+    c2.dispose();
+    unfused = instrumented(() => timeGraph(build, budget));
+  } finally {
+    ma.setFusion(true);
+  }
+  const leaked = ma.memory().activeBytes - before;
+  ma.dispose([a, mu, sc, bi]);
+
+  const numpy = numpyTime(np, 'affine', ['--rows', AFFINE_ROWS, '--cols', AFFINE_COLS], budget);
+  record({
+    id: 'affine',
+    name: 'b. affine 2048x2048',
+    description: '(a - mu) * sc + bi, a 2048x2048 float32, mu/sc/bi length-2048 row vectors broadcast; per iteration: build + eval + dispose',
+    unit: 'ms',
+    metalarray: fused.value,
+    metalarrayNoFusion: unfused.value,
+    numpy,
+    target: { kind: 'ratio-at-least', value: 2, unit: 'x' },
+    details: {
+      maxRelError: err,
+      maxRelErrorFusionOff: errUnfused,
+      kernelLaunchesPerEval: fused.launchesPerEval(evalsOf(fused.value)),
+      kernelLaunchesPerEvalFusionOff: unfused.launchesPerEval(evalsOf(unfused.value)),
+      leakedBytes: leaked,
+    },
+  });
+}
+
+function benchChain(np: NumpyInfo | null): void {
+  console.log(`\n[c] chain of ${CHAIN_OPS} ops on ${CHAIN_N} float32 ...`);
+  const data = uniform(CHAIN_N, -1, 1, 6);
+  const x = ma.array(data);
+  const ops = chainOps(CHAIN_OPS);
+  const before = ma.memory().activeBytes;
+  const budget: Budget = { warmup: 200, iters: 2000, minIters: 200, maxSeconds: 10 };
+  const c = chain(x, ops);
+  const err = check('chain', c, chainReference(data, ops), 1e-3);
+  c.dispose();
+  const timed = instrumented(() => timeGraph(() => chain(x, ops), budget));
+  const leaked = ma.memory().activeBytes - before;
+  x.dispose();
+  const evals = evalsOf(timed.value);
+
+  const numpy = numpyTime(np, 'chain', ['--n', CHAIN_N, '--ops', CHAIN_OPS], budget);
+  record({
+    id: 'chain',
+    name: 'c. 100-op chain, 1024 f32',
+    description: '(x*1.0001 + 0.0001, sin(x)) repeated to 100 ops on 1024 float32; warm plan cache; per iteration: build + eval + dispose',
+    unit: 'us',
+    metalarray: timed.value,
+    metalarrayNoFusion: null,
+    numpy,
+    target: { kind: 'time-at-most', value: 50, unit: 'us' },
+    details: {
+      maxRelError: err,
+      kernelLaunchesPerEval: timed.launchesPerEval(evals),
+      planCacheHitRate: timed.metrics.planCacheHits / evals,
+      leakedBytes: leaked,
+    },
+  });
+}
+
+interface ChildTimed {
+  ops: string[];
+  ms: number;
+  metrics: ma.Metrics;
+}
+interface ChildReport {
+  seed: number;
+  first: ChildTimed;
+  second: ChildTimed;
+}
+
+const LAUNCHERS: { label: string; cmd: string; args: string[] }[] = [
+  { label: 'node --import tsx', cmd: process.execPath, args: ['--import', 'tsx', FIRST_EVAL] },
+  { label: 'npx tsx', cmd: 'npx', args: ['--no-install', 'tsx', FIRST_EVAL] },
+];
+let launcher: (typeof LAUNCHERS)[number] | null = null;
+
+function runChild(seed: number, cacheDir: string): ChildReport {
+  const env = { ...process.env, METALARRAY_CACHE_DIR: cacheDir };
+  const tried: string[] = [];
+  for (const l of launcher ? [launcher] : LAUNCHERS) {
+    const r = run(l.cmd, [...l.args, '--seed', String(seed)], 300_000, env);
+    if (r.status === 0) {
+      launcher = l;
+      return lastJsonLine(r.stdout) as ChildReport;
+    }
+    tried.push(`${l.label}: exit ${r.status}${r.error ? ` (${r.error.message})` : ''}\n${tail(r.stderr, 8)}`);
+  }
+  throw new Error(`first_eval child failed:\n${tried.join('\n')}`);
+}
+
+function statsOf(valuesMs: readonly number[]): Stats {
+  const s = [...valuesMs].sort((a, b) => a - b);
+  return {
+    medianMs: quantile(s, 0.5),
+    minMs: s[0],
+    p10Ms: quantile(s, 0.1),
+    p90Ms: quantile(s, 0.9),
+    meanMs: s.reduce((a, b) => a + b, 0) / s.length,
+    iterations: s.length,
+    warmup: 0,
+  };
+}
+
+function benchFirstEval(): void {
+  const PAIRS = 5;
+  console.log(`\n[d] first-eval latency: ${PAIRS} fresh graphs, each cold (empty cache dir) then warm (same dir), in child processes ...`);
+  const cold: ChildReport[] = [];
+  const warm: ChildReport[] = [];
+  for (let i = 0; i < PAIRS; i++) {
+    const seed = (Math.random() * 2 ** 31) >>> 0;
+    const dir = mkdtempSync(join(os.tmpdir(), 'metalarray-bench-'));
+    try {
+      cold.push(runChild(seed, dir));
+      warm.push(runChild(seed, dir));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  for (const r of cold) if (r.first.metrics.kernelsCompiled < 1) problems.push(`first-eval cold (seed ${r.seed}): no kernel was compiled`);
+  for (const r of warm) if (r.first.metrics.kernelsCompiled > 0) problems.push(`first-eval warm (seed ${r.seed}): a kernel was recompiled`);
+  const details = (rs: ChildReport[]) => ({
+    launcher: launcher?.label,
+    runs: rs.map((r) => ({
+      seed: r.seed,
+      ops: r.first.ops,
+      ms: r.first.ms,
+      compileMs: r.first.metrics.compileMs,
+      kernelsCompiled: r.first.metrics.kernelsCompiled,
+    })),
+    secondGraphInProcess: statsOf(rs.map((r) => r.second.ms)),
+    secondGraphRuns: rs.map((r) => ({ ops: r.second.ops, ms: r.second.ms })),
+  });
+  record({
+    id: 'first-eval-cold',
+    name: 'd. first eval, cold cache',
+    description: 'unseen 6-op elementwise graph, first eval in a fresh process on an empty kernel cache: build + eval (compile) + read back',
+    unit: 'ms',
+    metalarray: statsOf(cold.map((r) => r.first.ms)),
+    metalarrayNoFusion: null,
+    numpy: null,
+    target: { kind: 'time-at-most', value: 250, unit: 'ms' },
+    details: details(cold),
+  });
+  record({
+    id: 'first-eval-warm',
+    name: 'd. first eval, warm disk',
+    description: 'the same graph in a second fresh process on the same cache dir: build + eval (dlopen) + read back',
+    unit: 'ms',
+    metalarray: statsOf(warm.map((r) => r.first.ms)),
+    metalarrayNoFusion: null,
+    numpy: null,
+    target: { kind: 'time-at-most', value: 5, unit: 'ms' },
+    details: details(warm),
+  });
+}
+
+// ---------------------------------------------------------------- report
+
+function fmtTime(ms: number | undefined, unit: Unit): string {
+  if (ms === undefined || Number.isNaN(ms)) return 'n/a';
+  if (unit === 'us') return `${(ms * 1000).toFixed(1)} µs`;
+  return ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 10 ? `${ms.toFixed(1)} ms` : `${ms.toFixed(2)} ms`;
+}
+
+function fmtTarget(t: Target): string {
+  if (t.kind === 'ratio-at-least') return `≥ ${t.value}×`;
+  return `≤ ${t.value} ${t.unit === 'us' ? 'µs' : 'ms'}`;
+}
+
+function printTable(): void {
+  const header = ['workload', 'metalarray', 'fusion off', 'NumPy', 'ratio np/ma', 'target', 'result'];
+  const rows = results.map((r) => [
+    r.name,
+    fmtTime(r.metalarray?.medianMs, r.unit),
+    r.metalarrayNoFusion ? fmtTime(r.metalarrayNoFusion.medianMs, r.unit) : '-',
+    r.numpy ? fmtTime(r.numpy.medianMs, r.unit) : r.id.startsWith('first-eval') ? '-' : 'n/a',
+    r.ratio === null ? 'n/a' : `${r.ratio.toFixed(2)}×`,
+    fmtTarget(r.target),
+    r.pass === null ? 'n/a' : r.pass ? 'PASS' : 'FAIL',
+  ]);
+  for (const e of errors) rows.push([e.label, 'ERROR', '-', '-', 'n/a', '-', 'FAIL']);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  console.log(`\n${line(header)}`);
+  console.log(`|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+  console.log('\nmedians per iteration; ratio = NumPy median / metalarray median (higher is better for metalarray).');
+}
+
+function printNotes(): void {
+  for (const r of results) {
+    const d = r.details;
+    const parts: string[] = [];
+    if (typeof d.kernelLaunchesPerEval === 'number') parts.push(`kernels/eval ${d.kernelLaunchesPerEval.toFixed(1)}`);
+    if (typeof d.kernelLaunchesPerEvalFusionOff === 'number') parts.push(`fusion off ${d.kernelLaunchesPerEvalFusionOff.toFixed(1)}`);
+    if (typeof d.maxRelError === 'number') parts.push(`max rel err ${d.maxRelError.toExponential(1)}`);
+    if (typeof d.leakedBytes === 'number' && d.leakedBytes !== 0) parts.push(`ACTIVE BYTES GREW BY ${d.leakedBytes}`);
+    if (r.metalarray) parts.push(`p10-p90 ${fmtTime(r.metalarray.p10Ms, r.unit)}-${fmtTime(r.metalarray.p90Ms, r.unit)}, n=${r.metalarray.iterations}`);
+    const second = d.secondGraphInProcess as Stats | undefined;
+    if (second) parts.push(`another unseen graph in the same (warmed) process: median ${fmtTime(second.medianMs, 'ms')}`);
+    if (r.otherLoadCores !== null)
+      parts.push(`other processes: ${r.otherLoadCores.toFixed(2)} cores${r.otherLoadCores > LOAD_WARNING_CORES ? ' (NOISY)' : ''}`);
+    console.log(`  ${r.name}: ${parts.join('; ')}`);
+  }
+  if (problems.length) {
+    console.log('\nPROBLEMS:');
+    for (const p of problems) console.log(`  - ${p}`);
+  }
+}
+
+function compilerVersion(): string | null {
+  const r = run(process.env.CC || 'cc', ['--version'], 10_000);
+  return r.status === 0 ? r.stdout.split('\n')[0] : null;
+}
+
+function gitInfo(): { commit: string; dirty: boolean } | null {
+  const c = run('git', ['rev-parse', 'HEAD'], 10_000);
+  if (c.status !== 0) return null;
+  const s = run('git', ['status', '--porcelain'], 10_000);
+  return { commit: c.stdout.trim(), dirty: s.stdout.trim().length > 0 };
+}
+
+function writeJson(np: NumpyInfo | null, startedAt: Date, seconds: number, background: number | null): string {
+  const cpus = os.cpus();
+  const json = {
+    date: startedAt.toISOString(),
+    durationSeconds: seconds,
+    machine: {
+      os: `${os.type()} ${os.release()} ${os.arch()}`,
+      cpuModel: cpus[0]?.model ?? 'unknown',
+      cpuCount: cpus.length,
+      totalMemoryGiB: os.totalmem() / 2 ** 30,
+      node: process.version,
+      numpy: np ? np.numpy : null,
+      python: np ? `${np.pythonVersion} (${np.executable})` : null,
+      compiler: compilerVersion(),
+      backend: ma.getBackend(),
+      loadAverage: os.loadavg(),
+      backgroundLoadCores: background,
+    },
+    git: gitInfo(),
+    workloads: results,
+    errors,
+    problems,
+  };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const path = join(RESULTS_DIR, 'latest.json');
+  writeFileSync(path, `${JSON.stringify(json, null, 2)}\n`);
+  return path;
+}
+
+function main(): void {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const cpus = os.cpus();
+  let backend: string;
+  try {
+    backend = ma.getBackend();
+  } catch (err) {
+    console.error(`bench: metalarray cannot run here: ${(err as Error).message}\nBuild the native addon first: npm run build`);
+    process.exit(1);
+  }
+  console.log(`metalarray benchmarks — ${cpus[0]?.model ?? 'unknown CPU'} x${cpus.length}, Node ${process.version}, backend ${backend}`);
+  const np = findNumpy(flag('no-numpy'));
+  const background = idleLoad();
+  if (background !== null) {
+    const busy = background > LOAD_WARNING_CORES;
+    console.log(
+      `background load before starting: ${background.toFixed(2)} of ${cpus.length} cores busy${busy ? ' — WARNING: the machine is not idle; timings will be noisy' : ''}`,
+    );
+  }
+  if (selected('gelu')) withLoad('a. gelu', () => benchGelu(np));
+  if (selected('affine')) withLoad('b. affine', () => benchAffine(np));
+  if (selected('chain')) withLoad('c. chain', () => benchChain(np));
+  if (selected('first-eval')) withLoad('d. first eval', () => benchFirstEval());
+  printTable();
+  printNotes();
+  const seconds = (performance.now() - t0) / 1000;
+  const path = writeJson(np, startedAt, seconds, background);
+  console.log(`\nwrote ${path} (${seconds.toFixed(1)} s)`);
+  const failed = results.some((r) => r.pass === false) || problems.length > 0;
+  if (flag('strict') && failed) process.exit(1);
+}
+
+main();
