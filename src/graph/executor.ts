@@ -196,7 +196,8 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
   const consts: ConstBinding[] = [];
   lowered.forEach((k, ki) => {
     const argOffset = args.length;
-    const grain = Math.max(1024, Math.floor(262144 / (k.cost + 2)));
+    // About 128k simple ops per chunk, so a costly kernel splits even when small.
+    const grain = Math.max(64, Math.floor(131072 / (k.cost + 2)));
     k.args[1] = grain;
     for (const a of k.args) {
       args.push(a);

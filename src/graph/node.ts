@@ -66,14 +66,14 @@ export class Hasher {
     return this;
   }
   add(v: number): this {
-    // Numbers here are small ints or exact doubles; fold the high word in too.
     const lo = v | 0;
-    const hi = (v - lo) / 4294967296;
     this.h1 = mix(this.h1, lo);
     this.h2 = mix2(this.h2, lo);
-    if (hi !== 0) {
-      this.h1 = mix(this.h1, hi | 0);
-      this.h2 = mix2(this.h2, hi | 0);
+    // Values beyond int32 (large sizes, strides) fold their high word in too.
+    if (lo !== v) {
+      const hi = Math.floor(v / 4294967296) | 0;
+      this.h1 = mix(this.h1, hi);
+      this.h2 = mix2(this.h2, hi);
     }
     return this;
   }
@@ -143,7 +143,11 @@ export class Node {
   /** Computes the structural hash; called by the factories once attributes are set. */
   seal(): this {
     const h = hasher.reset(KIND_TAG[this.kind]);
-    h.add(opTag(this.op)).add(DTYPES[this.dtype].id).addList(this.shape);
+    h.add(opTag(this.op)).add(DTYPES[this.dtype].id);
+    // Elementwise, cast, where, concat and reduce shapes follow from their inputs (and
+    // attributes), which are hashed; the rest hash their own shape.
+    const k = this.kind;
+    if (k === 'leaf' || k === 'const' || k === 'view' || k === 'reshape') h.addList(this.shape);
     switch (this.kind) {
       case 'leaf':
         h.addList(this.strides as number[]).add(this.offset);
@@ -203,6 +207,7 @@ const KIND_TAG: Record<NodeKind, number> = {
 
 const opTags = new Map<string, number>();
 function opTag(op: string): number {
+  if (op === '') return 0;
   let t = opTags.get(op);
   if (t === undefined) {
     t = hashSeed = mix(hashSeed, opTags.size + 1);
