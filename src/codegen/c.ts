@@ -428,7 +428,10 @@ export function renderCKernel(ir: KernelIR, name: string): string {
     }
   };
   const rank = { once: 0, row: 1, seg: 2, elem: 3 } as const;
-  const innerGates = ir.stmts.filter((s, k) => s.k === 'gate' && ir.inner[k]);
+  // Gates affine in the loop dims can be cut into segments; one read through a reshape
+  // index (div/mod) is evaluated per element instead.
+  const segmentable = (s: Stmt): boolean => s.k === 'gate' && s.clause.index.terms.every((t) => 'dim' in t.v);
+  const innerGates = ir.stmts.filter((s, k) => s.k === 'gate' && ir.inner[k] && segmentable(s));
   const segmented = innerGates.length > 0;
   ir.stmts.forEach((s, k) => {
     const deps = depsOf(s).map((d) => level.get(d) as keyof typeof rank);
@@ -436,7 +439,7 @@ export function renderCKernel(ir: KernelIR, name: string): string {
     let own: keyof typeof rank;
     if (s.k === 'arg') own = 'once';
     else if (s.k === 'load') own = s.index.terms.length === 0 ? 'once' : hasInnerTerm(s.index, inner) || ir.inner[k] ? 'elem' : 'row';
-    else if (s.k === 'gate') own = ir.inner[k] ? (segmented ? 'seg' : 'elem') : 'row';
+    else if (s.k === 'gate') own = ir.inner[k] ? (segmented && segmentable(s) ? 'seg' : 'elem') : 'row';
     else if (s.k === 'rvar') own = ir.inner[k] ? 'elem' : 'row';
     else if (s.k === 'reduce') own = ir.inner[k] ? 'elem' : s.usesDims ? 'row' : 'once';
     else own = 'once';

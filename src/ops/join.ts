@@ -64,11 +64,15 @@ export function split(a: MetalArray, indicesOrSections: number | readonly number
   } else {
     cuts = [...indicesOrSections];
   }
-  const bounds = [0, ...cuts, len];
+  // NumPy: the parts are a[start:stop] for start in [0, ...cuts], stop in [...cuts, None],
+  // with Python's slice rules (negative cuts count from the end, out-of-range clamps).
+  const starts: (number | null)[] = [0, ...cuts];
+  const stops: (number | null)[] = [...cuts, null];
+  for (const c of cuts) if (typeof c !== 'number' || !Number.isInteger(c)) throw new ArgumentError(`split: indices must be integers, got ${String(c)}`);
   const out: MetalArray[] = [];
-  for (let i = 0; i + 1 < bounds.length; i++) {
+  for (let i = 0; i < starts.length; i++) {
     const spec: [number | null, number | null, number | null][] = n.shape.map(() => [null, null, null]);
-    spec[ax] = [bounds[i], Math.max(bounds[i], bounds[i + 1]), 1];
+    spec[ax] = [starts[i], stops[i], 1];
     out.push(slice(a, ...spec));
   }
   return out;

@@ -157,6 +157,7 @@ export function flip(a: MetalArray, axis?: number | readonly number[]): MetalArr
 }
 
 function parseSliceString(text: string): SliceSpec[] {
+  if (text.trim() === '') return []; // like a[()]: every axis, whole
   const parts = text.split(',').map((p) => p.trim());
   return parts.map((p): SliceSpec => {
     if (p === '...' || p === 'Ellipsis') return '...';
