@@ -722,12 +722,5 @@ static inline double ma_erfinv(double y) {
 
 ${INT_DTYPES.map(intHelpers).join('\n')}
 
-/* GCC makes SIMD clones of the float math below, so loops calling them vectorize even
-   when a long kernel outgrows the inliner's budget and the calls stay calls. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define MA_SIMD __attribute__((simd("notinbranch")))
-#else
-#define MA_SIMD
-#endif
-${C_MATH_PRELUDE.replace(/static inline float (ma_[a-z0-9]+f)\(float x\)/g, 'static inline MA_SIMD float $1(float x)')}
+${C_MATH_PRELUDE}
 `;
