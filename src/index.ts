@@ -58,6 +58,7 @@ export {
   norm,
   type Axes,
 } from './ops/reduce.js';
+export { matmul, dot, inner, outer, tensordot } from './ops/matmul.js';
 export {
   evaluate as eval,
   evalAsync,

@@ -15,6 +15,7 @@ import type { ArrayLike } from '../ops/operand.js';
 import { split } from '../ops/join.js';
 import type { Axes } from '../ops/reduce.js';
 import * as reduce from '../ops/reduce.js';
+import * as matmulOps from '../ops/matmul.js';
 import { backendFor } from '../runtime/registry.js';
 import { currentScope, fusionEnabled } from './context.js';
 import { fromStorage } from './convert.js';
@@ -300,6 +301,15 @@ export class MetalArray {
   /** Log-softmax along an axis (last by default). */
   logSoftmax(axis: Axes = -1): MetalArray {
     return reduce.logSoftmax(this, axis);
+  }
+
+  /** Matrix product (NumPy's matmul / the @ operator). */
+  matmul(other: ArrayLike): MetalArray {
+    return matmulOps.matmul(this, other);
+  }
+  /** NumPy's dot. */
+  dot(other: ArrayLike): MetalArray {
+    return matmulOps.dot(this, other);
   }
 
   /** Splits into views along an axis. */

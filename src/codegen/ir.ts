@@ -47,7 +47,36 @@ export type Stmt =
   | { readonly k: 'cast'; readonly id: number; readonly from: DType; readonly to: DType; readonly src: number }
   | { readonly k: 'where'; readonly id: number; readonly dtype: DType; readonly srcs: readonly [number, number, number] }
   | { readonly k: 'gate'; readonly id: number; readonly clause: GateClause }
+  | { readonly k: 'mm'; readonly id: number; readonly dtype: DType }
   | ReduceStmt;
+
+/** A strided operand of a matrix product: arg slots of its offset and strides. */
+export interface MatmulOperand {
+  readonly buf: number;
+  readonly offset: number;
+  /** One stride slot per batch dim, then the two matrix dims. */
+  readonly strides: readonly number[];
+}
+
+/**
+ * The matrix product of a 'matmul' kernel: out[..., i, j] = Σ_k A[..., i, k] B[..., k, j],
+ * evaluated a block of `rowBlock` rows at a time (the kernel's work items are row blocks
+ * of every batch). The kernel's statements are the epilogue, run per output element;
+ * its 'mm' statement is the product's value there.
+ */
+export interface MatmulSpec {
+  readonly a: MatmulOperand;
+  readonly b: MatmulOperand;
+  /** Dtype of the operands (and of the product before the epilogue). */
+  readonly dtype: DType;
+  readonly batchRank: number;
+  /** Arg slots: batch dims, then M, N, K. */
+  readonly batchDims: readonly number[];
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly rowBlock: number;
+}
 
 /**
  * A reduction: loops over `loops` (outermost first; sizes are arg slots), evaluates
@@ -70,7 +99,10 @@ export interface ReduceStmt {
 }
 
 /** Kernel kinds the scheduler makes (reductions and matmul join later). */
-export type KernelKind = 'elementwise' | 'reduce';
+export type KernelKind = 'elementwise' | 'reduce' | 'matmul';
+
+/** Rows of the output one matmul work item computes. */
+export const MATMUL_ROW_BLOCK = 4;
 
 /** A kernel, ready for a renderer. */
 export interface KernelIR {
@@ -86,4 +118,6 @@ export interface KernelIR {
   readonly result: number;
   /** Number of int64 arg words the kernel reads. */
   readonly argWords: number;
+  /** For 'matmul' kernels: the product (dims are then not collapsed: one loop dim each). */
+  readonly matmul?: MatmulSpec;
 }

@@ -11,7 +11,7 @@ import type { DType } from '../graph/dtype.js';
 import type { Node, ReduceOp, ViewMap } from '../graph/node.js';
 import { contiguousStrides } from '../graph/build.js';
 import { ELEMENTWISE } from '../ops/table.js';
-import type { IndexExpr, IndexTerm, KernelIR, Stmt } from './ir.js';
+import { type IndexExpr, type IndexTerm, type KernelIR, MATMUL_ROW_BLOCK, type MatmulSpec, type Stmt } from './ir.js';
 
 /** c + Σ coefs[v] * var_v, over output dims (ids < rank) and reshape vars. */
 interface Form {
@@ -35,7 +35,8 @@ type LExpr =
   | { t: 'cast'; from: DType; to: DType; src: LExpr }
   | { t: 'where'; dtype: DType; srcs: [LExpr, LExpr, LExpr] }
   | { t: 'select'; dtype: DType; gates: Clause[][]; srcs: LExpr[] }
-  | { t: 'reduce'; node: Node; op: ReduceOp; dtype: DType; result: DType; vars: number[]; body: LExpr };
+  | { t: 'reduce'; node: Node; op: ReduceOp; dtype: DType; result: DType; vars: number[]; body: LExpr }
+  | { t: 'matmul'; node: Node; a: { slot: number; layout: Layout }; b: { slot: number; layout: Layout } };
 
 interface Ctx {
   id: number;
@@ -155,7 +156,7 @@ class Lowering {
     return { id: this.ctxCount++, forms, gate };
   }
 
-  private slotOf(node: Node): number {
+  slotOf(node: Node): number {
     let s = this.slots.get(node);
     if (s === undefined) {
       s = this.inputs.length + 1;
@@ -222,10 +223,45 @@ class Lowering {
     byCtx.set(ctx.id, e);
   }
 
+  /** Inline products, and nodes the kernel needs materialized instead of inlined. */
+  readonly matmuls: Node[] = [];
+  readonly materialize: Node[] = [];
+
+  /**
+   * A matrix product runs in this kernel only as its output (plus elementwise work on
+   * it at the same index) with strided operands; otherwise the plan materializes it
+   * (or its operand) and lowers again. The placeholder returned then is never rendered.
+   */
+  private matmul(node: Node, ctx: Ctx): LExpr {
+    const identity =
+      ctx.gate === null && ctx.forms.length === this.rank && ctx.forms.every((f, d) => f.c === 0 && f.coefs.every((k, v) => (v === d ? k === 1 : !k)));
+    if (!identity || this.matmuls.length > 0) {
+      this.materialize.push(node);
+      return { t: 'const', node };
+    }
+    const operand = (x: Node): { slot: number; layout: Layout } | null => {
+      const layout = this.stridedLayout(x);
+      if (!layout) {
+        let base = x;
+        while (base.kind === 'view' || base.kind === 'reshape') base = base.inputs[0];
+        this.materialize.push(base);
+        return null;
+      }
+      return { slot: this.slotOf(this.chainBase(x)), layout };
+    };
+    const a = operand(node.inputs[0]);
+    const b = operand(node.inputs[1]);
+    if (!a || !b) return { t: 'const', node };
+    this.matmuls.push(node);
+    this.cost += node.inputs[0].shape[node.inputs[0].shape.length - 1] * 2;
+    return { t: 'matmul', node, a, b };
+  }
+
   /** The expression of a node that needs no children walked (a load or constant), or null. */
   private direct(node: Node, ctx: Ctx): LExpr | null {
     if (this.env.isBoundary(node)) return this.load(node, node, this.env.layoutOf(node), ctx);
     if (node.kind === 'const') return { t: 'const', node };
+    if (node.kind === 'matmul') return this.matmul(node, ctx);
     if (node.kind === 'view' || node.kind === 'reshape') {
       const layout = this.stridedLayout(node);
       if (layout) return this.load(node, this.chainBase(node), layout, ctx);
@@ -391,6 +427,20 @@ function collapseDims(shape: readonly number[], forms: readonly Form[]): number[
   return groups;
 }
 
+/** The matmul expression inside an epilogue expression, if any. */
+function findMatmul(expr: LExpr): Extract<LExpr, { t: 'matmul' }> | null {
+  const pending: LExpr[] = [expr];
+  const seen = new Set<LExpr>();
+  while (pending.length > 0) {
+    const e = pending.pop() as LExpr;
+    if (seen.has(e)) continue;
+    seen.add(e);
+    if (e.t === 'matmul') return e;
+    pending.push(...childrenOf(e));
+  }
+  return null;
+}
+
 /** Every form in an expression tree, and the reduce expressions in it. */
 function collectForms(expr: LExpr): { forms: Form[]; reduces: Extract<LExpr, { t: 'reduce' }>[] } {
   const forms: Form[] = [];
@@ -450,7 +500,7 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
   // A reduction broadcast along the innermost output dim would be recomputed for every
   // element there: the plan materializes it instead. Broadcast only along outer dims
   // (softmax, layer norm over the last axis) it is computed once per row.
-  const materialize: Node[] = [];
+  const materialize: Node[] = [...L.materialize];
   let innermost = -1;
   for (let d = rank - 1; d >= 0; d--) {
     if (root.shape[d] !== 1) {
@@ -465,7 +515,10 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
     if (broadcast && innermost >= 0 && dims.has(innermost)) materialize.push(r.node);
   }
 
-  const groups = collapseDims(root.shape, forms);
+  // A matmul kernel keeps every dim as its own loop (its scaffold tiles rows and columns).
+  const mm = L.matmuls.length > 0 ? (expr.t === 'matmul' ? expr : reduces.length === 0 ? findMatmul(expr) : null) : null;
+  if (L.matmuls.length > 0 && !mm) materialize.push(...L.matmuls);
+  const groups = mm ? root.shape.map((_, d) => [d]) : collapseDims(root.shape, forms);
   const outRank = Math.max(1, groups.length);
   const dims = groups.length ? groups.map((g) => g.reduce((p, d) => p * root.shape[d], 1)) : [1];
   // The var of each original dim: its group's index, or -1 for dropped 1-sized dims.
@@ -476,7 +529,7 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
     innermostOf[g[g.length - 1]] = true;
   });
 
-  const args: number[] = [root.size, 0, ...dims];
+  const args: number[] = [root.size, 0, ...(mm ? root.shape : dims)];
   const newSlot = (value: number): number => {
     args.push(value);
     return args.length - 1;
@@ -663,6 +716,10 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
         id = acc;
         break;
       }
+      case 'matmul': {
+        id = push({ k: 'mm', id: nextId++, dtype: e.node.dtype }, true, new Set(), true);
+        break;
+      }
       case 'reduce': {
         const loops = e.vars.map((v) => {
           const loop = nextLoop++;
@@ -723,9 +780,38 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
   };
   const result = emitTree(expr);
 
+  let matmulSpec: MatmulSpec | undefined;
+  if (mm) {
+    const r = rank;
+    const aShape = mm.node.inputs[0].shape;
+    const M = aShape[r - 2];
+    const K = aShape[r - 1];
+    const N = root.shape[r - 1];
+    const batch = root.shape.slice(0, r - 2);
+    const operand = (o: { slot: number; layout: Layout }) => ({
+      buf: o.slot,
+      offset: newSlot(o.layout.offset),
+      strides: o.layout.strides.map((s) => newSlot(s)),
+    });
+    matmulSpec = {
+      a: operand(mm.a),
+      b: operand(mm.b),
+      dtype: mm.node.dtype,
+      batchRank: r - 2,
+      batchDims: batch.map((d) => newSlot(d)),
+      m: newSlot(M),
+      n: newSlot(N),
+      k: newSlot(K),
+      rowBlock: MATMUL_ROW_BLOCK,
+    };
+    // Work items are row blocks of every batch.
+    args[0] = batch.reduce((p, d) => p * d, 1) * Math.ceil(M / MATMUL_ROW_BLOCK);
+  }
+
   const ir: KernelIR = {
-    kind: expr.t === 'reduce' ? 'reduce' : 'elementwise',
-    rank: outRank,
+    kind: mm ? 'matmul' : expr.t === 'reduce' ? 'reduce' : 'elementwise',
+    rank: mm ? rank : outRank,
+    matmul: matmulSpec,
     buffers: [root.dtype, ...L.inputs.map((n) => n.dtype)],
     stmts: top.stmts,
     inner: top.inner,

@@ -107,6 +107,16 @@ export function reduceNode(op: ReduceOp, input: Node, axes: readonly number[], d
   return n.seal();
 }
 
+/**
+ * A batched matrix product: a is [...batch, M, K], b is [...batch, K, N] (same batch
+ * shape, already broadcast, same dtype); the result is [...batch, M, N].
+ */
+export function matmulNode(a: Node, b: Node, dtype: DType): Node {
+  const r = a.shape.length;
+  const shape = [...a.shape.slice(0, r - 1), b.shape[r - 1]];
+  return new Node('matmul', '', [a, b], shape, dtype, a.backend).seal();
+}
+
 /** Concatenation along `axis`: a select in the consumer's kernel, not a copy. */
 export function concatNode(inputs: Node[], axis: number, shape: readonly number[]): Node {
   const bounds: number[] = [0];

@@ -88,6 +88,8 @@ function opLabel(n: Node): string {
       return `astype(${n.dtype})`;
     case 'reduce':
       return `${n.op}[${(n.axes ?? []).join(',')}]`;
+    case 'matmul':
+      return 'matmul';
     default:
       return n.kind;
   }
@@ -197,7 +199,7 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
   lowered.forEach((k, ki) => {
     const argOffset = args.length;
     // About 128k simple ops per chunk, so a costly kernel splits even when small.
-    const grain = Math.max(64, Math.floor(131072 / (k.cost + 2)));
+    const grain = k.ir.kind === 'matmul' ? 1 : Math.max(64, Math.floor(131072 / (k.cost + 2)));
     k.args[1] = grain;
     for (const a of k.args) {
       args.push(a);

@@ -10,7 +10,7 @@ import type { DType } from './dtype.js';
 import { DTYPES } from './dtype.js';
 
 /** What a node does. Movement ops are views: index math in the consumer's kernel. */
-export type NodeKind = 'leaf' | 'const' | 'unary' | 'binary' | 'where' | 'cast' | 'view' | 'reshape' | 'concat' | 'reduce';
+export type NodeKind = 'leaf' | 'const' | 'unary' | 'binary' | 'where' | 'cast' | 'view' | 'reshape' | 'concat' | 'reduce' | 'matmul';
 
 /** Reductions: the node's `op` is one of these and `axes` lists the input dims reduced. */
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin' | 'any' | 'all';
@@ -203,6 +203,7 @@ const KIND_TAG: Record<NodeKind, number> = {
   reshape: 8,
   concat: 9,
   reduce: 10,
+  matmul: 11,
 };
 
 const opTags = new Map<string, number>();

@@ -41,7 +41,7 @@ function ownCost(n: Node): number {
 }
 
 const isCompute = (n: Node): boolean =>
-  n.kind === 'unary' || n.kind === 'binary' || n.kind === 'where' || n.kind === 'cast' || n.kind === 'concat' || n.kind === 'reduce';
+  n.kind === 'unary' || n.kind === 'binary' || n.kind === 'where' || n.kind === 'cast' || n.kind === 'concat' || n.kind === 'reduce' || n.kind === 'matmul';
 
 /** Follows views and reshapes down to the node that computes values. */
 function viewBase(n: Node): Node {
@@ -62,8 +62,9 @@ export function schedule(nodes: readonly Node[], outputs: readonly Node[], opts:
     if (n.kind === 'leaf' || n.kind === 'const') continue;
     let c = ownCost(n);
     for (const x of n.inputs) c += materialized.has(x) || x.kind === 'leaf' ? 0 : cost[x.localId];
-    // A reduction's output element folds many input elements.
+    // A reduction's output element folds many input elements; a product's, K of them.
     if (n.kind === 'reduce') c *= n.inputs[0].size / Math.max(1, n.size);
+    if (n.kind === 'matmul') c = 2 * n.inputs[0].shape[n.inputs[0].shape.length - 1];
     cost[n.localId] = c;
     if (isCompute(n) && !opts.fusion) {
       materialized.add(n);

@@ -1,0 +1,99 @@
+/**
+ * Matrix products with NumPy semantics: matmul (1-D operands promoted then squeezed,
+ * batch dims broadcast), dot, inner, outer, tensordot. The product is one node; its
+ * operands are read through strides (transposes and broadcasts cost nothing) and
+ * elementwise work on its result (scale, bias, activation) runs in the same kernel.
+ */
+import { MetalArray } from '../array/array.js';
+import { promoteTypes } from '../array/promotion.js';
+import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
+import { castNode, matmulNode } from '../graph/build.js';
+import type { Node } from '../graph/node.js';
+import { binary } from './elementwise.js';
+import { expandDims, reshape, squeeze, transpose } from './movement.js';
+import { type ArrayLike, broadcastNode, broadcastShapes, normalizeAxis, operandNodes } from './operand.js';
+
+/** Matrix product of the last two axes, NumPy's matmul (the `@` operator). */
+export function matmul(a: ArrayLike, b: ArrayLike): MetalArray {
+  const [na0, nb0] = operandNodes('matmul', [a, b]);
+  if (na0.shape.length === 0 || nb0.shape.length === 0) throw new ShapeError('matmul: operands must have at least one dimension (use multiply for scalars)');
+  if (na0.dtype === 'bool' && nb0.dtype === 'bool') throw new DTypeError('matmul: bool operands are not supported; cast them first');
+  const dtype = promoteTypes(na0.dtype, nb0.dtype);
+  let A = MetalArray.fromNode(castNode(na0, dtype));
+  let B = MetalArray.fromNode(castNode(nb0, dtype));
+  const aVec = A.ndim === 1;
+  const bVec = B.ndim === 1;
+  if (aVec) A = expandDims(A, 0);
+  if (bVec) B = expandDims(B, 1);
+  const [M, K] = A.shape.slice(-2);
+  const [K2, N] = B.shape.slice(-2);
+  if (K !== K2) {
+    throw new ShapeError(`matmul: shapes [${na0.shape.join(', ')}] and [${nb0.shape.join(', ')}] do not align (${K} != ${K2})`);
+  }
+  const batch = broadcastShapes('matmul', [A.shape.slice(0, -2), B.shape.slice(0, -2)]);
+  const an = broadcastNode(A.liveNode('matmul'), [...batch, M, K]);
+  const bn = broadcastNode(B.liveNode('matmul'), [...batch, K, N]);
+  let out = MetalArray.fromNode(matmulNode(an, bn, dtype));
+  if (aVec) out = squeeze(out, out.ndim - 2);
+  if (bVec) out = squeeze(out, out.ndim - 1);
+  return out;
+}
+
+/** NumPy's dot: matmul for 1-D and 2-D operands, a product for scalars, sum over the last axis of a and second-to-last of b otherwise. */
+export function dot(a: ArrayLike, b: ArrayLike): MetalArray {
+  const [na, nb] = operandNodes('dot', [a, b]);
+  if (na.shape.length === 0 || nb.shape.length === 0) return binary('multiply', a, b);
+  if (nb.shape.length <= 2) return matmul(a, b);
+  // a[..., k] · b[..., k, n]: NumPy's dot, not broadcasting matmul.
+  return tensordot(a, b, [[na.shape.length - 1], [nb.shape.length - 2]]);
+}
+
+/** Inner product over the last axes (NumPy's inner). */
+export function inner(a: ArrayLike, b: ArrayLike): MetalArray {
+  const [na, nb] = operandNodes('inner', [a, b]);
+  if (na.shape.length === 0 || nb.shape.length === 0) return binary('multiply', a, b);
+  return tensordot(a, b, [[na.shape.length - 1], [nb.shape.length - 1]]);
+}
+
+/** Outer product of the flattened operands. */
+export function outer(a: ArrayLike, b: ArrayLike): MetalArray {
+  const [na, nb] = operandNodes('outer', [a, b]);
+  const A = reshape(MetalArray.fromNode(na), [-1, 1]);
+  const B = reshape(MetalArray.fromNode(nb), [1, -1]);
+  return binary('multiply', A, B);
+}
+
+/**
+ * Sum of products over the given axes (NumPy's tensordot): `axes` is a number n (the
+ * last n of a with the first n of b) or a pair of axis lists.
+ */
+export function tensordot(a: ArrayLike, b: ArrayLike, axes: number | readonly [readonly number[] | number, readonly number[] | number] = 2): MetalArray {
+  const [na, nb] = operandNodes('tensordot', [a, b]);
+  const ra = na.shape.length;
+  const rb = nb.shape.length;
+  let axA: number[];
+  let axB: number[];
+  if (typeof axes === 'number') {
+    if (!Number.isInteger(axes) || axes < 0 || axes > ra || axes > rb)
+      throw new ArgumentError(`tensordot: axes must be an integer in [0, ${Math.min(ra, rb)}], got ${axes}`);
+    axA = [...Array(axes).keys()].map((i) => ra - axes + i);
+    axB = [...Array(axes).keys()];
+  } else if (Array.isArray(axes) && axes.length === 2) {
+    axA = (typeof axes[0] === 'number' ? [axes[0]] : [...axes[0]]).map((x) => normalizeAxis('tensordot', x, ra));
+    axB = (typeof axes[1] === 'number' ? [axes[1]] : [...axes[1]]).map((x) => normalizeAxis('tensordot', x, rb));
+  } else {
+    throw new ArgumentError('tensordot: axes must be an integer or a pair of axis lists');
+  }
+  if (axA.length !== axB.length) throw new ShapeError(`tensordot: ${axA.length} axes of a against ${axB.length} of b`);
+  for (let i = 0; i < axA.length; i++) {
+    if (na.shape[axA[i]] !== nb.shape[axB[i]]) {
+      throw new ShapeError(`tensordot: axis ${axA[i]} of a (size ${na.shape[axA[i]]}) does not match axis ${axB[i]} of b (size ${nb.shape[axB[i]]})`);
+    }
+  }
+  const freeA = [...Array(ra).keys()].filter((d) => !axA.includes(d));
+  const freeB = [...Array(rb).keys()].filter((d) => !axB.includes(d));
+  const size = (n: Node, ds: number[]): number => ds.reduce((p, d) => p * n.shape[d], 1);
+  const A = reshape(transpose(MetalArray.fromNode(na), [...freeA, ...axA]), [size(na, freeA), size(na, axA)]);
+  const B = reshape(transpose(MetalArray.fromNode(nb), [...axB, ...freeB]), [size(nb, axB), size(nb, freeB)]);
+  return reshape(matmul(A, B), [...freeA.map((d) => na.shape[d]), ...freeB.map((d) => nb.shape[d])]);
+}
