@@ -91,11 +91,11 @@ describe('matmul against a float64 reference', () => {
         const aShape = aVec ? [k] : [...batchA, m, k];
         const bShape = bVec ? [k] : [...batchB, k, n];
         const av = values(
-          aShape.reduce((p, d) => p * d, 1),
+          aShape.reduce((p: number, d: number) => p * d, 1),
           seed,
         );
         const bv = values(
-          bShape.reduce((p, d) => p * d, 1),
+          bShape.reduce((p: number, d: number) => p * d, 1),
           seed + 7,
         );
         let A = ma.array(av).reshape(aShape);
