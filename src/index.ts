@@ -59,6 +59,7 @@ export {
   type Axes,
 } from './ops/reduce.js';
 export { matmul, dot, inner, outer, tensordot } from './ops/matmul.js';
+export { cumsum, cumprod, cummax, cummin } from './ops/scan.js';
 export {
   evaluate as eval,
   evalAsync,

@@ -16,6 +16,7 @@ import { split } from '../ops/join.js';
 import type { Axes } from '../ops/reduce.js';
 import * as reduce from '../ops/reduce.js';
 import * as matmulOps from '../ops/matmul.js';
+import * as scanOps from '../ops/scan.js';
 import { backendFor } from '../runtime/registry.js';
 import { currentScope, fusionEnabled } from './context.js';
 import { fromStorage } from './convert.js';
@@ -310,6 +311,23 @@ export class MetalArray {
   /** NumPy's dot. */
   dot(other: ArrayLike): MetalArray {
     return matmulOps.dot(this, other);
+  }
+
+  /** Cumulative sum along an axis (flattened by default). */
+  cumsum(axis?: number | null, reverse = false, inclusive = true): MetalArray {
+    return scanOps.cumsum(this, axis, reverse, inclusive);
+  }
+  /** Cumulative product along an axis (flattened by default). */
+  cumprod(axis?: number | null, reverse = false, inclusive = true): MetalArray {
+    return scanOps.cumprod(this, axis, reverse, inclusive);
+  }
+  /** Running maximum along an axis (flattened by default). */
+  cummax(axis?: number | null, reverse = false, inclusive = true): MetalArray {
+    return scanOps.cummax(this, axis, reverse, inclusive);
+  }
+  /** Running minimum along an axis (flattened by default). */
+  cummin(axis?: number | null, reverse = false, inclusive = true): MetalArray {
+    return scanOps.cummin(this, axis, reverse, inclusive);
   }
 
   /** Splits into views along an axis. */

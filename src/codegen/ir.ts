@@ -99,7 +99,7 @@ export interface ReduceStmt {
 }
 
 /** Kernel kinds the scheduler makes (reductions and matmul join later). */
-export type KernelKind = 'elementwise' | 'reduce' | 'matmul';
+export type KernelKind = 'elementwise' | 'reduce' | 'matmul' | 'scan';
 
 /** Rows of the output one matmul work item computes. */
 export const MATMUL_ROW_BLOCK = 4;
@@ -120,4 +120,9 @@ export interface KernelIR {
   readonly argWords: number;
   /** For 'matmul' kernels: the product (dims are then not collapsed: one loop dim each). */
   readonly matmul?: MatmulSpec;
+  /**
+   * For 'scan' kernels: `result` is folded along the last dim, each work item one line
+   * (dims are not collapsed). 'sum' | 'prod' | 'max' | 'min' name the fold.
+   */
+  readonly scan?: { readonly op: 'sum' | 'prod' | 'max' | 'min'; readonly inclusive: boolean };
 }

@@ -468,8 +468,10 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
   // The root is computed by this kernel even when the plan materializes it.
   const kernelEnv: LowerEnv = { isBoundary: (n) => n !== root && env.isBoundary(n), layoutOf: env.layoutOf };
   const L = new Lowering(kernelEnv, rank);
+  // A scan kernel computes its input at the output's index and folds it along the last dim.
+  const isScan = root.kind === 'scan';
   const expr = L.walk(
-    root,
+    isScan ? root.inputs[0] : root,
     L.newCtx(
       root.shape.map((_, d) => unitForm(d)),
       null,
@@ -518,7 +520,7 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
   // A matmul kernel keeps every dim as its own loop (its scaffold tiles rows and columns).
   const mm = L.matmuls.length > 0 ? (expr.t === 'matmul' ? expr : reduces.length === 0 ? findMatmul(expr) : null) : null;
   if (L.matmuls.length > 0 && !mm) materialize.push(...L.matmuls);
-  const groups = mm ? root.shape.map((_, d) => [d]) : collapseDims(root.shape, forms);
+  const groups = mm || isScan ? root.shape.map((_, d) => [d]) : collapseDims(root.shape, forms);
   const outRank = Math.max(1, groups.length);
   const dims = groups.length ? groups.map((g) => g.reduce((p, d) => p * root.shape[d], 1)) : [1];
   // The var of each original dim: its group's index, or -1 for dropped 1-sized dims.
@@ -529,7 +531,12 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
     innermostOf[g[g.length - 1]] = true;
   });
 
-  const args: number[] = [root.size, 0, ...(mm ? root.shape : dims)];
+  const args: number[] = [root.size, 0, ...(mm || isScan ? root.shape : dims)];
+  if (isScan) {
+    // Work items are lines along the last dim.
+    const line = root.shape[rank - 1];
+    args[0] = line > 0 ? root.size / line : 0;
+  }
   const newSlot = (value: number): number => {
     args.push(value);
     return args.length - 1;
@@ -808,9 +815,11 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
     args[0] = batch.reduce((p, d) => p * d, 1) * Math.ceil(M / MATMUL_ROW_BLOCK);
   }
 
+  const scanOps = { cumsum: 'sum', cumprod: 'prod', cummax: 'max', cummin: 'min' } as const;
   const ir: KernelIR = {
-    kind: mm ? 'matmul' : expr.t === 'reduce' ? 'reduce' : 'elementwise',
-    rank: mm ? rank : outRank,
+    kind: isScan ? 'scan' : mm ? 'matmul' : expr.t === 'reduce' ? 'reduce' : 'elementwise',
+    rank: mm || isScan ? rank : outRank,
+    scan: isScan ? { op: scanOps[root.op as keyof typeof scanOps], inclusive: root.inclusive } : undefined,
     matmul: matmulSpec,
     buffers: [root.dtype, ...L.inputs.map((n) => n.dtype)],
     stmts: top.stmts,

@@ -4,7 +4,7 @@
  * constants, and identity views disappear.
  */
 import type { DType } from './dtype.js';
-import { type BufferRef, Node, type ReduceOp, type ScalarValue, type ViewMap, registerLeaf } from './node.js';
+import { type BufferRef, Node, type ReduceOp, type ScalarValue, type ScanOp, type ViewMap, registerLeaf } from './node.js';
 import { castScalar } from './scalar.js';
 
 /** Contiguous (row-major) element strides of a shape. */
@@ -115,6 +115,13 @@ export function matmulNode(a: Node, b: Node, dtype: DType): Node {
   const r = a.shape.length;
   const shape = [...a.shape.slice(0, r - 1), b.shape[r - 1]];
   return new Node('matmul', '', [a, b], shape, dtype, a.backend).seal();
+}
+
+/** A scan along the last axis of `input` (same shape); axis and direction are views around it. */
+export function scanNode(op: ScanOp, input: Node, inclusive: boolean, dtype: DType): Node {
+  const n = new Node('scan', op, [input], input.shape, dtype, input.backend);
+  n.inclusive = inclusive;
+  return n.seal();
 }
 
 /** Concatenation along `axis`: a select in the consumer's kernel, not a copy. */

@@ -90,6 +90,8 @@ function opLabel(n: Node): string {
       return `${n.op}[${(n.axes ?? []).join(',')}]`;
     case 'matmul':
       return 'matmul';
+    case 'scan':
+      return `${n.op}${n.inclusive ? '' : '(exclusive)'}`;
     default:
       return n.kind;
   }

@@ -10,7 +10,10 @@ import type { DType } from './dtype.js';
 import { DTYPES } from './dtype.js';
 
 /** What a node does. Movement ops are views: index math in the consumer's kernel. */
-export type NodeKind = 'leaf' | 'const' | 'unary' | 'binary' | 'where' | 'cast' | 'view' | 'reshape' | 'concat' | 'reduce' | 'matmul';
+export type NodeKind = 'leaf' | 'const' | 'unary' | 'binary' | 'where' | 'cast' | 'view' | 'reshape' | 'concat' | 'reduce' | 'matmul' | 'scan';
+
+/** Scans (along the last axis): the node's `op` is one of these. */
+export type ScanOp = 'cumsum' | 'cumprod' | 'cummax' | 'cummin';
 
 /** Reductions: the node's `op` is one of these and `axes` lists the input dims reduced. */
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin' | 'any' | 'all';
@@ -114,6 +117,8 @@ export class Node {
   bounds: readonly number[] | null = null;
   /** reduce: the input dims reduced, ascending. */
   axes: readonly number[] | null = null;
+  /** scan: whether element i includes input i (else it folds inputs before i only). */
+  inclusive = true;
 
   /**
    * Holders that keep this node's inputs or buffer alive: the MetalArrays that wrap it
@@ -163,6 +168,9 @@ export class Node {
       case 'reduce':
         h.addList(this.axes as number[]);
         break;
+      case 'scan':
+        h.add(this.inclusive ? 1 : 0);
+        break;
       default:
         break;
     }
@@ -204,6 +212,7 @@ const KIND_TAG: Record<NodeKind, number> = {
   concat: 9,
   reduce: 10,
   matmul: 11,
+  scan: 12,
 };
 
 const opTags = new Map<string, number>();

@@ -41,7 +41,14 @@ function ownCost(n: Node): number {
 }
 
 const isCompute = (n: Node): boolean =>
-  n.kind === 'unary' || n.kind === 'binary' || n.kind === 'where' || n.kind === 'cast' || n.kind === 'concat' || n.kind === 'reduce' || n.kind === 'matmul';
+  n.kind === 'unary' ||
+  n.kind === 'binary' ||
+  n.kind === 'where' ||
+  n.kind === 'cast' ||
+  n.kind === 'concat' ||
+  n.kind === 'reduce' ||
+  n.kind === 'matmul' ||
+  n.kind === 'scan';
 
 /** Follows views and reshapes down to the node that computes values. */
 function viewBase(n: Node): Node {
@@ -66,6 +73,12 @@ export function schedule(nodes: readonly Node[], outputs: readonly Node[], opts:
     if (n.kind === 'reduce') c *= n.inputs[0].size / Math.max(1, n.size);
     if (n.kind === 'matmul') c = 2 * n.inputs[0].shape[n.inputs[0].shape.length - 1];
     cost[n.localId] = c;
+    // A scan is a kernel of its own (its producers fuse in front of it).
+    if (n.kind === 'scan') {
+      materialized.add(n);
+      cost[n.localId] = 0;
+      continue;
+    }
     if (isCompute(n) && !opts.fusion) {
       materialized.add(n);
       cost[n.localId] = 0;
