@@ -60,6 +60,7 @@ export {
 } from './ops/reduce.js';
 export { matmul, dot, inner, outer, tensordot } from './ops/matmul.js';
 export { cumsum, cumprod, cummax, cummin } from './ops/scan.js';
+export { einsum } from './ops/einsum.js';
 export {
   evaluate as eval,
   evalAsync,

@@ -154,6 +154,52 @@ describe('matmul against a float64 reference', () => {
   });
 });
 
+describe('einsum', () => {
+  const a = ma.array([
+    [1, 2],
+    [3, 4],
+  ]);
+  const b = ma.array([
+    [5, 6],
+    [7, 8],
+  ]);
+  it('one operand: trace, diagonal, transpose, total', () => {
+    expect(ma.einsum('ii', a).item()).toBe(5);
+    expect(ma.einsum('ii->i', a).tolist()).toEqual([1, 4]);
+    expect(ma.einsum('ij->ji', a).tolist()).toEqual([
+      [1, 3],
+      [2, 4],
+    ]);
+    expect(ma.einsum('ij->', a).item()).toBe(10);
+    expect(ma.einsum('...ij->...ji', ma.ones([2, 3, 4])).shape).toEqual([2, 4, 3]);
+  });
+  it('two operands: matmul, implicit output, outer, batched, row-wise dot', () => {
+    expect(ma.einsum('ij,jk->ik', a, b).tolist()).toEqual([
+      [19, 22],
+      [43, 50],
+    ]);
+    expect(ma.einsum('ij,jk', a, b).tolist()).toEqual([
+      [19, 22],
+      [43, 50],
+    ]);
+    expect(ma.einsum('i,j->ij', ma.array([1, 2]), ma.array([3, 4, 5])).tolist()).toEqual([
+      [3, 4, 5],
+      [6, 8, 10],
+    ]);
+    expect(ma.einsum('ij,ij->i', a, b).tolist()).toEqual([17, 53]);
+    const x = ma.arange(24).reshape(2, 3, 4).astype('float32');
+    const y = ma.arange(40).reshape(2, 4, 5).astype('float32');
+    expect(ma.einsum('bij,bjk->bik', x, y).tolist()).toEqual(ma.matmul(x, y).tolist());
+    expect(ma.einsum('bij,bjk->ik', x, y).tolist()).toEqual(ma.sum(ma.matmul(x, y), 0).tolist());
+  });
+  it('bad subscripts are typed errors', () => {
+    expect(() => ma.einsum('ij,jk->ik', a)).toThrow(ma.ArgumentError);
+    expect(() => ma.einsum('ijk', a)).toThrow(ma.ShapeError);
+    expect(() => ma.einsum('ij,jk->iz', a, b)).toThrow(ma.ArgumentError);
+    expect(() => ma.einsum('ij,ij->i', a, ma.ones([2, 3]))).toThrow(ma.ShapeError);
+  });
+});
+
 describe('matmul fusion', () => {
   const a = ma.array(values(64 * 48, 3)).reshape(64, 48);
   const b = ma.array(values(48 * 40, 5)).reshape(48, 40);
