@@ -242,9 +242,11 @@ class Lowering {
     const operand = (x: Node): { slot: number; layout: Layout } | null => {
       const layout = this.stridedLayout(x);
       if (!layout) {
+        // Materialize the computed node under the views; if that is already a buffer
+        // (strides can't express the reshape over it), the operand itself is copied.
         let base = x;
-        while (base.kind === 'view' || base.kind === 'reshape') base = base.inputs[0];
-        this.materialize.push(base);
+        while (!this.env.isBoundary(base) && (base.kind === 'view' || base.kind === 'reshape')) base = base.inputs[0];
+        this.materialize.push(this.env.isBoundary(base) ? x : base);
         return null;
       }
       return { slot: this.slotOf(this.chainBase(x)), layout };

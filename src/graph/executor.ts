@@ -153,8 +153,13 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
   for (;;) {
     roots = nodes.filter((n) => materialized.has(n));
     lowered = roots.map((root) => lowerKernel(root, env));
-    const more = lowered.flatMap((k) => k.materialize).filter((n) => !materialized.has(n));
-    if (more.length === 0) break;
+    const wanted = lowered.flatMap((k) => k.materialize);
+    const more = wanted.filter((n) => !materialized.has(n));
+    if (more.length === 0) {
+      // Every request is met; a kernel that still asks would render a placeholder.
+      if (wanted.length > 0) throw new Error('internal: a kernel asked for nodes that are already materialized');
+      break;
+    }
     for (const n of more) materialized.add(n);
   }
 

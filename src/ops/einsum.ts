@@ -4,7 +4,7 @@
  * from comparing index ramps, indices found in one operand only and absent from the
  * output are summed away first, and the two operands meet in one batched matmul.
  */
-import { MetalArray } from '../array/array.js';
+import type { MetalArray } from '../array/array.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { binary } from './elementwise.js';
 import { matmul } from './matmul.js';
