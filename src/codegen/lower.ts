@@ -30,7 +30,7 @@ type ExtraVar = { kind: 'rvar'; linear: Form; div: number; mod: number } | { kin
 
 type LExpr =
   | { t: 'load'; slot: number; dtype: DType; form: Form; gate: Clause[] | null }
-  | { t: 'const'; node: Node }
+  | { t: 'const'; node: Node; dtype: DType }
   | { t: 'op'; op: string; dtype: DType; result: DType; srcs: LExpr[] }
   | { t: 'cast'; from: DType; to: DType; src: LExpr }
   | { t: 'where'; dtype: DType; srcs: [LExpr, LExpr, LExpr] }
@@ -65,8 +65,8 @@ export interface LoweredKernel {
   inputs: Node[];
   /** Arg words (int64) known at plan time; const slots are filled per run. */
   args: number[];
-  /** Const nodes and the arg slot that receives their value. */
-  consts: { node: Node; slot: number }[];
+  /** Nodes whose `value` (a constant, or a folded scalar) fills an arg slot, and its dtype. */
+  consts: { node: Node; slot: number; dtype: DType }[];
   /** Total work items (output elements). */
   work: number;
   /** Sum of op costs per element, for the grain. */
@@ -237,7 +237,7 @@ class Lowering {
       ctx.gate === null && ctx.forms.length === this.rank && ctx.forms.every((f, d) => f.c === 0 && f.coefs.every((k, v) => (v === d ? k === 1 : !k)));
     if (!identity || this.matmuls.length > 0) {
       this.materialize.push(node);
-      return { t: 'const', node };
+      return { t: 'const', node, dtype: node.dtype };
     }
     const operand = (x: Node): { slot: number; layout: Layout } | null => {
       const layout = this.stridedLayout(x);
@@ -253,7 +253,7 @@ class Lowering {
     };
     const a = operand(node.inputs[0]);
     const b = operand(node.inputs[1]);
-    if (!a || !b) return { t: 'const', node };
+    if (!a || !b) return { t: 'const', node, dtype: node.dtype };
     this.matmuls.push(node);
     this.cost += node.inputs[0].shape[node.inputs[0].shape.length - 1] * 2;
     return { t: 'matmul', node, a, b };
@@ -262,7 +262,7 @@ class Lowering {
   /** The expression of a node that needs no children walked (a load or constant), or null. */
   private direct(node: Node, ctx: Ctx): LExpr | null {
     if (this.env.isBoundary(node)) return this.load(node, node, this.env.layoutOf(node), ctx);
-    if (node.kind === 'const') return { t: 'const', node };
+    if (node.kind === 'const') return { t: 'const', node, dtype: node.dtype };
     if (node.kind === 'matmul') return this.matmul(node, ctx);
     if (node.kind === 'view' || node.kind === 'reshape') {
       const layout = this.stridedLayout(node);
@@ -338,9 +338,16 @@ class Lowering {
   private combineNode(node: Node, kids: { node: Node; ctx: Ctx }[], vals: LExpr[]): LExpr {
     switch (node.kind) {
       case 'unary':
-      case 'binary':
+      case 'binary': {
         this.cost += ELEMENTWISE[node.op].cost;
-        return { t: 'op', op: node.op, dtype: node.inputs[0].dtype, result: node.dtype, srcs: vals };
+        let srcs = vals;
+        if (node.scalarSide >= 0) {
+          // The folded scalar: a constant in the input's (compute) dtype, bound from node.value.
+          const c: LExpr = { t: 'const', node, dtype: node.inputs[0].dtype };
+          srcs = node.scalarSide === 0 ? [vals[0], c] : [c, vals[0]];
+        }
+        return { t: 'op', op: node.op, dtype: node.inputs[0].dtype, result: node.dtype, srcs };
+      }
       case 'cast':
         this.cost += 1;
         return { t: 'cast', from: node.inputs[0].dtype, to: node.dtype, src: vals[0] };
@@ -666,7 +673,7 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
     return acc;
   };
 
-  const consts: { node: Node; slot: number }[] = [];
+  const consts: { node: Node; slot: number; dtype: DType }[] = [];
   const emitted = new Map<LExpr, number>();
   const valueStmt = (s: Stmt, srcs: readonly number[]): number =>
     push(
@@ -695,8 +702,8 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
       }
       case 'const': {
         const slot = newSlot(0);
-        consts.push({ node: e.node, slot });
-        id = push({ k: 'arg', id: nextId++, dtype: e.node.dtype, slot }, false, new Set(), false);
+        consts.push({ node: e.node, slot, dtype: e.dtype });
+        id = push({ k: 'arg', id: nextId++, dtype: e.dtype, slot }, false, new Set(), false);
         break;
       }
       case 'op': {

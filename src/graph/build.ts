@@ -40,6 +40,17 @@ export function elementwiseNode(op: string, inputs: Node[], shape: readonly numb
   return new Node(inputs.length === 1 ? 'unary' : 'binary', op, inputs, shape, dtype, inputs[0].backend).seal();
 }
 
+/**
+ * A binary op whose other operand is a scalar (`x * 1.5`): one node instead of a
+ * constant node plus the op. `value` is in x's dtype (the op's compute dtype).
+ */
+export function scalarOpNode(op: string, x: Node, value: ScalarValue, scalarFirst: boolean, dtype: DType): Node {
+  const n = new Node('binary', op, [x], x.shape, dtype, x.backend);
+  n.value = value;
+  n.scalarSide = scalarFirst ? 1 : 0;
+  return n.seal();
+}
+
 /** `where(cond, a, b)`; inputs are bool, dtype, dtype and share the shape. */
 export function whereNode(cond: Node, a: Node, b: Node, shape: readonly number[]): Node {
   return new Node('where', '', [cond, a, b], shape, a.dtype, a.backend).seal();

@@ -213,7 +213,7 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
       argIsFloat.push(false);
     }
     for (const c of k.consts) {
-      consts.push({ local: c.node.localId, word: argOffset + c.slot, float: isFloat(c.node.dtype) });
+      consts.push({ local: c.node.localId, word: argOffset + c.slot, float: isFloat(c.dtype) });
     }
     const bufs = [roots[ki], ...k.inputs];
     kernelPos.push(commands.length);

@@ -119,6 +119,11 @@ export class Node {
   axes: readonly number[] | null = null;
   /** scan: whether element i includes input i (else it folds inputs before i only). */
   inclusive = true;
+  /**
+   * binary with one input: a JS scalar folded into the op (held in `value`, in the
+   * input's dtype) as its right (0) or left (1) operand; -1 otherwise.
+   */
+  scalarSide = -1;
 
   /**
    * Holders that keep this node's inputs or buffer alive: the MetalArrays that wrap it
@@ -170,6 +175,9 @@ export class Node {
         break;
       case 'scan':
         h.add(this.inclusive ? 1 : 0);
+        break;
+      case 'binary':
+        h.add(this.scalarSide);
         break;
       default:
         break;

@@ -4,7 +4,7 @@
  */
 import { MetalArray } from '../array/array.js';
 import { DTypeError } from '../errors.js';
-import { castNode, constNode, elementwiseNode, whereNode } from '../graph/build.js';
+import { castNode, elementwiseNode, scalarOpNode, whereNode } from '../graph/build.js';
 import type { Node } from '../graph/node.js';
 import { castScalar } from '../graph/scalar.js';
 import { scalarFor } from '../array/convert.js';
@@ -38,8 +38,7 @@ function arrayScalar(op: ElementwiseOp, n: Node, s: number | boolean | bigint, s
   const sd = weakScalarDType(n.dtype, s);
   const { compute, result } = opDTypes(op, n.dtype, sd);
   const x = castNode(n, compute);
-  const c = constNode(castScalar(scalarFor(s, sd), sd, compute), n.shape, compute, n.backend);
-  return MetalArray.fromNode(elementwiseNode(op.name, scalarFirst ? [c, x] : [x, c], n.shape, result));
+  return MetalArray.fromNode(scalarOpNode(op.name, x, castScalar(scalarFor(s, sd), sd, compute), scalarFirst, result));
 }
 
 /** `cond ? a : b` elementwise, broadcasting all three; result dtype promote(a, b). */
