@@ -170,7 +170,15 @@ function renderClause(c: GateClause, dimVar: (d: number) => string): string {
   return `(uint8_t)((${ix}) >= a[${c.lo}] && (${ix}) < a[${c.hi}])`;
 }
 
-function renderStmt(s: Stmt, dimVar: (d: number) => string): string {
+/** True for an op that has a fast, range-limited variant run speculatively. */
+function isFastTrig(s: Stmt): s is Extract<Stmt, { k: 'alu' }> {
+  return s.k === 'alu' && (s.op === 'sin' || s.op === 'cos') && cls(s.dtype) === 'f';
+}
+
+function renderStmt(s: Stmt, dimVar: (d: number) => string, fastTrig = false): string {
+  if (fastTrig && isFastTrig(s)) {
+    return `const ${COMPUTE_TYPE[s.result]} ${v(s.id)} = ${roundTo(s.result, `ma_${s.op}f_fast(${v(s.srcs[0])})`)};`;
+  }
   switch (s.k) {
     case 'rvar':
       return `const int64_t ${v(s.id)} = ((${renderIndex(s.linear, dimVar)}) / a[${s.div}]) % a[${s.mod}];`;
@@ -594,6 +602,9 @@ export function renderCKernel(ir: KernelIR, name: string): string {
   const row: string[] = [];
   const seg: string[] = [];
   const body: string[] = [];
+  // The same body with fast sin/cos, and the arguments whose range decides if it holds.
+  const bodyFast: string[] = [];
+  const trigArgs: string[] = [];
   for (const s of ir.stmts) {
     if (s === colReduce) continue; // rendered with its loops swapped, below
     const lv = level.get(s.id) as keyof typeof rank;
@@ -618,7 +629,11 @@ export function renderCKernel(ir: KernelIR, name: string): string {
       const elem = coef === '1' ? `q${s.id}[f${s.id} + j]` : `q${s.id}[f${s.id} + j * k${s.id}]`;
       const conv = s.dtype === 'float16' ? `ma_h2f(${elem})` : s.dtype === 'bfloat16' ? `ma_b2f(${elem})` : elem;
       body.push(`          const ${COMPUTE_TYPE[s.dtype]} ${v(s.id)} = ${conv};`);
-    } else body.push(`${segmented ? '    ' : ''}      ${renderStmt(s, dimVar)}`);
+    } else {
+      body.push(`${segmented ? '    ' : ''}      ${renderStmt(s, dimVar)}`);
+      bodyFast.push(`      ${renderStmt(s, dimVar, true)}`);
+      if (isFastTrig(s)) trigArgs.push(`ma_trig_big(${v(s.srcs[0])})`);
+    }
   }
 
   const lines: string[] = [];
@@ -683,6 +698,21 @@ export function renderCKernel(ir: KernelIR, name: string): string {
     lines.push('      for (int64_t j = jb; j < jn; j++) {');
     lines.push(`        const ${COMPUTE_TYPE[s.result]} ${v(s.id)} = ${reduceFinal(s, 'cacc[j - jb]')};`);
     lines.push(...body);
+    lines.push(`        o[j] = ${stored};`);
+    lines.push('      }');
+    lines.push('    }');
+  } else if (trigArgs.length > 0) {
+    // Speculate: fast sin/cos for the row; if any argument was out of their range (or
+    // NaN/Inf), redo the row with the accurate full-range functions.
+    lines.push('    int32_t big = 0; // int32 like the floats: one vector width for the loop');
+    lines.push(`    for (int64_t j = i${inner}; j < i${inner} + count; j++) {`);
+    lines.push(...bodyFast);
+    lines.push(`      big |= ${trigArgs.join(' | ')};`);
+    lines.push(`      o[j] = ${stored};`);
+    lines.push('    }');
+    lines.push('    if (big) {');
+    lines.push(`      for (int64_t j = i${inner}; j < i${inner} + count; j++) {`);
+    lines.push(...body.map((l) => `  ${l}`));
     lines.push(`        o[j] = ${stored};`);
     lines.push('      }');
     lines.push('    }');

@@ -10,6 +10,7 @@
  * -fopt-info-vec (GCC) or -Rpass=loop-vectorize (clang) that a plain loop over each function is
  * vectorized.
  */
+import { findCompiler as backendCompiler } from '../../src/runtime/cpu/compiler.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -392,7 +393,10 @@ describe.skipIf(!compiler.ok)(suiteName, () => {
     const loops = C_MATH_FUNCTIONS.map((fn) => `void f_${fn}(float* o, const float* x, long n){ for(long i=0;i<n;i++) o[i]=${fn}(x[i]); }`);
     writeFileSync(join(dir, 'vec.c'), `#include <stdint.h>\n#include <math.h>\n#include "ma_math.h"\n${loops.join('\n')}\n`);
     const report = compiler.ok && compiler.clang ? ['-Rpass=loop-vectorize'] : ['-fopt-info-vec-optimized'];
-    const { stdout, stderr } = run('cc', ['-O3', '-march=native', ...report, '-c', '-o', 'vec.o', 'vec.c'], dir);
+    // Exactly the flags the CPU backend compiles kernels with (GCC on x86 adds
+    // -mprefer-vector-width=512 so loops match the functions' SIMD clones).
+    const flags = (backendCompiler()?.flags ?? ['-O3', '-march=native']).filter((f) => f !== '-w' && f !== '-shared');
+    const { stdout, stderr } = run('cc', [...flags, ...report, '-c', '-o', 'vec.o', 'vec.c'], dir);
     const vectorized = new Set<string>();
     for (const line of `${stderr}\n${stdout}`.split('\n')) {
       const m = /vec\.c:(\d+):\d+: (?:optimized: loop vectorized|remark: vectorized loop)/.exec(line);
