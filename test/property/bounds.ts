@@ -59,7 +59,7 @@ export function exactAbs(v: Scalar): Abs {
   return { exact: true, lo: x, hi: x, nan: false };
 }
 
-function isEmpty(a: Abs): boolean {
+export function isEmpty(a: Abs): boolean {
   return a.lo > a.hi;
 }
 
@@ -72,7 +72,7 @@ function containsNonZero(a: Abs): boolean {
 }
 
 /** Possible truthiness outcomes of an element: [canBeFalse, canBeTrue]. */
-function truthSet(a: Abs): [boolean, boolean] {
+export function truthSet(a: Abs): [boolean, boolean] {
   return [containsZero(a), containsNonZero(a) || a.nan];
 }
 
@@ -87,20 +87,20 @@ function inRange(lo: number, hi: number, dtype: DType): boolean {
   return lo >= num(info.min ?? 0n) && hi <= num(info.max ?? 0n);
 }
 
-function interval(lo: number, hi: number, nan: boolean): Abs {
+export function interval(lo: number, hi: number, nan: boolean): Abs {
   return { exact: false, lo, hi, nan };
 }
 
-function hull(a: Abs, b: Abs): Abs {
+export function hull(a: Abs, b: Abs): Abs {
   return { exact: false, lo: Math.min(a.lo, b.lo), hi: Math.max(a.hi, b.hi), nan: a.nan || b.nan };
 }
 
-function boolFromSet(canFalse: boolean, canTrue: boolean): Abs {
+export function boolFromSet(canFalse: boolean, canTrue: boolean): Abs {
   return { exact: false, lo: canFalse ? 0 : 1, hi: canTrue ? 1 : 0, nan: false };
 }
 
 /** Rounds interval endpoints to a float dtype (rounding is monotone). */
-function roundInterval(a: Abs, dtype: DType): Abs {
+export function roundInterval(a: Abs, dtype: DType): Abs {
   if (isEmpty(a)) return a;
   return { ...a, lo: R.roundFloat(a.lo, dtype), hi: R.roundFloat(a.hi, dtype) };
 }
@@ -113,7 +113,7 @@ function proxy(x: number, dtype: DType): number {
 }
 
 /** Widens a float interval by an inexact op's tolerance, then rounds to the dtype. */
-function widen(a: Abs, dtype: DType, op: string, scale: number): Abs {
+export function widen(a: Abs, dtype: DType, op: string, scale: number): Abs {
   if (isEmpty(a)) return a;
   const plo = proxy(a.lo, dtype);
   const phi = proxy(a.hi, dtype);
@@ -557,7 +557,7 @@ export function binaryAbs(op: BinaryOp, compute: DType, result: DType, a: Abs, b
 // Graph evaluation
 // ---------------------------------------------------------------------------------
 
-function absArrays(b: Bounds, shape: readonly number[]): { v: Scalar[]; abs: Abs[] } {
+export function absArrays(b: Bounds, shape: readonly number[]): { v: Scalar[]; abs: Abs[] } {
   const v = R.flatBroadcast(b.val, shape);
   const lo = R.flatBroadcast(b.lo, shape);
   const hi = R.flatBroadcast(b.hi, shape);
@@ -570,7 +570,7 @@ function absArrays(b: Bounds, shape: readonly number[]): { v: Scalar[]; abs: Abs
 }
 
 /** Collapses discrete intervals to exact values; checks the oracle value lies in the bounds. */
-function finish(val: RefArray, abs: Abs[], where: string): Bounds {
+export function finish(val: RefArray, abs: Abs[], where: string): Bounds {
   const v = R.toFlat(val);
   const dtype = val.dtype;
   const isF = R.isFloat(dtype);
@@ -612,11 +612,11 @@ function finish(val: RefArray, abs: Abs[], where: string): Bounds {
   };
 }
 
-function mapBounds(b: Bounds, f: (a: RefArray) => RefArray): Bounds {
+export function mapBounds(b: Bounds, f: (a: RefArray) => RefArray): Bounds {
   return { val: f(b.val), lo: f(b.lo), hi: f(b.hi), nan: f(b.nan), exact: f(b.exact) };
 }
 
-function castBounds(b: Bounds, to: DType): Bounds {
+export function castBounds(b: Bounds, to: DType): Bounds {
   if (b.val.dtype === to) return b;
   const shape = b.val.nd.shape;
   const { v, abs } = absArrays(b, shape);
@@ -750,7 +750,7 @@ export function evalBounds(root: Node): Map<Node, Bounds> {
 }
 
 /** Exact inputs through an inexact op: the oracle's value plus the op's tolerance. */
-function inexactAround(v: Scalar, dtype: DType, op: string, scale: number): Abs {
+export function inexactAround(v: Scalar, dtype: DType, op: string, scale: number): Abs {
   const x = num(v);
   if (Number.isNaN(x)) return exactAbs(v); // NaN results (domain errors) must match
   return widen(interval(x, x, false), dtype, op, scale);

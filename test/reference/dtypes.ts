@@ -96,6 +96,14 @@ export class DTypeError extends Error {
   }
 }
 
+/** Thrown for bad arguments that are neither shape nor dtype errors (a bad `ord`, an axis given to a 0-d scan). */
+export class ArgumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArgumentError';
+  }
+}
+
 /** Thrown for shape errors (broadcast mismatch, bad reshape, bad index, ...). */
 export class ShapeError extends Error {
   constructor(message: string) {

@@ -4,7 +4,10 @@
  */
 export * from './array.js';
 export * from './dtypes.js';
+export * from './exact.js';
+export * from './linalg.js';
 export * from './ops.js';
+export * from './reduce.js';
 export * from './round.js';
 export { erf as erfScalar, erfc as erfcScalar, erfinv as erfinvScalar } from './special.js';
 export * from './views.js';
