@@ -395,10 +395,12 @@ function reduceCombine(s: ReduceStmt, acc: string, x: string): string {
       return isFloatCls ? `(${acc} + (double)${x})` : `(${T})((${W})${acc} + (${W})${x})`;
     case 'prod':
       return isFloatCls ? `(${acc} * (double)${x})` : `(${T})((${W})${acc} * (${W})${x})`;
+    // NaN propagates: a NaN x wins, and a NaN acc stays (nothing compares greater).
+    // Bitwise | keeps the select branch-free so the lanes vectorize.
     case 'max':
-      return isFloatCls ? `((${acc} != ${acc}) ? ${acc} : ((${x} > ${acc} || ${x} != ${x}) ? ${x} : ${acc}))` : `(${x} > ${acc} ? ${x} : ${acc})`;
+      return isFloatCls ? `(((${x} > ${acc}) | (${x} != ${x})) ? ${x} : ${acc})` : `(${x} > ${acc} ? ${x} : ${acc})`;
     case 'min':
-      return isFloatCls ? `((${acc} != ${acc}) ? ${acc} : ((${x} < ${acc} || ${x} != ${x}) ? ${x} : ${acc}))` : `(${x} < ${acc} ? ${x} : ${acc})`;
+      return isFloatCls ? `(((${x} < ${acc}) | (${x} != ${x})) ? ${x} : ${acc})` : `(${x} < ${acc} ? ${x} : ${acc})`;
     case 'any':
       return `(uint8_t)(${acc} | (${x} != 0))`;
     default:
@@ -432,7 +434,8 @@ function columnReduce(ir: KernelIR, level: ReadonlyMap<number, string>, inner: n
   return unitOnInner && !unitOnLoop ? s : null;
 }
 
-const LANES = 8;
+/** Accumulator lanes of a reduction: 16 floats fill a 512-bit vector and match the math clones. */
+const LANES = 16;
 
 /**
  * A reduction as nested loops. The innermost loop runs in blocks of LANES independent
@@ -483,7 +486,9 @@ function renderReduce(s: ReduceStmt, dimVar: (d: number) => string): string[] {
   const n = `a[${last.size}]`;
   out.push(`${ind}int64_t rb = 0;`);
   out.push(`${ind}for (; rb + ${LANES} <= ${n}; rb += ${LANES}) {`);
-  out.push(`${ind}  for (int l = 0; l < ${LANES}; l++) {`);
+  // Not unrolled: GCC's loop vectorizer can call the math SIMD clones, its straight-line
+  // vectorizer (which would take the unrolled block) cannot.
+  out.push(`${ind}  _Pragma("GCC unroll 1") for (int l = 0; l < ${LANES}; l++) {`);
   out.push(`${ind}    const int64_t r${last.loop} = rb + l;`);
   out.push(...body(`${ind}    `));
   out.push(`${ind}    acc[l] = ${reduceCombine(s, 'acc[l]', v(s.value))};`);
