@@ -3,7 +3,8 @@
  * prints a table and writes bench/results/latest.json. See bench/README.md.
  *
  * Flags (after `npm run bench --`):
- *   --only=gelu,affine,chain,first-eval   run a subset
+ *   --only=gelu,affine,chain,first-eval,rowsum,sum,softmax,layernorm,matmul,matmul-relu
+ *                                         run a subset
  *   --no-numpy                            skip NumPy (ratios become n/a)
  *   --strict                              exit with status 1 if a target is missed
  */
@@ -20,6 +21,14 @@ import {
   CHAIN_N,
   CHAIN_OPS,
   GELU_N,
+  LAYERNORM_COLS,
+  LAYERNORM_ROWS,
+  MATMUL_N,
+  ROWSUM_COLS,
+  ROWSUM_ROWS,
+  SOFTMAX_COLS,
+  SOFTMAX_ROWS,
+  SUM_N,
   type Stats,
   affine,
   affineReference,
@@ -28,8 +37,17 @@ import {
   chainReference,
   gelu,
   geluReference,
+  layerNorm,
+  layerNormReference,
+  matmulFlops,
+  matmulReference,
+  matmulRelu,
+  matmulReluReference,
   maxError,
   quantile,
+  rowSumReference,
+  softmaxReference,
+  sumReference,
   timeGraph,
   uniform,
 } from './workloads.js';
@@ -45,7 +63,7 @@ const RESULTS_DIR = join(BENCH_DIR, 'results');
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
-const WORKLOAD_IDS = ['gelu', 'affine', 'chain', 'first-eval'] as const;
+const WORKLOAD_IDS = ['gelu', 'affine', 'chain', 'first-eval', 'rowsum', 'sum', 'softmax', 'layernorm', 'matmul', 'matmul-relu'] as const;
 type WorkloadId = (typeof WORKLOAD_IDS)[number];
 const only = new Set(onlyArg ? onlyArg.slice('--only='.length).split(',') : WORKLOAD_IDS);
 for (const id of only) {
@@ -58,11 +76,31 @@ const selected = (id: WorkloadId): boolean => only.has(id);
 
 // ---------------------------------------------------------------- NumPy
 
+/** Which BLAS NumPy's matrix product runs, as numpy_peer.py's `version` finds it. */
+interface BlasInfo {
+  /** e.g. "OpenBLAS 0.3.21", "reference BLAS (Netlib)", "Intel MKL". */
+  name: string;
+  openblas: boolean;
+  /** Real path of the library `a @ b` calls, or null if none was found. */
+  library: string | null;
+  /** OpenBLAS's own `openblas_get_config()` string. */
+  config: string | null;
+  /** OpenBLAS's thread count. */
+  threads: number | null;
+  /** What NumPy's build configuration names (Debian's NumPy says just "blas"). */
+  build: string | null;
+  /** How `library` was found: "dladdr of cblas_sgemm" (the symbol NumPy binds to), or a guess from the mapped libraries. */
+  method?: string;
+  /** Every BLAS-like library mapped into the process. */
+  loaded: string[];
+}
+
 interface NumpyInfo {
   python: string;
   numpy: string;
   pythonVersion: string;
   executable: string;
+  blas: BlasInfo | null;
 }
 
 function run(cmd: string, args: readonly string[], timeoutMs: number, env?: NodeJS.ProcessEnv) {
@@ -83,34 +121,97 @@ function tail(text: string | null | undefined, lines = 4): string {
     .join('\n');
 }
 
+/** NumPy's version and BLAS under `python`, or null if numpy_peer.py can't run there. */
+function probePython(python: string): NumpyInfo | null {
+  const r = run(python, ['-c', 'import numpy'], 30_000);
+  if (r.status !== 0) return null;
+  const v = run(python, [PEER, 'version'], 60_000);
+  if (v.status !== 0) return null;
+  const info = lastJsonLine(v.stdout) as { numpy: string; python: string; executable: string; blas?: BlasInfo };
+  return { python, numpy: info.numpy, pythonVersion: info.python, executable: info.executable, blas: info.blas ?? null };
+}
+
 /** The first of /usr/bin/python3 and python3 that imports numpy. */
 function probeNumpy(): NumpyInfo | null {
   const candidates = ['/usr/bin/python3', 'python3'].filter((p) => !p.startsWith('/') || existsSync(p));
   for (const python of candidates) {
-    const r = run(python, ['-c', 'import numpy'], 30_000);
-    if (r.status !== 0) continue;
-    const v = run(python, [PEER, 'version'], 30_000);
-    if (v.status !== 0) continue;
-    const info = lastJsonLine(v.stdout) as { numpy: string; python: string; executable: string };
-    return { python, numpy: info.numpy, pythonVersion: info.python, executable: info.executable };
+    const info = probePython(python);
+    if (info) return info;
   }
   return null;
 }
 
+/** apt-get's lines worth showing after a successful step: what it installed and what it switched. */
+const APT_SUMMARY = /^(Setting up|update-alternatives|The following NEW|\d+ upgraded|.*is already the newest)/;
+
 /** Runs one apt-get step (as root, or through `sudo -n`), saying what it does. */
-function aptGet(args: readonly string[]): boolean {
+function aptGet(args: readonly string[], log?: { command: string; status: number | null }[]): boolean {
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   const cmd = root ? 'apt-get' : 'sudo';
   const full = root ? [...args] : ['-n', 'apt-get', ...args];
   console.log(`  running: ${cmd} ${full.join(' ')}`);
   const r = run(cmd, full, 600_000, { ...process.env, DEBIAN_FRONTEND: 'noninteractive' });
+  log?.push({ command: `${cmd} ${full.join(' ')}`, status: r.error ? null : r.status });
   if (r.error) {
     console.log(`    failed to start: ${r.error.message}`);
     return false;
   }
   console.log(`    exit status ${r.status}`);
   if (r.status !== 0) console.log(tail(r.stderr || r.stdout));
+  else {
+    const summary = r.stdout.split('\n').filter((l) => APT_SUMMARY.test(l.trim()));
+    if (summary.length) console.log(summary.map((l) => `      ${l.trim()}`).join('\n'));
+  }
   return r.status === 0;
+}
+
+function blasLabel(b: BlasInfo | null): string {
+  if (!b) return 'unknown (numpy_peer.py did not say)';
+  const threads = b.threads ? `, ${b.threads} thread${b.threads === 1 ? '' : 's'}` : '';
+  return `${b.name}${b.library ? ` (${b.library}${threads})` : threads ? ` (${threads.slice(2)})` : ''}`;
+}
+
+/** What was done to get an OpenBLAS-backed NumPy for the matmul rows (recorded in the JSON). */
+const blasSetup: { before: BlasInfo | null; steps: { command: string; status: number | null }[]; after: BlasInfo | null; note: string } = {
+  before: null,
+  steps: [],
+  after: null,
+  note: '',
+};
+
+/**
+ * The matmul rows compare against NumPy on OpenBLAS. If the chosen Python's NumPy runs
+ * another BLAS (Debian's NumPy runs the reference BLAS unless OpenBLAS provides
+ * libblas.so.3), installs Debian's libopenblas0-pthread, which registers itself as the
+ * libblas.so.3 alternative, and looks again. Updates `np.blas` in place.
+ */
+function ensureOpenblas(np: NumpyInfo): void {
+  blasSetup.before = np.blas;
+  if (np.blas?.openblas) {
+    blasSetup.after = np.blas;
+    blasSetup.note = 'already OpenBLAS';
+    return;
+  }
+  console.log(`NumPy's BLAS is ${np.blas?.name ?? 'unknown'}, not OpenBLAS; the matmul rows need OpenBLAS: installing Debian's libopenblas0-pthread.`);
+  if (run('apt-get', ['--version'], 10_000).status !== 0) {
+    console.log('  apt-get is not available on this machine.');
+    blasSetup.note = 'apt-get not available';
+  } else {
+    let ok = aptGet(['install', '-y', 'libopenblas0-pthread'], blasSetup.steps);
+    if (!ok) {
+      console.log('  install failed; refreshing the package lists and trying again.');
+      ok = aptGet(['update'], blasSetup.steps) && aptGet(['install', '-y', 'libopenblas0-pthread'], blasSetup.steps);
+    }
+    blasSetup.note = ok ? 'libopenblas0-pthread installed' : 'apt-get could not install libopenblas0-pthread';
+  }
+  const again = probePython(np.python);
+  if (again) np.blas = again.blas;
+  blasSetup.after = np.blas;
+  console.log(
+    np.blas?.openblas
+      ? `  NumPy now runs ${blasLabel(np.blas)}.`
+      : `  NumPy still runs ${np.blas?.name ?? 'an unknown BLAS'}: the matmul rows' ratios are marked "vs ${np.blas?.name ?? 'unknown BLAS'}" and their targets (set against OpenBLAS) are not judged.`,
+  );
 }
 
 let noNumpyReason = '';
@@ -138,7 +239,7 @@ function findNumpy(skip: boolean): NumpyInfo | null {
     if (!info) noNumpyReason = why;
   }
   if (info) {
-    console.log(`NumPy ${info.numpy} (Python ${info.pythonVersion}, ${info.executable})`);
+    console.log(`NumPy ${info.numpy} (Python ${info.pythonVersion}, ${info.executable}); BLAS: ${blasLabel(info.blas)}`);
   } else {
     console.log(
       `NumPy: NOT AVAILABLE. Neither /usr/bin/python3 nor python3 can import numpy (${noNumpyReason}).\n` +
@@ -198,6 +299,8 @@ interface WorkloadResult {
   pass: boolean | null;
   /** CPU cores that other processes kept busy, on average, while this workload ran (Linux only). */
   otherLoadCores: number | null;
+  /** What NumPy's side ran on, when that matters to the ratio (the BLAS of the matmul rows). */
+  ratioVs?: string;
   details: Record<string, unknown>;
 }
 
@@ -213,9 +316,11 @@ function judge(target: Target, maMs: number | undefined, ratio: number | null): 
   return maMs <= limitMs;
 }
 
-function record(r: Omit<WorkloadResult, 'ratio' | 'pass' | 'otherLoadCores'>): void {
+/** `judged: false`: the ratio is shown but the target is not judged (NumPy is not the peer the target assumes). */
+function record(r: Omit<WorkloadResult, 'ratio' | 'pass' | 'otherLoadCores'> & { judged?: boolean }): void {
+  const { judged = true, ...rest } = r;
   const ratio = r.metalarray && r.numpy ? r.numpy.medianMs / r.metalarray.medianMs : null;
-  results.push({ ...r, ratio, pass: judge(r.target, r.metalarray?.medianMs, ratio), otherLoadCores: null });
+  results.push({ ...rest, ratio, pass: judged ? judge(r.target, r.metalarray?.medianMs, ratio) : null, otherLoadCores: null });
 }
 
 // ---------------------------------------------------------------- background load
@@ -539,6 +644,230 @@ function benchFirstEval(): void {
   });
 }
 
+// ---------------------------------------------------------------- e-j: reductions, normalizations, matmul
+
+type Instrumented = ReturnType<typeof instrumented<Stats>>;
+
+/** Checks and times `build` with fusion on, then off (e-j; a and b do the same inline). */
+function measureFusedAndUnfused(label: string, build: () => ma.MetalArray, want: Float64Array, tolerance: number, budget: Budget) {
+  const c1 = build();
+  const err = check(label, c1, want, tolerance);
+  c1.dispose();
+  const fused = instrumented(() => timeGraph(build, budget));
+  ma.setFusion(false);
+  let unfused: Instrumented;
+  let errUnfused: number;
+  try {
+    const c2 = build();
+    errUnfused = check(`${label} (fusion off)`, c2, want, tolerance);
+    c2.dispose();
+    unfused = instrumented(() => timeGraph(build, budget));
+  } finally {
+    ma.setFusion(true);
+  }
+  return { fused, unfused, err, errUnfused };
+}
+
+type Measured = ReturnType<typeof measureFusedAndUnfused>;
+
+function fusedDetails(m: Measured, leaked: number): Record<string, unknown> {
+  return {
+    maxRelError: m.err,
+    maxRelErrorFusionOff: m.errUnfused,
+    kernelLaunchesPerEval: m.fused.launchesPerEval(evalsOf(m.fused.value)),
+    kernelLaunchesPerEvalFusionOff: m.unfused.launchesPerEval(evalsOf(m.unfused.value)),
+    leakedBytes: leaked,
+  };
+}
+
+/** A row-major `rows`×`cols` float32 input, evaluated (the reshape of a leaf is a view). */
+function matrix(data: Float32Array, rows: number, cols: number): ma.MetalArray {
+  const m = ma.array(data).reshape([rows, cols]);
+  ma.eval(m);
+  return m;
+}
+
+function benchRowSum(np: NumpyInfo | null): void {
+  console.log(`\n[e] row sum of ${ROWSUM_ROWS}x${ROWSUM_COLS} float32 ...`);
+  const data = uniform(ROWSUM_ROWS * ROWSUM_COLS, 0, 1, 11);
+  const x = matrix(data, ROWSUM_ROWS, ROWSUM_COLS);
+  const before = ma.memory().activeBytes;
+  const want = rowSumReference(data, ROWSUM_ROWS, ROWSUM_COLS);
+  const budget: Budget = { warmup: 5, iters: 60, minIters: 10, maxSeconds: 4 };
+  const m = measureFusedAndUnfused('rowsum', () => x.sum(1), want, 1e-5, budget);
+  const leaked = ma.memory().activeBytes - before;
+  x.dispose();
+  record({
+    id: 'rowsum',
+    name: 'e. row sum 2048x2048',
+    description: 'x.sum(1), x 2048x2048 float32 uniform in [0, 1); per iteration: build + eval + dispose',
+    unit: 'ms',
+    metalarray: m.fused.value,
+    metalarrayNoFusion: m.unfused.value,
+    numpy: numpyTime(np, 'rowsum', ['--rows', ROWSUM_ROWS, '--cols', ROWSUM_COLS], budget),
+    target: { kind: 'ratio-at-least', value: 1, unit: 'x' },
+    details: fusedDetails(m, leaked),
+  });
+}
+
+function benchSum(np: NumpyInfo | null): void {
+  console.log(`\n[f] full sum of ${SUM_N} float32 ...`);
+  const data = uniform(SUM_N, 0, 1, 12);
+  const x = ma.array(data);
+  const before = ma.memory().activeBytes;
+  const want = sumReference(data);
+  const budget: Budget = { warmup: 3, iters: 30, minIters: 8, maxSeconds: 5 };
+  const m = measureFusedAndUnfused('sum', () => x.sum(), want, 1e-5, budget);
+  const leaked = ma.memory().activeBytes - before;
+  x.dispose();
+  record({
+    id: 'sum',
+    name: 'f. full sum 16M f32',
+    description: 'x.sum(), x 16M float32 uniform in [0, 1) (float32 result, checked against a float64 sum); per iteration: build + eval + dispose',
+    unit: 'ms',
+    metalarray: m.fused.value,
+    metalarrayNoFusion: m.unfused.value,
+    numpy: numpyTime(np, 'sum', ['--n', SUM_N], budget),
+    target: { kind: 'ratio-at-least', value: 1.5, unit: 'x' },
+    details: fusedDetails(m, leaked),
+  });
+}
+
+function benchSoftmax(np: NumpyInfo | null): void {
+  console.log(`\n[g] softmax over the rows of ${SOFTMAX_ROWS}x${SOFTMAX_COLS} float32 ...`);
+  const data = uniform(SOFTMAX_ROWS * SOFTMAX_COLS, -4, 4, 13);
+  const x = matrix(data, SOFTMAX_ROWS, SOFTMAX_COLS);
+  const before = ma.memory().activeBytes;
+  const want = softmaxReference(data, SOFTMAX_ROWS, SOFTMAX_COLS);
+  const budget: Budget = { warmup: 3, iters: 30, minIters: 8, maxSeconds: 5 };
+  // Outputs are ~1/2048: an absolute 1e-6 (maxError divides by max(1, |want|)) is still strict.
+  const m = measureFusedAndUnfused('softmax', () => ma.softmax(x, -1), want, 1e-6, budget);
+  const leaked = ma.memory().activeBytes - before;
+  x.dispose();
+  record({
+    id: 'softmax',
+    name: 'g. softmax rows 2048x2048',
+    description:
+      'ma.softmax(x, -1), x 2048x2048 float32 uniform in [-4, 4); NumPy: m = x.max(1, keepdims=True); e = np.exp(x - m); e / e.sum(1, keepdims=True); per iteration: build + eval + dispose',
+    unit: 'ms',
+    metalarray: m.fused.value,
+    metalarrayNoFusion: m.unfused.value,
+    numpy: numpyTime(np, 'softmax', ['--rows', SOFTMAX_ROWS, '--cols', SOFTMAX_COLS], budget),
+    target: { kind: 'ratio-at-least', value: 4, unit: 'x' },
+    details: fusedDetails(m, leaked),
+  });
+}
+
+function benchLayerNorm(np: NumpyInfo | null): void {
+  console.log(`\n[h] layer norm of ${LAYERNORM_ROWS}x${LAYERNORM_COLS} float32 with gain and bias ...`);
+  const data = uniform(LAYERNORM_ROWS * LAYERNORM_COLS, -3, 3, 14);
+  const gData = uniform(LAYERNORM_COLS, 0.5, 1.5, 15);
+  const bData = uniform(LAYERNORM_COLS, -1, 1, 16);
+  const x = matrix(data, LAYERNORM_ROWS, LAYERNORM_COLS);
+  const g = ma.array(gData);
+  const b = ma.array(bData);
+  const before = ma.memory().activeBytes;
+  const want = layerNormReference(data, gData, bData, LAYERNORM_ROWS, LAYERNORM_COLS);
+  const budget: Budget = { warmup: 3, iters: 40, minIters: 8, maxSeconds: 5 };
+  const m = measureFusedAndUnfused('layernorm', () => layerNorm(x, g, b), want, 1e-4, budget);
+  const leaked = ma.memory().activeBytes - before;
+  ma.dispose([x, g, b]);
+  record({
+    id: 'layernorm',
+    name: 'h. layer norm 4096x512',
+    description:
+      'mu = ma.mean(x, -1, true); v = ma.var(x, -1, true); (x - mu) / sqrt(v + 1e-5) * g + b, x 4096x512 float32, g/b length-512; NumPy the same with np.mean/np.var; per iteration: build + eval + dispose',
+    unit: 'ms',
+    metalarray: m.fused.value,
+    metalarrayNoFusion: m.unfused.value,
+    numpy: numpyTime(np, 'layernorm', ['--rows', LAYERNORM_ROWS, '--cols', LAYERNORM_COLS], budget),
+    target: { kind: 'ratio-at-least', value: 3, unit: 'x' },
+    details: fusedDetails(m, leaked),
+  });
+}
+
+/** Inputs and float64 product shared by i and j (the reference product is ~1 s of JS: computed once). */
+let matmulInputs: { a: Float32Array; b: Float32Array; bias: Float32Array; product: Float64Array } | null = null;
+
+function matmulData() {
+  if (!matmulInputs) {
+    const n = MATMUL_N;
+    const a = uniform(n * n, -1, 1, 17);
+    const b = uniform(n * n, -1, 1, 18);
+    const bias = uniform(n, -1, 1, 19);
+    matmulInputs = { a, b, bias, product: matmulReference(a, b, n, n, n) };
+  }
+  return matmulInputs;
+}
+
+/**
+ * Which path metalarray's product takes, read from the kernels it generates for `graph`.
+ * metalarray has no BLAS path: its matmul is a generated kernel (C on the cpu backend).
+ */
+function matmulPath(graph: ma.MetalArray): { path: string; kernels: { name: string; kind: string }[] } {
+  const backend = ma.getBackend();
+  const lang = backend === 'cpu' ? 'C' : backend;
+  try {
+    const sources = ma.kernelSources(graph);
+    const kernels = sources.map((k) => ({ name: k.name, kind: k.kind }));
+    if (sources.some((k) => /\b(cblas_\w+|[sd]gemm_?)\s*\(/.test(k.source))) return { path: `BLAS call in a generated ${lang} kernel`, kernels };
+    if (!sources.some((k) => k.kind === 'matmul')) return { path: `generated ${lang} kernels (no 'matmul' kernel in the plan)`, kernels };
+    return { path: `generated ${lang} kernel`, kernels };
+  } catch (err) {
+    return { path: `generated ${lang} kernel (unverified: ${(err as Error).message.split('\n')[0]})`, kernels: [] };
+  }
+}
+
+function gflops(flops: number, s: Stats | null): number | null {
+  return s ? flops / (s.medianMs * 1e6) : null;
+}
+
+function benchMatmul(np: NumpyInfo | null, withEpilogue: boolean): void {
+  const n = MATMUL_N;
+  const tag = withEpilogue ? 'j' : 'i';
+  console.log(`\n[${tag}] ${withEpilogue ? 'relu(a @ b + bias)' : 'a @ b'} at ${n}x${n}x${n} float32 ...`);
+  const data = matmulData();
+  const a = matrix(data.a, n, n);
+  const b = matrix(data.b, n, n);
+  const bias = ma.array(data.bias);
+  const before = ma.memory().activeBytes;
+  const want = withEpilogue ? matmulReluReference(data.product, data.bias, n) : data.product;
+  const build = withEpilogue ? () => matmulRelu(a, b, bias) : () => ma.matmul(a, b);
+  const probe = build();
+  const { path, kernels } = matmulPath(probe);
+  probe.dispose();
+  const budget: Budget = { warmup: 2, iters: 20, minIters: 5, maxSeconds: 5 };
+  const m = measureFusedAndUnfused(withEpilogue ? 'matmul-relu' : 'matmul', build, want, 1e-4, budget);
+  const leaked = ma.memory().activeBytes - before;
+  ma.dispose([a, b, bias]);
+  const numpy = numpyTime(np, withEpilogue ? 'matmul-relu' : 'matmul', ['--n', n], budget);
+  const flops = matmulFlops(n, n, n);
+  const blas = np?.blas ?? null;
+  record({
+    id: withEpilogue ? 'matmul-relu' : 'matmul',
+    name: withEpilogue ? `j. relu(a@b+bias) ${n} (${path})` : `i. matmul ${n} f32 (${path})`,
+    description: withEpilogue
+      ? `ma.relu(ma.matmul(a, b).add(bias)), a/b ${n}x${n} float32, bias length ${n}; NumPy np.maximum(a @ b + bias, 0); per iteration: build + eval + dispose`
+      : `ma.matmul(a, b), a/b ${n}x${n} float32; NumPy a @ b; per iteration: build + eval + dispose`,
+    unit: 'ms',
+    metalarray: m.fused.value,
+    metalarrayNoFusion: m.unfused.value,
+    numpy,
+    target: { kind: 'ratio-at-least', value: 0.8, unit: 'x' },
+    ratioVs: blas ? (blas.openblas ? 'OpenBLAS' : blas.name.replace(/ \(.*\)$/, '')) : 'unknown BLAS',
+    judged: blas?.openblas === true,
+    details: {
+      ...fusedDetails(m, leaked),
+      metalarrayPath: path,
+      metalarrayHasBlasPath: false,
+      kernels,
+      flops,
+      gflops: { metalarray: gflops(flops, m.fused.value), metalarrayFusionOff: gflops(flops, m.unfused.value), numpy: gflops(flops, numpy) },
+      numpyBlas: blas,
+    },
+  });
+}
+
 // ---------------------------------------------------------------- report
 
 function fmtTime(ms: number | undefined, unit: Unit): string {
@@ -559,7 +888,7 @@ function printTable(): void {
     fmtTime(r.metalarray?.medianMs, r.unit),
     r.metalarrayNoFusion ? fmtTime(r.metalarrayNoFusion.medianMs, r.unit) : '-',
     r.numpy ? fmtTime(r.numpy.medianMs, r.unit) : r.id.startsWith('first-eval') ? '-' : 'n/a',
-    r.ratio === null ? 'n/a' : `${r.ratio.toFixed(2)}×`,
+    r.ratio === null ? 'n/a' : `${r.ratio.toFixed(2)}×${r.ratioVs ? ` vs ${r.ratioVs}` : ''}`,
     fmtTarget(r.target),
     r.pass === null ? 'n/a' : r.pass ? 'PASS' : 'FAIL',
   ]);
@@ -570,6 +899,25 @@ function printTable(): void {
   console.log(`|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const row of rows) console.log(line(row));
   console.log('\nmedians per iteration; ratio = NumPy median / metalarray median (higher is better for metalarray).');
+  const mm = results.filter((r) => r.id === 'matmul' || r.id === 'matmul-relu');
+  if (mm.length) {
+    const d = mm[0].details;
+    const blas = d.numpyBlas as BlasInfo | null;
+    console.log(
+      `matmul (i, j): metalarray ran its ${d.metalarrayPath}${String(d.metalarrayPath).startsWith('generated') ? ' (metalarray has no BLAS path)' : ''}; NumPy's a @ b ran ${blas ? blasLabel(blas) : 'n/a (no NumPy)'}.`,
+    );
+    for (const r of mm) {
+      const g = r.details.gflops as Record<string, number | null>;
+      const f = (v: number | null) => (v === null ? 'n/a' : v.toFixed(1));
+      console.log(
+        `  ${r.name.split(' (')[0]}: GFLOP/s (2n³ / median) metalarray ${f(g.metalarray)}, fusion off ${f(g.metalarrayFusionOff)}, NumPy ${f(g.numpy)}`,
+      );
+    }
+    if (blas && !blas.openblas)
+      console.log(
+        `  NOTE: NumPy here runs ${blas.name}, NOT OpenBLAS: the matmul ratios are vs ${blas.name}; their ≥ 0.8× targets are set against OpenBLAS and are not judged (n/a).`,
+      );
+  }
 }
 
 function printNotes(): void {
@@ -618,6 +966,9 @@ function writeJson(np: NumpyInfo | null, startedAt: Date, seconds: number, backg
       node: process.version,
       numpy: np ? np.numpy : null,
       python: np ? `${np.pythonVersion} (${np.executable})` : null,
+      numpyBlas: np ? np.blas : null,
+      numpyBlasName: np?.blas ? np.blas.name : null,
+      numpyBlasSetup: blasSetup.before || blasSetup.steps.length ? blasSetup : null,
       compiler: compilerVersion(),
       backend: ma.getBackend(),
       loadAverage: os.loadavg(),
@@ -647,6 +998,7 @@ function main(): void {
   }
   console.log(`metalarray benchmarks — ${cpus[0]?.model ?? 'unknown CPU'} x${cpus.length}, Node ${process.version}, backend ${backend}`);
   const np = findNumpy(flag('no-numpy'));
+  if (np && (selected('matmul') || selected('matmul-relu'))) ensureOpenblas(np);
   const background = idleLoad();
   if (background !== null) {
     const busy = background > LOAD_WARNING_CORES;
@@ -658,6 +1010,12 @@ function main(): void {
   if (selected('affine')) withLoad('b. affine', () => benchAffine(np));
   if (selected('chain')) withLoad('c. chain', () => benchChain(np));
   if (selected('first-eval')) withLoad('d. first eval', () => benchFirstEval());
+  if (selected('rowsum')) withLoad('e. row sum', () => benchRowSum(np));
+  if (selected('sum')) withLoad('f. full sum', () => benchSum(np));
+  if (selected('softmax')) withLoad('g. softmax', () => benchSoftmax(np));
+  if (selected('layernorm')) withLoad('h. layer norm', () => benchLayerNorm(np));
+  if (selected('matmul')) withLoad('i. matmul', () => benchMatmul(np, false));
+  if (selected('matmul-relu')) withLoad('j. relu(a@b+bias)', () => benchMatmul(np, true));
   printTable();
   printNotes();
   const seconds = (performance.now() - t0) / 1000;

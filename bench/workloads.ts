@@ -214,3 +214,113 @@ export function randomGraph(x: ma.MetalArray, y: ma.MetalArray, ops: readonly Ra
   }
   return z;
 }
+
+// ---------------------------------------------------------------- e. row sum, f. full sum
+
+export const ROWSUM_ROWS = 2048;
+export const ROWSUM_COLS = 2048;
+export const SUM_N = 16 * 1024 * 1024;
+
+/** Sum of each row of a row-major `rows`×`cols` matrix. */
+export function rowSumReference(x: Float32Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let c = 0, o = r * cols; c < cols; c++) s += x[o + c];
+    out[r] = s;
+  }
+  return out;
+}
+
+export function sumReference(x: Float32Array): Float64Array {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i];
+  return Float64Array.of(s);
+}
+
+// ---------------------------------------------------------------- g. softmax
+
+export const SOFTMAX_ROWS = 2048;
+export const SOFTMAX_COLS = 2048;
+
+/** Softmax over each row, shifted by the row maximum. */
+export function softmaxReference(x: Float32Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let c = 0; c < cols; c++) m = Math.max(m, x[o + c]);
+    let s = 0;
+    for (let c = 0; c < cols; c++) s += out[o + c] = Math.exp(x[o + c] - m);
+    for (let c = 0; c < cols; c++) out[o + c] /= s;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- h. layer norm
+
+export const LAYERNORM_ROWS = 4096;
+export const LAYERNORM_COLS = 512;
+export const LAYERNORM_EPS = 1e-5;
+
+/** `(x - mu) / sqrt(var + eps) * g + b` over the last axis, with `ma.mean` and `ma.var` (two-pass). */
+export function layerNorm(x: ma.MetalArray, g: ma.MetalArray, b: ma.MetalArray): ma.MetalArray {
+  const mu = ma.mean(x, -1, true);
+  const v = ma.var(x, -1, true);
+  return x
+    .subtract(mu)
+    .divide(ma.sqrt(v.add(LAYERNORM_EPS)))
+    .multiply(g)
+    .add(b);
+}
+
+export function layerNormReference(x: Float32Array, g: Float32Array, b: Float32Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let mu = 0;
+    for (let c = 0; c < cols; c++) mu += x[o + c];
+    mu /= cols;
+    let v = 0;
+    for (let c = 0; c < cols; c++) v += (x[o + c] - mu) ** 2;
+    v /= cols;
+    const inv = 1 / Math.sqrt(v + LAYERNORM_EPS);
+    for (let c = 0; c < cols; c++) out[o + c] = (x[o + c] - mu) * inv * g[c] + b[c];
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- i. matmul, j. relu(a @ b + bias)
+
+export const MATMUL_N = 1024;
+
+/** Floating-point operations of an m×k by k×n product (one multiply and one add per term). */
+export function matmulFlops(m: number, k: number, n: number): number {
+  return 2 * m * k * n;
+}
+
+export function matmulRelu(a: ma.MetalArray, b: ma.MetalArray, bias: ma.MetalArray): ma.MetalArray {
+  return ma.relu(ma.matmul(a, b).add(bias));
+}
+
+/** `a @ b` of row-major float32 matrices, accumulated in float64. */
+export function matmulReference(a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float64Array {
+  const out = new Float64Array(m * n);
+  const bRow = new Float64Array(n);
+  for (let p = 0; p < k; p++) {
+    for (let j = 0; j < n; j++) bRow[j] = b[p * n + j];
+    for (let i = 0; i < m; i++) {
+      const av = a[i * k + p];
+      const o = i * n;
+      for (let j = 0; j < n; j++) out[o + j] += av * bRow[j];
+    }
+  }
+  return out;
+}
+
+/** `max(mm + bias, 0)`, `mm` the reference product and `bias` broadcast over its rows. */
+export function matmulReluReference(mm: Float64Array, bias: Float32Array, n: number): Float64Array {
+  const out = new Float64Array(mm.length);
+  for (let i = 0; i < mm.length; i++) out[i] = Math.max(mm[i] + bias[i % n], 0);
+  return out;
+}
