@@ -206,7 +206,7 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
   lowered.forEach((k, ki) => {
     const argOffset = args.length;
     // About 128k simple ops per chunk, so a costly kernel splits even when small.
-    const grain = k.ir.kind === 'matmul' ? 1 : Math.max(64, Math.floor(131072 / (k.cost + 2)));
+    const grain = k.ir.kind === 'matmul' ? 1 : Math.max(1, Math.floor(131072 / (k.cost + 2)));
     k.args[1] = grain;
     for (const a of k.args) {
       args.push(a);

@@ -73,6 +73,16 @@ export function schedule(nodes: readonly Node[], outputs: readonly Node[], opts:
     if (n.kind === 'reduce') c *= n.inputs[0].size / Math.max(1, n.size);
     if (n.kind === 'matmul') c = 2 * n.inputs[0].shape[n.inputs[0].shape.length - 1];
     cost[n.localId] = c;
+    // A reduction read by another reduction is its own kernel: nested inside the
+    // consumer's loop it would run on one thread (two-stage sums exist for parallelism).
+    if (n.kind === 'reduce') {
+      const b = viewBase(n.inputs[0]);
+      if (b.kind === 'reduce' && !materialized.has(b)) {
+        materialized.add(b);
+        c = ownCost(n);
+        cost[n.localId] = c * (n.inputs[0].size / Math.max(1, n.size));
+      }
+    }
     // A scan is a kernel of its own (its producers fuse in front of it).
     if (n.kind === 'scan') {
       materialized.add(n);

@@ -9,7 +9,7 @@ import { MetalArray } from '../array/array.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { castNode, reduceNode } from '../graph/build.js';
 import { type DType, isFloat } from '../graph/dtype.js';
-import type { ReduceOp } from '../graph/node.js';
+import type { Node, ReduceOp } from '../graph/node.js';
 import { binary, unary, where } from './elementwise.js';
 import { expandDims } from './movement.js';
 import { type ArrayLike, nodeOf, normalizeAxis, operandNodes } from './operand.js';
@@ -65,8 +65,32 @@ function reduceOp(op: ReduceOp, a: ArrayLike, axis: Axes, keepdims: boolean, opN
   // argmax over all axes of an n-d array is the index into the flattened array.
   const flatArg = (op === 'argmax' || op === 'argmin') && axes.length > 1;
   const src = flatArg ? nodeOf(MetalArray.fromNode(input).reshape(-1), opName) : input;
-  const out = MetalArray.fromNode(reduceNode(op, src, flatArg ? [0] : axes, reduceDType(op, n0.dtype)));
+  const resultDType = reduceDType(op, n0.dtype);
+  const twoStage = splitFullReduction(op, input, axes, resultDType);
+  if (twoStage) return keepDims(twoStage, axes, keepdims);
+  const out = MetalArray.fromNode(reduceNode(op, src, flatArg ? [0] : axes, resultDType));
   return keepDims(out, flatArg ? [] : axes, keepdims && !flatArg);
+}
+
+/** Below this many elements a full reduction runs as one kernel (one thread). */
+const SPLIT_MIN = 1 << 21;
+
+/**
+ * A large reduction to one value has one output element, so one thread: it runs as
+ * P parallel partial reductions over [P, N/P] and then one over the P partials.
+ * Float partials are rounded once to float32/float64 (a rounding per 1/P of the sum;
+ * still within the pairwise-summation bound), so float16/bfloat16 stay single-stage.
+ */
+function splitFullReduction(op: ReduceOp, input: Node, axes: readonly number[], dtype: DType): MetalArray | null {
+  if (op === 'argmax' || op === 'argmin' || axes.length !== input.shape.length || input.size < SPLIT_MIN) return null;
+  if (input.dtype === 'float16' || input.dtype === 'bfloat16') return null;
+  const parts = [64, 32, 16, 8, 4, 2].find((p) => input.size % p === 0);
+  if (parts === undefined) return null;
+  const rows = MetalArray.fromNode(input).reshape(parts, input.size / parts);
+  const partial = MetalArray.fromNode(reduceNode(op, rows.liveNode(op), [1], dtype));
+  // The second stage folds partials that are already of the result dtype.
+  const second: ReduceOp = op === 'any' ? 'any' : op === 'all' ? 'all' : op;
+  return MetalArray.fromNode(reduceNode(second, partial.liveNode(op), [0], dtype));
 }
 
 /** Sum over axes (all by default). Integers keep their dtype (and wrap); bool sums to int32; empty sums are 0. */
