@@ -136,24 +136,32 @@ function countOf(op: string, a: ArrayLike, axis: Axes): number {
   return normalizeAxes(op, axis, n.shape.length).reduce((p, d) => p * n.shape[d], 1);
 }
 
+/** float16/bfloat16 statistics are computed in float32 and rounded once at the end (as NumPy). */
+function viaFloat32(x: MetalArray, f: (x32: MetalArray) => MetalArray): MetalArray {
+  const d = x.dtype;
+  if (d !== 'float16' && d !== 'bfloat16') return f(x);
+  return f(x.astype('float32')).astype(d);
+}
+
 /** Arithmetic mean over axes; integers give float32, float16/bfloat16 accumulate in float32. */
 export function mean(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
   const n = countOf('mean', a, axis);
-  return binary('divide', sum(floatOf('mean', a), axis, keepdims), n);
+  return viaFloat32(floatOf('mean', a), (x) => binary('divide', sum(x, axis, keepdims), n));
 }
 
 /** Variance over axes with `ddof` delta degrees of freedom, computed in two passes (accurate for large offsets). */
 export function variance(a: ArrayLike, axis?: Axes, keepdims = false, ddof = 0): MetalArray {
   if (typeof ddof !== 'number' || !Number.isFinite(ddof)) throw new ArgumentError(`var: ddof must be a number, got ${String(ddof)}`);
-  const x = floatOf('var', a);
   const n = countOf('var', a, axis);
-  const centered = binary('subtract', x, mean(x, axis, true));
-  return binary('divide', sum(binary('multiply', centered, centered), axis, keepdims), Math.max(0, n - ddof));
+  return viaFloat32(floatOf('var', a), (x) => {
+    const centered = binary('subtract', x, mean(x, axis, true));
+    return binary('divide', sum(binary('multiply', centered, centered), axis, keepdims), Math.max(0, n - ddof));
+  });
 }
 
 /** Standard deviation over axes (`ddof` as in var). */
 export function std(a: ArrayLike, axis?: Axes, keepdims = false, ddof = 0): MetalArray {
-  return unary('sqrt', variance(a, axis, keepdims, ddof));
+  return viaFloat32(floatOf('std', a), (x) => unary('sqrt', variance(x, axis, keepdims, ddof)));
 }
 
 /** log(sum(exp(x))) over axes, without overflow (shifted by the finite maximum). */
