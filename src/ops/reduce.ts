@@ -7,7 +7,7 @@
  */
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, ShapeError } from '../errors.js';
-import { castNode, reduceNode } from '../graph/build.js';
+import { castNode, constNode, reduceNode } from '../graph/build.js';
 import { type DType, isFloat } from '../graph/dtype.js';
 import type { Node, ReduceOp } from '../graph/node.js';
 import { binary, unary, where } from './elementwise.js';
@@ -61,7 +61,11 @@ function reduceOp(op: ReduceOp, a: ArrayLike, axis: Axes, keepdims: boolean, opN
     throw new ShapeError(`${opName}: zero-size reduction over axes [${axes.join(', ')}] of shape [${n0.shape.join(', ')}] has no identity`);
   }
   const input = op === 'any' || op === 'all' ? castNode(n0, 'bool') : op === 'sum' || op === 'prod' ? castNode(n0, reduceDType(op, n0.dtype)) : n0;
-  if (axes.length === 0) return MetalArray.fromNode(op === 'argmax' || op === 'argmin' ? castNode(input, 'int32') : input);
+  if (axes.length === 0) {
+    // Nothing to reduce: the array itself, or for argmax/argmin the only index, 0.
+    if (op === 'argmax' || op === 'argmin') return MetalArray.fromNode(constNode(0, input.shape, 'int32', input.backend));
+    return MetalArray.fromNode(input);
+  }
   // argmax over all axes of an n-d array is the index into the flattened array.
   const flatArg = (op === 'argmax' || op === 'argmin') && axes.length > 1;
   const src = flatArg ? nodeOf(MetalArray.fromNode(input).reshape(-1), opName) : input;
@@ -69,7 +73,9 @@ function reduceOp(op: ReduceOp, a: ArrayLike, axis: Axes, keepdims: boolean, opN
   const twoStage = splitFullReduction(op, input, axes, resultDType);
   if (twoStage) return keepDims(twoStage, axes, keepdims);
   const out = MetalArray.fromNode(reduceNode(op, src, flatArg ? [0] : axes, resultDType));
-  return keepDims(out, flatArg ? [] : axes, keepdims && !flatArg);
+  // Flattened argmax with keepdims keeps every axis, as 1 (NumPy).
+  if (flatArg) return keepdims ? out.reshape(n0.shape.map(() => 1)) : out;
+  return keepDims(out, axes, keepdims);
 }
 
 /** Below this many elements a full reduction runs as one kernel (one thread). */
