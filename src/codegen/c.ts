@@ -523,6 +523,8 @@ function externalDeps(s: ReduceStmt): number[] {
     if (st.k === 'reduce') for (const b of st.body) visit(b);
   };
   for (const b of s.body) visit(b);
+  // The folded value itself may come from outside (a reduction of a broadcast value).
+  used.push(s.value);
   return used.filter((x) => !defined.has(x));
 }
 

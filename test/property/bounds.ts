@@ -569,23 +569,29 @@ export function absArrays(b: Bounds, shape: readonly number[]): { v: Scalar[]; a
   };
 }
 
+/**
+ * One element: collapses a discrete interval to an exact value and checks that the
+ * oracle's value `v` lies in the bounds (else the harness itself is wrong).
+ */
+export function settleAbs(v: Scalar, a: Abs, dtype: DType, where: string, index = 0): Abs {
+  if (a.exact) return exactAbs(v);
+  let b = a;
+  const isF = R.isFloat(dtype);
+  if (!b.nan && b.lo === b.hi && (!isF || b.lo !== 0) && Math.abs(b.lo) <= 2 ** 53) b = { ...b, exact: true };
+  // the oracle's value must be possible
+  const x = num(v);
+  const ok = Number.isNaN(x) ? b.nan : b.exact ? sameValue(v, R.DTYPES[dtype].big ? BigInt(b.lo) : b.lo) : x >= b.lo && x <= b.hi;
+  if (!ok) {
+    throw new Error(`harness bug at ${where}: oracle value ${String(v)} (${dtype}) outside bounds ${JSON.stringify(b)} [element ${index}]`);
+  }
+  return b.exact ? exactAbs(v) : b;
+}
+
 /** Collapses discrete intervals to exact values; checks the oracle value lies in the bounds. */
 export function finish(val: RefArray, abs: Abs[], where: string): Bounds {
   const v = R.toFlat(val);
   const dtype = val.dtype;
-  const isF = R.isFloat(dtype);
-  const out = abs.map((a, i) => {
-    if (a.exact) return exactAbs(v[i]);
-    let b = a;
-    if (!b.nan && b.lo === b.hi && (!isF || b.lo !== 0) && Math.abs(b.lo) <= 2 ** 53) b = { ...b, exact: true };
-    // the oracle's value must be possible
-    const x = num(v[i]);
-    const ok = Number.isNaN(x) ? b.nan : b.exact ? sameValue(v[i], R.DTYPES[dtype].big ? BigInt(b.lo) : b.lo) : x >= b.lo && x <= b.hi;
-    if (!ok) {
-      throw new Error(`harness bug at ${where}: oracle value ${String(v[i])} (${dtype}) outside bounds ${JSON.stringify(b)} [element ${i}]`);
-    }
-    return b.exact ? exactAbs(v[i]) : b;
-  });
+  const out = abs.map((a, i) => settleAbs(v[i], a, dtype, where, i));
   const shape = val.nd.shape;
   return {
     val,

@@ -212,3 +212,74 @@ export function compare(
   const opsText = opsUsed.length > 0 ? opsUsed.join(', ') : 'exact ops';
   return `${count} of ${expected.length} elements differ (dtype ${dtype}; ${opsText}):\n${bad.join('\n')}`;
 }
+
+// ---------------------------------------------------------------------------------
+// Accumulation: reductions, scans and matrix products
+// ---------------------------------------------------------------------------------
+
+/**
+ * How the library accumulates a float reduction, written once per op family and dtype:
+ * `u` is the unit roundoff of the accumulator, `eta` the largest absolute error of one
+ * step whose exact result is subnormal (0 where such steps are exact, as additions
+ * are), `max` the largest finite accumulator value (beyond it a partial result may
+ * overflow to ±Inf, and Inf - Inf give NaN).
+ *
+ * - sum (and mean's sum, var's sum of squares, norms), prod, and the float scans
+ *   (cumsum, cumprod) accumulate in double whatever the dtype, and round the total (each
+ *   prefix, for scans) to the dtype once (src/codegen/c.ts: accType/reduceFinal).
+ * - matmul (dot, inner and tensordot go through it) accumulates with FMA in the compute
+ *   type, float32 for float16/bfloat16/float32 and double for float64, and rounds the
+ *   float32 total once more to float16/bfloat16.
+ *
+ * n accumulation steps are off by at most gamma(n, u) * sum|term| + n * eta in any
+ * order (lanes, pairwise folds): Higham, "Accuracy and Stability of Numerical
+ * Algorithms", 2nd ed., sections 3.1 and 4.2. A product of n + 1 factors is within
+ * gamma(n, u) of the exact one, relatively, while no partial product leaves the normal
+ * range of the accumulator (the bounds check that separately).
+ */
+export interface Accumulator {
+  u: number;
+  eta: number;
+  max: number;
+}
+
+const DOUBLE_ACC: Accumulator = { u: 2 ** -53, eta: 2 ** -1075, max: Number.MAX_VALUE };
+const FLOAT_ACC: Accumulator = { u: 2 ** -24, eta: 2 ** -150, max: (2 - 2 ** -23) * 2 ** 127 };
+
+export type AccumulatingOp = 'sum' | 'prod' | 'scan' | 'matmul';
+
+export function accumulatorOf(op: AccumulatingOp, dtype: DType): Accumulator {
+  if (op === 'matmul') return dtype === 'float64' ? DOUBLE_ACC : FLOAT_ACC;
+  return DOUBLE_ACC;
+}
+
+/** gamma(n) = n u / (1 - n u), rounded up (the float64 evaluation is inflated by 2^-40). */
+export function gamma(n: number, u: number): number {
+  if (n <= 0) return 0;
+  const nu = n * u;
+  if (nu >= 0.5) return Number.POSITIVE_INFINITY;
+  return (nu / (1 - nu)) * (1 + 2 ** -40);
+}
+
+/** An upper bound on the exact sum of non-negative doubles summed left to right in float64. */
+export function sumUpper(total: number, count: number): number {
+  return total * (1 + (count + 2) * 2 ** -52);
+}
+
+/**
+ * Formula vs math: how far (in ulps of the result dtype, beyond the bounds of the
+ * library's formula) the oracle's exactly rounded value may lie, for the harness's own
+ * consistency check (reduce.property.test.ts, "oracle vs formula bounds"). The bounds
+ * follow the library's formula step by step (each elementwise step rounds to the dtype),
+ * so where that formula rounds more than once the exactly rounded result can be a few
+ * ulps away even when everything is correct. Ops not listed must lie inside the bounds.
+ */
+export const FORMULA_SLACK_ULPS: Readonly<Record<string, number>> = {
+  mean: 1,
+  var: 4,
+  std: 2,
+  logsumexp: 2,
+  softmax: 4,
+  logSoftmax: 4,
+  norm: 2,
+};
