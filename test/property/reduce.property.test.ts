@@ -467,10 +467,10 @@ describe('(d) regressions found by the random tests', () => {
     try {
       const picked = ma.concatenate([x, x]).slice(0); // 0-d, 1.5
       const b = ma.broadcastTo(picked, [3]);
-      const outs = [b.sum(), ma.concatenate([x, x]).slice(null, 0).max(), b.softmax()];
+      const outs = [b.sum(), ma.concatenate([x, x]).slice(null, 0).max(), b.softmax(), ma.stack([x, x]).slice(null, 0, 0).sum()];
       created.push(picked, b, ...outs);
       ma.eval(...outs);
-      expect(outs.map((o) => o.tolist())).toEqual([4.5, 1.5, [1 / 3, 1 / 3, 1 / 3].map(Math.fround)]);
+      expect(outs.map((o) => o.tolist())).toEqual([4.5, 1.5, [1 / 3, 1 / 3, 1 / 3].map(Math.fround), 1.5]);
     } finally {
       disposeAll(created);
     }
