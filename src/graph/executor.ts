@@ -374,41 +374,45 @@ function unevaluated(outputs: readonly Node[]): Node[] {
   return out;
 }
 
+/** The plan for the unevaluated outputs, bound to this run's buffers; null if none. */
+function prepareRun(outputs: readonly Node[], backend: Backend, opts: PlanOptions): { plan: Plan; run: BoundRun } | null {
+  const pending = unevaluated(outputs);
+  if (pending.length === 0) return null;
+  const { plan, nodes } = planFor(pending, backend, opts);
+  return { plan, run: bindPlan(plan, nodes) };
+}
+
+/** After the kernels ran: count them and turn the outputs into leaves. */
+function completeRun(plan: Plan, run: BoundRun): void {
+  counters.kernelLaunches += plan.kernelCount;
+  // Another (async) eval may have finished some outputs meanwhile; finish() keeps theirs.
+  run.finish();
+}
+
 /** Evaluates `outputs` synchronously; each becomes a leaf. */
 export function execute(outputs: readonly Node[], backend: Backend, opts: PlanOptions): void {
-  const pending = unevaluated(outputs);
-  if (pending.length === 0) return;
-  const { plan, nodes } = planFor(pending, backend, opts);
-  const run = bindPlan(plan, nodes);
-  if (plan.kernelCount > 0) {
-    try {
-      backend.run(run.commands, run.args);
-    } catch (err) {
-      run.abandon();
-      throw err;
-    }
-    counters.kernelLaunches += plan.kernelCount;
+  const p = prepareRun(outputs, backend, opts);
+  if (p === null) return;
+  try {
+    if (p.plan.kernelCount > 0) backend.run(p.run.commands, p.run.args);
+  } catch (err) {
+    p.run.abandon();
+    throw err;
   }
-  run.finish();
+  completeRun(p.plan, p.run);
 }
 
 /** Evaluates `outputs` with the kernels running off the JS thread. */
 export async function executeAsync(outputs: readonly Node[], backend: Backend, opts: PlanOptions): Promise<void> {
-  const pending = unevaluated(outputs);
-  if (pending.length === 0) return;
-  const { plan, nodes } = planFor(pending, backend, opts);
-  const run = bindPlan(plan, nodes);
-  if (plan.kernelCount > 0) {
-    try {
-      await backend.runAsync(run.commands, run.args);
-    } catch (err) {
-      run.abandon();
-      throw err;
-    }
-    counters.kernelLaunches += plan.kernelCount;
+  const p = prepareRun(outputs, backend, opts);
+  if (p === null) return;
+  try {
+    if (p.plan.kernelCount > 0) await backend.runAsync(p.run.commands, p.run.args);
+  } catch (err) {
+    p.run.abandon();
+    throw err;
   }
-  // Another eval may have finished these nodes meanwhile; only unfinished ones change.
-  run.finish();
+  completeRun(p.plan, p.run);
 }
 
 /** The plan for `outputs` without running it (explain, kernelSources). */
