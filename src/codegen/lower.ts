@@ -139,6 +139,38 @@ export function reshapeStrides(oldShape: readonly number[], oldStrides: readonly
   return ns;
 }
 
+/**
+ * Composes a chain of views and reshapes down to the first boundary node into one
+ * strided layout over that node's buffer; null if the chain holds anything else or a
+ * reshape strides can't express.
+ */
+export function chainLayout(top: Node, env: LowerEnv): { base: Node; layout: Layout } | null {
+  const chain: Node[] = [];
+  let n = top;
+  while (!env.isBoundary(n)) {
+    if (n.kind !== 'view' && n.kind !== 'reshape') return null;
+    chain.push(n);
+    n = n.inputs[0];
+  }
+  const base = n;
+  let layout = env.layoutOf(base);
+  for (let k = chain.length - 1; k >= 0; k--) {
+    const node = chain[k];
+    const inner = layout;
+    if (node.kind === 'view') {
+      const map = node.view as ViewMap;
+      let offset = inner.offset;
+      for (let j = 0; j < map.start.length; j++) offset += inner.strides[j] * map.start[j];
+      layout = { strides: map.inDim.map((j, d) => (j >= 0 ? inner.strides[j] * map.step[d] : 0)), offset };
+    } else {
+      const strides = reshapeStrides(node.inputs[0].shape, inner.strides, node.shape);
+      if (!strides) return null;
+      layout = { strides, offset: inner.offset };
+    }
+  }
+  return { base, layout };
+}
+
 class Lowering {
   private ctxCount = 0;
   private readonly memo = new Map<Node, Map<number, LExpr>>();
@@ -166,34 +198,6 @@ class Lowering {
     return s;
   }
 
-  /** The strided layout of a chain of views/reshapes ending at a boundary, if one exists. */
-  private stridedLayout(top: Node): Layout | null {
-    const chain: Node[] = [];
-    let n = top;
-    while (!this.env.isBoundary(n)) {
-      if (n.kind !== 'view' && n.kind !== 'reshape') return null;
-      chain.push(n);
-      n = n.inputs[0];
-    }
-    let layout = this.env.layoutOf(n);
-    for (let k = chain.length - 1; k >= 0; k--) {
-      const node = chain[k];
-      const input = node.inputs[0];
-      const inner = layout;
-      if (node.kind === 'view') {
-        const map = node.view as ViewMap;
-        let offset = inner.offset;
-        for (let j = 0; j < map.start.length; j++) offset += inner.strides[j] * map.start[j];
-        layout = { strides: map.inDim.map((j, d) => (j >= 0 ? inner.strides[j] * map.step[d] : 0)), offset };
-      } else {
-        const strides = reshapeStrides(input.shape, inner.strides, node.shape);
-        if (!strides) return null;
-        layout = { strides, offset: inner.offset };
-      }
-    }
-    return layout;
-  }
-
   private load(node: Node, boundary: Node, layout: Layout, ctx: Ctx): LExpr {
     return {
       t: 'load',
@@ -204,7 +208,7 @@ class Lowering {
     };
   }
 
-  /** The boundary node at the bottom of a view/reshape chain. */
+  /** The first node below a view/reshape chain (a boundary, or the computed node under it). */
   private chainBase(node: Node): Node {
     while (!this.env.isBoundary(node) && (node.kind === 'view' || node.kind === 'reshape')) node = node.inputs[0];
     return node;
@@ -240,16 +244,15 @@ class Lowering {
       return { t: 'const', node, dtype: node.dtype };
     }
     const operand = (x: Node): { slot: number; layout: Layout } | null => {
-      const layout = this.stridedLayout(x);
-      if (!layout) {
+      const c = chainLayout(x, this.env);
+      if (!c) {
         // Materialize the computed node under the views; if that is already a buffer
         // (strides can't express the reshape over it), the operand itself is copied.
-        let base = x;
-        while (!this.env.isBoundary(base) && (base.kind === 'view' || base.kind === 'reshape')) base = base.inputs[0];
+        const base = this.chainBase(x);
         this.materialize.push(this.env.isBoundary(base) ? x : base);
         return null;
       }
-      return { slot: this.slotOf(this.chainBase(x)), layout };
+      return { slot: this.slotOf(c.base), layout: c.layout };
     };
     const a = operand(node.inputs[0]);
     const b = operand(node.inputs[1]);
@@ -265,8 +268,8 @@ class Lowering {
     if (node.kind === 'const') return { t: 'const', node, dtype: node.dtype };
     if (node.kind === 'matmul') return this.matmul(node, ctx);
     if (node.kind === 'view' || node.kind === 'reshape') {
-      const layout = this.stridedLayout(node);
-      if (layout) return this.load(node, this.chainBase(node), layout, ctx);
+      const c = chainLayout(node, this.env);
+      if (c) return this.load(node, c.base, c.layout, ctx);
     }
     if (node.kind === 'leaf') throw new Error('internal: leaf that is not a boundary');
     return null;

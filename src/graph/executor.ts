@@ -4,12 +4,12 @@
  * structural key, and runs them: bind leaves and constants, allocate outputs and
  * intermediates, launch, free intermediates, turn outputs into leaves.
  */
-import { lowerKernel, type Layout, reshapeStrides } from '../codegen/lower.js';
+import { chainLayout, type Layout, type LowerEnv, lowerKernel } from '../codegen/lower.js';
 import type { Backend } from '../runtime/backend.js';
 import { contiguousStrides } from './build.js';
 import { DTYPES, isFloat } from './dtype.js';
 import { counters } from './metrics.js';
-import type { BufferRef, Node, ViewMap } from './node.js';
+import type { BufferRef, Node } from './node.js';
 import { schedule } from './scheduler.js';
 import { walkGraph } from './walk.js';
 
@@ -97,33 +97,18 @@ function opLabel(n: Node): string {
   }
 }
 
-/** Layout of a leaf-rooted view chain as strides over the leaf's buffer, or null. */
-function aliasLayout(n: Node): { leaf: Node; layout: Layout } | null {
-  if (n.kind === 'leaf') return { leaf: n, layout: { strides: n.strides as number[], offset: n.offset } };
-  if (n.kind === 'view') {
-    const inner = aliasLayout(n.inputs[0]);
-    if (!inner) return null;
-    const map = n.view as ViewMap;
-    const s = inner.layout.strides;
-    let offset = inner.layout.offset;
-    for (let j = 0; j < map.start.length; j++) offset += s[j] * map.start[j];
-    return { leaf: inner.leaf, layout: { strides: map.inDim.map((j, d) => (j >= 0 ? s[j] * map.step[d] : 0)), offset } };
-  }
-  if (n.kind === 'reshape') {
-    const inner = aliasLayout(n.inputs[0]);
-    if (!inner) return null;
-    const strides = reshapeStrides(n.inputs[0].shape, inner.layout.strides, n.shape);
-    return strides ? { leaf: inner.leaf, layout: { strides, offset: inner.layout.offset } } : null;
-  }
-  return null;
-}
+/** Outputs that are view chains of a leaf share its buffer: the chain as strides over it. */
+const leafChain: LowerEnv = {
+  isBoundary: (n) => n.kind === 'leaf',
+  layoutOf: (n) => ({ strides: n.strides as number[], offset: n.offset }),
+};
 
 function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Backend, opts: PlanOptions): Plan {
   // Outputs that are views of leaves need no kernel: they share the leaf's buffer.
   const outputRules: (OutputRule | null)[] = outputs.map((o) => {
     if (o.kind === 'leaf') return { kind: 'same', leafLocal: o.localId };
-    const a = aliasLayout(o);
-    return a ? { kind: 'alias', leafLocal: a.leaf.localId, strides: [...a.layout.strides], offset: a.layout.offset } : null;
+    const a = chainLayout(o, leafChain);
+    return a ? { kind: 'alias', leafLocal: a.base.localId, strides: [...a.layout.strides], offset: a.layout.offset } : null;
   });
   const computed = outputs.filter((_, i) => outputRules[i] === null);
   const materialized = schedule(nodes, computed, opts);

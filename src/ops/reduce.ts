@@ -94,9 +94,8 @@ function splitFullReduction(op: ReduceOp, input: Node, axes: readonly number[], 
   if (parts === undefined) return null;
   const rows = MetalArray.fromNode(input).reshape(parts, input.size / parts);
   const partial = MetalArray.fromNode(reduceNode(op, rows.liveNode(op), [1], dtype));
-  // The second stage folds partials that are already of the result dtype.
-  const second: ReduceOp = op === 'any' ? 'any' : op === 'all' ? 'all' : op;
-  return MetalArray.fromNode(reduceNode(second, partial.liveNode(op), [0], dtype));
+  // The same fold over the partials (already of the result dtype).
+  return MetalArray.fromNode(reduceNode(op, partial.liveNode(op), [0], dtype));
 }
 
 /** Sum over axes (all by default). Integers keep their dtype (and wrap); bool sums to int32; empty sums are 0. */
