@@ -82,7 +82,7 @@ const C_OPS: Record<string, Row> = {
   erfinv: { f: '(float)ma_erfinv((double)$0)', d: 'ma_erfinv($0)' },
   sigmoid: { f: 'ma_sigmoidf($0)', d: '(1.0 / (1.0 + exp(-$0)))' },
   gelu: { f: '(0.5f * $0 * (1.0f + ma_erff($0 * 0.70710678118654752f)))', d: '(0.5 * $0 * (1.0 + erf($0 * 0.70710678118654752440)))' },
-  silu: { f: '($0 * ma_sigmoidf($0))', d: '($0 / (1.0 + exp(-$0)))' },
+  silu: { f: 'ma_siluf($0)', d: '($0 / (1.0 + exp(-$0)))' },
   isnan: { float: '(uint8_t)($0 != $0)', all: '(uint8_t)0' },
   isinf: { f: '(uint8_t)(fabsf($0) == INFINITY)', d: '(uint8_t)(fabs($0) == INFINITY)', all: '(uint8_t)0' },
   isfinite: { float: '(uint8_t)(($0 - $0) == 0)', all: '(uint8_t)1' },

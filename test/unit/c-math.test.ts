@@ -32,6 +32,7 @@ const ULP_TARGET: Record<CMathFunction, number> = {
   ma_tanf: 2,
   ma_tanhf: 2,
   ma_sigmoidf: 2,
+  ma_siluf: 2,
   ma_erff: 2,
   ma_sinhf: 2,
   ma_coshf: 2,
@@ -85,11 +86,13 @@ MA_BATCH(ma_cosf)
 MA_BATCH(ma_tanf)
 MA_BATCH(ma_tanhf)
 MA_BATCH(ma_sigmoidf)
+MA_BATCH(ma_siluf)
 MA_BATCH(ma_erff)
 MA_BATCH(ma_sinhf)
 MA_BATCH(ma_coshf)
 
 static double ref_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+static double ref_silu(double x) { return x / (1.0 + exp(-x)); }
 
 typedef struct {
   const char *name;
@@ -104,6 +107,7 @@ static const ma_case CASES[] = {
     {"ma_log1pf", batch_ma_log1pf, log1p},   {"ma_sinf", batch_ma_sinf, sin},
     {"ma_cosf", batch_ma_cosf, cos},         {"ma_tanf", batch_ma_tanf, tan},
     {"ma_tanhf", batch_ma_tanhf, tanh},      {"ma_sigmoidf", batch_ma_sigmoidf, ref_sigmoid},
+    {"ma_siluf", batch_ma_siluf, ref_silu},
     {"ma_erff", batch_ma_erff, erf},         {"ma_sinhf", batch_ma_sinhf, sinh},
     {"ma_coshf", batch_ma_coshf, cosh},
 };
@@ -247,6 +251,10 @@ static const ma_exact EXACT[] = {
     {"ma_sigmoidf", batch_ma_sigmoidf, -0.0f, 0.5f},  {"ma_sigmoidf", batch_ma_sigmoidf, INFINITY, 1.0f},
     {"ma_sigmoidf", batch_ma_sigmoidf, -INFINITY, 0.0f}, {"ma_sigmoidf", batch_ma_sigmoidf, -200.0f, 0.0f},
     {"ma_sigmoidf", batch_ma_sigmoidf, 200.0f, 1.0f}, {"ma_sigmoidf", batch_ma_sigmoidf, NAN, NAN},
+    {"ma_siluf", batch_ma_siluf, 0.0f, 0.0f},          {"ma_siluf", batch_ma_siluf, -0.0f, -0.0f},
+    {"ma_siluf", batch_ma_siluf, INFINITY, INFINITY},  {"ma_siluf", batch_ma_siluf, -INFINITY, NAN},
+    {"ma_siluf", batch_ma_siluf, -200.0f, -0.0f},      {"ma_siluf", batch_ma_siluf, 200.0f, 200.0f},
+    {"ma_siluf", batch_ma_siluf, -91.0f, -2.7431120890987385e-38f}, {"ma_siluf", batch_ma_siluf, NAN, NAN},
     {"ma_erff", batch_ma_erff, -0.0f, -0.0f},         {"ma_erff", batch_ma_erff, 0.0f, 0.0f},
     {"ma_erff", batch_ma_erff, INFINITY, 1.0f},       {"ma_erff", batch_ma_erff, -INFINITY, -1.0f},
     {"ma_erff", batch_ma_erff, -5.0f, -1.0f},         {"ma_erff", batch_ma_erff, NAN, NAN},
