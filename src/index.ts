@@ -78,6 +78,10 @@ export {
   getBackend,
   setBackend,
   isAvailable,
+  blasInfo,
+  setCpuMatmul,
+  getCpuMatmul,
+  type BlasInfo,
   type MemoryInfo,
   type KernelSourceInfo,
 } from './array/api.js';

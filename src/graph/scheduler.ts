@@ -23,6 +23,8 @@ export const MAX_KERNEL_BUFFERS = 31;
 export interface ScheduleOptions {
   /** When false every elementwise op is its own kernel. */
   fusion: boolean;
+  /** Nodes that must be kernel outputs whatever the cost rule says (library products and their operands). */
+  forced?: ReadonlySet<Node>;
 }
 
 function ownCost(n: Node): number {
@@ -62,11 +64,11 @@ function viewBase(n: Node): Node {
  * leaves or views of leaves that need no kernel (the executor decides those).
  */
 export function schedule(nodes: readonly Node[], outputs: readonly Node[], opts: ScheduleOptions): Set<Node> {
-  const materialized = new Set<Node>();
+  const materialized = new Set<Node>(opts.forced);
   const cost = new Float64Array(nodes.length);
   const isOutput = new Set(outputs);
   for (const n of nodes) {
-    if (n.kind === 'leaf' || n.kind === 'const') continue;
+    if (n.kind === 'leaf' || n.kind === 'const' || materialized.has(n)) continue;
     let c = ownCost(n);
     for (const x of n.inputs) c += materialized.has(x) || x.kind === 'leaf' ? 0 : cost[x.localId];
     // A reduction's output element folds many input elements; a product's, K of them.
