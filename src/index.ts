@@ -61,6 +61,7 @@ export {
 export { matmul, dot, inner, outer, tensordot } from './ops/matmul.js';
 export { cumsum, cumprod, cummax, cummin } from './ops/scan.js';
 export { einsum } from './ops/einsum.js';
+export * as random from './ops/random.js';
 export {
   evaluate as eval,
   evalAsync,

@@ -201,6 +201,8 @@ function renderStmt(s: Stmt, dimVar: (d: number) => string, fastTrig = false): s
       const value = s.gate !== null ? `(${v(s.gate)} ? ${conv} : (${ct})0)` : conv;
       return `const ${ct} ${v(s.id)} = ${value};`;
     }
+    case 'index':
+      return `const ${COMPUTE_TYPE[s.dtype]} ${v(s.id)} = (${COMPUTE_TYPE[s.dtype]})(${renderIndex(s.index, dimVar)});`;
     case 'arg': {
       const ct = COMPUTE_TYPE[s.dtype];
       const c = cls(s.dtype);
@@ -604,7 +606,7 @@ export function renderCKernel(ir: KernelIR, name: string): string {
     const depLevel = deps.reduce<keyof typeof rank>((m, d) => (rank[d] > rank[m] ? d : m), 'once');
     let own: keyof typeof rank;
     if (s.k === 'arg') own = 'once';
-    else if (s.k === 'load') own = s.index.terms.length === 0 ? 'once' : hasInnerTerm(s.index, inner) || ir.inner[k] ? 'elem' : 'row';
+    else if (s.k === 'load' || s.k === 'index') own = s.index.terms.length === 0 ? 'once' : hasInnerTerm(s.index, inner) || ir.inner[k] ? 'elem' : 'row';
     else if (s.k === 'gate') own = ir.inner[k] ? (segmented && segmentable(s) ? 'seg' : 'elem') : 'row';
     else if (s.k === 'rvar') own = ir.inner[k] ? 'elem' : 'row';
     else if (s.k === 'reduce') own = ir.inner[k] ? 'elem' : s.usesDims ? 'row' : 'once';

@@ -43,6 +43,8 @@ export type Stmt =
   | { readonly k: 'rvar'; readonly id: number; readonly linear: IndexExpr; readonly div: number; readonly mod: number }
   | { readonly k: 'load'; readonly id: number; readonly buf: number; readonly dtype: DType; readonly index: IndexExpr; readonly gate: number | null }
   | { readonly k: 'arg'; readonly id: number; readonly dtype: DType; readonly slot: number }
+  /** An index expression's value as an integer of `dtype` (an iota node: the element's linear index). */
+  | { readonly k: 'index'; readonly id: number; readonly dtype: DType; readonly index: IndexExpr }
   | { readonly k: 'alu'; readonly id: number; readonly op: string; readonly dtype: DType; readonly result: DType; readonly srcs: readonly number[] }
   | { readonly k: 'cast'; readonly id: number; readonly from: DType; readonly to: DType; readonly src: number }
   | { readonly k: 'where'; readonly id: number; readonly dtype: DType; readonly srcs: readonly [number, number, number] }

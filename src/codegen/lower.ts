@@ -31,6 +31,7 @@ type ExtraVar = { kind: 'rvar'; linear: Form; div: number; mod: number } | { kin
 type LExpr =
   | { t: 'load'; slot: number; dtype: DType; form: Form; gate: Clause[] | null }
   | { t: 'const'; node: Node; dtype: DType }
+  | { t: 'index'; form: Form; dtype: DType }
   | { t: 'op'; op: string; dtype: DType; result: DType; srcs: LExpr[] }
   | { t: 'cast'; from: DType; to: DType; src: LExpr }
   | { t: 'where'; dtype: DType; srcs: [LExpr, LExpr, LExpr] }
@@ -266,6 +267,7 @@ class Lowering {
   private direct(node: Node, ctx: Ctx): LExpr | null {
     if (this.env.isBoundary(node)) return this.load(node, node, this.env.layoutOf(node), ctx);
     if (node.kind === 'const') return { t: 'const', node, dtype: node.dtype };
+    if (node.kind === 'iota') return { t: 'index', form: combine(ctx.forms, contiguousStrides(node.shape), 0), dtype: node.dtype };
     if (node.kind === 'matmul') return this.matmul(node, ctx);
     if (node.kind === 'view' || node.kind === 'reshape') {
       const c = chainLayout(node, this.env);
@@ -501,6 +503,8 @@ function collectForms(expr: LExpr): { forms: Form[]; reduces: Extract<LExpr, { t
     if (e.t === 'load') {
       forms.push(e.form);
       for (const c of e.gate ?? []) forms.push(c.form);
+    } else if (e.t === 'index') {
+      forms.push(e.form);
     } else if (e.t === 'select') {
       for (const g of e.gates) for (const c of g) forms.push(c.form);
     } else if (e.t === 'reduce') reduces.push(e);
@@ -742,6 +746,11 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
         const slot = newSlot(0);
         consts.push({ node: e.node, slot, dtype: e.dtype });
         id = push({ k: 'arg', id: nextId++, dtype: e.dtype, slot }, false, new Set(), false);
+        break;
+      }
+      case 'index': {
+        const ix = indexExpr(e.form);
+        id = push({ k: 'index', id: nextId++, dtype: e.dtype, index: ix.expr }, ix.isInner, ix.deps, ix.usesDims);
         break;
       }
       case 'op': {

@@ -10,7 +10,7 @@ import type { DType } from './dtype.js';
 import { DTYPES } from './dtype.js';
 
 /** What a node does. Movement ops are views: index math in the consumer's kernel. */
-export type NodeKind = 'leaf' | 'const' | 'unary' | 'binary' | 'where' | 'cast' | 'view' | 'reshape' | 'concat' | 'reduce' | 'matmul' | 'scan';
+export type NodeKind = 'leaf' | 'const' | 'iota' | 'unary' | 'binary' | 'where' | 'cast' | 'view' | 'reshape' | 'concat' | 'reduce' | 'matmul' | 'scan';
 
 /** Scans (along the last axis): the node's `op` is one of these. */
 export type ScanOp = 'cumsum' | 'cumprod' | 'cummax' | 'cummin';
@@ -157,7 +157,7 @@ export class Node {
     // Elementwise, cast, where, concat and reduce shapes follow from their inputs (and
     // attributes), which are hashed; the rest hash their own shape.
     const k = this.kind;
-    if (k === 'leaf' || k === 'const' || k === 'view' || k === 'reshape') h.addList(this.shape);
+    if (k === 'leaf' || k === 'const' || k === 'iota' || k === 'view' || k === 'reshape') h.addList(this.shape);
     switch (this.kind) {
       case 'leaf':
         h.addList(this.strides as number[]).add(this.offset);
@@ -221,6 +221,7 @@ const KIND_TAG: Record<NodeKind, number> = {
   reduce: 10,
   matmul: 11,
   scan: 12,
+  iota: 13,
 };
 
 const opTags = new Map<string, number>();
