@@ -201,6 +201,8 @@ function renderStmt(s: Stmt, dimVar: (d: number) => string, fastTrig = false): s
       const value = s.gate !== null ? `(${v(s.gate)} ? ${conv} : (${ct})0)` : conv;
       return `const ${ct} ${v(s.id)} = ${value};`;
     }
+    case 'gidx':
+      return `const int64_t ${v(s.id)} = ma_gather_index((int64_t)${v(s.src)}, a[${s.size}]);`;
     case 'index':
       return `const ${COMPUTE_TYPE[s.dtype]} ${v(s.id)} = (${COMPUTE_TYPE[s.dtype]})(${renderIndex(s.index, dimVar)});`;
     case 'arg': {
@@ -532,7 +534,8 @@ function externalDeps(s: ReduceStmt): number[] {
   const used: number[] = [];
   const visit = (st: Stmt): void => {
     if ('id' in st) defined.add(st.id);
-    const srcs = st.k === 'alu' || st.k === 'where' ? st.srcs : st.k === 'cast' ? [st.src] : st.k === 'load' && st.gate !== null ? [st.gate] : [];
+    const srcs =
+      st.k === 'alu' || st.k === 'where' ? st.srcs : st.k === 'cast' || st.k === 'gidx' ? [st.src] : st.k === 'load' && st.gate !== null ? [st.gate] : [];
     used.push(...srcs);
     if (st.k === 'reduce') for (const b of st.body) visit(b);
   };
@@ -589,6 +592,8 @@ export function renderCKernel(ir: KernelIR, name: string): string {
         return [s.src];
       case 'load':
         return s.gate === null ? [] : [s.gate];
+      case 'gidx':
+        return [s.src];
       case 'reduce':
         return externalDeps(s);
       default:
@@ -861,6 +866,12 @@ static inline float ma_rb_d(double d) {
   int e; frexp(a, &e);
   double q = ldexp(1.0, e - 8);
   return (float)(rint(d / q) * q);
+}
+
+/* A gathered index: negative counts from the end once, then clamped into [0, n). */
+static inline int64_t ma_gather_index(int64_t i, int64_t n) {
+  i = i < 0 ? i + n : i;
+  return i < 0 ? 0 : i >= n ? n - 1 : i;
 }
 
 /* Zeros that off-segment gated loads read; segments are at most MA_BLOCK long. */

@@ -10,7 +10,21 @@ import type { DType } from './dtype.js';
 import { DTYPES } from './dtype.js';
 
 /** What a node does. Movement ops are views: index math in the consumer's kernel. */
-export type NodeKind = 'leaf' | 'const' | 'iota' | 'unary' | 'binary' | 'where' | 'cast' | 'view' | 'reshape' | 'concat' | 'reduce' | 'matmul' | 'scan';
+export type NodeKind =
+  | 'leaf'
+  | 'const'
+  | 'iota'
+  | 'unary'
+  | 'binary'
+  | 'where'
+  | 'cast'
+  | 'view'
+  | 'reshape'
+  | 'concat'
+  | 'reduce'
+  | 'matmul'
+  | 'scan'
+  | 'gather';
 
 /** Scans (along the last axis): the node's `op` is one of these. */
 export type ScanOp = 'cumsum' | 'cumprod' | 'cummax' | 'cummin';
@@ -112,7 +126,7 @@ export class Node {
   value: ScalarValue = 0;
   /** view: the dimension-wise map onto the input. */
   view: ViewMap | null = null;
-  /** concat: the axis and the start of each input along it. */
+  /** concat: the axis and the start of each input along it; gather: the axis indexed. */
   axis = 0;
   bounds: readonly number[] | null = null;
   /** reduce: the input dims reduced, ascending. */
@@ -170,6 +184,9 @@ export class Node {
       case 'concat':
         h.add(this.axis).addList(this.bounds as number[]);
         break;
+      case 'gather':
+        h.add(this.axis).addList(this.inputs[0].shape);
+        break;
       case 'reduce':
         h.addList(this.axes as number[]);
         break;
@@ -222,6 +239,7 @@ const KIND_TAG: Record<NodeKind, number> = {
   matmul: 11,
   scan: 12,
   iota: 13,
+  gather: 14,
 };
 
 const opTags = new Map<string, number>();

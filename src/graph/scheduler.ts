@@ -36,6 +36,7 @@ function ownCost(n: Node): number {
     case 'where':
     case 'concat':
     case 'reduce':
+    case 'gather':
       return 1;
     default:
       return 0;
@@ -50,7 +51,8 @@ const isCompute = (n: Node): boolean =>
   n.kind === 'concat' ||
   n.kind === 'reduce' ||
   n.kind === 'matmul' ||
-  n.kind === 'scan';
+  n.kind === 'scan' ||
+  n.kind === 'gather';
 
 /** Follows views and reshapes down to the node that computes values. */
 function viewBase(n: Node): Node {
