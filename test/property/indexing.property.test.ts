@@ -171,6 +171,35 @@ describe('indexing and rearranging vs the oracle', () => {
       [4, 5, 6],
       [4, 5, 6],
     ]);
+    // integer-array and boolean-mask indices in slice (NumPy advanced indexing, one array)
+    const b = ma.arange(24).reshape(2, 3, 4);
+    expect(b.slice([null, null, null], ma.array([2, 0], 'int32')).tolist()).toEqual([
+      [
+        [8, 9, 10, 11],
+        [0, 1, 2, 3],
+      ],
+      [
+        [20, 21, 22, 23],
+        [12, 13, 14, 15],
+      ],
+    ]);
+    expect(b.slice('...', ma.array([3, -1], 'int32')).shape).toEqual([2, 3, 2]);
+    const mask = ma.array([
+      [true, false, true],
+      [false, false, true],
+    ]);
+    expect(b.slice(mask).tolist()).toEqual([
+      [0, 1, 2, 3],
+      [8, 9, 10, 11],
+      [20, 21, 22, 23],
+    ]);
+    expect(b.slice(0, ma.array([true, false, true])).tolist()).toEqual([
+      [0, 1, 2, 3],
+      [8, 9, 10, 11],
+    ]);
+    expect(() => b.slice(ma.array([true, false, true]))).toThrow(ma.ShapeError);
+    expect(() => b.slice(ma.array([0], 'int32'), ma.array([0], 'int32'))).toThrow(ma.ArgumentError);
+    expect(ma.where(ma.array([0, 3, 0, 1])).map((x) => x.tolist())).toEqual([[1, 3]]);
     expect(() => ma.take(a, [0.5])).toThrow(ma.DTypeError);
     expect(() => ma.take(a, ma.array([1], 'float32'))).toThrow(ma.DTypeError);
     expect(() => ma.takeAlongAxis(a, [0, 1], 1)).toThrow(ma.ShapeError);
