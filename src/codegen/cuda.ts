@@ -151,7 +151,7 @@ export const CUDA_DIALECT: GpuDialect = {
   int64: 'int64_t',
   uint64: 'uint64_t',
   kernelHead(name: string, params: readonly GpuParam[], argWords: number, threads: number, argsInline: boolean): string {
-    const ps = params.map((p, i) => `${p.readonly ? 'const ' : ''}${p.type} *__restrict__ b${i}`);
+    const ps = params.map((p) => `${p.readonly ? 'const ' : ''}${p.type} *__restrict__ ${p.name}`);
     ps.push(argsInline ? `const MaArgs<${argWords}> a` : `const MaArgs<${argWords}> *__restrict__ ap`);
     const head = `extern "C" __global__ void __launch_bounds__(${threads}) ${name}(${ps.join(', ')}) {`;
     return argsInline ? head : `${head}\n  const MaArgs<${argWords}> &a = *ap;`;
@@ -163,8 +163,12 @@ export const CUDA_DIALECT: GpuDialect = {
   blockZ: 'blockIdx.z',
   blockDimX: 'blockDim.x',
   gridDimX: 'gridDim.x',
+  gridDimY: 'gridDim.y',
   barrier: '__syncthreads();',
-  shared: (type, name, count) => `__shared__ ${type} ${name}[${count}];`,
+  fence: '__threadfence();',
+  atomicIncrement: (ptr) => `atomicAdd(${ptr}, 1u)`,
+  readCoherent: (type, base, index) => `((volatile ${type} *)${base})[${index}]`,
+  shared: (type, name, count) => `__shared__ __align__(16) ${type} ${name}[${count}];`,
   shuffleDown: (expr, delta) => `ma_shfl_down(${expr}, ${delta})`,
   math: cudaMath,
   argDouble: (expr) => `__longlong_as_double(${expr})`,
@@ -175,6 +179,9 @@ export const CUDA_DIALECT: GpuDialect = {
     return t;
   },
   unroll: '_Pragma("unroll")',
+  unrollBy: (n) => `_Pragma("unroll ${n}")`,
+  sharedPtr: (type) => `${type} *`,
+  vec4: (type) => (type === 'float' ? 'float4' : null),
   prelude: CUDA_PRELUDE,
 };
 
