@@ -83,3 +83,4 @@ export {
   type KernelSourceInfo,
 } from './array/api.js';
 export { setFusion, fusionEnabled } from './array/context.js';
+export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './graph/precision.js';

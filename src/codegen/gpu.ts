@@ -125,6 +125,16 @@ export interface GpuDialect {
   /** The 4-wide vector type of a compute type (`float4`), or null where there is none. */
   vec4(type: string): string | null;
   readonly prelude: string;
+  /**
+   * TensorFloat-32 warp matrix products (CUDA: mma.sync m16n8k8), used for float32
+   * matmuls under setMatmulPrecision('tf32'). The prelude then defines
+   * `uint32_t ma_tf32(float)` (round to TF32 bits) and
+   * `void ma_mma_tf32(float c[4], const uint32_t a[4], const uint32_t b[2])` with the
+   * PTX fragment layout of m16n8k8 (g = lane / 4, t = lane % 4: a = A[g][t], A[g+8][t],
+   * A[g][t+4], A[g+8][t+4]; b = B[t][g], B[t+4][g]; c = C[g][2t], C[g][2t+1],
+   * C[g+8][2t], C[g+8][2t+1]). Absent: tf32 matmuls run the exact kernel.
+   */
+  readonly tensorCoresTf32?: boolean;
 }
 
 /** How a kernel maps onto the GPU's threads. */
@@ -248,6 +258,9 @@ const GPU_OPS: Record<string, Row> = {
 
 /** Renders kernels of one dialect. */
 class GpuRenderer {
+  /** Where a matmul epilogue reads the product of its element. */
+  mmValue = 'acc[ii][jj]';
+
   constructor(
     private readonly D: GpuDialect,
     private readonly ir: KernelIR,
@@ -381,7 +394,7 @@ class GpuRenderer {
       case 'reduce':
         return (reduceMode === 'block' ? this.blockReduce(s, dimVar) : this.serialReduce(s, dimVar)).join('\n');
       case 'mm':
-        return `const ${this.ct(s.dtype)} v${s.id} = ${this.roundTo(s.dtype, `(${this.ct(s.dtype)})acc[ii][jj]`)};`;
+        return `const ${this.ct(s.dtype)} v${s.id} = ${this.roundTo(s.dtype, `(${this.ct(s.dtype)})${this.mmValue}`)};`;
     }
   }
 
@@ -922,6 +935,122 @@ class GpuRenderer {
     L.push('}');
     return L.join('\n');
   }
+
+  /**
+   * A float32 matrix product on TensorFloat-32 tensor cores: 128×128 tiles per
+   * 256-thread block, 8 warps of 64×32 (4×4 m16n8k8 products each), K in steps of 16
+   * through double-buffered shared memory (rows padded by 4 so fragment reads are free
+   * of bank conflicts), operands rounded to TF32 once as they are stored, float32
+   * accumulation; the epilogue runs per output element.
+   */
+  renderMatmulTf32(name: string): string {
+    const ir = this.ir;
+    const D = this.D;
+    const W = D.int64;
+    const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
+    const r = ir.rank;
+    const br = mm.batchRank;
+    const sA = mm.a.strides;
+    const sB = mm.b.strides;
+    const BK = 16;
+    const LD = 132; // padded row of 128
+    const PER = (128 * BK) / 256;
+    const outD = ir.buffers[0];
+    const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
+    const L: string[] = [...this.head(name, 256)];
+    L.push(`  ${D.shared('float', 'As', 2 * BK * LD)}`);
+    L.push(`  ${D.shared('float', 'Bs', 2 * BK * LD)}`);
+    L.push(`  const ${W} M = ${this.arg(mm.m)}, N = ${this.arg(mm.n)}, K = ${this.arg(mm.k)};`);
+    L.push(`  const ${W} sAi = ${this.arg(sA[br])}, sAk = ${this.arg(sA[br + 1])}, sBk = ${this.arg(sB[br])}, sBj = ${this.arg(sB[br + 1])};`);
+    L.push(`  const ${W} bflat = ${D.blockZ};`);
+    L.push(`  ${W} oA = ${this.arg(mm.a.offset)}, oB = ${this.arg(mm.b.offset)};`);
+    if (br > 0) {
+      L.push(`  ${W} bt = bflat;`);
+      for (let k = br - 1; k >= 0; k--) {
+        L.push(`  const ${W} bi${k} = bt % ${this.arg(mm.batchDims[k])}; bt /= ${this.arg(mm.batchDims[k])};`);
+        L.push(`  oA += bi${k} * ${this.arg(sA[k])}; oB += bi${k} * ${this.arg(sB[k])};`);
+      }
+    }
+    L.push(`  const ${W} row0 = (${W})${D.blockY} * 128, col0 = (${W})${D.blockX} * 128;`);
+    L.push(`  const unsigned tid = ${D.threadX}, lane = tid & 31u, warp = tid >> 5, g = lane >> 2, t = lane & 3u;`);
+    L.push('  const unsigned wm = warp >> 2, wn = warp & 3u;');
+    L.push(`  ${W} pA[${PER}], pB[${PER}]; unsigned lkA[${PER}], lkB[${PER}]; bool okA[${PER}], okB[${PER}];`);
+    L.push(`  ${D.unroll} for (int e = 0; e < ${PER}; e++) {`);
+    L.push('    const unsigned q = tid + 256 * e;');
+    L.push(`    const ${W} gi = row0 + q / ${BK}, gj = col0 + q % 128;`);
+    L.push(`    lkA[e] = q % ${BK}; lkB[e] = q / 128;`);
+    L.push('    okA[e] = gi < M; okB[e] = gj < N;');
+    L.push(`    pA[e] = oA + (okA[e] ? gi : 0) * sAi + (${W})lkA[e] * sAk;`);
+    L.push(`    pB[e] = oB + (${W})lkB[e] * sBk + (okB[e] ? gj : 0) * sBj;`);
+    L.push('  }');
+    L.push(`  float ra[${PER}], rb[${PER}];`);
+    const load = (kbase: string): string[] => [
+      `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
+      `      ra[e] = (okA[e] && ${kbase} + lkA[e] < K) ? b${mm.a.buf}[pA[e] + ${kbase} * sAk] : 0.0f;`,
+      `      rb[e] = (okB[e] && ${kbase} + lkB[e] < K) ? b${mm.b.buf}[pB[e] + ${kbase} * sBk] : 0.0f;`,
+      '    }',
+    ];
+    const store = (buf: string): string[] => [
+      `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
+      '      const unsigned q = tid + 256 * e;',
+      `      As[(${buf} * ${BK} + q % ${BK}) * ${LD} + q / ${BK}] = __uint_as_float(ma_tf32(ra[e]));`,
+      `      Bs[(${buf} * ${BK} + q / 128) * ${LD} + q % 128] = __uint_as_float(ma_tf32(rb[e]));`,
+      '    }',
+    ];
+    L.push('  float acc[4][4][4];');
+    L.push(
+      `  ${D.unroll} for (int x = 0; x < 4; x++) { ${D.unroll} for (int y = 0; y < 4; y++) { ${D.unroll} for (int z = 0; z < 4; z++) acc[x][y][z] = 0.0f; } }`,
+    );
+    L.push('  {');
+    L.push(...load('(int64_t)0'));
+    L.push(...store('0'));
+    L.push('  }');
+    L.push(`  ${D.barrier}`);
+    L.push(`  const ${W} tiles = (K + ${BK - 1}) / ${BK};`);
+    L.push(`  for (${W} tt = 0; tt < tiles; tt++) {`);
+    L.push('    const unsigned cur = (unsigned)(tt & 1);');
+    L.push('    const bool more = tt + 1 < tiles;');
+    L.push('    if (more) {');
+    L.push(...load(`(tt + 1) * ${BK}`).map((x) => `  ${x}`));
+    L.push('    }');
+    L.push(`    const float *Ac = As + cur * ${BK * LD};`);
+    L.push(`    const float *Bc = Bs + cur * ${BK * LD};`);
+    L.push(`    ${D.unroll} for (int ks = 0; ks < ${BK}; ks += 8) {`);
+    L.push('      uint32_t af[4][4], bf[4][2];');
+    L.push(`      ${D.unroll} for (int mt = 0; mt < 4; mt++) {`);
+    L.push('        const unsigned m0 = wm * 64 + mt * 16 + g;');
+    L.push(`        af[mt][0] = __float_as_uint(Ac[(ks + t) * ${LD} + m0]);`);
+    L.push(`        af[mt][1] = __float_as_uint(Ac[(ks + t) * ${LD} + m0 + 8]);`);
+    L.push(`        af[mt][2] = __float_as_uint(Ac[(ks + t + 4) * ${LD} + m0]);`);
+    L.push(`        af[mt][3] = __float_as_uint(Ac[(ks + t + 4) * ${LD} + m0 + 8]);`);
+    L.push('      }');
+    L.push(`      ${D.unroll} for (int nt = 0; nt < 4; nt++) {`);
+    L.push('        const unsigned n0 = wn * 32 + nt * 8 + g;');
+    L.push(`        bf[nt][0] = __float_as_uint(Bc[(ks + t) * ${LD} + n0]);`);
+    L.push(`        bf[nt][1] = __float_as_uint(Bc[(ks + t + 4) * ${LD} + n0]);`);
+    L.push('      }');
+    L.push(`      ${D.unroll} for (int mt = 0; mt < 4; mt++) { ${D.unroll} for (int nt = 0; nt < 4; nt++) ma_mma_tf32(acc[mt][nt], af[mt], bf[nt]); }`);
+    L.push('    }');
+    L.push('    if (more) {');
+    L.push(...store('(cur ^ 1u)').map((x) => `  ${x}`));
+    L.push('    }');
+    L.push(`    ${D.barrier}`);
+    L.push('  }');
+    L.push(`  ${D.unroll} for (int mt = 0; mt < 4; mt++) {`);
+    L.push(`    ${D.unroll} for (int nt = 0; nt < 4; nt++) {`);
+    L.push(`      ${D.unroll} for (int rr = 0; rr < 4; rr++) {`);
+    L.push(`        const ${W} i = row0 + wm * 64 + mt * 16 + g + (rr >= 2 ? 8 : 0);`);
+    L.push(`        const ${W} j = col0 + wn * 32 + nt * 8 + 2 * t + (rr & 1);`);
+    L.push('        if (i >= M || j >= N) continue;');
+    this.mmValue = 'acc[mt][nt][rr]';
+    for (const st of ir.stmts) L.push(`        ${this.stmt(st, dimVar, 'serial').split('\n').join('\n        ')}`);
+    L.push(`        b0[bflat * M * N + i * N + j] = ${this.toStorage(outD, `v${ir.result}`)};`);
+    L.push('      }');
+    L.push('    }');
+    L.push('  }');
+    L.push('}');
+    return L.join('\n');
+  }
 }
 
 /** True if the load's index is idx0 + j along the inner dim with every other term row-invariant. */
@@ -993,7 +1122,7 @@ export function renderGpuKernel(dialect: GpuDialect, ir: KernelIR, name: string)
   const R = new GpuRenderer(dialect, ir);
   switch (gpuStrategy(ir)) {
     case 'matmul':
-      return R.renderMatmul(name);
+      return ir.matmul?.precision === 'tf32' && dialect.tensorCoresTf32 ? R.renderMatmulTf32(name) : R.renderMatmul(name);
     case 'scan':
       return R.renderScan(name);
     case 'rows':

@@ -85,6 +85,27 @@ describe.skipIf(why !== '')('CUDA backend', () => {
     expect(maxRelDiff(c, g)).toBeLessThan(1e-5);
   });
 
+  it("setMatmulPrecision('tf32') runs float32 matmuls on tensor cores within TF32 error; the default stays exact", () => {
+    const build = (): ma.MetalArray => ma.matmul(ma.array(rand(200 * 256, 4)).reshape(200, 256), ma.array(rand(256 * 136, 5)).reshape(256, 136)).add(1);
+    const [c, g] = both(build);
+    expect(g).toEqual(c); // exact float32 with FMA, like the CPU
+    ma.setMatmulPrecision('tf32');
+    try {
+      const [c2, t] = both(build);
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < c2.length; i++) {
+        num += (t[i] - c2[i]) ** 2;
+        den += c2[i] ** 2;
+      }
+      const rel = Math.sqrt(num / den);
+      expect(rel).toBeLessThan(2e-3);
+      expect(rel).toBeGreaterThan(0); // TF32 rounding shows: the tensor-core kernel ran
+    } finally {
+      ma.setMatmulPrecision('highest');
+    }
+  });
+
   it('every dtype round-trips and casts like the CPU', () => {
     const dts = ['bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float16', 'bfloat16', 'float32', 'float64'] as const;
     for (const d of dts) {
