@@ -221,9 +221,11 @@ const GPU_OPS: Record<string, Row> = {
   arctanh: { f: '(float)%atanh((double)$0)', d: '@atanh($0)' },
   erf: { float: '@erf($0)' },
   erfinv: { f: '(float)ma_erfinv((double)$0)', d: 'ma_erfinv($0)' },
-  sigmoid: { f: '(1.0f / (1.0f + @exp(-$0)))', d: '(1.0 / (1.0 + @exp(-$0)))' },
+  // float32 sigmoid and silu round once from double: in float, e^-x overflows for
+  // x < -88.7 while the result (silu(-89) = -2e-37) is still a normal float.
+  sigmoid: { f: '(float)(1.0 / (1.0 + %exp(-(double)$0)))', d: '(1.0 / (1.0 + @exp(-$0)))' },
   gelu: { f: '(0.5f * $0 * (1.0f + @erf($0 * 0.70710678118654752f)))', d: '(0.5 * $0 * (1.0 + @erf($0 * 0.70710678118654752440)))' },
-  silu: { f: '($0 / (1.0f + @exp(-$0)))', d: '($0 / (1.0 + @exp(-$0)))' },
+  silu: { f: '(float)((double)$0 / (1.0 + %exp(-(double)$0)))', d: '($0 / (1.0 + @exp(-$0)))' },
   isnan: { float: '(uint8_t)($0 != $0)', all: '(uint8_t)0' },
   isinf: { float: '(uint8_t)(@fabs($0) == INFINITY)', all: '(uint8_t)0' },
   isfinite: { float: '(uint8_t)(($0 - $0) == 0)', all: '(uint8_t)1' },
@@ -605,8 +607,10 @@ class GpuRenderer {
     if (split) {
       const gy = D.gridDimY;
       out.push(`  if (${gy} > 1) {`);
-      out.push(`    ${A} *part = (${A} *)scratch;`);
-      out.push(`    uint32_t *count = (uint32_t *)(scratch + (uint64_t)units * ${gy} * 8);`);
+      // Counters live in a fixed region at the start of the scratch (always zero between
+      // launches); partials after it, so no kernel's partials overlap another's counters.
+      out.push(`    uint32_t *count = (uint32_t *)scratch;`);
+      out.push(`    ${A} *part = (${A} *)(scratch + ${SPLIT_COUNTER_BYTES});`);
       out.push(`    if (${D.threadX} == 0) {`);
       out.push(`      part[u * ${gy} + ${D.blockY}] = sh${s.id}[0];`);
       out.push(`      ${D.fence}`);
@@ -1071,8 +1075,16 @@ function isUnitInner(ix: IndexExpr, inner: number, ir: KernelIR): boolean {
   return unit;
 }
 
+/**
+ * Statements above which a flat kernel has no vector path (it would be a second copy
+ * of the body, unrolled V times): NVRTC's time grows with the source, and a chain of
+ * thousands of ops is bound by its arithmetic, not by 16-byte accesses.
+ */
+const VECTOR_PATH_MAX_STMTS = 256;
+
 /** Elements per thread of a flat kernel: as many as fit 16 bytes of the widest buffer (1..8). */
 function flatVector(ir: KernelIR): number {
+  if (ir.stmts.length > VECTOR_PATH_MAX_STMTS) return 1;
   const widest = Math.max(...ir.buffers.map((d) => DTYPES[d].bytes));
   return Math.max(1, Math.min(8, Math.floor(16 / widest)));
 }
@@ -1099,6 +1111,10 @@ function splittable(ir: KernelIR): boolean {
 
 /** Blocks a split reduction aims for in all (a few waves of a large GPU). */
 const SPLIT_TARGET_BLOCKS = 2048;
+/** Outputs a split reduction may have (fewer than SPLIT_TARGET_BLOCKS / 2)... */
+const SPLIT_MAX_OUTPUTS = SPLIT_TARGET_BLOCKS / 2;
+/** ...so their counters fit the scratch's first bytes. */
+const SPLIT_COUNTER_BYTES = SPLIT_MAX_OUTPUTS * 4;
 /** Elements each thread of a split reduction should fold at least. */
 const SPLIT_MIN_PER_THREAD = 8;
 
@@ -1163,12 +1179,12 @@ export function gpuLaunch(ir: KernelIR, args: readonly number[]): GpuLaunch {
     }
     case 'element': {
       let splits = 1;
-      if (splittable(ir) && work > 0 && work < SPLIT_TARGET_BLOCKS / 2) {
+      if (splittable(ir) && work > 0 && work < SPLIT_MAX_OUTPUTS) {
         const s = ir.stmts.find((x): x is ReduceStmt => x.k === 'reduce') as ReduceStmt;
         const total = s.loops.reduce((p, l) => p * args[l.size], 1);
         splits = Math.max(1, Math.min(Math.floor(SPLIT_TARGET_BLOCKS / work), Math.floor(total / (BLOCK_THREADS * SPLIT_MIN_PER_THREAD)), 65535));
       }
-      const scratchBytes = splits > 1 ? work * splits * 8 + Math.ceil((work * 4) / 8) * 8 : 0;
+      const scratchBytes = splits > 1 ? SPLIT_COUNTER_BYTES + work * splits * 8 : 0;
       return { grid: [Math.min(MAX_BLOCKS, work), splits, 1], block: [BLOCK_THREADS, 1, 1], sharedBytes: 0, scratchBytes };
     }
     default: {

@@ -65,6 +65,31 @@ describe.skipIf(why !== '')('CUDA backend', () => {
     expect(maxRelDiff(c, g)).toBeLessThan(1e-6);
   });
 
+  it('split reductions of different sizes in a row (the scratch stays consistent)', () => {
+    const [c, g] = both(() => {
+      const parts: ma.MetalArray[] = [];
+      for (const n of [1 << 20, 5000, 1 << 16, 3 * 4099])
+        parts.push(
+          ma
+            .array(rand(n, n % 97))
+            .sum()
+            .reshape(1),
+        );
+      parts.push(
+        ma
+          .array(rand(3 * 70000, 3))
+          .reshape(3, 70000)
+          .max(1),
+      );
+      return ma.concatenate(parts);
+    });
+    expect(maxRelDiff(c, g)).toBeLessThan(1e-6);
+    for (const n of [1 << 20, 5000, 1 << 16]) {
+      const [c1, g1] = both(() => ma.array(rand(n, 5)).astype('float16').sum().astype('float64'));
+      expect(g1).toEqual(c1);
+    }
+  });
+
   it('softmax is at most 2 kernels and matches the CPU', () => {
     ma.setBackend('cuda');
     const x = ma.array(rand(64 * 1000)).reshape(64, 1000);
