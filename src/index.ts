@@ -17,6 +17,7 @@ export {
   DisposedError,
   OutOfMemoryError,
   ArgumentError,
+  GpuError,
 } from './errors.js';
 export {
   array,
@@ -88,3 +89,4 @@ export {
   type KernelSourceInfo,
 } from './array/api.js';
 export { setFusion, fusionEnabled } from './array/context.js';
+export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './graph/precision.js';

@@ -14,6 +14,8 @@ enum class ErrorCode {
   kBadArgument,  // ERR_MA_BAD_ARGUMENT
   kDlopen,       // ERR_MA_DLOPEN
   kKernel,       // ERR_MA_KERNEL
+  kGpu,          // ERR_MA_GPU
+  kCompile,      // ERR_MA_COMPILE
 };
 
 const char* ErrorCodeName(ErrorCode code) noexcept;
