@@ -18,6 +18,7 @@ import * as reduce from '../ops/reduce.js';
 import * as matmulOps from '../ops/matmul.js';
 import * as scanOps from '../ops/scan.js';
 import * as indexing from '../ops/indexing.js';
+import * as sorting from '../ops/sort.js';
 import { backendFor } from '../runtime/registry.js';
 import { currentScope, planOptions } from './context.js';
 import { fromStorage } from './convert.js';
@@ -329,6 +330,14 @@ export class MetalArray {
   /** Each element repeated along `axis` (flattened without one); see ma.repeat. */
   repeat(repeats: number, axis?: number | null): MetalArray {
     return indexing.repeat(this, repeats, axis);
+  }
+  /** Sorted along `axis` (last by default; null: flattened), ascending, NaN last; see ma.sort. */
+  sort(axis: number | null = -1): MetalArray {
+    return sorting.sort(this, axis);
+  }
+  /** int32 indices that sort along `axis` (stable); see ma.argsort. */
+  argsort(axis: number | null = -1): MetalArray {
+    return sorting.argsort(this, axis);
   }
   /** Indices of the non-zero elements, one int32 array per axis (evaluates now). */
   nonzero(): MetalArray[] {

@@ -72,6 +72,7 @@
  * - `matmul`: 128×128 output tiles per 256-thread block (8×8 per thread), K in steps
  *   of 8 through double-buffered shared memory, the epilogue per element, exact FMA.
  */
+import { BackendUnavailableError } from '../errors.js';
 import { DTYPES, type DType } from '../graph/dtype.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
 
@@ -1132,6 +1133,7 @@ const SPLIT_MIN_PER_THREAD = 8;
 export function gpuStrategy(ir: KernelIR): GpuStrategy {
   if (ir.kind === 'matmul') return 'matmul';
   if (ir.kind === 'scan') return 'scan';
+  if (ir.kind === 'sort') throw new BackendUnavailableError('sort, argsort and topk run on the cpu backend only so far; move the array with .to("cpu")');
   const inner = ir.rank - 1;
   const reduces = ir.stmts.map((s, k) => ({ s, k })).filter((x): x is { s: ReduceStmt; k: number } => x.s.k === 'reduce');
   if (reduces.length === 0) return 'flat';

@@ -109,7 +109,7 @@ export interface ReduceStmt {
 }
 
 /** Kernel kinds the scheduler makes (reductions and matmul join later). */
-export type KernelKind = 'elementwise' | 'reduce' | 'matmul' | 'scan';
+export type KernelKind = 'elementwise' | 'reduce' | 'matmul' | 'scan' | 'sort';
 
 /** Rows of the output one matmul work item computes. */
 export const MATMUL_ROW_BLOCK = 4;
@@ -135,4 +135,10 @@ export interface KernelIR {
    * (dims are not collapsed). 'sum' | 'prod' | 'max' | 'min' name the fold.
    */
   readonly scan?: { readonly op: 'sum' | 'prod' | 'max' | 'min'; readonly inclusive: boolean };
+  /**
+   * For 'sort' kernels: `result` is sorted along the last dim (stable, ascending, NaN
+   * last), each work item one line; the output is the sorted values or, with
+   * `indices`, the positions they came from.
+   */
+  readonly sort?: { readonly indices: boolean; readonly dtype: DType };
 }

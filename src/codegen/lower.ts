@@ -918,10 +918,12 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
   }
 
   const scanOps = { cumsum: 'sum', cumprod: 'prod', cummax: 'max', cummin: 'min' } as const;
+  const isSort = isScan && (root.op === 'sort' || root.op === 'argsort');
   const ir: KernelIR = {
-    kind: isScan ? 'scan' : mm ? 'matmul' : expr.t === 'reduce' ? 'reduce' : 'elementwise',
+    kind: isSort ? 'sort' : isScan ? 'scan' : mm ? 'matmul' : expr.t === 'reduce' ? 'reduce' : 'elementwise',
     rank: mm || isScan ? rank : outRank,
-    scan: isScan ? { op: scanOps[root.op as keyof typeof scanOps], inclusive: root.inclusive } : undefined,
+    scan: isScan && !isSort ? { op: scanOps[root.op as keyof typeof scanOps], inclusive: root.inclusive } : undefined,
+    sort: isSort ? { indices: root.op === 'argsort', dtype: root.inputs[0].dtype } : undefined,
     matmul: matmulSpec,
     buffers: [root.dtype, ...L.inputs.map((n) => n.dtype)],
     stmts: top.stmts,

@@ -27,7 +27,7 @@ export type NodeKind =
   | 'gather';
 
 /** Scans (along the last axis): the node's `op` is one of these. */
-export type ScanOp = 'cumsum' | 'cumprod' | 'cummax' | 'cummin';
+export type ScanOp = 'cumsum' | 'cumprod' | 'cummax' | 'cummin' | 'sort' | 'argsort';
 
 /** Reductions: the node's `op` is one of these and `axes` lists the input dims reduced. */
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin' | 'any' | 'all';

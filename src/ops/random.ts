@@ -18,6 +18,8 @@ import { defaultBackend } from '../array/context.js';
 import { argmax } from './reduce.js';
 import { stack } from './join.js';
 import { astype, binary, clip, unary } from './elementwise.js';
+import { take } from './indexing.js';
+import { argsort } from './sort.js';
 import type { ArrayLike } from './operand.js';
 
 /** Threefry-2x32's rotation constants (from the Random123 paper). */
@@ -224,4 +226,21 @@ export function categorical(key: MetalArray, logits: MetalArray, axis = -1): Met
   const gumbel = unary('negative', unary('log', unary('negative', unary('log', u))));
   const noisy = binary('add', astype(logits, DTYPES[logits.dtype].kind === 'float' ? logits.dtype : 'float32'), gumbel);
   return argmax(noisy, axis);
+}
+
+/**
+ * A random permutation: of 0..n-1 (int32) for a number, or of an array's rows (along
+ * `axis`, 0 by default). The order is the argsort of 32 random bits per position (a
+ * stable sort, so the rare equal keys keep their order: still a permutation).
+ */
+export function permutation(key: MetalArray, x: number | MetalArray, axis = 0): MetalArray {
+  if (typeof x === 'number') {
+    if (!Number.isSafeInteger(x) || x < 0) throw new ArgumentError(`random.permutation: n must be a non-negative integer, got ${x}`);
+    return argsort(bits(key, [x]));
+  }
+  if (!(x instanceof MetalArray)) throw new ArgumentError('random.permutation: expected a number or a MetalArray');
+  if (x.ndim === 0) throw new ArgumentError('random.permutation: a zero-dimensional array has nothing to permute');
+  const ax = axis < 0 ? axis + x.ndim : axis;
+  if (!Number.isInteger(ax) || ax < 0 || ax >= x.ndim) throw new ArgumentError(`random.permutation: axis ${axis} is out of bounds for rank ${x.ndim}`);
+  return take(x, argsort(bits(key, [x.shape[ax]])), ax);
 }

@@ -1,5 +1,5 @@
 /**
- * Property tests of the indexing and rearranging ops against the oracle
+ * Property tests of the indexing, rearranging and sorting ops against the oracle
  * (test/reference/indexing.ts): every dtype, inputs that are strided views (transposes,
  * slices with steps, flips, broadcasts), index arrays with negative and out-of-range
  * entries, and a fused consumer on top. Gathers and rearrangements copy values, so the
@@ -37,8 +37,56 @@ function drawCase(d: Draw): Case {
   const rank = shape.length;
   const axis = d.int(-rank, rank - 1);
   const ax = axis < 0 ? axis + rank : axis;
-  const kind = pick(d, ['take', 'takeFlat', 'takeAlongAxis', 'tril', 'triu', 'roll', 'tile', 'repeat', 'pad'] as const);
+  const kind = pick(d, ['take', 'takeFlat', 'takeAlongAxis', 'tril', 'triu', 'roll', 'tile', 'repeat', 'pad', 'sort', 'argsort', 'topk'] as const);
   switch (kind) {
+    case 'sort':
+    case 'argsort': {
+      const flat = chance(d, 20);
+      const which = kind;
+      return {
+        what: `ma.${which}(x, ${flat ? 'null' : axis})`,
+        input,
+        lib: (x) => (which === 'sort' ? ma.sort(x, flat ? null : axis) : ma.argsort(x, flat ? null : axis)),
+        ref: (x) => R.indexing.sortAlong(x, flat ? null : axis, which === 'argsort'),
+      };
+    }
+    case 'topk': {
+      const k = d.int(0, shape[ax]);
+      // the k largest, descending, equal values lowest index first: the reversed tail of
+      // the stable ascending order of the reversed line
+      return {
+        what: `ma.topk(x, ${k}, ${axis})[1]`,
+        input,
+        lib: (x) => ma.topk(x, k, axis)[1],
+        ref: (x) => {
+          const n = shape[ax];
+          const flipped = R.indexing.take(
+            x,
+            R.fromFlat(
+              'int32',
+              [n],
+              Array.from({ length: n }, (_, j) => n - 1 - j),
+            ),
+            ax,
+          );
+          const order = R.indexing.sortAlong(flipped, ax, true);
+          const tail = R.indexing.take(
+            order,
+            R.fromFlat(
+              'int32',
+              [k],
+              Array.from({ length: k }, (_, j) => n - 1 - j),
+            ),
+            ax,
+          );
+          return R.fromFlat(
+            'int32',
+            R.shapeOf(tail),
+            R.toFlat(tail).map((v) => n - 1 - Number(v)),
+          );
+        },
+      };
+    }
     case 'take': {
       const ishape = drawShape(d, 0, 2, 4);
       const idx = drawIndices(d, shape[ax], ishape);
@@ -135,7 +183,7 @@ function check(c: Case): void {
 
 describe('indexing and rearranging vs the oracle', () => {
   it(
-    'take, takeAlongAxis, tril, triu, roll, tile, repeat, pad over every dtype and view kind',
+    'take, takeAlongAxis, tril, triu, roll, tile, repeat, pad, sort, argsort, topk over every dtype and view kind',
     () => {
       fc.assert(
         fc.property(fc.gen(), (g) => {

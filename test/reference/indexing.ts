@@ -166,3 +166,43 @@ export function nonzero(a: RefArray): number[][] {
   });
   return out;
 }
+
+/** NumPy's stable ascending order with NaN last; -0 and 0 are equal. */
+function compare(x: Scalar, y: Scalar): number {
+  const xn = typeof x === 'number' && Number.isNaN(x);
+  const yn = typeof y === 'number' && Number.isNaN(y);
+  if (xn || yn) return xn === yn ? 0 : xn ? 1 : -1;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Stable sort (indices: argsort) along `axis` (null: the flattened array). */
+export function sortAlong(a: RefArray, axis: number | null, indices: boolean): RefArray {
+  const src = axis === null ? fromFlat(a.dtype, [sizeOf(a.nd.shape)], toFlat(a)) : a;
+  const s = shapeOfArr(src);
+  const ax = axis === null ? 0 : axis < 0 ? axis + s.length : axis;
+  const order = new Map<string, number[]>();
+  const lineOf = (index: number[]): number[] => {
+    const key = index.map((x, d) => (d === ax ? 0 : x)).join(',');
+    let o = order.get(key);
+    if (!o) {
+      const vals = Array.from({ length: s[ax] }, (_, j) =>
+        getAt(
+          src,
+          index.map((x, d) => (d === ax ? j : x)),
+        ),
+      );
+      o = vals.map((_, j) => j).sort((p, q) => compare(vals[p], vals[q]) || p - q);
+      order.set(key, o);
+    }
+    return o;
+  };
+  return build(indices ? 'int32' : src.dtype, s, (index) => {
+    const j = lineOf(index)[index[ax]];
+    return indices
+      ? j
+      : getAt(
+          src,
+          index.map((x, d) => (d === ax ? j : x)),
+        );
+  });
+}

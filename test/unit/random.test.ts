@@ -179,4 +179,19 @@ describe('random: distributions (moments within 5 standard errors)', () => {
       expect(Math.abs(freq[c] - p)).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / N));
     });
   });
+
+  it("permutation shuffles 0..n-1 or an array's rows, reproducibly", () => {
+    const p = f64(ma.random.permutation(key, 1000));
+    expect([...p].sort((x, y) => x - y)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(p).not.toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(f64(ma.random.permutation(key, 1000))).toEqual(p);
+    const rows = ma.arange(12).reshape(4, 3);
+    const shuffled = ma.random.permutation(key, rows).tolist() as number[][];
+    expect(shuffled.map((r) => r[0]).sort((x, y) => x - y)).toEqual([0, 3, 6, 9]);
+    for (const r of shuffled) expect(r).toEqual([r[0], r[0] + 1, r[0] + 2]);
+    // each position takes each value about equally often
+    const counts = new Array(5).fill(0);
+    for (let s = 0; s < 400; s++) counts[f64(ma.random.permutation(ma.random.key(s), 5))[0]]++;
+    for (const c of counts) expect(Math.abs(c - 80)).toBeLessThan(5 * Math.sqrt(400 * 0.2 * 0.8));
+  });
 });
