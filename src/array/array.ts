@@ -319,6 +319,10 @@ export class MetalArray {
   cumsum(axis?: number | null, reverse = false, inclusive = true): MetalArray {
     return scanOps.cumsum(this, axis, reverse, inclusive);
   }
+  /** A functional update at an index: `a.at(0, [1, null]).set(5)` returns a new array; see ma.at. */
+  at(...specs: (SliceSpec | string)[]): indexing.AtIndex {
+    return indexing.at(this, ...specs);
+  }
   /** Elements at `indices` along `axis` (flattened without one); see ma.take. */
   take(indices: indexing.IndexLike, axis?: number | null): MetalArray {
     return indexing.take(this, indices, axis);

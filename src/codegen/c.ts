@@ -843,8 +843,32 @@ export function renderCKernel(ir: KernelIR, name: string): string {
     }
   }
   lines.push('  }');
+  if (ir.scatter) lines.push(...scatterUpdates(ir));
   lines.push('}');
   return lines.join('\n');
+}
+
+/** A scatter kernel's second phase (its single chunk starts at 0): the updates, in order. */
+function scatterUpdates(ir: KernelIR): string[] {
+  const sc = ir.scatter as NonNullable<KernelIR['scatter']>;
+  const d = ir.buffers[0];
+  const ST = STORAGE_TYPE[d];
+  const CT = COMPUTE_TYPE[d];
+  const load = (x: string) => (d === 'float16' ? `ma_h2f(${x})` : d === 'bfloat16' ? `ma_b2f(${x})` : x);
+  const store = (x: string) => (d === 'float16' ? `ma_f2h(${x})` : d === 'bfloat16' ? `ma_f2b(${x})` : x);
+  const combined = sc.op === 'set' ? 'u' : roundTo(d, opExpr(sc.op, d, ['t', 'u']));
+  return [
+    '  if (start == 0) {',
+    '    const int64_t *restrict at = (const int64_t *)bufs[' + sc.positions + '];',
+    `    const ${ST} *restrict up = (const ${ST} *)bufs[${sc.updates}];`,
+    `    for (int64_t k = 0; k < a[${sc.count}]; k++) {`,
+    `      const ${CT} u = ${load('up[k]')};`,
+    `      const ${CT} t = ${load('out[at[k]]')};`,
+    '      (void)t;',
+    `      out[at[k]] = ${store(combined)};`,
+    '    }',
+    '  }',
+  ];
 }
 
 const INT_DTYPES: DType[] = ['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64'];

@@ -1133,6 +1133,8 @@ const SPLIT_MIN_PER_THREAD = 8;
 export function gpuStrategy(ir: KernelIR): GpuStrategy {
   if (ir.kind === 'matmul') return 'matmul';
   if (ir.kind === 'scan') return 'scan';
+  if (ir.kind === 'scatter')
+    throw new BackendUnavailableError('scatter updates (at().set/add, putAlongAxis) run on the cpu backend only so far; move the array with .to("cpu")');
   if (ir.kind === 'sort') throw new BackendUnavailableError('sort, argsort and topk run on the cpu backend only so far; move the array with .to("cpu")');
   const inner = ir.rank - 1;
   const reduces = ir.stmts.map((s, k) => ({ s, k })).filter((x): x is { s: ReduceStmt; k: number } => x.s.k === 'reduce');

@@ -109,7 +109,7 @@ export interface ReduceStmt {
 }
 
 /** Kernel kinds the scheduler makes (reductions and matmul join later). */
-export type KernelKind = 'elementwise' | 'reduce' | 'matmul' | 'scan' | 'sort';
+export type KernelKind = 'elementwise' | 'reduce' | 'matmul' | 'scan' | 'sort' | 'scatter';
 
 /** Rows of the output one matmul work item computes. */
 export const MATMUL_ROW_BLOCK = 4;
@@ -141,4 +141,16 @@ export interface KernelIR {
    * `indices`, the positions they came from.
    */
   readonly sort?: { readonly indices: boolean; readonly dtype: DType };
+  /**
+   * For 'scatter' kernels: the body computes the base at every output element (one
+   * chunk: the kernel runs on one thread); then `count` (an arg slot) updates from
+   * buffer `updates` are combined, in order, into the output at the int64 linear
+   * positions in buffer `positions`.
+   */
+  readonly scatter?: {
+    readonly op: 'set' | 'add' | 'multiply' | 'maximum' | 'minimum';
+    readonly positions: number;
+    readonly updates: number;
+    readonly count: number;
+  };
 }

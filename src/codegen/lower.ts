@@ -556,10 +556,12 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
   // The root is computed by this kernel even when the plan materializes it.
   const kernelEnv: LowerEnv = { isBoundary: (n) => n !== root && env.isBoundary(n), layoutOf: env.layoutOf, matmulPrecision: env.matmulPrecision };
   const L = new Lowering(kernelEnv, rank);
-  // A scan kernel computes its input at the output's index and folds it along the last dim.
+  // A scan kernel computes its input at the output's index and folds it along the last dim;
+  // a scatter kernel computes its base there and then applies its updates.
   const isScan = root.kind === 'scan';
+  const isScatter = root.kind === 'scatter';
   const expr = L.walk(
-    isScan ? root.inputs[0] : root,
+    isScan || isScatter ? root.inputs[0] : root,
     L.newCtx(
       root.shape.map((_, d) => unitForm(d)),
       null,
@@ -920,10 +922,18 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
   const scanOps = { cumsum: 'sum', cumprod: 'prod', cummax: 'max', cummin: 'min' } as const;
   const isSort = isScan && (root.op === 'sort' || root.op === 'argsort');
   const ir: KernelIR = {
-    kind: isSort ? 'sort' : isScan ? 'scan' : mm ? 'matmul' : expr.t === 'reduce' ? 'reduce' : 'elementwise',
+    kind: isScatter ? 'scatter' : isSort ? 'sort' : isScan ? 'scan' : mm ? 'matmul' : expr.t === 'reduce' ? 'reduce' : 'elementwise',
     rank: mm || isScan ? rank : outRank,
     scan: isScan && !isSort ? { op: scanOps[root.op as keyof typeof scanOps], inclusive: root.inclusive } : undefined,
     sort: isSort ? { indices: root.op === 'argsort', dtype: root.inputs[0].dtype } : undefined,
+    scatter: isScatter
+      ? {
+          op: root.op as NonNullable<KernelIR['scatter']>['op'],
+          positions: L.slotOf(root.inputs[1]),
+          updates: L.slotOf(root.inputs[2]),
+          count: newSlot(root.inputs[1].size),
+        }
+      : undefined,
     matmul: matmulSpec,
     buffers: [root.dtype, ...L.inputs.map((n) => n.dtype)],
     stmts: top.stmts,

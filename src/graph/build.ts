@@ -54,6 +54,18 @@ export function gatherNode(data: Node, index: Node, axis: number): Node {
   return n.seal();
 }
 
+/** How a scatter combines an update with the element it lands on. */
+export type ScatterOp = 'set' | 'add' | 'multiply' | 'maximum' | 'minimum';
+
+/**
+ * `base` with `updates` combined into it at the linear `positions` (int64, contiguous;
+ * both are materialized): applied in order, so repeated positions accumulate (and the
+ * last `set` wins).
+ */
+export function scatterNode(base: Node, positions: Node, updates: Node, op: ScatterOp): Node {
+  return new Node('scatter', op, [base, positions, updates], base.shape, base.dtype, base.backend).seal();
+}
+
 /** An elementwise op; inputs already have the op's shape (broadcast views) and compute dtype. */
 export function elementwiseNode(op: string, inputs: Node[], shape: readonly number[], dtype: DType): Node {
   return new Node(inputs.length === 1 ? 'unary' : 'binary', op, inputs, shape, dtype, inputs[0].backend).seal();

@@ -287,6 +287,8 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
  * block of rows, each of N outputs costing `cost`.
  */
 function grainOf(k: LoweredKernel): number {
+  // A scatter applies its updates in order on one thread: one chunk.
+  if (k.ir.kind === 'scatter') return Math.max(1, k.args[0]);
   const mm = k.ir.matmul;
   // A scan or sort work item is a whole line (a sort makes log2(line) passes over it).
   const line = k.ir.kind === 'scan' || k.ir.kind === 'sort' ? Math.max(1, k.args[1 + k.ir.rank]) : 1;

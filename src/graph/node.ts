@@ -24,7 +24,8 @@ export type NodeKind =
   | 'reduce'
   | 'matmul'
   | 'scan'
-  | 'gather';
+  | 'gather'
+  | 'scatter';
 
 /** Scans (along the last axis): the node's `op` is one of these. */
 export type ScanOp = 'cumsum' | 'cumprod' | 'cummax' | 'cummin' | 'sort' | 'argsort';
@@ -240,6 +241,7 @@ const KIND_TAG: Record<NodeKind, number> = {
   scan: 12,
   iota: 13,
   gather: 14,
+  scatter: 15,
 };
 
 const opTags = new Map<string, number>();

@@ -91,6 +91,15 @@ export function schedule(nodes: readonly Node[], outputs: readonly Node[], opts:
         cost[n.localId] = c * (n.inputs[0].size / Math.max(1, n.size));
       }
     }
+    // A scatter is a kernel of its own; its positions and updates are buffers it reads
+    // in update order (the op layer makes both computed, contiguous nodes).
+    if (n.kind === 'scatter') {
+      materialized.add(n);
+      materialized.add(n.inputs[1]);
+      materialized.add(n.inputs[2]);
+      cost[n.localId] = 0;
+      continue;
+    }
     // A scan is a kernel of its own (its producers fuse in front of it).
     if (n.kind === 'scan') {
       materialized.add(n);

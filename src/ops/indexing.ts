@@ -12,12 +12,13 @@ import { MetalArray } from '../array/array.js';
 import { array } from '../array/creation.js';
 import { scalarFor } from '../array/convert.js';
 import { ArgumentError, BackendMismatchError, DTypeError, ShapeError } from '../errors.js';
-import { constNode, gatherNode, iotaNode } from '../graph/build.js';
+import { castNode, constNode, elementwiseNode, gatherNode, iotaNode, type ScatterOp, scatterNode } from '../graph/build.js';
+import type { Node } from '../graph/node.js';
 import { DTYPES } from '../graph/dtype.js';
 import { binary, where } from './elementwise.js';
 import { concatenate } from './join.js';
-import { broadcastTo, flatten, flip, reshape, slice } from './movement.js';
-import { broadcastNode, broadcastShapes, normalizeAxis } from './operand.js';
+import { broadcastTo, flatten, flip, reshape, type SliceSpec, slice } from './movement.js';
+import { type ArrayLike, broadcastNode, broadcastShapes, normalizeAxis } from './operand.js';
 
 /** What an index argument may be: an integer array, a number, or nested lists of them. */
 export type IndexLike = MetalArray | number | bigint | readonly unknown[];
@@ -266,4 +267,83 @@ export function nonzero(a: MetalArray): MetalArray[] {
     const out = array(col, 'int32');
     return out.liveNode(op).backend === backend ? out : out.to(backend);
   });
+}
+
+/** The positions of `a` that `specs` select, as a contiguous int64 array of linear indices. */
+function selectedPositions(op: string, a: MetalArray, select: (flatIndex: MetalArray) => MetalArray): Node {
+  const node = a.liveNode(op);
+  const positions = select(MetalArray.fromNode(iotaNode(node.shape, 'int64', node.backend))).liveNode(op);
+  return elementwiseNode('copy', [positions], positions.shape, 'int64');
+}
+
+/** `values` in `a`'s dtype, broadcast to `shape` and made contiguous. */
+function updateValues(op: string, a: MetalArray, values: ArrayLike, shape: readonly number[]): Node {
+  const node = a.liveNode(op);
+  const v = values instanceof MetalArray ? castNode(values.liveNode(op), node.dtype) : constNode(scalarFor(values, node.dtype), [], node.dtype, node.backend);
+  if (v.backend !== node.backend) throw new BackendMismatchError(`${op}: the values live on ${v.backend}, the array on ${node.backend}`);
+  if (broadcastShapes(op, [v.shape, shape]).join(',') !== shape.join(',')) {
+    throw new ShapeError(`${op}: values of shape [${v.shape.join(', ')}] do not broadcast to the selection's shape [${shape.join(', ')}]`);
+  }
+  return elementwiseNode('copy', [broadcastNode(v, shape)], shape, node.dtype);
+}
+
+function scatterInto(op: string, a: MetalArray, positions: Node, values: ArrayLike, how: ScatterOp): MetalArray {
+  const updates = updateValues(op, a, values, positions.shape);
+  return MetalArray.fromNode(scatterNode(a.liveNode(op), positions, updates, how));
+}
+
+/**
+ * Functional updates at an index, JAX style: `a.at(1, [null, null, 2]).set(0)`. The index
+ * takes the specs of `slice` (integers, ranges, `null`, `'...'`, one integer array or
+ * boolean mask); each method returns a new array. Updates are applied in index order,
+ * so a position indexed twice gets both `add`s (and the last `set`).
+ */
+export class AtIndex {
+  constructor(
+    private readonly array: MetalArray,
+    private readonly specs: readonly (SliceSpec | string)[],
+  ) {}
+
+  private apply(how: ScatterOp, values: ArrayLike): MetalArray {
+    const op = `at().${how}`;
+    const positions = selectedPositions(op, this.array, (flat) => slice(flat, ...this.specs));
+    return scatterInto(op, this.array, positions, values, how);
+  }
+
+  /** The array with the selected elements replaced by `values` (broadcast). */
+  set(values: ArrayLike): MetalArray {
+    return this.apply('set', values);
+  }
+  /** The array with `values` added at the selected elements (repeats accumulate). */
+  add(values: ArrayLike): MetalArray {
+    return this.apply('add', values);
+  }
+  /** The array with the selected elements multiplied by `values`. */
+  multiply(values: ArrayLike): MetalArray {
+    return this.apply('multiply', values);
+  }
+  /** The array with the selected elements replaced by their minimum with `values`. */
+  min(values: ArrayLike): MetalArray {
+    return this.apply('minimum', values);
+  }
+  /** The array with the selected elements replaced by their maximum with `values`. */
+  max(values: ArrayLike): MetalArray {
+    return this.apply('maximum', values);
+  }
+}
+
+/** The index `specs` of `a` for a functional update (see AtIndex). */
+export function at(a: MetalArray, ...specs: (SliceSpec | string)[]): AtIndex {
+  a.liveNode('at');
+  return new AtIndex(a, specs);
+}
+
+/**
+ * `a` with `values` put at `indices` along `axis` (NumPy's put_along_axis, returning a
+ * new array): the positions `takeAlongAxis(a, indices, axis)` would read.
+ */
+export function putAlongAxis(a: MetalArray, indices: IndexLike, values: ArrayLike, axis: number | null = -1): MetalArray {
+  const op = 'putAlongAxis';
+  const positions = selectedPositions(op, a, (flat) => takeAlongAxis(flat, indices, axis));
+  return scatterInto(op, a, positions, values, 'set');
 }

@@ -37,8 +37,60 @@ function drawCase(d: Draw): Case {
   const rank = shape.length;
   const axis = d.int(-rank, rank - 1);
   const ax = axis < 0 ? axis + rank : axis;
-  const kind = pick(d, ['take', 'takeFlat', 'takeAlongAxis', 'tril', 'triu', 'roll', 'tile', 'repeat', 'pad', 'sort', 'argsort', 'topk'] as const);
+  const kind = pick(d, [
+    'take',
+    'takeFlat',
+    'takeAlongAxis',
+    'tril',
+    'triu',
+    'roll',
+    'tile',
+    'repeat',
+    'pad',
+    'sort',
+    'argsort',
+    'topk',
+    'scatterSet',
+    'scatterAdd',
+  ] as const);
   switch (kind) {
+    case 'scatterSet':
+    case 'scatterAdd': {
+      // a.at(..., idx, ...).set/add(values): repeated indices, negative and clamped ones
+      const k = d.int(0, 4);
+      const idx = drawIndices(d, shape[ax], [k]);
+      const index = R.toFlat(idx.ref).map(Number);
+      const vshape = shape.map((s2, i) => (i === ax ? k : s2));
+      if (shape[ax] === 0 && vshape.every((x) => x > 0)) return drawCase(d);
+      const exactAdd = kind === 'scatterAdd';
+      // adds only where they are exact: integers (wrapping) and small integers in float64
+      const vdtype: DType = exactAdd ? pick(d, ['int32', 'int64', 'float64'] as const) : dtype;
+      const vals = R.fromFlat(
+        vdtype,
+        vshape,
+        Array.from({ length: vshape.reduce((p, x) => p * x, 1) }, () => {
+          const v = d.int(-9, 9);
+          return R.DTYPES[vdtype].big ? BigInt(v) : vdtype === 'bool' ? v & 1 : v;
+        }),
+      );
+      const libVals = ma.array(R.toFlat(vals) as never, vdtype).reshape(vshape);
+      const spec = shape.map((_, i) => (i === ax ? idx.lib : [null, null, null])) as ma.SliceSpec[];
+      const wrap = (v: bigint) => (vdtype === 'int32' ? BigInt.asIntN(32, v) : BigInt.asIntN(64, v));
+      const addScalar = (x: R.Scalar, y: R.Scalar): R.Scalar =>
+        typeof x === 'bigint' ? wrap(x + (y as bigint)) : vdtype === 'int32' ? ((x as number) + (y as number)) | 0 : (x as number) + (y as number);
+      return {
+        what: `x.at(${spec.map((p, i) => (i === ax ? idx.text : ':')).join(', ')}).${exactAdd ? 'add' : 'set'}(values ${vdtype} [${vshape}])`,
+        input,
+        lib: (x) => {
+          const xx = exactAdd ? x.astype(vdtype) : x;
+          return exactAdd ? xx.at(...spec).add(libVals) : xx.at(...spec).set(libVals);
+        },
+        ref: (x) => {
+          const xx = exactAdd ? R.astype(x, vdtype) : x;
+          return R.indexing.scatterAlong(xx, index, exactAdd ? vals : R.astype(vals, dtype), ax, exactAdd ? 'add' : 'set', addScalar);
+        },
+      };
+    }
     case 'sort':
     case 'argsort': {
       const flat = chance(d, 20);
@@ -248,6 +300,38 @@ describe('indexing and rearranging vs the oracle', () => {
     expect(() => b.slice(ma.array([true, false, true]))).toThrow(ma.ShapeError);
     expect(() => b.slice(ma.array([0], 'int32'), ma.array([0], 'int32'))).toThrow(ma.ArgumentError);
     expect(ma.where(ma.array([0, 3, 0, 1])).map((x) => x.tolist())).toEqual([[1, 3]]);
+    // functional updates: repeated indices accumulate, the last set wins, masks select
+    expect(
+      ma
+        .zeros([5])
+        .at(ma.array([1, 1, 1, 3], 'int32'))
+        .add(ma.array([1, 2, 3, 4]))
+        .tolist(),
+    ).toEqual([0, 6, 0, 4, 0]);
+    expect(
+      ma
+        .zeros([3])
+        .at(ma.array([2, 2], 'int32'))
+        .set(ma.array([7, 9]))
+        .tolist(),
+    ).toEqual([0, 0, 9]);
+    expect(
+      ma
+        .arange(6)
+        .at(ma.array([true, false, true, false, false, true]))
+        .multiply(10)
+        .tolist(),
+    ).toEqual([0, 1, 20, 3, 4, 50]);
+    expect(ma.putAlongAxis(ma.zeros([2, 3]), ma.array([[2], [0]], 'int32'), 7, 1).tolist()).toEqual([
+      [0, 0, 7],
+      [7, 0, 0],
+    ]);
+    expect(() =>
+      ma
+        .zeros([3])
+        .at([0, 2])
+        .set(ma.zeros([3])),
+    ).toThrow(ma.ShapeError);
     expect(() => ma.take(a, [0.5])).toThrow(ma.DTypeError);
     expect(() => ma.take(a, ma.array([1], 'float32'))).toThrow(ma.DTypeError);
     expect(() => ma.takeAlongAxis(a, [0, 1], 1)).toThrow(ma.ShapeError);

@@ -206,3 +206,31 @@ export function sortAlong(a: RefArray, axis: number | null, indices: boolean): R
         );
   });
 }
+
+/**
+ * a with `values` (already of the selection's shape [..., k, ...] along `axis`) put at
+ * `index` positions along `axis`, in order: 'set' (the last write wins) or 'add'.
+ * Values are combined with `add(x, y)` (the caller rounds as the dtype requires).
+ */
+export function scatterAlong(
+  a: RefArray,
+  index: readonly number[],
+  values: RefArray,
+  axis: number,
+  how: 'set' | 'add',
+  add: (x: Scalar, y: Scalar) => Scalar,
+): RefArray {
+  const s = shapeOfArr(a);
+  const out = toFlat(a);
+  const strides = s.map((_, d) => s.slice(d + 1).reduce((p, x) => p * x, 1));
+  const vs = shapeOfArr(values);
+  const n = sizeOf(vs);
+  for (let i = 0; i < n; i++) {
+    const vi = unravel(i, vs);
+    const target = vi.map((x, d) => (d === axis ? clampIndex(index[x], s[axis]) : x));
+    const off = target.reduce((p, x, d) => p + x * strides[d], 0);
+    const v = getAt(values, vi);
+    out[off] = how === 'set' ? v : add(out[off], v);
+  }
+  return fromFlat(a.dtype, s, out);
+}
