@@ -859,7 +859,7 @@ function scatterUpdates(ir: KernelIR): string[] {
   const combined = sc.op === 'set' ? 'u' : roundTo(d, opExpr(sc.op, d, ['t', 'u']));
   return [
     '  if (start == 0) {',
-    '    const int64_t *restrict at = (const int64_t *)bufs[' + sc.positions + '];',
+    `    const int64_t *restrict at = (const int64_t *)bufs[${sc.positions}];`,
     `    const ${ST} *restrict up = (const ${ST} *)bufs[${sc.updates}];`,
     `    for (int64_t k = 0; k < a[${sc.count}]; k++) {`,
     `      const ${CT} u = ${load('up[k]')};`,

@@ -79,7 +79,7 @@ function drawCase(d: Draw): Case {
       const addScalar = (x: R.Scalar, y: R.Scalar): R.Scalar =>
         typeof x === 'bigint' ? wrap(x + (y as bigint)) : vdtype === 'int32' ? ((x as number) + (y as number)) | 0 : (x as number) + (y as number);
       return {
-        what: `x.at(${spec.map((p, i) => (i === ax ? idx.text : ':')).join(', ')}).${exactAdd ? 'add' : 'set'}(values ${vdtype} [${vshape}])`,
+        what: `x.at(${spec.map((_, i) => (i === ax ? idx.text : ':')).join(', ')}).${exactAdd ? 'add' : 'set'}(values ${vdtype} [${vshape}])`,
         input,
         lib: (x) => {
           const xx = exactAdd ? x.astype(vdtype) : x;
