@@ -57,3 +57,17 @@ export class OutOfMemoryError extends MetalArrayError {
 export class ArgumentError extends MetalArrayError {
   override name = 'ArgumentError';
 }
+
+/**
+ * A file that cannot be read or written as asked: a malformed or truncated `.npy`,
+ * `.npz` or safetensors file, or a dtype the format cannot hold. `path` names the file.
+ */
+export class FileFormatError extends MetalArrayError {
+  override name = 'FileFormatError';
+  /** The file the problem is in. */
+  readonly path: string;
+  constructor(path: string, problem: string) {
+    super(`${path}: ${problem}`);
+    this.path = path;
+  }
+}

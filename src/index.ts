@@ -17,6 +17,7 @@ export {
   DisposedError,
   OutOfMemoryError,
   ArgumentError,
+  FileFormatError,
 } from './errors.js';
 export {
   array,
@@ -86,3 +87,4 @@ export {
   type KernelSourceInfo,
 } from './array/api.js';
 export { setFusion, fusionEnabled } from './array/context.js';
+export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsContents } from './io/files.js';

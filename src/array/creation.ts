@@ -27,7 +27,8 @@ function checkShape(op: string, shape: unknown): number[] {
   return dims as number[];
 }
 
-function fromStorageArray(storage: AnyTypedArray, shape: readonly number[], dtype: DType): MetalArray {
+/** @internal An array over a copy of raw storage bits (as `STORAGE_ARRAY[dtype]` holds them). */
+export function fromStorageArray(storage: AnyTypedArray, shape: readonly number[], dtype: DType): MetalArray {
   const backend = backendFor(getBackendName());
   const buf = backend.alloc(storage.byteLength);
   try {
