@@ -3,7 +3,7 @@
  * METALARRAY_BACKEND or setBackend() override, and forcing an absent backend throws
  * BackendUnavailableError saying why.
  */
-import { BackendUnavailableError } from '../errors.js';
+import { BackendUnavailableError, formatValue } from '../errors.js';
 import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/backend.js';
 import { compilerError } from './cpu/compiler.js';
@@ -30,7 +30,7 @@ export function unavailableReason(name: string): string {
     case 'cuda':
       return 'the CUDA runtime is not built into this version yet';
     default:
-      return `unknown backend ${JSON.stringify(name)}; known backends are ${BACKEND_NAMES.join(', ')}`;
+      return `unknown backend ${formatValue(name)}; known backends are ${BACKEND_NAMES.join(', ')}`;
   }
 }
 
@@ -44,14 +44,14 @@ export function backendFor(name: string): Backend {
   const existing = instances.get(name as BackendName);
   if (existing) return existing;
   const why = unavailableReason(name);
-  if (why) throw new BackendUnavailableError(`backend ${JSON.stringify(name)} is unavailable: ${why}`);
+  if (why) throw new BackendUnavailableError(`backend ${formatValue(name)} is unavailable: ${why}`);
   let b: Backend;
   switch (name as BackendName) {
     case 'cpu':
       b = new CpuBackend(loadNative() as NonNullable<ReturnType<typeof loadNative>>);
       break;
     default:
-      throw new BackendUnavailableError(`backend ${JSON.stringify(name)} is unavailable`);
+      throw new BackendUnavailableError(`backend ${formatValue(name)} is unavailable`);
   }
   instances.set(name as BackendName, b);
   return b;
