@@ -59,15 +59,16 @@ export class ArgumentError extends MetalArrayError {
 }
 
 /**
- * A file that cannot be read or written as asked: a malformed or truncated `.npy`,
- * `.npz` or safetensors file, or a dtype the format cannot hold. `path` names the file.
+ * A file that cannot be read or written as asked: it cannot be opened or written
+ * (`cause` holds Node's error), it is malformed or truncated (`.npy`, `.npz`,
+ * safetensors), or its format cannot hold the dtype. `path` names the file.
  */
-export class FileFormatError extends MetalArrayError {
-  override name = 'FileFormatError';
+export class FileError extends MetalArrayError {
+  override name = 'FileError';
   /** The file the problem is in. */
   readonly path: string;
-  constructor(path: string, problem: string) {
-    super(`${path}: ${problem}`);
+  constructor(path: string, problem: string, options?: { cause?: unknown }) {
+    super(`${path}: ${problem}`, options);
     this.path = path;
   }
 }

@@ -17,7 +17,7 @@ export {
   DisposedError,
   OutOfMemoryError,
   ArgumentError,
-  FileFormatError,
+  FileError,
 } from './errors.js';
 export {
   array,

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { MetalArray } from '../array/array.js';
-import { ArgumentError, FileFormatError } from '../errors.js';
+import { ArgumentError, FileError } from '../errors.js';
 import { decodeNpy, encodeNpy } from './npy.js';
 import { type SafetensorsContents, decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { disposeAll, setEntry } from './layout.js';
@@ -41,24 +41,37 @@ function withExtension(path: string, ext: string): string {
 }
 
 function readWhole(path: string): Uint8Array {
-  const buf = readFileSync(path);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (err) {
+    throw new FileError(path, `cannot read the file: ${(err as Error).message}`, { cause: err });
+  }
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+function writeWhole(path: string, bytes: Uint8Array): void {
+  try {
+    writeFileSync(path, bytes);
+  } catch (err) {
+    throw new FileError(path, `cannot write the file: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /**
  * Writes one array to a NumPy `.npy` file (little-endian, C order; a view is written as
  * its logical contents). Like `np.save`, `.npy` is appended to `path` when missing.
- * bfloat16 cannot be written (NumPy has no such type): a `FileFormatError` says so.
+ * bfloat16 cannot be written (NumPy has no such type): a `FileError` says so.
  *
  * @param path - the file to write (created or replaced)
  * @param array - the array to write; it is evaluated first
  * @returns the path written (with the extension)
- * @throws ArgumentError for a bad path or a non-array; DisposedError; FileFormatError for bfloat16
+ * @throws ArgumentError for a bad path or a non-array; DisposedError; FileError for bfloat16
  */
 export function save(path: string, array: MetalArray): string {
   const file = withExtension(checkPath('save', path), '.npy');
   const a = checkArray('save', 'array', array);
-  writeFileSync(file, encodeNpy(a, file));
+  writeWhole(file, encodeNpy(a, file));
   return file;
 }
 
@@ -69,13 +82,13 @@ export function save(path: string, array: MetalArray): string {
  * @param path - the file to write (created or replaced)
  * @param arrays - the arrays by name, e.g. `{ weight: w, bias: b }`
  * @returns the path written (with the extension)
- * @throws ArgumentError for bad arguments; FileFormatError for bfloat16 arrays
+ * @throws ArgumentError for bad arguments; FileError for bfloat16 arrays
  */
 export function savez(path: string, arrays: Readonly<Record<string, MetalArray>>): string {
   const file = withExtension(checkPath('savez', path), '.npz');
   const named = checkArrays('savez', arrays);
   const entries = Object.entries(named).map(([name, a]) => ({ name: `${name}.npy`, data: encodeNpy(a, `${file} (array '${name}')`) }));
-  writeFileSync(file, writeZip(entries, file));
+  writeWhole(file, writeZip(entries, file));
   return file;
 }
 
@@ -87,7 +100,7 @@ export function savez(path: string, arrays: Readonly<Record<string, MetalArray>>
  * @param arrays - the tensors by name, written in this order
  * @param metadata - the `__metadata__` string map (omitted from the file when empty)
  * @returns the path written (with the extension)
- * @throws ArgumentError for bad arguments; FileFormatError for non-string metadata
+ * @throws ArgumentError for bad arguments; FileError for non-string metadata
  */
 export function saveSafetensors(path: string, arrays: Readonly<Record<string, MetalArray>>, metadata?: Readonly<Record<string, string>>): string {
   const file = withExtension(checkPath('saveSafetensors', path), '.safetensors');
@@ -95,7 +108,7 @@ export function saveSafetensors(path: string, arrays: Readonly<Record<string, Me
   if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
     throw new ArgumentError('saveSafetensors: metadata must be an object of strings');
   }
-  writeFileSync(file, encodeSafetensors(named, metadata, file));
+  writeWhole(file, encodeSafetensors(named, metadata, file));
   return file;
 }
 
@@ -103,7 +116,7 @@ export function saveSafetensors(path: string, arrays: Readonly<Record<string, Me
  * Reads a safetensors file: the tensors by name and the `__metadata__` map.
  *
  * @param path - the file to read
- * @throws FileFormatError naming the file and the problem for a malformed file
+ * @throws FileError naming the file and the problem for a malformed file
  */
 export function loadSafetensors(path: string): SafetensorsContents {
   const file = checkPath('loadSafetensors', path);
@@ -132,9 +145,9 @@ function decodeNpz(bytes: Uint8Array, path: string): Record<string, MetalArray> 
  * the result is always a contiguous array.
  *
  * @param path - the file to read
- * @throws FileFormatError naming the file and the problem for a malformed file or a
- *   dtype the library lacks (complex, strings, structured); Node's own error when the
- *   file cannot be opened
+ * @throws FileError naming the file and the problem for a malformed file or a
+ *   dtype the library lacks (complex, strings, structured), or a file that cannot be
+ *   opened (Node's error as `cause`)
  */
 export function load(path: `${string}.npy`): MetalArray;
 export function load(path: `${string}.npz` | `${string}.safetensors`): Record<string, MetalArray>;
@@ -145,5 +158,5 @@ export function load(path: string): MetalArray | Record<string, MetalArray> {
   if (bytes.length >= 6 && bytes[0] === 0x93 && String.fromCharCode(...bytes.subarray(1, 6)) === 'NUMPY') return decodeNpy(bytes, file);
   if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 3 || bytes[2] === 5)) return decodeNpz(bytes, file);
   if (bytes.length >= 9 && bytes[8] === 0x7b) return decodeSafetensors(bytes, file).arrays;
-  throw new FileFormatError(file, 'not a .npy, .npz or safetensors file (unrecognised first bytes)');
+  throw new FileError(file, 'not a .npy, .npz or safetensors file (unrecognised first bytes)');
 }

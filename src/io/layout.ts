@@ -7,7 +7,7 @@ import { endianness } from 'node:os';
 import { fromStorageArray } from '../array/creation.js';
 import type { MetalArray } from '../array/array.js';
 import { type AnyTypedArray, type DType, DTYPES, STORAGE_ARRAY } from '../graph/dtype.js';
-import { FileFormatError } from '../errors.js';
+import { FileError } from '../errors.js';
 
 /** Elements in a shape (1 for a 0-d shape). */
 export function elementCount(shape: readonly number[]): number {
@@ -20,13 +20,13 @@ export function elementCount(shape: readonly number[]): number {
 export function checkFileShape(path: string, what: string, shape: readonly unknown[], itemBytes: number): number[] {
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw new FileFormatError(path, `${what}: shape entries must be non-negative integers, got [${shape.map(String).join(', ')}]`);
+      throw new FileError(path, `${what}: shape entries must be non-negative integers, got [${shape.map(String).join(', ')}]`);
     }
   }
   const dims = shape as number[];
   let bytes = itemBytes;
   for (const d of dims) bytes *= d;
-  if (!Number.isSafeInteger(bytes)) throw new FileFormatError(path, `${what}: shape [${dims.join(', ')}] is too large`);
+  if (!Number.isSafeInteger(bytes)) throw new FileError(path, `${what}: shape [${dims.join(', ')}] is too large`);
   return dims;
 }
 
@@ -97,7 +97,7 @@ export function copyBytes(file: Uint8Array, offset: number, length: number): Uin
  * Bool bytes other than 0 become 1.
  */
 export function arrayFromBytes(bytes: Uint8Array, shape: readonly number[], dtype: DType): MetalArray {
-  if (endianness() !== 'LE') throw new FileFormatError('(host)', 'reading files needs a little-endian host');
+  if (endianness() !== 'LE') throw new FileError('(host)', 'reading files needs a little-endian host');
   if (dtype === 'bool') for (let i = 0; i < bytes.length; i++) bytes[i] = bytes[i] === 0 ? 0 : 1;
   const n = bytes.byteLength / DTYPES[dtype].bytes;
   const storage: AnyTypedArray = new STORAGE_ARRAY[dtype](bytes.buffer as ArrayBuffer, bytes.byteOffset, n);
@@ -106,7 +106,7 @@ export function arrayFromBytes(bytes: Uint8Array, shape: readonly number[], dtyp
 
 /** The little-endian bytes of an array's logical contents (views are copied out in C order). */
 export function bytesOfArray(array: MetalArray, op: string): Uint8Array {
-  if (endianness() !== 'LE') throw new FileFormatError('(host)', 'writing files needs a little-endian host');
+  if (endianness() !== 'LE') throw new FileError('(host)', 'writing files needs a little-endian host');
   const raw = array.storageBits(op);
   return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
 }

@@ -6,11 +6,11 @@
  * Reading accepts little- and big-endian data, C and Fortran order, 0-d and empty
  * arrays. Writing produces version 1.0 (2.0 when the header is too long for 1.0),
  * little-endian, C order. NumPy has no bfloat16, so a bfloat16 array cannot be
- * written to `.npy`/`.npz` (a `FileFormatError` says to use safetensors or
+ * written to `.npy`/`.npz` (a `FileError` says to use safetensors or
  * `astype('float32')`).
  */
 import type { MetalArray } from '../array/array.js';
-import { FileFormatError } from '../errors.js';
+import { FileError } from '../errors.js';
 import { type DType, DTYPES } from '../graph/dtype.js';
 import { arrayFromBytes, bytesOfArray, checkFileShape, copyBytes, elementCount, fortranToC, swapBytes } from './layout.js';
 
@@ -39,7 +39,7 @@ const DTYPE_OF_CODE = new Map<string, DType>(Object.entries(NPY_CODE).map(([d, c
 export function npyDescr(dtype: DType, path: string): string {
   const code = NPY_CODE[dtype];
   if (code === undefined) {
-    throw new FileFormatError(path, `.npy has no ${dtype} type (NumPy has no bfloat16); save it with saveSafetensors, or astype('float32') first`);
+    throw new FileError(path, `.npy has no ${dtype} type (NumPy has no bfloat16); save it with saveSafetensors, or astype('float32') first`);
   }
   return DTYPES[dtype].bytes === 1 ? `|${code}` : `<${code}`;
 }
@@ -56,7 +56,7 @@ class PyLiteralParser {
   ) {}
 
   fail(what: string): never {
-    throw new FileFormatError(this.path, `malformed .npy header (${what} at character ${this.#pos}): ${JSON.stringify(this.text.slice(0, 200))}`);
+    throw new FileError(this.path, `malformed .npy header (${what} at character ${this.#pos}): ${JSON.stringify(this.text.slice(0, 200))}`);
   }
 
   #skipSpace(): void {
@@ -157,18 +157,18 @@ export interface NpyHeader {
 }
 
 function parseDescr(descr: PyValue, path: string): { dtype: DType; bigEndian: boolean } {
-  if (typeof descr !== 'string') throw new FileFormatError(path, 'structured .npy dtypes (a list descr) are not supported');
+  if (typeof descr !== 'string') throw new FileError(path, 'structured .npy dtypes (a list descr) are not supported');
   const m = /^([<>|=]?)([a-zA-Z])(\d+)$/.exec(descr);
   const dtype = m ? DTYPE_OF_CODE.get(`${m[2]}${m[3]}`) : undefined;
   if (!m || dtype === undefined) {
-    throw new FileFormatError(path, `unsupported .npy dtype '${descr}'; supported: bool, int8-64, uint8-64, float16, float32, float64`);
+    throw new FileError(path, `unsupported .npy dtype '${descr}'; supported: bool, int8-64, uint8-64, float16, float32, float64`);
   }
   return { dtype, bigEndian: m[1] === '>' && DTYPES[dtype].bytes > 1 };
 }
 
 /** Parses and checks the header of a `.npy` image. */
 export function readNpyHeader(file: Uint8Array, path: string): NpyHeader {
-  if (file.length < 10 || MAGIC.some((b, i) => file[i] !== b)) throw new FileFormatError(path, 'not a .npy file (bad magic string)');
+  if (file.length < 10 || MAGIC.some((b, i) => file[i] !== b)) throw new FileError(path, 'not a .npy file (bad magic string)');
   const major = file[6];
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   let headerLen: number;
@@ -177,30 +177,29 @@ export function readNpyHeader(file: Uint8Array, path: string): NpyHeader {
     headerLen = view.getUint16(8, true);
     start = 10;
   } else if (major === 2 || major === 3) {
-    if (file.length < 12) throw new FileFormatError(path, 'truncated .npy header');
+    if (file.length < 12) throw new FileError(path, 'truncated .npy header');
     headerLen = view.getUint32(8, true);
     start = 12;
   } else {
-    throw new FileFormatError(path, `unsupported .npy format version ${major}.${file[7]}`);
+    throw new FileError(path, `unsupported .npy format version ${major}.${file[7]}`);
   }
-  if (start + headerLen > file.length)
-    throw new FileFormatError(path, `truncated .npy header: it claims ${headerLen} bytes, the file has ${file.length - start}`);
+  if (start + headerLen > file.length) throw new FileError(path, `truncated .npy header: it claims ${headerLen} bytes, the file has ${file.length - start}`);
   let text: string;
   try {
     text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1', { fatal: true }).decode(file.subarray(start, start + headerLen));
   } catch {
-    throw new FileFormatError(path, 'the .npy header is not valid text');
+    throw new FileError(path, 'the .npy header is not valid text');
   }
   const dict = new PyLiteralParser(text, path).parseAll();
-  if (!(dict instanceof Map)) throw new FileFormatError(path, 'the .npy header is not a dict');
+  if (!(dict instanceof Map)) throw new FileError(path, 'the .npy header is not a dict');
   const keys = [...dict.keys()].sort().join(',');
   if (keys !== 'descr,fortran_order,shape')
-    throw new FileFormatError(path, `the .npy header must have exactly the keys descr, fortran_order, shape; found ${keys || 'none'}`);
+    throw new FileError(path, `the .npy header must have exactly the keys descr, fortran_order, shape; found ${keys || 'none'}`);
   const { dtype, bigEndian } = parseDescr(dict.get('descr') as PyValue, path);
   const fortran = dict.get('fortran_order');
-  if (typeof fortran !== 'boolean') throw new FileFormatError(path, 'the .npy header: fortran_order must be True or False');
+  if (typeof fortran !== 'boolean') throw new FileError(path, 'the .npy header: fortran_order must be True or False');
   const shapeValue = dict.get('shape');
-  if (!Array.isArray(shapeValue)) throw new FileFormatError(path, 'the .npy header: shape must be a tuple');
+  if (!Array.isArray(shapeValue)) throw new FileError(path, 'the .npy header: shape must be a tuple');
   const shape = checkFileShape(path, '.npy header', shapeValue, DTYPES[dtype].bytes);
   return { dtype, bigEndian, fortranOrder: fortran, shape, dataOffset: start + headerLen };
 }
@@ -211,10 +210,9 @@ export function decodeNpy(file: Uint8Array, path: string): MetalArray {
   const width = DTYPES[h.dtype].bytes;
   const need = elementCount(h.shape) * width;
   const have = file.length - h.dataOffset;
-  if (have < need)
-    throw new FileFormatError(path, `truncated .npy data: shape [${h.shape.join(', ')}] of ${h.dtype} needs ${need} bytes, the file has ${have}`);
+  if (have < need) throw new FileError(path, `truncated .npy data: shape [${h.shape.join(', ')}] of ${h.dtype} needs ${need} bytes, the file has ${have}`);
   if (have > need)
-    throw new FileFormatError(path, `${have - need} unexpected bytes after the .npy data (shape [${h.shape.join(', ')}] of ${h.dtype} is ${need} bytes)`);
+    throw new FileError(path, `${have - need} unexpected bytes after the .npy data (shape [${h.shape.join(', ')}] of ${h.dtype} is ${need} bytes)`);
   let bytes = copyBytes(file, h.dataOffset, need);
   if (h.bigEndian) swapBytes(bytes, width);
   if (h.fortranOrder) bytes = fortranToC(bytes, h.shape, width);

@@ -11,7 +11,7 @@
  * match the shape and tile the data area without gaps or overlaps.
  */
 import type { MetalArray } from '../array/array.js';
-import { FileFormatError } from '../errors.js';
+import { FileError } from '../errors.js';
 import { type DType, DTYPES } from '../graph/dtype.js';
 import { arrayFromBytes, bytesOfArray, checkFileShape, copyBytes, disposeAll, elementCount, setEntry } from './layout.js';
 
@@ -51,14 +51,14 @@ export function encodeSafetensors(
   const header: Record<string, unknown> = {};
   if (metadata !== undefined && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw new FileFormatError(path, `safetensors metadata values must be strings; '${k}' is ${typeof v}`);
+      if (typeof v !== 'string') throw new FileError(path, `safetensors metadata values must be strings; '${k}' is ${typeof v}`);
     }
     header.__metadata__ = { ...metadata };
   }
   const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const [name, array] of Object.entries(arrays)) {
-    if (name === '__metadata__') throw new FileFormatError(path, "'__metadata__' is reserved and cannot name a tensor");
+    if (name === '__metadata__') throw new FileError(path, "'__metadata__' is reserved and cannot name a tensor");
     const bytes = bytesOfArray(array, 'saveSafetensors');
     header[name] = { dtype: CODE_OF_DTYPE[array.dtype], shape: array.shape, data_offsets: [offset, offset + bytes.byteLength] };
     chunks.push(bytes);
@@ -85,7 +85,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** Decodes a safetensors image. */
 export function decodeSafetensors(file: Uint8Array, path: string): SafetensorsContents {
   const bad = (what: string): never => {
-    throw new FileFormatError(path, `malformed safetensors file: ${what}`);
+    throw new FileError(path, `malformed safetensors file: ${what}`);
   };
   if (file.length < 8) bad(`${file.length} bytes is too short for the 8-byte header length`);
   const n = new DataView(file.buffer, file.byteOffset, 8).getBigUint64(0, true);
@@ -98,7 +98,7 @@ export function decodeSafetensors(file: Uint8Array, path: string): SafetensorsCo
     if (!text.startsWith('{')) bad("the header does not start with '{'");
     parsed = JSON.parse(text);
   } catch (err) {
-    if (err instanceof FileFormatError) throw err;
+    if (err instanceof FileError) throw err;
     return bad(`the header is not valid UTF-8 JSON (${(err as Error).message})`);
   }
   if (!isPlainObject(parsed)) return bad('the header is not a JSON object');

@@ -5,7 +5,7 @@
  * checked.
  */
 import { crc32, inflateRawSync } from 'node:zlib';
-import { FileFormatError } from '../errors.js';
+import { FileError } from '../errors.js';
 
 const LOCAL_HEADER = 0x04034b50;
 const CENTRAL_HEADER = 0x02014b50;
@@ -33,7 +33,7 @@ export function writeZip(entries: readonly ZipEntry[], path: string): Uint8Array
     const name = encoder.encode(e.name);
     const flags = /^[\x20-\x7e]*$/.test(e.name) ? 0 : UTF8_NAMES;
     const crc = crc32(e.data);
-    if (e.data.byteLength > 0xfffffffe || offset > 0xfffffffe) throw new FileFormatError(path, '.npz archives over 4 GiB are not supported for writing');
+    if (e.data.byteLength > 0xfffffffe || offset > 0xfffffffe) throw new FileError(path, '.npz archives over 4 GiB are not supported for writing');
     const local = new Uint8Array(30 + name.length);
     const lv = new DataView(local.buffer);
     lv.setUint32(0, LOCAL_HEADER, true);
@@ -69,7 +69,7 @@ export function writeZip(entries: readonly ZipEntry[], path: string): Uint8Array
   }
   const cdSize = central.reduce((s, c) => s + c.length, 0);
   if (offset + cdSize > 0xfffffffe || entries.length > 0xfffe)
-    throw new FileFormatError(path, '.npz archives over 4 GiB or 65535 entries are not supported for writing');
+    throw new FileError(path, '.npz archives over 4 GiB or 65535 entries are not supported for writing');
   const end = new Uint8Array(22);
   const ev = new DataView(end.buffer);
   ev.setUint32(0, END_OF_CENTRAL, true);
@@ -89,7 +89,7 @@ export function writeZip(entries: readonly ZipEntry[], path: string): Uint8Array
 /** Reads every file entry of a ZIP archive (directories are skipped). */
 export function readZip(file: Uint8Array, path: string): ZipEntry[] {
   const bad = (what: string): never => {
-    throw new FileFormatError(path, `malformed .npz (zip) archive: ${what}`);
+    throw new FileError(path, `malformed .npz (zip) archive: ${what}`);
   };
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const u16 = (at: number): number => (at + 2 <= file.length ? view.getUint16(at, true) : bad(`truncated at byte ${at}`));
