@@ -69,7 +69,8 @@ function reduceOp(op: ReduceOp, a: ArrayLike, axis: Axes, keepdims: boolean, opN
   // argmax over all axes of an n-d array is the index into the flattened array.
   const flatArg = (op === 'argmax' || op === 'argmin') && axes.length > 1;
   const src = flatArg ? nodeOf(MetalArray.fromNode(input).reshape(-1), opName) : input;
-  const resultDType = reduceDType(op, n0.dtype);
+  // An index past int32's range needs int64 (argmax over more than 2^31 - 1 elements).
+  const resultDType = (op === 'argmax' || op === 'argmin') && reducedSize > 2 ** 31 - 1 ? 'int64' : reduceDType(op, n0.dtype);
   const twoStage = splitFullReduction(op, input, axes, resultDType);
   if (twoStage) return keepDims(twoStage, axes, keepdims);
   const out = MetalArray.fromNode(reduceNode(op, src, flatArg ? [0] : axes, resultDType));
