@@ -141,6 +141,8 @@ function decodeNpz(bytes: Uint8Array, path: string): Record<string, MetalArray> 
  * Reads a `.npy`, `.npz` or safetensors file, recognised by its first bytes (as
  * `np.load` does), whatever its extension. A `.npy` file gives one array; `.npz` and
  * safetensors give the arrays by name (use `loadSafetensors` for the metadata too).
+ * The TypeScript return type follows the extension, so a `.npy` name over an archive
+ * (or the reverse) is a `FileError`.
  * Little- and big-endian data, C and Fortran order, 0-d and empty arrays are read;
  * the result is always a contiguous array.
  *
@@ -155,8 +157,21 @@ export function load(path: string): MetalArray | Record<string, MetalArray>;
 export function load(path: string): MetalArray | Record<string, MetalArray> {
   const file = checkPath('load', path);
   const bytes = readWhole(file);
-  if (bytes.length >= 6 && bytes[0] === 0x93 && String.fromCharCode(...bytes.subarray(1, 6)) === 'NUMPY') return decodeNpy(bytes, file);
-  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 3 || bytes[2] === 5)) return decodeNpz(bytes, file);
-  if (bytes.length >= 9 && bytes[8] === 0x7b) return decodeSafetensors(bytes, file).arrays;
-  throw new FileError(file, 'not a .npy, .npz or safetensors file (unrecognised first bytes)');
+  let kind: 'npy' | 'npz' | 'safetensors';
+  if (bytes.length >= 6 && bytes[0] === 0x93 && String.fromCharCode(...bytes.subarray(1, 6)) === 'NUMPY') kind = 'npy';
+  else if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 3 || bytes[2] === 5)) kind = 'npz';
+  else if (bytes.length >= 9 && bytes[8] === 0x7b) kind = 'safetensors';
+  else throw new FileError(file, 'not a .npy, .npz or safetensors file (unrecognised first bytes)');
+  // The TypeScript return type follows the extension, so the contents must agree with it.
+  const lower = file.toLowerCase();
+  const claimed = lower.endsWith('.npy') ? 'npy' : lower.endsWith('.npz') ? 'npz' : lower.endsWith('.safetensors') ? 'safetensors' : undefined;
+  if (claimed !== undefined && (claimed === 'npy') !== (kind === 'npy')) {
+    throw new FileError(
+      file,
+      `the name says .${claimed} but the file holds ${kind === 'npy' ? 'a .npy array' : kind === 'npz' ? 'a zip (.npz) archive' : 'safetensors'}`,
+    );
+  }
+  if (kind === 'npy') return decodeNpy(bytes, file);
+  if (kind === 'npz') return decodeNpz(bytes, file);
+  return decodeSafetensors(bytes, file).arrays;
 }

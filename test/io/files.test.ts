@@ -138,6 +138,13 @@ describe('round trips without NumPy', () => {
     expect(() => ma.load(join(dir, 'no-such-file.npy'))).toThrow(ma.FileError);
     expect(() => ma.load(join(dir, 'no-such-file.npy'))).toThrow(/no-such-file.npy: cannot read the file: ENOENT/);
     expect(() => ma.save(join(dir, 'no-such-dir', 'x.npy'), a)).toThrow(ma.FileError);
+    // The return type follows the extension: a name that disagrees with the contents is an error.
+    writeFileSync(join(dir, 'archive.npy'), readFileSync(ma.savez(join(dir, 'archive'), { a })));
+    expect(() => ma.load(join(dir, 'archive.npy'))).toThrow(/the name says .npy but the file holds a zip/);
+    writeFileSync(join(dir, 'single.npz'), readFileSync(ma.save(join(dir, 'single'), a)));
+    expect(() => ma.load(join(dir, 'single.npz'))).toThrow(/the name says .npz but the file holds a .npy array/);
+    writeFileSync(join(dir, 'no-extension'), readFileSync(join(dir, 'single.npy')));
+    expect((ma.load(join(dir, 'no-extension')) as ma.MetalArray).tolist()).toEqual([1, 2]);
     const d = ma.array([1]);
     d.dispose();
     expect(() => ma.save(join(dir, 'x.npy'), d)).toThrow(ma.DisposedError);
