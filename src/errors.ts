@@ -62,3 +62,42 @@ export class ArgumentError extends MetalArrayError {
 export class GpuError extends MetalArrayError {
   override name = 'GpuError';
 }
+
+/**
+ * A file that cannot be read or written as asked: it cannot be opened or written
+ * (`cause` holds Node's error), it is malformed or truncated (`.npy`, `.npz`,
+ * safetensors), or its format cannot hold the dtype. `path` names the file.
+ */
+export class FileError extends MetalArrayError {
+  override name = 'FileError';
+  /** The file the problem is in. */
+  readonly path: string;
+  constructor(path: string, problem: string, options?: { cause?: unknown }) {
+    super(`${path}: ${problem}`, options);
+    this.path = path;
+  }
+}
+
+/**
+ * A short description of any value for an error message. It never throws: junk
+ * arguments (symbols, bigints, objects without a prototype, cyclic arrays) must give
+ * the typed error the caller meant, not a TypeError from building its message.
+ */
+export function formatValue(x: unknown, depth = 0): string {
+  try {
+    if (typeof x === 'string') return JSON.stringify(x.length > 60 ? `${x.slice(0, 60)}...` : x);
+    if (typeof x === 'bigint') return `${x.toString()}n`;
+    if (typeof x === 'symbol') return x.toString();
+    if (typeof x === 'function') return 'a function';
+    if (x === null || typeof x !== 'object') return String(x);
+    if (Array.isArray(x)) {
+      if (depth > 2) return '[...]';
+      const shown = x.slice(0, 8).map((v) => formatValue(v, depth + 1));
+      return `[${shown.join(', ')}${x.length > 8 ? ', ...' : ''}]`;
+    }
+    const ctor = (x as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof ctor === 'string' && ctor !== 'Object' ? `a ${ctor}` : 'an object';
+  } catch {
+    return 'an unprintable value';
+  }
+}

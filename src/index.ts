@@ -18,6 +18,7 @@ export {
   OutOfMemoryError,
   ArgumentError,
   GpuError,
+  FileError,
 } from './errors.js';
 export {
   array,
@@ -106,3 +107,4 @@ export {
 } from './array/api.js';
 export { setFusion, fusionEnabled } from './array/context.js';
 export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './graph/precision.js';
+export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsContents } from './io/files.js';

@@ -2,7 +2,7 @@
  * Library-level functions over arrays: evaluation, lifetimes (tidy), memory and
  * metrics views, plan inspection, backend selection.
  */
-import { ArgumentError, BackendUnavailableError } from '../errors.js';
+import { ArgumentError, BackendUnavailableError, formatValue } from '../errors.js';
 import { execute, executeAsync, inspectPlan } from '../graph/executor.js';
 import { type Metrics, counters, resetCounters } from '../graph/metrics.js';
 import type { Node } from '../graph/node.js';
@@ -13,7 +13,7 @@ import { type Disposable, Scope, currentScope, planOptions, runInScope, setCpuMa
 function groupByBackend(op: string, arrays: readonly MetalArray[]): Map<string, Node[]> {
   const groups = new Map<string, Node[]>();
   for (const a of arrays) {
-    if (!(a instanceof MetalArray)) throw new ArgumentError(`${op}: expected MetalArrays, got ${a === null ? 'null' : typeof a}`);
+    if (!(a instanceof MetalArray)) throw new ArgumentError(`${op}: expected MetalArrays, got ${formatValue(a)}`);
     const n = a.liveNode(op);
     const list = groups.get(n.backend);
     if (list) list.push(n);
@@ -121,7 +121,7 @@ export function clearCache(): void {
 
 function checkBytes(op: string, bytes: number): void {
   if (typeof bytes !== 'number' || Number.isNaN(bytes) || bytes < 0 || (Number.isFinite(bytes) && !Number.isInteger(bytes))) {
-    throw new ArgumentError(`${op}: bytes must be a non-negative integer (or Infinity), got ${String(bytes)}`);
+    throw new ArgumentError(`${op}: bytes must be a non-negative integer (or Infinity), got ${formatValue(bytes)}`);
   }
 }
 
@@ -186,6 +186,8 @@ export interface KernelSourceInfo {
 
 /** The generated source of each kernel in the plan for `arrays`: C for 'cpu', CUDA C for 'cuda' (on any machine). */
 export function kernelSources(arrays: MetalArray | readonly MetalArray[], backend?: string): KernelSourceInfo[] {
+  if (!(arrays instanceof MetalArray) && !Array.isArray(arrays))
+    throw new ArgumentError(`kernelSources: expected a MetalArray or an array of them, got ${formatValue(arrays)}`);
   const list = arrays instanceof MetalArray ? [arrays] : [...arrays];
   const out: KernelSourceInfo[] = [];
   for (const p of planOf('kernelSources', list, backend)) {
@@ -246,7 +248,7 @@ const CPU_MATMUL_MODES = ['auto', 'blas', 'generated'] as const;
  */
 export function setCpuMatmul(mode: 'auto' | 'blas' | 'generated'): void {
   if (!CPU_MATMUL_MODES.includes(mode)) {
-    throw new ArgumentError(`setCpuMatmul: mode must be one of ${CPU_MATMUL_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
+    throw new ArgumentError(`setCpuMatmul: mode must be one of ${CPU_MATMUL_MODES.join(', ')}, got ${formatValue(mode)}`);
   }
   if (mode === 'blas') {
     const info = blasInfo();

@@ -126,6 +126,14 @@ export class MetalArray {
   }
 
   /**
+   * @internal The raw storage of the values, row-major: float16/bfloat16 as their
+   * 16-bit patterns, bool as 0/1 bytes (file writers need the exact bits).
+   */
+  storageBits(op = 'storageBits'): AnyTypedArray {
+    return this.#readRaw(op);
+  }
+
+  /**
    * The values as a new typed array, row-major: Float32Array for float16, bfloat16 and
    * float32; Float64Array for float64; BigInt64Array/BigUint64Array for int64/uint64;
    * Uint8Array (0/1) for bool; the matching typed array for other integers.

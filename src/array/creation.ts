@@ -4,7 +4,7 @@
  */
 import ndarrayFactory from 'ndarray';
 import type { NdArray, TypedArray as NdTypedArray } from 'ndarray';
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ArgumentError, OutOfMemoryError, ShapeError, formatValue } from '../errors.js';
 import { constNode } from '../graph/build.js';
 import { type AnyTypedArray, type DType, checkDType } from '../graph/dtype.js';
 import { backendFor, getBackendName } from '../runtime/registry.js';
@@ -18,16 +18,33 @@ export type NestedArray = number | boolean | bigint | readonly NestedArray[];
 
 function checkShape(op: string, shape: unknown): number[] {
   const dims = typeof shape === 'number' ? [shape] : shape;
-  if (!Array.isArray(dims)) throw new ArgumentError(`${op}: shape must be a number or an array of numbers, got ${String(shape)}`);
+  if (!Array.isArray(dims)) throw new ArgumentError(`${op}: shape must be a number or an array of numbers, got ${formatValue(shape)}`);
   for (const d of dims) {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0)
-      throw new ShapeError(`${op}: shape entries must be non-negative integers, got [${dims.join(', ')}]`);
+      throw new ShapeError(`${op}: shape entries must be non-negative integers, got ${formatValue(dims)}`);
     if (d > 2 ** 52) throw new ShapeError(`${op}: dimension ${d} is too large`);
   }
   return dims as number[];
 }
 
-function fromStorageArray(storage: AnyTypedArray, shape: readonly number[], dtype: DType): MetalArray {
+/** A host Float64Array of n elements, or OutOfMemoryError when the host cannot make one. */
+function hostValues(op: string, n: number): Float64Array {
+  try {
+    return new Float64Array(n);
+  } catch {
+    throw new OutOfMemoryError(`${op}: cannot allocate ${n} values on the host`);
+  }
+}
+
+/** The live node of a `*Like` function's template array. */
+function templateOf(op: string, a: unknown): MetalArray {
+  if (!(a instanceof MetalArray)) throw new ArgumentError(`${op}: expected a MetalArray, got ${formatValue(a)}`);
+  a.liveNode(op);
+  return a;
+}
+
+/** @internal An array over a copy of raw storage bits (as `STORAGE_ARRAY[dtype]` holds them). */
+export function fromStorageArray(storage: AnyTypedArray, shape: readonly number[], dtype: DType): MetalArray {
   const backend = backendFor(getBackendName());
   const buf = backend.alloc(storage.byteLength);
   try {
@@ -83,22 +100,25 @@ export function ones(shape: number | readonly number[], dtype: DType = 'float32'
 
 /** Zeros with the shape (and dtype, unless given) of `a`. */
 export function zerosLike(a: MetalArray, dtype?: DType): MetalArray {
+  templateOf('zerosLike', a);
   return full(a.shape, 0, dtype ?? a.dtype);
 }
 
 /** Ones with the shape (and dtype, unless given) of `a`. */
 export function onesLike(a: MetalArray, dtype?: DType): MetalArray {
+  templateOf('onesLike', a);
   return full(a.shape, 1, dtype ?? a.dtype);
 }
 
 /** `value` with the shape (and dtype, unless given) of `a`. */
 export function fullLike(a: MetalArray, value: number | boolean | bigint, dtype?: DType): MetalArray {
+  templateOf('fullLike', a);
   return full(a.shape, value, dtype ?? a.dtype);
 }
 
 /** The index ramp 0, 1, ..., n-1 as a small leaf. */
 function ramp(n: number, dtype: DType): MetalArray {
-  const idx = new Float64Array(n);
+  const idx = hostValues('eye', n);
   for (let i = 0; i < n; i++) idx[i] = i;
   return array(idx, dtype);
 }
@@ -119,23 +139,30 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DType): M
     ['stop', hi],
     ['step', step],
   ] as const) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ArgumentError(`arange: ${name} must be a finite number, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ArgumentError(`arange: ${name} must be a finite number, got ${formatValue(v)}`);
   }
   if (step === 0) throw new ArgumentError('arange: step cannot be zero');
   const d = dtype === undefined ? ([lo, hi, step].every(Number.isInteger) ? 'int32' : 'float32') : checkDType(dtype, 'arange');
   const n = Math.max(0, Math.ceil((hi - lo) / step));
-  const values = new Float64Array(n);
+  const values = hostValues('arange', n);
   for (let i = 0; i < n; i++) values[i] = lo + i * step;
   return array(values, d);
 }
 
 /** `num` evenly spaced values from start to stop (inclusive unless `endpoint` is false). */
 export function linspace(start: number, stop: number, num = 50, endpoint = true, dtype: DType = 'float32'): MetalArray {
-  if (!Number.isInteger(num) || num < 0) throw new ArgumentError(`linspace: num must be a non-negative integer, got ${num}`);
+  if (typeof num !== 'number' || !Number.isInteger(num) || num < 0)
+    throw new ArgumentError(`linspace: num must be a non-negative integer, got ${formatValue(num)}`);
+  for (const [name, v] of [
+    ['start', start],
+    ['stop', stop],
+  ] as const) {
+    if (typeof v !== 'number') throw new ArgumentError(`linspace: ${name} must be a number, got ${formatValue(v)}`);
+  }
   const d = checkDType(dtype, 'linspace');
   const div = endpoint ? num - 1 : num;
   const step = div > 0 ? (stop - start) / div : 0;
-  const values = new Float64Array(num);
+  const values = hostValues('linspace', num);
   for (let i = 0; i < num; i++) values[i] = start + i * step;
   if (endpoint && num > 1) values[num - 1] = stop;
   return array(values, d);
@@ -145,7 +172,7 @@ export function linspace(start: number, stop: number, num = 50, endpoint = true,
 export function eye(n: number, m?: number, k = 0, dtype: DType = 'float32'): MetalArray {
   const cols = m ?? n;
   checkShape('eye', [n, cols]);
-  if (!Number.isInteger(k)) throw new ArgumentError(`eye: k must be an integer, got ${k}`);
+  if (typeof k !== 'number' || !Number.isInteger(k)) throw new ArgumentError(`eye: k must be an integer, got ${formatValue(k)}`);
   const d = checkDType(dtype, 'eye');
   const rows = reshape(ramp(n, 'int32'), [n, 1]);
   const colsR = reshape(ramp(cols, 'int32'), [1, cols]);
@@ -164,7 +191,10 @@ export function identity(n: number, dtype: DType = 'float32'): MetalArray {
 
 /** An array from an `ndarray` view (copies its elements; dtype from its storage). */
 export function fromNdarray(nd: NdArray, dtype?: DType): MetalArray {
-  if (!nd || !Array.isArray(nd.shape) || !nd.data) throw new ArgumentError('fromNdarray: expected an ndarray');
+  if (typeof nd !== 'object' || nd === null || !Array.isArray(nd.shape) || !nd.data || typeof nd.get !== 'function')
+    throw new ArgumentError('fromNdarray: expected an ndarray');
+  checkShape('fromNdarray', nd.shape);
+  if (dtype !== undefined) checkDType(dtype, 'fromNdarray');
   const data = nd.data as unknown;
   const own: DType = isTypedArray(data) ? dtypeOfTypedArray(data) : 'float32';
   const d = dtype ?? own;
@@ -183,6 +213,7 @@ export function fromNdarray(nd: NdArray, dtype?: DType): MetalArray {
 
 /** A contiguous `ndarray` over a copy of the values (float16/bfloat16 as float32). */
 export function toNdarray(a: MetalArray): NdArray {
+  templateOf('toNdarray', a);
   const values = a.toTypedArray();
   return ndarrayFactory(values as unknown as NdTypedArray, a.shape);
 }

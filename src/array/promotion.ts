@@ -1,7 +1,7 @@
 /**
  * Type promotion (JAX/MLX lattice) and weak JS scalars. See docs/semantics.md.
  */
-import { DTYPE_NAMES, DTYPES, type DType } from '../graph/dtype.js';
+import { DTYPE_NAMES, DTYPES, type DType, checkDType } from '../graph/dtype.js';
 
 const SIGNED_BY_BITS: Record<number, DType> = { 8: 'int8', 16: 'int16', 32: 'int32', 64: 'int64' };
 
@@ -31,6 +31,8 @@ for (const a of DTYPE_NAMES) for (const b of DTYPE_NAMES) TABLE[DTYPES[a].id * N
 
 /** The dtype two array dtypes promote to. */
 export function promoteTypes(a: DType, b: DType): DType {
+  checkDType(a, 'promoteTypes');
+  checkDType(b, 'promoteTypes');
   return TABLE[DTYPES[a].id * N + DTYPES[b].id];
 }
 

@@ -2,7 +2,7 @@
  * The dtype vocabulary shared by every layer: names, sizes, kinds and storage.
  * Promotion rules (user-level semantics) live in `src/array/promotion.ts`.
  */
-import { DTypeError } from '../errors.js';
+import { DTypeError, formatValue } from '../errors.js';
 
 /** Every element type the library knows. */
 export type DType = 'bool' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64' | 'float16' | 'bfloat16' | 'float32' | 'float64';
@@ -68,7 +68,7 @@ export function isDType(name: unknown): name is DType {
 /** Validates a user-supplied dtype name. */
 export function checkDType(name: unknown, op: string): DType {
   if (!isDType(name)) {
-    throw new DTypeError(`${op}: unknown dtype ${JSON.stringify(name)}; expected one of ${DTYPE_NAMES.join(', ')}`);
+    throw new DTypeError(`${op}: unknown dtype ${formatValue(name)}; expected one of ${DTYPE_NAMES.join(', ')}`);
   }
   return name;
 }

@@ -3,7 +3,7 @@
  * (each input read where its range holds), not a copy per input.
  */
 import { MetalArray } from '../array/array.js';
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ArgumentError, ShapeError, formatValue } from '../errors.js';
 import { castNode, concatNode } from '../graph/build.js';
 import { promoteTypes } from '../array/promotion.js';
 import { expandDims, slice } from './movement.js';
@@ -61,14 +61,16 @@ export function split(a: MetalArray, indicesOrSections: number | readonly number
     if (!Number.isInteger(k) || k <= 0) throw new ArgumentError(`split: number of sections must be a positive integer, got ${k}`);
     if (len % k !== 0) throw new ShapeError(`split: array of size ${len} along axis ${ax} does not divide into ${k} equal sections`);
     cuts = [...Array(k - 1).keys()].map((i) => ((i + 1) * len) / k);
-  } else {
+  } else if (Array.isArray(indicesOrSections)) {
     cuts = [...indicesOrSections];
+  } else {
+    throw new ArgumentError(`split: expected a number of sections or an array of indices, got ${formatValue(indicesOrSections)}`);
   }
   // NumPy: the parts are a[start:stop] for start in [0, ...cuts], stop in [...cuts, None],
   // with Python's slice rules (negative cuts count from the end, out-of-range clamps).
   const starts: (number | null)[] = [0, ...cuts];
   const stops: (number | null)[] = [...cuts, null];
-  for (const c of cuts) if (typeof c !== 'number' || !Number.isInteger(c)) throw new ArgumentError(`split: indices must be integers, got ${String(c)}`);
+  for (const c of cuts) if (typeof c !== 'number' || !Number.isInteger(c)) throw new ArgumentError(`split: indices must be integers, got ${formatValue(c)}`);
   const out: MetalArray[] = [];
   for (let i = 0; i < starts.length; i++) {
     const spec: [number | null, number | null, number | null][] = n.shape.map(() => [null, null, null]);

@@ -6,7 +6,7 @@
  */
 import { MetalArray } from '../array/array.js';
 import { promoteTypes } from '../array/promotion.js';
-import { ArgumentError, DTypeError, ShapeError } from '../errors.js';
+import { ArgumentError, DTypeError, ShapeError, formatValue } from '../errors.js';
 import { castNode, matmulNode } from '../graph/build.js';
 import type { Node } from '../graph/node.js';
 import { binary } from './elementwise.js';
@@ -75,7 +75,7 @@ export function tensordot(a: ArrayLike, b: ArrayLike, axes: number | readonly [r
   let axB: number[];
   if (typeof axes === 'number') {
     if (!Number.isInteger(axes) || axes < 0 || axes > ra || axes > rb)
-      throw new ArgumentError(`tensordot: axes must be an integer in [0, ${Math.min(ra, rb)}], got ${axes}`);
+      throw new ArgumentError(`tensordot: axes must be an integer in [0, ${Math.min(ra, rb)}], got ${formatValue(axes)}`);
     axA = [...Array(axes).keys()].map((i) => ra - axes + i);
     axB = [...Array(axes).keys()];
   } else if (Array.isArray(axes) && axes.length === 2) {

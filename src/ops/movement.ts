@@ -3,9 +3,9 @@
  * and never copy; the consumer's kernel does the index arithmetic.
  */
 import { MetalArray } from '../array/array.js';
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ArgumentError, ShapeError, formatValue } from '../errors.js';
 import { reshapeNode, viewNode } from '../graph/build.js';
-import { broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
+import { axisList, broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
 import { take } from './indexing.js';
 
 /** One slice spec: an index, [start, stop, step] (nulls for defaults), null (new axis) or '...'. */
@@ -21,9 +21,9 @@ function identityMap(rank: number): { inDim: number[]; step: number[]; start: nu
 }
 
 function checkShape(op: string, shape: unknown): number[] {
-  if (!Array.isArray(shape)) throw new ArgumentError(`${op}: shape must be an array of integers, got ${String(shape)}`);
+  if (!Array.isArray(shape)) throw new ArgumentError(`${op}: shape must be an array of integers, got ${formatValue(shape)}`);
   for (const d of shape) {
-    if (typeof d !== 'number' || !Number.isInteger(d)) throw new ShapeError(`${op}: shape entries must be integers, got ${String(d)}`);
+    if (typeof d !== 'number' || !Number.isInteger(d)) throw new ShapeError(`${op}: shape entries must be integers, got ${formatValue(d)}`);
   }
   return shape as number[];
 }
@@ -58,8 +58,8 @@ export function reshape(a: MetalArray, shape: readonly number[]): MetalArray {
 export function transpose(a: MetalArray, axes?: readonly number[]): MetalArray {
   const n = nodeOf(a, 'transpose');
   const r = n.shape.length;
-  const perm = axes === undefined || axes === null ? [...Array(r).keys()].reverse() : axes.map((x) => normalizeAxis('transpose', x, r));
-  if (perm.length !== r || new Set(perm).size !== r) throw new ShapeError(`transpose: axes [${(axes ?? []).join(', ')}] are not a permutation of ${r} axes`);
+  const perm = axes === undefined || axes === null ? [...Array(r).keys()].reverse() : axisList('transpose', axes).map((x) => normalizeAxis('transpose', x, r));
+  if (perm.length !== r || new Set(perm).size !== r) throw new ShapeError(`transpose: axes ${formatValue(axes ?? [])} are not a permutation of ${r} axes`);
   return MetalArray.fromNode(
     viewNode(
       n,
@@ -104,7 +104,7 @@ export function broadcastTo(a: MetalArray, shape: readonly number[]): MetalArray
 /** Inserts 1-sized axes at the given positions (of the result). */
 export function expandDims(a: MetalArray, axis: number | readonly number[]): MetalArray {
   const n = nodeOf(a, 'expandDims');
-  const axes = typeof axis === 'number' ? [axis] : [...axis];
+  const axes = axisList('expandDims', axis);
   const r = n.shape.length + axes.length;
   const norm = axes.map((x) => normalizeAxis('expandDims', x, r));
   if (new Set(norm).size !== norm.length) throw new ShapeError(`expandDims: repeated axis in [${axes.join(', ')}]`);
@@ -130,7 +130,7 @@ export function squeeze(a: MetalArray, axis?: number | readonly number[]): Metal
   let drop: number[];
   if (axis === undefined || axis === null) drop = n.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0);
   else {
-    drop = (typeof axis === 'number' ? [axis] : [...axis]).map((x) => normalizeAxis('squeeze', x, r));
+    drop = axisList('squeeze', axis).map((x) => normalizeAxis('squeeze', x, r));
     for (const d of drop) if (n.shape[d] !== 1) throw new ShapeError(`squeeze: axis ${d} has size ${n.shape[d]}, not 1 (shape [${n.shape.join(', ')}])`);
   }
   const keep = [...Array(r).keys()].filter((i) => !drop.includes(i));
@@ -152,8 +152,7 @@ export function flatten(a: MetalArray): MetalArray {
 export function flip(a: MetalArray, axis?: number | readonly number[]): MetalArray {
   const n = nodeOf(a, 'flip');
   const r = n.shape.length;
-  const axes =
-    axis === undefined || axis === null ? [...Array(r).keys()] : (typeof axis === 'number' ? [axis] : [...axis]).map((x) => normalizeAxis('flip', x, r));
+  const axes = axis === undefined || axis === null ? [...Array(r).keys()] : axisList('flip', axis).map((x) => normalizeAxis('flip', x, r));
   const map = identityMap(r);
   for (const d of axes) {
     map.step[d] = -1;
@@ -187,11 +186,11 @@ function parseSliceString(text: string): SliceSpec[] {
 function sliceRange(spec: readonly (number | null | undefined)[], n: number): { start: number; len: number; step: number } {
   const [s0, s1, s2] = spec;
   const step = s2 ?? 1;
-  if (!Number.isInteger(step)) throw new ArgumentError(`slice: step must be an integer, got ${step}`);
+  if (!Number.isInteger(step)) throw new ArgumentError(`slice: step must be an integer, got ${formatValue(step)}`);
   if (step === 0) throw new ArgumentError('slice: step cannot be zero');
   const clamp = (v: number | null | undefined, dflt: number): number => {
     if (v === null || v === undefined) return dflt;
-    if (!Number.isInteger(v)) throw new ArgumentError(`slice: bounds must be integers, got ${v}`);
+    if (!Number.isInteger(v)) throw new ArgumentError(`slice: bounds must be integers, got ${formatValue(v)}`);
     if (v < 0) {
       v += n;
       if (v < 0) v = step < 0 ? -1 : 0;
@@ -273,7 +272,7 @@ export function slice(a: MetalArray, ...specs: (SliceSpec | string)[]): MetalArr
       step.push(0);
       shape.push(1);
     } else if (typeof s === 'number') {
-      if (!Number.isInteger(s)) throw new ArgumentError(`slice: index must be an integer, got ${s}`);
+      if (!Number.isInteger(s)) throw new ArgumentError(`slice: index must be an integer, got ${formatValue(s)}`);
       const d = n.shape[j];
       if (s < -d || s >= d) throw new ShapeError(`slice: index ${s} is out of bounds for axis ${j} with size ${d}`);
       start[j] = s < 0 ? s + d : s;
@@ -286,7 +285,7 @@ export function slice(a: MetalArray, ...specs: (SliceSpec | string)[]): MetalArr
       shape.push(rg.len);
       j++;
     } else {
-      throw new ArgumentError(`slice: bad spec ${JSON.stringify(s)}; use an integer, [start, stop, step], null, '...' or a string`);
+      throw new ArgumentError(`slice: bad spec ${formatValue(s)}; use an integer, [start, stop, step], null, '...' or a string`);
     }
   }
   return MetalArray.fromNode(viewNode(n, { inDim, step, start }, shape));

@@ -5,7 +5,7 @@ import { MetalArray } from '../array/array.js';
 import { scalarFor } from '../array/convert.js';
 import { scalarDefaultDType, weakScalarDType } from '../array/promotion.js';
 import { defaultBackend } from '../array/context.js';
-import { ArgumentError, BackendMismatchError, ShapeError } from '../errors.js';
+import { ArgumentError, BackendMismatchError, ShapeError, formatValue } from '../errors.js';
 import { castNode, constNode, viewNode } from '../graph/build.js';
 import type { DType } from '../graph/dtype.js';
 import type { Node } from '../graph/node.js';
@@ -102,8 +102,15 @@ export function conform(nodes: readonly Node[], dtype: DType, shape: readonly nu
 }
 
 /** Normalizes an axis (negative counts from the end) or throws ShapeError. */
+/** A user's axis argument (one axis or an array of axes) as a list; ArgumentError for anything else. */
+export function axisList(op: string, axis: unknown): unknown[] {
+  if (typeof axis === 'number') return [axis];
+  if (Array.isArray(axis)) return [...axis];
+  throw new ArgumentError(`${op}: axis must be an integer or an array of integers, got ${formatValue(axis)}`);
+}
+
 export function normalizeAxis(op: string, axis: unknown, rank: number): number {
-  if (typeof axis !== 'number' || !Number.isInteger(axis)) throw new ShapeError(`${op}: axis must be an integer, got ${String(axis)}`);
+  if (typeof axis !== 'number' || !Number.isInteger(axis)) throw new ShapeError(`${op}: axis must be an integer, got ${formatValue(axis)}`);
   if (axis < -rank || axis >= rank) throw new ShapeError(`${op}: axis ${axis} is out of bounds for an array of rank ${rank}`);
   return axis < 0 ? axis + rank : axis;
 }

@@ -6,7 +6,7 @@
  * broadcast back into, so softmax and layer norm take at most two kernels.
  */
 import { MetalArray } from '../array/array.js';
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ArgumentError, ShapeError, formatValue } from '../errors.js';
 import { castNode, constNode, reduceNode } from '../graph/build.js';
 import { type DType, isFloat } from '../graph/dtype.js';
 import type { Node, ReduceOp } from '../graph/node.js';
@@ -20,7 +20,7 @@ export type Axes = number | readonly number[] | null | undefined;
 function normalizeAxes(op: string, axis: Axes, rank: number): number[] {
   if (axis === undefined || axis === null) return [...Array(rank).keys()];
   const list = typeof axis === 'number' ? [axis] : Array.isArray(axis) ? axis : null;
-  if (list === null) throw new ArgumentError(`${op}: axis must be an integer, a list of integers or null, got ${String(axis)}`);
+  if (list === null) throw new ArgumentError(`${op}: axis must be an integer, a list of integers or null, got ${formatValue(axis)}`);
   const axes = list.map((a) => normalizeAxis(op, a, rank));
   if (new Set(axes).size !== axes.length) throw new ShapeError(`${op}: repeated axis in [${list.join(', ')}]`);
   return axes.sort((a, b) => a - b);
@@ -49,7 +49,7 @@ function reduceDType(op: ReduceOp, dtype: DType): DType {
 
 /** A single reduction node over normalized axes, with NumPy's empty-reduction rules. */
 function reduceOp(op: ReduceOp, a: ArrayLike, axis: Axes, keepdims: boolean, opName: string = op): MetalArray {
-  if (typeof keepdims !== 'boolean') throw new ArgumentError(`${opName}: keepdims must be a boolean, got ${String(keepdims)}`);
+  if (typeof keepdims !== 'boolean') throw new ArgumentError(`${opName}: keepdims must be a boolean, got ${formatValue(keepdims)}`);
   const [n0] = operandNodes(opName, [a]);
   const axes = normalizeAxes(opName, axis, n0.shape.length);
   if ((op === 'argmax' || op === 'argmin') && axes.length !== 1 && n0.shape.length > 1 && axis !== undefined && axis !== null) {
@@ -69,7 +69,8 @@ function reduceOp(op: ReduceOp, a: ArrayLike, axis: Axes, keepdims: boolean, opN
   // argmax over all axes of an n-d array is the index into the flattened array.
   const flatArg = (op === 'argmax' || op === 'argmin') && axes.length > 1;
   const src = flatArg ? nodeOf(MetalArray.fromNode(input).reshape(-1), opName) : input;
-  const resultDType = reduceDType(op, n0.dtype);
+  // An index past int32's range needs int64 (argmax over more than 2^31 - 1 elements).
+  const resultDType = (op === 'argmax' || op === 'argmin') && reducedSize > 2 ** 31 - 1 ? 'int64' : reduceDType(op, n0.dtype);
   const twoStage = splitFullReduction(op, input, axes, resultDType);
   if (twoStage) return keepDims(twoStage, axes, keepdims);
   const out = MetalArray.fromNode(reduceNode(op, src, flatArg ? [0] : axes, resultDType));
@@ -177,7 +178,7 @@ export function mean(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
 
 /** Variance over axes with `ddof` delta degrees of freedom, computed in two passes (accurate for large offsets). */
 export function variance(a: ArrayLike, axis?: Axes, keepdims = false, ddof = 0): MetalArray {
-  if (typeof ddof !== 'number' || !Number.isFinite(ddof)) throw new ArgumentError(`var: ddof must be a number, got ${String(ddof)}`);
+  if (typeof ddof !== 'number' || !Number.isFinite(ddof)) throw new ArgumentError(`var: ddof must be a number, got ${formatValue(ddof)}`);
   const n = countOf('var', a, axis);
   return viaFloat32(floatOf('var', a), (x) => {
     const centered = binary('subtract', x, mean(x, axis, true));
@@ -234,12 +235,12 @@ export function norm(a: ArrayLike, ord: number | 'fro' | null = null, axis?: Axe
   const matrix = axes.length === 2 && (axis !== undefined && axis !== null ? true : x.ndim === 2);
   if (matrix || (axes.length > 2 && (ord === null || ord === 'fro'))) {
     if (ord !== null && ord !== 'fro')
-      throw new ArgumentError(`norm: only the Frobenius norm ('fro') is supported over ${axes.length} axes, got ${String(ord)}`);
+      throw new ArgumentError(`norm: only the Frobenius norm ('fro') is supported over ${axes.length} axes, got ${formatValue(ord)}`);
     return unary('sqrt', sum(binary('multiply', x, x), axes, keepdims));
   }
   const p = ord === null ? 2 : ord;
   if (p === 'fro') return unary('sqrt', sum(binary('multiply', x, x), axes, keepdims));
-  if (typeof p !== 'number' || Number.isNaN(p)) throw new ArgumentError(`norm: bad ord ${String(ord)}`);
+  if (typeof p !== 'number' || Number.isNaN(p)) throw new ArgumentError(`norm: bad ord ${formatValue(ord)}`);
   const ax = unary('abs', x);
   if (p === Number.POSITIVE_INFINITY) return max(ax, axes, keepdims);
   if (p === Number.NEGATIVE_INFINITY) return min(ax, axes, keepdims);

@@ -4,7 +4,7 @@
  * or direction is a transpose or flip view around it, read and written by strides.
  */
 import { MetalArray } from '../array/array.js';
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, formatValue } from '../errors.js';
 import { castNode, scanNode } from '../graph/build.js';
 import type { DType } from '../graph/dtype.js';
 import type { ScanOp } from '../graph/node.js';
@@ -12,14 +12,14 @@ import { flip, moveaxis, reshape } from './movement.js';
 import { type ArrayLike, normalizeAxis, operandNodes } from './operand.js';
 
 function scan(op: ScanOp, a: ArrayLike, axis: number | null | undefined, reverse: boolean, inclusive: boolean): MetalArray {
-  if (typeof reverse !== 'boolean') throw new ArgumentError(`${op}: reverse must be a boolean, got ${String(reverse)}`);
-  if (typeof inclusive !== 'boolean') throw new ArgumentError(`${op}: inclusive must be a boolean, got ${String(inclusive)}`);
+  if (typeof reverse !== 'boolean') throw new ArgumentError(`${op}: reverse must be a boolean, got ${formatValue(reverse)}`);
+  if (typeof inclusive !== 'boolean') throw new ArgumentError(`${op}: inclusive must be a boolean, got ${formatValue(inclusive)}`);
   const [n0] = operandNodes(op, [a]);
   const dtype: DType = (op === 'cumsum' || op === 'cumprod') && n0.dtype === 'bool' ? 'int32' : n0.dtype;
   let x = MetalArray.fromNode(castNode(n0, dtype));
   // No axis: NumPy scans the flattened array.
   if (axis === undefined || axis === null) x = reshape(x, [-1]);
-  else if (x.ndim === 0) throw new ArgumentError(`${op}: axis ${axis} given for a zero-dimensional array`);
+  else if (x.ndim === 0) throw new ArgumentError(`${op}: axis ${formatValue(axis)} given for a zero-dimensional array`);
   const ax = axis === undefined || axis === null ? 0 : normalizeAxis(op, axis, x.ndim);
   const last = x.ndim - 1;
   if (ax !== last) x = moveaxis(x, ax, last);

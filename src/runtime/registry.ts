@@ -3,7 +3,7 @@
  * METALARRAY_BACKEND or setBackend() override, and forcing an absent backend throws
  * BackendUnavailableError saying why.
  */
-import { BackendUnavailableError } from '../errors.js';
+import { BackendUnavailableError, formatValue } from '../errors.js';
 import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/backend.js';
 import { compilerError } from './cpu/compiler.js';
@@ -31,7 +31,7 @@ export function unavailableReason(name: string): string {
     case 'cuda':
       return cudaUnavailableReason(loadNative(), nativeLoadError()?.message ?? '');
     default:
-      return `unknown backend ${JSON.stringify(name)}; known backends are ${BACKEND_NAMES.join(', ')}`;
+      return `unknown backend ${formatValue(name)}; known backends are ${BACKEND_NAMES.join(', ')}`;
   }
 }
 
@@ -45,7 +45,7 @@ export function backendFor(name: string): Backend {
   const existing = instances.get(name as BackendName);
   if (existing) return existing;
   const why = unavailableReason(name);
-  if (why) throw new BackendUnavailableError(`backend ${JSON.stringify(name)} is unavailable: ${why}`);
+  if (why) throw new BackendUnavailableError(`backend ${formatValue(name)} is unavailable: ${why}`);
   let b: Backend;
   switch (name as BackendName) {
     case 'cpu':
@@ -55,7 +55,7 @@ export function backendFor(name: string): Backend {
       b = new CudaBackend(loadNative() as NonNullable<ReturnType<typeof loadNative>>);
       break;
     default:
-      throw new BackendUnavailableError(`backend ${JSON.stringify(name)} is unavailable`);
+      throw new BackendUnavailableError(`backend ${formatValue(name)} is unavailable`);
   }
   instances.set(name as BackendName, b);
   return b;

@@ -105,7 +105,8 @@ export function cachedKernelPath(name: string): string | undefined {
 
 /** Deletes a cache entry that failed to load. */
 export function dropCachedKernel(name: string): void {
-  rmSync(join(kernelCacheDir(), `${name}.so`), { force: true });
+  // recursive: whatever sits under the entry's name (a directory, say) goes, not only a file.
+  rmSync(join(kernelCacheDir(), `${name}.so`), { force: true, recursive: true });
 }
 
 /** A stable kernel symbol for a source: the hash of source, compiler and flags. */
@@ -143,7 +144,7 @@ export function compileBatch(prelude: string, kernels: readonly { name: string; 
   }
   for (const k of kernels) {
     const entry = join(dir, `${k.name}.so`);
-    rmSync(entry, { force: true });
+    rmSync(entry, { force: true, recursive: true });
     try {
       linkSync(so, entry);
     } catch {

@@ -1,0 +1,72 @@
+/**
+ * Out of memory: asking for more than setMemoryLimit throws OutOfMemoryError (with the
+ * size asked for), frees what the failed evaluation had taken, and the library keeps
+ * working afterwards.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import * as ma from '../../src/index.js';
+import { collectGarbage } from './gc.js';
+
+const MiB = 2 ** 20;
+
+describe('out of memory', () => {
+  afterEach(() => ma.setMemoryLimit(Number.POSITIVE_INFINITY));
+
+  it('an allocation over the limit throws OutOfMemoryError; the library keeps working', async () => {
+    const baseline = ma.memory().activeBytes;
+    ma.setMemoryLimit(baseline + 16 * MiB);
+    const big = ma.ones([8 * MiB], 'float32').add(1); // 32 MiB when evaluated
+    expect(() => big.eval()).toThrow(ma.OutOfMemoryError);
+    expect(() => big.eval()).toThrow(/33554432|memory limit/);
+    expect(() => ma.array(new Float64Array(4 * MiB))).toThrow(ma.OutOfMemoryError);
+    await collectGarbage();
+    expect(ma.memory().activeBytes).toBe(baseline);
+    // Under the limit, work goes on, and the failed array evaluates once the limit allows.
+    const small = ma.arange(10).astype('float32').multiply(2);
+    expect(Array.from(small.toTypedArray() as Float32Array)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+    ma.setMemoryLimit(Number.POSITIVE_INFINITY);
+    expect((big.slice([-1, null, null]).toTypedArray() as Float32Array)[0]).toBe(2);
+    big.dispose();
+    small.dispose();
+    await collectGarbage();
+    expect(ma.memory().activeBytes).toBe(baseline);
+  });
+
+  it('a plan that fails halfway releases the buffers it already had', async () => {
+    const baseline = ma.memory().activeBytes;
+    // Two materialized outputs of 12 MiB each: the first fits under 20 MiB, the second not.
+    const x = ma.ones([3 * MiB], 'float32');
+    const a = x.add(1);
+    const b = x.multiply(3);
+    ma.setMemoryLimit(baseline + 20 * MiB);
+    expect(() => ma.eval(a, b)).toThrow(ma.OutOfMemoryError);
+    await collectGarbage();
+    expect(ma.memory().activeBytes).toBe(baseline);
+    ma.eval(a); // one fits
+    expect((a.slice([0, 1]).toTypedArray() as Float32Array)[0]).toBe(2);
+    a.dispose();
+    await collectGarbage();
+    expect(ma.memory().activeBytes).toBe(baseline);
+    expect(Array.from(b.slice([0, 2]).toTypedArray() as Float32Array)).toEqual([3, 3]);
+    b.dispose();
+  });
+
+  it('absurd sizes are OutOfMemoryError or ShapeError, never a crash', () => {
+    ma.setMemoryLimit(64 * MiB);
+    expect(() =>
+      ma
+        .zeros([2 ** 40, 2 ** 10], 'float64')
+        .add(1)
+        .eval(),
+    ).toThrow(ma.MetalArrayError);
+    expect(() =>
+      ma
+        .zeros([2 ** 50])
+        .add(1)
+        .eval(),
+    ).toThrow(ma.OutOfMemoryError);
+    expect(() => ma.arange(0, 1e15)).toThrow(ma.OutOfMemoryError);
+    expect(() => ma.zeros([2 ** 53])).toThrow(ma.ShapeError);
+    expect(ma.ones([3]).add(1).tolist()).toEqual([2, 2, 2]);
+  });
+});
