@@ -70,7 +70,7 @@ export {
   takeAlongAxis,
   putAlongAxis,
   at,
-  AtIndex,
+  type AtIndex,
   tril,
   triu,
   roll,

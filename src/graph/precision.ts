@@ -4,6 +4,8 @@
  * TensorFloat-32 tensor cores (operands rounded to 10 mantissa bits, float32
  * accumulation). Backends without TF32 hardware (cpu) compute 'highest' either way.
  */
+import { ArgumentError, formatValue } from '../errors.js';
+
 export type MatmulPrecision = 'highest' | 'tf32';
 
 let precision: MatmulPrecision = 'highest';
@@ -18,6 +20,6 @@ export function getMatmulPrecision(): MatmulPrecision {
  * 'tf32'); plans are cached per precision.
  */
 export function setMatmulPrecision(p: MatmulPrecision): void {
-  if (p !== 'highest' && p !== 'tf32') throw new TypeError(`matmul precision must be 'highest' or 'tf32', got ${JSON.stringify(p)}`);
+  if (p !== 'highest' && p !== 'tf32') throw new ArgumentError(`setMatmulPrecision: precision must be 'highest' or 'tf32', got ${formatValue(p)}`);
   precision = p;
 }

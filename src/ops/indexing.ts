@@ -11,17 +11,32 @@
 import { MetalArray } from '../array/array.js';
 import { array } from '../array/creation.js';
 import { scalarFor } from '../array/convert.js';
-import { ArgumentError, BackendMismatchError, DTypeError, ShapeError } from '../errors.js';
+import { ArgumentError, BackendMismatchError, DTypeError, formatValue, ShapeError } from '../errors.js';
 import { castNode, constNode, elementwiseNode, gatherNode, iotaNode, type ScatterOp, scatterNode } from '../graph/build.js';
 import type { Node } from '../graph/node.js';
 import { DTYPES } from '../graph/dtype.js';
 import { binary, where } from './elementwise.js';
 import { concatenate } from './join.js';
 import { broadcastTo, flatten, flip, reshape, type SliceSpec, slice } from './movement.js';
-import { type ArrayLike, broadcastNode, broadcastShapes, normalizeAxis } from './operand.js';
+import { type ArrayLike, broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
 
 /** What an index argument may be: an integer array, a number, or nested lists of them. */
 export type IndexLike = MetalArray | number | bigint | readonly unknown[];
+
+/** The array argument of an op, checked (ArgumentError for anything else, DisposedError once disposed). */
+function arrayArg(op: string, a: unknown): MetalArray {
+  nodeOf(a as MetalArray, op);
+  return a as MetalArray;
+}
+
+/** An integer or a list of integers, checked. */
+function intList(op: string, name: string, v: unknown): number[] {
+  const list = typeof v === 'number' ? [v] : Array.isArray(v) ? [...v] : null;
+  if (list === null || !list.every((x) => typeof x === 'number' && Number.isSafeInteger(x))) {
+    throw new ArgumentError(`${op}: ${name} must be an integer or a list of integers, got ${formatValue(v)}`);
+  }
+  return list as number[];
+}
 
 function indexArray(op: string, indices: IndexLike, backend: string): MetalArray {
   if (indices instanceof MetalArray) {
@@ -51,6 +66,7 @@ function indexArray(op: string, indices: IndexLike, backend: string): MetalArray
  */
 export function take(a: MetalArray, indices: IndexLike, axis?: number | null): MetalArray {
   const op = 'take';
+  arrayArg(op, a);
   const node = a.liveNode(op);
   const idx = indexArray(op, indices, node.backend);
   const src = axis === undefined || axis === null ? flatten(a) : a;
@@ -77,6 +93,7 @@ export function take(a: MetalArray, indices: IndexLike, axis?: number | null): M
  */
 export function takeAlongAxis(a: MetalArray, indices: IndexLike, axis: number | null = -1): MetalArray {
   const op = 'takeAlongAxis';
+  arrayArg(op, a);
   const node = a.liveNode(op);
   const idx = indexArray(op, indices, node.backend);
   const src = axis === null ? flatten(a) : a;
@@ -133,13 +150,13 @@ function checkInt(op: string, name: string, v: unknown): number {
  */
 export function roll(a: MetalArray, shift: number | readonly number[], axis?: number | readonly number[] | null): MetalArray {
   const op = 'roll';
-  a.liveNode(op);
+  arrayArg(op, a);
   if (axis === undefined || axis === null) {
     if (typeof shift !== 'number') throw new ArgumentError(`${op}: without an axis, shift must be one integer`);
     return reshape(roll(flatten(a), shift, 0), [...a.shape]);
   }
-  const axes = typeof axis === 'number' ? [axis] : [...axis];
-  const shifts = typeof shift === 'number' ? axes.map(() => shift) : [...shift];
+  const axes = intList(op, 'axis', axis);
+  const shifts = typeof shift === 'number' ? axes.map(() => shift) : intList(op, 'shift', shift);
   if (shifts.length !== axes.length) throw new ArgumentError(`${op}: ${shifts.length} shifts for ${axes.length} axes`);
   let out = a;
   axes.forEach((ax0, i) => {
@@ -162,8 +179,8 @@ export function roll(a: MetalArray, shift: number | readonly number[], axis?: nu
  */
 export function tile(a: MetalArray, reps: number | readonly number[]): MetalArray {
   const op = 'tile';
-  a.liveNode(op);
-  const r = typeof reps === 'number' ? [reps] : [...reps];
+  arrayArg(op, a);
+  const r = intList(op, 'reps', reps);
   for (const x of r) if (checkInt(op, 'reps', x) < 0) throw new ArgumentError(`${op}: reps must be >= 0, got ${x}`);
   const rank = Math.max(a.ndim, r.length);
   const shape = [...new Array<number>(rank - a.ndim).fill(1), ...a.shape];
@@ -184,7 +201,7 @@ export function tile(a: MetalArray, reps: number | readonly number[]): MetalArra
  */
 export function repeat(a: MetalArray, repeats: number, axis?: number | null): MetalArray {
   const op = 'repeat';
-  a.liveNode(op);
+  arrayArg(op, a);
   if (checkInt(op, 'repeats', repeats) < 0) throw new ArgumentError(`${op}: repeats must be >= 0, got ${repeats}`);
   const src = axis === undefined || axis === null ? flatten(a) : a;
   const ax = axis === undefined || axis === null ? 0 : normalizeAxis(op, axis, a.ndim);
@@ -209,13 +226,13 @@ export function pad(
   constantValue = 0,
 ): MetalArray {
   const op = 'pad';
-  a.liveNode(op);
-  const pairs: [number, number][] =
-    typeof width === 'number'
-      ? a.shape.map(() => [width, width])
-      : typeof width[0] === 'number'
-        ? a.shape.map(() => [width[0] as number, width[1] as number])
-        : (width as readonly (readonly [number, number])[]).map((p) => [p[0], p[1]]);
+  arrayArg(op, a);
+  const isPair = (p: unknown): p is [number, number] => Array.isArray(p) && p.length === 2;
+  let pairs: [number, number][];
+  if (typeof width === 'number') pairs = a.shape.map(() => [width, width]);
+  else if (isPair(width) && typeof width[0] === 'number') pairs = a.shape.map(() => [width[0] as number, width[1] as number]);
+  else if (Array.isArray(width) && width.every(isPair)) pairs = (width as readonly (readonly [number, number])[]).map((p) => [p[0], p[1]]);
+  else throw new ArgumentError(`${op}: width must be a number, a [before, after] pair, or one pair per axis, got ${formatValue(width)}`);
   if (pairs.length !== a.ndim) throw new ArgumentError(`${op}: ${pairs.length} (before, after) pairs for an array of rank ${a.ndim}`);
   for (const [b, e] of pairs) {
     if (checkInt(op, 'width', b) < 0 || checkInt(op, 'width', e) < 0) throw new ArgumentError(`${op}: widths must be >= 0, got [${b}, ${e}]`);
@@ -253,7 +270,7 @@ export function pad(
  */
 export function nonzero(a: MetalArray): MetalArray[] {
   const op = 'nonzero';
-  a.liveNode(op);
+  arrayArg(op, a);
   const values = a.toTypedArray();
   const flat: number[] = [];
   for (let i = 0; i < values.length; i++) {
@@ -334,7 +351,7 @@ export class AtIndex {
 
 /** The index `specs` of `a` for a functional update (see AtIndex). */
 export function at(a: MetalArray, ...specs: (SliceSpec | string)[]): AtIndex {
-  a.liveNode('at');
+  arrayArg('at', a);
   return new AtIndex(a, specs);
 }
 
@@ -344,6 +361,7 @@ export function at(a: MetalArray, ...specs: (SliceSpec | string)[]): AtIndex {
  */
 export function putAlongAxis(a: MetalArray, indices: IndexLike, values: ArrayLike, axis: number | null = -1): MetalArray {
   const op = 'putAlongAxis';
+  arrayArg(op, a);
   const positions = selectedPositions(op, a, (flat) => takeAlongAxis(flat, indices, axis));
   return scatterInto(op, a, positions, values, 'set');
 }

@@ -69,7 +69,7 @@ function drawCase(d: Draw): Case {
         vdtype,
         vshape,
         Array.from({ length: vshape.reduce((p, x) => p * x, 1) }, () => {
-          const v = d.int(-9, 9);
+          const v = vdtype.startsWith('uint') ? d.int(0, 9) : d.int(-9, 9);
           return R.DTYPES[vdtype].big ? BigInt(v) : vdtype === 'bool' ? v & 1 : v;
         }),
       );

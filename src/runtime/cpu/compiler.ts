@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { CompileError } from '../../errors.js';
 
 /**
@@ -26,6 +27,7 @@ export const C_FLAGS = ['-O3', '-march=native', '-fno-math-errno', '-fno-trappin
  */
 const GCC_X86_FLAGS = ['-mprefer-vector-width=512'];
 const COMPILE_TIMEOUT_MS = 120_000;
+let compileCount = 0;
 
 interface CompilerInfo {
   path: string;
@@ -127,8 +129,10 @@ export function compileBatch(prelude: string, kernels: readonly { name: string; 
   if (!c) throw new CompileError(`cannot compile ${kernels.length} kernel(s)`, source, compilerProblem);
   const dir = kernelCacheDir();
   const batch = createHash('sha256').update(source).digest('hex').slice(0, 24);
-  const cFile = join(dir, `batch_${batch}.${process.pid}.c`);
-  const tmpSo = join(dir, `batch_${batch}.${process.pid}.tmp.so`);
+  // Unique per compile: worker threads share the pid and may build the same batch at once.
+  const unique = `${process.pid}.${threadId}.${++compileCount}`;
+  const cFile = join(dir, `batch_${batch}.${unique}.c`);
+  const tmpSo = join(dir, `batch_${batch}.${unique}.tmp.so`);
   const so = join(dir, `batch_${batch}.so`);
   try {
     writeFileSync(cFile, source);
