@@ -65,6 +65,7 @@ export { cumsum, cumprod, cummax, cummin } from './ops/scan.js';
 export { einsum } from './ops/einsum.js';
 export * as random from './ops/random.js';
 export { sort, argsort, topk } from './ops/sort.js';
+export { customKernel, type CustomKernel, type CustomKernelSpec, type CustomOutput, type PreparedDispatch } from './array/custom.js';
 export {
   take,
   takeAlongAxis,

@@ -126,6 +126,24 @@ export class MetalArray {
   }
 
   /**
+   * @internal A contiguous leaf with this array's values starting at element 0 of its
+   * buffer (evaluating and copying as needed), for code that binds the buffer itself
+   * (custom kernels). Call `release()` when done with it.
+   */
+  denseLeaf(op: string): { node: Node; release(): void } {
+    let leaf = this.#contiguousLeaf(op);
+    if (leaf.offset !== 0) {
+      const copy = elementwiseNode('copy', [leaf], leaf.shape, leaf.dtype);
+      copy.refs++;
+      execute([copy], backendFor(leaf.backend), planOptions());
+      if (leaf !== this.#node) releaseNode(leaf);
+      leaf = copy;
+    }
+    const own = leaf !== this.#node;
+    return { node: leaf, release: () => (own ? releaseNode(leaf) : undefined) };
+  }
+
+  /**
    * @internal The raw storage of the values, row-major: float16/bfloat16 as their
    * 16-bit patterns, bool as 0/1 bytes (file writers need the exact bits).
    */
