@@ -105,7 +105,8 @@ export class CustomKernel {
       throw new ArgumentError(`customKernel ${JSON.stringify(spec.name)}: outputs must be a non-empty list of {shape, dtype}`);
     for (const o of spec.outputs) {
       checkDType(o?.dtype, `customKernel ${spec.name}`);
-      if (!Array.isArray(o.shape)) throw new ArgumentError(`customKernel ${JSON.stringify(spec.name)}: an output shape must be a list of sizes, got ${formatValue(o.shape)}`);
+      if (!Array.isArray(o.shape))
+        throw new ArgumentError(`customKernel ${JSON.stringify(spec.name)}: an output shape must be a list of sizes, got ${formatValue(o.shape)}`);
       if (o.shape.length > 0) dims('an output shape', o.shape, spec.name);
     }
     this.backendName = defaultBackend();
