@@ -18,7 +18,9 @@ export type NativeErrorCode =
   | 'ERR_MA_BAD_BUFFER' // unknown or already-freed buffer id
   | 'ERR_MA_BAD_ARGUMENT' // malformed argument (wrong type, out of range)
   | 'ERR_MA_DLOPEN' // dlopen/dlsym failed; message has dlerror()
-  | 'ERR_MA_KERNEL'; // bad kernel id or malformed plan
+  | 'ERR_MA_KERNEL' // bad kernel id or malformed plan
+  | 'ERR_MA_COMPILE' // a GPU runtime's compiler rejected a source; message has its log
+  | 'ERR_MA_DEVICE'; // a GPU runtime has no device, or the device failed
 
 /** Pool statistics, in bytes and buffer counts. */
 export interface NativeMemoryStats {
