@@ -41,6 +41,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     RegisterBufferApi(env, exports);
     RegisterKernelApi(env, exports);
     RegisterPlanApi(env, exports);
+#ifdef METALARRAY_WITH_METAL
+    RegisterMetalApi(env, exports);  // the device opens lazily, on first use
+#endif
     // Future backends register here, e.g. RegisterMetalApi (native/metal, macOS) and
     // RegisterCudaApi (native/cuda, Linux), each behind its own build condition.
   } catch (const Napi::Error&) {
