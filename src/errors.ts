@@ -57,3 +57,8 @@ export class OutOfMemoryError extends MetalArrayError {
 export class ArgumentError extends MetalArrayError {
   override name = 'ArgumentError';
 }
+
+/** A GPU driver call or kernel launch failed; the message names the call, the error and, for a launch, the kernel, grid and block. */
+export class GpuError extends MetalArrayError {
+  override name = 'GpuError';
+}

@@ -17,6 +17,7 @@ export {
   DisposedError,
   OutOfMemoryError,
   ArgumentError,
+  GpuError,
 } from './errors.js';
 export {
   array,

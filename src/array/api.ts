@@ -6,7 +6,7 @@ import { ArgumentError } from '../errors.js';
 import { execute, executeAsync, inspectPlan } from '../graph/executor.js';
 import { type Metrics, counters, resetCounters } from '../graph/metrics.js';
 import type { Node } from '../graph/node.js';
-import { backendFor, getBackendName, isAvailable as backendAvailable, setBackendName } from '../runtime/registry.js';
+import { backendFor, getBackendName, isAvailable as backendAvailable, plannerFor, setBackendName } from '../runtime/registry.js';
 import { MetalArray } from './array.js';
 import { type Disposable, Scope, currentScope, fusionEnabled, runInScope } from './context.js';
 
@@ -151,7 +151,7 @@ function planOf(op: string, arrays: readonly MetalArray[], backendName?: string)
   const groups = groupByBackend(op, arrays);
   const out = [];
   for (const [backend, nodes] of groups) {
-    const plan = inspectPlan(nodes, backendFor(backendName ?? backend), { fusion: fusionEnabled() });
+    const plan = inspectPlan(nodes, backendName ? plannerFor(backendName) : backendFor(backend), { fusion: fusionEnabled() });
     if (plan) out.push(plan);
   }
   return out;
@@ -184,7 +184,7 @@ export interface KernelSourceInfo {
   source: string;
 }
 
-/** The generated source of each kernel in the plan for `arrays` (cpu renderer: C). */
+/** The generated source of each kernel in the plan for `arrays`: C for 'cpu', CUDA C for 'cuda' (on any machine). */
 export function kernelSources(arrays: MetalArray | readonly MetalArray[], backend?: string): KernelSourceInfo[] {
   const list = arrays instanceof MetalArray ? [arrays] : [...arrays];
   const out: KernelSourceInfo[] = [];

@@ -208,6 +208,8 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
       patchSlot.push(slotOf.get(b) as number);
       commands.push(-1);
     }
+    // GPU backends: launch geometry and args size, from the sizes bound in k.args.
+    if (backend.launchWords) commands.push(...backend.launchWords(k.ir, k.args));
   });
   const argWords = new BigInt64Array(args.length);
   args.forEach((a, i) => {

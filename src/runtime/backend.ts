@@ -39,4 +39,9 @@ export interface Backend {
   clearCache(): void;
   setCacheLimit(bytes: number): void;
   setMemoryLimit(bytes: number): void;
+  /**
+   * GPU backends: the launch words appended to a kernel's command (see GPU_LAUNCH_WORDS
+   * in src/runtime/native.ts), from its IR and its args at plan time. CPU: absent.
+   */
+  launchWords?(ir: KernelIR, args: readonly number[]): number[];
 }

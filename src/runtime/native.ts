@@ -19,8 +19,8 @@ export type NativeErrorCode =
   | 'ERR_MA_BAD_ARGUMENT' // malformed argument (wrong type, out of range)
   | 'ERR_MA_DLOPEN' // dlopen/dlsym failed; message has dlerror()
   | 'ERR_MA_KERNEL' // bad kernel id or malformed plan
-  | 'ERR_MA_COMPILE' // a GPU runtime's compiler rejected a source; message has its log
-  | 'ERR_MA_DEVICE'; // a GPU runtime has no device, or the device failed
+  | 'ERR_MA_GPU' // a GPU driver call failed; message names the call, the driver's error and, for a launch, the kernel, grid and block
+  | 'ERR_MA_COMPILE'; // a GPU compiler (NVRTC) rejected a kernel; message holds its log
 
 /** Pool statistics, in bytes and buffer counts. */
 export interface NativeMemoryStats {
@@ -49,7 +49,7 @@ export interface NativeMemoryStats {
  *
  * for each chunk; it returns only after every chunk of every command has finished.
  */
-export interface NativeAddon {
+export interface NativeAddon extends NativeCuda {
   /** Allocates `nbytes` (>= 0; 0 gives a valid empty buffer) from the pool; returns its id. */
   alloc(nbytes: number): number;
   /** Returns a buffer to the pool (kept in the size-class cache up to the cache limit). */
@@ -87,6 +87,52 @@ export interface NativeAddon {
   runPlanAsync(commands: Int32Array, args: BigInt64Array, done: (err: Error | null) => void): void;
   /** Number of worker threads the pool uses (hardware concurrency by default). */
   threadCount(): number;
+}
+
+/**
+ * The GPU launch contract, shared by the CUDA runtime (native/cuda) and the Metal
+ * runtime. A GPU plan is the CPU plan's command list with the launch geometry appended
+ * to every command, computed in TypeScript per launch from the bound sizes
+ * (`gpuLaunch` in src/codegen/gpu.ts):
+ *
+ *   [kernelId, argOffset, nBufs, bufId_0, ..., bufId_{nBufs-1},
+ *    gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes, argBytes]   (repeated)
+ *
+ * The kernel's parameters are the nBufs buffers' device addresses in order (output
+ * first), then the args blob by value: `argBytes` bytes (int64 words) starting at byte
+ * `argOffset` of `args`; the kernel declares it as `MaArgs<argBytes / 8>` (CUDA: a
+ * by-value struct parameter; Metal: bytes set at buffer index nBufs). `sharedBytes` is
+ * dynamic shared (threadgroup) memory. A command whose grid has a 0 dimension is
+ * skipped. Commands run in order on one stream (command queue); `run` returns when
+ * all finished, `runAsync` calls back then without blocking the JS thread.
+ */
+export const GPU_LAUNCH_WORDS = 8;
+
+/** The CUDA part of the addon (native/cuda); present in every build, usable only where CUDA is. */
+export interface NativeCuda {
+  /** '' if the driver, NVRTC and a device are usable, else why not (loads them on first call). */
+  cudaProbe(): string;
+  /** The device: name, compute capability, multiprocessor count, NVRTC version. */
+  cudaDeviceInfo(): { name: string; major: number; minor: number; multiprocessors: number; nvrtc: string };
+  /** Device memory from the CUDA pool (cuMemAlloc; freed blocks cached by size class). */
+  cudaAlloc(nbytes: number): number;
+  cudaFree(id: number): void;
+  cudaWrite(id: number, byteOffset: number, src: ArrayBufferView): void;
+  cudaRead(id: number, byteOffset: number, dst: ArrayBufferView): void;
+  cudaMemoryStats(): NativeMemoryStats;
+  cudaClearCache(): void;
+  cudaSetCacheLimit(bytes: number): void;
+  cudaSetMemoryLimit(bytes: number): void;
+  /** Compiles one CUDA C source with NVRTC for `arch` (e.g. 'sm_90'); returns the cubin. Throws ERR_MA_COMPILE with the log. */
+  cudaCompile(name: string, source: string, arch: string): Uint8Array;
+  /** Loads a cubin and resolves the named kernels; returns one kernel id per name. */
+  cudaLoadModule(image: Uint8Array, names: string[]): number[];
+  /** Runs a GPU plan (see GPU_LAUNCH_WORDS) and waits for it. */
+  cudaRunPlan(commands: Int32Array, args: BigInt64Array): void;
+  /** Launches a GPU plan and calls `done` on the JS thread once the stream has finished it. */
+  cudaRunPlanAsync(commands: Int32Array, args: BigInt64Array, done: (err: Error | null) => void): void;
+  /** Runs a plan `reps` times, timing each with CUDA events; returns milliseconds per run. */
+  cudaTimePlan(commands: Int32Array, args: BigInt64Array, reps: number): Float64Array;
 }
 
 let cached: NativeAddon | undefined;

@@ -7,6 +7,7 @@ import { BackendUnavailableError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/backend.js';
 import { compilerError } from './cpu/compiler.js';
+import { CudaBackend, CudaRenderer, cudaUnavailableReason } from './cuda/backend.js';
 import { loadNative, nativeLoadError } from './native.js';
 
 /** Names of every backend the library knows. */
@@ -28,7 +29,7 @@ export function unavailableReason(name: string): string {
         ? `Metal needs macOS on Apple silicon; this is ${process.platform}/${process.arch}`
         : 'the Metal runtime is not built into this version yet';
     case 'cuda':
-      return 'the CUDA runtime is not built into this version yet';
+      return cudaUnavailableReason(loadNative(), nativeLoadError()?.message ?? '');
     default:
       return `unknown backend ${JSON.stringify(name)}; known backends are ${BACKEND_NAMES.join(', ')}`;
   }
@@ -49,6 +50,9 @@ export function backendFor(name: string): Backend {
   switch (name as BackendName) {
     case 'cpu':
       b = new CpuBackend(loadNative() as NonNullable<ReturnType<typeof loadNative>>);
+      break;
+    case 'cuda':
+      b = new CudaBackend(loadNative() as NonNullable<ReturnType<typeof loadNative>>);
       break;
     default:
       throw new BackendUnavailableError(`backend ${JSON.stringify(name)} is unavailable`);
@@ -81,4 +85,62 @@ export function getBackendName(): BackendName {
 export function setBackendName(name: string): void {
   backendFor(name);
   current = name as BackendName;
+}
+
+/**
+ * A backend for planning only (explain, kernelSources): the real one where it can run,
+ * else, for GPU backends, one that renders and names kernels but never compiles or runs.
+ */
+export function plannerFor(name: string): Backend {
+  if (name === 'cuda' && !isAvailable('cuda')) return new PlanOnlyBackend(new CudaRenderer());
+  return backendFor(name);
+}
+
+/** Renders kernels of a backend that cannot run here; everything that would run throws why. */
+class PlanOnlyBackend implements Backend {
+  readonly name: string;
+  readonly launchWords: Backend['launchWords'];
+  constructor(private readonly renderer: Pick<Backend, 'name' | 'render' | 'kernelName' | 'launchWords'>) {
+    this.name = renderer.name;
+    this.launchWords = renderer.launchWords?.bind(renderer);
+  }
+  render(ir: Parameters<Backend['render']>[0], name: string): string {
+    return this.renderer.render(ir, name);
+  }
+  kernelName(body: string): string {
+    return this.renderer.kernelName(body);
+  }
+  private unavailable(): never {
+    throw new BackendUnavailableError(`backend ${JSON.stringify(this.name)} is unavailable: ${unavailableReason(this.name)}`);
+  }
+  kernels(): number[] {
+    return this.unavailable();
+  }
+  alloc(): never {
+    return this.unavailable();
+  }
+  write(): void {
+    this.unavailable();
+  }
+  read(): void {
+    this.unavailable();
+  }
+  run(): void {
+    this.unavailable();
+  }
+  runAsync(): Promise<void> {
+    return Promise.reject(new BackendUnavailableError(`backend ${JSON.stringify(this.name)} is unavailable: ${unavailableReason(this.name)}`));
+  }
+  memory(): never {
+    return this.unavailable();
+  }
+  clearCache(): void {
+    this.unavailable();
+  }
+  setCacheLimit(): void {
+    this.unavailable();
+  }
+  setMemoryLimit(): void {
+    this.unavailable();
+  }
 }

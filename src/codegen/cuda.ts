@@ -1,0 +1,183 @@
+/**
+ * The CUDA dialect: what CUDA C differs in from the shared GPU walker (gpu.ts), and the
+ * CUDA prelude (fixed-width integers, half/bfloat conversions with the C renderer's
+ * rounding, integer helpers, shuffles). Kernels are compiled by NVRTC with FMA
+ * contraction off, so `a * b + c` rounds twice as on the CPU; only the matrix product
+ * asks for fused multiply-adds explicitly.
+ */
+import type { DType } from '../graph/dtype.js';
+import { type GpuDialect, type GpuParam, gpuIntHelpers, renderGpuKernel } from './gpu.js';
+import type { KernelIR } from './ir.js';
+
+const COMPUTE: Record<DType, string> = {
+  bool: 'uint8_t',
+  int8: 'int8_t',
+  int16: 'int16_t',
+  int32: 'int32_t',
+  int64: 'int64_t',
+  uint8: 'uint8_t',
+  uint16: 'uint16_t',
+  uint32: 'uint32_t',
+  uint64: 'uint64_t',
+  float16: 'float',
+  bfloat16: 'float',
+  float32: 'float',
+  float64: 'double',
+};
+
+const STORAGE: Record<DType, string> = { ...COMPUTE, float16: 'uint16_t', bfloat16: 'uint16_t' };
+
+/** Unsigned types that move 1..16 bytes in one access. */
+const VECTOR_TYPES: Record<number, string> = { 1: 'uint8_t', 2: 'uint16_t', 4: 'uint32_t', 8: 'uint2', 16: 'uint4' };
+
+/** CUDA's libm names: float versions end in `f`. */
+function cudaMath(fn: string, cls: 'f' | 'd'): string {
+  return cls === 'f' ? `${fn}f` : fn;
+}
+
+const QUAL = 'static __device__ __forceinline__';
+
+/** The CUDA prelude: compiled before every kernel. */
+export const CUDA_PRELUDE = `typedef signed char int8_t;
+typedef short int16_t;
+typedef int int32_t;
+typedef long long int64_t;
+typedef unsigned char uint8_t;
+typedef unsigned short uint16_t;
+typedef unsigned int uint32_t;
+typedef unsigned long long uint64_t;
+#ifndef INFINITY
+#define INFINITY __int_as_float(0x7f800000)
+#endif
+
+/* The by-value argument blob: sizes, strides, offsets and constants as int64 words. */
+template <int N> struct MaArgs { long long w[N]; };
+
+/* float16: IEEE binary16, round to nearest even, subnormals kept. */
+${QUAL} float ma_h2f(uint16_t h) {
+  uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  if (e == 0x1f) return __uint_as_float(s | 0x7f800000u | (m << 13));
+  if (e == 0) { float f = (float)m * 5.9604644775390625e-8f; return s ? -f : f; }
+  return __uint_as_float(s | ((e + 112u) << 23) | (m << 13));
+}
+${QUAL} uint16_t ma_f2h(float f) {
+  uint32_t u = __float_as_uint(f), s = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) return (uint16_t)(s | 0x7e00u | ((a >> 13) & 0x3ffu));
+  if (a >= 0x477ff000u) return (uint16_t)(s | 0x7c00u);
+  if (a < 0x38800000u) {
+    float t = __uint_as_float(a) * 16777216.0f; /* 2^24: the half ulp is an integer step */
+    return (uint16_t)(s | (uint32_t)rintf(t));
+  }
+  uint32_t r = a + 0xfffu + ((a >> 13) & 1u) - 0x38000000u;
+  return (uint16_t)(s | (r >> 13));
+}
+${QUAL} float ma_rh(float f) { return ma_h2f(ma_f2h(f)); }
+${QUAL} float ma_rh_d(double d) {
+  double a = fabs(d);
+  if (a != a || a >= 65520.0 || a < 6.103515625e-05) {
+    if (a != a) return (float)d;
+    if (a >= 65520.0) return d < 0 ? -INFINITY : INFINITY;
+    return (float)(rint(d * 16777216.0) / 16777216.0);
+  }
+  int e; frexp(a, &e);
+  double q = ldexp(1.0, e - 11);
+  return (float)(rint(d / q) * q);
+}
+${QUAL} float ma_b2f(uint16_t b) { return __uint_as_float((uint32_t)b << 16); }
+${QUAL} uint16_t ma_f2b(float f) {
+  uint32_t u = __float_as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+${QUAL} float ma_rb(float f) { return ma_b2f(ma_f2b(f)); }
+${QUAL} float ma_rb_d(double d) {
+  double a = fabs(d);
+  if (a != a) return (float)d;
+  if (a >= 3.3961775292304e+38) return d < 0 ? -INFINITY : INFINITY;
+  if (a < 1.1754943508222875e-38) return (float)(rint(d * 0x1p133) / 0x1p133);
+  int e; frexp(a, &e);
+  double q = ldexp(1.0, e - 8);
+  return (float)(rint(d / q) * q);
+}
+
+${QUAL} double ma_floordiv_d(double a, double b) {
+  if (b == 0) return a / b;
+  double mod = fmod(a, b), div = (a - mod) / b;
+  if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1.0;
+  if (div != 0) { double f = floor(div); if (div - f > 0.5) f += 1.0; return f; }
+  return copysign(0.0, a / b);
+}
+${QUAL} double ma_rem_d(double a, double b) {
+  if (b == 0) return fmod(a, b);
+  double mod = fmod(a, b);
+  if (mod != 0) { if ((b < 0) != (mod < 0)) mod += b; }
+  else mod = copysign(0.0, b);
+  return mod;
+}
+${QUAL} double ma_logaddexp(double x, double y) {
+  if (x == y) return x + 0.69314718055994530942;
+  double t = x - y;
+  if (t > 0) return x + log1p(exp(-t));
+  if (t <= 0) return y + log1p(exp(t));
+  return t;
+}
+${QUAL} double ma_erfinv(double y) {
+  if (!(y > -1.0 && y < 1.0)) return y == 1.0 ? (double)INFINITY : y == -1.0 ? -(double)INFINITY : __longlong_as_double(0x7ff8000000000000LL);
+  if (y == 0) return y;
+  return erfinv(y);
+}
+
+/* Warp shuffles for every accumulator type (narrow integers travel as int). */
+${QUAL} float ma_shfl_down(float v, int d) { return __shfl_down_sync(0xffffffffu, v, d); }
+${QUAL} double ma_shfl_down(double v, int d) { return __shfl_down_sync(0xffffffffu, v, d); }
+${QUAL} int32_t ma_shfl_down(int32_t v, int d) { return __shfl_down_sync(0xffffffffu, v, d); }
+${QUAL} uint32_t ma_shfl_down(uint32_t v, int d) { return __shfl_down_sync(0xffffffffu, v, d); }
+${QUAL} int64_t ma_shfl_down(int64_t v, int d) { return __shfl_down_sync(0xffffffffu, v, d); }
+${QUAL} uint64_t ma_shfl_down(uint64_t v, int d) { return __shfl_down_sync(0xffffffffu, v, d); }
+${QUAL} int8_t ma_shfl_down(int8_t v, int d) { return (int8_t)__shfl_down_sync(0xffffffffu, (int)v, d); }
+${QUAL} uint8_t ma_shfl_down(uint8_t v, int d) { return (uint8_t)__shfl_down_sync(0xffffffffu, (int)v, d); }
+${QUAL} int16_t ma_shfl_down(int16_t v, int d) { return (int16_t)__shfl_down_sync(0xffffffffu, (int)v, d); }
+${QUAL} uint16_t ma_shfl_down(uint16_t v, int d) { return (uint16_t)__shfl_down_sync(0xffffffffu, (int)v, d); }
+
+${gpuIntHelpers(QUAL, COMPUTE, 'double')}
+`;
+
+/** The CUDA dialect table. */
+export const CUDA_DIALECT: GpuDialect = {
+  name: 'cuda',
+  computeType: COMPUTE,
+  storageType: STORAGE,
+  wideAcc: 'double',
+  int64: 'int64_t',
+  uint64: 'uint64_t',
+  kernelHead(name: string, params: readonly GpuParam[], argWords: number, threads: number): string {
+    const ps = params.map((p, i) => `${p.readonly ? 'const ' : ''}${p.type} *__restrict__ b${i}`);
+    ps.push(`const MaArgs<${argWords}> a`);
+    return `extern "C" __global__ void __launch_bounds__(${threads}) ${name}(${ps.join(', ')}) {`;
+  },
+  threadX: 'threadIdx.x',
+  threadY: 'threadIdx.y',
+  blockX: 'blockIdx.x',
+  blockY: 'blockIdx.y',
+  blockZ: 'blockIdx.z',
+  blockDimX: 'blockDim.x',
+  gridDimX: 'gridDim.x',
+  barrier: '__syncthreads();',
+  shared: (type, name, count) => `__shared__ ${type} ${name}[${count}];`,
+  shuffleDown: (expr, delta) => `ma_shfl_down(${expr}, ${delta})`,
+  math: cudaMath,
+  argDouble: (expr) => `__longlong_as_double(${expr})`,
+  ptr: (type) => `${type} *`,
+  vectorType: (bytes) => {
+    const t = VECTOR_TYPES[bytes];
+    if (!t) throw new Error(`internal: no ${bytes}-byte vector type`);
+    return t;
+  },
+  unroll: '_Pragma("unroll")',
+  prelude: CUDA_PRELUDE,
+};
+
+/** Renders one kernel as CUDA C (an `extern "C" __global__` function called `name`). */
+export function renderCudaKernel(ir: KernelIR, name: string): string {
+  return renderGpuKernel(CUDA_DIALECT, ir, name);
+}

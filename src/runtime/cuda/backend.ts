@@ -1,0 +1,210 @@
+/**
+ * The CUDA backend: CUDA C kernels (src/codegen/cuda.ts) compiled by NVRTC for the
+ * device's own compute capability, cubins cached on disk, launched on one stream over
+ * device memory from the addon's CUDA pool (native/cuda). Launch geometry comes from
+ * src/codegen/gpu.ts per kernel and size (the GPU launch contract in ../native.ts).
+ */
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CUDA_PRELUDE, renderCudaKernel } from '../../codegen/cuda.js';
+import { gpuLaunch } from '../../codegen/gpu.js';
+import type { KernelIR } from '../../codegen/ir.js';
+import { BackendUnavailableError, CompileError, GpuError } from '../../errors.js';
+import { counters, debugLevel, debugLog } from '../../graph/metrics.js';
+import type { BufferRef } from '../../graph/node.js';
+import type { Backend, KernelSource, MemoryStats } from '../backend.js';
+import { fromNativeError } from '../cpu/backend.js';
+import type { NativeAddon } from '../native.js';
+
+/** Turns the addon's coded errors into typed ones (GPU codes first, then the common ones). */
+function fromCudaError(err: unknown): Error {
+  const code = (err as { code?: string } | null)?.code;
+  if (code === 'ERR_MA_GPU' && err instanceof Error) return new GpuError(err.message);
+  return fromNativeError(err);
+}
+
+function native<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw fromCudaError(err);
+  }
+}
+
+class CudaBuffer implements BufferRef {
+  readonly backend = 'cuda';
+  holders = 0;
+  private freed = false;
+  constructor(
+    private readonly native: NativeAddon,
+    readonly id: number,
+    readonly nbytes: number,
+  ) {}
+  release(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.native.cudaFree(this.id);
+  }
+}
+
+let cacheDir: string | undefined;
+
+/** The directory cubins are kept in, per architecture; a private temporary one (one warning) if unwritable. */
+function cubinCacheDir(arch: string): string {
+  if (cacheDir) return cacheDir;
+  const base = process.env.METALARRAY_CACHE_DIR || join(homedir(), '.cache', 'metalarray');
+  const dir = join(base, 'cuda', arch);
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    cacheDir = dir;
+  } catch {
+    cacheDir = mkdtempSync(join(tmpdir(), 'metalarray-cuda-'));
+    process.emitWarning(`metalarray: kernel cache ${dir} is not writable; using ${cacheDir} for this process`);
+  }
+  return cacheDir;
+}
+
+/** Renders kernels as CUDA C; compiles and runs them only where CUDA is (see {@link CudaBackend}). */
+export class CudaRenderer {
+  readonly name = 'cuda';
+
+  render(ir: KernelIR, name: string): string {
+    return renderCudaKernel(ir, name);
+  }
+
+  kernelName(body: string): string {
+    return `k_${createHash('sha256').update('cuda\n').update(CUDA_PRELUDE).update(body).digest('hex').slice(0, 24)}`;
+  }
+
+  launchWords(ir: KernelIR, args: readonly number[]): number[] {
+    const g = gpuLaunch(ir, args);
+    return [...g.grid, ...g.block, g.sharedBytes, ir.argWords * 8];
+  }
+}
+
+/** The CUDA backend over the addon's CUDA runtime. */
+export class CudaBackend extends CudaRenderer implements Backend {
+  private readonly kernelIds = new Map<string, number>();
+  readonly arch: string;
+
+  constructor(private readonly native: NativeAddon) {
+    super();
+    const why = native.cudaProbe();
+    if (why) throw new BackendUnavailableError(`backend "cuda" is unavailable: ${why}`);
+    const info = native.cudaDeviceInfo();
+    this.arch = `sm_${info.major}${info.minor}`;
+  }
+
+  kernels(sources: readonly KernelSource[]): number[] {
+    for (const k of sources) {
+      if (this.kernelIds.has(k.name)) {
+        counters.kernelCacheHits++;
+        continue;
+      }
+      const path = join(cubinCacheDir(this.arch), `${k.name}.cubin`);
+      if (existsSync(path)) {
+        try {
+          const [id] = this.native.cudaLoadModule(readFileSync(path), [k.name]);
+          this.kernelIds.set(k.name, id);
+          counters.kernelCacheHits++;
+          if (debugLevel >= 1) debugLog(`kernel ${k.name} (cuda): disk cache hit`);
+          continue;
+        } catch {
+          rmSync(path, { force: true }); // corrupt or foreign entry: rebuild it
+        }
+      }
+      counters.kernelCacheMisses++;
+      const t0 = performance.now();
+      const full = `${CUDA_PRELUDE}\n${k.source}\n`;
+      let cubin: Uint8Array;
+      try {
+        cubin = this.native.cudaCompile(k.name, full, this.arch);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === 'ERR_MA_COMPILE') throw new CompileError(`NVRTC failed to compile kernel ${k.name} for ${this.arch}`, k.source, (err as Error).message);
+        throw fromCudaError(err);
+      }
+      const [id] = native(() => this.native.cudaLoadModule(cubin, [k.name]));
+      this.kernelIds.set(k.name, id);
+      const ms = performance.now() - t0;
+      counters.compileMs += ms;
+      counters.kernelsCompiled++;
+      try {
+        const tmp = `${path}.${process.pid}.tmp`;
+        writeFileSync(tmp, cubin);
+        renameSync(tmp, path);
+      } catch {
+        // The disk cache is an optimization; the kernel is loaded either way.
+      }
+      if (debugLevel >= 1) {
+        debugLog(`compiled kernel ${k.name} (cuda, ${this.arch}) in ${ms.toFixed(1)} ms`);
+        if (debugLevel >= 2) debugLog(`source of ${k.name}:\n${k.source}`);
+      }
+    }
+    return sources.map((k) => this.kernelIds.get(k.name) as number);
+  }
+
+  alloc(nbytes: number): BufferRef {
+    return new CudaBuffer(
+      this.native,
+      native(() => this.native.cudaAlloc(nbytes)),
+      nbytes,
+    );
+  }
+
+  write(buffer: BufferRef, byteOffset: number, src: ArrayBufferView): void {
+    native(() => this.native.cudaWrite(buffer.id, byteOffset, src));
+  }
+
+  read(buffer: BufferRef, byteOffset: number, dst: ArrayBufferView): void {
+    native(() => this.native.cudaRead(buffer.id, byteOffset, dst));
+  }
+
+  run(commands: Int32Array, args: BigInt64Array): void {
+    native(() => this.native.cudaRunPlan(commands, args));
+  }
+
+  runAsync(commands: Int32Array, args: BigInt64Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      try {
+        this.native.cudaRunPlanAsync(commands, args, (err) => (err ? reject(fromCudaError(err)) : resolve()));
+      } catch (err) {
+        reject(fromCudaError(err));
+      }
+    });
+  }
+
+  /** Runs a bound plan `reps` times and returns the device time of each run in ms (benchmarks). */
+  time(commands: Int32Array, args: BigInt64Array, reps: number): Float64Array {
+    return native(() => this.native.cudaTimePlan(commands, args, reps));
+  }
+
+  memory(): MemoryStats {
+    const s = native(() => this.native.cudaMemoryStats());
+    return { activeBytes: s.activeBytes, cachedBytes: s.cachedBytes, peakBytes: s.peakBytes, activeBuffers: s.activeBuffers };
+  }
+
+  clearCache(): void {
+    native(() => this.native.cudaClearCache());
+  }
+  setCacheLimit(bytes: number): void {
+    native(() => this.native.cudaSetCacheLimit(bytes));
+  }
+  setMemoryLimit(bytes: number): void {
+    native(() => this.native.cudaSetMemoryLimit(bytes));
+  }
+}
+
+/** Why CUDA can't run here, or ''. */
+export function cudaUnavailableReason(addon: NativeAddon | undefined, addonError: string): string {
+  if (!addon) return `the native addon failed to load: ${addonError}`;
+  if (typeof addon.cudaProbe !== 'function') return 'the native addon was built without the CUDA runtime';
+  try {
+    return addon.cudaProbe();
+  } catch (err) {
+    return `probing CUDA failed: ${(err as Error).message}`;
+  }
+}
