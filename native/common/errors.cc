@@ -14,10 +14,10 @@ const char* ErrorCodeName(ErrorCode code) noexcept {
       return "ERR_MA_DLOPEN";
     case ErrorCode::kKernel:
       return "ERR_MA_KERNEL";
+    case ErrorCode::kGpu:
+      return "ERR_MA_GPU";
     case ErrorCode::kCompile:
       return "ERR_MA_COMPILE";
-    case ErrorCode::kDevice:
-      return "ERR_MA_DEVICE";
   }
   return "ERR_MA_BAD_ARGUMENT";  // unreachable; keeps -Wreturn-type quiet
 }

@@ -14,8 +14,8 @@ enum class ErrorCode {
   kBadArgument,  // ERR_MA_BAD_ARGUMENT
   kDlopen,       // ERR_MA_DLOPEN
   kKernel,       // ERR_MA_KERNEL
-  kCompile,      // ERR_MA_COMPILE (GPU runtimes: the device compiler rejected a source)
-  kDevice,       // ERR_MA_DEVICE (GPU runtimes: no device, or the device failed)
+  kGpu,          // ERR_MA_GPU
+  kCompile,      // ERR_MA_COMPILE
 };
 
 const char* ErrorCodeName(ErrorCode code) noexcept;

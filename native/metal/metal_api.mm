@@ -85,7 +85,7 @@ void CallDone(Napi::Env env, Napi::Function done, Completion* completion) {
   if (owned->error.empty()) {
     napi_get_null(env, &arg);
   } else {
-    arg = MakeJsError(env, ErrorCode::kKernel, owned->error).Value();
+    arg = MakeJsError(env, ErrorCode::kGpu, owned->error).Value();
   }
   napi_value undefined = nullptr;
   napi_value result = nullptr;
@@ -120,7 +120,7 @@ Napi::Value RunPlanAsyncJs(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void RegisterMetalApi(Napi::Env env, Napi::Object exports) {
-  exports.Set("metalDeviceInfo", Napi::Function::New<Guarded<DeviceInfoJs, ErrorCode::kDevice>>(env, "metalDeviceInfo"));
+  exports.Set("metalDeviceInfo", Napi::Function::New<Guarded<DeviceInfoJs, ErrorCode::kGpu>>(env, "metalDeviceInfo"));
   exports.Set("metalCompile", Napi::Function::New<Guarded<CompileJs, ErrorCode::kCompile>>(env, "metalCompile"));
   exports.Set("metalRunPlan", Napi::Function::New<Guarded<RunPlanJs, ErrorCode::kKernel>>(env, "metalRunPlan"));
   exports.Set("metalRunPlanAsync",

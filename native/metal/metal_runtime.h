@@ -3,16 +3,15 @@
 // Plain C++ interface over an Objective-C++ implementation (metal_runtime.mm, ARC), so
 // the N-API layer (metal_api.mm) and the plan format stay free of Objective-C types.
 //
-// A GPU plan is an Int32Array of commands, each
+// A GPU plan follows the GPU launch contract of src/runtime/native.ts (shared with the
+// CUDA runtime): an Int32Array of commands, each
 //
-//   [kernelId, argOffset, argBytes, gridX, gridY, gridZ, groupX, groupY, groupZ,
-//    sharedBytes, nBufs, bufId_0 ... bufId_{nBufs-1}]
+//   [kernelId, argOffset, nBufs, bufId_0 ... bufId_{nBufs-1},
+//    gridX, gridY, gridZ, groupX, groupY, groupZ, sharedBytes, argBytes]
 //
-// run in order in one command buffer. grid is in threadgroups. groupX == 0 asks the
-// runtime for a 1-D group sized from the pipeline's maxTotalThreadsPerThreadgroup; the
-// grid is then a thread count (gridX) and is rounded up to whole groups, so kernels
-// bound-check their index. Buffers bind at indices 0..nBufs-1, the argument block
-// (argBytes bytes of the args BigInt64Array from byte argOffset) at index nBufs.
+// run in order in one command buffer. grid counts threadgroups. Buffers bind at
+// indices 0..nBufs-1, the argument block (argBytes bytes of the args BigInt64Array from
+// byte argOffset) at index nBufs. A command with a 0 grid dimension is skipped.
 #pragma once
 
 #include <cstddef>
@@ -24,7 +23,8 @@
 
 namespace ma::metal {
 
-inline constexpr std::size_t kCommandHeaderInts = 11;
+inline constexpr std::size_t kCommandHeaderInts = 3;  // kernelId, argOffset, nBufs
+inline constexpr std::size_t kLaunchInts = 8;         // grid xyz, group xyz, sharedBytes, argBytes
 
 struct DeviceInfo {
   std::string name;
@@ -46,7 +46,7 @@ class PreparedGpuPlan;
 class Runtime {
  public:
   // The process-wide runtime; the first call opens the device and throws
-  // ERR_MA_DEVICE (with the reason) when there is none.
+  // ERR_MA_GPU (with the reason) when there is none.
   static Runtime& Instance();
 
   DeviceInfo Info() const;

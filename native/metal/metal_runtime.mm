@@ -31,8 +31,6 @@ constexpr const char* kLanguageVersionName = "3.1";
 // setBytes is documented for data under 4 KB; larger argument blocks go in a buffer.
 constexpr std::size_t kInlineArgBytes = 4096;
 constexpr std::size_t kMaxCommandBuffers = 31;  // Metal's buffer-table entries
-// Groups chosen by the runtime (groupX == 0) never exceed this many threads.
-constexpr NSUInteger kDefaultGroupCap = 1024;
 
 std::string ToStd(NSString* s) {
   if (s == nil) return "";
@@ -220,12 +218,12 @@ Runtime::Runtime() : impl_(std::make_unique<Impl>()) {
       if (all != nil && [all count] > 0) device = [all objectAtIndex:0];
     }
     if (device == nil) {
-      Fail(ErrorCode::kDevice,
+      Fail(ErrorCode::kGpu,
            "no Metal device: MTLCreateSystemDefaultDevice returned nil and MTLCopyAllDevices listed none");
     }
     impl_->device = device;
     impl_->queue = [device newCommandQueue];
-    if (impl_->queue == nil) Fail(ErrorCode::kDevice, "Metal device " + ToStd(device.name) + " gave no command queue");
+    if (impl_->queue == nil) Fail(ErrorCode::kGpu, "Metal device " + ToStd(device.name) + " gave no command queue");
     DeviceInfo& info = impl_->info;
     info.name = ToStd(device.name);
     info.family = impl_->Family();
@@ -302,27 +300,31 @@ std::shared_ptr<PreparedGpuPlan> Runtime::Prepare(const std::int32_t* commands, 
     Launch launch{};
     launch.kernel = c[0];
     impl_->KernelAt(launch.kernel);  // throws for an unknown id
-    if (c[1] < 0 || c[2] < 0 || c[1] % 8 != 0) malformed("argOffset must be a non-negative multiple of 8");
+    if (c[1] < 0 || c[1] % 8 != 0) malformed("argOffset must be a non-negative multiple of 8");
     launch.argOffset = static_cast<std::uint32_t>(c[1]);
-    launch.argBytes = static_cast<std::uint32_t>(c[2]);
-    if (static_cast<std::uint64_t>(launch.argOffset) + launch.argBytes > argBytesTotal) malformed("args out of range");
-    for (int d = 0; d < 3; ++d) {
-      if (c[3 + d] < 0 || c[6 + d] < 0) malformed("negative grid or group size");
-      launch.grid[d] = static_cast<std::uint32_t>(c[3 + d]);
-      launch.group[d] = static_cast<std::uint32_t>(c[6 + d]);
-    }
-    if (c[9] < 0) malformed("negative threadgroup memory size");
-    launch.sharedBytes = static_cast<std::uint32_t>(c[9]);
-    const std::int32_t nBufs = c[10];
+    const std::int32_t nBufs = c[2];
     if (nBufs < 0 || static_cast<std::size_t>(nBufs) >= kMaxCommandBuffers) {
       malformed("buffer count must be 0.." + std::to_string(kMaxCommandBuffers - 1) + " (one slot is the args)");
     }
-    if (commandCount - pos - kCommandHeaderInts < static_cast<std::size_t>(nBufs)) malformed("truncated buffer list");
+    if (commandCount - pos - kCommandHeaderInts < static_cast<std::size_t>(nBufs) + kLaunchInts) {
+      malformed("truncated buffer list or launch words");
+    }
+    const std::int32_t* ids = c + kCommandHeaderInts;
+    const std::int32_t* geometry = ids + nBufs;
+    for (int d = 0; d < 3; ++d) {
+      if (geometry[d] < 0 || geometry[3 + d] < 0) malformed("negative grid or threadgroup size");
+      launch.grid[d] = static_cast<std::uint32_t>(geometry[d]);
+      launch.group[d] = static_cast<std::uint32_t>(geometry[3 + d]);
+    }
+    if (geometry[6] < 0 || geometry[7] < 0) malformed("negative threadgroup memory or args size");
+    launch.sharedBytes = static_cast<std::uint32_t>(geometry[6]);
+    launch.argBytes = static_cast<std::uint32_t>(geometry[7]);
+    if (static_cast<std::uint64_t>(launch.argOffset) + launch.argBytes > argBytesTotal) malformed("args out of range");
     launch.firstBuffer = plan->ids_.size();
     launch.bufferCount = static_cast<std::size_t>(nBufs);
-    plan->ids_.insert(plan->ids_.end(), c + kCommandHeaderInts, c + kCommandHeaderInts + nBufs);
+    plan->ids_.insert(plan->ids_.end(), ids, ids + nBufs);
     plan->launches.push_back(launch);
-    pos += kCommandHeaderInts + static_cast<std::size_t>(nBufs);
+    pos += kCommandHeaderInts + static_cast<std::size_t>(nBufs) + kLaunchInts;
   }
   BufferPool& pool = BufferPool::Instance();
   plan->ptrs.resize(plan->ids_.size());
@@ -344,7 +346,9 @@ std::shared_ptr<PreparedGpuPlan> Runtime::Prepare(const std::int32_t* commands, 
 }
 
 // Encodes every launch of `plan`; throws ERR_MA_KERNEL naming the kernel, grid and
-// threadgroup size of a launch the pipeline cannot take.
+// threadgroup size of a launch the pipeline cannot take (threadgroup sizes are
+// checked against each pipeline's maxTotalThreadsPerThreadgroup, which register use can
+// put below the device maximum).
 std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<MTLCommandBuffer> commandBuffer,
                                                 std::string* summary) {
   Impl& rt = *this;
@@ -379,22 +383,14 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
   }
 
   id<MTLComputeCommandEncoder> encoder = [commandBuffer computeCommandEncoder];
-  if (encoder == nil) Fail(ErrorCode::kDevice, "Metal gave no compute command encoder");
+  if (encoder == nil) Fail(ErrorCode::kGpu, "Metal gave no compute command encoder");
   for (const Launch& launch : plan.launches) {
     const Kernel& kernel = rt.KernelAt(launch.kernel);
     id<MTLComputePipelineState> pipeline = kernel.pipeline;
     const NSUInteger maxThreads = pipeline.maxTotalThreadsPerThreadgroup;
-    std::uint32_t grid[3] = {launch.grid[0], launch.grid[1], launch.grid[2]};
-    std::uint32_t group[3] = {launch.group[0], launch.group[1], launch.group[2]};
-    if (group[0] == 0) {
-      // A 1-D kernel whose group size is the runtime's choice: whole SIMD groups, as
-      // many as this pipeline allows (its register use lowers the device maximum).
-      const NSUInteger width = std::max<NSUInteger>(pipeline.threadExecutionWidth, 1);
-      const NSUInteger size = std::max<NSUInteger>(std::min(maxThreads, kDefaultGroupCap) / width * width, 1);
-      group[0] = static_cast<std::uint32_t>(size);
-      group[1] = group[2] = 1;
-      grid[0] = static_cast<std::uint32_t>((static_cast<std::uint64_t>(launch.grid[0]) + size - 1) / size);
-    }
+    const std::uint32_t* grid = launch.grid;
+    const std::uint32_t* group = launch.group;
+    if (grid[0] == 0 || grid[1] == 0 || grid[2] == 0) continue;  // no work: skipped
     const std::uint64_t threads = static_cast<std::uint64_t>(group[0]) * group[1] * group[2];
     const std::string where = "kernel " + kernel.name + " (grid " + SizeText(grid) + " threadgroups of " +
                               SizeText(group) + " threads)";
@@ -416,8 +412,11 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
       [encoder setBuffer:bindings->buffers[launch.firstBuffer + b] offset:0 atIndex:b];
     }
     const std::uint8_t* argBase = reinterpret_cast<const std::uint8_t*>(plan.args.data()) + launch.argOffset;
-    if (launch.argBytes <= kInlineArgBytes) {
-      [encoder setBytes:argBase length:std::max<std::uint32_t>(launch.argBytes, 8) atIndex:launch.bufferCount];
+    static const std::int64_t kNoArgs = 0;  // kernels declare at least one word
+    if (launch.argBytes < sizeof(kNoArgs)) {
+      [encoder setBytes:&kNoArgs length:sizeof(kNoArgs) atIndex:launch.bufferCount];
+    } else if (launch.argBytes <= kInlineArgBytes) {
+      [encoder setBytes:argBase length:launch.argBytes atIndex:launch.bufferCount];
     } else {
       id<MTLBuffer> argBuffer = [rt.device newBufferWithLength:launch.argBytes options:MTLResourceStorageModeShared];
       if (argBuffer == nil) Fail(ErrorCode::kOom, where + ": could not allocate its argument buffer");
@@ -429,7 +428,6 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
       // The length must be a multiple of 16 bytes.
       [encoder setThreadgroupMemoryLength:(launch.sharedBytes + 15u) / 16u * 16u atIndex:0];
     }
-    if (grid[0] == 0 || grid[1] == 0 || grid[2] == 0) continue;  // nothing to run
     [encoder dispatchThreadgroups:MTLSizeMake(grid[0], grid[1], grid[2])
             threadsPerThreadgroup:MTLSizeMake(group[0], group[1], group[2])];
   }
@@ -450,21 +448,21 @@ std::string Outcome(id<MTLCommandBuffer> commandBuffer, const std::string& summa
 void Runtime::Run(const std::shared_ptr<PreparedGpuPlan>& plan) {
   return WithAutoreleasePool([&]() {
     id<MTLCommandBuffer> commandBuffer = [impl_->queue commandBuffer];
-    if (commandBuffer == nil) Fail(ErrorCode::kDevice, "Metal gave no command buffer");
+    if (commandBuffer == nil) Fail(ErrorCode::kGpu, "Metal gave no command buffer");
     std::string summary;
     const std::shared_ptr<Bindings> bindings = impl_->Encode(*plan, commandBuffer, &summary);
     [commandBuffer commit];
     [commandBuffer waitUntilCompleted];
     bindings->CopyBack();
     const std::string error = Outcome(commandBuffer, summary);
-    if (!error.empty()) Fail(ErrorCode::kKernel, error);
+    if (!error.empty()) Fail(ErrorCode::kGpu, error);
   });
 }
 
 void Runtime::RunAsync(const std::shared_ptr<PreparedGpuPlan>& plan, std::function<void(const std::string&)> done) {
   return WithAutoreleasePool([&]() {
     id<MTLCommandBuffer> commandBuffer = [impl_->queue commandBuffer];
-    if (commandBuffer == nil) Fail(ErrorCode::kDevice, "Metal gave no command buffer");
+    if (commandBuffer == nil) Fail(ErrorCode::kGpu, "Metal gave no command buffer");
     auto summary = std::make_shared<std::string>();
     std::shared_ptr<Bindings> bindings = impl_->Encode(*plan, commandBuffer, summary.get());
     // The block keeps the plan (its pins), the bindings (the wrapped buffers) and the
