@@ -245,6 +245,8 @@ class GpuRenderer {
       .replace(/\$(\d)/g, (_, i: string) => srcs[Number(i)])
       .replace(/@(\w+)\(/g, (_, fn: string) => `${this.D.math(fn, mathCls)}(`)
       .replace(/%(\w+)\(/g, (_, fn: string) => `${this.D.math(fn, 'd')}(`)
+      // A dialect without double (Metal) computes the table's double steps in its widest float.
+      .replace(/\(double\)/g, `(${this.D.wideAcc})`)
       .replace(/\bT\b/g, this.ct(dtype))
       .replace(/\bW\b/g, wideInt(dtype))
       .replace(/_N\(/g, `_${dtype}(`);
