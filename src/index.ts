@@ -79,7 +79,9 @@ export {
   getBackend,
   setBackend,
   isAvailable,
+  deviceInfo,
   type MemoryInfo,
   type KernelSourceInfo,
 } from './array/api.js';
 export { setFusion, fusionEnabled } from './array/context.js';
+export type { DeviceInfo } from './runtime/backend.js';
