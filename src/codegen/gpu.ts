@@ -241,11 +241,11 @@ class GpuRenderer {
     const tmpl = row[c] ?? (group ? row[group] : undefined) ?? row.all;
     if (tmpl === undefined) throw new Error(`internal: ${op} has no GPU expression for ${dtype}`);
     const mathCls = c === 'd' ? 'd' : 'f';
+    // `(double)` steps use the dialect's widest float: a dialect without double (Metal) computes them in float.
     return tmpl
       .replace(/\$(\d)/g, (_, i: string) => srcs[Number(i)])
       .replace(/@(\w+)\(/g, (_, fn: string) => `${this.D.math(fn, mathCls)}(`)
       .replace(/%(\w+)\(/g, (_, fn: string) => `${this.D.math(fn, 'd')}(`)
-      // A dialect without double (Metal) computes the table's double steps in its widest float.
       .replace(/\(double\)/g, `(${this.D.wideAcc})`)
       .replace(/\bT\b/g, this.ct(dtype))
       .replace(/\bW\b/g, wideInt(dtype))
