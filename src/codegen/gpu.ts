@@ -102,6 +102,34 @@ export interface GpuDialect {
   vectorType(bytes: number): string;
   readonly unroll: string;
   readonly prelude: string;
+  /**
+   * Optional: the product of the shared-memory tiles by the language's matrix units
+   * (Metal: simdgroup_matrix), for float matmuls; absent or null keeps the per-thread
+   * FMA product. `declare` follows the shared arrays, `step` replaces the product of one
+   * BK-deep tile pair (after the barrier that publishes it), `finish` runs after the K
+   * loop and must leave each thread's TM×TN outputs in `acc[ii][jj]` (thread `tid`
+   * owns rows `tr * TM + ii` and columns `tc + jj * (BN / TN)` of the block's tile).
+   */
+  matmulTile?(tile: GpuTileShape): GpuMatmulTile | null;
+}
+
+/** The matmul tiling the walker uses (see matmulTile). */
+export interface GpuTileShape {
+  /** Compute type of the tiles in shared memory (`As[kk * (BM + 4) + row]`, `Bs[kk * (BN + 4) + col]`). */
+  readonly ct: string;
+  readonly BM: number;
+  readonly BN: number;
+  readonly BK: number;
+  readonly TM: number;
+  readonly TN: number;
+  readonly threads: number;
+}
+
+/** Lines a dialect's matrix-unit product puts into the matmul kernel (see matmulTile). */
+export interface GpuMatmulTile {
+  readonly declare: readonly string[];
+  readonly step: readonly string[];
+  readonly finish: readonly string[];
 }
 
 /** How a kernel maps onto the GPU's threads. */
@@ -751,6 +779,8 @@ class GpuRenderer {
     const L: string[] = [...this.head(name, threads)];
     L.push(`  ${D.shared(CT, 'As', BK * (BM + 4))}`);
     L.push(`  ${D.shared(CT, 'Bs', BK * (BN + 4))}`);
+    const tile = gpuCls(d) === 'f' ? (D.matmulTile?.({ ct: CT, ...MM }) ?? null) : null;
+    if (tile) L.push(...tile.declare.map((x) => `  ${x}`));
     L.push(`  const ${W} M = ${this.arg(mm.m)}, N = ${this.arg(mm.n)}, K = ${this.arg(mm.k)};`);
     L.push(`  const ${W} sAi = ${this.arg(sA[br])}, sAk = ${this.arg(sA[br + 1])}, sBk = ${this.arg(sB[br])}, sBj = ${this.arg(sB[br + 1])};`);
     L.push(`  const ${W} bflat = ${D.blockZ};`);
@@ -780,16 +810,21 @@ class GpuRenderer {
     L.push(`      Bs[kk * ${BN + 4} + cj] = (gk < K && gj < N) ? (${CT})${this.fromStorage(d, `b${mm.b.buf}[oB + gk * sBk + gj * sBj]`)} : (${CT})0;`);
     L.push('    }');
     L.push(`    ${D.barrier}`);
-    L.push(`    ${D.unroll} for (int kk = 0; kk < ${BK}; kk++) {`);
-    L.push(`      ${CT} av[${TM}], bv[${TN}];`);
-    L.push(`      ${D.unroll} for (int ii = 0; ii < ${TM}; ii++) av[ii] = As[kk * ${BM + 4} + tr * ${TM} + ii];`);
-    L.push(`      ${D.unroll} for (int jj = 0; jj < ${TN}; jj++) bv[jj] = Bs[kk * ${BN + 4} + tc + jj * ${BN / TN}];`);
-    L.push(
-      `      ${D.unroll} for (int ii = 0; ii < ${TM}; ii++) { ${D.unroll} for (int jj = 0; jj < ${TN}; jj++) acc[ii][jj] = ${this.fma(d, 'av[ii]', 'bv[jj]', 'acc[ii][jj]')}; }`,
-    );
-    L.push('    }');
+    if (tile) {
+      L.push(...tile.step.map((x) => `    ${x}`));
+    } else {
+      L.push(`    ${D.unroll} for (int kk = 0; kk < ${BK}; kk++) {`);
+      L.push(`      ${CT} av[${TM}], bv[${TN}];`);
+      L.push(`      ${D.unroll} for (int ii = 0; ii < ${TM}; ii++) av[ii] = As[kk * ${BM + 4} + tr * ${TM} + ii];`);
+      L.push(`      ${D.unroll} for (int jj = 0; jj < ${TN}; jj++) bv[jj] = Bs[kk * ${BN + 4} + tc + jj * ${BN / TN}];`);
+      L.push(
+        `      ${D.unroll} for (int ii = 0; ii < ${TM}; ii++) { ${D.unroll} for (int jj = 0; jj < ${TN}; jj++) acc[ii][jj] = ${this.fma(d, 'av[ii]', 'bv[jj]', 'acc[ii][jj]')}; }`,
+      );
+      L.push('    }');
+    }
     L.push(`    ${D.barrier}`);
     L.push('  }');
+    if (tile) L.push(...tile.finish.map((x) => `  ${x}`));
     L.push(`  ${D.unroll} for (int ii = 0; ii < ${TM}; ii++) {`);
     L.push(`    const ${W} i = row0 + tr * ${TM} + ii;`);
     L.push('    if (i >= M) continue;');
