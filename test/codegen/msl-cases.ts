@@ -39,6 +39,8 @@ export interface Case {
   run(): { lib: ma.MetalArray; ref: R.RefArray };
   /** Relative tolerance for floats (the shim uses the host's libm, not Apple's). */
   tol?: number;
+  /** Something a kernel of the case must contain (e.g. the simdgroup-matrix product). */
+  source?: RegExp;
 }
 
 export const f32 = (shape: number[], seed = 1): Input => input(shape, 'float32', 'float', seed);
@@ -170,6 +172,7 @@ export const CASES: Case[] = [
   {
     name: 'matmul with edges (not multiples of the tile) and a fused relu(a@b + bias)',
     strategies: ['matmul'],
+    source: /simdgroup_multiply_accumulate/,
     run: () => {
       const a = f32([70, 19], 7);
       const b = f32([19, 66], 8);
@@ -177,6 +180,17 @@ export const CASES: Case[] = [
       return { lib: ma.matmul(a.lib, b.lib).add(bias.lib).relu(), ref: R.unary('relu', R.binary('add', R.matmul(a.ref, b.ref), bias.ref)) };
     },
     tol: 1e-5,
+  },
+  {
+    name: 'float16 matmul on simdgroup matrices, rounded once to float16',
+    strategies: ['matmul'],
+    source: /simdgroup_multiply_accumulate/,
+    run: () => {
+      const a = input([12, 33], 'float16', 'float', 13);
+      const b = input([33, 9], 'float16', 'float', 14);
+      return { lib: ma.matmul(a.lib, b.lib), ref: R.matmul(a.ref, b.ref) };
+    },
+    tol: 2e-3,
   },
   {
     name: 'batched matmul of a transposed operand, int32',

@@ -29,6 +29,7 @@ export const SHIM_DIR = resolve(import.meta.dirname, 'shim');
 
 interface HostKernel {
   name: string;
+  source: string;
   ir: KernelIR;
   exe: string;
   index: number;
@@ -115,7 +116,7 @@ export class HostMslBackend implements Backend {
   private readonly kernelsById: HostKernel[] = [];
   private readonly idByName = new Map<string, number>();
   /** Every launch made, for tests that check which kernel kinds ran. */
-  readonly launches: { name: string; strategy: string; grid: number[]; group: number[] }[] = [];
+  readonly launches: { name: string; strategy: string; grid: number[]; group: number[]; source: string }[] = [];
 
   constructor(private readonly opts: HostOptions) {
     this.name = `metal-host-${opts.label}`;
@@ -151,7 +152,7 @@ export class HostMslBackend implements Backend {
         .digest('hex')
         .slice(0, 16);
       const exe = join(this.opts.workDir, `${this.name}-${tag}`);
-      const hostKernels = missing.map((k, index) => ({ name: k.name, ir: this.irByName.get(k.name) as KernelIR, exe, index }));
+      const hostKernels = missing.map((k, index) => ({ name: k.name, source: k.source, ir: this.irByName.get(k.name) as KernelIR, exe, index }));
       const text = `${MSL_PRELUDE}\n${missing.map((k) => (this.opts.mutate ? this.opts.mutate(k.source) : k.source)).join('\n\n')}\n${driver(hostKernels)}`;
       const cpp = `${exe}.cpp`;
       writeFileSync(cpp, text);
@@ -189,7 +190,7 @@ export class HostMslBackend implements Backend {
       const launch = { grid: geometry.slice(0, 3), block: geometry.slice(3, 6), sharedBytes: geometry[6] };
       if (launch.sharedBytes !== 0) throw new Error('host MSL: dynamic threadgroup memory is not used by the walker');
       const words = args.subarray(wordOffset, wordOffset + Math.max(1, geometry[7] / 8));
-      this.launches.push({ name: kernel.name, strategy: gpuStrategy(kernel.ir), grid: [...launch.grid], group: [...launch.block] });
+      this.launches.push({ name: kernel.name, strategy: gpuStrategy(kernel.ir), grid: [...launch.grid], group: [...launch.block], source: kernel.source });
       if (launch.grid.some((g) => g === 0)) continue;
       const dir = join(this.opts.workDir, `run-${this.launches.length}`);
       mkdirSync(dir, { recursive: true });
