@@ -64,6 +64,7 @@
  *   16 through shared memory, the epilogue per element, exact FMA arithmetic.
  */
 import { DTYPES, type DType } from '../graph/dtype.js';
+import type { ReduceOp } from '../graph/node.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
 
 /** Dtype classes the op table distinguishes: bool, signed, unsigned, float32-computed, double. */
@@ -111,6 +112,12 @@ export interface GpuDialect {
    * owns rows `tr * TM + ii` and columns `tc + jj * (BN / TN)` of the block's tile).
    */
   matmulTile?(tile: GpuTileShape): GpuMatmulTile | null;
+  /**
+   * Optional: a function folding a value over the SIMD group (warp) into every lane
+   * with the semantics of reduceCombine (Metal: simd_sum ...), for a reduce op and
+   * accumulator type; null keeps the shuffleDown loop.
+   */
+  simdReduce?(op: ReduceOp, accType: string): string | null;
 }
 
 /** The matmul tiling the walker uses (see matmulTile). */
@@ -568,8 +575,11 @@ class GpuRenderer {
     out.push(...this.body(s, dimVar, '    '));
     out.push(`    acc = ${this.reduceCombine(s, 'acc', `v${s.value}`)};`);
     out.push('  }');
+    const simd = D.simdReduce?.(s.op, A) ?? null;
     const fold = (indent: string): string[] => [
-      `${indent}for (int d = 16; d > 0; d >>= 1) { const ${A} o = ${D.shuffleDown('acc', 'd')}; acc = ${this.reduceCombine(s, 'acc', 'o')}; }`,
+      simd
+        ? `${indent}acc = ${simd}(acc);`
+        : `${indent}for (int d = 16; d > 0; d >>= 1) { const ${A} o = ${D.shuffleDown('acc', 'd')}; acc = ${this.reduceCombine(s, 'acc', 'o')}; }`,
     ];
     out.push(...fold('  '));
     out.push(`  if (lane == 0) sh${s.id}[warp] = acc;`);
