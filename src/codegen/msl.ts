@@ -11,8 +11,9 @@
  *   are rounded to float in integer arithmetic (`ma_d2f`);
  * - math: the `metal::precise` functions (kernels are also compiled with fast math
  *   off); Metal has no erf, expm1 or log1p, so the prelude defines them;
- * - shuffles: `simd_shuffle_down` (SIMD groups of 32 on Apple GPUs), 64-bit values as
- *   two 32-bit halves;
+ * - SIMD-group folds: `simd_sum`, `simd_product`, `simd_max`, `simd_min` where their
+ *   semantics match (SIMD_REDUCE), else `simd_shuffle_down` (SIMD groups of 32 on
+ *   Apple GPUs; 64-bit values as two 32-bit halves);
  * - shared memory: `threadgroup` arrays, declared through the `MA_THREADGROUP` macro so
  *   the Linux checks can map them (see test/codegen/msl/);
  * - matrix products of float tiles run on simdgroup matrices (8×8
@@ -23,6 +24,7 @@
  */
 import { DTypeError } from '../errors.js';
 import type { DType } from '../graph/dtype.js';
+import type { ReduceOp } from '../graph/node.js';
 import { type GpuDialect, type GpuMatmulTile, type GpuParam, type GpuTileShape, gpuIntHelpers, renderGpuKernel } from './gpu.js';
 import type { KernelIR, Stmt } from './ir.js';
 
@@ -308,6 +310,23 @@ function mslMatmulTile(t: GpuTileShape): GpuMatmulTile | null {
   };
 }
 
+/**
+ * SIMD-group folds Metal has, by reduce op and accumulator type. Left out on purpose:
+ * float max/min (Metal's do not promise NaN propagation, which the library's do),
+ * signed integer sums and products (the walker wraps them through unsigned
+ * arithmetic), 64-bit and 8-bit accumulators (no SIMD-group form); those keep the
+ * simd_shuffle_down loop.
+ */
+const SIMD_REDUCE: Readonly<Record<string, string>> = {
+  'sum float': 'simd_sum',
+  'sum uint32_t': 'simd_sum',
+  'prod float': 'simd_product',
+  'max int32_t': 'simd_max',
+  'max uint32_t': 'simd_max',
+  'min int32_t': 'simd_min',
+  'min uint32_t': 'simd_min',
+};
+
 /** The Metal dialect table. */
 export const MSL_DIALECT: GpuDialect = {
   name: 'metal',
@@ -338,6 +357,7 @@ export const MSL_DIALECT: GpuDialect = {
   unroll: '_Pragma("unroll")',
   prelude: MSL_PRELUDE,
   matmulTile: mslMatmulTile,
+  simdReduce: (op: ReduceOp, accType: string) => SIMD_REDUCE[`${op} ${accType}`] ?? null,
 };
 
 /** The op of the first statement that computes in float64, for the error message. */

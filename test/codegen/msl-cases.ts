@@ -118,8 +118,9 @@ export const CASES: Case[] = [
     tol: 1e-3,
   },
   {
-    name: 'row sums (one threadgroup per output, SIMD shuffles + threadgroup memory)',
+    name: 'row sums (one threadgroup per output, simd_sum + threadgroup memory)',
     strategies: ['element'],
+    source: /simd_sum\(acc\)/,
     run: () => {
       const a = f32([5, 300]);
       return { lib: ma.sum(a.lib, 1), ref: R.sum(a.ref, 1) };
@@ -141,6 +142,24 @@ export const CASES: Case[] = [
     run: () => {
       const a = f32([33, 17], 3);
       return { lib: ma.max(a.lib.abs()), ref: R.max(R.unary('abs', a.ref)) };
+    },
+  },
+  {
+    name: 'int32 max along rows (simd_max)',
+    strategies: ['element'],
+    source: /simd_max\(acc\)/,
+    run: () => {
+      const a = input([6, 90], 'int32', 'int', 15);
+      return { lib: ma.max(a.lib, 1), ref: R.max(a.ref, 1) };
+    },
+  },
+  {
+    name: 'uint32 sum along rows (simd_sum), wrapping',
+    strategies: ['element'],
+    source: /simd_sum\(acc\)/,
+    run: () => {
+      const u = input([6, 90], 'uint32', 'int', 16);
+      return { lib: ma.sum(u.lib, 1), ref: R.sum(u.ref, 1) };
     },
   },
   {
