@@ -40,9 +40,14 @@
           "cflags": ["-O2", "-Wall", "-Wextra", "-fvisibility=hidden"],
           "cflags_cc": ["-std=c++20", "-fexceptions"],
           "libraries": ["-ldl", "-pthread"],
-          "ldflags": ["-pthread"]
-          # Future: the CUDA backend (native/cuda/*.cc, *.cu) is added here, behind its
-          # own condition (e.g. a `with_cuda` variable), so CPU-only builds stay as is.
+          "ldflags": ["-pthread"],
+          # The CUDA runtime: libcuda and NVRTC are dlopen()ed at run time, so this
+          # builds (and the addon loads) on machines without CUDA.
+          "sources": [
+            "native/cuda/cuda_api.cc",
+            "native/cuda/cuda_driver.cc",
+            "native/cuda/cuda_runtime.cc"
+          ]
         }],
         ["OS=='mac'", {
           "xcode_settings": {

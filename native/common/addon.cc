@@ -41,11 +41,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     RegisterBufferApi(env, exports);
     RegisterKernelApi(env, exports);
     RegisterPlanApi(env, exports);
+#if defined(__linux__)
+    RegisterCudaApi(env, exports);  // loads nothing until first used
+#endif
 #ifdef METALARRAY_WITH_METAL
     RegisterMetalApi(env, exports);  // the device opens lazily, on first use
 #endif
-    // Future backends register here, e.g. RegisterMetalApi (native/metal, macOS) and
-    // RegisterCudaApi (native/cuda, Linux), each behind its own build condition.
   } catch (const Napi::Error&) {
     throw;  // already a JS exception; node-addon-api rethrows it into JS
   } catch (const Error& e) {

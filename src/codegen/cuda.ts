@@ -150,10 +150,11 @@ export const CUDA_DIALECT: GpuDialect = {
   wideAcc: 'double',
   int64: 'int64_t',
   uint64: 'uint64_t',
-  kernelHead(name: string, params: readonly GpuParam[], argWords: number, threads: number): string {
+  kernelHead(name: string, params: readonly GpuParam[], argWords: number, threads: number, argsInline: boolean): string {
     const ps = params.map((p, i) => `${p.readonly ? 'const ' : ''}${p.type} *__restrict__ b${i}`);
-    ps.push(`const MaArgs<${argWords}> a`);
-    return `extern "C" __global__ void __launch_bounds__(${threads}) ${name}(${ps.join(', ')}) {`;
+    ps.push(argsInline ? `const MaArgs<${argWords}> a` : `const MaArgs<${argWords}> *__restrict__ ap`);
+    const head = `extern "C" __global__ void __launch_bounds__(${threads}) ${name}(${ps.join(', ')}) {`;
+    return argsInline ? head : `${head}\n  const MaArgs<${argWords}> &a = *ap;`;
   },
   threadX: 'threadIdx.x',
   threadY: 'threadIdx.y',

@@ -12,11 +12,12 @@
  *   throw a DTypeError-like `Error` naming the dtype;
  * - `wideAcc`: the accumulator type of float sums and products (`double` in CUDA;
  *   `float` where there is no double);
- * - `kernelHead(name, params, argWords, threads)`: the text that opens a kernel, up to
- *   and including `{`. Params are the buffers in order (output first), each with its
- *   storage type and whether it is read-only; then the by-value args blob
- *   `MaArgs<argWords>` named `a` (CUDA: a by-value parameter; Metal: a `constant`
- *   reference bound after the buffers). Buffer i is named `b{i}`. The dialect adds
+ * - `kernelHead(name, params, argWords, threads, argsInline)`: the text that opens a
+ *   kernel, up to and including `{`. Params are the buffers in order (output first),
+ *   each with its storage type and whether it is read-only; then the args blob
+ *   `MaArgs<argWords>`, visible in the body as `a` (CUDA: a by-value parameter, or, when
+ *   `argsInline` is false because the blob exceeds GPU_ARGS_INLINE_BYTES, a pointer to
+ *   a device copy; Metal: a `constant` reference bound after the buffers). Buffer i is named `b{i}`. The dialect adds
  *   whatever the language needs to make the index expressions below valid (Metal:
  *   `[[thread_position_in_threadgroup]]`-style parameters);
  * - `threadX`, `blockX`, `blockDimX`, `gridDimX` (and `threadY`, `blockY`, `blockZ`):
@@ -86,7 +87,7 @@ export interface GpuDialect {
   /** The signed and unsigned 64-bit integer type names. */
   readonly int64: string;
   readonly uint64: string;
-  kernelHead(name: string, params: readonly GpuParam[], argWords: number, threads: number): string;
+  kernelHead(name: string, params: readonly GpuParam[], argWords: number, threads: number, argsInline: boolean): string;
   readonly threadX: string;
   readonly threadY: string;
   readonly blockX: string;
@@ -148,6 +149,13 @@ export interface GpuLaunch {
   block: [number, number, number];
   sharedBytes: number;
 }
+
+/**
+ * Largest args blob passed inline (by value); larger blobs (kernels with thousands of
+ * constants) travel as a pointer to a device copy the runtime makes per launch. Part of
+ * the launch contract (src/runtime/native.ts).
+ */
+export const GPU_ARGS_INLINE_BYTES = 4096;
 
 /** Threads per block of the block-cooperative strategies. */
 const BLOCK_THREADS = 256;
@@ -600,7 +608,8 @@ class GpuRenderer {
 
   head(name: string, threads: number): string[] {
     const params: GpuParam[] = this.ir.buffers.map((d, i) => ({ type: this.st(d), readonly: i > 0 }));
-    return [this.D.kernelHead(name, params, Math.max(1, this.ir.argWords), threads)];
+    const words = Math.max(1, this.ir.argWords);
+    return [this.D.kernelHead(name, params, words, threads, words * 8 <= GPU_ARGS_INLINE_BYTES)];
   }
 
   /** Output dim decode of a flat index into i0..i{r-1} (names from dimVar). */

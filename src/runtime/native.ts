@@ -102,7 +102,9 @@ export interface NativeAddon extends NativeCuda {
  * first), then the args blob by value: `argBytes` bytes (int64 words) starting at byte
  * `argOffset` of `args`; the kernel declares it as `MaArgs<argBytes / 8>` (CUDA: a
  * by-value struct parameter; Metal: bytes set at buffer index nBufs). `sharedBytes` is
- * dynamic shared (threadgroup) memory. A command whose grid has a 0 dimension is
+ * dynamic shared (threadgroup) memory. A blob larger than GPU_ARGS_INLINE_BYTES (4096,
+ * src/codegen/gpu.ts) is passed instead as a pointer to a device copy of it that the
+ * runtime makes for the launch. A command whose grid has a 0 dimension is
  * skipped. Commands run in order on one stream (command queue); `run` returns when
  * all finished, `runAsync` calls back then without blocking the JS thread.
  */

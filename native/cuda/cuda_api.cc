@@ -1,0 +1,223 @@
+// JS entry points of the CUDA runtime (see NativeCuda in src/runtime/native.ts).
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../common/errors.h"
+#include "../common/exports.h"
+#include "../common/js_args.h"
+#include "../common/js_errors.h"
+#include "cuda_runtime.h"
+
+namespace ma {
+namespace {
+
+using cuda::Runtime;
+
+double LimitValue(std::uint64_t bytes) { return bytes == UINT64_MAX ? INFINITY : static_cast<double>(bytes); }
+
+Napi::Value Probe(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), Runtime::Instance().Probe());
+}
+
+Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
+  const cuda::DeviceInfo& d = Runtime::Instance().Info();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("name", d.name);
+  o.Set("major", d.major);
+  o.Set("minor", d.minor);
+  o.Set("multiprocessors", d.multiprocessors);
+  o.Set("nvrtc", d.nvrtc);
+  return o;
+}
+
+Napi::Value Alloc(const Napi::CallbackInfo& info) {
+  const std::uint64_t nbytes = ByteCountArg(info[0], "nbytes");
+  return Napi::Number::New(info.Env(), Runtime::Instance().Alloc(nbytes));
+}
+
+Napi::Value Free(const Napi::CallbackInfo& info) {
+  Runtime::Instance().Free(BufferIdArg(info[0], "id"));
+  return info.Env().Undefined();
+}
+
+Napi::Value Write(const Napi::CallbackInfo& info) {
+  const std::int64_t id = BufferIdArg(info[0], "id");
+  const std::uint64_t off = ByteCountArg(info[1], "byteOffset");
+  const ByteSpan src = ArrayBufferViewArg(info[2], "src");
+  Runtime::Instance().Write(id, off, src.data, src.size);
+  return info.Env().Undefined();
+}
+
+Napi::Value Read(const Napi::CallbackInfo& info) {
+  const std::int64_t id = BufferIdArg(info[0], "id");
+  const std::uint64_t off = ByteCountArg(info[1], "byteOffset");
+  const ByteSpan dst = ArrayBufferViewArg(info[2], "dst");
+  Runtime::Instance().Read(id, off, dst.data, dst.size);
+  return info.Env().Undefined();
+}
+
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+  const MemoryStats s = Runtime::Instance().Stats();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("activeBytes", static_cast<double>(s.activeBytes));
+  o.Set("cachedBytes", static_cast<double>(s.cachedBytes));
+  o.Set("peakBytes", static_cast<double>(s.peakBytes));
+  o.Set("activeBuffers", static_cast<double>(s.activeBuffers));
+  o.Set("cachedBuffers", static_cast<double>(s.cachedBuffers));
+  o.Set("cacheLimit", LimitValue(s.cacheLimit));
+  o.Set("memoryLimit", LimitValue(s.memoryLimit));
+  return o;
+}
+
+Napi::Value ClearCache(const Napi::CallbackInfo& info) {
+  Runtime::Instance().ClearCache();
+  return info.Env().Undefined();
+}
+
+Napi::Value SetCacheLimit(const Napi::CallbackInfo& info) {
+  Runtime::Instance().SetCacheLimit(ByteLimitArg(info[0], "bytes"));
+  return info.Env().Undefined();
+}
+
+Napi::Value SetMemoryLimit(const Napi::CallbackInfo& info) {
+  Runtime::Instance().SetMemoryLimit(ByteLimitArg(info[0], "bytes"));
+  return info.Env().Undefined();
+}
+
+Napi::Value Compile(const Napi::CallbackInfo& info) {
+  const std::string name = CStringArg(info[0], "name");
+  const std::string source = CStringArg(info[1], "source");
+  const std::string arch = CStringArg(info[2], "arch");
+  const std::vector<char> cubin = Runtime::Instance().Compile(name, source, arch);
+  Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), cubin.size());
+  std::memcpy(out.Data(), cubin.data(), cubin.size());
+  return out;
+}
+
+Napi::Value LoadModule(const Napi::CallbackInfo& info) {
+  const ByteSpan image = ArrayBufferViewArg(info[0], "image");
+  if (!info[1].IsArray()) Fail(ErrorCode::kBadArgument, "names must be an array of strings");
+  const Napi::Array arr = info[1].As<Napi::Array>();
+  std::vector<std::string> names;
+  for (std::uint32_t i = 0; i < arr.Length(); i++) names.push_back(CStringArg(arr.Get(i), "names[i]"));
+  // cuModuleLoadData reads the image as a NUL-safe blob; copy it so it is aligned.
+  std::vector<std::uint8_t> copy(image.data, image.data + image.size);
+  const std::vector<std::uint32_t> ids = Runtime::Instance().LoadModule(copy.data(), copy.size(), names);
+  Napi::Array out = Napi::Array::New(info.Env(), ids.size());
+  for (std::uint32_t i = 0; i < ids.size(); i++) out.Set(i, Napi::Number::New(info.Env(), ids[i]));
+  return out;
+}
+
+Napi::Value RunPlan(const Napi::CallbackInfo& info) {
+  const TypedSpan<std::int32_t> commands = Int32ArrayArg(info[0], "commands");
+  const TypedSpan<std::int64_t> args = BigInt64ArrayArg(info[1], "args");
+  Runtime& rt = Runtime::Instance();
+  const cuda::Plan plan = rt.Prepare(commands.data, commands.length, args.data, args.length);
+  try {
+    rt.Issue(plan);
+  } catch (...) {
+    rt.Synchronize(nullptr);
+    throw;
+  }
+  rt.Synchronize(&plan);
+  return info.Env().Undefined();
+}
+
+// Waits for an event recorded after a plan's launches on a libuv thread, then calls
+// `done` on the JS thread. The launches were issued on the JS thread (cuLaunchKernel
+// copies the arguments), so only the wait happens off it.
+class WaitWorker final : public Napi::AsyncWorker {
+ public:
+  WaitWorker(const Napi::Function& done, cuda::CUevent event, std::string what, cuda::Plan plan)
+      : Napi::AsyncWorker(done, "metalarray.cudaRunPlanAsync"), event_(event), what_(std::move(what)), plan_(std::move(plan)) {}
+
+ protected:
+  void Execute() override {
+    try {
+      Runtime::Instance().WaitEvent(event_, what_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { CallDone(Env().Null()); }
+  void OnError(const Napi::Error& e) override { CallDone(MakeJsError(Env(), ErrorCode::kGpu, e.Message()).Value()); }
+
+ private:
+  void CallDone(napi_value arg) {
+    napi_env env = Env();
+    napi_value undefined = nullptr;
+    napi_value done = nullptr;
+    napi_value result = nullptr;
+    if (napi_get_undefined(env, &undefined) != napi_ok || napi_get_reference_value(env, Callback(), &done) != napi_ok ||
+        done == nullptr) {
+      return;
+    }
+    napi_call_function(env, undefined, done, 1, &arg, &result);
+  }
+  cuda::CUevent event_;
+  std::string what_;
+  cuda::Plan plan_;  // its args copies live until the worker is deleted, after the wait
+};
+
+Napi::Value RunPlanAsync(const Napi::CallbackInfo& info) {
+  const TypedSpan<std::int32_t> commands = Int32ArrayArg(info[0], "commands");
+  const TypedSpan<std::int64_t> args = BigInt64ArrayArg(info[1], "args");
+  const Napi::Function done = FunctionArg(info[2], "done");
+  Runtime& rt = Runtime::Instance();
+  cuda::Plan plan = rt.Prepare(commands.data, commands.length, args.data, args.length);
+  try {
+    rt.Issue(plan);
+  } catch (...) {
+    rt.Synchronize(nullptr);  // let launches already issued finish before the plan is freed
+    throw;
+  }
+  const cuda::CUevent event = rt.RecordEvent();
+  const std::string what = " after a plan of " + std::to_string(plan.launches.size()) + " kernel(s)";
+  auto worker = std::make_unique<WaitWorker>(done, event, what, std::move(plan));
+  worker->Queue();
+  worker.release();  // owned by libuv now
+  return info.Env().Undefined();
+}
+
+Napi::Value TimePlan(const Napi::CallbackInfo& info) {
+  const TypedSpan<std::int32_t> commands = Int32ArrayArg(info[0], "commands");
+  const TypedSpan<std::int64_t> args = BigInt64ArrayArg(info[1], "args");
+  const double reps = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : 0;
+  if (!(reps >= 1 && reps <= 100000)) Fail(ErrorCode::kBadArgument, "reps must be an integer in [1, 100000]");
+  Runtime& rt = Runtime::Instance();
+  const cuda::Plan plan = rt.Prepare(commands.data, commands.length, args.data, args.length);
+  const std::vector<double> ms = rt.Time(plan, static_cast<int>(reps));
+  Napi::Float64Array out = Napi::Float64Array::New(info.Env(), ms.size());
+  for (std::size_t i = 0; i < ms.size(); i++) out[i] = ms[i];
+  return out;
+}
+
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+void Export(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New<Guarded<Fn, ErrorCode::kGpu>>(env, name));
+}
+
+}  // namespace
+
+void RegisterCudaApi(Napi::Env env, Napi::Object exports) {
+  Export<Probe>(env, exports, "cudaProbe");
+  Export<DeviceInfo>(env, exports, "cudaDeviceInfo");
+  Export<Alloc>(env, exports, "cudaAlloc");
+  Export<Free>(env, exports, "cudaFree");
+  Export<Write>(env, exports, "cudaWrite");
+  Export<Read>(env, exports, "cudaRead");
+  Export<Stats>(env, exports, "cudaMemoryStats");
+  Export<ClearCache>(env, exports, "cudaClearCache");
+  Export<SetCacheLimit>(env, exports, "cudaSetCacheLimit");
+  Export<SetMemoryLimit>(env, exports, "cudaSetMemoryLimit");
+  Export<Compile>(env, exports, "cudaCompile");
+  Export<LoadModule>(env, exports, "cudaLoadModule");
+  Export<RunPlan>(env, exports, "cudaRunPlan");
+  Export<RunPlanAsync>(env, exports, "cudaRunPlanAsync");
+  Export<TimePlan>(env, exports, "cudaTimePlan");
+}
+
+}  // namespace ma

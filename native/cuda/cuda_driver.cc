@@ -1,0 +1,109 @@
+#include "cuda_driver.h"
+
+#include <dlfcn.h>
+
+#include <mutex>
+
+namespace ma::cuda {
+namespace {
+
+// Resolves `name` in `lib` into `*slot`; false (with the reason) if missing.
+template <typename Fn>
+bool Resolve(void* lib, const char* name, Fn* slot, std::string* why) {
+  void* sym = dlsym(lib, name);
+  if (sym == nullptr) {
+    *why = std::string("symbol ") + name + " not found";
+    return false;
+  }
+  *slot = reinterpret_cast<Fn>(sym);
+  return true;
+}
+
+void* OpenFirst(const char* const* names, std::string* tried) {
+  for (const char* const* n = names; *n != nullptr; ++n) {
+    if (void* lib = dlopen(*n, RTLD_NOW | RTLD_LOCAL)) return lib;
+    const char* err = dlerror();
+    *tried += std::string(tried->empty() ? "" : "; ") + (err != nullptr ? err : *n);
+  }
+  return nullptr;
+}
+
+DriverApi gApi{};
+const DriverApi* gLoaded = nullptr;
+std::string gWhy;
+
+void LoadOnce() {
+  static const char* const kCudaNames[] = {"libcuda.so.1", "libcuda.so", nullptr};
+  static const char* const kNvrtcNames[] = {"libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", nullptr};
+  std::string tried;
+  void* cuda = OpenFirst(kCudaNames, &tried);
+  if (cuda == nullptr) {
+    gWhy = "the NVIDIA driver library libcuda.so.1 could not be loaded (" + tried + ")";
+    return;
+  }
+  tried.clear();
+  void* nvrtc = OpenFirst(kNvrtcNames, &tried);
+  if (nvrtc == nullptr) {
+    gWhy = "NVRTC (libnvrtc.so) could not be loaded (" + tried + "); install the CUDA toolkit's runtime compiler";
+    return;
+  }
+  DriverApi a{};
+  std::string why;
+  const bool ok =
+      Resolve(cuda, "cuInit", &a.cuInit, &why) && Resolve(cuda, "cuDeviceGetCount", &a.cuDeviceGetCount, &why) &&
+      Resolve(cuda, "cuDeviceGet", &a.cuDeviceGet, &why) && Resolve(cuda, "cuDeviceGetName", &a.cuDeviceGetName, &why) &&
+      Resolve(cuda, "cuDeviceGetAttribute", &a.cuDeviceGetAttribute, &why) &&
+      Resolve(cuda, "cuDevicePrimaryCtxRetain", &a.cuDevicePrimaryCtxRetain, &why) &&
+      Resolve(cuda, "cuCtxSetCurrent", &a.cuCtxSetCurrent, &why) &&
+      Resolve(cuda, "cuStreamCreate", &a.cuStreamCreate, &why) &&
+      Resolve(cuda, "cuStreamSynchronize", &a.cuStreamSynchronize, &why) &&
+      Resolve(cuda, "cuMemAlloc_v2", &a.cuMemAlloc, &why) && Resolve(cuda, "cuMemFree_v2", &a.cuMemFree, &why) &&
+      Resolve(cuda, "cuMemAllocHost_v2", &a.cuMemAllocHost, &why) &&
+      Resolve(cuda, "cuMemFreeHost", &a.cuMemFreeHost, &why) &&
+      Resolve(cuda, "cuMemcpyHtoD_v2", &a.cuMemcpyHtoD, &why) &&
+      Resolve(cuda, "cuMemcpyHtoDAsync_v2", &a.cuMemcpyHtoDAsync, &why) &&
+      Resolve(cuda, "cuMemcpyDtoHAsync_v2", &a.cuMemcpyDtoHAsync, &why) &&
+      Resolve(cuda, "cuModuleLoadData", &a.cuModuleLoadData, &why) &&
+      Resolve(cuda, "cuModuleGetFunction", &a.cuModuleGetFunction, &why) &&
+      Resolve(cuda, "cuLaunchKernel", &a.cuLaunchKernel, &why) &&
+      Resolve(cuda, "cuEventCreate", &a.cuEventCreate, &why) && Resolve(cuda, "cuEventRecord", &a.cuEventRecord, &why) &&
+      Resolve(cuda, "cuEventSynchronize", &a.cuEventSynchronize, &why) &&
+      Resolve(cuda, "cuEventElapsedTime", &a.cuEventElapsedTime, &why) &&
+      Resolve(cuda, "cuEventDestroy_v2", &a.cuEventDestroy, &why) &&
+      Resolve(cuda, "cuGetErrorName", &a.cuGetErrorName, &why) &&
+      Resolve(cuda, "cuGetErrorString", &a.cuGetErrorString, &why) &&
+      Resolve(nvrtc, "nvrtcCreateProgram", &a.nvrtcCreateProgram, &why) &&
+      Resolve(nvrtc, "nvrtcCompileProgram", &a.nvrtcCompileProgram, &why) &&
+      Resolve(nvrtc, "nvrtcGetProgramLogSize", &a.nvrtcGetProgramLogSize, &why) &&
+      Resolve(nvrtc, "nvrtcGetProgramLog", &a.nvrtcGetProgramLog, &why) &&
+      Resolve(nvrtc, "nvrtcGetCUBINSize", &a.nvrtcGetCUBINSize, &why) &&
+      Resolve(nvrtc, "nvrtcGetCUBIN", &a.nvrtcGetCUBIN, &why) &&
+      Resolve(nvrtc, "nvrtcDestroyProgram", &a.nvrtcDestroyProgram, &why) &&
+      Resolve(nvrtc, "nvrtcGetErrorString", &a.nvrtcGetErrorString, &why) &&
+      Resolve(nvrtc, "nvrtcVersion", &a.nvrtcVersion, &why);
+  if (!ok) {
+    gWhy = "the CUDA libraries are too old or incomplete: " + why;
+    return;
+  }
+  gApi = a;
+  gLoaded = &gApi;
+}
+
+}  // namespace
+
+const DriverApi* LoadDriver(std::string* why) {
+  static std::once_flag once;
+  std::call_once(once, LoadOnce);
+  if (gLoaded == nullptr && why != nullptr) *why = gWhy;
+  return gLoaded;
+}
+
+std::string DescribeResult(const DriverApi& api, CUresult r) {
+  const char* name = nullptr;
+  const char* text = nullptr;
+  if (api.cuGetErrorName(r, &name) != kCudaSuccess || name == nullptr) name = "CUDA_ERROR_UNKNOWN";
+  if (api.cuGetErrorString(r, &text) != kCudaSuccess || text == nullptr) text = "unknown error";
+  return std::string(name) + " (" + std::to_string(r) + "): " + text;
+}
+
+}  // namespace ma::cuda

@@ -1,0 +1,127 @@
+/**
+ * The CUDA backend on a machine with an NVIDIA GPU. Skipped, with the reason shown,
+ * where CUDA can't run; with REQUIRE_CUDA=1 that skip is a failure instead.
+ * The whole property suite also runs on CUDA with METALARRAY_BACKEND=cuda.
+ */
+import { describe, expect, it } from 'vitest';
+import * as ma from '../../src/index.js';
+import { unavailableReason } from '../../src/runtime/registry.js';
+
+const why = unavailableReason('cuda');
+const required = process.env.REQUIRE_CUDA === '1';
+
+describe('CUDA availability', () => {
+  it(why ? `CUDA is unavailable here: ${why}` : 'CUDA is available', () => {
+    if (required) expect(why).toBe('');
+    else expect(typeof why).toBe('string');
+  });
+});
+
+function rand(n: number, seed = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    out[i] = (s / 2147483648) * 2 - 1;
+  }
+  return out;
+}
+
+/** Runs `fn` on cpu and on cuda with the same inputs; returns both results. */
+function both(fn: (be: string) => ma.MetalArray): [Float64Array, Float64Array] {
+  const out: Float64Array[] = [];
+  for (const be of ['cpu', 'cuda']) {
+    ma.setBackend(be);
+    out.push(Float64Array.from(fn(be).toTypedArray() as ArrayLike<number>));
+  }
+  return [out[0], out[1]];
+}
+
+function maxRelDiff(a: Float64Array, b: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]) / Math.max(1e-30, Math.abs(a[i]));
+    if (!(d <= m)) m = d;
+  }
+  return m;
+}
+
+describe.skipIf(why !== '')('CUDA backend', () => {
+  it('elementwise chains (vector path, unaligned views, odd sizes) match the CPU bit for bit', () => {
+    for (const n of [1, 3, 4, 1023, 4096 + 3]) {
+      const [c, g] = both(() => {
+        const x = ma.array(rand(n * 5)).reshape(5, n);
+        return x.slice(':', '1:').multiply(1.5).add(x.slice(':', ':-1')).maximum(-0.25);
+      });
+      expect(g).toEqual(c);
+    }
+  });
+
+  it('reductions: row, column and full sums, argmax with ties', () => {
+    const [c, g] = both(() => {
+      const x = ma.array(rand(300 * 257)).reshape(300, 257);
+      return ma.concatenate([x.sum(1), x.sum(0), x.sum().reshape(1), x.max(1), x.argmax(1).astype('float32')]);
+    });
+    expect(maxRelDiff(c, g)).toBeLessThan(1e-6);
+  });
+
+  it('softmax is at most 2 kernels and matches the CPU', () => {
+    ma.setBackend('cuda');
+    const x = ma.array(rand(64 * 1000)).reshape(64, 1000);
+    const y = ma.softmax(x, -1);
+    ma.resetMetrics();
+    ma.eval(y);
+    expect(ma.metrics().kernelLaunches).toBeLessThanOrEqual(2);
+    const [c, g] = both(() => ma.softmax(ma.array(rand(64 * 1000)).reshape(64, 1000), -1));
+    expect(maxRelDiff(c, g)).toBeLessThan(1e-5);
+  });
+
+  it('matmul with a fused epilogue, transposed and batched operands', () => {
+    const [c, g] = both(() => {
+      const a = ma.array(rand(3 * 70 * 33, 2)).reshape(3, 70, 33);
+      const b = ma.array(rand(3 * 45 * 33, 3)).reshape(3, 45, 33);
+      return ma.relu(ma.matmul(a, b.transpose([0, 2, 1])).add(0.5));
+    });
+    expect(maxRelDiff(c, g)).toBeLessThan(1e-5);
+  });
+
+  it('every dtype round-trips and casts like the CPU', () => {
+    const dts = ['bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float16', 'bfloat16', 'float32', 'float64'] as const;
+    for (const d of dts) {
+      const [c, g] = both(() => ma.array(rand(37)).multiply(300).astype(d).add(1).astype('float64'));
+      expect(g, d).toEqual(c);
+    }
+  });
+
+  it('scans match the CPU', () => {
+    const [c, g] = both(() => ma.cumsum(ma.array(rand(10 * 333)).reshape(10, 333), 1));
+    expect(maxRelDiff(c, g)).toBeLessThan(1e-6);
+  });
+
+  it('evalAsync resolves off the JS thread with the same result as eval', async () => {
+    ma.setBackend('cuda');
+    const build = (): ma.MetalArray => {
+      let y = ma.array(rand(1 << 20));
+      for (let i = 0; i < 20; i++) y = ma.sin(y).multiply(1.01);
+      return y;
+    };
+    const pending = build().data();
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    const data = await pending;
+    await new Promise((r) => setImmediate(r));
+    expect(turned).toBe(true);
+    expect(Array.from(data as Float32Array)).toEqual(Array.from(build().toTypedArray() as Float32Array));
+  });
+
+  it('memory comes from the CUDA pool and is reused', () => {
+    ma.setBackend('cuda');
+    const before = ma.memory().activeBytes;
+    const a = ma.array(rand(1 << 16));
+    ma.eval(a.add(1));
+    expect(ma.memory().activeBytes).toBeGreaterThan(before);
+    a.dispose();
+  });
+});
