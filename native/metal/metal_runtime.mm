@@ -57,6 +57,12 @@ kernel void probe(device float* out [[buffer(0)]], uint lane [[thread_index_in_s
   simdgroup_store(c, out, 8);
 }
 )";
+const char* const kWidthProbe = R"(#include <metal_stdlib>
+using namespace metal;
+kernel void probe(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+  out[i] = out[i] + 1.0f;
+}
+)";
 const char* const kBfloatProbe = R"(#include <metal_stdlib>
 using namespace metal;
 kernel void probe(device bfloat* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
@@ -105,19 +111,23 @@ namespace {
 // The Metal buffers one command buffer uses, kept alive until it completes. Pool blocks
 // that are page-aligned and at least a page long are wrapped in place (shared storage:
 // the pool's memory is the GPU's memory); smaller blocks are staged through a shared
-// buffer, copied in before the commit and back out after completion.
+// buffer, copied in before the commit and, if a kernel writes it, back out after
+// completion.
 struct Bindings {
   std::vector<id<MTLBuffer>> buffers;  // per plan buffer entry
   struct Staged {
     void* host;
     std::uint64_t length;
     id<MTLBuffer> buffer;
+    bool written;  // the output of some launch
   };
   std::vector<Staged> staged;
   std::vector<id<MTLBuffer>> argBuffers;
 
   void CopyBack() const {
-    for (const Staged& s : staged) std::memcpy(s.host, [s.buffer contents], s.length);
+    for (const Staged& s : staged) {
+      if (s.written) std::memcpy(s.host, [s.buffer contents], s.length);
+    }
   }
 };
 
@@ -180,7 +190,7 @@ struct Runtime::Impl {
 
   std::uint64_t SimdWidth() const {
     std::string log;
-    id<MTLLibrary> library = Library(kBfloatProbe, &log);
+    id<MTLLibrary> library = Library(kWidthProbe, &log);
     id<MTLFunction> function = library != nil ? [library newFunctionWithName:@"probe"] : nil;
     NSError* error = nil;
     id<MTLComputePipelineState> pipeline =
@@ -354,6 +364,10 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
   Impl& rt = *this;
   auto bindings = std::make_shared<Bindings>();
   std::unordered_map<void*, id<MTLBuffer>> byPointer;
+  std::unordered_map<void*, bool> outputs;  // blocks some launch writes (its buffer 0)
+  for (const Launch& launch : plan.launches) {
+    if (launch.bufferCount > 0) outputs[plan.ptrs[launch.firstBuffer]] = true;
+  }
   bindings->buffers.resize(plan.ids_.size());
   for (std::size_t i = 0; i < plan.ids_.size(); ++i) {
     void* host = plan.ptrs[i];
@@ -376,7 +390,7 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
       buffer = [rt.device newBufferWithLength:std::max<std::uint64_t>(length, 16) options:MTLResourceStorageModeShared];
       if (buffer == nil) Fail(ErrorCode::kOom, "Metal could not allocate a staging buffer of " + std::to_string(length) + " bytes");
       if (length > 0) std::memcpy([buffer contents], host, length);
-      bindings->staged.push_back({host, length, buffer});
+      bindings->staged.push_back({host, length, buffer, outputs.count(host) != 0});
     }
     byPointer.emplace(host, buffer);
     bindings->buffers[i] = buffer;
