@@ -8,8 +8,9 @@
  * planning, fusion, buffer binding and constants are those of a real run.
  *
  * Each plan's kernels become one executable; a launch writes the buffers and the args
- * to files, runs the executable, and reads the output buffer back into the pool. With
- * `tsan`, executables are built with ThreadSanitizer and any report fails the launch.
+ * to files, runs the executable, and reads the output buffer back into the pool. Every
+ * executable is built with a sanitizer (ThreadSanitizer, or AddressSanitizer with
+ * UBSan, each buffer an allocation of its exact size) and any report fails the launch.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -39,7 +40,8 @@ interface HostKernel {
 export interface HostOptions {
   clang: string;
   workDir: string;
-  tsan: boolean;
+  /** ThreadSanitizer (barrier races) or AddressSanitizer + UBSan (index math out of bounds, undefined behaviour). */
+  sanitizer: 'thread' | 'address';
   /** Names the backend (plans are cached per backend name, so distinct setups need distinct names). */
   label: string;
   /** Rewrites each kernel's source before it is built (the race control removes barriers). */
@@ -68,13 +70,14 @@ function driver(kernels: readonly HostKernel[]): string {
 #include <cstdlib>
 #include <string>
 static std::vector<size_t> sizes;
-static std::vector<int64_t> ma_load(const std::string& path) {
+// Exactly the file's bytes (at least one), so AddressSanitizer sees a read or write past a buffer.
+static std::vector<unsigned char> ma_load(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) { std::perror(path.c_str()); std::exit(3); }
   std::fseek(f, 0, SEEK_END);
   const long n = std::ftell(f);
   std::fseek(f, 0, SEEK_SET);
-  std::vector<int64_t> words(static_cast<size_t>(n) / 8 + 1);
+  std::vector<unsigned char> words(n > 0 ? static_cast<size_t>(n) : 1);
   if (n > 0 && std::fread(words.data(), 1, static_cast<size_t>(n), f) != static_cast<size_t>(n)) std::exit(3);
   std::fclose(f);
   sizes.push_back(static_cast<size_t>(n));
@@ -87,7 +90,7 @@ int main(int argc, char** argv) {
   const uint3 group = {(uint)std::atoi(argv[5]), (uint)std::atoi(argv[6]), (uint)std::atoi(argv[7])};
   const std::string dir = argv[8];
   const int nbufs = std::atoi(argv[9]);
-  std::vector<std::vector<int64_t>> store;
+  std::vector<std::vector<unsigned char>> store;
   std::vector<void*> ptr;
   for (int i = 0; i < nbufs; ++i) store.push_back(ma_load(dir + "/b" + std::to_string(i)));
   store.push_back(ma_load(dir + "/args"));
@@ -157,7 +160,10 @@ export class HostMslBackend implements Backend {
       const cpp = `${exe}.cpp`;
       writeFileSync(cpp, text);
       const flags = ['-std=c++20', '-pthread', '-Wno-unknown-attributes', `-I${SHIM_DIR}`, '-x', 'c++', cpp, '-o', exe];
-      const san = this.opts.tsan ? ['-O1', '-g', '-fsanitize=thread'] : ['-O1'];
+      const san =
+        this.opts.sanitizer === 'thread'
+          ? ['-O1', '-g', '-fsanitize=thread']
+          : ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer'];
       const r = spawnSync(this.opts.clang, [...san, ...flags], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`host MSL build failed (${cpp}):\n${r.stderr}`);
       for (const k of hostKernels) {
@@ -203,10 +209,15 @@ export class HostMslBackend implements Backend {
       const argv = [String(kernel.index), ...launch.grid.map(String), ...launch.block.map(String), dir, String(nBufs)];
       const r = spawnSync(kernel.exe, argv, {
         encoding: 'utf8',
-        env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1 exitcode=66 second_deadlock_stack=1' },
+        env: {
+          ...process.env,
+          TSAN_OPTIONS: 'halt_on_error=1 exitcode=66 second_deadlock_stack=1',
+          ASAN_OPTIONS: 'detect_leaks=0 exitcode=67',
+          UBSAN_OPTIONS: 'print_stacktrace=1 halt_on_error=1',
+        },
         timeout: 120_000,
       });
-      if (r.status !== 0 || /ThreadSanitizer/.test(r.stderr ?? '')) {
+      if (r.status !== 0 || /Sanitizer|runtime error:/.test(r.stderr ?? '')) {
         throw new Error(
           `host MSL launch of ${kernel.name} (${kernel.ir.kind}, grid ${launch.grid}, group ${launch.block}) failed with status ${r.status}:\n${r.stderr}`,
         );
