@@ -25,6 +25,7 @@
         "native/common/errors.cc",
         "native/common/js_args.cc",
         "native/common/js_errors.cc",
+        "native/cpu/blas.cc",
         "native/cpu/kernel_api.cc",
         "native/cpu/kernel_registry.cc",
         "native/cpu/plan.cc",

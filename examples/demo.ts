@@ -101,8 +101,8 @@ if (maxErr > 1e-3) {
 }
 
 // Statistics of the final field: a reduction fused with its producers and consumers.
-// Each row is standardized by its own mean and spread: the mean is one kernel, the
-// variance is computed once per row inside the kernel that writes the result.
+// Each row is standardized by its own mean and spread: one kernel computes each row's
+// mean and variance (passes over a row that stays in cache) and then writes the row.
 ma.tidy(() => {
   const u = ma.array(result).reshape(N, N);
   const standardized = u.subtract(u.mean(1, true)).divide(u.std(1, true).add(1e-6));

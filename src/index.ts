@@ -80,6 +80,10 @@ export {
   setBackend,
   isAvailable,
   deviceInfo,
+  blasInfo,
+  setCpuMatmul,
+  getCpuMatmul,
+  type BlasInfo,
   type MemoryInfo,
   type KernelSourceInfo,
 } from './array/api.js';

@@ -1,4 +1,4 @@
-// JS entry point loadKernels(path, symbols).
+// JS entry points loadKernels(path, symbols) and loadBlas(request).
 #include <string>
 #include <vector>
 
@@ -6,6 +6,7 @@
 #include "../common/exports.h"
 #include "../common/js_args.h"
 #include "../common/js_errors.h"
+#include "blas.h"
 #include "kernel_registry.h"
 
 namespace ma {
@@ -29,11 +30,23 @@ Napi::Value LoadKernels(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value LoadBlasApi(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) Fail(ErrorCode::kBadArgument, "request must be a string");
+  const BlasLibrary& blas = LoadBlas(info[0].As<Napi::String>().Utf8Value());
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("path", Napi::String::New(env, blas.path));
+  out.Set("gemmF32", Napi::Number::New(env, blas.gemmF32));
+  out.Set("gemmF64", Napi::Number::New(env, blas.gemmF64));
+  return out;
+}
+
 }  // namespace
 
 void RegisterKernelApi(Napi::Env env, Napi::Object exports) {
   exports.Set("loadKernels",
               Napi::Function::New<Guarded<LoadKernels, ErrorCode::kDlopen>>(env, "loadKernels"));
+  exports.Set("loadBlas", Napi::Function::New<Guarded<LoadBlasApi, ErrorCode::kDlopen>>(env, "loadBlas"));
 }
 
 }  // namespace ma

@@ -22,6 +22,17 @@ std::vector<std::uint32_t> KernelRegistry::Load(const std::string& path,
     kernels.push_back(reinterpret_cast<KernelFn>(library.Symbol(name)));
   }
 
+  std::vector<std::uint32_t> ids = Publish(kernels);
+  library.KeepLoadedForever();
+  return ids;
+}
+
+std::vector<std::uint32_t> KernelRegistry::Register(const std::vector<KernelFn>& kernels) {
+  std::lock_guard<std::mutex> lock(loadMu_);
+  return Publish(kernels);
+}
+
+std::vector<std::uint32_t> KernelRegistry::Publish(const std::vector<KernelFn>& kernels) {
   const auto first = static_cast<std::uint32_t>(count_.load(std::memory_order_relaxed));
   if (kernels.size() > kMaxKernels - first) {
     Fail(ErrorCode::kKernel, "too many kernels loaded (at most " + std::to_string(kMaxKernels) + ")");
@@ -42,7 +53,6 @@ std::vector<std::uint32_t> KernelRegistry::Load(const std::string& path,
     ids.push_back(id);
   }
   count_.store(first + static_cast<std::int64_t>(kernels.size()), std::memory_order_release);
-  library.KeepLoadedForever();
   return ids;
 }
 

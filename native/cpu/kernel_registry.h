@@ -30,6 +30,10 @@ class KernelRegistry {
   // library is closed again. Throws ERR_MA_DLOPEN, or ERR_MA_KERNEL when full.
   std::vector<std::uint32_t> Load(const std::string& path, const std::vector<std::string>& symbols);
 
+  // Publishes kernels that live in the addon itself (e.g. the BLAS wrappers); returns
+  // their ids in order. Throws ERR_MA_KERNEL when full.
+  std::vector<std::uint32_t> Register(const std::vector<KernelFn>& kernels);
+
   // The kernel with this id, or nullptr. Lock-free: safe against concurrent Load.
   KernelFn Find(std::int64_t id) const noexcept {
     if (id < 0 || id >= count_.load(std::memory_order_acquire)) return nullptr;
@@ -39,6 +43,9 @@ class KernelRegistry {
 
  private:
   KernelRegistry() = default;
+
+  // Appends kernels to the table; the caller holds loadMu_.
+  std::vector<std::uint32_t> Publish(const std::vector<KernelFn>& kernels);
 
   std::mutex loadMu_;  // serializes loads (and their dlerror() use)
   // Published count; the acquire load in Find makes the segment pointer and entry

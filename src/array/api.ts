@@ -2,14 +2,14 @@
  * Library-level functions over arrays: evaluation, lifetimes (tidy), memory and
  * metrics views, plan inspection, backend selection.
  */
-import { ArgumentError, MetalArrayError } from '../errors.js';
+import { ArgumentError, BackendUnavailableError, MetalArrayError } from '../errors.js';
 import { execute, executeAsync, inspectPlan } from '../graph/executor.js';
 import { type Metrics, counters, resetCounters } from '../graph/metrics.js';
 import type { Node } from '../graph/node.js';
 import type { DeviceInfo } from '../runtime/backend.js';
 import { backendFor, getBackendName, isAvailable as backendAvailable, plannerFor, setBackendName } from '../runtime/registry.js';
 import { MetalArray } from './array.js';
-import { type Disposable, Scope, currentScope, fusionEnabled, runInScope } from './context.js';
+import { type Disposable, Scope, currentScope, planOptions, runInScope, setCpuMatmulMode } from './context.js';
 
 function groupByBackend(op: string, arrays: readonly MetalArray[]): Map<string, Node[]> {
   const groups = new Map<string, Node[]>();
@@ -25,12 +25,12 @@ function groupByBackend(op: string, arrays: readonly MetalArray[]): Map<string, 
 
 /** Evaluates arrays together: one plan, shared work fused and computed once. */
 export function evaluate(...arrays: MetalArray[]): void {
-  for (const [backend, nodes] of groupByBackend('eval', arrays)) execute(nodes, backendFor(backend), { fusion: fusionEnabled() });
+  for (const [backend, nodes] of groupByBackend('eval', arrays)) execute(nodes, backendFor(backend), planOptions());
 }
 
 /** Like `eval`, with the kernels running off the JS thread; the event loop keeps going. */
 export async function evalAsync(...arrays: MetalArray[]): Promise<void> {
-  await Promise.all([...groupByBackend('evalAsync', arrays)].map(([backend, nodes]) => executeAsync(nodes, backendFor(backend), { fusion: fusionEnabled() })));
+  await Promise.all([...groupByBackend('evalAsync', arrays)].map(([backend, nodes]) => executeAsync(nodes, backendFor(backend), planOptions())));
 }
 
 function collectArrays(value: unknown, out: Set<MetalArray>, depth = 0): void {
@@ -152,7 +152,7 @@ function planOf(op: string, arrays: readonly MetalArray[], backendName?: string)
   const groups = groupByBackend(op, arrays);
   const out = [];
   for (const [backend, nodes] of groups) {
-    const plan = inspectPlan(nodes, backendName ? plannerFor(backendName) : backendFor(backend), { fusion: fusionEnabled() });
+    const plan = inspectPlan(nodes, backendName ? plannerFor(backendName) : backendFor(backend), planOptions());
     if (plan) out.push(plan);
   }
   return out;
@@ -194,9 +194,10 @@ export function kernelSources(arrays: MetalArray | readonly MetalArray[], backen
   const list = arrays instanceof MetalArray ? [arrays] : [...arrays];
   const out: KernelSourceInfo[] = [];
   for (const p of planOf('kernelSources', list, backend)) {
-    p.sources.forEach((s, i) => {
-      out.push({ name: s.name, kind: p.description[i].kind, source: s.source });
-    });
+    for (const s of p.sources) {
+      const kind = p.description.find((d) => d.name === s.name)?.kind ?? 'unknown';
+      out.push({ name: s.name, kind, source: s.source });
+    }
   }
   return out;
 }
@@ -226,4 +227,52 @@ export function deviceInfo(backend?: string): DeviceInfo {
 /** True if the named backend can run on this machine. */
 export function isAvailable(name: string): boolean {
   return backendAvailable(name);
+}
+
+/** Whether the CPU backend found a system BLAS, which one, and if not, why. */
+export interface BlasInfo {
+  available: boolean;
+  /** What dlopen loaded (e.g. `libopenblas.so.0`), or null. */
+  library: string | null;
+  /** Why no BLAS is used, or null. */
+  reason: string | null;
+}
+
+/**
+ * The system BLAS the CPU backend uses for large float32/float64 matrix products:
+ * OpenBLAS (or MKL, BLIS) on Linux, Accelerate on macOS, found at run time with dlopen.
+ * `METALARRAY_BLAS=off` disables it; `METALARRAY_BLAS=/path/libfoo.so` names one.
+ */
+export function blasInfo(): BlasInfo {
+  if (!backendAvailable('cpu')) return { available: false, library: null, reason: 'the cpu backend is unavailable' };
+  const cpu = backendFor('cpu');
+  const library = cpu.libraryName?.() ?? null;
+  return library === null
+    ? { available: false, library: null, reason: cpu.libraryUnavailableReason?.() ?? 'no BLAS support' }
+    : { available: true, library, reason: null };
+}
+
+const CPU_MATMUL_MODES = ['auto', 'blas', 'generated'] as const;
+
+/**
+ * How the CPU backend runs float32/float64 matrix products: `'auto'` (the default) hands
+ * large ones to the system BLAS when there is one and runs the rest, and every other
+ * dtype, as generated kernels with their epilogue fused; `'blas'` hands every product a
+ * BLAS can read to it (throws BackendUnavailableError when there is none); `'generated'`
+ * never uses a BLAS. With a BLAS the epilogue (`relu(a @ b + bias)`) is a second kernel.
+ */
+export function setCpuMatmul(mode: 'auto' | 'blas' | 'generated'): void {
+  if (!CPU_MATMUL_MODES.includes(mode)) {
+    throw new ArgumentError(`setCpuMatmul: mode must be one of ${CPU_MATMUL_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
+  }
+  if (mode === 'blas') {
+    const info = blasInfo();
+    if (!info.available) throw new BackendUnavailableError(`setCpuMatmul('blas'): no BLAS can be used: ${info.reason}`);
+  }
+  setCpuMatmulMode(mode);
+}
+
+/** The current CPU matrix-product mode (see setCpuMatmul). */
+export function getCpuMatmul(): 'auto' | 'blas' | 'generated' {
+  return planOptions().cpuMatmul;
 }

@@ -18,7 +18,7 @@ import * as reduce from '../ops/reduce.js';
 import * as matmulOps from '../ops/matmul.js';
 import * as scanOps from '../ops/scan.js';
 import { backendFor } from '../runtime/registry.js';
-import { currentScope, fusionEnabled } from './context.js';
+import { currentScope, planOptions } from './context.js';
 import { fromStorage } from './convert.js';
 import { formatArray } from './format.js';
 
@@ -85,14 +85,14 @@ export class MetalArray {
   /** Evaluates the array now (a no-op if it already is). */
   eval(): this {
     const n = this.liveNode('eval');
-    execute([n], backendFor(n.backend), { fusion: fusionEnabled() });
+    execute([n], backendFor(n.backend), planOptions());
     return this;
   }
 
   /** Evaluates with the kernels running off the JS thread. */
   async evalAsync(): Promise<this> {
     const n = this.liveNode('evalAsync');
-    await executeAsync([n], backendFor(n.backend), { fusion: fusionEnabled() });
+    await executeAsync([n], backendFor(n.backend), planOptions());
     return this;
   }
 
@@ -100,7 +100,7 @@ export class MetalArray {
   #contiguousLeaf(op: string): Node {
     const n = this.liveNode(op);
     const backend = backendFor(n.backend);
-    execute([n], backend, { fusion: fusionEnabled() });
+    execute([n], backend, planOptions());
     const strides = n.strides as readonly number[];
     const want = contiguousStrides(n.shape);
     const contiguous = n.shape.every((d, i) => d <= 1 || strides[i] === want[i]);
@@ -108,7 +108,7 @@ export class MetalArray {
     // A strided view: copy it into a contiguous buffer with one kernel.
     const copy = elementwiseNode('copy', [n], n.shape, n.dtype);
     copy.refs++;
-    execute([copy], backend, { fusion: true });
+    execute([copy], backend, planOptions());
     return copy;
   }
 

@@ -3,6 +3,7 @@
  * `tidy` scopes (kept per async context, so concurrent async tidies don't mix).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { PlanOptions } from '../graph/executor.js';
 import { getBackendName } from '../runtime/registry.js';
 
 /** The backend new arrays are created on (the ops layer asks here, not the runtime). */
@@ -15,11 +16,17 @@ export interface Disposable {
   dispose(): void;
 }
 
-let fusion = true;
+/** The options every eval plans with; replaced (not mutated) when a setting changes. */
+let options: PlanOptions = { fusion: true, cpuMatmul: 'auto' };
+
+/** The current planning options (one shared object: evals allocate nothing for them). */
+export function planOptions(): PlanOptions {
+  return options;
+}
 
 /** True unless fusion was turned off with setFusion(false). */
 export function fusionEnabled(): boolean {
-  return fusion;
+  return options.fusion;
 }
 
 /**
@@ -27,7 +34,12 @@ export function fusionEnabled(): boolean {
  * kernel; tests use it to check fused results against unfused ones, the demo to time both.
  */
 export function setFusion(enabled: boolean): void {
-  fusion = enabled;
+  options = { ...options, fusion: enabled };
+}
+
+/** Sets how CPU float32/float64 matrix products run (validated by the caller). */
+export function setCpuMatmulMode(mode: PlanOptions['cpuMatmul']): void {
+  options = { ...options, cpuMatmul: mode };
 }
 
 /** One tidy scope: what was created inside it. */

@@ -95,8 +95,20 @@ const C_OPS: Record<string, Row> = {
   floorDivide: { int: 'ma_floordiv_N($0, $1)', f: '(float)ma_floordiv_d($0, $1)', d: 'ma_floordiv_d($0, $1)' },
   remainder: { int: 'ma_rem_N($0, $1)', f: '(float)ma_rem_d($0, $1)', d: 'ma_rem_d($0, $1)' },
   power: { int: 'ma_pow_N($0, $1)', f: 'powf($0, $1)', d: 'pow($0, $1)' },
-  maximum: { b: '(uint8_t)($0 | $1)', int: '($0 > $1 ? $0 : $1)', float: '(($0 > $1 || $0 != $0) ? $0 : $1)' },
-  minimum: { b: '(uint8_t)($0 & $1)', int: '($0 < $1 ? $0 : $1)', float: '(($0 < $1 || $0 != $0) ? $0 : $1)' },
+  // NaN-propagating, as mask blends: GCC turns a ternary max feeding a ternary min (clip)
+  // into control flow it cannot vectorize under -fno-trapping-math.
+  maximum: {
+    b: '(uint8_t)($0 | $1)',
+    int: '($0 > $1 ? $0 : $1)',
+    f: 'ma__self(($0 > $1) | ($0 != $0), $0, $1)',
+    d: 'ma__seld(($0 > $1) | ($0 != $0), $0, $1)',
+  },
+  minimum: {
+    b: '(uint8_t)($0 & $1)',
+    int: '($0 < $1 ? $0 : $1)',
+    f: 'ma__self(($0 < $1) | ($0 != $0), $0, $1)',
+    d: 'ma__seld(($0 < $1) | ($0 != $0), $0, $1)',
+  },
   arctan2: { f: 'atan2f($0, $1)', d: 'atan2($0, $1)' },
   logaddexp: { f: '(float)ma_logaddexp((double)$0, (double)$1)', d: 'ma_logaddexp($0, $1)' },
   equal: { all: '(uint8_t)($0 == $1)' },
@@ -754,8 +766,13 @@ function intHelpers(d: DType): string {
   const max = signed ? `((${T})(((${W})1 << ${bits - 1}) - 1))` : `((${T})~(${T})0)`;
   const maxPlusOne = signed ? `${2 ** (bits - 1)}.0` : `${2 ** bits}.0`;
   const minD = signed ? `-${2 ** (bits - 1)}.0` : '0.0';
+  // The in-range conversion must not be a plain fix_trunc when signed: with
+  // -fno-trapping-math GCC folds (float)(int)x into trunc(x), which keeps -0 for
+  // x in (-1, 0) where the integer is 0. A narrowing from int64 (or, for int64, an
+  // explicit zero for |x| < 1) breaks that pattern; unsigned targets clamp x <= 0 to 0.
+  const inRange = !signed ? `(${T})x` : bits < 64 ? `(${T})(int64_t)x` : `((x > -1.0) & (x < 1.0)) ? (${T})0 : (${T})x`;
   const lines = [
-    `static inline ${T} ma_f2i_${d}(double x) { return x != x ? (${T})0 : x <= ${minD} ? ${min} : x >= ${maxPlusOne} ? ${max} : (${T})x; }`,
+    `static inline ${T} ma_f2i_${d}(double x) { return x != x ? (${T})0 : x <= ${minD} ? ${min} : x >= ${maxPlusOne} ? ${max} : ${inRange}; }`,
     `static inline ${T} ma_shl_${d}(${T} x, ${T} s) { return (s < 0 || s >= ${bits}) ? (${T})0 : (${T})((${W})x << s); }`,
   ];
   if (signed) {

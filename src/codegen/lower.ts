@@ -289,17 +289,8 @@ class Lowering {
         }
         return [{ node: input, ctx: this.newCtx(forms, ctx.gate) }];
       }
-      case 'reshape': {
-        const input = node.inputs[0];
-        const linear = combine(ctx.forms, contiguousStrides(node.shape), 0);
-        const inStrides = contiguousStrides(input.shape);
-        const forms = input.shape.map((dim, m) => {
-          const v = this.rank + this.extra.length;
-          this.extra.push({ kind: 'rvar', linear, div: inStrides[m], mod: dim });
-          return unitForm(v);
-        });
-        return [{ node: input, ctx: this.newCtx(forms, ctx.gate) }];
-      }
+      case 'reshape':
+        return [{ node: node.inputs[0], ctx: this.newCtx(this.reshapeForms(node, ctx), ctx.gate) }];
       case 'reduce': {
         // Kept dims read the consumer's index; reduced dims get fresh loop vars.
         const input = node.inputs[0];
@@ -332,6 +323,50 @@ class Lowering {
       default:
         return node.inputs.map((x) => ({ node: x, ctx }));
     }
+  }
+
+  /**
+   * The input index of a reshape from its output index. Dims pair up in groups of equal
+   * size (as in reshapeStrides); a group with one input dim reads an affine combination of
+   * its output dims (splits and merges of contiguous dims cost nothing), and only a group
+   * that splits one linear index over several input dims needs division and modulo.
+   */
+  private reshapeForms(node: Node, ctx: Ctx): Form[] {
+    const input = node.inputs[0];
+    const outDims = node.shape.flatMap((d, i) => (d === 1 ? [] : [i]));
+    const inDims = input.shape.flatMap((d, i) => (d === 1 ? [] : [i]));
+    const forms: Form[] = input.shape.map(() => affine(0, []));
+    if (node.size === 0) return forms;
+    let o = 0;
+    let m = 0;
+    while (o < outDims.length && m < inDims.length) {
+      const o0 = o;
+      const m0 = m;
+      let outSize = node.shape[outDims[o++]];
+      let inSize = input.shape[inDims[m++]];
+      while (outSize !== inSize) {
+        if (outSize < inSize) outSize *= node.shape[outDims[o++]];
+        else inSize *= input.shape[inDims[m++]];
+      }
+      const groupOut = outDims.slice(o0, o);
+      const linear = combine(
+        groupOut.map((d) => ctx.forms[d]),
+        contiguousStrides(groupOut.map((d) => node.shape[d])),
+        0,
+      );
+      const groupIn = inDims.slice(m0, m);
+      if (groupIn.length === 1) {
+        forms[groupIn[0]] = linear;
+        continue;
+      }
+      const inStrides = contiguousStrides(groupIn.map((d) => input.shape[d]));
+      groupIn.forEach((d, k) => {
+        const v = this.rank + this.extra.length;
+        this.extra.push({ kind: 'rvar', linear, div: inStrides[k], mod: input.shape[d] });
+        forms[d] = unitForm(v);
+      });
+    }
+    return forms;
   }
 
   private readonly clauses = new Map<Ctx, Clause>();

@@ -4,10 +4,11 @@
  * structural key, and runs them: bind leaves and constants, allocate outputs and
  * intermediates, launch, free intermediates, turn outputs into leaves.
  */
-import { chainLayout, type Layout, type LowerEnv, lowerKernel } from '../codegen/lower.js';
+import { chainLayout, type Layout, type LowerEnv, type LoweredKernel, lowerKernel } from '../codegen/lower.js';
 import type { Backend } from '../runtime/backend.js';
 import { contiguousStrides } from './build.js';
 import { DTYPES, isFloat } from './dtype.js';
+import { type CpuMatmulMode, libraryGemmCommand, selectLibraryGemms } from './library-gemm.js';
 import { counters } from './metrics.js';
 import type { BufferRef, Node } from './node.js';
 import { schedule } from './scheduler.js';
@@ -65,7 +66,14 @@ export interface KernelDescription {
 /** Options that change planning. */
 export interface PlanOptions {
   fusion: boolean;
+  /** Whether CPU float products may run on the system BLAS (see library-gemm.ts). */
+  cpuMatmul: CpuMatmulMode;
 }
+
+/** A step of a plan: a generated kernel, or a library call (ir null) with its kernel id. */
+type PlanStep =
+  | LoweredKernel
+  | { ir: null; kernel: number; inputs: Node[]; args: number[]; consts: LoweredKernel['consts']; cost: number; materialize: Node[] };
 
 const planCache = new Map<string, Plan>();
 const PLAN_CACHE_LIMIT = 4096;
@@ -111,7 +119,8 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
     return a ? { kind: 'alias', leafLocal: a.base.localId, strides: [...a.layout.strides], offset: a.layout.offset } : null;
   });
   const computed = outputs.filter((_, i) => outputRules[i] === null);
-  const materialized = schedule(nodes, computed, opts);
+  const gemms = selectLibraryGemms(nodes, backend, opts.cpuMatmul);
+  const materialized = schedule(nodes, computed, { fusion: opts.fusion, forced: gemms.forced });
 
   const leafLocals: number[] = [];
   const slotOf = new Map<Node, number>();
@@ -134,10 +143,15 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
   // Lower every kernel; a kernel that would recompute an inline reduction per element
   // asks for it to be materialized, and the plan is lowered again with it as a kernel.
   let roots: Node[];
-  let lowered: ReturnType<typeof lowerKernel>[];
+  let lowered: PlanStep[];
+  const lowerStep = (root: Node): PlanStep => {
+    if (!gemms.products.has(root)) return lowerKernel(root, env);
+    const c = libraryGemmCommand(root, gemms);
+    return { ir: null, kernel: c.kernel, inputs: c.inputs, args: c.args, consts: [], cost: 0, materialize: [] };
+  };
   for (;;) {
     roots = nodes.filter((n) => materialized.has(n));
-    lowered = roots.map((root) => lowerKernel(root, env));
+    lowered = roots.map(lowerStep);
     const wanted = lowered.flatMap((k) => k.materialize);
     const more = wanted.filter((n) => !materialized.has(n));
     if (more.length === 0) {
@@ -173,11 +187,14 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
     }
   });
 
-  // Render, name and compile.
-  const sources = lowered.map((k) => {
+  // Render and name the generated kernels (library calls have neither).
+  const sources: { name: string; source: string }[] = [];
+  const stepSource = lowered.map((k) => {
+    if (k.ir === null) return -1;
     const body = backend.render(k.ir, 'KERNEL_NAME');
     const name = kernelNameFor(backend, body);
-    return { name, source: body.replace('KERNEL_NAME', name) };
+    sources.push({ name, source: body.replace('KERNEL_NAME', name) });
+    return sources.length - 1;
   });
 
   // Commands and args.
@@ -190,9 +207,7 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
   const consts: ConstBinding[] = [];
   lowered.forEach((k, ki) => {
     const argOffset = args.length;
-    // About 128k simple ops per chunk, so a costly kernel splits even when small.
-    const grain = k.ir.kind === 'matmul' ? 1 : Math.max(1, Math.floor(131072 / (k.cost + 2)));
-    k.args[1] = grain;
+    if (k.ir !== null) k.args[1] = grainOf(k);
     for (const a of k.args) {
       args.push(a);
       argIsFloat.push(false);
@@ -201,15 +216,20 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
       consts.push({ local: c.node.localId, word: argOffset + c.slot, float: isFloat(c.dtype) });
     }
     const bufs = [roots[ki], ...k.inputs];
-    kernelPos.push(commands.length);
-    commands.push(-1, argOffset * 8, bufs.length);
+    if (k.ir === null) {
+      commands.push(k.kernel, argOffset * 8, bufs.length);
+    } else {
+      kernelPos.push(commands.length);
+      commands.push(-1, argOffset * 8, bufs.length);
+    }
     for (const b of bufs) {
       patch.push(commands.length);
       patchSlot.push(slotOf.get(b) as number);
       commands.push(-1);
     }
-    // GPU backends: launch geometry and args size, from the sizes bound in k.args.
-    if (backend.launchWords) commands.push(...backend.launchWords(k.ir, k.args));
+    // GPU backends: launch geometry and args size, from the sizes bound in k.args
+    // (library GEMMs, which have no IR, exist only on the cpu backend).
+    if (backend.launchWords && k.ir !== null) commands.push(...backend.launchWords(k.ir, k.args));
   });
   const argWords = new BigInt64Array(args.length);
   args.forEach((a, i) => {
@@ -217,7 +237,7 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
   });
 
   const outputsFinal: OutputRule[] = outputRules.map((r, i) => r ?? { kind: 'kernel', slot: slotOf.get(outputs[i]) as number });
-  const description: KernelDescription[] = lowered.map((k, ki) => {
+  const description: KernelDescription[] = roots.map((_, ki) => {
     const root = roots[ki];
     // The nodes fused into this kernel, listed in the walk's post-order.
     const inKernel = new Set<Node>([root]);
@@ -229,9 +249,10 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
       stack.push(...n.inputs);
     }
     const ops = nodes.filter((n) => inKernel.has(n) && n.kind !== 'const').map(opLabel);
+    const k = lowered[ki];
     return {
-      name: sources[ki].name,
-      kind: k.ir.kind,
+      name: k.ir === null ? 'blas' : sources[stepSource[ki]].name,
+      kind: k.ir === null ? `matmul via ${backend.libraryName?.() ?? 'a library'}` : k.ir.kind,
       ops,
       inputs: k.inputs.map((x) => `${x.kind === 'leaf' ? 'buffer' : `kernel ${roots.indexOf(x)}`} ${describeNode(x)}`),
       output: `${isOutput.has(root) ? 'output' : 'intermediate'} ${describeNode(root)}`,
@@ -242,7 +263,7 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
     backend,
     commands: Int32Array.from(commands),
     kernelPos,
-    compiled: lowered.length === 0,
+    compiled: sources.length === 0,
     patch: Int32Array.from(patch),
     patchSlot: Int32Array.from(patchSlot),
     args: argWords,
@@ -257,6 +278,17 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
     description,
     sources,
   };
+}
+
+/**
+ * The fewest work items worth a thread: about 128k simple ops per chunk, so a costly
+ * kernel splits even when small and a cheap one runs inline. A matmul work item is a
+ * block of rows, each of N outputs costing `cost`.
+ */
+function grainOf(k: LoweredKernel): number {
+  const mm = k.ir.matmul;
+  const perItem = mm ? (k.cost + 2) * Math.max(1, k.args[mm.n]) * mm.rowBlock : k.cost + 2;
+  return Math.max(1, Math.floor(131072 / perItem));
 }
 
 const nameCache = new Map<string, string>();
@@ -274,7 +306,7 @@ function kernelNameFor(backend: Backend, body: string): string {
 /** Gets the cached plan for the graph under `outputs`, or builds it. */
 export function planFor(outputs: readonly Node[], backend: Backend, opts: PlanOptions): { plan: Plan; nodes: Node[] } {
   const walk = walkGraph(outputs);
-  const key = `${backend.name}|${opts.fusion ? 1 : 0}|${walk.key}`;
+  const key = `${backend.name}|${opts.fusion ? 1 : 0}${opts.cpuMatmul}|${walk.key}`;
   let plan = planCache.get(key);
   if (plan) {
     counters.planCacheHits++;

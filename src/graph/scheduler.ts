@@ -23,6 +23,8 @@ export const MAX_KERNEL_BUFFERS = 31;
 export interface ScheduleOptions {
   /** When false every elementwise op is its own kernel. */
   fusion: boolean;
+  /** Nodes that must be kernel outputs whatever the cost rule says (library products and their operands). */
+  forced?: ReadonlySet<Node>;
 }
 
 function ownCost(n: Node): number {
@@ -62,16 +64,21 @@ function viewBase(n: Node): Node {
  * leaves or views of leaves that need no kernel (the executor decides those).
  */
 export function schedule(nodes: readonly Node[], outputs: readonly Node[], opts: ScheduleOptions): Set<Node> {
-  const materialized = new Set<Node>();
+  const materialized = new Set<Node>(opts.forced);
   const cost = new Float64Array(nodes.length);
+  const consumersOf: Node[][] = nodes.map(() => []);
+  for (const n of nodes) for (const x of n.inputs) if (n.inputs.indexOf(x) === n.inputs.indexOf(x, 0) && x.localId >= 0) consumersOf[x.localId].push(n);
   const isOutput = new Set(outputs);
   for (const n of nodes) {
-    if (n.kind === 'leaf' || n.kind === 'const') continue;
+    if (n.kind === 'leaf' || n.kind === 'const' || materialized.has(n)) continue;
     let c = ownCost(n);
     for (const x of n.inputs) c += materialized.has(x) || x.kind === 'leaf' ? 0 : cost[x.localId];
     // A reduction's output element folds many input elements; a product's, K of them.
     if (n.kind === 'reduce') c *= n.inputs[0].size / Math.max(1, n.size);
     if (n.kind === 'matmul') c = 2 * n.inputs[0].shape[n.inputs[0].shape.length - 1];
+    // A broadcast spreads its input's work over the copies: the lowering computes a value
+    // that only varies along outer dims once per row (a softmax's max), not per element.
+    if (n.kind === 'view' && n.size > n.inputs[0].size) c *= n.inputs[0].size / n.size;
     cost[n.localId] = c;
     // A reduction read by another reduction is its own kernel: nested inside the
     // consumer's loop it would run on one thread (two-stage sums exist for parallelism).
@@ -95,7 +102,7 @@ export function schedule(nodes: readonly Node[], outputs: readonly Node[], opts:
       continue;
     }
     if (n.consumers > 1 && c > 0) {
-      const k = n.consumers;
+      const k = n.consumers - sharedReads(n, consumersOf);
       if ((k - 1) * c > (k + 1) * LOAD_COST) {
         const base = viewBase(n);
         if (base.kind !== 'leaf' && base.kind !== 'const') {
@@ -109,6 +116,27 @@ export function schedule(nodes: readonly Node[], outputs: readonly Node[], opts:
   limitBuffers(nodes, materialized);
   for (const n of isOutput) if (n.kind === 'leaf') materialized.delete(n);
   return materialized;
+}
+
+const isSameShapeElementwise = (c: Node, n: Node): boolean =>
+  (c.kind === 'unary' || c.kind === 'binary' || c.kind === 'where' || c.kind === 'cast') &&
+  c.shape.length === n.shape.length &&
+  c.shape.every((d, i) => d === n.shape[i]);
+
+/**
+ * Consumers of `n` that read it at the same index as another consumer they feed, as
+ * `isfinite(m)` and `where(isfinite(m), m, 0)` both read `m`: fused together, the
+ * lowering evaluates `n` once for both, so they are no extra evaluation.
+ */
+function sharedReads(n: Node, consumersOf: readonly Node[][]): number {
+  const direct = consumersOf[n.localId];
+  let shared = 0;
+  for (const c of direct) {
+    if (c.consumers !== 1 || !isSameShapeElementwise(c, n)) continue;
+    const next = consumersOf[c.localId][0];
+    if (next !== undefined && direct.includes(next) && isSameShapeElementwise(next, n)) shared++;
+  }
+  return shared;
 }
 
 /**

@@ -81,21 +81,42 @@ function reduceOp(op: ReduceOp, a: ArrayLike, axis: Axes, keepdims: boolean, opN
 /** Below this many elements a full reduction runs as one kernel (one thread). */
 const SPLIT_MIN = 1 << 21;
 
+/** A full reduction is split into about this many parallel partial reductions. */
+const SPLIT_PARTS = 64;
+
 /**
- * A large reduction to one value has one output element, so one thread: it runs as
- * P parallel partial reductions over [P, N/P] and then one over the P partials.
- * Float partials are rounded once to float32/float64 (a rounding per 1/P of the sum;
- * still within the pairwise-summation bound), so float16/bfloat16 stay single-stage.
+ * A large reduction to one value has one output element, so one thread: it runs as about
+ * SPLIT_PARTS parallel partial reductions and then one over the partials. The partials
+ * are the leading dims of the input with one axis split in two ([..., p, d/p, ...]):
+ * splitting a dim keeps the index math affine, where reshaping an n-d array to
+ * [P, N/P] would need a division and a modulo per element. Float partials are rounded
+ * once to float32/float64 (a rounding per 1/P of the sum; still within the pairwise
+ * summation bound), so float16/bfloat16 stay single-stage.
  */
 function splitFullReduction(op: ReduceOp, input: Node, axes: readonly number[], dtype: DType): MetalArray | null {
   if (op === 'argmax' || op === 'argmin' || axes.length !== input.shape.length || input.size < SPLIT_MIN) return null;
   if (input.dtype === 'float16' || input.dtype === 'bfloat16') return null;
-  const parts = [64, 32, 16, 8, 4, 2].find((p) => input.size % p === 0);
-  if (parts === undefined) return null;
-  const rows = MetalArray.fromNode(input).reshape(parts, input.size / parts);
-  const partial = MetalArray.fromNode(reduceNode(op, rows.liveNode(op), [1], dtype));
+  const shape = input.shape;
+  let lead = 1;
+  let split = shape.length;
+  let parts = 1;
+  for (let i = 0; i < shape.length; i++) {
+    if (lead * shape[i] <= SPLIT_PARTS) {
+      lead *= shape[i];
+      continue;
+    }
+    split = i;
+    parts = [64, 32, 16, 8, 4, 2].find((p) => lead * p <= SPLIT_PARTS && shape[i] % p === 0) ?? 1;
+    break;
+  }
+  if (lead * parts < 2) return null;
+  const splitShape = [...shape.slice(0, split), parts, shape[split] / parts, ...shape.slice(split + 1)];
+  const rows = MetalArray.fromNode(input).reshape(...splitShape);
+  const inner = splitShape.map((_, i) => i).slice(split + 1);
+  const partial = MetalArray.fromNode(reduceNode(op, rows.liveNode(op), inner, dtype));
   // The same fold over the partials (already of the result dtype).
-  return MetalArray.fromNode(reduceNode(op, partial.liveNode(op), [0], dtype));
+  const outer = partial.shape.map((_, i) => i);
+  return MetalArray.fromNode(reduceNode(op, partial.liveNode(op), outer, dtype));
 }
 
 /** Sum over axes (all by default). Integers keep their dtype (and wrap); bool sums to int32; empty sums are 0. */
@@ -191,7 +212,7 @@ export function softmax(a: ArrayLike, axis: Axes = -1): MetalArray {
   const x = floatOf('softmax', a);
   const m = max(x, axis, true);
   const e = unary('exp', binary('subtract', x, where(unary('isfinite', m), m, 0)));
-  return binary('divide', e, sum(e, axis, true));
+  return binary('multiply', e, unary('reciprocal', sum(e, axis, true)));
 }
 
 /** log(softmax(x)) along an axis (the last by default), computed without the log of a quotient. */

@@ -3,6 +3,7 @@
  * and the registry that selects one.
  */
 import type { KernelIR } from '../codegen/ir.js';
+import type { DType } from '../graph/dtype.js';
 import type { BufferRef } from '../graph/node.js';
 
 /** Pool statistics in bytes and buffers. */
@@ -55,6 +56,15 @@ export interface Backend {
   render(ir: KernelIR, name: string): string;
   /** A symbol name unique to a rendered kernel body (a hash of it and the toolchain). */
   kernelName(body: string): string;
+  /**
+   * The kernel id of a library matrix product for `dtype` (the system BLAS on the CPU),
+   * or undefined where there is none; its args are described in native/cpu/blas.h.
+   */
+  libraryGemm?(dtype: DType): number | undefined;
+  /** What runs library products (e.g. the BLAS's file name), or null where there is none. */
+  libraryName?(): string | null;
+  /** Why there is no library for products, or null where there is one. */
+  libraryUnavailableReason?(): string | null;
   /** Returns kernel ids for the named kernels, compiling (in one batch) those not cached. */
   kernels(sources: readonly KernelSource[]): number[];
   /** Allocates a buffer (throws OutOfMemoryError). */

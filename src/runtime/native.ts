@@ -77,6 +77,13 @@ export interface NativeAddon extends NativeCuda {
    * life of the process.
    */
   loadKernels(path: string, symbols: string[]): number[];
+  /**
+   * Loads the system BLAS once (`request` '' tries the platform's optimized libraries:
+   * OpenBLAS, MKL, BLIS on Linux, Accelerate on macOS; otherwise exactly that path) and
+   * returns the kernel ids of its float32 and float64 gemm. Their args are documented in
+   * native/cpu/blas.h. Throws ERR_MA_DLOPEN naming every candidate tried.
+   */
+  loadBlas(request: string): { path: string; gemmF32: number; gemmF64: number };
   /** Runs a plan synchronously on the thread pool (see the interface doc). */
   runPlan(commands: Int32Array, args: BigInt64Array): void;
   /**

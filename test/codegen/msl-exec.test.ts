@@ -38,7 +38,7 @@ for (const [sanitizer, label] of Object.entries(SANITIZERS) as ['thread' | 'addr
         const backend = host as HostMslBackend;
         const { lib, ref } = c.run();
         const before = backend.launches.length;
-        execute([lib.liveNode('test')], backend, { fusion: true });
+        execute([lib.liveNode('test')], backend, { fusion: true, cpuMatmul: 'generated' });
         const launched = backend.launches.slice(before);
         const ran = launched.map((l) => l.strategy);
         if (c.source) expect(launched.some((l) => c.source?.test(l.source))).toBe(true);
@@ -62,7 +62,7 @@ describe('the sanitizers bite', () => {
     });
     const a = f32([3, 300], 12);
     const s = ma.sum(a.lib, 1);
-    expect(() => execute([s.liveNode('test')], racy, { fusion: true })).toThrow(/ThreadSanitizer: data race/);
+    expect(() => execute([s.liveNode('test')], racy, { fusion: true, cpuMatmul: 'generated' })).toThrow(/ThreadSanitizer: data race/);
   });
 
   it.skipIf(why !== '')('a bound check off by one writes past the output, and ASan says so', { timeout: 300_000 }, () => {
@@ -75,6 +75,6 @@ describe('the sanitizers bite', () => {
     });
     const a = f32([15], 13);
     const y = a.lib.multiply(3).add(1);
-    expect(() => execute([y.liveNode('test')], overflow, { fusion: true })).toThrow(/AddressSanitizer: heap-buffer-overflow/);
+    expect(() => execute([y.liveNode('test')], overflow, { fusion: true, cpuMatmul: 'generated' })).toThrow(/AddressSanitizer: heap-buffer-overflow/);
   });
 });

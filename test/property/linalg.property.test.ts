@@ -9,7 +9,9 @@
  * (c) elementwise epilogues fused into the product: relu(a @ b + bias), (a @ b) * 2 - c;
  * (d) fused and unfused evaluation give identical bits;
  * (e) shape and dtype errors as the oracle;
- * (f) the harness itself: a simulated correct library stays within the bounds.
+ * (f) the harness itself: a simulated correct library stays within the bounds;
+ * (g) (a)-(c) again with float products on the system BLAS (skipped, saying why, where
+ *     there is none; CI installs OpenBLAS and asserts it is found in test/unit/matmul).
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -357,6 +359,37 @@ describe('(d) fusion does not change product results', () => {
         }),
         params(15),
       );
+    },
+    TIMEOUT,
+  );
+});
+
+// -----------------------------------------------------------------------------------
+// (g) the system BLAS path: the same cases with every float product a BLAS can read
+//     handed to it (setCpuMatmul('blas')); the generated kernel is covered above
+// -----------------------------------------------------------------------------------
+
+const BLAS = ma.blasInfo();
+const BLAS_DTYPES: readonly DType[] = ['float32', 'float64'];
+
+describe('(g) the system BLAS path vs the oracle', () => {
+  it.skipIf(!BLAS.available)(
+    `float32/float64 products, tensordot and epilogues on ${BLAS.library ?? `no BLAS: ${BLAS.reason}`}`,
+    () => {
+      ma.setCpuMatmul('blas');
+      try {
+        fc.assert(
+          fc.property(fc.gen(), (g) => {
+            const d = drawFromGen(g);
+            const da = pick(d, BLAS_DTYPES);
+            const db = chance(d, 70) ? da : pick(d, PRODUCT_DTYPES);
+            runCases([matmulCase(d, da, db), matmulCase(d, da, da), tensordotCase(d, da, da), epilogueCase(d, da)]);
+          }),
+          params(20),
+        );
+      } finally {
+        ma.setCpuMatmul('auto');
+      }
     },
     TIMEOUT,
   );

@@ -315,4 +315,18 @@ describe('semantics spot checks', () => {
     const expected = ma.exp(x).add(1).toTypedArray();
     expect(Array.from((await y.data()) as Float32Array)).toEqual(Array.from(expected as Float32Array));
   });
+
+  it('a float → signed int → float round trip gives +0 for |x| < 1, in vector loops and scalar tails', () => {
+    // GCC folds (float)(int)x into trunc(x) under -fno-trapping-math, which would keep -0.
+    const values = Array.from({ length: 37 }, (_, i) => -0.99 + i * 0.0275);
+    for (const src of ['float32', 'float64', 'float16', 'bfloat16'] as const) {
+      for (const mid of ['int8', 'int16', 'int32', 'int64'] as const) {
+        for (const dst of ['float32', 'float64', 'float16'] as const) {
+          const out = ma.array(values, src).astype(mid).astype(dst).toTypedArray() as Float32Array;
+          const negativeZeros = Array.from(out).filter((v) => Object.is(v, -0)).length;
+          expect(negativeZeros, `${src} -> ${mid} -> ${dst}`).toBe(0);
+        }
+      }
+    }
+  });
 });

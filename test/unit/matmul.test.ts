@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
 
 /** Reference batched matmul in float64 over row-major data (independent of the library). */
@@ -200,7 +204,9 @@ describe('einsum', () => {
   });
 });
 
-describe('matmul fusion', () => {
+describe('matmul fusion (generated kernels)', () => {
+  beforeAll(() => ma.setCpuMatmul('generated'));
+  afterAll(() => ma.setCpuMatmul('auto'));
   const a = ma.array(values(64 * 48, 3)).reshape(64, 48);
   const b = ma.array(values(48 * 40, 5)).reshape(48, 40);
   const bias = ma.array(values(40, 9));
@@ -230,5 +236,96 @@ describe('matmul fusion', () => {
   it('a computed operand is materialized first; a transposed product result is not fused into a view', () => {
     expect(launches(ma.matmul(a.exp(), b))).toBe(2);
     expect(launches(ma.matmul(a, b).T.add(1))).toBe(2);
+  });
+});
+
+describe('the system BLAS path', () => {
+  const blas = ma.blasInfo();
+  const a = ma.array(values(64 * 48, 3)).reshape(64, 48);
+  const b = ma.array(values(48 * 40, 5)).reshape(48, 40);
+  const bias = ma.array(values(40, 9));
+  const inMode = <T>(mode: 'auto' | 'blas' | 'generated', fn: () => T): T => {
+    ma.setCpuMatmul(mode);
+    try {
+      return fn();
+    } finally {
+      ma.setCpuMatmul('auto');
+    }
+  };
+
+  it('is found where CI installs OpenBLAS (REQUIRE_BLAS=1), and says why where it is not', () => {
+    if (process.env.REQUIRE_BLAS === '1') expect(blas).toMatchObject({ available: true, reason: null });
+    if (blas.available) expect(blas.library).toMatch(/blas|mkl|blis|Accelerate/i);
+    else expect(blas.reason).toMatch(/.+/);
+  });
+
+  it('a bad mode is an ArgumentError; the default is auto', () => {
+    expect(ma.getCpuMatmul()).toBe('auto');
+    expect(() => ma.setCpuMatmul('fast' as 'auto')).toThrow(ma.ArgumentError);
+    expect(ma.getCpuMatmul()).toBe('auto');
+  });
+
+  it.skipIf(!blas.available)('runs float32/float64 products, transposed and batched, with the epilogue as a second kernel', () => {
+    const y = () => ma.relu(ma.matmul(b.T, a.T).multiply(0.5).add(bias.reshape(40, 1)));
+    const generated = inMode('generated', () => y().toTypedArray() as Float32Array);
+    const viaBlas = inMode('blas', () => {
+      const out = y();
+      expect(ma.explain(out)).toContain(`matmul via ${blas.library}`);
+      ma.resetMetrics();
+      const v = out.toTypedArray() as Float32Array;
+      expect(ma.metrics().kernelLaunches).toBe(2);
+      return v;
+    });
+    for (let i = 0; i < generated.length; i++) expect(viaBlas[i]).toBeCloseTo(generated[i], 3);
+    // float64, broadcast batch dims, a flipped batch axis (negative batch stride)
+    const a64 = ma.array(Float64Array.from(values(2 * 3 * 5 * 4, 1), (v) => v / 7)).reshape(2, 3, 5, 4);
+    const b64 = ma.array(Float64Array.from(values(3 * 4 * 6, 2), (v) => v / 3)).reshape(3, 4, 6);
+    const prod = () => ma.matmul(ma.flip(a64, 1), b64).toTypedArray() as Float64Array;
+    const g64 = inMode('generated', prod);
+    const l64 = inMode('blas', prod);
+    expect(l64.length).toBe(2 * 3 * 5 * 6);
+    for (let i = 0; i < g64.length; i++) expect(Math.abs(l64[i] - g64[i])).toBeLessThan(1e-12 * (1 + Math.abs(g64[i])));
+  });
+
+  it.skipIf(!blas.available)('leaves what a BLAS cannot take to the generated kernel', () => {
+    inMode('blas', () => {
+      // integer and half dtypes, stride-0 (broadcast) matrix dims, empty products
+      expect(ma.explain(ma.matmul(a.astype('int32'), b.astype('int32')))).not.toContain('matmul via');
+      expect(ma.explain(ma.matmul(a.astype('float16'), b.astype('float16')))).not.toContain('matmul via');
+      expect(ma.explain(ma.matmul(ma.broadcastTo(bias.reshape(1, 40), [48, 40]).T, b))).not.toContain('matmul via');
+      const empty = ma.matmul(ma.zeros([3, 0]), ma.zeros([0, 2]));
+      expect(ma.explain(empty)).not.toContain('matmul via');
+      expect(Array.from(empty.toTypedArray() as Float32Array)).toEqual([0, 0, 0, 0, 0, 0]);
+    });
+  });
+
+  it.skipIf(!blas.available)('auto mode hands large float products to the BLAS and keeps small ones fused', () => {
+    const big = ma.ones([128, 128]).add(0);
+    expect(ma.explain(ma.matmul(big, big))).toContain('matmul via');
+    expect(ma.explain(ma.relu(ma.matmul(a, b).add(bias)))).not.toContain('matmul via');
+  });
+
+  it('METALARRAY_BLAS=off or a missing library: no BLAS, with the reason, and products still right', () => {
+    const script = `
+      import * as ma from ${JSON.stringify(new URL('../../src/index.ts', import.meta.url).pathname)};
+      const info = ma.blasInfo();
+      let blasMode = 'ok';
+      try { ma.setCpuMatmul('blas'); } catch (e) { blasMode = e.name; }
+      const y = ma.matmul(ma.ones([200, 200]), ma.ones([200, 200]));
+      console.log(JSON.stringify({ info, blasMode, sum: ma.sum(y).item(), explain: ma.explain(ma.matmul(ma.ones([200, 200]), ma.ones([200, 200]))) }));
+    `;
+    for (const env of ['off', '/nonexistent/libopenblas.so.0']) {
+      const file = join(tmpdir(), `ma-blas-${process.pid}-${Math.random().toString(36).slice(2)}.ts`);
+      writeFileSync(file, script);
+      const r = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', env: { ...process.env, METALARRAY_BLAS: env } });
+      rmSync(file, { force: true });
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout.trim().split('\n').pop() as string);
+      expect(out.info.available).toBe(false);
+      expect(out.info.reason).toContain(env === 'off' ? 'METALARRAY_BLAS=off' : '/nonexistent/libopenblas.so.0');
+      expect(out.blasMode).toBe('BackendUnavailableError');
+      expect(out.sum).toBe(200 * 200 * 200);
+      expect(out.explain).not.toContain('matmul via');
+    }
   });
 });

@@ -6,6 +6,7 @@ import { renderCKernel, C_PRELUDE } from '../../codegen/c.js';
 import type { KernelIR } from '../../codegen/ir.js';
 import { CompileError, OutOfMemoryError, ArgumentError, MetalArrayError } from '../../errors.js';
 import { counters, debugLevel, debugLog } from '../../graph/metrics.js';
+import type { DType } from '../../graph/dtype.js';
 import type { BufferRef } from '../../graph/node.js';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -68,8 +69,43 @@ class CpuBuffer implements BufferRef {
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   private readonly kernelIds = new Map<string, number>();
+  private blas: { path: string; gemmF32: number; gemmF64: number } | { reason: string } | undefined;
 
   constructor(private readonly native: NativeAddon) {}
+
+  /** Loads the system BLAS on first use (METALARRAY_BLAS: 'off', or a library path). */
+  private blasLibrary(): { path: string; gemmF32: number; gemmF64: number } | { reason: string } {
+    if (this.blas === undefined) {
+      const request = process.env.METALARRAY_BLAS ?? '';
+      if (request === 'off') {
+        this.blas = { reason: 'disabled by METALARRAY_BLAS=off' };
+      } else {
+        try {
+          this.blas = this.native.loadBlas(request);
+          if (debugLevel >= 1) debugLog(`BLAS: ${this.blas.path}`);
+        } catch (err) {
+          this.blas = { reason: (err as Error).message };
+        }
+      }
+    }
+    return this.blas;
+  }
+
+  libraryGemm(dtype: DType): number | undefined {
+    const blas = this.blasLibrary();
+    if (!('path' in blas)) return undefined;
+    return dtype === 'float32' ? blas.gemmF32 : dtype === 'float64' ? blas.gemmF64 : undefined;
+  }
+
+  libraryName(): string | null {
+    const blas = this.blasLibrary();
+    return 'path' in blas ? blas.path : null;
+  }
+
+  libraryUnavailableReason(): string | null {
+    const blas = this.blasLibrary();
+    return 'reason' in blas ? blas.reason : null;
+  }
 
   render(ir: KernelIR, name: string): string {
     return renderCKernel(ir, name);
