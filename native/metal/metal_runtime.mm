@@ -481,7 +481,9 @@ void Runtime::RunAsync(const std::shared_ptr<PreparedGpuPlan>& plan, std::functi
     std::shared_ptr<Bindings> bindings = impl_->Encode(*plan, commandBuffer, summary.get());
     // The block keeps the plan (its pins), the bindings (the wrapped buffers) and the
     // callback alive until Metal has finished with them. Registered before the commit.
+    // Locals of this scope, so the block copies them (not references into the caller).
     std::shared_ptr<PreparedGpuPlan> keep = plan;
+    std::function<void(const std::string&)> callback = done;
     [commandBuffer addCompletedHandler:^(id<MTLCommandBuffer> finished) {
       // A Metal thread: nothing may be thrown out of here.
       @autoreleasepool {
@@ -496,7 +498,7 @@ void Runtime::RunAsync(const std::shared_ptr<PreparedGpuPlan>& plan, std::functi
         }
         (void)keep;
         try {
-          done(error);
+          callback(error);
         } catch (...) {  // the callback only queues a call to JS; it has no error to report
         }
       }
