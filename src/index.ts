@@ -89,3 +89,4 @@ export {
 } from './array/api.js';
 export { setFusion, fusionEnabled } from './array/context.js';
 export type { DeviceInfo } from './runtime/backend.js';
+export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './graph/precision.js';

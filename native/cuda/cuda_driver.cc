@@ -60,7 +60,7 @@ void LoadOnce() {
       Resolve(cuda, "cuMemAlloc_v2", &a.cuMemAlloc, &why) && Resolve(cuda, "cuMemFree_v2", &a.cuMemFree, &why) &&
       Resolve(cuda, "cuMemAllocHost_v2", &a.cuMemAllocHost, &why) &&
       Resolve(cuda, "cuMemFreeHost", &a.cuMemFreeHost, &why) &&
-      Resolve(cuda, "cuMemcpyHtoD_v2", &a.cuMemcpyHtoD, &why) &&
+      Resolve(cuda, "cuMemcpyHtoD_v2", &a.cuMemcpyHtoD, &why) && Resolve(cuda, "cuMemsetD8_v2", &a.cuMemsetD8, &why) &&
       Resolve(cuda, "cuMemcpyHtoDAsync_v2", &a.cuMemcpyHtoDAsync, &why) &&
       Resolve(cuda, "cuMemcpyDtoHAsync_v2", &a.cuMemcpyDtoHAsync, &why) &&
       Resolve(cuda, "cuModuleLoadData", &a.cuModuleLoadData, &why) &&

@@ -48,6 +48,7 @@ struct DriverApi {
   CUresult (*cuMemAllocHost)(void**, std::size_t);
   CUresult (*cuMemFreeHost)(void*);
   CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void*, std::size_t);
+  CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, std::size_t);
   CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void*, std::size_t, CUstream);
   CUresult (*cuMemcpyDtoHAsync)(void*, CUdeviceptr, std::size_t, CUstream);
   CUresult (*cuModuleLoadData)(CUmodule*, const void*);

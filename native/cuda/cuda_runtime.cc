@@ -10,7 +10,7 @@ namespace ma::cuda {
 
 namespace {
 // Words a GPU command carries after its buffer ids (GPU_LAUNCH_WORDS in native.ts).
-constexpr std::size_t kLaunchWords = 8;
+constexpr std::size_t kLaunchWords = 9;
 constexpr unsigned kMaxBlockThreads = 1024;
 // Args blobs larger than this travel as a pointer to a device copy (GPU_ARGS_INLINE_BYTES).
 constexpr std::size_t kArgsInlineBytes = 4096;
@@ -318,10 +318,11 @@ Plan Runtime::Prepare(const std::int32_t* commands, std::size_t nCommands, const
                       std::size_t nArgs) {
   MakeCurrent();
   Plan plan;
+  std::uint64_t maxScratch = 0;
   const std::size_t argBytesTotal = nArgs * 8;
   std::size_t pos = 0;
-  std::lock_guard<std::mutex> klock(kernelMu_);
-  std::lock_guard<std::mutex> mlock(memMu_);
+  std::unique_lock<std::mutex> klock(kernelMu_);
+  std::unique_lock<std::mutex> mlock(memMu_);
   while (pos < nCommands) {
     if (nCommands - pos < 3) Fail(ErrorCode::kKernel, "truncated GPU plan command at word " + std::to_string(pos));
     const std::int32_t kernel = commands[pos];
@@ -344,6 +345,9 @@ Plan Runtime::Prepare(const std::int32_t* commands, std::size_t nCommands, const
     }
     const std::int32_t shared = w[6];
     const std::int32_t argBytes = w[7];
+    const std::int32_t scratchBytes = w[8];
+    if (scratchBytes < 0) Fail(ErrorCode::kKernel, "negative scratch size for kernel " + kernelNames_[kernel]);
+    maxScratch = std::max<std::uint64_t>(maxScratch, static_cast<std::uint64_t>(scratchBytes));
     if (l.block[0] * static_cast<std::uint64_t>(l.block[1]) * l.block[2] > kMaxBlockThreads || l.grid[1] > 65535 || l.grid[2] > 65535 ||
         shared < 0) {
       Fail(ErrorCode::kKernel, "launch geometry out of range for kernel " + kernelNames_[kernel]);
@@ -372,7 +376,28 @@ Plan Runtime::Prepare(const std::int32_t* commands, std::size_t nCommands, const
     plan.launches.push_back(l);
     pos += 3 + static_cast<std::size_t>(nBufs) + kLaunchWords;
   }
+  mlock.unlock();
+  klock.unlock();  // Synchronize (in EnsureScratch) may take it to name kernels
+  EnsureScratch(maxScratch);
   return plan;
+}
+
+void Runtime::EnsureScratch(std::uint64_t bytes) {
+  if (bytes <= scratchBytes_) return;
+  const std::uint64_t grown = std::max<std::uint64_t>(bytes, scratchBytes_ * 2);
+  Synchronize(nullptr);  // nothing in flight may still use the old scratch
+  if (scratch_ != 0) api_->cuMemFree(scratch_);
+  scratch_ = 0;
+  scratchBytes_ = 0;
+  CUdeviceptr p = 0;
+  Check(api_->cuMemAlloc(&p, grown), "cuMemAlloc (scratch)");
+  const CUresult r = api_->cuMemsetD8(p, 0, grown);
+  if (r != kCudaSuccess) {
+    api_->cuMemFree(p);
+    FailGpu(r, "cuMemsetD8 (scratch)");
+  }
+  scratch_ = p;
+  scratchBytes_ = grown;
 }
 
 void Runtime::Issue(const Plan& plan) {
@@ -381,6 +406,7 @@ void Runtime::Issue(const Plan& plan) {
     if (l.grid[0] == 0 || l.grid[1] == 0 || l.grid[2] == 0) continue;
     params.clear();
     for (std::size_t i = 0; i < l.nBufs; i++) params.push_back(const_cast<CUdeviceptr*>(&plan.ptrs[l.firstPtr + i]));
+    params.push_back(&scratch_);
     params.push_back(l.argCopy != 0 ? const_cast<CUdeviceptr*>(&l.argCopy) : const_cast<void*>(l.argBlob));
     const CUresult r = api_->cuLaunchKernel(l.fn, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1], l.block[2],
                                             l.sharedBytes, stream_, params.data(), nullptr);

@@ -140,6 +140,12 @@ class Runtime {
   void* staging_ = nullptr;
   static constexpr std::size_t kStagingBytes = std::size_t{8} << 20;
 
+  // Zero-initialized scratch shared by every launch (kernels leave it zeroed); grown
+  // (after the stream drains) when a plan needs more.
+  void EnsureScratch(std::uint64_t bytes);
+  CUdeviceptr scratch_ = 0;
+  std::uint64_t scratchBytes_ = 0;
+
   std::mutex kernelMu_;
   std::vector<CUfunction> kernels_;
   std::vector<std::string> kernelNames_;

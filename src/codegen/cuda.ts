@@ -127,6 +127,15 @@ ${QUAL} double ma_erfinv(double y) {
   return erfinv(y);
 }
 
+/* TensorFloat-32: round to nearest (ties away) to 10 mantissa bits; one warp-wide
+   m16n8k8 product D = A B + C with float32 accumulation (PTX fragment layout). */
+${QUAL} uint32_t ma_tf32(float x) { uint32_t r; asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x)); return r; }
+${QUAL} void ma_mma_tf32(float c[4], const uint32_t a[4], const uint32_t b[2]) {
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
 /* Warp shuffles for every accumulator type (narrow integers travel as int). */
 ${QUAL} float ma_shfl_down(float v, int d) { return __shfl_down_sync(0xffffffffu, v, d); }
 ${QUAL} double ma_shfl_down(double v, int d) { return __shfl_down_sync(0xffffffffu, v, d); }
@@ -151,7 +160,7 @@ export const CUDA_DIALECT: GpuDialect = {
   int64: 'int64_t',
   uint64: 'uint64_t',
   kernelHead(name: string, params: readonly GpuParam[], argWords: number, threads: number, argsInline: boolean): string {
-    const ps = params.map((p, i) => `${p.readonly ? 'const ' : ''}${p.type} *__restrict__ b${i}`);
+    const ps = params.map((p) => `${p.readonly ? 'const ' : ''}${p.type} *__restrict__ ${p.name}`);
     ps.push(argsInline ? `const MaArgs<${argWords}> a` : `const MaArgs<${argWords}> *__restrict__ ap`);
     const head = `extern "C" __global__ void __launch_bounds__(${threads}) ${name}(${ps.join(', ')}) {`;
     return argsInline ? head : `${head}\n  const MaArgs<${argWords}> &a = *ap;`;
@@ -163,8 +172,12 @@ export const CUDA_DIALECT: GpuDialect = {
   blockZ: 'blockIdx.z',
   blockDimX: 'blockDim.x',
   gridDimX: 'gridDim.x',
+  gridDimY: 'gridDim.y',
   barrier: '__syncthreads();',
-  shared: (type, name, count) => `__shared__ ${type} ${name}[${count}];`,
+  fence: '__threadfence();',
+  atomicIncrement: (ptr) => `atomicAdd(${ptr}, 1u)`,
+  readCoherent: (type, base, index) => `((volatile ${type} *)${base})[${index}]`,
+  shared: (type, name, count) => `__shared__ __align__(16) ${type} ${name}[${count}];`,
   shuffleDown: (expr, delta) => `ma_shfl_down(${expr}, ${delta})`,
   math: cudaMath,
   argDouble: (expr) => `__longlong_as_double(${expr})`,
@@ -175,7 +188,11 @@ export const CUDA_DIALECT: GpuDialect = {
     return t;
   },
   unroll: '_Pragma("unroll")',
+  unrollBy: (n) => `_Pragma("unroll ${n}")`,
+  sharedPtr: (type) => `${type} *`,
+  vec4: (type) => (type === 'float' ? 'float4' : null),
   prelude: CUDA_PRELUDE,
+  tensorCoresTf32: true,
 };
 
 /** Renders one kernel as CUDA C (an `extern "C" __global__` function called `name`). */

@@ -14,7 +14,8 @@
  *   `float` where there is no double);
  * - `kernelHead(name, params, argWords, threads, argsInline)`: the text that opens a
  *   kernel, up to and including `{`. Params are the buffers in order (output first),
- *   each with its storage type and whether it is read-only; then the args blob
+ *   each with its name, storage type and whether it is read-only (the last is the
+ *   runtime's zero-initialized `scratch` buffer of bytes); then the args blob
  *   `MaArgs<argWords>`, visible in the body as `a` (CUDA: a by-value parameter, or, when
  *   `argsInline` is false because the blob exceeds GPU_ARGS_INLINE_BYTES, a pointer to
  *   a device copy; Metal: a `constant` reference bound after the buffers). Buffer i is named `b{i}`. The dialect adds
@@ -23,7 +24,9 @@
  * - `threadX`, `blockX`, `blockDimX`, `gridDimX` (and `threadY`, `blockY`, `blockZ`):
  *   expressions for the thread's index in its block, the block's index in the grid, the
  *   block size and the grid size, as unsigned 32-bit values;
- * - `barrier`: a block-wide barrier over shared (threadgroup) memory;
+ * - `barrier`: a block-wide barrier over shared (threadgroup) memory; `fence`,
+ *   `atomicIncrement(ptr)` and `readCoherent(type, base, index)`: what split
+ *   reductions need to hand partial results between blocks through the scratch buffer;
  * - `shared(type, name, count)`: a declaration of a shared array inside the kernel body;
  * - `shuffleDown(expr, delta)`: the value of `expr` in lane `lane + delta` of the warp
  *   (SIMD group of 32); it must accept every accumulator type the renderer uses
@@ -36,7 +39,9 @@
  *   accesses (Metal: `device type *`);
  * - `vectorType(bytes)`: an unsigned type of 1, 2, 4, 8 or 16 bytes used to move
  *   aligned groups of elements in one access (through a union with the elements);
- * - `unroll`: the pragma that fully unrolls the next loop;
+ * - `unroll`: the pragma that fully unrolls the next loop; `unrollBy(n)` unrolls n times;
+ * - `sharedPtr(type)`: a pointer type into shared memory; `vec4(type)`: the 4-wide vector
+ *   of a compute type (fields x, y, z, w), or null (then tiles are read element-wise);
  * - `prelude`: text compiled before every kernel. It must define `MaArgs<N>` (a struct
  *   with `W w[N]`), `INFINITY`, the fixed-width integer names (`int8_t` ... `uint64_t`),
  *   and these helpers, with the C prelude's semantics (src/codegen/c.ts): half and
@@ -59,10 +64,13 @@
  *   computed once by the whole block (warp shuffles, then shared memory), then the
  *   block's threads sweep the row.
  * - `element`: one block per output element, its reductions computed by the block
- *   (row sums over a contiguous axis).
+ *   (row sums over a contiguous axis). With few outputs (a full sum) the reduction is
+ *   split over gridDim.y blocks per output: each writes a partial to the scratch
+ *   buffer, and the last to finish (an atomic counter, reset after) folds the partials
+ *   in a fixed order, so results do not depend on timing.
  * - `scan`: one thread per line along the last dim.
- * - `matmul`: 64×64 output tiles per 256-thread block (4×4 per thread), K in steps of
- *   16 through shared memory, the epilogue per element, exact FMA arithmetic.
+ * - `matmul`: 128×128 output tiles per 256-thread block (8×8 per thread), K in steps
+ *   of 8 through double-buffered shared memory, the epilogue per element, exact FMA.
  */
 import { DTYPES, type DType } from '../graph/dtype.js';
 import type { ReduceOp } from '../graph/node.js';
@@ -73,6 +81,7 @@ export type GpuCls = 'b' | 'i' | 'u' | 'f' | 'd';
 
 /** A kernel parameter (a buffer). */
 export interface GpuParam {
+  readonly name: string;
   /** Storage type of the elements. */
   readonly type: string;
   readonly readonly: boolean;
@@ -95,7 +104,14 @@ export interface GpuDialect {
   readonly blockZ: string;
   readonly blockDimX: string;
   readonly gridDimX: string;
+  readonly gridDimY: string;
   readonly barrier: string;
+  /** Makes this thread's device-memory writes visible to other blocks before what follows. */
+  readonly fence: string;
+  /** Atomically adds 1 to the uint32 at `ptr` (device memory); the value before. */
+  atomicIncrement(ptr: string): string;
+  /** Reads `base[index]` (device memory, element type `type`) bypassing stale caches. */
+  readCoherent(type: string, base: string, index: string): string;
   shared(type: string, name: string, count: number): string;
   shuffleDown(expr: string, delta: string): string;
   math(fn: string, cls: 'f' | 'd'): string;
@@ -103,41 +119,29 @@ export interface GpuDialect {
   ptr(type: string): string;
   vectorType(bytes: number): string;
   readonly unroll: string;
+  /** The pragma that unrolls the next loop `n` times (several loads in flight). */
+  unrollBy(n: number): string;
+  /** A pointer type to `type` in shared (threadgroup) memory, for vector reads of tiles. */
+  sharedPtr(type: string): string;
+  /** The 4-wide vector type of a compute type (`float4`), or null where there is none. */
+  vec4(type: string): string | null;
   readonly prelude: string;
   /**
-   * Optional: the product of the shared-memory tiles by the language's matrix units
-   * (Metal: simdgroup_matrix), for float matmuls; absent or null keeps the per-thread
-   * FMA product. `declare` follows the shared arrays, `step` replaces the product of one
-   * BK-deep tile pair (after the barrier that publishes it), `finish` runs after the K
-   * loop and must leave each thread's TM×TN outputs in `acc[ii][jj]` (thread `tid`
-   * owns rows `tr * TM + ii` and columns `tc + jj * (BN / TN)` of the block's tile).
+   * TensorFloat-32 warp matrix products (CUDA: mma.sync m16n8k8), used for float32
+   * matmuls under setMatmulPrecision('tf32'). The prelude then defines
+   * `uint32_t ma_tf32(float)` (round to TF32 bits) and
+   * `void ma_mma_tf32(float c[4], const uint32_t a[4], const uint32_t b[2])` with the
+   * PTX fragment layout of m16n8k8 (g = lane / 4, t = lane % 4: a = A[g][t], A[g+8][t],
+   * A[g][t+4], A[g+8][t+4]; b = B[t][g], B[t+4][g]; c = C[g][2t], C[g][2t+1],
+   * C[g+8][2t], C[g+8][2t+1]). Absent: tf32 matmuls run the exact kernel.
    */
-  matmulTile?(tile: GpuTileShape): GpuMatmulTile | null;
+  readonly tensorCoresTf32?: boolean;
   /**
    * Optional: a function folding a value over the SIMD group (warp) into every lane
    * with the semantics of reduceCombine (Metal: simd_sum ...), for a reduce op and
    * accumulator type; null keeps the shuffleDown loop.
    */
   simdReduce?(op: ReduceOp, accType: string): string | null;
-}
-
-/** The matmul tiling the walker uses (see matmulTile). */
-export interface GpuTileShape {
-  /** Compute type of the tiles in shared memory (`As[kk * (BM + 4) + row]`, `Bs[kk * (BN + 4) + col]`). */
-  readonly ct: string;
-  readonly BM: number;
-  readonly BN: number;
-  readonly BK: number;
-  readonly TM: number;
-  readonly TN: number;
-  readonly threads: number;
-}
-
-/** Lines a dialect's matrix-unit product puts into the matmul kernel (see matmulTile). */
-export interface GpuMatmulTile {
-  readonly declare: readonly string[];
-  readonly step: readonly string[];
-  readonly finish: readonly string[];
 }
 
 /** How a kernel maps onto the GPU's threads. */
@@ -148,6 +152,8 @@ export interface GpuLaunch {
   grid: [number, number, number];
   block: [number, number, number];
   sharedBytes: number;
+  /** Bytes of the zero-initialized scratch buffer the kernel may use (split reductions). */
+  scratchBytes: number;
 }
 
 /**
@@ -162,7 +168,7 @@ const BLOCK_THREADS = 256;
 /** Threads per block of flat kernels. */
 const FLAT_THREADS = 256;
 /** Matmul tile: BM×BN outputs per block, BK deep, TM×TN per thread. */
-const MM = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, threads: 256 } as const;
+const MM = { BM: 128, BN: 128, BK: 8, threads: 256 } as const;
 /** Grid-stride kernels never launch more blocks than this (they loop instead). */
 const MAX_BLOCKS = 65535 * 4;
 
@@ -222,9 +228,11 @@ const GPU_OPS: Record<string, Row> = {
   arctanh: { f: '(float)%atanh((double)$0)', d: '@atanh($0)' },
   erf: { float: '@erf($0)' },
   erfinv: { f: '(float)ma_erfinv((double)$0)', d: 'ma_erfinv($0)' },
-  sigmoid: { f: '(1.0f / (1.0f + @exp(-$0)))', d: '(1.0 / (1.0 + @exp(-$0)))' },
+  // float32 sigmoid and silu round once from double: in float, e^-x overflows for
+  // x < -88.7 while the result (silu(-89) = -2e-37) is still a normal float.
+  sigmoid: { f: '(float)(1.0 / (1.0 + %exp(-(double)$0)))', d: '(1.0 / (1.0 + @exp(-$0)))' },
   gelu: { f: '(0.5f * $0 * (1.0f + @erf($0 * 0.70710678118654752f)))', d: '(0.5 * $0 * (1.0 + @erf($0 * 0.70710678118654752440)))' },
-  silu: { f: '($0 / (1.0f + @exp(-$0)))', d: '($0 / (1.0 + @exp(-$0)))' },
+  silu: { f: '(float)((double)$0 / (1.0 + %exp(-(double)$0)))', d: '($0 / (1.0 + @exp(-$0)))' },
   isnan: { float: '(uint8_t)($0 != $0)', all: '(uint8_t)0' },
   isinf: { float: '(uint8_t)(@fabs($0) == INFINITY)', all: '(uint8_t)0' },
   isfinite: { float: '(uint8_t)(($0 - $0) == 0)', all: '(uint8_t)1' },
@@ -259,6 +267,9 @@ const GPU_OPS: Record<string, Row> = {
 
 /** Renders kernels of one dialect. */
 class GpuRenderer {
+  /** Where a matmul epilogue reads the product of its element. */
+  mmValue = 'acc[ii][jj]';
+
   constructor(
     private readonly D: GpuDialect,
     private readonly ir: KernelIR,
@@ -394,7 +405,7 @@ class GpuRenderer {
       case 'reduce':
         return (reduceMode === 'block' ? this.blockReduce(s, dimVar) : this.serialReduce(s, dimVar)).join('\n');
       case 'mm':
-        return `const ${this.ct(s.dtype)} v${s.id} = ${this.roundTo(s.dtype, `(${this.ct(s.dtype)})acc[ii][jj]`)};`;
+        return `const ${this.ct(s.dtype)} v${s.id} = ${this.roundTo(s.dtype, `(${this.ct(s.dtype)})${this.mmValue}`)};`;
     }
   }
 
@@ -525,9 +536,11 @@ class GpuRenderer {
   }
 
   /** Shared arrays each block-cooperative reduce uses (declared once at kernel top). */
-  sharedFor(s: ReduceStmt): string[] {
+  sharedFor(s: ReduceStmt, split = false): string[] {
     if (this.isArg(s)) return [this.D.shared(this.ct(s.dtype), `shv${s.id}`, 32), this.D.shared(this.D.int64, `shi${s.id}`, 32)];
-    return [this.D.shared(this.accType(s), `sh${s.id}`, 32)];
+    const out = [this.D.shared(this.accType(s), `sh${s.id}`, 32)];
+    if (split) out.push(this.D.shared('int', `shl${s.id}`, 1));
+    return out;
   }
 
   /**
@@ -535,7 +548,7 @@ class GpuRenderer {
    * flat reduction range, then warps fold by shuffles and warp leaders through shared
    * memory; every thread gets the result. Every thread of the block must reach it.
    */
-  blockReduce(s: ReduceStmt, dimVar: (d: number) => string): string[] {
+  blockReduce(s: ReduceStmt, dimVar: (d: number) => string, split = false): string[] {
     const D = this.D;
     const W = D.int64;
     const out: string[] = [];
@@ -578,7 +591,12 @@ class GpuRenderer {
     }
     const A = this.accType(s);
     out.push(`  ${A} acc = ${this.reduceInit(s)};`);
-    out.push(`  for (${W} f = ${tid}, tot = ${this.reduceTotal(s)}; f < tot; f += ${nthr}) {`);
+    if (split) {
+      // This block's share of the range: chunk blockIdx.y of gridDim.y.
+      out.push(`  const ${W} tot = ${this.reduceTotal(s)}, chunk = (tot + ${D.gridDimY} - 1) / ${D.gridDimY};`);
+      out.push(`  const ${W} lo = chunk * ${D.blockY}, hi = lo + chunk < tot ? lo + chunk : tot;`);
+      out.push(`  ${D.unrollBy(4)} for (${W} f = lo + ${tid}; f < hi; f += ${nthr}) {`);
+    } else out.push(`  ${D.unrollBy(4)} for (${W} f = ${tid}, tot = ${this.reduceTotal(s)}; f < tot; f += ${nthr}) {`);
     out.push(...this.decodeLoops(s, 'f', '    '));
     out.push(...this.body(s, dimVar, '    '));
     out.push(`    acc = ${this.reduceCombine(s, 'acc', `v${s.value}`)};`);
@@ -598,6 +616,30 @@ class GpuRenderer {
     out.push(`    if (lane == 0) sh${s.id}[0] = acc;`);
     out.push('  }');
     out.push(`  ${D.barrier}`);
+    if (split) {
+      const gy = D.gridDimY;
+      out.push(`  if (${gy} > 1) {`);
+      // Counters live in a fixed region at the start of the scratch (always zero between
+      // launches); partials after it, so no kernel's partials overlap another's counters.
+      out.push(`    ${D.ptr('uint32_t')}count = (${D.ptr('uint32_t')})scratch;`);
+      out.push(`    ${D.ptr(A)}part = (${D.ptr(A)})(scratch + ${SPLIT_COUNTER_BYTES});`);
+      out.push(`    if (${D.threadX} == 0) {`);
+      out.push(`      part[u * ${gy} + ${D.blockY}] = sh${s.id}[0];`);
+      out.push(`      ${D.fence}`);
+      out.push(`      shl${s.id}[0] = ${D.atomicIncrement(`count + u`)} == ${gy} - 1;`);
+      out.push('    }');
+      out.push(`    ${D.barrier}`);
+      out.push(`    if (!shl${s.id}[0]) continue; // not the last block of this output`);
+      out.push(`    if (${D.threadX} == 0) {`);
+      out.push(`      ${D.fence}`);
+      out.push(`      ${A} t = ${this.reduceInit(s)};`);
+      out.push(`      for (unsigned q = 0; q < ${gy}; q++) t = ${this.reduceCombine(s, 't', D.readCoherent(A, 'part', `u * ${gy} + q`))};`);
+      out.push(`      sh${s.id}[0] = t;`);
+      out.push('      count[u] = 0; // ready for the next launch');
+      out.push('    }');
+      out.push(`    ${D.barrier}`);
+      out.push('  }');
+    }
     out.push(`  v${s.id} = ${this.reduceFinal(s, `sh${s.id}[0]`)};`);
     out.push(`  ${D.barrier}`);
     out.push('}');
@@ -607,7 +649,8 @@ class GpuRenderer {
   // ---- kernel shells ----
 
   head(name: string, threads: number): string[] {
-    const params: GpuParam[] = this.ir.buffers.map((d, i) => ({ type: this.st(d), readonly: i > 0 }));
+    const params: GpuParam[] = this.ir.buffers.map((d, i) => ({ name: `b${i}`, type: this.st(d), readonly: i > 0 }));
+    params.push({ name: 'scratch', type: 'uint8_t', readonly: false });
     const words = Math.max(1, this.ir.argWords);
     return [this.D.kernelHead(name, params, words, threads, words * 8 <= GPU_ARGS_INLINE_BYTES)];
   }
@@ -714,7 +757,8 @@ class GpuRenderer {
     const dimVar = (d: number): string => (d === inner ? 'j' : `i${d}`);
     const L: string[] = [...this.head(name, BLOCK_THREADS)];
     const uniform = (k: number): boolean => perElement || !ir.inner[k];
-    for (const [k, s] of ir.stmts.entries()) if (s.k === 'reduce' && uniform(k)) L.push(...this.sharedFor(s).map((x) => `  ${x}`));
+    const split = perElement && splittable(ir);
+    for (const [k, s] of ir.stmts.entries()) if (s.k === 'reduce' && uniform(k)) L.push(...this.sharedFor(s, split).map((x) => `  ${x}`));
     L.push(`  const ${W} N = ${this.arg(0)};`);
     L.push(...this.dimsDecl(r, '  '));
     const units = perElement ? 'N' : `(n${inner} > 0 ? N / n${inner} : 0)`;
@@ -723,12 +767,14 @@ class GpuRenderer {
     if (perElement) L.push(...this.decode('u', r, dimVar, '    '));
     else if (r > 1) L.push(...this.decode('u', r, dimVar, '    ', r - 2));
     ir.stmts.forEach((s, k) => {
-      if (uniform(k)) L.push(`    ${this.stmt(s, dimVar, 'block').split('\n').join('\n    ')}`);
+      if (!uniform(k)) return;
+      const text = s.k === 'reduce' && split ? this.blockReduce(s, dimVar, true).join('\n') : this.stmt(s, dimVar, 'block');
+      L.push(`    ${text.split('\n').join('\n    ')}`);
     });
     if (perElement) {
       L.push(`    if (${D.threadX} == 0) b0[u] = ${this.toStorage(outD, res)};`);
     } else {
-      L.push(`    for (${W} j = ${D.threadX}; j < n${inner}; j += ${D.blockDimX}) {`);
+      L.push(`    ${D.unrollBy(4)} for (${W} j = ${D.threadX}; j < n${inner}; j += ${D.blockDimX}) {`);
       ir.stmts.forEach((s, k) => {
         if (!uniform(k)) L.push(`      ${this.stmt(s, dimVar, 'serial').split('\n').join('\n      ')}`);
       });
@@ -776,10 +822,14 @@ class GpuRenderer {
   }
 
   /**
-   * A tiled matrix product: each block computes a BM×BN tile of one batch, each thread
-   * TM×TN outputs; A and B tiles pass through shared memory BK deep. Operands are read
-   * through their strides (transposes and broadcasts cost nothing), converted to the
-   * compute type once per tile load; the epilogue runs per output element.
+   * A tiled matrix product. Each 256-thread block computes a 128×128 tile of one batch;
+   * thread (ty, tx) of a 16×16 layout owns rows {ty*4..+3, 64+ty*4..+3} and columns
+   * {tx*4..+3, 64+tx*4..+3} (8×8 accumulators), so its shared-memory reads are 4
+   * consecutive elements (one 16-byte access for float) without bank conflicts. A and B
+   * pass through shared memory 8 deep (A stored k-major), the next tiles prefetched into
+   * registers while the current ones are used. Operands are read through their strides
+   * (transposes and broadcasts cost nothing) and converted to the compute type on load;
+   * exact FMA arithmetic; the epilogue runs per output element.
    */
   renderMatmul(name: string): string {
     const ir = this.ir;
@@ -792,14 +842,13 @@ class GpuRenderer {
     const br = mm.batchRank;
     const sA = mm.a.strides;
     const sB = mm.b.strides;
-    const { BM, BN, BK, TM, TN, threads } = MM;
+    const { BM, BN, BK, threads } = MM;
+    const PER = (BM * BK) / threads; // elements of each operand tile a thread loads
     const outD = ir.buffers[0];
     const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
     const L: string[] = [...this.head(name, threads)];
-    L.push(`  ${D.shared(CT, 'As', BK * (BM + 4))}`);
-    L.push(`  ${D.shared(CT, 'Bs', BK * (BN + 4))}`);
-    const tile = gpuCls(d) === 'f' ? (D.matmulTile?.({ ct: CT, ...MM }) ?? null) : null;
-    if (tile) L.push(...tile.declare.map((x) => `  ${x}`));
+    L.push(`  ${D.shared(CT, 'As', 2 * BK * BM)}`);
+    L.push(`  ${D.shared(CT, 'Bs', 2 * BK * BN)}`);
     L.push(`  const ${W} M = ${this.arg(mm.m)}, N = ${this.arg(mm.n)}, K = ${this.arg(mm.k)};`);
     L.push(`  const ${W} sAi = ${this.arg(sA[br])}, sAk = ${this.arg(sA[br + 1])}, sBk = ${this.arg(sB[br])}, sBj = ${this.arg(sB[br + 1])};`);
     L.push(`  const ${W} bflat = ${D.blockZ};`);
@@ -812,46 +861,207 @@ class GpuRenderer {
       }
     }
     L.push(`  const ${W} row0 = (${W})${D.blockY} * ${BM}, col0 = (${W})${D.blockX} * ${BN};`);
-    L.push(`  const unsigned tid = ${D.threadX};`);
-    L.push(`  const unsigned tr = tid / ${BN / TN}, tc = tid % ${BN / TN};`);
-    L.push(`  ${CT} acc[${TM}][${TN}];`);
-    L.push(`  ${D.unroll} for (int ii = 0; ii < ${TM}; ii++) { ${D.unroll} for (int jj = 0; jj < ${TN}; jj++) acc[ii][jj] = 0; }`);
-    L.push(`  for (${W} k0 = 0; k0 < K; k0 += ${BK}) {`);
-    // Each thread loads (BM*BK)/threads elements of A and (BK*BN)/threads of B.
-    L.push(`    for (unsigned q = tid; q < ${BM * BK}; q += ${threads}) {`);
-    L.push(`      const unsigned ri = q / ${BK}, kk = q % ${BK};`);
-    L.push(`      const ${W} gi = row0 + ri, gk = k0 + kk;`);
-    L.push(`      As[kk * ${BM + 4} + ri] = (gi < M && gk < K) ? (${CT})${this.fromStorage(d, `b${mm.a.buf}[oA + gi * sAi + gk * sAk]`)} : (${CT})0;`);
+    L.push(`  const unsigned tid = ${D.threadX}, ty = tid / 16, tx = tid % 16;`);
+    // Loader coordinates: A tile element q = tid + threads*e is (row q / BK, k q % BK);
+    // B tile element is (k q / BN, col q % BN).
+    // Each thread's loader elements: fixed rows/columns and k offsets, so their addresses
+    // are computed once and advance by a k step per tile.
+    const loadA = (kbase: string, dst: string): string[] => [
+      `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
+      `      const ${W} gk = ${kbase} + lkA[e];`,
+      `      ${dst}[e] = (okA[e] && gk < K) ? (${CT})${this.fromStorage(d, `b${mm.a.buf}[pA[e] + ${kbase} * sAk]`)} : (${CT})0;`,
+      '    }',
+    ];
+    const loadB = (kbase: string, dst: string): string[] => [
+      `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
+      `      const ${W} gk = ${kbase} + lkB[e];`,
+      `      ${dst}[e] = (okB[e] && gk < K) ? (${CT})${this.fromStorage(d, `b${mm.b.buf}[pB[e] + ${kbase} * sBk]`)} : (${CT})0;`,
+      '    }',
+    ];
+    const store = (buf: string): string[] => [
+      `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
+      `      const unsigned q = tid + ${threads} * e;`,
+      `      As[${buf} * ${BK * BM} + (q % ${BK}) * ${BM} + q / ${BK}] = ra[e];`,
+      `      Bs[${buf} * ${BK * BN} + (q / ${BN}) * ${BN} + q % ${BN}] = rb[e];`,
+      '    }',
+    ];
+    L.push(`  ${CT} acc[8][8];`);
+    L.push(`  ${D.unroll} for (int ii = 0; ii < 8; ii++) { ${D.unroll} for (int jj = 0; jj < 8; jj++) acc[ii][jj] = 0; }`);
+    L.push(`  ${CT} ra[${PER}], rb[${PER}];`);
+    L.push(`  ${W} pA[${PER}], pB[${PER}]; unsigned lkA[${PER}], lkB[${PER}]; bool okA[${PER}], okB[${PER}];`);
+    L.push(`  ${D.unroll} for (int e = 0; e < ${PER}; e++) {`);
+    L.push(`    const unsigned q = tid + ${threads} * e;`);
+    L.push(`    const ${W} gi = row0 + q / ${BK}, gj = col0 + q % ${BN};`);
+    L.push(`    lkA[e] = q % ${BK}; lkB[e] = q / ${BN};`);
+    L.push(`    okA[e] = gi < M; okB[e] = gj < N;`);
+    L.push(`    pA[e] = oA + (okA[e] ? gi : 0) * sAi + (${W})lkA[e] * sAk;`);
+    L.push(`    pB[e] = oB + (${W})lkB[e] * sBk + (okB[e] ? gj : 0) * sBj;`);
+    L.push('  }');
+    L.push('  {');
+    L.push(...loadA('0', 'ra').map((x) => `  ${x}`));
+    L.push(...loadB('0', 'rb').map((x) => `  ${x}`));
+    L.push(...store('0').map((x) => `  ${x}`));
+    L.push('  }');
+    L.push(`  ${D.barrier}`);
+    L.push(`  const ${W} tiles = (K + ${BK - 1}) / ${BK};`);
+    L.push(`  for (${W} t = 0; t < tiles; t++) {`);
+    L.push('    const int cur = (int)(t & 1);');
+    L.push(`    const bool more = t + 1 < tiles;`);
+    L.push('    if (more) {');
+    L.push(...loadA(`(t + 1) * ${BK}`, 'ra').map((x) => `  ${x}`));
+    L.push(...loadB(`(t + 1) * ${BK}`, 'rb').map((x) => `  ${x}`));
     L.push('    }');
-    L.push(`    for (unsigned q = tid; q < ${BK * BN}; q += ${threads}) {`);
-    L.push(`      const unsigned kk = q / ${BN}, cj = q % ${BN};`);
-    L.push(`      const ${W} gk = k0 + kk, gj = col0 + cj;`);
-    L.push(`      Bs[kk * ${BN + 4} + cj] = (gk < K && gj < N) ? (${CT})${this.fromStorage(d, `b${mm.b.buf}[oB + gk * sBk + gj * sBj]`)} : (${CT})0;`);
-    L.push('    }');
-    L.push(`    ${D.barrier}`);
-    if (tile) {
-      L.push(...tile.step.map((x) => `    ${x}`));
+    L.push(`    ${D.sharedPtr(`const ${CT}`)}Ac = As + cur * ${BK * BM};`);
+    L.push(`    ${D.sharedPtr(`const ${CT}`)}Bc = Bs + cur * ${BK * BN};`);
+    L.push(`    ${D.unroll} for (int kk = 0; kk < ${BK}; kk++) {`);
+    L.push(`      ${CT} av[8], bv[8];`);
+    const V4 = D.vec4(CT);
+    if (V4) {
+      // 16-byte shared-memory reads: offsets are multiples of 4 elements, tiles 16-byte aligned.
+      const rd = (dst: string, base: string, off: string, at: number): string =>
+        `{ const ${V4} t4 = *(${D.sharedPtr(`const ${V4}`)})(${base} + ${off}); ${dst}[${at}] = t4.x; ${dst}[${at + 1}] = t4.y; ${dst}[${at + 2}] = t4.z; ${dst}[${at + 3}] = t4.w; }`;
+      L.push(`      ${rd('av', 'Ac', `kk * ${BM} + ty * 4`, 0)}`);
+      L.push(`      ${rd('av', 'Ac', `kk * ${BM} + 64 + ty * 4`, 4)}`);
+      L.push(`      ${rd('bv', 'Bc', `kk * ${BN} + tx * 4`, 0)}`);
+      L.push(`      ${rd('bv', 'Bc', `kk * ${BN} + 64 + tx * 4`, 4)}`);
     } else {
-      L.push(`    ${D.unroll} for (int kk = 0; kk < ${BK}; kk++) {`);
-      L.push(`      ${CT} av[${TM}], bv[${TN}];`);
-      L.push(`      ${D.unroll} for (int ii = 0; ii < ${TM}; ii++) av[ii] = As[kk * ${BM + 4} + tr * ${TM} + ii];`);
-      L.push(`      ${D.unroll} for (int jj = 0; jj < ${TN}; jj++) bv[jj] = Bs[kk * ${BN + 4} + tc + jj * ${BN / TN}];`);
-      L.push(
-        `      ${D.unroll} for (int ii = 0; ii < ${TM}; ii++) { ${D.unroll} for (int jj = 0; jj < ${TN}; jj++) acc[ii][jj] = ${this.fma(d, 'av[ii]', 'bv[jj]', 'acc[ii][jj]')}; }`,
-      );
-      L.push('    }');
+      L.push(`      ${D.unroll} for (int q = 0; q < 4; q++) { av[q] = Ac[kk * ${BM} + ty * 4 + q]; av[4 + q] = Ac[kk * ${BM} + 64 + ty * 4 + q]; }`);
+      L.push(`      ${D.unroll} for (int q = 0; q < 4; q++) { bv[q] = Bc[kk * ${BN} + tx * 4 + q]; bv[4 + q] = Bc[kk * ${BN} + 64 + tx * 4 + q]; }`);
     }
+    L.push(
+      `      ${D.unroll} for (int ii = 0; ii < 8; ii++) { ${D.unroll} for (int jj = 0; jj < 8; jj++) acc[ii][jj] = ${this.fma(d, 'av[ii]', 'bv[jj]', 'acc[ii][jj]')}; }`,
+    );
+    L.push('    }');
+    L.push('    if (more) {');
+    // The other buffer was last read before the previous barrier: safe to overwrite.
+    L.push(...store('(cur ^ 1)').map((x) => `  ${x}`));
+    L.push('    }');
     L.push(`    ${D.barrier}`);
     L.push('  }');
-    if (tile) L.push(...tile.finish.map((x) => `  ${x}`));
-    L.push(`  ${D.unroll} for (int ii = 0; ii < ${TM}; ii++) {`);
-    L.push(`    const ${W} i = row0 + tr * ${TM} + ii;`);
+    L.push(`  ${D.unroll} for (int ii = 0; ii < 8; ii++) {`);
+    L.push(`    const ${W} i = row0 + (ii < 4 ? ty * 4 + ii : 64 + ty * 4 + ii - 4);`);
     L.push('    if (i >= M) continue;');
-    L.push(`    ${D.unroll} for (int jj = 0; jj < ${TN}; jj++) {`);
-    L.push(`      const ${W} j = col0 + tc + jj * ${BN / TN};`);
+    L.push(`    ${D.unroll} for (int jj = 0; jj < 8; jj++) {`);
+    L.push(`      const ${W} j = col0 + (jj < 4 ? tx * 4 + jj : 64 + tx * 4 + jj - 4);`);
     L.push('      if (j >= N) continue;');
-    for (const s of ir.stmts) L.push(`      ${this.stmt(s, dimVar, 'serial').split('\n').join('\n      ')}`);
+    for (const st of ir.stmts) L.push(`      ${this.stmt(st, dimVar, 'serial').split('\n').join('\n      ')}`);
     L.push(`      b0[bflat * M * N + i * N + j] = ${this.toStorage(outD, `v${ir.result}`)};`);
+    L.push('    }');
+    L.push('  }');
+    L.push('}');
+    return L.join('\n');
+  }
+
+  /**
+   * A float32 matrix product on TensorFloat-32 tensor cores: 128×128 tiles per
+   * 256-thread block, 8 warps of 64×32 (4×4 m16n8k8 products each), K in steps of 16
+   * through double-buffered shared memory (rows padded by 4 so fragment reads are free
+   * of bank conflicts), operands rounded to TF32 once as they are stored, float32
+   * accumulation; the epilogue runs per output element.
+   */
+  renderMatmulTf32(name: string): string {
+    const ir = this.ir;
+    const D = this.D;
+    const W = D.int64;
+    const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
+    const r = ir.rank;
+    const br = mm.batchRank;
+    const sA = mm.a.strides;
+    const sB = mm.b.strides;
+    const BK = 16;
+    const LD = 132; // padded row of 128
+    const PER = (128 * BK) / 256;
+    const outD = ir.buffers[0];
+    const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
+    const L: string[] = [...this.head(name, 256)];
+    L.push(`  ${D.shared('float', 'As', 2 * BK * LD)}`);
+    L.push(`  ${D.shared('float', 'Bs', 2 * BK * LD)}`);
+    L.push(`  const ${W} M = ${this.arg(mm.m)}, N = ${this.arg(mm.n)}, K = ${this.arg(mm.k)};`);
+    L.push(`  const ${W} sAi = ${this.arg(sA[br])}, sAk = ${this.arg(sA[br + 1])}, sBk = ${this.arg(sB[br])}, sBj = ${this.arg(sB[br + 1])};`);
+    L.push(`  const ${W} bflat = ${D.blockZ};`);
+    L.push(`  ${W} oA = ${this.arg(mm.a.offset)}, oB = ${this.arg(mm.b.offset)};`);
+    if (br > 0) {
+      L.push(`  ${W} bt = bflat;`);
+      for (let k = br - 1; k >= 0; k--) {
+        L.push(`  const ${W} bi${k} = bt % ${this.arg(mm.batchDims[k])}; bt /= ${this.arg(mm.batchDims[k])};`);
+        L.push(`  oA += bi${k} * ${this.arg(sA[k])}; oB += bi${k} * ${this.arg(sB[k])};`);
+      }
+    }
+    L.push(`  const ${W} row0 = (${W})${D.blockY} * 128, col0 = (${W})${D.blockX} * 128;`);
+    L.push(`  const unsigned tid = ${D.threadX}, lane = tid & 31u, warp = tid >> 5, g = lane >> 2, t = lane & 3u;`);
+    L.push('  const unsigned wm = warp >> 2, wn = warp & 3u;');
+    L.push(`  ${W} pA[${PER}], pB[${PER}]; unsigned lkA[${PER}], lkB[${PER}]; bool okA[${PER}], okB[${PER}];`);
+    L.push(`  ${D.unroll} for (int e = 0; e < ${PER}; e++) {`);
+    L.push('    const unsigned q = tid + 256 * e;');
+    L.push(`    const ${W} gi = row0 + q / ${BK}, gj = col0 + q % 128;`);
+    L.push(`    lkA[e] = q % ${BK}; lkB[e] = q / 128;`);
+    L.push('    okA[e] = gi < M; okB[e] = gj < N;');
+    L.push(`    pA[e] = oA + (okA[e] ? gi : 0) * sAi + (${W})lkA[e] * sAk;`);
+    L.push(`    pB[e] = oB + (${W})lkB[e] * sBk + (okB[e] ? gj : 0) * sBj;`);
+    L.push('  }');
+    L.push(`  float ra[${PER}], rb[${PER}];`);
+    const load = (kbase: string): string[] => [
+      `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
+      `      ra[e] = (okA[e] && ${kbase} + lkA[e] < K) ? b${mm.a.buf}[pA[e] + ${kbase} * sAk] : 0.0f;`,
+      `      rb[e] = (okB[e] && ${kbase} + lkB[e] < K) ? b${mm.b.buf}[pB[e] + ${kbase} * sBk] : 0.0f;`,
+      '    }',
+    ];
+    const store = (buf: string): string[] => [
+      `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
+      '      const unsigned q = tid + 256 * e;',
+      `      As[(${buf} * ${BK} + q % ${BK}) * ${LD} + q / ${BK}] = __uint_as_float(ma_tf32(ra[e]));`,
+      `      Bs[(${buf} * ${BK} + q / 128) * ${LD} + q % 128] = __uint_as_float(ma_tf32(rb[e]));`,
+      '    }',
+    ];
+    L.push('  float acc[4][4][4];');
+    L.push(
+      `  ${D.unroll} for (int x = 0; x < 4; x++) { ${D.unroll} for (int y = 0; y < 4; y++) { ${D.unroll} for (int z = 0; z < 4; z++) acc[x][y][z] = 0.0f; } }`,
+    );
+    L.push('  {');
+    L.push(...load('(int64_t)0'));
+    L.push(...store('0'));
+    L.push('  }');
+    L.push(`  ${D.barrier}`);
+    L.push(`  const ${W} tiles = (K + ${BK - 1}) / ${BK};`);
+    L.push(`  for (${W} tt = 0; tt < tiles; tt++) {`);
+    L.push('    const unsigned cur = (unsigned)(tt & 1);');
+    L.push('    const bool more = tt + 1 < tiles;');
+    L.push('    if (more) {');
+    L.push(...load(`(tt + 1) * ${BK}`).map((x) => `  ${x}`));
+    L.push('    }');
+    L.push(`    ${D.sharedPtr('const float')}Ac = As + cur * ${BK * LD};`);
+    L.push(`    ${D.sharedPtr('const float')}Bc = Bs + cur * ${BK * LD};`);
+    L.push(`    ${D.unroll} for (int ks = 0; ks < ${BK}; ks += 8) {`);
+    L.push('      uint32_t af[4][4], bf[4][2];');
+    L.push(`      ${D.unroll} for (int mt = 0; mt < 4; mt++) {`);
+    L.push('        const unsigned m0 = wm * 64 + mt * 16 + g;');
+    L.push(`        af[mt][0] = __float_as_uint(Ac[(ks + t) * ${LD} + m0]);`);
+    L.push(`        af[mt][1] = __float_as_uint(Ac[(ks + t) * ${LD} + m0 + 8]);`);
+    L.push(`        af[mt][2] = __float_as_uint(Ac[(ks + t + 4) * ${LD} + m0]);`);
+    L.push(`        af[mt][3] = __float_as_uint(Ac[(ks + t + 4) * ${LD} + m0 + 8]);`);
+    L.push('      }');
+    L.push(`      ${D.unroll} for (int nt = 0; nt < 4; nt++) {`);
+    L.push('        const unsigned n0 = wn * 32 + nt * 8 + g;');
+    L.push(`        bf[nt][0] = __float_as_uint(Bc[(ks + t) * ${LD} + n0]);`);
+    L.push(`        bf[nt][1] = __float_as_uint(Bc[(ks + t + 4) * ${LD} + n0]);`);
+    L.push('      }');
+    L.push(`      ${D.unroll} for (int mt = 0; mt < 4; mt++) { ${D.unroll} for (int nt = 0; nt < 4; nt++) ma_mma_tf32(acc[mt][nt], af[mt], bf[nt]); }`);
+    L.push('    }');
+    L.push('    if (more) {');
+    L.push(...store('(cur ^ 1u)').map((x) => `  ${x}`));
+    L.push('    }');
+    L.push(`    ${D.barrier}`);
+    L.push('  }');
+    L.push(`  ${D.unroll} for (int mt = 0; mt < 4; mt++) {`);
+    L.push(`    ${D.unroll} for (int nt = 0; nt < 4; nt++) {`);
+    L.push(`      ${D.unroll} for (int rr = 0; rr < 4; rr++) {`);
+    L.push(`        const ${W} i = row0 + wm * 64 + mt * 16 + g + (rr >= 2 ? 8 : 0);`);
+    L.push(`        const ${W} j = col0 + wn * 32 + nt * 8 + 2 * t + (rr & 1);`);
+    L.push('        if (i >= M || j >= N) continue;');
+    this.mmValue = 'acc[mt][nt][rr]';
+    for (const st of ir.stmts) L.push(`        ${this.stmt(st, dimVar, 'serial').split('\n').join('\n        ')}`);
+    L.push(`        b0[bflat * M * N + i * N + j] = ${this.toStorage(outD, `v${ir.result}`)};`);
+    L.push('      }');
     L.push('    }');
     L.push('  }');
     L.push('}');
@@ -877,8 +1087,16 @@ function isUnitInner(ix: IndexExpr, inner: number, ir: KernelIR): boolean {
   return unit;
 }
 
+/**
+ * Statements above which a flat kernel has no vector path (it would be a second copy
+ * of the body, unrolled V times): NVRTC's time grows with the source, and a chain of
+ * thousands of ops is bound by its arithmetic, not by 16-byte accesses.
+ */
+const VECTOR_PATH_MAX_STMTS = 256;
+
 /** Elements per thread of a flat kernel: as many as fit 16 bytes of the widest buffer (1..8). */
 function flatVector(ir: KernelIR): number {
+  if (ir.stmts.length > VECTOR_PATH_MAX_STMTS) return 1;
   const widest = Math.max(...ir.buffers.map((d) => DTYPES[d].bytes));
   return Math.max(1, Math.min(8, Math.floor(16 / widest)));
 }
@@ -896,6 +1114,21 @@ function contiguousReduce(s: ReduceStmt, inner: number): boolean {
   const unitInner = loads.some((b) => b.k === 'load' && b.index.terms.some((t) => 'dim' in t.v && t.v.dim === inner && t.coef === 'unit'));
   return unitLoop || !unitInner;
 }
+
+/** An `element` kernel whose one top-level reduction may be split over blocks (not argmax/argmin). */
+function splittable(ir: KernelIR): boolean {
+  const reduces = ir.stmts.filter((s): s is ReduceStmt => s.k === 'reduce');
+  return reduces.length === 1 && reduces[0].op !== 'argmax' && reduces[0].op !== 'argmin';
+}
+
+/** Blocks a split reduction aims for in all (a few waves of a large GPU). */
+const SPLIT_TARGET_BLOCKS = 2048;
+/** Outputs a split reduction may have (fewer than SPLIT_TARGET_BLOCKS / 2)... */
+const SPLIT_MAX_OUTPUTS = SPLIT_TARGET_BLOCKS / 2;
+/** ...so their counters fit the scratch's first bytes. */
+const SPLIT_COUNTER_BYTES = SPLIT_MAX_OUTPUTS * 4;
+/** Elements each thread of a split reduction should fold at least. */
+const SPLIT_MIN_PER_THREAD = 8;
 
 /** How a kernel maps onto threads; a function of the IR only, so it is fixed per source. */
 export function gpuStrategy(ir: KernelIR): GpuStrategy {
@@ -917,7 +1150,7 @@ export function renderGpuKernel(dialect: GpuDialect, ir: KernelIR, name: string)
   const R = new GpuRenderer(dialect, ir);
   switch (gpuStrategy(ir)) {
     case 'matmul':
-      return R.renderMatmul(name);
+      return ir.matmul?.precision === 'tf32' && dialect.tensorCoresTf32 ? R.renderMatmulTf32(name) : R.renderMatmul(name);
     case 'scan':
       return R.renderScan(name);
     case 'rows':
@@ -947,20 +1180,28 @@ export function gpuLaunch(ir: KernelIR, args: readonly number[]): GpuLaunch {
       const M = args[mm.m];
       const N = args[mm.n];
       const empty = M === 0 || N === 0 || batch === 0;
-      return { grid: empty ? [0, 0, 0] : [ceilDiv(N, MM.BN), ceilDiv(M, MM.BM), batch], block: [MM.threads, 1, 1], sharedBytes: 0 };
+      return { grid: empty ? [0, 0, 0] : [ceilDiv(N, MM.BN), ceilDiv(M, MM.BM), batch], block: [MM.threads, 1, 1], sharedBytes: 0, scratchBytes: 0 };
     }
     case 'scan':
-      return { grid: [Math.min(MAX_BLOCKS, ceilDiv(work, FLAT_THREADS)), 1, 1], block: [FLAT_THREADS, 1, 1], sharedBytes: 0 };
+      return { grid: [Math.min(MAX_BLOCKS, ceilDiv(work, FLAT_THREADS)), 1, 1], block: [FLAT_THREADS, 1, 1], sharedBytes: 0, scratchBytes: 0 };
     case 'rows': {
       const inner = args[2 + ir.rank - 1];
       const rows = inner > 0 ? work / inner : 0;
-      return { grid: [Math.min(MAX_BLOCKS, rows), 1, 1], block: [BLOCK_THREADS, 1, 1], sharedBytes: 0 };
+      return { grid: [Math.min(MAX_BLOCKS, rows), 1, 1], block: [BLOCK_THREADS, 1, 1], sharedBytes: 0, scratchBytes: 0 };
     }
-    case 'element':
-      return { grid: [Math.min(MAX_BLOCKS, work), 1, 1], block: [BLOCK_THREADS, 1, 1], sharedBytes: 0 };
+    case 'element': {
+      let splits = 1;
+      if (splittable(ir) && work > 0 && work < SPLIT_MAX_OUTPUTS) {
+        const s = ir.stmts.find((x): x is ReduceStmt => x.k === 'reduce') as ReduceStmt;
+        const total = s.loops.reduce((p, l) => p * args[l.size], 1);
+        splits = Math.max(1, Math.min(Math.floor(SPLIT_TARGET_BLOCKS / work), Math.floor(total / (BLOCK_THREADS * SPLIT_MIN_PER_THREAD)), 65535));
+      }
+      const scratchBytes = splits > 1 ? SPLIT_COUNTER_BYTES + work * splits * 8 : 0;
+      return { grid: [Math.min(MAX_BLOCKS, work), splits, 1], block: [BLOCK_THREADS, 1, 1], sharedBytes: 0, scratchBytes };
+    }
     default: {
       const V = flatVector(ir);
-      return { grid: [Math.min(MAX_BLOCKS, ceilDiv(work, FLAT_THREADS * V)), 1, 1], block: [FLAT_THREADS, 1, 1], sharedBytes: 0 };
+      return { grid: [Math.min(MAX_BLOCKS, ceilDiv(work, FLAT_THREADS * V)), 1, 1], block: [FLAT_THREADS, 1, 1], sharedBytes: 0, scratchBytes: 0 };
     }
   }
 }

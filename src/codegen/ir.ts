@@ -76,6 +76,11 @@ export interface MatmulSpec {
   readonly n: number;
   readonly k: number;
   readonly rowBlock: number;
+  /**
+   * 'tf32': a float32 product may use TensorFloat-32 tensor cores (setMatmulPrecision);
+   * 'highest' (or absent): exact float32.
+   */
+  readonly precision?: 'highest' | 'tf32';
 }
 
 /**

@@ -56,6 +56,8 @@ export interface LowerEnv {
   isBoundary(node: Node): boolean;
   /** The layout of a boundary node's buffer. */
   layoutOf(node: Node): Layout;
+  /** Float32 matmul precision ('highest' when absent); recorded in the MatmulSpec. */
+  matmulPrecision?: 'highest' | 'tf32';
 }
 
 /** A lowered kernel: IR plus what the executor binds per run. */
@@ -513,7 +515,7 @@ function collectForms(expr: LExpr): { forms: Form[]; reduces: Extract<LExpr, { t
 export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
   const rank = root.shape.length;
   // The root is computed by this kernel even when the plan materializes it.
-  const kernelEnv: LowerEnv = { isBoundary: (n) => n !== root && env.isBoundary(n), layoutOf: env.layoutOf };
+  const kernelEnv: LowerEnv = { isBoundary: (n) => n !== root && env.isBoundary(n), layoutOf: env.layoutOf, matmulPrecision: env.matmulPrecision };
   const L = new Lowering(kernelEnv, rank);
   // A scan kernel computes its input at the output's index and folds it along the last dim.
   const isScan = root.kind === 'scan';
@@ -857,6 +859,7 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
       n: newSlot(N),
       k: newSlot(K),
       rowBlock: MATMUL_ROW_BLOCK,
+      precision: env.matmulPrecision === 'tf32' && mm.node.dtype === 'float32' ? 'tf32' : 'highest',
     };
     // Work items are row blocks of every batch.
     args[0] = batch.reduce((p, d) => p * d, 1) * Math.ceil(M / MATMUL_ROW_BLOCK);

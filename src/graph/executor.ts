@@ -10,6 +10,7 @@ import { contiguousStrides } from './build.js';
 import { DTYPES, isFloat } from './dtype.js';
 import { type CpuMatmulMode, libraryGemmCommand, selectLibraryGemms } from './library-gemm.js';
 import { counters } from './metrics.js';
+import { getMatmulPrecision } from './precision.js';
 import type { BufferRef, Node } from './node.js';
 import { schedule } from './scheduler.js';
 import { walkGraph } from './walk.js';
@@ -134,7 +135,8 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
   const slotIsIntermediate: boolean[] = leafLocals.map(() => false);
   const isOutput = new Set(computed);
 
-  const env = {
+  const env: LowerEnv = {
+    matmulPrecision: getMatmulPrecision(),
     isBoundary: (n: Node) => n.kind === 'leaf' || materialized.has(n),
     layoutOf: (n: Node): Layout =>
       n.kind === 'leaf' ? { strides: n.strides as number[], offset: n.offset } : { strides: contiguousStrides(n.shape), offset: 0 },
@@ -306,7 +308,7 @@ function kernelNameFor(backend: Backend, body: string): string {
 /** Gets the cached plan for the graph under `outputs`, or builds it. */
 export function planFor(outputs: readonly Node[], backend: Backend, opts: PlanOptions): { plan: Plan; nodes: Node[] } {
   const walk = walkGraph(outputs);
-  const key = `${backend.name}|${opts.fusion ? 1 : 0}${opts.cpuMatmul}|${walk.key}`;
+  const key = `${backend.name}|${opts.fusion ? 1 : 0}${opts.cpuMatmul}|${getMatmulPrecision()}|${walk.key}`;
   let plan = planCache.get(key);
   if (plan) {
     counters.planCacheHits++;

@@ -103,10 +103,12 @@ export interface NativeAddon extends NativeCuda {
  * (`gpuLaunch` in src/codegen/gpu.ts):
  *
  *   [kernelId, argOffset, nBufs, bufId_0, ..., bufId_{nBufs-1},
- *    gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes, argBytes]   (repeated)
+ *    gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes, argBytes, scratchBytes]
  *
  * The kernel's parameters are the nBufs buffers' device addresses in order (output
- * first), then the args blob by value: `argBytes` bytes (int64 words) starting at byte
+ * first), then the runtime's scratch buffer (at least `scratchBytes` of device memory,
+ * all zero when the kernel starts; kernels that use it leave it zeroed), then the args
+ * blob by value: `argBytes` bytes (int64 words) starting at byte
  * `argOffset` of `args`; the kernel declares it as `MaArgs<argBytes / 8>` (CUDA: a
  * by-value struct parameter; Metal: bytes set at buffer index nBufs). `sharedBytes` is
  * dynamic shared (threadgroup) memory. A blob larger than GPU_ARGS_INLINE_BYTES (4096,
@@ -115,7 +117,7 @@ export interface NativeAddon extends NativeCuda {
  * skipped. Commands run in order on one stream (command queue); `run` returns when
  * all finished, `runAsync` calls back then without blocking the JS thread.
  */
-export const GPU_LAUNCH_WORDS = 8;
+export const GPU_LAUNCH_WORDS = 9;
 
 /** The CUDA part of the addon (native/cuda); present in every build, usable only where CUDA is. */
 export interface NativeCuda {

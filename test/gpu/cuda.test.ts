@@ -65,6 +65,31 @@ describe.skipIf(why !== '')('CUDA backend', () => {
     expect(maxRelDiff(c, g)).toBeLessThan(1e-6);
   });
 
+  it('split reductions of different sizes in a row (the scratch stays consistent)', () => {
+    const [c, g] = both(() => {
+      const parts: ma.MetalArray[] = [];
+      for (const n of [1 << 20, 5000, 1 << 16, 3 * 4099])
+        parts.push(
+          ma
+            .array(rand(n, n % 97))
+            .sum()
+            .reshape(1),
+        );
+      parts.push(
+        ma
+          .array(rand(3 * 70000, 3))
+          .reshape(3, 70000)
+          .max(1),
+      );
+      return ma.concatenate(parts);
+    });
+    expect(maxRelDiff(c, g)).toBeLessThan(1e-6);
+    for (const n of [1 << 20, 5000, 1 << 16]) {
+      const [c1, g1] = both(() => ma.array(rand(n, 5)).astype('float16').sum().astype('float64'));
+      expect(g1).toEqual(c1);
+    }
+  });
+
   it('softmax is at most 2 kernels and matches the CPU', () => {
     ma.setBackend('cuda');
     const x = ma.array(rand(64 * 1000)).reshape(64, 1000);
@@ -83,6 +108,27 @@ describe.skipIf(why !== '')('CUDA backend', () => {
       return ma.relu(ma.matmul(a, b.transpose([0, 2, 1])).add(0.5));
     });
     expect(maxRelDiff(c, g)).toBeLessThan(1e-5);
+  });
+
+  it("setMatmulPrecision('tf32') runs float32 matmuls on tensor cores within TF32 error; the default stays exact", () => {
+    const build = (): ma.MetalArray => ma.matmul(ma.array(rand(200 * 256, 4)).reshape(200, 256), ma.array(rand(256 * 136, 5)).reshape(256, 136)).add(1);
+    const [c, g] = both(build);
+    expect(g).toEqual(c); // exact float32 with FMA, like the CPU
+    ma.setMatmulPrecision('tf32');
+    try {
+      const [c2, t] = both(build);
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < c2.length; i++) {
+        num += (t[i] - c2[i]) ** 2;
+        den += c2[i] ** 2;
+      }
+      const rel = Math.sqrt(num / den);
+      expect(rel).toBeLessThan(2e-3);
+      expect(rel).toBeGreaterThan(0); // TF32 rounding shows: the tensor-core kernel ran
+    } finally {
+      ma.setMatmulPrecision('highest');
+    }
   });
 
   it('every dtype round-trips and casts like the CPU', () => {

@@ -81,7 +81,7 @@ export class CudaRenderer {
 
   launchWords(ir: KernelIR, args: readonly number[]): number[] {
     const g = gpuLaunch(ir, args);
-    return [...g.grid, ...g.block, g.sharedBytes, ir.argWords * 8];
+    return [...g.grid, ...g.block, g.sharedBytes, Math.max(1, ir.argWords) * 8, g.scratchBytes];
   }
 }
 

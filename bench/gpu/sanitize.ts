@@ -1,0 +1,78 @@
+/**
+ * A sample of CUDA kernels, one of each strategy and edge (vector and scalar
+ * elementwise paths, unaligned views, block-per-row softmax, split full sum, argmax,
+ * column sum, scan, matmul with epilogue, float16), for compute-sanitizer:
+ *
+ *   compute-sanitizer --tool memcheck  node --import tsx bench/gpu/sanitize.ts
+ *   compute-sanitizer --tool racecheck node --import tsx bench/gpu/sanitize.ts
+ *
+ * Exits non-zero if a result differs from the CPU backend's.
+ */
+import * as ma from '../../src/index.js';
+
+function rand(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    out[i] = (s / 2147483648) * 2 - 1;
+  }
+  return out;
+}
+
+const cases: [string, () => ma.MetalArray][] = [
+  ['elementwise vector', () => ma.gelu(ma.array(rand(4099, 1)).multiply(3))],
+  [
+    'elementwise unaligned view',
+    () =>
+      ma
+        .array(rand(5 * 103, 2))
+        .reshape(5, 103)
+        .slice(':', '1:')
+        .add(1),
+  ],
+  ['softmax rows', () => ma.softmax(ma.array(rand(37 * 517, 3)).reshape(37, 517), -1)],
+  ['split full sum', () => ma.array(rand(1 << 20, 4)).sum()],
+  [
+    'row sum',
+    () =>
+      ma
+        .array(rand(300 * 257, 5))
+        .reshape(300, 257)
+        .sum(1),
+  ],
+  [
+    'column sum',
+    () =>
+      ma
+        .array(rand(300 * 257, 6))
+        .reshape(300, 257)
+        .sum(0),
+  ],
+  [
+    'argmax',
+    () =>
+      ma
+        .array(rand(33 * 1000, 7))
+        .reshape(33, 1000)
+        .argmax(1)
+        .astype('float32'),
+  ],
+  ['scan', () => ma.cumsum(ma.array(rand(9 * 300, 8)).reshape(9, 300), 1)],
+  ['matmul epilogue', () => ma.relu(ma.matmul(ma.array(rand(70 * 33, 9)).reshape(70, 33), ma.array(rand(33 * 45, 10)).reshape(33, 45)).add(0.25))],
+  ['float16', () => ma.array(rand(1001, 11)).astype('float16').multiply(2).exp().astype('float32')],
+];
+
+let bad = 0;
+for (const [name, build] of cases) {
+  ma.setBackend('cpu');
+  const want = Float64Array.from(build().toTypedArray() as ArrayLike<number>);
+  ma.setBackend('cuda');
+  const got = Float64Array.from(build().toTypedArray() as ArrayLike<number>);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i] - got[i]) / Math.max(1e-6, Math.abs(want[i])));
+  const ok = got.length === want.length && worst < 1e-4;
+  if (!ok) bad++;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name} (max rel diff ${worst.toExponential(2)})`);
+}
+process.exit(bad === 0 ? 0 : 1);

@@ -1,0 +1,23 @@
+/**
+ * The float32 matrix-product precision, MLX/JAX style: 'highest' (the default) computes
+ * exact float32 products with float32 accumulation; 'tf32' lets a GPU backend use
+ * TensorFloat-32 tensor cores (operands rounded to 10 mantissa bits, float32
+ * accumulation). Backends without TF32 hardware (cpu) compute 'highest' either way.
+ */
+export type MatmulPrecision = 'highest' | 'tf32';
+
+let precision: MatmulPrecision = 'highest';
+
+/** The current float32 matmul precision. */
+export function getMatmulPrecision(): MatmulPrecision {
+  return precision;
+}
+
+/**
+ * Sets the float32 matmul precision for graphs evaluated from now on ('highest' or
+ * 'tf32'); plans are cached per precision.
+ */
+export function setMatmulPrecision(p: MatmulPrecision): void {
+  if (p !== 'highest' && p !== 'tf32') throw new TypeError(`matmul precision must be 'highest' or 'tf32', got ${JSON.stringify(p)}`);
+  precision = p;
+}
