@@ -7,11 +7,12 @@
 // CUDA runtime): an Int32Array of commands, each
 //
 //   [kernelId, argOffset, nBufs, bufId_0 ... bufId_{nBufs-1},
-//    gridX, gridY, gridZ, groupX, groupY, groupZ, sharedBytes, argBytes]
+//    gridX, gridY, gridZ, groupX, groupY, groupZ, sharedBytes, argBytes, scratchBytes]
 //
 // run in order in one command buffer. grid counts threadgroups. Buffers bind at
-// indices 0..nBufs-1, the argument block (argBytes bytes of the args BigInt64Array from
-// byte argOffset) at index nBufs. A command with a 0 grid dimension is skipped.
+// indices 0..nBufs-1, the runtime's zeroed scratch buffer (at least scratchBytes) at
+// nBufs, the argument block (argBytes bytes of the args BigInt64Array from byte
+// argOffset) at nBufs + 1. A command with a 0 grid dimension is skipped.
 #pragma once
 
 #include <cstddef>
@@ -24,7 +25,7 @@
 namespace ma::metal {
 
 inline constexpr std::size_t kCommandHeaderInts = 3;  // kernelId, argOffset, nBufs
-inline constexpr std::size_t kLaunchInts = 8;         // grid xyz, group xyz, sharedBytes, argBytes
+inline constexpr std::size_t kLaunchInts = 9;  // grid xyz, group xyz, sharedBytes, argBytes, scratchBytes
 
 struct DeviceInfo {
   std::string name;

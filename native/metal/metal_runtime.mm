@@ -80,6 +80,7 @@ struct Launch {
   std::uint32_t grid[3];
   std::uint32_t group[3];
   std::uint32_t sharedBytes;
+  std::uint32_t scratchBytes;
   std::size_t firstBuffer;  // index into PreparedGpuPlan::ids_
   std::size_t bufferCount;
 };
@@ -137,10 +138,25 @@ struct Runtime::Impl {
   id<MTLDevice> device;
   id<MTLCommandQueue> queue;
   DeviceInfo info;
-  mutable std::mutex mu;  // guards kernels and bySource
+  mutable std::mutex mu;  // guards kernels, bySource and scratch
   std::vector<Kernel> kernels;
   std::unordered_map<std::string, std::int32_t> bySource;  // source + '\0' + name -> id
   std::uint64_t pageBytes = static_cast<std::uint64_t>(getpagesize());
+  // The contract's scratch buffer: zero-initialized, kernels that use it leave it zeroed.
+  // Grown (never shrunk) under mu; command buffers keep the one they bound alive.
+  id<MTLBuffer> scratch;
+
+  id<MTLBuffer> ScratchOf(std::uint64_t bytes) {
+    std::lock_guard<std::mutex> lock(mu);
+    const std::uint64_t want = std::max<std::uint64_t>(bytes, 16);
+    if (scratch == nil || scratch.length < want) {
+      id<MTLBuffer> grown = [device newBufferWithLength:want options:MTLResourceStorageModeShared];
+      if (grown == nil) Fail(ErrorCode::kOom, "Metal could not allocate a scratch buffer of " + std::to_string(want) + " bytes");
+      std::memset([grown contents], 0, want);
+      scratch = grown;
+    }
+    return scratch;
+  }
 
   MTLCompileOptions* Options() const {
     MTLCompileOptions* options = [[MTLCompileOptions alloc] init];
@@ -313,8 +329,8 @@ std::shared_ptr<PreparedGpuPlan> Runtime::Prepare(const std::int32_t* commands, 
     if (c[1] < 0 || c[1] % 8 != 0) malformed("argOffset must be a non-negative multiple of 8");
     launch.argOffset = static_cast<std::uint32_t>(c[1]);
     const std::int32_t nBufs = c[2];
-    if (nBufs < 0 || static_cast<std::size_t>(nBufs) >= kMaxCommandBuffers) {
-      malformed("buffer count must be 0.." + std::to_string(kMaxCommandBuffers - 1) + " (one slot is the args)");
+    if (nBufs < 0 || static_cast<std::size_t>(nBufs) + 2 > kMaxCommandBuffers) {
+      malformed("buffer count must be 0.." + std::to_string(kMaxCommandBuffers - 2) + " (two slots are the scratch and the args)");
     }
     if (commandCount - pos - kCommandHeaderInts < static_cast<std::size_t>(nBufs) + kLaunchInts) {
       malformed("truncated buffer list or launch words");
@@ -326,9 +342,10 @@ std::shared_ptr<PreparedGpuPlan> Runtime::Prepare(const std::int32_t* commands, 
       launch.grid[d] = static_cast<std::uint32_t>(geometry[d]);
       launch.group[d] = static_cast<std::uint32_t>(geometry[3 + d]);
     }
-    if (geometry[6] < 0 || geometry[7] < 0) malformed("negative threadgroup memory or args size");
+    if (geometry[6] < 0 || geometry[7] < 0 || geometry[8] < 0) malformed("negative threadgroup memory, args or scratch size");
     launch.sharedBytes = static_cast<std::uint32_t>(geometry[6]);
     launch.argBytes = static_cast<std::uint32_t>(geometry[7]);
+    launch.scratchBytes = static_cast<std::uint32_t>(geometry[8]);
     if (static_cast<std::uint64_t>(launch.argOffset) + launch.argBytes > argBytesTotal) malformed("args out of range");
     launch.firstBuffer = plan->ids_.size();
     launch.bufferCount = static_cast<std::size_t>(nBufs);
@@ -425,18 +442,22 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
     for (std::size_t b = 0; b < launch.bufferCount; ++b) {
       [encoder setBuffer:bindings->buffers[launch.firstBuffer + b] offset:0 atIndex:b];
     }
+    id<MTLBuffer> scratch = rt.ScratchOf(launch.scratchBytes);
+    bindings->argBuffers.push_back(scratch);  // kept alive with the command buffer
+    [encoder setBuffer:scratch offset:0 atIndex:launch.bufferCount];
+    const NSUInteger argIndex = launch.bufferCount + 1;
     const std::uint8_t* argBase = reinterpret_cast<const std::uint8_t*>(plan.args.data()) + launch.argOffset;
     static const std::int64_t kNoArgs = 0;  // kernels declare at least one word
     if (launch.argBytes < sizeof(kNoArgs)) {
-      [encoder setBytes:&kNoArgs length:sizeof(kNoArgs) atIndex:launch.bufferCount];
+      [encoder setBytes:&kNoArgs length:sizeof(kNoArgs) atIndex:argIndex];
     } else if (launch.argBytes <= kInlineArgBytes) {
-      [encoder setBytes:argBase length:launch.argBytes atIndex:launch.bufferCount];
+      [encoder setBytes:argBase length:launch.argBytes atIndex:argIndex];
     } else {
       id<MTLBuffer> argBuffer = [rt.device newBufferWithLength:launch.argBytes options:MTLResourceStorageModeShared];
       if (argBuffer == nil) Fail(ErrorCode::kOom, where + ": could not allocate its argument buffer");
       std::memcpy([argBuffer contents], argBase, launch.argBytes);
       bindings->argBuffers.push_back(argBuffer);
-      [encoder setBuffer:argBuffer offset:0 atIndex:launch.bufferCount];
+      [encoder setBuffer:argBuffer offset:0 atIndex:argIndex];
     }
     if (launch.sharedBytes > 0) {
       // The length must be a multiple of 16 bytes.

@@ -16,8 +16,10 @@
  *   Apple GPUs; 64-bit values as two 32-bit halves);
  * - shared memory: `threadgroup` arrays, declared through the `MA_THREADGROUP` macro so
  *   the Linux checks can map them (see test/codegen/msl/);
- * - matrix products of float tiles run on simdgroup matrices (8×8
- *   simdgroup_multiply_accumulate) fed from the threadgroup tiles;
+ * - split reductions (a full sum over several threadgroups) never split on Metal: MSL
+ *   3.1 has no device-scope fence to hand partials between threadgroups safely, so the
+ *   launch words keep one threadgroup per output (the kernel's split path is compiled
+ *   but not taken);
  * - float16/bfloat16 are stored as 16-bit patterns and converted with the same rounding
  *   as the C renderer, so results do not depend on the MSL version (bfloat needs 3.1
  *   only for the native type, which these kernels do not use).
@@ -25,7 +27,7 @@
 import { DTypeError } from '../errors.js';
 import type { DType } from '../graph/dtype.js';
 import type { ReduceOp } from '../graph/node.js';
-import { type GpuDialect, type GpuMatmulTile, type GpuParam, type GpuTileShape, gpuIntHelpers, renderGpuKernel } from './gpu.js';
+import { type GpuDialect, type GpuParam, gpuIntHelpers, renderGpuKernel } from './gpu.js';
 import type { KernelIR, Stmt } from './ir.js';
 
 const COMPUTE: Record<DType, string | null> = {
@@ -83,7 +85,9 @@ function mslMath(fn: string): string {
 
 /** MSL has no `double`: where the shared op table asks for one, Metal computes in float. */
 function mslKernelHead(name: string, params: readonly GpuParam[], argWords: number): string {
-  const ps = params.map((p, i) => `device ${p.readonly ? 'const ' : ''}${p.type} *b${i} [[buffer(${i})]]`);
+  // The args block is always a buffer binding (setBytes up to 4 KB, a buffer beyond), so
+  // the kernel reads it through a constant reference either way.
+  const ps = params.map((p, i) => `device ${p.readonly ? 'const ' : ''}${p.type} *${p.name} [[buffer(${i})]]`);
   ps.push(`constant MaArgs<${argWords}> &a [[buffer(${params.length})]]`);
   ps.push('uint3 ma_tid [[thread_position_in_threadgroup]]');
   ps.push('uint3 ma_bid [[threadgroup_position_in_grid]]');
@@ -265,51 +269,6 @@ inline uint16_t ma_shfl_down(uint16_t v, int d) { return (uint16_t)simd_shuffle_
 ${gpuIntHelpers('inline', COMPUTE, 'float')}
 `;
 
-/** Side of a simdgroup matrix. */
-const FRAG = 8;
-
-/**
- * The tile product on simdgroup matrices: the block's 8 SIMD groups split its BM×BN
- * tile into a 4×2 grid of (BM/4)×(BN/2) parts, each a grid of 8×8 accumulators fed by
- * simdgroup_load from the shared tiles (A is stored k-major, so it loads transposed)
- * and simdgroup_multiply_accumulate. At the end the accumulators go through a
- * threadgroup tile so each thread picks up the outputs the walker's epilogue expects.
- */
-function mslMatmulTile(t: GpuTileShape): GpuMatmulTile | null {
-  const groups = t.threads / 32;
-  const gridRows = 4;
-  const gridCols = groups / gridRows;
-  const partRows = t.BM / gridRows;
-  const partCols = t.BN / gridCols;
-  if (t.ct !== 'float' || !Number.isInteger(gridCols) || partRows % FRAG || partCols % FRAG || t.BK % FRAG) return null;
-  const fr = partRows / FRAG;
-  const fc = partCols / FRAG;
-  const lda = t.BM + 4;
-  const ldb = t.BN + 4;
-  return {
-    declare: [
-      `MA_THREADGROUP(float, ma_Cs, ${t.BM * t.BN});`,
-      `const uint ma_sg = ma_tid.x / 32u;`,
-      `const uint ma_r0 = (ma_sg / ${gridCols}u) * ${partRows}u, ma_c0 = (ma_sg % ${gridCols}u) * ${partCols}u;`,
-      `simdgroup_float8x8 ma_c[${fr}][${fc}];`,
-      `for (int fi = 0; fi < ${fr}; fi++) { for (int fj = 0; fj < ${fc}; fj++) ma_c[fi][fj] = make_filled_simdgroup_matrix<float, 8, 8>(0.0f); }`,
-    ],
-    step: [
-      `for (int kk = 0; kk < ${t.BK}; kk += ${FRAG}) {`,
-      `  simdgroup_float8x8 ma_a[${fr}], ma_b[${fc}];`,
-      `  for (int fi = 0; fi < ${fr}; fi++) simdgroup_load(ma_a[fi], As + kk * ${lda} + ma_r0 + fi * ${FRAG}, ${lda}, ulong2(0), true);`,
-      `  for (int fj = 0; fj < ${fc}; fj++) simdgroup_load(ma_b[fj], Bs + kk * ${ldb} + ma_c0 + fj * ${FRAG}, ${ldb});`,
-      `  for (int fi = 0; fi < ${fr}; fi++) { for (int fj = 0; fj < ${fc}; fj++) simdgroup_multiply_accumulate(ma_c[fi][fj], ma_a[fi], ma_b[fj], ma_c[fi][fj]); }`,
-      '}',
-    ],
-    finish: [
-      `for (int fi = 0; fi < ${fr}; fi++) { for (int fj = 0; fj < ${fc}; fj++) simdgroup_store(ma_c[fi][fj], ma_Cs + (ma_r0 + fi * ${FRAG}) * ${t.BN} + ma_c0 + fj * ${FRAG}, ${t.BN}); }`,
-      'threadgroup_barrier(mem_flags::mem_threadgroup);',
-      `for (int ii = 0; ii < ${t.TM}; ii++) { for (int jj = 0; jj < ${t.TN}; jj++) acc[ii][jj] = ma_Cs[(tr * ${t.TM} + ii) * ${t.BN} + tc + jj * ${t.BN / t.TN}]; }`,
-    ],
-  };
-}
-
 /**
  * SIMD-group folds Metal has, by reduce op and accumulator type. Left out on purpose:
  * float max/min (Metal's do not promise NaN propagation, which the library's do),
@@ -343,6 +302,11 @@ export const MSL_DIALECT: GpuDialect = {
   blockZ: 'ma_bid.z',
   blockDimX: 'ma_bdim.x',
   gridDimX: 'ma_gdim.x',
+  gridDimY: 'ma_gdim.y',
+  // Compiled but never run (see the header): Metal launches never split a reduction.
+  fence: 'threadgroup_barrier(mem_flags::mem_device);',
+  atomicIncrement: (ptr) => `atomic_fetch_add_explicit((device atomic_uint *)(${ptr}), 1u, memory_order_relaxed)`,
+  readCoherent: (type, base, index) => `((volatile device ${type} *)(${base}))[${index}]`,
   barrier: 'threadgroup_barrier(mem_flags::mem_threadgroup);',
   shared: (type, name, count) => `MA_THREADGROUP(${type}, ${name}, ${count});`,
   shuffleDown: (expr, delta) => `ma_shfl_down(${expr}, ${delta})`,
@@ -355,8 +319,10 @@ export const MSL_DIALECT: GpuDialect = {
     return t;
   },
   unroll: '_Pragma("unroll")',
+  unrollBy: (n) => `_Pragma("unroll ${n}")`,
+  sharedPtr: (type) => `threadgroup ${type} *`,
+  vec4: (type) => (type === 'float' ? 'float4' : null),
   prelude: MSL_PRELUDE,
-  matmulTile: mslMatmulTile,
   simdReduce: (op: ReduceOp, accType: string) => SIMD_REDUCE[`${op} ${accType}`] ?? null,
 };
 

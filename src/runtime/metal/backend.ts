@@ -82,10 +82,17 @@ export class MetalRenderer {
     return `k_${createHash('sha256').update('metal\n').update(MSL_PRELUDE).update(body).digest('hex').slice(0, 24)}`;
   }
 
-  /** Grid (threadgroups), threadgroup size, threadgroup memory and args bytes (src/runtime/native.ts). */
+  /**
+   * Grid (threadgroups), threadgroup size, threadgroup memory, args bytes and scratch
+   * bytes (GPU_LAUNCH_WORDS in src/runtime/native.ts). A reduction the walker would
+   * split over several threadgroups per output runs unsplit (one threadgroup per output,
+   * no scratch): handing partials between threadgroups needs a device-scope fence, which
+   * MSL 3.1 does not have. The kernel's split path is then compiled but not taken.
+   */
   launchWords(ir: KernelIR, args: readonly number[]): number[] {
     const g = gpuLaunch(ir, args);
-    return [...g.grid, ...g.block, g.sharedBytes, ir.argWords * 8];
+    const grid = g.scratchBytes > 0 ? [g.grid[0], 1, g.grid[2]] : g.grid;
+    return [...grid, ...g.block, g.sharedBytes, ir.argWords * 8, 0];
   }
 }
 

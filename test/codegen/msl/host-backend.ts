@@ -55,7 +55,8 @@ function driverCall(ir: KernelIR, name: string): string {
     return `(${i === 0 ? '' : 'const '}${t} *)ptr[${i}]`;
   });
   const words = Math.max(1, ir.argWords);
-  return `${name}(${[...bufs, `*(const MaArgs<${words}> *)ptr[${ir.buffers.length}]`, 't', 'g', 'bd', 'gd'].join(', ')})`;
+  const scratch = `(uint8_t *)ptr[${ir.buffers.length}]`;
+  return `${name}(${[...bufs, scratch, `*(const MaArgs<${words}> *)ptr[${ir.buffers.length + 1}]`, 't', 'g', 'bd', 'gd'].join(', ')})`;
 }
 
 /** The driver: main(kernelIndex, grid xyz, group xyz, dir, nBufs) runs one launch over files. */
@@ -93,6 +94,7 @@ int main(int argc, char** argv) {
   std::vector<std::vector<unsigned char>> store;
   std::vector<void*> ptr;
   for (int i = 0; i < nbufs; ++i) store.push_back(ma_load(dir + "/b" + std::to_string(i)));
+  store.push_back(ma_load(dir + "/scratch"));
   store.push_back(ma_load(dir + "/args"));
   for (auto& s : store) ptr.push_back(s.data());
   switch (which) {
@@ -185,7 +187,7 @@ export class HostMslBackend implements Backend {
   }
 
   run(commands: Int32Array, args: BigInt64Array): void {
-    // The GPU command layout: [kernelId, argOffset, nBufs, bufIds..., grid xyz, group xyz, sharedBytes, argBytes].
+    // The GPU command layout: [kernelId, argOffset, nBufs, bufIds..., grid xyz, group xyz, sharedBytes, argBytes, scratchBytes].
     for (let pos = 0; pos < commands.length; ) {
       const kernel = this.kernelsById[commands[pos]];
       const wordOffset = commands[pos + 1] / 8;
@@ -206,6 +208,8 @@ export class HostMslBackend implements Backend {
         writeFileSync(join(dir, `b${i}`), bytes);
       });
       writeFileSync(join(dir, 'args'), new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
+      // The contract's scratch buffer: zeroed, at least scratchBytes long.
+      writeFileSync(join(dir, 'scratch'), new Uint8Array(Math.max(16, geometry[8])));
       const argv = [String(kernel.index), ...launch.grid.map(String), ...launch.block.map(String), dir, String(nBufs)];
       const r = spawnSync(kernel.exe, argv, {
         encoding: 'utf8',
