@@ -62,6 +62,9 @@ export {
 export { matmul, dot, inner, outer, tensordot } from './ops/matmul.js';
 export { cumsum, cumprod, cummax, cummin } from './ops/scan.js';
 export { einsum } from './ops/einsum.js';
+export * as random from './ops/random.js';
+export { sort, argsort, topk } from './ops/sort.js';
+export { take, takeAlongAxis, tril, triu, roll, tile, repeat, pad, nonzero, type IndexLike, type PadMode } from './ops/indexing.js';
 export {
   evaluate as eval,
   evalAsync,

@@ -17,6 +17,8 @@ import type { Axes } from '../ops/reduce.js';
 import * as reduce from '../ops/reduce.js';
 import * as matmulOps from '../ops/matmul.js';
 import * as scanOps from '../ops/scan.js';
+import * as indexing from '../ops/indexing.js';
+import * as sorting from '../ops/sort.js';
 import { backendFor } from '../runtime/registry.js';
 import { currentScope, planOptions } from './context.js';
 import { fromStorage } from './convert.js';
@@ -316,6 +318,30 @@ export class MetalArray {
   /** Cumulative sum along an axis (flattened by default). */
   cumsum(axis?: number | null, reverse = false, inclusive = true): MetalArray {
     return scanOps.cumsum(this, axis, reverse, inclusive);
+  }
+  /** Elements at `indices` along `axis` (flattened without one); see ma.take. */
+  take(indices: indexing.IndexLike, axis?: number | null): MetalArray {
+    return indexing.take(this, indices, axis);
+  }
+  /** Values picked along `axis` by an index array of the same rank; see ma.takeAlongAxis. */
+  takeAlongAxis(indices: indexing.IndexLike, axis: number | null = -1): MetalArray {
+    return indexing.takeAlongAxis(this, indices, axis);
+  }
+  /** Each element repeated along `axis` (flattened without one); see ma.repeat. */
+  repeat(repeats: number, axis?: number | null): MetalArray {
+    return indexing.repeat(this, repeats, axis);
+  }
+  /** Sorted along `axis` (last by default; null: flattened), ascending, NaN last; see ma.sort. */
+  sort(axis: number | null = -1): MetalArray {
+    return sorting.sort(this, axis);
+  }
+  /** int32 indices that sort along `axis` (stable); see ma.argsort. */
+  argsort(axis: number | null = -1): MetalArray {
+    return sorting.argsort(this, axis);
+  }
+  /** Indices of the non-zero elements, one int32 array per axis (evaluates now). */
+  nonzero(): MetalArray[] {
+    return indexing.nonzero(this);
   }
   /** Cumulative product along an axis (flattened by default). */
   cumprod(axis?: number | null, reverse = false, inclusive = true): MetalArray {

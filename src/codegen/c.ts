@@ -201,6 +201,10 @@ function renderStmt(s: Stmt, dimVar: (d: number) => string, fastTrig = false): s
       const value = s.gate !== null ? `(${v(s.gate)} ? ${conv} : (${ct})0)` : conv;
       return `const ${ct} ${v(s.id)} = ${value};`;
     }
+    case 'gidx':
+      return `const int64_t ${v(s.id)} = ma_gather_index((int64_t)${v(s.src)}, a[${s.size}]);`;
+    case 'index':
+      return `const ${COMPUTE_TYPE[s.dtype]} ${v(s.id)} = (${COMPUTE_TYPE[s.dtype]})(${renderIndex(s.index, dimVar)});`;
     case 'arg': {
       const ct = COMPUTE_TYPE[s.dtype];
       const c = cls(s.dtype);
@@ -269,6 +273,91 @@ function renderCScanKernel(ir: KernelIR, name: string): string {
   }
   L.push('    }');
   L.push('  }');
+  L.push('}');
+  return L.join('\n');
+}
+
+/**
+ * A sort kernel: each work item is one line along the last dim. The line's values are
+ * computed once into a scratch array and an index array is merge-sorted by them (stable,
+ * ascending, NaN last, as NumPy); the output is the values in that order or the indices.
+ * If the scratch can't be allocated the line is insertion-sorted in the output itself,
+ * recomputing values: slower, never wrong.
+ */
+function renderCSortKernel(ir: KernelIR, name: string): string {
+  const spec = ir.sort as NonNullable<KernelIR['sort']>;
+  const r = ir.rank;
+  const CT = COMPUTE_TYPE[spec.dtype];
+  const outType = STORAGE_TYPE[ir.buffers[0]];
+  const isF = cls(spec.dtype) === 'f' || cls(spec.dtype) === 'd';
+  const less = (x: string, y: string) => (isF ? `((${x} < ${y}) | ((${y} != ${y}) & (${x} == ${x})))` : `(${x} < ${y})`);
+  const store = (x: string) => (spec.dtype === 'float16' ? `ma_f2h(${x})` : spec.dtype === 'bfloat16' ? `ma_f2b(${x})` : x);
+  const load = (x: string) => (spec.dtype === 'float16' ? `ma_h2f(${x})` : spec.dtype === 'bfloat16' ? `ma_b2f(${x})` : x);
+  const dims = Array.from({ length: r - 1 }, (_, d) => `int64_t i${d}`).join(', ');
+  const dimArgs = Array.from({ length: r - 1 }, (_, d) => `i${d}`).join(', ');
+  const dimVar = (d: number): string => (d === r - 1 ? 'j' : `i${d}`);
+  const L: string[] = [];
+  L.push(`static inline ${CT} ${name}_value(void *const *bufs, const int64_t *a${dims ? `, ${dims}` : ''}, int64_t j) {`);
+  for (const s of ir.stmts) L.push(`  ${renderStmt(s, dimVar).split('\n').join('\n  ')}`);
+  L.push(`  return ${v(ir.result)};`);
+  L.push('}');
+  const value = (j: string) => `${name}_value(bufs, a${dimArgs ? `, ${dimArgs}` : ''}, ${j})`;
+  L.push(`void ${name}(void *const *bufs, const int64_t *a, int64_t start, int64_t end) {`);
+  L.push(`  ${outType} *restrict out = (${outType} *)bufs[0];`);
+  for (let d = 0; d < r; d++) L.push(`  const int64_t n${d} = a[${2 + d}];`);
+  L.push(`  const int64_t len = n${r - 1};`);
+  // Keys move with their indices (no indirect loads): two buffers of each, swapped per pass.
+  L.push(`  ${CT} *vals = (${CT} *)malloc((size_t)(len > 0 ? 2 * len : 1) * sizeof(${CT}));`);
+  L.push('  int64_t *idx = (int64_t *)malloc((size_t)(len > 0 ? 2 * len : 1) * sizeof(int64_t));');
+  L.push('  for (int64_t line = start; line < end; line++) {');
+  L.push('    int64_t t = line;');
+  for (let d = r - 2; d >= 0; d--) L.push(`    const int64_t i${d} = t % n${d}; t /= n${d};`);
+  L.push(`    ${outType} *o = out + line * len;`);
+  L.push('    if (vals != NULL && idx != NULL) {');
+  L.push(`      for (int64_t j = 0; j < len; j++) { vals[j] = ${value('j')}; idx[j] = j; }`);
+  L.push(`      ${CT} *sv = vals, *dv = vals + len;`);
+  L.push('      int64_t *si = idx, *di = idx + len;');
+  // Runs of 16 by insertion sort first (stable), then merge passes from width 16.
+  L.push('      for (int64_t lo = 0; lo < len; lo += 16) {');
+  L.push('        const int64_t hi = lo + 16 < len ? lo + 16 : len;');
+  L.push('        for (int64_t j = lo + 1; j < hi; j++) {');
+  L.push(`          const ${CT} x = sv[j]; const int64_t xi = si[j]; int64_t p = j;`);
+  L.push(`          while (p > lo && ${less('x', 'sv[p - 1]')}) { sv[p] = sv[p - 1]; si[p] = si[p - 1]; p--; }`);
+  L.push('          sv[p] = x; si[p] = xi;');
+  L.push('        }');
+  L.push('      }');
+  L.push('      for (int64_t w = 16; w < len; w *= 2) {');
+  L.push('        for (int64_t lo = 0; lo < len; lo += 2 * w) {');
+  L.push('          int64_t mid = lo + w < len ? lo + w : len, hi = lo + 2 * w < len ? lo + 2 * w : len, p = lo, q = mid, k = lo;');
+  L.push('          while (p < mid && q < hi) {');
+  L.push(`            const int takeRight = ${less('sv[q]', 'sv[p]')};`);
+  L.push('            if (takeRight) { dv[k] = sv[q]; di[k++] = si[q++]; } else { dv[k] = sv[p]; di[k++] = si[p++]; }');
+  L.push('          }');
+  L.push('          while (p < mid) { dv[k] = sv[p]; di[k++] = si[p++]; }');
+  L.push('          while (q < hi) { dv[k] = sv[q]; di[k++] = si[q++]; }');
+  L.push('        }');
+  L.push(`        ${CT} *tv = sv; sv = dv; dv = tv;`);
+  L.push('        int64_t *ti = si; si = di; di = ti;');
+  L.push('      }');
+  L.push(`      for (int64_t j = 0; j < len; j++) o[j] = ${spec.indices ? `(${outType})si[j]` : store('sv[j]')};`);
+  L.push('    } else {');
+  if (spec.indices) {
+    L.push(`      for (int64_t j = 0; j < len; j++) {`);
+    L.push(`        ${CT} x = ${value('j')}; int64_t p = j;`);
+    L.push(`        while (p > 0) { ${CT} y = ${value('(int64_t)o[p - 1]')}; if (!${less('x', 'y')}) break; o[p] = o[p - 1]; p--; }`);
+    L.push(`        o[p] = (${outType})j;`);
+    L.push('      }');
+  } else {
+    L.push(`      for (int64_t j = 0; j < len; j++) {`);
+    L.push(`        ${CT} x = ${value('j')}; int64_t p = j;`);
+    L.push(`        while (p > 0) { ${CT} y = ${load('o[p - 1]')}; if (!${less('x', 'y')}) break; o[p] = o[p - 1]; p--; }`);
+    L.push(`        o[p] = ${store('x')};`);
+    L.push('      }');
+  }
+  L.push('    }');
+  L.push('  }');
+  L.push('  free(vals);');
+  L.push('  free(idx);');
   L.push('}');
   return L.join('\n');
 }
@@ -530,7 +619,8 @@ function externalDeps(s: ReduceStmt): number[] {
   const used: number[] = [];
   const visit = (st: Stmt): void => {
     if ('id' in st) defined.add(st.id);
-    const srcs = st.k === 'alu' || st.k === 'where' ? st.srcs : st.k === 'cast' ? [st.src] : st.k === 'load' && st.gate !== null ? [st.gate] : [];
+    const srcs =
+      st.k === 'alu' || st.k === 'where' ? st.srcs : st.k === 'cast' || st.k === 'gidx' ? [st.src] : st.k === 'load' && st.gate !== null ? [st.gate] : [];
     used.push(...srcs);
     if (st.k === 'reduce') for (const b of st.body) visit(b);
   };
@@ -568,6 +658,7 @@ function splitInner(ix: IndexExpr, inner: number, dimVar: (d: number) => string)
 export function renderCKernel(ir: KernelIR, name: string): string {
   if (ir.kind === 'matmul') return renderCMatmulKernel(ir, name);
   if (ir.kind === 'scan') return renderCScanKernel(ir, name);
+  if (ir.kind === 'sort') return renderCSortKernel(ir, name);
   const r = ir.rank;
   const inner = r - 1;
   const outType = STORAGE_TYPE[ir.buffers[0]];
@@ -587,6 +678,8 @@ export function renderCKernel(ir: KernelIR, name: string): string {
         return [s.src];
       case 'load':
         return s.gate === null ? [] : [s.gate];
+      case 'gidx':
+        return [s.src];
       case 'reduce':
         return externalDeps(s);
       default:
@@ -604,7 +697,7 @@ export function renderCKernel(ir: KernelIR, name: string): string {
     const depLevel = deps.reduce<keyof typeof rank>((m, d) => (rank[d] > rank[m] ? d : m), 'once');
     let own: keyof typeof rank;
     if (s.k === 'arg') own = 'once';
-    else if (s.k === 'load') own = s.index.terms.length === 0 ? 'once' : hasInnerTerm(s.index, inner) || ir.inner[k] ? 'elem' : 'row';
+    else if (s.k === 'load' || s.k === 'index') own = s.index.terms.length === 0 ? 'once' : hasInnerTerm(s.index, inner) || ir.inner[k] ? 'elem' : 'row';
     else if (s.k === 'gate') own = ir.inner[k] ? (segmented && segmentable(s) ? 'seg' : 'elem') : 'row';
     else if (s.k === 'rvar') own = ir.inner[k] ? 'elem' : 'row';
     else if (s.k === 'reduce') own = ir.inner[k] ? 'elem' : s.usesDims ? 'row' : 'once';
@@ -859,6 +952,12 @@ static inline float ma_rb_d(double d) {
   int e; frexp(a, &e);
   double q = ldexp(1.0, e - 8);
   return (float)(rint(d / q) * q);
+}
+
+/* A gathered index: negative counts from the end once, then clamped into [0, n). */
+static inline int64_t ma_gather_index(int64_t i, int64_t n) {
+  i = i < 0 ? i + n : i;
+  return i < 0 ? 0 : i >= n ? n - 1 : i;
 }
 
 /* Zeros that off-segment gated loads read; segments are at most MA_BLOCK long. */

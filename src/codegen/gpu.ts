@@ -72,6 +72,7 @@
  * - `matmul`: 128×128 output tiles per 256-thread block (8×8 per thread), K in steps
  *   of 8 through double-buffered shared memory, the epilogue per element, exact FMA.
  */
+import { BackendUnavailableError } from '../errors.js';
 import { DTYPES, type DType } from '../graph/dtype.js';
 import type { ReduceOp } from '../graph/node.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
@@ -406,6 +407,16 @@ class GpuRenderer {
         return (reduceMode === 'block' ? this.blockReduce(s, dimVar) : this.serialReduce(s, dimVar)).join('\n');
       case 'mm':
         return `const ${this.ct(s.dtype)} v${s.id} = ${this.roundTo(s.dtype, `(${this.ct(s.dtype)})${this.mmValue}`)};`;
+      case 'index':
+        return `const ${this.ct(s.dtype)} v${s.id} = (${this.ct(s.dtype)})(${this.index(s.index, dimVar)});`;
+      case 'gidx': {
+        // A gathered index: negative counts from the end once, then clamped into [0, n).
+        const n = this.arg(s.size);
+        return [
+          `const ${W} v${s.id}w = (${W})v${s.src} < 0 ? (${W})v${s.src} + ${n} : (${W})v${s.src};`,
+          `const ${W} v${s.id} = v${s.id}w < 0 ? (${W})0 : v${s.id}w >= ${n} ? ${n} - 1 : v${s.id}w;`,
+        ].join('\n');
+      }
     }
   }
 
@@ -1134,6 +1145,7 @@ const SPLIT_MIN_PER_THREAD = 8;
 export function gpuStrategy(ir: KernelIR): GpuStrategy {
   if (ir.kind === 'matmul') return 'matmul';
   if (ir.kind === 'scan') return 'scan';
+  if (ir.kind === 'sort') throw new BackendUnavailableError('sort, argsort and topk run on the cpu backend only so far; move the array with .to("cpu")');
   const inner = ir.rank - 1;
   const reduces = ir.stmts.map((s, k) => ({ s, k })).filter((x): x is { s: ReduceStmt; k: number } => x.s.k === 'reduce');
   if (reduces.length === 0) return 'flat';

@@ -13,8 +13,9 @@ import type { DType } from '../graph/dtype.js';
 import type { ReduceOp } from '../graph/node.js';
 
 /**
- * A reference to a loop variable (collapsed output dim), a reshape-derived index (an
- * rvar statement's id) or a reduction loop variable (numbered per kernel).
+ * A reference to a loop variable (collapsed output dim), a computed index (the id of an
+ * rvar statement, reshape-derived, or of a gidx statement, data-dependent) or a
+ * reduction loop variable (numbered per kernel).
  */
 export type IndexVar = { readonly dim: number } | { readonly rvar: number } | { readonly loop: number };
 
@@ -43,6 +44,10 @@ export type Stmt =
   | { readonly k: 'rvar'; readonly id: number; readonly linear: IndexExpr; readonly div: number; readonly mod: number }
   | { readonly k: 'load'; readonly id: number; readonly buf: number; readonly dtype: DType; readonly index: IndexExpr; readonly gate: number | null }
   | { readonly k: 'arg'; readonly id: number; readonly dtype: DType; readonly slot: number }
+  /** A data-dependent index: the integer value `src` wrapped once if negative and clamped to [0, a[size]). */
+  | { readonly k: 'gidx'; readonly id: number; readonly src: number; readonly size: number }
+  /** An index expression's value as an integer of `dtype` (an iota node: the element's linear index). */
+  | { readonly k: 'index'; readonly id: number; readonly dtype: DType; readonly index: IndexExpr }
   | { readonly k: 'alu'; readonly id: number; readonly op: string; readonly dtype: DType; readonly result: DType; readonly srcs: readonly number[] }
   | { readonly k: 'cast'; readonly id: number; readonly from: DType; readonly to: DType; readonly src: number }
   | { readonly k: 'where'; readonly id: number; readonly dtype: DType; readonly srcs: readonly [number, number, number] }
@@ -104,7 +109,7 @@ export interface ReduceStmt {
 }
 
 /** Kernel kinds the scheduler makes (reductions and matmul join later). */
-export type KernelKind = 'elementwise' | 'reduce' | 'matmul' | 'scan';
+export type KernelKind = 'elementwise' | 'reduce' | 'matmul' | 'scan' | 'sort';
 
 /** Rows of the output one matmul work item computes. */
 export const MATMUL_ROW_BLOCK = 4;
@@ -130,4 +135,10 @@ export interface KernelIR {
    * (dims are not collapsed). 'sum' | 'prod' | 'max' | 'min' name the fold.
    */
   readonly scan?: { readonly op: 'sum' | 'prod' | 'max' | 'min'; readonly inclusive: boolean };
+  /**
+   * For 'sort' kernels: `result` is sorted along the last dim (stable, ascending, NaN
+   * last), each work item one line; the output is the sorted values or, with
+   * `indices`, the positions they came from.
+   */
+  readonly sort?: { readonly indices: boolean; readonly dtype: DType };
 }

@@ -26,11 +26,16 @@ interface Clause {
 }
 
 /** Vars beyond the output dims: reshape-derived indices and reduction loop indices. */
-type ExtraVar = { kind: 'rvar'; linear: Form; div: number; mod: number } | { kind: 'red'; size: number };
+type ExtraVar =
+  | { kind: 'rvar'; linear: Form; div: number; mod: number }
+  | { kind: 'red'; size: number }
+  /** A gathered index: the value of `expr` (an integer), wrapped and clamped to [0, size). */
+  | { kind: 'gval'; expr: LExpr; size: number };
 
 type LExpr =
   | { t: 'load'; slot: number; dtype: DType; form: Form; gate: Clause[] | null }
   | { t: 'const'; node: Node; dtype: DType }
+  | { t: 'index'; form: Form; dtype: DType }
   | { t: 'op'; op: string; dtype: DType; result: DType; srcs: LExpr[] }
   | { t: 'cast'; from: DType; to: DType; src: LExpr }
   | { t: 'where'; dtype: DType; srcs: [LExpr, LExpr, LExpr] }
@@ -264,10 +269,30 @@ class Lowering {
     return { t: 'matmul', node, a, b };
   }
 
+  /**
+   * A gather reads its data (a strided view of a buffer; a computed one is materialized
+   * first) at the consumer's index with the gathered axis replaced by the index value.
+   */
+  private gather(node: Node, ctx: Ctx, index: LExpr): LExpr {
+    const data = node.inputs[0];
+    const c = chainLayout(data, this.env);
+    if (!c) {
+      const base = this.chainBase(data);
+      this.materialize.push(this.env.isBoundary(base) ? data : base);
+      return { t: 'const', node, dtype: node.dtype };
+    }
+    const v = this.rank + this.extra.length;
+    this.extra.push({ kind: 'gval', expr: index, size: data.shape[node.axis] });
+    const forms = ctx.forms.slice();
+    forms[node.axis] = unitForm(v);
+    return this.load(data, c.base, c.layout, this.newCtx(forms, ctx.gate));
+  }
+
   /** The expression of a node that needs no children walked (a load or constant), or null. */
   private direct(node: Node, ctx: Ctx): LExpr | null {
     if (this.env.isBoundary(node)) return this.load(node, node, this.env.layoutOf(node), ctx);
     if (node.kind === 'const') return { t: 'const', node, dtype: node.dtype };
+    if (node.kind === 'iota') return { t: 'index', form: combine(ctx.forms, contiguousStrides(node.shape), 0), dtype: node.dtype };
     if (node.kind === 'matmul') return this.matmul(node, ctx);
     if (node.kind === 'view' || node.kind === 'reshape') {
       const c = chainLayout(node, this.env);
@@ -310,6 +335,9 @@ class Lowering {
         this.reduceVars.set(c, vars);
         return [{ node: input, ctx: c }];
       }
+      case 'gather':
+        // Only the index is read at the consumer's index; the data is read in gather().
+        return [{ node: node.inputs[1], ctx }];
       case 'concat': {
         const bounds = node.bounds as readonly number[];
         const axisForm = ctx.forms[node.axis];
@@ -375,7 +403,7 @@ class Lowering {
   private readonly reduceVars = new Map<Ctx, number[]>();
 
   /** The expression of a node from its children's expressions. */
-  private combineNode(node: Node, kids: { node: Node; ctx: Ctx }[], vals: LExpr[]): LExpr {
+  private combineNode(node: Node, ctx: Ctx, kids: { node: Node; ctx: Ctx }[], vals: LExpr[]): LExpr {
     switch (node.kind) {
       case 'unary':
       case 'binary': {
@@ -405,6 +433,8 @@ class Lowering {
         this.cost += size * 2;
         return { t: 'reduce', node, op: node.op as ReduceOp, dtype: node.inputs[0].dtype, result: node.dtype, vars, body: vals[0] };
       }
+      case 'gather':
+        return this.gather(node, ctx, vals[0]);
       default:
         throw new Error(`internal: cannot lower ${node.kind}`);
     }
@@ -432,7 +462,7 @@ class Lowering {
         continue;
       }
       const vals = f.kids.map((k) => this.lookup(k.node, k.ctx) as LExpr);
-      this.store(f.node, f.ctx, this.combineNode(f.node, f.kids, vals));
+      this.store(f.node, f.ctx, this.combineNode(f.node, f.ctx, f.kids, vals));
       stack.pop();
     }
     return this.lookup(root, rootCtx) as LExpr;
@@ -490,8 +520,11 @@ function findMatmul(expr: LExpr): Extract<LExpr, { t: 'matmul' }> | null {
   return null;
 }
 
-/** Every form in an expression tree, and the reduce expressions in it. */
-function collectForms(expr: LExpr): { forms: Form[]; reduces: Extract<LExpr, { t: 'reduce' }>[] } {
+/**
+ * Every form in an expression tree, and the reduce expressions in it; a load's gathered
+ * index (a 'gval' var of `extra`, numbered from `rank`) counts as part of the tree.
+ */
+function collectForms(expr: LExpr, rank: number, extra: readonly ExtraVar[]): { forms: Form[]; reduces: Extract<LExpr, { t: 'reduce' }>[] } {
   const forms: Form[] = [];
   const reduces: Extract<LExpr, { t: 'reduce' }>[] = [];
   const seen = new Set<LExpr>();
@@ -503,6 +536,12 @@ function collectForms(expr: LExpr): { forms: Form[]; reduces: Extract<LExpr, { t
     if (e.t === 'load') {
       forms.push(e.form);
       for (const c of e.gate ?? []) forms.push(c.form);
+      e.form.coefs.forEach((k, v) => {
+        const x = k && v >= rank ? extra[v - rank] : undefined;
+        if (x?.kind === 'gval') pending.push(x.expr);
+      });
+    } else if (e.t === 'index') {
+      forms.push(e.form);
     } else if (e.t === 'select') {
       for (const g of e.gates) for (const c of g) forms.push(c.form);
     } else if (e.t === 'reduce') reduces.push(e);
@@ -527,7 +566,7 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
     ),
   );
 
-  const { forms, reduces } = collectForms(expr);
+  const { forms, reduces } = collectForms(expr, rank, L.extra);
   for (const x of L.extra) if (x.kind === 'rvar') forms.push(x.linear);
 
   // Output dims (of size > 1) each expression reads, through rvars and nested reduces.
@@ -544,7 +583,7 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
         }
       });
     };
-    const inner = collectForms(e);
+    const inner = collectForms(e, rank, L.extra);
     for (const f of inner.forms) addForm(f);
     return dims;
   };
@@ -671,7 +710,15 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
   const rvarOf = (v: number): number => {
     const known = rvarIds.get(v);
     if (known !== undefined) return known;
-    const x = L.extra[v - rank] as Extract<ExtraVar, { kind: 'rvar' }>;
+    const extra = L.extra[v - rank];
+    if (extra.kind === 'gval') {
+      // The gathered index: its value, emitted where its own inputs allow, then clamped.
+      const src = emitTree(extra.expr);
+      const id = valueStmt({ k: 'gidx', id: nextId++, src, size: newSlot(extra.size) }, [src]);
+      rvarIds.set(v, id);
+      return id;
+    }
+    const x = extra as Extract<ExtraVar, { kind: 'rvar' }>;
     const ix = indexExpr(x.linear);
     const id = push({ k: 'rvar', id: nextId++, linear: ix.expr, div: newSlot(x.div), mod: newSlot(x.mod) }, ix.isInner, ix.deps, ix.usesDims);
     rvarIds.set(v, id);
@@ -744,6 +791,11 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
         const slot = newSlot(0);
         consts.push({ node: e.node, slot, dtype: e.dtype });
         id = push({ k: 'arg', id: nextId++, dtype: e.dtype, slot }, false, new Set(), false);
+        break;
+      }
+      case 'index': {
+        const ix = indexExpr(e.form);
+        id = push({ k: 'index', id: nextId++, dtype: e.dtype, index: ix.expr }, ix.isInner, ix.deps, ix.usesDims);
         break;
       }
       case 'op': {
@@ -866,10 +918,12 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
   }
 
   const scanOps = { cumsum: 'sum', cumprod: 'prod', cummax: 'max', cummin: 'min' } as const;
+  const isSort = isScan && (root.op === 'sort' || root.op === 'argsort');
   const ir: KernelIR = {
-    kind: isScan ? 'scan' : mm ? 'matmul' : expr.t === 'reduce' ? 'reduce' : 'elementwise',
+    kind: isSort ? 'sort' : isScan ? 'scan' : mm ? 'matmul' : expr.t === 'reduce' ? 'reduce' : 'elementwise',
     rank: mm || isScan ? rank : outRank,
-    scan: isScan ? { op: scanOps[root.op as keyof typeof scanOps], inclusive: root.inclusive } : undefined,
+    scan: isScan && !isSort ? { op: scanOps[root.op as keyof typeof scanOps], inclusive: root.inclusive } : undefined,
+    sort: isSort ? { indices: root.op === 'argsort', dtype: root.inputs[0].dtype } : undefined,
     matmul: matmulSpec,
     buffers: [root.dtype, ...L.inputs.map((n) => n.dtype)],
     stmts: top.stmts,

@@ -35,6 +35,25 @@ export function constNode(value: ScalarValue, shape: readonly number[], dtype: D
   return n.seal();
 }
 
+/**
+ * Each element's row-major linear index over `shape`, computed in the kernel that reads
+ * it (counters for random numbers, masks such as tril): nothing goes through the host.
+ */
+export function iotaNode(shape: readonly number[], dtype: DType, backend: string): Node {
+  return new Node('iota', '', [], shape, dtype, backend).seal();
+}
+
+/**
+ * out[..., i, ...] = data[..., wrap(index[..., i, ...]), ...] along `axis`: `index` (an
+ * integer array) has the output's shape and `data` matches it on every other axis.
+ * Negative indices count from the end once; out-of-range ones clamp (as JAX's gathers).
+ */
+export function gatherNode(data: Node, index: Node, axis: number): Node {
+  const n = new Node('gather', '', [data, index], index.shape, data.dtype, data.backend);
+  n.axis = axis;
+  return n.seal();
+}
+
 /** An elementwise op; inputs already have the op's shape (broadcast views) and compute dtype. */
 export function elementwiseNode(op: string, inputs: Node[], shape: readonly number[], dtype: DType): Node {
   return new Node(inputs.length === 1 ? 'unary' : 'binary', op, inputs, shape, dtype, inputs[0].backend).seal();

@@ -195,7 +195,7 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
     if (k.ir === null) return -1;
     const body = backend.render(k.ir, 'KERNEL_NAME');
     const name = kernelNameFor(backend, body);
-    sources.push({ name, source: body.replace('KERNEL_NAME', name) });
+    sources.push({ name, source: body.replaceAll('KERNEL_NAME', name) });
     return sources.length - 1;
   });
 
@@ -289,7 +289,10 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
  */
 function grainOf(k: LoweredKernel): number {
   const mm = k.ir.matmul;
-  const perItem = mm ? (k.cost + 2) * Math.max(1, k.args[mm.n]) * mm.rowBlock : k.cost + 2;
+  // A scan or sort work item is a whole line (a sort makes log2(line) passes over it).
+  const line = k.ir.kind === 'scan' || k.ir.kind === 'sort' ? Math.max(1, k.args[1 + k.ir.rank]) : 1;
+  const passes = k.ir.kind === 'sort' ? Math.max(1, Math.log2(line)) * 4 : 1;
+  const perItem = mm ? (k.cost + 2) * Math.max(1, k.args[mm.n]) * mm.rowBlock : (k.cost + 2) * line * passes;
   return Math.max(1, Math.floor(131072 / perItem));
 }
 

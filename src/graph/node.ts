@@ -10,10 +10,24 @@ import type { DType } from './dtype.js';
 import { DTYPES } from './dtype.js';
 
 /** What a node does. Movement ops are views: index math in the consumer's kernel. */
-export type NodeKind = 'leaf' | 'const' | 'unary' | 'binary' | 'where' | 'cast' | 'view' | 'reshape' | 'concat' | 'reduce' | 'matmul' | 'scan';
+export type NodeKind =
+  | 'leaf'
+  | 'const'
+  | 'iota'
+  | 'unary'
+  | 'binary'
+  | 'where'
+  | 'cast'
+  | 'view'
+  | 'reshape'
+  | 'concat'
+  | 'reduce'
+  | 'matmul'
+  | 'scan'
+  | 'gather';
 
 /** Scans (along the last axis): the node's `op` is one of these. */
-export type ScanOp = 'cumsum' | 'cumprod' | 'cummax' | 'cummin';
+export type ScanOp = 'cumsum' | 'cumprod' | 'cummax' | 'cummin' | 'sort' | 'argsort';
 
 /** Reductions: the node's `op` is one of these and `axes` lists the input dims reduced. */
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin' | 'any' | 'all';
@@ -112,7 +126,7 @@ export class Node {
   value: ScalarValue = 0;
   /** view: the dimension-wise map onto the input. */
   view: ViewMap | null = null;
-  /** concat: the axis and the start of each input along it. */
+  /** concat: the axis and the start of each input along it; gather: the axis indexed. */
   axis = 0;
   bounds: readonly number[] | null = null;
   /** reduce: the input dims reduced, ascending. */
@@ -157,7 +171,7 @@ export class Node {
     // Elementwise, cast, where, concat and reduce shapes follow from their inputs (and
     // attributes), which are hashed; the rest hash their own shape.
     const k = this.kind;
-    if (k === 'leaf' || k === 'const' || k === 'view' || k === 'reshape') h.addList(this.shape);
+    if (k === 'leaf' || k === 'const' || k === 'iota' || k === 'view' || k === 'reshape') h.addList(this.shape);
     switch (this.kind) {
       case 'leaf':
         h.addList(this.strides as number[]).add(this.offset);
@@ -169,6 +183,9 @@ export class Node {
       }
       case 'concat':
         h.add(this.axis).addList(this.bounds as number[]);
+        break;
+      case 'gather':
+        h.add(this.axis).addList(this.inputs[0].shape);
         break;
       case 'reduce':
         h.addList(this.axes as number[]);
@@ -221,6 +238,8 @@ const KIND_TAG: Record<NodeKind, number> = {
   reduce: 10,
   matmul: 11,
   scan: 12,
+  iota: 13,
+  gather: 14,
 };
 
 const opTags = new Map<string, number>();

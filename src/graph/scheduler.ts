@@ -36,6 +36,7 @@ function ownCost(n: Node): number {
     case 'where':
     case 'concat':
     case 'reduce':
+    case 'gather':
       return 1;
     default:
       return 0;
@@ -50,7 +51,8 @@ const isCompute = (n: Node): boolean =>
   n.kind === 'concat' ||
   n.kind === 'reduce' ||
   n.kind === 'matmul' ||
-  n.kind === 'scan';
+  n.kind === 'scan' ||
+  n.kind === 'gather';
 
 /** Follows views and reshapes down to the node that computes values. */
 function viewBase(n: Node): Node {
@@ -66,9 +68,8 @@ function viewBase(n: Node): Node {
 export function schedule(nodes: readonly Node[], outputs: readonly Node[], opts: ScheduleOptions): Set<Node> {
   const materialized = new Set<Node>(opts.forced);
   const cost = new Float64Array(nodes.length);
-  const consumersOf: Node[][] = nodes.map(() => []);
-  for (const n of nodes) for (const x of n.inputs) if (n.inputs.indexOf(x) === n.inputs.indexOf(x, 0) && x.localId >= 0) consumersOf[x.localId].push(n);
   const isOutput = new Set(outputs);
+  const joins = sharedJoins(nodes, isOutput);
   for (const n of nodes) {
     if (n.kind === 'leaf' || n.kind === 'const' || materialized.has(n)) continue;
     let c = ownCost(n);
@@ -101,8 +102,10 @@ export function schedule(nodes: readonly Node[], outputs: readonly Node[], opts:
       cost[n.localId] = 0;
       continue;
     }
-    if (n.consumers > 1 && c > 0) {
-      const k = n.consumers - sharedReads(n, consumersOf);
+    // Consumers that all meet again in one elementwise node at the same index share
+    // one evaluation of n in that node's kernel: no recomputation to weigh.
+    if (n.consumers > 1 && c > 0 && joins[n.localId] < 0) {
+      const k = n.consumers;
       if ((k - 1) * c > (k + 1) * LOAD_COST) {
         const base = viewBase(n);
         if (base.kind !== 'leaf' && base.kind !== 'const') {
@@ -124,19 +127,40 @@ const isSameShapeElementwise = (c: Node, n: Node): boolean =>
   c.shape.every((d, i) => d === n.shape[i]);
 
 /**
- * Consumers of `n` that read it at the same index as another consumer they feed, as
- * `isfinite(m)` and `where(isfinite(m), m, 0)` both read `m`: fused together, the
- * lowering evaluates `n` once for both, so they are no extra evaluation.
+ * For each node, the local id of the nearest node that every path from it to an output
+ * passes through while staying at the same index (same-shape elementwise consumers
+ * only), or -1 where some path leaves that (an output, a view, a reduction...). Such a
+ * join is the node's immediate post-dominator over elementwise edges: fused into the
+ * join's kernel, all of the node's consumers read it in the same context, so the
+ * lowering computes it once (as `x1` in `(x1 << 13) | (x1 >> 19)`, or `isfinite(m)` and
+ * `where(isfinite(m), m, 0)` sharing `m`). Nodes come in post-order, so a consumer's
+ * join is known before its inputs' are needed, and joins only move forward.
  */
-function sharedReads(n: Node, consumersOf: readonly Node[][]): number {
-  const direct = consumersOf[n.localId];
-  let shared = 0;
-  for (const c of direct) {
-    if (c.consumers !== 1 || !isSameShapeElementwise(c, n)) continue;
-    const next = consumersOf[c.localId][0];
-    if (next !== undefined && direct.includes(next) && isSameShapeElementwise(next, n)) shared++;
+function sharedJoins(nodes: readonly Node[], isOutput: ReadonlySet<Node>): Int32Array {
+  const EXIT = -1;
+  const join = new Int32Array(nodes.length).fill(EXIT);
+  const consumers: number[][] = nodes.map(() => []);
+  for (const n of nodes) {
+    n.inputs.forEach((x, i) => {
+      if (n.inputs.indexOf(x) === i && x.localId >= 0) consumers[x.localId].push(isSameShapeElementwise(n, x) ? n.localId : EXIT);
+    });
   }
-  return shared;
+  const meet = (a: number, b: number): number => {
+    while (a !== b) {
+      if (a === EXIT || b === EXIT) return EXIT;
+      if (a < b) a = join[a];
+      else b = join[b];
+    }
+    return a;
+  };
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const list = consumers[i];
+    if (isOutput.has(nodes[i]) || list.length === 0) continue;
+    let j = list[0];
+    for (let k = 1; k < list.length && j !== EXIT; k++) j = meet(j, list[k]);
+    join[i] = j;
+  }
+  return join;
 }
 
 /**

@@ -3,7 +3,7 @@
  * and shape (NumPy broadcasting), and makes one node.
  */
 import { MetalArray } from '../array/array.js';
-import { DTypeError } from '../errors.js';
+import { ArgumentError, DTypeError } from '../errors.js';
 import { castNode, elementwiseNode, scalarOpNode, whereNode } from '../graph/build.js';
 import type { Node } from '../graph/node.js';
 import { castScalar } from '../graph/scalar.js';
@@ -41,8 +41,16 @@ function arrayScalar(op: ElementwiseOp, n: Node, s: number | boolean | bigint, s
   return MetalArray.fromNode(scalarOpNode(op.name, x, castScalar(scalarFor(s, sd), sd, compute), scalarFirst, result));
 }
 
+/** The indices of the non-zero elements of `cond`, one int32 array per axis (NumPy's one-argument where; evaluates now). */
+export function where(cond: MetalArray): MetalArray[];
 /** `cond ? a : b` elementwise, broadcasting all three; result dtype promote(a, b). */
-export function where(cond: ArrayLike, a: ArrayLike, b: ArrayLike): MetalArray {
+export function where(cond: ArrayLike, a: ArrayLike, b: ArrayLike): MetalArray;
+export function where(cond: ArrayLike, a?: ArrayLike, b?: ArrayLike): MetalArray | MetalArray[] {
+  if (a === undefined && b === undefined) {
+    if (!(cond instanceof MetalArray)) throw new ArgumentError('where: with one argument, the condition must be a MetalArray');
+    return cond.nonzero();
+  }
+  if (a === undefined || b === undefined) throw new ArgumentError('where: needs one argument (the condition) or three');
   // All three checked together (liveness, backends); the condition's dtype must not
   // steer the weak scalars' dtype, so the values are resolved on their own.
   const [nc] = operandNodes('where', [cond, a, b]);

@@ -11,3 +11,4 @@ export * from './reduce.js';
 export * from './round.js';
 export { erf as erfScalar, erfc as erfcScalar, erfinv as erfinvScalar } from './special.js';
 export * from './views.js';
+export * as indexing from './indexing.js';

@@ -1,0 +1,269 @@
+/**
+ * Indexing and rearranging: gathers (`take`, `takeAlongAxis`), and ops built from views,
+ * concatenation and index arithmetic (`tril`, `triu`, `roll`, `tile`, `repeat`, `pad`),
+ * plus the data-dependent `nonzero` (evaluated eagerly: its shape depends on values).
+ *
+ * A gather is one node: the consumer's kernel reads the data at the index values (a
+ * computed data operand is materialized first), so `take(x, i).exp()` is one kernel.
+ * Indices count from the end when negative; out-of-range indices clamp to the axis (as
+ * JAX's gathers do: a lazy library cannot raise on a value it has not computed).
+ */
+import { MetalArray } from '../array/array.js';
+import { array } from '../array/creation.js';
+import { scalarFor } from '../array/convert.js';
+import { ArgumentError, BackendMismatchError, DTypeError, ShapeError } from '../errors.js';
+import { constNode, gatherNode, iotaNode } from '../graph/build.js';
+import { DTYPES } from '../graph/dtype.js';
+import { binary, where } from './elementwise.js';
+import { concatenate } from './join.js';
+import { broadcastTo, flatten, flip, reshape, slice } from './movement.js';
+import { broadcastNode, broadcastShapes, normalizeAxis } from './operand.js';
+
+/** What an index argument may be: an integer array, a number, or nested lists of them. */
+export type IndexLike = MetalArray | number | bigint | readonly unknown[];
+
+function indexArray(op: string, indices: IndexLike, backend: string): MetalArray {
+  if (indices instanceof MetalArray) {
+    const kind = DTYPES[indices.dtype].kind;
+    if (kind !== 'int' && kind !== 'uint' && kind !== 'bool') throw new DTypeError(`${op}: indices must be integers, got ${indices.dtype}`);
+    if (indices.liveNode(op).backend !== backend) {
+      throw new BackendMismatchError(`${op}: the indices live on ${indices.liveNode(op).backend}, the array on ${backend}`);
+    }
+    return indices;
+  }
+  if (typeof indices !== 'number' && typeof indices !== 'bigint' && !Array.isArray(indices)) {
+    throw new ArgumentError(`${op}: indices must be an integer array, a number or nested lists of integers, got ${typeof indices}`);
+  }
+  const flat = Array.isArray(indices) ? (indices as unknown[]).flat(Number.POSITIVE_INFINITY) : [indices];
+  if (!flat.every((v) => typeof v === 'bigint' || (typeof v === 'number' && Number.isSafeInteger(v)))) {
+    throw new DTypeError(`${op}: indices must be integers, got ${JSON.stringify(indices, (_, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+  }
+  const small = flat.every((v) => Number(v) >= -(2 ** 31) && Number(v) < 2 ** 31);
+  const idx = array(indices as never, small ? 'int32' : 'int64');
+  return idx.liveNode(op).backend === backend ? idx : idx.to(backend);
+}
+
+/**
+ * Elements of `a` at `indices` along `axis` (NumPy's `take`): the result's shape is
+ * `a.shape[:axis] + indices.shape + a.shape[axis+1:]`. Without an axis, `a` is
+ * flattened first.
+ */
+export function take(a: MetalArray, indices: IndexLike, axis?: number | null): MetalArray {
+  const op = 'take';
+  const node = a.liveNode(op);
+  const idx = indexArray(op, indices, node.backend);
+  const src = axis === undefined || axis === null ? flatten(a) : a;
+  const ax = axis === undefined || axis === null ? 0 : normalizeAxis(op, axis, a.ndim);
+  const n = src.shape[ax];
+  const before = src.shape.slice(0, ax);
+  const after = src.shape.slice(ax + 1);
+  if (idx.ndim === 0) return take(src, reshape(idx, [1]), ax).squeeze(ax);
+  const out = [...before, ...idx.shape, ...after];
+  if (n === 0 && out.some((d) => d === 0) === false) throw new ShapeError(`${op}: cannot take from an empty axis ${ax} of shape [${src.shape.join(', ')}]`);
+  // The data gets the index's extra dims as new axes in front of the gathered one.
+  const g = ax + idx.ndim - 1;
+  const data = reshape(src, [...before, ...new Array<number>(idx.ndim - 1).fill(1), n, ...after]);
+  const dataShape = out.slice();
+  dataShape[g] = n;
+  const index = reshape(idx, [...new Array<number>(ax).fill(1), ...idx.shape, ...new Array<number>(after.length).fill(1)]);
+  return MetalArray.fromNode(gatherNode(broadcastNode(data.liveNode(op), dataShape), broadcastNode(index.liveNode(op), out), g));
+}
+
+/**
+ * Picks values along `axis` by an index array of the same rank (NumPy's
+ * `take_along_axis`): the other axes broadcast between `a` and `indices`. Without an
+ * axis, `a` is flattened and `indices` must be 1-D.
+ */
+export function takeAlongAxis(a: MetalArray, indices: IndexLike, axis: number | null = -1): MetalArray {
+  const op = 'takeAlongAxis';
+  const node = a.liveNode(op);
+  const idx = indexArray(op, indices, node.backend);
+  const src = axis === null ? flatten(a) : a;
+  if (idx.ndim !== src.ndim) {
+    throw new ShapeError(`${op}: indices must have the array's rank ${src.ndim}, got shape [${idx.shape.join(', ')}]`);
+  }
+  if (src.ndim === 0) throw new ShapeError(`${op}: needs an array of rank >= 1`);
+  const ax = axis === null ? 0 : normalizeAxis(op, axis, src.ndim);
+  const others = (s: readonly number[]) => s.map((d, i) => (i === ax ? 1 : d));
+  const common = broadcastShapes(op, [others(src.shape), others(idx.shape)]);
+  const out = common.map((d, i) => (i === ax ? idx.shape[ax] : d));
+  const dataShape = common.map((d, i) => (i === ax ? src.shape[ax] : d));
+  if (src.shape[ax] === 0 && out.every((d) => d > 0)) throw new ShapeError(`${op}: cannot take from an empty axis ${ax}`);
+  return MetalArray.fromNode(gatherNode(broadcastNode(src.liveNode(op), dataShape), broadcastNode(idx.liveNode(op), out), ax));
+}
+
+/** Row and column index grids of the last two axes, as int64 iotas (no host data). */
+function matrixIndices(a: MetalArray): [MetalArray, MetalArray] {
+  const [m, n] = a.shape.slice(-2);
+  const backend = a.liveNode('tril').backend;
+  const rows = MetalArray.fromNode(broadcastNode(iotaNode([m, 1], 'int64', backend), [m, n]));
+  const cols = MetalArray.fromNode(broadcastNode(iotaNode([1, n], 'int64', backend), [m, n]));
+  return [rows, cols];
+}
+
+function triangle(op: 'tril' | 'triu', a: MetalArray, k: number): MetalArray {
+  if (!(a instanceof MetalArray)) throw new ArgumentError(`${op}: expected a MetalArray`);
+  if (a.ndim < 2) throw new ShapeError(`${op}: needs an array of rank >= 2, got shape [${a.shape.join(', ')}]`);
+  if (!Number.isSafeInteger(k)) throw new ArgumentError(`${op}: k must be an integer, got ${String(k)}`);
+  const [rows, cols] = matrixIndices(a);
+  // tril keeps col <= row + k; triu keeps col >= row + k.
+  const keep = op === 'tril' ? binary('lessEqual', cols, binary('add', rows, k)) : binary('greaterEqual', cols, binary('add', rows, k));
+  return where(keep, a, 0).astype(a.dtype);
+}
+
+/** The lower triangle of the last two axes (elements above the k-th diagonal zeroed). */
+export function tril(a: MetalArray, k = 0): MetalArray {
+  return triangle('tril', a, k);
+}
+
+/** The upper triangle of the last two axes (elements below the k-th diagonal zeroed). */
+export function triu(a: MetalArray, k = 0): MetalArray {
+  return triangle('triu', a, k);
+}
+
+function checkInt(op: string, name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new ArgumentError(`${op}: ${name} must be an integer, got ${String(v)}`);
+  return v;
+}
+
+/**
+ * Rolls elements along an axis (or the flattened array): element i moves to i + shift.
+ * Two slices concatenated in the consumer's kernel; several axes with lists of shifts.
+ */
+export function roll(a: MetalArray, shift: number | readonly number[], axis?: number | readonly number[] | null): MetalArray {
+  const op = 'roll';
+  a.liveNode(op);
+  if (axis === undefined || axis === null) {
+    if (typeof shift !== 'number') throw new ArgumentError(`${op}: without an axis, shift must be one integer`);
+    return reshape(roll(flatten(a), shift, 0), [...a.shape]);
+  }
+  const axes = typeof axis === 'number' ? [axis] : [...axis];
+  const shifts = typeof shift === 'number' ? axes.map(() => shift) : [...shift];
+  if (shifts.length !== axes.length) throw new ArgumentError(`${op}: ${shifts.length} shifts for ${axes.length} axes`);
+  let out = a;
+  axes.forEach((ax0, i) => {
+    const ax = normalizeAxis(op, ax0, a.ndim);
+    const n = a.shape[ax];
+    const s = checkInt(op, 'shift', shifts[i]);
+    if (n === 0) return;
+    const k = ((s % n) + n) % n;
+    if (k === 0) return;
+    const spec = (start: number | null, stop: number | null) =>
+      a.shape.map((_, d) => (d === ax ? [start, stop] : [null, null]) as [number | null, number | null]);
+    out = concatenate([slice(out, ...spec(n - k, null)), slice(out, ...spec(0, n - k))], ax);
+  });
+  return out;
+}
+
+/**
+ * Repeats the whole array `reps` times along each axis (NumPy's `tile`): a broadcast and
+ * a reshape, read through index arithmetic.
+ */
+export function tile(a: MetalArray, reps: number | readonly number[]): MetalArray {
+  const op = 'tile';
+  a.liveNode(op);
+  const r = typeof reps === 'number' ? [reps] : [...reps];
+  for (const x of r) if (checkInt(op, 'reps', x) < 0) throw new ArgumentError(`${op}: reps must be >= 0, got ${x}`);
+  const rank = Math.max(a.ndim, r.length);
+  const shape = [...new Array<number>(rank - a.ndim).fill(1), ...a.shape];
+  const times = [...new Array<number>(rank - r.length).fill(1), ...r];
+  // [t0, s0, t1, s1, ...] broadcast from [1, s0, 1, s1, ...], then merged pairwise.
+  const interleaved = shape.flatMap((s) => [1, s]);
+  const target = shape.flatMap((s, i) => [times[i], s]);
+  return reshape(
+    broadcastTo(reshape(a, interleaved), target),
+    shape.map((s, i) => s * times[i]),
+  );
+}
+
+/**
+ * Repeats each element `repeats` times along an axis (NumPy's `repeat`; flattened
+ * without an axis). A number of repeats only: per-element counts give a data-dependent
+ * layout and are not supported.
+ */
+export function repeat(a: MetalArray, repeats: number, axis?: number | null): MetalArray {
+  const op = 'repeat';
+  a.liveNode(op);
+  if (checkInt(op, 'repeats', repeats) < 0) throw new ArgumentError(`${op}: repeats must be >= 0, got ${repeats}`);
+  const src = axis === undefined || axis === null ? flatten(a) : a;
+  const ax = axis === undefined || axis === null ? 0 : normalizeAxis(op, axis, a.ndim);
+  const expanded = [...src.shape.slice(0, ax + 1), 1, ...src.shape.slice(ax + 1)];
+  const target = [...src.shape.slice(0, ax + 1), repeats, ...src.shape.slice(ax + 1)];
+  const out = src.shape.map((d, i) => (i === ax ? d * repeats : d));
+  return reshape(broadcastTo(reshape(src, expanded), target), out);
+}
+
+/** How `pad` fills: a constant, the edge value, or a reflection without the edge (NumPy). */
+export type PadMode = 'constant' | 'edge' | 'reflect';
+
+/**
+ * Pads each axis by (before, after) elements: `width` is one number for every side, a
+ * [before, after] pair for every axis, or one pair per axis. The padding is slices,
+ * flips, broadcasts and constants concatenated in the consumer's kernel: no copy.
+ */
+export function pad(
+  a: MetalArray,
+  width: number | readonly [number, number] | readonly (readonly [number, number])[],
+  mode: PadMode = 'constant',
+  constantValue = 0,
+): MetalArray {
+  const op = 'pad';
+  a.liveNode(op);
+  const pairs: [number, number][] =
+    typeof width === 'number'
+      ? a.shape.map(() => [width, width])
+      : typeof width[0] === 'number'
+        ? a.shape.map(() => [width[0] as number, width[1] as number])
+        : (width as readonly (readonly [number, number])[]).map((p) => [p[0], p[1]]);
+  if (pairs.length !== a.ndim) throw new ArgumentError(`${op}: ${pairs.length} (before, after) pairs for an array of rank ${a.ndim}`);
+  for (const [b, e] of pairs) {
+    if (checkInt(op, 'width', b) < 0 || checkInt(op, 'width', e) < 0) throw new ArgumentError(`${op}: widths must be >= 0, got [${b}, ${e}]`);
+  }
+  if (!['constant', 'edge', 'reflect'].includes(mode)) throw new ArgumentError(`${op}: mode must be 'constant', 'edge' or 'reflect', got ${String(mode)}`);
+  let out = a;
+  pairs.forEach(([before, after], ax) => {
+    if (before === 0 && after === 0) return;
+    const n = out.shape[ax];
+    const part = (start: number, stop: number) =>
+      slice(out, ...out.shape.map((_, d) => (d === ax ? [start, stop] : [null, null]) as [number, number] | [null, null]));
+    const block = (count: number, side: 'before' | 'after'): MetalArray => {
+      const shape = out.shape.map((d, i) => (i === ax ? count : d));
+      if (mode === 'constant') {
+        const value = constNode(scalarFor(constantValue, out.dtype), [], out.dtype, out.liveNode(op).backend);
+        return MetalArray.fromNode(broadcastNode(value, shape));
+      }
+      if (n === 0) throw new ShapeError(`${op}: cannot pad an empty axis ${ax} in '${mode}' mode`);
+      if (mode === 'edge') return broadcastTo(side === 'before' ? part(0, 1) : part(n - 1, n), shape);
+      if (count > n - 1) throw new ShapeError(`${op}: 'reflect' padding of ${count} needs an axis longer than ${count}, axis ${ax} has ${n}`);
+      return flip(side === 'before' ? part(1, count + 1) : part(n - 1 - count, n - 1), ax);
+    };
+    const parts: MetalArray[] = [];
+    if (before > 0) parts.push(block(before, 'before'));
+    parts.push(out);
+    if (after > 0) parts.push(block(after, 'after'));
+    out = concatenate(parts, ax);
+  });
+  return out;
+}
+
+/**
+ * The indices of the non-zero elements, one int32 array per axis (NumPy's `nonzero`).
+ * The result's length depends on the values, so this evaluates `a` now.
+ */
+export function nonzero(a: MetalArray): MetalArray[] {
+  const op = 'nonzero';
+  a.liveNode(op);
+  const values = a.toTypedArray();
+  const flat: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'bigint' ? v !== 0n : v !== 0) flat.push(i); // NaN counts as non-zero
+  }
+  const strides = a.shape.map((_, d) => a.shape.slice(d + 1).reduce((p, x) => p * x, 1));
+  const backend = a.liveNode(op).backend;
+  return (a.ndim === 0 ? [1] : a.shape).map((_, d) => {
+    const col = Int32Array.from(flat, (i) => (a.ndim === 0 ? 0 : Math.floor(i / strides[d]) % a.shape[d]));
+    const out = array(col, 'int32');
+    return out.liveNode(op).backend === backend ? out : out.to(backend);
+  });
+}

@@ -1,0 +1,246 @@
+/**
+ * Counter-based random numbers (`ma.random`), JAX style: a key is a uint32 array of shape
+ * [2]; the same key gives the same numbers, and `split` derives independent keys.
+ *
+ * Every draw is ordinary elementwise integer arithmetic on each element's linear index
+ * (an iota node) and the key: the Threefry-2x32 block cipher with 20 rounds (Salmon et
+ * al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011). The graph fuses into the
+ * kernel that consumes it, nothing goes through the host, and the bits are identical on
+ * every backend (wrapping uint32 adds, shifts and xors are exact everywhere). Floats are
+ * made from the bits with exact integer-to-float steps; the transcendental steps of
+ * `normal`, `truncatedNormal` and `categorical` agree across backends to rounding.
+ */
+import { MetalArray } from '../array/array.js';
+import { ArgumentError, DTypeError } from '../errors.js';
+import { type DType, DTYPES, checkDType } from '../graph/dtype.js';
+import { constNode, iotaNode } from '../graph/build.js';
+import { defaultBackend } from '../array/context.js';
+import { argmax } from './reduce.js';
+import { stack } from './join.js';
+import { astype, binary, clip, unary } from './elementwise.js';
+import { take } from './indexing.js';
+import { argsort } from './sort.js';
+import type { ArrayLike } from './operand.js';
+
+/** Threefry-2x32's rotation constants (from the Random123 paper). */
+const ROTATIONS = [13, 15, 26, 6, 17, 29, 16, 24] as const;
+/** The key-schedule parity constant of Threefry. */
+const KS_PARITY = 0x1bd11bda;
+
+/** A shape argument: a size or a list of sizes. */
+export type Shape = number | readonly number[];
+
+function shapeOf(op: string, shape: Shape): number[] {
+  const dims = typeof shape === 'number' ? [shape] : Array.isArray(shape) ? [...shape] : null;
+  if (dims === null || !dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new ArgumentError(`random.${op}: shape must be a non-negative integer or a list of them, got ${JSON.stringify(shape)}`);
+  }
+  return dims;
+}
+
+function floatDType(op: string, dtype: DType): DType {
+  checkDType(dtype, `random.${op}`);
+  if (DTYPES[dtype].kind !== 'float') throw new DTypeError(`random.${op}: dtype must be a float dtype, got ${dtype}`);
+  return dtype;
+}
+
+/** The two uint32 words of a single key (0-d views), checked. */
+function keyWords(op: string, key: MetalArray): [MetalArray, MetalArray] {
+  if (!(key instanceof MetalArray)) throw new ArgumentError(`random.${op}: key must be a MetalArray from random.key or random.split`);
+  if (key.dtype !== 'uint32' || key.ndim !== 1 || key.shape[0] !== 2) {
+    throw new ArgumentError(`random.${op}: a key is a uint32 array of shape [2], got ${key.dtype} [${key.shape.join(', ')}]`);
+  }
+  return [key.slice(0), key.slice(1)];
+}
+
+const rotl = (x: MetalArray, r: number): MetalArray => binary('bitwiseOr', binary('leftShift', x, r), binary('rightShift', x, 32 - r));
+
+/** Threefry-2x32, 20 rounds: encrypts the counter pair (x0, x1) under the key (k0, k1). */
+function threefry(k0: MetalArray, k1: MetalArray, x0: MetalArray, x1: MetalArray): [MetalArray, MetalArray] {
+  const ks = [k0, k1, binary('bitwiseXor', binary('bitwiseXor', k0, k1), KS_PARITY)];
+  let a = binary('add', x0, ks[0]);
+  let b = binary('add', x1, ks[1]);
+  for (let round = 0; round < 20; round++) {
+    a = binary('add', a, b);
+    b = binary('bitwiseXor', rotl(b, ROTATIONS[round % 8]), a);
+    if (round % 4 === 3) {
+      const s = (round + 1) / 4;
+      a = binary('add', a, ks[s % 3]);
+      b = binary('add', binary('add', b, ks[(s + 1) % 3]), s);
+    }
+  }
+  return [a, b];
+}
+
+/**
+ * The Threefry-2x32 (20 rounds) block cipher itself: encrypts counter pairs (x0, x1)
+ * (uint32 arrays, broadcast together) under a key; returns the two output words. Every
+ * draw is this function of the key and each element's index.
+ */
+export function threefry2x32(key: MetalArray, x0: ArrayLike, x1: ArrayLike): [MetalArray, MetalArray] {
+  const [k0, k1] = keyWords('threefry2x32', key);
+  const word = (x: ArrayLike): MetalArray =>
+    x instanceof MetalArray ? x : MetalArray.fromNode(constNode(x, [], 'uint32', k0.liveNode('random.threefry2x32').backend));
+  for (const x of [x0, x1]) {
+    if (x instanceof MetalArray && x.dtype !== 'uint32') throw new DTypeError(`random.threefry2x32: counters must be uint32, got ${x.dtype}`);
+  }
+  return threefry(k0, k1, word(x0), word(x1));
+}
+
+/** The counter of each element of a draw of `shape`: its linear index, as uint32. */
+function counters(op: string, key: MetalArray, shape: readonly number[]): MetalArray {
+  const size = shape.reduce((p, d) => p * d, 1);
+  if (size > 2 ** 32) throw new ArgumentError(`random.${op}: one draw holds at most 2^32 numbers, asked for ${size}; split the key and draw in parts`);
+  return MetalArray.fromNode(iotaNode(shape, 'uint32', key.liveNode(`random.${op}`).backend));
+}
+
+/** 32 random bits per element (uint32) and, when asked, a second independent word. */
+function bitPairs(op: string, key: MetalArray, shape: readonly number[]): [MetalArray, MetalArray] {
+  const [k0, k1] = keyWords(op, key);
+  const zero = MetalArray.fromNode(constNode(0, [], 'uint32', k0.liveNode(op).backend));
+  return threefry(k0, k1, counters(op, key, shape), zero);
+}
+
+/**
+ * A key from an integer seed (up to 64 bits; a negative seed is taken modulo 2^64): a
+ * uint32 array of shape [2], high word first.
+ */
+export function key(seed: number | bigint): MetalArray {
+  let s: bigint;
+  if (typeof seed === 'bigint') s = seed;
+  else if (typeof seed === 'number' && Number.isSafeInteger(seed)) s = BigInt(seed);
+  else throw new ArgumentError(`random.key: seed must be a safe integer or a bigint, got ${String(seed)}`);
+  s = BigInt.asUintN(64, s);
+  // Two constants stacked: nothing to upload, and the key fuses into its first draw.
+  const word = (v: bigint) => MetalArray.fromNode(constNode(Number(v), [], 'uint32', defaultBackend()));
+  return stack([word(s >> 32n), word(s & 0xffffffffn)], 0);
+}
+
+/** `n` new independent keys from `key` (shape [n, 2]; `keys.slice(i)` is the i-th). */
+export function split(key: MetalArray, n = 2): MetalArray {
+  if (!Number.isSafeInteger(n) || n < 0) throw new ArgumentError(`random.split: n must be a non-negative integer, got ${String(n)}`);
+  const [y0, y1] = bitPairs('split', key, [n]);
+  return stack([y0, y1], -1);
+}
+
+/** Uniformly distributed uint32 bits of the given shape. */
+export function bits(key: MetalArray, shape: Shape = []): MetalArray {
+  return bitPairs('bits', key, shapeOf('bits', shape))[0];
+}
+
+/** Bits of each float dtype's significand a uniform draw uses, so the cast is exact. */
+const SIGNIFICAND: Partial<Record<DType, number>> = { float16: 11, bfloat16: 8, float32: 24 };
+
+/** Uniform in [0, 1) in `dtype`, exactly representable (k / 2^p). */
+function unitUniform(op: string, key: MetalArray, shape: readonly number[], dtype: DType): MetalArray {
+  const [y0, y1] = bitPairs(op, key, shape);
+  if (dtype === 'float64') {
+    // 53 bits from both words: (hi27 * 2^26 + lo26) / 2^53.
+    const hi = astype(binary('rightShift', y0, 5), 'float64');
+    const lo = astype(binary('rightShift', y1, 6), 'float64');
+    return binary('multiply', binary('add', binary('multiply', hi, 2 ** 26), lo), 2 ** -53);
+  }
+  const p = SIGNIFICAND[dtype] as number;
+  return astype(binary('multiply', astype(binary('rightShift', y0, 32 - p), 'float32'), 2 ** -p), dtype);
+}
+
+/** Uniform in the open interval (0, 1), float32, exact: (2k + 1) / 2^24 for a 23-bit k. */
+function openUniform(op: string, key: MetalArray, shape: readonly number[]): MetalArray {
+  const [y0] = bitPairs(op, key, shape);
+  const odd = binary('add', binary('multiply', astype(binary('rightShift', y0, 9), 'float32'), 2), 1);
+  return binary('multiply', odd, 2 ** -24);
+}
+
+/**
+ * Uniform numbers in [minval, maxval) (default [0, 1)) of a float dtype. The unit draw
+ * has as many random bits as the dtype's significand (53 for float64).
+ */
+export function uniform(key: MetalArray, shape: Shape = [], dtype: DType = 'float32', minval: ArrayLike = 0, maxval: ArrayLike = 1): MetalArray {
+  const dims = shapeOf('uniform', shape);
+  const u = unitUniform('uniform', key, dims, floatDType('uniform', dtype));
+  if (minval === 0 && maxval === 1) return u;
+  return astype(binary('add', binary('multiply', u, binary('subtract', maxval, minval)), minval), dtype);
+}
+
+/**
+ * Standard normal numbers by the Box–Muller transform of the two words of each counter:
+ * √(−2 ln u₁) · cos(2π u₂) with u₁ in (0, 1] and u₂ in [0, 1), both exact 24-bit
+ * fractions; computed in float32 (float64 for a float64 draw) with vectorized math.
+ */
+export function normal(key: MetalArray, shape: Shape = [], dtype: DType = 'float32'): MetalArray {
+  const dims = shapeOf('normal', shape);
+  const compute = floatDType('normal', dtype) === 'float64' ? 'float64' : 'float32';
+  const [y0, y1] = bitPairs('normal', key, dims);
+  const fraction = (y: MetalArray, plusOne: boolean): MetalArray => {
+    const k = astype(binary('rightShift', y, 8), compute);
+    return binary('multiply', plusOne ? binary('add', k, 1) : k, 2 ** -24);
+  };
+  const radius = unary('sqrt', binary('multiply', unary('log', fraction(y0, true)), -2));
+  const angle = binary('multiply', fraction(y1, false), 2 * Math.PI);
+  return astype(binary('multiply', radius, unary('cos', angle)), dtype);
+}
+
+/**
+ * Normal numbers truncated to [lower, upper] (inverse-CDF sampling between the bounds'
+ * probabilities, clipped against rounding).
+ */
+export function truncatedNormal(key: MetalArray, lower: ArrayLike, upper: ArrayLike, shape: Shape = [], dtype: DType = 'float32'): MetalArray {
+  const dims = shapeOf('truncatedNormal', shape);
+  floatDType('truncatedNormal', dtype);
+  const a = unary('erf', binary('multiply', lower, Math.SQRT1_2));
+  const b = unary('erf', binary('multiply', upper, Math.SQRT1_2));
+  const u01 = openUniform('truncatedNormal', key, dims);
+  const u = binary('add', a, binary('multiply', u01, binary('subtract', b, a)));
+  return astype(clip(binary('multiply', unary('erfinv', u), Math.SQRT2), lower, upper), dtype);
+}
+
+/**
+ * Integers uniform in [minval, maxval) (int32 by default), by the multiply-shift map of
+ * 32 random bits onto the range (bias below range / 2^32).
+ */
+export function randint(key: MetalArray, shape: Shape, minval: number, maxval: number, dtype: DType = 'int32'): MetalArray {
+  const dims = shapeOf('randint', shape);
+  checkDType(dtype, 'random.randint');
+  if (DTYPES[dtype].kind !== 'int' && DTYPES[dtype].kind !== 'uint') throw new DTypeError(`random.randint: dtype must be an integer dtype, got ${dtype}`);
+  if (!Number.isSafeInteger(minval) || !Number.isSafeInteger(maxval) || maxval <= minval || maxval - minval > 2 ** 32) {
+    throw new ArgumentError(`random.randint: needs integers minval < maxval with maxval - minval <= 2^32, got [${minval}, ${maxval})`);
+  }
+  const [y0] = bitPairs('randint', key, dims);
+  const offset = binary('rightShift', binary('multiply', astype(y0, 'uint64'), maxval - minval), 32);
+  return astype(binary('add', astype(offset, 'int64'), minval), dtype);
+}
+
+/** True with probability `p` (default 0.5; an array of probabilities broadcasts against `shape`). */
+export function bernoulli(key: MetalArray, p: ArrayLike = 0.5, shape?: Shape): MetalArray {
+  const dims = shape === undefined ? (p instanceof MetalArray ? [...p.shape] : []) : shapeOf('bernoulli', shape);
+  return binary('less', unitUniform('bernoulli', key, dims, 'float32'), p);
+}
+
+/**
+ * Draws category indices from unnormalized log-probabilities along `axis` (the
+ * Gumbel-max trick: argmax of logits plus Gumbel noise). int32.
+ */
+export function categorical(key: MetalArray, logits: MetalArray, axis = -1): MetalArray {
+  if (!(logits instanceof MetalArray)) throw new ArgumentError('random.categorical: logits must be a MetalArray');
+  const u = openUniform('categorical', key, logits.shape);
+  const gumbel = unary('negative', unary('log', unary('negative', unary('log', u))));
+  const noisy = binary('add', astype(logits, DTYPES[logits.dtype].kind === 'float' ? logits.dtype : 'float32'), gumbel);
+  return argmax(noisy, axis);
+}
+
+/**
+ * A random permutation: of 0..n-1 (int32) for a number, or of an array's rows (along
+ * `axis`, 0 by default). The order is the argsort of 32 random bits per position (a
+ * stable sort, so the rare equal keys keep their order: still a permutation).
+ */
+export function permutation(key: MetalArray, x: number | MetalArray, axis = 0): MetalArray {
+  if (typeof x === 'number') {
+    if (!Number.isSafeInteger(x) || x < 0) throw new ArgumentError(`random.permutation: n must be a non-negative integer, got ${x}`);
+    return argsort(bits(key, [x]));
+  }
+  if (!(x instanceof MetalArray)) throw new ArgumentError('random.permutation: expected a number or a MetalArray');
+  if (x.ndim === 0) throw new ArgumentError('random.permutation: a zero-dimensional array has nothing to permute');
+  const ax = axis < 0 ? axis + x.ndim : axis;
+  if (!Number.isInteger(ax) || ax < 0 || ax >= x.ndim) throw new ArgumentError(`random.permutation: axis ${axis} is out of bounds for rank ${x.ndim}`);
+  return take(x, argsort(bits(key, [x.shape[ax]])), ax);
+}
