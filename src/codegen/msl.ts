@@ -338,6 +338,7 @@ function float64Op(ir: KernelIR): string | undefined {
         if (inner) return inner;
       }
       if ((s.k === 'load' || s.k === 'arg') && s.dtype === 'float64') return s.k === 'load' ? 'a float64 input' : 'a float64 constant';
+      if (s.k === 'index' && s.dtype === 'float64') return 'a float64 index value (arange)';
     }
     return undefined;
   };

@@ -113,6 +113,10 @@ function* cases(): Generator<[string, () => ma.MetalArray]> {
       yield [`${op}(${d}, last axis)`, () => scan(arr([4, 9], d), -1)];
       yield [`${op}(${d}, first axis, reversed exclusive)`, () => scan(arr([4, 9], d), 0, true, false)];
     }
+    yield [`take(${d}, gathered indices)`, () => ma.take(arr([4, 9], d), ma.array([2, -1, 0], 'int32'), 1)];
+    yield [`takeAlongAxis(${d})`, () => ma.takeAlongAxis(arr([4, 9], d), ma.zeros([4, 3], 'int32'), 1)];
+    yield [`pad(${d}, reflect)`, () => ma.pad(arr([4, 9], d), [1, 2], 'reflect')];
+    yield [`roll, tril, tile(${d})`, () => ma.tile(ma.tril(ma.roll(arr([4, 9], d), 2, 1)), [2, 1])];
     yield [`matmul(${d}, 2-d)`, () => ma.matmul(arr([9, 13], d), arr([13, 70], d))];
     yield [`matmul(${d}, batched, transposed)`, () => ma.matmul(arr([2, 5, 9], d), arr([2, 7, 9], d).transpose([0, 2, 1]))];
     yield [`matmul(${d}, vector)`, () => ma.matmul(arr([9], d), arr([9, 4], d))];
@@ -153,6 +157,12 @@ export function buildCorpus(randomGraphs: number): Corpus {
   };
   ma.tidy(() => {
     for (const [origin, build] of cases()) add(origin, build);
+    // Random numbers are generated inside kernels (counter-based, threefry).
+    const key = ma.random.key(7);
+    add('random.uniform', () => ma.random.uniform(key, [5, 7]));
+    add('random.normal(float16)', () => ma.random.normal(key, [64], 'float16'));
+    add('random.randint', () => ma.random.randint(key, [3, 3], -5, 9));
+    add('random.bernoulli', () => ma.random.bernoulli(key, 0.3, [10]));
   });
   for (let seed = 1; seed <= randomGraphs; seed++) {
     const created: ma.MetalArray[] = [];
