@@ -118,6 +118,17 @@ export const CASES: Case[] = [
     tol: 1e-3,
   },
   {
+    name: 'gathers: take with negative indices along an axis, then a reflect pad',
+    strategies: ['flat'],
+    run: () => {
+      const a = f32([4, 9], 17);
+      const idx = [2, -1, 0, 5];
+      const lib = ma.pad(ma.take(a.lib, ma.array(idx, 'int32'), 1), [1, 2], 'reflect');
+      const ref = R.indexing.pad(R.indexing.take(a.ref, R.array(idx, 'int32'), 1), [[1, 2], [1, 2]], 'reflect', 0);
+      return { lib, ref };
+    },
+  },
+  {
     name: 'row sums (one threadgroup per output, simd_sum + threadgroup memory)',
     strategies: ['element'],
     source: /simd_sum\(acc\)/,
