@@ -124,7 +124,12 @@ export const CASES: Case[] = [
       const a = f32([4, 9], 17);
       const idx = [2, -1, 0, 5];
       const lib = ma.pad(ma.take(a.lib, ma.array(idx, 'int32'), 1), [1, 2], 'reflect');
-      const ref = R.indexing.pad(R.indexing.take(a.ref, R.array(idx, 'int32'), 1), [[1, 2], [1, 2]], 'reflect', 0);
+      const taken = R.indexing.take(a.ref, R.array(idx, 'int32'), 1);
+      const widths: [number, number][] = [
+        [1, 2],
+        [1, 2],
+      ];
+      const ref = R.indexing.pad(taken, widths, 'reflect', 0);
       return { lib, ref };
     },
   },
