@@ -60,8 +60,22 @@
             "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
             "WARNING_CFLAGS": ["-Wall", "-Wextra", "-Wno-unused-parameter"]
           }
-          # Future: the Metal backend (native/metal/*.mm) is added here, with
-          # "link_settings": {"libraries": ["-framework Metal", "-framework Foundation"]}.
+        }],
+        # The Metal backend: Objective-C++ with ARC, macOS 14+ (MSL 3.1 for bfloat).
+        ["OS=='mac'", {
+          "sources": [
+            "native/metal/metal_api.mm",
+            "native/metal/metal_runtime.mm"
+          ],
+          "defines": ["METALARRAY_WITH_METAL"],
+          "xcode_settings": {
+            "CLANG_ENABLE_OBJC_ARC": "YES",
+            "MACOSX_DEPLOYMENT_TARGET": "14.0"
+          },
+          "link_settings": {
+            # CoreGraphics: MTLCreateSystemDefaultDevice needs it in non-GUI processes.
+            "libraries": ["-framework Metal", "-framework Foundation", "-framework CoreGraphics"]
+          }
         }]
       ]
     }

@@ -99,6 +99,7 @@ export {
   getBackend,
   setBackend,
   isAvailable,
+  deviceInfo,
   blasInfo,
   setCpuMatmul,
   getCpuMatmul,
@@ -107,5 +108,6 @@ export {
   type KernelSourceInfo,
 } from './array/api.js';
 export { setFusion, fusionEnabled } from './array/context.js';
+export type { DeviceInfo } from './runtime/backend.js';
 export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './graph/precision.js';
 export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsContents } from './io/files.js';

@@ -44,8 +44,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #if defined(__linux__)
     RegisterCudaApi(env, exports);  // loads nothing until first used
 #endif
-    // Future backends register here, e.g. RegisterMetalApi (native/metal, macOS) and
-    // RegisterCudaApi (native/cuda, Linux), each behind its own build condition.
+#ifdef METALARRAY_WITH_METAL
+    RegisterMetalApi(env, exports);  // the device opens lazily, on first use
+#endif
   } catch (const Napi::Error&) {
     throw;  // already a JS exception; node-addon-api rethrows it into JS
   } catch (const Error& e) {

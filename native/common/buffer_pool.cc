@@ -29,7 +29,14 @@ void* AlignedAlloc(std::uint64_t bytes) {
   void* block = nullptr;
   // posix_memalign rather than aligned_alloc: it has no size-multiple requirement and
   // reports failure through its return value on every libc.
-  if (posix_memalign(&block, kAlignment, static_cast<std::size_t>(bytes)) != 0) return nullptr;
+  std::size_t alignment = kAlignment;
+#ifdef __APPLE__
+  // Page-aligned blocks of whole pages can be handed to Metal in place
+  // (newBufferWithBytesNoCopy); classes of a page or more are page multiples.
+  const std::size_t page = static_cast<std::size_t>(getpagesize());
+  if (bytes >= page) alignment = page;
+#endif
+  if (posix_memalign(&block, alignment, static_cast<std::size_t>(bytes)) != 0) return nullptr;
   return block;
 }
 

@@ -2,10 +2,11 @@
  * Library-level functions over arrays: evaluation, lifetimes (tidy), memory and
  * metrics views, plan inspection, backend selection.
  */
-import { ArgumentError, BackendUnavailableError, formatValue } from '../errors.js';
+import { ArgumentError, BackendUnavailableError, formatValue, MetalArrayError } from '../errors.js';
 import { execute, executeAsync, inspectPlan } from '../graph/executor.js';
 import { type Metrics, counters, resetCounters } from '../graph/metrics.js';
 import type { Node } from '../graph/node.js';
+import type { DeviceInfo } from '../runtime/backend.js';
 import { backendFor, getBackendName, isAvailable as backendAvailable, plannerFor, setBackendName } from '../runtime/registry.js';
 import { MetalArray } from './array.js';
 import { type Disposable, Scope, currentScope, planOptions, runInScope, setCpuMatmulMode } from './context.js';
@@ -184,7 +185,11 @@ export interface KernelSourceInfo {
   source: string;
 }
 
-/** The generated source of each kernel in the plan for `arrays`: C for 'cpu', CUDA C for 'cuda' (on any machine). */
+/**
+ * The generated source of each kernel in the plan for `arrays`: C for 'cpu', CUDA C for
+ * 'cuda', MSL for 'metal'; in the language of `backend` if given (GPU backends render on
+ * any machine).
+ */
 export function kernelSources(arrays: MetalArray | readonly MetalArray[], backend?: string): KernelSourceInfo[] {
   if (!(arrays instanceof MetalArray) && !Array.isArray(arrays))
     throw new ArgumentError(`kernelSources: expected a MetalArray or an array of them, got ${formatValue(arrays)}`);
@@ -207,6 +212,18 @@ export function getBackend(): string {
 /** Makes `name` the default backend; throws BackendUnavailableError saying why if it can't run. */
 export function setBackend(name: string): void {
   setBackendName(name);
+}
+
+/**
+ * The device behind a backend (default: the current one): name, memory, threadgroup
+ * limits, SIMD width, largest buffer; for Metal also GPU family and whether simdgroup
+ * matrices and bfloat compile. Throws BackendUnavailableError with the reason where the
+ * backend cannot run.
+ */
+export function deviceInfo(backend?: string): DeviceInfo {
+  const b = backendFor(backend ?? getBackendName());
+  if (!b.deviceInfo) throw new MetalArrayError(`deviceInfo: the ${b.name} backend does not report its device yet`);
+  return b.deviceInfo();
 }
 
 /** True if the named backend can run on this machine. */

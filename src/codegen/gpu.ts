@@ -74,6 +74,7 @@
  */
 import { BackendUnavailableError } from '../errors.js';
 import { DTYPES, type DType } from '../graph/dtype.js';
+import type { ReduceOp } from '../graph/node.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
 
 /** Dtype classes the op table distinguishes: bool, signed, unsigned, float32-computed, double. */
@@ -136,6 +137,12 @@ export interface GpuDialect {
    * C[g+8][2t], C[g+8][2t+1]). Absent: tf32 matmuls run the exact kernel.
    */
   readonly tensorCoresTf32?: boolean;
+  /**
+   * Optional: a function folding a value over the SIMD group (warp) into every lane
+   * with the semantics of reduceCombine (Metal: simd_sum ...), for a reduce op and
+   * accumulator type; null keeps the shuffleDown loop.
+   */
+  simdReduce?(op: ReduceOp, accType: string): string | null;
 }
 
 /** How a kernel maps onto the GPU's threads. */
@@ -289,10 +296,12 @@ class GpuRenderer {
     const tmpl = row[c] ?? (group ? row[group] : undefined) ?? row.all;
     if (tmpl === undefined) throw new Error(`internal: ${op} has no GPU expression for ${dtype}`);
     const mathCls = c === 'd' ? 'd' : 'f';
+    // `(double)` steps use the dialect's widest float: a dialect without double (Metal) computes them in float.
     return tmpl
       .replace(/\$(\d)/g, (_, i: string) => srcs[Number(i)])
       .replace(/@(\w+)\(/g, (_, fn: string) => `${this.D.math(fn, mathCls)}(`)
       .replace(/%(\w+)\(/g, (_, fn: string) => `${this.D.math(fn, 'd')}(`)
+      .replace(/\(double\)/g, `(${this.D.wideAcc})`)
       .replace(/\bT\b/g, this.ct(dtype))
       .replace(/\bW\b/g, wideInt(dtype))
       .replace(/_N\(/g, `_${dtype}(`);
@@ -603,8 +612,11 @@ class GpuRenderer {
     out.push(...this.body(s, dimVar, '    '));
     out.push(`    acc = ${this.reduceCombine(s, 'acc', `v${s.value}`)};`);
     out.push('  }');
+    const simd = D.simdReduce?.(s.op, A) ?? null;
     const fold = (indent: string): string[] => [
-      `${indent}for (int d = 16; d > 0; d >>= 1) { const ${A} o = ${D.shuffleDown('acc', 'd')}; acc = ${this.reduceCombine(s, 'acc', 'o')}; }`,
+      simd
+        ? `${indent}acc = ${simd}(acc);`
+        : `${indent}for (int d = 16; d > 0; d >>= 1) { const ${A} o = ${D.shuffleDown('acc', 'd')}; acc = ${this.reduceCombine(s, 'acc', 'o')}; }`,
     ];
     out.push(...fold('  '));
     out.push(`  if (lane == 0) sh${s.id}[warp] = acc;`);
@@ -620,8 +632,8 @@ class GpuRenderer {
       out.push(`  if (${gy} > 1) {`);
       // Counters live in a fixed region at the start of the scratch (always zero between
       // launches); partials after it, so no kernel's partials overlap another's counters.
-      out.push(`    uint32_t *count = (uint32_t *)scratch;`);
-      out.push(`    ${A} *part = (${A} *)(scratch + ${SPLIT_COUNTER_BYTES});`);
+      out.push(`    ${D.ptr('uint32_t')}count = (${D.ptr('uint32_t')})scratch;`);
+      out.push(`    ${D.ptr(A)}part = (${D.ptr(A)})(scratch + ${SPLIT_COUNTER_BYTES});`);
       out.push(`    if (${D.threadX} == 0) {`);
       out.push(`      part[u * ${gy} + ${D.blockY}] = sh${s.id}[0];`);
       out.push(`      ${D.fence}`);
@@ -910,8 +922,8 @@ class GpuRenderer {
     L.push(...loadA(`(t + 1) * ${BK}`, 'ra').map((x) => `  ${x}`));
     L.push(...loadB(`(t + 1) * ${BK}`, 'rb').map((x) => `  ${x}`));
     L.push('    }');
-    L.push(`    const ${CT} *Ac = As + cur * ${BK * BM};`);
-    L.push(`    const ${CT} *Bc = Bs + cur * ${BK * BN};`);
+    L.push(`    ${D.sharedPtr(`const ${CT}`)}Ac = As + cur * ${BK * BM};`);
+    L.push(`    ${D.sharedPtr(`const ${CT}`)}Bc = Bs + cur * ${BK * BN};`);
     L.push(`    ${D.unroll} for (int kk = 0; kk < ${BK}; kk++) {`);
     L.push(`      ${CT} av[8], bv[8];`);
     const V4 = D.vec4(CT);
@@ -1028,8 +1040,8 @@ class GpuRenderer {
     L.push('    if (more) {');
     L.push(...load(`(tt + 1) * ${BK}`).map((x) => `  ${x}`));
     L.push('    }');
-    L.push(`    const float *Ac = As + cur * ${BK * LD};`);
-    L.push(`    const float *Bc = Bs + cur * ${BK * LD};`);
+    L.push(`    ${D.sharedPtr('const float')}Ac = As + cur * ${BK * LD};`);
+    L.push(`    ${D.sharedPtr('const float')}Bc = Bs + cur * ${BK * LD};`);
     L.push(`    ${D.unroll} for (int ks = 0; ks < ${BK}; ks += 8) {`);
     L.push('      uint32_t af[4][4], bf[4][2];');
     L.push(`      ${D.unroll} for (int mt = 0; mt < 4; mt++) {`);

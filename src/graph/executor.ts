@@ -229,7 +229,8 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
       patchSlot.push(slotOf.get(b) as number);
       commands.push(-1);
     }
-    // GPU backends: launch geometry and args size, from the sizes bound in k.args.
+    // GPU backends: launch geometry and args size, from the sizes bound in k.args
+    // (library GEMMs, which have no IR, exist only on the cpu backend).
     if (backend.launchWords && k.ir !== null) commands.push(...backend.launchWords(k.ir, k.args));
   });
   const argWords = new BigInt64Array(args.length);

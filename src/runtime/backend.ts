@@ -20,6 +20,35 @@ export interface KernelSource {
   source: string;
 }
 
+/**
+ * What a backend's device is and can do (`deviceInfo()`). Sizes in bytes. Fields that
+ * only one backend has are optional.
+ */
+export interface DeviceInfo {
+  backend: string;
+  name: string;
+  /** Memory the backend may use (Metal: recommendedMaxWorkingSetSize; cpu: physical RAM). */
+  memoryBytes: number;
+  /** Most threads in one threadgroup/block (cpu: worker threads). */
+  maxThreadsPerGroup: number;
+  /** Threadgroup/shared memory per group (cpu: 0, it has none). */
+  sharedMemoryBytes: number;
+  /** Threads that run in lockstep (a SIMD group or warp; cpu: float32 lanes of its vector loops). */
+  simdWidth: number;
+  /** Largest single buffer. */
+  maxBufferLength: number;
+  /** Metal: whether the GPU and CPU share memory. */
+  unifiedMemory?: boolean;
+  /** Metal: the highest GPU family the device reports (apple9 ... mac2). */
+  gpuFamily?: string;
+  /** Metal: whether a simdgroup_matrix probe kernel compiled. */
+  simdgroupMatrix?: boolean;
+  /** Metal: whether a bfloat probe kernel compiled. */
+  bfloat?: boolean;
+  /** Metal: the MSL version kernels are compiled for. */
+  languageVersion?: string;
+}
+
 /** What the executor needs from a backend. */
 export interface Backend {
   readonly name: string;
@@ -54,4 +83,6 @@ export interface Backend {
    * in src/runtime/native.ts), from its IR and its args at plan time. CPU: absent.
    */
   launchWords?(ir: KernelIR, args: readonly number[]): number[];
+  /** The device this backend runs on (throws BackendUnavailableError where it cannot run). */
+  deviceInfo?(): DeviceInfo;
 }

@@ -8,6 +8,7 @@ import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/backend.js';
 import { compilerError } from './cpu/compiler.js';
 import { CudaBackend, CudaRenderer, cudaUnavailableReason } from './cuda/backend.js';
+import { MetalBackend, MetalRenderer, metalAddon } from './metal/backend.js';
 import { loadNative, nativeLoadError } from './native.js';
 
 /** Names of every backend the library knows. */
@@ -25,14 +26,34 @@ export function unavailableReason(name: string): string {
       return cc ? `the cpu backend compiles kernels with the system C compiler, and there is ${cc}` : '';
     }
     case 'metal':
-      return process.platform !== 'darwin'
-        ? `Metal needs macOS on Apple silicon; this is ${process.platform}/${process.arch}`
-        : 'the Metal runtime is not built into this version yet';
+      return metalUnavailableReason();
     case 'cuda':
       return cudaUnavailableReason(loadNative(), nativeLoadError()?.message ?? '');
     default:
       return `unknown backend ${formatValue(name)}; known backends are ${BACKEND_NAMES.join(', ')}`;
   }
+}
+
+let metalProbe: string | undefined;
+
+/** Why Metal can't run here: not macOS on Apple silicon, an addon without Metal, or no device. */
+function metalUnavailableReason(): string {
+  if (process.platform !== 'darwin' || process.arch !== 'arm64') {
+    return `Metal needs macOS on Apple silicon; this is ${process.platform}/${process.arch}`;
+  }
+  const native = loadNative();
+  if (!native) return `the native addon failed to load: ${nativeLoadError()?.message}`;
+  const metal = metalAddon(native);
+  if (!metal) return 'the native addon was built without the Metal runtime (native/metal is built on macOS only)';
+  if (metalProbe === undefined) {
+    try {
+      metal.metalDeviceInfo();
+      metalProbe = '';
+    } catch (err) {
+      metalProbe = `no usable Metal device: ${(err as Error).message}`;
+    }
+  }
+  return metalProbe;
 }
 
 /** True if the backend can run here. */
@@ -53,6 +74,9 @@ export function backendFor(name: string): Backend {
       break;
     case 'cuda':
       b = new CudaBackend(loadNative() as NonNullable<ReturnType<typeof loadNative>>);
+      break;
+    case 'metal':
+      b = new MetalBackend(metalAddon(loadNative()));
       break;
     default:
       throw new BackendUnavailableError(`backend ${formatValue(name)} is unavailable`);
@@ -93,6 +117,7 @@ export function setBackendName(name: string): void {
  */
 export function plannerFor(name: string): Backend {
   if (name === 'cuda' && !isAvailable('cuda')) return new PlanOnlyBackend(new CudaRenderer());
+  if (name === 'metal' && !isAvailable('metal')) return new PlanOnlyBackend(new MetalRenderer());
   return backendFor(name);
 }
 
@@ -142,5 +167,8 @@ class PlanOnlyBackend implements Backend {
   }
   setMemoryLimit(): void {
     this.unavailable();
+  }
+  deviceInfo(): never {
+    return this.unavailable();
   }
 }

@@ -8,7 +8,9 @@ import { CompileError, OutOfMemoryError, ArgumentError, MetalArrayError } from '
 import { counters, debugLevel, debugLog } from '../../graph/metrics.js';
 import type { DType } from '../../graph/dtype.js';
 import type { BufferRef } from '../../graph/node.js';
-import type { Backend, KernelSource, MemoryStats } from '../backend.js';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.js';
 import type { NativeAddon } from '../native.js';
 import { cachedKernelPath, compileBatch, dropCachedKernel, kernelName } from './compiler.js';
 
@@ -30,6 +32,22 @@ function native<T>(fn: () => T): T {
     throw fromNativeError(err);
   }
 }
+
+/** float32 lanes of the widest vector unit the kernels are compiled for (-march=native). */
+function cpuSimdWidth(): number {
+  if (process.arch === 'arm64') return 4; // NEON
+  let flags = '';
+  try {
+    flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '';
+  } catch {
+    return 4; // no /proc (macOS on x86): SSE is the floor
+  }
+  const has = (f: string): boolean => new RegExp(`\\b${f}\\b`).test(flags);
+  return has('avx512f') ? 16 : has('avx') ? 8 : 4;
+}
+
+/** The pool's largest block (native/common/size_classes.h, kMaxBlockBytes). */
+const POOL_MAX_BLOCK = 2 ** 48;
 
 class CpuBuffer implements BufferRef {
   readonly backend = 'cpu';
@@ -188,5 +206,17 @@ export class CpuBackend implements Backend {
   }
   setMemoryLimit(bytes: number): void {
     native(() => this.native.setMemoryLimit(bytes));
+  }
+
+  deviceInfo(): DeviceInfo {
+    return {
+      backend: 'cpu',
+      name: cpus()[0]?.model.trim() || `${process.arch} CPU`,
+      memoryBytes: totalmem(),
+      maxThreadsPerGroup: this.native.threadCount(),
+      sharedMemoryBytes: 0,
+      simdWidth: cpuSimdWidth(),
+      maxBufferLength: POOL_MAX_BLOCK,
+    };
   }
 }

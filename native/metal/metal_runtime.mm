@@ -1,0 +1,531 @@
+// The Metal runtime (see metal_runtime.h). Objective-C++ with ARC: Metal objects held
+// in C++ members and blocks are retained and released by the compiler. Every entry
+// point and every completion handler runs inside @autoreleasepool, because Node's main
+// thread and Metal's completion threads have no draining pool of their own.
+#import <Foundation/Foundation.h>
+#import <Metal/Metal.h>
+
+#include "autorelease.h"
+#include "metal_runtime.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "../common/buffer_pool.h"
+#include "../common/errors.h"
+
+namespace ma::metal {
+
+namespace {
+
+// The MSL version kernels are written for: bfloat needs 3.1 (macOS 14).
+constexpr MTLLanguageVersion kLanguageVersion = MTLLanguageVersion3_1;
+constexpr const char* kLanguageVersionName = "3.1";
+// setBytes is documented for data under 4 KB; larger argument blocks go in a buffer.
+constexpr std::size_t kInlineArgBytes = 4096;
+constexpr std::size_t kMaxCommandBuffers = 31;  // Metal's buffer-table entries
+
+std::string ToStd(NSString* s) {
+  if (s == nil) return "";
+  const char* utf8 = [s UTF8String];
+  return utf8 != nullptr ? std::string(utf8) : std::string();
+}
+
+std::string Describe(NSError* error) {
+  if (error == nil) return "unknown error";
+  return ToStd([error localizedDescription]);
+}
+
+std::string SizeText(const std::uint32_t v[3]) {
+  return "(" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ", " + std::to_string(v[2]) + ")";
+}
+
+// A probe kernel per feature: the device supports the feature if it compiles.
+const char* const kSimdgroupMatrixProbe = R"(#include <metal_stdlib>
+using namespace metal;
+kernel void probe(device float* out [[buffer(0)]], uint lane [[thread_index_in_simdgroup]]) {
+  simdgroup_float8x8 a = make_filled_simdgroup_matrix<float, 8, 8>(1.0f);
+  simdgroup_float8x8 c = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);
+  simdgroup_multiply_accumulate(c, a, a, c);
+  simdgroup_store(c, out, 8);
+}
+)";
+const char* const kWidthProbe = R"(#include <metal_stdlib>
+using namespace metal;
+kernel void probe(device float* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+  out[i] = out[i] + 1.0f;
+}
+)";
+const char* const kBfloatProbe = R"(#include <metal_stdlib>
+using namespace metal;
+kernel void probe(device bfloat* out [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+  out[i] = bfloat(float(out[i]) + 1.0f);
+}
+)";
+
+}  // namespace
+
+// One launch of a validated plan.
+struct Launch {
+  std::int32_t kernel;
+  std::uint32_t argOffset;
+  std::uint32_t argBytes;
+  std::uint32_t grid[3];
+  std::uint32_t group[3];
+  std::uint32_t sharedBytes;
+  std::uint32_t scratchBytes;
+  std::size_t firstBuffer;  // index into PreparedGpuPlan::ids_
+  std::size_t bufferCount;
+};
+
+class PreparedGpuPlan {
+ public:
+  PreparedGpuPlan() = default;
+  ~PreparedGpuPlan() {
+    if (pinned_) BufferPool::Instance().UnpinAll(ids_.data(), ids_.size());
+  }
+  PreparedGpuPlan(const PreparedGpuPlan&) = delete;
+  PreparedGpuPlan& operator=(const PreparedGpuPlan&) = delete;
+
+  std::vector<Launch> launches;
+  std::vector<std::int64_t> args;
+  std::vector<std::int32_t> ids_;
+  std::vector<void*> ptrs;
+  std::vector<std::uint64_t> lengths;
+  bool pinned_ = false;
+};
+
+struct Kernel {
+  std::string name;
+  id<MTLComputePipelineState> pipeline;
+};
+
+namespace {
+
+// The Metal buffers one command buffer uses, kept alive until it completes. Pool blocks
+// that are page-aligned and at least a page long are wrapped in place (shared storage:
+// the pool's memory is the GPU's memory); smaller blocks are staged through a shared
+// buffer, copied in before the commit and, if a kernel writes it, back out after
+// completion.
+struct Bindings {
+  std::vector<id<MTLBuffer>> buffers;  // per plan buffer entry
+  struct Staged {
+    void* host;
+    std::uint64_t length;
+    id<MTLBuffer> buffer;
+    bool written;  // the output of some launch
+  };
+  std::vector<Staged> staged;
+  std::vector<id<MTLBuffer>> argBuffers;
+
+  void CopyBack() const {
+    for (const Staged& s : staged) {
+      if (s.written) std::memcpy(s.host, [s.buffer contents], s.length);
+    }
+  }
+};
+
+}  // namespace
+
+struct Runtime::Impl {
+  id<MTLDevice> device;
+  id<MTLCommandQueue> queue;
+  DeviceInfo info;
+  mutable std::mutex mu;  // guards kernels, bySource and scratch
+  std::vector<Kernel> kernels;
+  std::unordered_map<std::string, std::int32_t> bySource;  // source + '\0' + name -> id
+  std::uint64_t pageBytes = static_cast<std::uint64_t>(getpagesize());
+  // The contract's scratch buffer: zero-initialized, kernels that use it leave it zeroed.
+  // Grown (never shrunk) under mu; command buffers keep the one they bound alive.
+  id<MTLBuffer> scratch;
+
+  id<MTLBuffer> ScratchOf(std::uint64_t bytes) {
+    std::lock_guard<std::mutex> lock(mu);
+    const std::uint64_t want = std::max<std::uint64_t>(bytes, 16);
+    if (scratch == nil || scratch.length < want) {
+      id<MTLBuffer> grown = [device newBufferWithLength:want options:MTLResourceStorageModeShared];
+      if (grown == nil) Fail(ErrorCode::kOom, "Metal could not allocate a scratch buffer of " + std::to_string(want) + " bytes");
+      std::memset([grown contents], 0, want);
+      scratch = grown;
+    }
+    return scratch;
+  }
+
+  MTLCompileOptions* Options() const {
+    MTLCompileOptions* options = [[MTLCompileOptions alloc] init];
+    options.languageVersion = kLanguageVersion;
+    // Fast math (the default) would reassociate and flush: results must match the oracle.
+    if (@available(macOS 15.0, *)) {
+      options.mathMode = MTLMathModeSafe;
+    } else {
+      options.fastMathEnabled = NO;
+    }
+    return options;
+  }
+
+  // Compiles a source; nil and `log` set on failure.
+  id<MTLLibrary> Library(const std::string& source, std::string* log) const {
+    NSError* error = nil;
+    NSString* text = [NSString stringWithUTF8String:source.c_str()];
+    if (text == nil) {
+      *log = "the kernel source is not valid UTF-8";
+      return nil;
+    }
+    id<MTLLibrary> library = [device newLibraryWithSource:text options:Options() error:&error];
+    if (library == nil) *log = Describe(error);
+    return library;
+  }
+
+  bool ProbeCompiles(const char* source) const {
+    std::string log;
+    id<MTLLibrary> library = Library(source, &log);
+    if (library == nil) return false;
+    id<MTLFunction> function = [library newFunctionWithName:@"probe"];
+    if (function == nil) return false;
+    NSError* error = nil;
+    return [device newComputePipelineStateWithFunction:function error:&error] != nil;
+  }
+
+  std::string Family() const {
+    static const std::pair<MTLGPUFamily, const char*> kFamilies[] = {
+        {MTLGPUFamilyApple9, "apple9"}, {MTLGPUFamilyApple8, "apple8"}, {MTLGPUFamilyApple7, "apple7"},
+        {MTLGPUFamilyMetal3, "metal3"}, {MTLGPUFamilyMac2, "mac2"},
+    };
+    for (const auto& [family, name] : kFamilies) {
+      if ([device supportsFamily:family]) return name;
+    }
+    return "unknown";
+  }
+
+  std::uint64_t SimdWidth() const {
+    std::string log;
+    id<MTLLibrary> library = Library(kWidthProbe, &log);
+    id<MTLFunction> function = library != nil ? [library newFunctionWithName:@"probe"] : nil;
+    NSError* error = nil;
+    id<MTLComputePipelineState> pipeline =
+        function != nil ? [device newComputePipelineStateWithFunction:function error:&error] : nil;
+    return pipeline != nil ? pipeline.threadExecutionWidth : 32;
+  }
+
+  const Kernel& KernelAt(std::int32_t id) const {
+    std::lock_guard<std::mutex> lock(mu);
+    if (id < 0 || static_cast<std::size_t>(id) >= kernels.size()) {
+      Fail(ErrorCode::kKernel, "unknown Metal kernel id " + std::to_string(id));
+    }
+    return kernels[static_cast<std::size_t>(id)];  // never erased: the reference stays valid
+  }
+
+  std::shared_ptr<Bindings> Encode(const PreparedGpuPlan& plan, id<MTLCommandBuffer> commandBuffer,
+                                   std::string* summary);
+};
+
+Runtime& Runtime::Instance() {
+  // Constructed once; a failed construction (no device) throws and is retried next call.
+  static std::mutex initMu;
+  static Runtime* instance = nullptr;
+  std::lock_guard<std::mutex> lock(initMu);
+  if (instance == nullptr) instance = new Runtime();  // never destroyed, like the pool
+  return *instance;
+}
+
+Runtime::Runtime() : impl_(std::make_unique<Impl>()) {
+  WithAutoreleasePool([&]() {
+    id<MTLDevice> device = MTLCreateSystemDefaultDevice();
+    if (device == nil) {
+      // Headless and CI sessions may get no default device; take any the system lists.
+      NSArray<id<MTLDevice>>* all = MTLCopyAllDevices();
+      if (all != nil && [all count] > 0) device = [all objectAtIndex:0];
+    }
+    if (device == nil) {
+      Fail(ErrorCode::kGpu,
+           "no Metal device: MTLCreateSystemDefaultDevice returned nil and MTLCopyAllDevices listed none");
+    }
+    impl_->device = device;
+    impl_->queue = [device newCommandQueue];
+    if (impl_->queue == nil) Fail(ErrorCode::kGpu, "Metal device " + ToStd(device.name) + " gave no command queue");
+    DeviceInfo& info = impl_->info;
+    info.name = ToStd(device.name);
+    info.family = impl_->Family();
+    info.memoryBytes = device.recommendedMaxWorkingSetSize;
+    info.maxBufferLength = device.maxBufferLength;
+    const MTLSize maxGroup = device.maxThreadsPerThreadgroup;
+    info.maxThreadsPerThreadgroup = maxGroup.width;
+    info.threadgroupMemoryBytes = device.maxThreadgroupMemoryLength;
+    info.unifiedMemory = device.hasUnifiedMemory;
+    info.simdgroupMatrix = impl_->ProbeCompiles(kSimdgroupMatrixProbe);
+    info.bfloat = impl_->ProbeCompiles(kBfloatProbe);
+    info.simdWidth = impl_->SimdWidth();
+    info.languageVersion = kLanguageVersionName;
+  });
+}
+
+Runtime::~Runtime() = default;
+
+DeviceInfo Runtime::Info() const { return impl_->info; }
+
+std::vector<std::int32_t> Runtime::Compile(const std::string& source, const std::vector<std::string>& names) {
+  return WithAutoreleasePool([&]() {
+    std::vector<std::int32_t> ids(names.size(), -1);
+    bool allCached = true;
+    {
+      std::lock_guard<std::mutex> lock(impl_->mu);
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        const auto it = impl_->bySource.find(source + '\0' + names[i]);
+        if (it != impl_->bySource.end()) ids[i] = it->second;
+        else allCached = false;
+      }
+    }
+    if (allCached) return ids;
+    std::string log;
+    id<MTLLibrary> library = impl_->Library(source, &log);
+    if (library == nil) Fail(ErrorCode::kCompile, "Metal rejected the kernel source: " + log);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (ids[i] >= 0) continue;
+      NSString* name = [NSString stringWithUTF8String:names[i].c_str()];
+      id<MTLFunction> function = name != nil ? [library newFunctionWithName:name] : nil;
+      if (function == nil) Fail(ErrorCode::kCompile, "the compiled library has no kernel named " + names[i]);
+      NSError* error = nil;
+      id<MTLComputePipelineState> pipeline = [impl_->device newComputePipelineStateWithFunction:function error:&error];
+      if (pipeline == nil) {
+        Fail(ErrorCode::kCompile, "Metal could not build a pipeline for kernel " + names[i] + ": " + Describe(error));
+      }
+      std::lock_guard<std::mutex> lock(impl_->mu);
+      const std::string key = source + '\0' + names[i];
+      const auto it = impl_->bySource.find(key);  // another thread may have won
+      if (it != impl_->bySource.end()) {
+        ids[i] = it->second;
+        continue;
+      }
+      ids[i] = static_cast<std::int32_t>(impl_->kernels.size());
+      impl_->kernels.push_back(Kernel{names[i], pipeline});
+      impl_->bySource.emplace(key, ids[i]);
+    }
+    return ids;
+  });
+}
+
+std::shared_ptr<PreparedGpuPlan> Runtime::Prepare(const std::int32_t* commands, std::size_t commandCount,
+                                                  const std::int64_t* args, std::size_t argCount) {
+  auto plan = std::make_shared<PreparedGpuPlan>();
+  plan->args.assign(args, args + argCount);
+  const std::uint64_t argBytesTotal = static_cast<std::uint64_t>(argCount) * sizeof(std::int64_t);
+  std::size_t index = 0;
+  for (std::size_t pos = 0; pos < commandCount; ++index) {
+    const auto malformed = [&](const std::string& what) {
+      Fail(ErrorCode::kKernel, "malformed Metal plan: command " + std::to_string(index) + ": " + what);
+    };
+    if (commandCount - pos < kCommandHeaderInts) malformed("truncated header");
+    const std::int32_t* c = commands + pos;
+    Launch launch{};
+    launch.kernel = c[0];
+    impl_->KernelAt(launch.kernel);  // throws for an unknown id
+    if (c[1] < 0 || c[1] % 8 != 0) malformed("argOffset must be a non-negative multiple of 8");
+    launch.argOffset = static_cast<std::uint32_t>(c[1]);
+    const std::int32_t nBufs = c[2];
+    if (nBufs < 0 || static_cast<std::size_t>(nBufs) + 2 > kMaxCommandBuffers) {
+      malformed("buffer count must be 0.." + std::to_string(kMaxCommandBuffers - 2) + " (two slots are the scratch and the args)");
+    }
+    if (commandCount - pos - kCommandHeaderInts < static_cast<std::size_t>(nBufs) + kLaunchInts) {
+      malformed("truncated buffer list or launch words");
+    }
+    const std::int32_t* ids = c + kCommandHeaderInts;
+    const std::int32_t* geometry = ids + nBufs;
+    for (int d = 0; d < 3; ++d) {
+      if (geometry[d] < 0 || geometry[3 + d] < 0) malformed("negative grid or threadgroup size");
+      launch.grid[d] = static_cast<std::uint32_t>(geometry[d]);
+      launch.group[d] = static_cast<std::uint32_t>(geometry[3 + d]);
+    }
+    if (geometry[6] < 0 || geometry[7] < 0 || geometry[8] < 0) malformed("negative threadgroup memory, args or scratch size");
+    launch.sharedBytes = static_cast<std::uint32_t>(geometry[6]);
+    launch.argBytes = static_cast<std::uint32_t>(geometry[7]);
+    launch.scratchBytes = static_cast<std::uint32_t>(geometry[8]);
+    if (static_cast<std::uint64_t>(launch.argOffset) + launch.argBytes > argBytesTotal) malformed("args out of range");
+    launch.firstBuffer = plan->ids_.size();
+    launch.bufferCount = static_cast<std::size_t>(nBufs);
+    plan->ids_.insert(plan->ids_.end(), ids, ids + nBufs);
+    plan->launches.push_back(launch);
+    pos += kCommandHeaderInts + static_cast<std::size_t>(nBufs) + kLaunchInts;
+  }
+  BufferPool& pool = BufferPool::Instance();
+  plan->ptrs.resize(plan->ids_.size());
+  const std::size_t bad = pool.PinAll(plan->ids_.data(), plan->ids_.size(), plan->ptrs.data());
+  if (bad != plan->ids_.size()) {
+    Fail(ErrorCode::kBadBuffer, "Metal plan names unknown buffer id " + std::to_string(plan->ids_[bad]));
+  }
+  plan->pinned_ = true;
+  plan->lengths.resize(plan->ids_.size());
+  for (std::size_t i = 0; i < plan->ids_.size(); ++i) {
+    plan->lengths[i] = pool.ByteLength(plan->ids_[i]);
+    if (plan->lengths[i] > impl_->info.maxBufferLength) {
+      Fail(ErrorCode::kOom, "a buffer of " + std::to_string(plan->lengths[i]) +
+                                " bytes exceeds this Metal device's maxBufferLength of " +
+                                std::to_string(impl_->info.maxBufferLength) + " bytes");
+    }
+  }
+  return plan;
+}
+
+// Encodes every launch of `plan`; throws ERR_MA_KERNEL naming the kernel, grid and
+// threadgroup size of a launch the pipeline cannot take (threadgroup sizes are
+// checked against each pipeline's maxTotalThreadsPerThreadgroup, which register use can
+// put below the device maximum).
+std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<MTLCommandBuffer> commandBuffer,
+                                                std::string* summary) {
+  Impl& rt = *this;
+  auto bindings = std::make_shared<Bindings>();
+  std::unordered_map<void*, id<MTLBuffer>> byPointer;
+  std::unordered_map<void*, bool> outputs;  // blocks some launch writes (its buffer 0)
+  for (const Launch& launch : plan.launches) {
+    if (launch.bufferCount > 0) outputs[plan.ptrs[launch.firstBuffer]] = true;
+  }
+  bindings->buffers.resize(plan.ids_.size());
+  for (std::size_t i = 0; i < plan.ids_.size(); ++i) {
+    void* host = plan.ptrs[i];
+    const auto found = byPointer.find(host);
+    if (found != byPointer.end()) {
+      bindings->buffers[i] = found->second;
+      continue;
+    }
+    const std::uint64_t length = plan.lengths[i];
+    const std::uint64_t page = rt.pageBytes;
+    id<MTLBuffer> buffer = nil;
+    if (length >= page && reinterpret_cast<std::uintptr_t>(host) % page == 0) {
+      const std::uint64_t wrapped = (length + page - 1) / page * page;  // within the pool's block
+      buffer = [rt.device newBufferWithBytesNoCopy:host
+                                            length:wrapped
+                                           options:MTLResourceStorageModeShared
+                                       deallocator:nil];
+    }
+    if (buffer == nil) {
+      buffer = [rt.device newBufferWithLength:std::max<std::uint64_t>(length, 16) options:MTLResourceStorageModeShared];
+      if (buffer == nil) Fail(ErrorCode::kOom, "Metal could not allocate a staging buffer of " + std::to_string(length) + " bytes");
+      if (length > 0) std::memcpy([buffer contents], host, length);
+      bindings->staged.push_back({host, length, buffer, outputs.count(host) != 0});
+    }
+    byPointer.emplace(host, buffer);
+    bindings->buffers[i] = buffer;
+  }
+
+  id<MTLComputeCommandEncoder> encoder = [commandBuffer computeCommandEncoder];
+  if (encoder == nil) Fail(ErrorCode::kGpu, "Metal gave no compute command encoder");
+  for (const Launch& launch : plan.launches) {
+    const Kernel& kernel = rt.KernelAt(launch.kernel);
+    id<MTLComputePipelineState> pipeline = kernel.pipeline;
+    const NSUInteger maxThreads = pipeline.maxTotalThreadsPerThreadgroup;
+    const std::uint32_t* grid = launch.grid;
+    const std::uint32_t* group = launch.group;
+    if (grid[0] == 0 || grid[1] == 0 || grid[2] == 0) continue;  // no work: skipped
+    const std::uint64_t threads = static_cast<std::uint64_t>(group[0]) * group[1] * group[2];
+    const std::string where = "kernel " + kernel.name + " (grid " + SizeText(grid) + " threadgroups of " +
+                              SizeText(group) + " threads)";
+    if (threads == 0 || threads > maxThreads) {
+      Fail(ErrorCode::kKernel, where + ": " + std::to_string(threads) +
+                                   " threads per threadgroup, but this pipeline allows 1.." + std::to_string(maxThreads));
+    }
+    const std::uint64_t sharedTotal =
+        static_cast<std::uint64_t>(launch.sharedBytes) + pipeline.staticThreadgroupMemoryLength;
+    if (sharedTotal > rt.info.threadgroupMemoryBytes) {
+      Fail(ErrorCode::kKernel, where + ": needs " + std::to_string(sharedTotal) +
+                                   " bytes of threadgroup memory; the device has " +
+                                   std::to_string(rt.info.threadgroupMemoryBytes));
+    }
+    if (!summary->empty()) *summary += "; ";
+    *summary += where;
+    [encoder setComputePipelineState:pipeline];
+    for (std::size_t b = 0; b < launch.bufferCount; ++b) {
+      [encoder setBuffer:bindings->buffers[launch.firstBuffer + b] offset:0 atIndex:b];
+    }
+    id<MTLBuffer> scratch = rt.ScratchOf(launch.scratchBytes);
+    bindings->argBuffers.push_back(scratch);  // kept alive with the command buffer
+    [encoder setBuffer:scratch offset:0 atIndex:launch.bufferCount];
+    const NSUInteger argIndex = launch.bufferCount + 1;
+    const std::uint8_t* argBase = reinterpret_cast<const std::uint8_t*>(plan.args.data()) + launch.argOffset;
+    static const std::int64_t kNoArgs = 0;  // kernels declare at least one word
+    if (launch.argBytes < sizeof(kNoArgs)) {
+      [encoder setBytes:&kNoArgs length:sizeof(kNoArgs) atIndex:argIndex];
+    } else if (launch.argBytes <= kInlineArgBytes) {
+      [encoder setBytes:argBase length:launch.argBytes atIndex:argIndex];
+    } else {
+      id<MTLBuffer> argBuffer = [rt.device newBufferWithLength:launch.argBytes options:MTLResourceStorageModeShared];
+      if (argBuffer == nil) Fail(ErrorCode::kOom, where + ": could not allocate its argument buffer");
+      std::memcpy([argBuffer contents], argBase, launch.argBytes);
+      bindings->argBuffers.push_back(argBuffer);
+      [encoder setBuffer:argBuffer offset:0 atIndex:argIndex];
+    }
+    if (launch.sharedBytes > 0) {
+      // The length must be a multiple of 16 bytes.
+      [encoder setThreadgroupMemoryLength:(launch.sharedBytes + 15u) / 16u * 16u atIndex:0];
+    }
+    [encoder dispatchThreadgroups:MTLSizeMake(grid[0], grid[1], grid[2])
+            threadsPerThreadgroup:MTLSizeMake(group[0], group[1], group[2])];
+  }
+  [encoder endEncoding];
+  return bindings;
+}
+
+namespace {
+
+// "" for a completed command buffer, else Metal's error with the launches it held.
+std::string Outcome(id<MTLCommandBuffer> commandBuffer, const std::string& summary) {
+  if (commandBuffer.status == MTLCommandBufferStatusCompleted) return "";
+  return "Metal command buffer failed (" + Describe(commandBuffer.error) + ") running: " + summary;
+}
+
+}  // namespace
+
+void Runtime::Run(const std::shared_ptr<PreparedGpuPlan>& plan) {
+  return WithAutoreleasePool([&]() {
+    id<MTLCommandBuffer> commandBuffer = [impl_->queue commandBuffer];
+    if (commandBuffer == nil) Fail(ErrorCode::kGpu, "Metal gave no command buffer");
+    std::string summary;
+    const std::shared_ptr<Bindings> bindings = impl_->Encode(*plan, commandBuffer, &summary);
+    [commandBuffer commit];
+    [commandBuffer waitUntilCompleted];
+    bindings->CopyBack();
+    const std::string error = Outcome(commandBuffer, summary);
+    if (!error.empty()) Fail(ErrorCode::kGpu, error);
+  });
+}
+
+void Runtime::RunAsync(const std::shared_ptr<PreparedGpuPlan>& plan, std::function<void(const std::string&)> done) {
+  return WithAutoreleasePool([&]() {
+    id<MTLCommandBuffer> commandBuffer = [impl_->queue commandBuffer];
+    if (commandBuffer == nil) Fail(ErrorCode::kGpu, "Metal gave no command buffer");
+    auto summary = std::make_shared<std::string>();
+    std::shared_ptr<Bindings> bindings = impl_->Encode(*plan, commandBuffer, summary.get());
+    // The block keeps the plan (its pins), the bindings (the wrapped buffers) and the
+    // callback alive until Metal has finished with them. Registered before the commit.
+    // Locals of this scope, so the block copies them (not references into the caller).
+    std::shared_ptr<PreparedGpuPlan> keep = plan;
+    std::function<void(const std::string&)> callback = done;
+    [commandBuffer addCompletedHandler:^(id<MTLCommandBuffer> finished) {
+      // A Metal thread: nothing may be thrown out of here.
+      @autoreleasepool {
+        std::string error;
+        try {
+          bindings->CopyBack();
+          error = Outcome(finished, *summary);
+        } catch (const std::exception& e) {
+          error = std::string("Metal completion failed: ") + e.what();
+        } catch (...) {
+          error = "Metal completion failed";
+        }
+        (void)keep;
+        try {
+          callback(error);
+        } catch (...) {  // the callback only queues a call to JS; it has no error to report
+        }
+      }
+    }];
+    [commandBuffer commit];
+  });
+}
+
+}  // namespace ma::metal

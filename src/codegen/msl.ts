@@ -1,0 +1,357 @@
+/**
+ * The Metal dialect: what Metal Shading Language differs in from the shared GPU walker
+ * (gpu.ts), and the MSL prelude.
+ *
+ * What differs from CUDA C, as a table:
+ * - address spaces: buffers are `device` pointers bound with `[[buffer(i)]]`, the args
+ *   blob a `constant` reference bound after them; thread and group indices are kernel
+ *   parameters with position attributes;
+ * - no double: float64 has no type (rendering a float64 kernel throws DTypeError naming
+ *   the op), float sums accumulate in float, float constants travel as double bits and
+ *   are rounded to float in integer arithmetic (`ma_d2f`);
+ * - math: the `metal::precise` functions (kernels are also compiled with fast math
+ *   off); Metal has no erf, expm1 or log1p, so the prelude defines them;
+ * - SIMD-group folds: `simd_sum`, `simd_product`, `simd_max`, `simd_min` where their
+ *   semantics match (SIMD_REDUCE), else `simd_shuffle_down` (SIMD groups of 32 on
+ *   Apple GPUs; 64-bit values as two 32-bit halves);
+ * - shared memory: `threadgroup` arrays, declared through the `MA_THREADGROUP` macro so
+ *   the Linux checks can map them (see test/codegen/msl/);
+ * - split reductions (a full sum over several threadgroups) never split on Metal: MSL
+ *   3.1 has no device-scope fence to hand partials between threadgroups safely, so the
+ *   launch words keep one threadgroup per output (the kernel's split path is compiled
+ *   but not taken);
+ * - float16/bfloat16 are stored as 16-bit patterns and converted with the same rounding
+ *   as the C renderer, so results do not depend on the MSL version (bfloat needs 3.1
+ *   only for the native type, which these kernels do not use).
+ */
+import { DTypeError } from '../errors.js';
+import type { DType } from '../graph/dtype.js';
+import type { ReduceOp } from '../graph/node.js';
+import { type GpuDialect, type GpuParam, gpuIntHelpers, renderGpuKernel } from './gpu.js';
+import type { KernelIR, Stmt } from './ir.js';
+
+const COMPUTE: Record<DType, string | null> = {
+  bool: 'uint8_t',
+  int8: 'int8_t',
+  int16: 'int16_t',
+  int32: 'int32_t',
+  int64: 'int64_t',
+  uint8: 'uint8_t',
+  uint16: 'uint16_t',
+  uint32: 'uint32_t',
+  uint64: 'uint64_t',
+  float16: 'float',
+  bfloat16: 'float',
+  float32: 'float',
+  float64: null,
+};
+
+const STORAGE: Record<DType, string | null> = { ...COMPUTE, float16: 'uint16_t', bfloat16: 'uint16_t' };
+
+/** Unsigned types that move 1..16 bytes in one access. */
+const VECTOR_TYPES: Readonly<Record<number, string>> = { 1: 'uint8_t', 2: 'uint16_t', 4: 'uint32_t', 8: 'uint2', 16: 'uint4' };
+
+/** Functions Metal lacks, defined by the prelude. */
+const PRELUDE_MATH: Readonly<Record<string, string>> = { erf: 'ma_erf', expm1: 'ma_expm1', log1p: 'ma_log1p' };
+
+/** Functions whose `metal::precise` variant is used (never the fast one). */
+const PRECISE_MATH = new Set([
+  'exp',
+  'exp2',
+  'log',
+  'log2',
+  'log10',
+  'sin',
+  'cos',
+  'tan',
+  'asin',
+  'acos',
+  'atan',
+  'atan2',
+  'sinh',
+  'cosh',
+  'tanh',
+  'asinh',
+  'acosh',
+  'atanh',
+  'pow',
+  'sqrt',
+]);
+
+/** The name of a libm-style function in MSL; the class is float either way (no double). */
+function mslMath(fn: string): string {
+  return PRELUDE_MATH[fn] ?? (PRECISE_MATH.has(fn) ? `metal::precise::${fn}` : `metal::${fn}`);
+}
+
+/** MSL has no `double`: where the shared op table asks for one, Metal computes in float. */
+function mslKernelHead(name: string, params: readonly GpuParam[], argWords: number): string {
+  // The args block is always a buffer binding (setBytes up to 4 KB, a buffer beyond), so
+  // the kernel reads it through a constant reference either way.
+  const ps = params.map((p, i) => `device ${p.readonly ? 'const ' : ''}${p.type} *${p.name} [[buffer(${i})]]`);
+  ps.push(`constant MaArgs<${argWords}> &a [[buffer(${params.length})]]`);
+  ps.push('uint3 ma_tid [[thread_position_in_threadgroup]]');
+  ps.push('uint3 ma_bid [[threadgroup_position_in_grid]]');
+  ps.push('uint3 ma_bdim [[threads_per_threadgroup]]');
+  ps.push('uint3 ma_gdim [[threadgroups_per_grid]]');
+  return `kernel void ${name}(${ps.join(', ')}) {`;
+}
+
+/** The MSL prelude: compiled before every kernel. */
+export const MSL_PRELUDE = `#include <metal_stdlib>
+using namespace metal;
+#ifndef INFINITY
+#define INFINITY as_type<float>(0x7f800000u)
+#endif
+/* A threadgroup array; the Linux checks define it first (address spaces, host threads). */
+#ifndef MA_THREADGROUP
+#define MA_THREADGROUP(T, name, n) threadgroup T name[n]
+#endif
+
+/* The argument blob: sizes, strides, offsets and constants as int64 words. */
+template <int N> struct MaArgs { int64_t w[N]; };
+
+/* A double (its bits in an int64 arg word) rounded to the nearest float, ties to even. */
+inline float ma_d2f(int64_t bits) {
+  const uint64_t u = as_type<uint64_t>(bits);
+  const uint32_t sign = (uint32_t)(u >> 32) & 0x80000000u;
+  const int32_t e = (int32_t)((u >> 52) & 0x7ffu);
+  const uint64_t m = u & 0xfffffffffffffull;
+  if (e == 0x7ff) return as_type<float>(sign | 0x7f800000u | (m != 0 ? 0x400000u | (uint32_t)(m >> 29) : 0u));
+  int32_t fe = e - 1023 + 127;
+  if (fe >= 255) return as_type<float>(sign | 0x7f800000u);
+  /* Significand with its implicit bit, 53 bits; a float keeps 24 (fewer if subnormal). */
+  const uint64_t sig = e == 0 ? m : (m | 0x10000000000000ull);
+  int32_t shift = 29 + (fe <= 0 ? 1 - fe : 0);
+  if (e == 0 || shift > 60) return as_type<float>(sign);
+  uint64_t kept = sig >> shift;
+  const uint64_t rest = sig & ((1ull << shift) - 1ull);
+  const uint64_t half = 1ull << (shift - 1);
+  if (rest > half || (rest == half && (kept & 1ull) != 0)) kept += 1ull;
+  /* kept carries into the exponent field on its own when the significand overflows. */
+  const uint32_t bitsOut = fe <= 0 ? (uint32_t)kept : (((uint32_t)(fe - 1) << 23) + (uint32_t)kept);
+  return as_type<float>(sign | bitsOut);
+}
+
+/* float16: IEEE binary16, round to nearest even, subnormals kept. */
+inline float ma_h2f(uint16_t h) {
+  uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+  if (e == 0x1f) return as_type<float>(s | 0x7f800000u | (m << 13));
+  if (e == 0) { float f = (float)m * 5.9604644775390625e-8f; return s ? -f : f; }
+  return as_type<float>(s | ((e + 112u) << 23) | (m << 13));
+}
+inline uint16_t ma_f2h(float f) {
+  uint32_t u = as_type<uint32_t>(f), s = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) return (uint16_t)(s | 0x7e00u | ((a >> 13) & 0x3ffu));
+  if (a >= 0x477ff000u) return (uint16_t)(s | 0x7c00u);
+  if (a < 0x38800000u) {
+    float t = as_type<float>(a) * 16777216.0f; /* 2^24: the half ulp is an integer step */
+    return (uint16_t)(s | (uint32_t)metal::rint(t));
+  }
+  uint32_t r = a + 0xfffu + ((a >> 13) & 1u) - 0x38000000u;
+  return (uint16_t)(s | (r >> 13));
+}
+inline float ma_rh(float f) { return ma_h2f(ma_f2h(f)); }
+/* No double on Metal: the "wide" value is a float already, rounded once more. */
+inline float ma_rh_d(float d) { return ma_rh(d); }
+inline float ma_b2f(uint16_t b) { return as_type<float>((uint32_t)b << 16); }
+inline uint16_t ma_f2b(float f) {
+  uint32_t u = as_type<uint32_t>(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+inline float ma_rb(float f) { return ma_b2f(ma_f2b(f)); }
+inline float ma_rb_d(float d) { return ma_rb(d); }
+
+/* log1p, expm1 and erf, which Metal's library lacks. */
+inline float ma_log1p(float x) {
+  const float u = 1.0f + x;
+  if (u == 1.0f) return x; /* also keeps the sign of zero */
+  if (metal::isinf(u)) return u;
+  return metal::precise::log(u) * (x / (u - 1.0f)); /* corrects the rounding of 1 + x */
+}
+inline float ma_expm1(float x) {
+  if (metal::fabs(x) < 1e-5f) return x + 0.5f * x * x;
+  const float u = metal::precise::exp(x);
+  if (u == 1.0f) return x;
+  if (metal::isinf(u)) return u;
+  const float um1 = u - 1.0f;
+  if (um1 == -1.0f) return -1.0f;
+  return um1 * (x / metal::precise::log(u)); /* corrects the rounding of e^x */
+}
+inline float ma_erf(float x) {
+  const float a = metal::fabs(x);
+  if (a < 0.5f) {
+    /* Maclaurin series of erf to x^13: below 2^-25 relative error for |x| < 0.5. */
+    const float z = x * x;
+    float p = -1.0f / 75600.0f;
+    p = p * z + 1.0f / 9360.0f;
+    p = p * z - 1.0f / 1320.0f;
+    p = p * z + 1.0f / 216.0f;
+    p = p * z - 1.0f / 42.0f;
+    p = p * z + 1.0f / 10.0f;
+    p = p * z - 1.0f / 3.0f;
+    p = p * z + 1.0f;
+    return x * 1.1283791670955126f * p;
+  }
+  if (a >= 4.0f) return metal::copysign(1.0f, x);
+  /* erfc by a Chebyshev-fitted exponent (relative error below 1.2e-7), then 1 - erfc. */
+  const float t = 1.0f / (1.0f + 0.5f * a);
+  float r = 0.17087277f;
+  r = r * t - 0.82215223f;
+  r = r * t + 1.48851587f;
+  r = r * t - 1.13520398f;
+  r = r * t + 0.27886807f;
+  r = r * t - 0.18628806f;
+  r = r * t + 0.09678418f;
+  r = r * t + 0.37409196f;
+  r = r * t + 1.00002368f;
+  r = r * t - 1.26551223f;
+  const float erfc = t * metal::precise::exp(-a * a + r);
+  return metal::copysign(1.0f - erfc, x);
+}
+
+inline float ma_floordiv_d(float a, float b) {
+  if (b == 0) return a / b;
+  float mod = metal::fmod(a, b), div = (a - mod) / b;
+  if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1.0f;
+  if (div != 0) { float f = metal::floor(div); if (div - f > 0.5f) f += 1.0f; return f; }
+  return metal::copysign(0.0f, a / b);
+}
+inline float ma_rem_d(float a, float b) {
+  if (b == 0) return metal::fmod(a, b);
+  float mod = metal::fmod(a, b);
+  if (mod != 0) { if ((b < 0) != (mod < 0)) mod += b; }
+  else mod = metal::copysign(0.0f, b);
+  return mod;
+}
+inline float ma_logaddexp(float x, float y) {
+  if (x == y) return x + 0.693147180559945f;
+  float t = x - y;
+  if (t > 0) return x + ma_log1p(metal::precise::exp(-t));
+  if (t <= 0) return y + ma_log1p(metal::precise::exp(t));
+  return t;
+}
+inline float ma_erfinv(float y) {
+  if (!(y > -1.0f && y < 1.0f)) return y == 1.0f ? INFINITY : y == -1.0f ? -INFINITY : as_type<float>(0x7fc00000u);
+  if (y == 0) return y;
+  float w = -metal::precise::log((1.0f - y) * (1.0f + y)), x;
+  if (w < 5.0f) {
+    w -= 2.5f;
+    x = 2.81022636e-08f; x = 3.43273939e-07f + x * w; x = -3.5233877e-06f + x * w; x = -4.39150654e-06f + x * w;
+    x = 0.00021858087f + x * w; x = -0.00125372503f + x * w; x = -0.00417768164f + x * w; x = 0.246640727f + x * w;
+    x = 1.50140941f + x * w;
+  } else {
+    w = metal::precise::sqrt(w) - 3.0f;
+    x = -0.000200214257f; x = 0.000100950558f + x * w; x = 0.00134934322f + x * w; x = -0.00367342844f + x * w;
+    x = 0.00573950773f + x * w; x = -0.0076224613f + x * w; x = 0.00943887047f + x * w; x = 1.00167406f + x * w;
+    x = 2.83297682f + x * w;
+  }
+  x *= y;
+  for (int k = 0; k < 2; k++) {
+    const float err = ma_erf(x) - y;
+    x -= err / (1.1283791670955126f * metal::precise::exp(-x * x));
+  }
+  return x;
+}
+
+/* SIMD-group shuffles for every accumulator type: narrow integers travel as 32-bit,
+   64-bit values as two 32-bit halves. */
+inline float ma_shfl_down(float v, int d) { return simd_shuffle_down(v, (ushort)d); }
+inline int32_t ma_shfl_down(int32_t v, int d) { return simd_shuffle_down(v, (ushort)d); }
+inline uint32_t ma_shfl_down(uint32_t v, int d) { return simd_shuffle_down(v, (ushort)d); }
+inline int64_t ma_shfl_down(int64_t v, int d) { return as_type<int64_t>(simd_shuffle_down(as_type<uint2>(v), (ushort)d)); }
+inline uint64_t ma_shfl_down(uint64_t v, int d) { return as_type<uint64_t>(simd_shuffle_down(as_type<uint2>(v), (ushort)d)); }
+inline int8_t ma_shfl_down(int8_t v, int d) { return (int8_t)simd_shuffle_down((int32_t)v, (ushort)d); }
+inline uint8_t ma_shfl_down(uint8_t v, int d) { return (uint8_t)simd_shuffle_down((uint32_t)v, (ushort)d); }
+inline int16_t ma_shfl_down(int16_t v, int d) { return (int16_t)simd_shuffle_down((int32_t)v, (ushort)d); }
+inline uint16_t ma_shfl_down(uint16_t v, int d) { return (uint16_t)simd_shuffle_down((uint32_t)v, (ushort)d); }
+
+${gpuIntHelpers('inline', COMPUTE, 'float')}
+`;
+
+/**
+ * SIMD-group folds Metal has, by reduce op and accumulator type. Left out on purpose:
+ * float max/min (Metal's do not promise NaN propagation, which the library's do),
+ * signed integer sums and products (the walker wraps them through unsigned
+ * arithmetic), 64-bit and 8-bit accumulators (no SIMD-group form); those keep the
+ * simd_shuffle_down loop.
+ */
+const SIMD_REDUCE: Readonly<Record<string, string>> = {
+  'sum float': 'simd_sum',
+  'sum uint32_t': 'simd_sum',
+  'prod float': 'simd_product',
+  'max int32_t': 'simd_max',
+  'max uint32_t': 'simd_max',
+  'min int32_t': 'simd_min',
+  'min uint32_t': 'simd_min',
+};
+
+/** The Metal dialect table. */
+export const MSL_DIALECT: GpuDialect = {
+  name: 'metal',
+  computeType: COMPUTE,
+  storageType: STORAGE,
+  wideAcc: 'float',
+  int64: 'int64_t',
+  uint64: 'uint64_t',
+  kernelHead: mslKernelHead,
+  threadX: 'ma_tid.x',
+  threadY: 'ma_tid.y',
+  blockX: 'ma_bid.x',
+  blockY: 'ma_bid.y',
+  blockZ: 'ma_bid.z',
+  blockDimX: 'ma_bdim.x',
+  gridDimX: 'ma_gdim.x',
+  gridDimY: 'ma_gdim.y',
+  // Compiled but never run (see the header): Metal launches never split a reduction.
+  fence: 'threadgroup_barrier(mem_flags::mem_device);',
+  atomicIncrement: (ptr) => `atomic_fetch_add_explicit((device atomic_uint *)(${ptr}), 1u, memory_order_relaxed)`,
+  readCoherent: (type, base, index) => `((volatile device ${type} *)(${base}))[${index}]`,
+  barrier: 'threadgroup_barrier(mem_flags::mem_threadgroup);',
+  shared: (type, name, count) => `MA_THREADGROUP(${type}, ${name}, ${count});`,
+  shuffleDown: (expr, delta) => `ma_shfl_down(${expr}, ${delta})`,
+  math: (fn) => mslMath(fn),
+  argDouble: (expr) => `ma_d2f(${expr})`,
+  ptr: (type) => `device ${type} *`,
+  vectorType: (bytes) => {
+    const t = VECTOR_TYPES[bytes];
+    if (!t) throw new Error(`internal: no ${bytes}-byte vector type`);
+    return t;
+  },
+  unroll: '_Pragma("unroll")',
+  unrollBy: (n) => `_Pragma("unroll ${n}")`,
+  sharedPtr: (type) => `threadgroup ${type} *`,
+  vec4: (type) => (type === 'float' ? 'float4' : null),
+  prelude: MSL_PRELUDE,
+  simdReduce: (op: ReduceOp, accType: string) => SIMD_REDUCE[`${op} ${accType}`] ?? null,
+};
+
+/** The op of the first statement that computes in float64, for the error message. */
+function float64Op(ir: KernelIR): string | undefined {
+  const visit = (stmts: readonly Stmt[]): string | undefined => {
+    for (const s of stmts) {
+      if (s.k === 'alu' && (s.dtype === 'float64' || s.result === 'float64')) return s.op;
+      if (s.k === 'cast' && (s.from === 'float64' || s.to === 'float64')) return `astype(${s.to})`;
+      if (s.k === 'reduce') {
+        if (s.dtype === 'float64' || s.result === 'float64') return s.op;
+        const inner = visit(s.body);
+        if (inner) return inner;
+      }
+      if ((s.k === 'load' || s.k === 'arg') && s.dtype === 'float64') return s.k === 'load' ? 'a float64 input' : 'a float64 constant';
+      if (s.k === 'index' && s.dtype === 'float64') return 'a float64 index value (arange)';
+    }
+    return undefined;
+  };
+  if (ir.matmul?.dtype === 'float64') return 'matmul';
+  return visit(ir.stmts) ?? (ir.buffers.includes('float64') ? 'a float64 buffer' : undefined);
+}
+
+/**
+ * Renders one kernel as MSL (a `kernel void` function called `name`). Throws DTypeError
+ * naming the op for a kernel that needs float64, which Metal does not have.
+ */
+export function renderMslKernel(ir: KernelIR, name: string): string {
+  const op = float64Op(ir);
+  if (op !== undefined) throw new DTypeError(`${op}: float64 is not supported by the metal backend (Metal has no double type); use float32`);
+  return renderGpuKernel(MSL_DIALECT, ir, name);
+}

@@ -1,0 +1,233 @@
+/**
+ * The Metal backend: MSL kernels (src/codegen/msl.ts) compiled by Metal at run time
+ * (`newLibraryWithSource`), run by the addon's Objective-C++ runtime (native/metal,
+ * macOS only) on buffers from the common native pool, shared with the GPU in place.
+ *
+ * Off macOS, MetalRenderer still renders and names kernels (the registry's planner), so
+ * `kernelSources(x, 'metal')` and `explain` work on any machine.
+ */
+import { createHash } from 'node:crypto';
+import { gpuLaunch } from '../../codegen/gpu.js';
+import { MSL_PRELUDE, renderMslKernel } from '../../codegen/msl.js';
+import type { KernelIR } from '../../codegen/ir.js';
+import { BackendUnavailableError, CompileError, GpuError, OutOfMemoryError } from '../../errors.js';
+import { counters, debugLevel, debugLog } from '../../graph/metrics.js';
+import type { BufferRef } from '../../graph/node.js';
+import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.js';
+import { fromNativeError } from '../cpu/backend.js';
+import type { NativeAddon } from '../native.js';
+
+/** What native/metal/metal_api.mm reports (see metal_runtime.h). */
+export interface NativeMetalDeviceInfo {
+  name: string;
+  family: string;
+  memoryBytes: number;
+  maxBufferLength: number;
+  maxThreadsPerGroup: number;
+  sharedMemoryBytes: number;
+  simdWidth: number;
+  unifiedMemory: boolean;
+  simdgroupMatrix: boolean;
+  bfloat: boolean;
+  languageVersion: string;
+}
+
+/** The addon's Metal entry points, present in macOS builds only. */
+export interface NativeMetalAddon {
+  metalDeviceInfo(): NativeMetalDeviceInfo;
+  /** Compiles one library; returns a kernel id per function name (ERR_MA_COMPILE with Metal's log). */
+  metalCompile(source: string, names: string[]): number[];
+  /** Runs a GPU plan (command format in native/metal/metal_runtime.h) and waits. */
+  metalRunPlan(commands: Int32Array, args: BigInt64Array): void;
+  /** Runs a GPU plan; `done` is called on the JS thread from Metal's completion handler. */
+  metalRunPlanAsync(commands: Int32Array, args: BigInt64Array, done: (err: Error | null) => void): void;
+}
+
+/** The addon with its Metal entry points, if this build has them. */
+export function metalAddon(native: NativeAddon | undefined): (NativeAddon & NativeMetalAddon) | undefined {
+  return native && typeof (native as Partial<NativeMetalAddon>).metalDeviceInfo === 'function' ? (native as NativeAddon & NativeMetalAddon) : undefined;
+}
+
+class MetalBuffer implements BufferRef {
+  readonly backend = 'metal';
+  holders = 0;
+  private freed = false;
+  constructor(
+    private readonly native: NativeAddon,
+    readonly id: number,
+    readonly nbytes: number,
+  ) {}
+  release(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.native.free(this.id);
+  }
+}
+
+/** Turns the addon's coded errors into typed ones (ERR_MA_GPU: a failed launch or device). */
+function fromMetalError(err: unknown): Error {
+  if (err instanceof Error && (err as Error & { code?: string }).code === 'ERR_MA_GPU') return new GpuError(err.message);
+  return fromNativeError(err);
+}
+
+/** What the Metal backend shares with planning on machines without Metal: MSL and launch words. */
+export class MetalRenderer {
+  readonly name = 'metal';
+
+  render(ir: KernelIR, name: string): string {
+    return renderMslKernel(ir, name);
+  }
+
+  kernelName(body: string): string {
+    return `k_${createHash('sha256').update('metal\n').update(MSL_PRELUDE).update(body).digest('hex').slice(0, 24)}`;
+  }
+
+  /**
+   * Grid (threadgroups), threadgroup size, threadgroup memory, args bytes and scratch
+   * bytes (GPU_LAUNCH_WORDS in src/runtime/native.ts). A reduction the walker would
+   * split over several threadgroups per output runs unsplit (one threadgroup per output,
+   * no scratch): handing partials between threadgroups needs a device-scope fence, which
+   * MSL 3.1 does not have. The kernel's split path is then compiled but not taken.
+   */
+  launchWords(ir: KernelIR, args: readonly number[]): number[] {
+    const g = gpuLaunch(ir, args);
+    const grid = g.scratchBytes > 0 ? [g.grid[0], 1, g.grid[2]] : g.grid;
+    return [...grid, ...g.block, g.sharedBytes, ir.argWords * 8, 0];
+  }
+}
+
+/** The Metal backend over the addon's Objective-C++ runtime (macOS builds). */
+export class MetalBackend extends MetalRenderer implements Backend {
+  private readonly kernelIds = new Map<string, number>();
+  private info: NativeMetalDeviceInfo | undefined;
+
+  constructor(private readonly native: (NativeAddon & NativeMetalAddon) | undefined) {
+    super();
+    if (!native) throw new BackendUnavailableError('backend "metal" is unavailable: the native addon has no Metal runtime');
+  }
+
+  private device(): NativeAddon & NativeMetalAddon {
+    return this.native as NativeAddon & NativeMetalAddon;
+  }
+
+  kernels(sources: readonly KernelSource[]): number[] {
+    const native = this.device();
+    const missing = sources.filter((k, i) => !this.kernelIds.has(k.name) && sources.findIndex((o) => o.name === k.name) === i);
+    counters.kernelCacheHits += sources.length - missing.length;
+    if (missing.length > 0) {
+      counters.kernelCacheMisses += missing.length;
+      const source = `${MSL_PRELUDE}\n${missing.map((k) => k.source).join('\n\n')}\n`;
+      const t0 = performance.now();
+      let ids: number[];
+      try {
+        ids = native.metalCompile(
+          source,
+          missing.map((k) => k.name),
+        );
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        if (e.code === 'ERR_MA_COMPILE') {
+          throw new CompileError(`Metal could not compile kernel(s) ${missing.map((k) => k.name).join(', ')}`, source, e.message);
+        }
+        throw fromMetalError(err);
+      }
+      const ms = performance.now() - t0;
+      counters.compileMs += ms;
+      counters.kernelsCompiled += missing.length;
+      missing.forEach((k, i) => {
+        this.kernelIds.set(k.name, ids[i]);
+      });
+      if (debugLevel >= 1) debugLog(`compiled ${missing.length} kernel(s) (metal) in ${ms.toFixed(1)} ms: ${missing.map((k) => k.name).join(', ')}`);
+    }
+    return sources.map((k) => this.kernelIds.get(k.name) as number);
+  }
+
+  alloc(nbytes: number): BufferRef {
+    const native = this.device();
+    const limit = this.deviceInfo().maxBufferLength;
+    if (nbytes > limit) {
+      throw new OutOfMemoryError(`metal: a buffer of ${nbytes} bytes exceeds this device's maxBufferLength of ${limit} bytes`);
+    }
+    try {
+      return new MetalBuffer(native, native.alloc(nbytes), nbytes);
+    } catch (err) {
+      throw fromMetalError(err);
+    }
+  }
+
+  write(buffer: BufferRef, byteOffset: number, src: ArrayBufferView): void {
+    try {
+      this.device().write(buffer.id, byteOffset, src);
+    } catch (err) {
+      throw fromMetalError(err);
+    }
+  }
+
+  read(buffer: BufferRef, byteOffset: number, dst: ArrayBufferView): void {
+    try {
+      this.device().read(buffer.id, byteOffset, dst);
+    } catch (err) {
+      throw fromMetalError(err);
+    }
+  }
+
+  run(commands: Int32Array, args: BigInt64Array): void {
+    try {
+      this.device().metalRunPlan(commands, args);
+    } catch (err) {
+      throw fromMetalError(err);
+    }
+  }
+
+  runAsync(commands: Int32Array, args: BigInt64Array): Promise<void> {
+    const native = this.device();
+    return new Promise((resolve, reject) => {
+      try {
+        native.metalRunPlanAsync(commands, args, (err) => (err ? reject(fromMetalError(err)) : resolve()));
+      } catch (err) {
+        reject(fromMetalError(err));
+      }
+    });
+  }
+
+  memory(): MemoryStats {
+    const s = this.device().memoryStats();
+    return { activeBytes: s.activeBytes, cachedBytes: s.cachedBytes, peakBytes: s.peakBytes, activeBuffers: s.activeBuffers };
+  }
+  clearCache(): void {
+    this.device().clearCache();
+  }
+  setCacheLimit(bytes: number): void {
+    this.device().setCacheLimit(bytes);
+  }
+  setMemoryLimit(bytes: number): void {
+    this.device().setMemoryLimit(bytes);
+  }
+
+  deviceInfo(): DeviceInfo {
+    if (!this.info) {
+      try {
+        this.info = this.device().metalDeviceInfo();
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        if (e.code === 'ERR_MA_GPU') throw new BackendUnavailableError(`backend "metal" is unavailable: ${e.message}`);
+        throw fromMetalError(err);
+      }
+    }
+    const d = this.info;
+    return {
+      backend: 'metal',
+      name: d.name,
+      memoryBytes: d.memoryBytes,
+      maxThreadsPerGroup: d.maxThreadsPerGroup,
+      sharedMemoryBytes: d.sharedMemoryBytes,
+      simdWidth: d.simdWidth,
+      maxBufferLength: d.maxBufferLength,
+      unifiedMemory: d.unifiedMemory,
+      gpuFamily: d.family,
+      simdgroupMatrix: d.simdgroupMatrix,
+      bfloat: d.bfloat,
+      languageVersion: d.languageVersion,
+    };
+  }
+}

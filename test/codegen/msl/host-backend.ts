@@ -1,0 +1,251 @@
+/**
+ * A test backend that runs the generated MSL on the CPU: every kernel is rendered by
+ * the Metal dialect exactly as the metal backend renders it, compiled as host C++
+ * against the execution shim (shim/metal_stdlib: a real thread per GPU thread, real
+ * barriers, SIMD shuffles through per-SIMD-group barriers), and launched with the launch
+ * words the metal backend puts in its commands (MetalRenderer.launchWords, the GPU
+ * launch contract of src/runtime/native.ts). It plugs into the real executor, so
+ * planning, fusion, buffer binding and constants are those of a real run.
+ *
+ * Each plan's kernels become one executable; a launch writes the buffers and the args
+ * to files, runs the executable, and reads the output buffer back into the pool. Every
+ * executable is built with a sanitizer (ThreadSanitizer, or AddressSanitizer with
+ * UBSan, each buffer an allocation of its exact size) and any report fails the launch.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { gpuStrategy } from '../../../src/codegen/gpu.js';
+import type { KernelIR } from '../../../src/codegen/ir.js';
+import { MSL_DIALECT, MSL_PRELUDE, renderMslKernel } from '../../../src/codegen/msl.js';
+import type { BufferRef } from '../../../src/graph/node.js';
+import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../../../src/runtime/backend.js';
+import { MetalRenderer } from '../../../src/runtime/metal/backend.js';
+import { GPU_LAUNCH_WORDS, loadNative, type NativeAddon } from '../../../src/runtime/native.js';
+import { backendFor } from '../../../src/runtime/registry.js';
+
+/** Where the shim headers are. */
+export const SHIM_DIR = resolve(import.meta.dirname, 'shim');
+
+interface HostKernel {
+  name: string;
+  source: string;
+  ir: KernelIR;
+  exe: string;
+  index: number;
+}
+
+/** Options of a host run. */
+export interface HostOptions {
+  clang: string;
+  workDir: string;
+  /** ThreadSanitizer (barrier races) or AddressSanitizer + UBSan (index math out of bounds, undefined behaviour). */
+  sanitizer: 'thread' | 'address';
+  /** Names the backend (plans are cached per backend name, so distinct setups need distinct names). */
+  label: string;
+  /** Rewrites each kernel's source before it is built (the race control removes barriers). */
+  mutate?: (source: string) => string;
+}
+
+/** The C++ statement that calls kernel `name` of `ir` from the driver with buffers ptr[0..]. */
+function driverCall(ir: KernelIR, name: string): string {
+  const bufs = ir.buffers.map((d, i) => {
+    const t = MSL_DIALECT.storageType[d] as string;
+    return `(${i === 0 ? '' : 'const '}${t} *)ptr[${i}]`;
+  });
+  const words = Math.max(1, ir.argWords);
+  const scratch = `(uint8_t *)ptr[${ir.buffers.length}]`;
+  return `${name}(${[...bufs, scratch, `*(const MaArgs<${words}> *)ptr[${ir.buffers.length + 1}]`, 't', 'g', 'bd', 'gd'].join(', ')})`;
+}
+
+/** The driver: main(kernelIndex, grid xyz, group xyz, dir, nBufs) runs one launch over files. */
+function driver(kernels: readonly HostKernel[]): string {
+  const cases = kernels.map(
+    (k) => `    case ${k.index}:
+      metal::dispatch_threadgroups(grid, group, [&](uint3 t, uint3 g, uint3 bd, uint3 gd) { ${driverCall(k.ir, k.name)}; });
+      break;`,
+  );
+  return `
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+static std::vector<size_t> sizes;
+// Exactly the file's bytes (at least one), so AddressSanitizer sees a read or write past a buffer.
+static std::vector<unsigned char> ma_load(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) { std::perror(path.c_str()); std::exit(3); }
+  std::fseek(f, 0, SEEK_END);
+  const long n = std::ftell(f);
+  std::fseek(f, 0, SEEK_SET);
+  std::vector<unsigned char> words(n > 0 ? static_cast<size_t>(n) : 1);
+  if (n > 0 && std::fread(words.data(), 1, static_cast<size_t>(n), f) != static_cast<size_t>(n)) std::exit(3);
+  std::fclose(f);
+  sizes.push_back(static_cast<size_t>(n));
+  return words;
+}
+int main(int argc, char** argv) {
+  if (argc != 10) return 2;
+  const int which = std::atoi(argv[1]);
+  const uint3 grid = {(uint)std::atoi(argv[2]), (uint)std::atoi(argv[3]), (uint)std::atoi(argv[4])};
+  const uint3 group = {(uint)std::atoi(argv[5]), (uint)std::atoi(argv[6]), (uint)std::atoi(argv[7])};
+  const std::string dir = argv[8];
+  const int nbufs = std::atoi(argv[9]);
+  std::vector<std::vector<unsigned char>> store;
+  std::vector<void*> ptr;
+  for (int i = 0; i < nbufs; ++i) store.push_back(ma_load(dir + "/b" + std::to_string(i)));
+  store.push_back(ma_load(dir + "/scratch"));
+  store.push_back(ma_load(dir + "/args"));
+  for (auto& s : store) ptr.push_back(s.data());
+  switch (which) {
+${cases.join('\n')}
+    default:
+      return 2;
+  }
+  FILE* out = std::fopen((dir + "/b0").c_str(), "wb");
+  if (!out) return 3;
+  if (sizes[0] > 0 && std::fwrite(store[0].data(), 1, sizes[0], out) != sizes[0]) return 3;
+  std::fclose(out);
+  return 0;
+}
+`;
+}
+
+/** Runs MSL kernels on the host through the execution shim; buffers live in the cpu pool. */
+export class HostMslBackend implements Backend {
+  readonly name: string;
+  private readonly cpu: Backend;
+  private readonly native: NativeAddon;
+  private readonly irByBody = new Map<string, KernelIR>();
+  private readonly irByName = new Map<string, KernelIR>();
+  private readonly kernelsById: HostKernel[] = [];
+  private readonly idByName = new Map<string, number>();
+  /** Every launch made, for tests that check which kernel kinds ran. */
+  readonly launches: { name: string; strategy: string; grid: number[]; group: number[]; source: string }[] = [];
+
+  constructor(private readonly opts: HostOptions) {
+    this.name = `metal-host-${opts.label}`;
+    this.cpu = backendFor('cpu');
+    this.native = loadNative() as NativeAddon;
+    mkdirSync(opts.workDir, { recursive: true });
+  }
+
+  private readonly renderer = new MetalRenderer();
+
+  launchWords(ir: KernelIR, args: readonly number[]): number[] {
+    return this.renderer.launchWords(ir, args);
+  }
+
+  render(ir: KernelIR, name: string): string {
+    const body = renderMslKernel(ir, name);
+    this.irByBody.set(body, ir);
+    return body;
+  }
+
+  kernelName(body: string): string {
+    const name = `k_${createHash('sha256').update(MSL_PRELUDE).update(body).digest('hex').slice(0, 24)}`;
+    const ir = this.irByBody.get(body);
+    if (ir) this.irByName.set(name, ir);
+    return name;
+  }
+
+  kernels(sources: readonly KernelSource[]): number[] {
+    const missing = sources.filter((k, i) => !this.idByName.has(k.name) && sources.findIndex((o) => o.name === k.name) === i);
+    if (missing.length > 0) {
+      const tag = createHash('sha256')
+        .update(missing.map((k) => k.name).join(','))
+        .digest('hex')
+        .slice(0, 16);
+      const exe = join(this.opts.workDir, `${this.name}-${tag}`);
+      const hostKernels = missing.map((k, index) => ({ name: k.name, source: k.source, ir: this.irByName.get(k.name) as KernelIR, exe, index }));
+      const text = `${MSL_PRELUDE}\n${missing.map((k) => (this.opts.mutate ? this.opts.mutate(k.source) : k.source)).join('\n\n')}\n${driver(hostKernels)}`;
+      const cpp = `${exe}.cpp`;
+      writeFileSync(cpp, text);
+      const flags = ['-std=c++20', '-pthread', '-Wno-unknown-attributes', `-I${SHIM_DIR}`, '-x', 'c++', cpp, '-o', exe];
+      const san =
+        this.opts.sanitizer === 'thread'
+          ? ['-O1', '-g', '-fsanitize=thread']
+          : ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer'];
+      const r = spawnSync(this.opts.clang, [...san, ...flags], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`host MSL build failed (${cpp}):\n${r.stderr}`);
+      for (const k of hostKernels) {
+        this.idByName.set(k.name, this.kernelsById.length);
+        this.kernelsById.push(k);
+      }
+    }
+    return sources.map((k) => this.idByName.get(k.name) as number);
+  }
+
+  alloc(nbytes: number): BufferRef {
+    return this.cpu.alloc(nbytes);
+  }
+  write(buffer: BufferRef, byteOffset: number, src: ArrayBufferView): void {
+    this.cpu.write(buffer, byteOffset, src);
+  }
+  read(buffer: BufferRef, byteOffset: number, dst: ArrayBufferView): void {
+    this.cpu.read(buffer, byteOffset, dst);
+  }
+
+  run(commands: Int32Array, args: BigInt64Array): void {
+    // The GPU command layout: [kernelId, argOffset, nBufs, bufIds..., grid xyz, group xyz, sharedBytes, argBytes, scratchBytes].
+    for (let pos = 0; pos < commands.length; ) {
+      const kernel = this.kernelsById[commands[pos]];
+      const wordOffset = commands[pos + 1] / 8;
+      const nBufs = commands[pos + 2];
+      const ids = Array.from(commands.subarray(pos + 3, pos + 3 + nBufs));
+      const geometry = Array.from(commands.subarray(pos + 3 + nBufs, pos + 3 + nBufs + GPU_LAUNCH_WORDS));
+      pos += 3 + nBufs + GPU_LAUNCH_WORDS;
+      const launch = { grid: geometry.slice(0, 3), block: geometry.slice(3, 6), sharedBytes: geometry[6] };
+      if (launch.sharedBytes !== 0) throw new Error('host MSL: dynamic threadgroup memory is not used by the walker');
+      const words = args.subarray(wordOffset, wordOffset + Math.max(1, geometry[7] / 8));
+      this.launches.push({ name: kernel.name, strategy: gpuStrategy(kernel.ir), grid: [...launch.grid], group: [...launch.block], source: kernel.source });
+      if (launch.grid.some((g) => g === 0)) continue;
+      const dir = join(this.opts.workDir, `run-${this.launches.length}`);
+      mkdirSync(dir, { recursive: true });
+      ids.forEach((id, i) => {
+        const bytes = new Uint8Array(this.native.byteLength(id));
+        this.native.read(id, 0, bytes);
+        writeFileSync(join(dir, `b${i}`), bytes);
+      });
+      writeFileSync(join(dir, 'args'), new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
+      // The contract's scratch buffer: zeroed, at least scratchBytes long.
+      writeFileSync(join(dir, 'scratch'), new Uint8Array(Math.max(16, geometry[8])));
+      const argv = [String(kernel.index), ...launch.grid.map(String), ...launch.block.map(String), dir, String(nBufs)];
+      const r = spawnSync(kernel.exe, argv, {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          TSAN_OPTIONS: 'halt_on_error=1 exitcode=66 second_deadlock_stack=1',
+          ASAN_OPTIONS: 'detect_leaks=0 exitcode=67',
+          UBSAN_OPTIONS: 'print_stacktrace=1 halt_on_error=1',
+        },
+        timeout: 120_000,
+      });
+      if (r.status !== 0 || /Sanitizer|runtime error:/.test(r.stderr ?? '')) {
+        throw new Error(
+          `host MSL launch of ${kernel.name} (${kernel.ir.kind}, grid ${launch.grid}, group ${launch.block}) failed with status ${r.status}:\n${r.stderr}`,
+        );
+      }
+      this.native.write(ids[0], 0, new Uint8Array(readFileSync(join(dir, 'b0'))).subarray(0, this.native.byteLength(ids[0])));
+    }
+  }
+
+  async runAsync(commands: Int32Array, args: BigInt64Array): Promise<void> {
+    this.run(commands, args);
+  }
+  memory(): MemoryStats {
+    return this.cpu.memory();
+  }
+  clearCache(): void {
+    this.cpu.clearCache();
+  }
+  setCacheLimit(bytes: number): void {
+    this.cpu.setCacheLimit(bytes);
+  }
+  setMemoryLimit(bytes: number): void {
+    this.cpu.setMemoryLimit(bytes);
+  }
+  deviceInfo(): DeviceInfo {
+    return { ...(this.cpu.deviceInfo as () => DeviceInfo).call(this.cpu), backend: this.name, name: 'MSL execution shim on the host CPU' };
+  }
+}
