@@ -7,7 +7,7 @@ import { ArgumentError, DTypeError } from '../errors.js';
 import { castNode, elementwiseNode, scalarOpNode, whereNode } from '../graph/build.js';
 import type { Node } from '../graph/node.js';
 import { castScalar } from '../graph/scalar.js';
-import { scalarFor } from '../array/convert.js';
+import { bfloatBitsToFloat, floatToBfloatBits, floatToHalfBits, halfBitsToFloat, scalarFor } from '../array/convert.js';
 import { weakScalarDType } from '../array/promotion.js';
 import { type DType, checkDType } from '../graph/dtype.js';
 import { promoteTypes } from '../array/promotion.js';
@@ -38,7 +38,19 @@ function arrayScalar(op: ElementwiseOp, n: Node, s: number | boolean | bigint, s
   const sd = weakScalarDType(n.dtype, s);
   const { compute, result } = opDTypes(op, n.dtype, sd);
   const x = castNode(n, compute);
-  return MetalArray.fromNode(scalarOpNode(op.name, x, castScalar(scalarFor(s, sd), sd, compute), scalarFirst, result));
+  // The weak scalar takes the array's dtype first (1e-8 in float16 is 0), then the op's
+  // compute dtype: a float16 value cast to bool must see the rounded value.
+  const raw = scalarFor(s, sd);
+  const held = typeof raw === 'number' ? roundToFloatDType(raw, sd) : raw;
+  return MetalArray.fromNode(scalarOpNode(op.name, x, castScalar(held, sd, compute), scalarFirst, result));
+}
+
+/** A JS number rounded to a float dtype's precision (unchanged for other dtypes). */
+function roundToFloatDType(v: number, dtype: DType): number {
+  if (dtype === 'float32') return Math.fround(v);
+  if (dtype === 'float16') return halfBitsToFloat(floatToHalfBits(v));
+  if (dtype === 'bfloat16') return bfloatBitsToFloat(floatToBfloatBits(v));
+  return v;
 }
 
 /** The indices of the non-zero elements of `cond`, one int32 array per axis (NumPy's one-argument where; evaluates now). */
