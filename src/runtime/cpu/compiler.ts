@@ -111,11 +111,15 @@ export function dropCachedKernel(name: string): void {
   rmSync(join(kernelCacheDir(), `${name}.so`), { force: true, recursive: true });
 }
 
+/** The hash state after the prelude, kept per prelude text: kernels hash only their body. */
+let preludeHash: { prelude: string; hash: ReturnType<typeof createHash> } | undefined;
+
 /** A stable kernel symbol for a source: the hash of source, compiler and flags. */
 export function kernelName(body: string, prelude: string): string {
   const c = findCompiler();
-  return `k_${createHash('sha256')
-    .update(prelude)
+  if (preludeHash?.prelude !== prelude) preludeHash = { prelude, hash: createHash('sha256').update(prelude) };
+  return `k_${preludeHash.hash
+    .copy()
     .update(body)
     .update(c ? c.id : 'none')
     .digest('hex')
