@@ -7,28 +7,15 @@
  */
 import { DTYPES, type DType } from '../graph/dtype.js';
 import { C_MATH_PRELUDE } from './c-math.js';
+import { C_COMPUTE_TYPE, C_STORAGE_TYPE } from './ctypes.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
 
 /** Dtype classes the expression table distinguishes. */
 type Cls = 'b' | 'i' | 'u' | 'f' | 'd';
 
-const COMPUTE_TYPE: Record<DType, string> = {
-  bool: 'uint8_t',
-  int8: 'int8_t',
-  int16: 'int16_t',
-  int32: 'int32_t',
-  int64: 'int64_t',
-  uint8: 'uint8_t',
-  uint16: 'uint16_t',
-  uint32: 'uint32_t',
-  uint64: 'uint64_t',
-  float16: 'float',
-  bfloat16: 'float',
-  float32: 'float',
-  float64: 'double',
-};
+const COMPUTE_TYPE = C_COMPUTE_TYPE;
 
-const STORAGE_TYPE: Record<DType, string> = { ...COMPUTE_TYPE, float16: 'uint16_t', bfloat16: 'uint16_t' };
+const STORAGE_TYPE = C_STORAGE_TYPE;
 
 function cls(d: DType): Cls {
   const k = DTYPES[d].kind;

@@ -5,27 +5,13 @@
  * contraction off, so `a * b + c` rounds twice as on the CPU; only the matrix product
  * asks for fused multiply-adds explicitly.
  */
-import type { DType } from '../graph/dtype.js';
+import { C_COMPUTE_TYPE, C_STORAGE_TYPE } from './ctypes.js';
 import { type GpuDialect, type GpuParam, gpuIntHelpers, renderGpuKernel } from './gpu.js';
 import type { KernelIR } from './ir.js';
 
-const COMPUTE: Record<DType, string> = {
-  bool: 'uint8_t',
-  int8: 'int8_t',
-  int16: 'int16_t',
-  int32: 'int32_t',
-  int64: 'int64_t',
-  uint8: 'uint8_t',
-  uint16: 'uint16_t',
-  uint32: 'uint32_t',
-  uint64: 'uint64_t',
-  float16: 'float',
-  bfloat16: 'float',
-  float32: 'float',
-  float64: 'double',
-};
+const COMPUTE = C_COMPUTE_TYPE;
 
-const STORAGE: Record<DType, string> = { ...COMPUTE, float16: 'uint16_t', bfloat16: 'uint16_t' };
+const STORAGE = C_STORAGE_TYPE;
 
 /** Unsigned types that move 1..16 bytes in one access. */
 const VECTOR_TYPES: Record<number, string> = { 1: 'uint8_t', 2: 'uint16_t', 4: 'uint32_t', 8: 'uint2', 16: 'uint4' };

@@ -27,24 +27,12 @@
 import { DTypeError } from '../errors.js';
 import type { DType } from '../graph/dtype.js';
 import type { ReduceOp } from '../graph/node.js';
+import { C_COMPUTE_TYPE } from './ctypes.js';
 import { type GpuDialect, type GpuParam, gpuIntHelpers, renderGpuKernel } from './gpu.js';
 import type { KernelIR, Stmt } from './ir.js';
 
-const COMPUTE: Record<DType, string | null> = {
-  bool: 'uint8_t',
-  int8: 'int8_t',
-  int16: 'int16_t',
-  int32: 'int32_t',
-  int64: 'int64_t',
-  uint8: 'uint8_t',
-  uint16: 'uint16_t',
-  uint32: 'uint32_t',
-  uint64: 'uint64_t',
-  float16: 'float',
-  bfloat16: 'float',
-  float32: 'float',
-  float64: null,
-};
+// Metal has no double: float64 has no type here (its kernels are refused).
+const COMPUTE: Record<DType, string | null> = { ...C_COMPUTE_TYPE, float64: null };
 
 const STORAGE: Record<DType, string | null> = { ...COMPUTE, float16: 'uint16_t', bfloat16: 'uint16_t' };
 

@@ -2,6 +2,7 @@
  * The CPU backend: C kernels compiled by the system compiler, loaded with dlopen and
  * run on the addon's thread pool over buffers from the native pool.
  */
+import { PoolBuffer } from '../pool-buffer.js';
 import { renderCKernel, C_PRELUDE } from '../../codegen/c.js';
 import type { KernelIR } from '../../codegen/ir.js';
 import { CompileError, OutOfMemoryError, ArgumentError, MetalArrayError } from '../../errors.js';
@@ -49,26 +50,11 @@ function cpuSimdWidth(): number {
 /** The pool's largest block (native/common/size_classes.h, kMaxBlockBytes). */
 const POOL_MAX_BLOCK = 2 ** 48;
 
-class CpuBuffer implements BufferRef {
-  readonly backend = 'cpu';
-  holders = 0;
-  private freed = false;
-  constructor(
-    private readonly native: NativeAddon,
-    readonly id: number,
-    readonly nbytes: number,
-  ) {}
-  release(): void {
-    if (this.freed) return;
-    this.freed = true;
-    this.native.free(this.id);
-  }
-}
-
 /** The CPU backend over the native addon. */
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   private readonly kernelIds = new Map<string, number>();
+  private readonly freeBuffer = (id: number): void => this.native.free(id);
   private blas: { path: string; gemmF32: number; gemmF64: number } | { reason: string } | undefined;
 
   constructor(private readonly native: NativeAddon) {}
@@ -165,7 +151,7 @@ export class CpuBackend implements Backend {
 
   alloc(nbytes: number): BufferRef {
     try {
-      return new CpuBuffer(this.native, this.native.alloc(nbytes), nbytes);
+      return new PoolBuffer('cpu', this.native.alloc(nbytes), nbytes, this.freeBuffer);
     } catch (err) {
       throw fromNativeError(err);
     }

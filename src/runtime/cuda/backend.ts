@@ -4,6 +4,7 @@
  * device memory from the addon's CUDA pool (native/cuda). Launch geometry comes from
  * src/codegen/gpu.ts per kernel and size (the GPU launch contract in ../native.ts).
  */
+import { PoolBuffer } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -30,22 +31,6 @@ function native<T>(fn: () => T): T {
     return fn();
   } catch (err) {
     throw fromCudaError(err);
-  }
-}
-
-class CudaBuffer implements BufferRef {
-  readonly backend = 'cuda';
-  holders = 0;
-  private freed = false;
-  constructor(
-    private readonly native: NativeAddon,
-    readonly id: number,
-    readonly nbytes: number,
-  ) {}
-  release(): void {
-    if (this.freed) return;
-    this.freed = true;
-    this.native.cudaFree(this.id);
   }
 }
 
@@ -88,6 +73,7 @@ export class CudaRenderer {
 /** The CUDA backend over the addon's CUDA runtime. */
 export class CudaBackend extends CudaRenderer implements Backend {
   private readonly kernelIds = new Map<string, number>();
+  private readonly freeBuffer = (id: number): void => this.native.cudaFree(id);
   readonly arch: string;
 
   constructor(private readonly native: NativeAddon) {
@@ -148,10 +134,11 @@ export class CudaBackend extends CudaRenderer implements Backend {
   }
 
   alloc(nbytes: number): BufferRef {
-    return new CudaBuffer(
-      this.native,
+    return new PoolBuffer(
+      'cuda',
       native(() => this.native.cudaAlloc(nbytes)),
       nbytes,
+      this.freeBuffer,
     );
   }
 

@@ -6,6 +6,7 @@
  * Off macOS, MetalRenderer still renders and names kernels (the registry's planner), so
  * `kernelSources(x, 'metal')` and `explain` work on any machine.
  */
+import { PoolBuffer } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
 import { gpuLaunch } from '../../codegen/gpu.js';
 import { MSL_PRELUDE, renderMslKernel } from '../../codegen/msl.js';
@@ -46,22 +47,6 @@ export interface NativeMetalAddon {
 /** The addon with its Metal entry points, if this build has them. */
 export function metalAddon(native: NativeAddon | undefined): (NativeAddon & NativeMetalAddon) | undefined {
   return native && typeof (native as Partial<NativeMetalAddon>).metalDeviceInfo === 'function' ? (native as NativeAddon & NativeMetalAddon) : undefined;
-}
-
-class MetalBuffer implements BufferRef {
-  readonly backend = 'metal';
-  holders = 0;
-  private freed = false;
-  constructor(
-    private readonly native: NativeAddon,
-    readonly id: number,
-    readonly nbytes: number,
-  ) {}
-  release(): void {
-    if (this.freed) return;
-    this.freed = true;
-    this.native.free(this.id);
-  }
 }
 
 /** Turns the addon's coded errors into typed ones (ERR_MA_GPU: a failed launch or device). */
@@ -149,7 +134,7 @@ export class MetalBackend extends MetalRenderer implements Backend {
       throw new OutOfMemoryError(`metal: a buffer of ${nbytes} bytes exceeds this device's maxBufferLength of ${limit} bytes`);
     }
     try {
-      return new MetalBuffer(native, native.alloc(nbytes), nbytes);
+      return new PoolBuffer('metal', native.alloc(nbytes), nbytes, (id) => native.free(id));
     } catch (err) {
       throw fromMetalError(err);
     }
