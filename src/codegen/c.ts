@@ -7,32 +7,17 @@
  */
 import { DTYPES, type DType } from '../graph/dtype.js';
 import { C_MATH_PRELUDE } from './c-math.js';
-import { C_COMPUTE_TYPE, C_STORAGE_TYPE } from './ctypes.js';
+import { C_COMPUTE_TYPE, C_STORAGE_TYPE, cClass, fillOpRow, type OpRow, reduceIdentity, reduceStep, wrapType } from './ctypes.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
 
 /** Dtype classes the expression table distinguishes. */
-type Cls = 'b' | 'i' | 'u' | 'f' | 'd';
 
 const COMPUTE_TYPE = C_COMPUTE_TYPE;
 
 const STORAGE_TYPE = C_STORAGE_TYPE;
 
-function cls(d: DType): Cls {
-  const k = DTYPES[d].kind;
-  if (k === 'bool') return 'b';
-  if (k === 'int') return 'i';
-  if (k === 'uint') return 'u';
-  return d === 'float64' ? 'd' : 'f';
-}
-
-function wideType(d: DType): string {
-  return DTYPES[d].bits > 32 ? 'uint64_t' : 'uint32_t';
-}
-
-type Row = Partial<Record<Cls | 'int' | 'float' | 'all', string>>;
-
 /** Per-op C expressions. Lookup order: exact class, then int/float group, then all. */
-const C_OPS: Record<string, Row> = {
+const C_OPS: Record<string, OpRow> = {
   copy: { all: '$0' },
   negative: { int: '(T)((W)0 - (W)$0)', float: '(-$0)' },
   abs: { i: '($0 < 0 ? (T)((W)0 - (W)$0) : $0)', u: '$0', f: 'fabsf($0)', d: 'fabs($0)' },
@@ -115,17 +100,7 @@ const C_OPS: Record<string, Row> = {
 };
 
 function opExpr(op: string, dtype: DType, srcs: readonly string[]): string {
-  const row = C_OPS[op];
-  if (!row) throw new Error(`internal: no C expression for ${op}`);
-  const c = cls(dtype);
-  const group = c === 'i' || c === 'u' ? 'int' : c === 'f' || c === 'd' ? 'float' : undefined;
-  const tmpl = row[c] ?? (group ? row[group] : undefined) ?? row.all;
-  if (tmpl === undefined) throw new Error(`internal: ${op} has no C expression for ${dtype}`);
-  return tmpl
-    .replace(/\$(\d)/g, (_, i: string) => srcs[Number(i)])
-    .replace(/\bT\b/g, COMPUTE_TYPE[dtype])
-    .replace(/\bW\b/g, wideType(dtype))
-    .replace(/_N\(/g, `_${dtype}(`);
+  return fillOpRow(C_OPS[op], op, dtype, srcs, COMPUTE_TYPE[dtype], 'C');
 }
 
 /** Rounds a float32 compute value to the storage precision of a half dtype. */
@@ -136,8 +111,8 @@ function roundTo(dtype: DType, expr: string): string {
 }
 
 function castExpr(from: DType, to: DType, x: string): string {
-  const fc = cls(from);
-  const tc = cls(to);
+  const fc = cClass(from);
+  const tc = cClass(to);
   if (tc === 'b') return `(uint8_t)(${x} != 0)`;
   if (tc === 'i' || tc === 'u') {
     if (fc === 'f' || fc === 'd') return `ma_f2i_${to}((double)${x})`;
@@ -171,7 +146,7 @@ function renderClause(c: GateClause, dimVar: (d: number) => string): string {
 
 /** True for an op that has a fast, range-limited variant run speculatively. */
 function isFastTrig(s: Stmt): s is Extract<Stmt, { k: 'alu' }> {
-  return s.k === 'alu' && (s.op === 'sin' || s.op === 'cos') && cls(s.dtype) === 'f';
+  return s.k === 'alu' && (s.op === 'sin' || s.op === 'cos') && cClass(s.dtype) === 'f';
 }
 
 function renderStmt(s: Stmt, dimVar: (d: number) => string, fastTrig = false): string {
@@ -194,7 +169,7 @@ function renderStmt(s: Stmt, dimVar: (d: number) => string, fastTrig = false): s
       return `const ${COMPUTE_TYPE[s.dtype]} ${v(s.id)} = (${COMPUTE_TYPE[s.dtype]})(${renderIndex(s.index, dimVar)});`;
     case 'arg': {
       const ct = COMPUTE_TYPE[s.dtype];
-      const c = cls(s.dtype);
+      const c = cClass(s.dtype);
       const arg = `ma_argd(a, ${s.slot})`;
       const value =
         s.dtype === 'float16'
@@ -276,7 +251,7 @@ function renderCSortKernel(ir: KernelIR, name: string): string {
   const r = ir.rank;
   const CT = COMPUTE_TYPE[spec.dtype];
   const outType = STORAGE_TYPE[ir.buffers[0]];
-  const isF = cls(spec.dtype) === 'f' || cls(spec.dtype) === 'd';
+  const isF = cClass(spec.dtype) === 'f' || cClass(spec.dtype) === 'd';
   const less = (x: string, y: string) => (isF ? `((${x} < ${y}) | ((${y} != ${y}) & (${x} == ${x})))` : `(${x} < ${y})`);
   const store = (x: string) => (spec.dtype === 'float16' ? `ma_f2h(${x})` : spec.dtype === 'bfloat16' ? `ma_f2b(${x})` : x);
   const load = (x: string) => (spec.dtype === 'float16' ? `ma_h2f(${x})` : spec.dtype === 'bfloat16' ? `ma_b2f(${x})` : x);
@@ -351,10 +326,10 @@ function renderCSortKernel(ir: KernelIR, name: string): string {
 
 /** acc + x * y in the compute type of `d` (integers wrap; floats use a real FMA where the CPU has one). */
 function fmaExpr(d: DType, x: string, y: string, acc: string): string {
-  const c = cls(d);
+  const c = cClass(d);
   if (c === 'f') return `MA_FMAF(${x}, ${y}, ${acc})`;
   if (c === 'd') return `MA_FMA(${x}, ${y}, ${acc})`;
-  const W = wideType(d);
+  const W = wrapType(d);
   return `(${COMPUTE_TYPE[d]})((${W})${acc} + (${W})${x} * (${W})${y})`;
 }
 
@@ -455,45 +430,12 @@ function accType(s: ReduceStmt): string {
 }
 
 function reduceInit(s: ReduceStmt): string {
-  const c = cls(s.dtype);
-  const T = COMPUTE_TYPE[s.dtype];
-  const bits = DTYPES[s.dtype].bits;
-  switch (s.op) {
-    case 'sum':
-    case 'any':
-      return '0';
-    case 'prod':
-    case 'all':
-      return '1';
-    case 'max':
-      return c === 'f' || c === 'd' ? '-INFINITY' : c === 'i' ? `((${T})((${wideType(s.dtype)})1 << ${bits - 1}))` : '0';
-    default:
-      return c === 'f' || c === 'd' ? 'INFINITY' : c === 'i' ? `((${T})(((${wideType(s.dtype)})1 << ${bits - 1}) - 1))` : c === 'b' ? '1' : `((${T})~(${T})0)`;
-  }
+  return reduceIdentity(s.op, s.dtype, COMPUTE_TYPE[s.dtype]);
 }
 
 /** acc ⊕ x for each reduce op (x already in the accumulator's type for sums). */
 function reduceCombine(s: ReduceStmt, acc: string, x: string): string {
-  const c = cls(s.dtype);
-  const isFloatCls = c === 'f' || c === 'd';
-  const T = COMPUTE_TYPE[s.dtype];
-  const W = wideType(s.dtype);
-  switch (s.op) {
-    case 'sum':
-      return isFloatCls ? `(${acc} + (double)${x})` : `(${T})((${W})${acc} + (${W})${x})`;
-    case 'prod':
-      return isFloatCls ? `(${acc} * (double)${x})` : `(${T})((${W})${acc} * (${W})${x})`;
-    // NaN propagates: a NaN x wins, and a NaN acc stays (nothing compares greater).
-    // Bitwise | keeps the select branch-free so the lanes vectorize.
-    case 'max':
-      return isFloatCls ? `(((${x} > ${acc}) | (${x} != ${x})) ? ${x} : ${acc})` : `(${x} > ${acc} ? ${x} : ${acc})`;
-    case 'min':
-      return isFloatCls ? `(((${x} < ${acc}) | (${x} != ${x})) ? ${x} : ${acc})` : `(${x} < ${acc} ? ${x} : ${acc})`;
-    case 'any':
-      return `(uint8_t)(${acc} | (${x} != 0))`;
-    default:
-      return `(uint8_t)(${acc} & (${x} != 0))`;
-  }
+  return reduceStep(s.op, s.dtype, COMPUTE_TYPE[s.dtype], 'double', acc, x, '|');
 }
 
 /** The accumulator converted to the reduction's result type. */
@@ -862,7 +804,7 @@ const INT_DTYPES: DType[] = ['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16
 
 function intHelpers(d: DType): string {
   const T = COMPUTE_TYPE[d];
-  const W = wideType(d);
+  const W = wrapType(d);
   const info = DTYPES[d];
   const signed = info.kind === 'int';
   const bits = info.bits;

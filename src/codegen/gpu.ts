@@ -75,10 +75,10 @@
 import { BackendUnavailableError } from '../errors.js';
 import { DTYPES, type DType } from '../graph/dtype.js';
 import type { ReduceOp } from '../graph/node.js';
+import { cClass, fillOpRow, type OpRow, reduceIdentity, reduceStep, wrapType } from './ctypes.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
 
 /** Dtype classes the op table distinguishes: bool, signed, unsigned, float32-computed, double. */
-export type GpuCls = 'b' | 'i' | 'u' | 'f' | 'd';
 
 /** A kernel parameter (a buffer). */
 export interface GpuParam {
@@ -173,20 +173,6 @@ const MM = { BM: 128, BN: 128, BK: 8, threads: 256 } as const;
 /** Grid-stride kernels never launch more blocks than this (they loop instead). */
 const MAX_BLOCKS = 65535 * 4;
 
-export function gpuCls(d: DType): GpuCls {
-  const k = DTYPES[d].kind;
-  if (k === 'bool') return 'b';
-  if (k === 'int') return 'i';
-  if (k === 'uint') return 'u';
-  return d === 'float64' ? 'd' : 'f';
-}
-
-function wideInt(d: DType): string {
-  return DTYPES[d].bits > 32 ? 'uint64_t' : 'uint32_t';
-}
-
-type Row = Partial<Record<GpuCls | 'int' | 'float' | 'all', string>>;
-
 /**
  * Per-op expressions, shared by every dialect. `$0`, `$1` are operands, `T` the compute
  * type, `W` the unsigned type that wraps, `@fn(` a math function resolved by the dialect
@@ -194,7 +180,7 @@ type Row = Partial<Record<GpuCls | 'int' | 'float' | 'all', string>>;
  * whose single-precision GPU library function is not within 2 ulps are computed in
  * double and rounded once.
  */
-const GPU_OPS: Record<string, Row> = {
+const GPU_OPS: Record<string, OpRow> = {
   copy: { all: '$0' },
   negative: { int: '(T)((W)0 - (W)$0)', float: '(-$0)' },
   abs: { i: '($0 < 0 ? (T)((W)0 - (W)$0) : $0)', u: '$0', float: '@fabs($0)' },
@@ -289,22 +275,12 @@ class GpuRenderer {
   }
 
   opExpr(op: string, dtype: DType, srcs: readonly string[]): string {
-    const row = GPU_OPS[op];
-    if (!row) throw new Error(`internal: no GPU expression for ${op}`);
-    const c = gpuCls(dtype);
-    const group = c === 'i' || c === 'u' ? 'int' : c === 'f' || c === 'd' ? 'float' : undefined;
-    const tmpl = row[c] ?? (group ? row[group] : undefined) ?? row.all;
-    if (tmpl === undefined) throw new Error(`internal: ${op} has no GPU expression for ${dtype}`);
-    const mathCls = c === 'd' ? 'd' : 'f';
+    const mathCls = cClass(dtype) === 'd' ? 'd' : 'f';
     // `(double)` steps use the dialect's widest float: a dialect without double (Metal) computes them in float.
-    return tmpl
-      .replace(/\$(\d)/g, (_, i: string) => srcs[Number(i)])
+    return fillOpRow(GPU_OPS[op], op, dtype, srcs, this.ct(dtype), 'GPU')
       .replace(/@(\w+)\(/g, (_, fn: string) => `${this.D.math(fn, mathCls)}(`)
       .replace(/%(\w+)\(/g, (_, fn: string) => `${this.D.math(fn, 'd')}(`)
-      .replace(/\(double\)/g, `(${this.D.wideAcc})`)
-      .replace(/\bT\b/g, this.ct(dtype))
-      .replace(/\bW\b/g, wideInt(dtype))
-      .replace(/_N\(/g, `_${dtype}(`);
+      .replace(/\(double\)/g, `(${this.D.wideAcc})`);
   }
 
   roundTo(dtype: DType, expr: string): string {
@@ -314,8 +290,8 @@ class GpuRenderer {
   }
 
   castExpr(from: DType, to: DType, x: string): string {
-    const fc = gpuCls(from);
-    const tc = gpuCls(to);
+    const fc = cClass(from);
+    const tc = cClass(to);
     if (tc === 'b') return `(uint8_t)(${x} != 0)`;
     if (tc === 'i' || tc === 'u') {
       if (fc === 'f' || fc === 'd') return `ma_f2i_${to}((${this.D.wideAcc})${x})`;
@@ -377,7 +353,7 @@ class GpuRenderer {
       }
       case 'arg': {
         const ct = this.ct(s.dtype);
-        const c = gpuCls(s.dtype);
+        const c = cClass(s.dtype);
         const dbl = this.D.argDouble(this.arg(s.slot));
         const value =
           s.dtype === 'float16'
@@ -429,43 +405,11 @@ class GpuRenderer {
   }
 
   reduceInit(s: ReduceStmt): string {
-    const c = gpuCls(s.dtype);
-    const T = this.ct(s.dtype);
-    const bits = DTYPES[s.dtype].bits;
-    switch (s.op) {
-      case 'sum':
-      case 'any':
-        return '0';
-      case 'prod':
-      case 'all':
-        return '1';
-      case 'max':
-        return c === 'f' || c === 'd' ? '-INFINITY' : c === 'i' ? `((${T})((${wideInt(s.dtype)})1 << ${bits - 1}))` : '0';
-      default:
-        return c === 'f' || c === 'd' ? 'INFINITY' : c === 'i' ? `((${T})(((${wideInt(s.dtype)})1 << ${bits - 1}) - 1))` : c === 'b' ? '1' : `((${T})~(${T})0)`;
-    }
+    return reduceIdentity(s.op, s.dtype, this.ct(s.dtype));
   }
 
   reduceCombine(s: ReduceStmt, acc: string, x: string): string {
-    const c = gpuCls(s.dtype);
-    const isFloat = c === 'f' || c === 'd';
-    const T = this.ct(s.dtype);
-    const W = wideInt(s.dtype);
-    const A = this.accType(s);
-    switch (s.op) {
-      case 'sum':
-        return isFloat ? `(${acc} + (${A})${x})` : `(${T})((${W})${acc} + (${W})${x})`;
-      case 'prod':
-        return isFloat ? `(${acc} * (${A})${x})` : `(${T})((${W})${acc} * (${W})${x})`;
-      case 'max':
-        return isFloat ? `(((${x} > ${acc}) || (${x} != ${x})) ? ${x} : ${acc})` : `(${x} > ${acc} ? ${x} : ${acc})`;
-      case 'min':
-        return isFloat ? `(((${x} < ${acc}) || (${x} != ${x})) ? ${x} : ${acc})` : `(${x} < ${acc} ? ${x} : ${acc})`;
-      case 'any':
-        return `(uint8_t)(${acc} | (${x} != 0))`;
-      default:
-        return `(uint8_t)(${acc} & (${x} != 0))`;
-    }
+    return reduceStep(s.op, s.dtype, this.ct(s.dtype), this.accType(s), acc, x, '||');
   }
 
   reduceFinal(s: ReduceStmt, acc: string): string {
@@ -825,10 +769,10 @@ class GpuRenderer {
   }
 
   fma(d: DType, x: string, y: string, acc: string): string {
-    const c = gpuCls(d);
+    const c = cClass(d);
     if (c === 'f') return `${this.D.math('fma', 'f')}(${x}, ${y}, ${acc})`;
     if (c === 'd') return `${this.D.math('fma', 'd')}(${x}, ${y}, ${acc})`;
-    const Wd = wideInt(d);
+    const Wd = wrapType(d);
     return `(${this.ct(d)})((${Wd})${acc} + (${Wd})${x} * (${Wd})${y})`;
   }
 
@@ -1232,7 +1176,7 @@ export function gpuIntHelpers(qual: string, computeType: Readonly<Record<DType, 
   for (const d of INT_DTYPES) {
     const T = computeType[d];
     if (T === null) continue;
-    const W = wideInt(d);
+    const W = wrapType(d);
     const info = DTYPES[d];
     const signed = info.kind === 'int';
     const bits = info.bits;
