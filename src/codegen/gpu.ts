@@ -138,11 +138,43 @@ export interface GpuDialect {
    */
   readonly tensorCoresTf32?: boolean;
   /**
+   * Optional: 8×8 SIMD-group matrix products over float32 fragments (Metal:
+   * `simdgroup_float8x8`), used for float32, float16 and bfloat16 matmuls (operands are
+   * converted to float as they are staged in shared memory; float32 accumulation).
+   * Absent: those matmuls run the scalar kernel. See {@link SimdgroupMatrixOps}.
+   */
+  readonly simdgroupMatrix?: SimdgroupMatrixOps;
+  /**
    * Optional: a function folding a value over the SIMD group (warp) into every lane
    * with the semantics of reduceCombine (Metal: simd_sum ...), for a reduce op and
    * accumulator type; null keeps the shuffleDown loop.
    */
   simdReduce?(op: ReduceOp, accType: string): string | null;
+}
+
+/**
+ * The spellings of 8×8 SIMD-group matrix operations. Every function is collective: all
+ * 32 lanes of the SIMD group must call it with the same arguments (uniform control
+ * flow). Fragments hold float32; `src`/`dst` point into shared (threadgroup) memory,
+ * row-major with `stride` elements per row.
+ */
+export interface SimdgroupMatrixOps {
+  /** Declares fragment `name` filled with zeros (a full statement). */
+  zero(name: string): string;
+  /** Declares fragment `name` without a value (a full statement). */
+  decl(name: string): string;
+  /** Loads fragment `dst` from the 8×8 block at `src` (a full statement). */
+  load(dst: string, src: string, stride: number): string;
+  /** `acc = a × b + acc` (a full statement). */
+  mma(acc: string, a: string, b: string): string;
+  /** Stores fragment `src` to the 8×8 block at `dst` (a full statement). */
+  store(src: string, dst: string, stride: number): string;
+  /**
+   * A barrier over the SIMD group that orders its shared-memory accesses: a fragment's
+   * elements are written by whichever lanes hold them, so a lane reads what others
+   * stored only after it.
+   */
+  readonly barrier: string;
 }
 
 /** How a kernel maps onto the GPU's threads. */
@@ -170,6 +202,39 @@ const BLOCK_THREADS = 256;
 const FLAT_THREADS = 256;
 /** Matmul tile: BM×BN outputs per block, BK deep, TM×TN per thread. */
 const MM = { BM: 128, BN: 128, BK: 8, threads: 256 } as const;
+/**
+ * The SIMD-group matrix tile: 64×64 outputs per 128-thread block (4 SIMD groups in 2×2,
+ * each 32×32 = 4×4 fragments of 8×8), K in steps of 32 through shared memory. A is
+ * staged [64][32 + 4] and B [32][64 + 4] (rows padded by 16 bytes against bank
+ * conflicts): (64·36 + 32·68)·4 = 17,920 bytes of float, reused after the K loop as
+ * each SIMD group's 32×32 block of results for the epilogue (4·1024·4 = 16,384 bytes).
+ * Metal allows 32 KB of threadgroup memory per threadgroup.
+ */
+const SG = { BM: 64, BN: 64, BK: 32, threads: 128, LDA: 36, LDB: 68 } as const;
+/** Floats of the SIMD-group matmul's shared array: the larger of the tiles and the results. */
+const SG_SHARED_FLOATS = Math.max(SG.BM * SG.LDA + SG.BK * SG.LDB, (SG.threads / 32) * 32 * 32);
+
+/** The matrix-product kernels the walker renders, and each one's block tile. */
+type MatmulKernel = 'scalar' | 'tf32' | 'simdgroup';
+const MATMUL_TILES: Readonly<Record<MatmulKernel, { BM: number; BN: number; threads: number }>> = {
+  scalar: MM,
+  tf32: MM,
+  simdgroup: SG,
+};
+
+/** Operand dtypes the SIMD-group kernel takes (converted to float32 in shared memory). */
+const SIMDGROUP_DTYPES: ReadonlySet<DType> = new Set<DType>(['float32', 'float16', 'bfloat16']);
+
+/**
+ * Which matmul kernel `dialect` renders for `ir`: a function of both, so that the
+ * source and its launch geometry (gpuLaunch) always agree.
+ */
+export function matmulKernel(dialect: GpuDialect, ir: KernelIR): MatmulKernel {
+  const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
+  if (mm.precision === 'tf32' && dialect.tensorCoresTf32) return 'tf32';
+  if (dialect.simdgroupMatrix && SIMDGROUP_DTYPES.has(mm.dtype)) return 'simdgroup';
+  return 'scalar';
+}
 /** Grid-stride kernels never launch more blocks than this (they loop instead). */
 const MAX_BLOCKS = 65535 * 4;
 
@@ -794,9 +859,6 @@ class GpuRenderer {
     const d = mm.dtype;
     const CT = this.ct(d);
     const r = ir.rank;
-    const br = mm.batchRank;
-    const sA = mm.a.strides;
-    const sB = mm.b.strides;
     const { BM, BN, BK, threads } = MM;
     const PER = (BM * BK) / threads; // elements of each operand tile a thread loads
     const outD = ir.buffers[0];
@@ -804,17 +866,7 @@ class GpuRenderer {
     const L: string[] = [...this.head(name, threads)];
     L.push(`  ${D.shared(CT, 'As', 2 * BK * BM)}`);
     L.push(`  ${D.shared(CT, 'Bs', 2 * BK * BN)}`);
-    L.push(`  const ${W} M = ${this.arg(mm.m)}, N = ${this.arg(mm.n)}, K = ${this.arg(mm.k)};`);
-    L.push(`  const ${W} sAi = ${this.arg(sA[br])}, sAk = ${this.arg(sA[br + 1])}, sBk = ${this.arg(sB[br])}, sBj = ${this.arg(sB[br + 1])};`);
-    L.push(`  const ${W} bflat = ${D.blockZ};`);
-    L.push(`  ${W} oA = ${this.arg(mm.a.offset)}, oB = ${this.arg(mm.b.offset)};`);
-    if (br > 0) {
-      L.push(`  ${W} bt = bflat;`);
-      for (let k = br - 1; k >= 0; k--) {
-        L.push(`  const ${W} bi${k} = bt % ${this.arg(mm.batchDims[k])}; bt /= ${this.arg(mm.batchDims[k])};`);
-        L.push(`  oA += bi${k} * ${this.arg(sA[k])}; oB += bi${k} * ${this.arg(sB[k])};`);
-      }
-    }
+    L.push(...this.matmulHead());
     L.push(`  const ${W} row0 = (${W})${D.blockY} * ${BM}, col0 = (${W})${D.blockX} * ${BN};`);
     L.push(`  const unsigned tid = ${D.threadX}, ty = tid / 16, tx = tid % 16;`);
     // Loader coordinates: A tile element q = tid + threads*e is (row q / BK, k q % BK);
@@ -920,9 +972,6 @@ class GpuRenderer {
     const W = D.int64;
     const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
     const r = ir.rank;
-    const br = mm.batchRank;
-    const sA = mm.a.strides;
-    const sB = mm.b.strides;
     const BK = 16;
     const LD = 132; // padded row of 128
     const PER = (128 * BK) / 256;
@@ -931,17 +980,7 @@ class GpuRenderer {
     const L: string[] = [...this.head(name, 256)];
     L.push(`  ${D.shared('float', 'As', 2 * BK * LD)}`);
     L.push(`  ${D.shared('float', 'Bs', 2 * BK * LD)}`);
-    L.push(`  const ${W} M = ${this.arg(mm.m)}, N = ${this.arg(mm.n)}, K = ${this.arg(mm.k)};`);
-    L.push(`  const ${W} sAi = ${this.arg(sA[br])}, sAk = ${this.arg(sA[br + 1])}, sBk = ${this.arg(sB[br])}, sBj = ${this.arg(sB[br + 1])};`);
-    L.push(`  const ${W} bflat = ${D.blockZ};`);
-    L.push(`  ${W} oA = ${this.arg(mm.a.offset)}, oB = ${this.arg(mm.b.offset)};`);
-    if (br > 0) {
-      L.push(`  ${W} bt = bflat;`);
-      for (let k = br - 1; k >= 0; k--) {
-        L.push(`  const ${W} bi${k} = bt % ${this.arg(mm.batchDims[k])}; bt /= ${this.arg(mm.batchDims[k])};`);
-        L.push(`  oA += bi${k} * ${this.arg(sA[k])}; oB += bi${k} * ${this.arg(sB[k])};`);
-      }
-    }
+    L.push(...this.matmulHead());
     L.push(`  const ${W} row0 = (${W})${D.blockY} * 128, col0 = (${W})${D.blockX} * 128;`);
     L.push(`  const unsigned tid = ${D.threadX}, lane = tid & 31u, warp = tid >> 5, g = lane >> 2, t = lane & 3u;`);
     L.push('  const unsigned wm = warp >> 2, wn = warp & 3u;');
@@ -1018,6 +1057,112 @@ class GpuRenderer {
     L.push(`        b0[bflat * M * N + i * N + j] = ${this.toStorage(outD, `v${ir.result}`)};`);
     L.push('      }');
     L.push('    }');
+    L.push('  }');
+    L.push('}');
+    return L.join('\n');
+  }
+
+  /**
+   * The opening of every matmul kernel: M, N, K, the operands' row and k strides, the
+   * batch index (blockZ) decoded into bi0.. and the operands' offsets for it.
+   */
+  matmulHead(): string[] {
+    const D = this.D;
+    const W = D.int64;
+    const mm = this.ir.matmul as NonNullable<KernelIR['matmul']>;
+    const br = mm.batchRank;
+    const sA = mm.a.strides;
+    const sB = mm.b.strides;
+    const L: string[] = [];
+    L.push(`  const ${W} M = ${this.arg(mm.m)}, N = ${this.arg(mm.n)}, K = ${this.arg(mm.k)};`);
+    L.push(`  const ${W} sAi = ${this.arg(sA[br])}, sAk = ${this.arg(sA[br + 1])}, sBk = ${this.arg(sB[br])}, sBj = ${this.arg(sB[br + 1])};`);
+    L.push(`  const ${W} bflat = ${D.blockZ};`);
+    L.push(`  ${W} oA = ${this.arg(mm.a.offset)}, oB = ${this.arg(mm.b.offset)};`);
+    if (br > 0) {
+      L.push(`  ${W} bt = bflat;`);
+      for (let k = br - 1; k >= 0; k--) {
+        L.push(`  const ${W} bi${k} = bt % ${this.arg(mm.batchDims[k])}; bt /= ${this.arg(mm.batchDims[k])};`);
+        L.push(`  oA += bi${k} * ${this.arg(sA[k])}; oB += bi${k} * ${this.arg(sB[k])};`);
+      }
+    }
+    return L;
+  }
+
+  /**
+   * A float32, float16 or bfloat16 matrix product on 8×8 SIMD-group matrices
+   * (dialect.simdgroupMatrix; tile in SG). Each 128-thread block computes a 64×64 tile of
+   * one batch; SIMD group sg owns the 32×32 quarter (sg >> 1, sg & 1) as 4×4 float32
+   * fragments. Per step of 32 along K, the block stages A [64][32] and B [32][64] in
+   * shared memory, converted to float and zero-filled past M, N and K (so edges need no
+   * branches in the product), read through the operands' strides (transposes, broadcasts
+   * and batches cost nothing); each SIMD group then loads 4 A and 4 B fragments per 8 of
+   * K and multiply-accumulates 16 products. After the loop each SIMD group stores its
+   * fragments to its own 32×32 block of the (reused) shared array, and its lanes apply
+   * the epilogue per element, lane = column, so the output writes are coalesced.
+   * Accumulation is float32; the sum order is the hardware's.
+   */
+  renderMatmulSimdgroup(name: string): string {
+    const ir = this.ir;
+    const D = this.D;
+    const S = D.simdgroupMatrix as SimdgroupMatrixOps;
+    const W = D.int64;
+    const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
+    const d = mm.dtype;
+    const r = ir.rank;
+    const { BM, BN, BK, threads, LDA, LDB } = SG;
+    const PER = (BM * BK) / threads; // elements of each operand tile a thread stages
+    const FR = 4; // fragments per SIMD group along each of M and N (32 / 8)
+    const outD = ir.buffers[0];
+    const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
+    const L: string[] = [...this.head(name, threads)];
+    L.push(`  ${D.shared('float', 'sm', SG_SHARED_FLOATS)}`);
+    L.push(...this.matmulHead());
+    L.push(`  const ${W} row0 = (${W})${D.blockY} * ${BM}, col0 = (${W})${D.blockX} * ${BN};`);
+    L.push(`  const unsigned tid = ${D.threadX}, sg = tid >> 5, lane = tid & 31u, wm = sg >> 1, wn = sg & 1u;`);
+    L.push(`  ${D.sharedPtr('float')}As = sm;`);
+    L.push(`  ${D.sharedPtr('float')}Bs = sm + ${BM * LDA};`);
+    // Staging coordinates: A element q = tid + threads*e is (row q / BK, k q % BK), B
+    // element (k q / BN, column q % BN): consecutive threads walk the operands' inner dims.
+    L.push(`  ${W} pA[${PER}], pB[${PER}]; unsigned lkA[${PER}], lkB[${PER}]; bool okA[${PER}], okB[${PER}];`);
+    L.push(`  ${D.unroll} for (int e = 0; e < ${PER}; e++) {`);
+    L.push(`    const unsigned q = tid + ${threads} * e;`);
+    L.push(`    const ${W} gi = row0 + q / ${BK}, gj = col0 + q % ${BN};`);
+    L.push(`    lkA[e] = q % ${BK}; lkB[e] = q / ${BN};`);
+    L.push('    okA[e] = gi < M; okB[e] = gj < N;');
+    L.push(`    pA[e] = oA + (okA[e] ? gi : 0) * sAi + (${W})lkA[e] * sAk;`);
+    L.push(`    pB[e] = oB + (${W})lkB[e] * sBk + (okB[e] ? gj : 0) * sBj;`);
+    L.push('  }');
+    const frags: string[] = [];
+    for (let x = 0; x < FR; x++) for (let y = 0; y < FR; y++) frags.push(`  ${S.zero(`acc${x}${y}`)}`);
+    L.push(...frags);
+    L.push(`  for (${W} k0 = 0; k0 < K; k0 += ${BK}) {`);
+    L.push(`    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`);
+    L.push(`      const unsigned q = tid + ${threads} * e;`);
+    L.push(
+      `      As[(q / ${BK}) * ${LDA} + q % ${BK}] = (okA[e] && k0 + lkA[e] < K) ? (float)${this.fromStorage(d, `b${mm.a.buf}[pA[e] + k0 * sAk]`)} : 0.0f;`,
+    );
+    L.push(
+      `      Bs[(q / ${BN}) * ${LDB} + q % ${BN}] = (okB[e] && k0 + lkB[e] < K) ? (float)${this.fromStorage(d, `b${mm.b.buf}[pB[e] + k0 * sBk]`)} : 0.0f;`,
+    );
+    L.push('    }');
+    L.push(`    ${D.barrier}`);
+    L.push(`    for (unsigned kk = 0; kk < ${BK}; kk += 8) {`);
+    for (let x = 0; x < FR; x++) L.push(`      ${S.decl(`fa${x}`)} ${S.load(`fa${x}`, `As + (wm * 32 + ${x * 8}) * ${LDA} + kk`, LDA)}`);
+    for (let y = 0; y < FR; y++) L.push(`      ${S.decl(`fb${y}`)} ${S.load(`fb${y}`, `Bs + kk * ${LDB} + wn * 32 + ${y * 8}`, LDB)}`);
+    for (let x = 0; x < FR; x++) for (let y = 0; y < FR; y++) L.push(`      ${S.mma(`acc${x}${y}`, `fa${x}`, `fb${y}`)}`);
+    L.push('    }');
+    // Every SIMD group is done with the tiles before the next step (or the epilogue) overwrites them.
+    L.push(`    ${D.barrier}`);
+    L.push('  }');
+    L.push(`  ${D.sharedPtr('float')}Cs = sm + sg * 1024;`);
+    for (let x = 0; x < FR; x++) for (let y = 0; y < FR; y++) L.push(`  ${S.store(`acc${x}${y}`, `Cs + ${x * 8 * 32 + y * 8}`, 32)}`);
+    L.push(`  ${S.barrier}`);
+    L.push('  for (unsigned e = 0; e < 32; e++) {');
+    L.push(`    const ${W} i = row0 + wm * 32 + e, j = col0 + wn * 32 + lane;`);
+    L.push('    if (i >= M || j >= N) continue;');
+    this.mmValue = 'Cs[e * 32 + lane]';
+    for (const st of ir.stmts) L.push(`    ${this.stmt(st, dimVar, 'serial').split('\n').join('\n    ')}`);
+    L.push(`    b0[bflat * M * N + i * N + j] = ${this.toStorage(outD, `v${ir.result}`)};`);
     L.push('  }');
     L.push('}');
     return L.join('\n');
@@ -1108,7 +1253,9 @@ export function renderGpuKernel(dialect: GpuDialect, ir: KernelIR, name: string)
   const R = new GpuRenderer(dialect, ir);
   switch (gpuStrategy(ir)) {
     case 'matmul':
-      return ir.matmul?.precision === 'tf32' && dialect.tensorCoresTf32 ? R.renderMatmulTf32(name) : R.renderMatmul(name);
+      return { scalar: () => R.renderMatmul(name), tf32: () => R.renderMatmulTf32(name), simdgroup: () => R.renderMatmulSimdgroup(name) }[
+        matmulKernel(dialect, ir)
+      ]();
     case 'scan':
       return R.renderScan(name);
     case 'rows':
@@ -1125,11 +1272,12 @@ function ceilDiv(a: number, b: number): number {
 }
 
 /**
- * Grid, block and shared bytes of one launch of `ir`, from its bound args (`args[0]` is
- * the work count, `args[2..]` the output dims). Grid-stride kernels cap their grid at
- * MAX_BLOCKS and loop. A launch with no work gets a grid of 0 (the runtime skips it).
+ * Grid, block and shared bytes of one launch of `ir` as `dialect` renders it, from its
+ * bound args (`args[0]` is the work count, `args[2..]` the output dims). Grid-stride
+ * kernels cap their grid at MAX_BLOCKS and loop. A launch with no work gets a grid of 0
+ * (the runtime skips it).
  */
-export function gpuLaunch(ir: KernelIR, args: readonly number[]): GpuLaunch {
+export function gpuLaunch(ir: KernelIR, args: readonly number[], dialect: GpuDialect): GpuLaunch {
   const work = args[0];
   switch (gpuStrategy(ir)) {
     case 'matmul': {
@@ -1138,7 +1286,8 @@ export function gpuLaunch(ir: KernelIR, args: readonly number[]): GpuLaunch {
       const M = args[mm.m];
       const N = args[mm.n];
       const empty = M === 0 || N === 0 || batch === 0;
-      return { grid: empty ? [0, 0, 0] : [ceilDiv(N, MM.BN), ceilDiv(M, MM.BM), batch], block: [MM.threads, 1, 1], sharedBytes: 0, scratchBytes: 0 };
+      const t = MATMUL_TILES[matmulKernel(dialect, ir)];
+      return { grid: empty ? [0, 0, 0] : [ceilDiv(N, t.BN), ceilDiv(M, t.BM), batch], block: [t.threads, 1, 1], sharedBytes: 0, scratchBytes: 0 };
     }
     case 'scan':
       return { grid: [Math.min(MAX_BLOCKS, ceilDiv(work, FLAT_THREADS)), 1, 1], block: [FLAT_THREADS, 1, 1], sharedBytes: 0, scratchBytes: 0 };

@@ -20,6 +20,8 @@
  *   3.1 has no device-scope fence to hand partials between threadgroups safely, so the
  *   launch words keep one threadgroup per output (the kernel's split path is compiled
  *   but not taken);
+ * - matrix products of float32, float16 and bfloat16 use SIMD-group matrices
+ *   (`simdgroup_float8x8`, `simdgroup_multiply_accumulate`) on GPUs that have them;
  * - float16/bfloat16 are stored as 16-bit patterns and converted with the same rounding
  *   as the C renderer, so results do not depend on the MSL version (bfloat needs 3.1
  *   only for the native type, which these kernels do not use).
@@ -28,7 +30,7 @@ import { DTypeError } from '../errors.js';
 import type { DType } from '../graph/dtype.js';
 import type { ReduceOp } from '../graph/node.js';
 import { C_COMPUTE_TYPE } from './ctypes.js';
-import { type GpuDialect, type GpuParam, gpuIntHelpers, renderGpuKernel } from './gpu.js';
+import { type GpuDialect, type GpuParam, gpuIntHelpers, renderGpuKernel, type SimdgroupMatrixOps } from './gpu.js';
 import type { KernelIR, Stmt } from './ir.js';
 
 // Metal has no double: float64 has no type here (its kernels are refused).
@@ -274,7 +276,21 @@ const SIMD_REDUCE: Readonly<Record<string, string>> = {
   'min uint32_t': 'simd_min',
 };
 
-/** The Metal dialect table. */
+/**
+ * Metal's SIMD-group matrices (MSL 2.3+, Apple7 / M1 and later GPUs): 8×8 float
+ * fragments spread over the 32 lanes, loaded from and stored to threadgroup memory with
+ * a row stride; `simdgroup_barrier` orders the lanes' threadgroup-memory accesses.
+ */
+const SIMDGROUP_MATRIX: SimdgroupMatrixOps = {
+  zero: (name) => `simdgroup_float8x8 ${name} = make_filled_simdgroup_matrix<float, 8, 8>(0.0f);`,
+  decl: (name) => `simdgroup_float8x8 ${name};`,
+  load: (dst, src, stride) => `simdgroup_load(${dst}, ${src}, ${stride});`,
+  mma: (acc, a, b) => `simdgroup_multiply_accumulate(${acc}, ${a}, ${b}, ${acc});`,
+  store: (src, dst, stride) => `simdgroup_store(${src}, ${dst}, ${stride});`,
+  barrier: 'simdgroup_barrier(mem_flags::mem_threadgroup);',
+};
+
+/** The Metal dialect table (with SIMD-group matrix products: see {@link mslDialect}). */
 export const MSL_DIALECT: GpuDialect = {
   name: 'metal',
   computeType: COMPUTE,
@@ -312,7 +328,21 @@ export const MSL_DIALECT: GpuDialect = {
   vec4: (type) => (type === 'float' ? 'float4' : null),
   prelude: MSL_PRELUDE,
   simdReduce: (op: ReduceOp, accType: string) => SIMD_REDUCE[`${op} ${accType}`] ?? null,
+  simdgroupMatrix: SIMDGROUP_MATRIX,
 };
+
+/** The Metal dialect for a GPU without SIMD-group matrices: matmuls take the scalar kernel. */
+const MSL_DIALECT_SCALAR_MATMUL: GpuDialect = { ...MSL_DIALECT, simdgroupMatrix: undefined };
+
+/**
+ * The Metal dialect for a device: with SIMD-group matrix products where the device has
+ * them (deviceInfo().simdgroupMatrix: a probe kernel compiled; every Apple silicon GPU,
+ * Apple7+), else the scalar matmul. The two render different sources, so their kernels
+ * have different names and caches never mix them.
+ */
+export function mslDialect(simdgroupMatrix: boolean): GpuDialect {
+  return simdgroupMatrix ? MSL_DIALECT : MSL_DIALECT_SCALAR_MATMUL;
+}
 
 /** The op of the first statement that computes in float64, for the error message. */
 function float64Op(ir: KernelIR): string | undefined {
@@ -335,11 +365,12 @@ function float64Op(ir: KernelIR): string | undefined {
 }
 
 /**
- * Renders one kernel as MSL (a `kernel void` function called `name`). Throws DTypeError
- * naming the op for a kernel that needs float64, which Metal does not have.
+ * Renders one kernel as MSL (a `kernel void` function called `name`) in `dialect`
+ * ({@link mslDialect}; by default with SIMD-group matrices). Throws DTypeError naming
+ * the op for a kernel that needs float64, which Metal does not have.
  */
-export function renderMslKernel(ir: KernelIR, name: string): string {
+export function renderMslKernel(ir: KernelIR, name: string, dialect: GpuDialect = MSL_DIALECT): string {
   const op = float64Op(ir);
   if (op !== undefined) throw new DTypeError(`${op}: float64 is not supported by the metal backend (Metal has no double type); use float32`);
-  return renderGpuKernel(MSL_DIALECT, ir, name);
+  return renderGpuKernel(dialect, ir, name);
 }

@@ -41,9 +41,14 @@ export interface Case {
   tol?: number;
   /** Something a kernel of the case must contain (e.g. a SIMD-group fold). */
   source?: RegExp;
+  /** A grid (threadgroups x, y, z) one of the case's launches must have. */
+  grid?: number[];
 }
 
 export const f32 = (shape: number[], seed = 1): Input => input(shape, 'float32', 'float', seed);
+
+/** The SIMD-group matrix matmul kernel (gpu.ts renderMatmulSimdgroup). */
+const SIMDGROUP_MMA = /simdgroup_multiply_accumulate\(/;
 
 export const CASES: Case[] = [
   {
@@ -207,6 +212,7 @@ export const CASES: Case[] = [
   {
     name: 'matmul with edges (not multiples of the tile) and a fused relu(a@b + bias)',
     strategies: ['matmul'],
+    source: SIMDGROUP_MMA,
     run: () => {
       const a = f32([70, 19], 7);
       const b = f32([19, 66], 8);
@@ -218,6 +224,7 @@ export const CASES: Case[] = [
   {
     name: 'float16 matmul, rounded once to float16',
     strategies: ['matmul'],
+    source: SIMDGROUP_MMA,
     run: () => {
       const a = input([12, 33], 'float16', 'float', 13);
       const b = input([33, 9], 'float16', 'float', 14);
@@ -226,13 +233,91 @@ export const CASES: Case[] = [
     tol: 2e-3,
   },
   {
-    name: 'batched matmul of a transposed operand, int32',
+    name: 'batched matmul of a transposed operand, int32 (the scalar kernel)',
     strategies: ['matmul'],
+    source: /^(?![\s\S]*simdgroup_)[\s\S]*acc\[ii\]\[jj\]/,
     run: () => {
       const a = input([2, 5, 9], 'int32', 'small', 10);
       const b = input([2, 7, 9], 'int32', 'small', 11);
       return { lib: ma.matmul(a.lib, b.lib.transpose([0, 2, 1])), ref: R.matmul(a.ref, R.transpose(b.ref, [0, 2, 1])) };
     },
+  },
+  // The SIMD-group matrix kernel (64×64 tiles, K in steps of 32): sizes around and across
+  // the tile and step edges, degenerate 1-sized dims, batches, transposes and broadcasts.
+  ...(
+    [
+      [1, 1, 1],
+      [1, 130, 7],
+      [130, 1, 65],
+      [64, 32, 64],
+      [65, 33, 63],
+      [129, 97, 130],
+    ] as const
+  ).map(
+    ([m, k, n], c): Case => ({
+      name: `simdgroup matmul ${m}×${k} @ ${k}×${n}, float32`,
+      strategies: ['matmul'],
+      source: SIMDGROUP_MMA,
+      run: () => {
+        const a = f32([m, k], 20 + c);
+        const b = f32([k, n], 30 + c);
+        return { lib: ma.matmul(a.lib, b.lib), ref: R.matmul(a.ref, b.ref) };
+      },
+      tol: 1e-5 * Math.max(1, Math.sqrt(k)),
+      grid: [Math.ceil(n / 64), Math.ceil(m / 64), 1],
+    }),
+  ),
+  {
+    name: 'simdgroup matmul: batched, A transposed, B broadcast over a batch dim, scaled epilogue',
+    strategies: ['matmul'],
+    source: SIMDGROUP_MMA,
+    grid: [1, 2, 6],
+    run: () => {
+      const a = f32([2, 1, 40, 70], 41);
+      const b = f32([3, 40, 9], 42);
+      const at = a.lib.transpose([0, 1, 3, 2]);
+      const lib = ma.matmul(at, b.lib).multiply(0.5).subtract(1); // out [2, 3, 70, 9]: 6 batches
+      const ref = R.binary('subtract', R.binary('multiply', R.matmul(R.transpose(a.ref, [0, 1, 3, 2]), b.ref), 0.5), 1);
+      return { lib, ref };
+    },
+    tol: 1e-5,
+  },
+  {
+    name: 'simdgroup matmul: B transposed, a negative-step slice of A, relu(a@b + bias) fused',
+    strategies: ['matmul'],
+    source: SIMDGROUP_MMA,
+    run: () => {
+      const a = f32([67, 45], 43);
+      const b = f32([70, 45], 44);
+      const bias = f32([70], 45);
+      const as = ma.slice(a.lib, '::-1');
+      const lib = ma.matmul(as, b.lib.T).add(bias.lib).relu();
+      const ref = R.unary('relu', R.binary('add', R.matmul(R.slice(a.ref, [null, null, -1]), R.transpose(b.ref)), bias.ref));
+      return { lib, ref };
+    },
+    tol: 1e-5,
+  },
+  {
+    name: 'simdgroup matmul: bfloat16 operands, float32 accumulation',
+    strategies: ['matmul'],
+    source: SIMDGROUP_MMA,
+    run: () => {
+      const a = input([3, 37], 'bfloat16', 'float', 46);
+      const b = input([37, 66], 'bfloat16', 'float', 47);
+      return { lib: ma.matmul(a.lib, b.lib), ref: R.matmul(a.ref, b.ref) };
+    },
+    tol: 1e-2,
+  },
+  {
+    name: 'simdgroup matmul: float16 batched with edges, rounded once to float16',
+    strategies: ['matmul'],
+    source: SIMDGROUP_MMA,
+    run: () => {
+      const a = input([2, 70, 35], 'float16', 'float', 48);
+      const b = input([2, 35, 3], 'float16', 'float', 49);
+      return { lib: ma.matmul(a.lib, b.lib), ref: R.matmul(a.ref, b.ref) };
+    },
+    tol: 2e-3,
   },
 ];
 

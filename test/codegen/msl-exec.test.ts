@@ -42,6 +42,9 @@ for (const [sanitizer, label] of Object.entries(SANITIZERS) as ['thread' | 'addr
         const launched = backend.launches.slice(before);
         const ran = launched.map((l) => l.strategy);
         if (c.source) expect(launched.some((l) => c.source?.test(l.source))).toBe(true);
+        // The SIMD-group matmul's launch: 4 SIMD groups per 64×64 tile (gpu.ts SG).
+        for (const l of launched) if (l.source.includes('simdgroup_multiply_accumulate(')) expect(l.group).toEqual([128, 1, 1]);
+        if (c.grid) expect(launched.map((l) => l.grid)).toContainEqual(c.grid);
         for (const s of c.strategies) expect(ran, `strategies launched: ${ran.join(', ')}`).toContain(s);
         expect(lib.dtype).toBe(ref.dtype);
         expect(lib.shape).toEqual([...ref.nd.shape]);
@@ -50,6 +53,28 @@ for (const [sanitizer, label] of Object.entries(SANITIZERS) as ['thread' | 'addr
     }
   });
 }
+
+describe('a GPU without SIMD-group matrices gets the scalar matmul kernel, which matches the oracle', () => {
+  it.skipIf(why !== '')('float32 matmul with edges and an epilogue', { timeout: 300_000 }, () => {
+    const host = new HostMslBackend({
+      clang: findClang() as string,
+      workDir: join(workDir, 'scalar-mm'),
+      sanitizer: 'address',
+      label: 'scalar-mm',
+      noSimdgroupMatrix: true,
+    });
+    const a = f32([70, 19], 60);
+    const b = f32([19, 130], 61);
+    const y = ma.matmul(a.lib, b.lib).add(2);
+    execute([y.liveNode('test')], host, { fusion: true, cpuMatmul: 'generated' });
+    const mm = host.launches.filter((l) => l.strategy === 'matmul');
+    expect(mm.length).toBe(1);
+    expect(mm[0].source).not.toContain('simdgroup_');
+    expect(mm[0].group).toEqual([256, 1, 1]);
+    expect(mm[0].grid).toEqual([2, 1, 1]);
+    expectClose(flat(y.tolist()), R.toFlat(R.binary('add', R.matmul(a.ref, b.ref), 2)), 1e-5, 'scalar matmul');
+  });
+});
 
 describe('the sanitizers bite', () => {
   it.skipIf(why !== '')('without its barriers a block reduction races, and TSan says so', { timeout: 300_000 }, () => {
@@ -63,6 +88,46 @@ describe('the sanitizers bite', () => {
     const a = f32([3, 300], 12);
     const s = ma.sum(a.lib, 1);
     expect(() => execute([s.liveNode('test')], racy, { fusion: true, cpuMatmul: 'generated' })).toThrow(/ThreadSanitizer: data race/);
+  });
+
+  const matmulControl = (label: string, sanitizer: 'thread' | 'address', mutate: (src: string) => string): (() => void) => {
+    const host = new HostMslBackend({ clang: findClang() as string, workDir: join(workDir, label), sanitizer, label, mutate });
+    const a = f32([40, 20], 50);
+    const b = f32([20, 24], 51);
+    const y = ma.matmul(a.lib, b.lib).add(1);
+    return () => execute([y.liveNode('test')], host, { fusion: true, cpuMatmul: 'generated' });
+  };
+
+  it.skipIf(why !== '')('without its simdgroup_barrier the matmul epilogue reads other lanes’ stores unordered, and TSan says so', { timeout: 300_000 }, () => {
+    const run = matmulControl('no-simdgroup-barrier', 'thread', (src) => {
+      expect(src).toContain('simdgroup_barrier(mem_flags::mem_threadgroup);');
+      return src.replace('simdgroup_barrier(mem_flags::mem_threadgroup);', '');
+    });
+    expect(run).toThrow(/ThreadSanitizer: data race/);
+  });
+
+  it.skipIf(why !== '')('a simdgroup matrix load skipped by one lane is caught as non-uniform', { timeout: 300_000 }, () => {
+    const run = matmulControl('divergent-matrix', 'address', (src) => {
+      expect(src).toContain('simdgroup_load(fb3,');
+      return src.replace('simdgroup_load(fb3,', 'if (lane != 5) simdgroup_load(fb3,');
+    });
+    expect(run).toThrow(/not called uniformly by the SIMD group/);
+  });
+
+  it.skipIf(why !== '')('a matmul that skips half of K differs from the oracle (the comparison bites)', { timeout: 300_000 }, () => {
+    const host = new HostMslBackend({
+      clang: findClang() as string,
+      workDir: join(workDir, 'half-k'),
+      sanitizer: 'address',
+      label: 'half-k',
+      mutate: (src) => src.replace('kk += 8)', 'kk += 16)'),
+    });
+    const a = f32([9, 40], 52);
+    const b = f32([40, 5], 53);
+    const y = ma.matmul(a.lib, b.lib);
+    execute([y.liveNode('test')], host, { fusion: true, cpuMatmul: 'generated' });
+    expect(host.launches.some((l) => l.source.includes('kk += 8)'))).toBe(true);
+    expect(() => expectClose(flat(y.tolist()), R.toFlat(R.matmul(a.ref, b.ref)), 1e-4, 'half K')).toThrow();
   });
 
   it.skipIf(why !== '')('a bound check off by one writes past the output, and ASan says so', { timeout: 300_000 }, () => {

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MSL_PRELUDE } from '../../src/codegen/msl.js';
 import { SHIM_DIR } from './msl/host-backend.js';
-import { buildCorpus, type Corpus } from './msl-corpus.js';
+import { buildCorpus, type Corpus, type CorpusKernel } from './msl-corpus.js';
 import { findClang, missingTools, requireMslCheck, runTool } from './toolchain.js';
 
 const why = missingTools({ clang: true });
@@ -64,6 +64,11 @@ describe('every generated kernel is valid MSL for clang with Metal address space
         d,
       ).toBe(true);
     }
+    // Float matmuls take the SIMD-group matrix kernel, integer ones the scalar kernel.
+    const matmuls = corpus.kernels.filter((k) => k.kind === 'matmul');
+    expect(matmuls.some((k) => /\(float32,/.test(k.origin) && k.source.includes('simdgroup_multiply_accumulate('))).toBe(true);
+    expect(matmuls.some((k) => /\(bfloat16,/.test(k.origin) && k.source.includes('simdgroup_multiply_accumulate('))).toBe(true);
+    expect(matmuls.some((k) => /\(int32,/.test(k.origin) && !k.source.includes('simdgroup_'))).toBe(true);
     expect(corpus.refused.length).toBeGreaterThan(0);
     for (const r of corpus.refused) expect(r.message).toMatch(/^\S+.*: float64 is not supported by the metal backend/);
     expect(corpus.kernels.length).toBeGreaterThan(500);
@@ -98,12 +103,28 @@ describe('every generated kernel is valid MSL for clang with Metal address space
     },
     'an unknown Metal function': (src) => src.replaceAll('ma_shfl_down(', 'simd_shufle_down('),
   };
-  for (const [label, mutate] of Object.entries(controls)) {
+  const matmul = corpus.kernels.find((k) => k.source.includes('simdgroup_multiply_accumulate('));
+  const matmulControls: Record<string, (src: string) => string> = {
+    'a simdgroup matrix loaded from thread memory': (src) =>
+      src.replace('simdgroup_load(fa0, As', 'float ma_tile[64] = {}; simdgroup_load(fa0, ma_tile, 8); simdgroup_load(fa0, As'),
+    'a simdgroup matrix of a shape Metal lacks (8×4)': (src) =>
+      src.replace(
+        'simdgroup_multiply_accumulate(acc00, fa0, fb0, acc00);',
+        'simdgroup_matrix<float, 8, 4> ma_h; simdgroup_multiply_accumulate(acc00, fa0, ma_h, acc00);',
+      ),
+  };
+  const all: [string, (src: string) => string, CorpusKernel | undefined][] = [
+    ...Object.entries(controls).map(([l, f]): [string, (src: string) => string, CorpusKernel | undefined] => [l, f, kernel]),
+    ...Object.entries(matmulControls).map(([l, f]): [string, (src: string) => string, CorpusKernel | undefined] => [l, f, matmul]),
+  ];
+  for (const [label, mutate, k] of all) {
     it.skipIf(why !== '')(`control: rejects ${label}`, () => {
-      expect(kernel, 'a block reduction in the corpus').toBeDefined();
-      const good = check('control-good', `${MSL_PRELUDE}\n${kernel?.source}\n`);
+      expect(k, 'a kernel of the corpus to mutate').toBeDefined();
+      const good = check('control-good', `${MSL_PRELUDE}\n${k?.source}\n`);
       expect(good.ok, good.output).toBe(true);
-      const bad = check('control-bad', `${MSL_PRELUDE}\n${mutate(kernel?.source as string)}\n`);
+      const mutated = mutate(k?.source as string);
+      expect(mutated).not.toBe(k?.source);
+      const bad = check('control-bad', `${MSL_PRELUDE}\n${mutated}\n`);
       expect(bad.ok).toBe(false);
       expect(bad.output).toMatch(/error:/);
     });

@@ -45,6 +45,13 @@ describe('metal backend on a real device', () => {
     expect(typeof info.bfloat).toBe('boolean');
   });
 
+  it.skipIf(!available)('float matmuls use SIMD-group matrices exactly where the device has them', () => {
+    const info = ma.deviceInfo('metal');
+    const a = ma.ones([8, 8], 'float32');
+    const sources = ma.kernelSources(ma.matmul(a, a), 'metal').map((k) => k.source);
+    expect(sources.some((s) => s.includes('simdgroup_multiply_accumulate('))).toBe(info.simdgroupMatrix === true);
+  });
+
   for (const c of CASES) {
     it.skipIf(!available)(c.name, () => {
       onMetal(() => {

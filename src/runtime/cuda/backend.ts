@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CUDA_PRELUDE, renderCudaKernel } from '../../codegen/cuda.js';
+import { CUDA_DIALECT, CUDA_PRELUDE, renderCudaKernel } from '../../codegen/cuda.js';
 import { gpuLaunch } from '../../codegen/gpu.js';
 import type { KernelIR } from '../../codegen/ir.js';
 import { BackendUnavailableError, CompileError, GpuError } from '../../errors.js';
@@ -65,7 +65,7 @@ export class CudaRenderer {
   }
 
   launchWords(ir: KernelIR, args: readonly number[]): number[] {
-    const g = gpuLaunch(ir, args);
+    const g = gpuLaunch(ir, args, CUDA_DIALECT);
     return [...g.grid, ...g.block, g.sharedBytes, Math.max(1, ir.argWords) * 8, g.scratchBytes];
   }
 }

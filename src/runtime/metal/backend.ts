@@ -8,8 +8,8 @@
  */
 import { PoolBuffer } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
-import { gpuLaunch } from '../../codegen/gpu.js';
-import { MSL_PRELUDE, renderMslKernel } from '../../codegen/msl.js';
+import { type GpuDialect, gpuLaunch } from '../../codegen/gpu.js';
+import { MSL_DIALECT, MSL_PRELUDE, mslDialect, renderMslKernel } from '../../codegen/msl.js';
 import type { KernelIR } from '../../codegen/ir.js';
 import { BackendUnavailableError, CompileError, GpuError, OutOfMemoryError } from '../../errors.js';
 import { counters, debugLevel, debugLog } from '../../graph/metrics.js';
@@ -59,8 +59,16 @@ function fromMetalError(err: unknown): Error {
 export class MetalRenderer {
   readonly name = 'metal';
 
+  /**
+   * The MSL dialect kernels are rendered in. Planning without a device assumes SIMD-group
+   * matrices, which every Apple silicon GPU (Apple7+) has; the backend asks its device.
+   */
+  protected get dialect(): GpuDialect {
+    return MSL_DIALECT;
+  }
+
   render(ir: KernelIR, name: string): string {
-    return renderMslKernel(ir, name);
+    return renderMslKernel(ir, name, this.dialect);
   }
 
   kernelName(body: string): string {
@@ -75,7 +83,7 @@ export class MetalRenderer {
    * MSL 3.1 does not have. The kernel's split path is then compiled but not taken.
    */
   launchWords(ir: KernelIR, args: readonly number[]): number[] {
-    const g = gpuLaunch(ir, args);
+    const g = gpuLaunch(ir, args, this.dialect);
     const grid = g.scratchBytes > 0 ? [g.grid[0], 1, g.grid[2]] : g.grid;
     return [...grid, ...g.block, g.sharedBytes, ir.argWords * 8, 0];
   }
@@ -89,6 +97,11 @@ export class MetalBackend extends MetalRenderer implements Backend {
   constructor(private readonly native: (NativeAddon & NativeMetalAddon) | undefined) {
     super();
     if (!native) throw new BackendUnavailableError('backend "metal" is unavailable: the native addon has no Metal runtime');
+  }
+
+  /** SIMD-group matrix products only where this device compiled the probe kernel. */
+  protected override get dialect(): GpuDialect {
+    return mslDialect(this.deviceInfo().simdgroupMatrix === true);
   }
 
   private device(): NativeAddon & NativeMetalAddon {

@@ -16,9 +16,9 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { gpuStrategy } from '../../../src/codegen/gpu.js';
+import { type GpuDialect, gpuStrategy } from '../../../src/codegen/gpu.js';
 import type { KernelIR } from '../../../src/codegen/ir.js';
-import { MSL_DIALECT, MSL_PRELUDE, renderMslKernel } from '../../../src/codegen/msl.js';
+import { MSL_DIALECT, MSL_PRELUDE, mslDialect } from '../../../src/codegen/msl.js';
 import type { BufferRef } from '../../../src/graph/node.js';
 import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../../../src/runtime/backend.js';
 import { MetalRenderer } from '../../../src/runtime/metal/backend.js';
@@ -46,6 +46,15 @@ export interface HostOptions {
   label: string;
   /** Rewrites each kernel's source before it is built (the race control removes barriers). */
   mutate?: (source: string) => string;
+  /** Renders for a GPU without SIMD-group matrices (the scalar matmul kernel); default false. */
+  noSimdgroupMatrix?: boolean;
+}
+
+/** The metal backend's renderer for a device without SIMD-group matrices. */
+class ScalarMatmulRenderer extends MetalRenderer {
+  protected override get dialect(): GpuDialect {
+    return mslDialect(false);
+  }
 }
 
 /** The C++ statement that calls kernel `name` of `ir` from the driver with buffers ptr[0..]. */
@@ -127,17 +136,19 @@ export class HostMslBackend implements Backend {
     this.name = `metal-host-${opts.label}`;
     this.cpu = backendFor('cpu');
     this.native = loadNative() as NativeAddon;
+    this.renderer = opts.noSimdgroupMatrix ? new ScalarMatmulRenderer() : new MetalRenderer();
     mkdirSync(opts.workDir, { recursive: true });
   }
 
-  private readonly renderer = new MetalRenderer();
+  private readonly renderer: MetalRenderer;
 
   launchWords(ir: KernelIR, args: readonly number[]): number[] {
     return this.renderer.launchWords(ir, args);
   }
 
   render(ir: KernelIR, name: string): string {
-    const body = renderMslKernel(ir, name);
+    // The metal backend's own rendering (its dialect for the device), kept for the build.
+    const body = this.renderer.render(ir, name);
     this.irByBody.set(body, ir);
     return body;
   }
