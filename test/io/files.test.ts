@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
 import { type Described, describeArray, normalise, numpyMissingReason, runNumpy } from './numpy.js';
+import { HAS_FLOAT64 } from '../support/backend.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ma-io-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -231,7 +232,9 @@ describe('safetensors', () => {
 
   it('round-trips every dtype, bfloat16 included, and views', () => {
     const arrays: Record<string, ma.MetalArray> = {};
-    for (const d of ALL) arrays[d] = sample(d, [2, 3]).T;
+    // A view is written through a copy kernel; float64 only as stored where the default
+    // backend cannot compute in it (Metal): files hold float64 either way.
+    for (const d of ALL) arrays[d] = d === 'float64' && !HAS_FLOAT64 ? sample(d, [3, 2]) : sample(d, [2, 3]).T;
     const { arrays: back, metadata } = ma.loadSafetensors(ma.saveSafetensors(join(dir, 'all'), arrays));
     expect(metadata).toEqual({});
     for (const d of ALL) {

@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import * as R from '../reference/index.js';
 import type { BinaryOp, DType, RefArray, Scalar, SliceSpec, UnaryOp } from '../reference/index.js';
+import { BACKEND_DTYPES } from '../support/backend.js';
 
 // ---------------------------------------------------------------------------------
 // AST
@@ -551,7 +552,7 @@ export interface GraphOptions {
 export const DEFAULT_GRAPH_OPTIONS: GraphOptions = {
   maxDepth: 20,
   maxNodes: 28,
-  dtypes: R.ALL_DTYPES,
+  dtypes: BACKEND_DTYPES,
   unaryOps: R.UNARY_OPS,
   binaryOps: R.BINARY_OPS,
   weights: { unary: 30, binary: 30, where: 6, clip: 3, cast: 8, view: 20, concatenate: 4, stack: 2, split: 2 },
@@ -996,7 +997,7 @@ export function graphArb(opts: Partial<GraphOptions> = {}): fc.Arbitrary<GraphCa
 }
 
 /** Arbitrary of one dtype. */
-export const dtypeArb: fc.Arbitrary<DType> = fc.constantFrom(...R.ALL_DTYPES);
+export const dtypeArb: fc.Arbitrary<DType> = fc.constantFrom(...BACKEND_DTYPES);
 
 /** Arbitrary shape of rank 0..4, dims in {0,1,2,3,5} (0 rare). */
 export const shapeArb: fc.Arbitrary<number[]> = fc.array(
@@ -1011,7 +1012,7 @@ export const broadcastPairArb: fc.Arbitrary<[number[], number[]]> = fc.gen().map
 export function leafArb(dtype?: DType, shape?: number[]): fc.Arbitrary<LeafNode> {
   return fc.gen().map((g) => {
     const d = drawFromGen(g);
-    const dt = dtype ?? pick(d, R.ALL_DTYPES);
+    const dt = dtype ?? pick(d, BACKEND_DTYPES);
     const sh = shape ?? drawShape(d);
     const values = randomValues(d.int(0, 0x7fffffff), dt, R.sizeOf(sh));
     return { kind: 'leaf', dtype: dt, shape: sh, values, form: 'typed' };

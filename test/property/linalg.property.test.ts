@@ -22,6 +22,7 @@ import { chance, type Draw, drawFromGen, type Node, pick, randomValues, toCode, 
 import { buildLib, disposeAll, libBits, type MA, ma } from './lib-eval.js';
 import { binaryBounds, contractionBounds, exactBounds, unaryBounds } from './reduce-bounds.js';
 import { checkAgainst, drawInput, errorKind, PROFILES, params, TIMEOUT, thrown } from './reduce-cases.js';
+import { BACKEND_DTYPES, backendDtypes, FLOAT64_NOTE, onCpuBackend } from '../support/backend.js';
 
 beforeAll(() => {
   ma.setFusion(true);
@@ -152,14 +153,14 @@ function matmulCase(d: Draw, da: DType, db: DType): Case {
 // (a) matmul
 // -----------------------------------------------------------------------------------
 
-describe('(a) matmul vs the oracle', () => {
-  it.each(R.ALL_DTYPES)(
+describe(`(a) matmul vs the oracle${FLOAT64_NOTE}`, () => {
+  it.each(BACKEND_DTYPES)(
     'matmul with a %s left operand: vectors, batches, views, promotion',
     (da) => {
       fc.assert(
         fc.property(fc.gen(), (g) => {
           const d = drawFromGen(g);
-          const db = chance(d, 60) ? da : pick(d, R.ALL_DTYPES);
+          const db = chance(d, 60) ? da : pick(d, BACKEND_DTYPES);
           runCases([matmulCase(d, da, db), matmulCase(d, da, da)]);
         }),
         params(3),
@@ -257,9 +258,9 @@ function outerCase(d: Draw, da: DType, db: DType): Case {
   };
 }
 
-const PRODUCT_DTYPES: readonly DType[] = ['float32', 'float16', 'bfloat16', 'float64', 'int32', 'uint8', 'int64', 'bool', 'int8'];
+const PRODUCT_DTYPES: readonly DType[] = backendDtypes(['float32', 'float16', 'bfloat16', 'float64', 'int32', 'uint8', 'int64', 'bool', 'int8']);
 
-describe('(b) dot, inner, outer, tensordot vs the oracle', () => {
+describe(`(b) dot, inner, outer, tensordot vs the oracle${FLOAT64_NOTE}`, () => {
   it(
     'random ranks (0-3), axes given as a number or as lists, mixed dtypes',
     () => {
@@ -309,9 +310,9 @@ function epilogueCase(d: Draw, dtype: DType): Case {
   };
 }
 
-const EPILOGUE_DTYPES: readonly DType[] = ['float32', 'float16', 'bfloat16', 'float64', 'int32', 'int8'];
+const EPILOGUE_DTYPES: readonly DType[] = backendDtypes(['float32', 'float16', 'bfloat16', 'float64', 'int32', 'int8']);
 
-describe('(c) epilogues fused into the product', () => {
+describe(`(c) epilogues fused into the product${FLOAT64_NOTE}`, () => {
   it(
     'relu(a @ b + bias) and (a @ b) * 2 - c',
     () => {
@@ -327,7 +328,7 @@ describe('(c) epilogues fused into the product', () => {
   );
 });
 
-describe('(d) fusion does not change product results', () => {
+describe(`(d) fusion does not change product results${FLOAT64_NOTE}`, () => {
   it(
     'fused and unfused evaluation give identical bits',
     () => {
@@ -372,9 +373,10 @@ describe('(d) fusion does not change product results', () => {
 const BLAS = ma.blasInfo();
 const BLAS_DTYPES: readonly DType[] = ['float32', 'float64'];
 
+// The BLAS belongs to the cpu backend: these cases run there whatever the default backend.
 describe('(g) the system BLAS path vs the oracle', () => {
   it.skipIf(!BLAS.available)(
-    `float32/float64 products, tensordot and epilogues on ${BLAS.library ?? `no BLAS: ${BLAS.reason}`}`,
+    `float32/float64 products, tensordot and epilogues on the cpu backend's ${BLAS.library ?? `no BLAS: ${BLAS.reason}`}`,
     () => {
       ma.setCpuMatmul('blas');
       try {
@@ -383,7 +385,7 @@ describe('(g) the system BLAS path vs the oracle', () => {
             const d = drawFromGen(g);
             const da = pick(d, BLAS_DTYPES);
             const db = chance(d, 70) ? da : pick(d, PRODUCT_DTYPES);
-            runCases([matmulCase(d, da, db), matmulCase(d, da, da), tensordotCase(d, da, da), epilogueCase(d, da)]);
+            onCpuBackend(() => runCases([matmulCase(d, da, db), matmulCase(d, da, da), tensordotCase(d, da, da), epilogueCase(d, da)]));
           }),
           params(20),
         );
@@ -459,7 +461,7 @@ describe('(f) harness: a simulated library stays within the contraction bounds',
     fc.assert(
       fc.property(fc.gen(), (g) => {
         const d = drawFromGen(g);
-        const dtype = pick(d, ['float16', 'bfloat16', 'float32', 'float64'] as const satisfies readonly DType[]);
+        const dtype = pick(d, backendDtypes(['float16', 'bfloat16', 'float32', 'float64'] as const satisfies readonly DType[]));
         const k = d.int(0, 30);
         const profile = pick(d, PROFILES);
         const a = R.fromFlat(dtype, [1, k], randomValues(d.int(0, 0x7fffffff), dtype, k, profile));

@@ -37,6 +37,7 @@ import { buildLib, disposeAll, libBits, type MA, ma } from './lib-eval.js';
 import { type AV, exactAV, reduceBounds, rowProd, rowSum } from './reduce-bounds.js';
 import { axesCode, checkAgainst, drawAxes, drawAxis, drawInput, errorKind, oracleWithin, PROFILES, params, TIMEOUT, thrown } from './reduce-cases.js';
 import { FORMULA_SLACK_ULPS } from './tolerance.js';
+import { BACKEND_DTYPES, FLOAT64_NOTE, backendDtypes } from '../support/backend.js';
 
 beforeAll(() => {
   ma.setFusion(true);
@@ -270,8 +271,8 @@ function runOps(root: Node, ops: readonly Op[]): void {
 // (a) every reduction × every dtype
 // -----------------------------------------------------------------------------------
 
-describe('(a) reductions × dtypes vs the oracle', () => {
-  it.each(R.ALL_DTYPES)(
+describe(`(a) reductions × dtypes vs the oracle${FLOAT64_NOTE}`, () => {
+  it.each(BACKEND_DTYPES)(
     'all reductions on %s: random shapes, axes, keepdims, strided inputs',
     (dtype) => {
       fc.assert(
@@ -326,7 +327,7 @@ const FUSED_OPS: readonly OpName[] = [
   'prod',
 ];
 
-describe('(b) reductions of fused elementwise producers', () => {
+describe(`(b) reductions of fused elementwise producers${FLOAT64_NOTE}`, () => {
   it(
     'random producer graphs, reduced with random axes',
     () => {
@@ -349,7 +350,7 @@ describe('(b) reductions of fused elementwise producers', () => {
       fc.assert(
         fc.property(fc.gen(), (g) => {
           const d = drawFromGen(g);
-          const dtype = pick(d, ['float32', 'float16', 'bfloat16', 'float64', 'int16'] as const satisfies readonly DType[]);
+          const dtype = pick(d, backendDtypes(['float32', 'float16', 'bfloat16', 'float64', 'int16'] as const satisfies readonly DType[]));
           const shape = drawShape(d, 1, 3, 5);
           const x = drawInput(d, dtype, shape, pick(d, PROFILES));
           const y = drawInput(d, dtype, shape, PROFILES[2]);
@@ -375,7 +376,7 @@ describe('(b) reductions of fused elementwise producers', () => {
 // (c) fusion on/off
 // -----------------------------------------------------------------------------------
 
-describe('(c) fusion does not change reduction results', () => {
+describe(`(c) fusion does not change reduction results${FLOAT64_NOTE}`, () => {
   it(
     'fused and unfused evaluation give identical bits',
     () => {
@@ -458,7 +459,7 @@ describe('(d) errors as the oracle', () => {
   });
 });
 
-describe('(d) regressions found by the random tests', () => {
+describe(`(d) regressions found by the random tests${FLOAT64_NOTE}`, () => {
   // Was: a reduction over a broadcast of one element of a concatenation did not compile
   // (its folded value, computed outside the reduction, was placed after it).
   it('sum, max and softmax of a broadcast element of a concatenation', () => {
@@ -481,7 +482,7 @@ describe('(d) regressions found by the random tests', () => {
 // (e) the harness itself
 // -----------------------------------------------------------------------------------
 
-const FLOAT_DTYPES: readonly DType[] = ['float16', 'bfloat16', 'float32', 'float64'];
+const FLOAT_DTYPES: readonly DType[] = backendDtypes(['float16', 'bfloat16', 'float32', 'float64']);
 
 /** True if x is a value the bounds allow (NaN only where NaN is possible). */
 function avContains(b: AV, x: number): boolean {

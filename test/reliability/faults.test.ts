@@ -37,7 +37,12 @@ function runChild(env: Record<string, string>, expression = 'ma.tanh(ma.array([1
      }
      process.stdout.write(JSON.stringify(out));`,
   );
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 90_000 });
+  // Faults of the cpu backend's compiler and disk cache, whatever the run's default backend.
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file], {
+    env: { ...process.env, METALARRAY_BACKEND: 'cpu', ...env },
+    encoding: 'utf8',
+    timeout: 90_000,
+  });
   rmSync(file, { force: true });
   if (r.error) throw new Error(`child did not finish: ${r.error.message}`); // a hang shows up here
   if (r.status !== 0) throw new Error(`child crashed (status ${r.status}, signal ${r.signal}): ${r.stderr}`);

@@ -64,7 +64,8 @@ describe('fast sin/cos', () => {
 
   it('a kernel with sin gives accurate results for huge, NaN and infinite arguments too', () => {
     const xs = [0.5, -0.0, 8191.5, 1e5, 3e30, Number.NaN, Number.POSITIVE_INFINITY, -123456.789];
-    const got = ma.sin(ma.array(xs).multiply(1)).toTypedArray() as Float32Array;
+    // The C renderer's sin: on the cpu backend whatever the run's default backend.
+    const got = ma.sin(ma.array(xs).to('cpu').multiply(1)).toTypedArray() as Float32Array;
     xs.forEach((x, i) => {
       const want = Math.sin(Math.fround(x));
       if (Number.isNaN(want)) expect(Number.isNaN(got[i])).toBe(true);

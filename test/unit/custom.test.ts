@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
+import { pinCpuBackend } from '../support/backend.js';
 
 const SAXPY = `
 void saxpy(void *const *bufs, const int64_t *args, int64_t start, int64_t end) {
@@ -9,6 +10,8 @@ void saxpy(void *const *bufs, const int64_t *args, int64_t start, int64_t end) {
 }`;
 
 describe('custom kernels (cpu, C source)', () => {
+  // C kernels run on the cpu backend: pinned there whatever the run's default backend.
+  pinCpuBackend();
   const saxpy = (n: number, threads = 1) =>
     ma.customKernel({ name: 'saxpy', source: { c: SAXPY }, inputs: ['x', 'y'], outputs: [{ shape: [n], dtype: 'float32' }], grid: n, threads });
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
+import { pinCpuBackend } from '../support/backend.js';
 
 /** Reference batched matmul in float64 over row-major data (independent of the library). */
 function refMatmul(a: number[], aShape: number[], b: number[], bShape: number[]): { shape: number[]; values: number[] } {
@@ -239,11 +240,19 @@ describe('matmul fusion (generated kernels)', () => {
   });
 });
 
+// The BLAS belongs to the cpu backend: these tests run there whatever the default backend.
 describe('the system BLAS path', () => {
   const blas = ma.blasInfo();
-  const a = ma.array(values(64 * 48, 3)).reshape(64, 48);
-  const b = ma.array(values(48 * 40, 5)).reshape(48, 40);
-  const bias = ma.array(values(40, 9));
+  pinCpuBackend();
+  const a = ma
+    .array(values(64 * 48, 3))
+    .reshape(64, 48)
+    .to('cpu');
+  const b = ma
+    .array(values(48 * 40, 5))
+    .reshape(48, 40)
+    .to('cpu');
+  const bias = ma.array(values(40, 9)).to('cpu');
   const inMode = <T>(mode: 'auto' | 'blas' | 'generated', fn: () => T): T => {
     ma.setCpuMatmul(mode);
     try {
@@ -317,7 +326,10 @@ describe('the system BLAS path', () => {
     for (const env of ['off', '/nonexistent/libopenblas.so.0']) {
       const file = join(tmpdir(), `ma-blas-${process.pid}-${Math.random().toString(36).slice(2)}.ts`);
       writeFileSync(file, script);
-      const r = spawnSync(process.execPath, ['--import', 'tsx', file], { encoding: 'utf8', env: { ...process.env, METALARRAY_BLAS: env } });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', file], {
+        encoding: 'utf8',
+        env: { ...process.env, METALARRAY_BLAS: env, METALARRAY_BACKEND: 'cpu' },
+      });
       rmSync(file, { force: true });
       expect(r.status, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout.trim().split('\n').pop() as string);
