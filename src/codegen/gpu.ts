@@ -1121,29 +1121,27 @@ class GpuRenderer {
     L.push(`  const unsigned tid = ${D.threadX}, sg = tid >> 5, lane = tid & 31u, wm = sg >> 1, wn = sg & 1u;`);
     L.push(`  ${D.sharedPtr('float')}As = sm;`);
     L.push(`  ${D.sharedPtr('float')}Bs = sm + ${BM * LDA};`);
-    // Staging coordinates: A element q = tid + threads*e is (row q / BK, k q % BK), B
-    // element (k q / BN, column q % BN): consecutive threads walk the operands' inner dims.
-    L.push(`  ${W} pA[${PER}], pB[${PER}]; unsigned lkA[${PER}], lkB[${PER}]; bool okA[${PER}], okB[${PER}];`);
-    L.push(`  ${D.unroll} for (int e = 0; e < ${PER}; e++) {`);
-    L.push(`    const unsigned q = tid + ${threads} * e;`);
-    L.push(`    const ${W} gi = row0 + q / ${BK}, gj = col0 + q % ${BN};`);
-    L.push(`    lkA[e] = q % ${BK}; lkB[e] = q / ${BN};`);
-    L.push('    okA[e] = gi < M; okB[e] = gj < N;');
-    L.push(`    pA[e] = oA + (okA[e] ? gi : 0) * sAi + (${W})lkA[e] * sAk;`);
-    L.push(`    pB[e] = oB + (${W})lkB[e] * sBk + (okB[e] ? gj : 0) * sBj;`);
-    L.push('  }');
+    // Staging: each thread keeps one k column of A (tid % BK) and one column of B
+    // (tid % BN) and walks rows in steps of threads / BK and threads / BN, so consecutive
+    // threads read consecutive elements of row-major operands; nothing is precomputed
+    // per element (registers stay for the fragments).
+    const aStep = threads / BK;
+    const bStep = threads / BN;
+    L.push(`  const unsigned ak = tid % ${BK}, ar = tid / ${BK}, bj = tid % ${BN}, bk = tid / ${BN};`);
+    L.push(`  const ${W} gjB = col0 + bj;`);
+    L.push('  const bool okB = gjB < N;');
+    L.push(`  const ${W} baseA = oA + (${W})ak * sAk, baseB = oB + (okB ? gjB : 0) * sBj;`);
     const frags: string[] = [];
     for (let x = 0; x < FR; x++) for (let y = 0; y < FR; y++) frags.push(`  ${S.zero(`acc${x}${y}`)}`);
     L.push(...frags);
     L.push(`  for (${W} k0 = 0; k0 < K; k0 += ${BK}) {`);
-    L.push(`    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`);
-    L.push(`      const unsigned q = tid + ${threads} * e;`);
-    L.push(
-      `      As[(q / ${BK}) * ${LDA} + q % ${BK}] = (okA[e] && k0 + lkA[e] < K) ? (float)${this.fromStorage(d, `b${mm.a.buf}[pA[e] + k0 * sAk]`)} : 0.0f;`,
-    );
-    L.push(
-      `      Bs[(q / ${BN}) * ${LDB} + q % ${BN}] = (okB[e] && k0 + lkB[e] < K) ? (float)${this.fromStorage(d, `b${mm.b.buf}[pB[e] + k0 * sBk]`)} : 0.0f;`,
-    );
+    L.push(`    const bool okKA = k0 + ak < K;`);
+    L.push(`    ${D.unroll} for (unsigned e = 0; e < ${PER}; e++) {`);
+    // Past M, N or K the tile holds zeros, so the products need no edge branches.
+    L.push(`      const unsigned ra = ar + ${aStep} * e, kb = bk + ${bStep} * e;`);
+    L.push(`      const ${W} gi = row0 + ra;`);
+    L.push(`      As[ra * ${LDA} + ak] = (okKA && gi < M) ? (float)${this.fromStorage(d, `b${mm.a.buf}[baseA + gi * sAi + k0 * sAk]`)} : 0.0f;`);
+    L.push(`      Bs[kb * ${LDB} + bj] = (okB && k0 + kb < K) ? (float)${this.fromStorage(d, `b${mm.b.buf}[baseB + (k0 + kb) * sBk]`)} : 0.0f;`);
     L.push('    }');
     L.push(`    ${D.barrier}`);
     L.push(`    for (unsigned kk = 0; kk < ${BK}; kk += 8) {`);
