@@ -13,6 +13,12 @@
 // indices 0..nBufs-1, the runtime's zeroed scratch buffer (at least scratchBytes) at
 // nBufs, the argument block (argBytes bytes of the args BigInt64Array from byte
 // argOffset) at nBufs + 1. A command with a 0 grid dimension is skipped.
+//
+// Split reductions (src/codegen/msl.ts, splitTwoPass): a command with scratchBytes > 0
+// and gridY > 1 is dispatched twice, as given (each threadgroup writes its partial to
+// the scratch) and then over grid (gridX, 1, 2) (the fold, which the kernel recognises
+// by its gridZ of 2). Dispatches of one compute encoder run in order, so the fold sees
+// every partial; MSL 3.1 has no device-scope fence to do it in one dispatch.
 #pragma once
 
 #include <cstddef>

@@ -465,6 +465,11 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
     }
     [encoder dispatchThreadgroups:MTLSizeMake(grid[0], grid[1], grid[2])
             threadsPerThreadgroup:MTLSizeMake(group[0], group[1], group[2])];
+    if (launch.scratchBytes > 0 && grid[1] > 1) {
+      // A split reduction's fold (metal_runtime.h): same pipeline, bindings and scratch.
+      [encoder dispatchThreadgroups:MTLSizeMake(grid[0], 1, 2)
+              threadsPerThreadgroup:MTLSizeMake(group[0], group[1], group[2])];
+    }
   }
   [encoder endEncoding];
   return bindings;

@@ -145,6 +145,16 @@ export interface GpuDialect {
    */
   readonly simdgroupMatrix?: SimdgroupMatrixOps;
   /**
+   * Optional: split reductions in two dispatches instead of handing partials to the
+   * last block through an atomic counter and device fences (for a language without
+   * device-scope fences: Metal before MSL 3.2). The runtime follows every launch that
+   * has a scratch buffer and a grid of more than one block along y (a split reduction)
+   * by a fold dispatch of the same kernel over grid (x, 1, 2); `foldPass` is a boolean
+   * expression true in that dispatch. Dispatches are ordered, so the fold sees every
+   * partial without fences. See {@link GpuRenderer.blockReduce}.
+   */
+  readonly splitTwoPass?: { readonly foldPass: string };
+  /**
    * Optional: a function folding a value over the SIMD group (warp) into every lane
    * with the semantics of reduceCombine (Metal: simd_sum ...), for a reduce op and
    * accumulator type; null keeps the shuffleDown loop.
@@ -610,11 +620,21 @@ class GpuRenderer {
       return out;
     }
     const A = this.accType(s);
+    const twoPass = split ? D.splitTwoPass : undefined;
     out.push(`  ${A} acc = ${this.reduceInit(s)};`);
+    if (twoPass) {
+      // Counters at the start of the scratch, partials after (as below). In the fold
+      // dispatch count[u] holds how many partials the first dispatch wrote; the fold
+      // then reads no input (its range is empty).
+      out.push(`  ${D.ptr('uint32_t')}count = (${D.ptr('uint32_t')})scratch;`);
+      out.push(`  ${D.ptr(A)}part = (${D.ptr(A)})(scratch + ${SPLIT_COUNTER_BYTES});`);
+      out.push(`  const unsigned nparts = (${twoPass.foldPass}) ? count[u] : 0u;`);
+    }
     if (split) {
       // This block's share of the range: chunk blockIdx.y of gridDim.y.
       out.push(`  const ${W} tot = ${this.reduceTotal(s)}, chunk = (tot + ${D.gridDimY} - 1) / ${D.gridDimY};`);
-      out.push(`  const ${W} lo = chunk * ${D.blockY}, hi = lo + chunk < tot ? lo + chunk : tot;`);
+      const end = 'lo + chunk < tot ? lo + chunk : tot';
+      out.push(`  const ${W} lo = chunk * ${D.blockY}, hi = ${twoPass ? `nparts != 0 ? lo : (${end})` : end};`);
       out.push(`  ${D.unrollBy(4)} for (${W} f = lo + ${tid}; f < hi; f += ${nthr}) {`);
     } else out.push(`  ${D.unrollBy(4)} for (${W} f = ${tid}, tot = ${this.reduceTotal(s)}; f < tot; f += ${nthr}) {`);
     out.push(...this.decodeLoops(s, 'f', '    '));
@@ -636,7 +656,27 @@ class GpuRenderer {
     out.push(`    if (lane == 0) sh${s.id}[0] = acc;`);
     out.push('  }');
     out.push(`  ${D.barrier}`);
-    if (split) {
+    if (twoPass) {
+      const gy = D.gridDimY;
+      out.push(`  if (${gy} > 1) {`);
+      out.push("    // First dispatch: this block's partial, in a fixed slot; the fold dispatch folds them.");
+      out.push(`    if (${D.threadX} == 0) {`);
+      out.push(`      part[u * ${gy} + ${D.blockY}] = sh${s.id}[0];`);
+      out.push(`      if (${D.blockY} == 0) count[u] = ${gy};`);
+      out.push('    }');
+      out.push(`    ${D.barrier}`);
+      out.push('    continue;');
+      out.push('  }');
+      out.push('  if (nparts != 0) {');
+      out.push(`    if (${D.threadX} == 0) {`);
+      out.push(`      ${A} t = ${this.reduceInit(s)};`);
+      out.push(`      for (unsigned q = 0; q < nparts; q++) t = ${this.reduceCombine(s, 't', 'part[u * nparts + q]')};`);
+      out.push(`      sh${s.id}[0] = t;`);
+      out.push('      count[u] = 0; // the scratch is left zeroed');
+      out.push('    }');
+      out.push(`    ${D.barrier}`);
+      out.push('  }');
+    } else if (split) {
       const gy = D.gridDimY;
       out.push(`  if (${gy} > 1) {`);
       // Counters live in a fixed region at the start of the scratch (always zero between
@@ -778,7 +818,11 @@ class GpuRenderer {
     const L: string[] = [...this.head(name, BLOCK_THREADS)];
     const uniform = (k: number): boolean => perElement || !ir.inner[k];
     const split = perElement && splittable(ir);
-    for (const [k, s] of ir.stmts.entries()) if (s.k === 'reduce' && uniform(k)) L.push(...this.sharedFor(s, split).map((x) => `  ${x}`));
+    // The last-block flag of a one-pass split; a two-pass split needs none.
+    const lastBlockFlag = split && !D.splitTwoPass;
+    for (const [k, s] of ir.stmts.entries()) if (s.k === 'reduce' && uniform(k)) L.push(...this.sharedFor(s, lastBlockFlag).map((x) => `  ${x}`));
+    // A two-pass fold dispatch has two blocks along z; the second has nothing to do.
+    if (split && D.splitTwoPass) L.push(`  if (${D.blockZ} != 0) return;`);
     L.push(`  const ${W} N = ${this.arg(0)};`);
     L.push(...this.dimsDecl(r, '  '));
     const units = perElement ? 'N' : `(n${inner} > 0 ? N / n${inner} : 0)`;

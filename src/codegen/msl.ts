@@ -16,10 +16,10 @@
  *   Apple GPUs; 64-bit values as two 32-bit halves);
  * - shared memory: `threadgroup` arrays, declared through the `MA_THREADGROUP` macro so
  *   the Linux checks can map them (see test/codegen/msl/);
- * - split reductions (a full sum over several threadgroups) never split on Metal: MSL
- *   3.1 has no device-scope fence to hand partials between threadgroups safely, so the
- *   launch words keep one threadgroup per output (the kernel's split path is compiled
- *   but not taken);
+ * - split reductions (a full sum over several threadgroups) take two dispatches: MSL
+ *   3.1 has no device-scope fence to hand partials between threadgroups in one, so the
+ *   runtime follows the split dispatch by a fold dispatch of grid (x, 1, 2)
+ *   (`splitTwoPass`; native/metal/metal_runtime.h);
  * - matrix products of float32, float16 and bfloat16 use SIMD-group matrices
  *   (`simdgroup_float8x8`, `simdgroup_multiply_accumulate`) on GPUs that have them;
  * - float16/bfloat16 are stored as 16-bit patterns and converted with the same rounding
@@ -307,7 +307,7 @@ export const MSL_DIALECT: GpuDialect = {
   blockDimX: 'ma_bdim.x',
   gridDimX: 'ma_gdim.x',
   gridDimY: 'ma_gdim.y',
-  // Compiled but never run (see the header): Metal launches never split a reduction.
+  // Split reductions take two dispatches (splitTwoPass), so these are never rendered.
   fence: 'threadgroup_barrier(mem_flags::mem_device);',
   atomicIncrement: (ptr) => `atomic_fetch_add_explicit((device atomic_uint *)(${ptr}), 1u, memory_order_relaxed)`,
   readCoherent: (type, base, index) => `((volatile device ${type} *)(${base}))[${index}]`,
@@ -329,6 +329,8 @@ export const MSL_DIALECT: GpuDialect = {
   prelude: MSL_PRELUDE,
   simdReduce: (op: ReduceOp, accType: string) => SIMD_REDUCE[`${op} ${accType}`] ?? null,
   simdgroupMatrix: SIMDGROUP_MATRIX,
+  // MSL 3.1 has no device-scope fence: partials reach the fold through a second dispatch.
+  splitTwoPass: { foldPass: 'ma_gdim.z == 2u' },
 };
 
 /** The Metal dialect for a GPU without SIMD-group matrices: matmuls take the scalar kernel. */

@@ -114,7 +114,9 @@ export interface NativeAddon extends NativeCuda {
  * dynamic shared (threadgroup) memory. A blob larger than GPU_ARGS_INLINE_BYTES (4096,
  * src/codegen/gpu.ts) is passed instead as a pointer to a device copy of it that the
  * runtime makes for the launch. A command whose grid has a 0 dimension is
- * skipped. Commands run in order on one stream (command queue); `run` returns when
+ * skipped. Metal only: a command with scratchBytes > 0 and gridY > 1 (a split
+ * reduction) is dispatched again over grid (gridX, 1, 2) to fold the partials
+ * (native/metal/metal_runtime.h). Commands run in order on one stream (command queue); `run` returns when
  * all finished, `runAsync` calls back then without blocking the JS thread.
  */
 export const GPU_LAUNCH_WORDS = 9;

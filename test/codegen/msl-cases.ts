@@ -165,6 +165,36 @@ export const CASES: Case[] = [
       return { lib: ma.max(a.lib.abs()), ref: R.max(R.unary('abs', a.ref)) };
     },
   },
+  // Split reductions: few outputs over many elements are spread over several
+  // threadgroups per output, each writing a partial; a second (fold) dispatch folds them.
+  {
+    name: 'split full sum: partials from 10 threadgroups, then the fold dispatch',
+    strategies: ['element', 'element fold'],
+    grid: [1, 10, 1],
+    run: () => {
+      const a = f32([100, 210], 18);
+      return { lib: ma.sum(a.lib), ref: R.sum(a.ref) };
+    },
+    tol: 1e-5,
+  },
+  {
+    name: 'split row sums of 3 long rows: 4 partials per output',
+    strategies: ['element', 'element fold'],
+    grid: [3, 4, 1],
+    run: () => {
+      const a = f32([3, 9000], 19);
+      return { lib: ma.sum(a.lib, 1), ref: R.sum(a.ref, 1) };
+    },
+    tol: 1e-5,
+  },
+  {
+    name: 'split int32 max of a strided view (simd_max partials)',
+    strategies: ['element', 'element fold'],
+    run: () => {
+      const a = input([90, 120], 'int32', 'int', 21);
+      return { lib: ma.max(a.lib.T), ref: R.max(R.transpose(a.ref)) };
+    },
+  },
   {
     name: 'int32 max along rows (simd_max)',
     strategies: ['element'],

@@ -130,6 +130,21 @@ describe('the sanitizers bite', () => {
     expect(() => expectClose(flat(y.tolist()), R.toFlat(R.matmul(a.ref, b.ref)), 1e-4, 'half K')).toThrow();
   });
 
+  it.skipIf(why !== '')('a split reduction without its fold dispatch leaves the output unwritten (the fold is needed)', { timeout: 300_000 }, () => {
+    const host = new HostMslBackend({
+      clang: findClang() as string,
+      workDir: join(workDir, 'no-fold'),
+      sanitizer: 'address',
+      label: 'no-fold',
+      skipFold: true,
+    });
+    const a = f32([100, 210], 54);
+    const y = ma.sum(a.lib);
+    execute([y.liveNode('test')], host, { fusion: true, cpuMatmul: 'generated' });
+    expect(host.launches.map((l) => l.grid)).toContainEqual([1, 10, 1]);
+    expect(() => expectClose(flat(y.tolist()), R.toFlat(R.sum(a.ref)), 1e-5, 'no fold')).toThrow();
+  });
+
   it.skipIf(why !== '')('a bound check off by one writes past the output, and ASan says so', { timeout: 300_000 }, () => {
     const overflow = new HostMslBackend({
       clang: findClang() as string,

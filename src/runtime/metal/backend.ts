@@ -77,15 +77,13 @@ export class MetalRenderer {
 
   /**
    * Grid (threadgroups), threadgroup size, threadgroup memory, args bytes and scratch
-   * bytes (GPU_LAUNCH_WORDS in src/runtime/native.ts). A reduction the walker would
-   * split over several threadgroups per output runs unsplit (one threadgroup per output,
-   * no scratch): handing partials between threadgroups needs a device-scope fence, which
-   * MSL 3.1 does not have. The kernel's split path is then compiled but not taken.
+   * bytes (GPU_LAUNCH_WORDS in src/runtime/native.ts). A launch with scratch bytes and
+   * more than one threadgroup along y is a split reduction: the runtime follows it by
+   * the fold dispatch (the dialect's splitTwoPass; native/metal/metal_runtime.h).
    */
   launchWords(ir: KernelIR, args: readonly number[]): number[] {
     const g = gpuLaunch(ir, args, this.dialect);
-    const grid = g.scratchBytes > 0 ? [g.grid[0], 1, g.grid[2]] : g.grid;
-    return [...grid, ...g.block, g.sharedBytes, ir.argWords * 8, 0];
+    return [...g.grid, ...g.block, g.sharedBytes, ir.argWords * 8, g.scratchBytes];
   }
 }
 

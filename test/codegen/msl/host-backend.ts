@@ -48,6 +48,8 @@ export interface HostOptions {
   mutate?: (source: string) => string;
   /** Renders for a GPU without SIMD-group matrices (the scalar matmul kernel); default false. */
   noSimdgroupMatrix?: boolean;
+  /** Leaves out a split reduction's fold dispatch (a control: the fold must matter). */
+  skipFold?: boolean;
 }
 
 /** The metal backend's renderer for a device without SIMD-group matrices. */
@@ -111,10 +113,16 @@ ${cases.join('\n')}
     default:
       return 2;
   }
-  FILE* out = std::fopen((dir + "/b0").c_str(), "wb");
-  if (!out) return 3;
-  if (sizes[0] > 0 && std::fwrite(store[0].data(), 1, sizes[0], out) != sizes[0]) return 3;
-  std::fclose(out);
+  // The output, and the scratch (a split reduction's fold dispatch reads what the first wrote).
+  const int back[2] = {0, nbufs};
+  const char* names[2] = {"/b0", "/scratch"};
+  for (int k = 0; k < 2; ++k) {
+    FILE* out = std::fopen((dir + names[k]).c_str(), "wb");
+    if (!out) return 3;
+    const size_t n = sizes[back[k]];
+    if (n > 0 && std::fwrite(store[back[k]].data(), 1, n, out) != n) return 3;
+    std::fclose(out);
+  }
   return 0;
 }
 `;
@@ -211,6 +219,14 @@ export class HostMslBackend implements Backend {
       const words = args.subarray(wordOffset, wordOffset + Math.max(1, geometry[7] / 8));
       this.launches.push({ name: kernel.name, strategy: gpuStrategy(kernel.ir), grid: [...launch.grid], group: [...launch.block], source: kernel.source });
       if (launch.grid.some((g) => g === 0)) continue;
+      // The Metal runtime's rule (native/metal/metal_runtime.h): a split reduction (scratch
+      // bytes, more than one threadgroup along y) is followed by its fold dispatch.
+      const grids = [launch.grid];
+      if (geometry[8] > 0 && launch.grid[1] > 1 && !this.opts.skipFold) {
+        const fold = [launch.grid[0], 1, 2];
+        grids.push(fold);
+        this.launches.push({ name: kernel.name, strategy: 'element fold', grid: fold, group: [...launch.block], source: kernel.source });
+      }
       const dir = join(this.opts.workDir, `run-${this.launches.length}`);
       mkdirSync(dir, { recursive: true });
       ids.forEach((id, i) => {
@@ -221,21 +237,28 @@ export class HostMslBackend implements Backend {
       writeFileSync(join(dir, 'args'), new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
       // The contract's scratch buffer: zeroed, at least scratchBytes long.
       writeFileSync(join(dir, 'scratch'), new Uint8Array(Math.max(16, geometry[8])));
-      const argv = [String(kernel.index), ...launch.grid.map(String), ...launch.block.map(String), dir, String(nBufs)];
-      const r = spawnSync(kernel.exe, argv, {
-        encoding: 'utf8',
-        env: {
-          ...process.env,
-          TSAN_OPTIONS: 'halt_on_error=1 exitcode=66 second_deadlock_stack=1',
-          ASAN_OPTIONS: 'detect_leaks=0 exitcode=67',
-          UBSAN_OPTIONS: 'print_stacktrace=1 halt_on_error=1',
-        },
-        timeout: 120_000,
-      });
-      if (r.status !== 0 || /Sanitizer|runtime error:/.test(r.stderr ?? '')) {
-        throw new Error(
-          `host MSL launch of ${kernel.name} (${kernel.ir.kind}, grid ${launch.grid}, group ${launch.block}) failed with status ${r.status}:\n${r.stderr}`,
-        );
+      for (const grid of grids) {
+        const argv = [String(kernel.index), ...grid.map(String), ...launch.block.map(String), dir, String(nBufs)];
+        const r = spawnSync(kernel.exe, argv, {
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            TSAN_OPTIONS: 'halt_on_error=1 exitcode=66 second_deadlock_stack=1',
+            ASAN_OPTIONS: 'detect_leaks=0 exitcode=67',
+            UBSAN_OPTIONS: 'print_stacktrace=1 halt_on_error=1',
+          },
+          timeout: 120_000,
+        });
+        if (r.status !== 0 || /Sanitizer|runtime error:/.test(r.stderr ?? '')) {
+          throw new Error(
+            `host MSL launch of ${kernel.name} (${kernel.ir.kind}, grid ${grid}, group ${launch.block}) failed with status ${r.status}:\n${r.stderr}`,
+          );
+        }
+      }
+      // Left zeroed for the next launch, as the contract asks.
+      const scratchLeft = new Uint8Array(readFileSync(join(dir, 'scratch')));
+      if (!this.opts.skipFold && scratchLeft.subarray(0, Math.min(scratchLeft.length, 4096)).some((b) => b !== 0)) {
+        throw new Error(`host MSL launch of ${kernel.name}: the scratch's counters were not left zeroed`);
       }
       this.native.write(ids[0], 0, new Uint8Array(readFileSync(join(dir, 'b0'))).subarray(0, this.native.byteLength(ids[0])));
     }
