@@ -162,6 +162,70 @@ describe.skipIf(why !== '')('CUDA backend', () => {
     expect(Array.from(data as Float32Array)).toEqual(Array.from(build().toTypedArray() as Float32Array));
   });
 
+  it('custom kernels: a body with partial blocks, a 2-d shared-memory transpose, float16 bits, prepare and device timing', () => {
+    ma.setBackend('cuda');
+    const n = 1000;
+    const saxpy = ma.customKernel({
+      name: 'saxpy',
+      source: { cuda: 'const uint32_t i = thread_position_in_grid.x; out[i] = 2.0f * x[i] + y[i];' },
+      inputs: ['x', 'y'],
+      outputs: [{ shape: [n], dtype: 'float32', name: 'out' }],
+      grid: n,
+      threads: 256,
+    });
+    const xs = rand(n, 3);
+    const ys = rand(n, 4);
+    const [z] = saxpy.dispatch(ma.array(xs), ma.array(ys));
+    expect(z.backend).toBe('cuda');
+    const got = z.toTypedArray() as Float32Array;
+    for (let i = 0; i < n; i++) expect(got[i]).toBe(Math.fround(Math.fround(2 * xs[i]) + ys[i]));
+
+    const T = 16;
+    const transpose = ma.customKernel({
+      name: 'transpose',
+      source: {
+        cuda: `__shared__ float tile[${T}][${T} + 1];
+          const uint32_t w = threads_per_grid.x, h = threads_per_grid.y;
+          tile[threadIdx.y][threadIdx.x] = a[thread_position_in_grid.y * w + thread_position_in_grid.x];
+          __syncthreads();
+          const uint32_t ox = blockIdx.y * ${T} + threadIdx.x, oy = blockIdx.x * ${T} + threadIdx.y;
+          t[oy * h + ox] = tile[threadIdx.x][threadIdx.y];`,
+      },
+      inputs: ['a'],
+      outputs: [{ shape: [64, 48], dtype: 'float32', name: 't' }],
+      grid: [64, 48],
+      threads: [T, T],
+    });
+    const a = ma.array(rand(48 * 64, 5)).reshape(48, 64);
+    const [at] = transpose.dispatch(a);
+    expect(at.toTypedArray()).toEqual(a.transpose().toTypedArray());
+
+    const widen = ma.customKernel({
+      name: 'widen',
+      source: { cuda: 'const uint32_t i = thread_position_in_grid.x; w[i] = ma_h2f(h[i]) * 2.0f + (float)h_size * 0.0f;' },
+      inputs: ['h'],
+      outputs: [{ shape: [5], dtype: 'float32', name: 'w' }],
+      grid: 5,
+      threads: 32,
+    });
+    const [wd] = widen.dispatch(ma.array([0.5, -1, 65504, 1e-7, 3], 'float16'));
+    expect(Array.from(wd.toTypedArray() as Float32Array)).toEqual([1, -2, 131008, Math.fround(2 * 1.1920928955078125e-7), 6]);
+
+    const p = saxpy.prepare(ma.array(xs), ma.array(ys));
+    const ms = p.dispatchTimed();
+    expect(ms).toBeGreaterThan(0);
+    expect(ms).toBeLessThan(1000);
+    expect(p.dispatch()[0]).toBe(p.outputs[0]);
+    p.release();
+
+    const bad = ma.customKernel({ name: 'bad', source: { cuda: 'out0[0] = undefined_name;' }, outputs: [{ shape: [1], dtype: 'float32' }], grid: 1 });
+    expect(() => bad.dispatch()).toThrow(ma.CompileError);
+    expect(() => bad.dispatch()).toThrow(/kernel "bad" \(grid \[1\], threads 1\): the CUDA source does not compile/);
+    expect(() => ma.customKernel({ name: 'big', source: { cuda: '' }, outputs: [{ shape: [1], dtype: 'float32' }], grid: 1, threads: 2048 })).toThrow(
+      ma.ArgumentError,
+    );
+  });
+
   it('memory comes from the CUDA pool and is reused', () => {
     ma.setBackend('cuda');
     const before = ma.memory().activeBytes;
