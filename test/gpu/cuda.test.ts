@@ -226,6 +226,29 @@ describe.skipIf(why !== '')('CUDA backend', () => {
     );
   });
 
+  it('random numbers: the same key gives the same bits, uniforms, integers and coin flips as the cpu (normals within float32 rounding of the math functions)', () => {
+    const draw = (be: string) => {
+      ma.setBackend(be);
+      const [k1, k2, k3, k4, k5] = ma.random.split(ma.random.key(42), 5).split(5).map((k) => k.reshape(2));
+      return {
+        bits: Array.from(ma.random.bits(k1, [1000]).toTypedArray() as Uint32Array),
+        uniform: Array.from(ma.random.uniform(k2, [1000]).toTypedArray() as Float32Array),
+        randint: Array.from(ma.random.randint(k3, [1000], -5, 17).toTypedArray() as Int32Array),
+        bernoulli: Array.from(ma.random.bernoulli(k4, 0.3, [1000]).toTypedArray() as Uint8Array),
+        normal: Float64Array.from(ma.random.normal(k5, [1000]).toTypedArray() as Float32Array),
+      };
+    };
+    const c = draw('cpu');
+    const g = draw('cuda');
+    expect(g.bits).toEqual(c.bits);
+    expect(g.uniform).toEqual(c.uniform);
+    expect(g.randint).toEqual(c.randint);
+    expect(g.bernoulli).toEqual(c.bernoulli);
+    let worst = 0;
+    for (let i = 0; i < 1000; i++) worst = Math.max(worst, Math.abs(g.normal[i] - c.normal[i]) / Math.max(1e-3, Math.abs(c.normal[i])));
+    expect(worst).toBeLessThan(1e-6);
+  });
+
   it('memory comes from the CUDA pool and is reused', () => {
     ma.setBackend('cuda');
     const before = ma.memory().activeBytes;
