@@ -131,6 +131,49 @@ describe.skipIf(why !== '')('CUDA backend', () => {
     }
   });
 
+  it('float16 and bfloat16 products run on tensor cores (m16n8k16) and match the cpu to the dtype’s rounding, with edges, batches, transposes and the epilogue', () => {
+    for (const dt of ['float16', 'bfloat16'] as const) {
+      const cases: [string, () => ma.MetalArray][] = [
+        [
+          'edges',
+          () =>
+            ma.matmul(
+              ma
+                .array(rand(131 * 67, 6))
+                .reshape(131, 67)
+                .astype(dt),
+              ma
+                .array(rand(67 * 129, 7))
+                .reshape(67, 129)
+                .astype(dt),
+            ),
+        ],
+        [
+          'batched, transposed, epilogue',
+          () => {
+            const a = ma
+              .array(rand(3 * 40 * 96, 8))
+              .reshape(3, 96, 40)
+              .astype(dt);
+            const b = ma
+              .array(rand(3 * 96 * 33, 9))
+              .reshape(3, 33, 96)
+              .astype(dt);
+            return ma.relu(ma.matmul(a.transpose([0, 2, 1]), b.transpose([0, 2, 1])).add(0.25));
+          },
+        ],
+      ];
+      for (const [label, build] of cases) {
+        ma.setBackend('cuda');
+        expect(ma.kernelSources(build(), 'cuda').some((k) => k.source.includes(dt === 'float16' ? 'ma_mma_f16(' : 'ma_mma_bf16('))).toBe(true);
+        const [c, g] = both(() => build().astype('float32'));
+        // Both accumulate exact products in float32 (in different orders) and round once to the dtype.
+        const ulp = dt === 'float16' ? 2 ** -10 : 2 ** -7;
+        for (let i = 0; i < c.length; i++) expect(Math.abs(g[i] - c[i]), `${dt} ${label} [${i}]`).toBeLessThanOrEqual(ulp * Math.max(1, Math.abs(c[i])) * 2);
+      }
+    }
+  });
+
   it('every dtype round-trips and casts like the CPU', () => {
     const dts = ['bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float16', 'bfloat16', 'float32', 'float64'] as const;
     for (const d of dts) {
@@ -229,7 +272,10 @@ describe.skipIf(why !== '')('CUDA backend', () => {
   it('random numbers: the same key gives the same bits, uniforms, integers and coin flips as the cpu (normals within float32 rounding of the math functions)', () => {
     const draw = (be: string) => {
       ma.setBackend(be);
-      const [k1, k2, k3, k4, k5] = ma.random.split(ma.random.key(42), 5).split(5).map((k) => k.reshape(2));
+      const [k1, k2, k3, k4, k5] = ma.random
+        .split(ma.random.key(42), 5)
+        .split(5)
+        .map((k) => k.reshape(2));
       return {
         bits: Array.from(ma.random.bits(k1, [1000]).toTypedArray() as Uint32Array),
         uniform: Array.from(ma.random.uniform(k2, [1000]).toTypedArray() as Float32Array),
