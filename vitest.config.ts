@@ -1,11 +1,16 @@
 import { defineConfig } from 'vitest/config';
 
+// A GPU backend compiles each new kernel at run time (NVRTC, Metal's compiler: hundreds of
+// milliseconds each), so tests that make many kernels need longer on it than on the cpu.
+const gpuDefault = (process.env.METALARRAY_BACKEND ?? 'cpu') !== 'cpu';
+
 // Only the project's own suites: a copy of the tree elsewhere under the root (a device
 // staging folder, say) must not be collected. MA_SIMULATE_METAL_RENDER=1 makes the cpu
 // backend refuse what the metal renderer refuses (test/support/simulate-metal-render.ts).
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    testTimeout: gpuDefault ? 60_000 : 5_000,
     setupFiles: process.env.MA_SIMULATE_METAL_RENDER === '1' ? ['test/support/simulate-metal-render.ts'] : [],
   },
 });

@@ -8,11 +8,11 @@
  *   python3 bench/gpu/peers.py > peers.json && npx tsx bench/gpu/run.ts --peers=peers.json
  */
 import { readFileSync } from 'node:fs';
-import * as ma from '../../src/index.js';
-import { bindPlan, planFor } from '../../src/graph/executor.js';
-import type { Node } from '../../src/graph/node.js';
-import type { CudaBackend } from '../../src/runtime/cuda/backend.js';
-import { backendFor } from '../../src/runtime/registry.js';
+import * as ma from '../../dist/index.js';
+import { bindPlan, planFor } from '../../dist/graph/executor.js';
+import type { Node } from '../../dist/graph/node.js';
+import type { CudaBackend } from '../../dist/runtime/cuda/backend.js';
+import { backendFor } from '../../dist/runtime/registry.js';
 
 const WARMUP = 5;
 const ITERS = 30;

@@ -1,5 +1,5 @@
 // JS entry points of the Metal backend (macOS builds only; see binding.gyp):
-//   metalDeviceInfo(), metalCompile(source, names), metalRunPlan(commands, args),
+//   metalDeviceInfo(), metalCompile(source, names), metalRunPlan(commands, args) -> GPU ms,
 //   metalRunPlanAsync(commands, args, done).
 // Buffers come from the common pool (buffer_api.cc); the runtime wraps them for Metal.
 // Each entry point drains its own autorelease pool; completion handlers run on a Metal
@@ -65,8 +65,8 @@ Napi::Value RunPlanJs(const Napi::CallbackInfo& info) {
     const TypedSpan<std::int32_t> commands = Int32ArrayArg(info[0], "commands");
     const TypedSpan<std::int64_t> args = BigInt64ArrayArg(info[1], "args");
     metal::Runtime& runtime = metal::Runtime::Instance();
-    runtime.Run(runtime.Prepare(commands.data, commands.length, args.data, args.length));
-    return info.Env().Undefined();
+    const double ms = runtime.Run(runtime.Prepare(commands.data, commands.length, args.data, args.length));
+    return Napi::Number::New(info.Env(), ms);
   });
 }
 

@@ -68,7 +68,8 @@ class Runtime {
                                            const std::int64_t* args, std::size_t argCount);
 
   // Encodes the plan in one command buffer, commits it and waits (throws ERR_MA_KERNEL).
-  void Run(const std::shared_ptr<PreparedGpuPlan>& plan);
+  // Returns the command buffer's GPU time (GPUEndTime - GPUStartTime) in milliseconds.
+  double Run(const std::shared_ptr<PreparedGpuPlan>& plan);
 
   // Encodes and commits; `done` is called on a Metal completion thread with "" or the
   // error message. Encoding errors are thrown before anything is committed.

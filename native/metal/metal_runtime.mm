@@ -485,7 +485,7 @@ std::string Outcome(id<MTLCommandBuffer> commandBuffer, const std::string& summa
 
 }  // namespace
 
-void Runtime::Run(const std::shared_ptr<PreparedGpuPlan>& plan) {
+double Runtime::Run(const std::shared_ptr<PreparedGpuPlan>& plan) {
   return WithAutoreleasePool([&]() {
     id<MTLCommandBuffer> commandBuffer = [impl_->queue commandBuffer];
     if (commandBuffer == nil) Fail(ErrorCode::kGpu, "Metal gave no command buffer");
@@ -496,6 +496,7 @@ void Runtime::Run(const std::shared_ptr<PreparedGpuPlan>& plan) {
     bindings->CopyBack();
     const std::string error = Outcome(commandBuffer, summary);
     if (!error.empty()) Fail(ErrorCode::kGpu, error);
+    return (commandBuffer.GPUEndTime - commandBuffer.GPUStartTime) * 1000.0;
   });
 }
 

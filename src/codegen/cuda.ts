@@ -122,6 +122,17 @@ ${QUAL} void ma_mma_tf32(float c[4], const uint32_t a[4], const uint32_t b[2]) {
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
+${QUAL} void ma_mma_f16(float c[4], const uint32_t a[4], const uint32_t b[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+${QUAL} void ma_mma_bf16(float c[4], const uint32_t a[4], const uint32_t b[2]) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
 /* Warp shuffles for every accumulator type (narrow integers travel as int). */
 ${QUAL} float ma_shfl_down(float v, int d) { return __shfl_down_sync(0xffffffffu, v, d); }
 ${QUAL} double ma_shfl_down(double v, int d) { return __shfl_down_sync(0xffffffffu, v, d); }
@@ -179,6 +190,7 @@ export const CUDA_DIALECT: GpuDialect = {
   vec4: (type) => (type === 'float' ? 'float4' : null),
   prelude: CUDA_PRELUDE,
   tensorCoresTf32: true,
+  tensorCores16: true,
 };
 
 /** Renders one kernel as CUDA C (an `extern "C" __global__` function called `name`). */

@@ -138,6 +138,15 @@ export interface GpuDialect {
    */
   readonly tensorCoresTf32?: boolean;
   /**
+   * float16/bfloat16 warp matrix products (CUDA: mma.sync m16n8k16, float32 accumulation)
+   * for every float16 and bfloat16 matmul. The prelude then defines
+   * `void ma_mma_f16(float c[4], const uint32_t a[4], const uint32_t b[2])` and
+   * `ma_mma_bf16` with the PTX fragment layout of m16n8k16 (each register two
+   * consecutive k, the lower k in the low half: a = A[g][2t..], A[g+8][2t..],
+   * A[g][2t+8..], A[g+8][2t+8..]; b = B[2t..][g], B[2t+8..][g]; c as for tf32).
+   */
+  readonly tensorCores16?: boolean;
+  /**
    * Optional: 8×8 SIMD-group matrix products over float32 fragments (Metal:
    * `simdgroup_float8x8`), used for float32, float16 and bfloat16 matmuls (operands are
    * converted to float as they are staged in shared memory; float32 accumulation).
@@ -225,10 +234,11 @@ const SG = { BM: 64, BN: 64, BK: 32, threads: 128, LDA: 36, LDB: 68 } as const;
 const SG_SHARED_FLOATS = Math.max(SG.BM * SG.LDA + SG.BK * SG.LDB, (SG.threads / 32) * 32 * 32);
 
 /** The matrix-product kernels the walker renders, and each one's block tile. */
-type MatmulKernel = 'scalar' | 'tf32' | 'simdgroup';
+type MatmulKernel = 'scalar' | 'tf32' | 'mma16' | 'simdgroup';
 const MATMUL_TILES: Readonly<Record<MatmulKernel, { BM: number; BN: number; threads: number }>> = {
   scalar: MM,
   tf32: MM,
+  mma16: MM,
   simdgroup: SG,
 };
 
@@ -242,6 +252,7 @@ const SIMDGROUP_DTYPES: ReadonlySet<DType> = new Set<DType>(['float32', 'float16
 export function matmulKernel(dialect: GpuDialect, ir: KernelIR): MatmulKernel {
   const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
   if (mm.precision === 'tf32' && dialect.tensorCoresTf32) return 'tf32';
+  if ((mm.dtype === 'float16' || mm.dtype === 'bfloat16') && dialect.tensorCores16) return 'mma16';
   if (dialect.simdgroupMatrix && SIMDGROUP_DTYPES.has(mm.dtype)) return 'simdgroup';
   return 'scalar';
 }
@@ -1010,20 +1021,16 @@ class GpuRenderer {
    * of bank conflicts), operands rounded to TF32 once as they are stored, float32
    * accumulation; the epilogue runs per output element.
    */
-  renderMatmulTf32(name: string): string {
-    const ir = this.ir;
+  /**
+   * The opening of a tensor-core product kernel (128×128 tiles, 256 threads, 8 warps of
+   * 64×32): sizes, strides, the batch's operand offsets, the warp's coordinates, and each
+   * thread's loader addresses for `PER` elements of a BK-deep tile of A (row q / BK,
+   * k q % BK) and of B (k q / 128, column q % 128).
+   */
+  private mmaPrologue(name: string, BK: number, PER: number, shared: string[]): string[] {
     const D = this.D;
     const W = D.int64;
-    const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
-    const r = ir.rank;
-    const BK = 16;
-    const LD = 132; // padded row of 128
-    const PER = (128 * BK) / 256;
-    const outD = ir.buffers[0];
-    const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
-    const L: string[] = [...this.head(name, 256)];
-    L.push(`  ${D.shared('float', 'As', 2 * BK * LD)}`);
-    L.push(`  ${D.shared('float', 'Bs', 2 * BK * LD)}`);
+    const L: string[] = [...this.head(name, 256), ...shared.map((x) => `  ${x}`)];
     L.push(...this.matmulHead());
     L.push(`  const ${W} row0 = (${W})${D.blockY} * 128, col0 = (${W})${D.blockX} * 128;`);
     L.push(`  const unsigned tid = ${D.threadX}, lane = tid & 31u, warp = tid >> 5, g = lane >> 2, t = lane & 3u;`);
@@ -1037,6 +1044,40 @@ class GpuRenderer {
     L.push(`    pA[e] = oA + (okA[e] ? gi : 0) * sAi + (${W})lkA[e] * sAk;`);
     L.push(`    pB[e] = oB + (${W})lkB[e] * sBk + (okB[e] ? gj : 0) * sBj;`);
     L.push('  }');
+    return L;
+  }
+
+  /** The close of a tensor-core product: the epilogue per element of the m16n8 accumulator fragments. */
+  private mmaEpilogue(L: string[]): void {
+    const ir = this.ir;
+    const W = this.D.int64;
+    const r = ir.rank;
+    const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
+    const unroll = this.D.unroll;
+    L.push(`  ${unroll} for (int mt = 0; mt < 4; mt++) {`);
+    L.push(`    ${unroll} for (int nt = 0; nt < 4; nt++) {`);
+    L.push(`      ${unroll} for (int rr = 0; rr < 4; rr++) {`);
+    L.push(`        const ${W} i = row0 + wm * 64 + mt * 16 + g + (rr >= 2 ? 8 : 0);`);
+    L.push(`        const ${W} j = col0 + wn * 32 + nt * 8 + 2 * t + (rr & 1);`);
+    L.push('        if (i >= M || j >= N) continue;');
+    this.mmValue = 'acc[mt][nt][rr]';
+    for (const st of ir.stmts) L.push(`        ${this.stmt(st, dimVar, 'serial').split('\n').join('\n        ')}`);
+    L.push(`        b0[bflat * M * N + i * N + j] = ${this.toStorage(ir.buffers[0], `v${ir.result}`)};`);
+    L.push('      }');
+    L.push('    }');
+    L.push('  }');
+    L.push('}');
+  }
+
+  renderMatmulTf32(name: string): string {
+    const ir = this.ir;
+    const D = this.D;
+    const W = D.int64;
+    const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
+    const BK = 16;
+    const LD = 132; // padded row of 128
+    const PER = (128 * BK) / 256;
+    const L = this.mmaPrologue(name, BK, PER, [D.shared('float', 'As', 2 * BK * LD), D.shared('float', 'Bs', 2 * BK * LD)]);
     L.push(`  float ra[${PER}], rb[${PER}];`);
     const load = (kbase: string): string[] => [
       `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
@@ -1090,19 +1131,85 @@ class GpuRenderer {
     L.push('    }');
     L.push(`    ${D.barrier}`);
     L.push('  }');
-    L.push(`  ${D.unroll} for (int mt = 0; mt < 4; mt++) {`);
-    L.push(`    ${D.unroll} for (int nt = 0; nt < 4; nt++) {`);
-    L.push(`      ${D.unroll} for (int rr = 0; rr < 4; rr++) {`);
-    L.push(`        const ${W} i = row0 + wm * 64 + mt * 16 + g + (rr >= 2 ? 8 : 0);`);
-    L.push(`        const ${W} j = col0 + wn * 32 + nt * 8 + 2 * t + (rr & 1);`);
-    L.push('        if (i >= M || j >= N) continue;');
-    this.mmValue = 'acc[mt][nt][rr]';
-    for (const st of ir.stmts) L.push(`        ${this.stmt(st, dimVar, 'serial').split('\n').join('\n        ')}`);
-    L.push(`        b0[bflat * M * N + i * N + j] = ${this.toStorage(outD, `v${ir.result}`)};`);
-    L.push('      }');
-    L.push('    }');
+    this.mmaEpilogue(L);
+    return L.join('\n');
+  }
+
+  /**
+   * A float16 or bfloat16 matrix product on tensor cores (mma.sync m16n8k16, float32
+   * accumulation): 128×128 tiles per 256-thread block, 8 warps of 64×32, K in steps of
+   * 32 through double-buffered shared memory that holds both tiles k-contiguous (A as
+   * [m][k], B as [n][k], rows padded to 40 halves so fragment reads hit distinct banks),
+   * so each fragment register is one 32-bit read of two consecutive k; the epilogue runs
+   * per output element on the float32 accumulators, rounded to the dtype as the scalar
+   * kernel rounds them.
+   */
+  renderMatmulMma16(name: string): string {
+    const ir = this.ir;
+    const D = this.D;
+    const W = D.int64;
+    const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
+    const fn = mm.dtype === 'bfloat16' ? 'ma_mma_bf16' : 'ma_mma_f16';
+    const BK = 32;
+    const LD = 40; // halves per padded row: 20 words, so rows g = 0..7 start 20 banks apart
+    const PER = (128 * BK) / 256;
+    const L = this.mmaPrologue(name, BK, PER, [D.shared('uint16_t', 'As', 2 * 128 * LD), D.shared('uint16_t', 'Bs', 2 * 128 * LD)]);
+    L.push(`  uint16_t ra[${PER}], rb[${PER}];`);
+    const load = (kbase: string): string[] => [
+      `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
+      `      ra[e] = (okA[e] && ${kbase} + lkA[e] < K) ? b${mm.a.buf}[pA[e] + ${kbase} * sAk] : (uint16_t)0;`,
+      `      rb[e] = (okB[e] && ${kbase} + lkB[e] < K) ? b${mm.b.buf}[pB[e] + ${kbase} * sBk] : (uint16_t)0;`,
+      '    }',
+    ];
+    const store = (buf: string): string[] => [
+      `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
+      '      const unsigned q = tid + 256 * e;',
+      `      As[(${buf} * 128 + q / ${BK}) * ${LD} + q % ${BK}] = ra[e];`,
+      `      Bs[(${buf} * 128 + q % 128) * ${LD} + q / 128] = rb[e];`,
+      '    }',
+    ];
+    // Two consecutive halves of a k-contiguous row as one fragment register (lower k in the low bits).
+    const pair = (base: string, row: string, k: string): string => `*(${D.sharedPtr('const uint32_t')})(${base} + (${row}) * ${LD} + ${k})`;
+    L.push('  float acc[4][4][4];');
+    L.push(
+      `  ${D.unroll} for (int x = 0; x < 4; x++) { ${D.unroll} for (int y = 0; y < 4; y++) { ${D.unroll} for (int z = 0; z < 4; z++) acc[x][y][z] = 0.0f; } }`,
+    );
+    L.push('  {');
+    L.push(...load('(int64_t)0'));
+    L.push(...store('0'));
     L.push('  }');
-    L.push('}');
+    L.push(`  ${D.barrier}`);
+    L.push(`  const ${W} tiles = (K + ${BK - 1}) / ${BK};`);
+    L.push(`  for (${W} tt = 0; tt < tiles; tt++) {`);
+    L.push('    const unsigned cur = (unsigned)(tt & 1);');
+    L.push('    const bool more = tt + 1 < tiles;');
+    L.push('    if (more) {');
+    L.push(...load(`(tt + 1) * ${BK}`).map((x) => `  ${x}`));
+    L.push('    }');
+    L.push(`    ${D.sharedPtr('const uint16_t')}Ac = As + cur * ${128 * LD};`);
+    L.push(`    ${D.sharedPtr('const uint16_t')}Bc = Bs + cur * ${128 * LD};`);
+    L.push(`    ${D.unroll} for (int ks = 0; ks < ${BK}; ks += 16) {`);
+    L.push('      uint32_t af[4][4], bf[4][2];');
+    L.push(`      ${D.unroll} for (int mt = 0; mt < 4; mt++) {`);
+    L.push('        const unsigned m0 = wm * 64 + mt * 16 + g;');
+    L.push(`        af[mt][0] = ${pair('Ac', 'm0', 'ks + 2 * t')};`);
+    L.push(`        af[mt][1] = ${pair('Ac', 'm0 + 8', 'ks + 2 * t')};`);
+    L.push(`        af[mt][2] = ${pair('Ac', 'm0', 'ks + 2 * t + 8')};`);
+    L.push(`        af[mt][3] = ${pair('Ac', 'm0 + 8', 'ks + 2 * t + 8')};`);
+    L.push('      }');
+    L.push(`      ${D.unroll} for (int nt = 0; nt < 4; nt++) {`);
+    L.push('        const unsigned n0 = wn * 32 + nt * 8 + g;');
+    L.push(`        bf[nt][0] = ${pair('Bc', 'n0', 'ks + 2 * t')};`);
+    L.push(`        bf[nt][1] = ${pair('Bc', 'n0', 'ks + 2 * t + 8')};`);
+    L.push('      }');
+    L.push(`      ${D.unroll} for (int mt = 0; mt < 4; mt++) { ${D.unroll} for (int nt = 0; nt < 4; nt++) ${fn}(acc[mt][nt], af[mt], bf[nt]); }`);
+    L.push('    }');
+    L.push('    if (more) {');
+    L.push(...store('(cur ^ 1u)').map((x) => `  ${x}`));
+    L.push('    }');
+    L.push(`    ${D.barrier}`);
+    L.push('  }');
+    this.mmaEpilogue(L);
     return L.join('\n');
   }
 
@@ -1295,9 +1402,12 @@ export function renderGpuKernel(dialect: GpuDialect, ir: KernelIR, name: string)
   const R = new GpuRenderer(dialect, ir);
   switch (gpuStrategy(ir)) {
     case 'matmul':
-      return { scalar: () => R.renderMatmul(name), tf32: () => R.renderMatmulTf32(name), simdgroup: () => R.renderMatmulSimdgroup(name) }[
-        matmulKernel(dialect, ir)
-      ]();
+      return {
+        scalar: () => R.renderMatmul(name),
+        tf32: () => R.renderMatmulTf32(name),
+        mma16: () => R.renderMatmulMma16(name),
+        simdgroup: () => R.renderMatmulSimdgroup(name),
+      }[matmulKernel(dialect, ir)]();
     case 'scan':
       return R.renderScan(name);
     case 'rows':

@@ -82,6 +82,13 @@ export interface LoweredKernel {
   materialize: Node[];
 }
 
+/** A form as text: equal forms, equal keys. */
+function formKey(f: Form): string {
+  let key = `${f.c}`;
+  for (let v = 0; v < f.coefs.length; v++) if (f.coefs[v]) key += `,${v}*${f.coefs[v]}`;
+  return key;
+}
+
 function affine(c: number, coefs: number[]): Form {
   return { c, coefs };
 }
@@ -191,8 +198,23 @@ class Lowering {
     readonly rank: number,
   ) {}
 
+  /** Contexts by their index forms and gate, so a node reached twice at one index is lowered once. */
+  private readonly ctxByKey = new Map<string, Ctx>();
+
+  /**
+   * The context of these forms and gate: an existing one when equal, so paths that meet
+   * again at the same index (softmax's max, read by the output and inside the sum) share
+   * one expression, and one reduction.
+   */
   newCtx(forms: Form[], gate: Clause[] | null): Ctx {
-    return { id: this.ctxCount++, forms, gate };
+    let key = '';
+    for (const f of forms) key += `${formKey(f)};`;
+    if (gate) for (const c of gate) key += `|${formKey(c.form)}:${c.lo}:${c.hi}`;
+    const known = this.ctxByKey.get(key);
+    if (known) return known;
+    const ctx = { id: this.ctxCount++, forms, gate };
+    this.ctxByKey.set(key, ctx);
+    return ctx;
   }
 
   slotOf(node: Node): number {

@@ -74,6 +74,8 @@ export interface Backend {
   /** Runs a plan's commands (see src/runtime/native.ts for the encoding). */
   run(commands: Int32Array, args: BigInt64Array): void;
   runAsync(commands: Int32Array, args: BigInt64Array): Promise<void>;
+  /** GPU backends: runs a plan once and returns its device time in milliseconds. */
+  timeRun?(commands: Int32Array, args: BigInt64Array): number;
   memory(): MemoryStats;
   clearCache(): void;
   setCacheLimit(bytes: number): void;

@@ -131,6 +131,49 @@ describe.skipIf(why !== '')('CUDA backend', () => {
     }
   });
 
+  it('float16 and bfloat16 products run on tensor cores (m16n8k16) and match the cpu to the dtype’s rounding, with edges, batches, transposes and the epilogue', () => {
+    for (const dt of ['float16', 'bfloat16'] as const) {
+      const cases: [string, () => ma.MetalArray][] = [
+        [
+          'edges',
+          () =>
+            ma.matmul(
+              ma
+                .array(rand(131 * 67, 6))
+                .reshape(131, 67)
+                .astype(dt),
+              ma
+                .array(rand(67 * 129, 7))
+                .reshape(67, 129)
+                .astype(dt),
+            ),
+        ],
+        [
+          'batched, transposed, epilogue',
+          () => {
+            const a = ma
+              .array(rand(3 * 40 * 96, 8))
+              .reshape(3, 96, 40)
+              .astype(dt);
+            const b = ma
+              .array(rand(3 * 96 * 33, 9))
+              .reshape(3, 33, 96)
+              .astype(dt);
+            return ma.relu(ma.matmul(a.transpose([0, 2, 1]), b.transpose([0, 2, 1])).add(0.25));
+          },
+        ],
+      ];
+      for (const [label, build] of cases) {
+        ma.setBackend('cuda');
+        expect(ma.kernelSources(build(), 'cuda').some((k) => k.source.includes(dt === 'float16' ? 'ma_mma_f16(' : 'ma_mma_bf16('))).toBe(true);
+        const [c, g] = both(() => build().astype('float32'));
+        // Both accumulate exact products in float32 (in different orders) and round once to the dtype.
+        const ulp = dt === 'float16' ? 2 ** -10 : 2 ** -7;
+        for (let i = 0; i < c.length; i++) expect(Math.abs(g[i] - c[i]), `${dt} ${label} [${i}]`).toBeLessThanOrEqual(ulp * Math.max(1, Math.abs(c[i])) * 2);
+      }
+    }
+  });
+
   it('every dtype round-trips and casts like the CPU', () => {
     const dts = ['bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float16', 'bfloat16', 'float32', 'float64'] as const;
     for (const d of dts) {
@@ -160,6 +203,96 @@ describe.skipIf(why !== '')('CUDA backend', () => {
     await new Promise((r) => setImmediate(r));
     expect(turned).toBe(true);
     expect(Array.from(data as Float32Array)).toEqual(Array.from(build().toTypedArray() as Float32Array));
+  });
+
+  it('custom kernels: a body with partial blocks, a 2-d shared-memory transpose, float16 bits, prepare and device timing', () => {
+    ma.setBackend('cuda');
+    const n = 1000;
+    const saxpy = ma.customKernel({
+      name: 'saxpy',
+      source: { cuda: 'const uint32_t i = thread_position_in_grid.x; out[i] = 2.0f * x[i] + y[i];' },
+      inputs: ['x', 'y'],
+      outputs: [{ shape: [n], dtype: 'float32', name: 'out' }],
+      grid: n,
+      threads: 256,
+    });
+    const xs = rand(n, 3);
+    const ys = rand(n, 4);
+    const [z] = saxpy.dispatch(ma.array(xs), ma.array(ys));
+    expect(z.backend).toBe('cuda');
+    const got = z.toTypedArray() as Float32Array;
+    for (let i = 0; i < n; i++) expect(got[i]).toBe(Math.fround(Math.fround(2 * xs[i]) + ys[i]));
+
+    const T = 16;
+    const transpose = ma.customKernel({
+      name: 'transpose',
+      source: {
+        cuda: `__shared__ float tile[${T}][${T} + 1];
+          const uint32_t w = threads_per_grid.x, h = threads_per_grid.y;
+          tile[threadIdx.y][threadIdx.x] = a[thread_position_in_grid.y * w + thread_position_in_grid.x];
+          __syncthreads();
+          const uint32_t ox = blockIdx.y * ${T} + threadIdx.x, oy = blockIdx.x * ${T} + threadIdx.y;
+          t[oy * h + ox] = tile[threadIdx.x][threadIdx.y];`,
+      },
+      inputs: ['a'],
+      outputs: [{ shape: [64, 48], dtype: 'float32', name: 't' }],
+      grid: [64, 48],
+      threads: [T, T],
+    });
+    const a = ma.array(rand(48 * 64, 5)).reshape(48, 64);
+    const [at] = transpose.dispatch(a);
+    expect(at.toTypedArray()).toEqual(a.transpose().toTypedArray());
+
+    const widen = ma.customKernel({
+      name: 'widen',
+      source: { cuda: 'const uint32_t i = thread_position_in_grid.x; w[i] = ma_h2f(h[i]) * 2.0f + (float)h_size * 0.0f;' },
+      inputs: ['h'],
+      outputs: [{ shape: [5], dtype: 'float32', name: 'w' }],
+      grid: 5,
+      threads: 32,
+    });
+    const [wd] = widen.dispatch(ma.array([0.5, -1, 65504, 1e-7, 3], 'float16'));
+    expect(Array.from(wd.toTypedArray() as Float32Array)).toEqual([1, -2, 131008, Math.fround(2 * 1.1920928955078125e-7), 6]);
+
+    const p = saxpy.prepare(ma.array(xs), ma.array(ys));
+    const ms = p.dispatchTimed();
+    expect(ms).toBeGreaterThan(0);
+    expect(ms).toBeLessThan(1000);
+    expect(p.dispatch()[0]).toBe(p.outputs[0]);
+    p.release();
+
+    const bad = ma.customKernel({ name: 'bad', source: { cuda: 'out0[0] = undefined_name;' }, outputs: [{ shape: [1], dtype: 'float32' }], grid: 1 });
+    expect(() => bad.dispatch()).toThrow(ma.CompileError);
+    expect(() => bad.dispatch()).toThrow(/kernel "bad" \(grid \[1\], threads 1\): the CUDA source does not compile/);
+    expect(() => ma.customKernel({ name: 'big', source: { cuda: '' }, outputs: [{ shape: [1], dtype: 'float32' }], grid: 1, threads: 2048 })).toThrow(
+      ma.ArgumentError,
+    );
+  });
+
+  it('random numbers: the same key gives the same bits, uniforms, integers and coin flips as the cpu (normals within float32 rounding of the math functions)', () => {
+    const draw = (be: string) => {
+      ma.setBackend(be);
+      const [k1, k2, k3, k4, k5] = ma.random
+        .split(ma.random.key(42), 5)
+        .split(5)
+        .map((k) => k.reshape(2));
+      return {
+        bits: Array.from(ma.random.bits(k1, [1000]).toTypedArray() as Uint32Array),
+        uniform: Array.from(ma.random.uniform(k2, [1000]).toTypedArray() as Float32Array),
+        randint: Array.from(ma.random.randint(k3, [1000], -5, 17).toTypedArray() as Int32Array),
+        bernoulli: Array.from(ma.random.bernoulli(k4, 0.3, [1000]).toTypedArray() as Uint8Array),
+        normal: Float64Array.from(ma.random.normal(k5, [1000]).toTypedArray() as Float32Array),
+      };
+    };
+    const c = draw('cpu');
+    const g = draw('cuda');
+    expect(g.bits).toEqual(c.bits);
+    expect(g.uniform).toEqual(c.uniform);
+    expect(g.randint).toEqual(c.randint);
+    expect(g.bernoulli).toEqual(c.bernoulli);
+    let worst = 0;
+    for (let i = 0; i < 1000; i++) worst = Math.max(worst, Math.abs(g.normal[i] - c.normal[i]) / Math.max(1e-3, Math.abs(c.normal[i])));
+    expect(worst).toBeLessThan(1e-6);
   });
 
   it('memory comes from the CUDA pool and is reused', () => {

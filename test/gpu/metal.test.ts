@@ -62,6 +62,40 @@ describe('metal backend on a real device', () => {
     });
   }
 
+  it.skipIf(!available)('custom MSL kernels: buffers by name, partial groups, simd_sum, device timing', () => {
+    onMetal(() => {
+      const n = 1000;
+      const saxpy = ma.customKernel({
+        name: 'saxpy',
+        source: { msl: 'const uint i = thread_position_in_grid.x; out[i] = 2.0f * x[i] + y[i];' },
+        inputs: ['x', 'y'],
+        outputs: [{ shape: [n], dtype: 'float32', name: 'out' }],
+        grid: n,
+        threads: 256,
+      });
+      const x = ma.arange(0, n).astype('float32');
+      const y = ma.ones([n]);
+      const p = saxpy.prepare(x, y);
+      const ms = p.dispatchTimed();
+      expect(ms).toBeGreaterThan(0);
+      expect(p.outputs[0].tolist()).toEqual(Array.from({ length: n }, (_, i) => 2 * i + 1));
+      p.release();
+      const rowsum = ma.customKernel({
+        name: 'rowsum',
+        source: {
+          msl: 'float s = simd_sum(x[threadgroup_position_in_grid.x * 32 + thread_index_in_simdgroup]); if (thread_index_in_simdgroup == 0) out0[threadgroup_position_in_grid.x] = s;',
+        },
+        inputs: ['x'],
+        outputs: [{ shape: [2], dtype: 'float32' }],
+        grid: 64,
+        threads: 32,
+      });
+      expect(rowsum.dispatch(ma.arange(0, 64).astype('float32'))[0].tolist()).toEqual([496, 1520]);
+      const bad = ma.customKernel({ name: 'bad', source: { msl: 'out0[0] = undefined_name;' }, outputs: [{ shape: [1], dtype: 'float32' }], grid: 1 });
+      expect(() => bad.dispatch()).toThrow(/kernel "bad" \(grid \[1\], threads 1\): the MSL source does not compile/);
+    });
+  });
+
   it.skipIf(!available)('evalAsync resolves through the completion handler', async () => {
     const previous = ma.getBackend();
     ma.setBackend('metal');

@@ -268,7 +268,7 @@ describe(`indexing and rearranging vs the oracle${FLOAT64_NOTE}`, () => {
     ]);
     expect(ma.metrics().kernelLaunches).toBe(1);
     // a computed operand is materialized first, then gathered
-    expect(ma.take(a.exp().log(), [1, 1], 0).tolist()).toEqual([
+    expect(ma.take(a.add(0.5).multiply(2).subtract(1).divide(2), [1, 1], 0).tolist()).toEqual([
       [4, 5, 6],
       [4, 5, 6],
     ]);

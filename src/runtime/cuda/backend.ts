@@ -169,6 +169,10 @@ export class CudaBackend extends CudaRenderer implements Backend {
     return native(() => this.native.cudaTimePlan(commands, args, reps));
   }
 
+  timeRun(commands: Int32Array, args: BigInt64Array): number {
+    return this.time(commands, args, 1)[0];
+  }
+
   memory(): MemoryStats {
     const s = native(() => this.native.cudaMemoryStats());
     return { activeBytes: s.activeBytes, cachedBytes: s.cachedBytes, peakBytes: s.peakBytes, activeBuffers: s.activeBuffers };

@@ -38,8 +38,8 @@ export interface NativeMetalAddon {
   metalDeviceInfo(): NativeMetalDeviceInfo;
   /** Compiles one library; returns a kernel id per function name (ERR_MA_COMPILE with Metal's log). */
   metalCompile(source: string, names: string[]): number[];
-  /** Runs a GPU plan (command format in native/metal/metal_runtime.h) and waits. */
-  metalRunPlan(commands: Int32Array, args: BigInt64Array): void;
+  /** Runs a GPU plan (command format in native/metal/metal_runtime.h), waits, and returns its GPU time in ms. */
+  metalRunPlan(commands: Int32Array, args: BigInt64Array): number;
   /** Runs a GPU plan; `done` is called on the JS thread from Metal's completion handler. */
   metalRunPlanAsync(commands: Int32Array, args: BigInt64Array, done: (err: Error | null) => void): void;
 }
@@ -170,6 +170,14 @@ export class MetalBackend extends MetalRenderer implements Backend {
   run(commands: Int32Array, args: BigInt64Array): void {
     try {
       this.device().metalRunPlan(commands, args);
+    } catch (err) {
+      throw fromMetalError(err);
+    }
+  }
+
+  timeRun(commands: Int32Array, args: BigInt64Array): number {
+    try {
+      return this.device().metalRunPlan(commands, args);
     } catch (err) {
       throw fromMetalError(err);
     }

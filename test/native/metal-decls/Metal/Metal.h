@@ -9,6 +9,10 @@
 
 #import <Foundation/Foundation.h>
 
+// CoreFoundation's time interval (seconds), which macOS's Foundation brings in and
+// GNUstep's does not.
+typedef double CFTimeInterval;
+
 // ---- Sizes and enums (documented raw values) -------------------------------------
 
 typedef struct {
@@ -119,6 +123,8 @@ typedef void (^MTLCommandBufferHandler)(id<MTLCommandBuffer> buffer);
 - (void)commit;
 - (void)waitUntilCompleted;
 @property(readonly) MTLCommandBufferStatus status;
+@property(readonly) CFTimeInterval GPUStartTime;
+@property(readonly) CFTimeInterval GPUEndTime;
 @property(readonly) NSError *error;
 @property(copy) NSString *label;
 @end
