@@ -67,10 +67,15 @@
  *   (row sums over a contiguous axis). With few outputs (a full sum) the reduction is
  *   split over gridDim.y blocks per output: each writes a partial to the scratch
  *   buffer, and the last to finish (an atomic counter, reset after) folds the partials
- *   in a fixed order, so results do not depend on timing.
+ *   in a fixed order, so results do not depend on timing. A dialect with
+ *   `splitTwoPass` (Metal) folds them in a second dispatch of the kernel instead.
  * - `scan`: one thread per line along the last dim.
- * - `matmul`: 128×128 output tiles per 256-thread block (8×8 per thread), K in steps
- *   of 8 through double-buffered shared memory, the epilogue per element, exact FMA.
+ * - `matmul`: {@link matmulKernel} picks the kernel from the dialect's capabilities and
+ *   gpuLaunch takes its tile from MATMUL_TILES, so source and geometry agree. The
+ *   scalar kernel: 128×128 output tiles per 256-thread block (8×8 per thread), K in
+ *   steps of 8 through double-buffered shared memory, the epilogue per element, exact
+ *   FMA. CUDA's tensor-core kernels (tf32, float16/bfloat16) keep that tile; Metal's
+ *   SIMD-group matrix kernel has 64×64 tiles per 128-thread threadgroup (SG).
  */
 import { BackendUnavailableError } from '../errors.js';
 import { DTYPES, type DType } from '../graph/dtype.js';
