@@ -415,9 +415,10 @@ function scatterInto(op: string, a: MetalArray, positions: Node, values: ArrayLi
 
 /**
  * Functional updates at an index, JAX style: `a.at(1, [null, null, 2]).set(0)`. The index
- * takes the specs of `slice` (integers, ranges, `null`, `'...'`, one integer array or
- * boolean mask); each method returns a new array. Updates are applied in index order,
- * so a position indexed twice gets both `add`s (and the last `set`).
+ * takes the specs of `slice` (integers, ranges, `null`, `'...'`, index arrays and boolean
+ * masks, combined as NumPy's advanced indexing); each method returns a new array.
+ * Updates are applied in the selection's row-major order, so a position indexed twice
+ * gets both `add`s (and the last `set`).
  */
 export class AtIndex {
   constructor(
