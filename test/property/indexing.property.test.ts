@@ -424,6 +424,85 @@ function checkAdvanced(d: Draw): void {
   }
 }
 
+/**
+ * One element of `dtype` for a sort test: mostly from a pool of edge values (NaN, -0, 0,
+ * infinities, the extremes, subnormals, small integers: many repeats, so stability
+ * shows), else a random one.
+ */
+function sortValue(d: Draw, dtype: DType): R.Scalar {
+  const info = R.DTYPES[dtype];
+  if (info.kind === 'bool') return d.int(0, 1);
+  if (info.kind !== 'float') {
+    const lo = info.min as bigint;
+    const hi = info.max as bigint;
+    const pool = [lo, hi, lo + 1n, hi - 1n, 0n, 1n, 2n, 7n, hi / 2n].filter((v) => v >= lo && v <= hi);
+    const v = chance(d, 70) ? pick(d, pool) : lo + ((hi - lo) * BigInt(d.int(0, 1 << 20))) / BigInt(1 << 20);
+    return info.big ? v : Number(v);
+  }
+  const f = info.format as { mantissaBits: number; minExp: number; maxExp: number };
+  const max = (2 - 2 ** -f.mantissaBits) * 2 ** f.maxExp;
+  const pool = [
+    Number.NaN,
+    -0,
+    0,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    max,
+    -max,
+    2 ** (f.minExp - f.mantissaBits),
+    -(2 ** f.minExp),
+    1,
+    -1,
+    0.5,
+    3,
+  ];
+  const raw = chance(d, 60) ? pick(d, pool) : (d.int(-1 << 20, 1 << 20) / (1 << 10)) * 2 ** d.int(-8, 8);
+  return R.castScalar(raw, 'float64', dtype);
+}
+
+describe('sort and argsort of long lines (the radix path) vs the oracle', () => {
+  it(
+    'every dtype, NaN, -0 and repeats, lines of 33-600 along either axis of a strided input',
+    () => {
+      fc.assert(
+        fc.property(fc.gen(), (g) => {
+          const d = drawFromGen(g);
+          const dtype = pick(d, R.ALL_DTYPES) as DType;
+          const len = chance(d, 20) ? d.int(400, 600) : d.int(33, 100);
+          const rows = d.int(1, 3);
+          const shape = [rows, len];
+          const values = Array.from({ length: rows * len }, () => sortValue(d, dtype));
+          const base = R.fromFlat(dtype, shape, values);
+          // a strided input: the line reversed, or the lines down axis 0 of the transpose
+          const view = pick(d, ['plain', 'flip', 'transpose'] as const);
+          const axis = view === 'transpose' ? 0 : -1;
+          const ref = view === 'flip' ? R.flip(base, 1) : view === 'transpose' ? R.transpose(base) : base;
+          const which = pick(d, ['sort', 'argsort'] as const);
+          const created: MA[] = [];
+          try {
+            const x0 = ma.array(R.toFlat(base) as never, dtype).reshape(shape);
+            created.push(x0);
+            const x = view === 'flip' ? x0.flip(1) : view === 'transpose' ? x0.T : x0;
+            const y = which === 'sort' ? ma.sort(x, axis) : ma.argsort(x, axis);
+            created.push(y);
+            const want = R.indexing.sortAlong(ref, axis, which === 'argsort');
+            const got = libFlat(y);
+            const exp = R.toFlat(want);
+            const bad = got.findIndex((v, i) => !same(v, exp[i]));
+            const what = `${which} ${view} ${dtype} [${shape}] axis ${axis}`;
+            const show = (v: unknown) => (Object.is(v, -0) ? '-0' : String(v));
+            if (bad >= 0) throw new Error(`${what}: element ${bad} is ${show(got[bad])}, expected ${show(exp[bad])}`);
+          } finally {
+            disposeAll(created);
+          }
+        }),
+        params(60),
+      );
+    },
+    TIMEOUT,
+  );
+});
+
 describe('advanced indexing (several index arrays in one slice) vs the oracle', () => {
   it(
     'slice and at().set/add with arrays, masks, slices, integers, newaxis and ellipsis, adjacent and apart',
