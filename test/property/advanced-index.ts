@@ -45,18 +45,22 @@ const widthOf = (p: Piece): number => (p.k === 'mask' ? p.width : p.k === 'new' 
 export function drawAdvancedIndex(d: Draw, shape: readonly number[]): DrawnIndex {
   const rank = shape.length;
   const pieces: Piece[] = [];
-  const consumed = d.int(0, rank);
+  // mostly every axis or all but one indexed, so several index arrays meet
+  const consumed = chance(d, 70) ? d.int(Math.max(0, rank - 1), rank) : d.int(0, rank);
   let w = 0;
   while (w < consumed) {
-    const k = pick(d, ['array', 'int', 'range', 'array', 'mask'] as const);
+    const k = pick(d, ['array', 'int', 'range', 'array', 'mask', 'array'] as const);
     const p: Piece = k === 'mask' ? { k, width: d.int(1, Math.min(2, consumed - w)) } : { k };
     pieces.push(p);
     w += widthOf(p);
   }
+  // at least one index array, and mostly two or more where there are axes for them
+  const others = () => pieces.flatMap((p, i) => (p.k === 'int' || p.k === 'range' ? [i] : []));
   if (!pieces.some((p) => p.k === 'array' || p.k === 'mask')) {
     if (pieces.length > 0) pieces[d.int(0, pieces.length - 1)] = { k: 'array' };
     else pieces.push({ k: 'mask', width: 0 });
   }
+  if (pieces.filter((p) => p.k === 'array').length < 2 && others().length > 0 && chance(d, 70)) pieces[pick(d, others())] = { k: 'array' };
   const insert = (p: Piece) => pieces.splice(d.int(0, pieces.length), 0, p);
   if (chance(d, 40)) insert({ k: 'ellipsis' });
   for (let n = d.int(0, 2); n > 0; n--) if (chance(d, 40)) insert({ k: 'new' });
@@ -79,11 +83,11 @@ export function drawAdvancedIndex(d: Draw, shape: readonly number[]): DrawnIndex
     if (p.k !== 'mask') return;
     const ms = shape.slice(axes[i], axes[i] + p.width);
     const n = ms.reduce((x, y) => x * y, 1);
-    const dense = chance(d, 50);
-    masks.set(i, { values: Array.from({ length: n }, () => (chance(d, dense ? 70 : 25) ? 1 : 0)), shape: ms });
+    const dense = chance(d, 80);
+    masks.set(i, { values: Array.from({ length: n }, () => (chance(d, dense ? 75 : 25) ? 1 : 0)), shape: ms });
   });
   const first = [...masks.values()].find((m) => m.shape.length > 0);
-  const common = first ? [first.values.reduce((x, y) => x + y, 0)] : drawShape(d, 0, 2, 12);
+  const common = first ? [first.values.reduce((x, y) => x + y, 0)] : drawShape(d, 0, 2, 6);
 
   const lib: (ma.SliceSpec | string)[] = [];
   const ref: R.indexing.IndexSpec[] = [];
@@ -116,8 +120,9 @@ export function drawAdvancedIndex(d: Draw, shape: readonly number[]): DrawnIndex
         return;
       }
       case 'range': {
+        // half the time the whole axis (empty results come from enough other places)
         const bound = () => (chance(d, 30) ? null : d.int(-n - 2, n + 2));
-        const r = [bound(), bound(), pick(d, [null, 1, 2, -1, -2, 3])] as const;
+        const r = chance(d, 50) ? ([null, null, pick(d, [null, 1, -1, 2])] as const) : ([bound(), bound(), pick(d, [null, 1, 2, -1, -2, 3])] as const);
         basic(r, r.map((x) => (x === null ? '' : String(x))).join(':'));
         return;
       }

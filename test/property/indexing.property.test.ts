@@ -356,7 +356,7 @@ function smallValues(d: Draw, dtype: DType, shape: readonly number[]): { lib: MA
  */
 function checkAdvanced(d: Draw): void {
   const dtype = pick(d, R.ALL_DTYPES) as DType;
-  const shape = drawShape(d, 0, 4, 8);
+  const shape = drawShape(d, 0, 4, 4);
   const input = drawInput(d, dtype, shape, pick(d, PROFILES));
   const idx = drawAdvancedIndex(d, shape);
   const mode = pick(d, ['slice', 'fused', 'set', 'add'] as const);
