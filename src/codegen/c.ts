@@ -265,8 +265,13 @@ const SORT_KEY: Readonly<Record<DType, { type: string; bytes: number; key: (x: s
   float64: { type: 'uint64_t', bytes: 8, key: (x, h) => `${h}(${x})` },
 };
 
-/** Lines up to this long are insertion-sorted: below it a radix sort's histograms cost more than the compares. */
-const SORT_INSERTION_MAX = 32;
+/**
+ * Lines up to this long are sorted by rank (each element counts the keys below it and
+ * the equal ones before it): n^2 compares, but branch-free and vectorized, which beats
+ * a radix sort's fixed histogram cost on short lines (measured crossover near 96 for
+ * 32-bit keys).
+ */
+const SORT_RANK_MAX = 64;
 
 /**
  * The float key helper of a sort kernel: the IEEE bits with -0 made +0, then negatives'
@@ -290,13 +295,13 @@ function sortKeyHelper(name: string, dtype: DType): string[] {
 
 /**
  * A sort kernel: each work item is one line along the last dim. The line's values are
- * computed once into a scratch array, with (key, index) pairs whose unsigned keys order
- * as the values do (SORT_KEY). Long lines are LSD radix-sorted by key bytes (stable by
- * construction; a byte that is the same in every key is skipped), short ones
- * insertion-sorted; the output is the values in that order (read back by index, so -0
- * and NaN payloads come out as they went in) or the indices. If the scratch can't be
- * allocated the line is insertion-sorted in the output itself, recomputing values:
- * slower, never wrong.
+ * computed once into a scratch array, with unsigned keys that order as the values do
+ * (SORT_KEY). Long lines are LSD radix-sorted as (key, position) pairs by key bytes
+ * (stable by construction; a byte that is the same in every key is skipped), short ones
+ * placed by rank (SORT_RANK_MAX); the output is the values in that order (read back by
+ * position, so -0 and NaN payloads come out as they went in) or the positions. If the
+ * scratch can't be allocated the line is insertion-sorted in the output itself,
+ * recomputing values: slower, never wrong.
  */
 function renderCSortKernel(ir: KernelIR, name: string): string {
   const spec = ir.sort as NonNullable<KernelIR['sort']>;
@@ -327,32 +332,39 @@ function renderCSortKernel(ir: KernelIR, name: string): string {
   L.push(`  const int64_t len = n${r - 1};`);
   // Positions are 32-bit (argsort gives int32): a longer line takes the fallback.
   L.push('  const int fits = len <= (int64_t)UINT32_MAX;');
+  const scratch = (type: string, count: string, when: string) => `${when} ? (${type} *)malloc((size_t)(${count}) * sizeof(${type})) : NULL`;
   // Values are kept for the output (argsort needs only the keys).
   if (spec.indices) L.push(`  ${CT} *const vals = NULL;`);
-  else L.push(`  ${CT} *vals = fits ? (${CT} *)malloc((size_t)(len > 0 ? len : 1) * sizeof(${CT})) : NULL;`);
-  L.push(`  ${pair} *pairs = fits ? (${pair} *)malloc((size_t)(len > 0 ? 2 * len : 1) * sizeof(${pair})) : NULL;`);
+  else L.push(`  ${CT} *vals = ${scratch(CT, 'len', 'fits && len > 0')};`);
+  L.push(`  ${K.type} *keys = ${scratch(K.type, 'len', 'fits && len > 0')};`);
+  L.push(`  ${pair} *pairs = ${scratch(pair, '2 * len', `fits && len > ${SORT_RANK_MAX}`)};`);
   L.push(`  uint32_t hist[${K.bytes}][256];`);
   L.push('  for (int64_t line = start; line < end; line++) {');
   L.push('    int64_t t = line;');
   for (let d = r - 2; d >= 0; d--) L.push(`    const int64_t i${d} = t % n${d}; t /= n${d};`);
   L.push(`    ${outType} *o = out + line * len;`);
-  L.push(`    if (${spec.indices ? '' : 'vals != NULL && '}pairs != NULL) {`);
-  L.push(`      ${pair} *src = pairs, *dst = pairs + len;`);
+  const emit = (i: string) => (spec.indices ? `(${outType})${i}` : store(`vals[${i}]`));
+  L.push(`    if (len == 0) continue;`);
+  L.push(`    if (${spec.indices ? '' : 'vals != NULL && '}keys != NULL && (len <= ${SORT_RANK_MAX} || pairs != NULL)) {`);
   L.push('      for (int64_t j = 0; j < len; j++) {');
   L.push(`        const ${CT} x = ${value('j')};`);
   if (!spec.indices) L.push('        vals[j] = x;');
-  L.push(`        src[j].k = ${K.key('x', `${name}_key`)}; src[j].i = (uint32_t)j;`);
+  L.push(`        keys[j] = ${K.key('x', `${name}_key`)};`);
   L.push('      }');
-  L.push(`      if (len <= ${SORT_INSERTION_MAX}) {`);
-  L.push('        for (int64_t j = 1; j < len; j++) {');
-  L.push(`          const ${pair} x = src[j]; int64_t p = j;`);
-  L.push('          while (p > 0 && src[p - 1].k > x.k) { src[p] = src[p - 1]; p--; }');
-  L.push('          src[p] = x;');
+  L.push(`      if (len <= ${SORT_RANK_MAX}) {`);
+  // 32-bit counters keep the compare loop in wide vector lanes.
+  L.push('        const uint32_t n = (uint32_t)len;');
+  L.push('        for (uint32_t i = 0; i < n; i++) {');
+  L.push(`          const ${K.type} ki = keys[i]; uint32_t rank = 0;`);
+  L.push('          for (uint32_t j = 0; j < n; j++) rank += (keys[j] < ki) | ((keys[j] == ki) & (j < i));');
+  L.push(`          o[rank] = ${emit('i')};`);
   L.push('        }');
   L.push('      } else {');
+  L.push(`        ${pair} *src = pairs, *dst = pairs + len;`);
   L.push('        memset(hist, 0, sizeof hist);');
   L.push('        for (int64_t j = 0; j < len; j++) {');
-  L.push(`          const ${K.type} k = src[j].k;`);
+  L.push(`          const ${K.type} k = keys[j];`);
+  L.push('          src[j].k = k; src[j].i = (uint32_t)j;');
   for (let b = 0; b < K.bytes; b++) L.push(`          hist[${b}][(k >> ${8 * b}) & 255]++;`);
   L.push('        }');
   L.push(`        for (int b = 0; b < ${K.bytes}; b++) {`);
@@ -363,8 +375,8 @@ function renderCSortKernel(ir: KernelIR, name: string): string {
   L.push(`          for (int64_t j = 0; j < len; j++) { const ${pair} e = src[j]; dst[pos[(e.k >> (8 * b)) & 255]++] = e; }`);
   L.push(`          ${pair} *tp = src; src = dst; dst = tp;`);
   L.push('        }');
+  L.push(`        for (int64_t j = 0; j < len; j++) o[j] = ${emit('src[j].i')};`);
   L.push('      }');
-  L.push(`      for (int64_t j = 0; j < len; j++) o[j] = ${spec.indices ? `(${outType})src[j].i` : store('vals[src[j].i]')};`);
   L.push('    } else {');
   if (spec.indices) {
     L.push(`      for (int64_t j = 0; j < len; j++) {`);
@@ -382,6 +394,7 @@ function renderCSortKernel(ir: KernelIR, name: string): string {
   L.push('    }');
   L.push('  }');
   L.push('  free(vals);');
+  L.push('  free(keys);');
   L.push('  free(pairs);');
   L.push('}');
   return L.join('\n');
