@@ -229,7 +229,10 @@ describe.skipIf(why !== '')('CUDA backend', () => {
   it('random numbers: the same key gives the same bits, uniforms, integers and coin flips as the cpu (normals within float32 rounding of the math functions)', () => {
     const draw = (be: string) => {
       ma.setBackend(be);
-      const [k1, k2, k3, k4, k5] = ma.random.split(ma.random.key(42), 5).split(5).map((k) => k.reshape(2));
+      const [k1, k2, k3, k4, k5] = ma.random
+        .split(ma.random.key(42), 5)
+        .split(5)
+        .map((k) => k.reshape(2));
       return {
         bits: Array.from(ma.random.bits(k1, [1000]).toTypedArray() as Uint32Array),
         uniform: Array.from(ma.random.uniform(k2, [1000]).toTypedArray() as Float32Array),
