@@ -134,6 +134,19 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: 'gathers: two index arrays apart in one slice (one gather over two axes), then exp',
+    strategies: ['flat'],
+    run: () => {
+      const a = f32([3, 4, 5], 19);
+      const i = [[0], [-1]];
+      const j = [4, 1, 9];
+      const lib = a.lib.slice(ma.array(i, 'int32'), [null], ma.array(j, 'int64')).exp();
+      const ref = R.unary('exp', R.indexing.index(a.ref, [{ array: R.array(i, 'int32') }, [null], { array: R.array(j, 'int64') }]));
+      return { lib, ref };
+    },
+    tol: 1e-6,
+  },
+  {
     name: 'row sums (one threadgroup per output, simd_sum + threadgroup memory)',
     strategies: ['element'],
     source: /simd_sum\(acc\)/,
