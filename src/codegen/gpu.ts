@@ -72,7 +72,6 @@
  * - `matmul`: 128×128 output tiles per 256-thread block (8×8 per thread), K in steps
  *   of 8 through double-buffered shared memory, the epilogue per element, exact FMA.
  */
-import { BackendUnavailableError } from '../errors.js';
 import { DTYPES, type DType } from '../graph/dtype.js';
 import type { ReduceOp } from '../graph/node.js';
 import { cClass, fillOpRow, type OpRow, reduceIdentity, reduceStep, wrapType } from './ctypes.js';
@@ -107,6 +106,12 @@ export interface GpuDialect {
   readonly gridDimX: string;
   readonly gridDimY: string;
   readonly barrier: string;
+  /**
+   * A block-wide barrier that also orders device-memory accesses among the block's
+   * threads (sorts that merge in the scratch buffer). CUDA's `__syncthreads()` does both;
+   * Metal's barrier names the address spaces it orders.
+   */
+  readonly barrierAll: string;
   /** Makes this thread's device-memory writes visible to other blocks before what follows. */
   readonly fence: string;
   /** Atomically adds 1 to the uint32 at `ptr` (device memory); the value before. */
@@ -146,7 +151,7 @@ export interface GpuDialect {
 }
 
 /** How a kernel maps onto the GPU's threads. */
-export type GpuStrategy = 'flat' | 'rows' | 'element' | 'scan' | 'matmul';
+export type GpuStrategy = 'flat' | 'rows' | 'element' | 'scan' | 'matmul' | 'sort' | 'scatter';
 
 /** Grid, block and dynamic shared memory of one launch. */
 export interface GpuLaunch {
@@ -768,6 +773,205 @@ class GpuRenderer {
     return L.join('\n');
   }
 
+  /**
+   * "x sorts before y" in the key's compute type: ascending, NaN after everything
+   * (NaN ties with NaN), -0 equal to 0 (IEEE comparison). Only a strict order is ever
+   * asked, so equal keys keep their positions: the merges below are stable by rank.
+   */
+  sortLess(x: string, y: string): string {
+    const spec = this.ir.sort as NonNullable<KernelIR['sort']>;
+    return DTYPES[spec.dtype].kind === 'float' ? `(${x} < ${y} || (${y} != ${y} && ${x} == ${x}))` : `(${x} < ${y})`;
+  }
+
+  /**
+   * One step of a bottom-up merge pass over `n` keys in runs of `w` (sorted pairs of
+   * runs A = [lo, mid), B = [mid, hi)), for the element at `p` of `src`: its place in
+   * the merged pair is its rank within its run plus the number of elements of the other
+   * run that go before it: for an element of A, the elements of B strictly less
+   * (lower bound); for one of B, the elements of A not greater (upper bound). Every
+   * element is placed independently (no thread waits for another) and ties keep A
+   * first: stable. Declares `q`, the destination, then runs `place`.
+   */
+  mergeStep(I: string, src: string, p: string, w: string, n: string, place: string[], indent: string): string[] {
+    const K = this.ct((this.ir.sort as NonNullable<KernelIR['sort']>).dtype);
+    return [
+      `const ${I} lo = ${p} / (2 * ${w}) * (2 * ${w});`,
+      `const ${I} mid = lo + ${w} < ${n} ? lo + ${w} : ${n}, hi = lo + 2 * ${w} < ${n} ? lo + 2 * ${w} : ${n};`,
+      `const ${K} x = ${src}[${p}];`,
+      `${I} q;`,
+      `if (${p} < mid) {`,
+      `  ${I} l = mid, h = hi;`,
+      `  while (l < h) { const ${I} m = (l + h) >> 1; if (${this.sortLess(`${src}[m]`, 'x')}) l = m + 1; else h = m; }`,
+      `  q = ${p} + (l - mid);`,
+      '} else {',
+      `  ${I} l = lo, h = mid;`,
+      `  while (l < h) { const ${I} m = (l + h) >> 1; if (${this.sortLess('x', `${src}[m]`)}) h = m; else l = m + 1; }`,
+      `  q = (${p} - mid) + l;`,
+      '}',
+      ...place,
+    ].map((x) => `${indent}${x}`);
+  }
+
+  /**
+   * A sort kernel: one block per line along the last dim (a block-stride loop over
+   * lines). The line's values are computed by the kernel's statements (its fused
+   * producers) at each element and sorted as keys of the compute type, with their
+   * positions when the output is the indices (argsort). A line is cut into tiles of
+   * `SORT_TILE` elements (per dtype, to fit Metal's 32 KB of threadgroup memory); each
+   * tile is sorted in shared memory: runs of SORT_RUN by one thread each (insertion
+   * sort), then merge passes (mergeStep) between two shared buffers. A line of one tile
+   * is written from there. A longer line's sorted tiles go to this block's region of the
+   * scratch buffer, are merged there pass by pass (ping-pong between two halves), the
+   * last pass writing the output; the region is zeroed again after (the launch
+   * contract: scratch is all zero between launches).
+   */
+  renderSort(name: string): string {
+    const ir = this.ir;
+    const D = this.D;
+    const W = D.int64;
+    const spec = ir.sort as NonNullable<KernelIR['sort']>;
+    const r = ir.rank;
+    const K = this.ct(spec.dtype);
+    const KB = sortKeyBytes(spec);
+    const tile = sortTile(spec);
+    const idx = spec.indices;
+    const outD = ir.buffers[0];
+    const dimVar = (d: number): string => (d === r - 1 ? 'j' : `i${d}`);
+    const emit = (k: string, i: string): string => (idx ? `(${this.st(outD)})(${i})` : this.toStorage(outD, k));
+    const L: string[] = [...this.head(name, BLOCK_THREADS)];
+    L.push(`  ${D.shared(K, 'sk0', tile)}`);
+    L.push(`  ${D.shared(K, 'sk1', tile)}`);
+    if (idx) {
+      L.push(`  ${D.shared('uint16_t', 'si0', tile)}`);
+      L.push(`  ${D.shared('uint16_t', 'si1', tile)}`);
+    }
+    L.push(`  const ${W} lines = ${this.arg(0)};`);
+    L.push(...this.dimsDecl(r, '  '));
+    L.push(`  const ${W} len = n${r - 1};`);
+    L.push(`  const int tid = (int)${D.threadX}, nthr = (int)${D.blockDimX};`);
+    // This block's scratch region (used only by lines longer than a tile): two int32
+    // index halves (argsort), then two key halves; 8-byte aligned.
+    L.push(`  const ${W} region = (${idx ? '8 * len + ' : ''}${2 * KB} * len + 7) / 8 * 8;`);
+    L.push(`  ${D.ptr('uint8_t')}mine = scratch + (len > ${tile} ? (${W})${D.blockX} * region : 0);`);
+    if (idx) L.push(`  ${D.ptr('int32_t')}gi0 = (${D.ptr('int32_t')})mine;`);
+    L.push(`  ${D.ptr(K)}gk0 = (${D.ptr(K)})(mine${idx ? ' + 8 * len' : ''});`);
+    L.push(`  for (${W} line = ${D.blockX}; line < lines; line += ${D.gridDimX}) {`);
+    if (r > 1) L.push(...this.decode('line', r, dimVar, '    ', r - 2));
+    L.push(`    const ${W} obase = line * len;`);
+    L.push(`    for (${W} tb = 0; tb < len; tb += ${tile}) {`);
+    L.push(`      const int tn = (int)(len - tb < ${tile} ? len - tb : ${tile});`);
+    L.push('      for (int p = tid; p < tn; p += nthr) {');
+    L.push(`        const ${W} j = tb + p;`);
+    for (const s of ir.stmts) L.push(`        ${this.stmt(s, dimVar, 'serial').split('\n').join('\n        ')}`);
+    L.push(`        sk0[p] = v${ir.result};`);
+    if (idx) L.push('        si0[p] = (uint16_t)p;');
+    L.push('      }');
+    L.push(`      ${D.barrier}`);
+    L.push(`      for (int q0 = tid * ${SORT_RUN}; q0 < tn; q0 += nthr * ${SORT_RUN}) {`);
+    L.push(`        const int q1 = q0 + ${SORT_RUN} < tn ? q0 + ${SORT_RUN} : tn;`);
+    L.push('        for (int k = q0 + 1; k < q1; k++) {');
+    L.push(`          const ${K} x = sk0[k];${idx ? ' const uint16_t xi = si0[k];' : ''}`);
+    L.push('          int m = k;');
+    L.push(`          while (m > q0 && ${this.sortLess('x', 'sk0[m - 1]')}) { sk0[m] = sk0[m - 1];${idx ? ' si0[m] = si0[m - 1];' : ''} m--; }`);
+    L.push(`          sk0[m] = x;${idx ? ' si0[m] = xi;' : ''}`);
+    L.push('        }');
+    L.push('      }');
+    L.push(`      ${D.barrier}`);
+    L.push(`      ${D.sharedPtr(K)}sk = sk0;`);
+    L.push(`      ${D.sharedPtr(K)}dk = sk1;`);
+    if (idx) {
+      L.push(`      ${D.sharedPtr('uint16_t')}si = si0;`);
+      L.push(`      ${D.sharedPtr('uint16_t')}di = si1;`);
+    }
+    L.push(`      for (int w = ${SORT_RUN}; w < tn; w *= 2) {`);
+    L.push('        for (int p = tid; p < tn; p += nthr) {');
+    L.push(...this.mergeStep('int', 'sk', 'p', 'w', 'tn', [`dk[q] = x;${idx ? ' di[q] = si[p];' : ''}`], '          '));
+    L.push('        }');
+    L.push(`        ${D.barrier}`);
+    L.push(`        { ${D.sharedPtr(K)}t = sk; sk = dk; dk = t; }`);
+    if (idx) L.push(`        { ${D.sharedPtr('uint16_t')}t = si; si = di; di = t; }`);
+    L.push('      }');
+    L.push('      for (int p = tid; p < tn; p += nthr) {');
+    L.push(`        if (len <= ${tile}) b0[obase + p] = ${emit('sk[p]', 'si[p]')};`);
+    L.push(`        else { gk0[tb + p] = sk[p];${idx ? ' gi0[tb + p] = (int32_t)(tb + si[p]);' : ''} }`);
+    L.push('      }');
+    // The next tile reuses the shared buffers; the merges below read other threads' tiles.
+    L.push(`      ${D.barrierAll}`);
+    L.push('    }');
+    L.push(`    if (len > ${tile}) {`);
+    L.push(`      ${D.ptr(K)}gs = gk0;`);
+    L.push(`      ${D.ptr(K)}gd = gk0 + len;`);
+    if (idx) {
+      L.push(`      ${D.ptr('int32_t')}gsi = gi0;`);
+      L.push(`      ${D.ptr('int32_t')}gdi = gi0 + len;`);
+    }
+    L.push(`      for (${W} w = ${tile}; w < len; w *= 2) {`);
+    L.push('        const bool last = 2 * w >= len;');
+    L.push(`        for (${W} p = tid; p < len; p += nthr) {`);
+    L.push(
+      ...this.mergeStep(
+        W,
+        'gs',
+        'p',
+        'w',
+        'len',
+        [`if (last) b0[obase + q] = ${emit('x', 'gsi[p]')};`, `else { gd[q] = x;${idx ? ' gdi[q] = gsi[p];' : ''} }`],
+        '          ',
+      ),
+    );
+    L.push('        }');
+    L.push(`        ${D.barrierAll}`);
+    L.push(`        { ${D.ptr(K)}t = gs; gs = gd; gd = t; }`);
+    if (idx) L.push(`        { ${D.ptr('int32_t')}t = gsi; gsi = gdi; gdi = t; }`);
+    L.push('      }');
+    // Every read of the region is behind the last barrier: zero it for the next user.
+    L.push(`      for (${W} p = tid; p < 2 * len; p += nthr) { gk0[p] = (${K})0;${idx ? ' gi0[p] = 0;' : ''} }`);
+    L.push(`      ${D.barrierAll}`);
+    L.push('    }');
+    L.push('  }');
+    L.push('}');
+    return L.join('\n');
+  }
+
+  /**
+   * A scatter kernel on one block: the base at every output element (block-stride
+   * loop; the statements are the base's fused producers), a barrier, then thread 0
+   * applies the `count` updates in index order, so repeated positions combine exactly as
+   * on the CPU (every add in order, the last set wins) and results never depend on
+   * timing. Positions come from the op layer (an iota through the index), always in
+   * [0, N); one outside is skipped rather than written out of bounds.
+   */
+  renderScatter(name: string): string {
+    const ir = this.ir;
+    const D = this.D;
+    const W = D.int64;
+    const sc = ir.scatter as NonNullable<KernelIR['scatter']>;
+    const r = ir.rank;
+    const d = ir.buffers[0];
+    const CT = this.ct(d);
+    const dimVar = (k: number): string => (k === r - 1 ? 'j' : `i${k}`);
+    const combined = sc.op === 'set' ? 'u' : this.roundTo(d, this.opExpr(sc.op, d, ['t', 'u']));
+    const L: string[] = [...this.head(name, BLOCK_THREADS)];
+    L.push(`  const ${W} N = ${this.arg(0)};`);
+    L.push(...this.dimsDecl(r, '  '));
+    L.push(`  for (${W} e = ${D.threadX}; e < N; e += ${D.blockDimX}) {`);
+    L.push(...this.decode('e', r, dimVar, '    '));
+    for (const s of ir.stmts) L.push(`    ${this.stmt(s, dimVar, 'serial').split('\n').join('\n    ')}`);
+    L.push(`    b0[e] = ${this.toStorage(d, `v${ir.result}`)};`);
+    L.push('  }');
+    L.push(`  ${D.barrierAll}`);
+    L.push(`  if (${D.threadX} != 0) return;`);
+    L.push(`  for (${W} k = 0; k < ${this.arg(sc.count)}; k++) {`);
+    L.push(`    const ${W} at = b${sc.positions}[k];`);
+    L.push('    if (at < 0 || at >= N) continue;');
+    L.push(`    const ${CT} u = ${this.fromStorage(d, `b${sc.updates}[k]`)};`);
+    if (sc.op !== 'set') L.push(`    const ${CT} t = ${this.fromStorage(d, 'b0[at]')};`);
+    L.push(`    b0[at] = ${this.toStorage(d, combined)};`);
+    L.push('  }');
+    L.push('}');
+    return L.join('\n');
+  }
+
   fma(d: DType, x: string, y: string, acc: string): string {
     const c = cClass(d);
     if (c === 'f') return `${this.D.math('fma', 'f')}(${x}, ${y}, ${acc})`;
@@ -1085,13 +1289,65 @@ const SPLIT_COUNTER_BYTES = SPLIT_MAX_OUTPUTS * 4;
 /** Elements each thread of a split reduction should fold at least. */
 const SPLIT_MIN_PER_THREAD = 8;
 
+/** Elements one thread insertion-sorts before a sort's merge passes. */
+const SORT_RUN = 8;
+/** Threadgroup memory a sort may use: Metal's limit per threadgroup. */
+const SORT_SHARED_BYTES = 32768;
+/** Elements a sort tile holds at most (16 per thread of a 256-thread block). */
+const SORT_TILE_MAX = 4096;
+/** Scratch bytes the blocks of a long-line sort share at most (fewer blocks, more lines each, beyond). */
+const SORT_SCRATCH_BUDGET = 256 * 1024 * 1024;
+/** The launch words carry scratch bytes as an int32. */
+const SCRATCH_MAX = 2 ** 31 - 1;
+
+/** Bytes of a sort key in shared and scratch memory (its compute type). */
+function sortKeyBytes(spec: NonNullable<KernelIR['sort']>): number {
+  const info = DTYPES[spec.dtype];
+  return info.kind === 'float' && info.bytes < 4 ? 4 : info.bytes;
+}
+
+/**
+ * Elements of a sort tile: the largest power of two whose two key buffers (and two
+ * uint16 position buffers, for argsort) fit SORT_SHARED_BYTES. float32: 4096 values or
+ * 2048 with indices; 64-bit keys: 2048 or 1024; 1- and 2-byte keys: 4096.
+ */
+export function sortTile(spec: NonNullable<KernelIR['sort']>): number {
+  const perElement = 2 * (sortKeyBytes(spec) + (spec.indices ? 2 : 0));
+  return Math.min(SORT_TILE_MAX, 2 ** Math.floor(Math.log2(SORT_SHARED_BYTES / perElement)));
+}
+
+/**
+ * A sort's launch: one block per line (grid-stride beyond MAX_BLOCKS). A line of one
+ * tile sorts in shared memory: the block is as small as keeps SORT_RUN elements per
+ * thread (32..256 threads). A longer line needs its block's scratch region (two key and
+ * index halves); blocks are capped so all regions fit SORT_SCRATCH_BUDGET.
+ */
+function sortLaunch(ir: KernelIR, args: readonly number[]): GpuLaunch {
+  const spec = ir.sort as NonNullable<KernelIR['sort']>;
+  const lines = args[0];
+  const len = args[2 + ir.rank - 1];
+  const tile = sortTile(spec);
+  if (lines === 0 || len === 0) return { grid: [0, 0, 0], block: [BLOCK_THREADS, 1, 1], sharedBytes: 0, scratchBytes: 0 };
+  if (len <= tile) {
+    const threads = Math.min(BLOCK_THREADS, Math.max(32, 2 ** Math.ceil(Math.log2(Math.ceil(len / SORT_RUN)))));
+    return { grid: [Math.min(MAX_BLOCKS, lines), 1, 1], block: [threads, 1, 1], sharedBytes: 0, scratchBytes: 0 };
+  }
+  const region = Math.ceil(((spec.indices ? 8 * len : 0) + 2 * sortKeyBytes(spec) * len) / 8) * 8;
+  if (region > SCRATCH_MAX) {
+    throw new Error(
+      `${spec.indices ? 'argsort' : 'sort'}: a line of ${len} elements needs ${region} bytes of GPU scratch, more than one launch can have (${SCRATCH_MAX})`,
+    );
+  }
+  const blocks = Math.max(1, Math.min(lines, MAX_BLOCKS, Math.floor(SORT_SCRATCH_BUDGET / region)));
+  return { grid: [blocks, 1, 1], block: [BLOCK_THREADS, 1, 1], sharedBytes: 0, scratchBytes: blocks * region };
+}
+
 /** How a kernel maps onto threads; a function of the IR only, so it is fixed per source. */
 export function gpuStrategy(ir: KernelIR): GpuStrategy {
   if (ir.kind === 'matmul') return 'matmul';
   if (ir.kind === 'scan') return 'scan';
-  if (ir.kind === 'scatter')
-    throw new BackendUnavailableError('scatter updates (at().set/add, putAlongAxis) run on the cpu backend only so far; move the array with .to("cpu")');
-  if (ir.kind === 'sort') throw new BackendUnavailableError('sort, argsort and topk run on the cpu backend only so far; move the array with .to("cpu")');
+  if (ir.kind === 'sort') return 'sort';
+  if (ir.kind === 'scatter') return 'scatter';
   const inner = ir.rank - 1;
   const reduces = ir.stmts.map((s, k) => ({ s, k })).filter((x): x is { s: ReduceStmt; k: number } => x.s.k === 'reduce');
   if (reduces.length === 0) return 'flat';
@@ -1111,6 +1367,10 @@ export function renderGpuKernel(dialect: GpuDialect, ir: KernelIR, name: string)
       return ir.matmul?.precision === 'tf32' && dialect.tensorCoresTf32 ? R.renderMatmulTf32(name) : R.renderMatmul(name);
     case 'scan':
       return R.renderScan(name);
+    case 'sort':
+      return R.renderSort(name);
+    case 'scatter':
+      return R.renderScatter(name);
     case 'rows':
       return R.renderBlocks(name, false);
     case 'element':
@@ -1142,6 +1402,11 @@ export function gpuLaunch(ir: KernelIR, args: readonly number[]): GpuLaunch {
     }
     case 'scan':
       return { grid: [Math.min(MAX_BLOCKS, ceilDiv(work, FLAT_THREADS)), 1, 1], block: [FLAT_THREADS, 1, 1], sharedBytes: 0, scratchBytes: 0 };
+    case 'sort':
+      return sortLaunch(ir, args);
+    case 'scatter':
+      // One block: the base, a barrier, then the updates in order (see renderScatter).
+      return { grid: [work > 0 ? 1 : 0, 1, 1], block: [BLOCK_THREADS, 1, 1], sharedBytes: 0, scratchBytes: 0 };
     case 'rows': {
       const inner = args[2 + ir.rank - 1];
       const rows = inner > 0 ? work / inner : 0;

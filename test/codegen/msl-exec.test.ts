@@ -65,6 +65,32 @@ describe('the sanitizers bite', () => {
     expect(() => execute([s.liveNode('test')], racy, { fusion: true, cpuMatmul: 'generated' })).toThrow(/ThreadSanitizer: data race/);
   });
 
+  it.skipIf(why !== '')('without its device-memory barriers a long sort races in the scratch buffer, and TSan says so', { timeout: 300_000 }, () => {
+    const racy = new HostMslBackend({
+      clang: findClang() as string,
+      workDir: join(workDir, 'racy-sort'),
+      sanitizer: 'thread',
+      label: 'racy-sort',
+      mutate: (src) => src.replaceAll('threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup);', ''),
+    });
+    const a = f32([1, 5000], 14);
+    const s = ma.sort(a.lib);
+    expect(() => execute([s.liveNode('test')], racy, { fusion: true, cpuMatmul: 'generated' })).toThrow(/ThreadSanitizer: data race/);
+  });
+
+  it.skipIf(why !== '')('a long sort that does not zero its scratch region breaks the launch contract, and the driver says so', { timeout: 300_000 }, () => {
+    const dirty = new HostMslBackend({
+      clang: findClang() as string,
+      workDir: join(workDir, 'dirty-scratch'),
+      sanitizer: 'address',
+      label: 'dirty-scratch',
+      mutate: (src) => src.replace(/for \(int64_t p = tid; p < 2 \* len; p \+= nthr\) \{[^}]*\}/, ''),
+    });
+    const a = f32([1, 5000], 15);
+    const s = ma.sort(a.lib);
+    expect(() => execute([s.liveNode('test')], dirty, { fusion: true, cpuMatmul: 'generated' })).toThrow(/scratch byte \d+ left nonzero/);
+  });
+
   it.skipIf(why !== '')('a bound check off by one writes past the output, and ASan says so', { timeout: 300_000 }, () => {
     const overflow = new HostMslBackend({
       clang: findClang() as string,

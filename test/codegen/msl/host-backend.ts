@@ -102,6 +102,10 @@ ${cases.join('\n')}
     default:
       return 2;
   }
+  // The launch contract: a kernel that uses the scratch buffer leaves it all zero.
+  for (size_t i = 0; i < sizes[nbufs]; ++i) {
+    if (store[nbufs][i] != 0) { std::fprintf(stderr, "scratch byte %zu left nonzero\\n", i); return 5; }
+  }
   FILE* out = std::fopen((dir + "/b0").c_str(), "wb");
   if (!out) return 3;
   if (sizes[0] > 0 && std::fwrite(store[0].data(), 1, sizes[0], out) != sizes[0]) return 3;
