@@ -24,7 +24,10 @@
  * - `threadX`, `blockX`, `blockDimX`, `gridDimX` (and `threadY`, `blockY`, `blockZ`):
  *   expressions for the thread's index in its block, the block's index in the grid, the
  *   block size and the grid size, as unsigned 32-bit values;
- * - `barrier`: a block-wide barrier over shared (threadgroup) memory; `fence`,
+ * - `barrier`: a block-wide barrier over shared (threadgroup) memory; `barrierAll`: one
+ *   that also orders the block's device-memory accesses (CUDA: `__syncthreads()` does
+ *   both; Metal: `mem_device | mem_threadgroup`), where threads of a block hand values
+ *   through device memory (long sorts in the scratch buffer, scatter's base); `fence`,
  *   `atomicIncrement(ptr)` and `readCoherent(type, base, index)`: what split
  *   reductions need to hand partial results between blocks through the scratch buffer;
  * - `shared(type, name, count)`: a declaration of a shared array inside the kernel body;
@@ -69,6 +72,16 @@
  *   buffer, and the last to finish (an atomic counter, reset after) folds the partials
  *   in a fixed order, so results do not depend on timing.
  * - `scan`: one thread per line along the last dim.
+ * - `sort`: one block per line along the last dim (stable, ascending, NaN last). Tiles of
+ *   up to {@link sortTile} elements (2 key buffers, plus 2 uint16 position buffers for
+ *   argsort, within Metal's 32 KB of threadgroup memory) sort in shared memory: runs of
+ *   8 by insertion, one thread each, then merge passes where every thread places its
+ *   element by binary search in the partner run. A longer line merges its sorted tiles
+ *   the same way in the block's region of the scratch buffer (ping-pong halves, the last
+ *   pass writing the output) and zeroes the region after.
+ * - `scatter`: one block computes the base at every element, then, after a barrier,
+ *   one thread applies the updates in index order (deterministic; repeated positions
+ *   combine as on the CPU).
  * - `matmul`: 128×128 output tiles per 256-thread block (8×8 per thread), K in steps
  *   of 8 through double-buffered shared memory, the epilogue per element, exact FMA.
  */
