@@ -79,9 +79,10 @@
  *   element by binary search in the partner run. A longer line merges its sorted tiles
  *   the same way in the block's region of the scratch buffer (ping-pong halves, the last
  *   pass writing the output) and zeroes the region after.
- * - `scatter`: one block computes the base at every element, then, after a barrier,
- *   one thread applies the updates in index order (deterministic; repeated positions
- *   combine as on the CPU).
+ * - `scatter`: every block computes a share of the base (grid-stride); the last block
+ *   to finish (an atomic counter in scratch, as split reductions) applies the updates in
+ *   index order: one thread per run of equal positions when positions never decrease,
+ *   else one thread for all (deterministic; repeated positions combine as on the CPU).
  * - `matmul`: 128×128 output tiles per 256-thread block (8×8 per thread), K in steps
  *   of 8 through double-buffered shared memory, the epilogue per element, exact FMA.
  */
@@ -947,12 +948,17 @@ class GpuRenderer {
   }
 
   /**
-   * A scatter kernel on one block: the base at every output element (block-stride
-   * loop; the statements are the base's fused producers), a barrier, then thread 0
-   * applies the `count` updates in index order, so repeated positions combine exactly as
-   * on the CPU (every add in order, the last set wins) and results never depend on
-   * timing. Positions come from the op layer (an iota through the index), always in
-   * [0, N); one outside is skipped rather than written out of bounds.
+   * A scatter kernel. The base (the kernel's statements: the array under the updates,
+   * with its fused producers) is computed at every output element by a grid-stride loop
+   * over all blocks; the last block to finish (an atomic counter in the scratch buffer,
+   * fenced like a split reduction's, reset after) applies the updates, so they see the
+   * whole base. Updates apply in index order, so repeated positions combine exactly as on
+   * the CPU (every add in order, the last set wins) and results never depend on timing:
+   * when the positions never decrease (an `at()` of slices with positive steps), each
+   * run of equal positions is one thread's, folded in order, runs in parallel; otherwise
+   * one thread applies them all. Positions come from the op layer (an iota through the
+   * index), always in [0, N); one outside is skipped rather than written out of bounds.
+   * On one block (Metal always: see msl.ts) the counter is not touched.
    */
   renderScatter(name: string): string {
     const ir = this.ir;
@@ -962,24 +968,56 @@ class GpuRenderer {
     const r = ir.rank;
     const d = ir.buffers[0];
     const CT = this.ct(d);
+    const ST = this.st(d);
     const dimVar = (k: number): string => (k === r - 1 ? 'j' : `i${k}`);
-    const combined = sc.op === 'set' ? 'u' : this.roundTo(d, this.opExpr(sc.op, d, ['t', 'u']));
+    const combined = (t: string, u: string): string => (sc.op === 'set' ? u : this.roundTo(d, this.opExpr(sc.op, d, [t, u])));
+    const at = `b${sc.positions}`;
+    const up = (k: string): string => this.fromStorage(d, `b${sc.updates}[${k}]`);
+    const cur = (p: string): string => this.fromStorage(d, D.readCoherent(ST, 'b0', p));
     const L: string[] = [...this.head(name, BLOCK_THREADS)];
+    L.push(`  ${D.shared('uint8_t', 'shflag', BLOCK_THREADS)}`);
+    L.push(`  ${D.shared('int', 'shlast', 1)}`);
     L.push(`  const ${W} N = ${this.arg(0)};`);
     L.push(...this.dimsDecl(r, '  '));
-    L.push(`  for (${W} e = ${D.threadX}; e < N; e += ${D.blockDimX}) {`);
+    L.push(`  const ${W} count = ${this.arg(sc.count)};`);
+    L.push(`  const unsigned tid = ${D.threadX}, nthr = ${D.blockDimX};`);
+    L.push(`  for (${W} e = (${W})${D.blockX} * nthr + tid; e < N; e += (${W})${D.gridDimX} * nthr) {`);
     L.push(...this.decode('e', r, dimVar, '    '));
     for (const s of ir.stmts) L.push(`    ${this.stmt(s, dimVar, 'serial').split('\n').join('\n    ')}`);
     L.push(`    b0[e] = ${this.toStorage(d, `v${ir.result}`)};`);
     L.push('  }');
+    L.push(`  if (${D.gridDimX} > 1) {`);
+    // Release this block's base, count it in; only the last block goes on (acquiring all).
+    L.push(`    ${D.fence}`);
+    L.push(`    ${D.barrierAll}`);
+    L.push(`    if (tid == 0) shlast[0] = ${D.atomicIncrement(`(${D.ptr('uint32_t')})scratch`)} == ${D.gridDimX} - 1;`);
+    L.push(`    ${D.barrierAll}`);
+    L.push('    if (!shlast[0]) return;');
+    L.push(`    ${D.fence}`);
+    L.push(`    if (tid == 0) *(${D.ptr('uint32_t')})scratch = 0; // ready for the next launch`);
+    L.push('  }');
     L.push(`  ${D.barrierAll}`);
-    L.push(`  if (${D.threadX} != 0) return;`);
-    L.push(`  for (${W} k = 0; k < ${this.arg(sc.count)}; k++) {`);
-    L.push(`    const ${W} at = b${sc.positions}[k];`);
-    L.push('    if (at < 0 || at >= N) continue;');
-    L.push(`    const ${CT} u = ${this.fromStorage(d, `b${sc.updates}[k]`)};`);
-    if (sc.op !== 'set') L.push(`    const ${CT} t = ${this.fromStorage(d, 'b0[at]')};`);
-    L.push(`    b0[at] = ${this.toStorage(d, combined)};`);
+    // Do the positions never decrease? Each thread checks its pairs; all read every flag.
+    L.push('  uint8_t down = 0;');
+    L.push(`  for (${W} k = tid + 1; k < count; k += nthr) down |= (uint8_t)(${at}[k - 1] > ${at}[k]);`);
+    L.push('  shflag[tid] = down;');
+    L.push(`  ${D.barrier}`);
+    L.push('  uint8_t unordered = 0;');
+    L.push('  for (unsigned q = 0; q < nthr; q++) unordered |= shflag[q];');
+    L.push('  if (!unordered) {');
+    L.push(`    for (${W} k = tid; k < count; k += nthr) {`);
+    L.push(`      const ${W} p = ${at}[k];`);
+    L.push(`      if ((k > 0 && ${at}[k - 1] == p) || p < 0 || p >= N) continue; // not the head of its run`);
+    L.push(`      ${CT} t = ${cur('p')};`);
+    L.push(`      for (${W} k2 = k; k2 < count && ${at}[k2] == p; k2++) t = ${combined('t', up('k2'))};`);
+    L.push(`      b0[p] = ${this.toStorage(d, 't')};`);
+    L.push('    }');
+    L.push('  } else if (tid == 0) {');
+    L.push(`    for (${W} k = 0; k < count; k++) {`);
+    L.push(`      const ${W} p = ${at}[k];`);
+    L.push('      if (p < 0 || p >= N) continue;');
+    L.push(`      b0[p] = ${this.toStorage(d, combined(cur('p'), up('k')))};`);
+    L.push('    }');
     L.push('  }');
     L.push('}');
     return L.join('\n');
@@ -1302,6 +1340,11 @@ const SPLIT_COUNTER_BYTES = SPLIT_MAX_OUTPUTS * 4;
 /** Elements each thread of a split reduction should fold at least. */
 const SPLIT_MIN_PER_THREAD = 8;
 
+/** Base elements each thread of a scatter computes at least... */
+const SCATTER_PER_THREAD = 8;
+/** ...over at most this many blocks (a few waves of a large GPU; more would only queue). */
+const SCATTER_MAX_BLOCKS = 4096;
+
 /** Elements one thread insertion-sorts before a sort's merge passes. */
 const SORT_RUN = 8;
 /** Threadgroup memory a sort may use: Metal's limit per threadgroup. */
@@ -1417,9 +1460,12 @@ export function gpuLaunch(ir: KernelIR, args: readonly number[]): GpuLaunch {
       return { grid: [Math.min(MAX_BLOCKS, ceilDiv(work, FLAT_THREADS)), 1, 1], block: [FLAT_THREADS, 1, 1], sharedBytes: 0, scratchBytes: 0 };
     case 'sort':
       return sortLaunch(ir, args);
-    case 'scatter':
-      // One block: the base, a barrier, then the updates in order (see renderScatter).
-      return { grid: [work > 0 ? 1 : 0, 1, 1], block: [BLOCK_THREADS, 1, 1], sharedBytes: 0, scratchBytes: 0 };
+    case 'scatter': {
+      // The base over every block (a few elements per thread); the last block applies the
+      // updates, counted in through the scratch's first word (renderScatter).
+      const blocks = work > 0 ? Math.max(1, Math.min(SCATTER_MAX_BLOCKS, ceilDiv(work, BLOCK_THREADS * SCATTER_PER_THREAD))) : 0;
+      return { grid: [blocks, 1, 1], block: [BLOCK_THREADS, 1, 1], sharedBytes: 0, scratchBytes: blocks > 1 ? 4 : 0 };
+    }
     case 'rows': {
       const inner = args[2 + ir.rank - 1];
       const rows = inner > 0 ? work / inner : 0;

@@ -22,7 +22,7 @@
  * - split reductions (a full sum over several threadgroups) never split on Metal: MSL
  *   3.1 has no device-scope fence to hand partials between threadgroups safely, so the
  *   launch words keep one threadgroup per output (the kernel's split path is compiled
- *   but not taken);
+ *   but not taken); a scatter likewise runs on one threadgroup (base, then updates);
  * - float16/bfloat16 are stored as 16-bit patterns and converted with the same rounding
  *   as the C renderer, so results do not depend on the MSL version (bfloat needs 3.1
  *   only for the native type, which these kernels do not use).

@@ -53,8 +53,9 @@ type ScatterHow = 'set' | 'add' | 'multiply' | 'maximum' | 'minimum';
 
 /**
  * The oracle of a scatter: `base` with each update combined, in order, into the element
- * at its linear position (float32 and float16 values here are small integers, so every
- * combination is exact in the dtype; NaN propagates through maximum and minimum).
+ * at its linear position, rounded to float32 at every step for float32 (other float
+ * values here are small integers, exact in their dtype; NaN propagates through maximum
+ * and minimum).
  */
 function scatterRef(base: R.RefArray, positions: readonly number[], updates: readonly number[], how: ScatterHow): R.RefArray {
   const out = R.toFlat(base).map(Number);
@@ -65,8 +66,9 @@ function scatterRef(base: R.RefArray, positions: readonly number[], updates: rea
     maximum: (t, u) => (Number.isNaN(t) || Number.isNaN(u) ? Number.NaN : Math.max(t, u)),
     minimum: (t, u) => (Number.isNaN(t) || Number.isNaN(u) ? Number.NaN : Math.min(t, u)),
   };
+  const round = base.dtype === 'float32' ? Math.fround : (v: number) => v;
   positions.forEach((at, k) => {
-    out[at] = combine[how](out[at], updates[k]);
+    out[at] = round(combine[how](out[at], updates[k]));
   });
   return R.fromFlat(base.dtype, [...base.nd.shape], out);
 }
@@ -429,6 +431,22 @@ export const CASES: Case[] = [
       return {
         lib: ma.concatenate([set, add]),
         ref: R.concatenate([scatterRef(a.ref, at, u, 'set'), scatterRef(a.ref, at, u, 'add')]),
+      };
+    },
+  },
+  {
+    name: 'scatter: positions that never decrease, in runs crossing threads (one thread per run, in order)',
+    strategies: ['scatter'],
+    run: () => {
+      const a = f32([300], 39);
+      const at = Array.from({ length: 700 }, (_, k) => Math.floor((k * 3) / 7));
+      const u = Array.from({ length: 700 }, (_, k) => ((k * 37) % 101) / 10 - 5);
+      const idx = ma.array(at, 'int32');
+      const vals = ma.array(u, 'float32');
+      const uf = u.map(Math.fround);
+      return {
+        lib: ma.concatenate([a.lib.at(idx).set(vals), a.lib.at(idx).add(vals), a.lib.at(idx).max(vals)]),
+        ref: R.concatenate([scatterRef(a.ref, at, uf, 'set'), scatterRef(a.ref, at, uf, 'add'), scatterRef(a.ref, at, uf, 'maximum')]),
       };
     },
   },

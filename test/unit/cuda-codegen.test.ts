@@ -23,8 +23,8 @@ describe('CUDA codegen without a GPU', () => {
       [ma.argsort(x.exp(), 1), 'di[q] = si[p];'], // shared-memory merge of keys and positions
       [ma.sort(x, 0), 'gd[q] = x;'], // the scratch merge of long lines
       [ma.topk(x, 3)[0], '__shared__ __align__(16) float sk0[2048];'],
-      [x.at(ma.array([1, 1], 'int32')).add(1), 'if (threadIdx.x != 0) return;'], // updates in order on one thread
-      [ma.putAlongAxis(x, ma.zeros([8, 1], 'int32'), 2, 1), 'b0[at] = u;'],
+      [x.at(ma.array([1, 1], 'int32')).add(1), 'atomicAdd((uint32_t *)scratch, 1u)'], // the last block applies the updates
+      [ma.putAlongAxis(x, ma.zeros([8, 1], 'int32'), 2, 1), 'k2 < count &&'], // one thread per run of equal positions
     ];
     for (const [y, marker] of cases) {
       const src = ma.kernelSources(y, 'cuda').map((k) => k.source);
@@ -48,7 +48,7 @@ describe('CUDA codegen without a GPU', () => {
         expect(k.source).toContain('__syncthreads();');
       }
       const sc = ma.kernelSources(x.at(ma.array([3, 3], 'int32')).set(ma.array([1, 0]).astype(d).reshape(2, 1)), 'cuda').find((k) => k.kind === 'scatter');
-      expect(sc?.source, d).toMatch(/__syncthreads\(\);\n {2}if \(threadIdx\.x != 0\) return;/);
+      expect(sc?.source, d).toMatch(/__syncthreads\(\);\n {2}uint8_t down = 0;/);
     }
   });
 
@@ -91,6 +91,25 @@ describe('CUDA codegen without a GPU', () => {
     expect(gpuLaunch(ir('float32', true), [0, 0, 0, 9]).grid).toEqual([0, 0, 0]);
     // Metal keeps a sort's scratch (only split reductions drop it there).
     expect(new MetalRenderer().launchWords(ir('float32', true), [2, 0, 2, 5000]).slice(-1)).toEqual([160000]);
+  });
+
+  it('scatter launches: the base over several blocks with a counter word in scratch; one threadgroup on Metal', () => {
+    const ir: KernelIR = {
+      kind: 'scatter',
+      rank: 1,
+      buffers: ['float32', 'float32', 'int64', 'float32'],
+      stmts: [],
+      inner: [],
+      result: 0,
+      argWords: 5,
+      scatter: { op: 'add', positions: 2, updates: 3, count: 4 },
+    };
+    expect(gpuLaunch(ir, [100, 0, 100, 0, 3])).toEqual({ grid: [1, 1, 1], block: [256, 1, 1], sharedBytes: 0, scratchBytes: 0 });
+    expect(gpuLaunch(ir, [5000, 0, 5000, 0, 3])).toEqual({ grid: [3, 1, 1], block: [256, 1, 1], sharedBytes: 0, scratchBytes: 4 });
+    expect(gpuLaunch(ir, [1e9, 0, 1e9, 0, 3]).grid[0]).toBe(4096);
+    expect(gpuLaunch(ir, [0, 0, 0, 0, 0]).grid[0]).toBe(0);
+    // Metal: one threadgroup, no scratch (no device-scope fence to hand the base over).
+    expect(new MetalRenderer().launchWords(ir, [5000, 0, 5000, 0, 3])).toEqual([1, 1, 1, 256, 1, 1, 0, 40, 0]);
   });
 
   it("setMatmulPrecision('tf32') selects the tensor-core kernel for float32 only", () => {

@@ -73,14 +73,18 @@ export class MetalRenderer {
    * split over several threadgroups per output runs unsplit (one threadgroup per output,
    * no scratch): handing partials between threadgroups needs a device-scope fence, which
    * MSL 3.1 does not have. The kernel's split path is then compiled but not taken.
-   * Other kernels that use scratch (sorts of lines longer than a tile, whose threadgroup
-   * merges in its own region) keep it.
+   * For the same reason a scatter runs on one threadgroup (the base and then the
+   * updates), not on many whose last applies the updates. Other kernels that use
+   * scratch (sorts of lines longer than a tile, whose threadgroup merges in its own
+   * region) keep it.
    */
   launchWords(ir: KernelIR, args: readonly number[]): number[] {
     const g = gpuLaunch(ir, args);
-    const split = g.scratchBytes > 0 && gpuStrategy(ir) === 'element';
-    const grid = split ? [g.grid[0], 1, g.grid[2]] : g.grid;
-    return [...grid, ...g.block, g.sharedBytes, ir.argWords * 8, split ? 0 : g.scratchBytes];
+    const strategy = gpuStrategy(ir);
+    const split = g.scratchBytes > 0 && strategy === 'element';
+    const scatter = strategy === 'scatter';
+    const grid = split ? [g.grid[0], 1, g.grid[2]] : scatter ? [Math.min(1, g.grid[0]), 1, 1] : g.grid;
+    return [...grid, ...g.block, g.sharedBytes, ir.argWords * 8, split || scatter ? 0 : g.scratchBytes];
   }
 }
 
