@@ -72,8 +72,8 @@
  *   buffer, and the last to finish (an atomic counter, reset after) folds the partials
  *   in a fixed order, so results do not depend on timing.
  * - `scan`: one thread per line along the last dim.
- * - `sort`: one block per line along the last dim (stable, ascending, NaN last). Tiles of
- *   up to {@link sortTile} elements (2 key buffers, plus 2 uint16 position buffers for
+ * - `sort`: one block per line along the last dim, or per group of short lines that fill
+ *   a tile together (stable, ascending, NaN last). Tiles of up to {@link sortTile} elements (2 key buffers, plus 2 uint16 position buffers for
  *   argsort, within Metal's 32 KB of threadgroup memory) sort in shared memory: runs of
  *   8 by insertion, one thread each, then merge passes where every thread places its
  *   element by binary search in the partner run. A longer line merges its sorted tiles
@@ -798,19 +798,20 @@ class GpuRenderer {
   }
 
   /**
-   * One step of a bottom-up merge pass over `n` keys in runs of `w` (sorted pairs of
-   * runs A = [lo, mid), B = [mid, hi)), for the element at `p` of `src`: its place in
-   * the merged pair is its rank within its run plus the number of elements of the other
-   * run that go before it: for an element of A, the elements of B strictly less
-   * (lower bound); for one of B, the elements of A not greater (upper bound). Every
-   * element is placed independently (no thread waits for another) and ties keep A
-   * first: stable. Declares `q`, the destination, then runs `place`.
+   * One step of a bottom-up merge pass over a segment [`s0`, `s1`) of keys sorted in
+   * runs of `w` (pairs of runs A = [lo, mid), B = [mid, hi) from the segment's start),
+   * for the element at `p` of `src`: its place in the merged pair is its rank within its
+   * run plus the number of elements of the other run that go before it: for an element
+   * of A, the elements of B strictly less (lower bound); for one of B, the elements of A
+   * not greater (upper bound). Every element is placed independently (no thread waits
+   * for another) and ties keep A first: stable. Declares `q`, the destination, then runs
+   * `place`.
    */
-  mergeStep(I: string, src: string, p: string, w: string, n: string, place: string[], indent: string): string[] {
+  mergeStep(I: string, src: string, p: string, w: string, s0: string, s1: string, place: string[], indent: string): string[] {
     const K = this.ct((this.ir.sort as NonNullable<KernelIR['sort']>).dtype);
     return [
-      `const ${I} lo = ${p} / (2 * ${w}) * (2 * ${w});`,
-      `const ${I} mid = lo + ${w} < ${n} ? lo + ${w} : ${n}, hi = lo + 2 * ${w} < ${n} ? lo + 2 * ${w} : ${n};`,
+      `const ${I} lo = ${s0} + (${p} - ${s0}) / (2 * ${w}) * (2 * ${w});`,
+      `const ${I} mid = lo + ${w} < ${s1} ? lo + ${w} : ${s1}, hi = lo + 2 * ${w} < ${s1} ? lo + 2 * ${w} : ${s1};`,
       `const ${K} x = ${src}[${p}];`,
       `${I} q;`,
       `if (${p} < mid) {`,
@@ -827,17 +828,18 @@ class GpuRenderer {
   }
 
   /**
-   * A sort kernel: one block per line along the last dim (a block-stride loop over
-   * lines). The line's values are computed by the kernel's statements (its fused
-   * producers) at each element and sorted as keys of the compute type, with their
-   * positions when the output is the indices (argsort). A line is cut into tiles of
-   * `SORT_TILE` elements (per dtype, to fit Metal's 32 KB of threadgroup memory); each
-   * tile is sorted in shared memory: runs of SORT_RUN by one thread each (insertion
-   * sort), then merge passes (mergeStep) between two shared buffers. A line of one tile
-   * is written from there. A longer line's sorted tiles go to this block's region of the
-   * scratch buffer, are merged there pass by pass (ping-pong between two halves), the
-   * last pass writing the output; the region is zeroed again after (the launch
-   * contract: scratch is all zero between launches).
+   * A sort kernel: one block per line along the last dim, or per group of lines when
+   * several fit one tile (a block-stride loop over groups). The line's values are
+   * computed by the kernel's statements (its fused producers) at each element and sorted
+   * as keys of the compute type, with their positions when the output is the indices
+   * (argsort). A tile of `sortTile` elements (per dtype, to fit Metal's 32 KB of
+   * threadgroup memory) holds `G` whole lines of one tile or less, or a part of a longer
+   * line, each a segment; each segment is sorted in shared memory: runs of SORT_RUN by
+   * one thread each (insertion sort), then merge passes (mergeStep) between two shared
+   * buffers. Short lines are written from there. A longer line's sorted tiles go to this
+   * block's region of the scratch buffer, are merged there pass by pass (ping-pong
+   * between two halves), the last pass writing the output; the region is zeroed again
+   * after (the launch contract: scratch is all zero between launches).
    */
   renderSort(name: string): string {
     const ir = this.ir;
@@ -863,26 +865,32 @@ class GpuRenderer {
     L.push(...this.dimsDecl(r, '  '));
     L.push(`  const ${W} len = n${r - 1};`);
     L.push(`  const int tid = (int)${D.threadX}, nthr = (int)${D.blockDimX};`);
+    // Lines per group: as many whole lines as fill a tile (sortLaunch sizes the grid alike).
+    L.push(`  const ${W} G = len > 0 && len <= ${tile} ? ${tile} / len : 1;`);
+    L.push(`  const ${W} groups = (lines + G - 1) / G;`);
     // This block's scratch region (used only by lines longer than a tile): two int32
     // index halves (argsort), then two key halves; 8-byte aligned.
     L.push(`  const ${W} region = (${idx ? '8 * len + ' : ''}${2 * KB} * len + 7) / 8 * 8;`);
     L.push(`  ${D.ptr('uint8_t')}mine = scratch + (len > ${tile} ? (${W})${D.blockX} * region : 0);`);
     if (idx) L.push(`  ${D.ptr('int32_t')}gi0 = (${D.ptr('int32_t')})mine;`);
     L.push(`  ${D.ptr(K)}gk0 = (${D.ptr(K)})(mine${idx ? ' + 8 * len' : ''});`);
-    L.push(`  for (${W} line = ${D.blockX}; line < lines; line += ${D.gridDimX}) {`);
-    if (r > 1) L.push(...this.decode('line', r, dimVar, '    ', r - 2));
-    L.push(`    const ${W} obase = line * len;`);
+    L.push(`  for (${W} g = ${D.blockX}; g < groups; g += ${D.gridDimX}) {`);
+    L.push(`    const ${W} line0 = g * G, gl = lines - line0 < G ? lines - line0 : G;`);
+    L.push(`    const ${W} obase = line0 * len;`);
     L.push(`    for (${W} tb = 0; tb < len; tb += ${tile}) {`);
-    L.push(`      const int tn = (int)(len - tb < ${tile} ? len - tb : ${tile});`);
+    // A segment is a whole line (G lines of len <= tile, tb = 0) or one tile of a long line (gl = 1).
+    L.push(`      const int seg = (int)(len - tb < ${tile} ? len - tb : ${tile}), tn = (int)gl * seg;`);
     L.push('      for (int p = tid; p < tn; p += nthr) {');
-    L.push(`        const ${W} j = tb + p;`);
+    L.push(`        const ${W} line = line0 + p / seg, j = tb + p % seg;`);
+    if (r > 1) L.push(...this.decode('line', r, dimVar, '        ', r - 2));
     for (const s of ir.stmts) L.push(`        ${this.stmt(s, dimVar, 'serial').split('\n').join('\n        ')}`);
     L.push(`        sk0[p] = v${ir.result};`);
-    if (idx) L.push('        si0[p] = (uint16_t)p;');
+    if (idx) L.push('        si0[p] = (uint16_t)(p % seg);');
     L.push('      }');
     L.push(`      ${D.barrier}`);
-    L.push(`      for (int q0 = tid * ${SORT_RUN}; q0 < tn; q0 += nthr * ${SORT_RUN}) {`);
-    L.push(`        const int q1 = q0 + ${SORT_RUN} < tn ? q0 + ${SORT_RUN} : tn;`);
+    L.push(`      const int rps = (seg + ${SORT_RUN - 1}) / ${SORT_RUN};`);
+    L.push('      for (int rr = tid; rr < (int)gl * rps; rr += nthr) {');
+    L.push(`        const int s0 = rr / rps * seg, q0 = s0 + rr % rps * ${SORT_RUN}, q1 = q0 + ${SORT_RUN} < s0 + seg ? q0 + ${SORT_RUN} : s0 + seg;`);
     L.push('        for (int k = q0 + 1; k < q1; k++) {');
     L.push(`          const ${K} x = sk0[k];${idx ? ' const uint16_t xi = si0[k];' : ''}`);
     L.push('          int m = k;');
@@ -897,14 +905,16 @@ class GpuRenderer {
       L.push(`      ${D.sharedPtr('uint16_t')}si = si0;`);
       L.push(`      ${D.sharedPtr('uint16_t')}di = si1;`);
     }
-    L.push(`      for (int w = ${SORT_RUN}; w < tn; w *= 2) {`);
+    L.push(`      for (int w = ${SORT_RUN}; w < seg; w *= 2) {`);
     L.push('        for (int p = tid; p < tn; p += nthr) {');
-    L.push(...this.mergeStep('int', 'sk', 'p', 'w', 'tn', [`dk[q] = x;${idx ? ' di[q] = si[p];' : ''}`], '          '));
+    L.push('          const int s0 = p / seg * seg;');
+    L.push(...this.mergeStep('int', 'sk', 'p', 'w', 's0', 's0 + seg', [`dk[q] = x;${idx ? ' di[q] = si[p];' : ''}`], '          '));
     L.push('        }');
     L.push(`        ${D.barrier}`);
     L.push(`        { ${D.sharedPtr(K)}t = sk; sk = dk; dk = t; }`);
     if (idx) L.push(`        { ${D.sharedPtr('uint16_t')}t = si; si = di; di = t; }`);
     L.push('      }');
+    // Whole lines are contiguous in the output: the group's tile is one run of it.
     L.push('      for (int p = tid; p < tn; p += nthr) {');
     L.push(`        if (len <= ${tile}) b0[obase + p] = ${emit('sk[p]', 'si[p]')};`);
     L.push(`        else { gk0[tb + p] = sk[p];${idx ? ' gi0[tb + p] = (int32_t)(tb + si[p]);' : ''} }`);
@@ -928,6 +938,7 @@ class GpuRenderer {
         'gs',
         'p',
         'w',
+        '0',
         'len',
         [`if (last) b0[obase + q] = ${emit('x', 'gsi[p]')};`, `else { gd[q] = x;${idx ? ' gdi[q] = gsi[p];' : ''} }`],
         '          ',
@@ -1373,10 +1384,11 @@ export function sortTile(spec: NonNullable<KernelIR['sort']>): number {
 }
 
 /**
- * A sort's launch: one block per line (grid-stride beyond MAX_BLOCKS). A line of one
- * tile sorts in shared memory: the block is as small as keeps SORT_RUN elements per
- * thread (32..256 threads). A longer line needs its block's scratch region (two key and
- * index halves); blocks are capped so all regions fit SORT_SCRATCH_BUDGET.
+ * A sort's launch: one block per line, or per group of lines that fill a tile together
+ * (grid-stride beyond MAX_BLOCKS). Lines of one tile sort in shared memory: the block is
+ * as small as keeps SORT_RUN elements per thread (32..256 threads). A longer line needs
+ * its block's scratch region (two key and index halves); blocks are capped so all
+ * regions fit SORT_SCRATCH_BUDGET.
  */
 function sortLaunch(ir: KernelIR, args: readonly number[]): GpuLaunch {
   const spec = ir.sort as NonNullable<KernelIR['sort']>;
@@ -1385,8 +1397,10 @@ function sortLaunch(ir: KernelIR, args: readonly number[]): GpuLaunch {
   const tile = sortTile(spec);
   if (lines === 0 || len === 0) return { grid: [0, 0, 0], block: [BLOCK_THREADS, 1, 1], sharedBytes: 0, scratchBytes: 0 };
   if (len <= tile) {
-    const threads = Math.min(BLOCK_THREADS, Math.max(32, 2 ** Math.ceil(Math.log2(Math.ceil(len / SORT_RUN)))));
-    return { grid: [Math.min(MAX_BLOCKS, lines), 1, 1], block: [threads, 1, 1], sharedBytes: 0, scratchBytes: 0 };
+    // Whole lines per block: as many as fill a tile (the kernel computes the same G).
+    const G = Math.floor(tile / len);
+    const threads = Math.min(BLOCK_THREADS, Math.max(32, 2 ** Math.ceil(Math.log2(Math.ceil((Math.min(G, lines) * len) / SORT_RUN)))));
+    return { grid: [Math.min(MAX_BLOCKS, ceilDiv(lines, G)), 1, 1], block: [threads, 1, 1], sharedBytes: 0, scratchBytes: 0 };
   }
   const region = Math.ceil(((spec.indices ? 8 * len : 0) + 2 * sortKeyBytes(spec) * len) / 8) * 8;
   if (region > SCRATCH_MAX) {

@@ -302,10 +302,10 @@ export const CASES: Case[] = [
     },
   },
   {
-    name: 'sort: float32 lines of 17 with NaN, -0 and ties (one tile)',
+    name: 'sort: 300 float32 lines of 17 with NaN, -0 and ties (240 lines per tile, two groups)',
     strategies: ['sort'],
     run: () => {
-      const a = keysInput([3, 17], 'float32', 21);
+      const a = keysInput([300, 17], 'float32', 21);
       return { lib: ma.sort(a.lib), ref: R.indexing.sortAlong(a.ref, -1, false) };
     },
   },

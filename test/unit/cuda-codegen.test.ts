@@ -78,9 +78,11 @@ describe('CUDA codegen without a GPU', () => {
       const t = sortTile({ dtype: d, indices: idx });
       expect(2 * t * ((d === 'int64' ? 8 : d === 'uint8' ? 1 : 4) + (idx ? 2 : 0))).toBeLessThanOrEqual(32768);
     }
-    // Short lines: no scratch, a block just big enough for runs of 8 per thread.
-    expect(gpuLaunch(ir('float32', true), [3, 0, 3, 17])).toEqual({ grid: [3, 1, 1], block: [32, 1, 1], sharedBytes: 0, scratchBytes: 0 });
-    expect(gpuLaunch(ir('float32', true), [5, 0, 5, 2000]).block).toEqual([256, 1, 1]);
+    // Short lines: no scratch; as many whole lines per block as fill a tile (2048 / 17 =
+    // 120), the block just big enough for runs of 8 per thread.
+    expect(gpuLaunch(ir('float32', true), [3, 0, 3, 17])).toEqual({ grid: [1, 1, 1], block: [32, 1, 1], sharedBytes: 0, scratchBytes: 0 });
+    expect(gpuLaunch(ir('float32', true), [1000, 0, 1000, 17])).toEqual({ grid: [9, 1, 1], block: [256, 1, 1], sharedBytes: 0, scratchBytes: 0 });
+    expect(gpuLaunch(ir('float32', true), [5, 0, 5, 2000])).toEqual({ grid: [5, 1, 1], block: [256, 1, 1], sharedBytes: 0, scratchBytes: 0 });
     // Long lines: per block two int32 position halves and two key halves.
     expect(gpuLaunch(ir('float32', true), [2, 0, 2, 5000])).toEqual({ grid: [2, 1, 1], block: [256, 1, 1], sharedBytes: 0, scratchBytes: 2 * (8 + 8) * 5000 });
     expect(gpuLaunch(ir('float32', false), [2, 0, 2, 5000]).scratchBytes).toBe(2 * 8 * 5000);
