@@ -73,12 +73,13 @@
  *   in a fixed order, so results do not depend on timing.
  * - `scan`: one thread per line along the last dim.
  * - `sort`: one block per line along the last dim, or per group of short lines that fill
- *   a tile together (stable, ascending, NaN last). Tiles of up to {@link sortTile} elements (2 key buffers, plus 2 uint16 position buffers for
- *   argsort, within Metal's 32 KB of threadgroup memory) sort in shared memory: runs of
- *   8 by insertion, one thread each, then merge passes where every thread places its
- *   element by binary search in the partner run. A longer line merges its sorted tiles
- *   the same way in the block's region of the scratch buffer (ping-pong halves, the last
- *   pass writing the output) and zeroes the region after.
+ *   a tile together (stable, ascending, NaN last). Tiles of up to {@link sortTile}
+ *   elements (2 key buffers, plus 2 uint16 position buffers for argsort, within Metal's
+ *   32 KB of threadgroup memory) sort in shared memory: runs of 8 by insertion, one
+ *   thread each, then merge passes where every thread places its element by binary
+ *   search in the partner run. A longer line merges its sorted tiles the same way in the
+ *   block's region of the scratch buffer (ping-pong halves, the last pass writing the
+ *   output) and zeroes the region after.
  * - `scatter`: every block computes a share of the base (grid-stride); the last block
  *   to finish (an atomic counter in scratch, as split reductions) applies the updates in
  *   index order: one thread per run of equal positions when positions never decrease,
@@ -122,8 +123,9 @@ export interface GpuDialect {
   readonly barrier: string;
   /**
    * A block-wide barrier that also orders device-memory accesses among the block's
-   * threads (sorts that merge in the scratch buffer). CUDA's `__syncthreads()` does both;
-   * Metal's barrier names the address spaces it orders.
+   * threads (sorts that merge in the scratch buffer, a scatter's base before its
+   * updates). CUDA's `__syncthreads()` does both; Metal's barrier names the address
+   * spaces it orders.
    */
   readonly barrierAll: string;
   /** Makes this thread's device-memory writes visible to other blocks before what follows. */
