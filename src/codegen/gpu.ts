@@ -77,9 +77,10 @@
  *   elements (2 key buffers, plus 2 uint16 position buffers for argsort, within Metal's
  *   32 KB of threadgroup memory) sort in shared memory: runs of 8 by insertion, one
  *   thread each, then merge passes where every thread places its element by binary
- *   search in the partner run. A longer line merges its sorted tiles the same way in the
- *   block's region of the scratch buffer (ping-pong halves, the last pass writing the
- *   output) and zeroes the region after.
+ *   search in the partner run. A longer line merges its sorted tiles in the block's
+ *   region of the scratch buffer by merge path (ping-pong halves; each thread merges 16
+ *   consecutive outputs after one co-rank search; the last pass writes the output) and
+ *   zeroes the region after.
  * - `scatter`: every block computes a share of the base (grid-stride); the last block
  *   to finish (an atomic counter in scratch, as split reductions) applies the updates in
  *   index order: one thread per run of equal positions when positions never decrease,
@@ -839,9 +840,9 @@ class GpuRenderer {
    * line, each a segment; each segment is sorted in shared memory: runs of SORT_RUN by
    * one thread each (insertion sort), then merge passes (mergeStep) between two shared
    * buffers. Short lines are written from there. A longer line's sorted tiles go to this
-   * block's region of the scratch buffer, are merged there pass by pass (ping-pong
-   * between two halves), the last pass writing the output; the region is zeroed again
-   * after (the launch contract: scratch is all zero between launches).
+   * block's region of the scratch buffer, are merged there pass by pass (merge path,
+   * ping-pong between two halves), the last pass writing the output; the region is
+   * zeroed again after (the launch contract: scratch is all zero between launches).
    */
   renderSort(name: string): string {
     const ir = this.ir;
@@ -933,19 +934,29 @@ class GpuRenderer {
     }
     L.push(`      for (${W} w = ${tile}; w < len; w *= 2) {`);
     L.push('        const bool last = 2 * w >= len;');
-    L.push(`        for (${W} p = tid; p < len; p += nthr) {`);
-    L.push(
-      ...this.mergeStep(
-        W,
-        'gs',
-        'p',
-        'w',
-        '0',
-        'len',
-        [`if (last) b0[obase + q] = ${emit('x', 'gsi[p]')};`, `else { gd[q] = x;${idx ? ' gdi[q] = gsi[p];' : ''} }`],
-        '          ',
-      ),
-    );
+    // Merge path: each thread writes SORT_CHUNK consecutive outputs of a pair (runs of
+    // w >= a tile, so chunks never straddle pairs). One co-rank search finds how many of
+    // A's elements precede the chunk: A[m] precedes B[k - 1 - m] unless B's is strictly
+    // less (A first on ties: stable). Then a sequential merge: one read per output.
+    L.push(`        for (${W} c0 = (${W})tid * ${SORT_CHUNK}; c0 < len; c0 += (${W})nthr * ${SORT_CHUNK}) {`);
+    L.push(`          const ${W} lo = c0 / (2 * w) * (2 * w), k = c0 - lo;`);
+    L.push(`          const ${W} nA = len - lo < w ? len - lo : w, nB = len - lo - nA < w ? len - lo - nA : w;`);
+    L.push(`          const int cn = (int)(nA + nB - k < ${SORT_CHUNK} ? nA + nB - k : ${SORT_CHUNK});`);
+    L.push(`          ${W} i = k > nB ? k - nB : 0, h = k < nA ? k : nA;`);
+    L.push('          while (i < h) {');
+    L.push(`            const ${W} m = (i + h) >> 1;`);
+    L.push(`            const ${K} am = gs[lo + m], bm = gs[lo + nA + k - 1 - m];`);
+    L.push(`            if (!${this.sortLess('bm', 'am')}) i = m + 1; else h = m;`);
+    L.push('          }');
+    L.push(`          ${W} jb = k - i;`);
+    L.push('          for (int e = 0; e < cn; e++) {');
+    L.push('            bool takeA = i < nA;');
+    L.push(`            if (takeA && jb < nB) { const ${K} ai = gs[lo + i], bj = gs[lo + nA + jb]; takeA = !${this.sortLess('bj', 'ai')}; }`);
+    L.push(`            const ${W} from = takeA ? lo + i++ : lo + nA + jb++, q = c0 + e;`);
+    L.push(`            const ${K} x = gs[from];`);
+    L.push(`            if (last) b0[obase + q] = ${emit('x', 'gsi[from]')};`);
+    L.push(`            else { gd[q] = x;${idx ? ' gdi[q] = gsi[from];' : ''} }`);
+    L.push('          }');
     L.push('        }');
     L.push(`        ${D.barrierAll}`);
     L.push(`        { ${D.ptr(K)}t = gs; gs = gd; gd = t; }`);
@@ -1360,6 +1371,8 @@ const SCATTER_MAX_BLOCKS = 4096;
 
 /** Elements one thread insertion-sorts before a sort's merge passes. */
 const SORT_RUN = 8;
+/** Outputs one thread merges sequentially in a pass over the scratch (a power of two below any tile). */
+const SORT_CHUNK = 16;
 /** Threadgroup memory a sort may use: Metal's limit per threadgroup. */
 const SORT_SHARED_BYTES = 32768;
 /** Elements a sort tile holds at most (16 per thread of a 256-thread block). */

@@ -342,6 +342,17 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: 'argsort: a float32 line of 20000 and an int64 sort of 9000 (several merge-path passes in scratch)',
+    strategies: ['sort'],
+    run: () => {
+      const a = keysInput([1, 20000], 'float32', 40);
+      const b = keysInput([1, 9000], 'int64', 41);
+      const lib = ma.concatenate([ma.argsort(a.lib).astype('int64'), ma.sort(b.lib)], 1);
+      const ref = R.concatenate([R.astype(R.indexing.sortAlong(a.ref, -1, true), 'int64'), R.indexing.sortAlong(b.ref, -1, false)], 1);
+      return { lib, ref };
+    },
+  },
+  {
     name: 'argsort: float16 lines of 5000 (keys compared as floats, stored as bits)',
     strategies: ['sort'],
     run: () => {
