@@ -16,10 +16,13 @@
  *   Apple GPUs; 64-bit values as two 32-bit halves);
  * - shared memory: `threadgroup` arrays, declared through the `MA_THREADGROUP` macro so
  *   the Linux checks can map them (see test/codegen/msl/);
+ * - barriers name the memory they order: `mem_threadgroup` for shared memory, both
+ *   `mem_device | mem_threadgroup` where a block's threads hand values through device
+ *   memory (sorts merging long lines in the scratch buffer, scatter);
  * - split reductions (a full sum over several threadgroups) never split on Metal: MSL
  *   3.1 has no device-scope fence to hand partials between threadgroups safely, so the
  *   launch words keep one threadgroup per output (the kernel's split path is compiled
- *   but not taken);
+ *   but not taken); a scatter likewise runs on one threadgroup (base, then updates);
  * - float16/bfloat16 are stored as 16-bit patterns and converted with the same rounding
  *   as the C renderer, so results do not depend on the MSL version (bfloat needs 3.1
  *   only for the native type, which these kernels do not use).
@@ -296,6 +299,7 @@ export const MSL_DIALECT: GpuDialect = {
   atomicIncrement: (ptr) => `atomic_fetch_add_explicit((device atomic_uint *)(${ptr}), 1u, memory_order_relaxed)`,
   readCoherent: (type, base, index) => `((volatile device ${type} *)(${base}))[${index}]`,
   barrier: 'threadgroup_barrier(mem_flags::mem_threadgroup);',
+  barrierAll: 'threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup);',
   shared: (type, name, count) => `MA_THREADGROUP(${type}, ${name}, ${count});`,
   shuffleDown: (expr, delta) => `ma_shfl_down(${expr}, ${delta})`,
   math: (fn) => mslMath(fn),

@@ -8,7 +8,7 @@
  */
 import { PoolBuffer } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
-import { gpuLaunch } from '../../codegen/gpu.js';
+import { gpuLaunch, gpuStrategy } from '../../codegen/gpu.js';
 import { MSL_PRELUDE, renderMslKernel } from '../../codegen/msl.js';
 import type { KernelIR } from '../../codegen/ir.js';
 import { BackendUnavailableError, CompileError, GpuError, OutOfMemoryError } from '../../errors.js';
@@ -75,11 +75,18 @@ export class MetalRenderer {
    * split over several threadgroups per output runs unsplit (one threadgroup per output,
    * no scratch): handing partials between threadgroups needs a device-scope fence, which
    * MSL 3.1 does not have. The kernel's split path is then compiled but not taken.
+   * For the same reason a scatter runs on one threadgroup (the base and then the
+   * updates), not on many whose last applies the updates. Other kernels that use
+   * scratch (sorts of lines longer than a tile, whose threadgroup merges in its own
+   * region) keep it.
    */
   launchWords(ir: KernelIR, args: readonly number[]): number[] {
     const g = gpuLaunch(ir, args);
-    const grid = g.scratchBytes > 0 ? [g.grid[0], 1, g.grid[2]] : g.grid;
-    return [...grid, ...g.block, g.sharedBytes, ir.argWords * 8, 0];
+    const strategy = gpuStrategy(ir);
+    const split = g.scratchBytes > 0 && strategy === 'element';
+    const scatter = strategy === 'scatter';
+    const grid = split ? [g.grid[0], 1, g.grid[2]] : scatter ? [Math.min(1, g.grid[0]), 1, 1] : g.grid;
+    return [...grid, ...g.block, g.sharedBytes, ir.argWords * 8, split || scatter ? 0 : g.scratchBytes];
   }
 }
 

@@ -21,6 +21,7 @@ import type { KernelIR } from '../../../src/codegen/ir.js';
 import { MSL_DIALECT, MSL_PRELUDE, renderMslKernel } from '../../../src/codegen/msl.js';
 import type { BufferRef } from '../../../src/graph/node.js';
 import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../../../src/runtime/backend.js';
+import { CudaRenderer } from '../../../src/runtime/cuda/backend.js';
 import { MetalRenderer } from '../../../src/runtime/metal/backend.js';
 import { GPU_LAUNCH_WORDS, loadNative, type NativeAddon } from '../../../src/runtime/native.js';
 import { backendFor } from '../../../src/runtime/registry.js';
@@ -46,6 +47,12 @@ export interface HostOptions {
   label: string;
   /** Rewrites each kernel's source before it is built (the race control removes barriers). */
   mutate?: (source: string) => string;
+  /**
+   * Whose launch words to use: the metal backend's (the default) or the CUDA backend's,
+   * to run paths that Metal compiles but never launches (a scatter over many
+   * threadgroups) on the same kernel text.
+   */
+  launch?: 'metal' | 'cuda';
 }
 
 /** The C++ statement that calls kernel `name` of `ir` from the driver with buffers ptr[0..]. */
@@ -102,6 +109,10 @@ ${cases.join('\n')}
     default:
       return 2;
   }
+  // The launch contract: a kernel that uses the scratch buffer leaves it all zero.
+  for (size_t i = 0; i < sizes[nbufs]; ++i) {
+    if (store[nbufs][i] != 0) { std::fprintf(stderr, "scratch byte %zu left nonzero\\n", i); return 5; }
+  }
   FILE* out = std::fopen((dir + "/b0").c_str(), "wb");
   if (!out) return 3;
   if (sizes[0] > 0 && std::fwrite(store[0].data(), 1, sizes[0], out) != sizes[0]) return 3;
@@ -131,9 +142,10 @@ export class HostMslBackend implements Backend {
   }
 
   private readonly renderer = new MetalRenderer();
+  private readonly cudaLaunch = new CudaRenderer();
 
   launchWords(ir: KernelIR, args: readonly number[]): number[] {
-    return this.renderer.launchWords(ir, args);
+    return (this.opts.launch === 'cuda' ? this.cudaLaunch : this.renderer).launchWords(ir, args);
   }
 
   render(ir: KernelIR, name: string): string {
