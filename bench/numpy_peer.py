@@ -11,6 +11,8 @@
     python3 bench/numpy_peer.py layernorm --rows 4096 --cols 512  [...]
     python3 bench/numpy_peer.py matmul      --n 1024              [...]
     python3 bench/numpy_peer.py matmul-relu --n 1024              [...]
+    python3 bench/numpy_peer.py sort    --rows 1000 --cols 1000 --kind stable [...]
+    python3 bench/numpy_peer.py argsort --rows 1000 --cols 1000 --kind stable [...]
 
 Each workload is written the way a NumPy user would write it (plain ufunc
 expressions, float32 throughout), mirrors bench/workloads.ts, and is timed with
@@ -90,6 +92,14 @@ def matmul(a, b):
 
 def matmul_relu(a, b, bias):
     return np.maximum(a @ b + bias, 0)
+
+
+def sort_rows(x, kind):
+    return np.sort(x, axis=-1, kind=kind)
+
+
+def argsort_rows(x, kind):
+    return np.argsort(x, axis=-1, kind=kind)
 
 
 def quantile(sorted_values, q):
@@ -306,7 +316,7 @@ def versions():
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("workload", choices=["version", "gelu", "affine", "chain", "rowsum", "sum", "softmax", "layernorm", "matmul", "matmul-relu"])
+    p.add_argument("workload", choices=["version", "gelu", "affine", "chain", "rowsum", "sum", "softmax", "layernorm", "matmul", "matmul-relu", "sort", "argsort"])
     p.add_argument("--n", type=int, default=None)
     p.add_argument("--rows", type=int, default=2048)
     p.add_argument("--cols", type=int, default=2048)
@@ -316,6 +326,8 @@ def main():
     p.add_argument("--min-iters", type=int, default=5)
     p.add_argument("--max-seconds", type=float, default=10.0)
     p.add_argument("--seed", type=int, default=1)
+    # sort/argsort: 'stable' (metalarray's sort is stable) or NumPy's default 'quicksort'
+    p.add_argument("--kind", choices=["stable", "quicksort"], default="stable")
     a = p.parse_args()
 
     if a.workload == "version":
@@ -368,6 +380,12 @@ def main():
         assert layernorm(x, g, b).dtype == f32
         fn = lambda: layernorm(x, g, b)  # noqa: E731
         sizes = {"rows": a.rows, "cols": a.cols}
+    elif a.workload in ("sort", "argsort"):
+        x = rng.uniform(-1, 1, (a.rows, a.cols)).astype(f32)
+        op = sort_rows if a.workload == "sort" else argsort_rows
+        assert op(x, a.kind).shape == x.shape
+        fn = lambda: op(x, a.kind)  # noqa: E731
+        sizes = {"rows": a.rows, "cols": a.cols, "kind": a.kind}
     else:
         n = a.n or 1024
         ma_ = rng.uniform(-1, 1, (n, n)).astype(f32)

@@ -3,7 +3,7 @@
  * prints a table and writes bench/results/latest.json. See bench/README.md.
  *
  * Flags (after `npm run bench --`):
- *   --only=gelu,affine,chain,first-eval,rowsum,sum,softmax,layernorm,matmul,matmul-relu
+ *   --only=gelu,affine,chain,first-eval,rowsum,sum,softmax,layernorm,matmul,matmul-relu,sort
  *                                         run a subset
  *   --no-numpy                            skip NumPy (ratios become n/a)
  *   --strict                              exit with status 1 if a target is missed
@@ -28,10 +28,13 @@ import {
   ROWSUM_ROWS,
   SOFTMAX_COLS,
   SOFTMAX_ROWS,
+  SORT_COLS,
+  SORT_ROWS,
   SUM_N,
   type Stats,
   affine,
   affineReference,
+  argsortReference,
   chain,
   chainOps,
   chainReference,
@@ -47,6 +50,7 @@ import {
   quantile,
   rowSumReference,
   softmaxReference,
+  sortReference,
   sumReference,
   timeGraph,
   uniform,
@@ -63,7 +67,7 @@ const RESULTS_DIR = join(BENCH_DIR, 'results');
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
-const WORKLOAD_IDS = ['gelu', 'affine', 'chain', 'first-eval', 'rowsum', 'sum', 'softmax', 'layernorm', 'matmul', 'matmul-relu'] as const;
+const WORKLOAD_IDS = ['gelu', 'affine', 'chain', 'first-eval', 'rowsum', 'sum', 'softmax', 'layernorm', 'matmul', 'matmul-relu', 'sort'] as const;
 type WorkloadId = (typeof WORKLOAD_IDS)[number];
 const only = new Set(onlyArg ? onlyArg.slice('--only='.length).split(',') : WORKLOAD_IDS);
 for (const id of only) {
@@ -879,6 +883,56 @@ function benchMatmulMode(np: NumpyInfo | null, withEpilogue: boolean, mode: 'aut
   });
 }
 
+// ---------------------------------------------------------------- k: sorting
+
+/**
+ * Sorts (k) and argsorts (k') each row of 1000×1000 float32 along the last axis: the
+ * ratio is against NumPy's stable sort (metalarray's sort is stable; NumPy's default
+ * quicksort is not), and NumPy's default is timed too and shown in the notes.
+ */
+function benchSort(np: NumpyInfo | null): void {
+  for (const op of ['sort', 'argsort'] as const) {
+    const letter = op === 'sort' ? 'k' : "k'";
+    console.log(`\n[${letter}] ${op} of each row of ${SORT_ROWS}x${SORT_COLS} float32 ...`);
+    const data = uniform(SORT_ROWS * SORT_COLS, -1, 1, 17);
+    const x = matrix(data, SORT_ROWS, SORT_COLS);
+    const before = ma.memory().activeBytes;
+    const want = op === 'sort' ? sortReference(data, SORT_ROWS, SORT_COLS) : argsortReference(data, SORT_ROWS, SORT_COLS);
+    const build = () => (op === 'sort' ? ma.sort(x, -1) : ma.argsort(x, -1));
+    const c = build();
+    // exact: a sort moves values, an argsort gives the stable order
+    const values = Float64Array.from(c.toTypedArray() as Float32Array | Int32Array);
+    const err = maxError(values, want);
+    if (!(err === 0)) problems.push(`${op}: WRONG RESULT, max error ${err}`);
+    c.dispose();
+    const budget: Budget = { warmup: 3, iters: 30, minIters: 8, maxSeconds: 5 };
+    const timed = instrumented(() => timeGraph(build, budget));
+    const leaked = ma.memory().activeBytes - before;
+    x.dispose();
+    const args = ['--rows', SORT_ROWS, '--cols', SORT_COLS];
+    const quick = numpyTime(np, op, [...args, '--kind', 'quicksort'], budget);
+    const stable = numpyTime(np, op, [...args, '--kind', 'stable'], budget);
+    record({
+      id: op,
+      name: `${letter}. ${op} rows 1000x1000 f32`,
+      description: `ma.${op}(x, -1), x 1000x1000 float32 uniform in [-1, 1) (stable, NaN last); NumPy np.${op}(x, axis=-1, kind='stable'); per iteration: build + eval + dispose`,
+      unit: 'ms',
+      metalarray: timed.value,
+      metalarrayNoFusion: null,
+      numpy: stable,
+      ratioVs: 'np stable',
+      target: { kind: 'ratio-at-least', value: 2, unit: 'x' },
+      details: {
+        maxError: err,
+        kernelLaunchesPerEval: timed.launchesPerEval(evalsOf(timed.value)),
+        leakedBytes: leaked,
+        numpyQuicksort: quick,
+        ratioVsNumpyQuicksort: quick ? quick.medianMs / timed.value.medianMs : null,
+      },
+    });
+  }
+}
+
 // ---------------------------------------------------------------- report
 
 function fmtTime(ms: number | undefined, unit: Unit): string {
@@ -940,6 +994,9 @@ function printNotes(): void {
     if (typeof d.maxRelError === 'number') parts.push(`max rel err ${d.maxRelError.toExponential(1)}`);
     if (typeof d.leakedBytes === 'number' && d.leakedBytes !== 0) parts.push(`ACTIVE BYTES GREW BY ${d.leakedBytes}`);
     if (r.metalarray) parts.push(`p10-p90 ${fmtTime(r.metalarray.p10Ms, r.unit)}-${fmtTime(r.metalarray.p90Ms, r.unit)}, n=${r.metalarray.iterations}`);
+    const quick = d.numpyQuicksort as Stats | null | undefined;
+    if (quick)
+      parts.push(`NumPy default kind (quicksort, unstable): ${fmtTime(quick.medianMs, r.unit)}, ratio ${(d.ratioVsNumpyQuicksort as number).toFixed(2)}×`);
     const second = d.secondGraphInProcess as Stats | undefined;
     if (second) parts.push(`another unseen graph in the same (warmed) process: median ${fmtTime(second.medianMs, 'ms')}`);
     if (r.otherLoadCores !== null)
@@ -1029,6 +1086,7 @@ function main(): void {
   if (selected('matmul-relu')) withLoad('j. relu(a@b+bias)', () => benchMatmul(np, true, 'auto'));
   if (selected('matmul')) withLoad("i'. matmul, generated kernel", () => benchMatmul(np, false, 'generated'));
   if (selected('matmul-relu')) withLoad("j'. relu(a@b+bias), generated kernel", () => benchMatmul(np, true, 'generated'));
+  if (selected('sort')) withLoad('k. sort', () => benchSort(np));
   printTable();
   printNotes();
   const seconds = (performance.now() - t0) / 1000;

@@ -324,3 +324,25 @@ export function matmulReluReference(mm: Float64Array, bias: Float32Array, n: num
   for (let i = 0; i < mm.length; i++) out[i] = Math.max(mm[i] + bias[i % n], 0);
   return out;
 }
+
+// ---------------------------------------------------------------- k. sort
+
+export const SORT_ROWS = 1000;
+export const SORT_COLS = 1000;
+
+/** Each row's stable ascending order (indices), as float64 for maxError. */
+export function argsortReference(x: Float32Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    const order = Array.from({ length: cols }, (_, j) => j).sort((p, q) => x[o + p] - x[o + q] || p - q);
+    for (let j = 0; j < cols; j++) out[o + j] = order[j];
+  }
+  return out;
+}
+
+/** Each row sorted ascending (inputs without NaN). */
+export function sortReference(x: Float32Array, rows: number, cols: number): Float64Array {
+  const order = argsortReference(x, rows, cols);
+  return order.map((j, i) => x[i - (i % cols) + j]);
+}

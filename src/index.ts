@@ -6,7 +6,7 @@ export type { DType } from './graph/dtype.js';
 export type { AnyTypedArray } from './graph/dtype.js';
 export type { Metrics } from './graph/metrics.js';
 export type { ArrayLike } from './ops/operand.js';
-export type { SliceSpec } from './ops/movement.js';
+export type { IndexTypedArray, SliceSpec } from './ops/movement.js';
 export {
   MetalArrayError,
   ShapeError,

@@ -171,6 +171,7 @@ export const CUDA_DIALECT: GpuDialect = {
   gridDimX: 'gridDim.x',
   gridDimY: 'gridDim.y',
   barrier: '__syncthreads();',
+  barrierAll: '__syncthreads();',
   fence: '__threadfence();',
   atomicIncrement: (ptr) => `atomicAdd(${ptr}, 1u)`,
   readCoherent: (type, base, index) => `((volatile ${type} *)${base})[${index}]`,

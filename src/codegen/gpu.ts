@@ -24,7 +24,10 @@
  * - `threadX`, `blockX`, `blockDimX`, `gridDimX` (and `threadY`, `blockY`, `blockZ`):
  *   expressions for the thread's index in its block, the block's index in the grid, the
  *   block size and the grid size, as unsigned 32-bit values;
- * - `barrier`: a block-wide barrier over shared (threadgroup) memory; `fence`,
+ * - `barrier`: a block-wide barrier over shared (threadgroup) memory; `barrierAll`: one
+ *   that also orders the block's device-memory accesses (CUDA: `__syncthreads()` does
+ *   both; Metal: `mem_device | mem_threadgroup`), where threads of a block hand values
+ *   through device memory (long sorts in the scratch buffer, scatter's base); `fence`,
  *   `atomicIncrement(ptr)` and `readCoherent(type, base, index)`: what split
  *   reductions need to hand partial results between blocks through the scratch buffer;
  * - `shared(type, name, count)`: a declaration of a shared array inside the kernel body;
@@ -70,6 +73,19 @@
  *   in a fixed order, so results do not depend on timing. A dialect with
  *   `splitTwoPass` (Metal) folds them in a second dispatch of the kernel instead.
  * - `scan`: one thread per line along the last dim.
+ * - `sort`: one block per line along the last dim, or per group of short lines that fill
+ *   a tile together (stable, ascending, NaN last). Tiles of up to {@link sortTile}
+ *   elements (2 key buffers, plus 2 uint16 position buffers for argsort, within Metal's
+ *   32 KB of threadgroup memory) sort in shared memory: runs of 8 by insertion, one
+ *   thread each, then merge passes where every thread places its element by binary
+ *   search in the partner run. A longer line merges its sorted tiles in the block's
+ *   region of the scratch buffer by merge path (ping-pong halves; each thread merges 16
+ *   consecutive outputs after one co-rank search; the last pass writes the output) and
+ *   zeroes the region after.
+ * - `scatter`: every block computes a share of the base (grid-stride); the last block
+ *   to finish (an atomic counter in scratch, as split reductions) applies the updates in
+ *   index order: one thread per run of equal positions when positions never decrease,
+ *   else one thread for all (deterministic; repeated positions combine as on the CPU).
  * - `matmul`: {@link matmulKernel} picks the kernel from the dialect's capabilities and
  *   gpuLaunch takes its tile from MATMUL_TILES, so source and geometry agree. The
  *   scalar kernel: 128×128 output tiles per 256-thread block (8×8 per thread), K in
@@ -77,7 +93,6 @@
  *   FMA. CUDA's tensor-core kernels (tf32, float16/bfloat16) keep that tile; Metal's
  *   SIMD-group matrix kernel has 64×64 tiles per 128-thread threadgroup (SG).
  */
-import { BackendUnavailableError } from '../errors.js';
 import { DTYPES, type DType } from '../graph/dtype.js';
 import type { ReduceOp } from '../graph/node.js';
 import { cClass, fillOpRow, type OpRow, reduceIdentity, reduceStep, wrapType } from './ctypes.js';
@@ -112,6 +127,13 @@ export interface GpuDialect {
   readonly gridDimX: string;
   readonly gridDimY: string;
   readonly barrier: string;
+  /**
+   * A block-wide barrier that also orders device-memory accesses among the block's
+   * threads (sorts that merge in the scratch buffer, a scatter's base before its
+   * updates). CUDA's `__syncthreads()` does both; Metal's barrier names the address
+   * spaces it orders.
+   */
+  readonly barrierAll: string;
   /** Makes this thread's device-memory writes visible to other blocks before what follows. */
   readonly fence: string;
   /** Atomically adds 1 to the uint32 at `ptr` (device memory); the value before. */
@@ -202,7 +224,7 @@ export interface SimdgroupMatrixOps {
 }
 
 /** How a kernel maps onto the GPU's threads. */
-export type GpuStrategy = 'flat' | 'rows' | 'element' | 'scan' | 'matmul';
+export type GpuStrategy = 'flat' | 'rows' | 'element' | 'scan' | 'matmul' | 'sort' | 'scatter';
 
 /** Grid, block and dynamic shared memory of one launch. */
 export interface GpuLaunch {
@@ -686,9 +708,12 @@ class GpuRenderer {
       out.push('  if (nparts != 0) {');
       out.push(`    if (${D.threadX} == 0) {`);
       out.push(`      ${A} t = ${this.reduceInit(s)};`);
-      out.push(`      for (unsigned q = 0; q < nparts; q++) t = ${this.reduceCombine(s, 't', 'part[u * nparts + q]')};`);
+      out.push('      for (unsigned q = 0; q < nparts; q++) {');
+      out.push(`        t = ${this.reduceCombine(s, 't', 'part[u * nparts + q]')};`);
+      out.push(`        part[u * nparts + q] = (${A})0;`);
+      out.push('      }');
       out.push(`      sh${s.id}[0] = t;`);
-      out.push('      count[u] = 0; // the scratch is left zeroed');
+      out.push('      count[u] = 0; // the scratch is left all zero, as the launch contract asks');
       out.push('    }');
       out.push(`    ${D.barrier}`);
       out.push('  }');
@@ -887,6 +912,263 @@ class GpuRenderer {
     const combine = `      acc = ${this.reduceCombine(fold, 'acc', `v${ir.result}`)};`;
     const store = `      b0[line * n${r - 1} + j] = ${fin};`;
     L.push(...(spec.inclusive ? [combine, store] : [store, combine]));
+    L.push('    }');
+    L.push('  }');
+    L.push('}');
+    return L.join('\n');
+  }
+
+  /**
+   * "x sorts before y" in the key's compute type: ascending, NaN after everything
+   * (NaN ties with NaN), -0 equal to 0 (IEEE comparison). Only a strict order is ever
+   * asked, so equal keys keep their positions: the merges below are stable by rank.
+   */
+  sortLess(x: string, y: string): string {
+    const spec = this.ir.sort as NonNullable<KernelIR['sort']>;
+    return DTYPES[spec.dtype].kind === 'float' ? `(${x} < ${y} || (${y} != ${y} && ${x} == ${x}))` : `(${x} < ${y})`;
+  }
+
+  /**
+   * One step of a bottom-up merge pass over a segment [`s0`, `s1`) of keys sorted in
+   * runs of `w` (pairs of runs A = [lo, mid), B = [mid, hi) from the segment's start),
+   * for the element at `p` of `src`: its place in the merged pair is its rank within its
+   * run plus the number of elements of the other run that go before it: for an element
+   * of A, the elements of B strictly less (lower bound); for one of B, the elements of A
+   * not greater (upper bound). Every element is placed independently (no thread waits
+   * for another) and ties keep A first: stable. Declares `q`, the destination, then runs
+   * `place`.
+   */
+  mergeStep(I: string, src: string, p: string, w: string, s0: string, s1: string, place: string[], indent: string): string[] {
+    const K = this.ct((this.ir.sort as NonNullable<KernelIR['sort']>).dtype);
+    return [
+      `const ${I} lo = ${s0} + (${p} - ${s0}) / (2 * ${w}) * (2 * ${w});`,
+      `const ${I} mid = lo + ${w} < ${s1} ? lo + ${w} : ${s1}, hi = lo + 2 * ${w} < ${s1} ? lo + 2 * ${w} : ${s1};`,
+      `const ${K} x = ${src}[${p}];`,
+      `${I} q;`,
+      `if (${p} < mid) {`,
+      `  ${I} l = mid, h = hi;`,
+      `  while (l < h) { const ${I} m = (l + h) >> 1; if (${this.sortLess(`${src}[m]`, 'x')}) l = m + 1; else h = m; }`,
+      `  q = ${p} + (l - mid);`,
+      '} else {',
+      `  ${I} l = lo, h = mid;`,
+      `  while (l < h) { const ${I} m = (l + h) >> 1; if (${this.sortLess('x', `${src}[m]`)}) h = m; else l = m + 1; }`,
+      `  q = (${p} - mid) + l;`,
+      '}',
+      ...place,
+    ].map((x) => `${indent}${x}`);
+  }
+
+  /**
+   * A sort kernel: one block per line along the last dim, or per group of lines when
+   * several fit one tile (a block-stride loop over groups). The line's values are
+   * computed by the kernel's statements (its fused producers) at each element and sorted
+   * as keys of the compute type, with their positions when the output is the indices
+   * (argsort). A tile of `sortTile` elements (per dtype, to fit Metal's 32 KB of
+   * threadgroup memory) holds `G` whole lines of one tile or less, or a part of a longer
+   * line, each a segment; each segment is sorted in shared memory: runs of SORT_RUN by
+   * one thread each (insertion sort), then merge passes (mergeStep) between two shared
+   * buffers. Short lines are written from there. A longer line's sorted tiles go to this
+   * block's region of the scratch buffer, are merged there pass by pass (merge path,
+   * ping-pong between two halves), the last pass writing the output; the region is
+   * zeroed again after (the launch contract: scratch is all zero between launches).
+   */
+  renderSort(name: string): string {
+    const ir = this.ir;
+    const D = this.D;
+    const W = D.int64;
+    const spec = ir.sort as NonNullable<KernelIR['sort']>;
+    const r = ir.rank;
+    const K = this.ct(spec.dtype);
+    const KB = sortKeyBytes(spec);
+    const tile = sortTile(spec);
+    const idx = spec.indices;
+    const outD = ir.buffers[0];
+    const dimVar = (d: number): string => (d === r - 1 ? 'j' : `i${d}`);
+    const emit = (k: string, i: string): string => (idx ? `(${this.st(outD)})(${i})` : this.toStorage(outD, k));
+    const L: string[] = [...this.head(name, BLOCK_THREADS)];
+    L.push(`  ${D.shared(K, 'sk0', tile)}`);
+    L.push(`  ${D.shared(K, 'sk1', tile)}`);
+    if (idx) {
+      L.push(`  ${D.shared('uint16_t', 'si0', tile)}`);
+      L.push(`  ${D.shared('uint16_t', 'si1', tile)}`);
+    }
+    L.push(`  const ${W} lines = ${this.arg(0)};`);
+    L.push(...this.dimsDecl(r, '  '));
+    L.push(`  const ${W} len = n${r - 1};`);
+    L.push(`  const int tid = (int)${D.threadX}, nthr = (int)${D.blockDimX};`);
+    // Lines per group: as many whole lines as fill a tile (sortLaunch sizes the grid alike).
+    L.push(`  const ${W} G = len > 0 && len <= ${tile} ? ${tile} / len : 1;`);
+    L.push(`  const ${W} groups = (lines + G - 1) / G;`);
+    // This block's scratch region (used only by lines longer than a tile): two int32
+    // index halves (argsort), then two key halves; 8-byte aligned.
+    L.push(`  const ${W} region = (${idx ? '8 * len + ' : ''}${2 * KB} * len + 7) / 8 * 8;`);
+    L.push(`  ${D.ptr('uint8_t')}mine = scratch + (len > ${tile} ? (${W})${D.blockX} * region : 0);`);
+    if (idx) L.push(`  ${D.ptr('int32_t')}gi0 = (${D.ptr('int32_t')})mine;`);
+    L.push(`  ${D.ptr(K)}gk0 = (${D.ptr(K)})(mine${idx ? ' + 8 * len' : ''});`);
+    L.push(`  for (${W} g = ${D.blockX}; g < groups; g += ${D.gridDimX}) {`);
+    L.push(`    const ${W} line0 = g * G, gl = lines - line0 < G ? lines - line0 : G;`);
+    L.push(`    const ${W} obase = line0 * len;`);
+    L.push(`    for (${W} tb = 0; tb < len; tb += ${tile}) {`);
+    // A segment is a whole line (G lines of len <= tile, tb = 0) or one tile of a long line (gl = 1).
+    L.push(`      const int seg = (int)(len - tb < ${tile} ? len - tb : ${tile}), tn = (int)gl * seg;`);
+    L.push('      for (int p = tid; p < tn; p += nthr) {');
+    L.push(`        const ${W} line = line0 + p / seg, j = tb + p % seg;`);
+    if (r > 1) L.push(...this.decode('line', r, dimVar, '        ', r - 2));
+    for (const s of ir.stmts) L.push(`        ${this.stmt(s, dimVar, 'serial').split('\n').join('\n        ')}`);
+    L.push(`        sk0[p] = v${ir.result};`);
+    if (idx) L.push('        si0[p] = (uint16_t)(p % seg);');
+    L.push('      }');
+    L.push(`      ${D.barrier}`);
+    L.push(`      const int rps = (seg + ${SORT_RUN - 1}) / ${SORT_RUN};`);
+    L.push('      for (int rr = tid; rr < (int)gl * rps; rr += nthr) {');
+    L.push(`        const int s0 = rr / rps * seg, q0 = s0 + rr % rps * ${SORT_RUN}, q1 = q0 + ${SORT_RUN} < s0 + seg ? q0 + ${SORT_RUN} : s0 + seg;`);
+    L.push('        for (int k = q0 + 1; k < q1; k++) {');
+    L.push(`          const ${K} x = sk0[k];${idx ? ' const uint16_t xi = si0[k];' : ''}`);
+    L.push('          int m = k;');
+    L.push(`          while (m > q0 && ${this.sortLess('x', 'sk0[m - 1]')}) { sk0[m] = sk0[m - 1];${idx ? ' si0[m] = si0[m - 1];' : ''} m--; }`);
+    L.push(`          sk0[m] = x;${idx ? ' si0[m] = xi;' : ''}`);
+    L.push('        }');
+    L.push('      }');
+    L.push(`      ${D.barrier}`);
+    L.push(`      ${D.sharedPtr(K)}sk = sk0;`);
+    L.push(`      ${D.sharedPtr(K)}dk = sk1;`);
+    if (idx) {
+      L.push(`      ${D.sharedPtr('uint16_t')}si = si0;`);
+      L.push(`      ${D.sharedPtr('uint16_t')}di = si1;`);
+    }
+    L.push(`      for (int w = ${SORT_RUN}; w < seg; w *= 2) {`);
+    L.push('        for (int p = tid; p < tn; p += nthr) {');
+    L.push('          const int s0 = p / seg * seg;');
+    L.push(...this.mergeStep('int', 'sk', 'p', 'w', 's0', 's0 + seg', [`dk[q] = x;${idx ? ' di[q] = si[p];' : ''}`], '          '));
+    L.push('        }');
+    L.push(`        ${D.barrier}`);
+    L.push(`        { ${D.sharedPtr(K)}t = sk; sk = dk; dk = t; }`);
+    if (idx) L.push(`        { ${D.sharedPtr('uint16_t')}t = si; si = di; di = t; }`);
+    L.push('      }');
+    // Whole lines are contiguous in the output: the group's tile is one run of it.
+    L.push('      for (int p = tid; p < tn; p += nthr) {');
+    L.push(`        if (len <= ${tile}) b0[obase + p] = ${emit('sk[p]', 'si[p]')};`);
+    L.push(`        else { gk0[tb + p] = sk[p];${idx ? ' gi0[tb + p] = (int32_t)(tb + si[p]);' : ''} }`);
+    L.push('      }');
+    // The next tile reuses the shared buffers; the merges below read other threads' tiles.
+    L.push(`      ${D.barrierAll}`);
+    L.push('    }');
+    L.push(`    if (len > ${tile}) {`);
+    L.push(`      ${D.ptr(K)}gs = gk0;`);
+    L.push(`      ${D.ptr(K)}gd = gk0 + len;`);
+    if (idx) {
+      L.push(`      ${D.ptr('int32_t')}gsi = gi0;`);
+      L.push(`      ${D.ptr('int32_t')}gdi = gi0 + len;`);
+    }
+    L.push(`      for (${W} w = ${tile}; w < len; w *= 2) {`);
+    L.push('        const bool last = 2 * w >= len;');
+    // Merge path: each thread writes SORT_CHUNK consecutive outputs of a pair (runs of
+    // w >= a tile, so chunks never straddle pairs). One co-rank search finds how many of
+    // A's elements precede the chunk: A[m] precedes B[k - 1 - m] unless B's is strictly
+    // less (A first on ties: stable). Then a sequential merge: one read per output.
+    L.push(`        for (${W} c0 = (${W})tid * ${SORT_CHUNK}; c0 < len; c0 += (${W})nthr * ${SORT_CHUNK}) {`);
+    L.push(`          const ${W} lo = c0 / (2 * w) * (2 * w), k = c0 - lo;`);
+    L.push(`          const ${W} nA = len - lo < w ? len - lo : w, nB = len - lo - nA < w ? len - lo - nA : w;`);
+    L.push(`          const int cn = (int)(nA + nB - k < ${SORT_CHUNK} ? nA + nB - k : ${SORT_CHUNK});`);
+    L.push(`          ${W} i = k > nB ? k - nB : 0, h = k < nA ? k : nA;`);
+    L.push('          while (i < h) {');
+    L.push(`            const ${W} m = (i + h) >> 1;`);
+    L.push(`            const ${K} am = gs[lo + m], bm = gs[lo + nA + k - 1 - m];`);
+    L.push(`            if (!${this.sortLess('bm', 'am')}) i = m + 1; else h = m;`);
+    L.push('          }');
+    L.push(`          ${W} jb = k - i;`);
+    L.push('          for (int e = 0; e < cn; e++) {');
+    L.push('            bool takeA = i < nA;');
+    L.push(`            if (takeA && jb < nB) { const ${K} ai = gs[lo + i], bj = gs[lo + nA + jb]; takeA = !${this.sortLess('bj', 'ai')}; }`);
+    L.push(`            const ${W} from = takeA ? lo + i++ : lo + nA + jb++, q = c0 + e;`);
+    L.push(`            const ${K} x = gs[from];`);
+    L.push(`            if (last) b0[obase + q] = ${emit('x', 'gsi[from]')};`);
+    L.push(`            else { gd[q] = x;${idx ? ' gdi[q] = gsi[from];' : ''} }`);
+    L.push('          }');
+    L.push('        }');
+    L.push(`        ${D.barrierAll}`);
+    L.push(`        { ${D.ptr(K)}t = gs; gs = gd; gd = t; }`);
+    if (idx) L.push(`        { ${D.ptr('int32_t')}t = gsi; gsi = gdi; gdi = t; }`);
+    L.push('      }');
+    // Every read of the region is behind the last barrier: zero it for the next user.
+    L.push(`      for (${W} p = tid; p < 2 * len; p += nthr) { gk0[p] = (${K})0;${idx ? ' gi0[p] = 0;' : ''} }`);
+    L.push(`      ${D.barrierAll}`);
+    L.push('    }');
+    L.push('  }');
+    L.push('}');
+    return L.join('\n');
+  }
+
+  /**
+   * A scatter kernel. The base (the kernel's statements: the array under the updates,
+   * with its fused producers) is computed at every output element by a grid-stride loop
+   * over all blocks; the last block to finish (an atomic counter in the scratch buffer,
+   * fenced like a split reduction's, reset after) applies the updates, so they see the
+   * whole base. Updates apply in index order, so repeated positions combine exactly as on
+   * the CPU (every add in order, the last set wins) and results never depend on timing:
+   * when the positions never decrease (an `at()` of slices with positive steps), each
+   * run of equal positions is one thread's, folded in order, runs in parallel; otherwise
+   * one thread applies them all. Positions come from the op layer (an iota through the
+   * index), always in [0, N); one outside is skipped rather than written out of bounds.
+   * On one block (Metal always: see msl.ts) the counter is not touched.
+   */
+  renderScatter(name: string): string {
+    const ir = this.ir;
+    const D = this.D;
+    const W = D.int64;
+    const sc = ir.scatter as NonNullable<KernelIR['scatter']>;
+    const r = ir.rank;
+    const d = ir.buffers[0];
+    const CT = this.ct(d);
+    const ST = this.st(d);
+    const dimVar = (k: number): string => (k === r - 1 ? 'j' : `i${k}`);
+    const combined = (t: string, u: string): string => (sc.op === 'set' ? u : this.roundTo(d, this.opExpr(sc.op, d, [t, u])));
+    const at = `b${sc.positions}`;
+    const up = (k: string): string => this.fromStorage(d, `b${sc.updates}[${k}]`);
+    const cur = (p: string): string => this.fromStorage(d, D.readCoherent(ST, 'b0', p));
+    const L: string[] = [...this.head(name, BLOCK_THREADS)];
+    L.push(`  ${D.shared('uint8_t', 'shflag', BLOCK_THREADS)}`);
+    L.push(`  ${D.shared('int', 'shlast', 1)}`);
+    L.push(`  const ${W} N = ${this.arg(0)};`);
+    L.push(...this.dimsDecl(r, '  '));
+    L.push(`  const ${W} count = ${this.arg(sc.count)};`);
+    L.push(`  const unsigned tid = ${D.threadX}, nthr = ${D.blockDimX};`);
+    L.push(`  for (${W} e = (${W})${D.blockX} * nthr + tid; e < N; e += (${W})${D.gridDimX} * nthr) {`);
+    L.push(...this.decode('e', r, dimVar, '    '));
+    for (const s of ir.stmts) L.push(`    ${this.stmt(s, dimVar, 'serial').split('\n').join('\n    ')}`);
+    L.push(`    b0[e] = ${this.toStorage(d, `v${ir.result}`)};`);
+    L.push('  }');
+    L.push(`  if (${D.gridDimX} > 1) {`);
+    // Release this block's base, count it in; only the last block goes on (acquiring all).
+    L.push(`    ${D.fence}`);
+    L.push(`    ${D.barrierAll}`);
+    L.push(`    if (tid == 0) shlast[0] = ${D.atomicIncrement(`(${D.ptr('uint32_t')})scratch`)} == ${D.gridDimX} - 1;`);
+    L.push(`    ${D.barrierAll}`);
+    L.push('    if (!shlast[0]) return;');
+    L.push(`    ${D.fence}`);
+    L.push(`    if (tid == 0) *(${D.ptr('uint32_t')})scratch = 0; // ready for the next launch`);
+    L.push('  }');
+    L.push(`  ${D.barrierAll}`);
+    // Do the positions never decrease? Each thread checks its pairs; all read every flag.
+    L.push('  uint8_t down = 0;');
+    L.push(`  for (${W} k = tid + 1; k < count; k += nthr) down |= (uint8_t)(${at}[k - 1] > ${at}[k]);`);
+    L.push('  shflag[tid] = down;');
+    L.push(`  ${D.barrier}`);
+    L.push('  uint8_t unordered = 0;');
+    L.push('  for (unsigned q = 0; q < nthr; q++) unordered |= shflag[q];');
+    L.push('  if (!unordered) {');
+    L.push(`    for (${W} k = tid; k < count; k += nthr) {`);
+    L.push(`      const ${W} p = ${at}[k];`);
+    L.push(`      if ((k > 0 && ${at}[k - 1] == p) || p < 0 || p >= N) continue; // not the head of its run`);
+    L.push(`      ${CT} t = ${cur('p')};`);
+    L.push(`      for (${W} k2 = k; k2 < count && ${at}[k2] == p; k2++) t = ${combined('t', up('k2'))};`);
+    L.push(`      b0[p] = ${this.toStorage(d, 't')};`);
+    L.push('    }');
+    L.push('  } else if (tid == 0) {');
+    L.push(`    for (${W} k = 0; k < count; k++) {`);
+    L.push(`      const ${W} p = ${at}[k];`);
+    L.push('      if (p < 0 || p >= N) continue;');
+    L.push(`      b0[p] = ${this.toStorage(d, combined(cur('p'), up('k')))};`);
     L.push('    }');
     L.push('  }');
     L.push('}');
@@ -1384,13 +1666,75 @@ const SPLIT_COUNTER_BYTES = SPLIT_MAX_OUTPUTS * 4;
 /** Elements each thread of a split reduction should fold at least. */
 const SPLIT_MIN_PER_THREAD = 8;
 
+/** Base elements each thread of a scatter computes at least... */
+const SCATTER_PER_THREAD = 8;
+/** ...over at most this many blocks (a few waves of a large GPU; more would only queue). */
+const SCATTER_MAX_BLOCKS = 4096;
+
+/** Elements one thread insertion-sorts before a sort's merge passes. */
+const SORT_RUN = 8;
+/** Outputs one thread merges sequentially in a pass over the scratch (a power of two below any tile). */
+const SORT_CHUNK = 16;
+/** Threadgroup memory a sort may use: Metal's limit per threadgroup. */
+const SORT_SHARED_BYTES = 32768;
+/** Elements a sort tile holds at most (16 per thread of a 256-thread block). */
+const SORT_TILE_MAX = 4096;
+/** Scratch bytes the blocks of a long-line sort share at most (fewer blocks, more lines each, beyond). */
+const SORT_SCRATCH_BUDGET = 256 * 1024 * 1024;
+/** The launch words carry scratch bytes as an int32. */
+const SCRATCH_MAX = 2 ** 31 - 1;
+
+/** Bytes of a sort key in shared and scratch memory (its compute type). */
+function sortKeyBytes(spec: NonNullable<KernelIR['sort']>): number {
+  const info = DTYPES[spec.dtype];
+  return info.kind === 'float' && info.bytes < 4 ? 4 : info.bytes;
+}
+
+/**
+ * Elements of a sort tile: the largest power of two whose two key buffers (and two
+ * uint16 position buffers, for argsort) fit SORT_SHARED_BYTES. float32: 4096 values or
+ * 2048 with indices; 64-bit keys: 2048 or 1024; 1- and 2-byte keys: 4096.
+ */
+export function sortTile(spec: NonNullable<KernelIR['sort']>): number {
+  const perElement = 2 * (sortKeyBytes(spec) + (spec.indices ? 2 : 0));
+  return Math.min(SORT_TILE_MAX, 2 ** Math.floor(Math.log2(SORT_SHARED_BYTES / perElement)));
+}
+
+/**
+ * A sort's launch: one block per line, or per group of lines that fill a tile together
+ * (grid-stride beyond MAX_BLOCKS). Lines of one tile sort in shared memory: the block is
+ * as small as keeps SORT_RUN elements per thread (32..256 threads). A longer line needs
+ * its block's scratch region (two key and index halves); blocks are capped so all
+ * regions fit SORT_SCRATCH_BUDGET.
+ */
+function sortLaunch(ir: KernelIR, args: readonly number[]): GpuLaunch {
+  const spec = ir.sort as NonNullable<KernelIR['sort']>;
+  const lines = args[0];
+  const len = args[2 + ir.rank - 1];
+  const tile = sortTile(spec);
+  if (lines === 0 || len === 0) return { grid: [0, 0, 0], block: [BLOCK_THREADS, 1, 1], sharedBytes: 0, scratchBytes: 0 };
+  if (len <= tile) {
+    // Whole lines per block: as many as fill a tile (the kernel computes the same G).
+    const G = Math.floor(tile / len);
+    const threads = Math.min(BLOCK_THREADS, Math.max(32, 2 ** Math.ceil(Math.log2(Math.ceil((Math.min(G, lines) * len) / SORT_RUN)))));
+    return { grid: [Math.min(MAX_BLOCKS, ceilDiv(lines, G)), 1, 1], block: [threads, 1, 1], sharedBytes: 0, scratchBytes: 0 };
+  }
+  const region = Math.ceil(((spec.indices ? 8 * len : 0) + 2 * sortKeyBytes(spec) * len) / 8) * 8;
+  if (region > SCRATCH_MAX) {
+    throw new Error(
+      `${spec.indices ? 'argsort' : 'sort'}: a line of ${len} elements needs ${region} bytes of GPU scratch, more than one launch can have (${SCRATCH_MAX})`,
+    );
+  }
+  const blocks = Math.max(1, Math.min(lines, MAX_BLOCKS, Math.floor(SORT_SCRATCH_BUDGET / region)));
+  return { grid: [blocks, 1, 1], block: [BLOCK_THREADS, 1, 1], sharedBytes: 0, scratchBytes: blocks * region };
+}
+
 /** How a kernel maps onto threads; a function of the IR only, so it is fixed per source. */
 export function gpuStrategy(ir: KernelIR): GpuStrategy {
   if (ir.kind === 'matmul') return 'matmul';
   if (ir.kind === 'scan') return 'scan';
-  if (ir.kind === 'scatter')
-    throw new BackendUnavailableError('scatter updates (at().set/add, putAlongAxis) run on the cpu backend only so far; move the array with .to("cpu")');
-  if (ir.kind === 'sort') throw new BackendUnavailableError('sort, argsort and topk run on the cpu backend only so far; move the array with .to("cpu")');
+  if (ir.kind === 'sort') return 'sort';
+  if (ir.kind === 'scatter') return 'scatter';
   const inner = ir.rank - 1;
   const reduces = ir.stmts.map((s, k) => ({ s, k })).filter((x): x is { s: ReduceStmt; k: number } => x.s.k === 'reduce');
   if (reduces.length === 0) return 'flat';
@@ -1415,6 +1759,10 @@ export function renderGpuKernel(dialect: GpuDialect, ir: KernelIR, name: string)
       }[matmulKernel(dialect, ir)]();
     case 'scan':
       return R.renderScan(name);
+    case 'sort':
+      return R.renderSort(name);
+    case 'scatter':
+      return R.renderScatter(name);
     case 'rows':
       return R.renderBlocks(name, false);
     case 'element':
@@ -1448,6 +1796,14 @@ export function gpuLaunch(ir: KernelIR, args: readonly number[], dialect: GpuDia
     }
     case 'scan':
       return { grid: [Math.min(MAX_BLOCKS, ceilDiv(work, FLAT_THREADS)), 1, 1], block: [FLAT_THREADS, 1, 1], sharedBytes: 0, scratchBytes: 0 };
+    case 'sort':
+      return sortLaunch(ir, args);
+    case 'scatter': {
+      // The base over every block (a few elements per thread); the last block applies the
+      // updates, counted in through the scratch's first word (renderScatter).
+      const blocks = work > 0 ? Math.max(1, Math.min(SCATTER_MAX_BLOCKS, ceilDiv(work, BLOCK_THREADS * SCATTER_PER_THREAD))) : 0;
+      return { grid: [blocks, 1, 1], block: [BLOCK_THREADS, 1, 1], sharedBytes: 0, scratchBytes: blocks > 1 ? 4 : 0 };
+    }
     case 'rows': {
       const inner = args[2 + ir.rank - 1];
       const rows = inner > 0 ? work / inner : 0;

@@ -143,7 +143,7 @@ export interface KernelIR {
   readonly sort?: { readonly indices: boolean; readonly dtype: DType };
   /**
    * For 'scatter' kernels: the body computes the base at every output element (one
-   * chunk: the kernel runs on one thread); then `count` (an arg slot) updates from
+   * chunk on the CPU; one block on a GPU); then `count` (an arg slot) updates from
    * buffer `updates` are combined, in order, into the output at the int64 linear
    * positions in buffer `positions`.
    */

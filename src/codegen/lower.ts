@@ -293,9 +293,9 @@ class Lowering {
 
   /**
    * A gather reads its data (a strided view of a buffer; a computed one is materialized
-   * first) at the consumer's index with the gathered axis replaced by the index value.
+   * first) at the consumer's index with each gathered axis replaced by its index value.
    */
-  private gather(node: Node, ctx: Ctx, index: LExpr): LExpr {
+  private gather(node: Node, ctx: Ctx, indices: readonly LExpr[]): LExpr {
     const data = node.inputs[0];
     const c = chainLayout(data, this.env);
     if (!c) {
@@ -303,10 +303,11 @@ class Lowering {
       this.materialize.push(this.env.isBoundary(base) ? data : base);
       return { t: 'const', node, dtype: node.dtype };
     }
-    const v = this.rank + this.extra.length;
-    this.extra.push({ kind: 'gval', expr: index, size: data.shape[node.axis] });
     const forms = ctx.forms.slice();
-    forms[node.axis] = unitForm(v);
+    (node.axes as readonly number[]).forEach((axis, k) => {
+      forms[axis] = unitForm(this.rank + this.extra.length);
+      this.extra.push({ kind: 'gval', expr: indices[k], size: data.shape[axis] });
+    });
     return this.load(data, c.base, c.layout, this.newCtx(forms, ctx.gate));
   }
 
@@ -358,8 +359,8 @@ class Lowering {
         return [{ node: input, ctx: c }];
       }
       case 'gather':
-        // Only the index is read at the consumer's index; the data is read in gather().
-        return [{ node: node.inputs[1], ctx }];
+        // Only the indices are read at the consumer's index; the data is read in gather().
+        return node.inputs.slice(1).map((x) => ({ node: x, ctx }));
       case 'concat': {
         const bounds = node.bounds as readonly number[];
         const axisForm = ctx.forms[node.axis];
@@ -456,7 +457,7 @@ class Lowering {
         return { t: 'reduce', node, op: node.op as ReduceOp, dtype: node.inputs[0].dtype, result: node.dtype, vars, body: vals[0] };
       }
       case 'gather':
-        return this.gather(node, ctx, vals[0]);
+        return this.gather(node, ctx, vals);
       default:
         throw new Error(`internal: cannot lower ${node.kind}`);
     }

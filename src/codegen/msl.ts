@@ -16,10 +16,14 @@
  *   Apple GPUs; 64-bit values as two 32-bit halves);
  * - shared memory: `threadgroup` arrays, declared through the `MA_THREADGROUP` macro so
  *   the Linux checks can map them (see test/codegen/msl/);
+ * - barriers name the memory they order: `mem_threadgroup` for shared memory, both
+ *   `mem_device | mem_threadgroup` where a block's threads hand values through device
+ *   memory (sorts merging long lines in the scratch buffer, scatter);
  * - split reductions (a full sum over several threadgroups) take two dispatches: MSL
  *   3.1 has no device-scope fence to hand partials between threadgroups in one, so the
  *   runtime follows the split dispatch by a fold dispatch of grid (x, 1, 2)
- *   (`splitTwoPass`; native/metal/metal_runtime.h);
+ *   (`splitTwoPass`; native/metal/metal_runtime.h); a scatter runs on one threadgroup
+ *   (base, then updates) for the same reason;
  * - matrix products of float32, float16 and bfloat16 use SIMD-group matrices
  *   (`simdgroup_float8x8`, `simdgroup_multiply_accumulate`) on GPUs that have them;
  * - float16/bfloat16 are stored as 16-bit patterns and converted with the same rounding
@@ -307,11 +311,13 @@ export const MSL_DIALECT: GpuDialect = {
   blockDimX: 'ma_bdim.x',
   gridDimX: 'ma_gdim.x',
   gridDimY: 'ma_gdim.y',
-  // Split reductions take two dispatches (splitTwoPass), so these are never rendered.
+  // Compiled but never taken: split reductions take two dispatches (splitTwoPass) and a
+  // scatter runs on one threadgroup, so no threadgroup hands values to another.
   fence: 'threadgroup_barrier(mem_flags::mem_device);',
   atomicIncrement: (ptr) => `atomic_fetch_add_explicit((device atomic_uint *)(${ptr}), 1u, memory_order_relaxed)`,
   readCoherent: (type, base, index) => `((volatile device ${type} *)(${base}))[${index}]`,
   barrier: 'threadgroup_barrier(mem_flags::mem_threadgroup);',
+  barrierAll: 'threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup);',
   shared: (type, name, count) => `MA_THREADGROUP(${type}, ${name}, ${count});`,
   shuffleDown: (expr, delta) => `ma_shfl_down(${expr}, ${delta})`,
   math: (fn) => mslMath(fn),

@@ -44,13 +44,16 @@ export function iotaNode(shape: readonly number[], dtype: DType, backend: string
 }
 
 /**
- * out[..., i, ...] = data[..., wrap(index[..., i, ...]), ...] along `axis`: `index` (an
- * integer array) has the output's shape and `data` matches it on every other axis.
- * Negative indices count from the end once; out-of-range ones clamp (as JAX's gathers).
+ * out[..., i, ...] = data[..., wrap(index_0[..., i, ...]), ..., wrap(index_k[..., i, ...]), ...]:
+ * one integer index array per gathered axis (`axes[k]` reads `indices[k]`), each of the
+ * output's shape; `data` matches the output on every other axis. Several axes in one node
+ * let NumPy's multi-array indexing stay one kernel (a gather's data must be a strided
+ * buffer, so chained gathers would materialize in between). Negative indices count from
+ * the end once; out-of-range ones clamp per axis (as JAX's gathers).
  */
-export function gatherNode(data: Node, index: Node, axis: number): Node {
-  const n = new Node('gather', '', [data, index], index.shape, data.dtype, data.backend);
-  n.axis = axis;
+export function gatherNode(data: Node, indices: readonly Node[], axes: readonly number[]): Node {
+  const n = new Node('gather', '', [data, ...indices], indices[0].shape, data.dtype, data.backend);
+  n.axes = axes;
   return n.seal();
 }
 

@@ -121,7 +121,7 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
   });
   const computed = outputs.filter((_, i) => outputRules[i] === null);
   const gemms = selectLibraryGemms(nodes, backend, opts.cpuMatmul);
-  const materialized = schedule(nodes, computed, { fusion: opts.fusion, forced: gemms.forced });
+  const materialized = schedule(nodes, computed, { fusion: opts.fusion, forced: gemms.forced, maxKernelOps: backend.maxKernelOps });
 
   const leafLocals: number[] = [];
   const slotOf = new Map<Node, number>();

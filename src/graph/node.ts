@@ -127,10 +127,10 @@ export class Node {
   value: ScalarValue = 0;
   /** view: the dimension-wise map onto the input. */
   view: ViewMap | null = null;
-  /** concat: the axis and the start of each input along it; gather: the axis indexed. */
+  /** concat: the axis and the start of each input along it. */
   axis = 0;
   bounds: readonly number[] | null = null;
-  /** reduce: the input dims reduced, ascending. */
+  /** reduce: the input dims reduced, ascending; gather: the data dim each index input reads. */
   axes: readonly number[] | null = null;
   /** scan: whether element i includes input i (else it folds inputs before i only). */
   inclusive = true;
@@ -186,7 +186,7 @@ export class Node {
         h.add(this.axis).addList(this.bounds as number[]);
         break;
       case 'gather':
-        h.add(this.axis).addList(this.inputs[0].shape);
+        h.addList(this.axes as number[]).addList(this.inputs[0].shape);
         break;
       case 'reduce':
         h.addList(this.axes as number[]);

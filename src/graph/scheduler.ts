@@ -25,6 +25,11 @@ export interface ScheduleOptions {
   fusion: boolean;
   /** Nodes that must be kernel outputs whatever the cost rule says (library products and their operands). */
   forced?: ReadonlySet<Node>;
+  /**
+   * Most compute nodes fused into one kernel (GPU backends: their run-time compilers take
+   * time superlinear in a kernel's length); unlimited when absent.
+   */
+  maxKernelOps?: number;
 }
 
 function ownCost(n: Node): number {
@@ -126,6 +131,7 @@ export function schedule(nodes: readonly Node[], outputs: readonly Node[], opts:
   }
   for (const out of outputs) if (out.kind !== 'leaf') materialized.add(out);
   limitBuffers(nodes, materialized);
+  if (opts.maxKernelOps !== undefined) limitOps(nodes, materialized, opts.maxKernelOps);
   for (const n of isOutput) if (n.kind === 'leaf') materialized.delete(n);
   return materialized;
 }
@@ -170,6 +176,31 @@ function sharedJoins(nodes: readonly Node[], isOutput: ReadonlySet<Node>): Int32
     join[i] = j;
   }
   return join;
+}
+
+/**
+ * Splits fused chains longer than `max` compute nodes: walking in post-order, where a
+ * node's fused subtree (counted through shared nodes as often as they are reached, an
+ * upper bound) would hold more than `max`, its largest fused inputs become kernel
+ * outputs, and the count starts over from them.
+ */
+function limitOps(nodes: readonly Node[], materialized: Set<Node>, max: number): void {
+  const count = new Float64Array(nodes.length);
+  for (const n of nodes) {
+    if (n.kind === 'leaf' || n.kind === 'const') continue;
+    let c = isCompute(n) ? 1 : 0;
+    for (const x of n.inputs) if (x.localId >= 0 && !materialized.has(x)) c += count[x.localId];
+    if (c > max) {
+      // Over the limit: the largest fused inputs become kernels of their own.
+      const inputs = n.inputs.filter((x) => x.localId >= 0 && isCompute(x) && !materialized.has(x)).sort((a, b) => count[b.localId] - count[a.localId]);
+      for (const x of inputs) {
+        if (c <= max) break;
+        materialized.add(x);
+        c -= count[x.localId];
+      }
+    }
+    count[n.localId] = materialized.has(n) ? 0 : c;
+  }
 }
 
 /**

@@ -10,14 +10,14 @@
  */
 import { MetalArray } from '../array/array.js';
 import { array } from '../array/creation.js';
-import { scalarFor } from '../array/convert.js';
+import { isTypedArray, scalarFor } from '../array/convert.js';
 import { ArgumentError, BackendMismatchError, DTypeError, formatValue, ShapeError } from '../errors.js';
 import { castNode, constNode, elementwiseNode, gatherNode, iotaNode, type ScatterOp, scatterNode } from '../graph/build.js';
 import type { Node } from '../graph/node.js';
 import { DTYPES } from '../graph/dtype.js';
 import { binary, where } from './elementwise.js';
 import { concatenate } from './join.js';
-import { broadcastTo, flatten, flip, reshape, type SliceSpec, slice } from './movement.js';
+import { broadcastTo, flatten, flip, reshape, type SliceSpec, slice, transpose } from './movement.js';
 import { type ArrayLike, broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
 
 /** What an index argument may be: an integer array, a number, or nested lists of them. */
@@ -83,7 +83,7 @@ export function take(a: MetalArray, indices: IndexLike, axis?: number | null): M
   const dataShape = out.slice();
   dataShape[g] = n;
   const index = reshape(idx, [...new Array<number>(ax).fill(1), ...idx.shape, ...new Array<number>(after.length).fill(1)]);
-  return MetalArray.fromNode(gatherNode(broadcastNode(data.liveNode(op), dataShape), broadcastNode(index.liveNode(op), out), g));
+  return MetalArray.fromNode(gatherNode(broadcastNode(data.liveNode(op), dataShape), [broadcastNode(index.liveNode(op), out)], [g]));
 }
 
 /**
@@ -107,7 +107,7 @@ export function takeAlongAxis(a: MetalArray, indices: IndexLike, axis: number | 
   const out = common.map((d, i) => (i === ax ? idx.shape[ax] : d));
   const dataShape = common.map((d, i) => (i === ax ? src.shape[ax] : d));
   if (src.shape[ax] === 0 && out.every((d) => d > 0)) throw new ShapeError(`${op}: cannot take from an empty axis ${ax}`);
-  return MetalArray.fromNode(gatherNode(broadcastNode(src.liveNode(op), dataShape), broadcastNode(idx.liveNode(op), out), ax));
+  return MetalArray.fromNode(gatherNode(broadcastNode(src.liveNode(op), dataShape), [broadcastNode(idx.liveNode(op), out)], [ax]));
 }
 
 /** Row and column index grids of the last two axes, as int64 iotas (no host data). */
@@ -286,6 +286,110 @@ export function nonzero(a: MetalArray): MetalArray[] {
   });
 }
 
+/** One spec of an advanced index once masks are index arrays (see advancedIndex). */
+interface IndexEntry {
+  /** What the basic view takes here: the spec itself, a full range under an index array, a new axis under a 0-d mask. */
+  basic: SliceSpec;
+  /** The integer index array read along this entry's axis of the view, if any. */
+  index: MetalArray | null;
+  /** Whether NumPy counts the entry as advanced when it places the broadcast dims: arrays and integers. */
+  advanced: boolean;
+}
+
+const FULL_RANGE: SliceSpec = [null, null, null];
+
+/** The view dims a basic spec produces (`rest`: the axes a '...' stands for). */
+function viewDims(spec: SliceSpec, rest: number): number {
+  return spec === '...' ? rest : typeof spec === 'number' ? 0 : 1;
+}
+
+/**
+ * NumPy's advanced indexing, behind `slice` when an index array is among the specs.
+ *
+ * Every index array (integer MetalArrays and typed arrays; a boolean mask becomes its
+ * `nonzero()` arrays, one per axis it covers, read now since their length depends on
+ * the values) broadcasts against the others to one shape S. When the advanced indices
+ * (arrays and integers) sit next to each other in the specs, S replaces them in place;
+ * otherwise S comes first (so `a[:, i, :, j]` is `S + [a0, a2]`, and `a[0, :, i]` is
+ * `S + [a1]`, as NumPy). Indices count from the end when negative and clamp to the axis.
+ *
+ * Built as the basic view of the other specs (full ranges where arrays go), then one
+ * gather node that reads every indexed axis at once, so a consumer fuses with it.
+ */
+export function advancedIndex(a: MetalArray, list: readonly SliceSpec[]): MetalArray {
+  const op = 'slice';
+  const node = a.liveNode(op);
+  const rank = node.shape.length;
+  const arrays = list.map((s) => (s instanceof MetalArray ? indexArray(op, s, node.backend) : isTypedArray(s) ? indexArray(op, array(s), node.backend) : null));
+  // A mask consumes as many axes as it has dims; integers, ranges and index arrays one.
+  const consumes = list.map((s, i) => (arrays[i]?.dtype === 'bool' ? (arrays[i] as MetalArray).ndim : s === null || s === '...' ? 0 : 1));
+  const consuming = consumes.reduce((x, c) => x + c, 0);
+  if (list.filter((s) => s === '...').length > 1) throw new ShapeError("slice: only one '...' is allowed");
+  if (consuming > rank) throw new ShapeError(`slice: too many indices (${consuming}) for an array of rank ${rank}`);
+  const rest = rank - consuming;
+  const entries: IndexEntry[] = [];
+  let axis = 0; // the axis of `a` the next spec reads
+  list.forEach((s, i) => {
+    const idx = arrays[i];
+    if (idx === null) entries.push({ basic: s, index: null, advanced: typeof s === 'number' });
+    else if (idx.dtype !== 'bool') entries.push({ basic: FULL_RANGE, index: idx, advanced: true });
+    else {
+      const dims = node.shape.slice(axis, axis + idx.ndim);
+      if (dims.join(',') !== idx.shape.join(',')) {
+        throw new ShapeError(
+          `slice: a boolean mask of shape [${idx.shape.join(', ')}] does not match the indexed axes [${dims.join(', ')}] of [${node.shape.join(', ')}]`,
+        );
+      }
+      const positions = nonzero(idx);
+      // A 0-d mask reads index 0 (as many times as it is true: 0 or 1) of a new 1-sized axis.
+      if (idx.ndim === 0) entries.push({ basic: null, index: positions[0], advanced: true });
+      else for (const p of positions) entries.push({ basic: FULL_RANGE, index: p, advanced: true });
+    }
+    axis += s === '...' ? rest : consumes[i];
+  });
+  const view = slice(a, ...entries.map((e) => e.basic));
+  const q: number[] = []; // the view's axis under each index array
+  const indices: MetalArray[] = [];
+  let p = 0;
+  for (const e of entries) {
+    if (e.index !== null) {
+      q.push(p);
+      indices.push(e.index);
+    }
+    p += viewDims(e.basic, rest);
+  }
+  const shapeS = broadcastShapes(
+    op,
+    indices.map((x) => x.shape),
+  );
+  const advancedAt = entries.flatMap((e, i) => (e.advanced ? [i] : []));
+  const adjacent = advancedAt.every((x, k) => k === 0 || x === advancedAt[k - 1] + 1);
+  const other = view.shape.flatMap((_, d) => (q.includes(d) ? [] : [d]));
+  const otherShape = other.map((d) => view.shape[d]);
+  const before = adjacent ? other.filter((d) => d < q[0]).length : 0;
+  const out = [...otherShape.slice(0, before), ...shapeS, ...otherShape.slice(before)];
+  const sizes = q.map((d) => view.shape[d]);
+  if (sizes.some((n) => n === 0) && out.every((d) => d > 0)) {
+    throw new ShapeError(`slice: cannot index an empty axis (indexed axes of sizes [${sizes.join(', ')}] in [${view.shape.join(', ')}])`);
+  }
+  // The gather's output is `out` plus one trailing 1-sized dim per indexed axis: the data
+  // has the view's other dims where they land in `out`, 1s (broadcast) under S, and the
+  // indexed axes at the end, where the index values replace the 1-sized output dims.
+  const ones = (k: number) => new Array<number>(k).fill(1);
+  const moved = reshape(transpose(view, [...other, ...q]), [...otherShape.slice(0, before), ...ones(shapeS.length), ...otherShape.slice(before), ...sizes]);
+  const gathered = [...out, ...ones(q.length)];
+  const after = out.length - before - shapeS.length + q.length;
+  const indexNodes = indices.map((x) =>
+    broadcastNode(reshape(x, [...ones(before + shapeS.length - x.ndim), ...x.shape, ...ones(after)]).liveNode(op), gathered),
+  );
+  const g = gatherNode(
+    broadcastNode(moved.liveNode(op), [...out, ...sizes]),
+    indexNodes,
+    q.map((_, k) => out.length + k),
+  );
+  return reshape(MetalArray.fromNode(g), out);
+}
+
 /** The positions of `a` that `specs` select, as a contiguous int64 array of linear indices. */
 function selectedPositions(op: string, a: MetalArray, select: (flatIndex: MetalArray) => MetalArray): Node {
   const node = a.liveNode(op);
@@ -311,9 +415,10 @@ function scatterInto(op: string, a: MetalArray, positions: Node, values: ArrayLi
 
 /**
  * Functional updates at an index, JAX style: `a.at(1, [null, null, 2]).set(0)`. The index
- * takes the specs of `slice` (integers, ranges, `null`, `'...'`, one integer array or
- * boolean mask); each method returns a new array. Updates are applied in index order,
- * so a position indexed twice gets both `add`s (and the last `set`).
+ * takes the specs of `slice` (integers, ranges, `null`, `'...'`, index arrays and boolean
+ * masks, combined as NumPy's advanced indexing); each method returns a new array.
+ * Updates are applied in the selection's row-major order, so a position indexed twice
+ * gets both `add`s (and the last `set`).
  */
 export class AtIndex {
   constructor(

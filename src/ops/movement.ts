@@ -3,18 +3,22 @@
  * and never copy; the consumer's kernel does the index arithmetic.
  */
 import { MetalArray } from '../array/array.js';
+import { isTypedArray } from '../array/convert.js';
 import { ArgumentError, ShapeError, formatValue } from '../errors.js';
 import { reshapeNode, viewNode } from '../graph/build.js';
 import { axisList, broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
-import { take } from './indexing.js';
+import { advancedIndex } from './indexing.js';
 
-/** One slice spec: an index, [start, stop, step] (nulls for defaults), null (new axis) or '...'. */
+/** An integer typed array used as an index array in `slice` (a plain JS list is a `[start, stop, step]` range). */
+export type IndexTypedArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+
 /**
  * One index of `slice`: an integer (drops the axis), a `[start, stop, step]` range, `null`
- * (a new axis), `'...'`, or an array: integers gather along the axis, a boolean mask
- * selects along as many axes as it has (at most one array per call).
+ * (a new axis), `'...'`, or an index array (a MetalArray or an integer typed array):
+ * integers gather along the axis, a boolean mask selects along as many axes as it has.
+ * Several arrays combine as in NumPy's advanced indexing (see `advancedIndex`).
  */
-export type SliceSpec = number | readonly [number | null, (number | null)?, (number | null)?] | null | '...' | MetalArray;
+export type SliceSpec = number | readonly [number | null, (number | null)?, (number | null)?] | null | '...' | MetalArray | IndexTypedArray;
 
 function identityMap(rank: number): { inDim: number[]; step: number[]; start: number[] } {
   return { inDim: [...Array(rank).keys()], step: new Array<number>(rank).fill(1), start: new Array<number>(rank).fill(0) };
@@ -206,39 +210,11 @@ function sliceRange(spec: readonly (number | null | undefined)[], n: number): { 
 }
 
 /**
- * A slice with one array index: the basic specs first (a view, with full ranges where
- * the array goes), then a gather along the array's axis. A boolean mask's axes are
- * merged into one and gathered at the mask's true positions, which are read now (the
- * result's length depends on the mask's values).
- */
-function advancedSlice(a: MetalArray, list: readonly SliceSpec[]): MetalArray {
-  const at = list.findIndex((s) => s instanceof MetalArray);
-  const index = list[at] as MetalArray;
-  const mask = index.dtype === 'bool';
-  const k = mask ? index.ndim : 1;
-  const full: SliceSpec = [null, null, null];
-  const view = slice(a, ...list.slice(0, at), ...new Array<SliceSpec>(k).fill(full), ...list.slice(at + 1));
-  // The array's first axis in the view: the dims the specs before it produce.
-  const consuming = list.reduce<number>((c, s) => c + (s === null || s === '...' ? 0 : s instanceof MetalArray ? k : 1), 0);
-  let p = 0;
-  for (const s of list.slice(0, at)) {
-    if (s === '...') p += a.ndim - consuming;
-    else if (typeof s !== 'number') p++;
-  }
-  if (!mask) return take(view, index, p);
-  const dims = view.shape.slice(p, p + k);
-  if (dims.join(',') !== index.shape.join(',')) {
-    throw new ShapeError(`slice: a boolean mask of shape [${index.shape.join(', ')}] does not match the indexed axes [${dims.join(', ')}]`);
-  }
-  const merged = reshape(view, [...view.shape.slice(0, p), dims.reduce((x, d) => x * d, 1), ...view.shape.slice(p + k)]);
-  const [positions] = reshape(index, [index.size]).nonzero();
-  return take(merged, positions, p);
-}
-
-/**
- * NumPy basic indexing as a view. Each spec is an integer (drops the axis), a
- * `[start, stop, step]` triple (nulls for defaults), `null` (a new axis) or `'...'`;
- * or pass one NumPy-style string such as `'1:10:2, ::-1, None, ...'`.
+ * NumPy indexing. Each spec is an integer (drops the axis), a `[start, stop, step]`
+ * triple (nulls for defaults), `null` (a new axis) or `'...'`, or pass one NumPy-style
+ * string such as `'1:10:2, ::-1, None, ...'`: basic indexing, a view. Index arrays
+ * (integer MetalArrays or typed arrays, boolean masks) among them make it NumPy's
+ * advanced indexing, a gather (see `advancedIndex`).
  */
 export function slice(a: MetalArray, ...specs: (SliceSpec | string)[]): MetalArray {
   const n = nodeOf(a, 'slice');
@@ -248,9 +224,7 @@ export function slice(a: MetalArray, ...specs: (SliceSpec | string)[]): MetalArr
     else list.push(s as SliceSpec);
   }
   const r = n.shape.length;
-  const arrays = list.filter((s) => s instanceof MetalArray).length;
-  if (arrays > 1) throw new ArgumentError('slice: one integer-array or boolean-mask index per call; chain slices for more');
-  if (arrays === 1) return advancedSlice(a, list);
+  if (list.some((s) => s instanceof MetalArray || isTypedArray(s))) return advancedIndex(a, list);
   const consuming = list.filter((s) => s !== null && s !== '...').length;
   const ellipses = list.filter((s) => s === '...').length;
   if (ellipses > 1) throw new ShapeError("slice: only one '...' is allowed");

@@ -1,7 +1,8 @@
 /**
  * Sorting along an axis: `sort`, `argsort` and `topk`. A sort is a kernel of its own
- * (one line per work item, stable merge sort, NaN last as NumPy), with its elementwise
- * producers fused in front; other axes are transposed views around the last one.
+ * (one line per work item, a stable radix sort of order-preserving keys, NaN last as
+ * NumPy), with its elementwise producers fused in front; other axes are transposed
+ * views around the last one.
  */
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, ShapeError } from '../errors.js';

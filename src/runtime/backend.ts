@@ -52,6 +52,8 @@ export interface DeviceInfo {
 /** What the executor needs from a backend. */
 export interface Backend {
   readonly name: string;
+  /** Most compute ops fused into one kernel (GPU run-time compilers slow down superlinearly); unlimited when absent. */
+  readonly maxKernelOps?: number;
   /** Renders one kernel's IR in the backend's language, as a function called `name`. */
   render(ir: KernelIR, name: string): string;
   /** A symbol name unique to a rendered kernel body (a hash of it and the toolchain). */

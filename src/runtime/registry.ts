@@ -125,9 +125,11 @@ export function plannerFor(name: string): Backend {
 class PlanOnlyBackend implements Backend {
   readonly name: string;
   readonly launchWords: Backend['launchWords'];
-  constructor(private readonly renderer: Pick<Backend, 'name' | 'render' | 'kernelName' | 'launchWords'>) {
+  readonly maxKernelOps: number | undefined;
+  constructor(private readonly renderer: Pick<Backend, 'name' | 'render' | 'kernelName' | 'launchWords' | 'maxKernelOps'>) {
     this.name = renderer.name;
     this.launchWords = renderer.launchWords?.bind(renderer);
+    this.maxKernelOps = renderer.maxKernelOps;
   }
   render(ir: Parameters<Backend['render']>[0], name: string): string {
     return this.renderer.render(ir, name);

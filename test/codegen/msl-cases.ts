@@ -32,6 +32,73 @@ function input(shape: number[], dtype: DType, kind: 'float' | 'int' | 'small' | 
   return { lib: ma.array(vals as number[], dtype).reshape(shape), ref: R.reshape(R.array(vals as number[], dtype), shape) };
 }
 
+/**
+ * Sort keys with ties, NaN and both zeros: small integers (many repeats), every 7th a
+ * NaN, every 5th zero a -0 (stability decides where each zero lands).
+ */
+function sortKeys(n: number, seed: number): number[] {
+  return values(n, 'small', seed).map((v, i) => (i % 7 === 3 ? Number.NaN : v === 0 && i % 5 === 0 ? -0 : v / 2));
+}
+
+function keysInput(shape: number[], dtype: DType, seed: number): Input {
+  const v = sortKeys(
+    shape.reduce((p, d) => p * d, 1),
+    seed,
+  );
+  const vals = dtype === 'bool' ? v.map((x) => x > 0) : dtype === 'int64' ? v.map((x) => BigInt(Number.isNaN(x) ? 9 : Math.round(x * 2))) : v;
+  return { lib: ma.array(vals as number[], dtype).reshape(shape), ref: R.reshape(R.array(vals as number[], dtype), shape) };
+}
+
+type ScatterHow = 'set' | 'add' | 'multiply' | 'maximum' | 'minimum';
+
+/**
+ * The oracle of a scatter: `base` with each update combined, in order, into the element
+ * at its linear position, rounded to float32 at every step for float32 (other float
+ * values here are small integers, exact in their dtype; NaN propagates through maximum
+ * and minimum).
+ */
+function scatterRef(base: R.RefArray, positions: readonly number[], updates: readonly number[], how: ScatterHow): R.RefArray {
+  const out = R.toFlat(base).map(Number);
+  const combine: Record<ScatterHow, (t: number, u: number) => number> = {
+    set: (_t, u) => u,
+    add: (t, u) => t + u,
+    multiply: (t, u) => t * u,
+    maximum: (t, u) => (Number.isNaN(t) || Number.isNaN(u) ? Number.NaN : Math.max(t, u)),
+    minimum: (t, u) => (Number.isNaN(t) || Number.isNaN(u) ? Number.NaN : Math.min(t, u)),
+  };
+  const round = base.dtype === 'float32' ? Math.fround : (v: number) => v;
+  positions.forEach((at, k) => {
+    out[at] = round(combine[how](out[at], updates[k]));
+  });
+  return R.fromFlat(base.dtype, [...base.nd.shape], out);
+}
+
+/** The topk oracle: the k largest along the last axis, descending, NaN first, equal values lowest index first. */
+function topkRef(x: R.RefArray, k: number): { values: R.RefArray; indices: R.RefArray } {
+  const shape = [...x.nd.shape];
+  const n = shape[shape.length - 1];
+  const flat = R.toFlat(x).map(Number);
+  const vals: number[] = [];
+  const idx: number[] = [];
+  for (let line = 0; line < flat.length / n; line++) {
+    const row = flat.slice(line * n, line * n + n);
+    const order = row
+      .map((_, j) => j)
+      .sort((p, q) => {
+        const a = row[p];
+        const b = row[q];
+        if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) === Number.isNaN(b) ? p - q : Number.isNaN(a) ? -1 : 1;
+        return b - a || p - q;
+      });
+    for (const j of order.slice(0, k)) {
+      vals.push(row[j]);
+      idx.push(j);
+    }
+  }
+  const out = [...shape.slice(0, -1), k];
+  return { values: R.fromFlat(x.dtype, out, vals), indices: R.fromFlat('int32', out, idx) };
+}
+
 export interface Case {
   name: string;
   /** Strategies (gpu.ts) the case must launch, so each kernel kind is covered. */
@@ -137,6 +204,19 @@ export const CASES: Case[] = [
       const ref = R.indexing.pad(taken, widths, 'reflect', 0);
       return { lib, ref };
     },
+  },
+  {
+    name: 'gathers: two index arrays apart in one slice (one gather over two axes), then exp',
+    strategies: ['flat'],
+    run: () => {
+      const a = f32([3, 4, 5], 19);
+      const i = [[0], [-1]];
+      const j = [4, 1, 9];
+      const lib = a.lib.slice(ma.array(i, 'int32'), [null], ma.array(j, 'int64')).exp();
+      const ref = R.unary('exp', R.indexing.index(a.ref, [{ array: R.array(i, 'int32') }, [null], { array: R.array(j, 'int64') }]));
+      return { lib, ref };
+    },
+    tol: 1e-6,
   },
   {
     name: 'row sums (one threadgroup per output, simd_sum + threadgroup memory)',
@@ -348,6 +428,233 @@ export const CASES: Case[] = [
       return { lib: ma.matmul(a.lib, b.lib), ref: R.matmul(a.ref, b.ref) };
     },
     tol: 2e-3,
+  },
+  {
+    name: 'sort: 300 float32 lines of 17 with NaN, -0 and ties (240 lines per tile, two groups)',
+    strategies: ['sort'],
+    run: () => {
+      const a = keysInput([300, 17], 'float32', 21);
+      return { lib: ma.sort(a.lib), ref: R.indexing.sortAlong(a.ref, -1, false) };
+    },
+  },
+  {
+    name: 'argsort: lines of 1 and 2 (stable ties, NaN last)',
+    strategies: ['sort'],
+    run: () => {
+      const a = ma.array([1, 1, Number.NaN, 0, -0, 0, 2, Number.NaN], 'float32').reshape([4, 2]);
+      const b = ma.array([5, Number.NaN, -1, -0], 'float32').reshape([4, 1]);
+      const ra = R.reshape(R.array([1, 1, Number.NaN, 0, -0, 0, 2, Number.NaN], 'float32'), [4, 2]);
+      const rb = R.reshape(R.array([5, Number.NaN, -1, -0], 'float32'), [4, 1]);
+      return {
+        lib: ma.concatenate([ma.argsort(a), ma.argsort(b)], 1),
+        ref: R.concatenate([R.indexing.sortAlong(ra, -1, true), R.indexing.sortAlong(rb, -1, true)], 1),
+      };
+    },
+  },
+  {
+    name: 'argsort: float32 lines of 1000 of a fused producer (one tile, NaN and ties)',
+    strategies: ['sort'],
+    run: () => {
+      const a = keysInput([2, 1000], 'float32', 22);
+      return { lib: ma.argsort(a.lib.multiply(-2).add(1)), ref: R.indexing.sortAlong(R.binary('add', R.binary('multiply', a.ref, -2), 1), -1, true) };
+    },
+  },
+  {
+    name: 'sort and argsort: float32 lines of 5000 merge in the scratch buffer (several tiles)',
+    strategies: ['sort'],
+    run: () => {
+      const a = keysInput([2, 5000], 'float32', 23);
+      const lib = ma.concatenate([ma.sort(a.lib), ma.argsort(a.lib).astype('float32')], 1);
+      const ref = R.concatenate([R.indexing.sortAlong(a.ref, -1, false), R.astype(R.indexing.sortAlong(a.ref, -1, true), 'float32')], 1);
+      return { lib, ref };
+    },
+  },
+  {
+    name: 'argsort: a float32 line of 20000 and an int64 sort of 9000 (several merge-path passes in scratch)',
+    strategies: ['sort'],
+    run: () => {
+      const a = keysInput([1, 20000], 'float32', 40);
+      const b = keysInput([1, 9000], 'int64', 41);
+      const lib = ma.concatenate([ma.argsort(a.lib).astype('int64'), ma.sort(b.lib)], 1);
+      const ref = R.concatenate([R.astype(R.indexing.sortAlong(a.ref, -1, true), 'int64'), R.indexing.sortAlong(b.ref, -1, false)], 1);
+      return { lib, ref };
+    },
+  },
+  {
+    name: 'argsort: float16 lines of 5000 (keys compared as floats, stored as bits)',
+    strategies: ['sort'],
+    run: () => {
+      const a = keysInput([2, 5000], 'float16', 24);
+      return { lib: ma.argsort(a.lib), ref: R.indexing.sortAlong(a.ref, -1, true) };
+    },
+  },
+  {
+    name: 'sort: float16 values of 1000 and bfloat16 of 40',
+    strategies: ['sort'],
+    run: () => {
+      const a = keysInput([3, 1000], 'float16', 25);
+      const b = keysInput([3, 40], 'bfloat16', 26);
+      const lib = ma.concatenate([ma.sort(a.lib).astype('float32'), ma.sort(b.lib).astype('float32')], 1);
+      const ref = R.concatenate([R.astype(R.indexing.sortAlong(a.ref, -1, false), 'float32'), R.astype(R.indexing.sortAlong(b.ref, -1, false), 'float32')], 1);
+      return { lib, ref };
+    },
+  },
+  {
+    name: 'sort and argsort: int64 lines of 1000 and 5000 (64-bit keys, tiles of 2048 and 1024)',
+    strategies: ['sort'],
+    run: () => {
+      const a = input([2, 5000], 'int64', 'int', 27);
+      const b = keysInput([3, 1000], 'int64', 28);
+      const lib = ma.concatenate([
+        ma.sort(a.lib).reshape([-1]),
+        ma.argsort(a.lib).astype('int64').reshape([-1]),
+        ma.argsort(b.lib).astype('int64').reshape([-1]),
+      ]);
+      const ref = R.concatenate([
+        R.reshape(R.indexing.sortAlong(a.ref, -1, false), [-1]),
+        R.reshape(R.astype(R.indexing.sortAlong(a.ref, -1, true), 'int64'), [-1]),
+        R.reshape(R.astype(R.indexing.sortAlong(b.ref, -1, true), 'int64'), [-1]),
+      ]);
+      return { lib, ref };
+    },
+  },
+  {
+    name: 'argsort: bool lines of 5000 and 33 (1-byte keys, all ties)',
+    strategies: ['sort'],
+    run: () => {
+      const a = keysInput([2, 5000], 'bool', 29);
+      const b = keysInput([2, 33], 'bool', 30);
+      const lib = ma.concatenate([ma.argsort(a.lib).reshape([-1]), ma.argsort(b.lib).reshape([-1]), ma.sort(b.lib).astype('int32').reshape([-1])]);
+      const ref = R.concatenate([
+        R.reshape(R.indexing.sortAlong(a.ref, -1, true), [-1]),
+        R.reshape(R.indexing.sortAlong(b.ref, -1, true), [-1]),
+        R.reshape(R.astype(R.indexing.sortAlong(b.ref, -1, false), 'int32'), [-1]),
+      ]);
+      return { lib, ref };
+    },
+  },
+  {
+    name: 'sort along the first axis and a batched argsort of a 3-d array (uint16, int8)',
+    strategies: ['sort'],
+    run: () => {
+      const a = input([40, 3], 'uint16', 'int', 31);
+      const b = input([2, 3, 20], 'int8', 'small', 32);
+      const lib = ma.concatenate([ma.sort(a.lib, 0).astype('int32').reshape([-1]), ma.argsort(b.lib, 2).reshape([-1]), ma.argsort(b.lib, 1).reshape([-1])]);
+      const ref = R.concatenate([
+        R.reshape(R.astype(R.indexing.sortAlong(a.ref, 0, false), 'int32'), [-1]),
+        R.reshape(R.indexing.sortAlong(b.ref, 2, true), [-1]),
+        R.reshape(R.indexing.sortAlong(b.ref, 1, true), [-1]),
+      ]);
+      return { lib, ref };
+    },
+  },
+  {
+    name: 'topk: the 5 largest of lines of 30, with NaN and ties (values and indices)',
+    strategies: ['sort'],
+    run: () => {
+      const a = keysInput([3, 30], 'float32', 33);
+      const [v, i] = ma.topk(a.lib, 5);
+      const want = topkRef(a.ref, 5);
+      return { lib: ma.concatenate([v, i.astype('float32')], 1), ref: R.concatenate([want.values, R.astype(want.indices, 'float32')], 1) };
+    },
+  },
+  {
+    name: 'scatter: at().set and at().add with repeated indices (last set wins, adds in order)',
+    strategies: ['scatter'],
+    run: () => {
+      const a = input([10], 'float32', 'small', 34);
+      const at = [1, 3, 1, 7, 3, 1];
+      const u = [5, -2, 7, 1, 4, -3];
+      const set = a.lib.at(ma.array(at, 'int32')).set(ma.array(u, 'float32'));
+      const add = a.lib.at(ma.array(at, 'int32')).add(ma.array(u, 'float32'));
+      return {
+        lib: ma.concatenate([set, add]),
+        ref: R.concatenate([scatterRef(a.ref, at, u, 'set'), scatterRef(a.ref, at, u, 'add')]),
+      };
+    },
+  },
+  {
+    name: 'scatter: positions that never decrease, in runs crossing threads (one thread per run, in order)',
+    strategies: ['scatter'],
+    run: () => {
+      const a = f32([300], 39);
+      const at = Array.from({ length: 700 }, (_, k) => Math.floor((k * 3) / 7));
+      const u = Array.from({ length: 700 }, (_, k) => ((k * 37) % 101) / 10 - 5);
+      const idx = ma.array(at, 'int32');
+      const vals = ma.array(u, 'float32');
+      const uf = u.map(Math.fround);
+      return {
+        lib: ma.concatenate([a.lib.at(idx).set(vals), a.lib.at(idx).add(vals), a.lib.at(idx).max(vals)]),
+        ref: R.concatenate([scatterRef(a.ref, at, uf, 'set'), scatterRef(a.ref, at, uf, 'add'), scatterRef(a.ref, at, uf, 'maximum')]),
+      };
+    },
+  },
+  {
+    name: 'scatter: multiply (int32), min and max (float32 with NaN) at repeated indices of a fused base',
+    strategies: ['scatter'],
+    run: () => {
+      const a = input([12], 'int32', 'small', 35);
+      const f = input([12], 'float32', 'small', 36);
+      const at = [0, 5, 5, 11, 0, 5];
+      const u = [3, -2, 2, 4, -1, 5];
+      const uf = [2, -5, Number.NaN, 1, 3, 0];
+      const mul = a.lib.add(1).at(ma.array(at, 'int32')).multiply(ma.array(u, 'int32'));
+      const fb = f.lib.multiply(2);
+      const mx = fb.at(ma.array(at, 'int32')).max(ma.array(uf, 'float32'));
+      const mn = fb.at(ma.array([1, 2, 2, 3, 2, 9], 'int32')).min(ma.array(uf, 'float32'));
+      const fref = R.binary('multiply', f.ref, 2);
+      return {
+        lib: ma.concatenate([mul.astype('float32'), mx, mn]),
+        ref: R.concatenate([
+          R.astype(scatterRef(R.binary('add', a.ref, 1), at, u, 'multiply'), 'float32'),
+          scatterRef(fref, at, uf, 'maximum'),
+          scatterRef(fref, [1, 2, 2, 3, 2, 9], uf, 'minimum'),
+        ]),
+      };
+    },
+  },
+  {
+    name: 'scatter: putAlongAxis and at().add of a scalar on a 2-d slice (float16)',
+    strategies: ['scatter'],
+    run: () => {
+      const a = input([4, 6], 'float32', 'small', 37);
+      const idx = [
+        [0, 5],
+        [2, 2],
+        [5, 1],
+        [3, 0],
+      ];
+      const vals = [
+        [10, 11],
+        [12, 13],
+        [14, 15],
+        [16, 17],
+      ];
+      const put = ma.putAlongAxis(a.lib, ma.array(idx.flat(), 'int32').reshape([4, 2]), ma.array(vals.flat(), 'float32').reshape([4, 2]), 1);
+      const putAt = idx.flatMap((row, i) => row.map((j) => i * 6 + j));
+      const h = input([5, 7], 'float16', 'small', 38);
+      const sliced = h.lib.at('1:4', '::2').add(3);
+      const sliceAt: number[] = [];
+      for (let i = 1; i < 4; i++) for (let j = 0; j < 7; j += 2) sliceAt.push(i * 7 + j);
+      return {
+        lib: ma.concatenate([put.reshape([-1]), sliced.astype('float32').reshape([-1])]),
+        ref: R.concatenate([
+          R.reshape(scatterRef(a.ref, putAt, vals.flat(), 'set'), [-1]),
+          R.reshape(
+            R.astype(
+              scatterRef(
+                h.ref,
+                sliceAt,
+                sliceAt.map(() => 3),
+                'add',
+              ),
+              'float32',
+            ),
+            [-1],
+          ),
+        ]),
+      };
+    },
   },
 ];
 

@@ -1,6 +1,6 @@
 /**
  * The kernel corpus for the MSL checks: every kernel the library makes for ops × dtypes
- * × shape classes × kernel kinds, plus the random graphs of the property tests, each
+ * × shape classes × kernel kinds (sorts and scatters included), plus the random graphs of the property tests, each
  * planned for the metal backend (planning only, so it works on any machine) and
  * rendered as MSL. A float64 graph must instead throw DTypeError naming its op.
  */
@@ -113,6 +113,20 @@ function* cases(): Generator<[string, () => ma.MetalArray]> {
       yield [`${op}(${d}, last axis)`, () => scan(arr([4, 9], d), -1)];
       yield [`${op}(${d}, first axis, reversed exclusive)`, () => scan(arr([4, 9], d), 0, true, false)];
     }
+    yield [`sort(${d}, last axis)`, () => ma.sort(arr([4, 9], d).multiply(arr([9], d)))];
+    yield [`argsort(${d}, first axis)`, () => ma.argsort(arr([9, 4], d), 0)];
+    yield [`topk(${d})`, () => ma.topk(arr([4, 9], d), 3)[0]];
+    for (const how of ['set', 'add', 'multiply', 'min', 'max'] as const) {
+      yield [
+        `at().${how}(${d}, repeated indices)`,
+        () =>
+          arr([4, 9], d)
+            .add(arr([9], d))
+            .at(ma.array([1, 3, 1], 'int32'), '::2')
+            [how](arr([3, 5], d)),
+      ];
+    }
+    yield [`putAlongAxis(${d})`, () => ma.putAlongAxis(arr([4, 9], d), ma.zeros([4, 2], 'int32'), arr([4, 2], d), 1)];
     yield [`take(${d}, gathered indices)`, () => ma.take(arr([4, 9], d), ma.array([2, -1, 0], 'int32'), 1)];
     yield [`takeAlongAxis(${d})`, () => ma.takeAlongAxis(arr([4, 9], d), ma.zeros([4, 3], 'int32'), 1)];
     yield [`pad(${d}, reflect)`, () => ma.pad(arr([4, 9], d), [1, 2], 'reflect')];

@@ -76,6 +76,45 @@ describe('a GPU without SIMD-group matrices gets the scalar matmul kernel, which
   });
 });
 
+describe('paths Metal compiles but only the CUDA launch takes, run as MSL on the shim', () => {
+  for (const [sanitizer, label] of Object.entries(SANITIZERS) as ['thread' | 'address', string][]) {
+    const host =
+      why === ''
+        ? new HostMslBackend({
+            clang: findClang() as string,
+            workDir: join(workDir, `cuda-launch-${sanitizer}`),
+            sanitizer,
+            label: `cuda-launch-${sanitizer}`,
+            launch: 'cuda',
+          })
+        : undefined;
+    it.skipIf(!host)(`a scatter over several threadgroups: the last applies the updates, ordered and not (${label})`, { timeout: 300_000 }, () => {
+      const backend = host as HostMslBackend;
+      const x = f32([50, 100], 16);
+      const before = backend.launches.length;
+      // Positions that never decrease (a slice: one thread per run) and repeated ones out of order (one thread).
+      const ordered = x.lib.at('2:40', '::3').add(1.5);
+      const repeated = x.lib
+        .reshape([-1])
+        .at(ma.array([4999, 7, 7, 4999, 0], 'int32'))
+        .add(ma.array([1, 2, 3, 4, 5], 'float32'));
+      const lib = ma.concatenate([ordered.reshape([-1]), repeated]);
+      execute([lib.liveNode('test')], backend, { fusion: true, cpuMatmul: 'generated' });
+      const scatters = backend.launches.slice(before).filter((l) => l.strategy === 'scatter');
+      expect(scatters.length).toBe(2);
+      for (const l of scatters) expect(l.grid[0]).toBeGreaterThan(1);
+      const base = R.toFlat(x.ref).map(Number);
+      const want = [...base];
+      for (let i = 2; i < 40; i++) for (let j = 0; j < 100; j += 3) want[i * 100 + j] = Math.fround(want[i * 100 + j] + 1.5);
+      const rep = [...base];
+      [4999, 7, 7, 4999, 0].forEach((p, k) => {
+        rep[p] = Math.fround(rep[p] + [1, 2, 3, 4, 5][k]);
+      });
+      expectClose(flat(lib.tolist()), [...want, ...rep], 0, 'scatters');
+    });
+  }
+});
+
 describe('the sanitizers bite', () => {
   it.skipIf(why !== '')('without its barriers a block reduction races, and TSan says so', { timeout: 300_000 }, () => {
     const racy = new HostMslBackend({
@@ -143,6 +182,32 @@ describe('the sanitizers bite', () => {
     execute([y.liveNode('test')], host, { fusion: true, cpuMatmul: 'generated' });
     expect(host.launches.map((l) => l.grid)).toContainEqual([1, 10, 1]);
     expect(() => expectClose(flat(y.tolist()), R.toFlat(R.sum(a.ref)), 1e-5, 'no fold')).toThrow();
+  });
+
+  it.skipIf(why !== '')('without its device-memory barriers a long sort races in the scratch buffer, and TSan says so', { timeout: 300_000 }, () => {
+    const racy = new HostMslBackend({
+      clang: findClang() as string,
+      workDir: join(workDir, 'racy-sort'),
+      sanitizer: 'thread',
+      label: 'racy-sort',
+      mutate: (src) => src.replaceAll('threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup);', ''),
+    });
+    const a = f32([1, 5000], 14);
+    const s = ma.sort(a.lib);
+    expect(() => execute([s.liveNode('test')], racy, { fusion: true, cpuMatmul: 'generated' })).toThrow(/ThreadSanitizer: data race/);
+  });
+
+  it.skipIf(why !== '')('a long sort that does not zero its scratch region breaks the launch contract, and the driver says so', { timeout: 300_000 }, () => {
+    const dirty = new HostMslBackend({
+      clang: findClang() as string,
+      workDir: join(workDir, 'dirty-scratch'),
+      sanitizer: 'address',
+      label: 'dirty-scratch',
+      mutate: (src) => src.replace(/for \(int64_t p = tid; p < 2 \* len; p \+= nthr\) \{[^}]*\}/, ''),
+    });
+    const a = f32([1, 5000], 15);
+    const s = ma.sort(a.lib);
+    expect(() => execute([s.liveNode('test')], dirty, { fusion: true, cpuMatmul: 'generated' })).toThrow(/scratch byte \d+ left nonzero/);
   });
 
   it.skipIf(why !== '')('a bound check off by one writes past the output, and ASan says so', { timeout: 300_000 }, () => {

@@ -57,7 +57,7 @@ describe('every generated kernel is valid MSL for clang with Metal address space
   it('the corpus covers every kernel kind and every Metal dtype, and refuses float64 with a DTypeError', () => {
     expect(corpus.failures).toEqual([]);
     const kinds = new Set(corpus.kernels.map((k) => k.kind));
-    for (const kind of ['elementwise', 'reduce', 'scan', 'matmul']) expect(kinds).toContain(kind);
+    for (const kind of ['elementwise', 'reduce', 'scan', 'matmul', 'sort', 'scatter']) expect(kinds).toContain(kind);
     for (const d of ['bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float16', 'bfloat16', 'float32']) {
       expect(
         corpus.kernels.some((k) => k.origin.includes(`(${d},`)),

@@ -187,6 +187,65 @@ describe.skipIf(why !== '')('CUDA backend', () => {
     expect(maxRelDiff(c, g)).toBeLessThan(1e-6);
   });
 
+  it('sort, argsort and topk match the CPU exactly: short, tile-sized and long lines, NaN, -0 and ties, every key width', { timeout: 120_000 }, () => {
+    // Small integers (many ties), a NaN every 7th, -0 among the zeros.
+    const keys = (n: number, seed: number): ma.MetalArray =>
+      ma.array(Float32Array.from(rand(n, seed), (v, i) => (i % 7 === 3 ? Number.NaN : Math.round(v * 4) === 0 && i % 2 ? -0 : Math.round(v * 4) / 2)));
+    const check = (lines: number, n: number, d: string): void => {
+      const [c, g] = both(() => {
+        const x = keys(lines * n, n)
+          .reshape(lines, n)
+          .astype(d as ma.DType);
+        return ma.concatenate([ma.sort(x).astype('float64'), ma.argsort(x).astype('float64'), ma.argsort(x.T, 0).T.astype('float64')], 1);
+      });
+      expect(g, `${d} [${lines}, ${n}]`).toEqual(c);
+    };
+    // Every key width through one tile and through the scratch merge.
+    for (const d of ['float32', 'float16', 'bfloat16', 'float64', 'int64', 'int8', 'bool']) {
+      for (const [lines, n] of [
+        [3, 1],
+        [5, 2],
+        [4, 17],
+        [3, 1000],
+        [2, 5000],
+      ])
+        check(lines, n, d);
+    }
+    // Many merge passes, one long line, many lines.
+    for (const [lines, n] of [
+      [2, 70000],
+      [1, 1 << 18],
+      [3000, 300],
+    ])
+      check(lines, n, 'float32');
+    const [c, g] = both(() => {
+      const x = keys(6 * 5000, 3).reshape(6, 5000);
+      const [v, i] = ma.topk(x.multiply(3).subtract(1), 10);
+      return ma.concatenate([v, i.astype('float32')], 1);
+    });
+    expect(g).toEqual(c);
+  });
+
+  it('scatter updates match the CPU exactly: repeated indices in order, every op, putAlongAxis, a 2-d slice', () => {
+    const at = ma.array(Int32Array.from({ length: 5000 }, (_, i) => (i * 7919) % 37));
+    const vals = ma.array(rand(5000, 5));
+    const [c, g] = both(() => {
+      const x = ma.array(rand(4 * 1000, 4)).reshape(4000);
+      return ma.concatenate([
+        x.at(at).set(vals),
+        x
+          .at(at)
+          .add(vals), // float sums in index order: rounding shows any other order
+        x.at(at).multiply(vals.add(1)),
+        x.at(at).max(vals),
+        x.at(at).min(vals),
+        ma.putAlongAxis(x.reshape(40, 100), ma.array(Int32Array.from({ length: 40 * 3 }, (_, i) => (i * 31) % 100)).reshape(40, 3), 9, 1).reshape(-1),
+        x.reshape(40, 100).at('3:30', '::3').add(x.reshape(40, 100).slice('3:30', '::3').exp()).reshape(-1),
+      ]);
+    });
+    expect(g).toEqual(c);
+  });
+
   it('evalAsync resolves off the JS thread with the same result as eval', async () => {
     ma.setBackend('cuda');
     const build = (): ma.MetalArray => {

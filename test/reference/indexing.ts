@@ -1,10 +1,14 @@
 /**
  * Reference indexing and rearranging ops, as plain loops over multi-indices: take and
  * take_along_axis (negative indices count from the end once, out-of-range ones clamp,
- * as the library documents), tril/triu, roll, tile, repeat, pad and nonzero (NumPy).
+ * as the library documents), tril/triu, roll, tile, repeat, pad and nonzero (NumPy), and
+ * NumPy's advanced indexing (several index arrays mixed with basic specs) with the
+ * scatter that updates the positions it selects.
  */
-import { type RefArray, type Shape, fromFlat, getAt, sizeOf, toFlat } from './array.js';
+import { broadcastShapes, type RefArray, type Shape, fromFlat, getAt, sizeOf, toFlat } from './array.js';
+import { ShapeError } from './dtypes.js';
 import type { Scalar } from './round.js';
+import { parseSliceString, type SliceSpec, sliceIndices } from './views.js';
 
 function unravel(i: number, shape: Shape): number[] {
   const idx = new Array<number>(shape.length);
@@ -232,5 +236,159 @@ export function scatterAlong(
     const v = getAt(values, vi);
     out[off] = how === 'set' ? v : add(out[off], v);
   }
+  return fromFlat(a.dtype, s, out);
+}
+
+/** One index of `index`: a basic spec (views.ts), or an index array (integers, or a boolean mask). */
+export type IndexSpec = SliceSpec | { readonly array: RefArray };
+
+/** An index spec once integers and masks are index arrays and strings are parsed. */
+type Item =
+  | { kind: 'range'; start: number | null; stop: number | null; step: number | null }
+  | { kind: 'newaxis' }
+  | { kind: 'ellipsis' }
+  /**
+   * values, row-major, of `shape`; `axis`: false for a 0-d mask, which reads no axis;
+   * `int`: an integer spec (NumPy raises when out of range, where arrays clamp here).
+   */
+  | { kind: 'array'; values: number[]; shape: number[]; axis: boolean; int?: boolean };
+
+/**
+ * NumPy indexing with any mix of integers, ranges, newaxis, one ellipsis and index
+ * arrays, written from NumPy's rules: integers are 0-d index arrays; a mask is its
+ * nonzero() arrays (a 0-d mask an array over a new 1-sized axis); every index array
+ * broadcasts to one shape S; when the index arrays (integers included) are consecutive
+ * specs, S stands where they stand, otherwise S comes first. Array entries count from the
+ * end when negative and clamp to the axis, as the library documents; integers must be
+ * in range.
+ */
+export function index(a: RefArray, specs: readonly IndexSpec[]): RefArray {
+  const s = shapeOfArr(a);
+  const items: Item[] = [];
+  let axis = 0; // the source axis the next spec reads, counted before '...' is expanded
+  const pending: { at: number; mask: RefArray }[] = [];
+  for (const spec of specs) {
+    if (spec === null) items.push({ kind: 'newaxis' });
+    else if (typeof spec === 'string') {
+      for (const p of parseSliceString(spec)) {
+        if (p.kind === 'index') items.push({ kind: 'array', values: [p.i], shape: [], axis: true, int: true });
+        else items.push(p);
+      }
+    } else if (typeof spec === 'number') items.push({ kind: 'array', values: [spec], shape: [], axis: true, int: true });
+    else if ('array' in spec) {
+      if (spec.array.dtype === 'bool') {
+        pending.push({ at: items.length, mask: spec.array });
+        items.push({ kind: 'newaxis' }); // replaced below, once axes are known
+      } else items.push({ kind: 'array', values: toFlat(spec.array).map(Number), shape: shapeOfArr(spec.array), axis: true });
+    } else {
+      const [start = null, stop = null, step = null] = spec;
+      items.push({ kind: 'range', start, stop, step });
+    }
+  }
+  // Masks: check their shape against the axes they cover, then expand to nonzero arrays.
+  const consumedBy = (it: Item, i: number): number => {
+    const m = pending.find((x) => x.at === i);
+    if (m) return shapeOfArr(m.mask).length;
+    return it.kind === 'range' || (it.kind === 'array' && it.axis) ? 1 : 0;
+  };
+  const consumed = items.reduce((c, it, i) => c + consumedBy(it, i), 0);
+  if (items.filter((it) => it.kind === 'ellipsis').length > 1) throw new ShapeError("an index can only have a single ellipsis ('...')");
+  if (consumed > s.length) throw new ShapeError(`too many indices: ${consumed} for ${s.length} dims`);
+  const expanded: Item[] = [];
+  items.forEach((it, i) => {
+    const m = pending.find((x) => x.at === i);
+    if (m) {
+      const ms = shapeOfArr(m.mask);
+      const covered = s.slice(axis, axis + ms.length);
+      if (covered.join(',') !== ms.join(',')) throw new ShapeError(`mask of shape [${ms}] does not match axes [${covered}]`);
+      const nz = nonzero(m.mask);
+      if (ms.length === 0) expanded.push({ kind: 'array', values: nz[0], shape: [nz[0].length], axis: false });
+      else for (const col of nz) expanded.push({ kind: 'array', values: col, shape: [col.length], axis: true });
+      axis += ms.length;
+      return;
+    }
+    expanded.push(it);
+    axis += it.kind === 'ellipsis' ? s.length - consumed : consumedBy(it, i);
+  });
+  // Where S goes: the advanced items must be consecutive specs ('...' separates, even empty).
+  const advanced = expanded.flatMap((it, i) => (it.kind === 'array' ? [i] : []));
+  const together = advanced.every((x, k) => k === 0 || x === advanced[k - 1] + 1);
+  const S = broadcastShapes(...expanded.flatMap((it) => (it.kind === 'array' ? [it.shape] : [])));
+  // Full list: '...' and the implicit trailing ranges become whole ranges.
+  const full: Item = { kind: 'range', start: null, stop: null, step: null };
+  const list: Item[] = [];
+  for (const it of expanded) {
+    if (it.kind === 'ellipsis') for (let k = 0; k < s.length - consumed; k++) list.push(full);
+    else list.push(it);
+  }
+  if (!items.some((it) => it.kind === 'ellipsis')) for (let k = 0; k < s.length - consumed; k++) list.push(full);
+  // Output dims: one per range or newaxis, with S at its place.
+  const basic: { item: number; len: number; start: number; step: number }[] = [];
+  let srcAxis = 0;
+  const srcAxisOf: number[] = [];
+  list.forEach((it, i) => {
+    srcAxisOf.push(srcAxis);
+    if (it.kind === 'range') {
+      const r = sliceIndices(s[srcAxis], it.start, it.stop, it.step);
+      basic.push({ item: i, len: r.count, start: r.start, step: r.step });
+      srcAxis++;
+    } else if (it.kind === 'newaxis') basic.push({ item: i, len: 1, start: 0, step: 0 });
+    else if (it.kind === 'array' && it.axis) srcAxis++;
+  });
+  const firstArray = list.findIndex((it) => it.kind === 'array');
+  const sAt = together ? basic.filter((b) => b.item < firstArray).length : 0;
+  const out = [...basic.slice(0, sAt).map((b) => b.len), ...S, ...basic.slice(sAt).map((b) => b.len)];
+  list.forEach((it, i) => {
+    if (it.kind !== 'array' || !it.int) return;
+    const ax = srcAxisOf[i];
+    const v = it.values[0];
+    if (v < -s[ax] || v >= s[ax]) throw new ShapeError(`index ${v} out of range for axis ${ax} of size ${s[ax]}`);
+  });
+  return build(a.dtype, out, (idx) => {
+    const sIdx = idx.slice(sAt, sAt + S.length);
+    const bIdx = [...idx.slice(0, sAt), ...idx.slice(sAt + S.length)];
+    const src: number[] = [];
+    let k = 0;
+    list.forEach((it, i) => {
+      if (it.kind === 'range') {
+        src.push(basic[k].start + basic[k].step * bIdx[k]);
+        k++;
+      } else if (it.kind === 'newaxis') k++;
+      else if (it.kind === 'array' && it.axis) {
+        const n = s[srcAxisOf[i]];
+        if (n === 0) throw new ShapeError(`cannot index the empty axis ${srcAxisOf[i]}`);
+        const at = sIdx.slice(S.length - it.shape.length).map((x, d) => (it.shape[d] === 1 ? 0 : x));
+        const flat = at.reduce((p, x, d) => p * it.shape[d] + x, 0);
+        src.push(clampIndex(it.values[flat], n));
+      }
+    });
+    return getAt(a, src);
+  });
+}
+
+/**
+ * `a` with `values` (already of the selection's shape) combined in at the positions
+ * `index(a, specs)` reads, in row-major order of the selection: 'set' (the last write
+ * wins) or 'add' through `add(x, y)` (the caller rounds as the dtype requires).
+ */
+export function scatterIndex(a: RefArray, specs: readonly IndexSpec[], values: RefArray, how: 'set' | 'add', add: (x: Scalar, y: Scalar) => Scalar): RefArray {
+  const s = shapeOfArr(a);
+  const n = sizeOf(s);
+  const positions = toFlat(
+    index(
+      fromFlat(
+        'float64',
+        s,
+        Array.from({ length: n }, (_, i) => i),
+      ),
+      specs,
+    ),
+  ).map(Number);
+  const out = toFlat(a);
+  const v = toFlat(values);
+  if (v.length !== positions.length) throw new ShapeError(`${v.length} values for ${positions.length} positions`);
+  positions.forEach((p, i) => {
+    out[p] = how === 'set' ? v[i] : add(out[p], v[i]);
+  });
   return fromFlat(a.dtype, s, out);
 }
