@@ -227,9 +227,9 @@ describe.skipIf(why !== '')('CUDA backend', () => {
   });
 
   it('scatter updates match the CPU exactly: repeated indices in order, every op, putAlongAxis, a 2-d slice', () => {
-    const at = ma.array(Int32Array.from({ length: 5000 }, (_, i) => (i * 7919) % 37));
-    const vals = ma.array(rand(5000, 5));
     const [c, g] = both(() => {
+      const at = ma.array(Int32Array.from({ length: 5000 }, (_, i) => (i * 7919) % 37));
+      const vals = ma.array(rand(5000, 5));
       const x = ma.array(rand(4 * 1000, 4)).reshape(4000);
       return ma.concatenate([
         x.at(at).set(vals),
