@@ -63,9 +63,29 @@ const cases: [string, () => ma.MetalArray][] = [
   ['float16', () => ma.array(rand(1001, 11)).astype('float16').multiply(2).exp().astype('float32')],
   [
     'float16 matmul on tensor cores',
-    () => ma.matmul(ma.array(rand(131 * 67, 12)).reshape(131, 67).astype('float16'), ma.array(rand(67 * 129, 13)).reshape(67, 129).astype('float16')).astype('float32'),
+    () =>
+      ma
+        .matmul(
+          ma
+            .array(rand(131 * 67, 12))
+            .reshape(131, 67)
+            .astype('float16'),
+          ma
+            .array(rand(67 * 129, 13))
+            .reshape(67, 129)
+            .astype('float16'),
+        )
+        .astype('float32'),
   ],
-  ['two-axis gather', () => ma.array(rand(7 * 9 * 5, 14)).reshape(7, 9, 5).slice(Int32Array.of(6, 0, 3), null, Int32Array.of(4, -1, 2)).exp()],
+  [
+    'two-axis gather',
+    () =>
+      ma
+        .array(rand(7 * 9 * 5, 14))
+        .reshape(7, 9, 5)
+        .slice(Int32Array.of(6, 0, 3), null, Int32Array.of(4, -1, 2))
+        .exp(),
+  ],
   ['random normal', () => ma.random.normal(ma.random.key(3), [4099])],
 ];
 
