@@ -1,7 +1,9 @@
 /**
  * A sample of CUDA kernels, one of each strategy and edge (vector and scalar
  * elementwise paths, unaligned views, block-per-row softmax, split full sum, argmax,
- * column sum, scan, matmul with epilogue, float16), for compute-sanitizer:
+ * column sum, scan, matmul with epilogue, float16, tensor-core float16 matmul, a
+ * two-axis gather, random normals, sorts in shared memory and through scratch, a
+ * scatter-add), for compute-sanitizer:
  *
  *   compute-sanitizer --tool memcheck  node --import tsx bench/gpu/sanitize.ts
  *   compute-sanitizer --tool racecheck node --import tsx bench/gpu/sanitize.ts
@@ -63,10 +65,40 @@ const cases: [string, () => ma.MetalArray][] = [
   ['float16', () => ma.array(rand(1001, 11)).astype('float16').multiply(2).exp().astype('float32')],
   [
     'float16 matmul on tensor cores',
-    () => ma.matmul(ma.array(rand(131 * 67, 12)).reshape(131, 67).astype('float16'), ma.array(rand(67 * 129, 13)).reshape(67, 129).astype('float16')).astype('float32'),
+    () =>
+      ma
+        .matmul(
+          ma
+            .array(rand(131 * 67, 12))
+            .reshape(131, 67)
+            .astype('float16'),
+          ma
+            .array(rand(67 * 129, 13))
+            .reshape(67, 129)
+            .astype('float16'),
+        )
+        .astype('float32'),
   ],
-  ['two-axis gather', () => ma.array(rand(7 * 9 * 5, 14)).reshape(7, 9, 5).slice(Int32Array.of(6, 0, 3), null, Int32Array.of(4, -1, 2)).exp()],
+  [
+    'two-axis gather',
+    () =>
+      ma
+        .array(rand(7 * 9 * 5, 14))
+        .reshape(7, 9, 5)
+        .slice(Int32Array.of(6, 0, 3), null, Int32Array.of(4, -1, 2))
+        .exp(),
+  ],
   ['random normal', () => ma.random.normal(ma.random.key(3), [4099])],
+  ['sort in shared memory', () => ma.sort(ma.array(rand(37 * 517, 15)).reshape(37, 517), -1)],
+  ['argsort through scratch', () => ma.argsort(ma.array(rand(3 * 9000, 16)).reshape(3, 9000), -1).astype('float32')],
+  [
+    'scatter add, repeated positions',
+    () =>
+      ma
+        .array(rand(1000, 17))
+        .at(ma.array(Int32Array.from({ length: 3000 }, (_, i) => (i * 7919) % 97)))
+        .add(ma.array(rand(3000, 18))),
+  ],
 ];
 
 let bad = 0;
