@@ -1,7 +1,9 @@
 /**
  * A sample of CUDA kernels, one of each strategy and edge (vector and scalar
  * elementwise paths, unaligned views, block-per-row softmax, split full sum, argmax,
- * column sum, scan, matmul with epilogue, float16), for compute-sanitizer:
+ * column sum, scan, matmul with epilogue, float16, tensor-core float16 matmul, a
+ * two-axis gather, random normals, sorts in shared memory and through scratch, a
+ * scatter-add), for compute-sanitizer:
  *
  *   compute-sanitizer --tool memcheck  node --import tsx bench/gpu/sanitize.ts
  *   compute-sanitizer --tool racecheck node --import tsx bench/gpu/sanitize.ts
@@ -87,6 +89,16 @@ const cases: [string, () => ma.MetalArray][] = [
         .exp(),
   ],
   ['random normal', () => ma.random.normal(ma.random.key(3), [4099])],
+  ['sort in shared memory', () => ma.sort(ma.array(rand(37 * 517, 15)).reshape(37, 517), -1)],
+  ['argsort through scratch', () => ma.argsort(ma.array(rand(3 * 9000, 16)).reshape(3, 9000), -1).astype('float32')],
+  [
+    'scatter add, repeated positions',
+    () =>
+      ma
+        .array(rand(1000, 17))
+        .at(ma.array(Int32Array.from({ length: 3000 }, (_, i) => (i * 7919) % 97)))
+        .add(ma.array(rand(3000, 18))),
+  ],
 ];
 
 let bad = 0;
