@@ -179,24 +179,27 @@ function sharedJoins(nodes: readonly Node[], isOutput: ReadonlySet<Node>): Int32
 }
 
 /**
- * Splits fused chains longer than `max` compute nodes: walking in post-order, where a
- * node's fused subtree (counted through shared nodes as often as they are reached, an
- * upper bound) would hold more than `max`, its largest fused inputs become kernel
- * outputs, and the count starts over from them.
+ * Splits fused kernels of more than `max` compute nodes: walking in post-order, where a
+ * node's fused subtree would hold more than `max` (each node counted once, its unit
+ * shared among its consumers), its largest fused inputs become kernel outputs, and the
+ * count starts over from them.
  */
 function limitOps(nodes: readonly Node[], materialized: Set<Node>, max: number): void {
   const count = new Float64Array(nodes.length);
+  // A shared node's subtree is split among its consumers, so a kernel that holds every
+  // consumer counts it once (the lowering emits it once), not once per path to it.
+  const share = (x: Node): number => count[x.localId] / Math.max(1, x.consumers);
   for (const n of nodes) {
     if (n.kind === 'leaf' || n.kind === 'const') continue;
     let c = isCompute(n) ? 1 : 0;
-    for (const x of n.inputs) if (x.localId >= 0 && !materialized.has(x)) c += count[x.localId];
+    for (const x of n.inputs) if (x.localId >= 0 && !materialized.has(x)) c += share(x);
     if (c > max) {
       // Over the limit: the largest fused inputs become kernels of their own.
-      const inputs = n.inputs.filter((x) => x.localId >= 0 && isCompute(x) && !materialized.has(x)).sort((a, b) => count[b.localId] - count[a.localId]);
+      const inputs = n.inputs.filter((x) => x.localId >= 0 && isCompute(x) && !materialized.has(x)).sort((a, b) => share(b) - share(a));
       for (const x of inputs) {
         if (c <= max) break;
         materialized.add(x);
-        c -= count[x.localId];
+        c -= share(x);
       }
     }
     count[n.localId] = materialized.has(n) ? 0 : c;
