@@ -22,7 +22,8 @@ function rand(n: number, seed: number): Float32Array {
   return out;
 }
 
-const cases: [string, () => ma.MetalArray][] = [
+/** Name, the kernel's result, and the allowed difference from the cpu (relative; absolute below 1). */
+const cases: [string, () => ma.MetalArray, number?][] = [
   ['elementwise vector', () => ma.gelu(ma.array(rand(4099, 1)).multiply(3))],
   [
     'elementwise unaligned view',
@@ -78,6 +79,7 @@ const cases: [string, () => ma.MetalArray][] = [
             .astype('float16'),
         )
         .astype('float32'),
+    2 ** -9, // float32 sums in another order, rounded to float16: an ulp or two
   ],
   [
     'two-axis gather',
@@ -102,14 +104,14 @@ const cases: [string, () => ma.MetalArray][] = [
 ];
 
 let bad = 0;
-for (const [name, build] of cases) {
+for (const [name, build, tol = 1e-4] of cases) {
   ma.setBackend('cpu');
   const want = Float64Array.from(build().toTypedArray() as ArrayLike<number>);
   ma.setBackend('cuda');
   const got = Float64Array.from(build().toTypedArray() as ArrayLike<number>);
   let worst = 0;
-  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i] - got[i]) / Math.max(1e-6, Math.abs(want[i])));
-  const ok = got.length === want.length && worst < 1e-4;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i] - got[i]) / Math.max(tol < 1e-3 ? 1e-6 : 1, Math.abs(want[i])));
+  const ok = got.length === want.length && worst <= tol;
   if (!ok) bad++;
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name} (max rel diff ${worst.toExponential(2)})`);
 }
