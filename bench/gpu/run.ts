@@ -3,7 +3,9 @@
  * jax.jit (bench/gpu/peers.py, run first in the same job; its JSON is passed with
  * --peers=FILE). Library times are device times from CUDA events around each run of the
  * workload's plan (the same launches eval() issues), medians after warm-up; the chain is
- * host wall time per eval, graph building and sync included. Run on the GPU machine:
+ * host wall time per eval, graph building and sync included. It imports the built
+ * library (dist/, as users run it; `npm run build:ts` first), not the sources through
+ * tsx, whose helpers cost the chain about 40 µs per eval. Run on the GPU machine:
  *
  *   python3 bench/gpu/peers.py > peers.json && npx tsx bench/gpu/run.ts --peers=peers.json
  */
