@@ -7,7 +7,7 @@
  */
 import { DTYPES, type DType } from '../graph/dtype.js';
 import { C_MATH_PRELUDE } from './c-math.js';
-import { C_COMPUTE_TYPE, C_STORAGE_TYPE, cClass, fillOpRow, type OpRow, reduceIdentity, reduceStep, wrapType } from './ctypes.js';
+import { C_COMPUTE_TYPE, C_STORAGE_TYPE, cClass, fillOpRow, type OpRow, reduceIdentity, reduceStep, SHARED_OPS, wrapType } from './ctypes.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
 
 /** Dtype classes the expression table distinguishes. */
@@ -18,19 +18,14 @@ const STORAGE_TYPE = C_STORAGE_TYPE;
 
 /** Per-op C expressions. Lookup order: exact class, then int/float group, then all. */
 const C_OPS: Record<string, OpRow> = {
-  copy: { all: '$0' },
-  negative: { int: '(T)((W)0 - (W)$0)', float: '(-$0)' },
+  ...SHARED_OPS,
   abs: { i: '($0 < 0 ? (T)((W)0 - (W)$0) : $0)', u: '$0', f: 'fabsf($0)', d: 'fabs($0)' },
-  sign: { u: '(T)($0 > 0)', all: '($0 > 0 ? (T)1 : ($0 < 0 ? (T)-1 : $0))' },
-  square: { b: '$0', int: '(T)((W)$0 * (W)$0)', float: '($0 * $0)' },
-  relu: { i: '($0 > 0 ? $0 : (T)0)', u: '$0', b: '$0', float: '(($0 > 0 || $0 != $0) ? $0 : (T)0)' },
   floor: { f: 'floorf($0)', d: 'floor($0)', all: '$0' },
   ceil: { f: 'ceilf($0)', d: 'ceil($0)', all: '$0' },
   round: { f: 'rintf($0)', d: 'rint($0)', all: '$0' },
   trunc: { f: 'truncf($0)', d: 'trunc($0)', all: '$0' },
   sqrt: { f: 'sqrtf($0)', d: 'sqrt($0)' },
   rsqrt: { f: '(1.0f / sqrtf($0))', d: '(1.0 / sqrt($0))' },
-  reciprocal: { f: '(1.0f / $0)', d: '(1.0 / $0)' },
   exp: { f: 'ma_expf($0)', d: 'exp($0)' },
   exp2: { f: 'ma_exp2f($0)', d: 'exp2($0)' },
   expm1: { f: 'ma_expm1f($0)', d: 'expm1($0)' },
@@ -51,21 +46,10 @@ const C_OPS: Record<string, OpRow> = {
   arccosh: { f: 'acoshf($0)', d: 'acosh($0)' },
   arctanh: { f: 'atanhf($0)', d: 'atanh($0)' },
   erf: { f: 'ma_erff($0)', d: 'erf($0)' },
-  erfinv: { f: '(float)ma_erfinv((double)$0)', d: 'ma_erfinv($0)' },
   sigmoid: { f: 'ma_sigmoidf($0)', d: '(1.0 / (1.0 + exp(-$0)))' },
   gelu: { f: '(0.5f * $0 * (1.0f + ma_erff($0 * 0.70710678118654752f)))', d: '(0.5 * $0 * (1.0 + erf($0 * 0.70710678118654752440)))' },
   silu: { f: 'ma_siluf($0)', d: '($0 / (1.0 + exp(-$0)))' },
-  isnan: { float: '(uint8_t)($0 != $0)', all: '(uint8_t)0' },
   isinf: { f: '(uint8_t)(fabsf($0) == INFINITY)', d: '(uint8_t)(fabs($0) == INFINITY)', all: '(uint8_t)0' },
-  isfinite: { float: '(uint8_t)(($0 - $0) == 0)', all: '(uint8_t)1' },
-  logicalNot: { all: '(uint8_t)!$0' },
-  bitwiseNot: { b: '(uint8_t)!$0', int: '(T)~$0' },
-  add: { b: '(uint8_t)($0 | $1)', int: '(T)((W)$0 + (W)$1)', float: '($0 + $1)' },
-  subtract: { int: '(T)((W)$0 - (W)$1)', float: '($0 - $1)' },
-  multiply: { b: '(uint8_t)($0 & $1)', int: '(T)((W)$0 * (W)$1)', float: '($0 * $1)' },
-  divide: { float: '($0 / $1)' },
-  floorDivide: { int: 'ma_floordiv_N($0, $1)', f: '(float)ma_floordiv_d($0, $1)', d: 'ma_floordiv_d($0, $1)' },
-  remainder: { int: 'ma_rem_N($0, $1)', f: '(float)ma_rem_d($0, $1)', d: 'ma_rem_d($0, $1)' },
   power: { int: 'ma_pow_N($0, $1)', f: 'powf($0, $1)', d: 'pow($0, $1)' },
   // NaN-propagating, as mask blends: GCC turns a ternary max feeding a ternary min (clip)
   // into control flow it cannot vectorize under -fno-trapping-math.
@@ -82,21 +66,6 @@ const C_OPS: Record<string, OpRow> = {
     d: 'ma__seld(($0 < $1) | ($0 != $0), $0, $1)',
   },
   arctan2: { f: 'atan2f($0, $1)', d: 'atan2($0, $1)' },
-  logaddexp: { f: '(float)ma_logaddexp((double)$0, (double)$1)', d: 'ma_logaddexp($0, $1)' },
-  equal: { all: '(uint8_t)($0 == $1)' },
-  notEqual: { all: '(uint8_t)($0 != $1)' },
-  less: { all: '(uint8_t)($0 < $1)' },
-  lessEqual: { all: '(uint8_t)($0 <= $1)' },
-  greater: { all: '(uint8_t)($0 > $1)' },
-  greaterEqual: { all: '(uint8_t)($0 >= $1)' },
-  logicalAnd: { all: '(uint8_t)($0 & $1)' },
-  logicalOr: { all: '(uint8_t)($0 | $1)' },
-  logicalXor: { all: '(uint8_t)($0 ^ $1)' },
-  bitwiseAnd: { all: '(T)($0 & $1)' },
-  bitwiseOr: { all: '(T)($0 | $1)' },
-  bitwiseXor: { all: '(T)($0 ^ $1)' },
-  leftShift: { int: 'ma_shl_N($0, $1)' },
-  rightShift: { int: 'ma_shr_N($0, $1)' },
 };
 
 function opExpr(op: string, dtype: DType, srcs: readonly string[]): string {

@@ -95,7 +95,7 @@
  */
 import { DTYPES, type DType } from '../graph/dtype.js';
 import type { ReduceOp } from '../graph/node.js';
-import { cClass, fillOpRow, type OpRow, reduceIdentity, reduceStep, wrapType } from './ctypes.js';
+import { cClass, fillOpRow, type OpRow, reduceIdentity, reduceStep, SHARED_OPS, wrapType } from './ctypes.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
 
 /** Dtype classes the op table distinguishes: bool, signed, unsigned, float32-computed, double. */
@@ -294,19 +294,14 @@ const MAX_BLOCKS = 65535 * 4;
  * double and rounded once.
  */
 const GPU_OPS: Record<string, OpRow> = {
-  copy: { all: '$0' },
-  negative: { int: '(T)((W)0 - (W)$0)', float: '(-$0)' },
+  ...SHARED_OPS,
   abs: { i: '($0 < 0 ? (T)((W)0 - (W)$0) : $0)', u: '$0', float: '@fabs($0)' },
-  sign: { u: '(T)($0 > 0)', all: '($0 > 0 ? (T)1 : ($0 < 0 ? (T)-1 : $0))' },
-  square: { b: '$0', int: '(T)((W)$0 * (W)$0)', float: '($0 * $0)' },
-  relu: { i: '($0 > 0 ? $0 : (T)0)', u: '$0', b: '$0', float: '(($0 > 0 || $0 != $0) ? $0 : (T)0)' },
   floor: { float: '@floor($0)', all: '$0' },
   ceil: { float: '@ceil($0)', all: '$0' },
   round: { float: '@rint($0)', all: '$0' },
   trunc: { float: '@trunc($0)', all: '$0' },
   sqrt: { float: '@sqrt($0)' },
   rsqrt: { f: '(1.0f / @sqrt($0))', d: '(1.0 / @sqrt($0))' },
-  reciprocal: { f: '(1.0f / $0)', d: '(1.0 / $0)' },
   exp: { float: '@exp($0)' },
   exp2: { float: '@exp2($0)' },
   expm1: { float: '@expm1($0)' },
@@ -327,42 +322,16 @@ const GPU_OPS: Record<string, OpRow> = {
   arccosh: { f: '(float)%acosh((double)$0)', d: '@acosh($0)' },
   arctanh: { f: '(float)%atanh((double)$0)', d: '@atanh($0)' },
   erf: { float: '@erf($0)' },
-  erfinv: { f: '(float)ma_erfinv((double)$0)', d: 'ma_erfinv($0)' },
   // float32 sigmoid and silu round once from double: in float, e^-x overflows for
   // x < -88.7 while the result (silu(-89) = -2e-37) is still a normal float.
   sigmoid: { f: '(float)(1.0 / (1.0 + %exp(-(double)$0)))', d: '(1.0 / (1.0 + @exp(-$0)))' },
   gelu: { f: '(0.5f * $0 * (1.0f + @erf($0 * 0.70710678118654752f)))', d: '(0.5 * $0 * (1.0 + @erf($0 * 0.70710678118654752440)))' },
   silu: { f: '(float)((double)$0 / (1.0 + %exp(-(double)$0)))', d: '($0 / (1.0 + @exp(-$0)))' },
-  isnan: { float: '(uint8_t)($0 != $0)', all: '(uint8_t)0' },
   isinf: { float: '(uint8_t)(@fabs($0) == INFINITY)', all: '(uint8_t)0' },
-  isfinite: { float: '(uint8_t)(($0 - $0) == 0)', all: '(uint8_t)1' },
-  logicalNot: { all: '(uint8_t)!$0' },
-  bitwiseNot: { b: '(uint8_t)!$0', int: '(T)~$0' },
-  add: { b: '(uint8_t)($0 | $1)', int: '(T)((W)$0 + (W)$1)', float: '($0 + $1)' },
-  subtract: { int: '(T)((W)$0 - (W)$1)', float: '($0 - $1)' },
-  multiply: { b: '(uint8_t)($0 & $1)', int: '(T)((W)$0 * (W)$1)', float: '($0 * $1)' },
-  divide: { float: '($0 / $1)' },
-  floorDivide: { int: 'ma_floordiv_N($0, $1)', f: '(float)ma_floordiv_d($0, $1)', d: 'ma_floordiv_d($0, $1)' },
-  remainder: { int: 'ma_rem_N($0, $1)', f: '(float)ma_rem_d($0, $1)', d: 'ma_rem_d($0, $1)' },
   power: { int: 'ma_pow_N($0, $1)', f: '(float)%pow((double)$0, (double)$1)', d: '@pow($0, $1)' },
   maximum: { b: '(uint8_t)($0 | $1)', int: '($0 > $1 ? $0 : $1)', float: '(($0 > $1 || $0 != $0) ? $0 : $1)' },
   minimum: { b: '(uint8_t)($0 & $1)', int: '($0 < $1 ? $0 : $1)', float: '(($0 < $1 || $0 != $0) ? $0 : $1)' },
   arctan2: { f: '(float)%atan2((double)$0, (double)$1)', d: '@atan2($0, $1)' },
-  logaddexp: { f: '(float)ma_logaddexp((double)$0, (double)$1)', d: 'ma_logaddexp($0, $1)' },
-  equal: { all: '(uint8_t)($0 == $1)' },
-  notEqual: { all: '(uint8_t)($0 != $1)' },
-  less: { all: '(uint8_t)($0 < $1)' },
-  lessEqual: { all: '(uint8_t)($0 <= $1)' },
-  greater: { all: '(uint8_t)($0 > $1)' },
-  greaterEqual: { all: '(uint8_t)($0 >= $1)' },
-  logicalAnd: { all: '(uint8_t)($0 & $1)' },
-  logicalOr: { all: '(uint8_t)($0 | $1)' },
-  logicalXor: { all: '(uint8_t)($0 ^ $1)' },
-  bitwiseAnd: { all: '(T)($0 & $1)' },
-  bitwiseOr: { all: '(T)($0 | $1)' },
-  bitwiseXor: { all: '(T)($0 ^ $1)' },
-  leftShift: { int: 'ma_shl_N($0, $1)' },
-  rightShift: { int: 'ma_shr_N($0, $1)' },
 };
 
 /** Renders kernels of one dialect. */
@@ -1205,32 +1174,10 @@ class GpuRenderer {
     const PER = (BM * BK) / threads; // elements of each operand tile a thread loads
     const outD = ir.buffers[0];
     const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
-    const L: string[] = [...this.head(name, threads)];
     // A is stored transposed ([k][m]). (Padding its rows to spread the transposing stores
     // over the banks measured slower on the H100: 30.8 against 35.4 TFLOP/s at 4096.)
     const LDA = BM;
-    L.push(`  ${D.shared(CT, 'As', 2 * BK * LDA)}`);
-    L.push(`  ${D.shared(CT, 'Bs', 2 * BK * BN)}`);
-    L.push(...this.matmulHead());
-    L.push(`  const ${W} row0 = (${W})${D.blockY} * ${BM}, col0 = (${W})${D.blockX} * ${BN};`);
-    L.push(`  const unsigned tid = ${D.threadX}, ty = tid / 16, tx = tid % 16;`);
-    // Loader coordinates: A tile element q = tid + threads*e is (row q / BK, k q % BK);
-    // B tile element is (k q / BN, col q % BN).
-    // Each thread's loader elements: fixed rows/columns and k offsets, so their addresses
-    // are computed once and advance by a k step per tile.
-    // Rows of A past M and columns of B past N read row (column) 0 instead: they only
-    // reach accumulators that are never stored. Only k past K must read as 0, which a
-    // tile checks when it is the last (`checked`).
-    const loadOne = (buf: number, p: string, lk: string, kbase: string, stride: string, checked: boolean): string => {
-      const v = `(${CT})${this.fromStorage(d, `b${buf}[${p} + ${kbase} * ${stride}]`)}`;
-      return checked ? `(${kbase} + ${lk} < K) ? ${v} : (${CT})0` : v;
-    };
-    const loadTiles = (kbase: string, checked: boolean): string[] => [
-      `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
-      `      ra[e] = ${loadOne(mm.a.buf, 'pA[e]', 'lkA[e]', kbase, 'sAk', checked)};`,
-      `      rb[e] = ${loadOne(mm.b.buf, 'pB[e]', 'lkB[e]', kbase, 'sBk', checked)};`,
-      '    }',
-    ];
+    const L = this.mmOpen(name, [D.shared(CT, 'As', 2 * BK * LDA), D.shared(CT, 'Bs', 2 * BK * BN)], 'ty = tid / 16, tx = tid % 16', BK, PER);
     const store = (buf: string): string[] => [
       `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
       `      const unsigned q = tid + ${threads} * e;`,
@@ -1241,55 +1188,30 @@ class GpuRenderer {
     L.push(`  ${CT} acc[8][8];`);
     L.push(`  ${D.unroll} for (int ii = 0; ii < 8; ii++) { ${D.unroll} for (int jj = 0; jj < 8; jj++) acc[ii][jj] = 0; }`);
     L.push(`  ${CT} ra[${PER}], rb[${PER}];`);
-    L.push(`  ${W} pA[${PER}], pB[${PER}]; unsigned lkA[${PER}], lkB[${PER}];`);
-    L.push(`  ${D.unroll} for (int e = 0; e < ${PER}; e++) {`);
-    L.push(`    const unsigned q = tid + ${threads} * e;`);
-    L.push(`    const ${W} gi = row0 + q / ${BK}, gj = col0 + q % ${BN};`);
-    L.push(`    lkA[e] = q % ${BK}; lkB[e] = q / ${BN};`);
-    L.push(`    pA[e] = oA + (gi < M ? gi : 0) * sAi + (${W})lkA[e] * sAk;`);
-    L.push(`    pB[e] = oB + (${W})lkB[e] * sBk + (gj < N ? gj : 0) * sBj;`);
-    L.push('  }');
-    L.push('  {');
-    L.push(...loadTiles(`(${W})0`, true).map((x) => `  ${x}`));
-    L.push(...store('0').map((x) => `  ${x}`));
-    L.push('  }');
-    L.push(`  ${D.barrier}`);
-    L.push(`  const ${W} tiles = (K + ${BK - 1}) / ${BK};`);
-    L.push(`  for (${W} t = 0; t < tiles; t++) {`);
-    L.push('    const int cur = (int)(t & 1);');
-    L.push(`    const bool more = t + 1 < tiles;`);
-    L.push(`    if (more && (t + 2) * ${BK} <= K) {`);
-    L.push(...loadTiles(`(t + 1) * ${BK}`, false).map((x) => `  ${x}`));
-    L.push('    } else if (more) {');
-    L.push(...loadTiles(`(t + 1) * ${BK}`, true).map((x) => `  ${x}`));
-    L.push('    }');
-    L.push(`    ${D.sharedPtr(`const ${CT}`)}Ac = As + cur * ${BK * LDA};`);
-    L.push(`    ${D.sharedPtr(`const ${CT}`)}Bc = Bs + cur * ${BK * BN};`);
-    L.push(`    ${D.unroll} for (int kk = 0; kk < ${BK}; kk++) {`);
-    L.push(`      ${CT} av[8], bv[8];`);
+    const body = [
+      `    ${D.sharedPtr(`const ${CT}`)}Ac = As + cur * ${BK * LDA};`,
+      `    ${D.sharedPtr(`const ${CT}`)}Bc = Bs + cur * ${BK * BN};`,
+      `    ${D.unroll} for (int kk = 0; kk < ${BK}; kk++) {`,
+      `      ${CT} av[8], bv[8];`,
+    ];
     const V4 = D.vec4(CT);
     if (V4) {
       // 16-byte shared-memory reads: offsets are multiples of 4 elements, tiles 16-byte aligned.
       const rd = (dst: string, base: string, off: string, at: number): string =>
         `{ const ${V4} t4 = *(${D.sharedPtr(`const ${V4}`)})(${base} + ${off}); ${dst}[${at}] = t4.x; ${dst}[${at + 1}] = t4.y; ${dst}[${at + 2}] = t4.z; ${dst}[${at + 3}] = t4.w; }`;
-      L.push(`      ${rd('av', 'Ac', `kk * ${LDA} + ty * 4`, 0)}`);
-      L.push(`      ${rd('av', 'Ac', `kk * ${LDA} + 64 + ty * 4`, 4)}`);
-      L.push(`      ${rd('bv', 'Bc', `kk * ${BN} + tx * 4`, 0)}`);
-      L.push(`      ${rd('bv', 'Bc', `kk * ${BN} + 64 + tx * 4`, 4)}`);
+      body.push(`      ${rd('av', 'Ac', `kk * ${LDA} + ty * 4`, 0)}`);
+      body.push(`      ${rd('av', 'Ac', `kk * ${LDA} + 64 + ty * 4`, 4)}`);
+      body.push(`      ${rd('bv', 'Bc', `kk * ${BN} + tx * 4`, 0)}`);
+      body.push(`      ${rd('bv', 'Bc', `kk * ${BN} + 64 + tx * 4`, 4)}`);
     } else {
-      L.push(`      ${D.unroll} for (int q = 0; q < 4; q++) { av[q] = Ac[kk * ${LDA} + ty * 4 + q]; av[4 + q] = Ac[kk * ${LDA} + 64 + ty * 4 + q]; }`);
-      L.push(`      ${D.unroll} for (int q = 0; q < 4; q++) { bv[q] = Bc[kk * ${BN} + tx * 4 + q]; bv[4 + q] = Bc[kk * ${BN} + 64 + tx * 4 + q]; }`);
+      body.push(`      ${D.unroll} for (int q = 0; q < 4; q++) { av[q] = Ac[kk * ${LDA} + ty * 4 + q]; av[4 + q] = Ac[kk * ${LDA} + 64 + ty * 4 + q]; }`);
+      body.push(`      ${D.unroll} for (int q = 0; q < 4; q++) { bv[q] = Bc[kk * ${BN} + tx * 4 + q]; bv[4 + q] = Bc[kk * ${BN} + 64 + tx * 4 + q]; }`);
     }
-    L.push(
+    body.push(
       `      ${D.unroll} for (int ii = 0; ii < 8; ii++) { ${D.unroll} for (int jj = 0; jj < 8; jj++) acc[ii][jj] = ${this.fma(d, 'av[ii]', 'bv[jj]', 'acc[ii][jj]')}; }`,
     );
-    L.push('    }');
-    L.push('    if (more) {');
-    // The other buffer was last read before the previous barrier: safe to overwrite.
-    L.push(...store('(cur ^ 1)').map((x) => `  ${x}`));
-    L.push('    }');
-    L.push(`    ${D.barrier}`);
-    L.push('  }');
+    body.push('    }');
+    this.mmKLoop(L, BK, PER, (raw) => `(${CT})${this.fromStorage(d, raw)}`, `(${CT})0`, store, body);
     L.push(`  ${D.unroll} for (int ii = 0; ii < 8; ii++) {`);
     L.push(`    const ${W} i = row0 + (ii < 4 ? ty * 4 + ii : 64 + ty * 4 + ii - 4);`);
     L.push('    if (i >= M) continue;');
@@ -1305,36 +1227,115 @@ class GpuRenderer {
   }
 
   /**
-   * A float32 matrix product on TensorFloat-32 tensor cores: 128×128 tiles per
-   * 256-thread block, 8 warps of 64×32 (4×4 m16n8k8 products each), K in steps of 16
-   * through double-buffered shared memory (rows padded by 4 so fragment reads are free
-   * of bank conflicts), operands rounded to TF32 once as they are stored, float32
-   * accumulation; the epilogue runs per output element.
+   * The opening of a 128×128-tile product kernel (256 threads): the shared arrays, sizes,
+   * strides and the batch's operand offsets, the block's first row and column, the
+   * thread's `coords` (declared after `tid`), and each thread's loader addresses for PER
+   * elements of a BK-deep tile of A (element q = tid + 256e at row q / BK, k q % BK) and
+   * of B (k q / 128, column q % 128), computed once. Rows of A past M and columns of B
+   * past N read row (column) 0 instead: they only reach accumulators that are never
+   * stored, so only k past K needs zeros (see mmKLoop).
    */
-  /**
-   * The opening of a tensor-core product kernel (128×128 tiles, 256 threads, 8 warps of
-   * 64×32): sizes, strides, the batch's operand offsets, the warp's coordinates, and each
-   * thread's loader addresses for `PER` elements of a BK-deep tile of A (row q / BK,
-   * k q % BK) and of B (k q / 128, column q % 128).
-   */
-  private mmaPrologue(name: string, BK: number, PER: number, shared: string[]): string[] {
+  private mmOpen(name: string, shared: string[], coords: string, BK: number, PER: number): string[] {
     const D = this.D;
     const W = D.int64;
-    const L: string[] = [...this.head(name, 256), ...shared.map((x) => `  ${x}`)];
-    L.push(...this.matmulHead());
-    L.push(`  const ${W} row0 = (${W})${D.blockY} * 128, col0 = (${W})${D.blockX} * 128;`);
-    L.push(`  const unsigned tid = ${D.threadX}, lane = tid & 31u, warp = tid >> 5, g = lane >> 2, t = lane & 3u;`);
-    L.push('  const unsigned wm = warp >> 2, wn = warp & 3u;');
-    L.push(`  ${W} pA[${PER}], pB[${PER}]; unsigned lkA[${PER}], lkB[${PER}]; bool okA[${PER}], okB[${PER}];`);
+    const { BM, BN, threads } = MM;
+    const L: string[] = [...this.head(name, threads), ...shared.map((x) => `  ${x}`), ...this.matmulHead()];
+    L.push(`  const ${W} row0 = (${W})${D.blockY} * ${BM}, col0 = (${W})${D.blockX} * ${BN};`);
+    L.push(`  const unsigned tid = ${D.threadX}, ${coords};`);
+    L.push(`  ${W} pA[${PER}], pB[${PER}]; unsigned lkA[${PER}], lkB[${PER}];`);
     L.push(`  ${D.unroll} for (int e = 0; e < ${PER}; e++) {`);
-    L.push('    const unsigned q = tid + 256 * e;');
-    L.push(`    const ${W} gi = row0 + q / ${BK}, gj = col0 + q % 128;`);
-    L.push(`    lkA[e] = q % ${BK}; lkB[e] = q / 128;`);
-    L.push('    okA[e] = gi < M; okB[e] = gj < N;');
-    L.push(`    pA[e] = oA + (okA[e] ? gi : 0) * sAi + (${W})lkA[e] * sAk;`);
-    L.push(`    pB[e] = oB + (${W})lkB[e] * sBk + (okB[e] ? gj : 0) * sBj;`);
+    L.push(`    const unsigned q = tid + ${threads} * e;`);
+    L.push(`    const ${W} gi = row0 + q / ${BK}, gj = col0 + q % ${BN};`);
+    L.push(`    lkA[e] = q % ${BK}; lkB[e] = q / ${BN};`);
+    L.push(`    pA[e] = oA + (gi < M ? gi : 0) * sAi + (${W})lkA[e] * sAk;`);
+    L.push(`    pB[e] = oB + (${W})lkB[e] * sBk + (gj < N ? gj : 0) * sBj;`);
     L.push('  }');
     return L;
+  }
+
+  /**
+   * The K loop of a product kernel, double-buffered through shared memory: the first
+   * tile is loaded into the registers ra/rb (`conv` of each stored element, `zero` past
+   * K) and stored (`store(buf)`); then per tile the next one is loaded into registers
+   * (k bounds checked only when it is the last), `body` runs on shared buffer `cur`, and
+   * the registers go to the other buffer, last read before the previous barrier, ahead
+   * of one barrier.
+   */
+  private mmKLoop(L: string[], BK: number, PER: number, conv: (raw: string) => string, zero: string, store: (buf: string) => string[], body: string[]): void {
+    const D = this.D;
+    const W = D.int64;
+    const mm = this.ir.matmul as NonNullable<KernelIR['matmul']>;
+    const one = (buf: number, p: string, lk: string, kbase: string, stride: string, checked: boolean): string => {
+      const v = conv(`b${buf}[${p} + ${kbase} * ${stride}]`);
+      return checked ? `(${kbase} + ${lk} < K) ? ${v} : ${zero}` : v;
+    };
+    const loads = (kbase: string, checked: boolean): string[] => [
+      `      ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
+      `        ra[e] = ${one(mm.a.buf, 'pA[e]', 'lkA[e]', kbase, 'sAk', checked)};`,
+      `        rb[e] = ${one(mm.b.buf, 'pB[e]', 'lkB[e]', kbase, 'sBk', checked)};`,
+      '      }',
+    ];
+    L.push('  {');
+    L.push(...loads(`(${W})0`, true), ...store('0').map((x) => `  ${x}`));
+    L.push('  }');
+    L.push(`  ${D.barrier}`);
+    L.push(`  const ${W} tiles = (K + ${BK - 1}) / ${BK};`);
+    L.push(`  for (${W} kt = 0; kt < tiles; kt++) {`);
+    L.push('    const unsigned cur = (unsigned)(kt & 1);');
+    L.push('    const bool more = kt + 1 < tiles;');
+    L.push(`    if (more && (kt + 2) * ${BK} <= K) {`);
+    L.push(...loads(`(kt + 1) * ${BK}`, false));
+    L.push('    } else if (more) {');
+    L.push(...loads(`(kt + 1) * ${BK}`, true));
+    L.push('    }');
+    L.push(...body);
+    L.push('    if (more) {');
+    L.push(...store('(cur ^ 1u)').map((x) => `  ${x}`));
+    L.push('    }');
+    L.push(`    ${D.barrier}`);
+    L.push('  }');
+  }
+
+  /**
+   * One step of a tensor-core product over shared buffer `cur`: per `kstep` of the tile,
+   * each warp reads its fragments (m16n8 products: A at rows m0 and m0 + 8 of k0 and
+   * k0 + half, B at k0 and k0 + half of column n0, through `readA(row, k)` and
+   * `readB(col, k)`) and runs 4×4 products `fn(acc[mt][nt], a, b)`.
+   */
+  private mmaStep(
+    BK: number,
+    kstep: number,
+    k0: string,
+    half: number,
+    readA: (row: string, k: string) => string,
+    readB: (col: string, k: string) => string,
+    fn: string,
+  ): string[] {
+    const u = this.D.unroll;
+    return [
+      `    ${u} for (int ks = 0; ks < ${BK}; ks += ${kstep}) {`,
+      '      uint32_t af[4][4], bf[4][2];',
+      `      ${u} for (int mt = 0; mt < 4; mt++) {`,
+      '        const unsigned m0 = wm * 64 + mt * 16 + g;',
+      `        af[mt][0] = ${readA('m0', k0)};`,
+      `        af[mt][1] = ${readA('m0 + 8', k0)};`,
+      `        af[mt][2] = ${readA('m0', `${k0} + ${half}`)};`,
+      `        af[mt][3] = ${readA('m0 + 8', `${k0} + ${half}`)};`,
+      '      }',
+      `      ${u} for (int nt = 0; nt < 4; nt++) {`,
+      '        const unsigned n0 = wn * 32 + nt * 8 + g;',
+      `        bf[nt][0] = ${readB('n0', k0)};`,
+      `        bf[nt][1] = ${readB('n0', `${k0} + ${half}`)};`,
+      '      }',
+      `      ${u} for (int mt = 0; mt < 4; mt++) { ${u} for (int nt = 0; nt < 4; nt++) ${fn}(acc[mt][nt], af[mt], bf[nt]); }`,
+      '    }',
+    ];
+  }
+
+  /** Float32 accumulators of a tensor-core product, zeroed: 4×4 m16n8 fragments per warp. */
+  private mmaAccumulators(): string {
+    const u = this.D.unroll;
+    return `  float acc[4][4][4]; ${u} for (int x = 0; x < 4; x++) { ${u} for (int y = 0; y < 4; y++) { ${u} for (int z = 0; z < 4; z++) acc[x][y][z] = 0.0f; } }`;
   }
 
   /** The close of a tensor-core product: the epilogue per element of the m16n8 accumulator fragments. */
@@ -1359,22 +1360,22 @@ class GpuRenderer {
     L.push('}');
   }
 
+  /** A tensor-core kernel's thread coordinates: its warp (wm, wn) and the lane's group g and thread t in it. */
+  private static readonly MMA_COORDS = 'lane = tid & 31u, warp = tid >> 5, g = lane >> 2, t = lane & 3u, wm = warp >> 2, wn = warp & 3u';
+
+  /**
+   * A float32 matrix product on TensorFloat-32 tensor cores: 128×128 tiles per
+   * 256-thread block, 8 warps of 64×32 (4×4 m16n8k8 products each), K in steps of 16
+   * through double-buffered shared memory (rows padded by 4 so fragment reads are free
+   * of bank conflicts), operands rounded to TF32 once as they are stored, float32
+   * accumulation; the epilogue runs per output element.
+   */
   renderMatmulTf32(name: string): string {
-    const ir = this.ir;
     const D = this.D;
-    const W = D.int64;
-    const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
     const BK = 16;
     const LD = 132; // padded row of 128
     const PER = (128 * BK) / 256;
-    const L = this.mmaPrologue(name, BK, PER, [D.shared('float', 'As', 2 * BK * LD), D.shared('float', 'Bs', 2 * BK * LD)]);
-    L.push(`  float ra[${PER}], rb[${PER}];`);
-    const load = (kbase: string): string[] => [
-      `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
-      `      ra[e] = (okA[e] && ${kbase} + lkA[e] < K) ? b${mm.a.buf}[pA[e] + ${kbase} * sAk] : 0.0f;`,
-      `      rb[e] = (okB[e] && ${kbase} + lkB[e] < K) ? b${mm.b.buf}[pB[e] + ${kbase} * sBk] : 0.0f;`,
-      '    }',
-    ];
+    const L = this.mmOpen(name, [D.shared('float', 'As', 2 * BK * LD), D.shared('float', 'Bs', 2 * BK * LD)], GpuRenderer.MMA_COORDS, BK, PER);
     const store = (buf: string): string[] => [
       `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
       '      const unsigned q = tid + 256 * e;',
@@ -1382,45 +1383,21 @@ class GpuRenderer {
       `      Bs[(${buf} * ${BK} + q / 128) * ${LD} + q % 128] = __uint_as_float(ma_tf32(rb[e]));`,
       '    }',
     ];
-    L.push('  float acc[4][4][4];');
-    L.push(
-      `  ${D.unroll} for (int x = 0; x < 4; x++) { ${D.unroll} for (int y = 0; y < 4; y++) { ${D.unroll} for (int z = 0; z < 4; z++) acc[x][y][z] = 0.0f; } }`,
-    );
-    L.push('  {');
-    L.push(...load('(int64_t)0'));
-    L.push(...store('0'));
-    L.push('  }');
-    L.push(`  ${D.barrier}`);
-    L.push(`  const ${W} tiles = (K + ${BK - 1}) / ${BK};`);
-    L.push(`  for (${W} tt = 0; tt < tiles; tt++) {`);
-    L.push('    const unsigned cur = (unsigned)(tt & 1);');
-    L.push('    const bool more = tt + 1 < tiles;');
-    L.push('    if (more) {');
-    L.push(...load(`(tt + 1) * ${BK}`).map((x) => `  ${x}`));
-    L.push('    }');
-    L.push(`    ${D.sharedPtr('const float')}Ac = As + cur * ${BK * LD};`);
-    L.push(`    ${D.sharedPtr('const float')}Bc = Bs + cur * ${BK * LD};`);
-    L.push(`    ${D.unroll} for (int ks = 0; ks < ${BK}; ks += 8) {`);
-    L.push('      uint32_t af[4][4], bf[4][2];');
-    L.push(`      ${D.unroll} for (int mt = 0; mt < 4; mt++) {`);
-    L.push('        const unsigned m0 = wm * 64 + mt * 16 + g;');
-    L.push(`        af[mt][0] = __float_as_uint(Ac[(ks + t) * ${LD} + m0]);`);
-    L.push(`        af[mt][1] = __float_as_uint(Ac[(ks + t) * ${LD} + m0 + 8]);`);
-    L.push(`        af[mt][2] = __float_as_uint(Ac[(ks + t + 4) * ${LD} + m0]);`);
-    L.push(`        af[mt][3] = __float_as_uint(Ac[(ks + t + 4) * ${LD} + m0 + 8]);`);
-    L.push('      }');
-    L.push(`      ${D.unroll} for (int nt = 0; nt < 4; nt++) {`);
-    L.push('        const unsigned n0 = wn * 32 + nt * 8 + g;');
-    L.push(`        bf[nt][0] = __float_as_uint(Bc[(ks + t) * ${LD} + n0]);`);
-    L.push(`        bf[nt][1] = __float_as_uint(Bc[(ks + t + 4) * ${LD} + n0]);`);
-    L.push('      }');
-    L.push(`      ${D.unroll} for (int mt = 0; mt < 4; mt++) { ${D.unroll} for (int nt = 0; nt < 4; nt++) ma_mma_tf32(acc[mt][nt], af[mt], bf[nt]); }`);
-    L.push('    }');
-    L.push('    if (more) {');
-    L.push(...store('(cur ^ 1u)').map((x) => `  ${x}`));
-    L.push('    }');
-    L.push(`    ${D.barrier}`);
-    L.push('  }');
+    L.push(this.mmaAccumulators(), `  float ra[${PER}], rb[${PER}];`);
+    const body = [
+      `    ${D.sharedPtr('const float')}Ac = As + cur * ${BK * LD};`,
+      `    ${D.sharedPtr('const float')}Bc = Bs + cur * ${BK * LD};`,
+      ...this.mmaStep(
+        BK,
+        8,
+        'ks + t',
+        4,
+        (row, k) => `__float_as_uint(Ac[(${k}) * ${LD} + ${row}])`,
+        (col, k) => `__float_as_uint(Bc[(${k}) * ${LD} + ${col}])`,
+        'ma_mma_tf32',
+      ),
+    ];
+    this.mmKLoop(L, BK, PER, (raw) => raw, '0.0f', store, body);
     this.mmaEpilogue(L);
     return L.join('\n');
   }
@@ -1435,22 +1412,12 @@ class GpuRenderer {
    * kernel rounds them.
    */
   renderMatmulMma16(name: string): string {
-    const ir = this.ir;
     const D = this.D;
-    const W = D.int64;
-    const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
-    const fn = mm.dtype === 'bfloat16' ? 'ma_mma_bf16' : 'ma_mma_f16';
+    const mm = this.ir.matmul as NonNullable<KernelIR['matmul']>;
     const BK = 32;
     const LD = 40; // halves per padded row: 20 words, so rows g = 0..7 start 20 banks apart
     const PER = (128 * BK) / 256;
-    const L = this.mmaPrologue(name, BK, PER, [D.shared('uint16_t', 'As', 2 * 128 * LD), D.shared('uint16_t', 'Bs', 2 * 128 * LD)]);
-    L.push(`  uint16_t ra[${PER}], rb[${PER}];`);
-    const load = (kbase: string): string[] => [
-      `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
-      `      ra[e] = (okA[e] && ${kbase} + lkA[e] < K) ? b${mm.a.buf}[pA[e] + ${kbase} * sAk] : (uint16_t)0;`,
-      `      rb[e] = (okB[e] && ${kbase} + lkB[e] < K) ? b${mm.b.buf}[pB[e] + ${kbase} * sBk] : (uint16_t)0;`,
-      '    }',
-    ];
+    const L = this.mmOpen(name, [D.shared('uint16_t', 'As', 2 * 128 * LD), D.shared('uint16_t', 'Bs', 2 * 128 * LD)], GpuRenderer.MMA_COORDS, BK, PER);
     const store = (buf: string): string[] => [
       `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
       '      const unsigned q = tid + 256 * e;',
@@ -1460,45 +1427,21 @@ class GpuRenderer {
     ];
     // Two consecutive halves of a k-contiguous row as one fragment register (lower k in the low bits).
     const pair = (base: string, row: string, k: string): string => `*(${D.sharedPtr('const uint32_t')})(${base} + (${row}) * ${LD} + ${k})`;
-    L.push('  float acc[4][4][4];');
-    L.push(
-      `  ${D.unroll} for (int x = 0; x < 4; x++) { ${D.unroll} for (int y = 0; y < 4; y++) { ${D.unroll} for (int z = 0; z < 4; z++) acc[x][y][z] = 0.0f; } }`,
-    );
-    L.push('  {');
-    L.push(...load('(int64_t)0'));
-    L.push(...store('0'));
-    L.push('  }');
-    L.push(`  ${D.barrier}`);
-    L.push(`  const ${W} tiles = (K + ${BK - 1}) / ${BK};`);
-    L.push(`  for (${W} tt = 0; tt < tiles; tt++) {`);
-    L.push('    const unsigned cur = (unsigned)(tt & 1);');
-    L.push('    const bool more = tt + 1 < tiles;');
-    L.push('    if (more) {');
-    L.push(...load(`(tt + 1) * ${BK}`).map((x) => `  ${x}`));
-    L.push('    }');
-    L.push(`    ${D.sharedPtr('const uint16_t')}Ac = As + cur * ${128 * LD};`);
-    L.push(`    ${D.sharedPtr('const uint16_t')}Bc = Bs + cur * ${128 * LD};`);
-    L.push(`    ${D.unroll} for (int ks = 0; ks < ${BK}; ks += 16) {`);
-    L.push('      uint32_t af[4][4], bf[4][2];');
-    L.push(`      ${D.unroll} for (int mt = 0; mt < 4; mt++) {`);
-    L.push('        const unsigned m0 = wm * 64 + mt * 16 + g;');
-    L.push(`        af[mt][0] = ${pair('Ac', 'm0', 'ks + 2 * t')};`);
-    L.push(`        af[mt][1] = ${pair('Ac', 'm0 + 8', 'ks + 2 * t')};`);
-    L.push(`        af[mt][2] = ${pair('Ac', 'm0', 'ks + 2 * t + 8')};`);
-    L.push(`        af[mt][3] = ${pair('Ac', 'm0 + 8', 'ks + 2 * t + 8')};`);
-    L.push('      }');
-    L.push(`      ${D.unroll} for (int nt = 0; nt < 4; nt++) {`);
-    L.push('        const unsigned n0 = wn * 32 + nt * 8 + g;');
-    L.push(`        bf[nt][0] = ${pair('Bc', 'n0', 'ks + 2 * t')};`);
-    L.push(`        bf[nt][1] = ${pair('Bc', 'n0', 'ks + 2 * t + 8')};`);
-    L.push('      }');
-    L.push(`      ${D.unroll} for (int mt = 0; mt < 4; mt++) { ${D.unroll} for (int nt = 0; nt < 4; nt++) ${fn}(acc[mt][nt], af[mt], bf[nt]); }`);
-    L.push('    }');
-    L.push('    if (more) {');
-    L.push(...store('(cur ^ 1u)').map((x) => `  ${x}`));
-    L.push('    }');
-    L.push(`    ${D.barrier}`);
-    L.push('  }');
+    L.push(this.mmaAccumulators(), `  uint16_t ra[${PER}], rb[${PER}];`);
+    const body = [
+      `    ${D.sharedPtr('const uint16_t')}Ac = As + cur * ${128 * LD};`,
+      `    ${D.sharedPtr('const uint16_t')}Bc = Bs + cur * ${128 * LD};`,
+      ...this.mmaStep(
+        BK,
+        16,
+        'ks + 2 * t',
+        8,
+        (row, k) => pair('Ac', row, k),
+        (col, k) => pair('Bc', col, k),
+        mm.dtype === 'bfloat16' ? 'ma_mma_bf16' : 'ma_mma_f16',
+      ),
+    ];
+    this.mmKLoop(L, BK, PER, (raw) => raw, '(uint16_t)0', store, body);
     this.mmaEpilogue(L);
     return L.join('\n');
   }
