@@ -205,24 +205,27 @@ void Runtime::SetMemoryLimit(std::uint64_t bytes) {
 
 // ---- transfers through pinned staging ----
 
+// The device address of bytes [offset, offset + n) of buffer `id`; throws when the
+// buffer is unknown or the range leaves it (`what` names the transfer).
+CUdeviceptr Runtime::Span(std::int64_t id, std::uint64_t offset, std::size_t n, const char* what) {
+  std::lock_guard<std::mutex> lock(memMu_);
+  Block* b = Find(id);
+  if (b == nullptr) Fail(ErrorCode::kBadBuffer, "unknown or already freed CUDA buffer id " + std::to_string(id));
+  if (offset > b->bytes || n > b->bytes - offset) {
+    Fail(ErrorCode::kBadArgument, std::string(what) + " of " + std::to_string(n) + " bytes at byteOffset " + std::to_string(offset) +
+                                      " exceeds the buffer's " + std::to_string(b->bytes) + " bytes");
+  }
+  return b->ptr + offset;
+}
+
 void Runtime::Write(std::int64_t id, std::uint64_t offset, const std::uint8_t* src, std::size_t n) {
   MakeCurrent();
-  CUdeviceptr base = 0;
-  {
-    std::lock_guard<std::mutex> lock(memMu_);
-    Block* b = Find(id);
-    if (b == nullptr) Fail(ErrorCode::kBadBuffer, "unknown or already freed CUDA buffer id " + std::to_string(id));
-    if (offset > b->bytes || n > b->bytes - offset) {
-      Fail(ErrorCode::kBadArgument, "write of " + std::to_string(n) + " bytes at byteOffset " + std::to_string(offset) +
-                                        " exceeds the buffer's " + std::to_string(b->bytes) + " bytes");
-    }
-    base = b->ptr;
-  }
+  const CUdeviceptr base = Span(id, offset, n, "write");
   std::lock_guard<std::mutex> lock(stagingMu_);
   for (std::size_t done = 0; done < n;) {
     const std::size_t chunk = std::min(kStagingBytes, n - done);
     std::memcpy(staging_, src + done, chunk);
-    Check(api_->cuMemcpyHtoDAsync(base + offset + done, staging_, chunk, stream_), "cuMemcpyHtoDAsync");
+    Check(api_->cuMemcpyHtoDAsync(base + done, staging_, chunk, stream_), "cuMemcpyHtoDAsync");
     Synchronize(nullptr);  // the staging buffer is reused by the next chunk
     done += chunk;
   }
@@ -230,21 +233,11 @@ void Runtime::Write(std::int64_t id, std::uint64_t offset, const std::uint8_t* s
 
 void Runtime::Read(std::int64_t id, std::uint64_t offset, std::uint8_t* dst, std::size_t n) {
   MakeCurrent();
-  CUdeviceptr base = 0;
-  {
-    std::lock_guard<std::mutex> lock(memMu_);
-    Block* b = Find(id);
-    if (b == nullptr) Fail(ErrorCode::kBadBuffer, "unknown or already freed CUDA buffer id " + std::to_string(id));
-    if (offset > b->bytes || n > b->bytes - offset) {
-      Fail(ErrorCode::kBadArgument, "read of " + std::to_string(n) + " bytes at byteOffset " + std::to_string(offset) +
-                                        " exceeds the buffer's " + std::to_string(b->bytes) + " bytes");
-    }
-    base = b->ptr;
-  }
+  const CUdeviceptr base = Span(id, offset, n, "read");
   std::lock_guard<std::mutex> lock(stagingMu_);
   for (std::size_t done = 0; done < n;) {
     const std::size_t chunk = std::min(kStagingBytes, n - done);
-    Check(api_->cuMemcpyDtoHAsync(staging_, base + offset + done, chunk, stream_), "cuMemcpyDtoHAsync");
+    Check(api_->cuMemcpyDtoHAsync(staging_, base + done, chunk, stream_), "cuMemcpyDtoHAsync");
     Synchronize(nullptr);
     std::memcpy(dst + done, staging_, chunk);
     done += chunk;

@@ -116,6 +116,7 @@ class Runtime {
   CUdeviceptr TakeCached(std::uint64_t classBytes);
   void EvictTo(std::uint64_t target);
   Block* Find(std::int64_t id);
+  CUdeviceptr Span(std::int64_t id, std::uint64_t offset, std::size_t n, const char* what);
 
   std::mutex initMu_;
   bool initTried_ = false;
