@@ -98,8 +98,6 @@ import type { ReduceOp } from '../graph/node.js';
 import { cClass, fillOpRow, type OpRow, reduceIdentity, reduceStep, SHARED_OPS, wrapType } from './ctypes.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
 
-/** Dtype classes the op table distinguishes: bool, signed, unsigned, float32-computed, double. */
-
 /** A kernel parameter (a buffer). */
 export interface GpuParam {
   readonly name: string;
