@@ -65,6 +65,7 @@ void LoadOnce() {
       Resolve(cuda, "cuMemcpyDtoHAsync_v2", &a.cuMemcpyDtoHAsync, &why) &&
       Resolve(cuda, "cuModuleLoadData", &a.cuModuleLoadData, &why) &&
       Resolve(cuda, "cuModuleGetFunction", &a.cuModuleGetFunction, &why) &&
+      Resolve(cuda, "cuFuncSetAttribute", &a.cuFuncSetAttribute, &why) &&
       Resolve(cuda, "cuLaunchKernel", &a.cuLaunchKernel, &why) &&
       Resolve(cuda, "cuEventCreate", &a.cuEventCreate, &why) && Resolve(cuda, "cuEventRecord", &a.cuEventRecord, &why) &&
       Resolve(cuda, "cuEventSynchronize", &a.cuEventSynchronize, &why) &&

@@ -12,6 +12,10 @@ namespace {
 // Words a GPU command carries after its buffer ids (GPU_LAUNCH_WORDS in native.ts).
 constexpr std::size_t kLaunchWords = 9;
 constexpr unsigned kMaxBlockThreads = 1024;
+// Shared memory a block may use without opting in, and the attribute that opts in
+// (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES).
+constexpr std::int32_t kStaticSharedBytes = 48 * 1024;
+constexpr int kMaxDynamicSharedAttribute = 8;
 // Args blobs larger than this travel as a pointer to a device copy (GPU_ARGS_INLINE_BYTES).
 constexpr std::size_t kArgsInlineBytes = 4096;
 }  // namespace
@@ -350,6 +354,11 @@ Plan Runtime::Prepare(const std::int32_t* commands, std::size_t nCommands, const
       Fail(ErrorCode::kKernel, "args of kernel " + kernelNames_[kernel] + " lie outside the args block");
     }
     l.sharedBytes = static_cast<unsigned>(shared);
+    if (shared > kStaticSharedBytes) {
+      // Dynamic shared memory past 48 KB must be allowed per function first.
+      const std::string call = "cuFuncSetAttribute (" + std::to_string(shared) + " dynamic shared bytes) for kernel " + kernelNames_[kernel];
+      Check(api_->cuFuncSetAttribute(l.fn, kMaxDynamicSharedAttribute, shared), call.c_str());
+    }
     l.argBlob = reinterpret_cast<const std::uint8_t*>(args) + argOffset;
     l.argCopy = 0;
     if (static_cast<std::size_t>(argBytes) > kArgsInlineBytes) {

@@ -115,6 +115,15 @@ ${QUAL} double ma_erfinv(double y) {
 
 /* TensorFloat-32: round to nearest (ties away) to 10 mantissa bits; one warp-wide
    m16n8k8 product D = A B + C with float32 accumulation (PTX fragment layout). */
+/* Asynchronous copies to shared memory (sm_80+): bytes is the full size or 0 (zero fill). */
+${QUAL} void ma_cp16(float *dst, const float *src, int bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"((uint32_t)__cvta_generic_to_shared(dst)), "l"(src), "r"(bytes) : "memory");
+}
+${QUAL} void ma_cp4(float *dst, const float *src, int bytes) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"((uint32_t)__cvta_generic_to_shared(dst)), "l"(src), "r"(bytes) : "memory");
+}
+${QUAL} void ma_cp_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N> ${QUAL} void ma_cp_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
 ${QUAL} uint32_t ma_tf32(float x) { uint32_t r; asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x)); return r; }
 ${QUAL} void ma_mma_tf32(float c[4], const uint32_t a[4], const uint32_t b[2]) {
   asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
@@ -192,6 +201,7 @@ export const CUDA_DIALECT: GpuDialect = {
   prelude: CUDA_PRELUDE,
   tensorCoresTf32: true,
   tensorCores16: true,
+  asyncCopy: { dynamicShared: (type, name) => `extern __shared__ __align__(16) ${type} ${name}[];` },
 };
 
 /** Renders one kernel as CUDA C (an `extern "C" __global__` function called `name`). */

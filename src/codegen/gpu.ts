@@ -154,7 +154,7 @@ export interface GpuDialect {
   readonly prelude: string;
   /**
    * TensorFloat-32 warp matrix products (CUDA: mma.sync m16n8k8), used for float32
-   * matmuls under setMatmulPrecision('tf32'). The prelude then defines
+   * matmuls under setMatmulPrecision('tf32') where asyncCopy is present too. The prelude then defines
    * `uint32_t ma_tf32(float)` (round to TF32 bits) and
    * `void ma_mma_tf32(float c[4], const uint32_t a[4], const uint32_t b[2])` with the
    * PTX fragment layout of m16n8k8 (g = lane / 4, t = lane % 4: a = A[g][t], A[g+8][t],
@@ -162,6 +162,17 @@ export interface GpuDialect {
    * C[g+8][2t], C[g+8][2t+1]). Absent: tf32 matmuls run the exact kernel.
    */
   readonly tensorCoresTf32?: boolean;
+  /**
+   * Optional: asynchronous copies from device to shared memory (CUDA: cp.async), which
+   * the float32 product kernels pipeline several tiles deep. The prelude then defines
+   * `ma_cp16(dst, src, bytes)` and `ma_cp4(dst, src, bytes)` (copy 16 or 4 bytes from
+   * device memory to shared memory, zero-filling what is past `bytes`, which is either
+   * the full size or 0), `ma_cp_commit()` (closes a group of copies) and
+   * `ma_cp_wait<N>()` (waits until at most N groups are pending); `dynamicShared` declares
+   * the block's dynamic shared memory (sized per launch: GpuLaunch.sharedBytes). Absent:
+   * float32 products run the scalar kernel, and tensorCoresTf32 is unused.
+   */
+  readonly asyncCopy?: { dynamicShared(type: string, name: string): string };
   /**
    * float16/bfloat16 warp matrix products (CUDA: mma.sync m16n8k16, float32 accumulation)
    * for every float16 and bfloat16 matmul. The prelude then defines
@@ -258,13 +269,24 @@ const SG = { BM: 64, BN: 64, BK: 32, threads: 128, LDA: 36, LDB: 68 } as const;
 /** Floats of the SIMD-group matmul's shared array: the larger of the tiles and the results. */
 const SG_SHARED_FLOATS = Math.max(SG.BM * SG.LDA + SG.BK * SG.LDB, (SG.threads / 32) * 32 * 32);
 
-/** The matrix-product kernels the walker renders, and each one's block tile. */
-type MatmulKernel = 'scalar' | 'tf32' | 'mma16' | 'simdgroup';
-const MATMUL_TILES: Readonly<Record<MatmulKernel, { BM: number; BN: number; threads: number }>> = {
-  scalar: MM,
-  tf32: MM,
-  mma16: MM,
-  simdgroup: SG,
+/**
+ * The float32 product kernels fed by asynchronous copies (exact and TF32): 128×128
+ * tiles, 256 threads, K in steps of 32 through STAGES shared buffers of A as [m][k]
+ * (rows padded to LDA floats) and B as [k][n] (rows of LDB): padding keeps the
+ * 16-byte row starts and spreads the fragment reads over the banks.
+ */
+const AS = { BM: 128, BN: 128, BK: 32, threads: 256, STAGES: 3, LDA: 36, LDB: 136 } as const;
+/** Floats of one of AS's shared buffers. */
+const AS_STAGE_FLOATS = AS.BM * AS.LDA + AS.BK * AS.LDB;
+
+/** The matrix-product kernels the walker renders, and each one's block tile and dynamic shared bytes. */
+type MatmulKernel = 'scalar' | 'async32' | 'tf32' | 'mma16' | 'simdgroup';
+const MATMUL_TILES: Readonly<Record<MatmulKernel, { BM: number; BN: number; threads: number; sharedBytes: number }>> = {
+  scalar: { ...MM, sharedBytes: 0 },
+  async32: { ...AS, sharedBytes: AS.STAGES * AS_STAGE_FLOATS * 4 },
+  tf32: { ...AS, sharedBytes: AS.STAGES * AS_STAGE_FLOATS * 4 },
+  mma16: { ...MM, sharedBytes: 0 },
+  simdgroup: { ...SG, sharedBytes: 0 },
 };
 
 /** Operand dtypes the SIMD-group kernel takes (converted to float32 in shared memory). */
@@ -276,7 +298,7 @@ const SIMDGROUP_DTYPES: ReadonlySet<DType> = new Set<DType>(['float32', 'float16
  */
 export function matmulKernel(dialect: GpuDialect, ir: KernelIR): MatmulKernel {
   const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
-  if (mm.precision === 'tf32' && dialect.tensorCoresTf32) return 'tf32';
+  if (mm.dtype === 'float32' && dialect.asyncCopy) return mm.precision === 'tf32' && dialect.tensorCoresTf32 ? 'tf32' : 'async32';
   if ((mm.dtype === 'float16' || mm.dtype === 'bfloat16') && dialect.tensorCores16) return 'mma16';
   if (dialect.simdgroupMatrix && SIMDGROUP_DTYPES.has(mm.dtype)) return 'simdgroup';
   return 'scalar';
@@ -1161,17 +1183,12 @@ class GpuRenderer {
    * exact FMA arithmetic; the epilogue runs per output element.
    */
   renderMatmul(name: string): string {
-    const ir = this.ir;
     const D = this.D;
-    const W = D.int64;
-    const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
+    const mm = this.ir.matmul as NonNullable<KernelIR['matmul']>;
     const d = mm.dtype;
     const CT = this.ct(d);
-    const r = ir.rank;
     const { BM, BN, BK, threads } = MM;
     const PER = (BM * BK) / threads; // elements of each operand tile a thread loads
-    const outD = ir.buffers[0];
-    const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
     // A is stored transposed ([k][m]). (Padding its rows to spread the transposing stores
     // over the banks measured slower on the H100: 30.8 against 35.4 TFLOP/s at 4096.)
     const LDA = BM;
@@ -1210,18 +1227,33 @@ class GpuRenderer {
     );
     body.push('    }');
     this.mmKLoop(L, BK, PER, (raw) => `(${CT})${this.fromStorage(d, raw)}`, `(${CT})0`, store, body);
+    this.scalarEpilogue(L);
+    return L.join('\n');
+  }
+
+  /**
+   * The close of a product kernel whose thread (ty, tx) of a 16×16 layout holds acc[8][8]
+   * for rows {ty*4..+3, 64+ty*4..+3} and columns {tx*4..+3, 64+tx*4..+3} of the tile: the
+   * epilogue per element.
+   */
+  private scalarEpilogue(L: string[]): void {
+    const ir = this.ir;
+    const D = this.D;
+    const W = D.int64;
+    const r = ir.rank;
+    const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
     L.push(`  ${D.unroll} for (int ii = 0; ii < 8; ii++) {`);
     L.push(`    const ${W} i = row0 + (ii < 4 ? ty * 4 + ii : 64 + ty * 4 + ii - 4);`);
     L.push('    if (i >= M) continue;');
     L.push(`    ${D.unroll} for (int jj = 0; jj < 8; jj++) {`);
     L.push(`      const ${W} j = col0 + (jj < 4 ? tx * 4 + jj : 64 + tx * 4 + jj - 4);`);
     L.push('      if (j >= N) continue;');
+    this.mmValue = 'acc[ii][jj]';
     for (const st of ir.stmts) L.push(`      ${this.stmt(st, dimVar, 'serial').split('\n').join('\n      ')}`);
-    L.push(`      b0[bflat * M * N + i * N + j] = ${this.toStorage(outD, `v${ir.result}`)};`);
+    L.push(`      b0[bflat * M * N + i * N + j] = ${this.toStorage(ir.buffers[0], `v${ir.result}`)};`);
     L.push('    }');
     L.push('  }');
     L.push('}');
-    return L.join('\n');
   }
 
   /**
@@ -1362,40 +1394,133 @@ class GpuRenderer {
   private static readonly MMA_COORDS = 'lane = tid & 31u, warp = tid >> 5, g = lane >> 2, t = lane & 3u, wm = warp >> 2, wn = warp & 3u';
 
   /**
-   * A float32 matrix product on TensorFloat-32 tensor cores: 128×128 tiles per
-   * 256-thread block, 8 warps of 64×32 (4×4 m16n8k8 products each), K in steps of 16
-   * through double-buffered shared memory (rows padded by 4 so fragment reads are free
-   * of bank conflicts), operands rounded to TF32 once as they are stored, float32
+   * The opening and K loop of a float32 product fed by asynchronous copies (tile AS):
+   * the operands' tiles are copied into AS.STAGES shared buffers, AS.STAGES - 1 tiles
+   * ahead of the one `body` reads (`Ac`, A as [m][k]; `Bc`, B as [k][n]). Operands with
+   * unit inner strides and 16-byte aligned rows move in 16-byte copies; any others
+   * element by element (threads consecutive along a unit stride where the operand has
+   * one). Copies past M, N or K zero-fill, so edges need no branches in the product.
+   */
+  private asyncOpen(name: string, coords: string, body: string[]): string[] {
+    const D = this.D;
+    const W = D.int64;
+    const mm = this.ir.matmul as NonNullable<KernelIR['matmul']>;
+    const copy = D.asyncCopy as NonNullable<GpuDialect['asyncCopy']>;
+    const { BM, BN, BK, threads, STAGES, LDA, LDB } = AS;
+    const A = `b${mm.a.buf}`;
+    const B = `b${mm.b.buf}`;
+    const u = D.unroll;
+    const L: string[] = [...this.head(name, threads), `  ${copy.dynamicShared('float', 'sm')}`, ...this.matmulHead()];
+    L.push(`  const ${W} row0 = (${W})${D.blockY} * ${BM}, col0 = (${W})${D.blockX} * ${BN};`);
+    L.push(`  const unsigned tid = ${D.threadX}, ${coords};`);
+    L.push(
+      `  const bool vec = sAk == 1 && sBj == 1 && ((sAi | sBk | oA | oB | K | N) & 3) == 0 && (((unsigned long long)${A} | (unsigned long long)${B}) & 15) == 0;`,
+    );
+    L.push('  const bool aAlongK = sAk == 1 || sAi != 1, bAlongN = sBj == 1 || sBk != 1;');
+    L.push(`  const ${W} tiles = (K + ${BK - 1}) / ${BK};`);
+    // 16-byte copies: thread tid moves chunk (tid % 8) of A's rows tid / 8 + 32e and
+    // chunk (tid % 32) of B's k-rows tid / 32 + 8e: one base pointer per operand.
+    const rowsA = threads / (BK / 4);
+    const rowsB = threads / (BN / 4);
+    L.push(`  const unsigned rA0 = tid / ${BK / 4}, kA = (tid % ${BK / 4}) * 4, kB0 = tid / ${BN / 4}, nB = (tid % ${BN / 4}) * 4;`);
+    L.push(`  const ${W} rA = row0 + rA0, cB = col0 + nB, stepA = ${rowsA} * sAi;`);
+    L.push(`  const float *pA = ${A} + (oA + (rA < M ? rA : 0) * sAi + kA), *pB = ${B} + (oB + (cB < N ? cB : 0) + kB0 * sBk);`);
+    const load = (stage: string, kt: string): string[] => [
+      '{',
+      `  float *As_ = sm + (${stage}) * ${AS_STAGE_FLOATS}, *Bs_ = As_ + ${BM * LDA};`,
+      `  const ${W} kb = (${kt}) * ${BK};`,
+      '  if (vec) {',
+      `    ${u} for (int e = 0; e < ${BM / rowsA}; e++) {`,
+      `      const bool ok = rA + ${rowsA} * e < M && kb + kA < K;`,
+      `      ma_cp16(As_ + (rA0 + ${rowsA} * e) * ${LDA} + kA, ok ? pA + (e * stepA + kb) : ${A}, ok ? 16 : 0);`,
+      '    }',
+      `    ${u} for (int e = 0; e < ${BK / rowsB}; e++) {`,
+      `      const bool ok = kb + kB0 + ${rowsB} * e < K && cB < N;`,
+      `      ma_cp16(Bs_ + (kB0 + ${rowsB} * e) * ${LDB} + nB, ok ? pB + (kb + ${rowsB} * e) * sBk : ${B}, ok ? 16 : 0);`,
+      '    }',
+      '  } else {',
+      // The fallback stays rolled: unrolled, its addresses would be kept live across the K loop.
+      `    ${D.unrollBy(1)} for (int e = 0; e < ${(BM * BK) / threads}; e++) {`,
+      `      const unsigned c = tid + ${threads} * e, r = aAlongK ? c / ${BK} : c % ${BM}, k = aAlongK ? c % ${BK} : c / ${BM};`,
+      `      const ${W} gi = row0 + r, gk = kb + k;`,
+      '      const bool ok = gi < M && gk < K;',
+      `      ma_cp4(As_ + r * ${LDA} + k, ok ? ${A} + (oA + gi * sAi + gk * sAk) : ${A}, ok ? 4 : 0);`,
+      `      const unsigned kr = bAlongN ? c / ${BN} : c % ${BK}, n = bAlongN ? c % ${BN} : c / ${BK};`,
+      `      const ${W} gk2 = kb + kr, gj = col0 + n;`,
+      '      const bool ok2 = gk2 < K && gj < N;',
+      `      ma_cp4(Bs_ + kr * ${LDB} + n, ok2 ? ${B} + (oB + gk2 * sBk + gj * sBj) : ${B}, ok2 ? 4 : 0);`,
+      '    }',
+      '  }',
+      '}',
+    ];
+    const indent = (lines: string[], by: string): string[] => lines.map((x) => by + x);
+    L.push(`  ${u} for (int s = 0; s < ${STAGES - 1}; s++) {`);
+    L.push('    if (s < tiles)', ...indent(load('s', 's'), '    '));
+    L.push('    ma_cp_commit();');
+    L.push('  }');
+    L.push(`  for (${W} kt = 0; kt < tiles; kt++) {`);
+    L.push(`    ma_cp_wait<${STAGES - 2}>();`);
+    L.push(`    ${D.barrier}`);
+    L.push(`    const ${W} nx = kt + ${STAGES - 1};`);
+    L.push('    if (nx < tiles)', ...indent(load(`(unsigned)(nx % ${STAGES})`, 'nx'), '    '));
+    L.push('    ma_cp_commit();');
+    L.push(`    const float *Ac = sm + (unsigned)(kt % ${STAGES}) * ${AS_STAGE_FLOATS}, *Bc = Ac + ${BM * LDA};`);
+    L.push(...body);
+    L.push('  }');
+    return L;
+  }
+
+  /**
+   * An exact float32 matrix product fed by asynchronous copies (tile AS): thread
+   * (ty, tx) of a 16×16 layout accumulates 8×8 elements (rows {ty*4.., 64+ty*4..},
+   * columns {tx*4.., 64+tx*4..}) with fused multiply-adds, reading A four k at a time
+   * and B four columns at a time (16-byte shared-memory reads); the epilogue runs per
+   * output element.
+   */
+  renderMatmulAsync32(name: string): string {
+    const u = this.D.unroll;
+    const { LDA, LDB, BK } = AS;
+    const body = [
+      `    ${u} for (int k4 = 0; k4 < ${BK}; k4 += 4) {`,
+      '      float4 a4[8];',
+      `      ${u} for (int ii = 0; ii < 8; ii++) a4[ii] = *(const float4 *)(Ac + (ii < 4 ? ty * 4 + ii : 60 + ty * 4 + ii) * ${LDA} + k4);`,
+      `      ${u} for (int kq = 0; kq < 4; kq++) {`,
+      `        const float4 p = *(const float4 *)(Bc + (k4 + kq) * ${LDB} + tx * 4), q = *(const float4 *)(Bc + (k4 + kq) * ${LDB} + 64 + tx * 4);`,
+      '        const float bv[8] = {p.x, p.y, p.z, p.w, q.x, q.y, q.z, q.w};',
+      `        ${u} for (int ii = 0; ii < 8; ii++) {`,
+      '          const float av = kq == 0 ? a4[ii].x : kq == 1 ? a4[ii].y : kq == 2 ? a4[ii].z : a4[ii].w;',
+      `          ${u} for (int jj = 0; jj < 8; jj++) acc[ii][jj] = ${this.fma('float32', 'av', 'bv[jj]', 'acc[ii][jj]')};`,
+      '        }',
+      '      }',
+      '    }',
+    ];
+    const L = this.asyncOpen(name, 'ty = tid / 16, tx = tid % 16', body);
+    const at = L.findIndex((x) => x.includes('const bool vec'));
+    L.splice(at, 0, `  float acc[8][8]; ${u} for (int ii = 0; ii < 8; ii++) { ${u} for (int jj = 0; jj < 8; jj++) acc[ii][jj] = 0.0f; }`);
+    this.scalarEpilogue(L);
+    return L.join('\n');
+  }
+
+  /**
+   * A float32 matrix product on TensorFloat-32 tensor cores fed by asynchronous copies
+   * (tile AS): 8 warps of 64×32 (4×4 m16n8k8 products each); operands are rounded to
+   * TF32 as the fragments are read (so the shared tiles are plain copies), float32
    * accumulation; the epilogue runs per output element.
    */
   renderMatmulTf32(name: string): string {
-    const D = this.D;
-    const BK = 16;
-    const LD = 132; // padded row of 128
-    const PER = (128 * BK) / 256;
-    const L = this.mmOpen(name, [D.shared('float', 'As', 2 * BK * LD), D.shared('float', 'Bs', 2 * BK * LD)], GpuRenderer.MMA_COORDS, BK, PER);
-    const store = (buf: string): string[] => [
-      `    ${D.unroll} for (int e = 0; e < ${PER}; e++) {`,
-      '      const unsigned q = tid + 256 * e;',
-      `      As[(${buf} * ${BK} + q % ${BK}) * ${LD} + q / ${BK}] = __uint_as_float(ma_tf32(ra[e]));`,
-      `      Bs[(${buf} * ${BK} + q / 128) * ${LD} + q % 128] = __uint_as_float(ma_tf32(rb[e]));`,
-      '    }',
-    ];
-    L.push(this.mmaAccumulators(), `  float ra[${PER}], rb[${PER}];`);
-    const body = [
-      `    ${D.sharedPtr('const float')}Ac = As + cur * ${BK * LD};`,
-      `    ${D.sharedPtr('const float')}Bc = Bs + cur * ${BK * LD};`,
-      ...this.mmaStep(
-        BK,
-        8,
-        'ks + t',
-        4,
-        (row, k) => `__float_as_uint(Ac[(${k}) * ${LD} + ${row}])`,
-        (col, k) => `__float_as_uint(Bc[(${k}) * ${LD} + ${col}])`,
-        'ma_mma_tf32',
-      ),
-    ];
-    this.mmKLoop(L, BK, PER, (raw) => raw, '0.0f', store, body);
+    const { LDA, LDB, BK } = AS;
+    const body = this.mmaStep(
+      BK,
+      8,
+      'ks + t',
+      4,
+      (row, k) => `ma_tf32(Ac[(${row}) * ${LDA} + ${k}])`,
+      (col, k) => `ma_tf32(Bc[(${k}) * ${LDB} + ${col}])`,
+      'ma_mma_tf32',
+    );
+    const L = this.asyncOpen(name, GpuRenderer.MMA_COORDS, body);
+    const at = L.findIndex((x) => x.includes('const bool vec'));
+    L.splice(at, 0, this.mmaAccumulators());
     this.mmaEpilogue(L);
     return L.join('\n');
   }
@@ -1697,6 +1822,7 @@ export function renderGpuKernel(dialect: GpuDialect, ir: KernelIR, name: string)
     case 'matmul':
       return {
         scalar: () => R.renderMatmul(name),
+        async32: () => R.renderMatmulAsync32(name),
         tf32: () => R.renderMatmulTf32(name),
         mma16: () => R.renderMatmulMma16(name),
         simdgroup: () => R.renderMatmulSimdgroup(name),
@@ -1736,7 +1862,7 @@ export function gpuLaunch(ir: KernelIR, args: readonly number[], dialect: GpuDia
       const N = args[mm.n];
       const empty = M === 0 || N === 0 || batch === 0;
       const t = MATMUL_TILES[matmulKernel(dialect, ir)];
-      return { grid: empty ? [0, 0, 0] : [ceilDiv(N, t.BN), ceilDiv(M, t.BM), batch], block: [t.threads, 1, 1], sharedBytes: 0, scratchBytes: 0 };
+      return { grid: empty ? [0, 0, 0] : [ceilDiv(N, t.BN), ceilDiv(M, t.BM), batch], block: [t.threads, 1, 1], sharedBytes: t.sharedBytes, scratchBytes: 0 };
     }
     case 'scan':
       return { grid: [Math.min(MAX_BLOCKS, ceilDiv(work, FLAT_THREADS)), 1, 1], block: [FLAT_THREADS, 1, 1], sharedBytes: 0, scratchBytes: 0 };

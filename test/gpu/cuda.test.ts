@@ -110,6 +110,35 @@ describe.skipIf(why !== '')('CUDA backend', () => {
     expect(maxRelDiff(c, g)).toBeLessThan(1e-5);
   });
 
+  it('float32 products copy tiles asynchronously (16 bytes where rows are aligned, element by element for offset views, transposes and odd sizes) and stay exact like the CPU', () => {
+    const cases: [number, number, number, 'plain' | 'offset' | 'transposed'][] = [
+      [129, 260, 132, 'plain'],
+      [130, 261, 70, 'plain'],
+      [64, 200, 96, 'offset'],
+      [96, 130, 40, 'transposed'],
+      [1, 1, 1, 'plain'],
+    ];
+    for (const [m, k, n, view] of cases) {
+      const [c, g] = both(() => {
+        const a =
+          view === 'offset'
+            ? ma
+                .array(rand(m * k + 1, 6))
+                .slice([1, m * k + 1])
+                .reshape(m, k)
+            : view === 'transposed'
+              ? ma
+                  .array(rand(k * m, 6))
+                  .reshape(k, m)
+                  .transpose([1, 0])
+              : ma.array(rand(m * k, 6)).reshape(m, k);
+        const b = ma.array(rand(2 * k * n, 7)).reshape(2, k, n);
+        return ma.matmul(a, b).multiply(0.5);
+      });
+      expect(g, `${m}x${k}x${n} ${view}`).toEqual(c);
+    }
+  });
+
   it("setMatmulPrecision('tf32') runs float32 matmuls on tensor cores within TF32 error; the default stays exact", () => {
     const build = (): ma.MetalArray => ma.matmul(ma.array(rand(200 * 256, 4)).reshape(200, 256), ma.array(rand(256 * 136, 5)).reshape(256, 136)).add(1);
     const [c, g] = both(build);
