@@ -71,7 +71,9 @@ function mix(h: number, v: number): number {
 function mix2(h: number, v: number): number {
   h = Math.imul(h + v, 0x85ebca6b);
   h ^= h >>> 16;
-  return Math.imul(h, 0xc2b2ae35) + 0x27d4eb2f;
+  // `| 0` keeps the lane an int32: hashes stay small integers in V8 (no boxed doubles
+  // in nodes) and feed back into add() without its high-word path.
+  return (Math.imul(h, 0xc2b2ae35) + 0x27d4eb2f) | 0;
 }
 
 /** Hash state builder; kept monomorphic and allocation-free. */
