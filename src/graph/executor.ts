@@ -76,12 +76,44 @@ type PlanStep =
   | LoweredKernel
   | { ir: null; kernel: number; inputs: Node[]; args: number[]; consts: LoweredKernel['consts']; cost: number; materialize: Node[] };
 
-const planCache = new Map<string, Plan>();
+/**
+ * A cached plan under its full key: the graph walk's two hash lanes and node count, and
+ * the planning context. Keys that share the first lane chain through `next`.
+ */
+interface PlanEntry {
+  readonly h2: number;
+  readonly count: number;
+  readonly context: string;
+  readonly plan: Plan;
+  next: PlanEntry | null;
+}
+
+// Keyed by the first hash lane (a number: no key string is built per eval).
+const planCache = new Map<number, PlanEntry>();
+let planCount = 0;
 const PLAN_CACHE_LIMIT = 4096;
 
 /** Drops every cached plan (kernels stay compiled). */
 export function clearPlanCache(): void {
   planCache.clear();
+  planCount = 0;
+}
+
+// The planning context string, rebuilt only when the backend, options or precision change.
+let lastBackend: Backend | null = null;
+let lastOpts: PlanOptions | null = null;
+let lastPrecision = '';
+let lastContext = '';
+
+function planContext(backend: Backend, opts: PlanOptions): string {
+  const precision = getMatmulPrecision();
+  if (backend !== lastBackend || opts !== lastOpts || precision !== lastPrecision) {
+    lastBackend = backend;
+    lastOpts = opts;
+    lastPrecision = precision;
+    lastContext = `${backend.name}|${opts.fusion ? 1 : 0}${opts.cpuMatmul}|${precision}`;
+  }
+  return lastContext;
 }
 
 function describeNode(n: Node): string {
@@ -313,16 +345,24 @@ function kernelNameFor(backend: Backend, body: string): string {
 /** Gets the cached plan for the graph under `outputs`, or builds it. */
 export function planFor(outputs: readonly Node[], backend: Backend, opts: PlanOptions): { plan: Plan; nodes: Node[] } {
   const walk = walkGraph(outputs);
-  const key = `${backend.name}|${opts.fusion ? 1 : 0}${opts.cpuMatmul}|${getMatmulPrecision()}|${walk.key}`;
-  let plan = planCache.get(key);
-  if (plan) {
+  const context = planContext(backend, opts);
+  const count = walk.nodes.length;
+  let e = planCache.get(walk.h1) ?? null;
+  while (e !== null && (e.h2 !== walk.h2 || e.count !== count || e.context !== context)) e = e.next;
+  if (e !== null) {
     counters.planCacheHits++;
-  } else {
-    counters.planCacheMisses++;
-    plan = buildPlan(walk.nodes, outputs, backend, opts);
-    if (planCache.size >= PLAN_CACHE_LIMIT) planCache.delete(planCache.keys().next().value as string);
-    planCache.set(key, plan);
+    return { plan: e.plan, nodes: walk.nodes };
   }
+  counters.planCacheMisses++;
+  const plan = buildPlan(walk.nodes, outputs, backend, opts);
+  if (planCount >= PLAN_CACHE_LIMIT) {
+    // The oldest first lane goes, with every plan chained under it.
+    const [h1, oldest] = planCache.entries().next().value as [number, PlanEntry];
+    for (let x: PlanEntry | null = oldest; x !== null; x = x.next) planCount--;
+    planCache.delete(h1);
+  }
+  planCache.set(walk.h1, { h2: walk.h2, count, context, plan, next: planCache.get(walk.h1) ?? null });
+  planCount++;
   return { plan, nodes: walk.nodes };
 }
 
