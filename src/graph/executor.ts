@@ -17,7 +17,7 @@ import { walkGraph } from './walk.js';
 
 /** How an output of a plan is produced. */
 type OutputRule =
-  | { kind: 'kernel'; slot: number } // written by a kernel into buffer slot `slot`
+  | { kind: 'kernel'; slot: number; strides: readonly number[] } // written by a kernel into buffer slot `slot`, contiguous
   | { kind: 'alias'; leafLocal: number; strides: number[]; offset: number } // a view of an existing leaf
   | { kind: 'same'; leafLocal: number }; // already a leaf
 
@@ -270,7 +270,9 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
     argWords[i] = BigInt(a);
   });
 
-  const outputsFinal: OutputRule[] = outputRules.map((r, i) => r ?? { kind: 'kernel', slot: slotOf.get(outputs[i]) as number });
+  const outputsFinal: OutputRule[] = outputRules.map(
+    (r, i) => r ?? { kind: 'kernel', slot: slotOf.get(outputs[i]) as number, strides: contiguousStrides(outputs[i].shape) },
+  );
   const description: KernelDescription[] = roots.map((_, ki) => {
     const root = roots[ki];
     // The nodes fused into this kernel, listed in the walk's post-order.
@@ -366,21 +368,51 @@ export function planFor(outputs: readonly Node[], backend: Backend, opts: PlanOp
   return { plan, nodes: walk.nodes };
 }
 
-/** A plan bound to this run's buffers, ready to launch. */
-export interface BoundRun {
-  commands: Int32Array;
-  args: BigInt64Array;
-  buffers: BufferRef[];
-  finish(): void;
-  abandon(): void;
-}
-
 /** Compiles (or loads from the caches) a plan's kernels the first time it runs. */
 function ensureCompiled(plan: Plan): void {
   if (plan.compiled) return;
   const ids = plan.backend.kernels(plan.sources);
   for (let k = 0; k < ids.length; k++) plan.commands[plan.kernelPos[k]] = ids[k];
   plan.compiled = true;
+}
+
+/** A plan bound to this run's buffers, ready to launch. */
+export class BoundRun {
+  readonly commands: Int32Array;
+  readonly args: BigInt64Array;
+  constructor(
+    readonly plan: Plan,
+    readonly nodes: readonly Node[],
+    readonly buffers: BufferRef[],
+  ) {
+    this.commands = plan.commands;
+    this.args = plan.args;
+  }
+
+  /** After the kernels ran: turns the outputs into leaves and frees the intermediates. */
+  finish(): void {
+    const { plan, nodes, buffers } = this;
+    // Aliases first: they take their hold on leaf buffers before kernel outputs let go of inputs.
+    for (let i = 0; i < plan.outputs.length; i++) {
+      const rule = plan.outputs[i];
+      const out = nodes[plan.outputLocals[i]];
+      if (rule.kind === 'alias' && out.kind !== 'leaf') out.becomeLeaf(nodes[rule.leafLocal].buffer as BufferRef, rule.strides, rule.offset);
+    }
+    for (let i = 0; i < plan.outputs.length; i++) {
+      const rule = plan.outputs[i];
+      const out = nodes[plan.outputLocals[i]];
+      // An output another (async) eval already finished keeps its first result.
+      if (rule.kind === 'kernel' && out.kind !== 'leaf') out.becomeLeaf(buffers[rule.slot], rule.strides, 0);
+    }
+    for (let i = plan.leafLocals.length; i < buffers.length; i++) {
+      if (buffers[i].holders === 0) buffers[i].release();
+    }
+  }
+
+  /** The run failed: frees the buffers it allocated. */
+  abandon(): void {
+    for (let i = this.plan.leafLocals.length; i < this.buffers.length; i++) this.buffers[i].release();
+  }
 }
 
 /** Binds a plan to the current graph's leaves, constants and fresh buffers. */
@@ -410,27 +442,7 @@ export function bindPlan(plan: Plan, nodes: readonly Node[]): BoundRun {
     if (c.float) f64[c.word] = Number(v);
     else args[c.word] = typeof v === 'bigint' ? BigInt.asIntN(64, v) : BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
   }
-  const finish = (): void => {
-    // Aliases first: they take their hold on leaf buffers before kernel outputs let go of inputs.
-    for (let i = 0; i < plan.outputs.length; i++) {
-      const rule = plan.outputs[i];
-      const out = nodes[plan.outputLocals[i]];
-      if (rule.kind === 'alias' && out.kind !== 'leaf') out.becomeLeaf(nodes[rule.leafLocal].buffer as BufferRef, rule.strides, rule.offset);
-    }
-    for (let i = 0; i < plan.outputs.length; i++) {
-      const rule = plan.outputs[i];
-      const out = nodes[plan.outputLocals[i]];
-      // An output another (async) eval already finished keeps its first result.
-      if (rule.kind === 'kernel' && out.kind !== 'leaf') out.becomeLeaf(buffers[rule.slot], contiguousStrides(out.shape), 0);
-    }
-    for (let i = plan.leafLocals.length; i < buffers.length; i++) {
-      if (buffers[i].holders === 0) buffers[i].release();
-    }
-  };
-  const abandon = (): void => {
-    for (let i = plan.leafLocals.length; i < buffers.length; i++) buffers[i].release();
-  };
-  return { commands, args, buffers, finish, abandon };
+  return new BoundRun(plan, nodes, buffers);
 }
 
 /** The distinct outputs that are not leaves yet. */
@@ -441,44 +453,44 @@ function unevaluated(outputs: readonly Node[]): Node[] {
 }
 
 /** The plan for the unevaluated outputs, bound to this run's buffers; null if none. */
-function prepareRun(outputs: readonly Node[], backend: Backend, opts: PlanOptions): { plan: Plan; run: BoundRun } | null {
+function prepareRun(outputs: readonly Node[], backend: Backend, opts: PlanOptions): BoundRun | null {
   const pending = unevaluated(outputs);
   if (pending.length === 0) return null;
   const { plan, nodes } = planFor(pending, backend, opts);
-  return { plan, run: bindPlan(plan, nodes) };
+  return bindPlan(plan, nodes);
 }
 
 /** After the kernels ran: count them and turn the outputs into leaves. */
-function completeRun(plan: Plan, run: BoundRun): void {
-  counters.kernelLaunches += plan.kernelCount;
+function completeRun(run: BoundRun): void {
+  counters.kernelLaunches += run.plan.kernelCount;
   // Another (async) eval may have finished some outputs meanwhile; finish() keeps theirs.
   run.finish();
 }
 
 /** Evaluates `outputs` synchronously; each becomes a leaf. */
 export function execute(outputs: readonly Node[], backend: Backend, opts: PlanOptions): void {
-  const p = prepareRun(outputs, backend, opts);
-  if (p === null) return;
+  const run = prepareRun(outputs, backend, opts);
+  if (run === null) return;
   try {
-    if (p.plan.kernelCount > 0) backend.run(p.run.commands, p.run.args);
+    if (run.plan.kernelCount > 0) backend.run(run.commands, run.args);
   } catch (err) {
-    p.run.abandon();
+    run.abandon();
     throw err;
   }
-  completeRun(p.plan, p.run);
+  completeRun(run);
 }
 
 /** Evaluates `outputs` with the kernels running off the JS thread. */
 export async function executeAsync(outputs: readonly Node[], backend: Backend, opts: PlanOptions): Promise<void> {
-  const p = prepareRun(outputs, backend, opts);
-  if (p === null) return;
+  const run = prepareRun(outputs, backend, opts);
+  if (run === null) return;
   try {
-    if (p.plan.kernelCount > 0) await backend.runAsync(p.run.commands, p.run.args);
+    if (run.plan.kernelCount > 0) await backend.runAsync(run.commands, run.args);
   } catch (err) {
-    p.run.abandon();
+    run.abandon();
     throw err;
   }
-  completeRun(p.plan, p.run);
+  completeRun(run);
 }
 
 /** The plan for `outputs` without running it (explain, kernelSources). */

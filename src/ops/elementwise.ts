@@ -42,7 +42,8 @@ function arrayScalar(op: ElementwiseOp, n: Node, s: number | boolean | bigint, s
   // compute dtype: a float16 value cast to bool must see the rounded value.
   const raw = scalarFor(s, sd);
   const held = typeof raw === 'number' ? roundToFloatDType(raw, sd) : raw;
-  return MetalArray.fromNode(scalarOpNode(op.name, x, castScalar(held, sd, compute), scalarFirst, result));
+  const value = compute === sd ? held : castScalar(held, sd, compute);
+  return MetalArray.fromNode(scalarOpNode(op.name, x, value, scalarFirst, result));
 }
 
 /** A JS number rounded to a float dtype's precision (unchanged for other dtypes). */
