@@ -32,50 +32,58 @@ export function walkGraph(outputs: readonly Node[]): GraphWalk {
   let h1 = mix(0x2545f491, outputs.length);
   let h2 = mix2(0x1b873593, outputs.length);
   for (let o = 0; o < outputs.length; o++) {
-    const out = outputs[o];
-    if (out.mark === mark) continue;
-    out.mark = mark;
-    out.consumers = 0;
-    stack.push(out);
-    childIndex.push(0);
-    while (stack.length > 0) {
-      const top = stack.length - 1;
-      const n = stack[top];
-      const i = childIndex[top];
+    let n = outputs[o];
+    if (n.mark === mark) continue;
+    n.mark = mark;
+    n.consumers = 0;
+    // Depth first with `n` and its next child `i` in locals; the stacks hold the
+    // ancestors only, so a chain descends without re-reading them.
+    let i = 0;
+    for (;;) {
       const ins = n.inputs;
       if (i < ins.length) {
-        childIndex[top] = i + 1;
-        const c = ins[i];
+        const c = ins[i++];
         // A node read twice by one consumer (x * x) is computed once there.
-        if (i > 0 && ins.indexOf(c) < i) continue;
+        if (i > 1 && ins.indexOf(c) < i - 1) continue;
         if (c.mark !== mark) {
           c.mark = mark;
           c.consumers = 1;
-          stack.push(c);
-          childIndex.push(0);
+          stack.push(n);
+          childIndex.push(i);
+          n = c;
+          i = 0;
         } else {
           c.consumers++;
         }
+        continue;
+      }
+      n.localId = nodes.length;
+      nodes.push(n);
+      // The node's arity and its inputs' numbers, all known now (post-order): one word
+      // holds the arity (low 5 bits, 31 meaning "follows") and the first input's number
+      // (below 2^26: more nodes than memory holds).
+      // Nodes without inputs add their own hash: a leaf made by an eval after its
+      // consumers were sealed is newer than the hashes above it.
+      const a = ins.length;
+      if (a === 0) {
+        h1 = mix(mix(h1, 0), n.h1);
+        h2 = mix2(mix2(h2, 0), n.h2);
       } else {
-        stack.pop();
-        childIndex.pop();
-        const id = nodes.length;
-        n.localId = id;
-        nodes.push(n);
-        // The node's arity and its inputs' numbers, all known now (post-order). Nodes
-        // without inputs add their own hash: a leaf made by an eval after its consumers
-        // were sealed is newer than the hashes above it.
-        h1 = mix(h1, ins.length);
-        h2 = mix2(h2, ins.length);
-        if (ins.length === 0) {
-          h1 = mix(h1, n.h1);
-          h2 = mix2(h2, n.h2);
+        const w = (ins[0].localId << 5) | (a < 31 ? a : 31);
+        h1 = mix(h1, w);
+        h2 = mix2(h2, w);
+        if (a >= 31) {
+          h1 = mix(h1, a);
+          h2 = mix2(h2, a);
         }
-        for (let k = 0; k < ins.length; k++) {
+        for (let k = 1; k < a; k++) {
           h1 = mix(h1, ins[k].localId);
           h2 = mix2(h2, ins[k].localId);
         }
       }
+      if (stack.length === 0) break;
+      n = stack.pop() as Node;
+      i = childIndex.pop() as number;
     }
   }
   for (let o = 0; o < outputs.length; o++) {
