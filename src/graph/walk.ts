@@ -1,7 +1,8 @@
 /**
  * One walk over the unevaluated part of a graph per eval: collects the nodes in
  * post-order (inputs first), numbers them, counts consumers, and hashes the graph's
- * structure (node hashes plus which node feeds which) into the plan-cache key.
+ * structure (which node feeds which, plus the hashes of leaves and outputs) into the
+ * plan-cache key.
  * Marks on the nodes replace a visited set, so the walk allocates one array.
  */
 import { type Node, mix, mix2 } from './node.js';
