@@ -10,7 +10,7 @@
 import type { DType } from '../graph/dtype.js';
 import type { Node, ReduceOp, ViewMap } from '../graph/node.js';
 import { contiguousStrides } from '../graph/build.js';
-import { ELEMENTWISE } from '../ops/table.js';
+import { ELEMENTWISE, type ElementwiseOp } from '../ops/table.js';
 import { type IndexExpr, type IndexTerm, type KernelIR, MATMUL_ROW_BLOCK, type MatmulSpec, type Stmt } from './ir.js';
 
 /** c + Σ coefs[v] * var_v, over output dims (ids < rank) and reshape vars. */
@@ -430,7 +430,7 @@ class Lowering {
     switch (node.kind) {
       case 'unary':
       case 'binary': {
-        this.cost += ELEMENTWISE[node.op].cost;
+        this.cost += (ELEMENTWISE.get(node.op) as ElementwiseOp).cost;
         let srcs = vals;
         if (node.scalarSide >= 0) {
           // The folded scalar: a constant in the input's (compute) dtype, bound from node.value.

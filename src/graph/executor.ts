@@ -17,7 +17,7 @@ import { walkGraph } from './walk.js';
 
 /** How an output of a plan is produced. */
 type OutputRule =
-  | { kind: 'kernel'; slot: number } // written by a kernel into buffer slot `slot`
+  | { kind: 'kernel'; slot: number; strides: readonly number[] } // written by a kernel into buffer slot `slot`, contiguous
   | { kind: 'alias'; leafLocal: number; strides: number[]; offset: number } // a view of an existing leaf
   | { kind: 'same'; leafLocal: number }; // already a leaf
 
@@ -76,12 +76,44 @@ type PlanStep =
   | LoweredKernel
   | { ir: null; kernel: number; inputs: Node[]; args: number[]; consts: LoweredKernel['consts']; cost: number; materialize: Node[] };
 
-const planCache = new Map<string, Plan>();
+/**
+ * A cached plan under its full key: the graph walk's two hash lanes and node count, and
+ * the planning context. Keys that share the first lane chain through `next`.
+ */
+interface PlanEntry {
+  readonly h2: number;
+  readonly count: number;
+  readonly context: string;
+  readonly plan: Plan;
+  next: PlanEntry | null;
+}
+
+// Keyed by the first hash lane (a number: no key string is built per eval).
+const planCache = new Map<number, PlanEntry>();
+let planCount = 0;
 const PLAN_CACHE_LIMIT = 4096;
 
 /** Drops every cached plan (kernels stay compiled). */
 export function clearPlanCache(): void {
   planCache.clear();
+  planCount = 0;
+}
+
+// The planning context string, rebuilt only when the backend, options or precision change.
+let lastBackend: Backend | null = null;
+let lastOpts: PlanOptions | null = null;
+let lastPrecision = '';
+let lastContext = '';
+
+function planContext(backend: Backend, opts: PlanOptions): string {
+  const precision = getMatmulPrecision();
+  if (backend !== lastBackend || opts !== lastOpts || precision !== lastPrecision) {
+    lastBackend = backend;
+    lastOpts = opts;
+    lastPrecision = precision;
+    lastContext = `${backend.name}|${opts.fusion ? 1 : 0}${opts.cpuMatmul}|${precision}`;
+  }
+  return lastContext;
 }
 
 function describeNode(n: Node): string {
@@ -238,7 +270,9 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
     argWords[i] = BigInt(a);
   });
 
-  const outputsFinal: OutputRule[] = outputRules.map((r, i) => r ?? { kind: 'kernel', slot: slotOf.get(outputs[i]) as number });
+  const outputsFinal: OutputRule[] = outputRules.map(
+    (r, i) => r ?? { kind: 'kernel', slot: slotOf.get(outputs[i]) as number, strides: contiguousStrides(outputs[i].shape) },
+  );
   const description: KernelDescription[] = roots.map((_, ki) => {
     const root = roots[ki];
     // The nodes fused into this kernel, listed in the walk's post-order.
@@ -313,26 +347,25 @@ function kernelNameFor(backend: Backend, body: string): string {
 /** Gets the cached plan for the graph under `outputs`, or builds it. */
 export function planFor(outputs: readonly Node[], backend: Backend, opts: PlanOptions): { plan: Plan; nodes: Node[] } {
   const walk = walkGraph(outputs);
-  const key = `${backend.name}|${opts.fusion ? 1 : 0}${opts.cpuMatmul}|${getMatmulPrecision()}|${walk.key}`;
-  let plan = planCache.get(key);
-  if (plan) {
+  const context = planContext(backend, opts);
+  const count = walk.nodes.length;
+  let e = planCache.get(walk.h1) ?? null;
+  while (e !== null && (e.h2 !== walk.h2 || e.count !== count || e.context !== context)) e = e.next;
+  if (e !== null) {
     counters.planCacheHits++;
-  } else {
-    counters.planCacheMisses++;
-    plan = buildPlan(walk.nodes, outputs, backend, opts);
-    if (planCache.size >= PLAN_CACHE_LIMIT) planCache.delete(planCache.keys().next().value as string);
-    planCache.set(key, plan);
+    return { plan: e.plan, nodes: walk.nodes };
   }
+  counters.planCacheMisses++;
+  const plan = buildPlan(walk.nodes, outputs, backend, opts);
+  if (planCount >= PLAN_CACHE_LIMIT) {
+    // The oldest first lane goes, with every plan chained under it.
+    const [h1, oldest] = planCache.entries().next().value as [number, PlanEntry];
+    for (let x: PlanEntry | null = oldest; x !== null; x = x.next) planCount--;
+    planCache.delete(h1);
+  }
+  planCache.set(walk.h1, { h2: walk.h2, count, context, plan, next: planCache.get(walk.h1) ?? null });
+  planCount++;
   return { plan, nodes: walk.nodes };
-}
-
-/** A plan bound to this run's buffers, ready to launch. */
-export interface BoundRun {
-  commands: Int32Array;
-  args: BigInt64Array;
-  buffers: BufferRef[];
-  finish(): void;
-  abandon(): void;
 }
 
 /** Compiles (or loads from the caches) a plan's kernels the first time it runs. */
@@ -341,6 +374,45 @@ function ensureCompiled(plan: Plan): void {
   const ids = plan.backend.kernels(plan.sources);
   for (let k = 0; k < ids.length; k++) plan.commands[plan.kernelPos[k]] = ids[k];
   plan.compiled = true;
+}
+
+/** A plan bound to this run's buffers, ready to launch. */
+export class BoundRun {
+  readonly commands: Int32Array;
+  readonly args: BigInt64Array;
+  constructor(
+    readonly plan: Plan,
+    readonly nodes: readonly Node[],
+    readonly buffers: BufferRef[],
+  ) {
+    this.commands = plan.commands;
+    this.args = plan.args;
+  }
+
+  /** After the kernels ran: turns the outputs into leaves and frees the intermediates. */
+  finish(): void {
+    const { plan, nodes, buffers } = this;
+    // Aliases first: they take their hold on leaf buffers before kernel outputs let go of inputs.
+    for (let i = 0; i < plan.outputs.length; i++) {
+      const rule = plan.outputs[i];
+      const out = nodes[plan.outputLocals[i]];
+      if (rule.kind === 'alias' && out.kind !== 'leaf') out.becomeLeaf(nodes[rule.leafLocal].buffer as BufferRef, rule.strides, rule.offset);
+    }
+    for (let i = 0; i < plan.outputs.length; i++) {
+      const rule = plan.outputs[i];
+      const out = nodes[plan.outputLocals[i]];
+      // An output another (async) eval already finished keeps its first result.
+      if (rule.kind === 'kernel' && out.kind !== 'leaf') out.becomeLeaf(buffers[rule.slot], rule.strides, 0);
+    }
+    for (let i = plan.leafLocals.length; i < buffers.length; i++) {
+      if (buffers[i].holders === 0) buffers[i].release();
+    }
+  }
+
+  /** The run failed: frees the buffers it allocated. */
+  abandon(): void {
+    for (let i = this.plan.leafLocals.length; i < this.buffers.length; i++) this.buffers[i].release();
+  }
 }
 
 /** Binds a plan to the current graph's leaves, constants and fresh buffers. */
@@ -370,27 +442,7 @@ export function bindPlan(plan: Plan, nodes: readonly Node[]): BoundRun {
     if (c.float) f64[c.word] = Number(v);
     else args[c.word] = typeof v === 'bigint' ? BigInt.asIntN(64, v) : BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
   }
-  const finish = (): void => {
-    // Aliases first: they take their hold on leaf buffers before kernel outputs let go of inputs.
-    for (let i = 0; i < plan.outputs.length; i++) {
-      const rule = plan.outputs[i];
-      const out = nodes[plan.outputLocals[i]];
-      if (rule.kind === 'alias' && out.kind !== 'leaf') out.becomeLeaf(nodes[rule.leafLocal].buffer as BufferRef, rule.strides, rule.offset);
-    }
-    for (let i = 0; i < plan.outputs.length; i++) {
-      const rule = plan.outputs[i];
-      const out = nodes[plan.outputLocals[i]];
-      // An output another (async) eval already finished keeps its first result.
-      if (rule.kind === 'kernel' && out.kind !== 'leaf') out.becomeLeaf(buffers[rule.slot], contiguousStrides(out.shape), 0);
-    }
-    for (let i = plan.leafLocals.length; i < buffers.length; i++) {
-      if (buffers[i].holders === 0) buffers[i].release();
-    }
-  };
-  const abandon = (): void => {
-    for (let i = plan.leafLocals.length; i < buffers.length; i++) buffers[i].release();
-  };
-  return { commands, args, buffers, finish, abandon };
+  return new BoundRun(plan, nodes, buffers);
 }
 
 /** The distinct outputs that are not leaves yet. */
@@ -401,44 +453,44 @@ function unevaluated(outputs: readonly Node[]): Node[] {
 }
 
 /** The plan for the unevaluated outputs, bound to this run's buffers; null if none. */
-function prepareRun(outputs: readonly Node[], backend: Backend, opts: PlanOptions): { plan: Plan; run: BoundRun } | null {
+function prepareRun(outputs: readonly Node[], backend: Backend, opts: PlanOptions): BoundRun | null {
   const pending = unevaluated(outputs);
   if (pending.length === 0) return null;
   const { plan, nodes } = planFor(pending, backend, opts);
-  return { plan, run: bindPlan(plan, nodes) };
+  return bindPlan(plan, nodes);
 }
 
 /** After the kernels ran: count them and turn the outputs into leaves. */
-function completeRun(plan: Plan, run: BoundRun): void {
-  counters.kernelLaunches += plan.kernelCount;
+function completeRun(run: BoundRun): void {
+  counters.kernelLaunches += run.plan.kernelCount;
   // Another (async) eval may have finished some outputs meanwhile; finish() keeps theirs.
   run.finish();
 }
 
 /** Evaluates `outputs` synchronously; each becomes a leaf. */
 export function execute(outputs: readonly Node[], backend: Backend, opts: PlanOptions): void {
-  const p = prepareRun(outputs, backend, opts);
-  if (p === null) return;
+  const run = prepareRun(outputs, backend, opts);
+  if (run === null) return;
   try {
-    if (p.plan.kernelCount > 0) backend.run(p.run.commands, p.run.args);
+    if (run.plan.kernelCount > 0) backend.run(run.commands, run.args);
   } catch (err) {
-    p.run.abandon();
+    run.abandon();
     throw err;
   }
-  completeRun(p.plan, p.run);
+  completeRun(run);
 }
 
 /** Evaluates `outputs` with the kernels running off the JS thread. */
 export async function executeAsync(outputs: readonly Node[], backend: Backend, opts: PlanOptions): Promise<void> {
-  const p = prepareRun(outputs, backend, opts);
-  if (p === null) return;
+  const run = prepareRun(outputs, backend, opts);
+  if (run === null) return;
   try {
-    if (p.plan.kernelCount > 0) await backend.runAsync(p.run.commands, p.run.args);
+    if (run.plan.kernelCount > 0) await backend.runAsync(run.commands, run.args);
   } catch (err) {
-    p.run.abandon();
+    run.abandon();
     throw err;
   }
-  completeRun(p.plan, p.run);
+  completeRun(run);
 }
 
 /** The plan for `outputs` without running it (explain, kernelSources). */

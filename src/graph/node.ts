@@ -60,18 +60,18 @@ export interface ViewMap {
 /** Scalar values a const node may hold. */
 export type ScalarValue = number | bigint | boolean;
 
-let hashSeed = 0x9e3779b9;
-
 /** 32-bit multiplicative mixing (murmur3's finalizer), two independent lanes. */
-function mix(h: number, v: number): number {
+export function mix(h: number, v: number): number {
   h = Math.imul(h ^ v, 0xcc9e2d51);
   h = (h << 15) | (h >>> 17);
   return Math.imul(h, 0x1b873593) ^ (h >>> 13);
 }
-function mix2(h: number, v: number): number {
+export function mix2(h: number, v: number): number {
   h = Math.imul(h + v, 0x85ebca6b);
   h ^= h >>> 16;
-  return Math.imul(h, 0xc2b2ae35) + 0x27d4eb2f;
+  // `| 0` keeps the lane an int32: hashes stay small integers in V8 (no boxed doubles
+  // in nodes) and feed back into add() without its high-word path.
+  return (Math.imul(h, 0xc2b2ae35) + 0x27d4eb2f) | 0;
 }
 
 /** Hash state builder; kept monomorphic and allocation-free. */
@@ -79,8 +79,12 @@ export class Hasher {
   h1 = 0;
   h2 = 0;
   reset(tag: number): this {
-    this.h1 = mix(0x12345678, tag);
-    this.h2 = mix2(0x6a09e667, tag);
+    return this.set(mix(0x12345678, tag), mix2(0x6a09e667, tag));
+  }
+  /** Continues from a state computed elsewhere. */
+  set(h1: number, h2: number): this {
+    this.h1 = h1;
+    this.h2 = h2;
     return this;
   }
   add(v: number): this {
@@ -167,42 +171,58 @@ export class Node {
 
   /** Computes the structural hash; called by the factories once attributes are set. */
   seal(): this {
-    const h = hasher.reset(KIND_TAG[this.kind]);
-    h.add(opTag(this.op)).add(DTYPES[this.dtype].id);
-    // Elementwise, cast, where, concat and reduce shapes follow from their inputs (and
-    // attributes), which are hashed; the rest hash their own shape.
     const k = this.kind;
-    if (k === 'leaf' || k === 'const' || k === 'iota' || k === 'view' || k === 'reshape') h.addList(this.shape);
-    switch (this.kind) {
-      case 'leaf':
-        h.addList(this.strides as number[]).add(this.offset);
-        break;
-      case 'view': {
-        const v = this.view as ViewMap;
-        h.addList(v.inDim).addList(v.step).addList(v.start);
-        break;
+    // Kind, dtype, scalar side and op pack losslessly into one int, mixed once.
+    const head = (((opIndex(this.op) << 2) | (this.scalarSide + 1)) << 8) | (KIND_TAG[k] << 4) | DTYPES[this.dtype].id;
+    let h1 = mix(0x12345678, head);
+    let h2 = mix2(0x6a09e667, head);
+    if (k !== 'binary' && k !== 'unary' && k !== 'cast' && k !== 'where' && k !== 'matmul') {
+      // Elementwise, cast, where, concat and reduce shapes follow from their inputs (and
+      // attributes), which are hashed; the rest hash their own shape.
+      const h = hasher.set(h1, h2);
+      switch (k) {
+        case 'leaf':
+          h.addList(this.shape)
+            .addList(this.strides as number[])
+            .add(this.offset);
+          break;
+        case 'const':
+        case 'iota':
+        case 'reshape':
+          h.addList(this.shape);
+          break;
+        case 'view': {
+          const v = this.view as ViewMap;
+          h.addList(this.shape).addList(v.inDim).addList(v.step).addList(v.start);
+          break;
+        }
+        case 'concat':
+          h.add(this.axis).addList(this.bounds as number[]);
+          break;
+        case 'gather':
+          h.addList(this.axes as number[]).addList(this.inputs[0].shape);
+          break;
+        case 'reduce':
+          h.addList(this.axes as number[]);
+          break;
+        case 'scan':
+          h.add(this.inclusive ? 1 : 0);
+          break;
+        default:
+          break;
       }
-      case 'concat':
-        h.add(this.axis).addList(this.bounds as number[]);
-        break;
-      case 'gather':
-        h.addList(this.axes as number[]).addList(this.inputs[0].shape);
-        break;
-      case 'reduce':
-        h.addList(this.axes as number[]);
-        break;
-      case 'scan':
-        h.add(this.inclusive ? 1 : 0);
-        break;
-      case 'binary':
-        h.add(this.scalarSide);
-        break;
-      default:
-        break;
+      h1 = h.h1;
+      h2 = h.h2;
     }
-    for (let i = 0; i < this.inputs.length; i++) h.add(this.inputs[i].h1).add(this.inputs[i].h2);
-    this.h1 = h.h1;
-    this.h2 = h.h2;
+    // Each lane folds in the same lane of the inputs: two independent 32-bit Merkle
+    // hashes, half the mixing of feeding both words to both lanes.
+    const inputs = this.inputs;
+    for (let i = 0; i < inputs.length; i++) {
+      h1 = mix(h1, inputs[i].h1);
+      h2 = mix2(h2, inputs[i].h2);
+    }
+    this.h1 = h1;
+    this.h2 = h2;
     return this;
   }
 
@@ -244,13 +264,14 @@ const KIND_TAG: Record<NodeKind, number> = {
   scatter: 15,
 };
 
-const opTags = new Map<string, number>();
-function opTag(op: string): number {
+const opIndices = new Map<string, number>();
+/** A small distinct integer per op name ('' is 0), assigned on first use. */
+function opIndex(op: string): number {
   if (op === '') return 0;
-  let t = opTags.get(op);
+  let t = opIndices.get(op);
   if (t === undefined) {
-    t = hashSeed = mix(hashSeed, opTags.size + 1);
-    opTags.set(op, t);
+    t = opIndices.size + 1;
+    opIndices.set(op, t);
   }
   return t;
 }

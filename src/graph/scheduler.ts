@@ -12,7 +12,7 @@
  * exponentially, while softmax's exp(x - max) is recomputed per row rather than stored.
  */
 import type { Node } from './node.js';
-import { ELEMENTWISE } from '../ops/table.js';
+import { ELEMENTWISE, type ElementwiseOp } from '../ops/table.js';
 
 /** Cost of writing or reading one element, in ALU-op units. */
 export const LOAD_COST = 6;
@@ -36,7 +36,7 @@ function ownCost(n: Node): number {
   switch (n.kind) {
     case 'unary':
     case 'binary':
-      return ELEMENTWISE[n.op].cost;
+      return (ELEMENTWISE.get(n.op) as ElementwiseOp).cost;
     case 'cast':
     case 'where':
     case 'concat':

@@ -16,7 +16,7 @@ import { type ArrayLike, broadcastShapes, conform, isScalar, nodeOf, operandNode
 
 /** Applies a unary op from the table. */
 export function unary(name: string, x: ArrayLike): MetalArray {
-  const op = ELEMENTWISE[name];
+  const op = ELEMENTWISE.get(name) as ElementwiseOp;
   const [n] = operandNodes(name, [x]);
   const { compute, result } = opDTypes(op, n.dtype);
   return MetalArray.fromNode(elementwiseNode(name, [castNode(n, compute)], n.shape, result));
@@ -24,7 +24,7 @@ export function unary(name: string, x: ArrayLike): MetalArray {
 
 /** Applies a binary op from the table, with broadcasting and promotion. */
 export function binary(name: string, a: ArrayLike, b: ArrayLike): MetalArray {
-  const op = ELEMENTWISE[name];
+  const op = ELEMENTWISE.get(name) as ElementwiseOp;
   // Fast path for `array op scalar`: the weak scalar becomes one constant of the result shape.
   if (a instanceof MetalArray && isScalar(b)) return arrayScalar(op, a.liveNode(name), b, false);
   if (b instanceof MetalArray && isScalar(a)) return arrayScalar(op, b.liveNode(name), a, true);
@@ -42,7 +42,8 @@ function arrayScalar(op: ElementwiseOp, n: Node, s: number | boolean | bigint, s
   // compute dtype: a float16 value cast to bool must see the rounded value.
   const raw = scalarFor(s, sd);
   const held = typeof raw === 'number' ? roundToFloatDType(raw, sd) : raw;
-  return MetalArray.fromNode(scalarOpNode(op.name, x, castScalar(held, sd, compute), scalarFirst, result));
+  const value = compute === sd ? held : castScalar(held, sd, compute);
+  return MetalArray.fromNode(scalarOpNode(op.name, x, value, scalarFirst, result));
 }
 
 /** A JS number rounded to a float dtype's precision (unchanged for other dtypes). */

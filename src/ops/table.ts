@@ -3,7 +3,7 @@
  * Renderers hold the matching per-language expression tables (src/codegen/*).
  */
 import { DTypeError } from '../errors.js';
-import { DTYPES, type DType } from '../graph/dtype.js';
+import { DTYPE_NAMES, DTYPES, type DType } from '../graph/dtype.js';
 import { floatResult, promoteTypes } from '../array/promotion.js';
 
 /**
@@ -31,18 +31,21 @@ export interface ElementwiseOp {
   readonly cost: number;
   /** Dtype kinds the op rejects (beyond what the rule rejects). */
   readonly rejects?: readonly ('bool' | 'int' | 'uint' | 'float')[];
+  /** opDTypes' answers by input dtype ids (a * dtype count + b), filled on first use. */
+  readonly resolved: (OpDTypes | undefined)[];
 }
 
+const N = DTYPE_NAMES.length;
 const CHEAP = 1;
 const DIV = 4;
 const TRANSCENDENTAL = 12;
 
 function op(name: string, arity: 1 | 2, rule: DTypeRule, cost: number, rejects?: ElementwiseOp['rejects']): ElementwiseOp {
-  return { name, arity, rule, cost, rejects };
+  return { name, arity, rule, cost, rejects, resolved: new Array<OpDTypes | undefined>(N * N).fill(undefined) };
 }
 
-/** Every elementwise op, by name. */
-export const ELEMENTWISE: Readonly<Record<string, ElementwiseOp>> = Object.fromEntries(
+/** Every elementwise op, by name (a Map: a keyed read of a 70-property object costs V8 several times a Map lookup). */
+export const ELEMENTWISE: ReadonlyMap<string, ElementwiseOp> = new Map(
   [
     // unary
     op('negative', 1, 'same', CHEAP, ['bool']),
@@ -117,20 +120,34 @@ export const ELEMENTWISE: Readonly<Record<string, ElementwiseOp>> = Object.fromE
 );
 
 /** Names of the unary ops, in table order. */
-export const UNARY_OPS: readonly string[] = Object.values(ELEMENTWISE)
-  .filter((o) => o.arity === 1 && o.name !== 'copy')
-  .map((o) => o.name);
+export const UNARY_OPS: readonly string[] = [...ELEMENTWISE.values()].filter((o) => o.arity === 1 && o.name !== 'copy').map((o) => o.name);
 /** Names of the binary ops, in table order. */
-export const BINARY_OPS: readonly string[] = Object.values(ELEMENTWISE)
-  .filter((o) => o.arity === 2)
-  .map((o) => o.name);
+export const BINARY_OPS: readonly string[] = [...ELEMENTWISE.values()].filter((o) => o.arity === 2).map((o) => o.name);
 
 function rejectDTypes(o: ElementwiseOp, why: string, a: DType, b: DType): never {
   throw new DTypeError(`${o.name}: ${why} (got ${o.arity === 1 ? a : `${a} and ${b}`})`);
 }
 
-/** The compute and result dtypes of an op for the given input dtypes. */
-export function opDTypes(o: ElementwiseOp, a: DType, b: DType = a): { compute: DType; result: DType } {
+/** An op's compute and result dtypes. */
+export interface OpDTypes {
+  readonly compute: DType;
+  readonly result: DType;
+}
+
+/** The compute and result dtypes of an op for the given input dtypes (DTypeError if it rejects them). */
+export function opDTypes(o: ElementwiseOp, a: DType, b: DType = a): OpDTypes {
+  // Memoized: ops are built once per step of a user's loop, and the rules are many
+  // lookups and branches. Rejections are not stored; they throw each time.
+  const i = DTYPES[a].id * N + DTYPES[b].id;
+  let r = o.resolved[i];
+  if (r === undefined) {
+    r = Object.freeze(applyRule(o, a, b));
+    o.resolved[i] = r;
+  }
+  return r;
+}
+
+function applyRule(o: ElementwiseOp, a: DType, b: DType): OpDTypes {
   const promoted = promoteTypes(a, b);
   const kind = DTYPES[promoted].kind;
   const reject = (why: string): never => rejectDTypes(o, why, a, b);

@@ -65,6 +65,43 @@ describe('fusion and caches', () => {
     expect(m.kernelLaunches).toBe(1);
   });
 
+  it('the plan cache tells apart graphs that differ only in sharing or in leaves evaluated after their consumers were built', () => {
+    const a = ma.array([1, 2, 3, 4]).reshape(2, 2);
+    const b = ma.array([5, 6, 7, 8]).reshape(2, 2);
+    expect(a.multiply(a).tolist()).toEqual([
+      [1, 4],
+      [9, 16],
+    ]);
+    expect(a.multiply(b).tolist()).toEqual([
+      [5, 12],
+      [21, 32],
+    ]);
+    const s = a.add(1);
+    expect(s.multiply(s).tolist()).toEqual([
+      [4, 9],
+      [16, 25],
+    ]);
+    expect(a.add(1).multiply(b.add(1)).tolist()).toEqual([
+      [12, 21],
+      [32, 45],
+    ]);
+    // `t` becomes a leaf over a's buffer with transposed strides after `c` was built on it.
+    const t = a.T;
+    const c = t.add(0.5);
+    t.eval();
+    expect(c.tolist()).toEqual([
+      [1.5, 3.5],
+      [2.5, 4.5],
+    ]);
+    const u = a.add(0);
+    const d = u.add(0.5);
+    u.eval();
+    expect(d.tolist()).toEqual([
+      [1.5, 2.5],
+      [3.5, 4.5],
+    ]);
+  });
+
   it('the same expression at new sizes of the same rank compiles nothing', () => {
     const f = (n: number, m: number) => {
       const a = ma.array(rand(n * m, n)).reshape(n, m);
