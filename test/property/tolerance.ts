@@ -243,7 +243,9 @@ export interface Accumulator {
   max: number;
 }
 
-const DOUBLE_ACC: Accumulator = { u: 2 ** -53, eta: 2 ** -1075, max: Number.MAX_VALUE };
+// eta is the absolute error of one step that underflows: half a subnormal ulp, but 2^-1075
+// is not a double (it rounds to 0), so float64 takes the whole ulp 2^-1074.
+const DOUBLE_ACC: Accumulator = { u: 2 ** -53, eta: 2 ** -1074, max: Number.MAX_VALUE };
 const FLOAT_ACC: Accumulator = { u: 2 ** -24, eta: 2 ** -150, max: (2 - 2 ** -23) * 2 ** 127 };
 
 export type AccumulatingOp = 'sum' | 'prod' | 'scan' | 'matmul';
