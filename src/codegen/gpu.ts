@@ -1400,8 +1400,9 @@ class GpuRenderer {
    * unit inner strides and 16-byte aligned rows move in 16-byte copies; any others
    * element by element (threads consecutive along a unit stride where the operand has
    * one). Copies past M, N or K zero-fill, so edges need no branches in the product.
+   * `accumulators` declares and zeroes the product's registers.
    */
-  private asyncOpen(name: string, coords: string, body: string[]): string[] {
+  private asyncOpen(name: string, coords: string, accumulators: string, body: string[]): string[] {
     const D = this.D;
     const W = D.int64;
     const mm = this.ir.matmul as NonNullable<KernelIR['matmul']>;
@@ -1412,7 +1413,7 @@ class GpuRenderer {
     const u = D.unroll;
     const L: string[] = [...this.head(name, threads), `  ${copy.dynamicShared('float', 'sm')}`, ...this.matmulHead()];
     L.push(`  const ${W} row0 = (${W})${D.blockY} * ${BM}, col0 = (${W})${D.blockX} * ${BN};`);
-    L.push(`  const unsigned tid = ${D.threadX}, ${coords};`);
+    L.push(`  const unsigned tid = ${D.threadX}, ${coords};`, accumulators);
     L.push(
       `  const bool vec = sAk == 1 && sBj == 1 && ((sAi | sBk | oA | oB | K | N) & 3) == 0 && (((unsigned long long)${A} | (unsigned long long)${B}) & 15) == 0;`,
     );
@@ -1494,9 +1495,8 @@ class GpuRenderer {
       '      }',
       '    }',
     ];
-    const L = this.asyncOpen(name, 'ty = tid / 16, tx = tid % 16', body);
-    const at = L.findIndex((x) => x.includes('const bool vec'));
-    L.splice(at, 0, `  float acc[8][8]; ${u} for (int ii = 0; ii < 8; ii++) { ${u} for (int jj = 0; jj < 8; jj++) acc[ii][jj] = 0.0f; }`);
+    const acc = `  float acc[8][8]; ${u} for (int ii = 0; ii < 8; ii++) { ${u} for (int jj = 0; jj < 8; jj++) acc[ii][jj] = 0.0f; }`;
+    const L = this.asyncOpen(name, 'ty = tid / 16, tx = tid % 16', acc, body);
     this.scalarEpilogue(L);
     return L.join('\n');
   }
@@ -1518,9 +1518,7 @@ class GpuRenderer {
       (col, k) => `ma_tf32(Bc[(${k}) * ${LDB} + ${col}])`,
       'ma_mma_tf32',
     );
-    const L = this.asyncOpen(name, GpuRenderer.MMA_COORDS, body);
-    const at = L.findIndex((x) => x.includes('const bool vec'));
-    L.splice(at, 0, this.mmaAccumulators());
+    const L = this.asyncOpen(name, GpuRenderer.MMA_COORDS, this.mmaAccumulators(), body);
     this.mmaEpilogue(L);
     return L.join('\n');
   }

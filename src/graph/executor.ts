@@ -66,9 +66,10 @@ export interface KernelDescription {
 
 /** Options that change planning. */
 export interface PlanOptions {
-  fusion: boolean;
+  // Readonly: a setting makes a new options object, so planContext may cache by identity.
+  readonly fusion: boolean;
   /** Whether CPU float products may run on the system BLAS (see library-gemm.ts). */
-  cpuMatmul: CpuMatmulMode;
+  readonly cpuMatmul: CpuMatmulMode;
 }
 
 /** A step of a plan: a generated kernel, or a library call (ir null) with its kernel id. */
