@@ -63,6 +63,38 @@ const cases: [string, () => ma.MetalArray, number?][] = [
   ],
   ['scan', () => ma.cumsum(ma.array(rand(9 * 300, 8)).reshape(9, 300), 1)],
   ['matmul epilogue', () => ma.relu(ma.matmul(ma.array(rand(70 * 33, 9)).reshape(70, 33), ma.array(rand(33 * 45, 10)).reshape(33, 45)).add(0.25))],
+  [
+    'float32 matmul, cp.async 16-byte copies, batched',
+    () => ma.matmul(ma.array(rand(2 * 160 * 96, 19)).reshape(2, 160, 96), ma.array(rand(2 * 96 * 200, 20)).reshape(2, 96, 200)),
+  ],
+  [
+    'float32 matmul, cp.async element copies (offset, transposed, odd sizes)',
+    () =>
+      ma.matmul(
+        ma
+          .array(rand(131 * 68, 21))
+          .reshape(131, 68)
+          .slice(':', '1:'),
+        ma
+          .array(rand(129 * 67, 22))
+          .reshape(129, 67)
+          .transpose(),
+      ),
+  ],
+  [
+    'tf32 matmul on tensor cores',
+    () => {
+      ma.setMatmulPrecision('tf32');
+      try {
+        const a = ma.array(rand(200 * 136, 23)).reshape(200, 136);
+        const b = ma.array(rand(136 * 264, 24)).reshape(136, 264);
+        return ma.matmul(a, b).add(0.5).eval();
+      } finally {
+        ma.setMatmulPrecision('highest');
+      }
+    },
+    2e-2, // TF32 keeps 10 mantissa bits: K=136 terms of magnitude < 1
+  ],
   ['float16', () => ma.array(rand(1001, 11)).astype('float16').multiply(2).exp().astype('float32')],
   [
     'float16 matmul on tensor cores',
