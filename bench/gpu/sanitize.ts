@@ -88,7 +88,9 @@ const cases: [string, () => ma.MetalArray, number?][] = [
       try {
         const a = ma.array(rand(200 * 136, 23)).reshape(200, 136);
         const b = ma.array(rand(136 * 264, 24)).reshape(136, 264);
-        return ma.matmul(a, b).add(0.5).eval();
+        const w = ma.array(rand(264 * 136, 25)).reshape(264, 136);
+        // B with n contiguous, and with k contiguous (x @ w.T), staged in both layouts.
+        return ma.concatenate([ma.matmul(a, b).add(0.5), ma.matmul(a, w.T)], 0).eval();
       } finally {
         ma.setMatmulPrecision('highest');
       }

@@ -23,6 +23,10 @@ function cudaMath(fn: string, cls: 'f' | 'd'): string {
 
 const QUAL = 'static __device__ __forceinline__';
 
+/** The 128 accumulator operands of a m64n256 warpgroup product, as asm placeholders and bindings. */
+const WGMMA_ACC = Array.from({ length: 128 }, (_, i) => `%${i}`).join(', ');
+const WGMMA_OUT = Array.from({ length: 128 }, (_, i) => `"+f"(d[${i}])`).join(', ');
+
 /** The CUDA prelude: compiled before every kernel. */
 export const CUDA_PRELUDE = `typedef signed char int8_t;
 typedef short int16_t;
@@ -131,6 +135,26 @@ ${QUAL} void ma_mma_tf32(float c[4], const uint32_t a[4], const uint32_t b[2]) {
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+/* Hopper warpgroup products (sm_90a): D (64x256, float32) += A (TF32 fragments in
+   registers) * B (shared memory, K-major, 128-byte swizzle, through a descriptor). */
+${QUAL} uint32_t ma_shared_addr(const void *p) { return (uint32_t)__cvta_generic_to_shared(p); }
+${QUAL} uint64_t ma_wg_desc(uint32_t addr) {
+  /* start address / 16, leading offset 1 (unused when swizzled), 1024 bytes between 8-row groups, 128-byte swizzle */
+  return ((uint64_t)(addr & 0x3FFFFu) >> 4) | (1ull << 16) | ((uint64_t)(1024 >> 4) << 32) | (1ull << 62);
+}
+${QUAL} void ma_wgmma_tf32(float *d, const uint32_t a[4], uint64_t desc) {
+  asm volatile("{ .reg .pred p; setp.ne.b32 p, %133, 0; "
+               "wgmma.mma_async.sync.aligned.m64n256k8.f32.tf32.tf32 {${WGMMA_ACC}}, {%128, %129, %130, %131}, %132, p, 1, 1; }"
+               : ${WGMMA_OUT}
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc), "r"(1));
+}
+${QUAL} void ma_wg_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
+${QUAL} void ma_wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
+${QUAL} void ma_wg_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory"); }
+${QUAL} void ma_fence_async_shared() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
+#endif
+
 ${QUAL} void ma_mma_f16(float c[4], const uint32_t a[4], const uint32_t b[2]) {
   asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
                : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
@@ -204,7 +228,19 @@ export const CUDA_DIALECT: GpuDialect = {
   asyncCopy: { dynamicShared: (type, name) => `extern __shared__ __align__(16) ${type} ${name}[];` },
 };
 
-/** Renders one kernel as CUDA C (an `extern "C" __global__` function called `name`). */
-export function renderCudaKernel(ir: KernelIR, name: string): string {
-  return renderGpuKernel(CUDA_DIALECT, ir, name);
+/**
+ * The dialect for Hopper (compute capability 9.0, compiled for sm_90a): TF32 products on
+ * warpgroup instructions instead of mma.sync.
+ */
+export const CUDA_SM90_DIALECT: GpuDialect = { ...CUDA_DIALECT, warpgroupTf32: true };
+
+/** The CUDA dialect for a device of compute capability `major`.`minor`, and the architecture NVRTC compiles it for. */
+export function cudaDialectFor(major: number, minor: number): { dialect: GpuDialect; arch: string } {
+  if (major === 9 && minor === 0) return { dialect: CUDA_SM90_DIALECT, arch: 'sm_90a' };
+  return { dialect: CUDA_DIALECT, arch: `sm_${major}${minor}` };
+}
+
+/** Renders one kernel as CUDA C (an `extern "C" __global__` function called `name`) in `dialect`. */
+export function renderCudaKernel(ir: KernelIR, name: string, dialect: GpuDialect = CUDA_DIALECT): string {
+  return renderGpuKernel(dialect, ir, name);
 }

@@ -174,6 +174,19 @@ export interface GpuDialect {
    */
   readonly asyncCopy?: { dynamicShared(type: string, name: string): string };
   /**
+   * Optional: warpgroup TF32 products from shared memory (CUDA sm_90a: wgmma.mma_async
+   * m64n256k8), used for float32 matmuls under setMatmulPrecision('tf32') in place of
+   * tensorCoresTf32; asyncCopy must be present too. The prelude then defines
+   * `ma_wgmma_tf32(float d[128], const uint32_t a[4], uint64_t desc)` (the warpgroup's
+   * 64×256 D += A·B: A as TF32 fragments in registers, laid out per warp of 16 rows as
+   * for tensorCoresTf32; B from shared memory through `desc`), `ma_wg_desc(addr)` (the
+   * descriptor of a K-major operand in the 128-byte swizzle at shared address `addr`, 1024-byte
+   * aligned per 8 rows of 128 bytes), `ma_shared_addr(ptr)`, `ma_wg_fence()`,
+   * `ma_wg_commit()`, `ma_wg_wait0()` and `ma_fence_async_shared()` (makes copies into
+   * shared memory visible to the warpgroup products).
+   */
+  readonly warpgroupTf32?: boolean;
+  /**
    * float16/bfloat16 warp matrix products (CUDA: mma.sync m16n8k16, float32 accumulation)
    * for every float16 and bfloat16 matmul. The prelude then defines
    * `void ma_mma_f16(float c[4], const uint32_t a[4], const uint32_t b[2])` and
@@ -279,12 +292,31 @@ const AS = { BM: 128, BN: 128, BK: 32, threads: 256, STAGES: 3, LDA: 36, LDB: 13
 /** Floats of one of AS's shared buffers. */
 const AS_STAGE_FLOATS = AS.BM * AS.LDA + AS.BK * AS.LDB;
 
+/**
+ * The TF32 product on warpgroup instructions (dialect.warpgroupTf32): 256×128 tiles (m ×
+ * n) per 256-thread block, K in steps of 64 through two stages. A's tile is stored as the
+ * products' shared-memory operand: BK / 32 swizzle atoms of BM rows × 128 bytes (k
+ * contiguous), 16-byte chunk c of row r at chunk c ^ (r % 8). B's tile is [k][n], rows
+ * padded to LDB floats so that fragment reads hit distinct banks, or [n][k] (rows of LDBT).
+ */
+const WG = { BM: 256, BN: 128, BK: 64, threads: 256, STAGES: 2, LDB: 136, LDBT: 68 } as const;
+/** Bytes of A's tile in one stage of WG. */
+const WG_A_BYTES = WG.BM * WG.BK * 4;
+/**
+ * Bytes of one stage of WG: A's tile, then B's as [k][n] or, when B's k is contiguous,
+ * as [n][k] in rows of LDBT (both 34,816 bytes). A multiple of 1024, the swizzle's
+ * period, so every stage stays aligned.
+ */
+const WG_STAGE_BYTES = WG_A_BYTES + Math.max(WG.BK * WG.LDB, WG.BN * WG.LDBT) * 4;
+
 /** The matrix-product kernels the walker renders, and each one's block tile and dynamic shared bytes. */
-type MatmulKernel = 'scalar' | 'async32' | 'tf32' | 'mma16' | 'simdgroup';
+type MatmulKernel = 'scalar' | 'async32' | 'tf32' | 'wgmma' | 'mma16' | 'simdgroup';
 const MATMUL_TILES: Readonly<Record<MatmulKernel, { BM: number; BN: number; threads: number; sharedBytes: number }>> = {
   scalar: { ...MM, sharedBytes: 0 },
   async32: { ...AS, sharedBytes: AS.STAGES * AS_STAGE_FLOATS * 4 },
   tf32: { ...AS, sharedBytes: AS.STAGES * AS_STAGE_FLOATS * 4 },
+  // 1024 bytes more than the stages: the kernel aligns its first stage up to 1024.
+  wgmma: { ...WG, sharedBytes: WG.STAGES * WG_STAGE_BYTES + 1024 },
   mma16: { ...MM, sharedBytes: 0 },
   simdgroup: { ...SG, sharedBytes: 0 },
 };
@@ -298,7 +330,10 @@ const SIMDGROUP_DTYPES: ReadonlySet<DType> = new Set<DType>(['float32', 'float16
  */
 export function matmulKernel(dialect: GpuDialect, ir: KernelIR): MatmulKernel {
   const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
-  if (mm.dtype === 'float32' && dialect.asyncCopy) return mm.precision === 'tf32' && dialect.tensorCoresTf32 ? 'tf32' : 'async32';
+  if (mm.dtype === 'float32' && dialect.asyncCopy) {
+    if (mm.precision !== 'tf32') return 'async32';
+    return dialect.warpgroupTf32 ? 'wgmma' : dialect.tensorCoresTf32 ? 'tf32' : 'async32';
+  }
   if ((mm.dtype === 'float16' || mm.dtype === 'bfloat16') && dialect.tensorCores16) return 'mma16';
   if (dialect.simdgroupMatrix && SIMDGROUP_DTYPES.has(mm.dtype)) return 'simdgroup';
   return 'scalar';
@@ -1524,6 +1559,138 @@ class GpuRenderer {
   }
 
   /**
+   * A float32 matrix product on TF32 warpgroup instructions (tile WG): it computes
+   * Cᵀ = Bᵀ·Aᵀ, so that A's tile is the products' shared-memory operand, which the
+   * hardware reads at TF32 precision (the low 13 bits of each float ignored), and B's
+   * tile is read into registers as fragments rounded to nearest TF32. Warpgroup w of the
+   * block owns columns w·64.. of the tile; thread (warp wi, g, t) holds rows (our m)
+   * 8·jj + 2t + (rr & 1) and columns (our n) w·64 + wi·16 + g (+ 8 for rr ≥ 2) in
+   * d[4·jj + rr]. Each operand is copied asynchronously in 16-byte pieces where its rows
+   * allow (A with k contiguous; B with n contiguous, or with k contiguous, as in
+   * `x @ w.T`, staged as [n][k]), element by element otherwise, zero-filled past the
+   * edges. Each stage is copied while the previous one is multiplied; float32
+   * accumulation; the epilogue runs per output element.
+   */
+  renderMatmulWgmma(name: string): string {
+    const D = this.D;
+    const W = D.int64;
+    const mm = this.ir.matmul as NonNullable<KernelIR['matmul']>;
+    const copy = D.asyncCopy as NonNullable<GpuDialect['asyncCopy']>;
+    const { BM, BN, BK, threads, LDB, LDBT } = WG;
+    const A = `b${mm.a.buf}`;
+    const B = `b${mm.b.buf}`;
+    const u = D.unroll;
+    const L: string[] = [...this.head(name, threads), `  ${copy.dynamicShared('float', 'sm')}`, ...this.matmulHead()];
+    L.push(`  const ${W} row0 = (${W})${D.blockY} * ${BM}, col0 = (${W})${D.blockX} * ${BN};`);
+    L.push(`  const unsigned tid = ${D.threadX}, lane = tid & 31u, g = lane >> 2, t = lane & 3u, nl = (tid >> 7) * 64 + ((tid >> 5) & 3u) * 16 + g;`);
+    L.push('  const uint32_t raw = ma_shared_addr(sm), base = (raw + 1023u) & ~1023u;');
+    L.push('  unsigned char *sb = (unsigned char *)sm + (base - raw);');
+    // Each operand moves in 16-byte copies where its rows allow (A: k contiguous; B: n
+    // contiguous, or k contiguous as in `x @ w.T`, then staged as [n][k]), else element by element.
+    const aligned = (p: string): string => `((unsigned long long)${p} & 15) == 0`;
+    L.push(`  const bool vecA = sAk == 1 && ((sAi | oA | K) & 3) == 0 && ${aligned(A)};`);
+    L.push(`  const bool vecBn = sBj == 1 && ((sBk | oB | N) & 3) == 0 && ${aligned(B)};`);
+    L.push(`  const bool vecBk = !vecBn && sBk == 1 && ((sBj | oB | K) & 3) == 0 && ${aligned(B)};`);
+    L.push('  const bool aAlongK = sAk == 1 || sAi != 1, bAlongN = sBj == 1 || sBk != 1;');
+    L.push(`  const ${W} tiles = (K + ${BK - 1}) / ${BK};`);
+    L.push(`  float d[${BM / 2}];`, `  ${u} for (int x = 0; x < ${BM / 2}; x++) d[x] = 0.0f;`);
+    // 16-byte copies: thread tid moves chunk tid % 8 of A's rows tid / 8 + 32e (whose
+    // swizzled chunk is the same for every e); of B, chunk tid % 32 of k-rows tid / 32 + 8e
+    // ([k][n]) or chunk tid % 16 of n-rows tid / 16 + 16e ([n][k]).
+    const rowsA = threads / 8;
+    const rowsBn = threads / (BN / 4);
+    const rowsBk = threads / (BK / 4);
+    L.push(`  const unsigned rA0 = tid >> 3, kc = tid & 7u, dA = rA0 * 128 + ((kc ^ (rA0 & 7u)) << 4);`);
+    L.push(`  const unsigned rB0 = vecBk ? tid / ${BK / 4} : tid / ${BN / 4}, cB0 = vecBk ? (tid % ${BK / 4}) * 4 : (tid % ${BN / 4}) * 4;`);
+    L.push(`  const ${W} rA = row0 + rA0, stepA = ${rowsA} * sAi, nB = col0 + (vecBk ? rB0 : cB0);`);
+    L.push(`  const float *pA = ${A} + (oA + (rA < M ? rA : 0) * sAi + kc * 4);`);
+    L.push(`  const float *pB = ${B} + (oB + (nB < N ? nB : 0) * (vecBk ? sBj : 1) + (vecBk ? cB0 : rB0 * sBk));`);
+    const load = (stage: string, kt: string): string[] => [
+      '{',
+      `  unsigned char *As_ = sb + (${stage}) * ${WG_STAGE_BYTES};`,
+      `  float *Bs_ = (float *)(As_ + ${WG_A_BYTES});`,
+      `  const ${W} kb = (${kt}) * ${BK};`,
+      '  if (vecA) {',
+      `    ${u} for (int e = 0; e < ${(BM * BK) / 4 / threads}; e++) {`,
+      `      const int at = e / ${BM / rowsA}, re = e % ${BM / rowsA};`,
+      `      const bool ok = rA + ${rowsA} * re < M && kb + at * 32 + kc * 4 < K;`,
+      `      ma_cp16((float *)(As_ + at * ${BM * 128} + re * ${rowsA * 128} + dA), ok ? pA + (re * stepA + kb + at * 32) : ${A}, ok ? 16 : 0);`,
+      '    }',
+      '  } else {',
+      // The fallbacks stay rolled: unrolled, their addresses would be kept live across the K loop.
+      `    ${D.unrollBy(1)} for (int e = 0; e < ${(BM * BK) / threads}; e++) {`,
+      `      const unsigned c = tid + ${threads} * e, r = aAlongK ? c / ${BK} : c % ${BM}, k = aAlongK ? c % ${BK} : c / ${BM};`,
+      `      const ${W} gi = row0 + r, gk = kb + k;`,
+      '      const bool ok = gi < M && gk < K;',
+      `      ma_cp4((float *)(As_ + (k / 32) * ${BM * 128} + r * 128 + ((((k % 32) >> 2) ^ (r & 7u)) << 4) + (k & 3u) * 4), ok ? ${A} + (oA + gi * sAi + gk * sAk) : ${A}, ok ? 4 : 0);`,
+      '    }',
+      '  }',
+      '  if (vecBn) {',
+      `    ${u} for (int e = 0; e < ${BK / rowsBn}; e++) {`,
+      `      const bool ok = kb + rB0 + ${rowsBn} * e < K && nB < N;`,
+      `      ma_cp16(Bs_ + (rB0 + ${rowsBn} * e) * ${LDB} + cB0, ok ? pB + (kb + ${rowsBn} * e) * sBk : ${B}, ok ? 16 : 0);`,
+      '    }',
+      '  } else if (vecBk) {',
+      `    ${u} for (int e = 0; e < ${BN / rowsBk}; e++) {`,
+      `      const bool ok = nB + ${rowsBk} * e < N && kb + cB0 < K;`,
+      `      ma_cp16(Bs_ + (rB0 + ${rowsBk} * e) * ${LDBT} + cB0, ok ? pB + (${rowsBk} * e * sBj + kb) : ${B}, ok ? 16 : 0);`,
+      '    }',
+      '  } else {',
+      `    ${D.unrollBy(1)} for (int e = 0; e < ${(BK * BN) / threads}; e++) {`,
+      `      const unsigned c = tid + ${threads} * e, kr = bAlongN ? c / ${BN} : c % ${BK}, n = bAlongN ? c % ${BN} : c / ${BK};`,
+      `      const ${W} gk = kb + kr, gj = col0 + n;`,
+      '      const bool ok = gk < K && gj < N;',
+      `      ma_cp4(Bs_ + kr * ${LDB} + n, ok ? ${B} + (oB + gk * sBk + gj * sBj) : ${B}, ok ? 4 : 0);`,
+      '    }',
+      '  }',
+      '}',
+    ];
+    const indent = (lines: string[], by: string): string[] => lines.map((x) => by + x);
+    L.push('  if (tiles > 0)', ...indent(load('0', '0'), '  '));
+    L.push('  ma_cp_commit();');
+    L.push(`  for (${W} kt = 0; kt < tiles; kt++) {`);
+    L.push('    ma_cp_wait<0>();');
+    L.push('    ma_fence_async_shared();');
+    L.push(`    ${D.barrier}`);
+    // The other stage was last read by the previous step's products, which every thread has waited for.
+    L.push('    if (kt + 1 < tiles)', ...indent(load('(unsigned)((kt + 1) & 1)', 'kt + 1'), '    '));
+    L.push('    ma_cp_commit();');
+    L.push('    const unsigned cur = (unsigned)(kt & 1);');
+    L.push(`    const float *Bc = (const float *)(sb + cur * ${WG_STAGE_BYTES} + ${WG_A_BYTES});`);
+    L.push(`    uint32_t af[${BK / 8}][4];`);
+    // Fragment (k, n) of B at Bc[k * sk + n * sn]; each layout has its own loop so the offsets are constants.
+    const fragments = (sk: number, sn: number): string[] => [
+      `      ${u} for (int s = 0; s < ${BK / 8}; s++) {`,
+      `        const float *f = Bc + (8 * s + t) * ${sk} + nl * ${sn};`,
+      `        af[s][0] = ma_tf32(f[0]); af[s][1] = ma_tf32(f[${8 * sn}]); af[s][2] = ma_tf32(f[${4 * sk}]); af[s][3] = ma_tf32(f[${4 * sk + 8 * sn}]);`,
+      '      }',
+    ];
+    L.push('    if (vecBk) {', ...fragments(1, LDBT), '    } else {', ...fragments(LDB, 1), '    }');
+    L.push('    ma_wg_fence();');
+    L.push(
+      `    ${u} for (int s = 0; s < ${BK / 8}; s++) ma_wgmma_tf32(d, af[s], ma_wg_desc(base + cur * ${WG_STAGE_BYTES} + (s / 4) * ${BM * 128} + (s % 4) * 32));`,
+    );
+    L.push('    ma_wg_commit();');
+    // Waiting for every product before the fragments are rewritten keeps ptxas from serializing them.
+    L.push('    ma_wg_wait0();');
+    L.push('  }');
+    const ir = this.ir;
+    const r = ir.rank;
+    const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
+    L.push(`  ${u} for (int jj = 0; jj < ${BM / 8}; jj++) {`);
+    L.push(`    ${u} for (int rr = 0; rr < 4; rr++) {`);
+    L.push(`      const ${W} i = row0 + 8 * jj + 2 * t + (rr & 1), j = col0 + nl + (rr >= 2 ? 8 : 0);`);
+    L.push('      if (i >= M || j >= N) continue;');
+    this.mmValue = 'd[4 * jj + rr]';
+    for (const st of ir.stmts) L.push(`      ${this.stmt(st, dimVar, 'serial').split('\n').join('\n      ')}`);
+    L.push(`      b0[bflat * M * N + i * N + j] = ${this.toStorage(ir.buffers[0], `v${ir.result}`)};`);
+    L.push('    }');
+    L.push('  }');
+    L.push('}');
+    return L.join('\n');
+  }
+
+  /**
    * A float16 or bfloat16 matrix product on tensor cores (mma.sync m16n8k16, float32
    * accumulation): 128×128 tiles per 256-thread block, 8 warps of 64×32, K in steps of
    * 32 through double-buffered shared memory that holds both tiles k-contiguous (A as
@@ -1822,6 +1989,7 @@ export function renderGpuKernel(dialect: GpuDialect, ir: KernelIR, name: string)
         scalar: () => R.renderMatmul(name),
         async32: () => R.renderMatmulAsync32(name),
         tf32: () => R.renderMatmulTf32(name),
+        wgmma: () => R.renderMatmulWgmma(name),
         mma16: () => R.renderMatmulMma16(name),
         simdgroup: () => R.renderMatmulSimdgroup(name),
       }[matmulKernel(dialect, ir)]();

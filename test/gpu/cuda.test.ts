@@ -139,22 +139,60 @@ describe.skipIf(why !== '')('CUDA backend', () => {
     }
   });
 
-  it("setMatmulPrecision('tf32') runs float32 matmuls on tensor cores within TF32 error; the default stays exact", () => {
+  it("setMatmulPrecision('tf32') runs float32 matmuls on tensor cores within TF32 error (edges, offset views, transposes, batches, the epilogue); the default stays exact", () => {
     const build = (): ma.MetalArray => ma.matmul(ma.array(rand(200 * 256, 4)).reshape(200, 256), ma.array(rand(256 * 136, 5)).reshape(256, 136)).add(1);
     const [c, g] = both(build);
     expect(g).toEqual(c); // exact float32 with FMA, like the CPU
+    // Normwise relative error: TF32 keeps 10 of float32's 23 mantissa bits.
+    const relErr = (want: Float64Array, got: Float64Array): number => {
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < want.length; i++) {
+        num += (got[i] - want[i]) ** 2;
+        den += want[i] ** 2;
+      }
+      return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    };
+    const cases: [number, number, number, 'plain' | 'offset' | 'transposed' | 'b transposed'][] = [
+      [300, 520, 264, 'plain'], // several tiles each way, a partial last K step
+      [257, 68, 129, 'plain'],
+      [130, 200, 96, 'offset'], // element-by-element copies
+      [96, 130, 40, 'transposed'],
+      [200, 72, 136, 'b transposed'], // x @ w.T: B's k is contiguous, 16-byte copies staged as [n][k]
+      [70, 33, 50, 'b transposed'], // K % 4 != 0: element copies
+      [1, 1, 1, 'plain'],
+    ];
     ma.setMatmulPrecision('tf32');
     try {
       const [c2, t] = both(build);
-      let num = 0;
-      let den = 0;
-      for (let i = 0; i < c2.length; i++) {
-        num += (t[i] - c2[i]) ** 2;
-        den += c2[i] ** 2;
+      expect(relErr(c2, t)).toBeLessThan(2e-3);
+      expect(relErr(c2, t)).toBeGreaterThan(0); // TF32 rounding shows: the tensor-core kernel ran
+      for (const [m, k, n, view] of cases) {
+        const [want, got] = both(() => {
+          const a =
+            view === 'offset'
+              ? ma
+                  .array(rand(m * k + 1, 8))
+                  .slice([1, m * k + 1])
+                  .reshape(m, k)
+              : view === 'transposed'
+                ? ma
+                    .array(rand(k * m, 8))
+                    .reshape(k, m)
+                    .transpose([1, 0])
+                : ma.array(rand(m * k, 8)).reshape(m, k);
+          const b =
+            view === 'b transposed'
+              ? ma
+                  .array(rand(2 * n * k, 9))
+                  .reshape(2, n, k)
+                  .transpose([0, 2, 1])
+              : ma.array(rand(2 * k * n, 9)).reshape(2, k, n);
+          return ma.relu(ma.matmul(a, b).add(0.25));
+        });
+        expect(got.length).toBe(want.length);
+        expect(relErr(want, got), `${m}x${k}x${n} ${view}`).toBeLessThan(2e-3);
       }
-      const rel = Math.sqrt(num / den);
-      expect(rel).toBeLessThan(2e-3);
-      expect(rel).toBeGreaterThan(0); // TF32 rounding shows: the tensor-core kernel ran
     } finally {
       ma.setMatmulPrecision('highest');
     }

@@ -1,15 +1,25 @@
 /** The CUDA renderer and backend selection on any machine (no GPU needed). */
 import { describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
-import { CUDA_DIALECT } from '../../src/codegen/cuda.js';
+import { CUDA_DIALECT, CUDA_SM90_DIALECT, cudaDialectFor } from '../../src/codegen/cuda.js';
 import { GPU_ARGS_INLINE_BYTES, gpuLaunch, sortTile } from '../../src/codegen/gpu.js';
 import type { KernelIR } from '../../src/codegen/ir.js';
 import type { DType } from '../../src/graph/dtype.js';
+import { planFor } from '../../src/graph/executor.js';
+import type { Backend } from '../../src/runtime/backend.js';
+import { CudaRenderer } from '../../src/runtime/cuda/backend.js';
 import { MetalRenderer } from '../../src/runtime/metal/backend.js';
 import { unavailableReason } from '../../src/runtime/registry.js';
 
 function rand(n: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
+}
+
+/** The CUDA sources and launch words of `y`'s plan in `dialect`, whatever device this machine has. */
+function planIn(dialect: typeof CUDA_DIALECT, y: ma.MetalArray): { sources: string[]; commands: Int32Array } {
+  const renderer = new CudaRenderer(dialect) as unknown as Backend;
+  const { plan } = planFor([y.liveNode('test')], renderer, { fusion: true, cpuMatmul: 'generated' });
+  return { sources: plan.sources.map((k) => k.source), commands: plan.commands };
 }
 
 describe('CUDA codegen without a GPU', () => {
@@ -120,19 +130,32 @@ describe('CUDA codegen without a GPU', () => {
     expect(new MetalRenderer().launchWords(ir, [5000, 0, 5000, 0, 3])).toEqual([1, 1, 1, 256, 1, 1, 0, 40, 0]);
   });
 
-  it("setMatmulPrecision('tf32') selects the tensor-core kernel for float32 only", () => {
+  it("setMatmulPrecision('tf32') selects the tensor-core kernel for float32 only: mma.sync before Hopper, warpgroup products on it", () => {
     const x = ma.array(rand(64)).reshape(8, 8);
-    const exact = ma.kernelSources(ma.matmul(x, x), 'cuda')[0].source;
+    const x64 = x.astype('float64');
+    const exact = planIn(CUDA_DIALECT, ma.matmul(x, x)).sources[0];
+    expect(exact).toContain('ma_cp16(');
     expect(exact).not.toContain('ma_mma_tf32');
+    expect(planIn(CUDA_SM90_DIALECT, ma.matmul(x, x)).sources[0]).toBe(exact); // exact float32 is the same kernel on Hopper
     ma.setMatmulPrecision('tf32');
     try {
-      expect(ma.kernelSources(ma.matmul(x, x), 'cuda')[0].source).toContain('ma_mma_tf32');
-      const x64 = x.astype('float64');
-      expect(ma.kernelSources(ma.matmul(x64, x64), 'cuda').at(-1)?.source).not.toContain('ma_mma_tf32');
+      expect(planIn(CUDA_DIALECT, ma.matmul(x, x)).sources[0]).toContain('ma_mma_tf32(');
+      const hopper = planIn(CUDA_SM90_DIALECT, ma.matmul(x, x).add(1));
+      expect(hopper.sources).toHaveLength(1); // the epilogue stays fused
+      expect(hopper.sources[0]).toContain('ma_wgmma_tf32(d, af[s], ma_wg_desc(');
+      expect(hopper.sources[0]).not.toContain('ma_mma_tf32');
+      // 256×128 tiles of 256 threads, two 100,352-byte stages plus the alignment slack.
+      expect(Array.from(hopper.commands.slice(-9, -3))).toEqual([1, 1, 1, 256, 1, 1]);
+      expect(hopper.commands.at(-3)).toBe(2 * 100352 + 1024);
+      for (const d of [CUDA_DIALECT, CUDA_SM90_DIALECT]) expect(planIn(d, ma.matmul(x64, x64)).sources.at(-1)).not.toMatch(/ma_w?g?mma/);
     } finally {
       ma.setMatmulPrecision('highest');
     }
     expect(() => ma.setMatmulPrecision('fast' as never)).toThrow(ma.ArgumentError);
+    // The dialect follows the device: warpgroup products need sm_90a, which NVRTC must be asked for.
+    expect(cudaDialectFor(9, 0)).toEqual({ dialect: CUDA_SM90_DIALECT, arch: 'sm_90a' });
+    expect(cudaDialectFor(8, 0)).toEqual({ dialect: CUDA_DIALECT, arch: 'sm_80' });
+    expect(cudaDialectFor(10, 0)).toEqual({ dialect: CUDA_DIALECT, arch: 'sm_100' });
   });
 
   it('kernels with thousands of constants take their args through a pointer', () => {

@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CUDA_DIALECT, CUDA_PRELUDE, renderCudaKernel } from '../../codegen/cuda.js';
-import { gpuLaunch } from '../../codegen/gpu.js';
+import { CUDA_DIALECT, CUDA_PRELUDE, cudaDialectFor, renderCudaKernel } from '../../codegen/cuda.js';
+import { type GpuDialect, gpuLaunch } from '../../codegen/gpu.js';
 import type { KernelIR } from '../../codegen/ir.js';
 import { BackendUnavailableError, CompileError, GpuError } from '../../errors.js';
 import { counters, debugLevel, debugLog } from '../../graph/metrics.js';
@@ -52,14 +52,20 @@ function cubinCacheDir(arch: string): string {
   return cacheDir;
 }
 
-/** Renders kernels as CUDA C; compiles and runs them only where CUDA is (see {@link CudaBackend}). */
+/**
+ * Renders kernels as CUDA C in `dialect` (the device's own on a GPU machine, the
+ * sm_80-class one elsewhere); compiles and runs them only where CUDA is (see
+ * {@link CudaBackend}).
+ */
 export class CudaRenderer {
   readonly name = 'cuda';
   /** NVRTC and Metal's compiler take superlinear time in a kernel's length (a 1000-op chain: 2.6 s in NVRTC, 250 ops: 0.17 s). */
   readonly maxKernelOps = 256;
 
+  constructor(protected readonly dialect: GpuDialect = CUDA_DIALECT) {}
+
   render(ir: KernelIR, name: string): string {
-    return renderCudaKernel(ir, name);
+    return renderCudaKernel(ir, name, this.dialect);
   }
 
   kernelName(body: string): string {
@@ -67,7 +73,7 @@ export class CudaRenderer {
   }
 
   launchWords(ir: KernelIR, args: readonly number[]): number[] {
-    const g = gpuLaunch(ir, args, CUDA_DIALECT);
+    const g = gpuLaunch(ir, args, this.dialect);
     return [...g.grid, ...g.block, g.sharedBytes, Math.max(1, ir.argWords) * 8, g.scratchBytes];
   }
 }
@@ -79,11 +85,12 @@ export class CudaBackend extends CudaRenderer implements Backend {
   readonly arch: string;
 
   constructor(private readonly native: NativeAddon) {
-    super();
     const why = native.cudaProbe();
     if (why) throw new BackendUnavailableError(`backend "cuda" is unavailable: ${why}`);
     const info = native.cudaDeviceInfo();
-    this.arch = `sm_${info.major}${info.minor}`;
+    const { dialect, arch } = cudaDialectFor(info.major, info.minor);
+    super(dialect);
+    this.arch = arch;
   }
 
   kernels(sources: readonly KernelSource[]): number[] {
