@@ -1489,7 +1489,6 @@ class GpuRenderer {
       '  }',
       '}',
     ];
-    const indent = (lines: string[], by: string): string[] => lines.map((x) => by + x);
     L.push(`  ${u} for (int s = 0; s < ${STAGES - 1}; s++) {`);
     L.push('    if (s < tiles)', ...indent(load('s', 's'), '    '));
     L.push('    ma_cp_commit();');
@@ -1645,7 +1644,6 @@ class GpuRenderer {
       '  }',
       '}',
     ];
-    const indent = (lines: string[], by: string): string[] => lines.map((x) => by + x);
     L.push('  if (tiles > 0)', ...indent(load('0', '0'), '  '));
     L.push('  ma_cp_commit();');
     L.push(`  for (${W} kt = 0; kt < tiles; kt++) {`);
@@ -2017,6 +2015,11 @@ export function renderGpuKernel(dialect: GpuDialect, ir: KernelIR, name: string)
  */
 function rowThreads(len: number): number {
   return Math.min(BLOCK_THREADS, Math.max(64, 2 ** Math.ceil(Math.log2(Math.max(1, len / 8)))));
+}
+
+/** `lines`, each prefixed with `by`. */
+function indent(lines: readonly string[], by: string): string[] {
+  return lines.map((x) => by + x);
 }
 
 function ceilDiv(a: number, b: number): number {

@@ -37,6 +37,31 @@ function both(fn: (be: string) => ma.MetalArray): [Float64Array, Float64Array] {
   return [out[0], out[1]];
 }
 
+/** Product operands in the layouts the copy paths distinguish: A m×k (plain, offset by one element, or a transposed view), B k×n batched by 2 (plain, or a transposed view: k contiguous). */
+type OperandView = 'plain' | 'offset' | 'transposed' | 'b transposed';
+function productOperands(m: number, k: number, n: number, view: OperandView, seed: number): [ma.MetalArray, ma.MetalArray] {
+  const a =
+    view === 'offset'
+      ? ma
+          .array(rand(m * k + 1, seed))
+          .slice([1, m * k + 1])
+          .reshape(m, k)
+      : view === 'transposed'
+        ? ma
+            .array(rand(k * m, seed))
+            .reshape(k, m)
+            .transpose([1, 0])
+        : ma.array(rand(m * k, seed)).reshape(m, k);
+  const b =
+    view === 'b transposed'
+      ? ma
+          .array(rand(2 * n * k, seed + 1))
+          .reshape(2, n, k)
+          .transpose([0, 2, 1])
+      : ma.array(rand(2 * k * n, seed + 1)).reshape(2, k, n);
+  return [a, b];
+}
+
 function maxRelDiff(a: Float64Array, b: Float64Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) {
@@ -111,7 +136,7 @@ describe.skipIf(why !== '')('CUDA backend', () => {
   });
 
   it('float32 products copy tiles asynchronously (16 bytes where rows are aligned, element by element for offset views, transposes and odd sizes) and stay exact like the CPU', () => {
-    const cases: [number, number, number, 'plain' | 'offset' | 'transposed'][] = [
+    const cases: [number, number, number, OperandView][] = [
       [129, 260, 132, 'plain'],
       [130, 261, 70, 'plain'],
       [64, 200, 96, 'offset'],
@@ -120,19 +145,7 @@ describe.skipIf(why !== '')('CUDA backend', () => {
     ];
     for (const [m, k, n, view] of cases) {
       const [c, g] = both(() => {
-        const a =
-          view === 'offset'
-            ? ma
-                .array(rand(m * k + 1, 6))
-                .slice([1, m * k + 1])
-                .reshape(m, k)
-            : view === 'transposed'
-              ? ma
-                  .array(rand(k * m, 6))
-                  .reshape(k, m)
-                  .transpose([1, 0])
-              : ma.array(rand(m * k, 6)).reshape(m, k);
-        const b = ma.array(rand(2 * k * n, 7)).reshape(2, k, n);
+        const [a, b] = productOperands(m, k, n, view, 6);
         return ma.matmul(a, b).multiply(0.5);
       });
       expect(g, `${m}x${k}x${n} ${view}`).toEqual(c);
@@ -153,7 +166,7 @@ describe.skipIf(why !== '')('CUDA backend', () => {
       }
       return den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
     };
-    const cases: [number, number, number, 'plain' | 'offset' | 'transposed' | 'b transposed'][] = [
+    const cases: [number, number, number, OperandView][] = [
       [300, 520, 264, 'plain'], // several tiles each way, a partial last K step
       [257, 68, 129, 'plain'],
       [130, 200, 96, 'offset'], // element-by-element copies
@@ -169,25 +182,7 @@ describe.skipIf(why !== '')('CUDA backend', () => {
       expect(relErr(c2, t)).toBeGreaterThan(0); // TF32 rounding shows: the tensor-core kernel ran
       for (const [m, k, n, view] of cases) {
         const [want, got] = both(() => {
-          const a =
-            view === 'offset'
-              ? ma
-                  .array(rand(m * k + 1, 8))
-                  .slice([1, m * k + 1])
-                  .reshape(m, k)
-              : view === 'transposed'
-                ? ma
-                    .array(rand(k * m, 8))
-                    .reshape(k, m)
-                    .transpose([1, 0])
-                : ma.array(rand(m * k, 8)).reshape(m, k);
-          const b =
-            view === 'b transposed'
-              ? ma
-                  .array(rand(2 * n * k, 9))
-                  .reshape(2, n, k)
-                  .transpose([0, 2, 1])
-              : ma.array(rand(2 * k * n, 9)).reshape(2, k, n);
+          const [a, b] = productOperands(m, k, n, view, 8);
           return ma.relu(ma.matmul(a, b).add(0.25));
         });
         expect(got.length).toBe(want.length);
