@@ -8,7 +8,8 @@
  *   compute-sanitizer --tool memcheck  node --import tsx bench/gpu/sanitize.ts
  *   compute-sanitizer --tool racecheck node --import tsx bench/gpu/sanitize.ts
  *
- * Exits non-zero if a result differs from the CPU backend's.
+ * An argument keeps only the cases whose names contain it. Exits non-zero if a result
+ * differs from the CPU backend's.
  */
 import * as ma from '../../src/index.js';
 
@@ -97,6 +98,23 @@ const cases: [string, () => ma.MetalArray, number?][] = [
     },
     2e-2, // TF32 keeps 10 mantissa bits: K=136 terms of magnitude < 1
   ],
+  [
+    'tf32 matmul, element copies',
+    () => {
+      ma.setMatmulPrecision('tf32');
+      try {
+        // A offset by one element and B with K % 4 != 0: neither moves in 16-byte copies.
+        const a = ma
+          .array(rand(70 * 133 + 1, 26))
+          .slice([1, 70 * 133 + 1])
+          .reshape(70, 133);
+        return ma.matmul(a, ma.array(rand(133 * 50, 27)).reshape(133, 50)).eval();
+      } finally {
+        ma.setMatmulPrecision('highest');
+      }
+    },
+    2e-2,
+  ],
   ['float16', () => ma.array(rand(1001, 11)).astype('float16').multiply(2).exp().astype('float32')],
   [
     'float16 matmul on tensor cores',
@@ -137,8 +155,10 @@ const cases: [string, () => ma.MetalArray, number?][] = [
   ],
 ];
 
+const only = process.argv[2] ?? '';
 let bad = 0;
 for (const [name, build, tol = 1e-4] of cases) {
+  if (!name.includes(only)) continue;
   ma.setBackend('cpu');
   const want = Float64Array.from(build().toTypedArray() as ArrayLike<number>);
   ma.setBackend('cuda');

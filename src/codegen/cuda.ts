@@ -117,8 +117,6 @@ ${QUAL} double ma_erfinv(double y) {
   return erfinv(y);
 }
 
-/* TensorFloat-32: round to nearest (ties away) to 10 mantissa bits; one warp-wide
-   m16n8k8 product D = A B + C with float32 accumulation (PTX fragment layout). */
 /* Asynchronous copies to shared memory (sm_80+): bytes is the full size or 0 (zero fill). */
 ${QUAL} void ma_cp16(float *dst, const float *src, int bytes) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"((uint32_t)__cvta_generic_to_shared(dst)), "l"(src), "r"(bytes) : "memory");
@@ -128,6 +126,8 @@ ${QUAL} void ma_cp4(float *dst, const float *src, int bytes) {
 }
 ${QUAL} void ma_cp_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 template <int N> ${QUAL} void ma_cp_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
+/* TensorFloat-32: round to nearest (ties away) to 10 mantissa bits; one warp-wide
+   m16n8k8 product D = A B + C with float32 accumulation (PTX fragment layout). */
 ${QUAL} uint32_t ma_tf32(float x) { uint32_t r; asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x)); return r; }
 ${QUAL} void ma_mma_tf32(float c[4], const uint32_t a[4], const uint32_t b[2]) {
   asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
@@ -153,6 +153,22 @@ ${QUAL} void ma_wg_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memor
 ${QUAL} void ma_wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
 ${QUAL} void ma_wg_wait0() { asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory"); }
 ${QUAL} void ma_fence_async_shared() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
+/* Asynchronous copies to a shared address; the thread's copies all landed. */
+${QUAL} void ma_cp16s(uint32_t dst, const float *src, int bytes) { asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory"); }
+${QUAL} void ma_cp4s(uint32_t dst, const float *src, int bytes) { asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory"); }
+${QUAL} void ma_cp_wait_all() { asm volatile("cp.async.wait_all;" ::: "memory"); }
+/* mbarriers in shared memory: init with an arrival count; arrive now; arrive when the
+   thread's asynchronous copies so far have landed; wait for the phase of parity. */
+${QUAL} void ma_mb_init(uint32_t bar, uint32_t count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory"); }
+${QUAL} void ma_mb_arrive(uint32_t bar) { asm volatile("{ .reg .b64 st; mbarrier.arrive.shared::cta.b64 st, [%0]; }" ::"r"(bar) : "memory"); }
+${QUAL} void ma_mb_arrive_copies(uint32_t bar) { asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(bar) : "memory"); }
+${QUAL} void ma_mb_wait(uint32_t bar, uint32_t parity) {
+  asm volatile("{ .reg .pred done; WAIT: mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1; @!done bra WAIT; }" ::"r"(bar), "r"(parity) : "memory");
+}
+/* A block of three warpgroups (168 registers each at launch) moves registers from the
+   copying warpgroup (72) to the two multiplying ones (216): 128 * 72 + 256 * 216 = 384 * 168. */
+${QUAL} void ma_wg_shrink() { asm volatile("setmaxnreg.dec.sync.aligned.u32 72;"); }
+${QUAL} void ma_wg_grow() { asm volatile("setmaxnreg.inc.sync.aligned.u32 216;"); }
 #endif
 
 ${QUAL} void ma_mma_f16(float c[4], const uint32_t a[4], const uint32_t b[2]) {

@@ -182,8 +182,13 @@ export interface GpuDialect {
    * for tensorCoresTf32; B from shared memory through `desc`), `ma_wg_desc(addr)` (the
    * descriptor of a K-major operand in the 128-byte swizzle at shared address `addr`, 1024-byte
    * aligned per 8 rows of 128 bytes), `ma_shared_addr(ptr)`, `ma_wg_fence()`,
-   * `ma_wg_commit()`, `ma_wg_wait0()` and `ma_fence_async_shared()` (makes copies into
-   * shared memory visible to the warpgroup products).
+   * `ma_wg_commit()`, `ma_wg_wait0()`, `ma_fence_async_shared()` (makes copies into
+   * shared memory visible to the warpgroup products), `ma_cp16s`/`ma_cp4s(dst, src,
+   * bytes)` (asynchronous copies to a shared address), `ma_cp_wait_all()`, the mbarrier
+   * helpers `ma_mb_init(bar, count)`, `ma_mb_arrive(bar)`, `ma_mb_arrive_copies(bar)`
+   * (arrives when the thread's copies land) and `ma_mb_wait(bar, parity)`, and
+   * `ma_wg_shrink()`/`ma_wg_grow()` (a copying warpgroup hands registers to two
+   * multiplying ones in a 384-thread block).
    */
   readonly warpgroupTf32?: boolean;
   /**
@@ -294,20 +299,22 @@ const AS_STAGE_FLOATS = AS.BM * AS.LDA + AS.BK * AS.LDB;
 
 /**
  * The TF32 product on warpgroup instructions (dialect.warpgroupTf32): 256×128 tiles (m ×
- * n) per 256-thread block, K in steps of 64 through two stages. A's tile is stored as the
- * products' shared-memory operand: BK / 32 swizzle atoms of BM rows × 128 bytes (k
- * contiguous), 16-byte chunk c of row r at chunk c ^ (r % 8). B's tile is [k][n], rows
- * padded to LDB floats so that fragment reads hit distinct banks, or [n][k] (rows of LDBT).
+ * n) per block of three warpgroups, two that multiply and one that copies, K in steps of
+ * 32 through STAGES stages. A's tile is stored as the products' shared-memory operand: BM
+ * rows × 128 bytes (k contiguous), 16-byte chunk c of row r at chunk c ^ (r % 8). B's tile
+ * is [k][n] with n at n ^ 8·(k % 4), or, when B's k is contiguous, [n][k] with chunk c of
+ * row n at c ^ (n / 2 % 8): dense, with fragment reads on distinct banks.
  */
-const WG = { BM: 256, BN: 128, BK: 64, threads: 256, STAGES: 2, LDB: 136, LDBT: 68 } as const;
-/** Bytes of A's tile in one stage of WG. */
+const WG = { BM: 256, BN: 128, BK: 32, threads: 384, STAGES: 4 } as const;
+/** Bytes of A's tile in one stage of WG (a multiple of 1024, the swizzle's period). */
 const WG_A_BYTES = WG.BM * WG.BK * 4;
+/** Bytes of B's tile in one stage of WG. */
+const WG_B_BYTES = WG.BN * WG.BK * 4;
 /**
- * Bytes of one stage of WG: A's tile, then B's as [k][n] or, when B's k is contiguous,
- * as [n][k] in rows of LDBT (both 34,816 bytes). A multiple of 1024, the swizzle's
- * period, so every stage stays aligned.
+ * Dynamic shared bytes of WG: the stages of A, then those of B, then two mbarriers per
+ * stage (filled, emptied), plus 1024 for aligning the first stage.
  */
-const WG_STAGE_BYTES = WG_A_BYTES + Math.max(WG.BK * WG.LDB, WG.BN * WG.LDBT) * 4;
+const WG_SHARED_BYTES = WG.STAGES * (WG_A_BYTES + WG_B_BYTES + 16) + 1024;
 
 /** The matrix-product kernels the walker renders, and each one's block tile and dynamic shared bytes. */
 type MatmulKernel = 'scalar' | 'async32' | 'tf32' | 'wgmma' | 'mma16' | 'simdgroup';
@@ -316,7 +323,7 @@ const MATMUL_TILES: Readonly<Record<MatmulKernel, { BM: number; BN: number; thre
   async32: { ...AS, sharedBytes: AS.STAGES * AS_STAGE_FLOATS * 4 },
   tf32: { ...AS, sharedBytes: AS.STAGES * AS_STAGE_FLOATS * 4 },
   // 1024 bytes more than the stages: the kernel aligns its first stage up to 1024.
-  wgmma: { ...WG, sharedBytes: WG.STAGES * WG_STAGE_BYTES + 1024 },
+  wgmma: { ...WG, sharedBytes: WG_SHARED_BYTES },
   mma16: { ...MM, sharedBytes: 0 },
   simdgroup: { ...SG, sharedBytes: 0 },
 };
@@ -1561,123 +1568,85 @@ class GpuRenderer {
    * A float32 matrix product on TF32 warpgroup instructions (tile WG): it computes
    * Cᵀ = Bᵀ·Aᵀ, so that A's tile is the products' shared-memory operand, which the
    * hardware reads at TF32 precision (the low 13 bits of each float ignored), and B's
-   * tile is read into registers as fragments rounded to nearest TF32. Warpgroup w of the
-   * block owns columns w·64.. of the tile; thread (warp wi, g, t) holds rows (our m)
-   * 8·jj + 2t + (rr & 1) and columns (our n) w·64 + wi·16 + g (+ 8 for rr ≥ 2) in
-   * d[4·jj + rr]. Each operand is copied asynchronously in 16-byte pieces where its rows
-   * allow (A with k contiguous; B with n contiguous, or with k contiguous, as in
-   * `x @ w.T`, staged as [n][k]), element by element otherwise, zero-filled past the
-   * edges. Each stage is copied while the previous one is multiplied; float32
-   * accumulation; the epilogue runs per output element.
+   * tile is read into registers as fragments rounded to nearest TF32. The block's third
+   * warpgroup copies tiles into STAGES stages with asynchronous copies, each stage's
+   * completion counted on its "filled" mbarrier; the other two multiply, each waiting for
+   * its stage and releasing it on its "emptied" mbarrier, so copies, fragment reads and
+   * products of different stages overlap and the two multiplying warpgroups drift apart
+   * instead of meeting at a block barrier. The copying warpgroup gives registers to the
+   * multiplying ones (setmaxnreg). Warpgroup w owns columns w·64.. of the tile; thread
+   * (warp wi, g, t) holds rows (our m) 8·jj + 2t + (rr & 1) and columns (our n)
+   * w·64 + wi·16 + 2g + (rr ≥ 2) in d[4·jj + rr]: fragment rows g and g + 8 are adjacent
+   * columns, so a [k][n] tile gives both in one 8-byte read. Each operand is copied in
+   * 16-byte pieces where its rows allow (A with k contiguous; B with n contiguous, or with
+   * k contiguous, as in `x @ w.T`, then staged as [n][k]), element by element otherwise,
+   * zero-filled past the edges; float32 accumulation; the epilogue runs per output element.
    */
   renderMatmulWgmma(name: string): string {
     const D = this.D;
     const W = D.int64;
     const mm = this.ir.matmul as NonNullable<KernelIR['matmul']>;
     const copy = D.asyncCopy as NonNullable<GpuDialect['asyncCopy']>;
-    const { BM, BN, BK, threads, LDB, LDBT } = WG;
+    const { BM, BN, BK, threads, STAGES } = WG;
     const A = `b${mm.a.buf}`;
     const B = `b${mm.b.buf}`;
     const u = D.unroll;
     const L: string[] = [...this.head(name, threads), `  ${copy.dynamicShared('float', 'sm')}`, ...this.matmulHead()];
     L.push(`  const ${W} row0 = (${W})${D.blockY} * ${BM}, col0 = (${W})${D.blockX} * ${BN};`);
-    L.push(`  const unsigned tid = ${D.threadX}, lane = tid & 31u, g = lane >> 2, t = lane & 3u, nl = (tid >> 7) * 64 + ((tid >> 5) & 3u) * 16 + g;`);
+    L.push(`  const unsigned tid = ${D.threadX}, lane = tid & 31u;`);
     L.push('  const uint32_t raw = ma_shared_addr(sm), base = (raw + 1023u) & ~1023u;');
-    L.push('  unsigned char *sb = (unsigned char *)sm + (base - raw);');
+    L.push(`  const uint32_t bbase = base + ${STAGES * WG_A_BYTES}, filled = bbase + ${STAGES * WG_B_BYTES}, emptied = filled + ${8 * STAGES};`);
     // Each operand moves in 16-byte copies where its rows allow (A: k contiguous; B: n
     // contiguous, or k contiguous as in `x @ w.T`, then staged as [n][k]), else element by element.
     const aligned = (p: string): string => `((unsigned long long)${p} & 15) == 0`;
     L.push(`  const bool vecA = sAk == 1 && ((sAi | oA | K) & 3) == 0 && ${aligned(A)};`);
     L.push(`  const bool vecBn = sBj == 1 && ((sBk | oB | N) & 3) == 0 && ${aligned(B)};`);
     L.push(`  const bool vecBk = !vecBn && sBk == 1 && ((sBj | oB | K) & 3) == 0 && ${aligned(B)};`);
-    L.push('  const bool aAlongK = sAk == 1 || sAi != 1, bAlongN = sBj == 1 || sBk != 1;');
     L.push(`  const ${W} tiles = (K + ${BK - 1}) / ${BK};`);
+    // Every copying thread arrives on "filled" (when its copies land), every multiplying thread on "emptied".
+    L.push(`  if (tid == 0) ${u} for (int s = 0; s < ${STAGES}; s++) { ma_mb_init(filled + 8 * s, 128); ma_mb_init(emptied + 8 * s, 256); }`);
+    L.push(`  ${D.barrier}`);
+    L.push('  if (__shfl_sync(0xffffffffu, tid >> 7, 0) == 2) {');
+    L.push(...indent(this.wgmmaCopier(A, B), '    '));
+    L.push('    return;', '  }');
+    L.push('  ma_wg_grow();');
+    L.push('  const unsigned wg = tid >> 7, wi = (tid >> 5) & 3u, g = lane >> 2, t = lane & 3u, nb = wg * 64 + wi * 16 + 2 * g;');
     L.push(`  float d[${BM / 2}];`, `  ${u} for (int x = 0; x < ${BM / 2}; x++) d[x] = 0.0f;`);
-    // 16-byte copies: thread tid moves chunk tid % 8 of A's rows tid / 8 + 32e (whose
-    // swizzled chunk is the same for every e); of B, chunk tid % 32 of k-rows tid / 32 + 8e
-    // ([k][n]) or chunk tid % 16 of n-rows tid / 16 + 16e ([n][k]).
-    const rowsA = threads / 8;
-    const rowsBn = threads / (BN / 4);
-    const rowsBk = threads / (BK / 4);
-    L.push(`  const unsigned rA0 = tid >> 3, kc = tid & 7u, dA = rA0 * 128 + ((kc ^ (rA0 & 7u)) << 4);`);
-    L.push(`  const unsigned rB0 = vecBk ? tid / ${BK / 4} : tid / ${BN / 4}, cB0 = vecBk ? (tid % ${BK / 4}) * 4 : (tid % ${BN / 4}) * 4;`);
-    L.push(`  const ${W} rA = row0 + rA0, stepA = ${rowsA} * sAi, nB = col0 + (vecBk ? rB0 : cB0);`);
-    L.push(`  const float *pA = ${A} + (oA + (rA < M ? rA : 0) * sAi + kc * 4);`);
-    L.push(`  const float *pB = ${B} + (oB + (nB < N ? nB : 0) * (vecBk ? sBj : 1) + (vecBk ? cB0 : rB0 * sBk));`);
-    const load = (stage: string, kt: string): string[] => [
-      '{',
-      `  unsigned char *As_ = sb + (${stage}) * ${WG_STAGE_BYTES};`,
-      `  float *Bs_ = (float *)(As_ + ${WG_A_BYTES});`,
-      `  const ${W} kb = (${kt}) * ${BK};`,
-      '  if (vecA) {',
-      `    ${u} for (int e = 0; e < ${(BM * BK) / 4 / threads}; e++) {`,
-      `      const int at = e / ${BM / rowsA}, re = e % ${BM / rowsA};`,
-      `      const bool ok = rA + ${rowsA} * re < M && kb + at * 32 + kc * 4 < K;`,
-      `      ma_cp16((float *)(As_ + at * ${BM * 128} + re * ${rowsA * 128} + dA), ok ? pA + (re * stepA + kb + at * 32) : ${A}, ok ? 16 : 0);`,
-      '    }',
-      '  } else {',
-      // The fallbacks stay rolled: unrolled, their addresses would be kept live across the K loop.
-      `    ${D.unrollBy(1)} for (int e = 0; e < ${(BM * BK) / threads}; e++) {`,
-      `      const unsigned c = tid + ${threads} * e, r = aAlongK ? c / ${BK} : c % ${BM}, k = aAlongK ? c % ${BK} : c / ${BM};`,
-      `      const ${W} gi = row0 + r, gk = kb + k;`,
-      '      const bool ok = gi < M && gk < K;',
-      `      ma_cp4((float *)(As_ + (k / 32) * ${BM * 128} + r * 128 + ((((k % 32) >> 2) ^ (r & 7u)) << 4) + (k & 3u) * 4), ok ? ${A} + (oA + gi * sAi + gk * sAk) : ${A}, ok ? 4 : 0);`,
-      '    }',
-      '  }',
-      '  if (vecBn) {',
-      `    ${u} for (int e = 0; e < ${BK / rowsBn}; e++) {`,
-      `      const bool ok = kb + rB0 + ${rowsBn} * e < K && nB < N;`,
-      `      ma_cp16(Bs_ + (rB0 + ${rowsBn} * e) * ${LDB} + cB0, ok ? pB + (kb + ${rowsBn} * e) * sBk : ${B}, ok ? 16 : 0);`,
-      '    }',
-      '  } else if (vecBk) {',
-      `    ${u} for (int e = 0; e < ${BN / rowsBk}; e++) {`,
-      `      const bool ok = nB + ${rowsBk} * e < N && kb + cB0 < K;`,
-      `      ma_cp16(Bs_ + (rB0 + ${rowsBk} * e) * ${LDBT} + cB0, ok ? pB + (${rowsBk} * e * sBj + kb) : ${B}, ok ? 16 : 0);`,
-      '    }',
-      '  } else {',
-      `    ${D.unrollBy(1)} for (int e = 0; e < ${(BK * BN) / threads}; e++) {`,
-      `      const unsigned c = tid + ${threads} * e, kr = bAlongN ? c / ${BN} : c % ${BK}, n = bAlongN ? c % ${BN} : c / ${BK};`,
-      `      const ${W} gk = kb + kr, gj = col0 + n;`,
-      '      const bool ok = gk < K && gj < N;',
-      `      ma_cp4(Bs_ + kr * ${LDB} + n, ok ? ${B} + (oB + gk * sBk + gj * sBj) : ${B}, ok ? 4 : 0);`,
-      '    }',
-      '  }',
-      '}',
-    ];
-    L.push('  if (tiles > 0)', ...indent(load('0', '0'), '  '));
-    L.push('  ma_cp_commit();');
+    // Fragment (k, n) of a [k][n] stage at n ^ 8·(k % 4), the same for k = t and t + 4; of an [n][k] stage, chunk k / 4 of row n at (k / 4) ^ g.
+    L.push('  const unsigned kn = t * 128 + (nb ^ (t << 3));');
+    L.push(`  const float *bs = (const float *)((const unsigned char *)sm + (bbase - raw));`);
     L.push(`  for (${W} kt = 0; kt < tiles; kt++) {`);
-    L.push('    ma_cp_wait<0>();');
+    L.push(`    const unsigned s = (unsigned)(kt % ${STAGES});`);
+    L.push(`    ma_mb_wait(filled + 8 * s, (unsigned)(kt / ${STAGES}) & 1u);`);
     L.push('    ma_fence_async_shared();');
-    L.push(`    ${D.barrier}`);
-    // The other stage was last read by the previous step's products, which every thread has waited for.
-    L.push('    if (kt + 1 < tiles)', ...indent(load('(unsigned)((kt + 1) & 1)', 'kt + 1'), '    '));
-    L.push('    ma_cp_commit();');
-    L.push('    const unsigned cur = (unsigned)(kt & 1);');
-    L.push(`    const float *Bc = (const float *)(sb + cur * ${WG_STAGE_BYTES} + ${WG_A_BYTES});`);
+    L.push(`    const float *Bc = bs + s * ${BN * BK};`);
     L.push(`    uint32_t af[${BK / 8}][4];`);
-    // Fragment (k, n) of B at Bc[k * sk + n * sn]; each layout has its own loop so the offsets are constants.
-    const fragments = (sk: number, sn: number): string[] => [
-      `      ${u} for (int s = 0; s < ${BK / 8}; s++) {`,
-      `        const float *f = Bc + (8 * s + t) * ${sk} + nl * ${sn};`,
-      `        af[s][0] = ma_tf32(f[0]); af[s][1] = ma_tf32(f[${8 * sn}]); af[s][2] = ma_tf32(f[${4 * sk}]); af[s][3] = ma_tf32(f[${4 * sk + 8 * sn}]);`,
-      '      }',
-    ];
-    L.push('    if (vecBk) {', ...fragments(1, LDBT), '    } else {', ...fragments(LDB, 1), '    }');
+    L.push('    if (vecBk) {');
+    L.push(`      ${u} for (int j = 0; j < ${BK / 8}; j++) {`);
+    L.push('        const float *f = Bc + nb * 32 + t;');
+    L.push('        const unsigned lo = ((2 * j) ^ g) << 2, hi = ((2 * j + 1) ^ g) << 2;');
+    L.push('        af[j][0] = ma_tf32(f[lo]); af[j][1] = ma_tf32(f[32 + lo]); af[j][2] = ma_tf32(f[hi]); af[j][3] = ma_tf32(f[32 + hi]);');
+    L.push('      }');
+    L.push('    } else {');
+    L.push(`      ${u} for (int j = 0; j < ${BK / 8}; j++) {`);
+    L.push('        const float2 lo = *(const float2 *)(Bc + kn + j * 1024), hi = *(const float2 *)(Bc + kn + j * 1024 + 512);');
+    L.push('        af[j][0] = ma_tf32(lo.x); af[j][1] = ma_tf32(lo.y); af[j][2] = ma_tf32(hi.x); af[j][3] = ma_tf32(hi.y);');
+    L.push('      }');
+    L.push('    }');
     L.push('    ma_wg_fence();');
-    L.push(
-      `    ${u} for (int s = 0; s < ${BK / 8}; s++) ma_wgmma_tf32(d, af[s], ma_wg_desc(base + cur * ${WG_STAGE_BYTES} + (s / 4) * ${BM * 128} + (s % 4) * 32));`,
-    );
+    L.push(`    ${u} for (int j = 0; j < ${BK / 8}; j++) ma_wgmma_tf32(d, af[j], ma_wg_desc(base + s * ${WG_A_BYTES} + j * 32));`);
     L.push('    ma_wg_commit();');
     // Waiting for every product before the fragments are rewritten keeps ptxas from serializing them.
     L.push('    ma_wg_wait0();');
+    // Every thread releases its own fragment reads of the stage.
+    L.push('    ma_mb_arrive(emptied + 8 * s);');
     L.push('  }');
     const ir = this.ir;
     const r = ir.rank;
     const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
     L.push(`  ${u} for (int jj = 0; jj < ${BM / 8}; jj++) {`);
     L.push(`    ${u} for (int rr = 0; rr < 4; rr++) {`);
-    L.push(`      const ${W} i = row0 + 8 * jj + 2 * t + (rr & 1), j = col0 + nl + (rr >= 2 ? 8 : 0);`);
+    L.push(`      const ${W} i = row0 + 8 * jj + 2 * t + (rr & 1), j = col0 + nb + (rr >> 1);`);
     L.push('      if (i >= M || j >= N) continue;');
     this.mmValue = 'd[4 * jj + rr]';
     for (const st of ir.stmts) L.push(`      ${this.stmt(st, dimVar, 'serial').split('\n').join('\n      ')}`);
@@ -1686,6 +1655,74 @@ class GpuRenderer {
     L.push('  }');
     L.push('}');
     return L.join('\n');
+  }
+
+  /**
+   * The copying warpgroup of renderMatmulWgmma: it hands its registers to the multiplying
+   * warpgroups, then for each K step waits until the stage's previous tile has been
+   * multiplied, copies A's and B's tiles into it (thread p of 128 moves the same chunk of
+   * every 16th row, so each copy's addresses are the first one's plus constants) and
+   * arrives on the stage's "filled" mbarrier when its copies land.
+   */
+  private wgmmaCopier(A: string, B: string): string[] {
+    const D = this.D;
+    const W = D.int64;
+    const u = D.unroll;
+    const { BM, BN, BK, STAGES } = WG;
+    const L: string[] = ['ma_wg_shrink();'];
+    // 16-byte copies: A's rows rA + 16e, chunk kc; B [k][n]: k-rows kB + 4e, columns nB..nB + 3; B [n][k]: n-rows rA + 16e, chunk kc.
+    L.push('const unsigned p = tid - 256, rA = p >> 3, kc = p & 7u, kB = p >> 5, nB = (p & 31u) * 4;');
+    L.push(`const ${W} gA = row0 + rA, gBn = col0 + nB, gBk = col0 + rA;`);
+    L.push(`const float *pA = ${A} + (oA + (gA < M ? gA : 0) * sAi + kc * 4);`);
+    L.push(`const float *pBn = ${B} + (oB + (gBn < N ? gBn : 0) + kB * sBk);`);
+    L.push(`const float *pBk = ${B} + (oB + (gBk < N ? gBk : 0) * sBj + kc * 4);`);
+    L.push('const uint32_t dA = rA * 128 + ((kc ^ (rA & 7u)) << 4), dBn = (kB * 128 + (nB ^ (kB << 3))) * 4, dBk = rA * 128 + ((kc ^ ((rA >> 1) & 7u)) << 4);');
+    L.push('const bool aAlongK = sAk == 1 || sAi != 1, bAlongN = sBj == 1 || sBk != 1;');
+    L.push(`for (${W} kt = 0; kt < tiles; kt++) {`);
+    L.push(`  const unsigned s = (unsigned)(kt % ${STAGES});`);
+    L.push(`  if (kt >= ${STAGES}) ma_mb_wait(emptied + 8 * s, (unsigned)(kt / ${STAGES} - 1) & 1u);`);
+    L.push(`  const uint32_t As_ = base + s * ${WG_A_BYTES}, Bs_ = bbase + s * ${WG_B_BYTES};`);
+    L.push(`  const ${W} kb = kt * ${BK};`);
+    L.push('  if (vecA) {');
+    L.push('    const bool okK = kb + kc * 4 < K;');
+    L.push(`    ${u} for (int e = 0; e < ${BM / 16}; e++) {`);
+    L.push('      const bool ok = okK && gA + 16 * e < M;');
+    L.push('      ma_cp16s(As_ + dA + e * 2048, ok ? pA + (16 * e * sAi + kb) : pA, ok ? 16 : 0);');
+    L.push('    }');
+    L.push('  } else {');
+    // The fallbacks stay rolled: unrolled, their addresses would be kept live across the K loop.
+    L.push(`    ${D.unrollBy(1)} for (int e = 0; e < ${(BM * BK) / 128}; e++) {`);
+    L.push(`      const unsigned c = p + 128 * e, r = aAlongK ? c / ${BK} : c % ${BM}, k = aAlongK ? c % ${BK} : c / ${BM};`);
+    L.push(`      const ${W} gi = row0 + r, gk = kb + k;`);
+    L.push('      const bool ok = gi < M && gk < K;');
+    L.push(`      ma_cp4s(As_ + r * 128 + (((k >> 2) ^ (r & 7u)) << 4) + (k & 3u) * 4, ok ? ${A} + (oA + gi * sAi + gk * sAk) : ${A}, ok ? 4 : 0);`);
+    L.push('    }');
+    L.push('  }');
+    L.push('  if (vecBn) {');
+    L.push('    const bool okN = gBn < N;');
+    L.push(`    ${u} for (int e = 0; e < ${BK / 4}; e++) {`);
+    L.push('      const bool ok = okN && kb + kB + 4 * e < K;');
+    L.push('      ma_cp16s(Bs_ + dBn + e * 2048, ok ? pBn + (kb + 4 * e) * sBk : pBn, ok ? 16 : 0);');
+    L.push('    }');
+    L.push('  } else if (vecBk) {');
+    L.push('    const bool okK = kb + kc * 4 < K;');
+    L.push(`    ${u} for (int e = 0; e < ${BN / 16}; e++) {`);
+    L.push('      const bool ok = okK && gBk + 16 * e < N;');
+    L.push('      ma_cp16s(Bs_ + dBk + e * 2048, ok ? pBk + (16 * e * sBj + kb) : pBk, ok ? 16 : 0);');
+    L.push('    }');
+    L.push('  } else {');
+    L.push(`    ${D.unrollBy(1)} for (int e = 0; e < ${(BN * BK) / 128}; e++) {`);
+    L.push(`      const unsigned c = p + 128 * e, kr = bAlongN ? c / ${BN} : c % ${BK}, n = bAlongN ? c % ${BN} : c / ${BK};`);
+    L.push(`      const ${W} gk = kb + kr, gj = col0 + n;`);
+    L.push('      const bool ok = gk < K && gj < N;');
+    L.push(`      ma_cp4s(Bs_ + (kr * ${BN} + (n ^ ((kr & 3u) << 3))) * 4, ok ? ${B} + (oB + gk * sBk + gj * sBj) : ${B}, ok ? 4 : 0);`);
+    L.push('    }');
+    L.push('  }');
+    L.push('  ma_mb_arrive_copies(filled + 8 * s);');
+    L.push('}');
+    // Copies still in flight when the thread exits would land unobserved; wait for them.
+    L.push('ma_cp_wait_all();');
+    return L;
   }
 
   /**

@@ -172,6 +172,8 @@ describe.skipIf(why !== '')('CUDA backend', () => {
       [130, 200, 96, 'offset'], // element-by-element copies
       [96, 130, 40, 'transposed'],
       [200, 72, 136, 'b transposed'], // x @ w.T: B's k is contiguous, 16-byte copies staged as [n][k]
+      [130, 328, 136, 'b transposed'], // more K steps than stages: every stage is reused
+      [33, 0, 20, 'plain'], // no K steps: the epilogue alone
       [70, 33, 50, 'b transposed'], // K % 4 != 0: element copies
       [1, 1, 1, 'plain'],
     ];

@@ -142,11 +142,13 @@ describe('CUDA codegen without a GPU', () => {
       expect(planIn(CUDA_DIALECT, ma.matmul(x, x)).sources[0]).toContain('ma_mma_tf32(');
       const hopper = planIn(CUDA_SM90_DIALECT, ma.matmul(x, x).add(1));
       expect(hopper.sources).toHaveLength(1); // the epilogue stays fused
-      expect(hopper.sources[0]).toContain('ma_wgmma_tf32(d, af[s], ma_wg_desc(');
+      expect(hopper.sources[0]).toContain('ma_wgmma_tf32(d, af[j], ma_wg_desc(');
+      // A copying warpgroup feeds the two multiplying ones through mbarriers, and hands them registers.
+      expect(hopper.sources[0]).toMatch(/ma_wg_shrink\(\);.*ma_mb_arrive_copies\(filled.*ma_wg_grow\(\);.*ma_mb_wait\(filled.*ma_mb_arrive\(emptied/s);
       expect(hopper.sources[0]).not.toContain('ma_mma_tf32');
-      // 256×128 tiles of 256 threads, two 100,352-byte stages plus the alignment slack.
-      expect(Array.from(hopper.commands.slice(-9, -3))).toEqual([1, 1, 1, 256, 1, 1]);
-      expect(hopper.commands.at(-3)).toBe(2 * 100352 + 1024);
+      // 256×128 tiles of 384 threads; four stages of A (32 KiB) and B (16 KiB) with two mbarriers each, plus the alignment slack.
+      expect(Array.from(hopper.commands.slice(-9, -3))).toEqual([1, 1, 1, 384, 1, 1]);
+      expect(hopper.commands.at(-3)).toBe(4 * (32768 + 16384 + 16) + 1024);
       for (const d of [CUDA_DIALECT, CUDA_SM90_DIALECT]) expect(planIn(d, ma.matmul(x64, x64)).sources.at(-1)).not.toMatch(/ma_w?g?mma/);
     } finally {
       ma.setMatmulPrecision('highest');
