@@ -16,12 +16,68 @@ const STORAGE = C_STORAGE_TYPE;
 /** Unsigned types that move 1..16 bytes in one access. */
 const VECTOR_TYPES: Record<number, string> = { 1: 'uint8_t', 2: 'uint16_t', 4: 'uint32_t', 8: 'uint2', 16: 'uint4' };
 
-/** CUDA's libm names: float versions end in `f`. */
+/** Math functions CUDA computes exactly or rounds as IEEE prescribes: a value folded at compile time has the run-time bits. */
+const EXACT_MATH: ReadonlySet<string> = new Set(['sqrt', 'fabs', 'trunc', 'rint', 'floor', 'ceil', 'fma']);
+
+/** CUDA's approximate math functions the GPU ops call, with their arity. */
+const APPROX_MATH: Readonly<Record<string, number>> = {
+  exp: 1,
+  exp2: 1,
+  expm1: 1,
+  log: 1,
+  log2: 1,
+  log10: 1,
+  log1p: 1,
+  sin: 1,
+  cos: 1,
+  tan: 1,
+  asin: 1,
+  acos: 1,
+  atan: 1,
+  sinh: 1,
+  cosh: 1,
+  tanh: 1,
+  asinh: 1,
+  acosh: 1,
+  atanh: 1,
+  erf: 1,
+  pow: 2,
+  atan2: 2,
+};
+
+/**
+ * CUDA's libm names (float versions end in `f`); approximate ones go through the
+ * prelude's `ma_` wrappers, which hide constant arguments from NVRTC.
+ */
 function cudaMath(fn: string, cls: 'f' | 'd'): string {
-  return cls === 'f' ? `${fn}f` : fn;
+  const name = cls === 'f' ? `${fn}f` : fn;
+  if (EXACT_MATH.has(fn)) return name;
+  if (fn in APPROX_MATH) return `ma_${name}`;
+  throw new Error(`cuda: math function ${fn} is not classified as exact or approximate`);
 }
 
 const QUAL = 'static __device__ __forceinline__';
+
+/**
+ * NVRTC folds a math function of constant arguments at compile time, correctly rounded,
+ * while the device's version may differ in the last place; a fused kernel can see a
+ * constant where the unfused one reads a buffer. The wrappers pass the arguments through
+ * an empty asm, so both compute the device's bits.
+ */
+function approxMathWrappers(): string {
+  const lines = [`${QUAL} float ma_opaque(float x) { asm("" : "+f"(x)); return x; }`, `${QUAL} double ma_opaque(double x) { asm("" : "+d"(x)); return x; }`];
+  for (const [fn, arity] of Object.entries(APPROX_MATH)) {
+    for (const [T, name] of [
+      ['float', `${fn}f`],
+      ['double', fn],
+    ]) {
+      const params = arity === 1 ? `${T} x` : `${T} x, ${T} y`;
+      const args = arity === 1 ? 'ma_opaque(x)' : 'ma_opaque(x), ma_opaque(y)';
+      lines.push(`${QUAL} ${T} ma_${name}(${params}) { return ${name}(${args}); }`);
+    }
+  }
+  return lines.join('\n');
+}
 
 /** The 128 accumulator operands of a m64n256 warpgroup product, as asm placeholders and bindings. */
 const WGMMA_ACC = Array.from({ length: 128 }, (_, i) => `%${i}`).join(', ');
@@ -42,6 +98,8 @@ typedef unsigned long long uint64_t;
 
 /* The by-value argument blob: sizes, strides, offsets and constants as int64 words. */
 template <int N> struct MaArgs { long long w[N]; };
+
+${approxMathWrappers()}
 
 /* float16: IEEE binary16, round to nearest even, subnormals kept. */
 ${QUAL} float ma_h2f(uint16_t h) {
@@ -107,14 +165,14 @@ ${QUAL} double ma_rem_d(double a, double b) {
 ${QUAL} double ma_logaddexp(double x, double y) {
   if (x == y) return x + 0.69314718055994530942;
   double t = x - y;
-  if (t > 0) return x + log1p(exp(-t));
-  if (t <= 0) return y + log1p(exp(t));
+  if (t > 0) return x + ma_log1p(ma_exp(-t));
+  if (t <= 0) return y + ma_log1p(ma_exp(t));
   return t;
 }
 ${QUAL} double ma_erfinv(double y) {
   if (!(y > -1.0 && y < 1.0)) return y == 1.0 ? (double)INFINITY : y == -1.0 ? -(double)INFINITY : __longlong_as_double(0x7ff8000000000000LL);
   if (y == 0) return y;
-  return erfinv(y);
+  return erfinv(ma_opaque(y));
 }
 
 /* Asynchronous copies to shared memory (sm_80+): bytes is the full size or 0 (zero fill). */

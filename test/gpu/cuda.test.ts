@@ -310,6 +310,24 @@ describe.skipIf(why !== '')('CUDA backend', () => {
     expect(g).toEqual(c);
   });
 
+  it('math functions give the same bits whether or not fusion made their argument a compile-time constant', () => {
+    // isfinite of integers folds to true, so the fused kernel sees exp(-1) with a constant argument, which NVRTC would fold.
+    const build = (): ma.MetalArray => {
+      const one = ma.array(Int32Array.of(3, 4)).isfinite().astype('float32');
+      const xs = [one.negative(), one.add(one)];
+      return ma.concatenate(xs.flatMap((x) => [x.exp(), x.sin(), x.tanh(), x.erf(), x.expm1(), ma.arctan(x), x.cosh()]));
+    };
+    ma.setBackend('cuda');
+    try {
+      ma.setFusion(true);
+      const fused = Array.from(build().toTypedArray() as Float32Array);
+      ma.setFusion(false);
+      expect(Array.from(build().toTypedArray() as Float32Array)).toEqual(fused);
+    } finally {
+      ma.setFusion(true);
+    }
+  });
+
   it('evalAsync resolves off the JS thread with the same result as eval', async () => {
     ma.setBackend('cuda');
     const build = (): ma.MetalArray => {

@@ -23,6 +23,22 @@ function planIn(dialect: typeof CUDA_DIALECT, y: ma.MetalArray): { sources: stri
 }
 
 describe('CUDA codegen without a GPU', () => {
+  it('approximate math goes through the prelude wrappers that hide constant arguments from NVRTC; exact math does not', () => {
+    const src = planIn(
+      CUDA_DIALECT,
+      ma.arctan2(
+        ma
+          .array(rand(8))
+          .exp()
+          .add(ma.array(rand(8)).sqrt()),
+        ma.array(rand(8)),
+      ),
+    ).sources.join('\n');
+    expect(src).toContain('ma_expf(');
+    expect(src).toContain('ma_atan2('); // float32 arctan2 runs in double
+    expect(src).toMatch(/[^_]sqrtf\(/);
+  });
+
   it('kernelSources(…, "cuda") renders every kernel kind as CUDA C', () => {
     const x = ma.array(rand(64)).reshape(8, 8);
     const cases: [ma.MetalArray, string][] = [
