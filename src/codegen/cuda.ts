@@ -59,13 +59,19 @@ function cudaMath(fn: string, cls: 'f' | 'd'): string {
 const QUAL = 'static __device__ __forceinline__';
 
 /**
- * NVRTC folds a math function of constant arguments at compile time, correctly rounded,
- * while the device's version may differ in the last place; a fused kernel can see a
- * constant where the unfused one reads a buffer. The wrappers pass the arguments through
- * an empty asm, so both compute the device's bits.
+ * NVRTC and ptxas fold a math function of constant arguments at compile time (ptxas
+ * folds the hardware's approximate steps exactly), while the device computes it with
+ * them; a fused kernel can see a constant where the unfused one reads a buffer. The
+ * wrappers select each argument against a condition neither compiler can decide (the
+ * device's SM count is never 2^32 - 1), so both kernels compute the device's bits. The
+ * SM count is read once per kernel.
  */
 function approxMathWrappers(): string {
-  const lines = [`${QUAL} float ma_opaque(float x) { asm("" : "+f"(x)); return x; }`, `${QUAL} double ma_opaque(double x) { asm("" : "+d"(x)); return x; }`];
+  const lines = [
+    `${QUAL} bool ma_never() { uint32_t n; asm("mov.u32 %0, %%nsmid;" : "=r"(n)); return n == 0xffffffffu; }`,
+    `${QUAL} float ma_opaque(float x) { return ma_never() ? 0.0f : x; }`,
+    `${QUAL} double ma_opaque(double x) { return ma_never() ? 0.0 : x; }`,
+  ];
   for (const [fn, arity] of Object.entries(APPROX_MATH)) {
     for (const [T, name] of [
       ['float', `${fn}f`],
