@@ -1683,13 +1683,15 @@ class GpuRenderer {
     L.push(`  if (kt >= ${STAGES}) ma_mb_wait(emptied + 8 * s, (unsigned)(kt / ${STAGES} - 1) & 1u);`);
     L.push(`  const uint32_t As_ = base + s * ${WG_A_BYTES}, Bs_ = bbase + s * ${WG_B_BYTES};`);
     L.push(`  const ${W} kb = kt * ${BK};`);
-    L.push('  if (vecA) {');
-    L.push('    const bool okK = kb + kc * 4 < K;');
-    L.push(`    ${u} for (int e = 0; e < ${BM / 16}; e++) {`);
-    L.push('      const bool ok = okK && gA + 16 * e < M;');
-    L.push('      ma_cp16s(As_ + dA + e * 2048, ok ? pA + (16 * e * sAi + kb) : pA, ok ? 16 : 0);');
-    L.push('    }');
-    L.push('  } else {');
+    // 16-byte copies of rows r + 16e whose k is contiguous (A, and B staged as [n][k]): chunk kc of each.
+    const kRows = (dst: string, rows: number, row: string, bound: string, src: string, stride: string): string[] => [
+      '    const bool okK = kb + kc * 4 < K;',
+      `    ${u} for (int e = 0; e < ${rows / 16}; e++) {`,
+      `      const bool ok = okK && ${row} + 16 * e < ${bound};`,
+      `      ma_cp16s(${dst} + e * 2048, ok ? ${src} + (16 * e * ${stride} + kb) : ${src}, ok ? 16 : 0);`,
+      '    }',
+    ];
+    L.push('  if (vecA) {', ...kRows('As_ + dA', BM, 'gA', 'M', 'pA', 'sAi'), '  } else {');
     // The fallbacks stay rolled: unrolled, their addresses would be kept live across the K loop.
     L.push(`    ${D.unrollBy(1)} for (int e = 0; e < ${(BM * BK) / 128}; e++) {`);
     L.push(`      const unsigned c = p + 128 * e, r = aAlongK ? c / ${BK} : c % ${BM}, k = aAlongK ? c % ${BK} : c / ${BM};`);
@@ -1704,13 +1706,7 @@ class GpuRenderer {
     L.push('      const bool ok = okN && kb + kB + 4 * e < K;');
     L.push('      ma_cp16s(Bs_ + dBn + e * 2048, ok ? pBn + (kb + 4 * e) * sBk : pBn, ok ? 16 : 0);');
     L.push('    }');
-    L.push('  } else if (vecBk) {');
-    L.push('    const bool okK = kb + kc * 4 < K;');
-    L.push(`    ${u} for (int e = 0; e < ${BN / 16}; e++) {`);
-    L.push('      const bool ok = okK && gBk + 16 * e < N;');
-    L.push('      ma_cp16s(Bs_ + dBk + e * 2048, ok ? pBk + (16 * e * sBj + kb) : pBk, ok ? 16 : 0);');
-    L.push('    }');
-    L.push('  } else {');
+    L.push('  } else if (vecBk) {', ...kRows('Bs_ + dBk', BN, 'gBk', 'N', 'pBk', 'sBj'), '  } else {');
     L.push(`    ${D.unrollBy(1)} for (int e = 0; e < ${(BN * BK) / 128}; e++) {`);
     L.push(`      const unsigned c = p + 128 * e, kr = bAlongN ? c / ${BN} : c % ${BK}, n = bAlongN ? c % ${BN} : c / ${BK};`);
     L.push(`      const ${W} gk = kb + kr, gj = col0 + n;`);
