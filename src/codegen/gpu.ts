@@ -1279,20 +1279,15 @@ class GpuRenderer {
    * epilogue per element.
    */
   private scalarEpilogue(L: string[]): void {
-    const ir = this.ir;
     const D = this.D;
     const W = D.int64;
-    const r = ir.rank;
-    const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
     L.push(`  ${D.unroll} for (int ii = 0; ii < 8; ii++) {`);
     L.push(`    const ${W} i = row0 + (ii < 4 ? ty * 4 + ii : 64 + ty * 4 + ii - 4);`);
     L.push('    if (i >= M) continue;');
     L.push(`    ${D.unroll} for (int jj = 0; jj < 8; jj++) {`);
     L.push(`      const ${W} j = col0 + (jj < 4 ? tx * 4 + jj : 64 + tx * 4 + jj - 4);`);
     L.push('      if (j >= N) continue;');
-    this.mmValue = 'acc[ii][jj]';
-    for (const st of ir.stmts) L.push(`      ${this.stmt(st, dimVar, 'serial').split('\n').join('\n      ')}`);
-    L.push(`      b0[bflat * M * N + i * N + j] = ${this.toStorage(ir.buffers[0], `v${ir.result}`)};`);
+    L.push(...this.matmulElement('acc[ii][jj]', '      '));
     L.push('    }');
     L.push('  }');
     L.push('}');
@@ -1410,12 +1405,23 @@ class GpuRenderer {
     return `  float acc[4][4][4]; ${u} for (int x = 0; x < 4; x++) { ${u} for (int y = 0; y < 4; y++) { ${u} for (int z = 0; z < 4; z++) acc[x][y][z] = 0.0f; } }`;
   }
 
-  /** The close of a tensor-core product: the epilogue per element of the m16n8 accumulator fragments. */
-  private mmaEpilogue(L: string[]): void {
+  /**
+   * The fused epilogue of one product element (i, j) of batch bflat, whose accumulated
+   * value is `value`: the kernel's statements, then the store, each line prefixed with `by`.
+   */
+  private matmulElement(value: string, by: string): string[] {
     const ir = this.ir;
-    const W = this.D.int64;
     const r = ir.rank;
     const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
+    this.mmValue = value;
+    const L = ir.stmts.map((st) => `${by}${this.stmt(st, dimVar, 'serial').split('\n').join(`\n${by}`)}`);
+    L.push(`${by}b0[bflat * M * N + i * N + j] = ${this.toStorage(ir.buffers[0], `v${ir.result}`)};`);
+    return L;
+  }
+
+  /** The close of a tensor-core product: the epilogue per element of the m16n8 accumulator fragments. */
+  private mmaEpilogue(L: string[]): void {
+    const W = this.D.int64;
     const unroll = this.D.unroll;
     L.push(`  ${unroll} for (int mt = 0; mt < 4; mt++) {`);
     L.push(`    ${unroll} for (int nt = 0; nt < 4; nt++) {`);
@@ -1423,9 +1429,7 @@ class GpuRenderer {
     L.push(`        const ${W} i = row0 + wm * 64 + mt * 16 + g + (rr >= 2 ? 8 : 0);`);
     L.push(`        const ${W} j = col0 + wn * 32 + nt * 8 + 2 * t + (rr & 1);`);
     L.push('        if (i >= M || j >= N) continue;');
-    this.mmValue = 'acc[mt][nt][rr]';
-    for (const st of ir.stmts) L.push(`        ${this.stmt(st, dimVar, 'serial').split('\n').join('\n        ')}`);
-    L.push(`        b0[bflat * M * N + i * N + j] = ${this.toStorage(ir.buffers[0], `v${ir.result}`)};`);
+    L.push(...this.matmulElement('acc[mt][nt][rr]', '        '));
     L.push('      }');
     L.push('    }');
     L.push('  }');
@@ -1641,16 +1645,11 @@ class GpuRenderer {
     // Every thread releases its own fragment reads of the stage.
     L.push('    ma_mb_arrive(emptied + 8 * s);');
     L.push('  }');
-    const ir = this.ir;
-    const r = ir.rank;
-    const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
     L.push(`  ${u} for (int jj = 0; jj < ${BM / 8}; jj++) {`);
     L.push(`    ${u} for (int rr = 0; rr < 4; rr++) {`);
     L.push(`      const ${W} i = row0 + 8 * jj + 2 * t + (rr & 1), j = col0 + nb + (rr >> 1);`);
     L.push('      if (i >= M || j >= N) continue;');
-    this.mmValue = 'd[4 * jj + rr]';
-    for (const st of ir.stmts) L.push(`      ${this.stmt(st, dimVar, 'serial').split('\n').join('\n      ')}`);
-    L.push(`      b0[bflat * M * N + i * N + j] = ${this.toStorage(ir.buffers[0], `v${ir.result}`)};`);
+    L.push(...this.matmulElement('d[4 * jj + rr]', '      '));
     L.push('    }');
     L.push('  }');
     L.push('}');
@@ -1811,12 +1810,9 @@ class GpuRenderer {
     const W = D.int64;
     const mm = ir.matmul as NonNullable<KernelIR['matmul']>;
     const d = mm.dtype;
-    const r = ir.rank;
     const { BM, BN, BK, threads, LDA, LDB } = SG;
     const PER = (BM * BK) / threads; // elements of each operand tile a thread stages
     const FR = 4; // fragments per SIMD group along each of M and N (32 / 8)
-    const outD = ir.buffers[0];
-    const dimVar = (k: number): string => (k === r - 2 ? 'i' : k === r - 1 ? 'j' : `bi${k}`);
     const L: string[] = [...this.head(name, threads)];
     L.push(`  ${D.shared('float', 'sm', SG_SHARED_FLOATS)}`);
     L.push(...this.matmulHead());
@@ -1861,9 +1857,7 @@ class GpuRenderer {
     L.push('  for (unsigned e = 0; e < 32; e++) {');
     L.push(`    const ${W} i = row0 + wm * 32 + e, j = col0 + wn * 32 + lane;`);
     L.push('    if (i >= M || j >= N) continue;');
-    this.mmValue = 'Cs[e * 32 + lane]';
-    for (const st of ir.stmts) L.push(`    ${this.stmt(st, dimVar, 'serial').split('\n').join('\n    ')}`);
-    L.push(`    b0[bflat * M * N + i * N + j] = ${this.toStorage(outD, `v${ir.result}`)};`);
+    L.push(...this.matmulElement('Cs[e * 32 + lane]', '    '));
     L.push('  }');
     L.push('}');
     return L.join('\n');
