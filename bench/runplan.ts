@@ -22,6 +22,7 @@ export function runPlanOverheadSamples(batches = 30, callsPerBatch = 10_000): nu
     const [bump] = addon.loadKernels(lib, ['ma_bump']);
     const counter = addon.alloc(8);
     try {
+      addon.write(counter, 0, new BigInt64Array(1)); // pool memory is not zeroed
       const commands = new Int32Array([bump, 0, 1, counter]);
       const args = new BigInt64Array([1n, 1n]);
       for (let i = 0; i < callsPerBatch; i++) addon.runPlan(commands, args); // warm up
