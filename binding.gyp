@@ -47,7 +47,8 @@
           "sources": [
             "native/cuda/cuda_api.cc",
             "native/cuda/cuda_driver.cc",
-            "native/cuda/cuda_runtime.cc"
+            "native/cuda/cuda_runtime.cc",
+            "native/cuda/nvrtc_compile.cc"
           ]
         }],
         ["OS=='mac'", {

@@ -11,6 +11,10 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: gpuDefault ? 60_000 : 5_000,
-    setupFiles: process.env.MA_SIMULATE_METAL_RENDER === '1' ? ['test/support/simulate-metal-render.ts'] : [],
+    setupFiles: [
+      ...(process.env.MA_SIMULATE_METAL_RENDER === '1' ? ['test/support/simulate-metal-render.ts'] : []),
+      // MA_COLLECT_CUDA=<dir>: every CUDA kernel the suites plan, for the NVRTC check (.ci/run).
+      ...(process.env.MA_COLLECT_CUDA ? ['test/support/collect-cuda.ts'] : []),
+    ],
   },
 });

@@ -10,6 +10,7 @@
 #include "../common/js_args.h"
 #include "../common/js_errors.h"
 #include "cuda_runtime.h"
+#include "nvrtc_compile.h"
 
 namespace ma {
 namespace {
@@ -95,6 +96,36 @@ Napi::Value Compile(const Napi::CallbackInfo& info) {
   Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), cubin.size());
   std::memcpy(out.Data(), cubin.data(), cubin.size());
   return out;
+}
+
+// Why NVRTC can't be loaded here, or '' (no driver or device needed).
+Napi::Value NvrtcProbe(const Napi::CallbackInfo& info) {
+  std::string why;
+  const bool loaded = cuda::LoadNvrtc(&why) != nullptr;
+  return Napi::String::New(info.Env(), loaded ? std::string() : why);
+}
+
+// Compiles one kernel with the runtime's options for `arch`, without a driver or a
+// device: { ok, error, log, cubinBytes, nvrtc }. A compile error is a result, not a throw.
+Napi::Value CheckCompile(const Napi::CallbackInfo& info) {
+  const std::string name = CStringArg(info[0], "name");
+  const std::string source = CStringArg(info[1], "source");
+  const std::string arch = CStringArg(info[2], "arch");
+  std::string why;
+  const cuda::NvrtcApi* api = cuda::LoadNvrtc(&why);
+  if (api == nullptr) Fail(ErrorCode::kDlopen, why);
+  int major = 0;
+  int minor = 0;
+  if (api->nvrtcVersion(&major, &minor) != cuda::kNvrtcSuccess) Fail(ErrorCode::kGpu, "nvrtcVersion failed");
+  const cuda::NvrtcOutcome out = cuda::CompileKernel(*api, name, source, arch);
+  if (!out.created) Fail(ErrorCode::kGpu, "nvrtcCreateProgram failed: " + out.error);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("ok", out.compiled);
+  o.Set("error", out.error);
+  o.Set("log", out.log);
+  o.Set("cubinBytes", static_cast<double>(out.cubin.size()));
+  o.Set("nvrtc", std::to_string(major) + "." + std::to_string(minor));
+  return o;
 }
 
 Napi::Value LoadModule(const Napi::CallbackInfo& info) {
@@ -214,6 +245,8 @@ void RegisterCudaApi(Napi::Env env, Napi::Object exports) {
   Export<SetCacheLimit>(env, exports, "cudaSetCacheLimit");
   Export<SetMemoryLimit>(env, exports, "cudaSetMemoryLimit");
   Export<Compile>(env, exports, "cudaCompile");
+  Export<NvrtcProbe>(env, exports, "cudaNvrtcProbe");
+  Export<CheckCompile>(env, exports, "cudaCheckCompile");
   Export<LoadModule>(env, exports, "cudaLoadModule");
   Export<RunPlan>(env, exports, "cudaRunPlan");
   Export<RunPlanAsync>(env, exports, "cudaRunPlanAsync");

@@ -1,7 +1,9 @@
 #include "cuda_driver.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 
+#include <cstdlib>
 #include <mutex>
 
 namespace ma::cuda {
@@ -28,26 +30,87 @@ void* OpenFirst(const char* const* names, std::string* tried) {
   return nullptr;
 }
 
+// NVRTC opens its builtins library by name (libnvrtc-builtins.so.M.m) when it compiles;
+// next to an explicitly named libnvrtc (a pip wheel's lib folder, not on the loader's
+// path) that lookup fails. Loading the builtins from the same folder first satisfies it,
+// since the dynamic loader matches an already loaded library by its soname.
+void PreloadBuiltinsBeside(const std::string& nvrtcPath, std::string* tried) {
+  const std::size_t slash = nvrtcPath.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : nvrtcPath.substr(0, slash);
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return;
+  struct DirCloser {
+    DIR* d;
+    ~DirCloser() { closedir(d); }
+  } closer{d};
+  const std::string prefix = "libnvrtc-builtins.so.";
+  while (const dirent* e = readdir(d)) {
+    const std::string file = e->d_name;
+    if (file.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string path = dir + "/" + file;
+    if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
+      const char* err = dlerror();
+      *tried += std::string(tried->empty() ? "" : "; ") + (err != nullptr ? err : path);
+    }
+  }
+}
+
+NvrtcApi gNvrtc{};
+const NvrtcApi* gNvrtcLoaded = nullptr;
+std::string gNvrtcWhy;
+
+void LoadNvrtcOnce() {
+  static const char* const kNvrtcNames[] = {"libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", nullptr};
+  std::string tried;
+  void* nvrtc = nullptr;
+  // An explicit library first (CI takes NVRTC from its pip wheel, outside the loader's path).
+  const char* explicitPath = std::getenv("METALARRAY_NVRTC_LIBRARY");
+  if (explicitPath != nullptr && *explicitPath != '\0') {
+    const char* const names[] = {explicitPath, nullptr};
+    nvrtc = OpenFirst(names, &tried);
+    if (nvrtc != nullptr) PreloadBuiltinsBeside(explicitPath, &tried);
+  }
+  if (nvrtc == nullptr) nvrtc = OpenFirst(kNvrtcNames, &tried);
+  if (nvrtc == nullptr) {
+    gNvrtcWhy = "NVRTC (libnvrtc.so) could not be loaded (" + tried +
+                "); install the CUDA toolkit's runtime compiler or set METALARRAY_NVRTC_LIBRARY to libnvrtc.so.N";
+    return;
+  }
+  NvrtcApi a{};
+  std::string why;
+  const bool ok = Resolve(nvrtc, "nvrtcCreateProgram", &a.nvrtcCreateProgram, &why) &&
+                  Resolve(nvrtc, "nvrtcCompileProgram", &a.nvrtcCompileProgram, &why) &&
+                  Resolve(nvrtc, "nvrtcGetProgramLogSize", &a.nvrtcGetProgramLogSize, &why) &&
+                  Resolve(nvrtc, "nvrtcGetProgramLog", &a.nvrtcGetProgramLog, &why) &&
+                  Resolve(nvrtc, "nvrtcGetCUBINSize", &a.nvrtcGetCUBINSize, &why) &&
+                  Resolve(nvrtc, "nvrtcGetCUBIN", &a.nvrtcGetCUBIN, &why) &&
+                  Resolve(nvrtc, "nvrtcDestroyProgram", &a.nvrtcDestroyProgram, &why) &&
+                  Resolve(nvrtc, "nvrtcGetErrorString", &a.nvrtcGetErrorString, &why) &&
+                  Resolve(nvrtc, "nvrtcVersion", &a.nvrtcVersion, &why);
+  if (!ok) {
+    gNvrtcWhy = "NVRTC is too old or incomplete: " + why;
+    return;
+  }
+  gNvrtc = a;
+  gNvrtcLoaded = &gNvrtc;
+}
+
 DriverApi gApi{};
 const DriverApi* gLoaded = nullptr;
 std::string gWhy;
 
 void LoadOnce() {
   static const char* const kCudaNames[] = {"libcuda.so.1", "libcuda.so", nullptr};
-  static const char* const kNvrtcNames[] = {"libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", nullptr};
   std::string tried;
   void* cuda = OpenFirst(kCudaNames, &tried);
   if (cuda == nullptr) {
     gWhy = "the NVIDIA driver library libcuda.so.1 could not be loaded (" + tried + ")";
     return;
   }
-  tried.clear();
-  void* nvrtc = OpenFirst(kNvrtcNames, &tried);
-  if (nvrtc == nullptr) {
-    gWhy = "NVRTC (libnvrtc.so) could not be loaded (" + tried + "); install the CUDA toolkit's runtime compiler";
-    return;
-  }
+  const NvrtcApi* nvrtc = LoadNvrtc(&gWhy);
+  if (nvrtc == nullptr) return;
   DriverApi a{};
+  static_cast<NvrtcApi&>(a) = *nvrtc;
   std::string why;
   const bool ok =
       Resolve(cuda, "cuInit", &a.cuInit, &why) && Resolve(cuda, "cuDeviceGetCount", &a.cuDeviceGetCount, &why) &&
@@ -72,16 +135,7 @@ void LoadOnce() {
       Resolve(cuda, "cuEventElapsedTime", &a.cuEventElapsedTime, &why) &&
       Resolve(cuda, "cuEventDestroy_v2", &a.cuEventDestroy, &why) &&
       Resolve(cuda, "cuGetErrorName", &a.cuGetErrorName, &why) &&
-      Resolve(cuda, "cuGetErrorString", &a.cuGetErrorString, &why) &&
-      Resolve(nvrtc, "nvrtcCreateProgram", &a.nvrtcCreateProgram, &why) &&
-      Resolve(nvrtc, "nvrtcCompileProgram", &a.nvrtcCompileProgram, &why) &&
-      Resolve(nvrtc, "nvrtcGetProgramLogSize", &a.nvrtcGetProgramLogSize, &why) &&
-      Resolve(nvrtc, "nvrtcGetProgramLog", &a.nvrtcGetProgramLog, &why) &&
-      Resolve(nvrtc, "nvrtcGetCUBINSize", &a.nvrtcGetCUBINSize, &why) &&
-      Resolve(nvrtc, "nvrtcGetCUBIN", &a.nvrtcGetCUBIN, &why) &&
-      Resolve(nvrtc, "nvrtcDestroyProgram", &a.nvrtcDestroyProgram, &why) &&
-      Resolve(nvrtc, "nvrtcGetErrorString", &a.nvrtcGetErrorString, &why) &&
-      Resolve(nvrtc, "nvrtcVersion", &a.nvrtcVersion, &why);
+      Resolve(cuda, "cuGetErrorString", &a.cuGetErrorString, &why);
   if (!ok) {
     gWhy = "the CUDA libraries are too old or incomplete: " + why;
     return;
@@ -97,6 +151,13 @@ const DriverApi* LoadDriver(std::string* why) {
   std::call_once(once, LoadOnce);
   if (gLoaded == nullptr && why != nullptr) *why = gWhy;
   return gLoaded;
+}
+
+const NvrtcApi* LoadNvrtc(std::string* why) {
+  static std::once_flag once;
+  std::call_once(once, LoadNvrtcOnce);
+  if (gNvrtcLoaded == nullptr && why != nullptr) *why = gNvrtcWhy;
+  return gNvrtcLoaded;
 }
 
 std::string DescribeResult(const DriverApi& api, CUresult r) {

@@ -32,8 +32,23 @@ inline constexpr unsigned kEventDefault = 0;
 inline constexpr unsigned kEventDisableTiming = 2;
 inline constexpr nvrtcResult kNvrtcSuccess = 0;
 
-// Entry points, resolved by name from libcuda.so.1 and libnvrtc.
-struct DriverApi {
+// NVRTC's entry points, resolved by name from libnvrtc. Loadable without a driver or a
+// device, so CUDA kernels can be compiled (checked) on any machine.
+struct NvrtcApi {
+  nvrtcResult (*nvrtcCreateProgram)(nvrtcProgram*, const char*, const char*, int, const char* const*,
+                                    const char* const*);
+  nvrtcResult (*nvrtcCompileProgram)(nvrtcProgram, int, const char* const*);
+  nvrtcResult (*nvrtcGetProgramLogSize)(nvrtcProgram, std::size_t*);
+  nvrtcResult (*nvrtcGetProgramLog)(nvrtcProgram, char*);
+  nvrtcResult (*nvrtcGetCUBINSize)(nvrtcProgram, std::size_t*);
+  nvrtcResult (*nvrtcGetCUBIN)(nvrtcProgram, char*);
+  nvrtcResult (*nvrtcDestroyProgram)(nvrtcProgram*);
+  const char* (*nvrtcGetErrorString)(nvrtcResult);
+  nvrtcResult (*nvrtcVersion)(int*, int*);
+};
+
+// Entry points, resolved by name from libcuda.so.1, plus NVRTC's.
+struct DriverApi : NvrtcApi {
   CUresult (*cuInit)(unsigned);
   CUresult (*cuDeviceGetCount)(int*);
   CUresult (*cuDeviceGet)(CUdevice*, int);
@@ -63,21 +78,14 @@ struct DriverApi {
   CUresult (*cuEventDestroy)(CUevent);
   CUresult (*cuGetErrorName)(CUresult, const char**);
   CUresult (*cuGetErrorString)(CUresult, const char**);
-
-  nvrtcResult (*nvrtcCreateProgram)(nvrtcProgram*, const char*, const char*, int, const char* const*,
-                                    const char* const*);
-  nvrtcResult (*nvrtcCompileProgram)(nvrtcProgram, int, const char* const*);
-  nvrtcResult (*nvrtcGetProgramLogSize)(nvrtcProgram, std::size_t*);
-  nvrtcResult (*nvrtcGetProgramLog)(nvrtcProgram, char*);
-  nvrtcResult (*nvrtcGetCUBINSize)(nvrtcProgram, std::size_t*);
-  nvrtcResult (*nvrtcGetCUBIN)(nvrtcProgram, char*);
-  nvrtcResult (*nvrtcDestroyProgram)(nvrtcProgram*);
-  const char* (*nvrtcGetErrorString)(nvrtcResult);
-  nvrtcResult (*nvrtcVersion)(int*, int*);
 };
 
 // Loads both libraries once. Returns the API, or nullptr with the reason in *why.
 const DriverApi* LoadDriver(std::string* why);
+
+// Loads NVRTC alone once (METALARRAY_NVRTC_LIBRARY, a path to libnvrtc.so.N, is tried
+// first). Returns the API, or nullptr with the reason in *why.
+const NvrtcApi* LoadNvrtc(std::string* why);
 
 // "CUDA_ERROR_X: description" for a driver result.
 std::string DescribeResult(const DriverApi& api, CUresult r);

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "../common/errors.h"
 #include "../common/size_classes.h"
+#include "nvrtc_compile.h"
 
 namespace ma::cuda {
 
@@ -252,38 +254,12 @@ void Runtime::Read(std::int64_t id, std::uint64_t offset, std::uint8_t* dst, std
 
 std::vector<char> Runtime::Compile(const std::string& name, const std::string& source, const std::string& arch) {
   MakeCurrent();
-  nvrtcProgram prog = nullptr;
-  const nvrtcResult created = api_->nvrtcCreateProgram(&prog, source.c_str(), (name + ".cu").c_str(), 0, nullptr, nullptr);
-  if (created != kNvrtcSuccess) Fail(ErrorCode::kGpu, std::string("nvrtcCreateProgram failed: ") + api_->nvrtcGetErrorString(created));
-  // Owns the program for every way out of this function.
-  struct ProgramGuard {
-    const DriverApi* api;
-    nvrtcProgram* prog;
-    ~ProgramGuard() { api->nvrtcDestroyProgram(prog); }
-  } guard{api_, &prog};
-  const std::string archOpt = "--gpu-architecture=" + arch;
-  // No FMA contraction: a*b+c rounds twice, as on the CPU backend (fused kernels give the
-  // same bits as one kernel per op). IEEE division and square root, denormals kept.
-  const char* opts[] = {archOpt.c_str(), "--fmad=false", "--std=c++17", "-default-device"};
-  const nvrtcResult compiled = api_->nvrtcCompileProgram(prog, 4, opts);
-  std::size_t logSize = 0;
-  std::string log;
-  if (api_->nvrtcGetProgramLogSize(prog, &logSize) == kNvrtcSuccess && logSize > 1) {
-    log.resize(logSize);
-    if (api_->nvrtcGetProgramLog(prog, log.data()) != kNvrtcSuccess) log.clear();
-    while (!log.empty() && (log.back() == '\0' || log.back() == '\n')) log.pop_back();
+  NvrtcOutcome out = CompileKernel(*api_, name, source, arch);
+  if (!out.created) Fail(ErrorCode::kGpu, "nvrtcCreateProgram failed: " + out.error);
+  if (!out.compiled) {
+    Fail(ErrorCode::kCompile, "NVRTC could not compile kernel " + name + " for " + arch + " (" + out.error + "):\n" + out.log);
   }
-  if (compiled != kNvrtcSuccess) {
-    Fail(ErrorCode::kCompile, "NVRTC could not compile kernel " + name + " for " + arch + " (" +
-                                  api_->nvrtcGetErrorString(compiled) + "):\n" + log);
-  }
-  std::size_t size = 0;
-  const nvrtcResult sized = api_->nvrtcGetCUBINSize(prog, &size);
-  if (sized != kNvrtcSuccess || size == 0) Fail(ErrorCode::kCompile, "NVRTC produced no cubin for kernel " + name + " (" + arch + ")");
-  std::vector<char> cubin(size);
-  const nvrtcResult got = api_->nvrtcGetCUBIN(prog, cubin.data());
-  if (got != kNvrtcSuccess) Fail(ErrorCode::kCompile, std::string("nvrtcGetCUBIN failed: ") + api_->nvrtcGetErrorString(got));
-  return cubin;
+  return std::move(out.cubin);
 }
 
 std::vector<std::uint32_t> Runtime::LoadModule(const std::uint8_t* image, std::size_t size,

@@ -360,6 +360,7 @@ export function planFor(outputs: readonly Node[], backend: Backend, opts: PlanOp
   }
   counters.planCacheMisses++;
   const plan = buildPlan(walk.nodes, outputs, backend, opts);
+  if (planObserver !== null) planObserver(walk.nodes, outputs, backend, opts);
   if (planCount >= PLAN_CACHE_LIMIT) {
     // The oldest first lane goes, with every plan chained under it.
     const [h1, oldest] = planCache.entries().next().value as [number, PlanEntry];
@@ -369,6 +370,31 @@ export function planFor(outputs: readonly Node[], backend: Backend, opts: PlanOp
   planCache.set(walk.h1, { h2: walk.h2, count, context, plan, next: planCache.get(walk.h1) ?? null });
   planCount++;
   return { plan, nodes: walk.nodes };
+}
+
+/** Sees each plan built anew: its walked nodes, outputs, backend and options. */
+export type PlanObserver = (nodes: readonly Node[], outputs: readonly Node[], backend: Backend, opts: PlanOptions) => void;
+
+// Test instrumentation only (test/support/collect-cuda.ts); null, and free, otherwise.
+let planObserver: PlanObserver | null = null;
+
+/** Installs (or, with null, removes) the observer of newly built plans. */
+export function setPlanObserver(observer: PlanObserver | null): void {
+  planObserver = observer;
+}
+
+/**
+ * The kernel sources `backend` would compile for a walked graph (a plan observer's
+ * arguments), planned afresh: nothing is cached or counted.
+ */
+export function planSourcesFor(nodes: readonly Node[], outputs: readonly Node[], backend: Backend, opts: PlanOptions): readonly KernelSourceText[] {
+  return buildPlan(nodes, outputs, backend, opts).sources;
+}
+
+/** A rendered kernel: its symbol name and its source (without the backend's prelude). */
+export interface KernelSourceText {
+  name: string;
+  source: string;
 }
 
 /** Compiles (or loads from the caches) a plan's kernels the first time it runs. */

@@ -121,6 +121,17 @@ export interface NativeAddon extends NativeCuda {
  */
 export const GPU_LAUNCH_WORDS = 9;
 
+/** One compile-only NVRTC run (cudaCheckCompile). */
+export interface NvrtcCheckResult {
+  ok: boolean;
+  /** NVRTC's result string when not ok. */
+  error: string;
+  log: string;
+  cubinBytes: number;
+  /** NVRTC's version, "major.minor". */
+  nvrtc: string;
+}
+
 /** The CUDA part of the addon (native/cuda); present in every build, usable only where CUDA is. */
 export interface NativeCuda {
   /** '' if the driver, NVRTC and a device are usable, else why not (loads them on first call). */
@@ -138,6 +149,10 @@ export interface NativeCuda {
   cudaSetMemoryLimit(bytes: number): void;
   /** Compiles one CUDA C source with NVRTC for `arch` (e.g. 'sm_90'); returns the cubin. Throws ERR_MA_COMPILE with the log. */
   cudaCompile(name: string, source: string, arch: string): Uint8Array;
+  /** Why NVRTC can't be loaded here, or '' (needs no driver or device; METALARRAY_NVRTC_LIBRARY names the library). */
+  cudaNvrtcProbe(): string;
+  /** Compiles one kernel with the runtime's NVRTC options for `arch`, without a device; a compile error is `ok: false`, not a throw. */
+  cudaCheckCompile(name: string, source: string, arch: string): NvrtcCheckResult;
   /** Loads a cubin and resolves the named kernels; returns one kernel id per name. */
   cudaLoadModule(image: Uint8Array, names: string[]): number[];
   /** Runs a GPU plan (see GPU_LAUNCH_WORDS) and waits for it. */

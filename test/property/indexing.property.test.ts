@@ -215,21 +215,46 @@ function drawCase(d: Draw): Case {
   }
 }
 
-function check(c: Case): void {
+/**
+ * Half the time a consumer on top: where(mask, op(x), 0) with a drawn mask broadcast to
+ * the result, so the op's output is read inside another kernel (a gather fuses into it).
+ * Exact for every dtype, so the comparison stays bit for bit.
+ */
+function drawConsumer(d: Draw, shape: number[], dtype: DType): { what: string; lib: (y: MA) => MA; ref: (y: RefArray) => RefArray } | null {
+  if (!chance(d, 50)) return null;
+  const mshape = drawBroadcastable(d, shape);
+  const bits = Array.from({ length: mshape.reduce((p, x) => p * x, 1) }, () => d.int(0, 1));
+  const maskRef = R.fromFlat('bool', mshape, bits);
+  const zero = R.fromFlat(dtype, [], [R.DTYPES[dtype].big ? 0n : 0]);
+  return {
+    what: `ma.where(mask [${mshape}] [${bits}], _, zeros(${dtype}))`,
+    lib: (y) => ma.where(ma.array(Uint8Array.from(bits), 'bool').reshape(mshape), y, ma.zeros([], dtype)),
+    ref: (y) => R.where(maskRef, y, zero),
+  };
+}
+
+function check(c: Case, d: Draw): void {
   const created: MA[] = [];
   try {
     const x = buildLib(c.input, created);
-    const want = c.ref(evalBounds(c.input).get(c.input)?.val as RefArray);
-    // half the time a consumer on top, to check the op fuses into a kernel correctly
-    const y = c.lib(x);
+    let want = c.ref(evalBounds(c.input).get(c.input)?.val as RefArray);
+    let y = c.lib(x);
     created.push(y);
+    let what = c.what;
+    const consumer = drawConsumer(d, R.shapeOf(want), want.dtype);
+    if (consumer) {
+      want = consumer.ref(want);
+      y = consumer.lib(y);
+      created.push(y);
+      what = `${consumer.what.replace('_', c.what)}`;
+    }
     const wantShape = R.shapeOf(want);
-    if (y.shape.join(',') !== wantShape.join(',')) throw new Error(`${c.what}: shape [${y.shape}], expected [${wantShape}]`);
-    if (y.dtype !== want.dtype) throw new Error(`${c.what}: dtype ${y.dtype}, expected ${want.dtype}`);
+    if (y.shape.join(',') !== wantShape.join(',')) throw new Error(`${what}: shape [${y.shape}], expected [${wantShape}]`);
+    if (y.dtype !== want.dtype) throw new Error(`${what}: dtype ${y.dtype}, expected ${want.dtype}`);
     const got = libFlat(y);
     const exp = R.toFlat(want);
     const bad = got.findIndex((v, i) => !same(v, exp[i]));
-    if (bad >= 0) throw new Error(`${c.what} on ${x.dtype} [${x.shape}]: element ${bad} is ${String(got[bad])}, expected ${String(exp[bad])}`);
+    if (bad >= 0) throw new Error(`${what} on ${x.dtype} [${x.shape}]: element ${bad} is ${String(got[bad])}, expected ${String(exp[bad])}`);
   } finally {
     disposeAll(created);
   }
@@ -241,7 +266,8 @@ describe(`indexing and rearranging vs the oracle${FLOAT64_NOTE}`, () => {
     () => {
       fc.assert(
         fc.property(fc.gen(), (g) => {
-          check(drawCase(drawFromGen(g)));
+          const d = drawFromGen(g);
+          check(drawCase(d), d);
         }),
         params(150),
       );

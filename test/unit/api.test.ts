@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,13 +167,15 @@ describe('disk cache', () => {
     const file = join(tmpdir(), `ma-probe-${process.pid}-${Math.random().toString(36).slice(2)}.ts`);
     writeFileSync(file, script());
     try {
-      const out = execFileSync(process.execPath, ['--import', 'tsx', file], {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', file], {
         // The cpu backend's disk cache of compiled kernels, whatever the run's default backend.
         env: { ...process.env, METALARRAY_BACKEND: 'cpu', METALARRAY_CACHE_DIR: cacheDir, ...extraEnv },
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      return JSON.parse(out) as { compiled: number; hits: number; v: number[] };
+      if (r.status !== 0) throw new Error(`the probe process failed (${r.status}):\n${r.stderr}`);
+      // stderr carries the process's warnings.
+      return { ...(JSON.parse(r.stdout) as { compiled: number; hits: number; v: number[] }), stderr: r.stderr };
     } finally {
       rmSync(file, { force: true });
     }
@@ -204,6 +206,11 @@ describe('disk cache', () => {
     chmodSync(locked, 0o444);
     const fallback = run(join(locked, 'sub'));
     expect(fallback.v).toEqual(first.v);
+    // The fallback is announced once, naming the unusable directory; a usable one warns nothing.
+    const warning = `kernel cache ${join(locked, 'sub', 'cpu')} is not writable; using `;
+    expect(fallback.stderr.split(warning).length - 1).toBe(1);
+    expect(first.stderr).not.toContain('is not writable');
+    expect(again.stderr).not.toContain('is not writable');
     rmSync(root, { recursive: true, force: true });
   }, 60_000);
 });

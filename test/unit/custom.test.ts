@@ -29,8 +29,13 @@ describe('custom kernels (cpu, C source)', () => {
 
   it('prepare reuses its outputs; dispatchTimed returns milliseconds; grid dims reach args', () => {
     const p = saxpy(4).prepare(ma.array([1, 2, 3, 4]), ma.zeros([4]));
+    // The time is the run's, in milliseconds: more than nothing, and within the wall time
+    // around the call (microseconds or an unrelated clock would exceed it).
+    const t0 = performance.now();
     const ms = p.dispatchTimed();
-    expect(ms).toBeGreaterThanOrEqual(0);
+    const outerMs = performance.now() - t0;
+    expect(ms).toBeGreaterThan(0);
+    expect(ms).toBeLessThanOrEqual(outerMs);
     expect(p.outputs[0].tolist()).toEqual([2, 4, 6, 8]);
     expect(p.dispatch()[0]).toBe(p.outputs[0]);
     p.release();

@@ -204,8 +204,12 @@ describe('buffers', () => {
     }
   });
 
-  it('runs an empty plan', () => {
-    addon.runPlan(new Int32Array(0), new BigInt64Array(0));
+  it('runs an empty plan: nothing is allocated or run, and the async form calls back without an error', async () => {
+    const before = addon.memoryStats();
+    expect(addon.runPlan(new Int32Array(0), new BigInt64Array(0))).toBeUndefined();
+    const done = await new Promise<Error | null>((resolve) => addon.runPlanAsync(new Int32Array(0), new BigInt64Array(0), resolve));
+    expect(done).toBeNull();
+    expect(addon.memoryStats()).toEqual(before);
   });
 });
 
@@ -393,23 +397,6 @@ void ma_bump(void *const *bufs, const int64_t *args, int64_t start, int64_t end)
       addon.runPlan(new Int32Array([...ok, bump, 16, 1, counter]), args);
       addon.read(counter, 0, count);
       expect(count[0]).toBe(2n);
-    } finally {
-      addon.free(counter);
-    }
-  });
-
-  it('measures runPlan overhead for a tiny one-kernel plan', () => {
-    const counter = addon.alloc(8);
-    try {
-      const commands = new Int32Array([bump, 0, 1, counter]);
-      const args = new BigInt64Array([1n, 1n]);
-      for (let i = 0; i < 10_000; i++) addon.runPlan(commands, args);
-      const calls = 100_000;
-      const start = process.hrtime.bigint();
-      for (let i = 0; i < calls; i++) addon.runPlan(commands, args);
-      const perCallNs = Number(process.hrtime.bigint() - start) / calls;
-      // Generous bound: the contract is "well under 2 us"; CI machines are noisy.
-      expect(perCallNs).toBeLessThan(5_000);
     } finally {
       addon.free(counter);
     }

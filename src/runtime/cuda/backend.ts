@@ -52,6 +52,11 @@ function cubinCacheDir(arch: string): string {
   return cacheDir;
 }
 
+/** The whole program NVRTC compiles for one rendered kernel: the prelude, then the kernel. */
+export function cudaProgramText(kernelSource: string): string {
+  return `${CUDA_PRELUDE}\n${kernelSource}\n`;
+}
+
 /**
  * Renders kernels as CUDA C in `dialect` (the device's own on a GPU machine, the
  * sm_80-class one elsewhere); compiles and runs them only where CUDA is (see
@@ -113,7 +118,7 @@ export class CudaBackend extends CudaRenderer implements Backend {
       }
       counters.kernelCacheMisses++;
       const t0 = performance.now();
-      const full = `${CUDA_PRELUDE}\n${k.source}\n`;
+      const full = cudaProgramText(k.source);
       let cubin: Uint8Array;
       try {
         cubin = this.native.cudaCompile(k.name, full, this.arch);

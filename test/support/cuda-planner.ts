@@ -1,0 +1,62 @@
+/**
+ * CUDA planning on any machine, in each dialect the CUDA backend uses: the (dialect,
+ * arch) targets and a backend that plans and renders but never runs.
+ */
+import { CUDA_DIALECT, CUDA_SM90_DIALECT } from '../../src/codegen/cuda.js';
+import type { GpuDialect } from '../../src/codegen/gpu.js';
+import { BackendUnavailableError } from '../../src/errors.js';
+import { planSourcesFor } from '../../src/graph/executor.js';
+import { walkGraph } from '../../src/graph/walk.js';
+import type { MetalArray } from '../../src/array/array.js';
+import { planOptions } from '../../src/array/context.js';
+import type { Backend, MemoryStats } from '../../src/runtime/backend.js';
+import { CudaRenderer } from '../../src/runtime/cuda/backend.js';
+
+/** The (dialect, arch) pairs the CUDA backend compiles for: sm_80-class devices and Hopper (wgmma). */
+export const CUDA_TARGETS: readonly { arch: string; dialect: GpuDialect }[] = [
+  { arch: 'sm_80', dialect: CUDA_DIALECT },
+  { arch: 'sm_90a', dialect: CUDA_SM90_DIALECT },
+];
+
+/** A CUDA backend that plans and renders in one dialect and never runs anything. */
+export class CudaPlanner extends CudaRenderer implements Backend {
+  private unavailable(): never {
+    throw new BackendUnavailableError('collect-cuda: the CUDA planner only renders kernels');
+  }
+  kernels(): number[] {
+    return this.unavailable();
+  }
+  alloc(): never {
+    return this.unavailable();
+  }
+  write(): void {
+    this.unavailable();
+  }
+  read(): void {
+    this.unavailable();
+  }
+  run(): void {
+    this.unavailable();
+  }
+  runAsync(): Promise<void> {
+    return Promise.reject(new BackendUnavailableError('collect-cuda: the CUDA planner only renders kernels'));
+  }
+  memory(): MemoryStats {
+    return this.unavailable();
+  }
+  clearCache(): void {
+    this.unavailable();
+  }
+  setCacheLimit(): void {
+    this.unavailable();
+  }
+  setMemoryLimit(): void {
+    this.unavailable();
+  }
+}
+
+/** The kernels `planner` would compile for `arrays`, with the current plan options. */
+export function cudaSourcesFor(arrays: readonly MetalArray[], planner: CudaPlanner): readonly { name: string; source: string }[] {
+  const outputs = arrays.map((a) => a.liveNode('cudaSourcesFor'));
+  return planSourcesFor(walkGraph(outputs).nodes, outputs, planner, planOptions());
+}
