@@ -6,7 +6,7 @@
  * the complete new one, never a fragment.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fsyncSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FileError } from '../errors.js';
 
@@ -28,13 +28,14 @@ function resolveTarget(path: string): string {
   }
 }
 
-/** The permission bits of an existing target, kept by the replacement; undefined for a new file. */
-function existingMode(path: string): number | undefined {
+/** What is at the target now: nothing, a regular file (with its permission bits), or something else. */
+function existing(path: string): { kind: 'none' } | { kind: 'file'; mode: number } | { kind: 'special' } | { kind: 'directory' } {
   try {
     const st = statSync(path);
-    return st.isFile() ? st.mode & 0o7777 : undefined;
+    if (st.isFile()) return { kind: 'file', mode: st.mode & 0o7777 };
+    return st.isDirectory() ? { kind: 'directory' } : { kind: 'special' };
   } catch {
-    return undefined;
+    return { kind: 'none' };
   }
 }
 
@@ -79,6 +80,8 @@ function describeFailure(err: unknown): string {
  * removed, the previous file (if any) is untouched, and a `FileError` naming `path` and
  * the cause (Node's error as `cause`) is thrown.
  *
+ * A target that is a device, FIFO or socket (a link to `/dev/null`) is written into
+ * directly: it has no contents to keep, and a rename would replace the node itself.
  * A process killed mid-write leaves the old file and, at worst, a temporary named
  * `.<name>.tmp-metalarray-<pid>-<random>` beside it, which is safe to delete.
  *
@@ -92,13 +95,23 @@ function describeFailure(err: unknown): string {
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   const target = resolveTarget(path);
+  const before = existing(target);
+  if (before.kind === 'special') {
+    // A device, FIFO or socket (e.g. a link to /dev/null) has no old contents to keep, and
+    // renaming over it would replace the device node itself: write into it directly.
+    try {
+      writeFileSync(target, bytes);
+    } catch (err) {
+      throw new FileError(path, `cannot write the file: ${(err as Error).message}`, { cause: err });
+    }
+    return;
+  }
   const dir = dirname(target);
   const temporary = join(dir, `.${basename(target)}${TEMPORARY_MARK}${process.pid}-${randomBytes(6).toString('hex')}`);
   let fd = -1;
   try {
     fd = openSync(temporary, 'wx', 0o666);
-    const mode = existingMode(target);
-    if (mode !== undefined) fchmodSync(fd, mode);
+    if (before.kind === 'file') fchmodSync(fd, before.mode);
     for (let done = 0; done < bytes.byteLength; ) {
       done += writeSync(fd, bytes, done, Math.min(CHUNK_BYTES, bytes.byteLength - done));
     }

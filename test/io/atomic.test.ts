@@ -260,6 +260,14 @@ describe('failed and ordinary saves', () => {
     expect(Array.from(ma.load(file as `${string}.npy`).toTypedArray() as Float32Array)).toEqual([2]);
   });
 
+  it.runIf(process.platform !== 'win32')('a save through a link to /dev/null writes into the device and leaves it a device', () => {
+    const link = join(root, 'sink.npy');
+    symlinkSync('/dev/null', link);
+    expect(ma.save(link, ma.array([1, 2]))).toBe(link);
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    expect(readdirSync('/dev').filter((f) => f.includes(TEMPORARY_MARK))).toEqual([]);
+  });
+
   it('a save through a symbolic link replaces the file it names and keeps the link', () => {
     const dir = join(root, 'link');
     mkdirSync(dir);
