@@ -53,6 +53,15 @@ export class OutOfMemoryError extends MetalArrayError {
   override name = 'OutOfMemoryError';
 }
 
+/**
+ * A JS number, bigint or list element that does not fit the integer dtype it is
+ * converted to (out of range, NaN or ±Infinity), as NumPy 2 raises for Python ints.
+ * The message names the value and the dtype. `astype` saturates instead.
+ */
+export class OverflowError extends MetalArrayError {
+  override name = 'OverflowError';
+}
+
 /** A bad argument that is neither a shape nor a dtype problem (wrong type, NaN size...). */
 export class ArgumentError extends MetalArrayError {
   override name = 'ArgumentError';

@@ -19,6 +19,7 @@ export {
   ArgumentError,
   GpuError,
   FileError,
+  OverflowError,
 } from './errors.js';
 export {
   array,

@@ -2,8 +2,8 @@
  * Conversions between JS values and the bytes of each dtype: nested arrays, typed
  * arrays, float16/bfloat16 bit patterns, and int64 as bigint.
  */
-import { ArgumentError, ShapeError } from '../errors.js';
-import { type AnyTypedArray, type DType, DTYPES, STORAGE_ARRAY, isWide } from '../graph/dtype.js';
+import { ArgumentError, OverflowError, ShapeError, formatValue } from '../errors.js';
+import { type AnyTypedArray, type DType, DTYPES, STORAGE_ARRAY, isInteger, isWide } from '../graph/dtype.js';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -80,25 +80,48 @@ export function scalarFor(value: number | boolean | bigint, dtype: DType): numbe
   return isWide(dtype) ? big : Number(big);
 }
 
-/** Converts one value to what the storage typed array of `dtype` holds (astype semantics). */
-function storeValue(v: number | boolean | bigint, dtype: DType): number | bigint {
+/** Each dtype's range as doubles (for 64-bit types rounded up to 2^63 / 2^64, refined with bigints). */
+const NUMBER_MIN = Object.fromEntries(Object.values(DTYPES).map((i) => [i.name, Number(i.min)])) as Record<DType, number>;
+const NUMBER_MAX = Object.fromEntries(Object.values(DTYPES).map((i) => [i.name, Number(i.max)])) as Record<DType, number>;
+
+/**
+ * A JS value as an element of integer `dtype`, exactly (NumPy 2's rule for Python
+ * ints): a finite number is truncated toward zero (`1.9` → 1, as `np.array([1.9], int)`),
+ * and a value whose integer part is outside the dtype's range, NaN or ±Infinity is an
+ * `OverflowError` naming the value and the dtype. `astype` is the saturating conversion.
+ */
+export function exactInteger(value: number | boolean | bigint, dtype: DType, op: string): number | bigint {
   const info = DTYPES[dtype];
+  if (typeof value === 'boolean') return isWide(dtype) ? BigInt(value) : Number(value);
+  if (typeof value === 'number') {
+    const t = Math.trunc(value);
+    // NaN fails both comparisons, so it lands here too.
+    if (!(t >= NUMBER_MIN[dtype] && t <= NUMBER_MAX[dtype])) throw overflow(op, value, dtype);
+    if (!isWide(dtype)) return t;
+    const big = BigInt(t);
+    if (big < info.min || big > info.max) throw overflow(op, value, dtype); // 2**63 passes the double comparison
+    return big;
+  }
+  if (value < info.min || value > info.max) throw overflow(op, value, dtype);
+  return isWide(dtype) ? value : Number(value);
+}
+
+function overflow(op: string, value: number | bigint, dtype: DType): OverflowError {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    return new OverflowError(`${op}: ${formatValue(value)} cannot be converted to ${dtype} (integers have no NaN or Infinity); use a float dtype`);
+  }
+  const info = DTYPES[dtype];
+  return new OverflowError(
+    `${op}: ${formatValue(value)} is out of range for ${dtype} (${info.min} to ${info.max}); pick a wider dtype, or use astype for a saturating conversion`,
+  );
+}
+
+/** One value as the storage typed array of a float or bool `dtype` holds it. */
+function storeInexact(v: number | boolean | bigint, dtype: DType): number {
   if (dtype === 'float16') return floatToHalfBits(Number(v));
   if (dtype === 'bfloat16') return floatToBfloatBits(Number(v));
-  if (info.kind === 'float') return Number(v);
-  if (info.kind === 'bool') return (typeof v === 'number' ? v !== 0 : Boolean(v)) ? 1 : 0;
-  let big: bigint;
-  if (typeof v === 'bigint') big = v;
-  else if (typeof v === 'boolean') big = v ? 1n : 0n;
-  else if (Number.isNaN(v)) big = 0n;
-  else if (!Number.isFinite(v)) big = v > 0 ? info.max : info.min;
-  else {
-    const t = Math.trunc(v);
-    big = t >= Number(info.max) ? info.max : t <= Number(info.min) ? info.min : BigInt(t);
-  }
-  if (big > info.max) big = info.max;
-  if (big < info.min) big = info.min;
-  return isWide(dtype) ? big : Number(big);
+  if (DTYPES[dtype].kind === 'float') return Number(v);
+  return (typeof v === 'number' ? v !== 0 : Boolean(v)) ? 1 : 0; // bool: NaN → true, as astype
 }
 
 /** Nested JS arrays (or a scalar) → shape and flat values. */
@@ -127,11 +150,16 @@ export function flattenNested(values: unknown, op: string): { shape: number[]; f
   return { shape, flat };
 }
 
-/** Flat JS values → the storage typed array of `dtype`. */
-export function toStorage(flat: ArrayLike<number | boolean | bigint>, dtype: DType): AnyTypedArray {
-  const out = new STORAGE_ARRAY[dtype](flat.length);
-  for (let i = 0; i < flat.length; i++) (out as unknown as (number | bigint)[])[i] = storeValue(flat[i], dtype);
-  return out;
+/**
+ * Flat JS values → the storage typed array of `dtype`. Integer dtypes take the values
+ * exactly (`exactInteger`: OverflowError for a value that does not fit, naming `op`);
+ * floats round to the dtype, bool is `x != 0`.
+ */
+export function toStorage(flat: ArrayLike<number | boolean | bigint>, dtype: DType, op: string): AnyTypedArray {
+  const out = new STORAGE_ARRAY[dtype](flat.length) as unknown as (number | bigint)[];
+  if (isInteger(dtype)) for (let i = 0; i < flat.length; i++) out[i] = exactInteger(flat[i], dtype, op);
+  else for (let i = 0; i < flat.length; i++) out[i] = storeInexact(flat[i], dtype);
+  return out as unknown as AnyTypedArray;
 }
 
 /** The dtype a typed array implies. */

@@ -4,28 +4,18 @@
  */
 import ndarrayFactory from 'ndarray';
 import type { NdArray, TypedArray as NdTypedArray } from 'ndarray';
-import { ArgumentError, OutOfMemoryError, ShapeError, formatValue } from '../errors.js';
+import { ArgumentError, OutOfMemoryError, formatValue } from '../errors.js';
 import { constNode } from '../graph/build.js';
-import { type AnyTypedArray, type DType, checkDType } from '../graph/dtype.js';
+import { checkShape } from '../graph/shape.js';
+import { type AnyTypedArray, type DType, checkDType, isInteger } from '../graph/dtype.js';
 import { backendFor, getBackendName } from '../runtime/registry.js';
 import { MetalArray, leafFor } from './array.js';
-import { dtypeOfTypedArray, flattenNested, isTypedArray, scalarFor, toStorage } from './convert.js';
+import { dtypeOfTypedArray, exactInteger, flattenNested, isTypedArray, scalarFor, toStorage } from './convert.js';
 import { reshape } from '../ops/movement.js';
 import { binary, where } from '../ops/elementwise.js';
 
 /** Nested JS arrays of numbers or booleans (or bigints). */
 export type NestedArray = number | boolean | bigint | readonly NestedArray[];
-
-function checkShape(op: string, shape: unknown): number[] {
-  const dims = typeof shape === 'number' ? [shape] : shape;
-  if (!Array.isArray(dims)) throw new ArgumentError(`${op}: shape must be a number or an array of numbers, got ${formatValue(shape)}`);
-  for (const d of dims) {
-    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0)
-      throw new ShapeError(`${op}: shape entries must be non-negative integers, got ${formatValue(dims)}`);
-    if (d > 2 ** 52) throw new ShapeError(`${op}: dimension ${d} is too large`);
-  }
-  return dims as number[];
-}
 
 /** A host Float64Array of n elements, or OutOfMemoryError when the host cannot make one. */
 function hostValues(op: string, n: number): Float64Array {
@@ -58,7 +48,17 @@ export function fromStorageArray(storage: AnyTypedArray, shape: readonly number[
 
 /**
  * An array from a JS number or boolean, nested arrays, or a typed array (whose dtype it
- * keeps unless `dtype` is given). Numbers default to float32, booleans to bool.
+ * keeps unless `dtype` is given). Numbers default to float32, booleans to bool, bigints
+ * to int64. Converting to an integer dtype truncates toward zero (`1.9` → 1) and throws
+ * `OverflowError` for a value the dtype cannot hold (out of range, NaN, ±Infinity), as
+ * NumPy 2 does for Python ints; `astype` is the saturating conversion.
+ *
+ * @example
+ * ```ts
+ * ma.array([[1, 2], [3, 4]]);          // float32 [2, 2]
+ * ma.array([1.9, -1.9], 'int32');      // [1, -1]
+ * ma.array([300], 'uint8');            // throws OverflowError: 300 is out of range for uint8
+ * ```
  */
 export function array(values: NestedArray | AnyTypedArray | MetalArray, dtype?: DType): MetalArray {
   const d = dtype === undefined ? undefined : checkDType(dtype, 'array');
@@ -67,7 +67,7 @@ export function array(values: NestedArray | AnyTypedArray | MetalArray, dtype?: 
     const own = dtypeOfTypedArray(values);
     const target = d ?? own;
     if (target === own && !(values instanceof Uint8ClampedArray)) return fromStorageArray(values.slice(), [values.length], target);
-    return fromStorageArray(toStorage(values as ArrayLike<number | bigint>, target), [values.length], target);
+    return fromStorageArray(toStorage(values as ArrayLike<number | bigint>, target, 'array'), [values.length], target);
   }
   const { shape, flat } = flattenNested(values, 'array');
   let target = d;
@@ -76,44 +76,69 @@ export function array(values: NestedArray | AnyTypedArray | MetalArray, dtype?: 
     else if (flat.length > 0 && flat.every((v) => typeof v === 'bigint')) target = 'int64';
     else target = 'float32';
   }
-  return fromStorageArray(toStorage(flat, target), shape, target);
+  return fromStorageArray(toStorage(flat, target, 'array'), shape, target);
 }
 
-/** An array of `shape` filled with `value` (float32 by default; lazy). */
-export function full(shape: number | readonly number[], value: number | boolean | bigint, dtype?: DType): MetalArray {
-  const dims = checkShape('full', shape);
+/** `full` under the name of the calling function (for its error messages). */
+function fullAs(op: string, shape: number | readonly number[], value: number | boolean | bigint, dtype: DType | undefined): MetalArray {
+  const dims = checkShape(op, shape);
   if (typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'bigint')
-    throw new ArgumentError(`full: value must be a number, boolean or bigint, got ${typeof value}`);
-  const d = dtype === undefined ? (typeof value === 'boolean' ? 'bool' : 'float32') : checkDType(dtype, 'full');
-  return MetalArray.fromNode(constNode(scalarFor(value, d), dims, d, getBackendName()));
+    throw new ArgumentError(`${op}: value must be a number, boolean or bigint, got ${typeof value}`);
+  const d = dtype === undefined ? (typeof value === 'boolean' ? 'bool' : 'float32') : checkDType(dtype, op);
+  const stored = isInteger(d) ? exactInteger(value, d, op) : scalarFor(value, d);
+  return MetalArray.fromNode(constNode(stored, dims, d, getBackendName()));
+}
+
+/**
+ * An array of `shape` filled with `value` (float32 by default, bool for a boolean;
+ * lazy: no memory until a kernel reads it). An integer dtype takes `value` as `array`
+ * does: truncated toward zero, `OverflowError` when it does not fit.
+ *
+ * @example
+ * ```ts
+ * ma.full([2, 3], 7, 'int32');   // [[7, 7, 7], [7, 7, 7]]
+ * ma.full([2], 300, 'uint8');    // throws OverflowError: 300 is out of range for uint8
+ * ```
+ */
+export function full(shape: number | readonly number[], value: number | boolean | bigint, dtype?: DType): MetalArray {
+  return fullAs('full', shape, value, dtype);
 }
 
 /** An array of zeros. */
 export function zeros(shape: number | readonly number[], dtype: DType = 'float32'): MetalArray {
-  return full(shape, 0, dtype);
+  return fullAs('zeros', shape, 0, dtype);
 }
 
 /** An array of ones. */
 export function ones(shape: number | readonly number[], dtype: DType = 'float32'): MetalArray {
-  return full(shape, 1, dtype);
+  return fullAs('ones', shape, 1, dtype);
 }
 
 /** Zeros with the shape (and dtype, unless given) of `a`. */
 export function zerosLike(a: MetalArray, dtype?: DType): MetalArray {
   templateOf('zerosLike', a);
-  return full(a.shape, 0, dtype ?? a.dtype);
+  return fullAs('zerosLike', a.shape, 0, dtype ?? a.dtype);
 }
 
 /** Ones with the shape (and dtype, unless given) of `a`. */
 export function onesLike(a: MetalArray, dtype?: DType): MetalArray {
   templateOf('onesLike', a);
-  return full(a.shape, 1, dtype ?? a.dtype);
+  return fullAs('onesLike', a.shape, 1, dtype ?? a.dtype);
 }
 
-/** `value` with the shape (and dtype, unless given) of `a`. */
+/**
+ * `value` with the shape (and dtype, unless given) of `a`; `OverflowError` when an
+ * integer dtype cannot hold `value`, as `full`.
+ *
+ * @example
+ * ```ts
+ * ma.fullLike(ma.zeros([2], 'int8'), 100);  // int8 [100, 100]
+ * ma.fullLike(ma.zeros([2], 'int8'), 200);  // throws OverflowError
+ * ```
+ */
 export function fullLike(a: MetalArray, value: number | boolean | bigint, dtype?: DType): MetalArray {
   templateOf('fullLike', a);
-  return full(a.shape, value, dtype ?? a.dtype);
+  return fullAs('fullLike', a.shape, value, dtype ?? a.dtype);
 }
 
 /** The index ramp 0, 1, ..., n-1 as a small leaf. */
@@ -208,7 +233,7 @@ export function fromNdarray(nd: NdArray, dtype?: DType): MetalArray {
       idx[k] = 0;
     }
   }
-  return fromStorageArray(toStorage(flat, d), nd.shape, d);
+  return fromStorageArray(toStorage(flat, d, 'fromNdarray'), nd.shape, d);
 }
 
 /** A contiguous `ndarray` over a copy of the values (float16/bfloat16 as float32). */

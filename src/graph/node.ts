@@ -8,6 +8,7 @@
  */
 import type { DType } from './dtype.js';
 import { DTYPES } from './dtype.js';
+import { MAX_ELEMENTS, tooManyElements } from './shape.js';
 
 /** What a node does. Movement ops are views: index math in the consumer's kernel. */
 export type NodeKind =
@@ -165,6 +166,8 @@ export class Node {
     this.backend = backend;
     let size = 1;
     for (let i = 0; i < shape.length; i++) size *= shape[i];
+    // Shapes no argument named (broadcasts, outer products) get the same limit as checkShape's.
+    if (size > MAX_ELEMENTS) throw tooManyElements(`building a ${op === '' ? kind : op} node`, shape);
     this.size = size;
     for (let i = 0; i < inputs.length; i++) inputs[i].refs++;
   }

@@ -2,14 +2,18 @@
  * The public file functions: `save`/`savez`/`saveSafetensors` write, `load` reads any
  * of the three formats (it looks at the file's first bytes, as `np.load` does), and
  * `loadSafetensors` also returns the metadata.
+ *
+ * Every save replaces its file atomically (a flushed temporary renamed over the
+ * target): a crash, a kill or a full disk leaves the old file or the complete new one.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, FileError } from '../errors.js';
 import { decodeNpy, encodeNpy } from './npy.js';
 import { type SafetensorsContents, decodeSafetensors, encodeSafetensors } from './safetensors.js';
 import { disposeAll, setEntry } from './layout.js';
 import { readZip, writeZip } from './zip.js';
+import { writeFileAtomic } from './atomic.js';
 
 export type { SafetensorsContents } from './safetensors.js';
 
@@ -50,28 +54,20 @@ function readWhole(path: string): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-function writeWhole(path: string, bytes: Uint8Array): void {
-  try {
-    writeFileSync(path, bytes);
-  } catch (err) {
-    throw new FileError(path, `cannot write the file: ${(err as Error).message}`, { cause: err });
-  }
-}
-
 /**
  * Writes one array to a NumPy `.npy` file (little-endian, C order; a view is written as
  * its logical contents). Like `np.save`, `.npy` is appended to `path` when missing.
  * bfloat16 cannot be written (NumPy has no such type): a `FileError` says so.
  *
- * @param path - the file to write (created or replaced)
+ * @param path - the file to write (created or replaced atomically: see `writeFileAtomic`)
  * @param array - the array to write; it is evaluated first
  * @returns the path written (with the extension)
- * @throws ArgumentError for a bad path or a non-array; DisposedError; FileError for bfloat16
+ * @throws ArgumentError for a bad path or a non-array; DisposedError; FileError for bfloat16 or a failed write (full disk, no permission), the old file kept
  */
 export function save(path: string, array: MetalArray): string {
   const file = withExtension(checkPath('save', path), '.npy');
   const a = checkArray('save', 'array', array);
-  writeWhole(file, encodeNpy(a, file));
+  writeFileAtomic(file, encodeNpy(a, file));
   return file;
 }
 
@@ -79,16 +75,16 @@ export function save(path: string, array: MetalArray): string {
  * Writes named arrays to an uncompressed NumPy `.npz` archive (a zip of `.npy` files,
  * `<name>.npy` each), readable by `np.load`. `.npz` is appended to `path` when missing.
  *
- * @param path - the file to write (created or replaced)
+ * @param path - the file to write (created or replaced atomically: see `writeFileAtomic`)
  * @param arrays - the arrays by name, e.g. `{ weight: w, bias: b }`
  * @returns the path written (with the extension)
- * @throws ArgumentError for bad arguments; FileError for bfloat16 arrays
+ * @throws ArgumentError for bad arguments; FileError for bfloat16 arrays or a failed write, the old file kept
  */
 export function savez(path: string, arrays: Readonly<Record<string, MetalArray>>): string {
   const file = withExtension(checkPath('savez', path), '.npz');
   const named = checkArrays('savez', arrays);
   const entries = Object.entries(named).map(([name, a]) => ({ name: `${name}.npy`, data: encodeNpy(a, `${file} (array '${name}')`) }));
-  writeWhole(file, writeZip(entries, file));
+  writeFileAtomic(file, writeZip(entries, file));
   return file;
 }
 
@@ -96,11 +92,11 @@ export function savez(path: string, arrays: Readonly<Record<string, MetalArray>>
  * Writes named arrays (every dtype, bfloat16 included) and optional string metadata
  * to a safetensors file. `.safetensors` is appended to `path` when missing.
  *
- * @param path - the file to write (created or replaced)
+ * @param path - the file to write (created or replaced atomically: see `writeFileAtomic`)
  * @param arrays - the tensors by name, written in this order
  * @param metadata - the `__metadata__` string map (omitted from the file when empty)
  * @returns the path written (with the extension)
- * @throws ArgumentError for bad arguments; FileError for non-string metadata
+ * @throws ArgumentError for bad arguments; FileError for non-string metadata or a failed write, the old file kept
  */
 export function saveSafetensors(path: string, arrays: Readonly<Record<string, MetalArray>>, metadata?: Readonly<Record<string, string>>): string {
   const file = withExtension(checkPath('saveSafetensors', path), '.safetensors');
@@ -108,7 +104,7 @@ export function saveSafetensors(path: string, arrays: Readonly<Record<string, Me
   if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
     throw new ArgumentError('saveSafetensors: metadata must be an object of strings');
   }
-  writeWhole(file, encodeSafetensors(named, metadata, file));
+  writeFileAtomic(file, encodeSafetensors(named, metadata, file));
   return file;
 }
 

@@ -6,6 +6,7 @@ import { MetalArray } from '../array/array.js';
 import { isTypedArray } from '../array/convert.js';
 import { ArgumentError, ShapeError, formatValue } from '../errors.js';
 import { reshapeNode, viewNode } from '../graph/build.js';
+import { checkShape } from '../graph/shape.js';
 import { axisList, broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
 import { advancedIndex } from './indexing.js';
 
@@ -24,21 +25,12 @@ function identityMap(rank: number): { inDim: number[]; step: number[]; start: nu
   return { inDim: [...Array(rank).keys()], step: new Array<number>(rank).fill(1), start: new Array<number>(rank).fill(0) };
 }
 
-function checkShape(op: string, shape: unknown): number[] {
-  if (!Array.isArray(shape)) throw new ArgumentError(`${op}: shape must be an array of integers, got ${formatValue(shape)}`);
-  for (const d of shape) {
-    if (typeof d !== 'number' || !Number.isInteger(d)) throw new ShapeError(`${op}: shape entries must be integers, got ${formatValue(d)}`);
-  }
-  return shape as number[];
-}
-
 /** Reshapes to `shape` (one entry may be -1). Adding or dropping 1-sized dims is a view; otherwise a reshape node, still without a copy. */
 export function reshape(a: MetalArray, shape: readonly number[]): MetalArray {
   const n = nodeOf(a, 'reshape');
-  const target = checkShape('reshape', shape).slice();
+  if (!Array.isArray(shape)) throw new ArgumentError(`reshape: shape must be an array of integers, got ${formatValue(shape)}`);
+  const target = checkShape('reshape', shape, true).slice();
   const unknown = target.filter((d) => d === -1).length;
-  if (unknown > 1) throw new ShapeError(`reshape: only one dimension may be -1, got [${target.join(', ')}]`);
-  if (target.some((d) => d < -1)) throw new ShapeError(`reshape: negative dimension in [${target.join(', ')}]`);
   const known = target.reduce((p, d) => (d === -1 ? p : p * d), 1);
   if (unknown) {
     if (known === 0 || n.size % known !== 0) throw new ShapeError(`reshape: cannot reshape array of shape [${n.shape.join(', ')}] into [${target.join(', ')}]`);
@@ -97,6 +89,7 @@ export function moveaxis(a: MetalArray, source: number, destination: number): Me
 /** Broadcasts to `shape` (NumPy rules). */
 export function broadcastTo(a: MetalArray, shape: readonly number[]): MetalArray {
   const n = nodeOf(a, 'broadcastTo');
+  if (!Array.isArray(shape)) throw new ArgumentError(`broadcastTo: shape must be an array of integers, got ${formatValue(shape)}`);
   const target = checkShape('broadcastTo', shape);
   const b = broadcastShapes('broadcastTo', [n.shape, target]);
   if (b.length !== target.length || b.some((d, i) => d !== target[i])) {
