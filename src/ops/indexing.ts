@@ -554,28 +554,42 @@ export function advancedIndex(a: MetalArray, list: readonly SliceSpec[], options
 }
 
 /**
- * The index specs of `at()` for an index mode: strings parsed, and integers turned into
- * 0-d constant index arrays so that the mode applies to them as to arrays (NumPy places
- * integers and index arrays alike; a constant costs no upload, and its value is not
+ * The index specs of `at()` under an index mode, strings parsed. An integer spec is known
+ * now, so the mode applies to it here: in range it stays an integer (a view), clipped or
+ * wrapped it becomes the integer it lands on, and in 'raise' mode it throws. Only an
+ * out-of-range integer in 'fill'/'drop' mode becomes a 0-d constant index array, so the
+ * gather reads the fill value there (a constant costs no upload, and its value is not
  * part of the plan's hash).
  */
-function modedSpecs(a: MetalArray, specs: readonly (SliceSpec | string)[]): SliceSpec[] {
-  const backend = a.liveNode('at').backend;
+function modedSpecs(op: string, a: MetalArray, specs: readonly (SliceSpec | string)[], mode: IndexMode): SliceSpec[] {
+  const node = a.liveNode(op);
   const list: SliceSpec[] = [];
   for (const s of specs) {
     if (typeof s === 'string' && s !== '...') list.push(...parseSliceString(s));
     else list.push(s as SliceSpec);
   }
-  return list.map((s) => {
+  // The axes each spec consumes: a boolean mask as many as it has dims, null and '...' none here.
+  const consumes = list.map((s) => (s instanceof MetalArray && s.dtype === 'bool' ? s.ndim : s === null || s === '...' ? 0 : 1));
+  const rest = node.shape.length - consumes.reduce((x, c) => x + c, 0);
+  let axis = 0;
+  return list.map((s, i) => {
+    const ax = axis;
+    axis += s === '...' ? Math.max(0, rest) : consumes[i];
     if (typeof s !== 'number') return s;
-    if (!Number.isSafeInteger(s)) throw new ArgumentError(`at: index must be an integer, got ${formatValue(s)}`);
-    return MetalArray.fromNode(constNode(BigInt(s), [], 'int64', backend));
+    if (!Number.isSafeInteger(s)) throw new ArgumentError(`${op}: index must be an integer, got ${formatValue(s)}`);
+    if (ax >= node.shape.length) return s; // too many indices: slice says so
+    const n = node.shape[ax];
+    if (s >= -n && s < n) return s;
+    if (mode === 'raise') throw new IndexError(`${op}: index ${s} is out of bounds for axis ${ax} with size ${n} (mode 'raise')`);
+    if (n > 0 && mode === 'clip') return s < 0 ? 0 : n - 1;
+    if (n > 0 && mode === 'wrap') return ((s % n) + n) % n;
+    return MetalArray.fromNode(constNode(BigInt(s), [], 'int64', node.backend));
   });
 }
 
 /** `a` indexed by `specs` (as `slice`), with out-of-range indices following `options`. */
 function indexWithMode(a: MetalArray, specs: readonly (SliceSpec | string)[], options: GatherOptions): MetalArray {
-  const list = modedSpecs(a, specs);
+  const list = modedSpecs('at', a, specs, modeOf('at', options, 'clip').mode);
   return list.some((s) => s instanceof MetalArray || isTypedArray(s)) ? advancedIndex(a, list, options, 'at') : slice(a, ...list);
 }
 

@@ -246,6 +246,20 @@ describe('moded kernels', { timeout: 300_000 }, () => {
       expect(ma.metrics().kernelLaunches, mode).toBe(1);
     }
   });
+  it('an in-range integer in at() stays a view: its positions read the iota, not a gathered copy of it', () => {
+    const z = ma.zeros([1000, 10]).add(1);
+    z.eval();
+    const launches = (y: ma.MetalArray): number => {
+      ma.resetMetrics();
+      y.eval();
+      return ma.metrics().kernelLaunches;
+    };
+    // positions, updates, scatter; an index array also materializes the iota it gathers from
+    expect(launches(z.at(3, 2).set(5))).toBe(3);
+    expect(launches(z.at(Int32Array.of(3), 2).set(5))).toBe(4);
+    expect(z.at(3, 2).set(5).at(3, 2).get().item()).toBe(5);
+    expect(z.at(3, -12).set(5, { mode: 'wrap' }).at(3, 8).get().item()).toBe(5);
+  });
   it('render as CUDA C and MSL', () => {
     const x = ma.array([1, 2, 3, 4]);
     const i = ma.array([0, 9, -2], 'int32');
