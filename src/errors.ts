@@ -73,6 +73,14 @@ export class GpuError extends MetalArrayError {
 }
 
 /**
+ * An index outside its axis in a checked index mode (`mode: 'raise'` of a gather or a
+ * scatter); the message names the index, the axis and its size.
+ */
+export class IndexError extends MetalArrayError {
+  override name = 'IndexError';
+}
+
+/**
  * A file that cannot be read or written as asked: it cannot be opened or written
  * (`cause` holds Node's error), it is malformed or truncated (`.npy`, `.npz`,
  * safetensors), or its format cannot hold the dtype. `path` names the file.

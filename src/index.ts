@@ -19,6 +19,7 @@ export {
   ArgumentError,
   GpuError,
   FileError,
+  IndexError,
   OverflowError,
 } from './errors.js';
 export {
@@ -82,6 +83,9 @@ export {
   nonzero,
   type IndexLike,
   type PadMode,
+  type IndexMode,
+  type GatherOptions,
+  type ScatterOptions,
 } from './ops/indexing.js';
 export {
   evaluate as eval,

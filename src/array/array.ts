@@ -350,12 +350,12 @@ export class MetalArray {
     return indexing.at(this, ...specs);
   }
   /** Elements at `indices` along `axis` (flattened without one); see ma.take. */
-  take(indices: indexing.IndexLike, axis?: number | null): MetalArray {
-    return indexing.take(this, indices, axis);
+  take(indices: indexing.IndexLike, axis?: number | null, options?: indexing.GatherOptions): MetalArray {
+    return indexing.take(this, indices, axis, options);
   }
   /** Values picked along `axis` by an index array of the same rank; see ma.takeAlongAxis. */
-  takeAlongAxis(indices: indexing.IndexLike, axis: number | null = -1): MetalArray {
-    return indexing.takeAlongAxis(this, indices, axis);
+  takeAlongAxis(indices: indexing.IndexLike, axis: number | null = -1, options?: indexing.GatherOptions): MetalArray {
+    return indexing.takeAlongAxis(this, indices, axis, options);
   }
   /** Each element repeated along `axis` (flattened without one); see ma.repeat. */
   repeat(repeats: number, axis?: number | null): MetalArray {

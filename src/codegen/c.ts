@@ -836,10 +836,13 @@ function scatterUpdates(ir: KernelIR): string[] {
     `    const int64_t *restrict at = (const int64_t *)bufs[${sc.positions}];`,
     `    const ${ST} *restrict up = (const ${ST} *)bufs[${sc.updates}];`,
     `    for (int64_t k = 0; k < a[${sc.count}]; k++) {`,
+    // A position outside [0, N) is an update the index mode drops (the op layer marks it -1).
+    '      const int64_t p = at[k];',
+    '      if (p < 0 || p >= a[0]) continue;',
     `      const ${CT} u = ${load('up[k]')};`,
-    `      const ${CT} t = ${load('out[at[k]]')};`,
+    `      const ${CT} t = ${load('out[p]')};`,
     '      (void)t;',
-    `      out[at[k]] = ${store(combined)};`,
+    `      out[p] = ${store(combined)};`,
     '    }',
     '  }',
   ];

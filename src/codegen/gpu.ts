@@ -1140,7 +1140,7 @@ class GpuRenderer {
    * when the positions never decrease (an `at()` of slices with positive steps), each
    * run of equal positions is one thread's, folded in order, runs in parallel; otherwise
    * one thread applies them all. Positions come from the op layer (an iota through the
-   * index), always in [0, N); one outside is skipped rather than written out of bounds.
+   * index); one outside [0, N) is an update the index mode drops (marked -1), skipped.
    * On one block (Metal always: see msl.ts) the counter is not touched.
    */
   renderScatter(name: string): string {

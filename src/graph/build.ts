@@ -49,7 +49,9 @@ export function iotaNode(shape: readonly number[], dtype: DType, backend: string
  * output's shape; `data` matches the output on every other axis. Several axes in one node
  * let NumPy's multi-array indexing stay one kernel (a gather's data must be a strided
  * buffer, so chained gathers would materialize in between). Negative indices count from
- * the end once; out-of-range ones clamp per axis (as JAX's gathers).
+ * the end once; out-of-range ones clamp per axis, so a gather never reads out of bounds.
+ * The other index modes are graph built around this node by src/ops/indexing.ts (a
+ * remainder of the index, a `where` on its range), hashed and fused like any graph.
  */
 export function gatherNode(data: Node, indices: readonly Node[], axes: readonly number[]): Node {
   const n = new Node('gather', '', [data, ...indices], indices[0].shape, data.dtype, data.backend);
@@ -63,7 +65,8 @@ export type ScatterOp = 'set' | 'add' | 'multiply' | 'maximum' | 'minimum';
 /**
  * `base` with `updates` combined into it at the linear `positions` (int64, contiguous;
  * both are materialized): applied in order, so repeated positions accumulate (and the
- * last `set` wins).
+ * last `set` wins). A position outside [0, size) is skipped: it is an update that the
+ * index mode drops (marked -1 by src/ops/indexing.ts).
  */
 export function scatterNode(base: Node, positions: Node, updates: Node, op: ScatterOp): Node {
   return new Node('scatter', op, [base, positions, updates], base.shape, base.dtype, base.backend).seal();

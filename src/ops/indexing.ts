@@ -1,27 +1,146 @@
 /**
- * Indexing and rearranging: gathers (`take`, `takeAlongAxis`), and ops built from views,
- * concatenation and index arithmetic (`tril`, `triu`, `roll`, `tile`, `repeat`, `pad`),
- * plus the data-dependent `nonzero` (evaluated eagerly: its shape depends on values).
+ * Indexing and rearranging: gathers (`take`, `takeAlongAxis`, advanced indexing, `at().get`),
+ * scatters (`at().set/add/...`, `putAlongAxis`), and ops built from views, concatenation
+ * and index arithmetic (`tril`, `triu`, `roll`, `tile`, `repeat`, `pad`), plus the
+ * data-dependent `nonzero` (evaluated eagerly: its shape depends on values).
  *
  * A gather is one node: the consumer's kernel reads the data at the index values (a
  * computed data operand is materialized first), so `take(x, i).exp()` is one kernel.
- * Indices count from the end when negative; out-of-range indices clamp to the axis (as
- * JAX's gathers do: a lazy library cannot raise on a value it has not computed).
+ * Out-of-range indices follow an index mode, as JAX's (docs/indexing.md): gathers clip
+ * by default, scatters drop. A mode is built into the graph around the gather (a modulo
+ * of the index, a `where` on its range), so it is part of the structural hash and fuses
+ * with the gather; the gather node itself always clamps, so it never reads out of bounds.
  */
 import { MetalArray } from '../array/array.js';
 import { array } from '../array/creation.js';
 import { isTypedArray, scalarFor } from '../array/convert.js';
-import { ArgumentError, BackendMismatchError, DTypeError, formatValue, ShapeError } from '../errors.js';
+import { ArgumentError, BackendMismatchError, DTypeError, formatValue, IndexError, ShapeError } from '../errors.js';
 import { castNode, constNode, elementwiseNode, gatherNode, iotaNode, type ScatterOp, scatterNode } from '../graph/build.js';
-import type { Node } from '../graph/node.js';
-import { DTYPES } from '../graph/dtype.js';
-import { binary, where } from './elementwise.js';
+import type { Node, ScalarValue } from '../graph/node.js';
+import { type DType, DTYPES } from '../graph/dtype.js';
+import { astype, binary, where } from './elementwise.js';
 import { concatenate } from './join.js';
-import { broadcastTo, flatten, flip, reshape, type SliceSpec, slice, transpose } from './movement.js';
+import { broadcastTo, flatten, flip, parseSliceString, reshape, type SliceSpec, slice, transpose } from './movement.js';
 import { type ArrayLike, broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
 
-/** What an index argument may be: an integer array, a number, or nested lists of them. */
-export type IndexLike = MetalArray | number | bigint | readonly unknown[];
+/** What an index argument may be: an integer array (a MetalArray or an integer typed array), a number, or nested lists of them. */
+export type IndexLike =
+  | MetalArray
+  | number
+  | bigint
+  | readonly unknown[]
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
+
+/**
+ * What happens to an index outside its axis of size n, once negative indices in
+ * [-n, 0) have counted from the end (JAX's index modes; docs/indexing.md):
+ * - `'clip'`: clamped into [0, n): -n-1 reads 0, n reads n-1 (the gathers' default);
+ * - `'wrap'`: taken modulo n (Python's sign: -1 is n-1, n is 0);
+ * - `'fill'` and `'drop'` (synonyms, as in JAX): a gather reads the fill value there, a
+ *   scatter skips the update (the scatters' default);
+ * - `'raise'`: an `IndexError` naming the index, the axis and its size. The indices are
+ *   evaluated now to check them (a lazy library cannot raise on values it has not computed).
+ */
+export type IndexMode = 'clip' | 'wrap' | 'fill' | 'drop' | 'raise';
+
+/** Options of a gather (`take`, `takeAlongAxis`, `at().get`). */
+export interface GatherOptions {
+  /** What an out-of-range index reads (default `'clip'`). */
+  readonly mode?: IndexMode;
+  /**
+   * The value read at an out-of-range index in `'fill'` mode. Default: NaN for floats,
+   * the smallest value for signed integers, the largest for unsigned ones, true for bool (JAX's).
+   */
+  readonly fillValue?: number | bigint | boolean;
+}
+
+/** Options of a scatter (`at().set/add/multiply/min/max`, `putAlongAxis`). */
+export interface ScatterOptions {
+  /** What an out-of-range index does to its update (default `'drop'`: nothing). */
+  readonly mode?: IndexMode;
+}
+
+const INDEX_MODES: readonly IndexMode[] = ['clip', 'wrap', 'fill', 'drop', 'raise'];
+
+/** The checked mode and fill value of a gather's or scatter's options. */
+function modeOf(op: string, options: unknown, fallback: IndexMode): { mode: IndexMode; fillValue: number | bigint | boolean | undefined } {
+  if (options === undefined) return { mode: fallback, fillValue: undefined };
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new ArgumentError(`${op}: options must be an object such as { mode: 'fill' }, got ${formatValue(options)}`);
+  }
+  const { mode, fillValue } = options as { mode?: unknown; fillValue?: unknown };
+  if (mode !== undefined && !INDEX_MODES.includes(mode as IndexMode)) {
+    throw new ArgumentError(`${op}: mode must be one of ${INDEX_MODES.map((m) => `'${m}'`).join(', ')}, got ${formatValue(mode)}`);
+  }
+  if (fillValue !== undefined && typeof fillValue !== 'number' && typeof fillValue !== 'bigint' && typeof fillValue !== 'boolean') {
+    throw new ArgumentError(`${op}: fillValue must be a number, bigint or boolean, got ${formatValue(fillValue)}`);
+  }
+  return { mode: (mode as IndexMode | undefined) ?? fallback, fillValue };
+}
+
+/** JAX's default fill of a gather: NaN, the signed minimum, the unsigned maximum, or true. */
+function defaultFill(dtype: DType): ScalarValue {
+  const info = DTYPES[dtype];
+  if (info.kind === 'float') return Number.NaN;
+  if (info.kind === 'bool') return true;
+  const v = info.kind === 'int' ? info.min : info.max;
+  return info.bits === 64 ? v : Number(v);
+}
+
+/** An index array after its mode: the index the (clamping) gather reads, and where it is in range. */
+interface ModedIndex {
+  index: MetalArray;
+  /** Bool, the index's shape: false where the index is out of range ('fill'/'drop' only). */
+  valid: MetalArray | null;
+}
+
+/**
+ * Throws IndexError at the first index outside [-size, size). Evaluates the indices (and
+ * waits for them): the check needs their values.
+ */
+function checkInRange(op: string, idx: MetalArray, size: number, axis: number): void {
+  const values = idx.toTypedArray();
+  const lo = -size;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    const x = typeof v === 'bigint' ? v : typeof v === 'boolean' ? Number(v) : v;
+    if (x < lo || x >= size) {
+      throw new IndexError(
+        `${op}: index ${String(x)} is out of bounds for axis ${axis} with size ${size} (mode 'raise'; pass { mode: 'clip' }, 'wrap' or 'fill' to allow it)`,
+      );
+    }
+  }
+}
+
+/** Applies `mode` to the index array of an axis of `size` (`axis` names it in errors). */
+function applyMode(op: string, idx: MetalArray, size: number, axis: number, mode: IndexMode): ModedIndex {
+  if (mode === 'clip') return { index: idx, valid: null };
+  if (mode === 'raise') {
+    checkInRange(op, idx, size, axis);
+    return { index: idx, valid: null };
+  }
+  // Range arithmetic in int64 (uint64 stays: it holds every size): a weak scalar -size or
+  // size would wrap in a narrow index dtype.
+  const wide = idx.dtype === 'uint64' || idx.dtype === 'int64' ? idx : astype(idx, 'int64');
+  if (mode === 'wrap') return { index: size > 0 ? binary('remainder', wide, size) : idx, valid: null };
+  const below = binary('less', wide, size);
+  return { index: idx, valid: wide.dtype === 'uint64' ? below : binary('logicalAnd', binary('greaterEqual', wide, -size), below) };
+}
+
+/** `gathered` with the fill value where `valid` (which broadcasts to it) is false. */
+function filled(gathered: MetalArray, valid: MetalArray, fillValue: number | bigint | boolean | undefined): MetalArray {
+  const dtype = gathered.dtype;
+  const value = fillValue === undefined ? defaultFill(dtype) : scalarFor(fillValue, dtype);
+  const fill = MetalArray.fromNode(constNode(value, [], dtype, gathered.liveNode('fill').backend));
+  return where(valid, gathered, fill);
+}
 
 /** The array argument of an op, checked (ArgumentError for anything else, DisposedError once disposed). */
 function arrayArg(op: string, a: unknown): MetalArray {
@@ -38,7 +157,15 @@ function intList(op: string, name: string, v: unknown): number[] {
   return list as number[];
 }
 
+/** An index argument (MetalArray, integer typed array, number, bigint or nested lists) as an integer array on `backend`. */
 function indexArray(op: string, indices: IndexLike, backend: string): MetalArray {
+  if (isTypedArray(indices)) {
+    if (indices instanceof Float32Array || indices instanceof Float64Array || indices instanceof Uint8ClampedArray) {
+      throw new DTypeError(`${op}: indices must be integers, got ${formatValue(indices)}`);
+    }
+    const idx = array(indices);
+    return idx.liveNode(op).backend === backend ? idx : idx.to(backend);
+  }
   if (indices instanceof MetalArray) {
     const kind = DTYPES[indices.dtype].kind;
     if (kind !== 'int' && kind !== 'uint' && kind !== 'bool') throw new DTypeError(`${op}: indices must be integers, got ${indices.dtype}`);
@@ -62,11 +189,21 @@ function indexArray(op: string, indices: IndexLike, backend: string): MetalArray
 /**
  * Elements of `a` at `indices` along `axis` (NumPy's `take`): the result's shape is
  * `a.shape[:axis] + indices.shape + a.shape[axis+1:]`. Without an axis, `a` is
- * flattened first.
+ * flattened first. Indices may be a MetalArray, an integer typed array, a number or
+ * nested lists; out-of-range ones follow `options.mode` (default `'clip'`, see IndexMode).
+ *
+ * @example
+ * ```ts
+ * const x = ma.array([10, 20, 30]);
+ * ma.take(x, Int32Array.of(2, 0));                        // [30, 10]
+ * ma.take(x, [5, -1], 0, { mode: 'fill', fillValue: 0 }); // [0, 30]
+ * ma.take(x, [3], 0, { mode: 'wrap' });                   // [10]
+ * ```
  */
-export function take(a: MetalArray, indices: IndexLike, axis?: number | null): MetalArray {
+export function take(a: MetalArray, indices: IndexLike, axis?: number | null, options?: GatherOptions): MetalArray {
   const op = 'take';
   arrayArg(op, a);
+  const { mode, fillValue } = modeOf(op, options, 'clip');
   const node = a.liveNode(op);
   const idx = indexArray(op, indices, node.backend);
   const src = axis === undefined || axis === null ? flatten(a) : a;
@@ -74,26 +211,38 @@ export function take(a: MetalArray, indices: IndexLike, axis?: number | null): M
   const n = src.shape[ax];
   const before = src.shape.slice(0, ax);
   const after = src.shape.slice(ax + 1);
-  if (idx.ndim === 0) return take(src, reshape(idx, [1]), ax).squeeze(ax);
+  if (idx.ndim === 0) return take(src, reshape(idx, [1]), ax, options).squeeze(ax);
   const out = [...before, ...idx.shape, ...after];
   if (n === 0 && out.some((d) => d === 0) === false) throw new ShapeError(`${op}: cannot take from an empty axis ${ax} of shape [${src.shape.join(', ')}]`);
+  const moded = applyMode(op, idx, n, ax, mode);
   // The data gets the index's extra dims as new axes in front of the gathered one.
   const g = ax + idx.ndim - 1;
   const data = reshape(src, [...before, ...new Array<number>(idx.ndim - 1).fill(1), n, ...after]);
   const dataShape = out.slice();
   dataShape[g] = n;
-  const index = reshape(idx, [...new Array<number>(ax).fill(1), ...idx.shape, ...new Array<number>(after.length).fill(1)]);
-  return MetalArray.fromNode(gatherNode(broadcastNode(data.liveNode(op), dataShape), [broadcastNode(index.liveNode(op), out)], [g]));
+  const placed = [...new Array<number>(ax).fill(1), ...idx.shape, ...new Array<number>(after.length).fill(1)];
+  const index = reshape(moded.index, placed);
+  const gathered = MetalArray.fromNode(gatherNode(broadcastNode(data.liveNode(op), dataShape), [broadcastNode(index.liveNode(op), out)], [g]));
+  return moded.valid === null ? gathered : filled(gathered, reshape(moded.valid, placed), fillValue);
 }
 
 /**
  * Picks values along `axis` by an index array of the same rank (NumPy's
  * `take_along_axis`): the other axes broadcast between `a` and `indices`. Without an
- * axis, `a` is flattened and `indices` must be 1-D.
+ * axis, `a` is flattened and `indices` must be 1-D. Out-of-range indices follow
+ * `options.mode` (default `'clip'`, see IndexMode).
+ *
+ * @example
+ * ```ts
+ * const x = ma.array([[1, 2], [3, 4]]);
+ * ma.takeAlongAxis(x, [[1], [0]], 1);                    // [[2], [3]]
+ * ma.takeAlongAxis(x, [[2], [0]], 1, { mode: 'fill' });  // [[NaN], [3]]
+ * ```
  */
-export function takeAlongAxis(a: MetalArray, indices: IndexLike, axis: number | null = -1): MetalArray {
+export function takeAlongAxis(a: MetalArray, indices: IndexLike, axis: number | null = -1, options?: GatherOptions): MetalArray {
   const op = 'takeAlongAxis';
   arrayArg(op, a);
+  const { mode, fillValue } = modeOf(op, options, 'clip');
   const node = a.liveNode(op);
   const idx = indexArray(op, indices, node.backend);
   const src = axis === null ? flatten(a) : a;
@@ -107,7 +256,9 @@ export function takeAlongAxis(a: MetalArray, indices: IndexLike, axis: number | 
   const out = common.map((d, i) => (i === ax ? idx.shape[ax] : d));
   const dataShape = common.map((d, i) => (i === ax ? src.shape[ax] : d));
   if (src.shape[ax] === 0 && out.every((d) => d > 0)) throw new ShapeError(`${op}: cannot take from an empty axis ${ax}`);
-  return MetalArray.fromNode(gatherNode(broadcastNode(src.liveNode(op), dataShape), [broadcastNode(idx.liveNode(op), out)], [ax]));
+  const moded = applyMode(op, idx, src.shape[ax], ax, mode);
+  const gathered = MetalArray.fromNode(gatherNode(broadcastNode(src.liveNode(op), dataShape), [broadcastNode(moded.index.liveNode(op), out)], [ax]));
+  return moded.valid === null ? gathered : filled(gathered, moded.valid, fillValue);
 }
 
 /** Row and column index grids of the last two axes, as int64 iotas (no host data). */
@@ -294,6 +445,10 @@ interface IndexEntry {
   index: MetalArray | null;
   /** Whether NumPy counts the entry as advanced when it places the broadcast dims: arrays and integers. */
   advanced: boolean;
+  /** Whether `index` came from a boolean mask (its positions are in range: no mode applies). */
+  fromMask: boolean;
+  /** The axis of the indexed array that `index` reads (for error messages). */
+  axis: number;
 }
 
 const FULL_RANGE: SliceSpec = [null, null, null];
@@ -304,63 +459,65 @@ function viewDims(spec: SliceSpec, rest: number): number {
 }
 
 /**
- * NumPy's advanced indexing, behind `slice` when an index array is among the specs.
+ * NumPy's advanced indexing, behind `slice` when an index array is among the specs (and
+ * behind `at()`, with an index mode).
  *
  * Every index array (integer MetalArrays and typed arrays; a boolean mask becomes its
  * `nonzero()` arrays, one per axis it covers, read now since their length depends on
  * the values) broadcasts against the others to one shape S. When the advanced indices
  * (arrays and integers) sit next to each other in the specs, S replaces them in place;
  * otherwise S comes first (so `a[:, i, :, j]` is `S + [a0, a2]`, and `a[0, :, i]` is
- * `S + [a1]`, as NumPy). Indices count from the end when negative and clamp to the axis.
+ * `S + [a1]`, as NumPy). Indices count from the end when negative; out-of-range ones
+ * follow `options.mode` (default `'clip'`, see IndexMode).
  *
  * Built as the basic view of the other specs (full ranges where arrays go), then one
  * gather node that reads every indexed axis at once, so a consumer fuses with it.
  */
-export function advancedIndex(a: MetalArray, list: readonly SliceSpec[]): MetalArray {
-  const op = 'slice';
+export function advancedIndex(a: MetalArray, list: readonly SliceSpec[], options?: GatherOptions, op = 'slice'): MetalArray {
+  const { mode, fillValue } = modeOf(op, options, 'clip');
   const node = a.liveNode(op);
   const rank = node.shape.length;
-  const arrays = list.map((s) => (s instanceof MetalArray ? indexArray(op, s, node.backend) : isTypedArray(s) ? indexArray(op, array(s), node.backend) : null));
+  const arrays = list.map((s) => (s instanceof MetalArray || isTypedArray(s) ? indexArray(op, s, node.backend) : null));
   // A mask consumes as many axes as it has dims; integers, ranges and index arrays one.
   const consumes = list.map((s, i) => (arrays[i]?.dtype === 'bool' ? (arrays[i] as MetalArray).ndim : s === null || s === '...' ? 0 : 1));
   const consuming = consumes.reduce((x, c) => x + c, 0);
-  if (list.filter((s) => s === '...').length > 1) throw new ShapeError("slice: only one '...' is allowed");
-  if (consuming > rank) throw new ShapeError(`slice: too many indices (${consuming}) for an array of rank ${rank}`);
+  if (list.filter((s) => s === '...').length > 1) throw new ShapeError(`${op}: only one '...' is allowed`);
+  if (consuming > rank) throw new ShapeError(`${op}: too many indices (${consuming}) for an array of rank ${rank}`);
   const rest = rank - consuming;
   const entries: IndexEntry[] = [];
   let axis = 0; // the axis of `a` the next spec reads
   list.forEach((s, i) => {
     const idx = arrays[i];
-    if (idx === null) entries.push({ basic: s, index: null, advanced: typeof s === 'number' });
-    else if (idx.dtype !== 'bool') entries.push({ basic: FULL_RANGE, index: idx, advanced: true });
+    if (idx === null) entries.push({ basic: s, index: null, advanced: typeof s === 'number', fromMask: false, axis });
+    else if (idx.dtype !== 'bool') entries.push({ basic: FULL_RANGE, index: idx, advanced: true, fromMask: false, axis });
     else {
       const dims = node.shape.slice(axis, axis + idx.ndim);
       if (dims.join(',') !== idx.shape.join(',')) {
         throw new ShapeError(
-          `slice: a boolean mask of shape [${idx.shape.join(', ')}] does not match the indexed axes [${dims.join(', ')}] of [${node.shape.join(', ')}]`,
+          `${op}: a boolean mask of shape [${idx.shape.join(', ')}] does not match the indexed axes [${dims.join(', ')}] of [${node.shape.join(', ')}]`,
         );
       }
       const positions = nonzero(idx);
       // A 0-d mask reads index 0 (as many times as it is true: 0 or 1) of a new 1-sized axis.
-      if (idx.ndim === 0) entries.push({ basic: null, index: positions[0], advanced: true });
-      else for (const p of positions) entries.push({ basic: FULL_RANGE, index: p, advanced: true });
+      if (idx.ndim === 0) entries.push({ basic: null, index: positions[0], advanced: true, fromMask: true, axis });
+      else for (const [k, p] of positions.entries()) entries.push({ basic: FULL_RANGE, index: p, advanced: true, fromMask: true, axis: axis + k });
     }
     axis += s === '...' ? rest : consumes[i];
   });
   const view = slice(a, ...entries.map((e) => e.basic));
   const q: number[] = []; // the view's axis under each index array
-  const indices: MetalArray[] = [];
+  const indexed: IndexEntry[] = [];
   let p = 0;
   for (const e of entries) {
     if (e.index !== null) {
       q.push(p);
-      indices.push(e.index);
+      indexed.push(e);
     }
     p += viewDims(e.basic, rest);
   }
   const shapeS = broadcastShapes(
     op,
-    indices.map((x) => x.shape),
+    indexed.map((e) => (e.index as MetalArray).shape),
   );
   const advancedAt = entries.flatMap((e, i) => (e.advanced ? [i] : []));
   const adjacent = advancedAt.every((x, k) => k === 0 || x === advancedAt[k - 1] + 1);
@@ -370,7 +527,7 @@ export function advancedIndex(a: MetalArray, list: readonly SliceSpec[]): MetalA
   const out = [...otherShape.slice(0, before), ...shapeS, ...otherShape.slice(before)];
   const sizes = q.map((d) => view.shape[d]);
   if (sizes.some((n) => n === 0) && out.every((d) => d > 0)) {
-    throw new ShapeError(`slice: cannot index an empty axis (indexed axes of sizes [${sizes.join(', ')}] in [${view.shape.join(', ')}])`);
+    throw new ShapeError(`${op}: cannot index an empty axis (indexed axes of sizes [${sizes.join(', ')}] in [${view.shape.join(', ')}])`);
   }
   // The gather's output is `out` plus one trailing 1-sized dim per indexed axis: the data
   // has the view's other dims where they land in `out`, 1s (broadcast) under S, and the
@@ -379,21 +536,72 @@ export function advancedIndex(a: MetalArray, list: readonly SliceSpec[]): MetalA
   const moved = reshape(transpose(view, [...other, ...q]), [...otherShape.slice(0, before), ...ones(shapeS.length), ...otherShape.slice(before), ...sizes]);
   const gathered = [...out, ...ones(q.length)];
   const after = out.length - before - shapeS.length + q.length;
-  const indexNodes = indices.map((x) =>
-    broadcastNode(reshape(x, [...ones(before + shapeS.length - x.ndim), ...x.shape, ...ones(after)]).liveNode(op), gathered),
+  const place = (x: MetalArray) => reshape(x, [...ones(before + shapeS.length - x.ndim), ...x.shape, ...ones(after)]);
+  let valid: MetalArray | null = null;
+  const indexNodes = indexed.map((e, k) => {
+    const moded = e.fromMask ? { index: e.index as MetalArray, valid: null } : applyMode(op, e.index as MetalArray, sizes[k], e.axis, mode);
+    if (moded.valid !== null) valid = valid === null ? place(moded.valid) : binary('logicalAnd', valid, place(moded.valid));
+    return broadcastNode(place(moded.index).liveNode(op), gathered);
+  });
+  const g = MetalArray.fromNode(
+    gatherNode(
+      broadcastNode(moved.liveNode(op), [...out, ...sizes]),
+      indexNodes,
+      q.map((_, k) => out.length + k),
+    ),
   );
-  const g = gatherNode(
-    broadcastNode(moved.liveNode(op), [...out, ...sizes]),
-    indexNodes,
-    q.map((_, k) => out.length + k),
-  );
-  return reshape(MetalArray.fromNode(g), out);
+  return reshape(valid === null ? g : filled(g, valid, fillValue), out);
 }
 
-/** The positions of `a` that `specs` select, as a contiguous int64 array of linear indices. */
-function selectedPositions(op: string, a: MetalArray, select: (flatIndex: MetalArray) => MetalArray): Node {
+/**
+ * The index specs of `at()` under an index mode, strings parsed. An integer spec is known
+ * now, so the mode applies to it here: in range it stays an integer (a view), clipped or
+ * wrapped it becomes the integer it lands on, and in 'raise' mode it throws. Only an
+ * out-of-range integer in 'fill'/'drop' mode becomes a 0-d constant index array, so the
+ * gather reads the fill value there (a constant costs no upload, and its value is not
+ * part of the plan's hash).
+ */
+function modedSpecs(op: string, a: MetalArray, specs: readonly (SliceSpec | string)[], mode: IndexMode): SliceSpec[] {
   const node = a.liveNode(op);
-  const positions = select(MetalArray.fromNode(iotaNode(node.shape, 'int64', node.backend))).liveNode(op);
+  const list: SliceSpec[] = [];
+  for (const s of specs) {
+    if (typeof s === 'string' && s !== '...') list.push(...parseSliceString(s));
+    else list.push(s as SliceSpec);
+  }
+  // The axes each spec consumes: a boolean mask as many as it has dims, null and '...' none here.
+  const consumes = list.map((s) => (s instanceof MetalArray && s.dtype === 'bool' ? s.ndim : s === null || s === '...' ? 0 : 1));
+  const rest = node.shape.length - consumes.reduce((x, c) => x + c, 0);
+  let axis = 0;
+  return list.map((s, i) => {
+    const ax = axis;
+    axis += s === '...' ? Math.max(0, rest) : consumes[i];
+    if (typeof s !== 'number') return s;
+    if (!Number.isSafeInteger(s)) throw new ArgumentError(`${op}: index must be an integer, got ${formatValue(s)}`);
+    if (ax >= node.shape.length) return s; // too many indices: slice says so
+    const n = node.shape[ax];
+    if (s >= -n && s < n) return s;
+    if (mode === 'raise') throw new IndexError(`${op}: index ${s} is out of bounds for axis ${ax} with size ${n} (mode 'raise')`);
+    if (n > 0 && mode === 'clip') return s < 0 ? 0 : n - 1;
+    if (n > 0 && mode === 'wrap') return ((s % n) + n) % n;
+    return MetalArray.fromNode(constNode(BigInt(s), [], 'int64', node.backend));
+  });
+}
+
+/** `a` indexed by `specs` (as `slice`), with out-of-range indices following `options`. */
+function indexWithMode(a: MetalArray, specs: readonly (SliceSpec | string)[], options: GatherOptions): MetalArray {
+  const list = modedSpecs('at', a, specs, modeOf('at', options, 'clip').mode);
+  return list.some((s) => s instanceof MetalArray || isTypedArray(s)) ? advancedIndex(a, list, options, 'at') : slice(a, ...list);
+}
+
+/**
+ * The linear positions of `a` that `select` picks (through an iota), as a contiguous
+ * int64 array: -1 where the scatter mode drops the update (the scatter kernels skip
+ * positions outside the array).
+ */
+function selectedPositions(op: string, a: MetalArray, select: (flatIndex: MetalArray, options: GatherOptions) => MetalArray, mode: IndexMode): Node {
+  const node = a.liveNode(op);
+  const gatherMode: GatherOptions = mode === 'drop' || mode === 'fill' ? { mode: 'fill', fillValue: -1n } : { mode };
+  const positions = select(MetalArray.fromNode(iotaNode(node.shape, 'int64', node.backend)), gatherMode).liveNode(op);
   return elementwiseNode('copy', [positions], positions.shape, 'int64');
 }
 
@@ -418,7 +626,18 @@ function scatterInto(op: string, a: MetalArray, positions: Node, values: ArrayLi
  * takes the specs of `slice` (integers, ranges, `null`, `'...'`, index arrays and boolean
  * masks, combined as NumPy's advanced indexing); each method returns a new array.
  * Updates are applied in the selection's row-major order, so a position indexed twice
- * gets both `add`s (and the last `set`).
+ * gets both `add`s (and the last `set`). An update at an out-of-range index is dropped
+ * unless `options.mode` says otherwise (JAX's scatters; see IndexMode): integers and
+ * index arrays alike, negative ones in [-n, 0) counting from the end.
+ *
+ * @example
+ * ```ts
+ * const x = ma.zeros([4]);
+ * x.at(1).set(5);                                  // [0, 5, 0, 0]
+ * x.at(Int32Array.of(1, 9)).add(2);                // [0, 2, 0, 0]: 9 is dropped
+ * x.at(Int32Array.of(9)).add(2, { mode: 'clip' }); // [0, 0, 0, 2]
+ * x.at(Int32Array.of(5, 0)).get({ mode: 'fill', fillValue: -1 }); // [-1, 0]
+ * ```
  */
 export class AtIndex {
   constructor(
@@ -426,35 +645,41 @@ export class AtIndex {
     private readonly specs: readonly (SliceSpec | string)[],
   ) {}
 
-  private apply(how: ScatterOp, values: ArrayLike): MetalArray {
+  private apply(how: ScatterOp, values: ArrayLike, options: ScatterOptions | undefined): MetalArray {
     const op = `at().${how}`;
-    const positions = selectedPositions(op, this.array, (flat) => slice(flat, ...this.specs));
+    const { mode } = modeOf(op, options, 'drop');
+    const positions = selectedPositions(op, this.array, (flat, gather) => indexWithMode(flat, this.specs, gather), mode);
     return scatterInto(op, this.array, positions, values, how);
   }
 
+  /** The selected elements (as `slice`), out-of-range indices following `options.mode` (default `'clip'`). */
+  get(options?: GatherOptions): MetalArray {
+    modeOf('at().get', options, 'clip');
+    return indexWithMode(this.array, this.specs, options ?? {});
+  }
   /** The array with the selected elements replaced by `values` (broadcast). */
-  set(values: ArrayLike): MetalArray {
-    return this.apply('set', values);
+  set(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    return this.apply('set', values, options);
   }
   /** The array with `values` added at the selected elements (repeats accumulate). */
-  add(values: ArrayLike): MetalArray {
-    return this.apply('add', values);
+  add(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    return this.apply('add', values, options);
   }
   /** The array with the selected elements multiplied by `values`. */
-  multiply(values: ArrayLike): MetalArray {
-    return this.apply('multiply', values);
+  multiply(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    return this.apply('multiply', values, options);
   }
   /** The array with the selected elements replaced by their minimum with `values`. */
-  min(values: ArrayLike): MetalArray {
-    return this.apply('minimum', values);
+  min(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    return this.apply('minimum', values, options);
   }
   /** The array with the selected elements replaced by their maximum with `values`. */
-  max(values: ArrayLike): MetalArray {
-    return this.apply('maximum', values);
+  max(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    return this.apply('maximum', values, options);
   }
 }
 
-/** The index `specs` of `a` for a functional update (see AtIndex). */
+/** The index `specs` of `a` for a functional update or a moded read (see AtIndex). */
 export function at(a: MetalArray, ...specs: (SliceSpec | string)[]): AtIndex {
   arrayArg('at', a);
   return new AtIndex(a, specs);
@@ -462,11 +687,18 @@ export function at(a: MetalArray, ...specs: (SliceSpec | string)[]): AtIndex {
 
 /**
  * `a` with `values` put at `indices` along `axis` (NumPy's put_along_axis, returning a
- * new array): the positions `takeAlongAxis(a, indices, axis)` would read.
+ * new array): the positions `takeAlongAxis(a, indices, axis)` would read. Out-of-range
+ * indices drop their update unless `options.mode` says otherwise (see IndexMode).
+ *
+ * @example
+ * ```ts
+ * ma.putAlongAxis(ma.zeros([2, 3]), [[2], [7]], 5, 1); // [[0, 0, 5], [0, 0, 0]]: 7 is dropped
+ * ```
  */
-export function putAlongAxis(a: MetalArray, indices: IndexLike, values: ArrayLike, axis: number | null = -1): MetalArray {
+export function putAlongAxis(a: MetalArray, indices: IndexLike, values: ArrayLike, axis: number | null = -1, options?: ScatterOptions): MetalArray {
   const op = 'putAlongAxis';
   arrayArg(op, a);
-  const positions = selectedPositions(op, a, (flat) => takeAlongAxis(flat, indices, axis));
+  const { mode } = modeOf(op, options, 'drop');
+  const positions = selectedPositions(op, a, (flat, gather) => takeAlongAxis(flat, indices, axis, gather), mode);
   return scatterInto(op, a, positions, values, 'set');
 }

@@ -158,7 +158,7 @@ export function flip(a: MetalArray, axis?: number | readonly number[]): MetalArr
   return MetalArray.fromNode(viewNode(n, map, n.shape));
 }
 
-function parseSliceString(text: string): SliceSpec[] {
+export function parseSliceString(text: string): SliceSpec[] {
   if (text.trim() === '') return []; // like a[()]: every axis, whole
   const parts = text.split(',').map((p) => p.trim());
   return parts.map((p): SliceSpec => {

@@ -597,6 +597,33 @@ export const CASES: Case[] = [
     },
   },
   {
+    name: "index modes: 'fill' and 'wrap' gathers fused in one kernel, a scatter dropping out-of-range updates (positions -1)",
+    strategies: ['flat', 'scatter'],
+    run: () => {
+      const a = input([10], 'float32', 'small', 35);
+      const idx = [0, 12, -3, -11, 9];
+      const i = ma.array(idx, 'int32');
+      const gathered = ma.take(a.lib, i, 0, { mode: 'fill', fillValue: -1 }).add(ma.take(a.lib, i, 0, { mode: 'wrap' }));
+      const at = [1, 30, -1, -30, 1];
+      const u = [5, -2, 7, 1, 4];
+      const added = a.lib.at(ma.array(at, 'int32')).add(ma.array(u, 'float32'));
+      const kept = at.flatMap((p, k) => (p >= -10 && p < 10 ? [[p < 0 ? p + 10 : p, u[k]]] : []));
+      const gref = R.binary('add', R.indexing.take(a.ref, R.array(idx, 'int32'), 0, 'fill', -1), R.indexing.take(a.ref, R.array(idx, 'int32'), 0, 'wrap'));
+      return {
+        lib: ma.concatenate([gathered, added]),
+        ref: R.concatenate([
+          gref,
+          scatterRef(
+            a.ref,
+            kept.map((x) => x[0]),
+            kept.map((x) => x[1]),
+            'add',
+          ),
+        ]),
+      };
+    },
+  },
+  {
     name: 'scatter: positions that never decrease, in runs crossing threads (one thread per run, in order)',
     strategies: ['scatter'],
     run: () => {

@@ -546,6 +546,7 @@ describe('advanced indexing (several index arrays in one slice) vs the oracle', 
 
   it("places the broadcast dims by NumPy's rule and fuses the gather with its consumer", () => {
     const a = ma.arange(120).reshape(2, 3, 4, 5);
+    a.eval(); // a buffer: arange is lazy, and a gather reads computed data through a materialized copy
     const i = ma.array([[0], [2]], 'int32'); // [2, 1]
     const j = Int32Array.of(1, -1, 3); // [3]
     // adjacent: the broadcast dims [2, 3] stand where the arrays stood

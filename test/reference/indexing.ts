@@ -1,12 +1,13 @@
 /**
  * Reference indexing and rearranging ops, as plain loops over multi-indices: take and
- * take_along_axis (negative indices count from the end once, out-of-range ones clamp,
- * as the library documents), tril/triu, roll, tile, repeat, pad and nonzero (NumPy), and
- * NumPy's advanced indexing (several index arrays mixed with basic specs) with the
- * scatter that updates the positions it selects.
+ * take_along_axis (negative indices in [-n, 0) count from the end; out-of-range ones
+ * follow JAX's index modes, as docs/indexing.md states them: 'clip', 'wrap', 'fill' /
+ * 'drop', 'raise'), tril/triu, roll, tile, repeat, pad and nonzero (NumPy), and NumPy's
+ * advanced indexing (several index arrays mixed with basic specs) with the scatter that
+ * updates the positions it selects.
  */
 import { broadcastShapes, type RefArray, type Shape, fromFlat, getAt, sizeOf, toFlat } from './array.js';
-import { ShapeError } from './dtypes.js';
+import { DTYPES, ShapeError } from './dtypes.js';
 import type { Scalar } from './round.js';
 import { parseSliceString, type SliceSpec, sliceIndices } from './views.js';
 
@@ -33,10 +34,43 @@ function clampIndex(v: Scalar, n: number): number {
   return Math.min(Math.max(i, 0), n - 1);
 }
 
+/** What an out-of-range index does (docs/indexing.md): gathers default to 'clip', scatters to 'drop'. */
+export type IndexMode = 'clip' | 'wrap' | 'fill' | 'drop' | 'raise';
+
+/** An index outside its axis in 'raise' mode. */
+export class IndexError extends Error {
+  override name = 'IndexError';
+}
+
+/**
+ * The position index `v` reads in an axis of size n under `mode`, or null where 'fill'
+ * reads the fill value (and 'drop' skips the update); 'raise' throws IndexError.
+ */
+export function resolveIndex(v: Scalar, n: number, mode: IndexMode): number | null {
+  const i = Number(v);
+  const inRange = i >= -n && i < n;
+  if (mode === 'clip') return clampIndex(i, n);
+  if (mode === 'wrap') return ((i % n) + n) % n;
+  if (inRange) return i < 0 ? i + n : i;
+  if (mode === 'raise') throw new IndexError(`index ${i} is out of bounds for an axis of size ${n}`);
+  return null;
+}
+
+/** JAX's default fill of a gather: NaN for floats, the signed minimum, the unsigned maximum, true for bool. */
+export function defaultFill(dtype: RefArray['dtype']): Scalar {
+  const info = DTYPES[dtype];
+  if (info.kind === 'bool') return 1;
+  if (info.kind === 'int' || info.kind === 'uint') {
+    const v = (info.kind === 'int' ? info.min : info.max) as bigint;
+    return info.big ? v : Number(v);
+  }
+  return Number.NaN;
+}
+
 const shapeOfArr = (a: RefArray): number[] => [...a.nd.shape];
 
-/** NumPy take(a, indices, axis) (axis null: flattened), clamping out-of-range indices. */
-export function take(a: RefArray, indices: RefArray, axis: number | null): RefArray {
+/** NumPy take(a, indices, axis) (axis null: flattened), out-of-range indices following `mode`. */
+export function take(a: RefArray, indices: RefArray, axis: number | null, mode: IndexMode = 'clip', fill?: Scalar): RefArray {
   const src = axis === null ? fromFlat(a.dtype, [sizeOf(a.nd.shape)], toFlat(a)) : a;
   const ax = axis === null ? 0 : axis < 0 ? axis + src.nd.shape.length : axis;
   const s = shapeOfArr(src);
@@ -44,13 +78,15 @@ export function take(a: RefArray, indices: RefArray, axis: number | null): RefAr
   const out = [...s.slice(0, ax), ...is, ...s.slice(ax + 1)];
   return build(src.dtype, out, (index) => {
     const k = index.slice(ax, ax + is.length);
-    const at = [...index.slice(0, ax), clampIndex(getAt(indices, k), s[ax]), ...index.slice(ax + is.length)];
+    const p = resolveIndex(getAt(indices, k), s[ax], mode);
+    if (p === null) return fill ?? defaultFill(src.dtype);
+    const at = [...index.slice(0, ax), p, ...index.slice(ax + is.length)];
     return getAt(src, at);
   });
 }
 
-/** NumPy take_along_axis with broadcasting of the other axes, clamping indices. */
-export function takeAlongAxis(a: RefArray, indices: RefArray, axis: number | null): RefArray {
+/** NumPy take_along_axis with broadcasting of the other axes, out-of-range indices following `mode`. */
+export function takeAlongAxis(a: RefArray, indices: RefArray, axis: number | null, mode: IndexMode = 'clip', fill?: Scalar): RefArray {
   const src = axis === null ? fromFlat(a.dtype, [sizeOf(a.nd.shape)], toFlat(a)) : a;
   const ax = axis === null ? 0 : axis < 0 ? axis + src.nd.shape.length : axis;
   const s = shapeOfArr(src);
@@ -58,7 +94,9 @@ export function takeAlongAxis(a: RefArray, indices: RefArray, axis: number | nul
   const out = s.map((d, i) => (i === ax ? is[ax] : d === 1 ? is[i] : d));
   return build(src.dtype, out, (index) => {
     const ii = index.map((x, d) => (is[d] === 1 ? 0 : x));
-    const at = index.map((x, d) => (d === ax ? clampIndex(getAt(indices, ii), s[ax]) : s[d] === 1 ? 0 : x));
+    const p = resolveIndex(getAt(indices, ii), s[ax], mode);
+    if (p === null) return fill ?? defaultFill(src.dtype);
+    const at = index.map((x, d) => (d === ax ? p : s[d] === 1 ? 0 : x));
     return getAt(src, at);
   });
 }
@@ -223,6 +261,7 @@ export function scatterAlong(
   axis: number,
   how: 'set' | 'add',
   add: (x: Scalar, y: Scalar) => Scalar,
+  mode: IndexMode = 'drop',
 ): RefArray {
   const s = shapeOfArr(a);
   const out = toFlat(a);
@@ -231,7 +270,9 @@ export function scatterAlong(
   const n = sizeOf(vs);
   for (let i = 0; i < n; i++) {
     const vi = unravel(i, vs);
-    const target = vi.map((x, d) => (d === axis ? clampIndex(index[x], s[axis]) : x));
+    const p = resolveIndex(index[vi[axis]], s[axis], mode);
+    if (p === null) continue; // 'drop' (or 'fill'): the update is skipped
+    const target = vi.map((x, d) => (d === axis ? p : x));
     const off = target.reduce((p, x, d) => p + x * strides[d], 0);
     const v = getAt(values, vi);
     out[off] = how === 'set' ? v : add(out[off], v);
@@ -251,7 +292,7 @@ type Item =
    * values, row-major, of `shape`; `axis`: false for a 0-d mask, which reads no axis;
    * `int`: an integer spec (NumPy raises when out of range, where arrays clamp here).
    */
-  | { kind: 'array'; values: number[]; shape: number[]; axis: boolean; int?: boolean };
+  | { kind: 'array'; values: number[]; shape: number[]; axis: boolean; int?: boolean; mask?: boolean };
 
 /**
  * NumPy indexing with any mix of integers, ranges, newaxis, one ellipsis and index
@@ -260,9 +301,10 @@ type Item =
  * broadcasts to one shape S; when the index arrays (integers included) are consecutive
  * specs, S stands where they stand, otherwise S comes first. Array entries count from the
  * end when negative and clamp to the axis, as the library documents; integers must be
- * in range.
+ * in range unless a `mode` is given (as `at()` does: then integers follow it as arrays do;
+ * a 'fill' element reads `fill`, by default defaultFill of the dtype).
  */
-export function index(a: RefArray, specs: readonly IndexSpec[]): RefArray {
+export function index(a: RefArray, specs: readonly IndexSpec[], mode?: IndexMode, fill?: Scalar): RefArray {
   const s = shapeOfArr(a);
   const items: Item[] = [];
   let axis = 0; // the source axis the next spec reads, counted before '...' is expanded
@@ -302,8 +344,8 @@ export function index(a: RefArray, specs: readonly IndexSpec[]): RefArray {
       const covered = s.slice(axis, axis + ms.length);
       if (covered.join(',') !== ms.join(',')) throw new ShapeError(`mask of shape [${ms}] does not match axes [${covered}]`);
       const nz = nonzero(m.mask);
-      if (ms.length === 0) expanded.push({ kind: 'array', values: nz[0], shape: [nz[0].length], axis: false });
-      else for (const col of nz) expanded.push({ kind: 'array', values: col, shape: [col.length], axis: true });
+      if (ms.length === 0) expanded.push({ kind: 'array', values: nz[0], shape: [nz[0].length], axis: false, mask: true });
+      else for (const col of nz) expanded.push({ kind: 'array', values: col, shape: [col.length], axis: true, mask: true });
       axis += ms.length;
       return;
     }
@@ -339,7 +381,8 @@ export function index(a: RefArray, specs: readonly IndexSpec[]): RefArray {
   const sAt = together ? basic.filter((b) => b.item < firstArray).length : 0;
   const out = [...basic.slice(0, sAt).map((b) => b.len), ...S, ...basic.slice(sAt).map((b) => b.len)];
   list.forEach((it, i) => {
-    if (it.kind !== 'array' || !it.int) return;
+    // Without a mode (slice), integers must be in range; with one (at()), they follow it as arrays do.
+    if (mode !== undefined || it.kind !== 'array' || !it.int) return;
     const ax = srcAxisOf[i];
     const v = it.values[0];
     if (v < -s[ax] || v >= s[ax]) throw new ShapeError(`index ${v} out of range for axis ${ax} of size ${s[ax]}`);
@@ -348,6 +391,7 @@ export function index(a: RefArray, specs: readonly IndexSpec[]): RefArray {
     const sIdx = idx.slice(sAt, sAt + S.length);
     const bIdx = [...idx.slice(0, sAt), ...idx.slice(sAt + S.length)];
     const src: number[] = [];
+    let outside = false;
     let k = 0;
     list.forEach((it, i) => {
       if (it.kind === 'range') {
@@ -359,19 +403,29 @@ export function index(a: RefArray, specs: readonly IndexSpec[]): RefArray {
         if (n === 0) throw new ShapeError(`cannot index the empty axis ${srcAxisOf[i]}`);
         const at = sIdx.slice(S.length - it.shape.length).map((x, d) => (it.shape[d] === 1 ? 0 : x));
         const flat = at.reduce((p, x, d) => p * it.shape[d] + x, 0);
-        src.push(clampIndex(it.values[flat], n));
+        const p = resolveIndex(it.values[flat], n, it.mask ? 'clip' : (mode ?? 'clip'));
+        if (p === null) outside = true;
+        src.push(p ?? 0);
       }
     });
-    return getAt(a, src);
+    return outside ? (fill ?? defaultFill(a.dtype)) : getAt(a, src);
   });
 }
 
 /**
  * `a` with `values` (already of the selection's shape) combined in at the positions
- * `index(a, specs)` reads, in row-major order of the selection: 'set' (the last write
- * wins) or 'add' through `add(x, y)` (the caller rounds as the dtype requires).
+ * `index(a, specs, mode)` reads, in row-major order of the selection: 'set' (the last write
+ * wins) or 'add' through `add(x, y)` (the caller rounds as the dtype requires); an
+ * out-of-range index drops its update in 'drop'/'fill' mode (the default, as JAX's scatters).
  */
-export function scatterIndex(a: RefArray, specs: readonly IndexSpec[], values: RefArray, how: 'set' | 'add', add: (x: Scalar, y: Scalar) => Scalar): RefArray {
+export function scatterIndex(
+  a: RefArray,
+  specs: readonly IndexSpec[],
+  values: RefArray,
+  how: 'set' | 'add',
+  add: (x: Scalar, y: Scalar) => Scalar,
+  mode: IndexMode = 'drop',
+): RefArray {
   const s = shapeOfArr(a);
   const n = sizeOf(s);
   const positions = toFlat(
@@ -382,12 +436,15 @@ export function scatterIndex(a: RefArray, specs: readonly IndexSpec[], values: R
         Array.from({ length: n }, (_, i) => i),
       ),
       specs,
+      mode,
+      -1,
     ),
   ).map(Number);
   const out = toFlat(a);
   const v = toFlat(values);
   if (v.length !== positions.length) throw new ShapeError(`${v.length} values for ${positions.length} positions`);
   positions.forEach((p, i) => {
+    if (p < 0) return; // an update the mode drops
     out[p] = how === 'set' ? v[i] : add(out[p], v[i]);
   });
   return fromFlat(a.dtype, s, out);
