@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { NativeBufferHandle } from './pool-buffer.js';
 
 /** Error codes the addon sets on the errors it throws. */
 export type NativeErrorCode =
@@ -54,6 +55,24 @@ export interface NativeAddon extends NativeCuda {
   alloc(nbytes: number): number;
   /** Returns a buffer to the pool (kept in the size-class cache up to the cache limit). */
   free(id: number): void;
+  /**
+   * Allocates like `alloc` and returns the id with its owner: an opaque handle that
+   * frees the buffer inside the garbage collection that finds it unreachable (a
+   * Node-API basic finalizer), unless `releaseOwned` freed it first. The bytes are
+   * reported to V8 as external memory while held.
+   */
+  allocOwned(nbytes: number): [number, NativeBufferHandle];
+  /** Frees a handle's buffer now (a second call does nothing). Works for cudaAllocOwned handles too. */
+  releaseOwned(handle: NativeBufferHandle): void;
+  /** Bytes this JS environment has reported to V8 for live handles. */
+  externalBytes(): number;
+  /**
+   * An ArrayBuffer over the buffer's memory, without a copy. It pins the block: a free
+   * meanwhile invalidates the id, and the memory returns to the pool only once the
+   * ArrayBuffer is collected. Throws ERR_MA_BAD_ARGUMENT where Node forbids external
+   * ArrayBuffers.
+   */
+  view(id: number): ArrayBuffer;
   /** Byte size the buffer was allocated with. */
   byteLength(id: number): number;
   /** Copies `src` into the buffer starting at `byteOffset`. */
@@ -130,6 +149,8 @@ export interface NativeCuda {
   /** Device memory from the CUDA pool (cuMemAlloc; freed blocks cached by size class). */
   cudaAlloc(nbytes: number): number;
   cudaFree(id: number): void;
+  /** `cudaAlloc` with a GC-visible owner; see `allocOwned`. */
+  cudaAllocOwned(nbytes: number): [number, NativeBufferHandle];
   cudaWrite(id: number, byteOffset: number, src: ArrayBufferView): void;
   cudaRead(id: number, byteOffset: number, dst: ArrayBufferView): void;
   cudaMemoryStats(): NativeMemoryStats;

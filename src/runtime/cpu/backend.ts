@@ -2,7 +2,7 @@
  * The CPU backend: C kernels compiled by the system compiler, loaded with dlopen and
  * run on the addon's thread pool over buffers from the native pool.
  */
-import { PoolBuffer } from '../pool-buffer.js';
+import { type NativeBufferHandle, PoolBuffer } from '../pool-buffer.js';
 import { renderCKernel, C_PRELUDE } from '../../codegen/c.js';
 import type { KernelIR } from '../../codegen/ir.js';
 import { CompileError, OutOfMemoryError, ArgumentError, MetalArrayError } from '../../errors.js';
@@ -54,7 +54,7 @@ const POOL_MAX_BLOCK = 2 ** 48;
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   private readonly kernelIds = new Map<string, number>();
-  private readonly freeBuffer = (id: number): void => this.native.free(id);
+  private readonly freeBuffer = (handle: NativeBufferHandle): void => this.native.releaseOwned(handle);
   private blas: { path: string; gemmF32: number; gemmF64: number } | { reason: string } | undefined;
 
   constructor(private readonly native: NativeAddon) {}
@@ -151,7 +151,8 @@ export class CpuBackend implements Backend {
 
   alloc(nbytes: number): BufferRef {
     try {
-      return new PoolBuffer('cpu', this.native.alloc(nbytes), nbytes, this.freeBuffer);
+      const [id, handle] = this.native.allocOwned(nbytes);
+      return new PoolBuffer('cpu', id, nbytes, handle, this.freeBuffer);
     } catch (err) {
       throw fromNativeError(err);
     }

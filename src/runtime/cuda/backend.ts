@@ -4,7 +4,7 @@
  * device memory from the addon's CUDA pool (native/cuda). Launch geometry comes from
  * src/codegen/gpu.ts per kernel and size (the GPU launch contract in ../native.ts).
  */
-import { PoolBuffer } from '../pool-buffer.js';
+import { type NativeBufferHandle, PoolBuffer } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -81,7 +81,7 @@ export class CudaRenderer {
 /** The CUDA backend over the addon's CUDA runtime. */
 export class CudaBackend extends CudaRenderer implements Backend {
   private readonly kernelIds = new Map<string, number>();
-  private readonly freeBuffer = (id: number): void => this.native.cudaFree(id);
+  private readonly freeBuffer = (handle: NativeBufferHandle): void => this.native.releaseOwned(handle);
   readonly arch: string;
 
   constructor(private readonly native: NativeAddon) {
@@ -143,12 +143,8 @@ export class CudaBackend extends CudaRenderer implements Backend {
   }
 
   alloc(nbytes: number): BufferRef {
-    return new PoolBuffer(
-      'cuda',
-      native(() => this.native.cudaAlloc(nbytes)),
-      nbytes,
-      this.freeBuffer,
-    );
+    const [id, handle] = native(() => this.native.cudaAllocOwned(nbytes));
+    return new PoolBuffer('cuda', id, nbytes, handle, this.freeBuffer);
   }
 
   write(buffer: BufferRef, byteOffset: number, src: ArrayBufferView): void {

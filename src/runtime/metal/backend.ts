@@ -153,7 +153,8 @@ export class MetalBackend extends MetalRenderer implements Backend {
       throw new OutOfMemoryError(`metal: a buffer of ${nbytes} bytes exceeds this device's maxBufferLength of ${limit} bytes`);
     }
     try {
-      return new PoolBuffer('metal', native.alloc(nbytes), nbytes, (id) => native.free(id));
+      const [id, handle] = native.allocOwned(nbytes);
+      return new PoolBuffer('metal', id, nbytes, handle, (h) => native.releaseOwned(h));
     } catch (err) {
       throw fromMetalError(err);
     }
