@@ -75,20 +75,36 @@ void FinalizeView(node_api_basic_env /*env*/, void* /*data*/, void* hint) {
   BufferPool::Instance().UnpinSlot(static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(hint)));
 }
 
-// view(id) -> ArrayBuffer over the buffer's memory, no copy. The ArrayBuffer pins the
-// block: freeing the buffer meanwhile invalidates its id, and the memory goes back to
-// the pool only when the ArrayBuffer is collected. So a view never dangles.
+void KeepViewMemory(node_api_basic_env /*env*/, void* /*data*/, void* /*hint*/) {}
+
+// view(id, unpinInGc) -> ArrayBuffer over the buffer's memory, no copy. The ArrayBuffer
+// pins the block: freeing the buffer meanwhile invalidates its id, and the memory goes
+// back to the pool only when the ArrayBuffer is gone, so a view never dangles.
+// With unpinInGc the pin drops inside the GC that collects the ArrayBuffer object (a
+// basic finalizer on it), which is only safe where JS cannot move its memory to another
+// ArrayBuffer (no ArrayBuffer.prototype.transfer; Node copies, never moves, external
+// buffers in postMessage); otherwise it drops with the backing store, which Node
+// reports on a later tick.
 Napi::Value View(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::int64_t id = BufferIdArg(info[0], "id");
+  const bool unpinInGc = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   BufferPool& pool = BufferPool::Instance();
   std::uint64_t byteLength = 0;
   std::uint32_t slot = 0;
   void* data = pool.PinForView(id, &byteLength, &slot);
   napi_value out = nullptr;
-  const napi_status status = napi_create_external_arraybuffer(
-      env, data, static_cast<std::size_t>(byteLength), FinalizeView,
-      reinterpret_cast<void*>(static_cast<std::uintptr_t>(slot)), &out);
+  void* hint = reinterpret_cast<void*>(static_cast<std::uintptr_t>(slot));
+  napi_status status = napi_create_external_arraybuffer(env, data, static_cast<std::size_t>(byteLength),
+                                                        unpinInGc ? KeepViewMemory : FinalizeView,
+                                                        unpinInGc ? nullptr : hint, &out);
+  if (status == napi_ok && unpinInGc) {
+    status = napi_add_finalizer(env, out, nullptr, FinalizeView, hint, nullptr);
+    if (status != napi_ok) {
+      pool.UnpinSlot(slot);  // the ArrayBuffer is unreachable from JS; nothing reads it
+      Fail(ErrorCode::kOom, "view: napi_add_finalizer failed");
+    }
+  }
   if (status != napi_ok) {
     pool.UnpinSlot(slot);
     Fail(ErrorCode::kBadArgument, "view: this Node.js does not allow external ArrayBuffers (status " +

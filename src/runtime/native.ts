@@ -69,10 +69,12 @@ export interface NativeAddon extends NativeCuda {
   /**
    * An ArrayBuffer over the buffer's memory, without a copy. It pins the block: a free
    * meanwhile invalidates the id, and the memory returns to the pool only once the
-   * ArrayBuffer is collected. Throws ERR_MA_BAD_ARGUMENT where Node forbids external
+   * ArrayBuffer is collected: inside that GC with `unpinInGc` (safe only where JS cannot
+   * move an ArrayBuffer's memory: see VIEWS_UNPIN_IN_GC), else when Node frees the
+   * backing store, a tick later. Throws ERR_MA_BAD_ARGUMENT where Node forbids external
    * ArrayBuffers.
    */
-  view(id: number): ArrayBuffer;
+  view(id: number, unpinInGc: boolean): ArrayBuffer;
   /** Byte size the buffer was allocated with. */
   byteLength(id: number): number;
   /** Copies `src` into the buffer starting at `byteOffset`. */
@@ -168,6 +170,13 @@ export interface NativeCuda {
   /** Runs a plan `reps` times, timing each with CUDA events; returns milliseconds per run. */
   cudaTimePlan(commands: Int32Array, args: BigInt64Array, reps: number): Float64Array;
 }
+
+/**
+ * Whether a zero-copy view may give its memory back inside the GC that collects it.
+ * Only where no `ArrayBuffer.prototype.transfer` exists (Node 20): that method moves an
+ * ArrayBuffer's memory into a new object, which would outlive the collected one.
+ */
+export const VIEWS_UNPIN_IN_GC = !('transfer' in ArrayBuffer.prototype);
 
 let cached: NativeAddon | undefined;
 let loadError: Error | undefined;

@@ -12,7 +12,7 @@ import type { BufferRef } from '../../graph/node.js';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.js';
-import type { NativeAddon } from '../native.js';
+import { type NativeAddon, VIEWS_UNPIN_IN_GC } from '../native.js';
 import { cachedKernelPath, compileBatch, dropCachedKernel, kernelName } from './compiler.js';
 
 /** Turns the addon's coded errors into the library's typed errors. */
@@ -55,6 +55,7 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu';
   private readonly kernelIds = new Map<string, number>();
   private readonly freeBuffer = (handle: NativeBufferHandle): void => this.native.releaseOwned(handle);
+  private viewsAllowed = true;
   private blas: { path: string; gemmF32: number; gemmF64: number } | { reason: string } | undefined;
 
   constructor(private readonly native: NativeAddon) {}
@@ -164,6 +165,21 @@ export class CpuBackend implements Backend {
 
   read(buffer: BufferRef, byteOffset: number, dst: ArrayBufferView): void {
     native(() => this.native.read(buffer.id, byteOffset, dst));
+  }
+
+  view(buffer: BufferRef): ArrayBuffer | null {
+    if (!this.viewsAllowed) return null;
+    try {
+      return this.native.view(buffer.id, VIEWS_UNPIN_IN_GC);
+    } catch (err) {
+      const typed = fromNativeError(err);
+      // Node built without external ArrayBuffers: read with a copy from now on.
+      if (typed instanceof ArgumentError && /external ArrayBuffers/.test(typed.message)) {
+        this.viewsAllowed = false;
+        return null;
+      }
+      throw typed;
+    }
   }
 
   run(commands: Int32Array, args: BigInt64Array): void {

@@ -16,7 +16,7 @@ import { counters, debugLevel, debugLog } from '../../graph/metrics.js';
 import type { BufferRef } from '../../graph/node.js';
 import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.js';
 import { fromNativeError } from '../cpu/backend.js';
-import type { NativeAddon } from '../native.js';
+import { type NativeAddon, VIEWS_UNPIN_IN_GC } from '../native.js';
 
 /** What native/metal/metal_api.mm reports (see metal_runtime.h). */
 export interface NativeMetalDeviceInfo {
@@ -171,6 +171,15 @@ export class MetalBackend extends MetalRenderer implements Backend {
   read(buffer: BufferRef, byteOffset: number, dst: ArrayBufferView): void {
     try {
       this.device().read(buffer.id, byteOffset, dst);
+    } catch (err) {
+      throw fromMetalError(err);
+    }
+  }
+
+  /** Shared-storage buffers: the pool block is the buffer, so a view needs no copy. */
+  view(buffer: BufferRef): ArrayBuffer | null {
+    try {
+      return this.device().view(buffer.id, VIEWS_UNPIN_IN_GC);
     } catch (err) {
       throw fromMetalError(err);
     }
