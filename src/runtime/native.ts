@@ -182,6 +182,9 @@ let cached: NativeAddon | undefined;
 let loadError: Error | undefined;
 
 function findAddon(): string | undefined {
+  // A separately built addon (CI's AddressSanitizer build, .ci/run) replaces the default.
+  const override = process.env.METALARRAY_ADDON;
+  if (override) return existsSync(override) ? override : undefined;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     for (const sub of ['build/Release/metalarray.node', 'build/Debug/metalarray.node']) {
@@ -198,7 +201,11 @@ export function loadNative(): NativeAddon | undefined {
   if (cached || loadError) return cached;
   const path = findAddon();
   if (!path) {
-    loadError = new Error('native addon build/Release/metalarray.node not found (run `npm install` or `npm run build`)');
+    loadError = new Error(
+      process.env.METALARRAY_ADDON
+        ? `native addon METALARRAY_ADDON=${process.env.METALARRAY_ADDON} not found`
+        : 'native addon build/Release/metalarray.node not found (run `npm install` or `npm run build`)',
+    );
     return undefined;
   }
   try {

@@ -6,7 +6,76 @@
  * code drops without `dispose()` comes back even in a synchronous loop. `release()`
  * frees it sooner; the handle then remembers it, so nothing is freed twice.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { OutOfMemoryError } from '../errors.js';
 import type { BufferRef } from '../graph/node.js';
+
+let fullGc: (() => void) | null | undefined;
+
+/**
+ * Runs a full garbage collection now, synchronously; false where V8 refuses. Buffers
+ * whose arrays are unreachable come back to the pool during it (their finalizers run
+ * inside the GC).
+ */
+export function collectGarbageNow(): boolean {
+  if (fullGc === undefined) {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    try {
+      if (exposed !== undefined) fullGc = exposed;
+      else {
+        // Exposes gc() to a fresh context only; the flag changes nothing else.
+        setFlagsFromString('--expose-gc');
+        fullGc = runInNewContext('gc') as () => void;
+      }
+    } catch {
+      fullGc = null;
+    }
+  }
+  if (fullGc === null) return false;
+  fullGc();
+  return true;
+}
+
+/** What a pool says about itself in an out-of-memory message. */
+export interface PoolUsage {
+  activeBytes: number;
+  activeBuffers: number;
+  cachedBytes: number;
+}
+
+const MiB = 2 ** 20;
+
+/**
+ * Allocates with one retry after a full GC: V8 may not have collected unreachable arrays
+ * yet when the pool hits its limit. A second failure throws OutOfMemoryError saying
+ * what is live and how to free memory sooner.
+ */
+export function allocCollectingGarbage<T>(op: string, nbytes: number, alloc: () => T, usage: () => PoolUsage): T {
+  try {
+    return alloc();
+  } catch (err) {
+    if (!(err instanceof OutOfMemoryError)) throw err;
+    if (!collectGarbageNow()) throw withAdvice(err, op, nbytes, usage());
+    try {
+      return alloc();
+    } catch (again) {
+      if (again instanceof OutOfMemoryError) throw withAdvice(again, op, nbytes, usage());
+      throw again;
+    }
+  }
+}
+
+function withAdvice(err: OutOfMemoryError, op: string, nbytes: number, u: PoolUsage): OutOfMemoryError {
+  const mib = (b: number): string => `${(b / MiB).toFixed(1)} MiB`;
+  return new OutOfMemoryError(
+    `${op}: out of memory allocating ${mib(nbytes)} (${err.message}). ` +
+      `Live: ${mib(u.activeBytes)} in ${u.activeBuffers} buffers, after a full garbage collection ` +
+      `(so every one is held by a reachable array, an evaluated one or the input of an unevaluated one); ` +
+      `cached for reuse: ${mib(u.cachedBytes)}. To free memory sooner: dispose() arrays you no longer need, ` +
+      `run loop bodies in tidy(), eval() long lazy chains so their intermediates can go, or raise setMemoryLimit().`,
+  );
+}
 
 /** The opaque native owner of one pool buffer. */
 export type NativeBufferHandle = object & { readonly __nativeBufferHandle?: never };

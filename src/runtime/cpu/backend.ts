@@ -2,7 +2,7 @@
  * The CPU backend: C kernels compiled by the system compiler, loaded with dlopen and
  * run on the addon's thread pool over buffers from the native pool.
  */
-import { type NativeBufferHandle, PoolBuffer } from '../pool-buffer.js';
+import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage } from '../pool-buffer.js';
 import { renderCKernel, C_PRELUDE } from '../../codegen/c.js';
 import type { KernelIR } from '../../codegen/ir.js';
 import { CompileError, OutOfMemoryError, ArgumentError, MetalArrayError } from '../../errors.js';
@@ -151,12 +151,13 @@ export class CpuBackend implements Backend {
   }
 
   alloc(nbytes: number): BufferRef {
-    try {
-      const [id, handle] = this.native.allocOwned(nbytes);
-      return new PoolBuffer('cpu', id, nbytes, handle, this.freeBuffer);
-    } catch (err) {
-      throw fromNativeError(err);
-    }
+    const [id, handle] = allocCollectingGarbage(
+      'cpu',
+      nbytes,
+      () => native(() => this.native.allocOwned(nbytes)),
+      () => this.memory(),
+    );
+    return new PoolBuffer('cpu', id, nbytes, handle, this.freeBuffer);
   }
 
   write(buffer: BufferRef, byteOffset: number, src: ArrayBufferView): void {

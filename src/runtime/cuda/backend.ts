@@ -4,7 +4,7 @@
  * device memory from the addon's CUDA pool (native/cuda). Launch geometry comes from
  * src/codegen/gpu.ts per kernel and size (the GPU launch contract in ../native.ts).
  */
-import { type NativeBufferHandle, PoolBuffer } from '../pool-buffer.js';
+import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -143,7 +143,12 @@ export class CudaBackend extends CudaRenderer implements Backend {
   }
 
   alloc(nbytes: number): BufferRef {
-    const [id, handle] = native(() => this.native.cudaAllocOwned(nbytes));
+    const [id, handle] = allocCollectingGarbage(
+      'cuda',
+      nbytes,
+      () => native(() => this.native.cudaAllocOwned(nbytes)),
+      () => this.memory(),
+    );
     return new PoolBuffer('cuda', id, nbytes, handle, this.freeBuffer);
   }
 

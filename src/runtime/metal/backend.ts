@@ -6,7 +6,7 @@
  * Off macOS, MetalRenderer still renders and names kernels (the registry's planner), so
  * `kernelSources(x, 'metal')` and `explain` work on any machine.
  */
-import { PoolBuffer } from '../pool-buffer.js';
+import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
 import { type GpuDialect, gpuLaunch, gpuStrategy } from '../../codegen/gpu.js';
 import { MSL_DIALECT, MSL_PRELUDE, mslDialect, renderMslKernel } from '../../codegen/msl.js';
@@ -152,12 +152,15 @@ export class MetalBackend extends MetalRenderer implements Backend {
     if (nbytes > limit) {
       throw new OutOfMemoryError(`metal: a buffer of ${nbytes} bytes exceeds this device's maxBufferLength of ${limit} bytes`);
     }
-    try {
-      const [id, handle] = native.allocOwned(nbytes);
-      return new PoolBuffer('metal', id, nbytes, handle, (h) => native.releaseOwned(h));
-    } catch (err) {
-      throw fromMetalError(err);
-    }
+    const allocate = (): [number, NativeBufferHandle] => {
+      try {
+        return native.allocOwned(nbytes);
+      } catch (err) {
+        throw fromMetalError(err);
+      }
+    };
+    const [id, handle] = allocCollectingGarbage('metal', nbytes, allocate, () => this.memory());
+    return new PoolBuffer('metal', id, nbytes, handle, (h) => native.releaseOwned(h));
   }
 
   write(buffer: BufferRef, byteOffset: number, src: ArrayBufferView): void {
