@@ -8,6 +8,7 @@
  */
 import type { DType } from './dtype.js';
 import { DTYPES } from './dtype.js';
+import { debugLog, debugMemoryBytes } from './metrics.js';
 
 /** What a node does. Movement ops are views: index math in the consumer's kernel. */
 export type NodeKind =
@@ -241,6 +242,7 @@ export class Node {
     this.offset = offset;
     this.seal();
     for (let i = 0; i < inputs.length; i++) releaseNode(inputs[i]);
+    if (debugMemoryBytes !== null && buffer.nbytes >= debugMemoryBytes) logAllocation(this, this.op || this.kind);
   }
 }
 
@@ -288,7 +290,15 @@ function opIndex(op: string): number {
 
 /** Takes a freshly made leaf's hold on its buffer. */
 export function registerLeaf(node: Node): void {
-  (node.buffer as BufferRef).holders++;
+  const buffer = node.buffer as BufferRef;
+  buffer.holders++;
+  if (debugMemoryBytes !== null && buffer.holders === 1 && buffer.nbytes >= debugMemoryBytes) logAllocation(node, 'array (from JS data)');
+}
+
+/** METALARRAY_DEBUG=memory: one line per large buffer an array came to hold. */
+function logAllocation(node: Node, op: string): void {
+  const buffer = node.buffer as BufferRef;
+  debugLog(`memory: ${(buffer.nbytes / 2 ** 20).toFixed(2)} MiB (${buffer.backend}) for ${op} -> ${node.dtype}[${node.shape.join(', ')}]`);
 }
 
 /**
