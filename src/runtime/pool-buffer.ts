@@ -42,6 +42,8 @@ export interface PoolUsage {
   activeBytes: number;
   activeBuffers: number;
   cachedBytes: number;
+  /** The pool's memory limit (Infinity: none). */
+  memoryLimit: number;
 }
 
 const MiB = 2 ** 20;
@@ -56,7 +58,8 @@ export function allocCollectingGarbage<T>(op: string, nbytes: number, alloc: () 
     return alloc();
   } catch (err) {
     if (!(err instanceof OutOfMemoryError)) throw err;
-    if (!collectGarbageNow()) throw withAdvice(err, op, nbytes, usage());
+    // A request larger than the limit itself cannot fit however much the GC frees.
+    if (nbytes > usage().memoryLimit || !collectGarbageNow()) throw withAdvice(err, op, nbytes, usage());
     try {
       return alloc();
     } catch (again) {

@@ -155,7 +155,7 @@ export class CpuBackend implements Backend {
       'cpu',
       nbytes,
       () => native(() => this.native.allocOwned(nbytes)),
-      () => this.memory(),
+      () => this.native.memoryStats(),
     );
     return new PoolBuffer('cpu', id, nbytes, handle, this.freeBuffer);
   }

@@ -147,7 +147,7 @@ export class CudaBackend extends CudaRenderer implements Backend {
       'cuda',
       nbytes,
       () => native(() => this.native.cudaAllocOwned(nbytes)),
-      () => this.memory(),
+      () => native(() => this.native.cudaMemoryStats()),
     );
     return new PoolBuffer('cuda', id, nbytes, handle, this.freeBuffer);
   }

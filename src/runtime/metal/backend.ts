@@ -159,7 +159,7 @@ export class MetalBackend extends MetalRenderer implements Backend {
         throw fromMetalError(err);
       }
     };
-    const [id, handle] = allocCollectingGarbage('metal', nbytes, allocate, () => this.memory());
+    const [id, handle] = allocCollectingGarbage('metal', nbytes, allocate, () => native.memoryStats());
     return new PoolBuffer('metal', id, nbytes, handle, (h) => native.releaseOwned(h));
   }
 
