@@ -17,6 +17,7 @@ setFlagsFromString('--expose-gc');
 const gcNow = runInNewContext('gc') as () => void;
 
 const MiB = 2 ** 20;
+const UNDER_ASAN = (process.env.LD_PRELOAD ?? '').includes('asan');
 const hostVisible = TEST_BACKEND === 'cpu' || TEST_BACKEND === 'metal';
 
 /** Evaluates a 4 MiB temporary in its own frame, so nothing keeps it reachable. */
@@ -78,7 +79,7 @@ describe('memory the GC frees', () => {
     expect(ma.memory().activeBytes).toBe(baseline.activeBytes);
     expect(ma.memory().activeBuffers).toBe(baseline.activeBuffers);
     x.dispose();
-  });
+  }, 120_000); // a timeout for loaded and sanitizer runs, not a measurement
 
   it(
     'a synchronous loop of 2000 undisposed 4 MiB temporaries stays under 512 MB peak RSS',
@@ -92,8 +93,9 @@ describe('memory the GC frees', () => {
       expect(run.status, run.stderr).toBe(0);
       const result = JSON.parse(run.stdout.trim().split('\n').pop() as string) as { maxRss: number; activeBytes: number; wrong: number };
       expect(result.wrong).toBe(0);
-      // Without GC-time frees this grows to 8 GB (2000 × 4 MiB).
-      expect(result.maxRss).toBeLessThan(512 * MiB);
+      // Without GC-time frees this grows to 8 GB (2000 × 4 MiB). Under AddressSanitizer
+      // (.ci/run) freed memory sits in ASan's 256 MB quarantine on top of that.
+      expect(result.maxRss).toBeLessThan(512 * MiB + (UNDER_ASAN ? 384 * MiB : 0));
     },
     TEST_BACKEND === 'cpu' ? 180_000 : 600_000,
   );
