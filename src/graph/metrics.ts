@@ -39,9 +39,7 @@ export const debugLevel: number = Math.max(0, ...debugSetting.map((s) => Number(
  * METALARRAY_DEBUG_MEMORY_BYTES bytes (default 1 MiB) with the op that made it;
  * null when off.
  */
-export const debugMemoryBytes: number | null = debugSetting.includes('memory')
-  ? Number(process.env.METALARRAY_DEBUG_MEMORY_BYTES ?? 2 ** 20) || 0
-  : null;
+export const debugMemoryBytes: number | null = debugSetting.includes('memory') ? Number(process.env.METALARRAY_DEBUG_MEMORY_BYTES ?? 2 ** 20) || 0 : null;
 
 /** Writes a debug line to stderr. */
 export function debugLog(msg: string): void {
