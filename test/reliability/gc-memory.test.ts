@@ -143,7 +143,8 @@ describe.skipIf(!hostVisible)('zero-copy reads', () => {
     for (let i = 0; i < 3; i++) gcNow();
     // Where Node can move an ArrayBuffer's memory (ArrayBuffer.prototype.transfer) the
     // pin drops a tick later instead (runtime/native.ts, VIEWS_UNPIN_IN_GC).
-    if (!('transfer' in ArrayBuffer.prototype)) expect(ma.memory().activeBytes).toBe(before);
+    // Arrays of earlier tests may still go in these GCs, hence at most, not exactly, before.
+    if (!('transfer' in ArrayBuffer.prototype)) expect(ma.memory().activeBytes).toBeLessThanOrEqual(before);
   });
 
   it('bad read options throw ArgumentError naming the call', () => {
