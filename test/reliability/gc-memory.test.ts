@@ -56,6 +56,21 @@ describe('memory the GC frees', () => {
     x.dispose();
   });
 
+  it('an unreachable lazy graph releases the leaves it pins', () => {
+    gcNow();
+    const baseline = ma.memory().activeBytes;
+    // A lazy chain over an evaluated 4 MiB leaf; only the chain's nodes reach the leaf.
+    const chainOf = (): ma.MetalArray => ma.arange(MiB).astype('float32').add(1).eval().multiply(3).add(2);
+    let lazy: ma.MetalArray | null = chainOf();
+    gcNow();
+    expect(ma.memory().activeBytes - baseline).toBeGreaterThanOrEqual(4 * MiB); // pinned by the graph
+    expect(lazy.isDisposed).toBe(false);
+    lazy = null; // never evaluated, never disposed
+    gcNow();
+    gcNow();
+    expect(ma.memory().activeBytes).toBe(baseline);
+  });
+
   it('the bytes held are reported to V8 and given back when freed', () => {
     gcNow();
     const before = ma.memory().external;
