@@ -9,7 +9,10 @@
         "<!(node -p \"require('node-addon-api').include_dir\")"
       ],
       "defines": [
-        "NAPI_VERSION=9",
+        # Node-API's experimental level: "basic" finalizers run inside the garbage
+        # collection that finds their object unreachable (native/common/buffer_handle.h),
+        # not on a later tick. Node 20.10+ and 22 have them.
+        "NAPI_EXPERIMENTAL",
         "NAPI_CPP_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         # A worker_thread being terminated cannot take a JS exception; without this,
@@ -20,6 +23,7 @@
       "sources": [
         "native/common/addon.cc",
         "native/common/buffer_api.cc",
+        "native/common/buffer_handle.cc",
         "native/common/buffer_pool.cc",
         "native/common/env_state.cc",
         "native/common/errors.cc",

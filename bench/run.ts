@@ -3,7 +3,7 @@
  * prints a table and writes bench/results/latest.json. See bench/README.md.
  *
  * Flags (after `npm run bench --`):
- *   --only=gelu,affine,chain,first-eval,rowsum,sum,softmax,layernorm,matmul,matmul-relu,sort,runplan
+ *   --only=gelu,affine,chain,first-eval,rowsum,sum,softmax,layernorm,matmul,matmul-relu,sort,runplan,memory
  *                                         run a subset
  *   --no-numpy                            skip NumPy (ratios become n/a)
  *   --strict                              exit with status 1 if a target is missed
@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ma from '../dist/index.js';
 import { runPlanOverheadSamples } from './runplan.js';
+import { benchMemory } from './memory.js';
 import {
   AFFINE_COLS,
   AFFINE_ROWS,
@@ -68,7 +69,7 @@ const RESULTS_DIR = join(BENCH_DIR, 'results');
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
-const WORKLOAD_IDS = ['gelu', 'affine', 'chain', 'first-eval', 'rowsum', 'sum', 'softmax', 'layernorm', 'matmul', 'matmul-relu', 'sort', 'runplan'] as const;
+const WORKLOAD_IDS = ['gelu', 'affine', 'chain', 'first-eval', 'rowsum', 'sum', 'softmax', 'layernorm', 'matmul', 'matmul-relu', 'sort', 'runplan', 'memory'] as const;
 type WorkloadId = (typeof WORKLOAD_IDS)[number];
 const only = new Set(onlyArg ? onlyArg.slice('--only='.length).split(',') : WORKLOAD_IDS);
 for (const id of only) {
@@ -1105,6 +1106,7 @@ function main(): void {
   if (selected('matmul-relu')) withLoad("j'. relu(a@b+bias), generated kernel", () => benchMatmul(np, true, 'generated'));
   if (selected('sort')) withLoad('k. sort', () => benchSort(np));
   if (selected('runplan')) withLoad('l. runPlan overhead', () => benchRunPlan());
+  if (selected('memory')) withLoad('m. memory', () => benchMemory()); // bench/memory.ts prints its own table
   printTable();
   printNotes();
   const seconds = (performance.now() - t0) / 1000;

@@ -1,7 +1,7 @@
 /**
  * metalarray: a lazy, fusing array library. `import * as ma from 'metalarray'`.
  */
-export { MetalArray, type NestedList } from './array/array.js';
+export { MetalArray, type NestedList, type ReadOptions } from './array/array.js';
 export type { DType } from './graph/dtype.js';
 export type { AnyTypedArray } from './graph/dtype.js';
 export type { Metrics } from './graph/metrics.js';

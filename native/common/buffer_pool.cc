@@ -298,6 +298,32 @@ FreedBuffer BufferPool::Free(std::int64_t id) {
   return freed;
 }
 
+bool BufferPool::FreeIfOwned(std::int64_t id, std::uint32_t owner, FreedBuffer* freed) noexcept {
+  DeferredFrees frees;
+  std::lock_guard<std::mutex> lock(mu_);
+  Slot* slot = FindLive(id);
+  if (slot == nullptr || slot->owner != owner) return false;
+  *freed = FreedBuffer{slot->owner, slot->classBytes};
+  Retire(SlotOf(id), frees);
+  return true;
+}
+
+void* BufferPool::PinForView(std::int64_t id, std::uint64_t* byteLength, std::uint32_t* slot) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Slot* s = FindLive(id);
+  if (s == nullptr) ThrowBadBuffer(id);
+  s->pins += 1;
+  *slot = SlotOf(id);
+  *byteLength = s->byteLength;
+  return s->data;
+}
+
+void BufferPool::UnpinSlot(std::uint32_t slot) noexcept {
+  DeferredFrees frees;
+  std::lock_guard<std::mutex> lock(mu_);
+  DropPin(slot, frees);
+}
+
 std::uint64_t BufferPool::ByteLength(std::int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
   Slot* slot = FindLive(id);

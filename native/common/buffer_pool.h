@@ -59,6 +59,10 @@ class BufferPool {
   std::uint32_t Allocate(std::uint64_t nbytes, std::uint32_t owner, std::uint64_t* classBytes);
   // Frees a buffer; throws ERR_MA_BAD_BUFFER for an unknown or already freed id.
   FreedBuffer Free(std::int64_t id);
+  // Frees `id` if it is live and was allocated by `owner`; returns whether it did.
+  // Never throws: garbage-collection finalizers call it, and a stale id (its
+  // environment already released everything it owned) is simply ignored.
+  bool FreeIfOwned(std::int64_t id, std::uint32_t owner, FreedBuffer* freed) noexcept;
   // The byte length requested at allocation; throws ERR_MA_BAD_BUFFER.
   std::uint64_t ByteLength(std::int64_t id);
 
@@ -68,6 +72,13 @@ class BufferPool {
   std::size_t PinAll(const std::int32_t* ids, std::size_t n, void** ptrs);
   // Drops pins taken by a successful PinAll with the same ids.
   void UnpinAll(const std::int32_t* ids, std::size_t n) noexcept;
+
+  // Pins one buffer for a zero-copy view that outlives any JS call: returns its data
+  // and byte length and stores the slot to pass to UnpinSlot when the view goes.
+  // Freeing the buffer meanwhile only invalidates its id (see Pins above).
+  // Throws ERR_MA_BAD_BUFFER.
+  void* PinForView(std::int64_t id, std::uint64_t* byteLength, std::uint32_t* slot);
+  void UnpinSlot(std::uint32_t slot) noexcept;
 
   MemoryStats Stats();
   void ClearCache();

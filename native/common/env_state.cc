@@ -82,6 +82,17 @@ void EnvState::ReportAlloc(Napi::Env env, std::uint64_t bytes) {
   Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<std::int64_t>(bytes));
 }
 
+void EnvState::ReportHandleAlloc(Napi::Env env, std::uint64_t bytes) {
+  ReportAlloc(env, bytes);
+  handleBytes_ += static_cast<std::int64_t>(bytes);
+}
+
+void EnvState::ReportHandleFree(node_api_basic_env env, std::uint64_t bytes) noexcept {
+  handleBytes_ -= static_cast<std::int64_t>(bytes);
+  std::int64_t adjusted = 0;
+  napi_adjust_external_memory(env, -static_cast<std::int64_t>(bytes), &adjusted);
+}
+
 void EnvState::ReportFree(Napi::Env env, const FreedBuffer& freed) {
   ApplyCredits(env);
   if (freed.owner == token_) {

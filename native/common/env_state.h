@@ -29,6 +29,14 @@ class EnvState {
   // Reports an allocation made by this environment to its V8 heap, which lets the GC
   // weigh native memory when deciding to collect the JS objects that own buffers.
   void ReportAlloc(Napi::Env env, std::uint64_t bytes);
+  // Reports the bytes of a buffer handle (buffer_handle.h) made or freed in this
+  // environment. The free variant is safe inside a GC finalizer (basic Node-API only).
+  void ReportHandleAlloc(Napi::Env env, std::uint64_t bytes);
+  void ReportHandleFree(node_api_basic_env env, std::uint64_t bytes) noexcept;
+  // Net bytes reported for live handles: what this environment's V8 heap counts as
+  // external memory on the library's behalf.
+  std::int64_t reportedHandleBytes() const { return handleBytes_; }
+
   // Reports a free made from this environment. A buffer allocated by another
   // environment is credited to that one, which applies it on its own thread: V8's
   // external memory counter of an isolate may only be touched from its thread.
@@ -39,6 +47,7 @@ class EnvState {
   void ApplyCredits(Napi::Env env);
 
   std::uint32_t token_;
+  std::int64_t handleBytes_ = 0;  // only touched on this environment's thread
   // Bytes freed from other environments on our behalf, not yet reported to V8.
   std::shared_ptr<std::atomic<std::int64_t>> credits_;
 };

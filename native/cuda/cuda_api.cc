@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/buffer_handle.h"
 #include "../common/errors.h"
 #include "../common/exports.h"
 #include "../common/js_args.h"
@@ -37,6 +38,20 @@ Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
 Napi::Value Alloc(const Napi::CallbackInfo& info) {
   const std::uint64_t nbytes = ByteCountArg(info[0], "nbytes");
   return Napi::Number::New(info.Env(), Runtime::Instance().Alloc(nbytes));
+}
+
+bool FreeFromHandle(std::int64_t id) noexcept { return Runtime::Instance().FreeQuietly(id); }
+
+// cudaAllocOwned(nbytes) -> [id, handle]; see native/common/buffer_handle.h.
+Napi::Value AllocOwned(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::uint64_t nbytes = ByteCountArg(info[0], "nbytes");
+  const std::uint32_t id = Runtime::Instance().Alloc(nbytes);
+  Napi::Value handle = MakeBufferHandle(env, HandlePool::kCuda, id, nbytes);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, id));
+  out.Set(1u, handle);
+  return out;
 }
 
 Napi::Value Free(const Napi::CallbackInfo& info) {
@@ -238,6 +253,8 @@ void RegisterCudaApi(Napi::Env env, Napi::Object exports) {
   Export<DeviceInfo>(env, exports, "cudaDeviceInfo");
   Export<Alloc>(env, exports, "cudaAlloc");
   Export<Free>(env, exports, "cudaFree");
+  SetCudaHandleFree(FreeFromHandle);
+  Export<AllocOwned>(env, exports, "cudaAllocOwned");
   Export<Write>(env, exports, "cudaWrite");
   Export<Read>(env, exports, "cudaRead");
   Export<Stats>(env, exports, "cudaMemoryStats");

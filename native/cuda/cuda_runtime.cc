@@ -188,6 +188,15 @@ void Runtime::Free(std::int64_t id) {
   if (cachedBytes_ > cacheLimit_) EvictTo(cacheLimit_);
 }
 
+bool Runtime::FreeQuietly(std::int64_t id) noexcept {
+  try {
+    Free(id);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 MemoryStats Runtime::Stats() {
   std::lock_guard<std::mutex> lock(memMu_);
   return MemoryStats{activeBytes_, cachedBytes_, peakBytes_, live_.size(), lru_.size(), cacheLimit_, memoryLimit_};

@@ -67,6 +67,9 @@ class Runtime {
 
   std::uint32_t Alloc(std::uint64_t nbytes);
   void Free(std::int64_t id);
+  // Free for GC finalizers (buffer handles): never throws; false for an unknown id.
+  // Stream order keeps work already issued on the block safe, as for Free.
+  bool FreeQuietly(std::int64_t id) noexcept;
   void Write(std::int64_t id, std::uint64_t offset, const std::uint8_t* src, std::size_t n);
   void Read(std::int64_t id, std::uint64_t offset, std::uint8_t* dst, std::size_t n);
   MemoryStats Stats();

@@ -8,6 +8,7 @@ import { type Metrics, counters, resetCounters } from '../graph/metrics.js';
 import type { Node } from '../graph/node.js';
 import type { DeviceInfo } from '../runtime/backend.js';
 import { backendFor, getBackendName, isAvailable as backendAvailable, plannerFor, setBackendName } from '../runtime/registry.js';
+import { loadNative } from '../runtime/native.js';
 import { MetalArray } from './array.js';
 import { type Disposable, Scope, currentScope, planOptions, runInScope, setCpuMatmulMode } from './context.js';
 
@@ -108,11 +109,23 @@ export interface MemoryInfo {
   cachedBytes: number;
   peakBytes: number;
   activeBuffers: number;
+  /**
+   * Bytes of every backend's live buffers that this thread has reported to V8 as
+   * external memory, so the garbage collector weighs them (docs/memory.md). Node's
+   * `process.memoryUsage().external` does not include them: it counts ArrayBuffer
+   * memory only.
+   */
+  external: number;
 }
 
-/** Pool statistics of the current backend. */
+/**
+ * Pool statistics of the current backend, and the external memory reported to V8.
+ *
+ * @example
+ * const { activeBytes, external } = ma.memory();
+ */
 export function memory(): MemoryInfo {
-  return backendFor(getBackendName()).memory();
+  return { ...backendFor(getBackendName()).memory(), external: loadNative()?.externalBytes() ?? 0 };
 }
 
 /** Frees every cached (unused) buffer of the current backend's pool. */

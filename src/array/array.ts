@@ -4,7 +4,7 @@
  * printing) or `eval` runs the fused graph behind it.
  */
 import { inspect } from 'node:util';
-import { DisposedError, ShapeError } from '../errors.js';
+import { ArgumentError, DisposedError, ShapeError } from '../errors.js';
 import { contiguousStrides, elementwiseNode, leafNode } from '../graph/build.js';
 import { type AnyTypedArray, type DType, DTYPES, STORAGE_ARRAY } from '../graph/dtype.js';
 import { execute, executeAsync } from '../graph/executor.js';
@@ -23,6 +23,23 @@ import { backendFor } from '../runtime/registry.js';
 import { currentScope, planOptions } from './context.js';
 import { fromStorage } from './convert.js';
 import { formatArray } from './format.js';
+
+/** Options of `toTypedArray`. */
+export interface ReadOptions {
+  /** false: return a view of the array's memory where possible instead of a copy (default true). */
+  readonly copy?: boolean;
+}
+
+function readCopyOption(options: ReadOptions | undefined): boolean {
+  if (options === undefined) return true;
+  if (typeof options !== 'object' || options === null) {
+    throw new ArgumentError(`toTypedArray: options must be an object like { copy: false }, got ${String(options)}`);
+  }
+  const copy = options.copy;
+  if (copy === undefined) return true;
+  if (typeof copy !== 'boolean') throw new ArgumentError(`toTypedArray: options.copy must be a boolean, got ${typeof copy}`);
+  return copy;
+}
 
 /** A nested JS array of element values, as `tolist()` returns. */
 export type NestedList = number | bigint | boolean | NestedList[];
@@ -114,9 +131,18 @@ export class MetalArray {
     return copy;
   }
 
-  #readRaw(op: string): AnyTypedArray {
+  /**
+   * The raw storage. `copy: false` returns a typed array over the pool's memory where
+   * the backend's memory is host-visible (cpu, Metal), else a copy.
+   */
+  #readRaw(op: string, copy = true): AnyTypedArray {
     const leaf = this.#contiguousLeaf(op);
     try {
+      if (!copy && leaf.size > 0) {
+        const memory = backendFor(leaf.backend).view?.(leaf.buffer as BufferRef) ?? null;
+        // The view pins the block, so releasing a temporary copy below cannot free it under the view.
+        if (memory !== null) return new STORAGE_ARRAY[leaf.dtype](memory, leaf.offset * DTYPES[leaf.dtype].bytes, leaf.size);
+      }
       const raw = new STORAGE_ARRAY[leaf.dtype](leaf.size);
       if (leaf.size > 0) backendFor(leaf.backend).read(leaf.buffer as BufferRef, leaf.offset * DTYPES[leaf.dtype].bytes, raw);
       return raw;
@@ -152,13 +178,28 @@ export class MetalArray {
   }
 
   /**
-   * The values as a new typed array, row-major: Float32Array for float16, bfloat16 and
+   * The values as a typed array, row-major: Float32Array for float16, bfloat16 and
    * float32; Float64Array for float64; BigInt64Array/BigUint64Array for int64/uint64;
    * Uint8Array (0/1) for bool; the matching typed array for other integers.
+   *
+   * By default the result is a new copy. With `{ copy: false }` it is, where the
+   * backend's memory is host-visible (cpu, Metal) and the dtype needs no conversion
+   * (not float16/bfloat16), a view of the array's own memory: no copy at all (a strided
+   * view first costs one kernel into a fresh buffer). The view keeps that memory alive
+   * for as long as the typed array lives, even after `dispose()`, so it never dangles.
+   * Aliasing rule: arrays are immutable and may share memory with other arrays, so
+   * writing into a view is forbidden (its effect on any array is undefined). Elsewhere
+   * (CUDA) `copy: false` reads with one copy.
+   *
+   * @example
+   * const y = ma.arange(4).astype('float32').multiply(2);
+   * const v = y.toTypedArray({ copy: false }); // Float32Array [0, 2, 4, 6], no copy
    */
-  toTypedArray(): AnyTypedArray {
+  toTypedArray(options?: ReadOptions): AnyTypedArray {
     const n = this.liveNode('toTypedArray');
-    return fromStorage(this.#readRaw('toTypedArray'), n.dtype);
+    const copy = readCopyOption(options);
+    const converts = n.dtype === 'float16' || n.dtype === 'bfloat16';
+    return fromStorage(this.#readRaw('toTypedArray', copy || converts), n.dtype);
   }
 
   /** Evaluates without blocking the event loop, then returns `toTypedArray()`. */

@@ -29,8 +29,17 @@ export function resetCounters(): void {
   for (const k of Object.keys(counters) as (keyof Metrics)[]) counters[k] = 0;
 }
 
-/** Debug level from METALARRAY_DEBUG (0, 1 or 2). */
-export const debugLevel: number = Number(process.env.METALARRAY_DEBUG ?? 0) || 0;
+const debugSetting = (process.env.METALARRAY_DEBUG ?? '').split(',').map((s) => s.trim());
+
+/** Debug level from METALARRAY_DEBUG (0, 1 or 2; a comma list like `1,memory` also works). */
+export const debugLevel: number = Math.max(0, ...debugSetting.map((s) => Number(s) || 0));
+
+/**
+ * METALARRAY_DEBUG=memory: log every evaluated or uploaded array of at least
+ * METALARRAY_DEBUG_MEMORY_BYTES bytes (default 1 MiB) with the op that made it;
+ * null when off.
+ */
+export const debugMemoryBytes: number | null = debugSetting.includes('memory') ? Number(process.env.METALARRAY_DEBUG_MEMORY_BYTES ?? 2 ** 20) || 0 : null;
 
 /** Writes a debug line to stderr. */
 export function debugLog(msg: string): void {

@@ -9,6 +9,7 @@
 import type { DType } from './dtype.js';
 import { DTYPES } from './dtype.js';
 import { MAX_ELEMENTS, tooManyElements } from './shape.js';
+import { debugLog, debugMemoryBytes } from './metrics.js';
 
 /** What a node does. Movement ops are views: index math in the consumer's kernel. */
 export type NodeKind =
@@ -36,7 +37,8 @@ export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin' | 'a
 
 /**
  * A buffer owned by a backend, shared by every leaf that views it. `release()` returns
- * it to the pool when the last holder lets go (dispose, tidy, or the GC finalizer).
+ * it to the pool when the last holder lets go (dispose, tidy, the executor); if every
+ * holder is dropped unreleased, the GC frees it through its native handle.
  */
 export interface BufferRef {
   readonly backend: string;
@@ -243,7 +245,7 @@ export class Node {
     this.offset = offset;
     this.seal();
     for (let i = 0; i < inputs.length; i++) releaseNode(inputs[i]);
-    leafRegistry.register(this, buffer, this);
+    if (debugMemoryBytes !== null && buffer.nbytes >= debugMemoryBytes) logAllocation(this, this.op || this.kind);
   }
 }
 
@@ -279,19 +281,27 @@ function opIndex(op: string): number {
   return t;
 }
 
-/**
- * Safety net: when a leaf node becomes unreachable without being released, give its
- * hold on the buffer back.
+/*
+ * Leaves that user code drops without releasing need no JS finalizer: a leaf is the
+ * only strong path to its BufferRef (besides other leaves of the same buffer and a
+ * run in flight), and the BufferRef owns a native handle whose Node-API finalizer
+ * frees the memory inside the GC that collects it (runtime/pool-buffer.ts). A
+ * FinalizationRegistry would only run on a later turn of the event loop, which a
+ * synchronous loop never reaches. `holders` counts explicit holds, so `releaseNode`
+ * can free a buffer as soon as its last leaf is disposed.
  */
-const leafRegistry = new FinalizationRegistry<BufferRef>((buffer) => {
-  buffer.holders--;
-  if (buffer.holders === 0) buffer.release();
-});
 
-/** Registers a freshly made leaf with the finalizer safety net. */
+/** Takes a freshly made leaf's hold on its buffer. */
 export function registerLeaf(node: Node): void {
-  (node.buffer as BufferRef).holders++;
-  leafRegistry.register(node, node.buffer as BufferRef, node);
+  const buffer = node.buffer as BufferRef;
+  buffer.holders++;
+  if (debugMemoryBytes !== null && buffer.holders === 1 && buffer.nbytes >= debugMemoryBytes) logAllocation(node, 'array (from JS data)');
+}
+
+/** METALARRAY_DEBUG=memory: one line per large buffer an array came to hold. */
+function logAllocation(node: Node, op: string): void {
+  const buffer = node.buffer as BufferRef;
+  debugLog(`memory: ${(buffer.nbytes / 2 ** 20).toFixed(2)} MiB (${buffer.backend}) for ${op} -> ${node.dtype}[${node.shape.join(', ')}]`);
 }
 
 /**
@@ -305,7 +315,7 @@ export function releaseNode(node: Node): void {
     if (--n.refs > 0) continue;
     if (n.kind === 'leaf') {
       const buffer = n.buffer;
-      if (buffer !== null && leafRegistry.unregister(n)) {
+      if (buffer !== null) {
         n.buffer = null;
         buffer.holders--;
         if (buffer.holders === 0) buffer.release();

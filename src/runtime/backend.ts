@@ -73,6 +73,12 @@ export interface Backend {
   alloc(nbytes: number): BufferRef;
   write(buffer: BufferRef, byteOffset: number, src: ArrayBufferView): void;
   read(buffer: BufferRef, byteOffset: number, dst: ArrayBufferView): void;
+  /**
+   * Host-visible memory only (cpu, Metal's shared buffers): an ArrayBuffer over the
+   * buffer's memory, no copy. It pins the memory while it lives, so freeing the buffer
+   * meanwhile never leaves it dangling. Absent, or null, where reads must copy.
+   */
+  view?(buffer: BufferRef): ArrayBuffer | null;
   /** Runs a plan's commands (see src/runtime/native.ts for the encoding). */
   run(commands: Int32Array, args: BigInt64Array): void;
   runAsync(commands: Int32Array, args: BigInt64Array): Promise<void>;

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { NativeBufferHandle } from './pool-buffer.js';
 
 /** Error codes the addon sets on the errors it throws. */
 export type NativeErrorCode =
@@ -54,6 +55,26 @@ export interface NativeAddon extends NativeCuda {
   alloc(nbytes: number): number;
   /** Returns a buffer to the pool (kept in the size-class cache up to the cache limit). */
   free(id: number): void;
+  /**
+   * Allocates like `alloc` and returns the id with its owner: an opaque handle that
+   * frees the buffer inside the garbage collection that finds it unreachable (a
+   * Node-API basic finalizer), unless `releaseOwned` freed it first. The bytes are
+   * reported to V8 as external memory while held.
+   */
+  allocOwned(nbytes: number): [number, NativeBufferHandle];
+  /** Frees a handle's buffer now (a second call does nothing). Works for cudaAllocOwned handles too. */
+  releaseOwned(handle: NativeBufferHandle): void;
+  /** Bytes this JS environment has reported to V8 for live handles. */
+  externalBytes(): number;
+  /**
+   * An ArrayBuffer over the buffer's memory, without a copy. It pins the block: a free
+   * meanwhile invalidates the id, and the memory returns to the pool only once the
+   * ArrayBuffer is collected: inside that GC with `unpinInGc` (safe only where JS cannot
+   * move an ArrayBuffer's memory: see VIEWS_UNPIN_IN_GC), else when Node frees the
+   * backing store, a tick later. Throws ERR_MA_BAD_ARGUMENT where Node forbids external
+   * ArrayBuffers.
+   */
+  view(id: number, unpinInGc: boolean): ArrayBuffer;
   /** Byte size the buffer was allocated with. */
   byteLength(id: number): number;
   /** Copies `src` into the buffer starting at `byteOffset`. */
@@ -141,6 +162,8 @@ export interface NativeCuda {
   /** Device memory from the CUDA pool (cuMemAlloc; freed blocks cached by size class). */
   cudaAlloc(nbytes: number): number;
   cudaFree(id: number): void;
+  /** `cudaAlloc` with a GC-visible owner; see `allocOwned`. */
+  cudaAllocOwned(nbytes: number): [number, NativeBufferHandle];
   cudaWrite(id: number, byteOffset: number, src: ArrayBufferView): void;
   cudaRead(id: number, byteOffset: number, dst: ArrayBufferView): void;
   cudaMemoryStats(): NativeMemoryStats;
@@ -163,10 +186,20 @@ export interface NativeCuda {
   cudaTimePlan(commands: Int32Array, args: BigInt64Array, reps: number): Float64Array;
 }
 
+/**
+ * Whether a zero-copy view may give its memory back inside the GC that collects it.
+ * Only where no `ArrayBuffer.prototype.transfer` exists (Node 20): that method moves an
+ * ArrayBuffer's memory into a new object, which would outlive the collected one.
+ */
+export const VIEWS_UNPIN_IN_GC = !('transfer' in ArrayBuffer.prototype);
+
 let cached: NativeAddon | undefined;
 let loadError: Error | undefined;
 
 function findAddon(): string | undefined {
+  // A separately built addon (CI's AddressSanitizer build, .ci/run) replaces the default.
+  const override = process.env.METALARRAY_ADDON;
+  if (override) return existsSync(override) ? override : undefined;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     for (const sub of ['build/Release/metalarray.node', 'build/Debug/metalarray.node']) {
@@ -183,7 +216,11 @@ export function loadNative(): NativeAddon | undefined {
   if (cached || loadError) return cached;
   const path = findAddon();
   if (!path) {
-    loadError = new Error('native addon build/Release/metalarray.node not found (run `npm install` or `npm run build`)');
+    loadError = new Error(
+      process.env.METALARRAY_ADDON
+        ? `native addon METALARRAY_ADDON=${process.env.METALARRAY_ADDON} not found`
+        : 'native addon build/Release/metalarray.node not found (run `npm install` or `npm run build`)',
+    );
     return undefined;
   }
   try {

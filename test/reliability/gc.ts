@@ -1,7 +1,8 @@
 /**
  * A full garbage collection from inside a test. Arrays that user code can no longer
- * reach (intermediate results never disposed) are freed by the FinalizationRegistry
- * safety net (DESIGN.md); memory checks run after it.
+ * reach (intermediate results never disposed) are freed inside the GC by their buffers'
+ * native finalizers (docs/memory.md); zero-copy views may drop their pin a tick later,
+ * hence the turns of the event loop. Memory checks run after it.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

@@ -83,8 +83,8 @@ describe('junk input', () => {
     for (const a of arrays) a.dispose();
     arrays = [];
     // Every buffer the fuzz made is released. Results were disposed; intermediates that an
-    // op built before it threw are unreachable, and the FinalizationRegistry safety net
-    // (DESIGN.md) frees them at the next GC.
+    // op built before it threw are unreachable, and their buffers' native finalizers
+    // (docs/memory.md) free them in the next GC.
     await collectGarbage();
     expect(ma.memory().activeBytes).toBe(baseline.activeBytes);
     expect(ma.memory().activeBuffers).toBe(baseline.activeBuffers);

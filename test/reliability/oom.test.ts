@@ -70,4 +70,32 @@ describe('out of memory', () => {
     expect(() => ma.zeros([2 ** 53])).toThrow(ma.ShapeError);
     expect(ma.ones([3]).add(1).tolist()).toEqual([2, 2, 2]);
   });
+  it('unreachable arrays are collected before giving up; the error says what is live and what to do', () => {
+    const baseline = ma.memory().activeBytes;
+    ma.setMemoryLimit(baseline + 16 * MiB);
+    const x = ma.ones([MiB], 'float32');
+    // Three 4 MiB results, dropped undisposed: only a GC can free them.
+    const drop = (k: number): number => Number(ma.sum(x.add(k).eval()).item());
+    for (let k = 0; k < 3; k++) expect(drop(k)).toBe((1 + k) * MiB);
+    // 8 MiB more fits only once those are collected: the pool runs a GC and retries.
+    const y = ma
+      .ones([2 * MiB], 'float32')
+      .multiply(2)
+      .eval();
+    expect((y.toTypedArray() as Float32Array)[0]).toBe(2);
+    // Something held and still too much: a clear error naming what is live.
+    let err: unknown;
+    try {
+      ma.ones([3 * MiB], 'float32')
+        .add(1)
+        .eval();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ma.OutOfMemoryError);
+    expect((err as Error).message).toMatch(/Live: .* MiB in \d+ buffers/);
+    expect((err as Error).message).toMatch(/dispose\(\).*tidy\(\).*eval\(\)/);
+    y.dispose();
+    x.dispose();
+  });
 });

@@ -2,7 +2,7 @@
  * The CPU backend: C kernels compiled by the system compiler, loaded with dlopen and
  * run on the addon's thread pool over buffers from the native pool.
  */
-import { PoolBuffer } from '../pool-buffer.js';
+import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage } from '../pool-buffer.js';
 import { renderCKernel, C_PRELUDE } from '../../codegen/c.js';
 import type { KernelIR } from '../../codegen/ir.js';
 import { CompileError, OutOfMemoryError, ArgumentError, MetalArrayError } from '../../errors.js';
@@ -12,7 +12,7 @@ import type { BufferRef } from '../../graph/node.js';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.js';
-import type { NativeAddon } from '../native.js';
+import { type NativeAddon, VIEWS_UNPIN_IN_GC } from '../native.js';
 import { cachedKernelPath, compileBatch, dropCachedKernel, kernelName } from './compiler.js';
 
 /** Turns the addon's coded errors into the library's typed errors. */
@@ -54,7 +54,8 @@ const POOL_MAX_BLOCK = 2 ** 48;
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
   private readonly kernelIds = new Map<string, number>();
-  private readonly freeBuffer = (id: number): void => this.native.free(id);
+  private readonly freeBuffer = (handle: NativeBufferHandle): void => this.native.releaseOwned(handle);
+  private viewsAllowed = true;
   private blas: { path: string; gemmF32: number; gemmF64: number } | { reason: string } | undefined;
 
   constructor(private readonly native: NativeAddon) {}
@@ -150,11 +151,13 @@ export class CpuBackend implements Backend {
   }
 
   alloc(nbytes: number): BufferRef {
-    try {
-      return new PoolBuffer('cpu', this.native.alloc(nbytes), nbytes, this.freeBuffer);
-    } catch (err) {
-      throw fromNativeError(err);
-    }
+    const [id, handle] = allocCollectingGarbage(
+      'cpu',
+      nbytes,
+      () => native(() => this.native.allocOwned(nbytes)),
+      () => this.native.memoryStats(),
+    );
+    return new PoolBuffer('cpu', id, nbytes, handle, this.freeBuffer);
   }
 
   write(buffer: BufferRef, byteOffset: number, src: ArrayBufferView): void {
@@ -163,6 +166,21 @@ export class CpuBackend implements Backend {
 
   read(buffer: BufferRef, byteOffset: number, dst: ArrayBufferView): void {
     native(() => this.native.read(buffer.id, byteOffset, dst));
+  }
+
+  view(buffer: BufferRef): ArrayBuffer | null {
+    if (!this.viewsAllowed) return null;
+    try {
+      return this.native.view(buffer.id, VIEWS_UNPIN_IN_GC);
+    } catch (err) {
+      const typed = fromNativeError(err);
+      // Node built without external ArrayBuffers: read with a copy from now on.
+      if (typed instanceof ArgumentError && /external ArrayBuffers/.test(typed.message)) {
+        this.viewsAllowed = false;
+        return null;
+      }
+      throw typed;
+    }
   }
 
   run(commands: Int32Array, args: BigInt64Array): void {

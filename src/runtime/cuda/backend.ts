@@ -4,7 +4,7 @@
  * device memory from the addon's CUDA pool (native/cuda). Launch geometry comes from
  * src/codegen/gpu.ts per kernel and size (the GPU launch contract in ../native.ts).
  */
-import { PoolBuffer } from '../pool-buffer.js';
+import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -86,7 +86,7 @@ export class CudaRenderer {
 /** The CUDA backend over the addon's CUDA runtime. */
 export class CudaBackend extends CudaRenderer implements Backend {
   private readonly kernelIds = new Map<string, number>();
-  private readonly freeBuffer = (id: number): void => this.native.cudaFree(id);
+  private readonly freeBuffer = (handle: NativeBufferHandle): void => this.native.releaseOwned(handle);
   readonly arch: string;
 
   constructor(private readonly native: NativeAddon) {
@@ -148,12 +148,13 @@ export class CudaBackend extends CudaRenderer implements Backend {
   }
 
   alloc(nbytes: number): BufferRef {
-    return new PoolBuffer(
+    const [id, handle] = allocCollectingGarbage(
       'cuda',
-      native(() => this.native.cudaAlloc(nbytes)),
       nbytes,
-      this.freeBuffer,
+      () => native(() => this.native.cudaAllocOwned(nbytes)),
+      () => native(() => this.native.cudaMemoryStats()),
     );
+    return new PoolBuffer('cuda', id, nbytes, handle, this.freeBuffer);
   }
 
   write(buffer: BufferRef, byteOffset: number, src: ArrayBufferView): void {

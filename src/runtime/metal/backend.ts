@@ -6,7 +6,7 @@
  * Off macOS, MetalRenderer still renders and names kernels (the registry's planner), so
  * `kernelSources(x, 'metal')` and `explain` work on any machine.
  */
-import { PoolBuffer } from '../pool-buffer.js';
+import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
 import { type GpuDialect, gpuLaunch, gpuStrategy } from '../../codegen/gpu.js';
 import { MSL_DIALECT, MSL_PRELUDE, mslDialect, renderMslKernel } from '../../codegen/msl.js';
@@ -16,7 +16,7 @@ import { counters, debugLevel, debugLog } from '../../graph/metrics.js';
 import type { BufferRef } from '../../graph/node.js';
 import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.js';
 import { fromNativeError } from '../cpu/backend.js';
-import type { NativeAddon } from '../native.js';
+import { type NativeAddon, VIEWS_UNPIN_IN_GC } from '../native.js';
 
 /** What native/metal/metal_api.mm reports (see metal_runtime.h). */
 export interface NativeMetalDeviceInfo {
@@ -152,11 +152,15 @@ export class MetalBackend extends MetalRenderer implements Backend {
     if (nbytes > limit) {
       throw new OutOfMemoryError(`metal: a buffer of ${nbytes} bytes exceeds this device's maxBufferLength of ${limit} bytes`);
     }
-    try {
-      return new PoolBuffer('metal', native.alloc(nbytes), nbytes, (id) => native.free(id));
-    } catch (err) {
-      throw fromMetalError(err);
-    }
+    const allocate = (): [number, NativeBufferHandle] => {
+      try {
+        return native.allocOwned(nbytes);
+      } catch (err) {
+        throw fromMetalError(err);
+      }
+    };
+    const [id, handle] = allocCollectingGarbage('metal', nbytes, allocate, () => native.memoryStats());
+    return new PoolBuffer('metal', id, nbytes, handle, (h) => native.releaseOwned(h));
   }
 
   write(buffer: BufferRef, byteOffset: number, src: ArrayBufferView): void {
@@ -170,6 +174,15 @@ export class MetalBackend extends MetalRenderer implements Backend {
   read(buffer: BufferRef, byteOffset: number, dst: ArrayBufferView): void {
     try {
       this.device().read(buffer.id, byteOffset, dst);
+    } catch (err) {
+      throw fromMetalError(err);
+    }
+  }
+
+  /** Shared-storage buffers: the pool block is the buffer, so a view needs no copy. */
+  view(buffer: BufferRef): ArrayBuffer | null {
+    try {
+      return this.device().view(buffer.id, VIEWS_UNPIN_IN_GC);
     } catch (err) {
       throw fromMetalError(err);
     }
