@@ -69,7 +69,21 @@ const RESULTS_DIR = join(BENCH_DIR, 'results');
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
-const WORKLOAD_IDS = ['gelu', 'affine', 'chain', 'first-eval', 'rowsum', 'sum', 'softmax', 'layernorm', 'matmul', 'matmul-relu', 'sort', 'runplan', 'memory'] as const;
+const WORKLOAD_IDS = [
+  'gelu',
+  'affine',
+  'chain',
+  'first-eval',
+  'rowsum',
+  'sum',
+  'softmax',
+  'layernorm',
+  'matmul',
+  'matmul-relu',
+  'sort',
+  'runplan',
+  'memory',
+] as const;
 type WorkloadId = (typeof WORKLOAD_IDS)[number];
 const only = new Set(onlyArg ? onlyArg.slice('--only='.length).split(',') : WORKLOAD_IDS);
 for (const id of only) {
