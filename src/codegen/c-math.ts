@@ -609,8 +609,8 @@ export interface F64MathNames {
  *   2 z^2 ulps (900 ulps at x = -30), so z is kept as zh + zl (an exact product split) and
  *   erfc(zh + zl) = erfc(zh) (1 - zl m), m = 2/sqrt(pi) e^-zh^2 / erfc(zh) = -(log erfc)'(zh)
  *   (for zh >= 5 the asymptotic 2z + (1 - 1/z^2)/z, good to 1e-4: the correction is below
- *   2^-40). Below x = -37.54 erfc(zh) is subnormal, and the result (normal down to -37.62) keeps
- *   only the bits erfc had.
+ *   2^-40). Below x = -36, where erfc(zh) turns subnormal (at -37.54) before the result does
+ *   (at -37.62), erfc comes from e^-z^2 and a continued fraction instead, normal factor first.
  *
  * @example
  * ```ts
@@ -632,6 +632,16 @@ ${qualifier} double ma_silu_d(double x) {
 ${qualifier} double ma_gelu_d(double x) {
   double zh = -x * 0x1.6a09e667f3bcdp-1;
   if (!(x < 0)) return 0.5 * x * ${erfc}(zh);
+  if (x < -40.0) return x * 0.0; /* underflowed (from -38.7 on); NaN at -Inf, as x Phi(x) */
+  if (x < -36.0) {
+    /* erfc(zh) turns subnormal at -37.54 while the result is normal to -37.62: take
+       erfc(z) = e^-z^2 / (sqrt(pi) K(z)), K Laplace's continued fraction (exact to 2^-60 for
+       z > 25 at this depth), with z^2 = x^2/2 split exactly and the normal factor first. */
+    double k = zh;
+    for (int i = 8; i >= 1; i--) k = zh + 0.5 * i / k;
+    double p = x * x, pl = ${fma}(x, x, -p);
+    return (0.5 * x * (0x1.20dd750429b6dp-1 / k) * (1.0 - 0.5 * pl)) * ${exp}(-0.5 * p);
+  }
   double zl = ${fma}(-x, 0x1.6a09e667f3bcdp-1, -zh) + -x * -0x1.bdd3413b26456p-55;
   double ez = ${erfc}(zh);
   double m = zh < 5.0 ? 0x1.20dd750429b6dp+0 * ${exp}(-zh * zh) / ez : 2.0 * zh + (1.0 - 1.0 / (zh * zh)) / zh;
