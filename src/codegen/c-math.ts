@@ -28,6 +28,7 @@ export const C_MATH_FUNCTIONS = [
   'ma_sigmoidf',
   'ma_siluf',
   'ma_erff',
+  'ma_geluf',
   'ma_sinhf',
   'ma_coshf',
 ] as const;
@@ -46,7 +47,7 @@ export const C_MATH_PRELUDE: string = `/* ---- metalarray vectorizable float32 m
  *
  * Accuracy, measured over all 2^32 inputs against double-precision libm: max error 1.21 ULP
  * (log2f) on FMA hardware, whatever -ffp-contract says (see ma__fmaf); 1.31 ULP (erff) without FMA.
- * expm1, sigmoid, silu, sinh, cosh and tan stay below 0.51 ULP; sin and cos are below 1.6 ULP for |x| <= 8192
+ * expm1, sigmoid, silu, gelu, sinh, cosh and tan stay below 0.51 ULP; sin and cos are below 1.6 ULP for |x| <= 8192
  * (the fast Cody-Waite path, below) and 0.51 ULP beyond. NaN -> NaN; +-Inf, overflow to
  * Inf and underflow to 0/subnormals are rounded correctly at the thresholds; odd functions keep the
  * sign of zero; subnormal inputs are handled. sin/cos/tan are accurate for every finite input (no
@@ -55,7 +56,7 @@ export const C_MATH_PRELUDE: string = `/* ---- metalarray vectorizable float32 m
  * Internal precision, chosen per function:
  *  - float (exp, exp2, log, log2, log10, log1p, tanh, erf): exact reductions and hi/lo splits
  *    whose products are exact keep these near 1 ULP with or without FMA;
- *  - double (expm1, sigmoid, silu, sinh, cosh, sin, cos, tan): these combine sub-results whose
+ *  - double (expm1, sigmoid, silu, gelu, sinh, cosh, sin, cos, tan): these combine sub-results whose
  *    float rounding errors would add up towards 2 ULP; in double every intermediate carries 29
  *    spare bits, and the final conversion to float rounds overflow/underflow exactly. The double
  *    part runs at half the SIMD width, still several times faster than scalar libm.
@@ -408,6 +409,51 @@ static inline MA_SIMD float ma_erff(float x) {
   return ma__with_sign(ma__self(a < 1.0f, small, big), x);
 }
 
+/* ---------------------------------------------------------------- gelu (double inside) */
+
+/* gelu(x) = x Phi(x), Phi the standard normal CDF. Not 0.5 x (1 + erf(x/sqrt2)): for x < 0 that
+ * subtracts nearly equal numbers (4% off at x = -5, 0 below -6, where the true value is a tiny
+ * negative number down to x = -14.4). Here Phi(-a) = Q(a) for a = |x| is computed directly:
+ *  - |x| < 1/2: gelu = x (1/2 + x P(x^2)), P(x^2) = erf(x/sqrt2)/(2x) (1/2 + xP >= 0.3: no
+ *    cancellation worth a bit);
+ *  - |x| >= 1/2: Q(a) = e^{-a^2/2} t S(t) with t = 2/(2 + a), S a fit of Q e^{a^2/2}/t (smooth,
+ *    tends to 1/(2 sqrt(2 pi)) as a grows); a^2 is exact in double, so e^{-a^2/2} is as accurate as
+ *    the exp. gelu = -a Q for x < 0, x (1 - Q) for x > 0.
+ * Fits (relative error 2^-34.4 and 2^-31.7) made for this file; in double every rounding is far
+ * below the final conversion to float, which also rounds the subnormal tail (-14.4 < x < -13.2)
+ * correctly. gelu(-Inf) is NaN, as x Phi(x) gives (-Inf * 0), and as JAX returns. */
+static inline MA_SIMD float ma_geluf(float x) {
+  double xd = (double)x;
+  double a = (double)ma__minf(ma__absf(x), 14.4f); /* gelu(-14.4) < 2^-151 rounds to -0 */
+  double u = xd * xd;
+  double p = 0x1.cc13aa88bfdd0p-14;
+  p = ma__fma(p, u, -0x1.36ec92407d14cp-10);
+  p = ma__fma(p, u, 0x1.46cf5404d1fb4p-7);
+  p = ma__fma(p, u, -0x1.1058368f5fd67p-4);
+  p = ma__fma(p, u, 0x1.9884533cf6addp-2);
+  double small = xd * ma__fma(xd, p, 0.5);
+  double t = 2.0 / (2.0 + a);
+  double s = 0x1.61fd1d2062c9bp-4;
+  s = ma__fma(s, t, -0x1.1e1e2862edc37p-1);
+  s = ma__fma(s, t, 0x1.8fba8b3558401p+0);
+  s = ma__fma(s, t, -0x1.34e58537ef1cdp+1);
+  s = ma__fma(s, t, 0x1.1312a2bda42d7p+1);
+  s = ma__fma(s, t, -0x1.ffd2b501b396ap-1);
+  s = ma__fma(s, t, 0x1.94b737c989e0ap-3);
+  s = ma__fma(s, t, -0x1.0aef0810a03ddp-3);
+  s = ma__fma(s, t, 0x1.eb1e262fb6dcep-5);
+  s = ma__fma(s, t, 0x1.3069ab051a28ap-3);
+  s = ma__fma(s, t, 0x1.98a068188d60dp-3);
+  s = ma__fma(s, t, 0x1.9883a3968fc80p-3);
+  ma__expd e = ma__exp_parts(-0.5 * (a * a));
+  double q = ma__fma(e.s, e.q, e.s) * (t * s);
+  double big = ma__seld(x < 0.0f, -a * q, ma__fma(-xd, q, xd));
+  float res = (float)ma__seld(ma__absf(x) < 0.5f, small, big);
+  /* x (1 - Q) rounds to x from 5.6 on; taking x itself keeps +Inf (Inf * Q would be NaN). */
+  res = ma__self(x > 8.0f, x, res);
+  return ma__self(x == -INFINITY, NAN, res);
+}
+
 /* ---------------------------------------------------------------- sin, cos, tan (double inside) */
 
 /* |x| = (4n + q) * pi/2 + r, |r| <= pi/4, for every finite |x|, branch-free.
@@ -543,3 +589,62 @@ static inline MA_SIMD float ma_cosf(float x) { return ma__self(ma__absf(x) <= MA
 static inline MA_SIMD int32_t ma_trig_big(float x) { return !(ma__absf(x) <= MA_TRIG_FAST_MAX); }
 /* ---- end of metalarray math prelude ---- */
 `;
+
+/** The libm-style functions {@link f64ActivationHelpers} calls, named as the target spells them. */
+export interface F64MathNames {
+  exp: string;
+  erfc: string;
+  fma: string;
+}
+
+/**
+ * float64 sigmoid, silu and gelu (`ma_sigmoid_d`, `ma_silu_d`, `ma_gelu_d`) over a libm with
+ * `exp`, `erfc` and `fma`, for the C prelude (glibc) and the CUDA prelude (CUDA's double library
+ * through its `ma_` wrappers). Scalar code: libm's double functions are scalar calls anyway.
+ *
+ * - sigmoid and silu take e^-|x| (never overflows), so the tails below x = -709.8, where e^-x
+ *   would be Inf while the result is still a (normal, for silu down to -714.9) double, come out
+ *   right; below -700 silu multiplies x by e^(x/2) twice so no factor is subnormal.
+ * - gelu is 0.5 x erfc(z) with z = -x/sqrt 2. For x < 0, rounding z alone would move erfc by
+ *   2 z^2 ulps (900 ulps at x = -30), so z is kept as zh + zl (an exact product split) and
+ *   erfc(zh + zl) = erfc(zh) (1 - zl m), m = 2/sqrt(pi) e^-zh^2 / erfc(zh) = -(log erfc)'(zh)
+ *   (for zh >= 5 the asymptotic 2z + (1 - 1/z^2)/z, good to 1e-4: the correction is below
+ *   2^-40). Below x = -36, where erfc(zh) turns subnormal (at -37.54) before the result does
+ *   (at -37.62), erfc comes from e^-z^2 and a continued fraction instead, normal factor first.
+ *
+ * @example
+ * ```ts
+ * const text = f64ActivationHelpers('static inline', { exp: 'exp', erfc: 'erfc', fma: 'fma' });
+ * // text defines `static inline double ma_gelu_d(double x) { ... }` and its two siblings
+ * ```
+ */
+export function f64ActivationHelpers(qualifier: string, names: F64MathNames): string {
+  const { exp, erfc, fma } = names;
+  return `${qualifier} double ma_sigmoid_d(double x) {
+  double e = ${exp}(-fabs(x));
+  return x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+${qualifier} double ma_silu_d(double x) {
+  if (x < -700.0) { double h = ${exp}(0.5 * x); return (x * h) * h; }
+  double e = ${exp}(-fabs(x));
+  return x >= 0 ? x / (1.0 + e) : (x * e) / (1.0 + e);
+}
+${qualifier} double ma_gelu_d(double x) {
+  double zh = -x * 0x1.6a09e667f3bcdp-1;
+  if (!(x < 0)) return 0.5 * x * ${erfc}(zh);
+  if (x < -40.0) return x * 0.0; /* underflowed (from -38.7 on); NaN at -Inf, as x Phi(x) */
+  if (x < -36.0) {
+    /* erfc(zh) turns subnormal at -37.54 while the result is normal to -37.62: take
+       erfc(z) = e^-z^2 / (sqrt(pi) K(z)), K Laplace's continued fraction (exact to 2^-60 for
+       z > 25 at this depth), with z^2 = x^2/2 split exactly and the normal factor first. */
+    double k = zh;
+    for (int i = 8; i >= 1; i--) k = zh + 0.5 * i / k;
+    double p = x * x, pl = ${fma}(x, x, -p);
+    return (0.5 * x * (0x1.20dd750429b6dp-1 / k) * (1.0 - 0.5 * pl)) * ${exp}(-0.5 * p);
+  }
+  double zl = ${fma}(-x, 0x1.6a09e667f3bcdp-1, -zh) + -x * -0x1.bdd3413b26456p-55;
+  double ez = ${erfc}(zh);
+  double m = zh < 5.0 ? 0x1.20dd750429b6dp+0 * ${exp}(-zh * zh) / ez : 2.0 * zh + (1.0 - 1.0 / (zh * zh)) / zh;
+  return 0.5 * x * (ez * (1.0 - zl * m));
+}`;
+}

@@ -6,7 +6,7 @@
  * to do integer arithmetic without C's undefined signed overflow.
  */
 import { DTYPES, type DType } from '../graph/dtype.js';
-import { C_MATH_PRELUDE } from './c-math.js';
+import { C_MATH_PRELUDE, f64ActivationHelpers } from './c-math.js';
 import { C_COMPUTE_TYPE, C_STORAGE_TYPE, cClass, fillOpRow, type OpRow, reduceIdentity, reduceStep, SHARED_OPS, wrapType } from './ctypes.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
 
@@ -46,9 +46,9 @@ const C_OPS: Record<string, OpRow> = {
   arccosh: { f: 'acoshf($0)', d: 'acosh($0)' },
   arctanh: { f: 'atanhf($0)', d: 'atanh($0)' },
   erf: { f: 'ma_erff($0)', d: 'erf($0)' },
-  sigmoid: { f: 'ma_sigmoidf($0)', d: '(1.0 / (1.0 + exp(-$0)))' },
-  gelu: { f: '(0.5f * $0 * (1.0f + ma_erff($0 * 0.70710678118654752f)))', d: '(0.5 * $0 * (1.0 + erf($0 * 0.70710678118654752440)))' },
-  silu: { f: 'ma_siluf($0)', d: '($0 / (1.0 + exp(-$0)))' },
+  sigmoid: { f: 'ma_sigmoidf($0)', d: 'ma_sigmoid_d($0)' },
+  gelu: { f: 'ma_geluf($0)', d: 'ma_gelu_d($0)' },
+  silu: { f: 'ma_siluf($0)', d: 'ma_silu_d($0)' },
   isinf: { f: '(uint8_t)(fabsf($0) == INFINITY)', d: '(uint8_t)(fabs($0) == INFINITY)', all: '(uint8_t)0' },
   power: { int: 'ma_pow_N($0, $1)', f: 'powf($0, $1)', d: 'pow($0, $1)' },
   // NaN-propagating, as mask blends: GCC turns a ternary max feeding a ternary min (clip)
@@ -993,12 +993,14 @@ static inline double ma_rem_d(double a, double b) {
   return mod;
 }
 static inline double ma_logaddexp(double x, double y) {
-  if (x == y) return x + 0.69314718055994530942;
+  /* ln2 as HI + LO: x + HI is exact near x = -ln2, where the sum cancels to about 0. */
+  if (x == y) return (x + 0x1.62e42fefa3800p-1) + 0x1.ef35793c7673p-45;
   double t = x - y;
   if (t > 0) return x + log1p(exp(-t));
   if (t <= 0) return y + log1p(exp(t));
   return t;
 }
+${f64ActivationHelpers('static inline', { exp: 'exp', erfc: 'erfc', fma: 'fma' })}
 static inline double ma_erfinv(double y) {
   if (!(y > -1.0 && y < 1.0)) return y == 1.0 ? INFINITY : y == -1.0 ? -INFINITY : NAN;
   if (y == 0) return y;

@@ -5,6 +5,7 @@
  * contraction off, so `a * b + c` rounds twice as on the CPU; only the matrix product
  * asks for fused multiply-adds explicitly.
  */
+import { f64ActivationHelpers } from './c-math.js';
 import { C_COMPUTE_TYPE, C_STORAGE_TYPE } from './ctypes.js';
 import { type GpuDialect, type GpuParam, gpuIntHelpers, renderGpuKernel } from './gpu.js';
 import type { KernelIR } from './ir.js';
@@ -41,6 +42,7 @@ const APPROX_MATH: Readonly<Record<string, number>> = {
   acosh: 1,
   atanh: 1,
   erf: 1,
+  erfc: 1,
   pow: 2,
   atan2: 2,
 };
@@ -168,8 +170,14 @@ ${QUAL} double ma_rem_d(double a, double b) {
   else mod = copysign(0.0, b);
   return mod;
 }
+${f64ActivationHelpers(QUAL, { exp: 'ma_exp', erfc: 'ma_erfc', fma: 'fma' })}
+/* float32 sigmoid, silu and gelu round once from double (CUDA's erfc: 4 double ulps). */
+${QUAL} float ma_sigmoid_f(float x) { return (float)ma_sigmoid_d((double)x); }
+${QUAL} float ma_silu_f(float x) { return (float)ma_silu_d((double)x); }
+${QUAL} float ma_gelu_f(float x) { return (float)(0.5 * (double)x * ma_erfc(-(double)x * 0.70710678118654752440)); }
 ${QUAL} double ma_logaddexp(double x, double y) {
-  if (x == y) return x + 0.69314718055994530942;
+  /* ln2 as HI + LO: x + HI is exact near x = -ln2, where the sum cancels to about 0. */
+  if (x == y) return (x + 0x1.62e42fefa3800p-1) + 0x1.ef35793c7673p-45;
   double t = x - y;
   if (t > 0) return x + ma_log1p(ma_exp(-t));
   if (t <= 0) return y + ma_log1p(ma_exp(t));

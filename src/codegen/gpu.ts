@@ -52,6 +52,8 @@
  *   per integer dtype `ma_f2i_<dt> ma_shl_<dt> ma_shr_<dt> ma_floordiv_<dt> ma_rem_<dt>
  *   ma_pow_<dt>` ({@link gpuIntHelpers} renders them given a function qualifier);
  *   `ma_floordiv_d ma_rem_d ma_logaddexp ma_erfinv` on the widest float;
+ *   `ma_sigmoid_f ma_silu_f ma_gelu_f` on float, and `ma_sigmoid_d ma_silu_d ma_gelu_d`
+ *   on double where the language has it;
  *   `ma_shfl_down` overloads.
  *
  * ## Kernels and launch geometry
@@ -384,11 +386,12 @@ const GPU_OPS: Record<string, OpRow> = {
   arccosh: { f: '(float)%acosh((double)$0)', d: '@acosh($0)' },
   arctanh: { f: '(float)%atanh((double)$0)', d: '@atanh($0)' },
   erf: { float: '@erf($0)' },
-  // float32 sigmoid and silu round once from double: in float, e^-x overflows for
-  // x < -88.7 while the result (silu(-89) = -2e-37) is still a normal float.
-  sigmoid: { f: '(float)(1.0 / (1.0 + %exp(-(double)$0)))', d: '(1.0 / (1.0 + @exp(-$0)))' },
-  gelu: { f: '(0.5f * $0 * (1.0f + @erf($0 * 0.70710678118654752f)))', d: '(0.5 * $0 * (1.0 + @erf($0 * 0.70710678118654752440)))' },
-  silu: { f: '(float)((double)$0 / (1.0 + %exp(-(double)$0)))', d: '($0 / (1.0 + @exp(-$0)))' },
+  // Prelude helpers, accurate in the tails (see the dialects' preludes): e^-x overflows
+  // for x < -88.7 in float while silu(-89) = -2e-37 is still normal, and
+  // 1 + erf(x/sqrt2) cancels for x < 0 (gelu(-5) was 4% off, gelu(-7) 0).
+  sigmoid: { f: 'ma_sigmoid_f($0)', d: 'ma_sigmoid_d($0)' },
+  gelu: { f: 'ma_gelu_f($0)', d: 'ma_gelu_d($0)' },
+  silu: { f: 'ma_silu_f($0)', d: 'ma_silu_d($0)' },
   isinf: { float: '(uint8_t)(@fabs($0) == INFINITY)', all: '(uint8_t)0' },
   power: { int: 'ma_pow_N($0, $1)', f: '(float)%pow((double)$0, (double)$1)', d: '@pow($0, $1)' },
   maximum: { b: '(uint8_t)($0 | $1)', int: '($0 > $1 ? $0 : $1)', float: '(($0 > $1 || $0 != $0) ? $0 : $1)' },

@@ -706,6 +706,31 @@ export const CASES: Case[] = [
       };
     },
   },
+  {
+    // The prelude's float activations (ma_gelu_f, ma_silu_f, ma_sigmoid_f, ma_logaddexp) in one
+    // fused kernel, gelu's tail through its log so a relative error shows (1 + erf lost it:
+    // gelu(-7) was 0). Their accuracy is swept in msl-activations.test.ts.
+    name: 'activations fused: log|gelu| + sigmoid + silu + logaddexp(x, x), tails included',
+    tol: 2e-6,
+    source: /ma_gelu_f\(.*ma_sigmoid_f\(.*ma_silu_f\(/s,
+    strategies: ['flat'],
+    run: () => {
+      const xs = Array.from({ length: 77 }, (_, i) => -13.1 + i * 0.25);
+      const x = ma.array(xs, 'float32');
+      const r = R.array(xs, 'float32');
+      const lib = ma
+        .log(ma.abs(ma.gelu(x)))
+        .add(ma.sigmoid(x))
+        .add(ma.silu(x))
+        .add(ma.logaddexp(x, x));
+      const ref = R.binary(
+        'add',
+        R.binary('add', R.binary('add', R.unary('log', R.unary('abs', R.unary('gelu', r))), R.unary('sigmoid', r)), R.unary('silu', r)),
+        R.binary('logaddexp', r, r),
+      );
+      return { lib, ref };
+    },
+  },
 ];
 
 export function flat(x: unknown): unknown[] {

@@ -25,7 +25,7 @@ import {
 } from './dtypes.js';
 import { broadcastShapes, flatBroadcast, fromFlat, type RefArray, sizeOf, toFlat } from './array.js';
 import { castScalar, roundFloat, roundHalfEven, type Scalar, truthy, weakToDType, wrapInt } from './round.js';
-import { erfc, erf as erfScalar, erfinv as erfinvScalar } from './special.js';
+import { erf as erfScalar, erfinv as erfinvScalar, gelu as geluScalar } from './special.js';
 
 /** An operand: an array or a weakly typed JS value. */
 export type Operand = RefArray | number | boolean;
@@ -70,18 +70,26 @@ function computationDType(operands: readonly Operand[]): DType {
 // Scalar kernels
 // ---------------------------------------------------------------------------------
 
-const SQRT1_2 = Math.SQRT1_2;
-
 function sigmoidScalar(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
   const e = Math.exp(x);
   return e / (1 + e);
 }
 
+/** x sigmoid(x); below -700 as (x e^(x/2)) e^(x/2), so no factor is subnormal while the result is normal (to -714.9). */
+function siluScalar(x: number): number {
+  if (x < -700) {
+    const h = Math.exp(x / 2);
+    return x * h * h;
+  }
+  return x * sigmoidScalar(x);
+}
+
 /**
  * Float unary ops in float64. gelu is the exact erf form 0.5*x*(1 + erf(x/sqrt 2)),
- * evaluated as 0.5*x*erfc(-x/sqrt 2) for accuracy; at -Inf it is NaN, as the formula
- * gives (-Inf * 0), which is also what JAX returns.
+ * evaluated as 0.5*x*erfc(-x/sqrt 2) with the argument's rounding kept out of the tail
+ * (special.ts gelu); at -Inf it is NaN, as the formula gives (-Inf * 0), which is also
+ * what JAX returns.
  */
 export function floatUnary(op: UnaryOp, x: number): number {
   switch (op) {
@@ -148,10 +156,9 @@ export function floatUnary(op: UnaryOp, x: number): number {
       // maximum(x, 0) as NumPy: (x >= 0 || isnan(x)) ? x : 0, so relu(-0) = -0.
       return Number.isNaN(x) || x >= 0 ? x : 0;
     case 'gelu':
-      if (x === Number.NEGATIVE_INFINITY) return Number.NaN;
-      return 0.5 * x * erfc(-x * SQRT1_2);
+      return geluScalar(x);
     case 'silu':
-      return x * sigmoidScalar(x);
+      return siluScalar(x);
     case 'floor':
       return Math.floor(x);
     case 'ceil':
@@ -260,7 +267,8 @@ export function cPow(a: number, b: number): number {
 
 /** NumPy's logaddexp. */
 export function logaddexpScalar(x: number, y: number): number {
-  if (x === y) return x + Math.LN2; // handles infinities of the same sign
+  // ln2 as HI + LO (x + HI is exact near x = -ln2, where the sum cancels); handles infinities of the same sign.
+  if (x === y) return x + 0.6931471805598903 + 5.497923018708371e-14;
   const d = x - y;
   if (d > 0) return x + Math.log1p(Math.exp(-d));
   if (d <= 0) return y + Math.log1p(Math.exp(d));

@@ -110,3 +110,52 @@ export function erfinv(y: number): number {
   }
   return y < 0 ? -x : x;
 }
+
+/**
+ * erfc(|x|/sqrt 2), the upper normal tail times 2, without rounding |x|/sqrt 2: Craig's
+ * integral needs only z^2 = x^2/2, which is split exactly (Dekker), so the result is as
+ * accurate as erfc's own (a rounded z would move it by 2 z^2 ulps: 900 at x = -30).
+ */
+export function erfcOfHalfSquare(x: number): number {
+  const [factor, scale] = erfcOfHalfSquareParts(x);
+  return factor * scale;
+}
+
+/** erfcOfHalfSquare(x) as factor * scale, scale = e^(-x^2/2) (a small factor can make the product subnormal too early). */
+function erfcOfHalfSquareParts(x: number): [number, number] {
+  const a = Math.abs(x);
+  if (Number.isNaN(a)) return [a, 1];
+  if (a === Number.POSITIVE_INFINITY) return [0, 1];
+  const z = a * Math.SQRT1_2;
+  if (z < 0.5) return [erfc(z), 1]; // >= 0.48: the rounding of z moves it by < 0.5 ulp
+  if (a > 38.7) return [0, 1]; // below the smallest subnormal
+  const hi = a * a;
+  const c = 134217729 * a; // 2^27 + 1
+  const ah = c - (c - a);
+  const al = a - ah;
+  const lo = ah * ah - hi + 2 * ah * al + al * al; // a^2 = hi + lo exactly
+  const z2 = hi / 2;
+  const n = 256;
+  const h = Math.PI / n;
+  let sum = 0;
+  let comp = 0; // Kahan compensation
+  for (let i = 1; i < n; i++) {
+    const ct = Math.cos(i * h) / Math.sin(i * h);
+    const y = Math.exp(-z2 * ct * ct) - comp;
+    const t = sum + y;
+    comp = t - sum - y;
+    sum = t;
+  }
+  return [((1 - lo / 2) * (sum * h)) / Math.PI, Math.exp(-z2)];
+}
+
+/**
+ * gelu(x) = x Phi(x) = 0.5 x erfc(-x/sqrt 2) in float64, accurate for every x (the tail for
+ * x < 0 through {@link erfcOfHalfSquare}); -Inf gives NaN (-Inf * 0), as JAX returns.
+ */
+export function gelu(x: number): number {
+  if (x === Number.NEGATIVE_INFINITY) return Number.NaN;
+  if (!(x < 0)) return 0.5 * x * erfc(-x * Math.SQRT1_2); // erfc in [1, 2]: z's rounding is harmless
+  const [factor, scale] = erfcOfHalfSquareParts(x);
+  return 0.5 * x * factor * scale;
+}

@@ -34,6 +34,7 @@ const ULP_TARGET: Record<CMathFunction, number> = {
   ma_sigmoidf: 2,
   ma_siluf: 2,
   ma_erff: 2,
+  ma_geluf: 1,
   ma_sinhf: 2,
   ma_coshf: 2,
 };
@@ -88,11 +89,15 @@ MA_BATCH(ma_tanhf)
 MA_BATCH(ma_sigmoidf)
 MA_BATCH(ma_siluf)
 MA_BATCH(ma_erff)
+MA_BATCH(ma_geluf)
 MA_BATCH(ma_sinhf)
 MA_BATCH(ma_coshf)
 
 static double ref_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 static double ref_silu(double x) { return x / (1.0 + exp(-x)); }
+/* x Phi(x). x/sqrt2 rounds in double, which moves erfc by 2 z^2 2^-53 relative: below 2^-44 for
+   every x whose gelu is not 0 in float. -Inf gives NaN (-Inf * 0), as the library's. */
+static double ref_gelu(double x) { return 0.5 * x * erfc(-x * 0.70710678118654752440); }
 
 typedef struct {
   const char *name;
@@ -108,7 +113,8 @@ static const ma_case CASES[] = {
     {"ma_cosf", batch_ma_cosf, cos},         {"ma_tanf", batch_ma_tanf, tan},
     {"ma_tanhf", batch_ma_tanhf, tanh},      {"ma_sigmoidf", batch_ma_sigmoidf, ref_sigmoid},
     {"ma_siluf", batch_ma_siluf, ref_silu},
-    {"ma_erff", batch_ma_erff, erf},         {"ma_sinhf", batch_ma_sinhf, sinh},
+    {"ma_erff", batch_ma_erff, erf},         {"ma_geluf", batch_ma_geluf, ref_gelu},
+    {"ma_sinhf", batch_ma_sinhf, sinh},
     {"ma_coshf", batch_ma_coshf, cosh},
 };
 
@@ -154,6 +160,8 @@ static const uint32_t SPECIAL_BITS[] = {
     0x4110406bu, /* 9.0157: tanh -> 1 */
     0x418aa123u, /* 17.33: expm1(-x) -> -1, sigmoid -> 1 */
     0x407b0000u, /* 3.92: erf -> 1 */
+    0x3f000000u, 0x40b33333u, 0x41000000u, /* 0.5, 5.6, 8: gelu's pieces */
+    0x41533333u, 0x41666666u, 0x41700000u, /* 13.2, 14.4, 15: gelu underflows to subnormals, to -0 */
     0x3f3504f3u, 0x3fb504f3u, /* sqrt(1/2), sqrt(2): log reduction boundaries */
     0x3f490fdbu, 0x3fc90fdbu, 0x40490fdbu, 0x40c90fdbu, /* pi/4, pi/2, pi, 2pi */
     0x461c4000u, 0x47c35000u, 0x4b800000u, 0x501502f9u, 0x5a0e1bcau, 0x7e967699u, /* 1e4 .. 1e38 */
@@ -258,6 +266,11 @@ static const ma_exact EXACT[] = {
     {"ma_erff", batch_ma_erff, -0.0f, -0.0f},         {"ma_erff", batch_ma_erff, 0.0f, 0.0f},
     {"ma_erff", batch_ma_erff, INFINITY, 1.0f},       {"ma_erff", batch_ma_erff, -INFINITY, -1.0f},
     {"ma_erff", batch_ma_erff, -5.0f, -1.0f},         {"ma_erff", batch_ma_erff, NAN, NAN},
+    {"ma_geluf", batch_ma_geluf, -0.0f, -0.0f},       {"ma_geluf", batch_ma_geluf, 0.0f, 0.0f},
+    {"ma_geluf", batch_ma_geluf, INFINITY, INFINITY}, {"ma_geluf", batch_ma_geluf, -INFINITY, NAN},
+    {"ma_geluf", batch_ma_geluf, -20.0f, -0.0f},      {"ma_geluf", batch_ma_geluf, 20.0f, 20.0f},
+    {"ma_geluf", batch_ma_geluf, -MIN_SUB, -0.0f}, {"ma_geluf", batch_ma_geluf, NAN, NAN},
+    {"ma_geluf", batch_ma_geluf, 0x1p-140f, 0x1p-141f}, {"ma_geluf", batch_ma_geluf, 0x1.fffffep127f, 0x1.fffffep127f},
     {"ma_sinhf", batch_ma_sinhf, -0.0f, -0.0f},       {"ma_sinhf", batch_ma_sinhf, INFINITY, INFINITY},
     {"ma_sinhf", batch_ma_sinhf, -INFINITY, -INFINITY}, {"ma_sinhf", batch_ma_sinhf, -100.0f, -INFINITY},
     {"ma_sinhf", batch_ma_sinhf, -MIN_SUB, -MIN_SUB}, {"ma_sinhf", batch_ma_sinhf, NAN, NAN},
