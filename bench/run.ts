@@ -67,7 +67,7 @@ const RESULTS_DIR = join(BENCH_DIR, 'results');
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
-const WORKLOAD_IDS = ['gelu', 'affine', 'chain', 'first-eval', 'rowsum', 'sum', 'softmax', 'layernorm', 'matmul', 'matmul-relu', 'sort'] as const;
+const WORKLOAD_IDS = ['gelu', 'affine', 'chain', 'first-eval', 'rowsum', 'sum', 'softmax', 'layernorm', 'matmul', 'matmul-relu', 'sort', 'coldstart'] as const;
 type WorkloadId = (typeof WORKLOAD_IDS)[number];
 const only = new Set(onlyArg ? onlyArg.slice('--only='.length).split(',') : WORKLOAD_IDS);
 for (const id of only) {
@@ -1087,6 +1087,11 @@ function main(): void {
   if (selected('matmul')) withLoad("i'. matmul, generated kernel", () => benchMatmul(np, false, 'generated'));
   if (selected('matmul-relu')) withLoad("j'. relu(a@b+bias), generated kernel", () => benchMatmul(np, true, 'generated'));
   if (selected('sort')) withLoad('k. sort', () => benchSort(np));
+  if (selected('coldstart')) {
+    // l. cold/warm start in fresh processes: bench/coldstart.ts prints its own table.
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'coldstart.ts')], { stdio: 'inherit', timeout: 900_000 });
+    if (r.status !== 0) problems.push(`l. cold start: bench/coldstart.ts exited with ${r.status}`);
+  }
   printTable();
   printNotes();
   const seconds = (performance.now() - t0) / 1000;
