@@ -30,11 +30,24 @@ export interface KernelCacheEntry {
   opt: number;
 }
 
-/** A verified hit: the object's path and bytes, and its entry. */
+/** A verified hit: the object's path and bytes (unless skipped, see verifyEntry), and its entry. */
 export interface KernelCacheHit {
   path: string;
-  bytes: Buffer;
+  bytes: Buffer | undefined;
   entry: KernelCacheEntry;
+}
+
+/**
+ * Objects this process verified and handed to dlopen (path and hash). dlopen returns
+ * the already loaded image for a path it has open, and loaded objects are never
+ * closed, so a later kernel of the same object runs the verified code without the
+ * file being read again.
+ */
+const loadedObjects = new Set<string>();
+
+/** Records that a verified object was loaded by path (see loadedObjects). */
+export function markLoaded(hit: KernelCacheHit): void {
+  loadedObjects.add(`${hit.path}\n${hit.entry.sha256}`);
 }
 
 let tmpCount = 0;
@@ -121,10 +134,12 @@ export function readEntry(dir: string, name: string): KernelCacheEntry | undefin
 
 /**
  * Reads the object an entry names and checks its hash; returns the hit, or undefined
- * if the object is missing or its bytes are not the ones the entry recorded.
+ * if the object is missing or its bytes are not the ones the entry recorded. With
+ * `bytes: false` an object already loaded by path is not read again (bytes undefined).
  */
-export function verifyEntry(dir: string, entry: KernelCacheEntry): KernelCacheHit | undefined {
+export function verifyEntry(dir: string, entry: KernelCacheEntry, options: { bytes: boolean } = { bytes: true }): KernelCacheHit | undefined {
   const path = join(dir, entry.object);
+  if (!options.bytes && loadedObjects.has(`${path}\n${entry.sha256}`)) return { path, bytes: undefined, entry };
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -140,11 +155,17 @@ export function verifyEntry(dir: string, entry: KernelCacheEntry): KernelCacheHi
  * or undefined. Entries whose object fails verification are skipped; when `writable`
  * is one of the dirs, its bad entry is deleted so the rebuild replaces it.
  */
-export function findVerified(dirs: readonly string[], name: string, accept: (e: KernelCacheEntry) => boolean, writable?: string): KernelCacheHit | undefined {
+export function findVerified(
+  dirs: readonly string[],
+  name: string,
+  accept: (e: KernelCacheEntry) => boolean,
+  writable?: string,
+  options: { bytes: boolean } = { bytes: true },
+): KernelCacheHit | undefined {
   for (const dir of dirs) {
     const entry = readEntry(dir, name);
     if (!entry || !accept(entry)) continue;
-    const hit = verifyEntry(dir, entry);
+    const hit = verifyEntry(dir, entry, options);
     if (hit) return hit;
     if (dir === writable) rmSync(join(dir, `${name}.json`), { force: true });
   }

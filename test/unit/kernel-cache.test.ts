@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findVerified, readEntry, sha256, storeEntry, storeObject } from '../../src/runtime/kernel-cache.js';
+import { findVerified, markLoaded, readEntry, sha256, storeEntry, storeObject } from '../../src/runtime/kernel-cache.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ma-kcache-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -39,6 +39,19 @@ describe('kernel cache verification', () => {
     expect(readEntry(dir, 'k_a')).toBeDefined(); // read-only to us: left alone
     expect(findVerified([dir], 'k_a', any, dir)).toBeUndefined();
     expect(readEntry(dir, 'k_a')).toBeUndefined();
+  });
+
+  it('an object this process already loaded by path is not read again when bytes are not needed', () => {
+    const { dir, object } = cacheWith('loaded', new Uint8Array([3, 1, 4]));
+    const hit = findVerified([dir], 'k_a', any, dir, { bytes: false });
+    expect(hit?.bytes).toBeDefined(); // not loaded yet: read and hashed
+    if (hit) markLoaded(hit);
+    // dlopen would hand back the loaded (verified) image for this path; the file is not consulted.
+    writeFileSync(join(dir, object), new Uint8Array([3, 1, 5]));
+    expect(findVerified([dir], 'k_a', any, dir, { bytes: false })?.bytes).toBeUndefined();
+    expect(findVerified([dir], 'k_a', any, dir, { bytes: false })).toBeDefined();
+    // Whoever needs the bytes (a cubin handed to the driver) still reads and checks them.
+    expect(findVerified([dir], 'k_a', any, '/elsewhere')).toBeUndefined();
   });
 
   it('malformed, foreign and escaping entries are misses', () => {

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.js';
 import type { NativeAddon } from '../native.js';
-import { readEntry, verifyEntry } from '../kernel-cache.js';
+import { markLoaded, readEntry, verifyEntry } from '../kernel-cache.js';
 import { cachedKernel, compileBatch, compileMode, FULL_OPT, kernelCacheDirs, kernelName, upgradeCached } from './compiler.js';
 
 /** How often pending background builds are checked for, at most. */
@@ -119,6 +119,7 @@ export class CpuBackend implements Backend {
       if (cached) {
         try {
           const [id] = this.native.loadKernels(cached.path, [k.name]);
+          markLoaded(cached);
           this.kernelIds.set(k.name, id);
           counters.kernelCacheHits++;
           if (cached.entry.opt < FULL_OPT && compileMode() === 'tiered') {

@@ -173,7 +173,7 @@ export function cachedKernel(name: string): KernelCacheHit | undefined {
   const full = compileMode() === 'full';
   const accept = (e: KernelCacheEntry): boolean => (!c || e.builder === c.id) && (!full || e.opt >= FULL_OPT);
   const d = kernelCacheDirs();
-  return findVerified(d.read, name, accept, d.write);
+  return findVerified(d.read, name, accept, d.write, { bytes: false });
 }
 
 /** The compiler, or a BackendUnavailableError naming the kernels that need it. */

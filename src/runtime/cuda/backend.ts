@@ -97,7 +97,7 @@ export class CudaBackend extends CudaRenderer implements Backend {
       const hit = findVerified(dirs.read, k.name, (e) => e.builder === builder, dirs.write);
       if (hit) {
         try {
-          const [id] = this.native.cudaLoadModule(hit.bytes, [k.name]);
+          const [id] = this.native.cudaLoadModule(hit.bytes as Buffer, [k.name]); // read: bytes were not skipped
           this.kernelIds.set(k.name, id);
           counters.kernelCacheHits++;
           if (debugLevel >= 1) debugLog(`kernel ${k.name} (cuda): disk cache hit`);
