@@ -88,7 +88,7 @@ function runProcess(args: string[], cacheDir: string, salt: number): Measured {
     timeout: 300_000,
   });
   const wallMs = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`coldstart: ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`coldstart: ${args.join(' ')} failed (${r.status}): ${r.stderr.split('\n').slice(0, 12).join('\n')}`);
   const last = r.stdout.trim().split('\n').pop() ?? '';
   const report = last.startsWith('{') ? JSON.parse(last) : undefined;
   return { wallMs, cpuMs: childrenCpuMs() - cpu0, report };
