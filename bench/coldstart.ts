@@ -130,11 +130,16 @@ function measure(name: string, args: string[], target: string, salt: number): Ro
 function parent(): void {
   const salt = Date.now() % 100_000; // a graph no earlier run compiled
   console.log(`cold start (cpu), each case in a fresh process; load average ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} cores`);
-  const rows = [
-    measure('first eval, fused elementwise graph', [HERE, '--case', 'elementwise'], 'cold ≤ 100 ms', salt),
-    measure('first random.normal from a fresh key', [HERE, '--case', 'normal'], 'cold ≤ 300 ms', salt),
-    measure('k-means example, whole process', [join(ROOT, 'examples', 'kmeans.ts')], 'cold ≤ 2 s', salt),
-  ];
+  // --only=elementwise,normal,kmeans picks cases (all by default).
+  const only = process.argv
+    .find((a) => a.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
+  const want = (name: string): boolean => !only || only.includes(name);
+  const rows: Row[] = [];
+  if (want('elementwise')) rows.push(measure('first eval, fused elementwise graph', [HERE, '--case', 'elementwise'], 'cold ≤ 100 ms', salt));
+  if (want('normal')) rows.push(measure('first random.normal from a fresh key', [HERE, '--case', 'normal'], 'cold ≤ 300 ms', salt));
+  if (want('kmeans')) rows.push(measure('k-means example, whole process', [join(ROOT, 'examples', 'kmeans.ts')], 'cold ≤ 2 s', salt));
   const fmt = (m: Measured): string =>
     `${(m.report ? m.report.ms : m.wallMs).toFixed(1).padStart(9)} ms${m.report ? ` (${m.report.compiled} compiled)` : ''}`.padEnd(32);
   console.log(`${'case'.padEnd(40)}${'cold: timed span'.padEnd(32)}${'cold: process wall / CPU'.padEnd(28)}${'warm: timed span'.padEnd(32)}target`);
