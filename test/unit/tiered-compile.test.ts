@@ -166,4 +166,17 @@ describe('tiered compile', () => {
     ).toEqual([...objects].sort());
     expect(readdirSync(cpu).filter((f) => f.includes('.tmp'))).toEqual([]);
   }, 300_000);
+
+  it('kernels found on disk at -O1 (a process that exited before its rebuild) are rebuilt and swapped', () => {
+    const dir = join(root, 'leftover');
+    const fast = runProgram({ METALARRAY_COMPILE: 'fast', METALARRAY_CACHE_DIR: dir }, false);
+    const tiered = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: dir }, true);
+    expect(tiered.compiled).toBe(0); // every kernel came from the cache...
+    expect(tiered.upgraded).toBe(fast.compiled); // ...and each was switched to its -O3 build
+    expect(tiered.after).toEqual(fast.bits);
+    const cpu = join(dir, 'cpu');
+    for (const f of readdirSync(cpu).filter((f) => f.endsWith('.json'))) {
+      expect((JSON.parse(readFileSync(join(cpu, f), 'utf8')) as { opt: number }).opt).toBe(3);
+    }
+  }, 300_000);
 });

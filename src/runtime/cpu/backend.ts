@@ -110,6 +110,7 @@ export class CpuBackend implements Backend {
   kernels(sources: readonly KernelSource[]): number[] {
     const missing: KernelSource[] = [];
     const belowFull: KernelSource[] = [];
+    const belowFullIds: number[] = [];
     for (const k of sources) {
       if (this.kernelIds.has(k.name)) {
         counters.kernelCacheHits++;
@@ -124,7 +125,7 @@ export class CpuBackend implements Backend {
           counters.kernelCacheHits++;
           if (cached.entry.opt < FULL_OPT && compileMode() === 'tiered') {
             belowFull.push(k);
-            this.awaitFullBuild([k.name], [id]);
+            belowFullIds.push(id);
           }
           if (debugLevel >= 1) debugLog(`kernel ${k.name} (cpu): disk cache hit (-O${cached.entry.opt})`);
           continue;
@@ -135,7 +136,12 @@ export class CpuBackend implements Backend {
       if (!missing.some((m) => m.name === k.name)) missing.push(k);
     }
     // Cached at -O1 by a process that exited before its -O3 rebuild finished.
-    if (belowFull.length > 0) upgradeCached(C_PRELUDE, belowFull);
+    if (belowFull.length > 0 && upgradeCached(C_PRELUDE, belowFull)) {
+      this.awaitFullBuild(
+        belowFull.map((k) => k.name),
+        belowFullIds,
+      );
+    }
     if (missing.length > 0) {
       counters.kernelCacheMisses += missing.length;
       const t0 = performance.now();
