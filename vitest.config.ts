@@ -11,6 +11,10 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: gpuDefault ? 60_000 : 5_000,
+    // Tests check the code that runs in steady state, the -O3 build (no -O1 first build
+    // whose loops are not vectorized). The tiered path has its own tests
+    // (test/unit/tiered-compile.test.ts), which set the mode per child process.
+    env: { METALARRAY_COMPILE: process.env.METALARRAY_COMPILE ?? 'full' },
     setupFiles: [
       ...(process.env.MA_SIMULATE_METAL_RENDER === '1' ? ['test/support/simulate-metal-render.ts'] : []),
       // MA_COLLECT_CUDA=<dir>: every CUDA kernel the suites plan, for the NVRTC check (.ci/run).

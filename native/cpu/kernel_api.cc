@@ -1,4 +1,4 @@
-// JS entry points loadKernels(path, symbols) and loadBlas(request).
+// JS entry points loadKernels(path, symbols), replaceKernels(path, symbols, ids) and loadBlas(request).
 #include <string>
 #include <vector>
 
@@ -30,6 +30,29 @@ Napi::Value LoadKernels(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// replaceKernels(path, symbols, ids): points published kernel ids at faster builds.
+Napi::Value ReplaceKernels(const Napi::CallbackInfo& info) {
+  const std::string path = CStringArg(info[0], "path");
+  if (!info[1].IsArray() || !info[2].IsArray()) Fail(ErrorCode::kBadArgument, "symbols and ids must be arrays");
+  const Napi::Array list = info[1].As<Napi::Array>();
+  const Napi::Array idList = info[2].As<Napi::Array>();
+  std::vector<std::string> symbols;
+  std::vector<std::int64_t> ids;
+  symbols.reserve(list.Length());
+  ids.reserve(idList.Length());
+  for (std::uint32_t i = 0; i < list.Length(); ++i) {
+    const std::string what = "symbols[" + std::to_string(i) + "]";
+    symbols.push_back(CStringArg(list.Get(i), what.c_str()));
+  }
+  for (std::uint32_t i = 0; i < idList.Length(); ++i) {
+    const Napi::Value v = idList.Get(i);
+    if (!v.IsNumber()) Fail(ErrorCode::kBadArgument, "ids[" + std::to_string(i) + "] must be a number");
+    ids.push_back(v.As<Napi::Number>().Int64Value());
+  }
+  KernelRegistry::Instance().Replace(path, symbols, ids);
+  return info.Env().Undefined();
+}
+
 Napi::Value LoadBlasApi(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) Fail(ErrorCode::kBadArgument, "request must be a string");
@@ -46,6 +69,8 @@ Napi::Value LoadBlasApi(const Napi::CallbackInfo& info) {
 void RegisterKernelApi(Napi::Env env, Napi::Object exports) {
   exports.Set("loadKernels",
               Napi::Function::New<Guarded<LoadKernels, ErrorCode::kDlopen>>(env, "loadKernels"));
+  exports.Set("replaceKernels",
+              Napi::Function::New<Guarded<ReplaceKernels, ErrorCode::kDlopen>>(env, "replaceKernels"));
   exports.Set("loadBlas", Napi::Function::New<Guarded<LoadBlasApi, ErrorCode::kDlopen>>(env, "loadBlas"));
 }
 

@@ -1,5 +1,7 @@
 // The process-global table of loaded CPU kernels. Kernel ids index this table; it only
-// ever grows and entries never change, so plans look kernels up without a lock.
+// ever grows, so plans look kernels up without a lock. An entry changes only when a
+// faster build of the same kernel replaces it (Replace): an atomic pointer store, so a
+// launch calls either the old or the new code, both of which stay loaded.
 #pragma once
 
 #include <atomic>
@@ -30,6 +32,13 @@ class KernelRegistry {
   // library is closed again. Throws ERR_MA_DLOPEN, or ERR_MA_KERNEL when full.
   std::vector<std::uint32_t> Load(const std::string& path, const std::vector<std::string>& symbols);
 
+  // dlopen()s `path` (an optimized build of the same kernels) and points each id at the
+  // symbol of the same position. The old code stays loaded: a plan running on another
+  // thread may be inside it. All or nothing, like Load. Throws ERR_MA_DLOPEN, or
+  // ERR_MA_BAD_ARGUMENT for an id that was never published or a count mismatch.
+  void Replace(const std::string& path, const std::vector<std::string>& symbols,
+               const std::vector<std::int64_t>& ids);
+
   // Publishes kernels that live in the addon itself (e.g. the BLAS wrappers); returns
   // their ids in order. Throws ERR_MA_KERNEL when full.
   std::vector<std::uint32_t> Register(const std::vector<KernelFn>& kernels);
@@ -37,8 +46,9 @@ class KernelRegistry {
   // The kernel with this id, or nullptr. Lock-free: safe against concurrent Load.
   KernelFn Find(std::int64_t id) const noexcept {
     if (id < 0 || id >= count_.load(std::memory_order_acquire)) return nullptr;
-    const KernelFn* segment = segments_[id >> kSegmentBits].load(std::memory_order_relaxed);
-    return segment[id & (kSegmentSize - 1)];
+    const std::atomic<KernelFn>* segment = segments_[id >> kSegmentBits].load(std::memory_order_relaxed);
+    // Acquire pairs with Replace's release store (plain loads on x86 and arm64).
+    return segment[id & (kSegmentSize - 1)].load(std::memory_order_acquire);
   }
 
  private:
@@ -51,7 +61,7 @@ class KernelRegistry {
   // Published count; the acquire load in Find makes the segment pointer and entry
   // stores that precede the release store visible.
   std::atomic<std::int64_t> count_{0};
-  std::atomic<KernelFn*> segments_[kMaxSegments] = {};
+  std::atomic<std::atomic<KernelFn>*> segments_[kMaxSegments] = {};
 };
 
 }  // namespace ma

@@ -11,6 +11,8 @@ export interface Metrics {
   kernelCacheHits: number;
   kernelCacheMisses: number;
   compileMs: number;
+  /** cpu: kernels switched from their fast first build to -O3 code built in the background. */
+  kernelsUpgraded: number;
 }
 
 /** The live counters (mutated in place on hot paths; copy before handing out). */
@@ -22,6 +24,7 @@ export const counters: Metrics = {
   kernelCacheHits: 0,
   kernelCacheMisses: 0,
   compileMs: 0,
+  kernelsUpgraded: 0,
 };
 
 /** Zeroes every counter. */

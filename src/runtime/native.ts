@@ -99,6 +99,11 @@ export interface NativeAddon extends NativeCuda {
    */
   loadKernels(path: string, symbols: string[]): number[];
   /**
+   * dlopen()s an optimized build of already loaded kernels and points each id at the
+   * symbol of the same position (an atomic swap; the old code stays loaded).
+   */
+  replaceKernels(path: string, symbols: string[], ids: number[]): void;
+  /**
    * Loads the system BLAS once (`request` '' tries the platform's optimized libraries:
    * OpenBLAS, MKL, BLIS on Linux, Accelerate on macOS; otherwise exactly that path) and
    * returns the kernel ids of its float32 and float64 gemm. Their args are documented in

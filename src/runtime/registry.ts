@@ -6,7 +6,6 @@
 import { BackendUnavailableError, formatValue } from '../errors.js';
 import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/backend.js';
-import { compilerError } from './cpu/compiler.js';
 import { CudaBackend, CudaRenderer, cudaUnavailableReason } from './cuda/backend.js';
 import { MetalBackend, MetalRenderer, metalAddon } from './metal/backend.js';
 import { loadNative, nativeLoadError } from './native.js';
@@ -21,9 +20,10 @@ const instances = new Map<BackendName, Backend>();
 export function unavailableReason(name: string): string {
   switch (name) {
     case 'cpu': {
+      // No compiler is fine: a warm kernel cache runs without one, and a miss then throws
+      // BackendUnavailableError naming the kernel (src/runtime/cpu/compiler.ts).
       if (!loadNative()) return `the native addon failed to load: ${nativeLoadError()?.message}`;
-      const cc = compilerError();
-      return cc ? `the cpu backend compiles kernels with the system C compiler, and there is ${cc}` : '';
+      return '';
     }
     case 'metal':
       return metalUnavailableReason();

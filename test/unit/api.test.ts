@@ -169,7 +169,8 @@ describe('disk cache', () => {
     try {
       const r = spawnSync(process.execPath, ['--import', 'tsx', file], {
         // The cpu backend's disk cache of compiled kernels, whatever the run's default backend.
-        env: { ...process.env, METALARRAY_BACKEND: 'cpu', METALARRAY_CACHE_DIR: cacheDir, ...extraEnv },
+        // 'full': no background -O3 build rewrites the entries after the child exits.
+        env: { ...process.env, METALARRAY_BACKEND: 'cpu', METALARRAY_CACHE_DIR: cacheDir, METALARRAY_COMPILE: 'full', ...extraEnv },
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
       });

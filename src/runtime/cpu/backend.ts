@@ -13,7 +13,13 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.js';
 import { type NativeAddon, VIEWS_UNPIN_IN_GC } from '../native.js';
-import { cachedKernelPath, compileBatch, dropCachedKernel, kernelName } from './compiler.js';
+import { markLoaded, readEntry, verifyEntry } from '../kernel-cache.js';
+import { cachedKernel, compileBatch, compileMode, FULL_OPT, kernelCacheDirs, kernelName, upgradeCached } from './compiler.js';
+
+/** How often pending background builds are checked for, at most. */
+const POLL_MS = 20;
+/** A background build not done by then has failed (its compiler has its own 120 s limit). */
+const FULL_BUILD_GIVE_UP_MS = 180_000;
 
 /** Turns the addon's coded errors into the library's typed errors. */
 export function fromNativeError(err: unknown): Error {
@@ -104,35 +110,47 @@ export class CpuBackend implements Backend {
 
   kernels(sources: readonly KernelSource[]): number[] {
     const missing: KernelSource[] = [];
+    const belowFull: KernelSource[] = [];
+    const belowFullIds: number[] = [];
     for (const k of sources) {
       if (this.kernelIds.has(k.name)) {
         counters.kernelCacheHits++;
         continue;
       }
-      const cached = cachedKernelPath(k.name);
+      const cached = cachedKernel(k.name);
       if (cached) {
         try {
-          const [id] = this.native.loadKernels(cached, [k.name]);
+          const [id] = this.native.loadKernels(cached.path, [k.name]);
+          markLoaded(cached);
           this.kernelIds.set(k.name, id);
           counters.kernelCacheHits++;
-          if (debugLevel >= 1) debugLog(`kernel ${k.name} (cpu): disk cache hit`);
+          if (cached.entry.opt < FULL_OPT && compileMode() === 'tiered') {
+            belowFull.push(k);
+            belowFullIds.push(id);
+          }
+          if (debugLevel >= 1) debugLog(`kernel ${k.name} (cpu): disk cache hit (-O${cached.entry.opt})`);
           continue;
         } catch {
-          dropCachedKernel(k.name); // corrupt or foreign entry: rebuild it
+          // A verified object without the symbol (a foreign entry under this name): rebuild it.
         }
       }
       if (!missing.some((m) => m.name === k.name)) missing.push(k);
     }
+    // Cached at -O1 by a process that exited before its -O3 rebuild finished.
+    if (belowFull.length > 0 && upgradeCached(C_PRELUDE, belowFull)) {
+      this.awaitFullBuild(
+        belowFull.map((k) => k.name),
+        belowFullIds,
+      );
+    }
     if (missing.length > 0) {
       counters.kernelCacheMisses += missing.length;
       const t0 = performance.now();
-      const path = compileBatch(C_PRELUDE, missing);
+      const batch = compileBatch(C_PRELUDE, missing);
+      const names = missing.map((k) => k.name);
       let ids: number[];
       try {
-        ids = this.native.loadKernels(
-          path,
-          missing.map((k) => k.name),
-        );
+        ids = this.native.loadKernels(batch.path, names);
       } catch (err) {
         throw new CompileError(`loading compiled kernels failed: ${(err as Error).message}`, missing.map((k) => k.source).join('\n'), '');
       }
@@ -142,12 +160,59 @@ export class CpuBackend implements Backend {
       missing.forEach((k, i) => {
         this.kernelIds.set(k.name, ids[i]);
       });
+      if (batch.opt < FULL_OPT && compileMode() === 'tiered') this.awaitFullBuild(names, ids);
       if (debugLevel >= 1) {
-        debugLog(`compiled ${missing.length} kernel(s) (cpu) in ${ms.toFixed(1)} ms: ${missing.map((k) => k.name).join(', ')}`);
+        debugLog(`compiled ${missing.length} kernel(s) (cpu, -O${batch.opt}) in ${ms.toFixed(1)} ms: ${names.join(', ')}`);
         if (debugLevel >= 2) for (const k of missing) debugLog(`source of ${k.name}:\n${k.source}`);
       }
     }
     return sources.map((k) => this.kernelIds.get(k.name) as number);
+  }
+
+  /** Kernels running -O1 code whose -O3 build is under way in the background. */
+  private readonly pendingBuilds: { names: string[]; ids: number[]; since: number }[] = [];
+  private nextPoll = 0;
+
+  private awaitFullBuild(names: string[], ids: number[]): void {
+    this.pendingBuilds.push({ names, ids, since: performance.now() });
+  }
+
+  /**
+   * Swaps in the -O3 code of kernels whose background build has finished. Called at
+   * every run, so a synchronous loop that never turns the event loop still gets the
+   * faster code; costs one comparison when nothing is pending, a few small file reads
+   * at most every POLL_MS otherwise.
+   */
+  pollFullBuilds(): void {
+    if (this.pendingBuilds.length === 0) return;
+    const now = performance.now();
+    if (now < this.nextPoll) return;
+    this.nextPoll = now + POLL_MS;
+    const d = kernelCacheDirs();
+    for (let i = this.pendingBuilds.length - 1; i >= 0; i--) {
+      const p = this.pendingBuilds[i];
+      const entry = readEntry(d.write, p.names[0]);
+      const done = entry !== undefined && entry.opt >= FULL_OPT;
+      if (done) {
+        const hit = verifyEntry(d.write, entry);
+        try {
+          if (hit) {
+            this.native.replaceKernels(hit.path, p.names, p.ids);
+            counters.kernelsUpgraded += p.names.length;
+            if (debugLevel >= 1) debugLog(`switched ${p.names.length} kernel(s) (cpu) to -O${entry.opt} code: ${p.names.join(', ')}`);
+          }
+        } catch {
+          // A broken -O3 object: the kernels keep their working -O1 code.
+        }
+      }
+      if (done || now - p.since > FULL_BUILD_GIVE_UP_MS) this.pendingBuilds.splice(i, 1);
+    }
+  }
+
+  /** True while a background -O3 build is pending (tests and benchmarks wait on it). */
+  fullBuildsPending(): boolean {
+    this.pollFullBuilds();
+    return this.pendingBuilds.length > 0;
   }
 
   alloc(nbytes: number): BufferRef {
@@ -184,6 +249,7 @@ export class CpuBackend implements Backend {
   }
 
   run(commands: Int32Array, args: BigInt64Array): void {
+    this.pollFullBuilds();
     try {
       this.native.runPlan(commands, args);
     } catch (err) {
@@ -192,6 +258,7 @@ export class CpuBackend implements Backend {
   }
 
   runAsync(commands: Int32Array, args: BigInt64Array): Promise<void> {
+    this.pollFullBuilds();
     return new Promise((resolve, reject) => {
       this.native.runPlanAsync(commands, args, (err) => (err ? reject(fromNativeError(err)) : resolve()));
     });

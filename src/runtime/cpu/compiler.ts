@@ -1,24 +1,43 @@
 /**
- * Compiles C kernels with the system compiler into shared objects, with a disk cache.
+ * Compiles C kernels with the system compiler into shared objects, with a verified disk
+ * cache (see ../kernel-cache.ts for its layout) and a tiered build.
  *
- * One compiler run builds every kernel an eval lacks. Each kernel's cache entry is a
- * hard link `<kernel>.so` to its batch's shared object, so a later process finds any
- * kernel by name. A corrupt entry is deleted and rebuilt; an unwritable cache
- * directory is replaced by a private temporary one with a single warning.
+ * Tiered build (METALARRAY_COMPILE, default 'tiered'): a miss is compiled at -O1 (several
+ * times faster than -O3) and run at once; a background process rebuilds the same source
+ * at -O3 and records it in the cache, and the backend swaps the kernels' code when it
+ * sees the new entry (CpuBackend.pollUpgrades). Both levels keep IEEE semantics, so the
+ * swap never changes a result bit. 'full' compiles at -O3 before the first run (the old
+ * behaviour); 'fast' stays at -O1.
+ *
+ * Cache directories: `$METALARRAY_CACHE_DIR/cpu` (default ~/.cache/metalarray/cpu) is
+ * read and written. If it is not writable it is still read, and misses are compiled
+ * into a private temporary directory removed at exit. A cache directory deleted while
+ * the process runs is recreated at the next miss. A compiler is needed only for a miss.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, accessSync, constants } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { threadId } from 'node:worker_threads';
-import { CompileError } from '../../errors.js';
+import { BackendUnavailableError, CompileError } from '../../errors.js';
+import {
+  cacheRoot,
+  findVerified,
+  type KernelCacheDirs,
+  type KernelCacheEntry,
+  type KernelCacheHit,
+  openCacheDirs,
+  storeEntry,
+  storeObject,
+  temporaryName,
+} from '../kernel-cache.js';
 
 /**
  * Flags: optimize for this CPU; keep IEEE semantics (no fast-math, no FMA contraction,
- * so a fused kernel gives the same bits as one kernel per op).
+ * so a fused kernel gives the same bits as one kernel per op, at any -O level). -pipe:
+ * no temporary assembly file (about 15% less CPU time per -O1 run).
  */
-export const C_FLAGS = ['-O3', '-march=native', '-fno-math-errno', '-fno-trapping-math', '-ffp-contract=off', '-shared', '-fPIC', '-std=c11', '-w'];
+export const C_FLAGS = ['-O3', '-march=native', '-fno-math-errno', '-fno-trapping-math', '-ffp-contract=off', '-shared', '-fPIC', '-std=c11', '-w', '-pipe'];
 /**
  * GCC on x86: the math prelude's functions carry SIMD clones (MA_SIMD); GCC uses a
  * clone only when the loop's vector width matches one, and on AVX-512 machines it
@@ -27,12 +46,17 @@ export const C_FLAGS = ['-O3', '-march=native', '-fno-math-errno', '-fno-trappin
  */
 const GCC_X86_FLAGS = ['-mprefer-vector-width=512'];
 const COMPILE_TIMEOUT_MS = 120_000;
-let compileCount = 0;
+
+/** The optimization level of the first build in tiered mode. */
+export const FAST_OPT = 1;
+/** The optimization level of the final build. */
+export const FULL_OPT = 3;
 
 interface CompilerInfo {
   path: string;
+  /** Full flags at -O3 (the final build). */
   flags: string[];
-  /** Identifies compiler and flags in cache keys. */
+  /** Identifies compiler and flags (without the -O level) in cache entries. */
   id: string;
 }
 
@@ -56,7 +80,7 @@ export function findCompiler(): CompilerInfo | null {
     path,
     flags,
     id: createHash('sha256')
-      .update(`${path}\n${version}\n${flags.join(' ')}`)
+      .update(`${path}\n${version}\n${withOpt(flags, 0).join(' ')}`)
       .digest('hex')
       .slice(0, 16),
   };
@@ -69,95 +93,220 @@ export function compilerError(): string {
   return compilerProblem;
 }
 
-let cacheDir: string | undefined;
-let warnedCache = false;
-
-function writable(dir: string): boolean {
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
+/** `flags` with its -O level replaced by -O`opt`. */
+function withOpt(flags: readonly string[], opt: number): string[] {
+  return flags.map((f) => (/^-O\d$/.test(f) ? `-O${opt}` : f));
 }
 
-/** The directory compiled kernels are kept in (created on first use). */
-export function kernelCacheDir(): string {
-  if (cacheDir) return cacheDir;
-  const base = process.env.METALARRAY_CACHE_DIR || join(homedir(), '.cache', 'metalarray');
-  const dir = join(base, 'cpu');
-  if (writable(dir)) {
-    cacheDir = dir;
-  } else {
-    cacheDir = mkdtempSync(join(tmpdir(), 'metalarray-'));
-    if (!warnedCache) {
-      warnedCache = true;
-      process.emitWarning(`metalarray: kernel cache ${dir} is not writable; using ${cacheDir} for this process`);
+/** How misses are built: see the module comment. */
+export type CompileMode = 'tiered' | 'full' | 'fast';
+
+/** The compile mode from METALARRAY_COMPILE (read on each call: tests switch it). */
+export function compileMode(): CompileMode {
+  const m = process.env.METALARRAY_COMPILE;
+  return m === 'full' || m === 'fast' ? m : 'tiered';
+}
+
+let cpuId: string | undefined;
+
+/**
+ * Identifies the CPU the code is built for (-march=native): a cache shared between
+ * machines never hands one machine's instructions to another.
+ */
+function cpuIdentity(): string {
+  if (cpuId !== undefined) return cpuId;
+  let flags = '';
+  try {
+    flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^(flags|Features)\s*:(.*)$/m)?.[2] ?? '';
+  } catch {
+    // no /proc (macOS): the model name identifies the chip
+  }
+  cpuId = `${process.platform}-${process.arch}-${cpus()[0]?.model ?? ''}-${flags}`;
+  return cpuId;
+}
+
+let dirs: KernelCacheDirs | undefined;
+
+/** Background compiler processes that write into a private directory (killed at exit). */
+const privateChildren = new Set<number>();
+
+function stopPrivateChildren(): void {
+  for (const pid of privateChildren) {
+    try {
+      process.kill(-pid, 'SIGKILL'); // its process group: the compiler it started too
+    } catch {
+      // already gone
     }
   }
-  return cacheDir;
 }
 
-/** The cached shared object that holds kernel `name`, if there is one. */
-export function cachedKernelPath(name: string): string | undefined {
-  const p = join(kernelCacheDir(), `${name}.so`);
-  return existsSync(p) ? p : undefined;
+/** The cache directories (decided once per process; see the module comment). */
+export function kernelCacheDirs(): KernelCacheDirs {
+  dirs ??= openCacheDirs(join(cacheRoot(), 'cpu'), stopPrivateChildren);
+  return dirs;
 }
 
-/** Deletes a cache entry that failed to load. */
-export function dropCachedKernel(name: string): void {
-  // recursive: whatever sits under the entry's name (a directory, say) goes, not only a file.
-  rmSync(join(kernelCacheDir(), `${name}.so`), { force: true, recursive: true });
+/** The directory new kernels are compiled into. */
+export function kernelCacheDir(): string {
+  return kernelCacheDirs().write;
 }
 
 /** The hash state after the prelude, kept per prelude text: kernels hash only their body. */
 let preludeHash: { prelude: string; hash: ReturnType<typeof createHash> } | undefined;
 
-/** A stable kernel symbol for a source: the hash of source, compiler and flags. */
+/**
+ * A stable kernel symbol for a source: the hash of prelude, body and target CPU. The
+ * compiler is not part of it, so a warm cache is found without one; entries record
+ * their compiler and a different one rebuilds them.
+ */
 export function kernelName(body: string, prelude: string): string {
-  const c = findCompiler();
-  if (preludeHash?.prelude !== prelude) preludeHash = { prelude, hash: createHash('sha256').update(prelude) };
-  return `k_${preludeHash.hash
-    .copy()
-    .update(body)
-    .update(c ? c.id : 'none')
-    .digest('hex')
-    .slice(0, 24)}`;
+  if (preludeHash?.prelude !== prelude) preludeHash = { prelude, hash: createHash('sha256').update(prelude).update(cpuIdentity()) };
+  return `k_${preludeHash.hash.copy().update(body).digest('hex').slice(0, 24)}`;
 }
 
-/** Compiles the kernels in one run; returns the shared object's path. */
-export function compileBatch(prelude: string, kernels: readonly { name: string; source: string }[]): string {
-  const source = `${prelude}\n${kernels.map((k) => k.source).join('\n\n')}\n`;
+/**
+ * The verified cached object holding kernel `name`, or undefined. With a compiler, only
+ * its own builds count; in 'full' mode only -O3 builds.
+ */
+export function cachedKernel(name: string): KernelCacheHit | undefined {
   const c = findCompiler();
-  if (!c) throw new CompileError(`cannot compile ${kernels.length} kernel(s)`, source, compilerProblem);
+  const full = compileMode() === 'full';
+  const accept = (e: KernelCacheEntry): boolean => (!c || e.builder === c.id) && (!full || e.opt >= FULL_OPT);
+  const d = kernelCacheDirs();
+  return findVerified(d.read, name, accept, d.write, { bytes: false });
+}
+
+/** The compiler, or a BackendUnavailableError naming the kernels that need it. */
+function requireCompiler(kernels: readonly { name: string }[]): CompilerInfo {
+  const c = findCompiler();
+  if (c) return c;
+  const names = kernels.map((k) => k.name).join(', ');
+  throw new BackendUnavailableError(
+    `cpu backend: kernel ${names} is not in the kernel cache (${kernelCacheDirs().read.join(', ')}) and cannot be compiled: there is ${compilerProblem}. A warm cache runs without a compiler; a new kernel needs one.`,
+  );
+}
+
+/** A compiled batch: the object's path and the optimization level it was built at. */
+export interface CompiledBatch {
+  path: string;
+  opt: number;
+}
+
+/**
+ * Compiles the kernels in one compiler run at the mode's first level, stores the object
+ * and one entry per kernel, and (tiered mode) starts the -O3 rebuild in the background.
+ */
+export function compileBatch(prelude: string, kernels: readonly { name: string; source: string }[]): CompiledBatch {
+  const source = `${prelude}\n${kernels.map((k) => k.source).join('\n\n')}\n`;
+  const c = requireCompiler(kernels);
+  const mode = compileMode();
+  const opt = mode === 'full' ? FULL_OPT : FAST_OPT;
   const dir = kernelCacheDir();
-  const batch = createHash('sha256').update(source).digest('hex').slice(0, 24);
-  // Unique per compile: worker threads share the pid and may build the same batch at once.
-  const unique = `${process.pid}.${threadId}.${++compileCount}`;
-  const cFile = join(dir, `batch_${batch}.${unique}.c`);
-  const tmpSo = join(dir, `batch_${batch}.${unique}.tmp.so`);
-  const so = join(dir, `batch_${batch}.so`);
+  mkdirSync(dir, { recursive: true }); // recreated if deleted while the process runs
+  const cFile = temporaryName(dir, 'src', '.c');
+  const tmpSo = temporaryName(dir, 'so');
+  let keepSource = false;
   try {
     writeFileSync(cFile, source);
-    const r = spawnSync(c.path, [...c.flags, '-o', tmpSo, cFile, '-lm'], { encoding: 'utf8', timeout: COMPILE_TIMEOUT_MS });
+    const r = spawnSync(c.path, [...withOpt(c.flags, opt), '-o', tmpSo, cFile, '-lm'], { encoding: 'utf8', timeout: COMPILE_TIMEOUT_MS });
     if (r.error || r.status !== 0) {
       const why = r.error ? r.error.message : `${c.path} exited with ${r.status}`;
       throw new CompileError(`C compilation of ${kernels.map((k) => k.name).join(', ')} failed: ${why}`, source, r.stderr ?? '');
     }
-    renameSync(tmpSo, so); // atomic: readers never see a half-written object
+    const stored = storeObject(dir, readFileSync(tmpSo), 'so');
+    for (const k of kernels) storeEntry(dir, k.name, { object: stored.object, sha256: stored.sha256, builder: c.id, opt });
+    if (mode === 'tiered')
+      keepSource = startFullBuild(
+        c,
+        cFile,
+        dir,
+        kernels.map((k) => k.name),
+        stored.object,
+      );
+    return { path: join(dir, stored.object), opt };
   } finally {
-    rmSync(cFile, { force: true });
+    if (!keepSource) rmSync(cFile, { force: true });
     rmSync(tmpSo, { force: true });
   }
-  for (const k of kernels) {
-    const entry = join(dir, `${k.name}.so`);
-    rmSync(entry, { force: true, recursive: true });
-    try {
-      linkSync(so, entry);
-    } catch {
-      // A concurrent process linked it first, or links are unsupported: the batch file still serves.
-    }
+}
+
+/**
+ * Starts the -O3 rebuild of kernels whose cached build is at a lower level (a process
+ * that exited before its rebuild finished). Returns false if no compiler is there.
+ */
+export function upgradeCached(prelude: string, kernels: readonly { name: string; source: string }[]): boolean {
+  const c = findCompiler();
+  if (!c || kernels.length === 0) return false;
+  const dir = kernelCacheDir();
+  try {
+    mkdirSync(dir, { recursive: true });
+    const cFile = temporaryName(dir, 'src', '.c');
+    writeFileSync(cFile, `${prelude}\n${kernels.map((k) => k.source).join('\n\n')}\n`);
+    if (
+      !startFullBuild(
+        c,
+        cFile,
+        dir,
+        kernels.map((k) => k.name),
+        null,
+      )
+    )
+      rmSync(cFile, { force: true });
+    return true;
+  } catch {
+    return false; // an unwritable cache: the kernels keep their -O1 code
   }
-  return so;
+}
+
+/**
+ * The background rebuild, run by `node -e` so it completes the cache even after this
+ * process exits (unless the cache is private, whose children are killed at exit). It
+ * runs at the lowest CPU priority, writes the object under its hash, then the entries.
+ */
+const FULL_BUILD_SCRIPT = `
+const { spawnSync } = require('node:child_process');
+const { createHash } = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const os = require('node:os');
+const job = JSON.parse(process.argv[1]);
+try { os.setPriority(19); } catch {}
+const tmp = job.cFile + '.o3.so';
+try {
+  const r = spawnSync(job.cc, [...job.flags, '-o', tmp, job.cFile, '-lm'], { timeout: job.timeoutMs });
+  if (!r.error && r.status === 0) {
+    const bytes = fs.readFileSync(tmp);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const object = 'obj_' + sha.slice(0, 32) + '.so';
+    const put = (name, data) => { const t = path.join(job.dir, name + '.' + process.pid + '.tmp'); fs.writeFileSync(t, data); fs.renameSync(t, path.join(job.dir, name)); };
+    put(object, bytes);
+    for (const n of job.names) put(n + '.json', JSON.stringify({ object, sha256: sha, builder: job.builder, opt: job.opt }));
+    // The -O1 object has no entry left (its batch moved as a whole); a process that has
+    // it loaded keeps its mapping.
+    if (job.replaces && job.replaces !== object) fs.rmSync(path.join(job.dir, job.replaces), { force: true });
+  }
+} catch {}
+try { fs.rmSync(tmp, { force: true }); } catch {}
+try { fs.rmSync(job.cFile, { force: true }); } catch {}
+`;
+
+function startFullBuild(c: CompilerInfo, cFile: string, dir: string, names: readonly string[], replaces: string | null): boolean {
+  const job = { cc: c.path, flags: withOpt(c.flags, FULL_OPT), cFile, dir, names, builder: c.id, opt: FULL_OPT, timeoutMs: COMPILE_TIMEOUT_MS, replaces };
+  try {
+    const child = spawn(process.execPath, ['-e', FULL_BUILD_SCRIPT, JSON.stringify(job)], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    child.on('error', () => {}); // a failed start leaves the -O1 code in place
+    child.unref();
+    if (kernelCacheDirs().privateWrite && child.pid !== undefined) {
+      const pid = child.pid;
+      privateChildren.add(pid);
+      child.once('exit', () => privateChildren.delete(pid));
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }

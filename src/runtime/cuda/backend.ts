@@ -6,8 +6,6 @@
  */
 import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CUDA_DIALECT, CUDA_PRELUDE, cudaDialectFor, renderCudaKernel } from '../../codegen/cuda.js';
 import { type GpuDialect, gpuLaunch } from '../../codegen/gpu.js';
@@ -18,6 +16,7 @@ import type { BufferRef } from '../../graph/node.js';
 import type { Backend, KernelSource, MemoryStats } from '../backend.js';
 import { fromNativeError } from '../cpu/backend.js';
 import type { NativeAddon } from '../native.js';
+import { cacheRoot, findVerified, type KernelCacheDirs, openCacheDirs, storeEntry, storeObject } from '../kernel-cache.js';
 
 /** Turns the addon's coded errors into typed ones (GPU codes first, then the common ones). */
 function fromCudaError(err: unknown): Error {
@@ -34,22 +33,15 @@ function native<T>(fn: () => T): T {
   }
 }
 
-let cacheDir: string | undefined;
+let cacheDirs: KernelCacheDirs | undefined;
 
-/** The directory cubins are kept in, per architecture; a private temporary one (one warning) if unwritable. */
-function cubinCacheDir(arch: string): string {
-  if (cacheDir) return cacheDir;
-  const base = process.env.METALARRAY_CACHE_DIR || join(homedir(), '.cache', 'metalarray');
-  const dir = join(base, 'cuda', arch);
-  try {
-    mkdirSync(dir, { recursive: true });
-    accessSync(dir, constants.W_OK);
-    cacheDir = dir;
-  } catch {
-    cacheDir = mkdtempSync(join(tmpdir(), 'metalarray-cuda-'));
-    process.emitWarning(`metalarray: kernel cache ${dir} is not writable; using ${cacheDir} for this process`);
-  }
-  return cacheDir;
+/**
+ * The cubin cache of an architecture (the same verified layout as the cpu cache,
+ * ../kernel-cache.ts): read-only caches are read, misses go to a private directory.
+ */
+function cubinCacheDirs(arch: string): KernelCacheDirs {
+  cacheDirs ??= openCacheDirs(join(cacheRoot(), 'cuda', arch));
+  return cacheDirs;
 }
 
 /** The whole program NVRTC compiles for one rendered kernel: the prelude, then the kernel. */
@@ -104,16 +96,19 @@ export class CudaBackend extends CudaRenderer implements Backend {
         counters.kernelCacheHits++;
         continue;
       }
-      const path = join(cubinCacheDir(this.arch), `${k.name}.cubin`);
-      if (existsSync(path)) {
+      const dirs = cubinCacheDirs(this.arch);
+      const builder = `nvrtc-${this.arch}`;
+      // Verified before loading: the bytes hashed are the bytes handed to the driver.
+      const hit = findVerified(dirs.read, k.name, (e) => e.builder === builder, dirs.write);
+      if (hit) {
         try {
-          const [id] = this.native.cudaLoadModule(readFileSync(path), [k.name]);
+          const [id] = this.native.cudaLoadModule(hit.bytes as Buffer, [k.name]); // read: bytes were not skipped
           this.kernelIds.set(k.name, id);
           counters.kernelCacheHits++;
           if (debugLevel >= 1) debugLog(`kernel ${k.name} (cuda): disk cache hit`);
           continue;
         } catch {
-          rmSync(path, { force: true }); // corrupt or foreign entry: rebuild it
+          // A verified cubin without this kernel (a foreign entry under its name): rebuild it.
         }
       }
       counters.kernelCacheMisses++;
@@ -133,9 +128,8 @@ export class CudaBackend extends CudaRenderer implements Backend {
       counters.compileMs += ms;
       counters.kernelsCompiled++;
       try {
-        const tmp = `${path}.${process.pid}.tmp`;
-        writeFileSync(tmp, cubin);
-        renameSync(tmp, path);
+        const stored = storeObject(dirs.write, cubin, 'cubin');
+        storeEntry(dirs.write, k.name, { object: stored.object, sha256: stored.sha256, builder, opt: 3 });
       } catch {
         // The disk cache is an optimization; the kernel is loaded either way.
       }
