@@ -70,6 +70,9 @@ describe.skipIf(skip)('CUDA kernels compile with NVRTC', () => {
       [ma.softmax(a, -1)],
       [ma.cumsum(a, 1)],
       [ma.take(a, idx, 0).multiply(2)],
+      // Issue 14's reductions nested in another's kernel (once an undeclared value).
+      [ma.sum(ma.exp(ma.max(ma.expandDims(a, -1), 2)), 1)],
+      [ma.sum(ma.sum(ma.broadcastTo(ma.expandDims(a, 0), [4, 64, 48]), 0).exp())],
     ];
     const previous = ma.getMatmulPrecision();
     const jobs: { name: string; source: string; arch: string }[] = [];
