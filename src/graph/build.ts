@@ -24,6 +24,8 @@ export function leafNode(buffer: BufferRef, shape: readonly number[], dtype: DTy
   n.buffer = buffer;
   n.strides = strides;
   n.offset = offset;
+  // The whole buffer stays alive while the leaf does, whatever part of it the leaf views.
+  n.pinned = buffer.nbytes;
   registerLeaf(n);
   return n.seal();
 }

@@ -11,6 +11,8 @@ export interface Metrics {
   kernelCacheHits: number;
   kernelCacheMisses: number;
   compileMs: number;
+  /** Pending graphs evaluated early because they crossed the auto-evaluation bounds (see setAutoEval). */
+  autoEvals: number;
 }
 
 /** The live counters (mutated in place on hot paths; copy before handing out). */
@@ -22,6 +24,7 @@ export const counters: Metrics = {
   kernelCacheHits: 0,
   kernelCacheMisses: 0,
   compileMs: 0,
+  autoEvals: 0,
 };
 
 /** Zeroes every counter. */

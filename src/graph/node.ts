@@ -156,6 +156,20 @@ export class Node {
   localId = -1;
   consumers = 0;
 
+  /**
+   * Longest path of pending nodes beneath this one (0 for leaves, constants and iotas;
+   * 1 + the deepest input otherwise), kept at construction so auto-evaluation costs O(1).
+   */
+  depth = 0;
+  /**
+   * Upper bound on the buffer bytes this node keeps alive while pending: a leaf's buffer
+   * size; otherwise the sum over its distinct inputs (a leaf reached along k paths counts
+   * k times, so shared subgraphs overestimate; see docs/lazy.md).
+   */
+  pinned = 0;
+  /** True once auto-evaluation turned this node into a leaf (explain() reports it). */
+  autoEvaluated = false;
+
   constructor(kind: NodeKind, op: string, inputs: Node[], shape: readonly number[], dtype: DType, backend: string) {
     this.kind = kind;
     this.op = op;
@@ -166,7 +180,13 @@ export class Node {
     let size = 1;
     for (let i = 0; i < shape.length; i++) size *= shape[i];
     this.size = size;
-    for (let i = 0; i < inputs.length; i++) inputs[i].refs++;
+    if (inputs.length > 0) {
+      // Evaluates over-deep or over-pinning inputs first (before taking holds, so a
+      // failed evaluation leaks nothing); they come back as leaves.
+      if (autoEvalHook !== null && measure(this, inputs)) autoEvalHook(inputs, this.depth, this.pinned);
+      measure(this, inputs);
+      for (let i = 0; i < inputs.length; i++) inputs[i].refs++;
+    }
   }
 
   /** Computes the structural hash; called by the factories once attributes are set. */
@@ -238,6 +258,8 @@ export class Node {
     buffer.holders++;
     this.strides = strides;
     this.offset = offset;
+    this.depth = 0;
+    this.pinned = buffer.nbytes;
     this.seal();
     for (let i = 0; i < inputs.length; i++) releaseNode(inputs[i]);
     leafRegistry.register(this, buffer, this);
@@ -245,6 +267,49 @@ export class Node {
 }
 
 const EMPTY: Node[] = [];
+
+/**
+ * Bounds on a pending graph (see `setAutoEval` and docs/lazy.md): a new node whose
+ * depth exceeds `maxDepth`, or whose pinned-bytes bound exceeds `maxPinnedBytes`, has
+ * its pending inputs evaluated first.
+ */
+export interface AutoEvalLimits {
+  readonly maxDepth: number;
+  readonly maxPinnedBytes: number;
+}
+
+/** Defaults: far above a fused expression (a normal draw is ~90 deep), far below a loop's chain. */
+export const DEFAULT_AUTO_EVAL: AutoEvalLimits = { maxDepth: 512, maxPinnedBytes: 1024 * 1024 * 1024 };
+
+/** What the constructor calls when a bound is crossed: evaluates the pending inputs (or decides not to). */
+export type AutoEvalHook = (inputs: readonly Node[], depth: number, pinned: number) => void;
+
+let autoEvalHook: AutoEvalHook | null = null;
+let maxDepth = Number.POSITIVE_INFINITY;
+let maxPinnedBytes = Number.POSITIVE_INFINITY;
+
+/** Installs the evaluation hook with its bounds; null turns auto-evaluation off. */
+export function setAutoEvalHook(hook: AutoEvalHook | null, limits: AutoEvalLimits): void {
+  autoEvalHook = hook;
+  maxDepth = limits.maxDepth;
+  maxPinnedBytes = limits.maxPinnedBytes;
+}
+
+/** Sets `node.depth` and `node.pinned` from its inputs; true when either crosses its bound. */
+function measure(node: Node, inputs: readonly Node[]): boolean {
+  let depth = 0;
+  let pinned = 0;
+  for (let i = 0; i < inputs.length; i++) {
+    const x = inputs[i];
+    if (x.depth >= depth) depth = x.depth + 1;
+    // x * x reads x once; wide inputs (a stack of many arrays) skip the quadratic check.
+    if (i > 0 && i < 8 && inputs.indexOf(x) < i) continue;
+    pinned += x.pinned;
+  }
+  node.depth = depth;
+  node.pinned = pinned;
+  return depth > maxDepth || pinned > maxPinnedBytes;
+}
 
 const KIND_TAG: Record<NodeKind, number> = {
   leaf: 1,
