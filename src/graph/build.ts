@@ -26,6 +26,7 @@ export function leafNode(buffer: BufferRef, shape: readonly number[], dtype: DTy
   n.offset = offset;
   // The whole buffer stays alive while the leaf does, whatever part of it the leaf views.
   n.pinned = buffer.nbytes;
+  n.pinnedTop = buffer;
   registerLeaf(n);
   return n.seal();
 }

@@ -163,10 +163,13 @@ export class Node {
   depth = 0;
   /**
    * Upper bound on the buffer bytes this node keeps alive while pending: a leaf's buffer
-   * size; otherwise the sum over its distinct inputs (a leaf reached along k paths counts
-   * k times, so shared subgraphs overestimate; see docs/lazy.md).
+   * size; otherwise the sum over its distinct inputs, less the copies of the one largest
+   * buffer they share (other leaves reached along k paths count k times, so shared
+   * subgraphs can overestimate; see docs/lazy.md).
    */
   pinned = 0;
+  /** The largest buffer counted in `pinned` (a leaf's own buffer), so inputs sharing it count it once. */
+  pinnedTop: BufferRef | null = null;
   /** True once auto-evaluation turned this node into a leaf (explain() reports it). */
   autoEvaluated = false;
 
@@ -260,6 +263,7 @@ export class Node {
     this.offset = offset;
     this.depth = 0;
     this.pinned = buffer.nbytes;
+    this.pinnedTop = buffer;
     this.seal();
     for (let i = 0; i < inputs.length; i++) releaseNode(inputs[i]);
     leafRegistry.register(this, buffer, this);
@@ -299,13 +303,26 @@ export function setAutoEvalHook(hook: AutoEvalHook | null, limits: AutoEvalLimit
 function measure(node: Node, inputs: readonly Node[]): boolean {
   let depth = 0;
   let pinned = 0;
+  let top: BufferRef | null = null;
   for (let i = 0; i < inputs.length; i++) {
     const x = inputs[i];
     if (x.depth >= depth) depth = x.depth + 1;
     // x * x reads x once; wide inputs (a stack of many arrays) skip the quadratic check.
     if (i > 0 && i < 8 && inputs.indexOf(x) < i) continue;
     pinned += x.pinned;
+    const t = x.pinnedTop;
+    if (t !== null && (top === null || t.nbytes > top.nbytes)) top = t;
   }
+  // Inputs that share their largest buffer (softmax's x, read along every path) hold it
+  // once: the sum stays an upper bound and stops counting one input per path.
+  let shared = -1;
+  if (top !== null) {
+    for (let i = 0; i < inputs.length; i++) {
+      if (inputs[i].pinnedTop === top && !(i > 0 && i < 8 && inputs.indexOf(inputs[i]) < i)) shared++;
+    }
+    pinned -= shared * top.nbytes;
+  }
+  node.pinnedTop = top;
   node.depth = depth;
   node.pinned = pinned;
   return depth > maxDepth || pinned > maxPinnedBytes;
