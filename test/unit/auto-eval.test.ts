@@ -84,7 +84,8 @@ describe('auto-evaluation: depth and pinned bytes', () => {
   });
 
   it('pinned bytes: an elementwise expression over a large leaf the caller holds is not cut; a reduction of it may be', () => {
-    const x = ma.array(Float32Array.from({ length: 4096 }, (_, i) => i / 4096 - 0.5), 'float32'); // 16 KiB
+    // 16 KiB
+    const x = ma.array(Float32Array.from({ length: 4096 }, (_, i) => i / 4096 - 0.5), 'float32');
     ma.setAutoEval({ maxPinnedBytes: 1024 });
     ma.resetMetrics();
     // gelu reads x along four paths; they share x's buffer, so the bound stays 16 KiB.
