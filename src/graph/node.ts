@@ -162,13 +162,12 @@ export class Node {
    */
   depth = 0;
   /**
-   * Upper bound on the buffer bytes this node keeps alive while pending: a leaf's buffer
-   * size; otherwise the sum over its distinct inputs, less the copies of the one largest
-   * buffer they share (other leaves reached along k paths count k times, so shared
-   * subgraphs can overestimate; see docs/lazy.md).
+   * Estimate of the buffer bytes this node keeps alive while pending: a leaf's buffer
+   * size; otherwise the largest input's estimate plus the other evaluated inputs it reads
+   * directly (see measure() and docs/lazy.md).
    */
   pinned = 0;
-  /** The largest buffer counted in `pinned` (a leaf's own buffer), so inputs sharing it count it once. */
+  /** The buffer `pinned` started from (a leaf's own buffer), so inputs sharing it count it once. */
   pinnedTop: BufferRef | null = null;
   /** True once auto-evaluation turned this node into a leaf (explain() reports it). */
   autoEvaluated = false;
@@ -299,28 +298,30 @@ export function setAutoEvalHook(hook: AutoEvalHook | null, limits: AutoEvalLimit
   maxPinnedBytes = limits.maxPinnedBytes;
 }
 
-/** Sets `node.depth` and `node.pinned` from its inputs; true when either crosses its bound. */
+/**
+ * Sets `node.depth` and `node.pinned` from its inputs; true when either crosses its bound.
+ * The pinned figure is an estimate, not a sum over paths (that doubles at every
+ * reconvergence, as in an optimizer whose state feeds itself): the largest input's
+ * figure, plus the buffers of evaluated inputs read directly that are not its largest
+ * buffer. A chain that reads a new array every step grows by each array; a tree of
+ * pending sums over many arrays is underestimated (see docs/lazy.md).
+ */
 function measure(node: Node, inputs: readonly Node[]): boolean {
   let depth = 0;
-  let pinned = 0;
-  let top: BufferRef | null = null;
+  let widest: Node = inputs[0];
   for (let i = 0; i < inputs.length; i++) {
     const x = inputs[i];
     if (x.depth >= depth) depth = x.depth + 1;
-    // x * x reads x once; wide inputs (a stack of many arrays) skip the quadratic check.
-    if (i > 0 && i < 8 && inputs.indexOf(x) < i) continue;
-    pinned += x.pinned;
-    const t = x.pinnedTop;
-    if (t !== null && (top === null || t.nbytes > top.nbytes)) top = t;
+    if (x.pinned > widest.pinned) widest = x;
   }
-  // Inputs that share their largest buffer (softmax's x, read along every path) hold it
-  // once: the sum stays an upper bound and stops counting one input per path.
-  let shared = -1;
-  if (top !== null) {
-    for (let i = 0; i < inputs.length; i++) {
-      if (inputs[i].pinnedTop === top && !(i > 0 && i < 8 && inputs.indexOf(inputs[i]) < i)) shared++;
-    }
-    pinned -= shared * top.nbytes;
+  const top = widest.pinnedTop;
+  let pinned = widest.pinned;
+  for (let i = 0; i < inputs.length; i++) {
+    const x = inputs[i];
+    // Evaluated inputs other than the widest, each buffer once (x * x reads x once; wide
+    // inputs, a stack of many arrays, skip the quadratic check).
+    if (x === widest || x.depth !== 0 || x.pinnedTop === top || (i > 0 && i < 8 && inputs.indexOf(x) < i)) continue;
+    pinned += x.pinned;
   }
   node.pinnedTop = top;
   node.depth = depth;

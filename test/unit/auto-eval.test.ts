@@ -16,7 +16,7 @@ const f32 = (x: ma.MetalArray): number[] => Array.from(x.toTypedArray() as Float
 afterEach(() => ma.setAutoEval(true));
 
 describe('auto-evaluation: depth and pinned bytes', () => {
-  it('depth is 1 + the deepest input (0 for leaves and constants); pinned sums distinct inputs', () => {
+  it('depth is 1 + the deepest input (0 for leaves and constants); pinned adds the evaluated inputs read directly', () => {
     const x = ma.array([1, 2, 3, 4], 'float32');
     expect(depth(x)).toBe(0);
     expect(pinned(x)).toBe(16);
@@ -26,8 +26,10 @@ describe('auto-evaluation: depth and pinned bytes', () => {
     expect(depth(z)).toBe(3);
     // y * y reads y once; y and x share x's buffer, counted once.
     expect(pinned(z)).toBe(16);
-    const w = ma.array([5, 6], 'float32');
-    expect(pinned(z.add(ma.sum(w)))).toBe(16 + 8);
+    const w = ma.array([5, 6, 7, 8], 'float32');
+    expect(pinned(z.add(w))).toBe(32);
+    // An estimate: a leaf read again one level up counts again.
+    expect(pinned(z.add(w).add(w))).toBe(48);
     expect(depth(ma.zeros([3]))).toBe(0);
     z.eval();
     expect(depth(z)).toBe(0);
