@@ -11,6 +11,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import * as ma from '../dist/index.js';
+import type { Stats } from './workloads.js';
 
 export const LOOP_ITERATIONS = 1000;
 /** Iterations [start, end) of each window. */
@@ -153,7 +154,53 @@ export function runLoops(): LoopSummary[] {
   const loops = [randomLoop, kmeansLoop, adamLoop];
   return loops.map((loop) => {
     loop(); // compiles every kernel the loop needs (the disk cache keeps them)
-    return summarizeLoop(loop());
+    const s = summarizeLoop(loop());
+    printSummary(s);
+    return s;
+  });
+}
+
+function windowAsStats(samples: readonly number[], [start, end]: readonly [number, number]): Stats {
+  const w = samples.slice(start, end).sort((a, b) => a - b);
+  const q = (f: number) => w[Math.min(w.length - 1, Math.floor(f * w.length))];
+  return {
+    medianMs: q(0.5),
+    minMs: w[0],
+    p10Ms: q(0.1),
+    p90Ms: q(0.9),
+    meanMs: w.reduce((a, b) => a + b, 0) / w.length,
+    iterations: w.length,
+    warmup: start,
+  };
+}
+
+/**
+ * The loops as rows of `npm run bench` (bench/run.ts records them): the late window's
+ * figures, judged against LOOP_GROWTH_LIMIT times the early window's mean (compare the
+ * means: the loops pay in bursts, see the top of this file).
+ */
+export function loopRows() {
+  return runLoops().map((s, i) => {
+    return {
+      id: 'loops',
+      name: `l${i + 1}. loop: ${s.run.name}`,
+      description: `${LOOP_ITERATIONS} iterations, no eval in the body; mean ms/iteration over iterations ${LATE_WINDOW.join('-')} vs ${EARLY_WINDOW.join('-')}`,
+      unit: 'ms' as const,
+      metalarray: { ...windowAsStats(s.run.samplesMs, LATE_WINDOW), medianMs: s.late.meanMs },
+      metalarrayNoFusion: null,
+      numpy: null,
+      target: { kind: 'time-at-most' as const, value: LOOP_GROWTH_LIMIT * s.early.meanMs, unit: 'ms' as const },
+      details: {
+        earlyMeanMs: s.early.meanMs,
+        lateMeanMs: s.late.meanMs,
+        earlyMedianMs: s.early.medianMs,
+        lateMedianMs: s.late.medianMs,
+        growth: s.growth,
+        kernelLaunchesPerIteration: s.run.kernelLaunches / LOOP_ITERATIONS,
+        autoEvals: s.run.autoEvals,
+        maxPendingDepth: s.run.maxPendingDepth,
+      },
+    };
   });
 }
 
@@ -167,5 +214,5 @@ function printSummary(s: LoopSummary): void {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  for (const s of runLoops()) printSummary(s);
+  loopRows();
 }

@@ -3,7 +3,7 @@
  * prints a table and writes bench/results/latest.json. See bench/README.md.
  *
  * Flags (after `npm run bench --`):
- *   --only=gelu,affine,chain,first-eval,rowsum,sum,softmax,layernorm,matmul,matmul-relu,sort
+ *   --only=gelu,affine,chain,first-eval,rowsum,sum,softmax,layernorm,matmul,matmul-relu,sort,loops
  *                                         run a subset
  *   --no-numpy                            skip NumPy (ratios become n/a)
  *   --strict                              exit with status 1 if a target is missed
@@ -56,6 +56,8 @@ import {
   uniform,
 } from './workloads.js';
 
+import { loopRows } from './loops.js';
+
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH_DIR);
 const PEER = join(BENCH_DIR, 'numpy_peer.py');
@@ -67,7 +69,7 @@ const RESULTS_DIR = join(BENCH_DIR, 'results');
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
-const WORKLOAD_IDS = ['gelu', 'affine', 'chain', 'first-eval', 'rowsum', 'sum', 'softmax', 'layernorm', 'matmul', 'matmul-relu', 'sort'] as const;
+const WORKLOAD_IDS = ['gelu', 'affine', 'chain', 'first-eval', 'rowsum', 'sum', 'softmax', 'layernorm', 'matmul', 'matmul-relu', 'sort', 'loops'] as const;
 type WorkloadId = (typeof WORKLOAD_IDS)[number];
 const only = new Set(onlyArg ? onlyArg.slice('--only='.length).split(',') : WORKLOAD_IDS);
 for (const id of only) {
@@ -1087,6 +1089,10 @@ function main(): void {
   if (selected('matmul')) withLoad("i'. matmul, generated kernel", () => benchMatmul(np, false, 'generated'));
   if (selected('matmul-relu')) withLoad("j'. relu(a@b+bias), generated kernel", () => benchMatmul(np, true, 'generated'));
   if (selected('sort')) withLoad('k. sort', () => benchSort(np));
+  if (selected('loops'))
+    withLoad('l. loops', () => {
+      for (const row of loopRows()) record(row);
+    });
   printTable();
   printNotes();
   const seconds = (performance.now() - t0) / 1000;
