@@ -3,7 +3,7 @@
  * prints a table and writes bench/results/latest.json. See bench/README.md.
  *
  * Flags (after `npm run bench --`):
- *   --only=gelu,affine,chain,first-eval,rowsum,sum,softmax,layernorm,matmul,matmul-relu,sort,runplan,memory,coldstart
+ *   --only=gelu,affine,chain,first-eval,rowsum,sum,softmax,layernorm,matmul,matmul-relu,sort,runplan,memory,coldstart,loops
  *                                         run a subset
  *   --no-numpy                            skip NumPy (ratios become n/a)
  *   --strict                              exit with status 1 if a target is missed
@@ -58,6 +58,8 @@ import {
   uniform,
 } from './workloads.js';
 
+import { loopRows } from './loops.js';
+
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH_DIR);
 const PEER = join(BENCH_DIR, 'numpy_peer.py');
@@ -89,6 +91,7 @@ const WORKLOAD_IDS = [
   'runplan',
   'memory',
   'coldstart',
+  'loops',
 ] as const;
 type WorkloadId = (typeof WORKLOAD_IDS)[number];
 const only = new Set(onlyArg ? onlyArg.slice('--only='.length).split(',') : WORKLOAD_IDS);
@@ -1132,6 +1135,10 @@ function main(): void {
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'coldstart.ts')], { stdio: 'inherit', timeout: 900_000 });
     if (r.status !== 0) problems.push(`l. cold start: bench/coldstart.ts exited with ${r.status}`);
   }
+  if (selected('loops'))
+    withLoad('o. loops', () => {
+      for (const row of loopRows()) record(row);
+    });
   printTable();
   printNotes();
   const seconds = (performance.now() - t0) / 1000;

@@ -5,6 +5,7 @@ export { MetalArray, type NestedList, type ReadOptions } from './array/array.js'
 export type { DType } from './graph/dtype.js';
 export type { AnyTypedArray } from './graph/dtype.js';
 export type { Metrics } from './graph/metrics.js';
+export type { AutoEvalLimits } from './graph/node.js';
 export type { ArrayLike } from './ops/operand.js';
 export type { IndexTypedArray, SliceSpec } from './ops/movement.js';
 export {
@@ -108,6 +109,9 @@ export {
   blasInfo,
   setCpuMatmul,
   getCpuMatmul,
+  setAutoEval,
+  getAutoEval,
+  type AutoEvalSetting,
   type BlasInfo,
   type MemoryInfo,
   type KernelSourceInfo,

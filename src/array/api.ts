@@ -3,9 +3,10 @@
  * metrics views, plan inspection, backend selection.
  */
 import { ArgumentError, BackendUnavailableError, formatValue, MetalArrayError } from '../errors.js';
-import { execute, executeAsync, inspectPlan } from '../graph/executor.js';
+import { autoEvaluate, execute, executeAsync, inspectPlan } from '../graph/executor.js';
 import { type Metrics, counters, resetCounters } from '../graph/metrics.js';
-import type { Node } from '../graph/node.js';
+import { type AutoEvalLimits, DEFAULT_AUTO_EVAL, type Node, setAutoEvalHook } from '../graph/node.js';
+import { walkGraph } from '../graph/walk.js';
 import type { DeviceInfo } from '../runtime/backend.js';
 import { backendFor, getBackendName, isAvailable as backendAvailable, plannerFor, setBackendName } from '../runtime/registry.js';
 import { loadNative } from '../runtime/native.js';
@@ -188,8 +189,103 @@ export function explain(...arrays: MetalArray[]): string {
     }
   }
   if (lines.length === 0) lines.push('nothing to run: every array is already evaluated');
+  const early = autoEvaluatedInputs(arrays);
+  if (early > 0) {
+    lines.push(
+      `auto-evaluated: ${early} input${early === 1 ? ' was' : 's were'} evaluated early (a pending graph crossed ${describeLimits()}; setAutoEval(false) turns this off)`,
+    );
+  }
   return lines.join('\n');
 }
+
+/** How many leaves under `arrays` were made by auto-evaluation. */
+function autoEvaluatedInputs(arrays: readonly MetalArray[]): number {
+  const pending = arrays.map((a) => a.liveNode('explain')).filter((n) => n.kind !== 'leaf');
+  if (pending.length === 0) return 0;
+  let count = 0;
+  for (const n of walkGraph(pending).nodes) if (n.autoEvaluated && n.kind === 'leaf') count++;
+  return count;
+}
+
+// ---------------------------------------------------------------- auto-evaluation
+
+/** The bounds of `setAutoEval`, or false when auto-evaluation is off. */
+export type AutoEvalSetting = AutoEvalLimits | false;
+
+let autoEvalSetting: AutoEvalSetting = DEFAULT_AUTO_EVAL;
+
+function describeLimits(): string {
+  const s = autoEvalSetting;
+  return s === false ? 'no bound (auto-evaluation is off)' : `depth ${s.maxDepth} or ${s.maxPinnedBytes} pinned bytes`;
+}
+
+function installAutoEval(setting: AutoEvalSetting): void {
+  autoEvalSetting = setting;
+  if (setting === false) {
+    setAutoEvalHook(null, { maxDepth: Number.POSITIVE_INFINITY, maxPinnedBytes: Number.POSITIVE_INFINITY });
+    return;
+  }
+  setAutoEvalHook((inputs, depth, pinned) => autoEvaluate(inputs, depth, pinned, setting, backendFor(inputs[0].backend), planOptions()), setting);
+}
+
+function checkLimit(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min || (Number.isFinite(value) && !Number.isInteger(value))) {
+    throw new ArgumentError(`setAutoEval: ${name} must be an integer >= ${min} (or Infinity), got ${formatValue(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Bounds pending (unevaluated) graphs. When an op would build a node more than
+ * `maxDepth` ops deep, or one whose graph may keep more than `maxPinnedBytes` of
+ * buffers alive, the op's pending inputs are evaluated first (the values are the same;
+ * `metrics().autoEvals` counts these and `explain` reports them). This keeps loops
+ * that never call `eval` from growing a graph without end. Defaults: depth 512,
+ * 1 GiB; `false` turns it off, `true` restores the defaults; a partial object keeps
+ * the default for the other bound. `METALARRAY_AUTO_EVAL=off` starts with it off.
+ *
+ * @example
+ * ```ts
+ * ma.setAutoEval({ maxDepth: 128 }); // evaluate sooner
+ * let x = ma.ones([4]);
+ * for (let i = 0; i < 1000; i++) x = x.add(1); // never more than 128 pending ops
+ * ma.setAutoEval(false); // graphs grow until read or eval()
+ * ```
+ */
+export function setAutoEval(setting: Partial<AutoEvalLimits> | boolean): void {
+  if (setting === false || setting === true) {
+    installAutoEval(setting ? DEFAULT_AUTO_EVAL : false);
+    return;
+  }
+  if (setting === null || typeof setting !== 'object' || Array.isArray(setting)) {
+    throw new ArgumentError(`setAutoEval: expected { maxDepth, maxPinnedBytes }, true or false, got ${formatValue(setting)}`);
+  }
+  for (const k of Object.keys(setting)) {
+    if (k !== 'maxDepth' && k !== 'maxPinnedBytes') throw new ArgumentError(`setAutoEval: unknown option '${k}' (expected maxDepth, maxPinnedBytes)`);
+  }
+  installAutoEval({
+    maxDepth: setting.maxDepth === undefined ? DEFAULT_AUTO_EVAL.maxDepth : checkLimit('maxDepth', setting.maxDepth, 1),
+    maxPinnedBytes: setting.maxPinnedBytes === undefined ? DEFAULT_AUTO_EVAL.maxPinnedBytes : checkLimit('maxPinnedBytes', setting.maxPinnedBytes, 0),
+  });
+}
+
+/**
+ * The current auto-evaluation bounds, or false when it is off (see setAutoEval).
+ *
+ * @example
+ * ```ts
+ * const before = ma.getAutoEval();
+ * ma.setAutoEval(false);
+ * // ... build a deep graph on purpose ...
+ * ma.setAutoEval(before);
+ * ```
+ */
+export function getAutoEval(): AutoEvalSetting {
+  return autoEvalSetting;
+}
+
+const AUTO_EVAL_ENV = (process.env.METALARRAY_AUTO_EVAL ?? '').trim().toLowerCase();
+installAutoEval(AUTO_EVAL_ENV === 'off' || AUTO_EVAL_ENV === '0' || AUTO_EVAL_ENV === 'false' ? false : DEFAULT_AUTO_EVAL);
 
 /** One generated kernel, as `kernelSources` returns it. */
 export interface KernelSourceInfo {

@@ -256,6 +256,23 @@ export class MetalArray {
     this.dispose();
   }
 
+  /**
+   * Iterates over axis 0, as NumPy does: each item is the view `a.slice(i)` (rank one
+   * lower, no copy). A 0-d array is not iterable (TypeError).
+   *
+   * @example
+   * ```ts
+   * const [k1, k2] = ma.random.split(ma.random.key(0)); // two keys of shape [2]
+   * for (const row of ma.arange(6).reshape(2, 3)) console.log(row.tolist());
+   * ```
+   */
+  *[Symbol.iterator](): Generator<MetalArray, void, undefined> {
+    const n = this.liveNode('iterate');
+    if (n.shape.length === 0) throw new TypeError('iterate: a 0-d array (shape []) is not iterable; read it with item()');
+    const rows = n.shape[0];
+    for (let i = 0; i < rows; i++) yield slice(this, i);
+  }
+
   /** A copy of this array on another backend (the same array if it is already there). */
   to(backendName: string): MetalArray {
     const n = this.liveNode('to');

@@ -24,6 +24,9 @@ export function leafNode(buffer: BufferRef, shape: readonly number[], dtype: DTy
   n.buffer = buffer;
   n.strides = strides;
   n.offset = offset;
+  // The whole buffer stays alive while the leaf does, whatever part of it the leaf views.
+  n.pinned = buffer.nbytes;
+  n.pinnedTop = buffer;
   registerLeaf(n);
   return n.seal();
 }

@@ -13,7 +13,7 @@ import { DTYPES, isFloat } from './dtype.js';
 import { type CpuMatmulMode, libraryGemmCommand, selectLibraryGemms } from './library-gemm.js';
 import { counters } from './metrics.js';
 import { getMatmulPrecision } from './precision.js';
-import type { BufferRef, Node } from './node.js';
+import type { AutoEvalLimits, BufferRef, Node } from './node.js';
 import { schedule } from './scheduler.js';
 import { walkGraph } from './walk.js';
 
@@ -536,6 +536,29 @@ export async function executeAsync(outputs: readonly Node[], backend: Backend, o
     throw err;
   }
   completeRun(run);
+}
+
+/**
+ * The auto-evaluation hook's body (node.ts calls it while building a node whose depth or
+ * pinned-bytes bound crossed its limit): evaluates the node's pending inputs together,
+ * so the node is built over leaves. A pinned-bytes crossing is acted on only when
+ * evaluating would at least halve the bound (the inputs' own bytes are what stays
+ * pinned afterwards); a graph over large leaves the caller holds anyway stays fused.
+ */
+export function autoEvaluate(inputs: readonly Node[], depth: number, pinned: number, limits: AutoEvalLimits, backend: Backend, opts: PlanOptions): void {
+  const pending: Node[] = [];
+  let after = 0;
+  for (let i = 0; i < inputs.length; i++) {
+    const x = inputs[i];
+    if (pending.includes(x)) continue;
+    if (x.depth > 0) pending.push(x);
+    after += x.depth > 0 ? x.size * DTYPES[x.dtype].bytes : x.pinned;
+  }
+  if (pending.length === 0) return;
+  if (depth <= limits.maxDepth && pinned <= 2 * after) return;
+  execute(pending, backend, opts);
+  counters.autoEvals++;
+  for (let i = 0; i < pending.length; i++) pending[i].autoEvaluated = true;
 }
 
 /** The plan for `outputs` without running it (explain, kernelSources). */

@@ -13,6 +13,8 @@ export interface Metrics {
   compileMs: number;
   /** cpu: kernels switched from their fast first build to -O3 code built in the background. */
   kernelsUpgraded: number;
+  /** Pending graphs evaluated early because they crossed the auto-evaluation bounds (see setAutoEval). */
+  autoEvals: number;
 }
 
 /** The live counters (mutated in place on hot paths; copy before handing out). */
@@ -25,6 +27,7 @@ export const counters: Metrics = {
   kernelCacheMisses: 0,
   compileMs: 0,
   kernelsUpgraded: 0,
+  autoEvals: 0,
 };
 
 /** Zeroes every counter. */

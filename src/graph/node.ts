@@ -159,6 +159,22 @@ export class Node {
   localId = -1;
   consumers = 0;
 
+  /**
+   * Longest path of pending nodes beneath this one (0 for leaves, constants and iotas;
+   * 1 + the deepest input otherwise), kept at construction so auto-evaluation costs O(1).
+   */
+  depth = 0;
+  /**
+   * Estimate of the buffer bytes this node keeps alive while pending: a leaf's buffer
+   * size; otherwise the largest input's estimate plus the other evaluated inputs it reads
+   * directly (see measure() and docs/lazy.md).
+   */
+  pinned = 0;
+  /** The buffer `pinned` started from (a leaf's own buffer), so inputs sharing it count it once. */
+  pinnedTop: BufferRef | null = null;
+  /** True once auto-evaluation turned this node into a leaf (explain() reports it). */
+  autoEvaluated = false;
+
   constructor(kind: NodeKind, op: string, inputs: Node[], shape: readonly number[], dtype: DType, backend: string) {
     this.kind = kind;
     this.op = op;
@@ -171,7 +187,13 @@ export class Node {
     // Shapes no argument named (broadcasts, outer products) get the same limit as checkShape's.
     if (size > MAX_ELEMENTS) throw tooManyElements(`building a ${op === '' ? kind : op} node`, shape);
     this.size = size;
-    for (let i = 0; i < inputs.length; i++) inputs[i].refs++;
+    if (inputs.length > 0) {
+      // Evaluates over-deep or over-pinning inputs first (before taking holds, so a
+      // failed evaluation leaks nothing); they come back as leaves.
+      if (autoEvalHook !== null && measure(this, inputs)) autoEvalHook(inputs, this.depth, this.pinned);
+      measure(this, inputs);
+      for (let i = 0; i < inputs.length; i++) inputs[i].refs++;
+    }
   }
 
   /** Computes the structural hash; called by the factories once attributes are set. */
@@ -243,6 +265,9 @@ export class Node {
     buffer.holders++;
     this.strides = strides;
     this.offset = offset;
+    this.depth = 0;
+    this.pinned = buffer.nbytes;
+    this.pinnedTop = buffer;
     this.seal();
     for (let i = 0; i < inputs.length; i++) releaseNode(inputs[i]);
     if (debugMemoryBytes !== null && buffer.nbytes >= debugMemoryBytes) logAllocation(this, this.op || this.kind);
@@ -250,6 +275,64 @@ export class Node {
 }
 
 const EMPTY: Node[] = [];
+
+/**
+ * Bounds on a pending graph (see `setAutoEval` and docs/lazy.md): a new node whose
+ * depth exceeds `maxDepth`, or whose pinned-bytes bound exceeds `maxPinnedBytes`, has
+ * its pending inputs evaluated first.
+ */
+export interface AutoEvalLimits {
+  readonly maxDepth: number;
+  readonly maxPinnedBytes: number;
+}
+
+/** Defaults: far above a fused expression (a normal draw is ~90 deep), far below a loop's chain. */
+export const DEFAULT_AUTO_EVAL: AutoEvalLimits = { maxDepth: 512, maxPinnedBytes: 1024 * 1024 * 1024 };
+
+/** What the constructor calls when a bound is crossed: evaluates the pending inputs (or decides not to). */
+export type AutoEvalHook = (inputs: readonly Node[], depth: number, pinned: number) => void;
+
+let autoEvalHook: AutoEvalHook | null = null;
+let maxDepth = Number.POSITIVE_INFINITY;
+let maxPinnedBytes = Number.POSITIVE_INFINITY;
+
+/** Installs the evaluation hook with its bounds; null turns auto-evaluation off. */
+export function setAutoEvalHook(hook: AutoEvalHook | null, limits: AutoEvalLimits): void {
+  autoEvalHook = hook;
+  maxDepth = limits.maxDepth;
+  maxPinnedBytes = limits.maxPinnedBytes;
+}
+
+/**
+ * Sets `node.depth` and `node.pinned` from its inputs; true when either crosses its bound.
+ * The pinned figure is an estimate, not a sum over paths (that doubles at every
+ * reconvergence, as in an optimizer whose state feeds itself): the largest input's
+ * figure, plus the buffers of evaluated inputs read directly that are not its largest
+ * buffer. A chain that reads a new array every step grows by each array; a tree of
+ * pending sums over many arrays is underestimated (see docs/lazy.md).
+ */
+function measure(node: Node, inputs: readonly Node[]): boolean {
+  let depth = 0;
+  let widest: Node = inputs[0];
+  for (let i = 0; i < inputs.length; i++) {
+    const x = inputs[i];
+    if (x.depth >= depth) depth = x.depth + 1;
+    if (x.pinned > widest.pinned) widest = x;
+  }
+  const top = widest.pinnedTop;
+  let pinned = widest.pinned;
+  for (let i = 0; i < inputs.length; i++) {
+    const x = inputs[i];
+    // Evaluated inputs other than the widest, each buffer once (x * x reads x once; wide
+    // inputs, a stack of many arrays, skip the quadratic check).
+    if (x === widest || x.depth !== 0 || x.pinnedTop === top || (i > 0 && i < 8 && inputs.indexOf(x) < i)) continue;
+    pinned += x.pinned;
+  }
+  node.pinnedTop = top;
+  node.depth = depth;
+  node.pinned = pinned;
+  return depth > maxDepth || pinned > maxPinnedBytes;
+}
 
 const KIND_TAG: Record<NodeKind, number> = {
   leaf: 1,

@@ -9,23 +9,20 @@
  * every backend (wrapping uint32 adds, shifts and xors are exact everywhere). Floats are
  * made from the bits with exact integer-to-float steps; the transcendental steps of
  * `normal`, `truncatedNormal` and `categorical` agree across backends to rounding.
+ * Keys themselves (`key`, `split`, `foldIn`) are computed on the host at once
+ * (threefry-host.ts) and are always small evaluated arrays, never pending graphs.
  */
 import { MetalArray } from '../array/array.js';
-import { ArgumentError, DTypeError } from '../errors.js';
+import { fromStorageArray } from '../array/creation.js';
+import { ArgumentError, DTypeError, ShapeError, formatValue } from '../errors.js';
 import { type DType, DTYPES, checkDType } from '../graph/dtype.js';
 import { constNode, iotaNode } from '../graph/build.js';
-import { defaultBackend } from '../array/context.js';
 import { argmax } from './reduce.js';
-import { stack } from './join.js';
 import { astype, binary, clip, unary } from './elementwise.js';
 import { take } from './indexing.js';
 import { argsort } from './sort.js';
 import type { ArrayLike } from './operand.js';
-
-/** Threefry-2x32's rotation constants (from the Random123 paper). */
-const ROTATIONS = [13, 15, 26, 6, 17, 29, 16, 24] as const;
-/** The key-schedule parity constant of Threefry. */
-const KS_PARITY = 0x1bd11bda;
+import { KS_PARITY, ROTATIONS, foldInHost, splitHost } from './threefry-host.js';
 
 /** A shape argument: a size or a list of sizes. */
 export type Shape = number | readonly number[];
@@ -44,13 +41,35 @@ function floatDType(op: string, dtype: DType): DType {
   return dtype;
 }
 
+/** Throws a typed error naming `random.<op>` unless `key` is a uint32 array of shape [2]. */
+function checkKey(op: string, key: unknown): asserts key is MetalArray {
+  if (!(key instanceof MetalArray)) {
+    throw new ArgumentError(`random.${op}: key must be a MetalArray from random.key, random.split or random.foldIn, got ${formatValue(key)}`);
+  }
+  const n = key.liveNode(`random.${op}`);
+  const got = `${n.dtype} [${n.shape.join(', ')}]`;
+  if (n.dtype !== 'uint32') throw new DTypeError(`random.${op}: a key is a uint32 array of shape [2], got ${got}; make keys with random.key(seed)`);
+  if (n.shape.length !== 1 || n.shape[0] !== 2) {
+    const hint = n.shape.length === 2 && n.shape[1] === 2 ? '; this looks like split() output: take one row, e.g. keys.slice(0) or const [k1, k2] = keys' : '';
+    throw new ShapeError(`random.${op}: a key is a uint32 array of shape [2], got ${got}${hint}`);
+  }
+}
+
 /** The two uint32 words of a single key (0-d views), checked. */
 function keyWords(op: string, key: MetalArray): [MetalArray, MetalArray] {
-  if (!(key instanceof MetalArray)) throw new ArgumentError(`random.${op}: key must be a MetalArray from random.key or random.split`);
-  if (key.dtype !== 'uint32' || key.ndim !== 1 || key.shape[0] !== 2) {
-    throw new ArgumentError(`random.${op}: a key is a uint32 array of shape [2], got ${key.dtype} [${key.shape.join(', ')}]`);
-  }
+  checkKey(op, key);
   return [key.slice(0), key.slice(1)];
+}
+
+/** The key's two words on the host (evaluating it if it is pending: a few bytes). */
+function hostKey(op: string, key: MetalArray): Uint32Array {
+  checkKey(op, key);
+  return key.toTypedArray() as Uint32Array;
+}
+
+/** A concrete key array (a leaf) of the given uint32 words and shape. */
+function keyArray(words: Uint32Array, shape: readonly number[]): MetalArray {
+  return fromStorageArray(words, shape, 'uint32');
 }
 
 const rotl = (x: MetalArray, r: number): MetalArray => binary('bitwiseOr', binary('leftShift', x, r), binary('rightShift', x, 32 - r));
@@ -102,8 +121,8 @@ function bitPairs(op: string, key: MetalArray, shape: readonly number[]): [Metal
 }
 
 /**
- * A key from an integer seed (up to 64 bits; a negative seed is taken modulo 2^64): a
- * uint32 array of shape [2], high word first.
+ * A key from an integer seed (up to 64 bits; a negative seed is taken modulo 2^64): an
+ * evaluated uint32 array of shape [2], high word first (JAX's `PRNGKey(seed)`).
  */
 export function key(seed: number | bigint): MetalArray {
   let s: bigint;
@@ -111,16 +130,54 @@ export function key(seed: number | bigint): MetalArray {
   else if (typeof seed === 'number' && Number.isSafeInteger(seed)) s = BigInt(seed);
   else throw new ArgumentError(`random.key: seed must be a safe integer or a bigint, got ${String(seed)}`);
   s = BigInt.asUintN(64, s);
-  // Two constants stacked: nothing to upload, and the key fuses into its first draw.
-  const word = (v: bigint) => MetalArray.fromNode(constNode(Number(v), [], 'uint32', defaultBackend()));
-  return stack([word(s >> 32n), word(s & 0xffffffffn)], 0);
+  // Evaluated at once (8 bytes uploaded): a key is never part of a pending graph.
+  return keyArray(Uint32Array.of(Number(s >> 32n), Number(s & 0xffffffffn)), [2]);
 }
 
-/** `n` new independent keys from `key` (shape [n, 2]; `keys.slice(i)` is the i-th). */
+/**
+ * `n` new independent keys from `key`, as an evaluated uint32 array of shape [n, 2],
+ * bit for bit JAX's `random.split` (threefry of the counters 0..2n-1). Computed on the
+ * host at once, so a loop that splits its key every step never grows a graph. The
+ * result iterates over its rows, so it destructures.
+ *
+ * @example
+ * ```ts
+ * let key = ma.random.key(0);
+ * for (let step = 0; step < 1000; step++) {
+ *   const [next, sub] = ma.random.split(key);
+ *   key = next;
+ *   const noise = ma.random.normal(sub, [1024, 1024]);
+ * }
+ * ```
+ */
 export function split(key: MetalArray, n = 2): MetalArray {
-  if (!Number.isSafeInteger(n) || n < 0) throw new ArgumentError(`random.split: n must be a non-negative integer, got ${String(n)}`);
-  const [y0, y1] = bitPairs('split', key, [n]);
-  return stack([y0, y1], -1);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 31) {
+    throw new ArgumentError(`random.split: n must be an integer in [0, 2^31], got ${formatValue(n)}`);
+  }
+  const [k0, k1] = hostKey('split', key);
+  return keyArray(splitHost(k0, k1, n), [n, 2]);
+}
+
+/**
+ * A new key from `key` and an integer (`data` modulo 2^32, as JAX's `fold_in` takes a
+ * uint32): bit for bit JAX's `random.fold_in`. Use it to derive a key per step or per
+ * worker from one key without splitting in sequence.
+ *
+ * @example
+ * ```ts
+ * const base = ma.random.key(42);
+ * for (let step = 0; step < 10; step++) {
+ *   const x = ma.random.uniform(ma.random.foldIn(base, step), [8]);
+ * }
+ * ```
+ */
+export function foldIn(key: MetalArray, data: number | bigint): MetalArray {
+  let d: number;
+  if (typeof data === 'bigint') d = Number(BigInt.asUintN(32, data));
+  else if (typeof data === 'number' && Number.isSafeInteger(data)) d = Number(BigInt.asUintN(32, BigInt(data)));
+  else throw new ArgumentError(`random.foldIn: data must be a safe integer or a bigint, got ${formatValue(data)}`);
+  const [k0, k1] = hostKey('foldIn', key);
+  return keyArray(foldInHost(k0, k1, d), [2]);
 }
 
 /** Uniformly distributed uint32 bits of the given shape. */
@@ -234,6 +291,7 @@ export function categorical(key: MetalArray, logits: MetalArray, axis = -1): Met
  * stable sort, so the rare equal keys keep their order: still a permutation).
  */
 export function permutation(key: MetalArray, x: number | MetalArray, axis = 0): MetalArray {
+  checkKey('permutation', key);
   if (typeof x === 'number') {
     if (!Number.isSafeInteger(x) || x < 0) throw new ArgumentError(`random.permutation: n must be a non-negative integer, got ${x}`);
     return argsort(bits(key, [x]));

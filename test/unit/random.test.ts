@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
+import { threefryHost } from '../../src/ops/threefry-host.js';
 import { backendDtypes, FLOAT64_NOTE, HAS_FLOAT64 } from '../support/backend.js';
 
 /** An independent Threefry-2x32 (20 rounds) in plain JS 32-bit arithmetic: the oracle. */
@@ -80,7 +81,7 @@ describe('random: keys and the Threefry-2x32 core', () => {
     const want = Array.from({ length: 15 }, (_, i) => threefryRef(0, 1234, i, 0)[0]);
     expect(got).toEqual(want);
     expect(() => ma.random.key(1.5)).toThrow(ma.ArgumentError);
-    expect(() => ma.random.bits(ma.zeros([3]) as ma.MetalArray)).toThrow(ma.ArgumentError);
+    expect(() => ma.random.bits(ma.zeros([3]) as ma.MetalArray)).toThrow(ma.DTypeError);
     expect(() => ma.random.uniform(key, [-1])).toThrow(ma.ArgumentError);
     expect(() => ma.random.uniform(key, [2], 'int32')).toThrow(ma.DTypeError);
   });
@@ -91,13 +92,120 @@ describe('random: keys and the Threefry-2x32 core', () => {
     expect(keys.shape).toEqual([4, 2]);
     const rows = keys.tolist() as number[][];
     expect(new Set(rows.map((r) => r.join(','))).size).toBe(4);
-    expect(rows[2]).toEqual(threefryRef(0, 7, 2, 0));
+    // JAX's layout: counters 0..7, x0 = 0..3 against x1 = 4..7, all first words then all second words.
+    const flat = [0, 1, 2, 3].map((j) => threefryRef(0, 7, j, 4 + j));
+    const words = [...flat.map((w) => w[0]), ...flat.map((w) => w[1])];
+    expect(rows[2]).toEqual([words[4], words[5]]);
     expect(keys.tolist()).toEqual(ma.random.split(ma.random.key(7), 4).tolist());
     const a = f64(ma.random.uniform(keys.slice(0), [100]));
     const b = f64(ma.random.uniform(keys.slice(0), [100]));
     const c = f64(ma.random.uniform(keys.slice(1), [100]));
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
+  });
+
+  it("key and split match JAX's values bit for bit (PRNGKey(0), split(PRNGKey(0)))", () => {
+    expect(u32(ma.random.key(0))).toEqual([0, 0]);
+    // jax.random.split(jax.random.PRNGKey(0)) in JAX's documentation.
+    expect(ma.random.split(ma.random.key(0)).tolist()).toEqual([
+      [4146024105, 967050713],
+      [2718843009, 1272950319],
+    ]);
+  });
+
+  it('the host cipher (keys) and the device cipher (draws) agree bit for bit', () => {
+    const n = 4096;
+    const x0 = new Uint32Array(n);
+    const x1 = new Uint32Array(n);
+    let s = 0x9e3779b9;
+    const next = () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s;
+    };
+    for (let i = 0; i < n; i++) {
+      x0[i] = i < 4 ? [0, 0xffffffff, 1, 0x80000000][i] : next();
+      x1[i] = i < 4 ? [0, 0xffffffff, 0xffffffff, 0x7fffffff][i] : next();
+    }
+    for (const k of [
+      [0, 0],
+      [0xffffffff, 0xffffffff],
+      [0x13198a2e, 0x03707344],
+      [next(), next()],
+    ]) {
+      const [d0, d1] = ma.random.threefry2x32(ma.array(new Uint32Array(k), 'uint32'), ma.array(x0), ma.array(x1));
+      const dev0 = d0.toTypedArray() as Uint32Array;
+      const dev1 = d1.toTypedArray() as Uint32Array;
+      const host = new Uint32Array(2);
+      for (let i = 0; i < n; i++) {
+        threefryHost(k[0], k[1], x0[i], x1[i], host, 0, 1);
+        if (host[0] !== dev0[i] || host[1] !== dev1[i]) throw new Error(`mismatch at ${i}: host ${host} device ${dev0[i]},${dev1[i]}`);
+      }
+    }
+  });
+
+  it('split destructures into keys; foldIn is JAX fold_in (the cipher of (0, data))', () => {
+    const key = ma.random.key(11);
+    const [k1, k2, ...rest] = ma.random.split(key);
+    expect(rest).toEqual([]);
+    expect(k1.shape).toEqual([2]);
+    expect(u32(k1)).not.toEqual(u32(k2));
+    expect([...ma.random.split(key, 3)].map(u32)).toEqual(ma.random.split(key, 3).tolist());
+    expect(ma.random.split(key, 0).shape).toEqual([0, 2]);
+    expect(u32(ma.random.foldIn(key, 5))).toEqual(threefryRef(0, 11, 0, 5));
+    expect(u32(ma.random.foldIn(key, -1))).toEqual(threefryRef(0, 11, 0, 0xffffffff));
+    expect(u32(ma.random.foldIn(key, 2n ** 32n + 3n))).toEqual(u32(ma.random.foldIn(key, 3)));
+    expect(u32(ma.random.foldIn(key, 1))).not.toEqual(u32(ma.random.foldIn(key, 2)));
+    // keys work as keys: a draw from a destructured key equals one from the sliced row
+    expect(u32(ma.random.bits(k2, [8]))).toEqual(u32(ma.random.bits(ma.random.split(key).slice(1), [8])));
+    expect(() => ma.random.foldIn(key, 1.5)).toThrow(ma.ArgumentError);
+    expect(() => ma.random.split(key, -1)).toThrow(ma.ArgumentError);
+  });
+
+  it('a key of the wrong shape or dtype throws a typed error naming the call', () => {
+    const keys = ma.random.split(ma.random.key(1), 3);
+    const calls: [string, (k: ma.MetalArray) => unknown][] = [
+      ['split', (k) => ma.random.split(k)],
+      ['foldIn', (k) => ma.random.foldIn(k, 1)],
+      ['bits', (k) => ma.random.bits(k, [2])],
+      ['uniform', (k) => ma.random.uniform(k, [2])],
+      ['normal', (k) => ma.random.normal(k, [2])],
+      ['randint', (k) => ma.random.randint(k, [2], 0, 3)],
+      ['bernoulli', (k) => ma.random.bernoulli(k, 0.5, [2])],
+      ['permutation', (k) => ma.random.permutation(k, 4)],
+    ];
+    for (const [name, call] of calls) {
+      expect(() => call(keys)).toThrow(ma.ShapeError);
+      expect(() => call(keys)).toThrow(new RegExp(`random\\.${name}.*shape \\[2\\].*keys\\.slice\\(0\\)`));
+      expect(() => call(ma.array([1, 2], 'int32'))).toThrow(ma.DTypeError);
+      expect(() => call(ma.array([1, 2], 'int32'))).toThrow(new RegExp(`random\\.${name}: a key is a uint32 array`));
+      expect(() => call([1, 2] as unknown as ma.MetalArray)).toThrow(ma.ArgumentError);
+    }
+    const dead = ma.random.key(3);
+    dead.dispose();
+    expect(() => ma.random.split(dead)).toThrow(ma.DisposedError);
+  });
+
+  it('iteration walks axis 0 with views; a 0-d array is not iterable', () => {
+    const a = ma.arange(6).reshape(2, 3);
+    expect([...a].map((r) => r.tolist())).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
+    expect([...ma.arange(3)].map((x) => x.shape)).toEqual([[], [], []]);
+    expect(() => [...ma.array(5)]).toThrow(TypeError);
+    expect(() => [...ma.array(5)]).toThrow(/shape \[\]/);
+  });
+
+  it('keys are evaluated at once: a 1000-step split loop builds no graph', () => {
+    let key = ma.random.key(5);
+    const depth = (x: ma.MetalArray) => x.liveNode('test').depth;
+    for (let i = 0; i < 1000; i++) {
+      const [next, sub] = ma.random.split(key);
+      key = next;
+      expect(depth(sub)).toBeLessThanOrEqual(1);
+      if (i % 100 === 0) expect(depth(ma.random.normal(sub, [4]))).toBeLessThan(100);
+    }
+    expect(depth(key)).toBeLessThanOrEqual(1);
   });
 
   it('a draw fuses into its consumer: one kernel, no input but the key', () => {
