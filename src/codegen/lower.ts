@@ -631,7 +631,9 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
   }
 
   // A matmul kernel keeps every dim as its own loop (its scaffold tiles rows and columns).
-  const mm = L.matmuls.length > 0 ? (expr.t === 'matmul' ? expr : reduces.length === 0 ? findMatmul(expr) : null) : null;
+  // Only an elementwise kernel can be a matmul's epilogue: a scan or scatter over a product
+  // has its own loop structure, so the product becomes a kernel of its own.
+  const mm = L.matmuls.length > 0 && !isScan && !isScatter ? (expr.t === 'matmul' ? expr : reduces.length === 0 ? findMatmul(expr) : null) : null;
   if (L.matmuls.length > 0 && !mm) materialize.push(...L.matmuls);
   const groups = mm || isScan ? root.shape.map((_, d) => [d]) : collapseDims(root.shape, forms);
   const outRank = Math.max(1, groups.length);

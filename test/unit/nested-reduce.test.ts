@@ -102,3 +102,33 @@ catch (e) { console.log(e.name); console.log(e.message); console.log('SOURCE', t
     }
   }, 60_000);
 });
+
+describe('a matrix product feeding a scan', () => {
+  // Found by the random-graph property suite: the scan kernel took the product in as if it
+  // were an elementwise epilogue and read the product's accumulator tile, never declared.
+  it('is a kernel of its own, and the scan reads it (every renderer; same values unfused)', () => {
+    const build = (): ma.MetalArray => {
+      const a = ma
+        .arange(8 * 2 * 8 * 3, undefined, undefined, 'float32')
+        .reshape([8, 2, 8, 3])
+        .multiply(0.01)
+        .sin();
+      const b = ma
+        .arange(8 * 2 * 3 * 8, undefined, undefined, 'float32')
+        .reshape([8, 2, 3, 8])
+        .multiply(0.02)
+        .cos();
+      return ma.cumsum(ma.cummin(ma.matmul(a, b), -1).multiply(100).astype('int32'), 3, false, false);
+    };
+    const y = build();
+    for (const backend of ['cuda', 'metal'] as const) expect(() => ma.kernelSources(y, backend)).not.toThrow();
+    const fused = Array.from(y.toTypedArray() as Int32Array);
+    ma.setFusion(false);
+    try {
+      expect(Array.from(build().toTypedArray() as Int32Array)).toEqual(fused);
+    } finally {
+      ma.setFusion(true);
+    }
+    expect(fused.some((v) => v !== 0)).toBe(true);
+  });
+});
