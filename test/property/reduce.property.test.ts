@@ -35,7 +35,21 @@ import {
 } from './graphs.js';
 import { buildLib, disposeAll, libBits, type MA, ma } from './lib-eval.js';
 import { type AV, exactAV, reduceBounds, rowProd, rowSum } from './reduce-bounds.js';
-import { axesCode, checkAgainst, drawAxes, drawAxis, drawInput, errorKind, oracleWithin, PROFILES, params, TIMEOUT, thrown } from './reduce-cases.js';
+import { drawReductionShape } from './graph-suites.js';
+import {
+  axesCode,
+  checkAgainst,
+  drawAxes,
+  drawAxis,
+  drawInput,
+  errorKind,
+  oracleWithin,
+  PER_DTYPE_RUNS,
+  PROFILES,
+  params,
+  TIMEOUT,
+  thrown,
+} from './reduce-cases.js';
 import { FORMULA_SLACK_ULPS } from './tolerance.js';
 import { BACKEND_DTYPES, FLOAT64_NOTE, backendDtypes } from '../support/backend.js';
 
@@ -275,21 +289,28 @@ describe(`(a) reductions × dtypes vs the oracle${FLOAT64_NOTE}`, () => {
   it.each(BACKEND_DTYPES)(
     'all reductions on %s: random shapes, axes, keepdims, strided inputs',
     (dtype) => {
+      // run k always holds ALL_OPS[k mod n] (and a few random others), so every
+      // (op × dtype) pair is drawn in every run of the suite
+      let k = 0;
+      const drawn = new Set<string>();
       fc.assert(
         fc.property(fc.gen(), (g) => {
           const d = drawFromGen(g);
-          const shape = drawShape(d, 0, 4, 8);
+          const shape = drawReductionShape(d);
           const profile = pick(d, PROFILES);
           const root = drawInput(d, dtype, shape, profile);
           // a handful of ops per input bounds the number of kernels compiled per run
-          const names = ALL_OPS.filter(() => chance(d, 40));
+          const first = ALL_OPS[k++ % ALL_OPS.length];
+          const names = [first, ...ALL_OPS.filter((n) => n !== first && chance(d, 15))];
+          for (const n of names) drawn.add(n);
           runOps(
             root,
             names.map((n) => drawOp(d, n, shape.length)),
           );
         }),
-        params(6),
+        params(PER_DTYPE_RUNS, PER_DTYPE_RUNS),
       );
+      expect(ALL_OPS.filter((n) => !drawn.has(n))).toEqual([]);
     },
     TIMEOUT,
   );
