@@ -14,6 +14,7 @@ import { type Bounds, checkBounds, evalBounds, exactFraction } from './bounds.js
 import { BACKEND_DTYPES } from '../support/backend.js';
 import { COMBINE_OPS, combinePair, feasible } from './graph-combine.js';
 import { combiningGraphArb, drawReductionShape, type GraphFeatures, graphFeatures, RUNS_PER_DTYPE } from './graph-suites.js';
+import { type CompositeCall, checkComposite } from './reduce-composite.js';
 import { buildGraph, drawFromGen, drawFromSeed, evalRef, type GraphCase, graphArb, prng, sliceString, toCode, topoOrder } from './graphs.js';
 import { allowedError, compare, inputScale, isInexact, toleranceOf } from './tolerance.js';
 
@@ -195,6 +196,65 @@ describe('what the suites draw', () => {
     console.log(`elementwise graphs: ${JSON.stringify({ emptyRootFraction: rootsEmpty, past128: fraction(fs, (f) => f.maxDim > 128) })}`);
     expect(rootsEmpty).toBeLessThanOrEqual(0.12);
   }, 120_000);
+});
+
+describe('composites against the float64 oracle (reduce-composite.ts)', () => {
+  const f32 = (xs: number[], shape: number[]) =>
+    R.fromFlat(
+      'float32',
+      shape,
+      xs.map((v) => Math.fround(v)),
+    );
+  const call = (op: CompositeCall['op'], axis: R.Axes = -1, ddof = 0, ord: R.NormOrd = null): CompositeCall => ({ op, axis, keepdims: false, ddof, ord });
+
+  it("accepts the oracle's own correctly rounded float32 results", () => {
+    const rng = prng(5);
+    for (let t = 0; t < 40; t++) {
+      const n = 1 + Math.floor(rng() * 300);
+      const x = f32(
+        Array.from({ length: 2 * n }, () => (rng() * 2 - 1) * 2 ** Math.floor(rng() * 20 - 10)),
+        [2, n],
+      );
+      const cases: [CompositeCall, RefArray][] = [
+        [call('mean'), R.mean(x, -1)],
+        [call('var', -1, 1), R.var(x, -1, false, 1)],
+        [call('std'), R.std(x, -1)],
+        [call('logsumexp'), R.logsumexp(x, -1)],
+        [call('softmax'), R.softmax(x, -1)],
+        [call('logSoftmax'), R.logSoftmax(x, -1)],
+        [call('norm', -1, 0, 3), R.norm(x, 3, -1)],
+        [call('norm', null), R.norm(x, null, null)],
+      ];
+      for (const [c, want] of cases) expect(checkComposite(c.op, c, x, R.toFlat(want), 'float32'), c.op).toBeNull();
+    }
+  }, 120_000);
+
+  it('rejects a one-pass variance that cancels, though it follows a formula exactly', () => {
+    // mean 4096, spread 1: E[x^2] - E[x]^2 in float32 loses every digit of the variance
+    const xs = Array.from({ length: 64 }, (_, i) => 4096 + (i % 2 === 0 ? 1 : -1) * (1 + i / 128));
+    const x = f32(xs, [64]);
+    const m = Math.fround(xs.reduce((a, v) => Math.fround(a + Math.fround(v)), 0) / 64);
+    const m2 = Math.fround(xs.reduce((a, v) => Math.fround(a + Math.fround(Math.fround(v) * Math.fround(v))), 0) / 64);
+    const onePass = Math.fround(m2 - m * m);
+    expect(checkComposite('var', call('var'), x, [onePass], 'float32')).not.toBeNull();
+    expect(checkComposite('var', call('var'), x, R.toFlat(R.var(x, -1)), 'float32')).toBeNull();
+  });
+
+  it('rejects a softmax or logsumexp a few hundred ulps off', () => {
+    const x = f32([0.5, -1.25, 3, 2.5, -0.75], [5]);
+    const s = R.toFlat(R.softmax(x, -1)) as number[];
+    expect(
+      checkComposite(
+        'softmax',
+        call('softmax'),
+        x,
+        s.map((v, i) => (i === 2 ? v * (1 + 400 * 2 ** -24) : v)),
+        'float32',
+      ),
+    ).not.toBeNull();
+    const l = R.toFlat(R.logsumexp(x, -1)) as number[];
+    expect(checkComposite('logsumexp', call('logsumexp'), x, [l[0] + 300 * R.ulp(l[0], 'float32')], 'float32')).not.toBeNull();
+  });
 });
 
 describe('tolerance compare', () => {

@@ -33,7 +33,8 @@ import {
   toCode,
   topoOrder,
 } from './graphs.js';
-import { buildLib, disposeAll, libBits, type MA, ma } from './lib-eval.js';
+import { buildLib, disposeAll, libBits, libFlat, type MA, ma } from './lib-eval.js';
+import { type CompositeCall, checkComposite } from './reduce-composite.js';
 import { type AV, exactAV, reduceBounds, rowProd, rowSum } from './reduce-bounds.js';
 import { drawReductionShape } from './graph-suites.js';
 import {
@@ -68,6 +69,8 @@ interface Op {
   lib(x: MA): MA;
   ref(x: RefArray): RefArray;
   bounds(b: Bounds): Bounds;
+  /** For the composites: the call, checked against the oracle's float64 value too. */
+  composite?: CompositeCall;
 }
 
 type AxesOp = 'sum' | 'prod' | 'max' | 'min' | 'any' | 'all' | 'mean' | 'logsumexp';
@@ -169,6 +172,7 @@ function drawOp(d: Draw, name: OpName, rank: number): Op {
               : ma.std(x, axis, keepdims, ddof),
         ref: (x) => (isVar ? R.var(x, axis, keepdims, ddof) : R.std(x, axis, keepdims, ddof)),
         bounds: (b) => (isVar ? reduceBounds.var(b, axis, keepdims, ddof) : reduceBounds.std(b, axis, keepdims, ddof)),
+        composite: { op: name, axis, keepdims, ddof, ord: null },
       };
     }
     case 'countNonzero': {
@@ -199,6 +203,7 @@ function drawOp(d: Draw, name: OpName, rank: number): Op {
         },
         ref: (x) => (isSoft ? R.softmax(x, refAxis) : R.logSoftmax(x, refAxis)),
         bounds: (b) => (isSoft ? reduceBounds.softmax(b, refAxis) : reduceBounds.logSoftmax(b, refAxis)),
+        composite: { op: name, axis: refAxis, keepdims: false, ddof: 0, ord: null },
       };
     }
     case 'norm': {
@@ -210,6 +215,7 @@ function drawOp(d: Draw, name: OpName, rank: number): Op {
         lib: (x) => ma.norm(x, ord, axis, keepdims),
         ref: (x) => R.norm(x, ord, axis, keepdims),
         bounds: (b) => reduceBounds.norm(b, ord, axis, keepdims),
+        composite: { op: 'norm', axis, keepdims, ddof: 0, ord },
       };
     }
     default: {
@@ -220,6 +226,7 @@ function drawOp(d: Draw, name: OpName, rank: number): Op {
         lib: (x) => (method ? AXES_METHOD[name](x, axis, keepdims) : AXES_FN[name](x, axis, keepdims)),
         ref: (x) => AXES_REF[name](x, axis, keepdims),
         bounds: (b) => reduceBounds[name](b, axis, keepdims),
+        ...(name === 'mean' || name === 'logsumexp' ? { composite: { op: name, axis, keepdims, ddof: 0, ord: null } } : {}),
       };
     }
   }
@@ -236,6 +243,7 @@ interface Pending {
   got: MA;
   want: RefArray;
   bounds: Bounds;
+  composite?: CompositeCall;
 }
 
 /**
@@ -264,7 +272,7 @@ function runOps(root: Node, ops: readonly Op[]): void {
       if (errorKind(oracleErr) !== errorKind(libErr)) {
         problems.push(`${code}: library gave ${errorKind(libErr)}, oracle ${errorKind(oracleErr)}`);
       } else if (got && want) {
-        pending.push({ what: code, got, want, bounds: op.bounds(inputBounds) });
+        pending.push({ what: code, got, want, bounds: op.bounds(inputBounds), composite: op.composite });
       }
     }
     const evalErr = thrown(() => ma.eval(...pending.map((p) => p.got)));
@@ -273,6 +281,11 @@ function runOps(root: Node, ops: readonly Op[]): void {
       for (const p of pending) {
         const msg = checkAgainst(p.what, p.got, p.want, p.bounds);
         if (msg) problems.push(msg);
+        // the composites also against the oracle's float64 value (exact inputs only: the
+        // tolerance is about the function, not about uncertain inputs)
+        const exactInput = (R.toFlat(inputBounds.exact) as number[]).every((e) => e === 1);
+        const off = !msg && p.composite && exactInput ? checkComposite(p.what, p.composite, x, libFlat(p.got), p.got.dtype) : null;
+        if (off) problems.push(off);
       }
     }
   } finally {
