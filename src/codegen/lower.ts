@@ -873,10 +873,12 @@ export function lowerKernel(root: Node, env: LowerEnv): LoweredKernel {
           if (usesDimIds.has(id2)) usesDims = true;
           for (const v of redDeps.get(id2) ?? []) if (!block.vars.has(v)) outside.add(v);
         }
-        for (const id2 of [value]) {
-          if (innerIds.has(id2)) isInner = true;
-          if (usesDimIds.has(id2)) usesDims = true;
-        }
+        // The value may live outside the block: a body that never reads the reduction's own
+        // vars (a reduction over a size-1 or broadcast axis) is emitted where its inputs allow,
+        // possibly inside an enclosing reduction's loop. The reduce must follow it there.
+        if (innerIds.has(value)) isInner = true;
+        if (usesDimIds.has(value)) usesDims = true;
+        for (const v of redDeps.get(value) ?? []) if (!block.vars.has(v)) outside.add(v);
         id = push(
           { k: 'reduce', id: nextId++, op: e.op, dtype: e.dtype, result: e.result, loops, body: block.stmts, value, usesDims },
           isInner,

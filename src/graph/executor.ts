@@ -6,7 +6,9 @@
  */
 import { chainLayout, type Layout, type LowerEnv, type LoweredKernel, lowerKernel } from '../codegen/lower.js';
 import type { Backend } from '../runtime/backend.js';
+import { CompileError } from '../errors.js';
 import { contiguousStrides } from './build.js';
+import { describeGraph } from './describe.js';
 import { DTYPES, isFloat } from './dtype.js';
 import { type CpuMatmulMode, libraryGemmCommand, selectLibraryGemms } from './library-gemm.js';
 import { counters } from './metrics.js';
@@ -370,11 +372,27 @@ export function planFor(outputs: readonly Node[], backend: Backend, opts: PlanOp
 }
 
 /** Compiles (or loads from the caches) a plan's kernels the first time it runs. */
-function ensureCompiled(plan: Plan): void {
+function ensureCompiled(plan: Plan, nodes: readonly Node[]): void {
   if (plan.compiled) return;
-  const ids = plan.backend.kernels(plan.sources);
+  let ids: number[];
+  try {
+    ids = plan.backend.kernels(plan.sources);
+  } catch (err) {
+    // Generated code that does not compile is always metalarray's bug, never the user's.
+    if (err instanceof CompileError) throw internalCompileError(err, nodes);
+    throw err;
+  }
   for (let k = 0; k < ids.length; k++) plan.commands[plan.kernelPos[k]] = ids[k];
   plan.compiled = true;
+}
+
+/** A generated kernel's compile failure, restated as a bug report with the graph behind it. */
+function internalCompileError(err: CompileError, nodes: readonly Node[]): CompileError {
+  const message =
+    `internal error: metalarray generated a kernel that does not compile. This is a bug in metalarray, not in your program; ` +
+    `please report it with the graph and the compiler's log below (setFusion(false) may work around it).\n` +
+    `${err.message.split('\n')[0]}\ngraph (post-order):\n${describeGraph(nodes)}\ncompiler log:`;
+  return new CompileError(message, err.source, err.log);
 }
 
 /** A plan bound to this run's buffers, ready to launch. */
@@ -419,7 +437,7 @@ export class BoundRun {
 /** Binds a plan to the current graph's leaves, constants and fresh buffers. */
 export function bindPlan(plan: Plan, nodes: readonly Node[]): BoundRun {
   const backend = plan.backend;
-  ensureCompiled(plan);
+  ensureCompiled(plan, nodes);
   const buffers: BufferRef[] = new Array(plan.slotBytes.length);
   for (let i = 0; i < plan.leafLocals.length; i++) buffers[i] = nodes[plan.leafLocals[i]].buffer as BufferRef;
   let allocated = plan.leafLocals.length;

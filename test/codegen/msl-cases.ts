@@ -238,6 +238,29 @@ export const CASES: Case[] = [
     tol: 1e-5,
   },
   {
+    name: 'a max over a size-1 axis nested in a sum (the inner body lives in the outer loop)',
+    strategies: ['element'],
+    run: () => {
+      const a = f32([7, 5], 31);
+      return {
+        lib: ma.sum(ma.exp(ma.max(ma.expandDims(a.lib, -1), 2)), 1),
+        ref: R.sum(R.unary('exp', R.max(R.expandDims(a.ref, -1), 2)), 1),
+      };
+    },
+    tol: 1e-5,
+  },
+  {
+    name: 'a sum over a broadcast axis nested in a full sum',
+    strategies: ['element'],
+    run: () => {
+      const a = f32([3, 6], 32);
+      const inner = (x: ma.MetalArray): ma.MetalArray => ma.sum(ma.broadcastTo(ma.expandDims(x, 0), [4, 3, 6]), 0);
+      const refInner = R.sum(R.broadcastTo(R.expandDims(a.ref, 0), [4, 3, 6]), 0);
+      return { lib: ma.sum(inner(a.lib).multiply(inner(a.lib))), ref: R.sum(R.binary('multiply', refInner, refInner)) };
+    },
+    tol: 1e-5,
+  },
+  {
     name: 'full reduction: max of |x| over everything',
     strategies: ['element'],
     run: () => {
