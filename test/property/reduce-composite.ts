@@ -58,9 +58,9 @@ export function oracle64(c: CompositeCall, x: RefArray): RefArray {
     case 'logsumexp':
       return R.logsumexp(x64, c.axis, c.keepdims);
     case 'softmax':
-      return R.softmax(x64, c.axis ?? -1);
+      return R.softmax(x64, c.axis === undefined ? -1 : c.axis);
     case 'logSoftmax':
-      return R.logSoftmax(x64, c.axis ?? -1);
+      return R.logSoftmax(x64, c.axis === undefined ? -1 : c.axis);
     case 'norm':
       return R.norm(x64, c.ord, c.axis, c.keepdims);
   }
@@ -72,7 +72,7 @@ function rowsOf(c: CompositeCall, x: RefArray): number[][] {
   const nd = shape.length;
   const xs = R.toFlat(x).map((s) => R.toNumber(s));
   if (c.op === 'softmax' || c.op === 'logSoftmax') {
-    const g = R.reductionGroups(shape, R.reduceAxes(c.axis ?? -1, nd), false);
+    const g = R.reductionGroups(shape, R.reduceAxes(c.axis === undefined ? -1 : c.axis, nd), false);
     const out = new Array<number[]>(xs.length);
     for (const idx of g.groups) {
       const row = idx.map((i) => xs[i]);
