@@ -13,7 +13,7 @@ import { DTYPES, isFloat } from './dtype.js';
 import { type CpuMatmulMode, libraryGemmCommand, selectLibraryGemms } from './library-gemm.js';
 import { counters } from './metrics.js';
 import { getMatmulPrecision } from './precision.js';
-import type { AutoEvalLimits, BufferRef, Node } from './node.js';
+import { type AutoEvalLimits, type BufferRef, type Node, remeasure } from './node.js';
 import { schedule } from './scheduler.js';
 import { walkGraph } from './walk.js';
 
@@ -556,9 +556,43 @@ export function autoEvaluate(inputs: readonly Node[], depth: number, pinned: num
   }
   if (pending.length === 0) return;
   if (depth <= limits.maxDepth && pinned <= 2 * after) return;
-  execute(pending, backend, opts);
+  // Evaluating only the inputs leaves every other pending node of the graph with its
+  // whole history: loop state read inside the step (Adam's m and v feed p's update)
+  // would stay ~maxDepth deep, so each later step would cross the bound again and
+  // recompute that history (O(depth) work per step). So the same plan also evaluates a
+  // cut halfway down: every pending node at most maxDepth / 2 deep that a deeper node
+  // reads. Each path down from a node above the cut ends at the cut, so once depths are
+  // recomputed no pending node stays deeper than ~maxDepth / 2, the next auto-evaluation
+  // is at least that far away, and each level is evaluated at most about twice. (Node
+  // refs can't single out the live state instead: dropped MetalArrays keep their refs,
+  // see node.ts, so every API result looks held from outside.)
+  const cutLevel = Math.floor(limits.maxDepth / 2);
+  const graph = depth > cutLevel && cutLevel > 0 ? walkGraph(pending).nodes : null;
+  const outputs = graph === null ? pending : pending.concat(cutBelow(graph, cutLevel, pending));
+  execute(outputs, backend, opts);
   counters.autoEvals++;
-  for (let i = 0; i < pending.length; i++) pending[i].autoEvaluated = true;
+  for (let i = 0; i < outputs.length; i++) outputs[i].autoEvaluated = true;
+  if (graph === null) return;
+  // Post-order: inputs are re-measured before their consumers. (Pending graphs outside
+  // this one that read its nodes keep their older, larger figures: conservative.)
+  for (let i = 0; i < graph.length; i++) if (graph[i].kind !== 'leaf' && graph[i].inputs.length > 0) remeasure(graph[i]);
+}
+
+/**
+ * The pending nodes at most `level` deep that a node deeper than `level` reads (other
+ * than `skip`): every path down from above `level` enters the cut on its first step below.
+ */
+function cutBelow(graph: readonly Node[], level: number, skip: readonly Node[]): Node[] {
+  const cut = new Set<Node>();
+  for (let i = 0; i < graph.length; i++) {
+    const x = graph[i];
+    if (x.depth <= level) continue;
+    for (let k = 0; k < x.inputs.length; k++) {
+      const y = x.inputs[k];
+      if (y.depth > 0 && y.depth <= level && !skip.includes(y)) cut.add(y);
+    }
+  }
+  return [...cut];
 }
 
 /** The plan for `outputs` without running it (explain, kernelSources). */

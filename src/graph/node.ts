@@ -334,6 +334,15 @@ function measure(node: Node, inputs: readonly Node[]): boolean {
   return depth > maxDepth || pinned > maxPinnedBytes;
 }
 
+/**
+ * Recomputes a pending node's depth and pinned estimate from its inputs as they are
+ * now (auto-evaluation calls it, inputs first, after turning part of a graph into
+ * leaves, so the nodes above the cut stop counting the evaluated history).
+ */
+export function remeasure(node: Node): void {
+  measure(node, node.inputs);
+}
+
 const KIND_TAG: Record<NodeKind, number> = {
   leaf: 1,
   const: 2,

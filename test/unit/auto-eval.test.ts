@@ -56,6 +56,39 @@ describe('auto-evaluation: depth and pinned bytes', () => {
     expect(bounded.values).toEqual(free.values);
   });
 
+  it(
+    "Adam's state (m, v inside p's update) is cut too: it leaves an auto-evaluation about maxDepth / 2 deep; values unchanged",
+    () => {
+      const target = ma.array([1, -2, 3, 0.5], 'float32').eval();
+      const run = (afterAutoEval: (m: ma.MetalArray) => void): number[] => {
+        let p = ma.zeros([4]);
+        let m = ma.zeros([4]);
+        let v = ma.zeros([4]);
+        for (let t = 1; t <= 300; t++) {
+          const before = ma.metrics().autoEvals;
+          const g = p.subtract(target);
+          m = m.multiply(0.9).add(g.multiply(0.1));
+          v = v.multiply(0.999).add(g.multiply(g).multiply(0.001));
+          const step = m.divide(1 - 0.9 ** t).divide(ma.sqrt(v.divide(1 - 0.999 ** t)).add(1e-8));
+          p = p.subtract(step.multiply(0.01));
+          if (ma.metrics().autoEvals > before) afterAutoEval(m);
+        }
+        return f32(p);
+      };
+      ma.setAutoEval(false);
+      const free = run(() => undefined);
+      ma.setAutoEval({ maxDepth: 100 });
+      const depthsAfter: number[] = [];
+      const bounded = run((m) => depthsAfter.push(depth(m)));
+      // A step adds ~10 levels. Evaluating only p's inputs would leave m and v ~100 deep
+      // (their whole history pending, recomputed by every later auto-evaluation).
+      expect(depthsAfter.length).toBeGreaterThan(5);
+      for (const d of depthsAfter) expect(d).toBeLessThanOrEqual(100 / 2 + 10);
+      expect(bounded).toEqual(free);
+    },
+    SLOW,
+  );
+
   it('explain reports inputs that were auto-evaluated; getAutoEval reports the setting', () => {
     ma.setAutoEval({ maxDepth: 8 });
     expect(ma.getAutoEval()).toEqual({ maxDepth: 8, maxPinnedBytes: 1024 ** 3 });

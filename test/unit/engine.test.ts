@@ -256,7 +256,8 @@ describe('lifetimes', () => {
       y.eval();
       y.dispose();
     }
-    expect(ma.memory().activeBytes).toBe(base);
+    // Not equal: the GC may free, during the loop, arrays that earlier tests dropped.
+    expect(ma.memory().activeBytes).toBeLessThanOrEqual(base);
     x.dispose();
   });
 
