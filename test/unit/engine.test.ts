@@ -370,5 +370,5 @@ describe('semantics spot checks', () => {
         }
       }
     }
-  });
+  }, 60_000); // compiles a kernel per dtype pair cold: seconds each on 2 loaded cores
 });
