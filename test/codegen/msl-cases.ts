@@ -28,9 +28,25 @@ interface Input {
 function input(shape: number[], dtype: DType, kind: 'float' | 'int' | 'small' | 'bool', seed = 1): Input {
   const n = shape.reduce((p, d) => p * d, 1);
   const v = values(n, kind, seed);
-  const vals = dtype === 'bool' ? v.map((x) => x !== 0) : dtype === 'int64' || dtype === 'uint64' ? v.map((x) => BigInt(x)) : v;
+  // Integers wrap into the dtype's range here (arrays refuse values that don't fit).
+  const wrap = (x: number): number => {
+    const info = INT_RANGE[dtype];
+    if (info === undefined) return x;
+    const span = info.max - info.min + 1;
+    return ((((x - info.min) % span) + span) % span) + info.min;
+  };
+  const vals = dtype === 'bool' ? v.map((x) => x !== 0) : dtype === 'int64' || dtype === 'uint64' ? v.map((x) => BigInt(x)) : v.map(wrap);
   return { lib: ma.array(vals as number[], dtype).reshape(shape), ref: R.reshape(R.array(vals as number[], dtype), shape) };
 }
+
+const INT_RANGE: Partial<Record<DType, { min: number; max: number }>> = {
+  int8: { min: -128, max: 127 },
+  uint8: { min: 0, max: 255 },
+  int16: { min: -32768, max: 32767 },
+  uint16: { min: 0, max: 65535 },
+  int32: { min: -(2 ** 31), max: 2 ** 31 - 1 },
+  uint32: { min: 0, max: 2 ** 32 - 1 },
+};
 
 /**
  * Sort keys with ties, NaN and both zeros: small integers (many repeats), every 7th a

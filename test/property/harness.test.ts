@@ -124,10 +124,12 @@ describe('tolerance compare', () => {
     expect(compare([1.2e-38], [1e-39], 'float32', ['exp'])).not.toBeNull();
   });
 
-  it('absolute part for cancelling ops', () => {
-    // gelu(-5) is about -1.43e-6; a naive float32 formula is off by ~|x| * eps / 2
-    const e = -1.4333e-6;
-    expect(compare([e + 3e-7], [e], 'float32', ['gelu'], [5])).toBeNull();
-    expect(compare([e + 3e-6], [e], 'float32', ['gelu'], [5])).not.toBeNull();
+  it('no absolute part for gelu: the error of the 1 + erf formula at -5 is rejected, one ulp is not', () => {
+    // gelu(-5) is about -1.43e-6; the old float32 formula was off by ~|x| * eps / 2 there.
+    const bits = new Float32Array([-1.4333e-6]);
+    const e = bits[0];
+    new Uint32Array(bits.buffer)[0] += 1; // the next float32 away from zero
+    expect(compare([bits[0]], [e], 'float32', ['gelu'], [5])).toBeNull();
+    expect(compare([e + 3e-7], [e], 'float32', ['gelu'], [5])).not.toBeNull();
   });
 });
