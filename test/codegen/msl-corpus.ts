@@ -65,7 +65,7 @@ const SHAPE_CLASSES: Readonly<Record<string, (x: ma.MetalArray) => ma.MetalArray
 };
 
 /** The library cases: [origin, build]. A build may throw DTypeError for an op that rejects a dtype. */
-function* cases(): Generator<[string, () => ma.MetalArray]> {
+export function* libraryCases(): Generator<[string, () => ma.MetalArray]> {
   for (const d of ALL_DTYPES) {
     for (const [cls, view] of Object.entries(SHAPE_CLASSES)) {
       for (const op of UNARY_OPS) yield [`${op}(${d}, ${cls})`, () => unary(op, view(arr([3, 5], d)))];
@@ -170,7 +170,7 @@ export function buildCorpus(randomGraphs: number): Corpus {
     }
   };
   ma.tidy(() => {
-    for (const [origin, build] of cases()) add(origin, build);
+    for (const [origin, build] of libraryCases()) add(origin, build);
     // Random numbers are generated inside kernels (counter-based, threefry).
     const key = ma.random.key(7);
     add('random.uniform', () => ma.random.uniform(key, [5, 7]));
