@@ -121,12 +121,18 @@ export function plannerFor(name: string): Backend {
   return backendFor(name);
 }
 
-/** Renders kernels of a backend that cannot run here; everything that would run throws why. */
-class PlanOnlyBackend implements Backend {
+/**
+ * Renders kernels of a backend that cannot run here; everything that would run throws why
+ * (`reason`, by default why the backend is unavailable).
+ */
+export class PlanOnlyBackend implements Backend {
   readonly name: string;
   readonly launchWords: Backend['launchWords'];
   readonly maxKernelOps: number | undefined;
-  constructor(private readonly renderer: Pick<Backend, 'name' | 'render' | 'kernelName' | 'launchWords' | 'maxKernelOps'>) {
+  constructor(
+    private readonly renderer: Pick<Backend, 'name' | 'render' | 'kernelName' | 'launchWords' | 'maxKernelOps'>,
+    private readonly reason?: string,
+  ) {
     this.name = renderer.name;
     this.launchWords = renderer.launchWords?.bind(renderer);
     this.maxKernelOps = renderer.maxKernelOps;
@@ -137,8 +143,11 @@ class PlanOnlyBackend implements Backend {
   kernelName(body: string): string {
     return this.renderer.kernelName(body);
   }
+  private why(): BackendUnavailableError {
+    return new BackendUnavailableError(this.reason ?? `backend ${JSON.stringify(this.name)} is unavailable: ${unavailableReason(this.name)}`);
+  }
   private unavailable(): never {
-    throw new BackendUnavailableError(`backend ${JSON.stringify(this.name)} is unavailable: ${unavailableReason(this.name)}`);
+    throw this.why();
   }
   kernels(): number[] {
     return this.unavailable();
@@ -156,7 +165,7 @@ class PlanOnlyBackend implements Backend {
     this.unavailable();
   }
   runAsync(): Promise<void> {
-    return Promise.reject(new BackendUnavailableError(`backend ${JSON.stringify(this.name)} is unavailable: ${unavailableReason(this.name)}`));
+    return Promise.reject(this.why());
   }
   memory(): never {
     return this.unavailable();

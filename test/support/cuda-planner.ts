@@ -4,13 +4,12 @@
  */
 import { CUDA_DIALECT, CUDA_SM90_DIALECT } from '../../src/codegen/cuda.js';
 import type { GpuDialect } from '../../src/codegen/gpu.js';
-import { BackendUnavailableError } from '../../src/errors.js';
 import { planSourcesFor } from '../../src/graph/executor.js';
 import { walkGraph } from '../../src/graph/walk.js';
 import type { MetalArray } from '../../src/array/array.js';
 import { planOptions } from '../../src/array/context.js';
-import type { Backend, MemoryStats } from '../../src/runtime/backend.js';
 import { CudaRenderer } from '../../src/runtime/cuda/backend.js';
+import { PlanOnlyBackend } from '../../src/runtime/registry.js';
 
 /** The (dialect, arch) pairs the CUDA backend compiles for: sm_80-class devices and Hopper (wgmma). */
 export const CUDA_TARGETS: readonly { arch: string; dialect: GpuDialect }[] = [
@@ -19,39 +18,9 @@ export const CUDA_TARGETS: readonly { arch: string; dialect: GpuDialect }[] = [
 ];
 
 /** A CUDA backend that plans and renders in one dialect and never runs anything. */
-export class CudaPlanner extends CudaRenderer implements Backend {
-  private unavailable(): never {
-    throw new BackendUnavailableError('collect-cuda: the CUDA planner only renders kernels');
-  }
-  kernels(): number[] {
-    return this.unavailable();
-  }
-  alloc(): never {
-    return this.unavailable();
-  }
-  write(): void {
-    this.unavailable();
-  }
-  read(): void {
-    this.unavailable();
-  }
-  run(): void {
-    this.unavailable();
-  }
-  runAsync(): Promise<void> {
-    return Promise.reject(new BackendUnavailableError('collect-cuda: the CUDA planner only renders kernels'));
-  }
-  memory(): MemoryStats {
-    return this.unavailable();
-  }
-  clearCache(): void {
-    this.unavailable();
-  }
-  setCacheLimit(): void {
-    this.unavailable();
-  }
-  setMemoryLimit(): void {
-    this.unavailable();
+export class CudaPlanner extends PlanOnlyBackend {
+  constructor(dialect: GpuDialect) {
+    super(new CudaRenderer(dialect), 'the CUDA planner only renders kernels');
   }
 }
 
