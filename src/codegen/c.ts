@@ -10,6 +10,7 @@ import { C_MATH_PRELUDE, f64ActivationHelpers } from './c-math.js';
 import { C_COMPUTE_TYPE, C_STORAGE_TYPE, cClass, reduceIdentity, reduceStep, wrapType } from './ctypes.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
 import { C_OPS, fillOpRow } from './op-expressions.js';
+import { floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
 
 /** Dtype classes the expression table distinguishes. */
 
@@ -797,44 +798,16 @@ function scatterUpdates(ir: KernelIR): string[] {
   ];
 }
 
-const INT_DTYPES: DType[] = ['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64'];
-
-function intHelpers(d: DType): string {
-  const T = COMPUTE_TYPE[d];
-  const W = wrapType(d);
-  const info = DTYPES[d];
-  const signed = info.kind === 'int';
-  const bits = info.bits;
-  const min = signed ? `((${T})((${W})1 << ${bits - 1}))` : '0';
-  const max = signed ? `((${T})(((${W})1 << ${bits - 1}) - 1))` : `((${T})~(${T})0)`;
-  const maxPlusOne = signed ? `${2 ** (bits - 1)}.0` : `${2 ** bits}.0`;
-  const minD = signed ? `-${2 ** (bits - 1)}.0` : '0.0';
-  // The in-range conversion must not be a plain fix_trunc when signed: with
-  // -fno-trapping-math GCC folds (float)(int)x into trunc(x), which keeps -0 for
-  // x in (-1, 0) where the integer is 0. A narrowing from int64 (or, for int64, an
-  // explicit zero for |x| < 1) breaks that pattern; unsigned targets clamp x <= 0 to 0.
-  const inRange = !signed ? `(${T})x` : bits < 64 ? `(${T})(int64_t)x` : `((x > -1.0) & (x < 1.0)) ? (${T})0 : (${T})x`;
-  const lines = [
-    `static inline ${T} ma_f2i_${d}(double x) { return x != x ? (${T})0 : x <= ${minD} ? ${min} : x >= ${maxPlusOne} ? ${max} : ${inRange}; }`,
-    `static inline ${T} ma_shl_${d}(${T} x, ${T} s) { return (s < 0 || s >= ${bits}) ? (${T})0 : (${T})((${W})x << s); }`,
-  ];
-  if (signed) {
-    lines.push(
-      `static inline ${T} ma_shr_${d}(${T} x, ${T} s) { return (s < 0 || s >= ${bits}) ? (x < 0 ? (${T})-1 : (${T})0) : (${T})(x >> s); }`,
-      `static inline ${T} ma_floordiv_${d}(${T} x, ${T} y) { if (y == 0) return 0; if (x == ${min} && y == -1) return x; ${T} q = (${T})(x / y); if ((x % y != 0) && ((x < 0) != (y < 0))) q--; return q; }`,
-      `static inline ${T} ma_rem_${d}(${T} x, ${T} y) { if (y == 0 || y == -1) return 0; ${T} r = (${T})(x % y); if (r != 0 && ((r < 0) != (y < 0))) r = (${T})(r + y); return r; }`,
-      `static inline ${T} ma_pow_${d}(${T} x, ${T} y) { if (y < 0) return x == 1 ? 1 : x == -1 ? ((y & 1) ? -1 : 1) : 0; ${W} r = 1, b = (${W})x; while (y) { if (y & 1) r *= b; b *= b; y >>= 1; } return (${T})r; }`,
-    );
-  } else {
-    lines.push(
-      `static inline ${T} ma_shr_${d}(${T} x, ${T} s) { return (s >= ${bits}) ? (${T})0 : (${T})(x >> s); }`,
-      `static inline ${T} ma_floordiv_${d}(${T} x, ${T} y) { return y == 0 ? (${T})0 : (${T})(x / y); }`,
-      `static inline ${T} ma_rem_${d}(${T} x, ${T} y) { return y == 0 ? (${T})0 : (${T})(x % y); }`,
-      `static inline ${T} ma_pow_${d}(${T} x, ${T} y) { ${W} r = 1, b = x; while (y) { if (y & 1) r *= b; b *= b; y >>= 1; } return (${T})r; }`,
-    );
-  }
-  return lines.join('\n');
-}
+/** How the C prelude spells the shared prelude text (prelude-text.ts). */
+const C_SPELLING: PreludeSpelling = {
+  qual: 'static inline',
+  asFloat: (bits) => `ma_bitsf(${bits})`,
+  asBits: (f) => `ma_fbits(${f})`,
+  rintf: 'rintf',
+  wide: 'double',
+  lib: '',
+  cComments: true,
+};
 
 /** Shared C prelude: types, half conversions, integer helpers, float math. */
 export const C_PRELUDE = `#include <stdint.h>
@@ -855,54 +828,7 @@ static inline double ma_argd(const int64_t *a, int64_t k) { double d; memcpy(&d,
 static inline uint32_t ma_fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static inline float ma_bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
-/* float16: IEEE binary16, round to nearest even, subnormals kept. */
-static inline float ma_h2f(uint16_t h) {
-  uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-  if (e == 0x1f) return ma_bitsf(s | 0x7f800000u | (m << 13));
-  if (e == 0) { float f = (float)m * 5.9604644775390625e-8f; return s ? -f : f; }
-  return ma_bitsf(s | ((e + 112u) << 23) | (m << 13));
-}
-static inline uint16_t ma_f2h(float f) {
-  uint32_t u = ma_fbits(f), s = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
-  if (a > 0x7f800000u) return (uint16_t)(s | 0x7e00u | ((a >> 13) & 0x3ffu));
-  if (a >= 0x477ff000u) return (uint16_t)(s | 0x7c00u);
-  if (a < 0x38800000u) {
-    /* subnormal or zero: scale so the half ulp is an integer step, round to even. */
-    float t = ma_bitsf(a) * 16777216.0f; /* 2^24 */
-    return (uint16_t)(s | (uint32_t)rintf(t));
-  }
-  uint32_t r = a + 0xfffu + ((a >> 13) & 1u) - 0x38000000u;
-  return (uint16_t)(s | (r >> 13));
-}
-static inline float ma_rh(float f) { return ma_h2f(ma_f2h(f)); }
-static inline float ma_rh_d(double d) {
-  /* Round a double to half directly (no double rounding through float). */
-  double a = fabs(d);
-  if (a != a || a >= 65520.0 || a < 6.103515625e-05) {
-    if (a != a) return (float)d;
-    if (a >= 65520.0) return d < 0 ? -INFINITY : INFINITY;
-    return (float)(rint(d * 16777216.0) / 16777216.0);
-  }
-  int e; frexp(a, &e);
-  double q = ldexp(1.0, e - 11);
-  return (float)(rint(d / q) * q);
-}
-static inline float ma_b2f(uint16_t b) { return ma_bitsf((uint32_t)b << 16); }
-static inline uint16_t ma_f2b(float f) {
-  uint32_t u = ma_fbits(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
-  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-static inline float ma_rb(float f) { return ma_b2f(ma_f2b(f)); }
-static inline float ma_rb_d(double d) {
-  double a = fabs(d);
-  if (a != a) return (float)d;
-  if (a >= 3.3961775292304e+38) return d < 0 ? -INFINITY : INFINITY;
-  if (a < 1.1754943508222875e-38) return (float)(rint(d * 0x1p133) / 0x1p133);
-  int e; frexp(a, &e);
-  double q = ldexp(1.0, e - 8);
-  return (float)(rint(d / q) * q);
-}
+${halfConversions(C_SPELLING)}
 
 /* A gathered index: negative counts from the end once, then clamped into [0, n). */
 static inline int64_t ma_gather_index(int64_t i, int64_t n) {
@@ -927,20 +853,7 @@ static inline int64_t ma_gate_next(int64_t x, int64_t k, int64_t lo, int64_t hi)
   return INT64_MAX;
 }
 
-static inline double ma_floordiv_d(double a, double b) {
-  if (b == 0) return a / b;
-  double mod = fmod(a, b), div = (a - mod) / b;
-  if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1.0;
-  if (div != 0) { double f = floor(div); if (div - f > 0.5) f += 1.0; return f; }
-  return copysign(0.0, a / b);
-}
-static inline double ma_rem_d(double a, double b) {
-  if (b == 0) return fmod(a, b);
-  double mod = fmod(a, b);
-  if (mod != 0) { if ((b < 0) != (mod < 0)) mod += b; }
-  else mod = copysign(0.0, b);
-  return mod;
-}
+${floatFloorDivision(C_SPELLING)}
 static inline double ma_logaddexp(double x, double y) {
   /* ln2 as HI + LO: x + HI is exact near x = -ln2, where the sum cancels to about 0. */
   if (x == y) return (x + 0x1.62e42fefa3800p-1) + 0x1.ef35793c7673p-45;
@@ -974,7 +887,7 @@ static inline double ma_erfinv(double y) {
   return x;
 }
 
-${INT_DTYPES.map(intHelpers).join('\n')}
+${intHelpers('static inline', C_COMPUTE_TYPE, 'double', true)}
 
 ${C_MATH_PRELUDE}
 `;

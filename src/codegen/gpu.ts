@@ -50,7 +50,7 @@
  *   and these helpers, with the C prelude's semantics (src/codegen/c.ts): half and
  *   bfloat conversions `ma_h2f ma_f2h ma_rh ma_rh_d ma_b2f ma_f2b ma_rb ma_rb_d`;
  *   per integer dtype `ma_f2i_<dt> ma_shl_<dt> ma_shr_<dt> ma_floordiv_<dt> ma_rem_<dt>
- *   ma_pow_<dt>` ({@link gpuIntHelpers} renders them given a function qualifier);
+ *   ma_pow_<dt>` (`intHelpers` in prelude-text.ts renders them given a function qualifier);
  *   `ma_floordiv_d ma_rem_d ma_logaddexp ma_erfinv` on the widest float;
  *   `ma_sigmoid_f ma_silu_f ma_gelu_f` on float, and `ma_sigmoid_d ma_silu_d ma_gelu_d`
  *   on double where the language has it;
@@ -2056,47 +2056,4 @@ export function gpuLaunch(ir: KernelIR, args: readonly number[], dialect: GpuDia
       return { grid: [Math.min(MAX_BLOCKS, ceilDiv(work, FLAT_THREADS * V)), 1, 1], block: [FLAT_THREADS, 1, 1], sharedBytes: 0, scratchBytes: 0 };
     }
   }
-}
-
-const INT_DTYPES: DType[] = ['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64'];
-
-/**
- * The per-integer-dtype helpers (float→int conversion with saturation, shifts, floor
- * division, remainder, power) with C semantics, each function declared with `qual`
- * (e.g. `__device__ __forceinline__` or `inline`).
- */
-export function gpuIntHelpers(qual: string, computeType: Readonly<Record<DType, string | null>>, wideFloat: string): string {
-  const lines: string[] = [];
-  for (const d of INT_DTYPES) {
-    const T = computeType[d];
-    if (T === null) continue;
-    const W = wrapType(d);
-    const info = DTYPES[d];
-    const signed = info.kind === 'int';
-    const bits = info.bits;
-    const min = signed ? `((${T})((${W})1 << ${bits - 1}))` : '0';
-    const max = signed ? `((${T})(((${W})1 << ${bits - 1}) - 1))` : `((${T})~(${T})0)`;
-    const maxPlusOne = signed ? `${2 ** (bits - 1)}.0` : `${2 ** bits}.0`;
-    const minD = signed ? `-${2 ** (bits - 1)}.0` : '0.0';
-    lines.push(
-      `${qual} ${T} ma_f2i_${d}(${wideFloat} x) { return x != x ? (${T})0 : x <= ${minD} ? ${min} : x >= ${maxPlusOne} ? ${max} : (${T})x; }`,
-      `${qual} ${T} ma_shl_${d}(${T} x, ${T} s) { return (s < 0 || s >= ${bits}) ? (${T})0 : (${T})((${W})x << s); }`,
-    );
-    if (signed) {
-      lines.push(
-        `${qual} ${T} ma_shr_${d}(${T} x, ${T} s) { return (s < 0 || s >= ${bits}) ? (x < 0 ? (${T})-1 : (${T})0) : (${T})(x >> s); }`,
-        `${qual} ${T} ma_floordiv_${d}(${T} x, ${T} y) { if (y == 0) return 0; if (x == ${min} && y == -1) return x; ${T} q = (${T})(x / y); if ((x % y != 0) && ((x < 0) != (y < 0))) q--; return q; }`,
-        `${qual} ${T} ma_rem_${d}(${T} x, ${T} y) { if (y == 0 || y == -1) return 0; ${T} r = (${T})(x % y); if (r != 0 && ((r < 0) != (y < 0))) r = (${T})(r + y); return r; }`,
-        `${qual} ${T} ma_pow_${d}(${T} x, ${T} y) { if (y < 0) return x == 1 ? 1 : x == -1 ? ((y & 1) ? -1 : 1) : 0; ${W} r = 1, b = (${W})x; while (y) { if (y & 1) r *= b; b *= b; y >>= 1; } return (${T})r; }`,
-      );
-    } else {
-      lines.push(
-        `${qual} ${T} ma_shr_${d}(${T} x, ${T} s) { return (s >= ${bits}) ? (${T})0 : (${T})(x >> s); }`,
-        `${qual} ${T} ma_floordiv_${d}(${T} x, ${T} y) { return y == 0 ? (${T})0 : (${T})(x / y); }`,
-        `${qual} ${T} ma_rem_${d}(${T} x, ${T} y) { return y == 0 ? (${T})0 : (${T})(x % y); }`,
-        `${qual} ${T} ma_pow_${d}(${T} x, ${T} y) { ${W} r = 1, b = x; while (y) { if (y & 1) r *= b; b *= b; y >>= 1; } return (${T})r; }`,
-      );
-    }
-  }
-  return lines.join('\n');
 }

@@ -34,9 +34,10 @@ import { DTypeError } from '../errors.js';
 import type { DType } from '../graph/dtype.js';
 import type { ReduceOp } from '../graph/node.js';
 import { C_COMPUTE_TYPE } from './ctypes.js';
-import { type GpuDialect, type GpuParam, gpuIntHelpers, renderGpuKernel, type SimdgroupMatrixOps } from './gpu.js';
+import { type GpuDialect, type GpuParam, renderGpuKernel, type SimdgroupMatrixOps } from './gpu.js';
 import type { KernelIR, Stmt } from './ir.js';
 import { MSL_PRECISE_MATH, MSL_PRELUDE_MATH, MSL_SIMD_REDUCE } from './op-expressions.js';
+import { floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
 
 // Metal has no double: float64 has no type here (its kernels are refused).
 const COMPUTE: Record<DType, string | null> = { ...C_COMPUTE_TYPE, float64: null };
@@ -63,6 +64,17 @@ function mslKernelHead(name: string, params: readonly GpuParam[], argWords: numb
   ps.push('uint3 ma_gdim [[threadgroups_per_grid]]');
   return `kernel void ${name}(${ps.join(', ')}) {`;
 }
+
+/** How the MSL prelude spells the shared prelude text (prelude-text.ts): no double. */
+const MSL_SPELLING: PreludeSpelling = {
+  qual: 'inline',
+  asFloat: (bits) => `as_type<float>(${bits})`,
+  asBits: (f) => `as_type<uint32_t>(${f})`,
+  rintf: 'metal::rint',
+  wide: 'float',
+  lib: 'metal::',
+  cComments: false,
+};
 
 /** The MSL prelude: compiled before every kernel. */
 export const MSL_PRELUDE = `#include <metal_stdlib>
@@ -100,35 +112,7 @@ inline float ma_d2f(int64_t bits) {
   return as_type<float>(sign | bitsOut);
 }
 
-/* float16: IEEE binary16, round to nearest even, subnormals kept. */
-inline float ma_h2f(uint16_t h) {
-  uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-  if (e == 0x1f) return as_type<float>(s | 0x7f800000u | (m << 13));
-  if (e == 0) { float f = (float)m * 5.9604644775390625e-8f; return s ? -f : f; }
-  return as_type<float>(s | ((e + 112u) << 23) | (m << 13));
-}
-inline uint16_t ma_f2h(float f) {
-  uint32_t u = as_type<uint32_t>(f), s = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
-  if (a > 0x7f800000u) return (uint16_t)(s | 0x7e00u | ((a >> 13) & 0x3ffu));
-  if (a >= 0x477ff000u) return (uint16_t)(s | 0x7c00u);
-  if (a < 0x38800000u) {
-    float t = as_type<float>(a) * 16777216.0f; /* 2^24: the half ulp is an integer step */
-    return (uint16_t)(s | (uint32_t)metal::rint(t));
-  }
-  uint32_t r = a + 0xfffu + ((a >> 13) & 1u) - 0x38000000u;
-  return (uint16_t)(s | (r >> 13));
-}
-inline float ma_rh(float f) { return ma_h2f(ma_f2h(f)); }
-/* No double on Metal: the "wide" value is a float already, rounded once more. */
-inline float ma_rh_d(float d) { return ma_rh(d); }
-inline float ma_b2f(uint16_t b) { return as_type<float>((uint32_t)b << 16); }
-inline uint16_t ma_f2b(float f) {
-  uint32_t u = as_type<uint32_t>(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
-  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-inline float ma_rb(float f) { return ma_b2f(ma_f2b(f)); }
-inline float ma_rb_d(float d) { return ma_rb(d); }
+${halfConversions(MSL_SPELLING)}
 
 /* log1p, expm1 and erf, which Metal's library lacks. */
 inline float ma_log1p(float x) {
@@ -254,20 +238,7 @@ inline float ma_gelu_f(float x) {
   return metal::fma(-x, (m * f1) * f2, x);
 }
 
-inline float ma_floordiv_d(float a, float b) {
-  if (b == 0) return a / b;
-  float mod = metal::fmod(a, b), div = (a - mod) / b;
-  if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1.0f;
-  if (div != 0) { float f = metal::floor(div); if (div - f > 0.5f) f += 1.0f; return f; }
-  return metal::copysign(0.0f, a / b);
-}
-inline float ma_rem_d(float a, float b) {
-  if (b == 0) return metal::fmod(a, b);
-  float mod = metal::fmod(a, b);
-  if (mod != 0) { if ((b < 0) != (mod < 0)) mod += b; }
-  else mod = metal::copysign(0.0f, b);
-  return mod;
-}
+${floatFloorDivision(MSL_SPELLING)}
 inline float ma_logaddexp(float x, float y) {
   /* ln2 as HI + LO + LO2: x + HI is exact near x = -ln2, where the sum cancels to about 0. */
   if (x == y) return ((x + 0.693145752f) + 1.42860677e-06f) + 5.497923e-14f;
@@ -311,7 +282,7 @@ inline uint8_t ma_shfl_down(uint8_t v, int d) { return (uint8_t)simd_shuffle_dow
 inline int16_t ma_shfl_down(int16_t v, int d) { return (int16_t)simd_shuffle_down((int32_t)v, (ushort)d); }
 inline uint16_t ma_shfl_down(uint16_t v, int d) { return (uint16_t)simd_shuffle_down((uint32_t)v, (ushort)d); }
 
-${gpuIntHelpers('inline', COMPUTE, 'float')}
+${intHelpers('inline', COMPUTE, 'float', false)}
 `;
 
 /**
