@@ -7,7 +7,8 @@
  */
 import { f64ActivationHelpers } from './c-math.js';
 import { C_COMPUTE_TYPE, C_STORAGE_TYPE } from './ctypes.js';
-import { type GpuDialect, type GpuParam, renderGpuKernel } from './gpu.js';
+import { renderGpuKernel } from './gpu.js';
+import type { GpuDialect, GpuParam } from './gpu-dialect.js';
 import type { KernelIR } from './ir.js';
 import { CUDA_APPROX_MATH, CUDA_EXACT_MATH } from './op-expressions.js';
 import { floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
