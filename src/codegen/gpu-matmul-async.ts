@@ -4,7 +4,7 @@
  */
 import type { KernelIR } from './ir.js';
 import type { GpuDialect } from './gpu-dialect.js';
-import { fma, matmulHead, scalarEpilogue } from './gpu-matmul.js';
+import { matmulHead, scalarEpilogue } from './gpu-matmul.js';
 import { MMA_COORDS, mmaAccumulators, mmaEpilogue, mmaStep } from './gpu-matmul-mma.js';
 import { AS, AS_STAGE_FLOATS } from './gpu-matmul-tiles.js';
 import { type GpuRenderer, indent } from './gpu-walker.js';
@@ -105,7 +105,7 @@ export function renderMatmulAsync32(R: GpuRenderer, name: string): string {
     '        const float bv[8] = {p.x, p.y, p.z, p.w, q.x, q.y, q.z, q.w};',
     `        ${u} for (int ii = 0; ii < 8; ii++) {`,
     '          const float av = kq == 0 ? a4[ii].x : kq == 1 ? a4[ii].y : kq == 2 ? a4[ii].z : a4[ii].w;',
-    `          ${u} for (int jj = 0; jj < 8; jj++) acc[ii][jj] = ${fma(R, 'float32', 'av', 'bv[jj]', 'acc[ii][jj]')};`,
+    `          ${u} for (int jj = 0; jj < 8; jj++) acc[ii][jj] = ${R.fma('float32', 'av', 'bv[jj]', 'acc[ii][jj]')};`,
     '        }',
     '      }',
     '    }',

@@ -1,21 +1,6 @@
-/**
- * The scalar GPU matrix-product kernel (128×128 tiles, K through double-buffered shared
- * memory, exact FMA) and the pieces every matmul kernel shares: the epilogue per element,
- * the kernel opening and the K loop.
- */
-import type { DType } from '../graph/dtype.js';
-import { cClass, wrapType } from './ctypes.js';
 import type { KernelIR } from './ir.js';
 import { MM } from './gpu-matmul-tiles.js';
 import type { GpuRenderer } from './gpu-walker.js';
-
-export function fma(R: GpuRenderer, d: DType, x: string, y: string, acc: string): string {
-  const c = cClass(d);
-  if (c === 'f') return `${R.D.math('fma', 'f')}(${x}, ${y}, ${acc})`;
-  if (c === 'd') return `${R.D.math('fma', 'd')}(${x}, ${y}, ${acc})`;
-  const Wd = wrapType(d);
-  return `(${R.ct(d)})((${Wd})${acc} + (${Wd})${x} * (${Wd})${y})`;
-}
 
 /**
  * A tiled matrix product. Each 256-thread block computes a 128×128 tile of one batch;
@@ -68,7 +53,7 @@ export function renderMatmul(R: GpuRenderer, name: string): string {
     body.push(`      ${D.unroll} for (int q = 0; q < 4; q++) { bv[q] = Bc[kk * ${BN} + tx * 4 + q]; bv[4 + q] = Bc[kk * ${BN} + 64 + tx * 4 + q]; }`);
   }
   body.push(
-    `      ${D.unroll} for (int ii = 0; ii < 8; ii++) { ${D.unroll} for (int jj = 0; jj < 8; jj++) acc[ii][jj] = ${fma(R, d, 'av[ii]', 'bv[jj]', 'acc[ii][jj]')}; }`,
+    `      ${D.unroll} for (int ii = 0; ii < 8; ii++) { ${D.unroll} for (int jj = 0; jj < 8; jj++) acc[ii][jj] = ${R.fma(d, 'av[ii]', 'bv[jj]', 'acc[ii][jj]')}; }`,
   );
   body.push('    }');
   mmKLoop(R, L, BK, PER, (raw) => `(${CT})${R.fromStorage(d, raw)}`, `(${CT})0`, store, body);

@@ -6,9 +6,10 @@
  * with it. gpu.ts picks the family and computes launches.
  */
 import { DTYPES, type DType } from '../graph/dtype.js';
-import { cClass, reduceIdentity, reduceStep } from './ctypes.js';
-import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
+import { cClass } from './ctypes.js';
+import type { KernelIR, ReduceStmt } from './ir.js';
 import { fillOpRow, GPU_OPS } from './op-expressions.js';
+import { type CFamilyDialect, CFamilyWalker } from './c-walker.js';
 import { GPU_ARGS_INLINE_BYTES, type GpuDialect, type GpuParam } from './gpu-dialect.js';
 
 /** Threads per block of the block-cooperative strategies. */
@@ -37,169 +38,61 @@ export function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);
 }
 
-export class GpuRenderer {
-  /** Where a matmul epilogue reads the product of its element. */
-  mmValue = 'acc[ii][jj]';
+/** How the GPU languages fill the C-family walker's hooks (one per dialect). */
+const FAMILY = new WeakMap<GpuDialect, CFamilyDialect>();
 
+function gpuFamily(D: GpuDialect): CFamilyDialect {
+  let lang = FAMILY.get(D);
+  if (lang) return lang;
+  const W = D.int64;
+  const arg = (slot: number): string => `a.w[${slot}]`;
+  lang = {
+    name: D.name,
+    computeType: D.computeType,
+    wideAcc: D.wideAcc,
+    int64: W,
+    or: '||',
+    arg,
+    argDouble: (slot) => D.argDouble(arg(slot)),
+    bufferElement: (buf, _dtype, index) => `b${buf}[${index}]`,
+    opExpr: (op, dtype, srcs, computeType) => {
+      const mathCls = cClass(dtype) === 'd' ? 'd' : 'f';
+      // `(double)` steps use the dialect's widest float: a dialect without double (Metal) computes them in float.
+      return fillOpRow(GPU_OPS[op], op, dtype, srcs, computeType, 'GPU')
+        .replace(/@(\w+)\(/g, (_, fn: string) => `${D.math(fn, mathCls)}(`)
+        .replace(/%(\w+)\(/g, (_, fn: string) => `${D.math(fn, 'd')}(`)
+        .replace(/\(double\)/g, `(${D.wideAcc})`);
+    },
+    fma: (cls) => D.math('fma', cls),
+    gatherIndex: (id, src, size) => {
+      const n = arg(size);
+      return [
+        `const ${W} v${id}w = (${W})v${src} < 0 ? (${W})v${src} + ${n} : (${W})v${src};`,
+        `const ${W} v${id} = v${id}w < 0 ? (${W})0 : v${id}w >= ${n} ? ${n} - 1 : v${id}w;`,
+      ].join('\n');
+    },
+  };
+  FAMILY.set(D, lang);
+  return lang;
+}
+
+/** Renders kernels of one GPU dialect: the C-family walker plus block-cooperative reductions and kernel shells. */
+export class GpuRenderer extends CFamilyWalker {
   constructor(
     readonly D: GpuDialect,
     readonly ir: KernelIR,
-  ) {}
+  ) {
+    super(gpuFamily(D));
+  }
 
-  ct(d: DType): string {
-    const t = this.D.computeType[d];
-    if (t === null) throw new Error(`dtype ${d} is not supported by the ${this.D.name} backend`);
-    return t;
+  reduce(s: ReduceStmt, dimVar: (d: number) => string, mode: 'serial' | 'block'): string[] {
+    return mode === 'block' ? this.blockReduce(s, dimVar) : this.serialReduce(s, dimVar);
   }
 
   st(d: DType): string {
     const t = this.D.storageType[d];
     if (t === null) throw new Error(`dtype ${d} is not supported by the ${this.D.name} backend`);
     return t;
-  }
-
-  opExpr(op: string, dtype: DType, srcs: readonly string[]): string {
-    const mathCls = cClass(dtype) === 'd' ? 'd' : 'f';
-    // `(double)` steps use the dialect's widest float: a dialect without double (Metal) computes them in float.
-    return fillOpRow(GPU_OPS[op], op, dtype, srcs, this.ct(dtype), 'GPU')
-      .replace(/@(\w+)\(/g, (_, fn: string) => `${this.D.math(fn, mathCls)}(`)
-      .replace(/%(\w+)\(/g, (_, fn: string) => `${this.D.math(fn, 'd')}(`)
-      .replace(/\(double\)/g, `(${this.D.wideAcc})`);
-  }
-
-  roundTo(dtype: DType, expr: string): string {
-    if (dtype === 'float16') return `ma_rh(${expr})`;
-    if (dtype === 'bfloat16') return `ma_rb(${expr})`;
-    return expr;
-  }
-
-  castExpr(from: DType, to: DType, x: string): string {
-    const fc = cClass(from);
-    const tc = cClass(to);
-    if (tc === 'b') return `(uint8_t)(${x} != 0)`;
-    if (tc === 'i' || tc === 'u') {
-      if (fc === 'f' || fc === 'd') return `ma_f2i_${to}((${this.D.wideAcc})${x})`;
-      return `(${this.ct(to)})${x}`;
-    }
-    if (to === 'float16' || to === 'bfloat16') {
-      const fn = to === 'float16' ? 'ma_rh' : 'ma_rb';
-      if (fc === 'f') return `${fn}(${x})`;
-      return `${fn}_d((${this.D.wideAcc})${x})`;
-    }
-    return `(${this.ct(to)})${x}`;
-  }
-
-  /** Storage value → compute value. */
-  fromStorage(d: DType, x: string): string {
-    return d === 'float16' ? `ma_h2f(${x})` : d === 'bfloat16' ? `ma_b2f(${x})` : x;
-  }
-
-  /** Compute value → storage value. */
-  toStorage(d: DType, x: string): string {
-    return d === 'float16' ? `ma_f2h(${x})` : d === 'bfloat16' ? `ma_f2b(${x})` : x;
-  }
-
-  arg(slot: number): string {
-    return `a.w[${slot}]`;
-  }
-
-  index(ix: IndexExpr, dimVar: (d: number) => string): string {
-    const parts: string[] = [];
-    if (ix.base >= 0) parts.push(this.arg(ix.base));
-    for (const t of ix.terms) {
-      const name = 'dim' in t.v ? dimVar(t.v.dim) : 'rvar' in t.v ? `v${t.v.rvar}` : `r${t.v.loop}`;
-      parts.push(t.coef === 'unit' ? name : `${name} * ${this.arg(t.coef)}`);
-    }
-    return parts.length ? parts.join(' + ') : '0';
-  }
-
-  clause(c: GateClause, dimVar: (d: number) => string): string {
-    const ix = this.index(c.index, dimVar);
-    return `(uint8_t)((${ix}) >= ${this.arg(c.lo)} && (${ix}) < ${this.arg(c.hi)})`;
-  }
-
-  /**
-   * One statement. `reduceMode` says how a reduce renders: sequentially in this thread,
-   * or cooperatively by the whole block (every thread must then reach it).
-   */
-  stmt(s: Stmt, dimVar: (d: number) => string, reduceMode: 'serial' | 'block', loadOverride?: Map<number, string>): string {
-    const W = this.D.int64;
-    switch (s.k) {
-      case 'rvar':
-        return `const ${W} v${s.id} = ((${this.index(s.linear, dimVar)}) / ${this.arg(s.div)}) % ${this.arg(s.mod)};`;
-      case 'load': {
-        const ct = this.ct(s.dtype);
-        const over = loadOverride?.get(s.id);
-        const elem = over ?? `b${s.buf}[${this.index(s.index, dimVar)}]`;
-        const conv = this.fromStorage(s.dtype, elem);
-        const value = s.gate !== null && over === undefined ? `(v${s.gate} ? ${conv} : (${ct})0)` : conv;
-        return `const ${ct} v${s.id} = ${value};`;
-      }
-      case 'arg': {
-        const ct = this.ct(s.dtype);
-        const c = cClass(s.dtype);
-        const dbl = this.D.argDouble(this.arg(s.slot));
-        const value =
-          s.dtype === 'float16'
-            ? `ma_rh_d(${dbl})`
-            : s.dtype === 'bfloat16'
-              ? `ma_rb_d(${dbl})`
-              : c === 'f' || c === 'd'
-                ? `(${ct})${dbl}`
-                : `(${ct})${this.arg(s.slot)}`;
-        return `const ${ct} v${s.id} = ${value};`;
-      }
-      case 'alu': {
-        const expr = this.opExpr(
-          s.op,
-          s.dtype,
-          s.srcs.map((x) => `v${x}`),
-        );
-        return `const ${this.ct(s.result)} v${s.id} = ${s.result === s.dtype ? this.roundTo(s.result, expr) : expr};`;
-      }
-      case 'cast':
-        return `const ${this.ct(s.to)} v${s.id} = ${this.castExpr(s.from, s.to, `v${s.src}`)};`;
-      case 'where':
-        return `const ${this.ct(s.dtype)} v${s.id} = v${s.srcs[0]} ? v${s.srcs[1]} : v${s.srcs[2]};`;
-      case 'gate':
-        return `const uint8_t v${s.id} = ${this.clause(s.clause, dimVar)};`;
-      case 'reduce':
-        return (reduceMode === 'block' ? this.blockReduce(s, dimVar) : this.serialReduce(s, dimVar)).join('\n');
-      case 'mm':
-        return `const ${this.ct(s.dtype)} v${s.id} = ${this.roundTo(s.dtype, `(${this.ct(s.dtype)})${this.mmValue}`)};`;
-      case 'index':
-        return `const ${this.ct(s.dtype)} v${s.id} = (${this.ct(s.dtype)})(${this.index(s.index, dimVar)});`;
-      case 'gidx': {
-        // A gathered index: negative counts from the end once, then clamped into [0, n).
-        const n = this.arg(s.size);
-        return [
-          `const ${W} v${s.id}w = (${W})v${s.src} < 0 ? (${W})v${s.src} + ${n} : (${W})v${s.src};`,
-          `const ${W} v${s.id} = v${s.id}w < 0 ? (${W})0 : v${s.id}w >= ${n} ? ${n} - 1 : v${s.id}w;`,
-        ].join('\n');
-      }
-    }
-  }
-
-  // ---- reductions ----
-
-  accType(s: ReduceStmt): string {
-    if ((s.op === 'sum' || s.op === 'prod') && DTYPES[s.dtype].kind === 'float') return this.D.wideAcc;
-    if (s.op === 'any' || s.op === 'all') return 'uint8_t';
-    return this.ct(s.dtype);
-  }
-
-  reduceInit(s: ReduceStmt): string {
-    return reduceIdentity(s.op, s.dtype, this.ct(s.dtype));
-  }
-
-  reduceCombine(s: ReduceStmt, acc: string, x: string): string {
-    return reduceStep(s.op, s.dtype, this.ct(s.dtype), this.accType(s), acc, x, '||');
-  }
-
-  reduceFinal(s: ReduceStmt, acc: string): string {
-    const resultT = this.ct(s.result);
-    if (this.accType(s) !== this.D.wideAcc || this.D.wideAcc === resultT) return `(${resultT})${acc}`;
-    return s.result === 'float16' ? `ma_rh_d(${acc})` : s.result === 'bfloat16' ? `ma_rb_d(${acc})` : `(${resultT})${acc}`;
   }
 
   private body(s: ReduceStmt, dimVar: (d: number) => string, indent: string): string[] {
