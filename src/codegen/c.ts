@@ -1,67 +1,47 @@
 /**
- * The C renderer: kernel IR → C99 for the CPU backend.
- *
- * Op expressions are a table keyed by op and dtype class; `$0`, `$1` are operands
- * (always plain SSA names), `T` the compute type, `W` the unsigned type wide enough
- * to do integer arithmetic without C's undefined signed overflow.
+ * The C renderer: kernel IR → C99 for the CPU backend, a dialect of the C-family walker
+ * (c-walker.ts): C fills the walker's hooks (args as `a[k]`, buffers cast from `bufs`,
+ * C_OPS from op-expressions.ts, `MA_FMA`) and adds its kernel shells — chunked nested
+ * loops with hoisting and gate segments, blocked vectorizable reductions, scans, sorts,
+ * matmuls, scatter — and the C prelude.
  */
 import { DTYPES, type DType } from '../graph/dtype.js';
 import { C_MATH_PRELUDE, f64ActivationHelpers } from './c-math.js';
-import { C_COMPUTE_TYPE, C_STORAGE_TYPE, cClass, reduceIdentity, reduceStep, wrapType } from './ctypes.js';
-import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
+import { C_COMPUTE_TYPE, C_STORAGE_TYPE, cClass } from './ctypes.js';
+import type { IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
 import { C_OPS, fillOpRow } from './op-expressions.js';
+import { type CFamilyDialect, CFamilyWalker } from './c-walker.js';
 import { floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
-
-/** Dtype classes the expression table distinguishes. */
 
 const COMPUTE_TYPE = C_COMPUTE_TYPE;
 
 const STORAGE_TYPE = C_STORAGE_TYPE;
 
-function opExpr(op: string, dtype: DType, srcs: readonly string[]): string {
-  return fillOpRow(C_OPS[op], op, dtype, srcs, COMPUTE_TYPE[dtype], 'C');
+/** How C fills the C-family walker's hooks. */
+const C_LANG: CFamilyDialect = {
+  name: 'cpu',
+  computeType: COMPUTE_TYPE,
+  wideAcc: 'double',
+  int64: 'int64_t',
+  or: '|',
+  arg: (slot) => `a[${slot}]`,
+  argDouble: (slot) => `ma_argd(a, ${slot})`,
+  bufferElement: (buf, dtype, index) => `((const ${STORAGE_TYPE[dtype]} *)bufs[${buf}])[${index}]`,
+  opExpr: (op, dtype, srcs, computeType) => fillOpRow(C_OPS[op], op, dtype, srcs, computeType, 'C'),
+  fma: (cls) => (cls === 'f' ? 'MA_FMAF' : 'MA_FMA'),
+  gatherIndex: (id, src, size) => `const int64_t v${id} = ma_gather_index((int64_t)v${src}, a[${size}]);`,
+};
+
+/** The C walker: reductions run in this thread, as blocked loops (renderReduce). */
+class CWalker extends CFamilyWalker {
+  reduce(s: ReduceStmt, dimVar: (d: number) => string): string[] {
+    return renderReduce(s, dimVar);
+  }
 }
 
-/** Rounds a float32 compute value to the storage precision of a half dtype. */
-function roundTo(dtype: DType, expr: string): string {
-  if (dtype === 'float16') return `ma_rh(${expr})`;
-  if (dtype === 'bfloat16') return `ma_rb(${expr})`;
-  return expr;
-}
-
-function castExpr(from: DType, to: DType, x: string): string {
-  const fc = cClass(from);
-  const tc = cClass(to);
-  if (tc === 'b') return `(uint8_t)(${x} != 0)`;
-  if (tc === 'i' || tc === 'u') {
-    if (fc === 'f' || fc === 'd') return `ma_f2i_${to}((double)${x})`;
-    return `(${COMPUTE_TYPE[to]})${x}`;
-  }
-  // to a float
-  if (to === 'float16' || to === 'bfloat16') {
-    const fn = to === 'float16' ? 'ma_rh' : 'ma_rb';
-    if (fc === 'f') return `${fn}(${x})`;
-    return `${fn}_d((double)${x})`;
-  }
-  return `(${COMPUTE_TYPE[to]})${x}`;
-}
+const C = new CWalker(C_LANG);
 
 const v = (id: number): string => `v${id}`;
-
-function renderIndex(ix: IndexExpr, dimVar: (d: number) => string): string {
-  const parts: string[] = [];
-  if (ix.base >= 0) parts.push(`a[${ix.base}]`);
-  for (const t of ix.terms) {
-    const name = 'dim' in t.v ? dimVar(t.v.dim) : 'rvar' in t.v ? v(t.v.rvar) : `r${t.v.loop}`;
-    parts.push(t.coef === 'unit' ? name : `${name} * a[${t.coef}]`);
-  }
-  return parts.length ? parts.join(' + ') : '0';
-}
-
-function renderClause(c: GateClause, dimVar: (d: number) => string): string {
-  const ix = renderIndex(c.index, dimVar);
-  return `(uint8_t)((${ix}) >= a[${c.lo}] && (${ix}) < a[${c.hi}])`;
-}
 
 /** True for an op that has a fast, range-limited variant run speculatively. */
 function isFastTrig(s: Stmt): s is Extract<Stmt, { k: 'alu' }> {
@@ -70,55 +50,9 @@ function isFastTrig(s: Stmt): s is Extract<Stmt, { k: 'alu' }> {
 
 function renderStmt(s: Stmt, dimVar: (d: number) => string, fastTrig = false): string {
   if (fastTrig && isFastTrig(s)) {
-    return `const ${COMPUTE_TYPE[s.result]} ${v(s.id)} = ${roundTo(s.result, `ma_${s.op}f_fast(${v(s.srcs[0])})`)};`;
+    return `const ${COMPUTE_TYPE[s.result]} ${v(s.id)} = ${C.roundTo(s.result, `ma_${s.op}f_fast(${v(s.srcs[0])})`)};`;
   }
-  switch (s.k) {
-    case 'rvar':
-      return `const int64_t ${v(s.id)} = ((${renderIndex(s.linear, dimVar)}) / a[${s.div}]) % a[${s.mod}];`;
-    case 'load': {
-      const ct = COMPUTE_TYPE[s.dtype];
-      const elem = `((const ${STORAGE_TYPE[s.dtype]} *)bufs[${s.buf}])[${renderIndex(s.index, dimVar)}]`;
-      const conv = s.dtype === 'float16' ? `ma_h2f(${elem})` : s.dtype === 'bfloat16' ? `ma_b2f(${elem})` : elem;
-      const value = s.gate !== null ? `(${v(s.gate)} ? ${conv} : (${ct})0)` : conv;
-      return `const ${ct} ${v(s.id)} = ${value};`;
-    }
-    case 'gidx':
-      return `const int64_t ${v(s.id)} = ma_gather_index((int64_t)${v(s.src)}, a[${s.size}]);`;
-    case 'index':
-      return `const ${COMPUTE_TYPE[s.dtype]} ${v(s.id)} = (${COMPUTE_TYPE[s.dtype]})(${renderIndex(s.index, dimVar)});`;
-    case 'arg': {
-      const ct = COMPUTE_TYPE[s.dtype];
-      const c = cClass(s.dtype);
-      const arg = `ma_argd(a, ${s.slot})`;
-      const value =
-        s.dtype === 'float16'
-          ? `ma_rh_d(${arg})`
-          : s.dtype === 'bfloat16'
-            ? `ma_rb_d(${arg})`
-            : c === 'f' || c === 'd'
-              ? `(${ct})${arg}`
-              : `(${ct})a[${s.slot}]`;
-      return `const ${ct} ${v(s.id)} = ${value};`;
-    }
-    case 'alu': {
-      const expr = opExpr(
-        s.op,
-        s.dtype,
-        s.srcs.map((x) => v(x)),
-      );
-      return `const ${COMPUTE_TYPE[s.result]} ${v(s.id)} = ${s.result === s.dtype ? roundTo(s.result, expr) : expr};`;
-    }
-    case 'cast':
-      return `const ${COMPUTE_TYPE[s.to]} ${v(s.id)} = ${castExpr(s.from, s.to, v(s.src))};`;
-    case 'where':
-      return `const ${COMPUTE_TYPE[s.dtype]} ${v(s.id)} = ${v(s.srcs[0])} ? ${v(s.srcs[1])} : ${v(s.srcs[2])};`;
-    case 'gate':
-      return `const uint8_t ${v(s.id)} = ${renderClause(s.clause, dimVar)};`;
-    case 'reduce':
-      return renderReduce(s, dimVar).join('\n');
-    case 'mm':
-      return `const ${COMPUTE_TYPE[s.dtype]} ${v(s.id)} = ${roundTo(s.dtype, `(${COMPUTE_TYPE[s.dtype]})acc[ii][jj]`)};`;
-  }
+  return C.stmt(s, dimVar);
 }
 
 /**
@@ -133,7 +67,7 @@ function renderCScanKernel(ir: KernelIR, name: string): string {
   // The fold's helpers are shared with reductions; they read only op and dtypes.
   const fold: ReduceStmt = { k: 'reduce', id: -1, op: spec.op, dtype: outDtype, result: outDtype, loops: [], body: [], value: ir.result, usesDims: true };
   const dimVar = (d: number): string => (d === r - 1 ? 'j' : `i${d}`);
-  const fin = reduceFinal(fold, 'acc');
+  const fin = C.reduceFinal(fold, 'acc');
   const store = outDtype === 'float16' ? `ma_f2h(${fin})` : outDtype === 'bfloat16' ? `ma_f2b(${fin})` : fin;
   const L: string[] = [];
   L.push(`void ${name}(void *const *bufs, const int64_t *a, int64_t start, int64_t end) {`);
@@ -142,15 +76,15 @@ function renderCScanKernel(ir: KernelIR, name: string): string {
   L.push(`  for (int64_t line = start; line < end; line++) {`);
   L.push('    int64_t t = line;');
   for (let d = r - 2; d >= 0; d--) L.push(`    const int64_t i${d} = t % n${d}; t /= n${d};`);
-  L.push(`    ${accType(fold)} acc = ${reduceInit(fold)};`);
+  L.push(`    ${C.accType(fold)} acc = ${C.reduceInit(fold)};`);
   L.push(`    for (int64_t j = 0; j < n${r - 1}; j++) {`);
   for (const s of ir.stmts) L.push(`      ${renderStmt(s, dimVar).split('\n').join('\n      ')}`);
   if (spec.inclusive) {
-    L.push(`      acc = ${reduceCombine(fold, 'acc', v(ir.result))};`);
+    L.push(`      acc = ${C.reduceCombine(fold, 'acc', v(ir.result))};`);
     L.push(`      out[line * n${r - 1} + j] = ${store};`);
   } else {
     L.push(`      out[line * n${r - 1} + j] = ${store};`);
-    L.push(`      acc = ${reduceCombine(fold, 'acc', v(ir.result))};`);
+    L.push(`      acc = ${C.reduceCombine(fold, 'acc', v(ir.result))};`);
   }
   L.push('    }');
   L.push('  }');
@@ -319,15 +253,6 @@ function renderCSortKernel(ir: KernelIR, name: string): string {
   return L.join('\n');
 }
 
-/** acc + x * y in the compute type of `d` (integers wrap; floats use a real FMA where the CPU has one). */
-function fmaExpr(d: DType, x: string, y: string, acc: string): string {
-  const c = cClass(d);
-  if (c === 'f') return `MA_FMAF(${x}, ${y}, ${acc})`;
-  if (c === 'd') return `MA_FMA(${x}, ${y}, ${acc})`;
-  const W = wrapType(d);
-  return `(${COMPUTE_TYPE[d]})((${W})${acc} + (${W})${x} * (${W})${y})`;
-}
-
 /**
  * A matmul kernel. Each work item is a block of MR output rows of one batch. For each
  * block of NR columns, B's K×NR panel is packed contiguously once per chunk and batch;
@@ -390,14 +315,14 @@ function renderCMatmulKernel(ir: KernelIR, name: string): string {
   L.push(`            const ${CT} *bk = panel + k * ${NR};`);
   L.push(`            _Pragma("GCC unroll 8") for (int ii = 0; ii < ${MR}; ii++) {`);
   L.push(`              const ${CT} av = ${conv('arow[ii][k * sAk]')};`);
-  L.push(`              _Pragma("GCC unroll 32") for (int jj = 0; jj < ${NR}; jj++) acc[ii][jj] = ${fmaExpr(d, 'av', 'bk[jj]', 'acc[ii][jj]')};`);
+  L.push(`              _Pragma("GCC unroll 32") for (int jj = 0; jj < ${NR}; jj++) acc[ii][jj] = ${C.fma(d, 'av', 'bk[jj]', 'acc[ii][jj]')};`);
   L.push('            }');
   L.push('          }');
   L.push('        } else {');
   L.push('          for (int64_t k = 0; k < K; k++)');
   L.push(`            for (int ii = 0; ii < ${MR}; ii++) {`);
   L.push(`              const ${CT} av = ${conv('arow[ii][k * sAk]')};`);
-  L.push(`              for (int64_t jj = 0; jj < nj; jj++) acc[ii][jj] = ${fmaExpr(d, 'av', conv('B[oB + k * sBk + (j0 + jj) * sBj]'), 'acc[ii][jj]')};`);
+  L.push(`              for (int64_t jj = 0; jj < nj; jj++) acc[ii][jj] = ${C.fma(d, 'av', conv('B[oB + k * sBk + (j0 + jj) * sBj]'), 'acc[ii][jj]')};`);
   L.push('            }');
   L.push('        }');
   L.push(`        for (int ii = 0; ii < ${MR} && i0 + ii < M; ii++) {`);
@@ -415,29 +340,6 @@ function renderCMatmulKernel(ir: KernelIR, name: string): string {
   L.push('  free(panel);');
   L.push('}');
   return L.join('\n');
-}
-
-/** The accumulator type of a reduction: double for float sums and products (accuracy), else the compute type. */
-function accType(s: ReduceStmt): string {
-  if ((s.op === 'sum' || s.op === 'prod') && DTYPES[s.dtype].kind === 'float') return 'double';
-  if (s.op === 'any' || s.op === 'all') return 'uint8_t';
-  return COMPUTE_TYPE[s.dtype];
-}
-
-function reduceInit(s: ReduceStmt): string {
-  return reduceIdentity(s.op, s.dtype, COMPUTE_TYPE[s.dtype]);
-}
-
-/** acc ⊕ x for each reduce op (x already in the accumulator's type for sums). */
-function reduceCombine(s: ReduceStmt, acc: string, x: string): string {
-  return reduceStep(s.op, s.dtype, COMPUTE_TYPE[s.dtype], 'double', acc, x, '|');
-}
-
-/** The accumulator converted to the reduction's result type. */
-function reduceFinal(s: ReduceStmt, acc: string): string {
-  const resultT = COMPUTE_TYPE[s.result];
-  if (accType(s) !== 'double' || s.result === 'float64') return `(${resultT})${acc}`;
-  return s.result === 'float16' ? `ma_rh_d(${acc})` : s.result === 'bfloat16' ? `ma_rb_d(${acc})` : `(float)${acc}`;
 }
 
 /**
@@ -498,8 +400,8 @@ function renderReduce(s: ReduceStmt, dimVar: (d: number) => string): string[] {
     out.push('}');
     return out;
   }
-  const A = accType(s);
-  const init = reduceInit(s);
+  const A = C.accType(s);
+  const init = C.reduceInit(s);
   out.push(`${resultT} ${v(s.id)};`);
   out.push('{');
   out.push(`  ${A} acc[${LANES}] = {${new Array(LANES).fill(init).join(', ')}};`);
@@ -516,13 +418,13 @@ function renderReduce(s: ReduceStmt, dimVar: (d: number) => string): string[] {
   out.push(`${ind}  _Pragma("GCC unroll 1") for (int l = 0; l < ${LANES}; l++) {`);
   out.push(`${ind}    const int64_t r${last.loop} = rb + l;`);
   out.push(...body(`${ind}    `));
-  out.push(`${ind}    acc[l] = ${reduceCombine(s, 'acc[l]', v(s.value))};`);
+  out.push(`${ind}    acc[l] = ${C.reduceCombine(s, 'acc[l]', v(s.value))};`);
   out.push(`${ind}  }`);
   out.push(`${ind}}`);
   out.push(`${ind}for (; rb < ${n}; rb++) {`);
   out.push(`${ind}  const int64_t r${last.loop} = rb;`);
   out.push(...body(`${ind}  `));
-  out.push(`${ind}  acc[0] = ${reduceCombine(s, 'acc[0]', v(s.value))};`);
+  out.push(`${ind}  acc[0] = ${C.reduceCombine(s, 'acc[0]', v(s.value))};`);
   out.push(`${ind}}`);
   for (let k = loops.length - 2; k >= 0; k--) {
     ind = ind.slice(2);
@@ -530,9 +432,9 @@ function renderReduce(s: ReduceStmt, dimVar: (d: number) => string): string[] {
   }
   // Pairwise fold of the lanes.
   for (let width = LANES / 2; width >= 1; width /= 2) {
-    for (let l = 0; l < width; l++) out.push(`  acc[${l}] = ${reduceCombine(s, `acc[${l}]`, `acc[${l + width}]`)};`);
+    for (let l = 0; l < width; l++) out.push(`  acc[${l}] = ${C.reduceCombine(s, `acc[${l}]`, `acc[${l + width}]`)};`);
   }
-  out.push(`  ${v(s.id)} = ${reduceFinal(s, 'acc[0]')};`);
+  out.push(`  ${v(s.id)} = ${C.reduceFinal(s, 'acc[0]')};`);
   out.push('}');
   return out;
 }
@@ -562,7 +464,7 @@ function hasInnerTerm(ix: IndexExpr, inner: number): boolean {
 /** The index without its innermost-dim term, and that term's coefficient. */
 function splitInner(ix: IndexExpr, inner: number, dimVar: (d: number) => string): { rest: string; coef: string } {
   const innerTerm = ix.terms.find((t) => 'dim' in t.v && t.v.dim === inner);
-  const rest = renderIndex({ base: ix.base, terms: ix.terms.filter((t) => t !== innerTerm) }, dimVar);
+  const rest = C.index({ base: ix.base, terms: ix.terms.filter((t) => t !== innerTerm) }, dimVar);
   const coef = !innerTerm || innerTerm.coef === 'unit' ? '1' : `a[${innerTerm.coef}]`;
   return { rest, coef };
 }
@@ -713,11 +615,11 @@ export function renderCKernel(ir: KernelIR, name: string): string {
     lines.push('    }');
   } else if (colReduce) {
     const s = colReduce;
-    const A = accType(s);
+    const A = C.accType(s);
     lines.push(`    for (int64_t jb = i${inner}, je = i${inner} + count; jb < je; jb += MA_BLOCK) {`);
     lines.push('      const int64_t jn = je - jb > MA_BLOCK ? jb + MA_BLOCK : je;');
     lines.push(`      ${A} cacc[MA_BLOCK];`);
-    lines.push(`      for (int64_t j = jb; j < jn; j++) cacc[j - jb] = ${reduceInit(s)};`);
+    lines.push(`      for (int64_t j = jb; j < jn; j++) cacc[j - jb] = ${C.reduceInit(s)};`);
     let ind = '      ';
     for (const l of s.loops) {
       lines.push(`${ind}for (int64_t r${l.loop} = 0; r${l.loop} < a[${l.size}]; r${l.loop}++) {`);
@@ -725,14 +627,14 @@ export function renderCKernel(ir: KernelIR, name: string): string {
     }
     lines.push(`${ind}for (int64_t j = jb; j < jn; j++) {`);
     for (const b of s.body) lines.push(`${ind}  ${renderStmt(b, dimVar).split('\n').join(`\n${ind}  `)}`);
-    lines.push(`${ind}  cacc[j - jb] = ${reduceCombine(s, 'cacc[j - jb]', v(s.value))};`);
+    lines.push(`${ind}  cacc[j - jb] = ${C.reduceCombine(s, 'cacc[j - jb]', v(s.value))};`);
     lines.push(`${ind}}`);
     for (let k = s.loops.length - 1; k >= 0; k--) {
       ind = ind.slice(2);
       lines.push(`${ind}}`);
     }
     lines.push('      for (int64_t j = jb; j < jn; j++) {');
-    lines.push(`        const ${COMPUTE_TYPE[s.result]} ${v(s.id)} = ${reduceFinal(s, 'cacc[j - jb]')};`);
+    lines.push(`        const ${COMPUTE_TYPE[s.result]} ${v(s.id)} = ${C.reduceFinal(s, 'cacc[j - jb]')};`);
     lines.push(...body);
     lines.push(`        o[j] = ${stored};`);
     lines.push('      }');
@@ -780,7 +682,7 @@ function scatterUpdates(ir: KernelIR): string[] {
   const CT = COMPUTE_TYPE[d];
   const load = (x: string) => (d === 'float16' ? `ma_h2f(${x})` : d === 'bfloat16' ? `ma_b2f(${x})` : x);
   const store = (x: string) => (d === 'float16' ? `ma_f2h(${x})` : d === 'bfloat16' ? `ma_f2b(${x})` : x);
-  const combined = sc.op === 'set' ? 'u' : roundTo(d, opExpr(sc.op, d, ['t', 'u']));
+  const combined = sc.op === 'set' ? 'u' : C.roundTo(d, C.opExpr(sc.op, d, ['t', 'u']));
   return [
     '  if (start == 0) {',
     `    const int64_t *restrict at = (const int64_t *)bufs[${sc.positions}];`,
