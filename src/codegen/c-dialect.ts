@@ -32,8 +32,10 @@ class CWalker extends CFamilyWalker {
   }
 }
 
+/** The walker every C kernel shell renders statements with (stateless). */
 export const C = new CWalker(C_LANG);
 
+/** The C name of SSA value `id`. */
 export const v = (id: number): string => `v${id}`;
 
 /** True for an op that has a fast, range-limited variant run speculatively. */
@@ -41,6 +43,7 @@ export function isFastTrig(s: Stmt): s is Extract<Stmt, { k: 'alu' }> {
   return s.k === 'alu' && (s.op === 'sin' || s.op === 'cos') && cClass(s.dtype) === 'f';
 }
 
+/** One statement in C; `fastTrig` renders float sin/cos with their fast, range-limited variants (the caller checks the range). */
 export function renderStmt(s: Stmt, dimVar: (d: number) => string, fastTrig = false): string {
   if (fastTrig && isFastTrig(s)) {
     return `const ${C_COMPUTE_TYPE[s.result]} ${v(s.id)} = ${C.roundTo(s.result, `ma_${s.op}f_fast(${v(s.srcs[0])})`)};`;

@@ -1,7 +1,7 @@
 /** The C prelude: types, half conversions, integer helpers and the vectorizable float math every C kernel is compiled with. */
-import { C_MATH_PRELUDE, f64ActivationHelpers } from './c-math.js';
+import { C_MATH_PRELUDE } from './c-math.js';
 import { C_COMPUTE_TYPE } from './ctypes.js';
-import { floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
+import { erfinvText, f64ActivationHelpers, floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
 
 /** How the C prelude spells the shared prelude text (prelude-text.ts). */
 const C_SPELLING: PreludeSpelling = {
@@ -68,29 +68,7 @@ static inline double ma_logaddexp(double x, double y) {
   return t;
 }
 ${f64ActivationHelpers('static inline', { exp: 'exp', erfc: 'erfc', fma: 'fma' })}
-static inline double ma_erfinv(double y) {
-  if (!(y > -1.0 && y < 1.0)) return y == 1.0 ? INFINITY : y == -1.0 ? -INFINITY : NAN;
-  if (y == 0) return y;
-  /* Initial guess from a log-based approximation, then Newton steps on erf. */
-  double w = -log((1.0 - y) * (1.0 + y)), x;
-  if (w < 5.0) {
-    w -= 2.5;
-    x = 2.81022636e-08; x = 3.43273939e-07 + x * w; x = -3.5233877e-06 + x * w; x = -4.39150654e-06 + x * w;
-    x = 0.00021858087 + x * w; x = -0.00125372503 + x * w; x = -0.00417768164 + x * w; x = 0.246640727 + x * w;
-    x = 1.50140941 + x * w;
-  } else {
-    w = sqrt(w) - 3.0;
-    x = -0.000200214257; x = 0.000100950558 + x * w; x = 0.00134934322 + x * w; x = -0.00367342844 + x * w;
-    x = 0.00573950773 + x * w; x = -0.0076224613 + x * w; x = 0.00943887047 + x * w; x = 1.00167406 + x * w;
-    x = 2.83297682 + x * w;
-  }
-  x *= y;
-  for (int k = 0; k < 3; k++) {
-    double err = erf(x) - y;
-    x -= err / (1.1283791670955126 * exp(-x * x));
-  }
-  return x;
-}
+${erfinvText({ qual: 'static inline', F: 'double', nan: 'NAN', log: 'log', sqrt: 'sqrt', exp: 'exp', erf: 'erf', steps: 3, cComments: true })}
 
 ${intHelpers('static inline', C_COMPUTE_TYPE, 'double', true)}
 

@@ -5,13 +5,12 @@
  * contraction off, so `a * b + c` rounds twice as on the CPU; only the matrix product
  * asks for fused multiply-adds explicitly.
  */
-import { f64ActivationHelpers } from './c-math.js';
 import { C_COMPUTE_TYPE, C_STORAGE_TYPE } from './ctypes.js';
 import { renderGpuKernel } from './gpu.js';
 import type { GpuDialect, GpuParam } from './gpu-dialect.js';
 import type { KernelIR } from './ir.js';
 import { CUDA_APPROX_MATH, CUDA_EXACT_MATH } from './op-expressions.js';
-import { floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
+import { f64ActivationHelpers, floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
 
 const COMPUTE = C_COMPUTE_TYPE;
 

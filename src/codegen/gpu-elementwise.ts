@@ -39,6 +39,7 @@ export function flatVector(ir: KernelIR): number {
   return Math.max(1, Math.min(8, Math.floor(16 / widest)));
 }
 
+/** A `flat` kernel: grid-stride over groups of V output elements, with a vector path for aligned rows. */
 export function renderFlat(R: GpuRenderer, name: string): string {
   const ir = R.ir;
   const D = R.D;

@@ -2,6 +2,7 @@
 import type { KernelIR, ReduceStmt } from './ir.js';
 import { FLAT_THREADS, type GpuRenderer } from './gpu-walker.js';
 
+/** A scan kernel: each thread folds whole lines in order, writing every prefix. */
 export function renderScan(R: GpuRenderer, name: string): string {
   const ir = R.ir;
   const D = R.D;

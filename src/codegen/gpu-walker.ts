@@ -34,6 +34,7 @@ export function indent(lines: readonly string[], by: string): string[] {
   return lines.map((x) => by + x);
 }
 
+/** ⌈a / b⌉. */
 export function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);
 }

@@ -38,7 +38,7 @@ import { renderGpuKernel } from './gpu.js';
 import type { GpuDialect, GpuParam, SimdgroupMatrixOps } from './gpu-dialect.js';
 import type { KernelIR, Stmt } from './ir.js';
 import { MSL_PRECISE_MATH, MSL_PRELUDE_MATH, MSL_SIMD_REDUCE } from './op-expressions.js';
-import { floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
+import { erfinvText, floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
 
 // Metal has no double: float64 has no type here (its kernels are refused).
 const COMPUTE: Record<DType, string | null> = { ...C_COMPUTE_TYPE, float64: null };
@@ -248,28 +248,7 @@ inline float ma_logaddexp(float x, float y) {
   if (t <= 0) return y + ma_log1p(metal::precise::exp(t));
   return t;
 }
-inline float ma_erfinv(float y) {
-  if (!(y > -1.0f && y < 1.0f)) return y == 1.0f ? INFINITY : y == -1.0f ? -INFINITY : as_type<float>(0x7fc00000u);
-  if (y == 0) return y;
-  float w = -metal::precise::log((1.0f - y) * (1.0f + y)), x;
-  if (w < 5.0f) {
-    w -= 2.5f;
-    x = 2.81022636e-08f; x = 3.43273939e-07f + x * w; x = -3.5233877e-06f + x * w; x = -4.39150654e-06f + x * w;
-    x = 0.00021858087f + x * w; x = -0.00125372503f + x * w; x = -0.00417768164f + x * w; x = 0.246640727f + x * w;
-    x = 1.50140941f + x * w;
-  } else {
-    w = metal::precise::sqrt(w) - 3.0f;
-    x = -0.000200214257f; x = 0.000100950558f + x * w; x = 0.00134934322f + x * w; x = -0.00367342844f + x * w;
-    x = 0.00573950773f + x * w; x = -0.0076224613f + x * w; x = 0.00943887047f + x * w; x = 1.00167406f + x * w;
-    x = 2.83297682f + x * w;
-  }
-  x *= y;
-  for (int k = 0; k < 2; k++) {
-    const float err = ma_erf(x) - y;
-    x -= err / (1.1283791670955126f * metal::precise::exp(-x * x));
-  }
-  return x;
-}
+${erfinvText({ qual: 'inline', F: 'float', nan: 'as_type<float>(0x7fc00000u)', log: 'metal::precise::log', sqrt: 'metal::precise::sqrt', exp: 'metal::precise::exp', erf: 'ma_erf', steps: 2, cComments: false })}
 
 /* SIMD-group shuffles for every accumulator type: narrow integers travel as 32-bit,
    64-bit values as two 32-bit halves. */

@@ -183,3 +183,116 @@ export function intHelpers(qual: string, computeType: Readonly<Record<DType, str
   }
   return lines.join('\n');
 }
+
+/** The libm-style functions {@link f64ActivationHelpers} calls, named as the target spells them. */
+export interface F64MathNames {
+  exp: string;
+  erfc: string;
+  fma: string;
+}
+
+/**
+ * float64 sigmoid, silu and gelu (`ma_sigmoid_d`, `ma_silu_d`, `ma_gelu_d`) over a libm with
+ * `exp`, `erfc` and `fma`, for the C prelude (glibc) and the CUDA prelude (CUDA's double library
+ * through its `ma_` wrappers). Scalar code: libm's double functions are scalar calls anyway.
+ *
+ * - sigmoid and silu take e^-|x| (never overflows), so the tails below x = -709.8, where e^-x
+ *   would be Inf while the result is still a (normal, for silu down to -714.9) double, come out
+ *   right; below -700 silu multiplies x by e^(x/2) twice so no factor is subnormal.
+ * - gelu is 0.5 x erfc(z) with z = -x/sqrt 2. For x < 0, rounding z alone would move erfc by
+ *   2 z^2 ulps (900 ulps at x = -30), so z is kept as zh + zl (an exact product split) and
+ *   erfc(zh + zl) = erfc(zh) (1 - zl m), m = 2/sqrt(pi) e^-zh^2 / erfc(zh) = -(log erfc)'(zh)
+ *   (for zh >= 5 the asymptotic 2z + (1 - 1/z^2)/z, good to 1e-4: the correction is below
+ *   2^-40). Below x = -36, where erfc(zh) turns subnormal (at -37.54) before the result does
+ *   (at -37.62), erfc comes from e^-z^2 and a continued fraction instead, normal factor first.
+ *
+ * @example
+ * ```ts
+ * const text = f64ActivationHelpers('static inline', { exp: 'exp', erfc: 'erfc', fma: 'fma' });
+ * // text defines `static inline double ma_gelu_d(double x) { ... }` and its two siblings
+ * ```
+ */
+export function f64ActivationHelpers(qualifier: string, names: F64MathNames): string {
+  const { exp, erfc, fma } = names;
+  return `${qualifier} double ma_sigmoid_d(double x) {
+  double e = ${exp}(-fabs(x));
+  return x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+${qualifier} double ma_silu_d(double x) {
+  if (x < -700.0) { double h = ${exp}(0.5 * x); return (x * h) * h; }
+  double e = ${exp}(-fabs(x));
+  return x >= 0 ? x / (1.0 + e) : (x * e) / (1.0 + e);
+}
+${qualifier} double ma_gelu_d(double x) {
+  double zh = -x * 0x1.6a09e667f3bcdp-1;
+  if (!(x < 0)) return 0.5 * x * ${erfc}(zh);
+  if (x < -40.0) return x * 0.0; /* underflowed (from -38.7 on); NaN at -Inf, as x Phi(x) */
+  if (x < -36.0) {
+    /* erfc(zh) turns subnormal at -37.54 while the result is normal to -37.62: take
+       erfc(z) = e^-z^2 / (sqrt(pi) K(z)), K Laplace's continued fraction (exact to 2^-60 for
+       z > 25 at this depth), with z^2 = x^2/2 split exactly and the normal factor first. */
+    double k = zh;
+    for (int i = 8; i >= 1; i--) k = zh + 0.5 * i / k;
+    double p = x * x, pl = ${fma}(x, x, -p);
+    return (0.5 * x * (0x1.20dd750429b6dp-1 / k) * (1.0 - 0.5 * pl)) * ${exp}(-0.5 * p);
+  }
+  double zl = ${fma}(-x, 0x1.6a09e667f3bcdp-1, -zh) + -x * -0x1.bdd3413b26456p-55;
+  double ez = ${erfc}(zh);
+  double m = zh < 5.0 ? 0x1.20dd750429b6dp+0 * ${exp}(-zh * zh) / ez : 2.0 * zh + (1.0 - 1.0 / (zh * zh)) / zh;
+  return 0.5 * x * (ez * (1.0 - zl * m));
+}`;
+}
+
+/** How one prelude spells {@link erfinvText}'s float type and functions. */
+export interface ErfinvSpelling {
+  readonly qual: string;
+  /** The float type it computes in, `double` or (Metal) `float`. */
+  readonly F: 'double' | 'float';
+  /** A quiet NaN of type F. */
+  readonly nan: string;
+  readonly log: string;
+  readonly sqrt: string;
+  readonly exp: string;
+  readonly erf: string;
+  /** Newton steps on erf after the initial guess (each about doubles the correct digits). */
+  readonly steps: number;
+  /** The C prelude's wording (one more comment, a non-const error term). */
+  readonly cComments: boolean;
+}
+
+/**
+ * `ma_erfinv`: an initial guess from Giles' log-based polynomials, then Newton steps on
+ * erf; ±1 give ±Inf, arguments outside [-1, 1] NaN.
+ *
+ * @example
+ * ```ts
+ * const text = erfinvText({ qual: 'inline', F: 'float', nan: 'NAN', log: 'log', sqrt: 'sqrt', exp: 'exp', erf: 'erf', steps: 2, cComments: false });
+ * ```
+ */
+export function erfinvText(sp: ErfinvSpelling): string {
+  const { F } = sp;
+  const k = F === 'float' ? 'f' : '';
+  const poly = (coefs: readonly string[]): string => {
+    const terms = coefs.map((c, i) => (i === 0 ? `x = ${c}${k};` : `x = ${c}${k} + x * w;`));
+    const rows = [terms.slice(0, 4), terms.slice(4, 8), terms.slice(8)];
+    return rows.map((r) => `    ${r.join(' ')}`).join('\n');
+  };
+  return `${sp.qual} ${F} ma_erfinv(${F} y) {
+  if (!(y > -1.0${k} && y < 1.0${k})) return y == 1.0${k} ? INFINITY : y == -1.0${k} ? -INFINITY : ${sp.nan};
+  if (y == 0) return y;
+${sp.cComments ? '  /* Initial guess from a log-based approximation, then Newton steps on erf. */\n' : ''}  ${F} w = -${sp.log}((1.0${k} - y) * (1.0${k} + y)), x;
+  if (w < 5.0${k}) {
+    w -= 2.5${k};
+${poly(['2.81022636e-08', '3.43273939e-07', '-3.5233877e-06', '-4.39150654e-06', '0.00021858087', '-0.00125372503', '-0.00417768164', '0.246640727', '1.50140941'])}
+  } else {
+    w = ${sp.sqrt}(w) - 3.0${k};
+${poly(['-0.000200214257', '0.000100950558', '0.00134934322', '-0.00367342844', '0.00573950773', '-0.0076224613', '0.00943887047', '1.00167406', '2.83297682'])}
+  }
+  x *= y;
+  for (int k = 0; k < ${sp.steps}; k++) {
+    ${sp.cComments ? F : `const ${F}`} err = ${sp.erf}(x) - y;
+    x -= err / (1.1283791670955126${k} * ${sp.exp}(-x * x));
+  }
+  return x;
+}`;
+}
