@@ -7,7 +7,7 @@
  */
 import { C_COMPUTE_TYPE, C_STORAGE_TYPE } from './ctypes.js';
 import { renderGpuKernel } from './gpu.js';
-import type { GpuDialect, GpuParam } from './gpu-dialect.js';
+import { GPU_COMMON_SPELLINGS, type GpuDialect, type GpuParam } from './gpu-dialect.js';
 import type { KernelIR } from './ir.js';
 import { CUDA_APPROX_MATH, CUDA_EXACT_MATH } from './op-expressions.js';
 import { f64ActivationHelpers, floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
@@ -15,9 +15,6 @@ import { f64ActivationHelpers, floatFloorDivision, halfConversions, intHelpers, 
 const COMPUTE = C_COMPUTE_TYPE;
 
 const STORAGE = C_STORAGE_TYPE;
-
-/** Unsigned types that move 1..16 bytes in one access. */
-const VECTOR_TYPES: Record<number, string> = { 1: 'uint8_t', 2: 'uint16_t', 4: 'uint32_t', 8: 'uint2', 16: 'uint4' };
 
 /**
  * CUDA's libm names (float versions end in `f`); approximate ones go through the
@@ -196,6 +193,7 @@ ${intHelpers(QUAL, COMPUTE, 'double', false)}
 
 /** The CUDA dialect table. */
 export const CUDA_DIALECT: GpuDialect = {
+  ...GPU_COMMON_SPELLINGS,
   name: 'cuda',
   computeType: COMPUTE,
   storageType: STORAGE,
@@ -222,19 +220,10 @@ export const CUDA_DIALECT: GpuDialect = {
   atomicIncrement: (ptr) => `atomicAdd(${ptr}, 1u)`,
   readCoherent: (type, base, index) => `((volatile ${type} *)${base})[${index}]`,
   shared: (type, name, count) => `__shared__ __align__(16) ${type} ${name}[${count}];`,
-  shuffleDown: (expr, delta) => `ma_shfl_down(${expr}, ${delta})`,
   math: cudaMath,
   argDouble: (expr) => `__longlong_as_double(${expr})`,
   ptr: (type) => `${type} *`,
-  vectorType: (bytes) => {
-    const t = VECTOR_TYPES[bytes];
-    if (!t) throw new Error(`internal: no ${bytes}-byte vector type`);
-    return t;
-  },
-  unroll: '_Pragma("unroll")',
-  unrollBy: (n) => `_Pragma("unroll ${n}")`,
   sharedPtr: (type) => `${type} *`,
-  vec4: (type) => (type === 'float' ? 'float4' : null),
   prelude: CUDA_PRELUDE,
   tensorCoresTf32: true,
   tensorCores16: true,

@@ -230,3 +230,27 @@ export interface GpuLaunch {
  * the launch contract (src/runtime/native.ts).
  */
 export const GPU_ARGS_INLINE_BYTES = 4096;
+
+/** Unsigned types that move 1..16 bytes in one access (CUDA and MSL both have uint2/uint4). */
+const VECTOR_TYPES: Readonly<Record<number, string>> = { 1: 'uint8_t', 2: 'uint16_t', 4: 'uint32_t', 8: 'uint2', 16: 'uint4' };
+
+/**
+ * The dialect members CUDA C and MSL spell alike: the prelude's `ma_shfl_down`
+ * overloads, vector access types, unroll pragmas and `float4`. A dialect spreads them.
+ *
+ * @example
+ * ```ts
+ * const dialect: GpuDialect = { ...GPU_COMMON_SPELLINGS, name: 'cuda', ... };
+ * ```
+ */
+export const GPU_COMMON_SPELLINGS: Pick<GpuDialect, 'shuffleDown' | 'vectorType' | 'unroll' | 'unrollBy' | 'vec4'> = {
+  shuffleDown: (expr, delta) => `ma_shfl_down(${expr}, ${delta})`,
+  vectorType: (bytes) => {
+    const t = VECTOR_TYPES[bytes];
+    if (!t) throw new Error(`internal: no ${bytes}-byte vector type`);
+    return t;
+  },
+  unroll: '_Pragma("unroll")',
+  unrollBy: (n) => `_Pragma("unroll ${n}")`,
+  vec4: (type) => (type === 'float' ? 'float4' : null),
+};

@@ -35,7 +35,7 @@ import type { DType } from '../graph/dtype.js';
 import type { ReduceOp } from '../graph/node.js';
 import { C_COMPUTE_TYPE } from './ctypes.js';
 import { renderGpuKernel } from './gpu.js';
-import type { GpuDialect, GpuParam, SimdgroupMatrixOps } from './gpu-dialect.js';
+import { GPU_COMMON_SPELLINGS, type GpuDialect, type GpuParam, type SimdgroupMatrixOps } from './gpu-dialect.js';
 import type { KernelIR, Stmt } from './ir.js';
 import { MSL_PRECISE_MATH, MSL_PRELUDE_MATH, MSL_SIMD_REDUCE } from './op-expressions.js';
 import { erfinvText, floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
@@ -44,9 +44,6 @@ import { erfinvText, floatFloorDivision, halfConversions, intHelpers, type Prelu
 const COMPUTE: Record<DType, string | null> = { ...C_COMPUTE_TYPE, float64: null };
 
 const STORAGE: Record<DType, string | null> = { ...COMPUTE, float16: 'uint16_t', bfloat16: 'uint16_t' };
-
-/** Unsigned types that move 1..16 bytes in one access. */
-const VECTOR_TYPES: Readonly<Record<number, string>> = { 1: 'uint8_t', 2: 'uint16_t', 4: 'uint32_t', 8: 'uint2', 16: 'uint4' };
 
 /** The name of a libm-style function in MSL; the class is float either way (no double). */
 function mslMath(fn: string): string {
@@ -281,6 +278,7 @@ const SIMDGROUP_MATRIX: SimdgroupMatrixOps = {
 
 /** The Metal dialect table (with SIMD-group matrix products: see {@link mslDialect}). */
 export const MSL_DIALECT: GpuDialect = {
+  ...GPU_COMMON_SPELLINGS,
   name: 'metal',
   computeType: COMPUTE,
   storageType: STORAGE,
@@ -304,19 +302,10 @@ export const MSL_DIALECT: GpuDialect = {
   barrier: 'threadgroup_barrier(mem_flags::mem_threadgroup);',
   barrierAll: 'threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup);',
   shared: (type, name, count) => `MA_THREADGROUP(${type}, ${name}, ${count});`,
-  shuffleDown: (expr, delta) => `ma_shfl_down(${expr}, ${delta})`,
   math: (fn) => mslMath(fn),
   argDouble: (expr) => `ma_d2f(${expr})`,
   ptr: (type) => `device ${type} *`,
-  vectorType: (bytes) => {
-    const t = VECTOR_TYPES[bytes];
-    if (!t) throw new Error(`internal: no ${bytes}-byte vector type`);
-    return t;
-  },
-  unroll: '_Pragma("unroll")',
-  unrollBy: (n) => `_Pragma("unroll ${n}")`,
   sharedPtr: (type) => `threadgroup ${type} *`,
-  vec4: (type) => (type === 'float' ? 'float4' : null),
   prelude: MSL_PRELUDE,
   simdReduce: (op: ReduceOp, accType: string) => MSL_SIMD_REDUCE[`${op} ${accType}`] ?? null,
   simdgroupMatrix: SIMDGROUP_MATRIX,
