@@ -59,7 +59,7 @@ const LANES = 16;
  * accumulators (a blocked sum: more accurate than one running sum, and vectorizable
  * without reassociating); argmax/argmin keep one running best and its first index.
  */
-export function renderReduce(s: ReduceStmt, dimVar: (d: number) => string): string[] {
+function renderReduce(s: ReduceStmt, dimVar: (d: number) => string): string[] {
   const out: string[] = [];
   const body = (indent: string): string[] => s.body.map((b) => indent + renderStmt(b, dimVar).split('\n').join(`\n${indent}`));
   const loops = s.loops;

@@ -8,7 +8,7 @@ import type { IndexExpr, KernelIR } from './ir.js';
 import { FLAT_THREADS, type GpuRenderer } from './gpu-walker.js';
 
 /** True if the load's index is idx0 + j along the inner dim with every other term row-invariant. */
-export function isUnitInner(ix: IndexExpr, inner: number, ir: KernelIR): boolean {
+function isUnitInner(ix: IndexExpr, inner: number, ir: KernelIR): boolean {
   let unit = false;
   for (const t of ix.terms) {
     if ('dim' in t.v) {
@@ -30,7 +30,7 @@ export function isUnitInner(ix: IndexExpr, inner: number, ir: KernelIR): boolean
  * of the body, unrolled V times): NVRTC's time grows with the source, and a chain of
  * thousands of ops is bound by its arithmetic, not by 16-byte accesses.
  */
-export const VECTOR_PATH_MAX_STMTS = 256;
+const VECTOR_PATH_MAX_STMTS = 256;
 
 /** Elements per thread of a flat kernel: as many as fit 16 bytes of the widest buffer (1..8). */
 export function flatVector(ir: KernelIR): number {

@@ -18,7 +18,7 @@ import { type GpuRenderer, indent } from './gpu-walker.js';
  * one). Copies past M, N or K zero-fill, so edges need no branches in the product.
  * `accumulators` declares and zeroes the product's registers.
  */
-export function asyncOpen(R: GpuRenderer, name: string, coords: string, accumulators: string, body: string[]): string[] {
+function asyncOpen(R: GpuRenderer, name: string, coords: string, accumulators: string, body: string[]): string[] {
   const D = R.D;
   const W = D.int64;
   const mm = R.ir.matmul as NonNullable<KernelIR['matmul']>;

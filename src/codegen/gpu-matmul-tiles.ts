@@ -47,7 +47,7 @@ export const WG_B_BYTES = WG.BN * WG.BK * 4;
  * Dynamic shared bytes of WG: the stages of A, then those of B, then two mbarriers per
  * stage (filled, emptied), plus 1024 for aligning the first stage.
  */
-export const WG_SHARED_BYTES = WG.STAGES * (WG_A_BYTES + WG_B_BYTES + 16) + 1024;
+const WG_SHARED_BYTES = WG.STAGES * (WG_A_BYTES + WG_B_BYTES + 16) + 1024;
 
 /** The matrix-product kernels the walker renders, and each one's block tile and dynamic shared bytes. */
 export type MatmulKernel = 'scalar' | 'async32' | 'tf32' | 'wgmma' | 'mma16' | 'simdgroup';
@@ -62,7 +62,7 @@ export const MATMUL_TILES: Readonly<Record<MatmulKernel, { BM: number; BN: numbe
 };
 
 /** Operand dtypes the SIMD-group kernel takes (converted to float32 in shared memory). */
-export const SIMDGROUP_DTYPES: ReadonlySet<DType> = new Set<DType>(['float32', 'float16', 'bfloat16']);
+const SIMDGROUP_DTYPES: ReadonlySet<DType> = new Set<DType>(['float32', 'float16', 'bfloat16']);
 
 /**
  * Which matmul kernel `dialect` renders for `ir`: a function of both, so that the

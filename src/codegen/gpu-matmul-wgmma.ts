@@ -103,7 +103,7 @@ export function renderMatmulWgmma(R: GpuRenderer, name: string): string {
  * every 16th row, so each copy's addresses are the first one's plus constants) and
  * arrives on the stage's "filled" mbarrier when its copies land.
  */
-export function wgmmaCopier(R: GpuRenderer, A: string, B: string): string[] {
+function wgmmaCopier(R: GpuRenderer, A: string, B: string): string[] {
   const D = R.D;
   const W = D.int64;
   const u = D.unroll;

@@ -10,20 +10,20 @@ import type { GpuLaunch } from './gpu-dialect.js';
 import { BLOCK_THREADS, type GpuRenderer, MAX_BLOCKS, ceilDiv } from './gpu-walker.js';
 
 /** Elements one thread insertion-sorts before a sort's merge passes. */
-export const SORT_RUN = 8;
+const SORT_RUN = 8;
 /** Outputs one thread merges sequentially in a pass over the scratch (a power of two below any tile). */
-export const SORT_CHUNK = 16;
+const SORT_CHUNK = 16;
 /** Threadgroup memory a sort may use: Metal's limit per threadgroup. */
-export const SORT_SHARED_BYTES = 32768;
+const SORT_SHARED_BYTES = 32768;
 /** Elements a sort tile holds at most (16 per thread of a 256-thread block). */
-export const SORT_TILE_MAX = 4096;
+const SORT_TILE_MAX = 4096;
 /** Scratch bytes the blocks of a long-line sort share at most (fewer blocks, more lines each, beyond). */
-export const SORT_SCRATCH_BUDGET = 256 * 1024 * 1024;
+const SORT_SCRATCH_BUDGET = 256 * 1024 * 1024;
 /** The launch words carry scratch bytes as an int32. */
-export const SCRATCH_MAX = 2 ** 31 - 1;
+const SCRATCH_MAX = 2 ** 31 - 1;
 
 /** Bytes of a sort key in shared and scratch memory (its compute type). */
-export function sortKeyBytes(spec: NonNullable<KernelIR['sort']>): number {
+function sortKeyBytes(spec: NonNullable<KernelIR['sort']>): number {
   const info = DTYPES[spec.dtype];
   return info.kind === 'float' && info.bytes < 4 ? 4 : info.bytes;
 }
@@ -72,7 +72,7 @@ export function sortLaunch(ir: KernelIR, args: readonly number[]): GpuLaunch {
  * (NaN ties with NaN), -0 equal to 0 (IEEE comparison). Only a strict order is ever
  * asked, so equal keys keep their positions: the merges below are stable by rank.
  */
-export function sortLess(R: GpuRenderer, x: string, y: string): string {
+function sortLess(R: GpuRenderer, x: string, y: string): string {
   const spec = R.ir.sort as NonNullable<KernelIR['sort']>;
   return DTYPES[spec.dtype].kind === 'float' ? `(${x} < ${y} || (${y} != ${y} && ${x} == ${x}))` : `(${x} < ${y})`;
 }
@@ -87,7 +87,7 @@ export function sortLess(R: GpuRenderer, x: string, y: string): string {
  * for another) and ties keep A first: stable. Declares `q`, the destination, then runs
  * `place`.
  */
-export function mergeStep(R: GpuRenderer, I: string, src: string, p: string, w: string, s0: string, s1: string, place: string[], indent: string): string[] {
+function mergeStep(R: GpuRenderer, I: string, src: string, p: string, w: string, s0: string, s1: string, place: string[], indent: string): string[] {
   const K = R.ct((R.ir.sort as NonNullable<KernelIR['sort']>).dtype);
   return [
     `const ${I} lo = ${s0} + (${p} - ${s0}) / (2 * ${w}) * (2 * ${w});`,
