@@ -1,7 +1,8 @@
 /**
  * The GPU renderer: one walker over the kernel IR for every GPU language, driven by a
  * {@link GpuDialect} table of what differs (CUDA C in `cuda.ts`, Metal Shading Language
- * in `msl.ts`; the interface in gpu-dialect.ts, the walker in gpu-walker.ts, each kernel
+ * in `msl.ts`; the interface in gpu-dialect.ts, the walker in gpu-walker.ts (built on the
+ * C-family walker of c-walker.ts, shared with the C renderer), each kernel
  * family in its own gpu-*.ts file).
  *
  * ## Kernels and launch geometry
