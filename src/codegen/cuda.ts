@@ -5,47 +5,16 @@
  * contraction off, so `a * b + c` rounds twice as on the CPU; only the matrix product
  * asks for fused multiply-adds explicitly.
  */
-import { f64ActivationHelpers } from './c-math.js';
 import { C_COMPUTE_TYPE, C_STORAGE_TYPE } from './ctypes.js';
-import { type GpuDialect, type GpuParam, gpuIntHelpers, renderGpuKernel } from './gpu.js';
+import { renderGpuKernel } from './gpu.js';
+import { GPU_COMMON_SPELLINGS, type GpuDialect, type GpuParam } from './gpu-dialect.js';
 import type { KernelIR } from './ir.js';
+import { CUDA_APPROX_MATH, CUDA_EXACT_MATH } from './op-expressions.js';
+import { f64ActivationHelpers, floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
 
 const COMPUTE = C_COMPUTE_TYPE;
 
 const STORAGE = C_STORAGE_TYPE;
-
-/** Unsigned types that move 1..16 bytes in one access. */
-const VECTOR_TYPES: Record<number, string> = { 1: 'uint8_t', 2: 'uint16_t', 4: 'uint32_t', 8: 'uint2', 16: 'uint4' };
-
-/** Math functions CUDA computes exactly or rounds as IEEE prescribes: a value folded at compile time has the run-time bits. */
-const EXACT_MATH: ReadonlySet<string> = new Set(['sqrt', 'fabs', 'trunc', 'rint', 'floor', 'ceil', 'fma']);
-
-/** CUDA's approximate math functions the GPU ops call, with their arity. */
-const APPROX_MATH: Readonly<Record<string, number>> = {
-  exp: 1,
-  exp2: 1,
-  expm1: 1,
-  log: 1,
-  log2: 1,
-  log10: 1,
-  log1p: 1,
-  sin: 1,
-  cos: 1,
-  tan: 1,
-  asin: 1,
-  acos: 1,
-  atan: 1,
-  sinh: 1,
-  cosh: 1,
-  tanh: 1,
-  asinh: 1,
-  acosh: 1,
-  atanh: 1,
-  erf: 1,
-  erfc: 1,
-  pow: 2,
-  atan2: 2,
-};
 
 /**
  * CUDA's libm names (float versions end in `f`); approximate ones go through the
@@ -53,8 +22,8 @@ const APPROX_MATH: Readonly<Record<string, number>> = {
  */
 function cudaMath(fn: string, cls: 'f' | 'd'): string {
   const name = cls === 'f' ? `${fn}f` : fn;
-  if (EXACT_MATH.has(fn)) return name;
-  if (fn in APPROX_MATH) return `ma_${name}`;
+  if (CUDA_EXACT_MATH.has(fn)) return name;
+  if (fn in CUDA_APPROX_MATH) return `ma_${name}`;
   throw new Error(`cuda: math function ${fn} is not classified as exact or approximate`);
 }
 
@@ -74,7 +43,7 @@ function approxMathWrappers(): string {
     `${QUAL} float ma_opaque(float x) { return ma_never() ? 0.0f : x; }`,
     `${QUAL} double ma_opaque(double x) { return ma_never() ? 0.0 : x; }`,
   ];
-  for (const [fn, arity] of Object.entries(APPROX_MATH)) {
+  for (const [fn, arity] of Object.entries(CUDA_APPROX_MATH)) {
     for (const [T, name] of [
       ['float', `${fn}f`],
       ['double', fn],
@@ -90,6 +59,17 @@ function approxMathWrappers(): string {
 /** The 128 accumulator operands of a m64n256 warpgroup product, as asm placeholders and bindings. */
 const WGMMA_ACC = Array.from({ length: 128 }, (_, i) => `%${i}`).join(', ');
 const WGMMA_OUT = Array.from({ length: 128 }, (_, i) => `"+f"(d[${i}])`).join(', ');
+
+/** How the CUDA prelude spells the shared prelude text (prelude-text.ts). */
+const CUDA_SPELLING: PreludeSpelling = {
+  qual: QUAL,
+  asFloat: (bits) => `__uint_as_float(${bits})`,
+  asBits: (f) => `__float_as_uint(${f})`,
+  rintf: 'rintf',
+  wide: 'double',
+  lib: '',
+  cComments: false,
+};
 
 /** The CUDA prelude: compiled before every kernel. */
 export const CUDA_PRELUDE = `typedef signed char int8_t;
@@ -109,67 +89,9 @@ template <int N> struct MaArgs { long long w[N]; };
 
 ${approxMathWrappers()}
 
-/* float16: IEEE binary16, round to nearest even, subnormals kept. */
-${QUAL} float ma_h2f(uint16_t h) {
-  uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-  if (e == 0x1f) return __uint_as_float(s | 0x7f800000u | (m << 13));
-  if (e == 0) { float f = (float)m * 5.9604644775390625e-8f; return s ? -f : f; }
-  return __uint_as_float(s | ((e + 112u) << 23) | (m << 13));
-}
-${QUAL} uint16_t ma_f2h(float f) {
-  uint32_t u = __float_as_uint(f), s = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
-  if (a > 0x7f800000u) return (uint16_t)(s | 0x7e00u | ((a >> 13) & 0x3ffu));
-  if (a >= 0x477ff000u) return (uint16_t)(s | 0x7c00u);
-  if (a < 0x38800000u) {
-    float t = __uint_as_float(a) * 16777216.0f; /* 2^24: the half ulp is an integer step */
-    return (uint16_t)(s | (uint32_t)rintf(t));
-  }
-  uint32_t r = a + 0xfffu + ((a >> 13) & 1u) - 0x38000000u;
-  return (uint16_t)(s | (r >> 13));
-}
-${QUAL} float ma_rh(float f) { return ma_h2f(ma_f2h(f)); }
-${QUAL} float ma_rh_d(double d) {
-  double a = fabs(d);
-  if (a != a || a >= 65520.0 || a < 6.103515625e-05) {
-    if (a != a) return (float)d;
-    if (a >= 65520.0) return d < 0 ? -INFINITY : INFINITY;
-    return (float)(rint(d * 16777216.0) / 16777216.0);
-  }
-  int e; frexp(a, &e);
-  double q = ldexp(1.0, e - 11);
-  return (float)(rint(d / q) * q);
-}
-${QUAL} float ma_b2f(uint16_t b) { return __uint_as_float((uint32_t)b << 16); }
-${QUAL} uint16_t ma_f2b(float f) {
-  uint32_t u = __float_as_uint(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
-  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-${QUAL} float ma_rb(float f) { return ma_b2f(ma_f2b(f)); }
-${QUAL} float ma_rb_d(double d) {
-  double a = fabs(d);
-  if (a != a) return (float)d;
-  if (a >= 3.3961775292304e+38) return d < 0 ? -INFINITY : INFINITY;
-  if (a < 1.1754943508222875e-38) return (float)(rint(d * 0x1p133) / 0x1p133);
-  int e; frexp(a, &e);
-  double q = ldexp(1.0, e - 8);
-  return (float)(rint(d / q) * q);
-}
+${halfConversions(CUDA_SPELLING)}
 
-${QUAL} double ma_floordiv_d(double a, double b) {
-  if (b == 0) return a / b;
-  double mod = fmod(a, b), div = (a - mod) / b;
-  if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1.0;
-  if (div != 0) { double f = floor(div); if (div - f > 0.5) f += 1.0; return f; }
-  return copysign(0.0, a / b);
-}
-${QUAL} double ma_rem_d(double a, double b) {
-  if (b == 0) return fmod(a, b);
-  double mod = fmod(a, b);
-  if (mod != 0) { if ((b < 0) != (mod < 0)) mod += b; }
-  else mod = copysign(0.0, b);
-  return mod;
-}
+${floatFloorDivision(CUDA_SPELLING)}
 ${f64ActivationHelpers(QUAL, { exp: 'ma_exp', erfc: 'ma_erfc', fma: 'fma' })}
 /* float32 sigmoid, silu and gelu round once from double (CUDA's erfc: 4 double ulps). */
 ${QUAL} float ma_sigmoid_f(float x) { return (float)ma_sigmoid_d((double)x); }
@@ -266,11 +188,12 @@ ${QUAL} uint8_t ma_shfl_down(uint8_t v, int d) { return (uint8_t)__shfl_down_syn
 ${QUAL} int16_t ma_shfl_down(int16_t v, int d) { return (int16_t)__shfl_down_sync(0xffffffffu, (int)v, d); }
 ${QUAL} uint16_t ma_shfl_down(uint16_t v, int d) { return (uint16_t)__shfl_down_sync(0xffffffffu, (int)v, d); }
 
-${gpuIntHelpers(QUAL, COMPUTE, 'double')}
+${intHelpers(QUAL, COMPUTE, 'double', false)}
 `;
 
 /** The CUDA dialect table. */
 export const CUDA_DIALECT: GpuDialect = {
+  ...GPU_COMMON_SPELLINGS,
   name: 'cuda',
   computeType: COMPUTE,
   storageType: STORAGE,
@@ -297,19 +220,10 @@ export const CUDA_DIALECT: GpuDialect = {
   atomicIncrement: (ptr) => `atomicAdd(${ptr}, 1u)`,
   readCoherent: (type, base, index) => `((volatile ${type} *)${base})[${index}]`,
   shared: (type, name, count) => `__shared__ __align__(16) ${type} ${name}[${count}];`,
-  shuffleDown: (expr, delta) => `ma_shfl_down(${expr}, ${delta})`,
   math: cudaMath,
   argDouble: (expr) => `__longlong_as_double(${expr})`,
   ptr: (type) => `${type} *`,
-  vectorType: (bytes) => {
-    const t = VECTOR_TYPES[bytes];
-    if (!t) throw new Error(`internal: no ${bytes}-byte vector type`);
-    return t;
-  },
-  unroll: '_Pragma("unroll")',
-  unrollBy: (n) => `_Pragma("unroll ${n}")`,
   sharedPtr: (type) => `${type} *`,
-  vec4: (type) => (type === 'float' ? 'float4' : null),
   prelude: CUDA_PRELUDE,
   tensorCoresTf32: true,
   tensorCores16: true,

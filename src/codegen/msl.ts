@@ -12,7 +12,7 @@
  * - math: the `metal::precise` functions (kernels are also compiled with fast math
  *   off); Metal has no erf, expm1 or log1p, so the prelude defines them;
  * - SIMD-group folds: `simd_sum`, `simd_product`, `simd_max`, `simd_min` where their
- *   semantics match (SIMD_REDUCE), else `simd_shuffle_down` (SIMD groups of 32 on
+ *   semantics match (MSL_SIMD_REDUCE in op-expressions.ts), else `simd_shuffle_down` (SIMD groups of 32 on
  *   Apple GPUs; 64-bit values as two 32-bit halves);
  * - shared memory: `threadgroup` arrays, declared through the `MA_THREADGROUP` macro so
  *   the Linux checks can map them (see test/codegen/msl/);
@@ -34,47 +34,20 @@ import { DTypeError } from '../errors.js';
 import type { DType } from '../graph/dtype.js';
 import type { ReduceOp } from '../graph/node.js';
 import { C_COMPUTE_TYPE } from './ctypes.js';
-import { type GpuDialect, type GpuParam, gpuIntHelpers, renderGpuKernel, type SimdgroupMatrixOps } from './gpu.js';
+import { renderGpuKernel } from './gpu.js';
+import { GPU_COMMON_SPELLINGS, type GpuDialect, type GpuParam, type SimdgroupMatrixOps } from './gpu-dialect.js';
 import type { KernelIR, Stmt } from './ir.js';
+import { MSL_PRECISE_MATH, MSL_PRELUDE_MATH, MSL_SIMD_REDUCE } from './op-expressions.js';
+import { erfinvText, floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
 
 // Metal has no double: float64 has no type here (its kernels are refused).
 const COMPUTE: Record<DType, string | null> = { ...C_COMPUTE_TYPE, float64: null };
 
 const STORAGE: Record<DType, string | null> = { ...COMPUTE, float16: 'uint16_t', bfloat16: 'uint16_t' };
 
-/** Unsigned types that move 1..16 bytes in one access. */
-const VECTOR_TYPES: Readonly<Record<number, string>> = { 1: 'uint8_t', 2: 'uint16_t', 4: 'uint32_t', 8: 'uint2', 16: 'uint4' };
-
-/** Functions Metal lacks, defined by the prelude. */
-const PRELUDE_MATH: Readonly<Record<string, string>> = { erf: 'ma_erf', expm1: 'ma_expm1', log1p: 'ma_log1p' };
-
-/** Functions whose `metal::precise` variant is used (never the fast one). */
-const PRECISE_MATH = new Set([
-  'exp',
-  'exp2',
-  'log',
-  'log2',
-  'log10',
-  'sin',
-  'cos',
-  'tan',
-  'asin',
-  'acos',
-  'atan',
-  'atan2',
-  'sinh',
-  'cosh',
-  'tanh',
-  'asinh',
-  'acosh',
-  'atanh',
-  'pow',
-  'sqrt',
-]);
-
 /** The name of a libm-style function in MSL; the class is float either way (no double). */
 function mslMath(fn: string): string {
-  return PRELUDE_MATH[fn] ?? (PRECISE_MATH.has(fn) ? `metal::precise::${fn}` : `metal::${fn}`);
+  return MSL_PRELUDE_MATH[fn] ?? (MSL_PRECISE_MATH.has(fn) ? `metal::precise::${fn}` : `metal::${fn}`);
 }
 
 /** MSL has no `double`: where the shared op table asks for one, Metal computes in float. */
@@ -89,6 +62,17 @@ function mslKernelHead(name: string, params: readonly GpuParam[], argWords: numb
   ps.push('uint3 ma_gdim [[threadgroups_per_grid]]');
   return `kernel void ${name}(${ps.join(', ')}) {`;
 }
+
+/** How the MSL prelude spells the shared prelude text (prelude-text.ts): no double. */
+const MSL_SPELLING: PreludeSpelling = {
+  qual: 'inline',
+  asFloat: (bits) => `as_type<float>(${bits})`,
+  asBits: (f) => `as_type<uint32_t>(${f})`,
+  rintf: 'metal::rint',
+  wide: 'float',
+  lib: 'metal::',
+  cComments: false,
+};
 
 /** The MSL prelude: compiled before every kernel. */
 export const MSL_PRELUDE = `#include <metal_stdlib>
@@ -126,35 +110,7 @@ inline float ma_d2f(int64_t bits) {
   return as_type<float>(sign | bitsOut);
 }
 
-/* float16: IEEE binary16, round to nearest even, subnormals kept. */
-inline float ma_h2f(uint16_t h) {
-  uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-  if (e == 0x1f) return as_type<float>(s | 0x7f800000u | (m << 13));
-  if (e == 0) { float f = (float)m * 5.9604644775390625e-8f; return s ? -f : f; }
-  return as_type<float>(s | ((e + 112u) << 23) | (m << 13));
-}
-inline uint16_t ma_f2h(float f) {
-  uint32_t u = as_type<uint32_t>(f), s = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
-  if (a > 0x7f800000u) return (uint16_t)(s | 0x7e00u | ((a >> 13) & 0x3ffu));
-  if (a >= 0x477ff000u) return (uint16_t)(s | 0x7c00u);
-  if (a < 0x38800000u) {
-    float t = as_type<float>(a) * 16777216.0f; /* 2^24: the half ulp is an integer step */
-    return (uint16_t)(s | (uint32_t)metal::rint(t));
-  }
-  uint32_t r = a + 0xfffu + ((a >> 13) & 1u) - 0x38000000u;
-  return (uint16_t)(s | (r >> 13));
-}
-inline float ma_rh(float f) { return ma_h2f(ma_f2h(f)); }
-/* No double on Metal: the "wide" value is a float already, rounded once more. */
-inline float ma_rh_d(float d) { return ma_rh(d); }
-inline float ma_b2f(uint16_t b) { return as_type<float>((uint32_t)b << 16); }
-inline uint16_t ma_f2b(float f) {
-  uint32_t u = as_type<uint32_t>(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
-  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-inline float ma_rb(float f) { return ma_b2f(ma_f2b(f)); }
-inline float ma_rb_d(float d) { return ma_rb(d); }
+${halfConversions(MSL_SPELLING)}
 
 /* log1p, expm1 and erf, which Metal's library lacks. */
 inline float ma_log1p(float x) {
@@ -280,20 +236,7 @@ inline float ma_gelu_f(float x) {
   return metal::fma(-x, (m * f1) * f2, x);
 }
 
-inline float ma_floordiv_d(float a, float b) {
-  if (b == 0) return a / b;
-  float mod = metal::fmod(a, b), div = (a - mod) / b;
-  if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1.0f;
-  if (div != 0) { float f = metal::floor(div); if (div - f > 0.5f) f += 1.0f; return f; }
-  return metal::copysign(0.0f, a / b);
-}
-inline float ma_rem_d(float a, float b) {
-  if (b == 0) return metal::fmod(a, b);
-  float mod = metal::fmod(a, b);
-  if (mod != 0) { if ((b < 0) != (mod < 0)) mod += b; }
-  else mod = metal::copysign(0.0f, b);
-  return mod;
-}
+${floatFloorDivision(MSL_SPELLING)}
 inline float ma_logaddexp(float x, float y) {
   /* ln2 as HI + LO + LO2: x + HI is exact near x = -ln2, where the sum cancels to about 0. */
   if (x == y) return ((x + 0.693145752f) + 1.42860677e-06f) + 5.497923e-14f;
@@ -302,28 +245,7 @@ inline float ma_logaddexp(float x, float y) {
   if (t <= 0) return y + ma_log1p(metal::precise::exp(t));
   return t;
 }
-inline float ma_erfinv(float y) {
-  if (!(y > -1.0f && y < 1.0f)) return y == 1.0f ? INFINITY : y == -1.0f ? -INFINITY : as_type<float>(0x7fc00000u);
-  if (y == 0) return y;
-  float w = -metal::precise::log((1.0f - y) * (1.0f + y)), x;
-  if (w < 5.0f) {
-    w -= 2.5f;
-    x = 2.81022636e-08f; x = 3.43273939e-07f + x * w; x = -3.5233877e-06f + x * w; x = -4.39150654e-06f + x * w;
-    x = 0.00021858087f + x * w; x = -0.00125372503f + x * w; x = -0.00417768164f + x * w; x = 0.246640727f + x * w;
-    x = 1.50140941f + x * w;
-  } else {
-    w = metal::precise::sqrt(w) - 3.0f;
-    x = -0.000200214257f; x = 0.000100950558f + x * w; x = 0.00134934322f + x * w; x = -0.00367342844f + x * w;
-    x = 0.00573950773f + x * w; x = -0.0076224613f + x * w; x = 0.00943887047f + x * w; x = 1.00167406f + x * w;
-    x = 2.83297682f + x * w;
-  }
-  x *= y;
-  for (int k = 0; k < 2; k++) {
-    const float err = ma_erf(x) - y;
-    x -= err / (1.1283791670955126f * metal::precise::exp(-x * x));
-  }
-  return x;
-}
+${erfinvText({ qual: 'inline', F: 'float', nan: 'as_type<float>(0x7fc00000u)', log: 'metal::precise::log', sqrt: 'metal::precise::sqrt', exp: 'metal::precise::exp', erf: 'ma_erf', steps: 2, cComments: false })}
 
 /* SIMD-group shuffles for every accumulator type: narrow integers travel as 32-bit,
    64-bit values as two 32-bit halves. */
@@ -337,25 +259,8 @@ inline uint8_t ma_shfl_down(uint8_t v, int d) { return (uint8_t)simd_shuffle_dow
 inline int16_t ma_shfl_down(int16_t v, int d) { return (int16_t)simd_shuffle_down((int32_t)v, (ushort)d); }
 inline uint16_t ma_shfl_down(uint16_t v, int d) { return (uint16_t)simd_shuffle_down((uint32_t)v, (ushort)d); }
 
-${gpuIntHelpers('inline', COMPUTE, 'float')}
+${intHelpers('inline', COMPUTE, 'float', false)}
 `;
-
-/**
- * SIMD-group folds Metal has, by reduce op and accumulator type. Left out on purpose:
- * float max/min (Metal's do not promise NaN propagation, which the library's do),
- * signed integer sums and products (the walker wraps them through unsigned
- * arithmetic), 64-bit and 8-bit accumulators (no SIMD-group form); those keep the
- * simd_shuffle_down loop.
- */
-const SIMD_REDUCE: Readonly<Record<string, string>> = {
-  'sum float': 'simd_sum',
-  'sum uint32_t': 'simd_sum',
-  'prod float': 'simd_product',
-  'max int32_t': 'simd_max',
-  'max uint32_t': 'simd_max',
-  'min int32_t': 'simd_min',
-  'min uint32_t': 'simd_min',
-};
 
 /**
  * Metal's SIMD-group matrices (MSL 2.3+, Apple7 / M1 and later GPUs): 8×8 float
@@ -373,6 +278,7 @@ const SIMDGROUP_MATRIX: SimdgroupMatrixOps = {
 
 /** The Metal dialect table (with SIMD-group matrix products: see {@link mslDialect}). */
 export const MSL_DIALECT: GpuDialect = {
+  ...GPU_COMMON_SPELLINGS,
   name: 'metal',
   computeType: COMPUTE,
   storageType: STORAGE,
@@ -396,21 +302,12 @@ export const MSL_DIALECT: GpuDialect = {
   barrier: 'threadgroup_barrier(mem_flags::mem_threadgroup);',
   barrierAll: 'threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup);',
   shared: (type, name, count) => `MA_THREADGROUP(${type}, ${name}, ${count});`,
-  shuffleDown: (expr, delta) => `ma_shfl_down(${expr}, ${delta})`,
   math: (fn) => mslMath(fn),
   argDouble: (expr) => `ma_d2f(${expr})`,
   ptr: (type) => `device ${type} *`,
-  vectorType: (bytes) => {
-    const t = VECTOR_TYPES[bytes];
-    if (!t) throw new Error(`internal: no ${bytes}-byte vector type`);
-    return t;
-  },
-  unroll: '_Pragma("unroll")',
-  unrollBy: (n) => `_Pragma("unroll ${n}")`,
   sharedPtr: (type) => `threadgroup ${type} *`,
-  vec4: (type) => (type === 'float' ? 'float4' : null),
   prelude: MSL_PRELUDE,
-  simdReduce: (op: ReduceOp, accType: string) => SIMD_REDUCE[`${op} ${accType}`] ?? null,
+  simdReduce: (op: ReduceOp, accType: string) => MSL_SIMD_REDUCE[`${op} ${accType}`] ?? null,
   simdgroupMatrix: SIMDGROUP_MATRIX,
   // MSL 3.1 has no device-scope fence: partials reach the fold through a second dispatch.
   splitTwoPass: { foldPass: 'ma_gdim.z == 2u' },

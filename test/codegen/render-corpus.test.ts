@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
-import { C_PRELUDE } from '../../src/codegen/c.js';
+import { C_PRELUDE } from '../../src/codegen/c-prelude.js';
 import { CUDA_PRELUDE } from '../../src/codegen/cuda.js';
 import { MSL_PRELUDE } from '../../src/codegen/msl.js';
 import { DTypeError } from '../../src/errors.js';

@@ -70,7 +70,7 @@ export const TOLERANCES: Readonly<Record<string, OpTolerance>> = {
   erfinv: { f32: 8, f64: 8 },
   // Relative everywhere, tails included (test/unit/activations.test.ts sweeps them): float32
   // within 0.51 ulp of the exact value (the oracle rounded to float32 is within 0.5), float64
-  // from libm exp/erfc with the rounding of x/sqrt2 corrected (c-math.ts f64ActivationHelpers).
+  // from libm exp/erfc with the rounding of x/sqrt2 corrected (prelude-text.ts f64ActivationHelpers).
   sigmoid: { f32: 1, f64: 4 },
   silu: { f32: 1, f64: 4 },
   gelu: { f32: 1, f64: 6 },

@@ -3,7 +3,7 @@
  * arch) targets and a backend that plans and renders but never runs.
  */
 import { CUDA_DIALECT, CUDA_SM90_DIALECT } from '../../src/codegen/cuda.js';
-import type { GpuDialect } from '../../src/codegen/gpu.js';
+import type { GpuDialect } from '../../src/codegen/gpu-dialect.js';
 import { planSourcesFor } from '../../src/graph/executor.js';
 import { walkGraph } from '../../src/graph/walk.js';
 import type { MetalArray } from '../../src/array/array.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
-import { C_PRELUDE } from '../../src/codegen/c.js';
+import { C_PRELUDE } from '../../src/codegen/c-prelude.js';
 import { findCompiler } from '../../src/runtime/cpu/compiler.js';
 
 const HARNESS = `

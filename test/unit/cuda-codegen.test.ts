@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
 import { CUDA_DIALECT, CUDA_SM90_DIALECT, cudaDialectFor } from '../../src/codegen/cuda.js';
-import { GPU_ARGS_INLINE_BYTES, gpuLaunch, sortTile } from '../../src/codegen/gpu.js';
+import { gpuLaunch } from '../../src/codegen/gpu.js';
+import { GPU_ARGS_INLINE_BYTES } from '../../src/codegen/gpu-dialect.js';
+import { sortTile } from '../../src/codegen/gpu-sort.js';
 import type { KernelIR } from '../../src/codegen/ir.js';
 import type { DType } from '../../src/graph/dtype.js';
 import { planFor } from '../../src/graph/executor.js';

@@ -3,7 +3,8 @@
  * run on the addon's thread pool over buffers from the native pool.
  */
 import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage } from '../pool-buffer.js';
-import { renderCKernel, C_PRELUDE } from '../../codegen/c.js';
+import { renderCKernel } from '../../codegen/c.js';
+import { C_PRELUDE } from '../../codegen/c-prelude.js';
 import type { KernelIR } from '../../codegen/ir.js';
 import { CompileError, OutOfMemoryError, ArgumentError, MetalArrayError } from '../../errors.js';
 import { counters, debugLevel, debugLog } from '../../graph/metrics.js';

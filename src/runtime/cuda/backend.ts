@@ -8,7 +8,8 @@ import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage } from '../
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CUDA_DIALECT, CUDA_PRELUDE, cudaDialectFor, renderCudaKernel } from '../../codegen/cuda.js';
-import { type GpuDialect, gpuLaunch } from '../../codegen/gpu.js';
+import { gpuLaunch } from '../../codegen/gpu.js';
+import type { GpuDialect } from '../../codegen/gpu-dialect.js';
 import type { KernelIR } from '../../codegen/ir.js';
 import { BackendUnavailableError, CompileError, GpuError } from '../../errors.js';
 import { counters, debugLevel, debugLog } from '../../graph/metrics.js';

@@ -8,7 +8,8 @@
  */
 import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
-import { type GpuDialect, gpuLaunch, gpuStrategy } from '../../codegen/gpu.js';
+import { gpuLaunch, gpuStrategy } from '../../codegen/gpu.js';
+import type { GpuDialect } from '../../codegen/gpu-dialect.js';
 import { MSL_DIALECT, MSL_PRELUDE, mslDialect, renderMslKernel } from '../../codegen/msl.js';
 import type { KernelIR } from '../../codegen/ir.js';
 import { BackendUnavailableError, CompileError, GpuError, OutOfMemoryError } from '../../errors.js';
