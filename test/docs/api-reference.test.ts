@@ -1,0 +1,48 @@
+/**
+ * The API reference (typedoc over src/index.ts, options in typedoc.json) builds without a
+ * validation warning: no undocumented export, no broken `{@link}`, nothing referenced but
+ * not exported. And every public function and method has an `@example`, except those in
+ * docs/undocumented-allowlist.txt, a list that may only shrink: a new callable without an
+ * example fails, and so does a listed one that has gained an example (remove it, and lower
+ * ALLOWLIST_MAX to the new length).
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type ApiReferenceReport, checkApiReference } from './api-reference.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const ALLOWLIST = 'docs/undocumented-allowlist.txt';
+/** The allow-list's length when the check landed, lowered as examples are written. */
+const ALLOWLIST_MAX = 293;
+
+function readAllowlist(): string[] {
+  return readFileSync(join(root, ALLOWLIST), 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+describe('API reference (typedoc)', () => {
+  let report: ApiReferenceReport;
+  beforeAll(async () => {
+    // typedoc type-checks the whole of src/ first: tens of seconds on a loaded machine.
+    process.chdir(root);
+    report = await checkApiReference();
+  }, 600_000);
+
+  it('builds with no validation warning (undocumented export, broken link, unexported type)', () => {
+    expect(report.messages).toEqual([]);
+    expect(report.callables).toBeGreaterThan(100);
+  });
+
+  it(`every public function and method has an @example, or is in ${ALLOWLIST} (which only shrinks)`, () => {
+    const allowed = readAllowlist();
+    expect(new Set(allowed).size, `${ALLOWLIST} lists a name twice`).toBe(allowed.length);
+    const missing = report.withoutExample.filter((name) => !allowed.includes(name));
+    expect(missing, 'public callables without an @example: add a summary and an @example to their TSDoc').toEqual([]);
+    const stale = allowed.filter((name) => !report.withoutExample.includes(name));
+    expect(stale, `these have an @example now (or are gone): remove them from ${ALLOWLIST}`).toEqual([]);
+    expect(allowed.length, `${ALLOWLIST} may only shrink: lower ALLOWLIST_MAX in this test with it`).toBeLessThanOrEqual(ALLOWLIST_MAX);
+  });
+});
