@@ -4,12 +4,14 @@
  * not exported. And every public function and method has an `@example`, except those in
  * docs/undocumented-allowlist.txt, a list that may only shrink: a new callable without an
  * example fails, and so does a listed one that has gained an example (remove it, and lower
- * ALLOWLIST_MAX to the new length).
+ * ALLOWLIST_MAX to the new length). Every `@example` runs, as the markdown doc tests do
+ * (SNIPPET_TIMEOUT_MS per example).
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ApiReferenceReport, checkApiReference } from './api-reference.js';
+import { runSnippet } from './run-snippet.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const ALLOWLIST = 'docs/undocumented-allowlist.txt';
@@ -44,5 +46,20 @@ describe('API reference (typedoc)', () => {
     const stale = allowed.filter((name) => !report.withoutExample.includes(name));
     expect(stale, `these have an @example now (or are gone): remove them from ${ALLOWLIST}`).toEqual([]);
     expect(allowed.length, `${ALLOWLIST} may only shrink: lower ALLOWLIST_MAX in this test with it`).toBeLessThanOrEqual(ALLOWLIST_MAX);
+  });
+
+  it('every @example in the reference runs (in its own process, as the doc tests run markdown blocks)', { timeout: 1_800_000 }, async () => {
+    expect(report.examples.length).toBeGreaterThan(5);
+    const failures: string[] = [];
+    for (const [k, example] of report.examples.entries()) {
+      const block = { file: `@example of ${example.name}`, line: k, info: 'ts', code: example.code };
+      const { failure, printed, expectations } = await runSnippet(block);
+      if (failure !== undefined) failures.push(`${block.file}: ${failure}`);
+      for (const [i, want] of expectations.entries()) {
+        if (printed[i] !== want.expected)
+          failures.push(`${block.file}: printed ${JSON.stringify(printed[i])}, the comment shows ${JSON.stringify(want.expected)}`);
+      }
+    }
+    expect(failures).toEqual([]);
   });
 });

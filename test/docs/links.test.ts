@@ -30,3 +30,17 @@ describe('links in README.md and docs/*.md', () => {
     });
   }
 });
+
+describe('the README and the package', () => {
+  it('README.md stays an introduction: at most 500 lines (detail goes in docs/)', () => {
+    const lines = readFileSync(join(root, 'README.md'), 'utf8').split('\n').length;
+    expect(lines).toBeLessThanOrEqual(500);
+  });
+
+  it('docs/ ships in the package (package.json files), the generated docs/api/ does not', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { files: string[]; scripts: Record<string, string> };
+    expect(pkg.files).toContain('docs/*.md');
+    expect(pkg.files.some((f) => f === 'docs' || f.startsWith('docs/api'))).toBe(false);
+    expect(pkg.scripts.docs).toBe('typedoc');
+  });
+});

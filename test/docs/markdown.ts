@@ -10,6 +10,7 @@
  * - A line `console.log(...); // <text>` shows what it prints: the doc test compares. A
  *   printed result of several lines continues on the next lines as comments that start in
  *   the same column (`//` under `//`).
+ * - A line `statement; // throws SomeError: ...` must throw an error of that name.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,6 +93,14 @@ export function instrument(block: CodeBlock, entry: string): { source: string; e
       out.push(`import * as ${imp[1]} from ${JSON.stringify(entry)};`);
       continue;
     }
+    const throws = /^(\s*)(.+?);?\s*\/\/ throws (\w+)\b.*$/.exec(line);
+    if (throws) {
+      // `statement; // throws SomeError: ...`: the statement must throw that class.
+      const [, indent, statement, errorName] = throws;
+      out.push(`${indent}__docThrows(${expectations.length}, () => { ${statement}; });`);
+      expectations.push({ line: block.line + 1 + i, expected: `throws ${errorName}` });
+      continue;
+    }
     const shown = /^(\s*)console\.log\((.*)\);?(\s*)\/\/ ?(.*)$/.exec(line);
     if (!shown) {
       out.push(line);
@@ -124,6 +133,10 @@ export function instrument(block: CodeBlock, entry: string): { source: string; e
     '  const text = __docFormat(...args);',
     '  __docPrinted[index] = text;',
     '  console.log(text);',
+    '}',
+    'function __docThrows(index: number, statement: () => unknown): void {',
+    '  try { statement(); __docPrinted[index] = "did not throw"; }',
+    '  catch (e) { __docPrinted[index] = "throws " + (e as Error).name; }',
     '}',
   ];
   // The prelude shares the block's first line so error positions stay close.
