@@ -4,8 +4,7 @@
  * `console.log(...) // shown` lines printed (see markdown.ts `instrument`).
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -14,7 +13,7 @@ import { type CodeBlock, type Expectation, instrument } from './markdown.js';
 const root = resolve(import.meta.dirname, '../..');
 const entry = join(root, 'src/index.ts');
 const runner = join(root, 'test/docs/run-block.mts');
-// tsx's loader by path: snippets run in a scratch folder, where the package would not resolve.
+// tsx's loader by path, whatever folder the snippet runs in.
 const tsxLoader = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
 const run = promisify(execFile);
 
@@ -32,7 +31,11 @@ export interface SnippetResult {
 /** Runs `block` in a fresh process; never throws for a failing snippet (see `failure`). */
 export async function runSnippet(block: CodeBlock): Promise<SnippetResult> {
   const { source, expectations } = instrument(block, entry);
-  const dir = mkdtempSync(join(tmpdir(), 'metalarray-doc-'));
+  // A scratch folder under node_modules/.cache, so a snippet's own imports ('ndarray',
+  // 'node:fs') resolve as they would in a project that depends on metalarray.
+  const scratch = join(root, 'node_modules/.cache');
+  mkdirSync(scratch, { recursive: true });
+  const dir = mkdtempSync(join(scratch, 'metalarray-doc-'));
   try {
     const blockPath = join(dir, 'block.mts');
     const resultPath = join(dir, 'printed.json');
