@@ -60,6 +60,12 @@ function closeScope(scope: Scope, result: unknown): void {
  * Runs `fn` and disposes every array it created, except those it returns (in an array,
  * object or Map). Works with async functions: the scope closes when the promise settles,
  * and concurrent async tidies keep separate scopes.
+ *
+ * @example
+ * ```ts
+ * const y = ma.tidy(() => ma.ones([4]).add(1).multiply(2)); // temporaries disposed, y kept
+ * console.log(y.toString()); // array([4., 4., 4., 4.])
+ * ```
  */
 export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new ArgumentError('tidy: expected a function');
@@ -87,14 +93,34 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-/** Disposes arrays (in any nesting of arrays and plain objects). */
+/**
+ * Disposes arrays (in any nesting of arrays and plain objects).
+ *
+ * @example
+ * ```ts
+ * const a = ma.ones([2]);
+ * ma.dispose({ a, more: [ma.zeros([3])] });
+ * console.log(a.isDisposed); // true
+ * ```
+ */
 export function dispose(value: unknown): void {
   const found = new Set<MetalArray>();
   collectArrays(value, found);
   for (const a of found) a.dispose();
 }
 
-/** Keeps an array alive past the end of the enclosing tidy. */
+/**
+ * Keeps an array alive past the end of the enclosing tidy.
+ *
+ * @example
+ * ```ts
+ * let kept: ma.MetalArray | undefined;
+ * ma.tidy(() => {
+ *   kept = ma.keep(ma.ones([2]).eval());
+ * });
+ * console.log(kept?.isDisposed); // false
+ * ```
+ */
 export function keep<T extends MetalArray>(a: T): T {
   const scope = currentScope();
   if (scope) {
@@ -129,7 +155,16 @@ export function memory(): MemoryInfo {
   return { ...backendFor(getBackendName()).memory(), external: loadNative()?.externalBytes() ?? 0 };
 }
 
-/** Frees every cached (unused) buffer of the current backend's pool. */
+/**
+ * Frees every cached (unused) buffer of the current backend's pool.
+ *
+ * @example
+ * ```ts
+ * ma.ones([1024]).eval().dispose(); // its block goes to the pool's cache
+ * ma.clearCache();
+ * console.log(ma.memory().cachedBytes); // 0
+ * ```
+ */
 export function clearCache(): void {
   backendFor(getBackendName()).clearCache();
 }
@@ -140,24 +175,58 @@ function checkBytes(op: string, bytes: number): void {
   }
 }
 
-/** Bounds the bytes the pool keeps cached for reuse. */
+/**
+ * Bounds the bytes the pool keeps cached for reuse.
+ *
+ * @example
+ * ```ts
+ * ma.setCacheLimit(256 * 2 ** 20); // keep at most 256 MiB of freed blocks for reuse
+ * ```
+ */
 export function setCacheLimit(bytes: number): void {
   checkBytes('setCacheLimit', bytes);
   backendFor(getBackendName()).setCacheLimit(bytes);
 }
 
-/** Bounds active bytes; allocations beyond it throw OutOfMemoryError. */
+/**
+ * Bounds active bytes; allocations beyond it throw OutOfMemoryError.
+ *
+ * @example
+ * ```ts
+ * ma.setMemoryLimit(2 ** 20);
+ * ma.zeros([2 ** 20]).eval(); // throws OutOfMemoryError: 4 MiB asked, the limit is 1 MiB
+ * ma.setMemoryLimit(Infinity);
+ * ```
+ */
 export function setMemoryLimit(bytes: number): void {
   checkBytes('setMemoryLimit', bytes);
   backendFor(getBackendName()).setMemoryLimit(bytes);
 }
 
-/** Compile, launch and cache counters since start or the last `resetMetrics()`. */
+/**
+ * Compile, launch and cache counters since start or the last `resetMetrics()`.
+ *
+ * @example
+ * ```ts
+ * ma.resetMetrics();
+ * ma.ones([8]).exp().add(1).eval();
+ * console.log(ma.metrics().kernelLaunches); // 1
+ * ```
+ */
 export function metrics(): Metrics {
   return { ...counters };
 }
 
-/** Zeroes the counters. */
+/**
+ * Zeroes the counters.
+ *
+ * @example
+ * ```ts
+ * ma.ones([8]).exp().eval();
+ * ma.resetMetrics();
+ * console.log(ma.metrics().kernelLaunches); // 0
+ * ```
+ */
 export function resetMetrics(): void {
   resetCounters();
 }
@@ -175,6 +244,12 @@ function planOf(op: string, arrays: readonly MetalArray[], backendName?: string)
 /**
  * The schedule that evaluating `arrays` would run, as text: each kernel, the ops fused
  * into it, its inputs and output. Builds (and caches) the plan without running it.
+ *
+ * @example
+ * ```ts
+ * const x = ma.ones([4]);
+ * console.log(ma.explain(x.exp().add(1)).split('\n')[0]); // plan on cpu: 1 kernel
+ * ```
  */
 export function explain(...arrays: MetalArray[]): string {
   const plans = planOf('explain', arrays);
@@ -298,6 +373,13 @@ export interface KernelSourceInfo {
  * The generated source of each kernel in the plan for `arrays`: C for 'cpu', CUDA C for
  * 'cuda', MSL for 'metal'; in the language of `backend` if given (GPU backends render on
  * any machine).
+ *
+ * @example
+ * ```ts
+ * const [k] = ma.kernelSources([ma.ones([4]).exp()]);
+ * console.log(k.kind, k.source.length > 0); // elementwise true
+ * console.log(ma.kernelSources([ma.ones([4]).exp()], 'metal')[0].source.includes('kernel void')); // true
+ * ```
  */
 export function kernelSources(arrays: MetalArray | readonly MetalArray[], backend?: string): KernelSourceInfo[] {
   if (!(arrays instanceof MetalArray) && !Array.isArray(arrays))
@@ -313,12 +395,27 @@ export function kernelSources(arrays: MetalArray | readonly MetalArray[], backen
   return out;
 }
 
-/** The backend new arrays are created on. */
+/**
+ * The backend new arrays are created on.
+ *
+ * @example
+ * ```ts
+ * console.log(['cpu', 'cuda', 'metal'].includes(ma.getBackend())); // true
+ * ```
+ */
 export function getBackend(): string {
   return getBackendName();
 }
 
-/** Makes `name` the default backend; throws BackendUnavailableError saying why if it can't run. */
+/**
+ * Makes `name` the default backend; throws BackendUnavailableError saying why if it can't run.
+ *
+ * @example
+ * ```ts
+ * ma.setBackend('cpu');
+ * console.log(ma.ones([2]).backend); // cpu
+ * ```
+ */
 export function setBackend(name: string): void {
   setBackendName(name);
 }
@@ -328,6 +425,11 @@ export function setBackend(name: string): void {
  * limits, SIMD width, largest buffer; for Metal also GPU family and whether simdgroup
  * matrices and bfloat compile. Throws BackendUnavailableError with the reason where the
  * backend cannot run.
+ *
+ * @example
+ * ```ts
+ * console.log(typeof ma.deviceInfo('cpu').name); // string
+ * ```
  */
 export function deviceInfo(backend?: string): DeviceInfo {
   const b = backendFor(backend ?? getBackendName());
@@ -335,7 +437,14 @@ export function deviceInfo(backend?: string): DeviceInfo {
   return b.deviceInfo();
 }
 
-/** True if the named backend can run on this machine. */
+/**
+ * True if the named backend can run on this machine.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.isAvailable('cpu')); // true
+ * ```
+ */
 export function isAvailable(name: string): boolean {
   return backendAvailable(name);
 }
@@ -353,6 +462,12 @@ export interface BlasInfo {
  * The system BLAS the CPU backend uses for large float32/float64 matrix products:
  * OpenBLAS (or MKL, BLIS) on Linux, Accelerate on macOS, found at run time with dlopen.
  * `METALARRAY_BLAS=off` disables it; `METALARRAY_BLAS=/path/libfoo.so` names one.
+ *
+ * @example
+ * ```ts
+ * const { available, library, reason } = ma.blasInfo();
+ * console.log(available ? `BLAS: ${library}` : `no BLAS: ${reason}`);
+ * ```
  */
 export function blasInfo(): BlasInfo {
   if (!backendAvailable('cpu')) return { available: false, library: null, reason: 'the cpu backend is unavailable' };
@@ -371,6 +486,13 @@ const CPU_MATMUL_MODES = ['auto', 'blas', 'generated'] as const;
  * dtype, as generated kernels with their epilogue fused; `'blas'` hands every product a
  * BLAS can read to it (throws BackendUnavailableError when there is none); `'generated'`
  * never uses a BLAS. With a BLAS the epilogue (`relu(a @ b + bias)`) is a second kernel.
+ *
+ * @example
+ * ```ts
+ * ma.setCpuMatmul('generated'); // every cpu product runs the generated C kernel
+ * console.log(ma.getCpuMatmul()); // generated
+ * ma.setCpuMatmul('auto');
+ * ```
  */
 export function setCpuMatmul(mode: 'auto' | 'blas' | 'generated'): void {
   if (!CPU_MATMUL_MODES.includes(mode)) {
@@ -383,7 +505,14 @@ export function setCpuMatmul(mode: 'auto' | 'blas' | 'generated'): void {
   setCpuMatmulMode(mode);
 }
 
-/** The current CPU matrix-product mode (see setCpuMatmul). */
+/**
+ * The current CPU matrix-product mode (see setCpuMatmul).
+ *
+ * @example
+ * ```ts
+ * console.log(['auto', 'generated', 'blas'].includes(ma.getCpuMatmul())); // true
+ * ```
+ */
 export function getCpuMatmul(): 'auto' | 'blas' | 'generated' {
   return planOptions().cpuMatmul;
 }

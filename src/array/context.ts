@@ -24,7 +24,14 @@ export function planOptions(): PlanOptions {
   return options;
 }
 
-/** True unless fusion was turned off with setFusion(false). */
+/**
+ * True unless fusion was turned off with setFusion(false).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.fusionEnabled()); // true
+ * ```
+ */
 export function fusionEnabled(): boolean {
   return options.fusion;
 }
@@ -32,6 +39,13 @@ export function fusionEnabled(): boolean {
 /**
  * Turns kernel fusion on (the default) or off. Off, every elementwise op runs as its own
  * kernel; tests use it to check fused results against unfused ones, the demo to time both.
+ *
+ * @example
+ * ```ts
+ * ma.setFusion(false);
+ * console.log(ma.explain(ma.ones([4]).exp().add(1)).split('\n')[0]); // plan on cpu: 2 kernels
+ * ma.setFusion(true);
+ * ```
  */
 export function setFusion(enabled: boolean): void {
   options = { ...options, fusion: enabled };

@@ -115,23 +115,52 @@ export function full(shape: number | readonly number[], value: number | boolean 
   return fullAs('full', shape, value, dtype);
 }
 
-/** An array of zeros. */
+/**
+ * An array of zeros.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.zeros([2], 'int32').toString()); // array([0, 0])
+ * ```
+ */
 export function zeros(shape: number | readonly number[], dtype: DType = 'float32'): MetalArray {
   return fullAs('zeros', shape, 0, dtype);
 }
 
-/** An array of ones. */
+/**
+ * An array of ones.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.ones([2, 2]).toString()); // array([[1., 1.],
+ *                                          //        [1., 1.]])
+ * ```
+ */
 export function ones(shape: number | readonly number[], dtype: DType = 'float32'): MetalArray {
   return fullAs('ones', shape, 1, dtype);
 }
 
-/** Zeros with the shape (and dtype, unless given) of `a`. */
+/**
+ * Zeros with the shape (and dtype, unless given) of `a`.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.zerosLike(ma.arange(3)).toString()); // array([0, 0, 0])
+ * ```
+ */
 export function zerosLike(a: MetalArray, dtype?: DType): MetalArray {
   templateOf('zerosLike', a);
   return fullAs('zerosLike', a.shape, 0, dtype ?? a.dtype);
 }
 
-/** Ones with the shape (and dtype, unless given) of `a`. */
+/**
+ * Ones with the shape (and dtype, unless given) of `a`.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.onesLike(ma.arange(3), 'float32').toString()); // array([1., 1., 1.])
+ * ```
+ */
 export function onesLike(a: MetalArray, dtype?: DType): MetalArray {
   templateOf('onesLike', a);
   return fullAs('onesLike', a.shape, 1, dtype ?? a.dtype);
@@ -294,7 +323,15 @@ export function linspace(start: number, stop: number, num = 50, endpoint = true,
   return y.astype(d);
 }
 
-/** An n×m matrix with ones on diagonal k (a fused comparison of two index ramps). */
+/**
+ * An n×m matrix with ones on diagonal k (a fused comparison of two index ramps).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.eye(2, 3, 1, 'int32').toString()); // array([[0, 1, 0],
+ *                                                   //        [0, 0, 1]])
+ * ```
+ */
 export function eye(n: number, m?: number, k = 0, dtype: DType = 'float32'): MetalArray {
   const cols = m ?? n;
   checkShape('eye', [n, cols]);
@@ -310,12 +347,29 @@ export function eye(n: number, m?: number, k = 0, dtype: DType = 'float32'): Met
   );
 }
 
-/** The n×n identity matrix. */
+/**
+ * The n×n identity matrix.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.identity(2).toString()); // array([[1., 0.],
+ *                                         //        [0., 1.]])
+ * ```
+ */
 export function identity(n: number, dtype: DType = 'float32'): MetalArray {
   return eye(n, n, 0, dtype);
 }
 
-/** An array from an `ndarray` view (copies its elements; dtype from its storage). */
+/**
+ * An array from an `ndarray` view (copies its elements; dtype from its storage).
+ *
+ * @example
+ * ```ts
+ * import ndarray from 'ndarray';
+ * const a = ma.fromNdarray(ndarray(new Float32Array([1, 2, 3, 4]), [2, 2]));
+ * console.log(a.shape, a.dtype); // [ 2, 2 ] float32
+ * ```
+ */
 export function fromNdarray(nd: NdArray, dtype?: DType): MetalArray {
   if (typeof nd !== 'object' || nd === null || !Array.isArray(nd.shape) || !nd.data || typeof nd.get !== 'function')
     throw new ArgumentError('fromNdarray: expected an ndarray');
@@ -337,7 +391,15 @@ export function fromNdarray(nd: NdArray, dtype?: DType): MetalArray {
   return fromStorageArray(toStorage(flat, d, 'fromNdarray'), nd.shape, d);
 }
 
-/** A contiguous `ndarray` over a copy of the values (float16/bfloat16 as float32). */
+/**
+ * A contiguous `ndarray` over a copy of the values (float16/bfloat16 as float32).
+ *
+ * @example
+ * ```ts
+ * const nd = ma.toNdarray(ma.arange(4).reshape(2, 2));
+ * console.log(nd.shape, nd.get(1, 0)); // [ 2, 2 ] 2
+ * ```
+ */
 export function toNdarray(a: MetalArray): NdArray {
   templateOf('toNdarray', a);
   const values = a.toTypedArray();

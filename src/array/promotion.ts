@@ -29,7 +29,14 @@ const N = DTYPE_NAMES.length;
 const TABLE: DType[] = new Array(N * N);
 for (const a of DTYPE_NAMES) for (const b of DTYPE_NAMES) TABLE[DTYPES[a].id * N + DTYPES[b].id] = promotePair(a, b);
 
-/** The dtype two array dtypes promote to. */
+/**
+ * The dtype two array dtypes promote to.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.promoteTypes('uint8', 'int8')); // int16
+ * ```
+ */
 export function promoteTypes(a: DType, b: DType): DType {
   checkDType(a, 'promoteTypes');
   checkDType(b, 'promoteTypes');

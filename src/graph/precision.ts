@@ -6,6 +6,15 @@
  */
 import { ArgumentError, formatValue } from '../errors.js';
 
+/**
+ * How float32 matrix products are computed: `'highest'` is exact float32 (the default);
+ * `'tf32'` lets CUDA use TensorFloat-32 tensor cores.
+ *
+ * @example
+ * ```ts
+ * ma.setMatmulPrecision('tf32');
+ * ```
+ */
 export type MatmulPrecision = 'highest' | 'tf32';
 
 let precision: MatmulPrecision = 'highest';

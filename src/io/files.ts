@@ -63,6 +63,14 @@ function readWhole(path: string): Uint8Array {
  * @param array - the array to write; it is evaluated first
  * @returns the path written (with the extension)
  * @throws ArgumentError for a bad path or a non-array; DisposedError; FileError for bfloat16 or a failed write (full disk, no permission), the old file kept
+ *
+ * @example
+ * ```ts
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const path = ma.save(join(tmpdir(), 'example'), ma.arange(3)); // np.load reads it
+ * console.log(path.endsWith('example.npy')); // true
+ * ```
  */
 export function save(path: string, array: MetalArray): string {
   const file = withExtension(checkPath('save', path), '.npy');
@@ -79,6 +87,14 @@ export function save(path: string, array: MetalArray): string {
  * @param arrays - the arrays by name, e.g. `{ weight: w, bias: b }`
  * @returns the path written (with the extension)
  * @throws ArgumentError for bad arguments; FileError for bfloat16 arrays or a failed write, the old file kept
+ *
+ * @example
+ * ```ts
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const path = ma.savez(join(tmpdir(), 'example'), { w: ma.ones([2, 2]), b: ma.zeros([2]) });
+ * console.log(Object.keys(ma.load(path)).sort()); // [ 'b', 'w' ]
+ * ```
  */
 export function savez(path: string, arrays: Readonly<Record<string, MetalArray>>): string {
   const file = withExtension(checkPath('savez', path), '.npz');
@@ -97,6 +113,15 @@ export function savez(path: string, arrays: Readonly<Record<string, MetalArray>>
  * @param metadata - the `__metadata__` string map (omitted from the file when empty)
  * @returns the path written (with the extension)
  * @throws ArgumentError for bad arguments; FileError for non-string metadata or a failed write, the old file kept
+ *
+ * @example
+ * ```ts
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const path = join(tmpdir(), 'example.safetensors');
+ * ma.saveSafetensors(path, { w: ma.ones([2], 'bfloat16') }, { step: '10' });
+ * console.log(ma.loadSafetensors(path).metadata); // { step: '10' }
+ * ```
  */
 export function saveSafetensors(path: string, arrays: Readonly<Record<string, MetalArray>>, metadata?: Readonly<Record<string, string>>): string {
   const file = withExtension(checkPath('saveSafetensors', path), '.safetensors');
@@ -113,6 +138,16 @@ export function saveSafetensors(path: string, arrays: Readonly<Record<string, Me
  *
  * @param path - the file to read
  * @throws FileError naming the file and the problem for a malformed file
+ *
+ * @example
+ * ```ts
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const path = join(tmpdir(), 'example.safetensors');
+ * ma.saveSafetensors(path, { w: ma.ones([2], 'bfloat16') });
+ * const { arrays } = ma.loadSafetensors(path);
+ * console.log(arrays.w.dtype); // bfloat16
+ * ```
  */
 export function loadSafetensors(path: string): SafetensorsContents {
   const file = checkPath('loadSafetensors', path);
@@ -146,6 +181,14 @@ function decodeNpz(bytes: Uint8Array, path: string): Record<string, MetalArray> 
  * @throws FileError naming the file and the problem for a malformed file or a
  *   dtype the library lacks (complex, strings, structured), or a file that cannot be
  *   opened (Node's error as `cause`)
+ *
+ * @example
+ * ```ts
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * const path = ma.save(join(tmpdir(), 'example'), ma.arange(3));
+ * console.log(ma.load(path).toString()); // array([0, 1, 2])
+ * ```
  */
 export function load(path: `${string}.npy`): MetalArray;
 export function load(path: `${string}.npz` | `${string}.safetensors`): Record<string, MetalArray>;

@@ -11,6 +11,8 @@
  * `normal`, `truncatedNormal` and `categorical` agree across backends to rounding.
  * Keys themselves (`key`, `split`, `foldIn`) are computed on the host at once
  * (threefry-host.ts) and are always small evaluated arrays, never pending graphs.
+ *
+ * @module
  */
 import { MetalArray } from '../array/array.js';
 import { fromStorageArray } from '../array/creation.js';

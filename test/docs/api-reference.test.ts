@@ -1,0 +1,72 @@
+/**
+ * The API reference (typedoc over src/index.ts, options in typedoc.json) builds without a
+ * validation warning: no undocumented export, no broken `{@link}`, nothing referenced but
+ * not exported. And every public function and method has an `@example`, except those in
+ * docs/undocumented-allowlist.txt, a list that may only shrink: a new callable without an
+ * example fails, and so does a listed one that has gained an example (remove it, and lower
+ * ALLOWLIST_MAX to the new length). Every `@example` runs, as the markdown doc tests do
+ * (SNIPPET_TIMEOUT_MS per example).
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type ApiReferenceReport, checkApiReference } from './api-reference.js';
+import { runSnippet } from './run-snippet.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const ALLOWLIST = 'docs/undocumented-allowlist.txt';
+/** The allow-list's length when the check landed, lowered as examples are written. */
+const ALLOWLIST_MAX = 260;
+
+function readAllowlist(): string[] {
+  return readFileSync(join(root, ALLOWLIST), 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+describe('API reference (typedoc)', () => {
+  let report: ApiReferenceReport;
+  beforeAll(async () => {
+    // typedoc type-checks the whole of src/ first: tens of seconds on a loaded machine.
+    process.chdir(root);
+    report = await checkApiReference();
+  }, 600_000);
+
+  it('builds with no validation warning (undocumented export, broken link, unexported type)', () => {
+    expect(report.messages).toEqual([]);
+    expect(report.callables).toBeGreaterThan(100);
+  });
+
+  it(`every public function and method has an @example, or is in ${ALLOWLIST} (which only shrinks)`, () => {
+    const allowed = readAllowlist();
+    expect(new Set(allowed).size, `${ALLOWLIST} lists a name twice`).toBe(allowed.length);
+    const missing = report.withoutExample.filter((name) => !allowed.includes(name));
+    expect(missing, 'public callables without an @example: add a summary and an @example to their TSDoc').toEqual([]);
+    const stale = allowed.filter((name) => !report.withoutExample.includes(name));
+    expect(stale, `these have an @example now (or are gone): remove them from ${ALLOWLIST}`).toEqual([]);
+    expect(allowed.length, `${ALLOWLIST} may only shrink: lower ALLOWLIST_MAX in this test with it`).toBeLessThanOrEqual(ALLOWLIST_MAX);
+  });
+
+  it('every @example in the reference runs (in its own process, as the doc tests run markdown blocks)', { timeout: 1_800_000 }, async () => {
+    expect(report.examples.length).toBeGreaterThan(5);
+    const failures: string[] = [];
+    const check = async (k: number): Promise<void> => {
+      const example = report.examples[k];
+      const block = { file: `@example of ${example.name}`, line: k, info: 'ts', code: example.code };
+      const { failure, printed, expectations } = await runSnippet(block);
+      if (failure !== undefined) failures.push(`${block.file}: ${failure}`);
+      for (const [i, want] of expectations.entries()) {
+        if (printed[i] !== want.expected)
+          failures.push(`${block.file}: printed ${JSON.stringify(printed[i])}, the comment shows ${JSON.stringify(want.expected)}`);
+      }
+    };
+    // Two processes at a time: each is mostly start-up and waiting on the C compiler.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < report.examples.length) await check(next++);
+    };
+    await Promise.all([worker(), worker()]);
+    expect(failures).toEqual([]);
+  });
+});
