@@ -221,8 +221,22 @@ export class CpuBackend implements Backend {
       nbytes,
       () => native(() => this.native.allocOwned(nbytes)),
       () => this.native.memoryStats(),
+      this.isLive,
     );
     return new PoolBuffer('cpu', id, nbytes, handle, this.freeBuffer);
+  }
+
+  private readonly isLive = (id: number): boolean => {
+    try {
+      this.native.byteLength(id);
+      return true;
+    } catch {
+      return false; // freed (by the GC): the pool rejects the stale id
+    }
+  };
+
+  bufferLive(id: number): boolean {
+    return this.isLive(id);
   }
 
   write(buffer: BufferRef, byteOffset: number, src: ArrayBufferView): void {
