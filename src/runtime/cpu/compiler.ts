@@ -20,7 +20,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { BackendUnavailableError, CompileError } from '../../errors.js';
@@ -218,7 +218,8 @@ export function compileBatch(prelude: string, kernels: readonly { name: string; 
   const tmpSo = temporaryName(dir, 'so');
   let fullSource: string | null = null;
   try {
-    writeFileSync(cFile, header === null ? source : `#include "${header}"\n${bodies}`);
+    const firstTier = opt === FIRST_OPT && c.isGcc;
+    writeFileSync(cFile, header !== null ? `#include "${header}"\n${bodies}` : firstTier ? `${optimizedPrelude(prelude)}\n${bodies}` : source);
     const r = spawnSync(c.path, [...withOpt(c.flags, opt), '-o', tmpSo, cFile, '-lm'], { encoding: 'utf8', timeout: COMPILE_TIMEOUT_MS });
     if (r.error || r.status !== 0) {
       const why = r.error ? r.error.message : `${c.path} exited with ${r.status}`;
@@ -256,16 +257,23 @@ export function compileBatch(prelude: string, kernels: readonly { name: string; 
  */
 const HELPERS_OPTIMIZED = '#pragma GCC push_options\n#pragma GCC optimize ("O2")';
 
-/** Headers this process built or found, by key; null where building one failed. */
-const preludeHeaders = new Map<string, string | null>();
+/** Per header: 'ready' (its .gch exists), 'building' (in the background) or 'failed'. */
+const preludeHeaders = new Map<string, 'ready' | 'building' | 'failed'>();
+
+/** The prelude wrapped so its helpers compile at -O2 (see HELPERS_OPTIMIZED). */
+function optimizedPrelude(prelude: string): string {
+  return `${HELPERS_OPTIMIZED}\n${prelude}\n#pragma GCC pop_options\n`;
+}
 
 /**
- * GCC: the path of a header holding `prelude`, with its precompiled form (`.h.gch`,
- * which GCC loads instead of parsing the header) beside it in the cache directory,
- * built once per prelude text, compiler and flags. Parsing the 40 KB prelude and its
- * system headers is most of an -O0 compile. Null where there is no GCC or the build
- * fails: the prelude then goes inline, as before. A missing or stale .gch only costs
- * time (GCC falls back to the header's text), never correctness.
+ * GCC: the path of a header holding the prelude (helpers at -O2), with its precompiled
+ * form (`.h.gch`, which GCC loads instead of parsing the header) beside it in the cache
+ * directory, once per prelude text, compiler and flags. Parsing the 40 KB prelude and
+ * its system headers is a good part of an -O0 compile. Null until the .gch exists: the
+ * first call starts its build in the background (a process of its own, so it
+ * completes for later processes too) and that compile puts the prelude inline, so no
+ * compile waits for it. Null also where there is no GCC or the build failed. A stale
+ * .gch only costs time (GCC falls back to the header's text), never correctness.
  */
 function preludeHeader(c: CompilerInfo, prelude: string, dir: string): string | null {
   if (!c.isGcc) return null;
@@ -275,30 +283,37 @@ function preludeHeader(c: CompilerInfo, prelude: string, dir: string): string | 
     .digest('hex')
     .slice(0, 24);
   const header = join(dir, `prelude_${key}.h`);
-  const known = preludeHeaders.get(header);
-  if (known !== undefined) return known;
-  let result: string | null = header;
-  if (!existsSync(`${header}.gch`) || !existsSync(header)) {
-    const tmpHeader = temporaryName(dir, 'prelude', '.h');
-    const tmpGch = `${tmpHeader}.gch`;
-    try {
-      writeFileSync(tmpHeader, `${HELPERS_OPTIMIZED}\n${prelude}\n#pragma GCC pop_options\n`);
-      const r = spawnSync(c.path, [...flags, '-x', 'c-header', '-o', tmpGch, tmpHeader], { encoding: 'utf8', timeout: COMPILE_TIMEOUT_MS });
-      if (r.error || r.status !== 0) result = null;
-      else {
-        // The header first: a .gch is only ever found beside its header's final name.
-        renameSync(tmpHeader, header);
-        renameSync(tmpGch, `${header}.gch`);
-      }
-    } catch {
-      result = null; // an unwritable cache: compile with the prelude inline
-    } finally {
-      rmSync(tmpHeader, { force: true });
-      rmSync(tmpGch, { force: true });
-    }
+  const state = preludeHeaders.get(header);
+  if (state === 'ready') return header;
+  if (state === 'failed') return null;
+  if (existsSync(`${header}.gch`) && existsSync(header)) {
+    preludeHeaders.set(header, 'ready');
+    return header;
   }
-  preludeHeaders.set(header, result);
-  return result;
+  if (state === 'building') return null;
+  const tmpHeader = temporaryName(dir, 'prelude', '.h');
+  try {
+    writeFileSync(tmpHeader, optimizedPrelude(prelude));
+    // The header is renamed first: a .gch is only used beside its header's final name.
+    const q = (x: string): string => `'${x.replace(/'/g, "'\\''")}'`;
+    const script =
+      `${[c.path, ...flags, '-x', 'c-header', '-o', `${tmpHeader}.gch`, tmpHeader].map(q).join(' ')} && ` +
+      `mv -f ${q(tmpHeader)} ${q(header)} && mv -f ${q(`${tmpHeader}.gch`)} ${q(`${header}.gch`)}; ` +
+      `rm -f ${q(tmpHeader)} ${q(`${tmpHeader}.gch`)}`;
+    const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+    child.on('error', () => preludeHeaders.set(header, 'failed'));
+    child.unref();
+    if (kernelCacheDirs().privateWrite && child.pid !== undefined) {
+      const pid = child.pid;
+      privateChildren.add(pid);
+      child.once('exit', () => privateChildren.delete(pid));
+    }
+    preludeHeaders.set(header, 'building');
+  } catch {
+    rmSync(tmpHeader, { force: true });
+    preludeHeaders.set(header, 'failed'); // an unwritable cache: the prelude stays inline
+  }
+  return null;
 }
 
 /**
