@@ -145,7 +145,7 @@ export interface MemoryInfo {
 export function memory(): MemoryInfo {
   const name = getBackendName();
   const backend = backendFor(name);
-  const lazyBytes = bufferLedger(name).lazyBytes(backend.bufferLive === undefined ? undefined : (id) => backend.bufferLive?.(id) ?? true);
+  const lazyBytes = bufferLedger(name).lazyBytes();
   return { ...backend.memory(), lazyBytes, external: loadNative()?.externalBytes() ?? 0 };
 }
 

@@ -85,11 +85,6 @@ export interface Backend {
   /** GPU backends: runs a plan once and returns its device time in milliseconds. */
   timeRun?(commands: Int32Array, args: BigInt64Array): number;
   memory(): MemoryStats;
-  /**
-   * Whether the pool still has buffer `id` (the buffer ledger drops records of buffers
-   * the GC freed, see pool-buffer.ts). Absent: every unreleased record counts as live.
-   */
-  bufferLive?(id: number): boolean;
   clearCache(): void;
   setCacheLimit(bytes: number): void;
   setMemoryLimit(bytes: number): void;

@@ -52,19 +52,19 @@ const MiB = 2 ** 20;
  * Allocates with one retry after a full GC: V8 may not have collected unreachable arrays
  * yet when the pool hits its limit. A second failure throws OutOfMemoryError saying
  * what is live, what unevaluated arrays hold, the largest holders by op, and how to
- * free memory sooner. `isLive` tells the ledger which of its ids the pool still has.
+ * free memory sooner (from the backend's BufferLedger).
  */
-export function allocCollectingGarbage<T>(backend: string, nbytes: number, alloc: () => T, usage: () => PoolUsage, isLive?: (id: number) => boolean): T {
+export function allocCollectingGarbage<T>(backend: string, nbytes: number, alloc: () => T, usage: () => PoolUsage): T {
   try {
     return alloc();
   } catch (err) {
     if (!(err instanceof OutOfMemoryError)) throw err;
     // A request larger than the limit itself cannot fit however much the GC frees.
-    if (nbytes > usage().memoryLimit || !collectGarbageNow()) throw withAdvice(err, backend, nbytes, usage(), isLive);
+    if (nbytes > usage().memoryLimit || !collectGarbageNow()) throw withAdvice(err, backend, nbytes, usage());
     try {
       return alloc();
     } catch (again) {
-      if (again instanceof OutOfMemoryError) throw withAdvice(again, backend, nbytes, usage(), isLive);
+      if (again instanceof OutOfMemoryError) throw withAdvice(again, backend, nbytes, usage());
       throw again;
     }
   }
@@ -75,8 +75,8 @@ const mib = (b: number): string => `${(b / MiB).toFixed(1)} MiB`;
 /** How many ops the out-of-memory message names. */
 const TOP_HOLDERS = 5;
 
-function withAdvice(err: OutOfMemoryError, backend: string, nbytes: number, u: PoolUsage, isLive?: (id: number) => boolean): OutOfMemoryError {
-  const s = bufferLedger(backend).summarize(isLive);
+function withAdvice(err: OutOfMemoryError, backend: string, nbytes: number, u: PoolUsage): OutOfMemoryError {
+  const s = bufferLedger(backend).summarize();
   const holders = s.byOp
     .slice(0, TOP_HOLDERS)
     .map((h) => `${h.op} ${mib(h.bytes)} (${h.buffers} buffer${h.buffers === 1 ? '' : 's'})`)
@@ -111,71 +111,79 @@ export interface LedgerSummary {
 /** Buffers the library allocated but no array holds yet (plan intermediates, staging). */
 const UNLABELED = '(evaluation in progress)';
 
-/** The native pool's id layout: the low 23 bits index its slot table (native/common/buffer_pool.h). */
-const SLOT_MASK = 2 ** 23 - 1;
-
 /**
- * A record of a backend's live buffers for diagnostics: per slot of the native pool's
- * id table, the id, its size, the op whose result it holds, and how many unevaluated
- * nodes read it. It holds numbers and interned strings only, never the buffers, so it
- * keeps nothing alive; a buffer the GC frees leaves a stale record that `summarize`
- * drops (the pool says the id is gone) or a new buffer in the slot overwrites.
- * Updating a record is a few typed-array writes (hot paths: allocation, evaluation).
+ * A record of a backend's live buffers for diagnostics: per record, the buffer's id,
+ * size, the op whose result it holds, and how many unevaluated nodes read it. Each
+ * PoolBuffer keeps the index of its record, so updates are a few typed-array writes
+ * (hot paths: allocation, building nodes, evaluation). The ledger holds numbers and
+ * interned strings only, never the buffers, so it keeps nothing alive. A buffer the GC
+ * freed leaves a stale record: `summarize` and `lazyBytes` drop those (the pool says
+ * the id is gone), and so does `add` whenever the records outgrow twice the live ones
+ * of the last sweep, so their number stays bounded in a loop that never asks.
  */
 export class BufferLedger {
   private ids = new Int32Array(1024);
   private bytes = new Float64Array(1024);
   private readers = new Int32Array(1024);
   private madeBy: string[] = [];
-  /** One past the highest slot ever recorded. */
+  /** Records handed out (live or stale), and the free ones below `end`. */
   private end = 0;
+  private free: number[] = [];
+  /** Sweep when `end - free.length` passes this. */
+  private sweepAt = 4096;
+  /** Whether the pool still has an id (set by the backend); without it nothing is swept. */
+  isLive: ((id: number) => boolean) | undefined;
 
-  /** Records a new buffer (its slot's old record, if any, belonged to a freed one). */
-  add(id: number, nbytes: number): void {
-    const slot = id & SLOT_MASK;
-    if (slot >= this.ids.length) this.grow(slot + 1);
-    this.ids[slot] = id;
-    this.bytes[slot] = nbytes;
-    this.readers[slot] = 0;
-    this.madeBy[slot] = UNLABELED;
-    if (slot >= this.end) this.end = slot + 1;
+  /** Records held, live or stale (tests check that a loop of GC-freed arrays keeps this bounded). */
+  get recordCount(): number {
+    return this.end - this.free.length;
+  }
+
+  /** Records a new buffer; returns its record index. */
+  add(id: number, nbytes: number): number {
+    if (this.free.length === 0 && this.end >= this.sweepAt && this.isLive !== undefined) {
+      this.sweep(this.isLive);
+      this.sweepAt = Math.max(4096, 2 * (this.end - this.free.length));
+    }
+    let rec = this.free.pop();
+    if (rec === undefined) {
+      rec = this.end++;
+      if (rec >= this.ids.length) this.grow(rec + 1);
+    }
+    this.ids[rec] = id;
+    this.bytes[rec] = nbytes;
+    this.readers[rec] = 0;
+    this.madeBy[rec] = UNLABELED;
+    return rec;
   }
 
   /** Forgets a buffer freed by the library. */
-  remove(id: number): void {
-    const slot = id & SLOT_MASK;
-    if (this.ids[slot] === id) this.ids[slot] = 0;
+  remove(rec: number, id: number): void {
+    if (this.ids[rec] !== id) return;
+    this.ids[rec] = 0;
+    this.free.push(rec);
   }
 
   /** Names the op whose result the buffer holds (the first name given sticks). */
-  label(id: number, op: string): void {
-    const slot = id & SLOT_MASK;
-    if (this.ids[slot] === id && this.madeBy[slot] === UNLABELED) this.madeBy[slot] = op;
+  label(rec: number, id: number, op: string): void {
+    if (this.ids[rec] === id && this.madeBy[rec] === UNLABELED) this.madeBy[rec] = op;
   }
 
   /** Adds `n` (may be negative) to the unevaluated nodes reading the buffer. */
-  addReaders(id: number, n: number): void {
-    const slot = id & SLOT_MASK;
-    if (this.ids[slot] === id) this.readers[slot] += n;
+  addReaders(rec: number, id: number, n: number): void {
+    if (this.ids[rec] === id) this.readers[rec] += n;
   }
 
-  /**
-   * Live bytes by op and the bytes unevaluated arrays read. `isLive` (the pool's answer
-   * for an id) drops records of buffers the GC freed; without it every record counts.
-   */
-  summarize(isLive?: (id: number) => boolean): LedgerSummary {
+  /** Live bytes by op and the bytes unevaluated arrays read (stale records dropped first). */
+  summarize(): LedgerSummary {
+    if (this.isLive !== undefined) this.sweep(this.isLive);
     const byOp = new Map<string, OpHolding>();
     let lazyBytes = 0;
-    for (let slot = 0; slot < this.end; slot++) {
-      const id = this.ids[slot];
-      if (id === 0) continue;
-      if (isLive !== undefined && !isLive(id)) {
-        this.ids[slot] = 0;
-        continue;
-      }
-      const nbytes = this.bytes[slot];
-      if (this.readers[slot] > 0) lazyBytes += nbytes;
-      const op = this.madeBy[slot];
+    for (let rec = 0; rec < this.end; rec++) {
+      if (this.ids[rec] === 0) continue;
+      const nbytes = this.bytes[rec];
+      if (this.readers[rec] > 0) lazyBytes += nbytes;
+      const op = this.madeBy[rec];
       const h = byOp.get(op);
       if (h === undefined) byOp.set(op, { op, bytes: nbytes, buffers: 1 });
       else {
@@ -186,19 +194,31 @@ export class BufferLedger {
     return { lazyBytes, byOp: [...byOp.values()].sort((a, b) => b.bytes - a.bytes) };
   }
 
-  /** `summarize(isLive).lazyBytes` without the per-op table (memory() calls it; no allocation). */
-  lazyBytes(isLive?: (id: number) => boolean): number {
+  /** `summarize().lazyBytes` without the per-op table (memory() calls it; no allocation). */
+  lazyBytes(): number {
     let lazy = 0;
-    for (let slot = 0; slot < this.end; slot++) {
-      const id = this.ids[slot];
-      if (id === 0 || this.readers[slot] <= 0) continue;
-      if (isLive !== undefined && !isLive(id)) {
-        this.ids[slot] = 0;
+    for (let rec = 0; rec < this.end; rec++) {
+      const id = this.ids[rec];
+      if (id === 0 || this.readers[rec] <= 0) continue;
+      if (this.isLive !== undefined && !this.isLive(id)) {
+        this.ids[rec] = 0;
+        this.free.push(rec);
         continue;
       }
-      lazy += this.bytes[slot];
+      lazy += this.bytes[rec];
     }
     return lazy;
+  }
+
+  /** Drops the records of buffers the pool no longer has (freed by the GC). */
+  private sweep(isLive: (id: number) => boolean): void {
+    for (let rec = 0; rec < this.end; rec++) {
+      const id = this.ids[rec];
+      if (id !== 0 && !isLive(id)) {
+        this.ids[rec] = 0;
+        this.free.push(rec);
+      }
+    }
   }
 
   private grow(min: number): void {
@@ -235,6 +255,7 @@ export class PoolBuffer implements BufferRef {
   holders = 0;
   private freed = false;
   private readonly ledger: BufferLedger;
+  private readonly record: number;
   constructor(
     readonly backend: string,
     readonly id: number,
@@ -243,23 +264,23 @@ export class PoolBuffer implements BufferRef {
     private readonly free: (handle: NativeBufferHandle) => void,
   ) {
     this.ledger = bufferLedger(backend);
-    this.ledger.add(id, nbytes);
+    this.record = this.ledger.add(id, nbytes);
   }
   /** Whether the buffer went back to its pool through `release()`. */
   get released(): boolean {
     return this.freed;
   }
   label(op: string): void {
-    this.ledger.label(this.id, op);
+    this.ledger.label(this.record, this.id, op);
   }
   addReaders(n: number): void {
-    this.ledger.addReaders(this.id, n);
+    this.ledger.addReaders(this.record, this.id, n);
   }
   /** Returns the block to its pool (a second call does nothing). */
   release(): void {
     if (this.freed) return;
     this.freed = true;
-    this.ledger.remove(this.id);
+    this.ledger.remove(this.record, this.id);
     this.free(this.handle);
   }
 }

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
+import { bufferLedger, collectGarbageNow } from '../../src/runtime/pool-buffer.js';
 import { collectGarbage } from './gc.js';
 
 const MiB = 2 ** 20;
@@ -165,6 +166,20 @@ describe('memory().lazyBytes', () => {
     x.dispose();
     y.dispose();
   });
+
+  it('the ledger behind it stays bounded when the GC frees arrays nobody disposed', () => {
+    const ledger = bufferLedger(ma.getBackend());
+    const x = ma.ones([256], 'float32').eval();
+    for (let i = 0; i < 12_000; i++) {
+      x.add(i).eval(); // dropped undisposed: only the GC frees it
+      if (i % 500 === 499) collectGarbageNow();
+    }
+    // Records of freed buffers are swept once they outnumber twice the live ones (at
+    // least 4096): without the sweep there would be a record per iteration.
+    expect(ledger.recordCount).toBeLessThan(6000);
+    expect(ma.memory().lazyBytes).toBeLessThanOrEqual(ma.memory().activeBytes);
+    x.dispose();
+  }, 120_000); // a timeout for loaded runs, not a measurement
 
   it('is part of memory() with the pool figures and the external bytes', () => {
     const m = ma.memory();
