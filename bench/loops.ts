@@ -26,6 +26,12 @@ export const LOOP_GROWTH_LIMIT = 1.2;
 export interface LoopRun {
   name: string;
   samplesMs: number[];
+  /**
+   * Per-iteration CPU time of the whole process (all threads, process.cpuUsage), ms: on a
+   * machine shared with other jobs the wall time of a window also measures the load of
+   * its moment, which can change between the early and the late window; CPU time much less.
+   */
+  cpuSamplesMs: number[];
   kernelLaunches: number;
   autoEvals: number;
   /** Largest pending depth seen at the end of an iteration. */
@@ -52,15 +58,19 @@ function timeLoop(name: string, init: () => () => ma.MetalArray): LoopRun {
   const step = init();
   ma.resetMetrics();
   const samplesMs: number[] = [];
+  const cpuSamplesMs: number[] = [];
   let maxPendingDepth = 0;
   for (let i = 0; i < LOOP_ITERATIONS; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const state = step();
     samplesMs.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpuSamplesMs.push((c.user + c.system) / 1000);
     maxPendingDepth = Math.max(maxPendingDepth, pendingDepth(state));
   }
   const m = ma.metrics();
-  return { name, samplesMs, kernelLaunches: m.kernelLaunches, autoEvals: m.autoEvals, maxPendingDepth };
+  return { name, samplesMs, cpuSamplesMs, kernelLaunches: m.kernelLaunches, autoEvals: m.autoEvals, maxPendingDepth };
 }
 
 /** Split the key, draw a [1024, 1024] normal and use it (its mean), every iteration. */
@@ -143,12 +153,16 @@ export interface LoopSummary {
   late: WindowStats;
   /** late mean / early mean. */
   growth: number;
+  /** The same ratio of CPU time (see LoopRun.cpuSamplesMs). */
+  cpuGrowth: number;
 }
 
 export function summarizeLoop(run: LoopRun): LoopSummary {
   const early = windowStats(run.samplesMs, EARLY_WINDOW);
   const late = windowStats(run.samplesMs, LATE_WINDOW);
-  return { run, early, late, growth: late.meanMs / early.meanMs };
+  const cpuEarly = windowStats(run.cpuSamplesMs, EARLY_WINDOW);
+  const cpuLate = windowStats(run.cpuSamplesMs, LATE_WINDOW);
+  return { run, early, late, growth: late.meanMs / early.meanMs, cpuGrowth: cpuLate.meanMs / cpuEarly.meanMs };
 }
 
 /** Every loop, once (a warm-up pass of each first, so compiles are not in the windows). */
@@ -198,6 +212,7 @@ export function loopRows() {
         earlyMedianMs: s.early.medianMs,
         lateMedianMs: s.late.medianMs,
         growth: s.growth,
+        cpuGrowth: s.cpuGrowth,
         kernelLaunchesPerIteration: s.run.kernelLaunches / LOOP_ITERATIONS,
         autoEvals: s.run.autoEvals,
         maxPendingDepth: s.run.maxPendingDepth,
@@ -210,7 +225,7 @@ function printSummary(s: LoopSummary): void {
   const f = (x: number) => x.toFixed(3);
   console.log(
     `  ${s.run.name}: iterations ${EARLY_WINDOW.join('-')} mean ${f(s.early.meanMs)} ms (median ${f(s.early.medianMs)}), ` +
-      `${LATE_WINDOW.join('-')} mean ${f(s.late.meanMs)} ms (median ${f(s.late.medianMs)}): ${s.growth.toFixed(2)}x; ` +
+      `${LATE_WINDOW.join('-')} mean ${f(s.late.meanMs)} ms (median ${f(s.late.medianMs)}): ${s.growth.toFixed(2)}x (CPU time ${s.cpuGrowth.toFixed(2)}x); ` +
       `${(s.run.kernelLaunches / LOOP_ITERATIONS).toFixed(2)} launches/iteration, ${s.run.autoEvals} auto-evals, pending depth <= ${s.run.maxPendingDepth}`,
   );
 }

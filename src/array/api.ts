@@ -10,6 +10,7 @@ import { walkGraph } from '../graph/walk.js';
 import type { DeviceInfo } from '../runtime/backend.js';
 import { backendFor, getBackendName, isAvailable as backendAvailable, plannerFor, setBackendName } from '../runtime/registry.js';
 import { loadNative } from '../runtime/native.js';
+import { bufferLedger } from '../runtime/pool-buffer.js';
 import { MetalArray } from './array.js';
 import { type Disposable, Scope, currentScope, planOptions, runInScope, setCpuMatmulMode } from './context.js';
 
@@ -132,10 +133,20 @@ export function keep<T extends MetalArray>(a: T): T {
 
 /** Memory of the current backend's pool. */
 export interface MemoryInfo {
+  /** Bytes of the pool's live buffers (held by arrays, or by an evaluation in progress). */
   activeBytes: number;
+  /** Bytes of freed blocks the pool keeps for reuse (`clearCache()` returns them). */
   cachedBytes: number;
   peakBytes: number;
   activeBuffers: number;
+  /**
+   * Bytes of live buffers that unevaluated arrays read: the leaves their graphs keep
+   * alive. `eval()` of those arrays (or `dispose()`, or letting the GC collect them) lets
+   * these go unless an evaluated array also holds them. It counts what the library has
+   * seen: a pending array dropped without `dispose()` keeps counting until the GC frees
+   * the leaves it read (docs/memory.md).
+   */
+  lazyBytes: number;
   /**
    * Bytes of every backend's live buffers that this thread has reported to V8 as
    * external memory, so the garbage collector weighs them (docs/memory.md). Node's
@@ -146,13 +157,22 @@ export interface MemoryInfo {
 }
 
 /**
- * Pool statistics of the current backend, and the external memory reported to V8.
+ * Pool statistics of the current backend, the bytes unevaluated arrays keep alive, and
+ * the external memory reported to V8. Costs a pass over the live buffers' records.
  *
  * @example
+ * const x = ma.ones([1024, 1024]).eval(); // 4 MiB, held by x
+ * const y = x.add(1); // unevaluated: reads x's buffer
+ * ma.memory().lazyBytes; // 4194304
+ * y.eval(); // y's graph lets go of x
+ * ma.memory().lazyBytes; // 0
  * const { activeBytes, external } = ma.memory();
  */
 export function memory(): MemoryInfo {
-  return { ...backendFor(getBackendName()).memory(), external: loadNative()?.externalBytes() ?? 0 };
+  const name = getBackendName();
+  const backend = backendFor(name);
+  const lazyBytes = bufferLedger(name).lazyBytes();
+  return { ...backend.memory(), lazyBytes, external: loadNative()?.externalBytes() ?? 0 };
 }
 
 /**

@@ -46,6 +46,10 @@ export interface BufferRef {
   readonly nbytes: number;
   holders: number;
   release(): void;
+  /** Names the op whose result the buffer holds (OOM messages; the first name sticks). */
+  label(op: string): void;
+  /** Adds `n` (may be negative) to the unevaluated nodes that read a leaf of this buffer (memory().lazyBytes). */
+  addReaders(n: number): void;
 }
 
 /**
@@ -172,6 +176,8 @@ export class Node {
   pinned = 0;
   /** The buffer `pinned` started from (a leaf's own buffer), so inputs sharing it count it once. */
   pinnedTop: BufferRef | null = null;
+  /** Unevaluated nodes that have this node as an input (their buffers' reader count, see BufferRef.addReaders). */
+  pendingUses = 0;
   /** True once auto-evaluation turned this node into a leaf (explain() reports it). */
   autoEvaluated = false;
 
@@ -192,7 +198,12 @@ export class Node {
       // failed evaluation leaks nothing); they come back as leaves.
       if (autoEvalHook !== null && measure(this, inputs)) autoEvalHook(inputs, this.depth, this.pinned);
       measure(this, inputs);
-      for (let i = 0; i < inputs.length; i++) inputs[i].refs++;
+      for (let i = 0; i < inputs.length; i++) {
+        const x = inputs[i];
+        x.refs++;
+        x.pendingUses++;
+        if (x.buffer !== null) x.buffer.addReaders(1);
+      }
     }
   }
 
@@ -256,6 +267,7 @@ export class Node {
   /** Turns an evaluated node into a leaf over `buffer` and lets go of its inputs. */
   becomeLeaf(buffer: BufferRef, strides: readonly number[], offset: number): void {
     const inputs = this.inputs;
+    const madeBy = this.op || this.kind;
     this.kind = 'leaf';
     this.inputs = EMPTY;
     this.view = null;
@@ -263,14 +275,19 @@ export class Node {
     this.axes = null;
     this.buffer = buffer;
     buffer.holders++;
+    buffer.label(madeBy);
+    if (this.pendingUses > 0) buffer.addReaders(this.pendingUses);
     this.strides = strides;
     this.offset = offset;
     this.depth = 0;
     this.pinned = buffer.nbytes;
     this.pinnedTop = buffer;
     this.seal();
-    for (let i = 0; i < inputs.length; i++) releaseNode(inputs[i]);
-    if (debugMemoryBytes !== null && buffer.nbytes >= debugMemoryBytes) logAllocation(this, this.op || this.kind);
+    for (let i = 0; i < inputs.length; i++) {
+      dropUse(inputs[i]);
+      releaseNode(inputs[i]);
+    }
+    if (debugMemoryBytes !== null && buffer.nbytes >= debugMemoryBytes) logAllocation(this, madeBy);
   }
 }
 
@@ -387,6 +404,7 @@ function opIndex(op: string): number {
 export function registerLeaf(node: Node): void {
   const buffer = node.buffer as BufferRef;
   buffer.holders++;
+  buffer.label('array (from JS data)');
   if (debugMemoryBytes !== null && buffer.holders === 1 && buffer.nbytes >= debugMemoryBytes) logAllocation(node, 'array (from JS data)');
 }
 
@@ -394,6 +412,12 @@ export function registerLeaf(node: Node): void {
 function logAllocation(node: Node, op: string): void {
   const buffer = node.buffer as BufferRef;
   debugLog(`memory: ${(buffer.nbytes / 2 ** 20).toFixed(2)} MiB (${buffer.backend}) for ${op} -> ${node.dtype}[${node.shape.join(', ')}]`);
+}
+
+/** An unevaluated consumer of `x` was evaluated or dropped: one reader fewer. */
+function dropUse(x: Node): void {
+  x.pendingUses--;
+  if (x.buffer !== null) x.buffer.addReaders(-1);
 }
 
 /**
@@ -409,13 +433,17 @@ export function releaseNode(node: Node): void {
       const buffer = n.buffer;
       if (buffer !== null) {
         n.buffer = null;
+        if (n.pendingUses > 0) buffer.addReaders(-n.pendingUses);
         buffer.holders--;
         if (buffer.holders === 0) buffer.release();
       }
     } else {
       const inputs = n.inputs;
       n.inputs = EMPTY;
-      for (let i = 0; i < inputs.length; i++) stack.push(inputs[i]);
+      for (let i = 0; i < inputs.length; i++) {
+        dropUse(inputs[i]);
+        stack.push(inputs[i]);
+      }
     }
   }
 }

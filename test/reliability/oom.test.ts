@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
+import { bufferLedger, collectGarbageNow } from '../../src/runtime/pool-buffer.js';
 import { collectGarbage } from './gc.js';
 
 const MiB = 2 ** 20;
@@ -97,5 +98,95 @@ describe('out of memory', () => {
     expect((err as Error).message).toMatch(/dispose\(\).*tidy\(\).*eval\(\)/);
     y.dispose();
     x.dispose();
+  });
+
+  it('the error names what unevaluated arrays hold and the largest holders by op', () => {
+    const baseline = ma.memory().activeBytes;
+    ma.setMemoryLimit(baseline + 24 * MiB);
+    // 4 MiB of data from JS, an 8 MiB concatenation of it, and a 4 MiB sum only an unevaluated array reads.
+    const data = ma.array(new Float32Array(MiB).fill(1));
+    const wide = ma.concatenate([data, data]).eval();
+    let summed: ma.MetalArray | null = data.add(1).eval();
+    const pending = summed.multiply(2); // holds summed's buffer while unevaluated
+    summed.dispose();
+    summed = null;
+    let err: unknown;
+    try {
+      ma.ones([4 * MiB], 'float32')
+        .add(3)
+        .eval(); // 16 MiB more: over the limit
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ma.OutOfMemoryError);
+    const message = (err as Error).message;
+    expect(message).toMatch(/of these, 4\.0 MiB are inputs of unevaluated arrays/);
+    // Largest first: the concatenation (8 MiB), then the JS data and the sum (4 MiB each).
+    expect(message).toMatch(/Largest holders by op: concat 8\.0 MiB \(1 buffer\), (array \(from JS data\)|add) 4\.0 MiB \(1 buffer\)/);
+    expect(message).toMatch(/add 4\.0 MiB/);
+    expect(message).toMatch(/array \(from JS data\) 4\.0 MiB/);
+    ma.setMemoryLimit(Number.POSITIVE_INFINITY);
+    expect((pending.slice([0, 1]).toTypedArray() as Float32Array)[0]).toBe(4);
+    pending.dispose();
+    wide.dispose();
+    data.dispose();
+  });
+});
+
+describe('memory().lazyBytes', () => {
+  it('counts the leaves unevaluated arrays read, once each, until they are evaluated or disposed', () => {
+    const before = ma.memory().lazyBytes;
+    const x = ma.ones([MiB], 'float32').eval(); // 4 MiB
+    const w = ma.full([MiB], 2, 'float32').eval(); // 4 MiB
+    expect(ma.memory().lazyBytes - before).toBe(0);
+    const y = x.multiply(x); // reads x (twice): counted once
+    expect(ma.memory().lazyBytes - before).toBe(4 * MiB);
+    const z = y.add(w); // reads x through y, and w
+    expect(ma.memory().lazyBytes - before).toBe(8 * MiB);
+    y.eval(); // y is a leaf now: z reads y's buffer and w, no longer x
+    expect(ma.memory().lazyBytes - before).toBe(8 * MiB);
+    z.eval();
+    expect(ma.memory().lazyBytes - before).toBe(0);
+    const q = x.subtract(w);
+    expect(ma.memory().lazyBytes - before).toBe(8 * MiB);
+    q.dispose(); // an unevaluated array disposed: it reads nothing any more
+    expect(ma.memory().lazyBytes - before).toBe(0);
+    for (const a of [x, w, y, z]) a.dispose();
+  });
+
+  it('an unevaluated temporary inside an expression counts until it is disposed', () => {
+    const before = ma.memory().lazyBytes;
+    const x = ma.ones([MiB], 'float32').eval();
+    const t = x.add(1); // the temporary of x.add(1).multiply(2)
+    const y = t.multiply(2).eval();
+    // t is still an unevaluated array reading x (the GC would collect it if dropped).
+    expect(ma.memory().lazyBytes - before).toBe(4 * MiB);
+    t.dispose();
+    expect(ma.memory().lazyBytes - before).toBe(0);
+    x.dispose();
+    y.dispose();
+  });
+
+  it('the ledger behind it stays bounded when the GC frees arrays nobody disposed', () => {
+    const ledger = bufferLedger(ma.getBackend());
+    const x = ma.ones([256], 'float32').eval();
+    for (let i = 0; i < 12_000; i++) {
+      x.add(i).eval(); // dropped undisposed: only the GC frees it
+      if (i % 500 === 499) collectGarbageNow();
+    }
+    // Records of freed buffers are swept once they outnumber twice the live ones (at
+    // least 4096): without the sweep there would be a record per iteration.
+    expect(ledger.recordCount).toBeLessThan(6000);
+    expect(ma.memory().lazyBytes).toBeLessThanOrEqual(ma.memory().activeBytes);
+    x.dispose();
+  }, 120_000); // a timeout for loaded runs, not a measurement
+
+  it('is part of memory() with the pool figures and the external bytes', () => {
+    const m = ma.memory();
+    for (const k of ['activeBytes', 'cachedBytes', 'peakBytes', 'activeBuffers', 'lazyBytes', 'external'] as const) {
+      expect(typeof m[k]).toBe('number');
+      expect(m[k]).toBeGreaterThanOrEqual(0);
+    }
+    expect(m.lazyBytes).toBeLessThanOrEqual(m.activeBytes);
   });
 });

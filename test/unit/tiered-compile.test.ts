@@ -1,5 +1,6 @@
 /**
- * The cpu backend's tiered compile: kernels first built at -O1 run at once, their -O3
+ * The cpu backend's tiered compile: kernels first built at -O0 (GCC: against a
+ * precompiled prelude header) run at once, their -O3
  * build replaces them in place (KernelRegistry::Replace, an atomic pointer swap per id),
  * and both give the same bits (IEEE semantics at every level: no fast-math, no FMA
  * contraction).
@@ -148,7 +149,7 @@ describe('tiered compile', () => {
     expect(fast.bits).toEqual(full.bits);
   }, 300_000);
 
-  it('a synchronous loop switches to the -O3 code from the background build; results keep their bits', () => {
+  it('a synchronous loop switches from the -O0 code to the -O3 code of the background build; results keep their bits', () => {
     const dir = join(root, 'tiered');
     const tiered = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: dir }, true);
     expect(tiered.upgraded).toBe(tiered.compiled);
@@ -165,6 +166,14 @@ describe('tiered compile', () => {
         .sort(),
     ).toEqual([...objects].sort());
     expect(readdirSync(cpu).filter((f) => f.includes('.tmp'))).toEqual([]);
+    // GCC: the prelude's precompiled header, built in the background beside its header.
+    if (/Free Software Foundation/.test(spawnSync(process.env.CC || 'cc', ['--version'], { encoding: 'utf8' }).stdout ?? '')) {
+      const t0 = Date.now();
+      const gch = () => readdirSync(cpu).filter((f) => /^prelude_[0-9a-f]+\.h\.gch$/.test(f));
+      while (gch().length === 0 && Date.now() - t0 < 60_000) spawnSync('sleep', ['0.2']);
+      expect(gch().length).toBe(1);
+      expect(readdirSync(cpu)).toContain(gch()[0].slice(0, -'.gch'.length));
+    }
   }, 300_000);
 
   it('kernels found on disk at -O1 (a process that exited before its rebuild) are rebuilt and swapped', () => {

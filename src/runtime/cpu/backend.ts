@@ -2,7 +2,7 @@
  * The CPU backend: C kernels compiled by the system compiler, loaded with dlopen and
  * run on the addon's thread pool over buffers from the native pool.
  */
-import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage } from '../pool-buffer.js';
+import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage, bufferLedger } from '../pool-buffer.js';
 import { renderCKernel } from '../../codegen/c.js';
 import { C_PRELUDE } from '../../codegen/c-prelude.js';
 import type { KernelIR } from '../../codegen/ir.js';
@@ -41,6 +41,16 @@ function native<T>(fn: () => T): T {
   }
 }
 
+/** Whether the common pool still has buffer `id` (the buffer ledger's sweep, pool-buffer.ts). */
+export function poolHasBuffer(addon: NativeAddon, id: number): boolean {
+  try {
+    addon.byteLength(id);
+    return true;
+  } catch {
+    return false; // freed (by the GC): the pool rejects the stale id
+  }
+}
+
 /** float32 lanes of the widest vector unit the kernels are compiled for (-march=native). */
 function cpuSimdWidth(): number {
   if (process.arch === 'arm64') return 4; // NEON
@@ -65,7 +75,9 @@ export class CpuBackend implements Backend {
   private viewsAllowed = true;
   private blas: { path: string; gemmF32: number; gemmF64: number } | { reason: string } | undefined;
 
-  constructor(private readonly native: NativeAddon) {}
+  constructor(private readonly native: NativeAddon) {
+    bufferLedger('cpu').isLive = (id) => poolHasBuffer(native, id);
+  }
 
   /** Loads the system BLAS on first use (METALARRAY_BLAS: 'off', or a library path). */
   private blasLibrary(): { path: string; gemmF32: number; gemmF64: number } | { reason: string } {

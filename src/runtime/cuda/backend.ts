@@ -4,7 +4,7 @@
  * device memory from the addon's CUDA pool (native/cuda). Launch geometry comes from
  * src/codegen/gpu.ts per kernel and size (the GPU launch contract in ../native.ts).
  */
-import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage } from '../pool-buffer.js';
+import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage, bufferLedger } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CUDA_DIALECT, CUDA_PRELUDE, cudaDialectFor, renderCudaKernel } from '../../codegen/cuda.js';
@@ -18,6 +18,9 @@ import type { Backend, KernelSource, MemoryStats } from '../backend.js';
 import { fromNativeError } from '../cpu/backend.js';
 import type { NativeAddon } from '../native.js';
 import { cacheRoot, findVerified, type KernelCacheDirs, openCacheDirs, storeEntry, storeObject } from '../kernel-cache.js';
+
+/** The destination of the buffer ledger's liveness probe. */
+const NO_BYTES = new Uint8Array(0);
 
 /** Turns the addon's coded errors into typed ones (GPU codes first, then the common ones). */
 function fromCudaError(err: unknown): Error {
@@ -89,6 +92,15 @@ export class CudaBackend extends CudaRenderer implements Backend {
     const { dialect, arch } = cudaDialectFor(info.major, info.minor);
     super(dialect);
     this.arch = arch;
+    // A zero-byte read checks the id only: no copy, no stream sync.
+    bufferLedger('cuda').isLive = (id) => {
+      try {
+        native.cudaRead(id, 0, NO_BYTES);
+        return true;
+      } catch {
+        return false; // freed (by the GC): the runtime rejects the stale id
+      }
+    };
   }
 
   kernels(sources: readonly KernelSource[]): number[] {

@@ -6,7 +6,7 @@
  * Off macOS, MetalRenderer still renders and names kernels (the registry's planner), so
  * `kernelSources(x, 'metal')` and `explain` work on any machine.
  */
-import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage } from '../pool-buffer.js';
+import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage, bufferLedger } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
 import { gpuLaunch, gpuStrategy } from '../../codegen/gpu.js';
 import type { GpuDialect } from '../../codegen/gpu-dialect.js';
@@ -16,7 +16,7 @@ import { BackendUnavailableError, CompileError, GpuError, OutOfMemoryError } fro
 import { counters, debugLevel, debugLog } from '../../graph/metrics.js';
 import type { BufferRef } from '../../graph/node.js';
 import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.js';
-import { fromNativeError } from '../cpu/backend.js';
+import { fromNativeError, poolHasBuffer } from '../cpu/backend.js';
 import { type NativeAddon, VIEWS_UNPIN_IN_GC } from '../native.js';
 
 /** What native/metal/metal_api.mm reports (see metal_runtime.h). */
@@ -160,6 +160,7 @@ export class MetalBackend extends MetalRenderer implements Backend {
         throw fromMetalError(err);
       }
     };
+    bufferLedger('metal').isLive ??= (buffer) => poolHasBuffer(native, buffer);
     const [id, handle] = allocCollectingGarbage('metal', nbytes, allocate, () => native.memoryStats());
     return new PoolBuffer('metal', id, nbytes, handle, (h) => native.releaseOwned(h));
   }
