@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // A GPU backend compiles each new kernel at run time (NVRTC, Metal's compiler: hundreds of
@@ -11,6 +12,11 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: gpuDefault ? 60_000 : 5_000,
+    // One test file per core, all of them: most of a file's time is a compiler child
+    // process (gcc, clang) or single-threaded JavaScript, so on CI's 2 cores two files
+    // at once take about half the time (vitest's default leaves one core idle). Files
+    // run in separate processes, so memory checks (RSS, active bytes) stay per file.
+    maxWorkers: Math.max(2, availableParallelism()),
     // Tests check the code that runs in steady state, the -O3 build (no -O1 first build
     // whose loops are not vectorized). The tiered path has its own tests
     // (test/unit/tiered-compile.test.ts), which set the mode per child process.
