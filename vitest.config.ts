@@ -11,7 +11,10 @@ const gpuDefault = (process.env.METALARRAY_BACKEND ?? 'cpu') !== 'cpu';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: gpuDefault ? 60_000 : 5_000,
+    // A timeout catches a hang, not slowness (speed is measured in bench/): on the cpu a
+    // test's first run compiles its kernels cold with gcc -O3, which takes seconds each on
+    // a loaded 2-core machine running two test files at once.
+    testTimeout: gpuDefault ? 60_000 : 30_000,
     // One test file per core, all of them: most of a file's time is a compiler child
     // process (gcc, clang) or single-threaded JavaScript, so on CI's 2 cores two files
     // at once take about half the time (vitest's default leaves one core idle). Files
