@@ -5,8 +5,9 @@
  * the real executor, and compared with the oracle (test/reference) on small shapes:
  * elementwise (contiguous, vectorized, strided, gated, reshaped), reductions (per
  * element, per row, column, full, argmax), scans and matrix products (edges, batches,
- * transposes, epilogues). Every case runs twice: under ThreadSanitizer (barrier races)
- * and under AddressSanitizer + UBSan (index math past a buffer, undefined behaviour).
+ * transposes, epilogues). Every case runs twice: under ThreadSanitizer (barrier races,
+ * here) and under AddressSanitizer + UBSan (index math past a buffer, undefined
+ * behaviour: msl-exec-address.test.ts, a file of its own so the two run side by side).
  * Controls with the barriers removed, and with a bound check off by one, must make
  * the sanitizers report, so the checks are shown to bite.
  */
@@ -17,42 +18,16 @@ import { describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
 import { execute } from '../../src/graph/executor.js';
 import * as R from '../reference/index.js';
-import { CASES, expectClose, f32, flat } from './msl-cases.js';
+import { expectClose, f32, flat } from './msl-cases.js';
+import { describeCasesOnHost, SANITIZERS } from './msl-exec-suite.js';
 import { HostMslBackend } from './msl/host-backend.js';
-import { findClang, missingTools, requireMslCheck } from './toolchain.js';
+import { findClang, missingTools } from './toolchain.js';
 
 const why = missingTools({ clang: true });
 const workDir = mkdtempSync(join(tmpdir(), 'metalarray-msl-exec-'));
 
-const SANITIZERS = { thread: 'ThreadSanitizer', address: 'AddressSanitizer and UBSan' } as const;
-
-for (const [sanitizer, label] of Object.entries(SANITIZERS) as ['thread' | 'address', string][]) {
-  describe(`generated MSL runs on the host execution shim under ${label} and matches the oracle`, () => {
-    it.skipIf(why !== '' && !requireMslCheck)(`tools present${why ? ` (skipped: ${why})` : ''}`, () => {
-      expect(why).toBe('');
-    });
-    const host = why === '' ? new HostMslBackend({ clang: findClang() as string, workDir: join(workDir, sanitizer), sanitizer, label: sanitizer }) : undefined;
-
-    for (const c of CASES) {
-      it.skipIf(!host)(c.name, { timeout: 300_000 }, () => {
-        const backend = host as HostMslBackend;
-        const { lib, ref } = c.run();
-        const before = backend.launches.length;
-        execute([lib.liveNode('test')], backend, { fusion: true, cpuMatmul: 'generated' });
-        const launched = backend.launches.slice(before);
-        const ran = launched.map((l) => l.strategy);
-        if (c.source) expect(launched.some((l) => c.source?.test(l.source))).toBe(true);
-        // The SIMD-group matmul's launch: 4 SIMD groups per 64×64 tile (gpu.ts SG).
-        for (const l of launched) if (l.source.includes('simdgroup_multiply_accumulate(')) expect(l.group).toEqual([128, 1, 1]);
-        if (c.grid) expect(launched.map((l) => l.grid)).toContainEqual(c.grid);
-        for (const s of c.strategies) expect(ran, `strategies launched: ${ran.join(', ')}`).toContain(s);
-        expect(lib.dtype).toBe(ref.dtype);
-        expect(lib.shape).toEqual([...ref.nd.shape]);
-        expectClose(flat(lib.tolist()), R.toFlat(ref), c.tol ?? 0, c.name);
-      });
-    }
-  });
-}
+// The cases under ThreadSanitizer; under AddressSanitizer and UBSan in msl-exec-address.test.ts.
+describeCasesOnHost('thread');
 
 describe('a GPU without SIMD-group matrices gets the scalar matmul kernel, which matches the oracle', () => {
   it.skipIf(why !== '')('float32 matmul with edges and an epilogue', { timeout: 300_000 }, () => {

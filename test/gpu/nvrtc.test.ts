@@ -18,6 +18,7 @@ import { loadNative, type NativeAddon } from '../../src/runtime/native.js';
 import { cudaProgramText } from '../../src/runtime/cuda/backend.js';
 import { CUDA_TARGETS, CudaPlanner, cudaSourcesFor } from '../support/cuda-planner.js';
 import { compileAll, type NvrtcJob, type NvrtcJobResult, nvrtcUnavailableReason, requireNvrtcCheck } from '../support/nvrtc.js';
+import { batchableKernelName, batchProgramText, planBatches } from '../support/nvrtc-batch.js';
 
 const why = nvrtcUnavailableReason();
 const skip = why !== '' && !requireNvrtcCheck;
@@ -38,6 +39,39 @@ function failureReport(r: { arch: string; error: string; log: string }, name: st
   return `kernel ${name} failed to compile for ${r.arch} (${r.error}):\n${r.log}\n--- source ---\n${source}`;
 }
 
+/** A small hand-written kernel in the renderer's form; `body` goes inside it. */
+function tinyKernel(name: string, body: string): string {
+  return `extern "C" __global__ void __launch_bounds__(256) ${name}(float *__restrict__ b0, uint8_t *__restrict__ scratch, const MaArgs<1> a) {\n  ${body}\n}`;
+}
+
+describe('many kernels per NVRTC program (test/support/nvrtc-batch.ts)', () => {
+  it('only self-contained kernels share a program; dynamic shared arrays of other types and repeated names never do', () => {
+    const plain = tinyKernel('k_plain', 'b0[threadIdx.x] = 1.0f;');
+    // Braces inside a string, a character and a comment do not end the kernel early.
+    const asm = tinyKernel('k_asm', 'asm volatile("{ .reg .b32 r; }" ::: "memory"); char c = \'}\'; /* } */ b0[0] = (float)c;');
+    expect(batchableKernelName(plain)).toBe('k_plain');
+    expect(batchableKernelName(asm)).toBe('k_asm');
+    // A preprocessor line would reach the kernels after it; a second definition is not one kernel.
+    expect(batchableKernelName(tinyKernel('k_def', '#define ONE 1.0f\n  b0[0] = ONE;'))).toBeUndefined();
+    expect(batchableKernelName(`${plain}\n__device__ float helper() { return 1.0f; }`)).toBeUndefined();
+    expect(batchableKernelName(`__device__ float helper() { return 1.0f; }\n${plain}`)).toBeUndefined();
+
+    const dynF = tinyKernel('k_dynf', 'extern __shared__ __align__(16) float sm[]; sm[0] = 1.0f; b0[0] = sm[0];');
+    const dynD = tinyKernel('k_dynd', 'extern __shared__ __align__(16) double sm[]; sm[0] = 1.0; b0[0] = (float)sm[0];');
+    const sources = [plain, asm, dynF, dynD, tinyKernel('k_def', '#define ONE 1.0f\n  b0[0] = ONE;'), plain, plain];
+    const jobs = sources.map((_, i) => ({ file: `${i}.cu`, arch: i === 6 ? 'sm_90a' : 'sm_80' }));
+    const batches = planBatches(jobs, sources, 64);
+    expect(batches.flat().sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    const together = (i: number, j: number) => batches.some((b) => b.includes(i) && b.includes(j));
+    expect(together(0, 1)).toBe(true);
+    expect(together(2, 3)).toBe(false); // float and double `sm`: one symbol per program
+    expect(batches).toContainEqual([4]); // the #define
+    expect(together(0, 5)).toBe(false); // the same name twice
+    expect(together(0, 6)).toBe(false); // another arch
+    expect(planBatches(jobs, sources, 2).every((b) => b.length <= 2)).toBe(true);
+  });
+});
+
 describe.skipIf(skip)('CUDA kernels compile with NVRTC', () => {
   it('a library kernel compiles to a cubin; the same kernel with an undeclared value is rejected with the log', () => {
     const x = ma.array([1, 2, 3], 'float32');
@@ -52,6 +86,32 @@ describe.skipIf(skip)('CUDA kernels compile with NVRTC', () => {
     expect(bad.ok).toBe(false);
     expect(bad.error).toBe('NVRTC_ERROR_COMPILATION');
     expect(bad.log).toContain('"v9999" is undefined');
+  });
+
+  it('a batch that fails is compiled kernel by kernel: only the broken kernel fails, named, with its log', { timeout: 120_000 }, async () => {
+    // The reason batches keep dynamic shared arrays apart: NVRTC rejects one name with two types in a program.
+    const dynF = tinyKernel('k_dynf', 'extern __shared__ __align__(16) float sm[]; sm[0] = 1.0f; b0[0] = sm[0];');
+    const dynD = tinyKernel('k_dynd', 'extern __shared__ __align__(16) double sm[]; sm[0] = 1.0; b0[0] = (float)sm[0];');
+    const native = loadNative() as NativeAddon;
+    expect(native.cudaCheckCompile('k_both', batchProgramText([dynF, dynD]), 'sm_80').ok).toBe(false);
+
+    const dir = mkdtempSync(join(tmpdir(), 'metalarray-nvrtc-batch-'));
+    const sources = [
+      tinyKernel('k_good1', 'b0[threadIdx.x] = 1.0f;'),
+      tinyKernel('k_broken', 'b0[threadIdx.x] = v9999;'),
+      tinyKernel('k_good2', 'b0[threadIdx.x] = (float)a.w[0];'),
+      dynF,
+      dynD,
+    ];
+    const jobs = sources.map((source, i) => {
+      const file = join(dir, `k${i}.cu`);
+      writeFileSync(file, source);
+      return { file, arch: 'sm_80' };
+    });
+    const results = await compileAll(jobs, 1);
+    expect(results.map((r) => r.ok)).toEqual([true, false, true, true, true]);
+    expect(results[1].file).toBe(jobs[1].file);
+    expect(results[1].log).toContain('"v9999" is undefined');
   });
 
   it('kernels of every kind compile for sm_80 and sm_90a (wgmma on Hopper)', { timeout: 300_000 }, async () => {
