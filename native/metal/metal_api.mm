@@ -1,6 +1,8 @@
 // JS entry points of the Metal backend (macOS builds only; see binding.gyp):
 //   metalDeviceInfo(), metalCompile(source, names), metalRunPlan(commands, args) -> GPU ms,
-//   metalRunPlanAsync(commands, args, done).
+//   metalRunPlanAsync(commands, args, done); the pipeline cache: metalOpenArchive(path)
+//   -> "" or why the file was not read, metalSaveArchive(path) -> written,
+//   metalSetPipelineLimit(n), metalPipelineStats().
 // Buffers come from the common pool (buffer_api.cc); the runtime wraps them for Metal.
 // Each entry point drains its own autorelease pool; completion handlers run on a Metal
 // thread and reach JS only through a thread-safe function.
@@ -58,6 +60,37 @@ Napi::Value CompileJs(const Napi::CallbackInfo& info) {
     for (std::uint32_t i = 0; i < ids.size(); ++i) out.Set(i, Napi::Number::New(info.Env(), ids[i]));
     return out;
   });
+}
+
+Napi::Value OpenArchiveJs(const Napi::CallbackInfo& info) {
+  const std::string path = CStringArg(info[0], "path");
+  return Napi::String::New(info.Env(), metal::Runtime::Instance().OpenArchive(path));
+}
+
+Napi::Value SaveArchiveJs(const Napi::CallbackInfo& info) {
+  const std::string path = CStringArg(info[0], "path");
+  if (path.empty()) Fail(ErrorCode::kBadArgument, "metalSaveArchive: path must not be empty");
+  return Napi::Boolean::New(info.Env(), metal::Runtime::Instance().SaveArchive(path));
+}
+
+Napi::Value SetPipelineLimitJs(const Napi::CallbackInfo& info) {
+  const std::uint64_t limit = ByteCountArg(info[0], "limit");
+  metal::Runtime::Instance().SetPipelineLimit(static_cast<std::size_t>(limit));
+  return info.Env().Undefined();
+}
+
+Napi::Value PipelineStatsJs(const Napi::CallbackInfo& info) {
+  const metal::PipelineStats s = metal::Runtime::Instance().Stats();
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("compiled", Napi::Number::New(env, static_cast<double>(s.compiled)));
+  out.Set("loaded", Napi::Number::New(env, static_cast<double>(s.loaded)));
+  out.Set("evicted", Napi::Number::New(env, static_cast<double>(s.evicted)));
+  out.Set("resident", Napi::Number::New(env, static_cast<double>(s.resident)));
+  out.Set("limit", Napi::Number::New(env, static_cast<double>(s.limit)));
+  out.Set("pending", Napi::Number::New(env, static_cast<double>(s.pending)));
+  out.Set("archiveNote", s.archiveNote);
+  return out;
 }
 
 Napi::Value RunPlanJs(const Napi::CallbackInfo& info) {
@@ -123,6 +156,12 @@ void RegisterMetalApi(Napi::Env env, Napi::Object exports) {
   exports.Set("metalDeviceInfo", Napi::Function::New<Guarded<DeviceInfoJs, ErrorCode::kGpu>>(env, "metalDeviceInfo"));
   exports.Set("metalCompile", Napi::Function::New<Guarded<CompileJs, ErrorCode::kCompile>>(env, "metalCompile"));
   exports.Set("metalRunPlan", Napi::Function::New<Guarded<RunPlanJs, ErrorCode::kKernel>>(env, "metalRunPlan"));
+  exports.Set("metalOpenArchive", Napi::Function::New<Guarded<OpenArchiveJs, ErrorCode::kGpu>>(env, "metalOpenArchive"));
+  exports.Set("metalSaveArchive", Napi::Function::New<Guarded<SaveArchiveJs, ErrorCode::kGpu>>(env, "metalSaveArchive"));
+  exports.Set("metalSetPipelineLimit",
+              Napi::Function::New<Guarded<SetPipelineLimitJs, ErrorCode::kBadArgument>>(env, "metalSetPipelineLimit"));
+  exports.Set("metalPipelineStats",
+              Napi::Function::New<Guarded<PipelineStatsJs, ErrorCode::kGpu>>(env, "metalPipelineStats"));
   exports.Set("metalRunPlanAsync",
               Napi::Function::New<Guarded<RunPlanAsyncJs, ErrorCode::kKernel>>(env, "metalRunPlanAsync"));
 }

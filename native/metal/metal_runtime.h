@@ -47,6 +47,20 @@ struct DeviceInfo {
   std::string languageVersion;  // the MSL version kernels are compiled for
 };
 
+// What the pipeline cache has done since the process started (see Runtime::Compile).
+struct PipelineStats {
+  std::uint64_t compiled;  // pipelines Metal built from the function (not in the binary archive)
+  std::uint64_t loaded;    // pipelines found in the binary archive (no GPU compile)
+  std::uint64_t evicted;   // pipelines dropped by the LRU bound (rebuilt on their next launch)
+  std::uint64_t resident;  // pipelines held now
+  std::uint64_t limit;     // the LRU bound
+  std::uint64_t pending;   // pipelines added to the archive since it was last written
+  std::string archiveNote; // why the archive refused a pipeline or a file, or ""
+};
+
+// The in-memory pipeline bound's default (METALARRAY_METAL_PIPELINES overrides it from JS).
+inline constexpr std::size_t kDefaultPipelineLimit = 512;
+
 // A plan validated and with every buffer pinned; the pins drop when it is destroyed.
 class PreparedGpuPlan;
 
@@ -60,8 +74,29 @@ class Runtime {
 
   // Compiles one library from `source` and returns a kernel id per function name.
   // Sources already compiled return their cached ids. Throws ERR_MA_COMPILE with
-  // Metal's log.
+  // Metal's log. Each pipeline is taken from the binary archive when it holds it
+  // (MTLPipelineOptionFailOnBinaryArchiveMiss), else compiled and added to it.
+  //
+  // Kernel ids stay valid for the life of the process, but at most the pipeline limit
+  // of pipeline objects are held (least recently launched evicted first); an evicted
+  // kernel's pipeline is rebuilt from its library source (and the archive) at its next
+  // launch.
   std::vector<std::int32_t> Compile(const std::string& source, const std::vector<std::string>& names);
+
+  // Replaces the binary archive by the one serialized at `path` (already verified by
+  // the caller), or by an empty one for "". Returns "" or, when Metal cannot read the
+  // file, why (the archive then starts empty). Throws ERR_MA_GPU if Metal can create
+  // no archive at all.
+  std::string OpenArchive(const std::string& path);
+
+  // Serializes the archive to `path` (the caller renames it into place). Returns false
+  // when nothing was added since the last write. Throws ERR_MA_GPU with Metal's error.
+  bool SaveArchive(const std::string& path);
+
+  // Bounds the pipelines held in memory (at least 1); evicts down to it now.
+  void SetPipelineLimit(std::size_t limit);
+
+  PipelineStats Stats() const;
 
   // Copies, validates and pins a plan (throws ERR_MA_KERNEL / ERR_MA_BAD_BUFFER).
   std::shared_ptr<PreparedGpuPlan> Prepare(const std::int32_t* commands, std::size_t commandCount,

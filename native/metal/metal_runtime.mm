@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
+#include <list>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -102,9 +104,13 @@ class PreparedGpuPlan {
   bool pinned_ = false;
 };
 
+// A compiled kernel. Its id (index in Impl::kernels) never changes; its pipeline is nil
+// while the LRU bound has it evicted, and is rebuilt from `source` when it next runs.
 struct Kernel {
   std::string name;
+  std::shared_ptr<const std::string> source;  // the library it came from (shared by its batch)
   id<MTLComputePipelineState> pipeline;
+  std::list<std::int32_t>::iterator lru;  // its place in Impl::lru while resident
 };
 
 namespace {
@@ -138,9 +144,16 @@ struct Runtime::Impl {
   id<MTLDevice> device;
   id<MTLCommandQueue> queue;
   DeviceInfo info;
-  mutable std::mutex mu;  // guards kernels, bySource and scratch
-  std::vector<Kernel> kernels;
+  mutable std::mutex mu;  // guards kernels, bySource, lru, stats, archive and scratch
+  std::deque<Kernel> kernels;  // a deque: references stay valid as kernels are added
   std::unordered_map<std::string, std::int32_t> bySource;  // source + '\0' + name -> id
+  std::list<std::int32_t> lru;  // resident kernels, most recently launched first
+  std::size_t pipelineLimit = kDefaultPipelineLimit;
+  PipelineStats stats{};
+  // The binary archive pipelines are looked up in and added to (never nil once the
+  // runtime is constructed); archiveMu orders additions and serialization.
+  id<MTLBinaryArchive> archive;
+  std::mutex archiveMu;
   std::uint64_t pageBytes = static_cast<std::uint64_t>(getpagesize());
   // The contract's scratch buffer: zero-initialized, kernels that use it leave it zeroed.
   // Grown (never shrunk) under mu; command buffers keep the one they bound alive.
@@ -214,12 +227,120 @@ struct Runtime::Impl {
     return pipeline != nil ? pipeline.threadExecutionWidth : 32;
   }
 
-  const Kernel& KernelAt(std::int32_t id) const {
+  // Throws ERR_MA_KERNEL for an id no Compile returned.
+  void CheckKernel(std::int32_t kernelId) const {
     std::lock_guard<std::mutex> lock(mu);
-    if (id < 0 || static_cast<std::size_t>(id) >= kernels.size()) {
-      Fail(ErrorCode::kKernel, "unknown Metal kernel id " + std::to_string(id));
+    if (kernelId < 0 || static_cast<std::size_t>(kernelId) >= kernels.size()) {
+      Fail(ErrorCode::kKernel, "unknown Metal kernel id " + std::to_string(kernelId));
     }
-    return kernels[static_cast<std::size_t>(id)];  // never erased: the reference stays valid
+  }
+
+  id<MTLBinaryArchive> Archive() const {
+    std::lock_guard<std::mutex> lock(mu);
+    return archive;
+  }
+
+  // The pipeline of `function`: from the binary archive when it holds it (no GPU
+  // compile), else compiled and added to the archive. Throws ERR_MA_COMPILE.
+  id<MTLComputePipelineState> Pipeline(id<MTLFunction> function, const std::string& name) {
+    MTLComputePipelineDescriptor* descriptor = [[MTLComputePipelineDescriptor alloc] init];
+    descriptor.computeFunction = function;
+    id<MTLBinaryArchive> store = Archive();
+    NSError* error = nil;
+    if (store != nil) {
+      descriptor.binaryArchives = [NSArray arrayWithObject:store];
+      id<MTLComputePipelineState> found = [device newComputePipelineStateWithDescriptor:descriptor
+                                                                               options:MTLPipelineOptionFailOnBinaryArchiveMiss
+                                                                            reflection:nullptr
+                                                                                 error:&error];
+      if (found != nil) {
+        std::lock_guard<std::mutex> lock(mu);
+        ++stats.loaded;
+        return found;
+      }
+      error = nil;  // a miss: compile it below
+    }
+    id<MTLComputePipelineState> built = [device newComputePipelineStateWithDescriptor:descriptor
+                                                                              options:MTLPipelineOptionNone
+                                                                           reflection:nullptr
+                                                                                error:&error];
+    if (built == nil) Fail(ErrorCode::kCompile, "Metal could not build a pipeline for kernel " + name + ": " + Describe(error));
+    bool added = false;
+    std::string refused;
+    if (store != nil) {
+      std::lock_guard<std::mutex> archiveLock(archiveMu);
+      NSError* addError = nil;
+      added = [store addComputePipelineFunctionsWithDescriptor:descriptor error:&addError];
+      if (!added) refused = "the binary archive refused kernel " + name + ": " + Describe(addError);
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    ++stats.compiled;
+    if (added) ++stats.pending;
+    if (!refused.empty()) stats.archiveNote = refused;  // the pipeline runs; only the disk cache misses it
+    return built;
+  }
+
+  // Marks resident kernel `id` most recently used. Called with mu held.
+  void Use(std::int32_t kernelId) {
+    Kernel& k = kernels[static_cast<std::size_t>(kernelId)];
+    lru.splice(lru.begin(), lru, k.lru);
+  }
+
+  // Holds `pipeline` for kernel `id` (not resident) as the most recently used, evicting
+  // the least recently used others beyond the limit. Called with mu held.
+  void Admit(std::int32_t kernelId, id<MTLComputePipelineState> pipeline) {
+    Kernel& k = kernels[static_cast<std::size_t>(kernelId)];
+    k.pipeline = pipeline;
+    lru.push_front(kernelId);
+    k.lru = lru.begin();
+    EvictTo(pipelineLimit);
+  }
+
+  // Drops pipelines, least recently used first, until at most `limit` are held (the
+  // most recently used one always stays). Called with mu held.
+  void EvictTo(std::size_t limit) {
+    while (lru.size() > std::max<std::size_t>(limit, 1)) {
+      Kernel& victim = kernels[static_cast<std::size_t>(lru.back())];
+      victim.pipeline = nil;
+      lru.pop_back();
+      ++stats.evicted;
+    }
+  }
+
+  // The pipeline of kernel `id`, rebuilt if the LRU evicted it, marked most recently
+  // used; also its name. Throws ERR_MA_KERNEL for an unknown id, ERR_MA_COMPILE if a
+  // rebuild fails.
+  id<MTLComputePipelineState> Resident(std::int32_t kernelId, const std::string** name) {
+    std::shared_ptr<const std::string> source;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (kernelId < 0 || static_cast<std::size_t>(kernelId) >= kernels.size()) {
+        Fail(ErrorCode::kKernel, "unknown Metal kernel id " + std::to_string(kernelId));
+      }
+      Kernel& k = kernels[static_cast<std::size_t>(kernelId)];
+      *name = &k.name;  // a deque element: the pointer stays valid
+      if (k.pipeline != nil) {
+        Use(kernelId);
+        return k.pipeline;
+      }
+      source = k.source;
+    }
+    const std::string& kernelName = **name;
+    std::string log;
+    id<MTLLibrary> library = Library(*source, &log);
+    if (library == nil) Fail(ErrorCode::kCompile, "Metal could not rebuild the library of kernel " + kernelName + ": " + log);
+    NSString* fn = [NSString stringWithUTF8String:kernelName.c_str()];
+    id<MTLFunction> function = fn != nil ? [library newFunctionWithName:fn] : nil;
+    if (function == nil) Fail(ErrorCode::kCompile, "the rebuilt library has no kernel named " + kernelName);
+    id<MTLComputePipelineState> pipeline = Pipeline(function, kernelName);
+    std::lock_guard<std::mutex> lock(mu);
+    Kernel& k = kernels[static_cast<std::size_t>(kernelId)];
+    if (k.pipeline == nil) {
+      Admit(kernelId, pipeline);
+    } else {
+      Use(kernelId);  // another thread rebuilt it meanwhile
+    }
+    return k.pipeline;
   }
 
   std::shared_ptr<Bindings> Encode(const PreparedGpuPlan& plan, id<MTLCommandBuffer> commandBuffer,
@@ -264,6 +385,7 @@ Runtime::Runtime() : impl_(std::make_unique<Impl>()) {
     info.simdWidth = impl_->SimdWidth();
     info.languageVersion = kLanguageVersionName;
   });
+  OpenArchive("");  // an empty archive until the caller opens the disk cache's
 }
 
 Runtime::~Runtime() = default;
@@ -286,16 +408,13 @@ std::vector<std::int32_t> Runtime::Compile(const std::string& source, const std:
     std::string log;
     id<MTLLibrary> library = impl_->Library(source, &log);
     if (library == nil) Fail(ErrorCode::kCompile, "Metal rejected the kernel source: " + log);
+    const auto shared = std::make_shared<const std::string>(source);
     for (std::size_t i = 0; i < names.size(); ++i) {
       if (ids[i] >= 0) continue;
       NSString* name = [NSString stringWithUTF8String:names[i].c_str()];
       id<MTLFunction> function = name != nil ? [library newFunctionWithName:name] : nil;
       if (function == nil) Fail(ErrorCode::kCompile, "the compiled library has no kernel named " + names[i]);
-      NSError* error = nil;
-      id<MTLComputePipelineState> pipeline = [impl_->device newComputePipelineStateWithFunction:function error:&error];
-      if (pipeline == nil) {
-        Fail(ErrorCode::kCompile, "Metal could not build a pipeline for kernel " + names[i] + ": " + Describe(error));
-      }
+      id<MTLComputePipelineState> pipeline = impl_->Pipeline(function, names[i]);
       std::lock_guard<std::mutex> lock(impl_->mu);
       const std::string key = source + '\0' + names[i];
       const auto it = impl_->bySource.find(key);  // another thread may have won
@@ -304,11 +423,76 @@ std::vector<std::int32_t> Runtime::Compile(const std::string& source, const std:
         continue;
       }
       ids[i] = static_cast<std::int32_t>(impl_->kernels.size());
-      impl_->kernels.push_back(Kernel{names[i], pipeline});
+      impl_->kernels.push_back(Kernel{names[i], shared, nil, {}});
+      impl_->Admit(ids[i], pipeline);
       impl_->bySource.emplace(key, ids[i]);
     }
     return ids;
   });
+}
+
+std::string Runtime::OpenArchive(const std::string& path) {
+  return WithAutoreleasePool([&]() {
+    std::string why;
+    NSError* error = nil;
+    id<MTLBinaryArchive> opened = nil;
+    if (!path.empty()) {
+      NSString* file = [NSString stringWithUTF8String:path.c_str()];
+      if (file == nil) {
+        why = "the archive path is not valid UTF-8";
+      } else {
+        MTLBinaryArchiveDescriptor* descriptor = [[MTLBinaryArchiveDescriptor alloc] init];
+        descriptor.url = [NSURL fileURLWithPath:file];
+        opened = [impl_->device newBinaryArchiveWithDescriptor:descriptor error:&error];
+        if (opened == nil) why = "Metal could not read the binary archive " + path + ": " + Describe(error);
+      }
+    }
+    if (opened == nil) {
+      error = nil;
+      opened = [impl_->device newBinaryArchiveWithDescriptor:[[MTLBinaryArchiveDescriptor alloc] init] error:&error];
+      if (opened == nil) Fail(ErrorCode::kGpu, "Metal could not create a binary archive: " + Describe(error));
+    }
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->archive = opened;
+    impl_->stats.pending = 0;
+    if (!why.empty()) impl_->stats.archiveNote = why;
+    return why;
+  });
+}
+
+bool Runtime::SaveArchive(const std::string& path) {
+  return WithAutoreleasePool([&]() {
+    id<MTLBinaryArchive> store = impl_->Archive();
+    std::lock_guard<std::mutex> archiveLock(impl_->archiveMu);  // no addition mid-write
+    {
+      std::lock_guard<std::mutex> lock(impl_->mu);
+      if (impl_->stats.pending == 0) return false;
+    }
+    NSString* file = [NSString stringWithUTF8String:path.c_str()];
+    if (file == nil) Fail(ErrorCode::kBadArgument, "the archive path is not valid UTF-8");
+    NSError* error = nil;
+    if (![store serializeToURL:[NSURL fileURLWithPath:file] error:&error]) {
+      Fail(ErrorCode::kGpu, "Metal could not write the binary archive to " + path + ": " + Describe(error));
+    }
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stats.pending = 0;
+    return true;
+  });
+}
+
+void Runtime::SetPipelineLimit(std::size_t limit) {
+  if (limit == 0) Fail(ErrorCode::kBadArgument, "the Metal pipeline limit must be at least 1");
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->pipelineLimit = limit;
+  impl_->EvictTo(limit);
+}
+
+PipelineStats Runtime::Stats() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  PipelineStats out = impl_->stats;
+  out.resident = impl_->lru.size();
+  out.limit = impl_->pipelineLimit;
+  return out;
 }
 
 std::shared_ptr<PreparedGpuPlan> Runtime::Prepare(const std::int32_t* commands, std::size_t commandCount,
@@ -325,7 +509,7 @@ std::shared_ptr<PreparedGpuPlan> Runtime::Prepare(const std::int32_t* commands, 
     const std::int32_t* c = commands + pos;
     Launch launch{};
     launch.kernel = c[0];
-    impl_->KernelAt(launch.kernel);  // throws for an unknown id
+    impl_->CheckKernel(launch.kernel);  // throws for an unknown id
     if (c[1] < 0 || c[1] % 8 != 0) malformed("argOffset must be a non-negative multiple of 8");
     launch.argOffset = static_cast<std::uint32_t>(c[1]);
     const std::int32_t nBufs = c[2];
@@ -413,17 +597,25 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
     bindings->buffers[i] = buffer;
   }
 
+  // Every pipeline first (an evicted one is rebuilt, which may throw), so nothing throws
+  // between the encoder's creation and its endEncoding but the launch checks below.
+  std::vector<id<MTLComputePipelineState>> pipelines(plan.launches.size());
+  std::vector<const std::string*> kernelNames(plan.launches.size(), nullptr);
+  for (std::size_t i = 0; i < plan.launches.size(); ++i) {
+    pipelines[i] = rt.Resident(plan.launches[i].kernel, &kernelNames[i]);
+  }
   id<MTLComputeCommandEncoder> encoder = [commandBuffer computeCommandEncoder];
   if (encoder == nil) Fail(ErrorCode::kGpu, "Metal gave no compute command encoder");
-  for (const Launch& launch : plan.launches) {
-    const Kernel& kernel = rt.KernelAt(launch.kernel);
-    id<MTLComputePipelineState> pipeline = kernel.pipeline;
+  for (std::size_t li = 0; li < plan.launches.size(); ++li) {
+    const Launch& launch = plan.launches[li];
+    const std::string* kernelName = kernelNames[li];
+    id<MTLComputePipelineState> pipeline = pipelines[li];
     const NSUInteger maxThreads = pipeline.maxTotalThreadsPerThreadgroup;
     const std::uint32_t* grid = launch.grid;
     const std::uint32_t* group = launch.group;
     if (grid[0] == 0 || grid[1] == 0 || grid[2] == 0) continue;  // no work: skipped
     const std::uint64_t threads = static_cast<std::uint64_t>(group[0]) * group[1] * group[2];
-    const std::string where = "kernel " + kernel.name + " (grid " + SizeText(grid) + " threadgroups of " +
+    const std::string where = "kernel " + *kernelName + " (grid " + SizeText(grid) + " threadgroups of " +
                               SizeText(group) + " threads)";
     if (threads == 0 || threads > maxThreads) {
       Fail(ErrorCode::kKernel, where + ": " + std::to_string(threads) +

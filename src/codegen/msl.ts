@@ -10,7 +10,8 @@
  *   the op), float sums accumulate in float, float constants travel as double bits and
  *   are rounded to float in integer arithmetic (`ma_d2f`);
  * - math: the `metal::precise` functions (kernels are also compiled with fast math
- *   off); Metal has no erf, expm1 or log1p, so the prelude defines them;
+ *   off), called through `ma_<fn>` wrappers whose argument no compiler can fold;
+ *   Metal has no erf, expm1 or log1p, so the prelude defines them;
  * - SIMD-group folds: `simd_sum`, `simd_product`, `simd_max`, `simd_min` where their
  *   semantics match (MSL_SIMD_REDUCE in op-expressions.ts), else `simd_shuffle_down` (SIMD groups of 32 on
  *   Apple GPUs; 64-bit values as two 32-bit halves);
@@ -45,10 +46,29 @@ const COMPUTE: Record<DType, string | null> = { ...C_COMPUTE_TYPE, float64: null
 
 const STORAGE: Record<DType, string | null> = { ...COMPUTE, float16: 'uint16_t', bfloat16: 'uint16_t' };
 
-/** The name of a libm-style function in MSL; the class is float either way (no double). */
+/**
+ * The name of a libm-style function in MSL; the class is float either way (no double).
+ * Precise functions go through the prelude's `ma_<fn>` wrappers, which hide constant
+ * arguments from the compiler (see ma_opaque in the prelude).
+ */
 function mslMath(fn: string): string {
-  return MSL_PRELUDE_MATH[fn] ?? (MSL_PRECISE_MATH.has(fn) ? `metal::precise::${fn}` : `metal::${fn}`);
+  return MSL_PRELUDE_MATH[fn] ?? (MSL_PRECISE_MATH.has(fn) ? `ma_${fn}` : `metal::${fn}`);
 }
+
+/**
+ * The prelude's wrappers of the precise functions. Metal's compiler may fold a function
+ * of a constant argument at compile time, not necessarily as the GPU computes it, and
+ * a fused kernel can see a literal where the unfused one loads a buffer; the argument
+ * is read through a volatile, which no compiler may fold. Exact functions (fabs,
+ * floor, rint, fma, ...) fold to the run-time bits and stay unwrapped.
+ */
+const PRECISE_WRAPPERS = [...MSL_PRECISE_MATH]
+  .map((fn) =>
+    fn === 'pow' || fn === 'atan2'
+      ? `inline float ma_${fn}(float x, float y) { return metal::precise::${fn}(ma_opaque(x), ma_opaque(y)); }`
+      : `inline float ma_${fn}(float x) { return metal::precise::${fn}(ma_opaque(x)); }`,
+  )
+  .join('\n');
 
 /** MSL has no `double`: where the shared op table asks for one, Metal computes in float. */
 function mslKernelHead(name: string, params: readonly GpuParam[], argWords: number): string {
@@ -88,6 +108,10 @@ using namespace metal;
 /* The argument blob: sizes, strides, offsets and constants as int64 words. */
 template <int N> struct MaArgs { int64_t w[N]; };
 
+/* x, read back through a volatile so no compiler can fold what uses it (msl.ts, PRECISE_WRAPPERS). */
+inline float ma_opaque(float x) { volatile float ma_v = x; return ma_v; }
+${PRECISE_WRAPPERS}
+
 /* A double (its bits in an int64 arg word) rounded to the nearest float, ties to even. */
 inline float ma_d2f(int64_t bits) {
   const uint64_t u = as_type<uint64_t>(bits);
@@ -117,16 +141,16 @@ inline float ma_log1p(float x) {
   const float u = 1.0f + x;
   if (u == 1.0f) return x; /* also keeps the sign of zero */
   if (metal::isinf(u)) return u;
-  return metal::precise::log(u) * (x / (u - 1.0f)); /* corrects the rounding of 1 + x */
+  return ma_log(u) * (x / (u - 1.0f)); /* corrects the rounding of 1 + x */
 }
 inline float ma_expm1(float x) {
   if (metal::fabs(x) < 1e-5f) return x + 0.5f * x * x;
-  const float u = metal::precise::exp(x);
+  const float u = ma_exp(x);
   if (u == 1.0f) return x;
   if (metal::isinf(u)) return u;
   const float um1 = u - 1.0f;
   if (um1 == -1.0f) return -1.0f;
-  return um1 * (x / metal::precise::log(u)); /* corrects the rounding of e^x */
+  return um1 * (x / ma_log(u)); /* corrects the rounding of e^x */
 }
 inline float ma_erf(float x) {
   const float a = metal::fabs(x);
@@ -156,7 +180,7 @@ inline float ma_erf(float x) {
   r = r * t + 0.37409196f;
   r = r * t + 1.00002368f;
   r = r * t - 1.26551223f;
-  const float erfc = t * metal::precise::exp(-a * a + r);
+  const float erfc = t * ma_exp(-a * a + r);
   return metal::copysign(1.0f - erfc, x);
 }
 
@@ -165,15 +189,15 @@ inline float ma_erf(float x) {
    out right; below -80 silu multiplies x by e^(x/2) twice so no factor is subnormal. The
    rounding of 1 + e is put back (1 + e = d + dl exactly) so the quotient rounds about once. */
 inline float ma_sigmoid_f(float x) {
-  const float e = metal::precise::exp(-metal::fabs(x));
+  const float e = ma_exp(-metal::fabs(x));
   const float d = 1.0f + e, dl = (1.0f - d) + e;
   const float q = (x >= 0.0f ? 1.0f : e) / d;
   return q - q * (dl / d);
 }
 inline float ma_silu_f(float x) {
-  if (x < -80.0f) { const float h = metal::precise::exp(0.5f * x); return (x * h) * h; }
+  if (x < -80.0f) { const float h = ma_exp(0.5f * x); return (x * h) * h; }
   if (x > 20.0f || x == 0.0f) return x > 20.0f ? x : 0.5f * x; /* keeps +Inf and the sign of 0 */
-  const float e = metal::precise::exp(-metal::fabs(x));
+  const float e = ma_exp(-metal::fabs(x));
   const float d = 1.0f + e, dl = (1.0f - d) + e;
   const float q = (x >= 0.0f ? x : x * e) / d;
   return q - q * (dl / d);
@@ -241,11 +265,11 @@ inline float ma_logaddexp(float x, float y) {
   /* ln2 as HI + LO + LO2: x + HI is exact near x = -ln2, where the sum cancels to about 0. */
   if (x == y) return ((x + 0.693145752f) + 1.42860677e-06f) + 5.497923e-14f;
   float t = x - y;
-  if (t > 0) return x + ma_log1p(metal::precise::exp(-t));
-  if (t <= 0) return y + ma_log1p(metal::precise::exp(t));
+  if (t > 0) return x + ma_log1p(ma_exp(-t));
+  if (t <= 0) return y + ma_log1p(ma_exp(t));
   return t;
 }
-${erfinvText({ qual: 'inline', F: 'float', nan: 'as_type<float>(0x7fc00000u)', log: 'metal::precise::log', sqrt: 'metal::precise::sqrt', exp: 'metal::precise::exp', erf: 'ma_erf', steps: 2, cComments: false })}
+${erfinvText({ qual: 'inline', F: 'float', nan: 'as_type<float>(0x7fc00000u)', log: 'ma_log', sqrt: 'ma_sqrt', exp: 'ma_exp', erf: 'ma_erf', steps: 2, cComments: false })}
 
 /* SIMD-group shuffles for every accumulator type: narrow integers travel as 32-bit,
    64-bit values as two 32-bit halves. */

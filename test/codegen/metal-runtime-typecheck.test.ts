@@ -18,6 +18,8 @@ import { findClang, findGnustepInclude, gccObjcIncludeDir, missingTools, require
 const root = resolve(import.meta.dirname, '../..');
 const metalDir = join(root, 'native/metal');
 const why = missingTools({ clang: true, gnustep: true });
+/** One clang run takes 4-8 s on a loaded 2-core machine. */
+const CHECK_TIMEOUT = 60_000;
 
 function typecheck(file: string): ReturnType<typeof runTool> {
   const napi = createRequire(import.meta.url)('node-addon-api').include_dir as string;
@@ -62,24 +64,38 @@ describe('native/metal type-checks as Objective-C++ (GNUstep + our Metal declara
     expect(files.length).toBeGreaterThanOrEqual(2);
   });
   for (const f of files) {
-    it.skipIf(why !== '')(f, () => {
+    it.skipIf(why !== '')(f, { timeout: CHECK_TIMEOUT }, () => {
       const r = typecheck(join(metalDir, f));
       expect(r.output).toBe('');
       expect(r.ok).toBe(true);
     });
   }
-  it.skipIf(why !== '')('rejects a misspelled Metal selector (control)', () => {
-    const src = readFileSync(join(metalDir, 'metal_runtime.mm'), 'utf8');
-    const bad = src.replace('dispatchThreadgroups:MTLSizeMake', 'dispatchThreadGroups:MTLSizeMake');
-    expect(bad).not.toBe(src);
-    // The copy lives elsewhere, so its quoted includes are made absolute.
-    const absolute = bad
-      .replaceAll('"../common/', `"${join(root, 'native/common')}/`)
-      .replace(/"(autorelease|metal_runtime)\.h"/g, (_, name: string) => `"${join(metalDir, name)}.h"`);
-    const dir = mkdtempSync(join(tmpdir(), 'metalarray-mm-'));
-    writeFileSync(join(dir, 'control.mm'), absolute);
-    const r = typecheck(join(dir, 'control.mm'));
-    expect(r.ok).toBe(false);
-    expect(r.output).toMatch(/dispatchThreadGroups/);
-  });
+  // Controls: a misspelled selector of the launch path, and wrong uses of the binary
+  // archive API (a misspelled selector; an archive where the pipeline options go).
+  const CONTROLS: readonly { what: string; from: string; to: string; error: RegExp }[] = [
+    { what: 'a misspelled Metal selector', from: 'dispatchThreadgroups:MTLSizeMake', to: 'dispatchThreadGroups:MTLSizeMake', error: /dispatchThreadGroups/ },
+    { what: 'a misspelled binary-archive selector', from: '[store serializeToURL:', to: '[store serializeToFile:', error: /serializeToFile/ },
+    {
+      what: 'an archive passed as the pipeline options',
+      from: 'options:MTLPipelineOptionFailOnBinaryArchiveMiss',
+      to: 'options:store',
+      error: /MTLPipelineOption/,
+    },
+  ];
+  for (const c of CONTROLS) {
+    it.skipIf(why !== '')(`rejects ${c.what} (control)`, { timeout: CHECK_TIMEOUT }, () => {
+      const src = readFileSync(join(metalDir, 'metal_runtime.mm'), 'utf8');
+      const bad = src.replace(c.from, c.to);
+      expect(bad).not.toBe(src);
+      // The copy lives elsewhere, so its quoted includes are made absolute.
+      const absolute = bad
+        .replaceAll('"../common/', `"${join(root, 'native/common')}/`)
+        .replace(/"(autorelease|metal_runtime)\.h"/g, (_, name: string) => `"${join(metalDir, name)}.h"`);
+      const dir = mkdtempSync(join(tmpdir(), 'metalarray-mm-'));
+      writeFileSync(join(dir, 'control.mm'), absolute);
+      const r = typecheck(join(dir, 'control.mm'));
+      expect(r.ok).toBe(false);
+      expect(r.output).toMatch(c.error);
+    });
+  }
 });

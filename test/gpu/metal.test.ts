@@ -2,12 +2,19 @@
  * The Metal backend on a real device: the same small cases as the host execution check
  * (test/codegen/msl-cases.ts), compiled by Metal and run on the GPU, against the oracle;
  * deviceInfo, typed errors for float64 and for a buffer over maxBufferLength, and
- * evalAsync through the completion handler. Skips with the reason where Metal cannot
+ * evalAsync through the completion handler; the pipeline disk cache (a second process
+ * compiles no pipeline) and the in-memory pipeline bound. Skips with the reason where Metal cannot
  * run; under REQUIRE_METAL=1 (the macOS CI job) a skip is a failure.
  */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
+import type { MetalPipelineStats } from '../../src/runtime/metal/pipeline-cache.js';
 import { CASES, expectClose, flat } from '../codegen/msl-cases.js';
+import { backendFor } from '../../src/runtime/registry.js';
 import * as R from '../reference/index.js';
 
 const available = ma.isAvailable('metal');
@@ -122,6 +129,72 @@ describe('metal backend on a real device', () => {
       const limit = ma.deviceInfo('metal').maxBufferLength;
       const n = Math.floor(limit / 4) + 1024;
       expect(() => ma.zeros([n], 'float32').add(1).toTypedArray()).toThrow(ma.OutOfMemoryError);
+    });
+  });
+
+  it.skipIf(!available)('a second process takes every pipeline from the disk archive and compiles none', { timeout: 300_000 }, () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'metalarray-mtlcache-'));
+    const script = join(cacheDir, 'child.ts');
+    const src = resolve(import.meta.dirname, '../../src');
+    // Several kernel kinds (elementwise, reduction, scan, matmul), then the pipeline
+    // stats and the results' bits; the archive is written at exit.
+    writeFileSync(
+      script,
+      `import * as ma from '${src}/index.js';
+       import { backendFor } from '${src}/runtime/registry.js';
+       ma.setBackend('metal');
+       const x = ma.arange(0, 4096).astype('float32').reshape([64, 64]);
+       const outs = [x.multiply(0.5).exp(), ma.sum(x.sin(), 1), ma.cumsum(x, 1), ma.matmul(x, x.transpose())];
+       const bits = outs.map((o) => Array.from(new Uint32Array(o.toTypedArray().buffer)).join(','));
+       const stats = backendFor('metal').pipelineStats();
+       process.stdout.write(JSON.stringify({ stats, bits }));`,
+    );
+    const run = (): { stats: MetalPipelineStats; bits: string[] } => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
+        env: { ...process.env, METALARRAY_CACHE_DIR: cacheDir, METALARRAY_BACKEND: 'metal' },
+        encoding: 'utf8',
+        timeout: 240_000,
+      });
+      if (r.status !== 0) throw new Error(`child failed (status ${r.status}): ${r.stderr}`);
+      return JSON.parse(r.stdout);
+    };
+    try {
+      const first = run();
+      expect(first.stats.compiled).toBeGreaterThanOrEqual(4);
+      expect(first.stats.loaded).toBe(0);
+      expect(first.stats.archiveNote).toBe('');
+      const dir = join(cacheDir, 'metal');
+      const [identity] = readdirSync(dir);
+      expect(readdirSync(join(dir, identity))).toContain('pipelines.json');
+      const second = run();
+      expect(second.stats.compiled).toBe(0);
+      expect(second.stats.loaded).toBe(first.stats.compiled);
+      expect(second.bits).toEqual(first.bits);
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!available)('the in-memory pipeline bound evicts the least recently launched, and an evicted kernel still runs', () => {
+    onMetal(() => {
+      const backend = backendFor('metal') as unknown as { pipelineStats(): MetalPipelineStats; setPipelineLimit(n: number): void };
+      const before = backend.pipelineStats();
+      expect(before.limit).toBe(512);
+      expect(() => backend.setPipelineLimit(0)).toThrow(ma.ArgumentError);
+      try {
+        backend.setPipelineLimit(1);
+        const x = ma.arange(0, 100).astype('float32');
+        const a = x.multiply(3).add(1).tolist();
+        const b = x.sqrt().tolist();
+        const mid = backend.pipelineStats();
+        expect(mid.resident).toBe(1);
+        expect(mid.evicted).toBeGreaterThan(before.evicted);
+        // The first kernel again: rebuilt from its source and the archive, same bits.
+        expect(x.multiply(3).add(1).tolist()).toEqual(a);
+        expect(x.sqrt().tolist()).toEqual(b);
+      } finally {
+        backend.setPipelineLimit(before.limit);
+      }
     });
   });
 });

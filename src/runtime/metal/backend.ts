@@ -12,12 +12,13 @@ import { gpuLaunch, gpuStrategy } from '../../codegen/gpu.js';
 import type { GpuDialect } from '../../codegen/gpu-dialect.js';
 import { MSL_DIALECT, MSL_PRELUDE, mslDialect, renderMslKernel } from '../../codegen/msl.js';
 import type { KernelIR } from '../../codegen/ir.js';
-import { BackendUnavailableError, CompileError, GpuError, OutOfMemoryError } from '../../errors.js';
+import { ArgumentError, BackendUnavailableError, CompileError, GpuError, OutOfMemoryError } from '../../errors.js';
 import { counters, debugLevel, debugLog } from '../../graph/metrics.js';
 import type { BufferRef } from '../../graph/node.js';
 import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.js';
 import { fromNativeError, poolHasBuffer } from '../cpu/backend.js';
 import { type NativeAddon, VIEWS_UNPIN_IN_GC } from '../native.js';
+import { MetalArchiveCache, type MetalPipelineStats, metalCacheIdentity, osRelease, pipelineLimitFromEnv } from './pipeline-cache.js';
 
 /** What native/metal/metal_api.mm reports (see metal_runtime.h). */
 export interface NativeMetalDeviceInfo {
@@ -43,6 +44,13 @@ export interface NativeMetalAddon {
   metalRunPlan(commands: Int32Array, args: BigInt64Array): number;
   /** Runs a GPU plan; `done` is called on the JS thread from Metal's completion handler. */
   metalRunPlanAsync(commands: Int32Array, args: BigInt64Array, done: (err: Error | null) => void): void;
+  /** Opens the binary archive at `path` ('' for an empty one); '' or why Metal could not read the file. */
+  metalOpenArchive(path: string): string;
+  /** Serializes the binary archive to `path`; false when nothing was added since the last write. */
+  metalSaveArchive(path: string): boolean;
+  /** Bounds the pipelines held in memory (least recently launched evicted first). */
+  metalSetPipelineLimit(limit: number): void;
+  metalPipelineStats(): MetalPipelineStats;
 }
 
 /** The addon with its Metal entry points, if this build has them. */
@@ -100,10 +108,77 @@ export class MetalRenderer {
 export class MetalBackend extends MetalRenderer implements Backend {
   private readonly kernelIds = new Map<string, number>();
   private info: NativeMetalDeviceInfo | undefined;
+  private archive: MetalArchiveCache | undefined;
 
   constructor(private readonly native: (NativeAddon & NativeMetalAddon) | undefined) {
     super();
     if (!native) throw new BackendUnavailableError('backend "metal" is unavailable: the native addon has no Metal runtime');
+  }
+
+  /**
+   * The disk cache of this device's pipelines (./pipeline-cache.ts), opened before the
+   * first compile; METALARRAY_METAL_PIPELINES bounds the pipelines held in memory.
+   */
+  private pipelineCache(): MetalArchiveCache {
+    if (this.archive) return this.archive;
+    const native = this.device();
+    const info = this.deviceInfo();
+    const limit = pipelineLimitFromEnv(process.env.METALARRAY_METAL_PIPELINES);
+    const archive = new MetalArchiveCache(
+      native,
+      metalCacheIdentity({ deviceName: info.name, gpuFamily: info.gpuFamily ?? '', languageVersion: info.languageVersion ?? '', osRelease: osRelease() }),
+    );
+    try {
+      if (limit !== undefined) native.metalSetPipelineLimit(limit);
+      const opened = archive.open();
+      if (debugLevel >= 1) debugLog(`metal pipeline archive: ${opened.path ?? 'empty'}${opened.note ? ` (${opened.note})` : ''}`);
+    } catch (err) {
+      throw fromMetalError(err);
+    }
+    this.archive = archive;
+    return archive;
+  }
+
+  /**
+   * What the pipeline cache did in this process: pipelines compiled for the GPU, taken
+   * from the disk archive, evicted from memory, held now.
+   *
+   * @example
+   * const stats = (backendFor('metal') as MetalBackend).pipelineStats();
+   * console.log(stats.loaded, 'pipelines came from the disk cache');
+   */
+  pipelineStats(): MetalPipelineStats {
+    try {
+      return this.device().metalPipelineStats();
+    } catch (err) {
+      throw fromMetalError(err);
+    }
+  }
+
+  /**
+   * Bounds the pipelines held in memory (default 512, or METALARRAY_METAL_PIPELINES);
+   * the least recently launched beyond it are dropped and rebuilt, from the disk
+   * archive, when they run again.
+   *
+   * @example
+   * (backendFor('metal') as MetalBackend).setPipelineLimit(128);
+   */
+  setPipelineLimit(limit: number): void {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new ArgumentError(`setPipelineLimit: limit must be a whole number of at least 1 (got ${limit})`);
+    try {
+      this.device().metalSetPipelineLimit(limit);
+    } catch (err) {
+      throw fromMetalError(err);
+    }
+  }
+
+  /** Writes the disk archive now if pipelines were added (otherwise it is written every 32 additions and at exit). */
+  flushPipelineCache(): boolean {
+    try {
+      return this.archive?.save() ?? false;
+    } catch (err) {
+      throw fromMetalError(err);
+    }
   }
 
   /** SIMD-group matrix products only where this device compiled the probe kernel. */
@@ -121,6 +196,7 @@ export class MetalBackend extends MetalRenderer implements Backend {
     counters.kernelCacheHits += sources.length - missing.length;
     if (missing.length > 0) {
       counters.kernelCacheMisses += missing.length;
+      const archive = this.pipelineCache();
       const source = `${MSL_PRELUDE}\n${missing.map((k) => k.source).join('\n\n')}\n`;
       const t0 = performance.now();
       let ids: number[];
@@ -142,6 +218,7 @@ export class MetalBackend extends MetalRenderer implements Backend {
       missing.forEach((k, i) => {
         this.kernelIds.set(k.name, ids[i]);
       });
+      archive.afterCompile();
       if (debugLevel >= 1) debugLog(`compiled ${missing.length} kernel(s) (metal) in ${ms.toFixed(1)} ms: ${missing.map((k) => k.name).join(', ')}`);
     }
     return sources.map((k) => this.kernelIds.get(k.name) as number);

@@ -70,6 +70,21 @@ typedef NS_OPTIONS(NSUInteger, MTLBarrierScope) {
   MTLBarrierScopeBuffers = 1 << 0,
 };
 
+typedef NS_OPTIONS(NSUInteger, MTLPipelineOption) {
+  MTLPipelineOptionNone = 0,
+  MTLPipelineOptionArgumentInfo = 1 << 0,
+  MTLPipelineOptionBufferTypeInfo = 1 << 1,
+  MTLPipelineOptionFailOnBinaryArchiveMiss = 1 << 2,
+};
+
+typedef NS_ENUM(NSUInteger, MTLBinaryArchiveError) {
+  MTLBinaryArchiveErrorNone = 0,
+  MTLBinaryArchiveErrorInvalidFile = 1,
+  MTLBinaryArchiveErrorUnexpectedElement = 2,
+  MTLBinaryArchiveErrorCompilationFailure = 3,
+  MTLBinaryArchiveErrorInternalError = 4,
+};
+
 // ---- Protocols ------------------------------------------------------------------
 
 @protocol MTLDevice;
@@ -136,6 +151,31 @@ typedef void (^MTLCommandBufferHandler)(id<MTLCommandBuffer> buffer);
 
 // ---- Classes --------------------------------------------------------------------
 
+// Reflection is never asked for (the runtime passes nil).
+@interface MTLComputePipelineReflection : NSObject
+@end
+// Apple's typedef carries __autoreleasing, an ARC qualifier this (non-ARC) check cannot take.
+typedef MTLComputePipelineReflection *MTLAutoreleasedComputePipelineReflection;
+
+@protocol MTLBinaryArchive;
+
+@interface MTLComputePipelineDescriptor : NSObject <NSCopying>
+@property(copy, nonatomic) NSString *label;
+@property(readwrite, nonatomic, strong) id<MTLFunction> computeFunction;
+@property(readwrite, nonatomic, copy) NSArray<id<MTLBinaryArchive>> *binaryArchives;
+@end
+
+@interface MTLBinaryArchiveDescriptor : NSObject <NSCopying>
+@property(copy, nonatomic) NSURL *url;
+@end
+
+@protocol MTLBinaryArchive <NSObject>
+@property(copy) NSString *label;
+@property(readonly) id<MTLDevice> device;
+- (BOOL)addComputePipelineFunctionsWithDescriptor:(MTLComputePipelineDescriptor *)descriptor error:(NSError **)error;
+- (BOOL)serializeToURL:(NSURL *)url error:(NSError **)error;
+@end
+
 @interface MTLCompileOptions : NSObject <NSCopying>
 @property(readwrite, nonatomic) BOOL fastMathEnabled;
 @property(readwrite, nonatomic) MTLMathMode mathMode;
@@ -162,6 +202,12 @@ typedef void (^MTLCommandBufferHandler)(id<MTLCommandBuffer> buffer);
                                  error:(NSError **)error;
 - (id<MTLComputePipelineState>)newComputePipelineStateWithFunction:(id<MTLFunction>)computeFunction
                                                              error:(NSError **)error;
+- (id<MTLComputePipelineState>)newComputePipelineStateWithDescriptor:(MTLComputePipelineDescriptor *)descriptor
+                                                             options:(MTLPipelineOption)options
+                                                          reflection:(MTLAutoreleasedComputePipelineReflection *)reflection
+                                                               error:(NSError **)error;
+- (id<MTLBinaryArchive>)newBinaryArchiveWithDescriptor:(MTLBinaryArchiveDescriptor *)descriptor
+                                                 error:(NSError **)error;
 @end
 
 // ---- Functions ------------------------------------------------------------------
