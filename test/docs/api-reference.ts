@@ -66,7 +66,9 @@ function examplesOf(reflections: readonly Reflection[]): { name: string; info: s
 
 /** Converts src/index.ts as typedoc.json says and runs typedoc's validation. */
 export async function checkApiReference(): Promise<ApiReferenceReport> {
-  const app = await Application.bootstrapWithPlugins({ options: 'typedoc.json' }, [new TypeDocReader(), new TSConfigReader()]);
+  // skipErrorChecking: typedoc would first type-check all of src/ (`tsc --noEmit` in
+  // `npm test` already does); converting needs only the exported declarations' types.
+  const app = await Application.bootstrapWithPlugins({ options: 'typedoc.json', skipErrorChecking: true }, [new TypeDocReader(), new TSConfigReader()]);
   const logger = new CollectingLogger();
   app.logger = logger;
   const project = await app.convert();
