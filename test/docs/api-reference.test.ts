@@ -53,12 +53,12 @@ describe('API reference (typedoc)', () => {
     expect(report.examples.length).toBeGreaterThan(5);
     const blocks = report.examples.map((example, k) => ({ file: `@example of ${example.name}`, line: k, info: example.info, code: example.code }));
     const failures: string[] = [];
-    for (const [k, { where, failure, printed, expectations }] of (await runSnippets(blocks)).entries()) {
+    for (const [k, { failure, printed, expectations }] of (await runSnippets(blocks)).entries()) {
       const name = blocks[k].file;
       if (failure !== undefined) failures.push(`${name}: ${failure}`);
       for (const [i, want] of expectations.entries()) {
         if (printed[i] !== want.expected)
-          failures.push(`${name} (${where}): printed ${JSON.stringify(printed[i])}, the comment shows ${JSON.stringify(want.expected)}`);
+          failures.push(`${name}: printed ${JSON.stringify(printed[i])}, the comment shows ${JSON.stringify(want.expected)}`);
       }
     }
     expect(failures).toEqual([]);
