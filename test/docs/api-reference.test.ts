@@ -57,8 +57,7 @@ describe('API reference (typedoc)', () => {
       const name = blocks[k].file;
       if (failure !== undefined) failures.push(`${name}: ${failure}`);
       for (const [i, want] of expectations.entries()) {
-        if (printed[i] !== want.expected)
-          failures.push(`${name}: printed ${JSON.stringify(printed[i])}, the comment shows ${JSON.stringify(want.expected)}`);
+        if (printed[i] !== want.expected) failures.push(`${name}: printed ${JSON.stringify(printed[i])}, the comment shows ${JSON.stringify(want.expected)}`);
       }
     }
     expect(failures).toEqual([]);
