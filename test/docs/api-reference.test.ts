@@ -5,13 +5,14 @@
  * docs/undocumented-allowlist.txt, a list that may only shrink: a new callable without an
  * example fails, and so does a listed one that has gained an example (remove it, and lower
  * ALLOWLIST_MAX to the new length). Every `@example` runs, as the markdown doc tests do
- * (SNIPPET_TIMEOUT_MS per example).
+ * (all in one runner process, each checked on its own: run-snippet.ts). typedoc converts
+ * and validates once for the whole file, writing nothing.
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ApiReferenceReport, checkApiReference } from './api-reference.js';
-import { runSnippet } from './run-snippet.js';
+import { runSnippets } from './run-snippet.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const ALLOWLIST = 'docs/undocumented-allowlist.txt';
@@ -48,25 +49,17 @@ describe('API reference (typedoc)', () => {
     expect(allowed.length, `${ALLOWLIST} may only shrink: lower ALLOWLIST_MAX in this test with it`).toBeLessThanOrEqual(ALLOWLIST_MAX);
   });
 
-  it('every @example in the reference runs (in its own process, as the doc tests run markdown blocks)', { timeout: 1_800_000 }, async () => {
+  it('every @example in the reference runs (in one runner process, each checked on its own)', { timeout: 1_800_000 }, async () => {
     expect(report.examples.length).toBeGreaterThan(5);
+    const blocks = report.examples.map((example, k) => ({ file: `@example of ${example.name}`, line: k, info: example.info, code: example.code }));
     const failures: string[] = [];
-    const check = async (k: number): Promise<void> => {
-      const example = report.examples[k];
-      const block = { file: `@example of ${example.name}`, line: k, info: 'ts', code: example.code };
-      const { failure, printed, expectations } = await runSnippet(block);
-      if (failure !== undefined) failures.push(`${block.file}: ${failure}`);
+    for (const [k, { failure, printed, expectations }] of (await runSnippets(blocks)).entries()) {
+      const name = blocks[k].file;
+      if (failure !== undefined) failures.push(`${name}: ${failure}`);
       for (const [i, want] of expectations.entries()) {
-        if (printed[i] !== want.expected)
-          failures.push(`${block.file}: printed ${JSON.stringify(printed[i])}, the comment shows ${JSON.stringify(want.expected)}`);
+        if (printed[i] !== want.expected) failures.push(`${name}: printed ${JSON.stringify(printed[i])}, the comment shows ${JSON.stringify(want.expected)}`);
       }
-    };
-    // Two processes at a time: each is mostly start-up and waiting on the C compiler.
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < report.examples.length) await check(next++);
-    };
-    await Promise.all([worker(), worker()]);
+    }
     expect(failures).toEqual([]);
   });
 });

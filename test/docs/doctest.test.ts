@@ -1,13 +1,14 @@
 /**
- * Doc tests: every ```ts block of README.md and docs/*.md runs, each in its own Node
- * process (tsx, against src/), and every printed result a block shows in a comment
+ * Doc tests: every ```ts block of README.md and docs/*.md runs (tsx, against src/; all in one
+ * runner process, each checked on its own, see run-snippet.ts; ```ts fresh <reason> blocks
+ * in a process of their own), and every printed result a block shows in a comment
  * (`console.log(x); // array([1, 2])`) is compared with what it prints. Blocks fenced
  * ```ts no-run <reason> are counted and listed, not run. Conventions: docs/README.md.
  */
 import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type CodeBlock, codeBlocks, markdownFiles, noRunReason } from './markdown.js';
-import { SNIPPET_TIMEOUT_MS, runSnippet } from './run-snippet.js';
+import { runSnippets, type SnippetResult } from './run-snippet.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -18,7 +19,16 @@ const notRun = blocks.flatMap((b) => {
   return reason === undefined ? [] : [{ where: `${b.file}:${b.line}`, reason }];
 });
 
+const runnable = blocks.filter((b) => noRunReason(b) === undefined);
+
 describe('doc tests: ts blocks of README.md and docs/*.md', () => {
+  const results = new Map<CodeBlock, SnippetResult>();
+  beforeAll(async () => {
+    // Every block in one runner process: cold kernel compiles can take minutes in all.
+    const all = await runSnippets(runnable);
+    for (const [k, block] of runnable.entries()) results.set(block, all[k]);
+  }, 1_800_000);
+
   it('finds the blocks, and every no-run block says why', () => {
     expect(blocks.length).toBeGreaterThan(10);
     // The count and list of blocks that do not run here, for the test log.
@@ -28,11 +38,12 @@ describe('doc tests: ts blocks of README.md and docs/*.md', () => {
     );
   });
 
-  for (const block of blocks) {
-    if (noRunReason(block) !== undefined) continue;
+  for (const block of runnable) {
     const name = `${block.file}:${block.line}`;
-    it(`runs ${name} and prints what it shows`, { timeout: SNIPPET_TIMEOUT_MS + 10_000 }, async () => {
-      const { failure, printed, expectations } = await runSnippet(block);
+    it(`runs ${name} and prints what it shows`, () => {
+      const result = results.get(block);
+      if (result === undefined) throw new Error(`${name}: no result from the snippet runner`);
+      const { failure, printed, expectations } = result;
       if (failure !== undefined) throw new Error(`${name}: the block failed:\n${failure}`);
       for (const [k, want] of expectations.entries()) {
         const where = `${block.file}:${want.line}`;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { codeBlocks, headingAnchors, instrument, noRunReason, relativeLinks } from './markdown.js';
-import { SNIPPET_TIMEOUT_MS, runSnippet } from './run-snippet.js';
+import { runSnippets, runsFresh } from './run-snippet.js';
 
 const block = (code: string, info = 'ts') => ({ file: 'x.md', line: 10, info, code });
 
@@ -49,13 +49,42 @@ describe('doc-test machinery', () => {
     expect(relativeLinks('[x](a.md#b) [y](https://e.org) `[z](c.md)`')).toEqual([{ line: 1, target: 'a.md', anchor: 'b' }]);
   });
 
-  it('reports a wrong printed result and a snippet that throws', { timeout: 2 * SNIPPET_TIMEOUT_MS }, async () => {
-    const wrong = await runSnippet(block("console.log(ma.array([1, 2], 'int32').toString()); // array([1, 3])\nma.ones([2]).reshape(3); // throws ShapeError"));
+  it('marks ```ts fresh <reason> blocks to run in a process of their own', () => {
+    expect(runsFresh(block('', 'ts fresh sets the backend'))).toBe(true);
+    expect(runsFresh(block('', 'ts'))).toBe(false);
+    expect(runsFresh(block('', 'ts no-run refreshes nothing'))).toBe(false);
+  });
+
+  it('reports a wrong printed result, a wrong `// throws`, a throwing snippet and a hang, each against its own snippet', { timeout: 600_000 }, async () => {
+    const blocks = [
+      block(
+        [
+          "console.log(ma.array([1, 2], 'int32').toString()); // array([1, 3])",
+          'ma.ones([2]).reshape(3); // throws ShapeError',
+          'ma.ones([2]).reshape(3); // throws DTypeError',
+          'ma.ones([2]); // throws ShapeError',
+        ].join('\n'),
+      ),
+      { ...block('console.log(1); // 1\nundefinedName.call();'), line: 20 },
+      { ...block("console.log('still runs'); // still runs"), line: 30 },
+      { ...block('setInterval(() => {}, 1000);\nawait new Promise(() => {});'), line: 40 },
+      { ...block("console.log('after the hang'); // after the hang"), line: 50 },
+      { ...block("console.log('alone'); // alone", 'ts fresh runs alone'), line: 60 },
+    ];
+    const [wrong, broken, next, hang, afterHang, fresh] = await runSnippets(blocks, { snippetTimeoutMs: 10_000 });
     expect(wrong.failure).toBeUndefined();
-    expect(wrong.printed).toEqual(['array([1, 2])', 'throws ShapeError']);
-    expect(wrong.expectations.map((e) => e.expected)).toEqual(['array([1, 3])', 'throws ShapeError']);
-    const broken = await runSnippet(block('console.log(1); // 1\nundefinedName.call();'));
+    expect(wrong.printed).toEqual(['array([1, 2])', 'throws ShapeError', 'throws ShapeError', 'did not throw']);
+    expect(wrong.expectations.map((e) => e.expected)).toEqual(['array([1, 3])', 'throws ShapeError', 'throws DTypeError', 'throws ShapeError']);
+    expect(broken.where).toBe('x.md:20');
     expect(broken.failure).toMatch(/undefinedName is not defined/);
     expect(broken.printed).toEqual(['1']);
+    expect(next.failure).toBeUndefined();
+    expect(next.printed).toEqual(['still runs']);
+    expect(hang.where).toBe('x.md:40');
+    expect(hang.failure).toMatch(/timed out after 10000 ms/);
+    expect(afterHang.failure).toBeUndefined();
+    expect(afterHang.printed).toEqual(['after the hang']);
+    expect(fresh.failure).toBeUndefined();
+    expect(fresh.printed).toEqual(['alone']);
   });
 });
