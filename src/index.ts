@@ -2,10 +2,10 @@
  * metalarray: a lazy, fusing array library. `import * as ma from 'metalarray'`.
  */
 export { MetalArray, type NestedList, type ReadOptions } from './array/array.js';
-export type { DType } from './graph/dtype.js';
-export type { AnyTypedArray } from './graph/dtype.js';
-export type { Metrics } from './graph/metrics.js';
-export type { AutoEvalLimits } from './graph/node.js';
+export type { DType } from './core/dtype.js';
+export type { AnyTypedArray } from './core/dtype.js';
+export type { Metrics } from './core/metrics.js';
+export type { AutoEvalLimits } from './core/node.js';
 export type { ArrayLike } from './ops/operand.js';
 export type { IndexTypedArray, SliceSpec } from './ops/movement.js';
 export {
@@ -39,7 +39,7 @@ export {
   toNdarray,
   type NestedArray,
 } from './array/creation.js';
-export { promoteTypes } from './array/promotion.js';
+export { promoteTypes } from './core/promotion.js';
 export * from './ops/functions.js';
 export { where, clip, astype } from './ops/elementwise.js';
 export { reshape, transpose, swapaxes, moveaxis, broadcastTo, expandDims, squeeze, flatten, flip, slice } from './ops/movement.js';
@@ -118,5 +118,5 @@ export {
 } from './array/api.js';
 export { setFusion, fusionEnabled } from './array/context.js';
 export type { DeviceInfo } from './runtime/backend.js';
-export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './graph/precision.js';
+export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './engine/precision.js';
 export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsContents } from './io/files.js';

@@ -5,10 +5,10 @@
  */
 import { inspect } from 'node:util';
 import { ArgumentError, DisposedError, ShapeError } from '../errors.js';
-import { contiguousStrides, elementwiseNode, leafNode } from '../graph/build.js';
-import { type AnyTypedArray, type DType, DTYPES, STORAGE_ARRAY } from '../graph/dtype.js';
-import { execute, executeAsync } from '../graph/executor.js';
-import { type BufferRef, type Node, releaseNode } from '../graph/node.js';
+import { contiguousStrides, elementwiseNode, leafNode } from '../core/build.js';
+import { type AnyTypedArray, type DType, DTYPES, STORAGE_ARRAY } from '../core/dtype.js';
+import { execute, executeAsync } from '../engine/executor.js';
+import { type BufferRef, type Node, releaseNode } from '../core/node.js';
 import { binary, unary, astype, clip } from '../ops/elementwise.js';
 import { type SliceSpec, broadcastTo, expandDims, flatten, flip, moveaxis, reshape, slice, squeeze, swapaxes, transpose } from '../ops/movement.js';
 import type { ArrayLike } from '../ops/operand.js';

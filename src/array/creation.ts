@@ -5,9 +5,9 @@
 import ndarrayFactory from 'ndarray';
 import type { NdArray, TypedArray as NdTypedArray } from 'ndarray';
 import { ArgumentError, OutOfMemoryError, OverflowError, ShapeError, formatValue } from '../errors.js';
-import { constNode, iotaNode } from '../graph/build.js';
-import { checkShape } from '../graph/shape.js';
-import { type AnyTypedArray, type DType, DTYPES, checkDType, isInteger } from '../graph/dtype.js';
+import { constNode, iotaNode } from '../core/build.js';
+import { checkShape } from '../core/shape.js';
+import { type AnyTypedArray, type DType, DTYPES, checkDType, isInteger } from '../core/dtype.js';
 import { backendFor, getBackendName } from '../runtime/registry.js';
 import { MetalArray, leafFor } from './array.js';
 import {

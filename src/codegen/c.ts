@@ -5,7 +5,7 @@
  * (always plain SSA names), `T` the compute type, `W` the unsigned type wide enough
  * to do integer arithmetic without C's undefined signed overflow.
  */
-import { DTYPES, type DType } from '../graph/dtype.js';
+import { DTYPES, type DType } from '../core/dtype.js';
 import { C_MATH_PRELUDE, f64ActivationHelpers } from './c-math.js';
 import { C_COMPUTE_TYPE, C_STORAGE_TYPE, cClass, fillOpRow, type OpRow, reduceIdentity, reduceStep, SHARED_OPS, wrapType } from './ctypes.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';

@@ -95,8 +95,8 @@
  *   FMA. CUDA's tensor-core kernels (tf32, float16/bfloat16) keep that tile; Metal's
  *   SIMD-group matrix kernel has 64×64 tiles per 128-thread threadgroup (SG).
  */
-import { DTYPES, type DType } from '../graph/dtype.js';
-import type { ReduceOp } from '../graph/node.js';
+import { DTYPES, type DType } from '../core/dtype.js';
+import type { ReduceOp } from '../core/node.js';
 import { cClass, fillOpRow, type OpRow, reduceIdentity, reduceStep, SHARED_OPS, wrapType } from './ctypes.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
 

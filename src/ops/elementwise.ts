@@ -4,14 +4,14 @@
  */
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, DTypeError } from '../errors.js';
-import { castNode, elementwiseNode, scalarOpNode, whereNode } from '../graph/build.js';
-import type { Node } from '../graph/node.js';
-import { castScalar } from '../graph/scalar.js';
+import { castNode, elementwiseNode, scalarOpNode, whereNode } from '../core/build.js';
+import type { Node } from '../core/node.js';
+import { castScalar } from '../core/scalar.js';
 import { bfloatBitsToFloat, floatToBfloatBits, floatToHalfBits, halfBitsToFloat, scalarFor } from '../array/convert.js';
-import { weakScalarDType } from '../array/promotion.js';
-import { type DType, checkDType } from '../graph/dtype.js';
-import { promoteTypes } from '../array/promotion.js';
-import { ELEMENTWISE, type ElementwiseOp, opDTypes } from './table.js';
+import { weakScalarDType } from '../core/promotion.js';
+import { type DType, checkDType } from '../core/dtype.js';
+import { promoteTypes } from '../core/promotion.js';
+import { ELEMENTWISE, type ElementwiseOp, opDTypes } from '../core/op-table.js';
 import { type ArrayLike, broadcastShapes, conform, isScalar, nodeOf, operandNodes } from './operand.js';
 
 /** Applies a unary op from the table. */

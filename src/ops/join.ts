@@ -4,8 +4,8 @@
  */
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, ShapeError, formatValue } from '../errors.js';
-import { castNode, concatNode } from '../graph/build.js';
-import { promoteTypes } from '../array/promotion.js';
+import { castNode, concatNode } from '../core/build.js';
+import { promoteTypes } from '../core/promotion.js';
 import { expandDims, slice } from './movement.js';
 import { nodeOf, normalizeAxis, operandNodes } from './operand.js';
 

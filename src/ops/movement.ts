@@ -5,8 +5,8 @@
 import { MetalArray } from '../array/array.js';
 import { isTypedArray } from '../array/convert.js';
 import { ArgumentError, ShapeError, formatValue } from '../errors.js';
-import { reshapeNode, viewNode } from '../graph/build.js';
-import { checkShape } from '../graph/shape.js';
+import { reshapeNode, viewNode } from '../core/build.js';
+import { checkShape } from '../core/shape.js';
 import { axisList, broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
 import { advancedIndex } from './indexing.js';
 

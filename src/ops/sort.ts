@@ -6,7 +6,7 @@
  */
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, ShapeError } from '../errors.js';
-import { scanNode } from '../graph/build.js';
+import { scanNode } from '../core/build.js';
 import { takeAlongAxis } from './indexing.js';
 import { flip, moveaxis, reshape, slice } from './movement.js';
 import { type ArrayLike, normalizeAxis, operandNodes } from './operand.js';

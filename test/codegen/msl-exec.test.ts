@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
-import { execute } from '../../src/graph/executor.js';
+import { execute } from '../../src/engine/executor.js';
 import * as R from '../reference/index.js';
 import { CASES, expectClose, f32, flat } from './msl-cases.js';
 import { HostMslBackend } from './msl/host-backend.js';

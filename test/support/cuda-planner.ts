@@ -5,8 +5,8 @@
 import { CUDA_DIALECT, CUDA_SM90_DIALECT } from '../../src/codegen/cuda.js';
 import type { GpuDialect } from '../../src/codegen/gpu.js';
 import { BackendUnavailableError } from '../../src/errors.js';
-import { planSourcesFor } from '../../src/graph/executor.js';
-import { walkGraph } from '../../src/graph/walk.js';
+import { planSourcesFor } from '../../src/engine/executor.js';
+import { walkGraph } from '../../src/core/walk.js';
 import type { MetalArray } from '../../src/array/array.js';
 import { planOptions } from '../../src/array/context.js';
 import type { Backend, MemoryStats } from '../../src/runtime/backend.js';

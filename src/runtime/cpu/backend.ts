@@ -6,9 +6,9 @@ import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage } from '../
 import { renderCKernel, C_PRELUDE } from '../../codegen/c.js';
 import type { KernelIR } from '../../codegen/ir.js';
 import { CompileError, OutOfMemoryError, ArgumentError, MetalArrayError } from '../../errors.js';
-import { counters, debugLevel, debugLog } from '../../graph/metrics.js';
-import type { DType } from '../../graph/dtype.js';
-import type { BufferRef } from '../../graph/node.js';
+import { counters, debugLevel, debugLog } from '../../core/metrics.js';
+import type { DType } from '../../core/dtype.js';
+import type { BufferRef } from '../../core/node.js';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.js';

@@ -11,8 +11,8 @@ import { CUDA_DIALECT, CUDA_PRELUDE, cudaDialectFor, renderCudaKernel } from '..
 import { type GpuDialect, gpuLaunch } from '../../codegen/gpu.js';
 import type { KernelIR } from '../../codegen/ir.js';
 import { BackendUnavailableError, CompileError, GpuError } from '../../errors.js';
-import { counters, debugLevel, debugLog } from '../../graph/metrics.js';
-import type { BufferRef } from '../../graph/node.js';
+import { counters, debugLevel, debugLog } from '../../core/metrics.js';
+import type { BufferRef } from '../../core/node.js';
 import type { Backend, KernelSource, MemoryStats } from '../backend.js';
 import { fromNativeError } from '../cpu/backend.js';
 import type { NativeAddon } from '../native.js';

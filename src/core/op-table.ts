@@ -3,8 +3,8 @@
  * Renderers hold the matching per-language expression tables (src/codegen/*).
  */
 import { DTypeError } from '../errors.js';
-import { DTYPE_NAMES, DTYPES, type DType } from '../graph/dtype.js';
-import { floatResult, promoteTypes } from '../array/promotion.js';
+import { DTYPE_NAMES, DTYPES, type DType } from './dtype.js';
+import { floatResult, promoteTypes } from './promotion.js';
 
 /**
  * How an op picks dtypes: `compute` is the dtype its inputs are converted to, `result`

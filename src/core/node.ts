@@ -154,7 +154,7 @@ export class Node {
    */
   refs = 0;
 
-  /** Scratch fields used by one graph walk at a time (see graph/walk.ts). */
+  /** Scratch fields used by one graph walk at a time (see core/walk.ts). */
   mark = 0;
   localId = -1;
   consumers = 0;

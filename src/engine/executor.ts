@@ -7,15 +7,15 @@
 import { chainLayout, type Layout, type LowerEnv, type LoweredKernel, lowerKernel } from '../codegen/lower.js';
 import type { Backend } from '../runtime/backend.js';
 import { CompileError } from '../errors.js';
-import { contiguousStrides } from './build.js';
-import { describeGraph } from './describe.js';
-import { DTYPES, isFloat } from './dtype.js';
+import { contiguousStrides } from '../core/build.js';
+import { describeGraph } from '../core/describe.js';
+import { DTYPES, isFloat } from '../core/dtype.js';
 import { type CpuMatmulMode, libraryGemmCommand, selectLibraryGemms } from './library-gemm.js';
-import { counters } from './metrics.js';
+import { counters } from '../core/metrics.js';
 import { getMatmulPrecision } from './precision.js';
-import { type AutoEvalLimits, type BufferRef, type Node, remeasure } from './node.js';
+import { type AutoEvalLimits, type BufferRef, type Node, remeasure } from '../core/node.js';
 import { schedule } from './scheduler.js';
-import { walkGraph } from './walk.js';
+import { walkGraph } from '../core/walk.js';
 
 /** How an output of a plan is produced. */
 type OutputRule =
