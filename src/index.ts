@@ -31,18 +31,16 @@ export {
   zerosLike,
   onesLike,
   fullLike,
-  arange,
-  linspace,
-  eye,
-  identity,
   fromNdarray,
   toNdarray,
   type NestedArray,
 } from './array/creation.js';
+export { arange, linspace, eye, identity } from './ops/ranges.js';
 export { promoteTypes } from './core/promotion.js';
+import './ops/methods.js';
 export * from './ops/functions.js';
 export { where, clip, astype } from './ops/elementwise.js';
-export { reshape, transpose, swapaxes, moveaxis, broadcastTo, expandDims, squeeze, flatten, flip, slice } from './ops/movement.js';
+export { reshape, transpose, swapaxes, moveaxis, broadcastTo, expandDims, squeeze, flatten, flip } from './ops/movement.js';
 export { concatenate, stack, split } from './ops/join.js';
 export {
   sum,
@@ -70,6 +68,7 @@ export * as random from './ops/random.js';
 export { sort, argsort, topk } from './ops/sort.js';
 export { customKernel, type CustomKernel, type CustomKernelSpec, type CustomOutput, type PreparedDispatch } from './array/custom.js';
 export {
+  slice,
   take,
   takeAlongAxis,
   putAlongAxis,
