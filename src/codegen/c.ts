@@ -7,66 +7,15 @@
  */
 import { DTYPES, type DType } from '../core/dtype.js';
 import { C_MATH_PRELUDE, f64ActivationHelpers } from './c-math.js';
-import { C_COMPUTE_TYPE, C_STORAGE_TYPE, cClass, fillOpRow, type OpRow, reduceIdentity, reduceStep, SHARED_OPS, wrapType } from './ctypes.js';
+import { C_COMPUTE_TYPE, C_STORAGE_TYPE, cClass, reduceIdentity, reduceStep, wrapType } from './ctypes.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
+import { C_OPS, fillOpRow } from './op-expressions.js';
 
 /** Dtype classes the expression table distinguishes. */
 
 const COMPUTE_TYPE = C_COMPUTE_TYPE;
 
 const STORAGE_TYPE = C_STORAGE_TYPE;
-
-/** Per-op C expressions. Lookup order: exact class, then int/float group, then all. */
-const C_OPS: Record<string, OpRow> = {
-  ...SHARED_OPS,
-  abs: { i: '($0 < 0 ? (T)((W)0 - (W)$0) : $0)', u: '$0', f: 'fabsf($0)', d: 'fabs($0)' },
-  floor: { f: 'floorf($0)', d: 'floor($0)', all: '$0' },
-  ceil: { f: 'ceilf($0)', d: 'ceil($0)', all: '$0' },
-  round: { f: 'rintf($0)', d: 'rint($0)', all: '$0' },
-  trunc: { f: 'truncf($0)', d: 'trunc($0)', all: '$0' },
-  sqrt: { f: 'sqrtf($0)', d: 'sqrt($0)' },
-  rsqrt: { f: '(1.0f / sqrtf($0))', d: '(1.0 / sqrt($0))' },
-  exp: { f: 'ma_expf($0)', d: 'exp($0)' },
-  exp2: { f: 'ma_exp2f($0)', d: 'exp2($0)' },
-  expm1: { f: 'ma_expm1f($0)', d: 'expm1($0)' },
-  log: { f: 'ma_logf($0)', d: 'log($0)' },
-  log2: { f: 'ma_log2f($0)', d: 'log2($0)' },
-  log10: { f: 'ma_log10f($0)', d: 'log10($0)' },
-  log1p: { f: 'ma_log1pf($0)', d: 'log1p($0)' },
-  sin: { f: 'ma_sinf($0)', d: 'sin($0)' },
-  cos: { f: 'ma_cosf($0)', d: 'cos($0)' },
-  tan: { f: 'ma_tanf($0)', d: 'tan($0)' },
-  arcsin: { f: 'asinf($0)', d: 'asin($0)' },
-  arccos: { f: 'acosf($0)', d: 'acos($0)' },
-  arctan: { f: 'atanf($0)', d: 'atan($0)' },
-  sinh: { f: 'ma_sinhf($0)', d: 'sinh($0)' },
-  cosh: { f: 'ma_coshf($0)', d: 'cosh($0)' },
-  tanh: { f: 'ma_tanhf($0)', d: 'tanh($0)' },
-  arcsinh: { f: 'asinhf($0)', d: 'asinh($0)' },
-  arccosh: { f: 'acoshf($0)', d: 'acosh($0)' },
-  arctanh: { f: 'atanhf($0)', d: 'atanh($0)' },
-  erf: { f: 'ma_erff($0)', d: 'erf($0)' },
-  sigmoid: { f: 'ma_sigmoidf($0)', d: 'ma_sigmoid_d($0)' },
-  gelu: { f: 'ma_geluf($0)', d: 'ma_gelu_d($0)' },
-  silu: { f: 'ma_siluf($0)', d: 'ma_silu_d($0)' },
-  isinf: { f: '(uint8_t)(fabsf($0) == INFINITY)', d: '(uint8_t)(fabs($0) == INFINITY)', all: '(uint8_t)0' },
-  power: { int: 'ma_pow_N($0, $1)', f: 'powf($0, $1)', d: 'pow($0, $1)' },
-  // NaN-propagating, as mask blends: GCC turns a ternary max feeding a ternary min (clip)
-  // into control flow it cannot vectorize under -fno-trapping-math.
-  maximum: {
-    b: '(uint8_t)($0 | $1)',
-    int: '($0 > $1 ? $0 : $1)',
-    f: 'ma__self(($0 > $1) | ($0 != $0), $0, $1)',
-    d: 'ma__seld(($0 > $1) | ($0 != $0), $0, $1)',
-  },
-  minimum: {
-    b: '(uint8_t)($0 & $1)',
-    int: '($0 < $1 ? $0 : $1)',
-    f: 'ma__self(($0 < $1) | ($0 != $0), $0, $1)',
-    d: 'ma__seld(($0 < $1) | ($0 != $0), $0, $1)',
-  },
-  arctan2: { f: 'atan2f($0, $1)', d: 'atan2($0, $1)' },
-};
 
 function opExpr(op: string, dtype: DType, srcs: readonly string[]): string {
   return fillOpRow(C_OPS[op], op, dtype, srcs, COMPUTE_TYPE[dtype], 'C');

@@ -42,67 +42,6 @@ export function wrapType(d: DType): string {
   return DTYPES[d].bits > 32 ? 'uint64_t' : 'uint32_t';
 }
 
-/** An op's expressions: by exact class, then by 'int'/'float' group, then 'all'. */
-export type OpRow = Partial<Record<CCls | 'int' | 'float' | 'all', string>>;
-
-/**
- * The op rows the C and GPU renderers write alike (integer ops that wrap, comparisons,
- * bitwise and logical ops, and the float ops whose C and CUDA/MSL forms agree); each
- * renderer's table spreads these and adds its own math rows.
- */
-export const SHARED_OPS: Readonly<Record<string, OpRow>> = {
-  copy: { all: '$0' },
-  negative: { int: '(T)((W)0 - (W)$0)', float: '(-$0)' },
-  sign: { u: '(T)($0 > 0)', all: '($0 > 0 ? (T)1 : ($0 < 0 ? (T)-1 : $0))' },
-  square: { b: '$0', int: '(T)((W)$0 * (W)$0)', float: '($0 * $0)' },
-  relu: { i: '($0 > 0 ? $0 : (T)0)', u: '$0', b: '$0', float: '(($0 > 0 || $0 != $0) ? $0 : (T)0)' },
-  reciprocal: { f: '(1.0f / $0)', d: '(1.0 / $0)' },
-  erfinv: { f: '(float)ma_erfinv((double)$0)', d: 'ma_erfinv($0)' },
-  isnan: { float: '(uint8_t)($0 != $0)', all: '(uint8_t)0' },
-  isfinite: { float: '(uint8_t)(($0 - $0) == 0)', all: '(uint8_t)1' },
-  logicalNot: { all: '(uint8_t)!$0' },
-  bitwiseNot: { b: '(uint8_t)!$0', int: '(T)~$0' },
-  add: { b: '(uint8_t)($0 | $1)', int: '(T)((W)$0 + (W)$1)', float: '($0 + $1)' },
-  subtract: { int: '(T)((W)$0 - (W)$1)', float: '($0 - $1)' },
-  multiply: { b: '(uint8_t)($0 & $1)', int: '(T)((W)$0 * (W)$1)', float: '($0 * $1)' },
-  divide: { float: '($0 / $1)' },
-  floorDivide: { int: 'ma_floordiv_N($0, $1)', f: '(float)ma_floordiv_d($0, $1)', d: 'ma_floordiv_d($0, $1)' },
-  remainder: { int: 'ma_rem_N($0, $1)', f: '(float)ma_rem_d($0, $1)', d: 'ma_rem_d($0, $1)' },
-  logaddexp: { f: '(float)ma_logaddexp((double)$0, (double)$1)', d: 'ma_logaddexp($0, $1)' },
-  equal: { all: '(uint8_t)($0 == $1)' },
-  notEqual: { all: '(uint8_t)($0 != $1)' },
-  less: { all: '(uint8_t)($0 < $1)' },
-  lessEqual: { all: '(uint8_t)($0 <= $1)' },
-  greater: { all: '(uint8_t)($0 > $1)' },
-  greaterEqual: { all: '(uint8_t)($0 >= $1)' },
-  logicalAnd: { all: '(uint8_t)($0 & $1)' },
-  logicalOr: { all: '(uint8_t)($0 | $1)' },
-  logicalXor: { all: '(uint8_t)($0 ^ $1)' },
-  bitwiseAnd: { all: '(T)($0 & $1)' },
-  bitwiseOr: { all: '(T)($0 | $1)' },
-  bitwiseXor: { all: '(T)($0 ^ $1)' },
-  leftShift: { int: 'ma_shl_N($0, $1)' },
-  rightShift: { int: 'ma_shr_N($0, $1)' },
-};
-
-/**
- * The row's expression for `dtype` with its operands and types filled in: `$0`, `$1` the
- * operands, `T` the compute type, `W` the wrapping type, `_N(` the dtype's integer helper.
- * Renderers resolve their own markers (math functions) on the result.
- */
-export function fillOpRow(row: OpRow | undefined, op: string, dtype: DType, srcs: readonly string[], computeType: string, lang: string): string {
-  if (!row) throw new Error(`internal: no ${lang} expression for ${op}`);
-  const c = cClass(dtype);
-  const group = c === 'i' || c === 'u' ? 'int' : c === 'f' || c === 'd' ? 'float' : undefined;
-  const tmpl = row[c] ?? (group ? row[group] : undefined) ?? row.all;
-  if (tmpl === undefined) throw new Error(`internal: ${op} has no ${lang} expression for ${dtype}`);
-  return tmpl
-    .replace(/\$(\d)/g, (_, i: string) => srcs[Number(i)])
-    .replace(/\bT\b/g, computeType)
-    .replace(/\bW\b/g, wrapType(dtype))
-    .replace(/_N\(/g, `_${dtype}(`);
-}
-
 /** The identity a reduction's accumulator starts from (`T` is the dtype's compute type). */
 export function reduceIdentity(op: string, dtype: DType, T: string): string {
   const c = cClass(dtype);

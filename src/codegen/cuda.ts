@@ -9,6 +9,7 @@ import { f64ActivationHelpers } from './c-math.js';
 import { C_COMPUTE_TYPE, C_STORAGE_TYPE } from './ctypes.js';
 import { type GpuDialect, type GpuParam, gpuIntHelpers, renderGpuKernel } from './gpu.js';
 import type { KernelIR } from './ir.js';
+import { CUDA_APPROX_MATH, CUDA_EXACT_MATH } from './op-expressions.js';
 
 const COMPUTE = C_COMPUTE_TYPE;
 
@@ -17,44 +18,14 @@ const STORAGE = C_STORAGE_TYPE;
 /** Unsigned types that move 1..16 bytes in one access. */
 const VECTOR_TYPES: Record<number, string> = { 1: 'uint8_t', 2: 'uint16_t', 4: 'uint32_t', 8: 'uint2', 16: 'uint4' };
 
-/** Math functions CUDA computes exactly or rounds as IEEE prescribes: a value folded at compile time has the run-time bits. */
-const EXACT_MATH: ReadonlySet<string> = new Set(['sqrt', 'fabs', 'trunc', 'rint', 'floor', 'ceil', 'fma']);
-
-/** CUDA's approximate math functions the GPU ops call, with their arity. */
-const APPROX_MATH: Readonly<Record<string, number>> = {
-  exp: 1,
-  exp2: 1,
-  expm1: 1,
-  log: 1,
-  log2: 1,
-  log10: 1,
-  log1p: 1,
-  sin: 1,
-  cos: 1,
-  tan: 1,
-  asin: 1,
-  acos: 1,
-  atan: 1,
-  sinh: 1,
-  cosh: 1,
-  tanh: 1,
-  asinh: 1,
-  acosh: 1,
-  atanh: 1,
-  erf: 1,
-  erfc: 1,
-  pow: 2,
-  atan2: 2,
-};
-
 /**
  * CUDA's libm names (float versions end in `f`); approximate ones go through the
  * prelude's `ma_` wrappers, which hide constant arguments from NVRTC.
  */
 function cudaMath(fn: string, cls: 'f' | 'd'): string {
   const name = cls === 'f' ? `${fn}f` : fn;
-  if (EXACT_MATH.has(fn)) return name;
-  if (fn in APPROX_MATH) return `ma_${name}`;
+  if (CUDA_EXACT_MATH.has(fn)) return name;
+  if (fn in CUDA_APPROX_MATH) return `ma_${name}`;
   throw new Error(`cuda: math function ${fn} is not classified as exact or approximate`);
 }
 
@@ -74,7 +45,7 @@ function approxMathWrappers(): string {
     `${QUAL} float ma_opaque(float x) { return ma_never() ? 0.0f : x; }`,
     `${QUAL} double ma_opaque(double x) { return ma_never() ? 0.0 : x; }`,
   ];
-  for (const [fn, arity] of Object.entries(APPROX_MATH)) {
+  for (const [fn, arity] of Object.entries(CUDA_APPROX_MATH)) {
     for (const [T, name] of [
       ['float', `${fn}f`],
       ['double', fn],

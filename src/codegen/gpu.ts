@@ -97,8 +97,9 @@
  */
 import { DTYPES, type DType } from '../core/dtype.js';
 import type { ReduceOp } from '../core/node.js';
-import { cClass, fillOpRow, type OpRow, reduceIdentity, reduceStep, SHARED_OPS, wrapType } from './ctypes.js';
+import { cClass, reduceIdentity, reduceStep, wrapType } from './ctypes.js';
 import type { GateClause, IndexExpr, KernelIR, ReduceStmt, Stmt } from './ir.js';
+import { fillOpRow, GPU_OPS } from './op-expressions.js';
 
 /** A kernel parameter (a buffer). */
 export interface GpuParam {
@@ -349,55 +350,6 @@ export function matmulKernel(dialect: GpuDialect, ir: KernelIR): MatmulKernel {
 }
 /** Grid-stride kernels never launch more blocks than this (they loop instead). */
 const MAX_BLOCKS = 65535 * 4;
-
-/**
- * Per-op expressions, shared by every dialect. `$0`, `$1` are operands, `T` the compute
- * type, `W` the unsigned type that wraps, `@fn(` a math function resolved by the dialect
- * for the class (float or double), `_N(` an integer helper of the dtype. float32 ops
- * whose single-precision GPU library function is not within 2 ulps are computed in
- * double and rounded once.
- */
-const GPU_OPS: Record<string, OpRow> = {
-  ...SHARED_OPS,
-  abs: { i: '($0 < 0 ? (T)((W)0 - (W)$0) : $0)', u: '$0', float: '@fabs($0)' },
-  floor: { float: '@floor($0)', all: '$0' },
-  ceil: { float: '@ceil($0)', all: '$0' },
-  round: { float: '@rint($0)', all: '$0' },
-  trunc: { float: '@trunc($0)', all: '$0' },
-  sqrt: { float: '@sqrt($0)' },
-  rsqrt: { f: '(1.0f / @sqrt($0))', d: '(1.0 / @sqrt($0))' },
-  exp: { float: '@exp($0)' },
-  exp2: { float: '@exp2($0)' },
-  expm1: { float: '@expm1($0)' },
-  log: { float: '@log($0)' },
-  log2: { float: '@log2($0)' },
-  log10: { f: '(float)%log10((double)$0)', d: '@log10($0)' },
-  log1p: { float: '@log1p($0)' },
-  sin: { float: '@sin($0)' },
-  cos: { float: '@cos($0)' },
-  tan: { f: '(float)%tan((double)$0)', d: '@tan($0)' },
-  arcsin: { f: '(float)%asin((double)$0)', d: '@asin($0)' },
-  arccos: { f: '(float)%acos((double)$0)', d: '@acos($0)' },
-  arctan: { f: '(float)%atan((double)$0)', d: '@atan($0)' },
-  sinh: { f: '(float)%sinh((double)$0)', d: '@sinh($0)' },
-  cosh: { f: '(float)%cosh((double)$0)', d: '@cosh($0)' },
-  tanh: { float: '@tanh($0)' },
-  arcsinh: { f: '(float)%asinh((double)$0)', d: '@asinh($0)' },
-  arccosh: { f: '(float)%acosh((double)$0)', d: '@acosh($0)' },
-  arctanh: { f: '(float)%atanh((double)$0)', d: '@atanh($0)' },
-  erf: { float: '@erf($0)' },
-  // Prelude helpers, accurate in the tails (see the dialects' preludes): e^-x overflows
-  // for x < -88.7 in float while silu(-89) = -2e-37 is still normal, and
-  // 1 + erf(x/sqrt2) cancels for x < 0 (gelu(-5) was 4% off, gelu(-7) 0).
-  sigmoid: { f: 'ma_sigmoid_f($0)', d: 'ma_sigmoid_d($0)' },
-  gelu: { f: 'ma_gelu_f($0)', d: 'ma_gelu_d($0)' },
-  silu: { f: 'ma_silu_f($0)', d: 'ma_silu_d($0)' },
-  isinf: { float: '(uint8_t)(@fabs($0) == INFINITY)', all: '(uint8_t)0' },
-  power: { int: 'ma_pow_N($0, $1)', f: '(float)%pow((double)$0, (double)$1)', d: '@pow($0, $1)' },
-  maximum: { b: '(uint8_t)($0 | $1)', int: '($0 > $1 ? $0 : $1)', float: '(($0 > $1 || $0 != $0) ? $0 : $1)' },
-  minimum: { b: '(uint8_t)($0 & $1)', int: '($0 < $1 ? $0 : $1)', float: '(($0 < $1 || $0 != $0) ? $0 : $1)' },
-  arctan2: { f: '(float)%atan2((double)$0, (double)$1)', d: '@atan2($0, $1)' },
-};
 
 /** Renders kernels of one dialect. */
 class GpuRenderer {

@@ -12,7 +12,7 @@
  * - math: the `metal::precise` functions (kernels are also compiled with fast math
  *   off); Metal has no erf, expm1 or log1p, so the prelude defines them;
  * - SIMD-group folds: `simd_sum`, `simd_product`, `simd_max`, `simd_min` where their
- *   semantics match (SIMD_REDUCE), else `simd_shuffle_down` (SIMD groups of 32 on
+ *   semantics match (MSL_SIMD_REDUCE in op-expressions.ts), else `simd_shuffle_down` (SIMD groups of 32 on
  *   Apple GPUs; 64-bit values as two 32-bit halves);
  * - shared memory: `threadgroup` arrays, declared through the `MA_THREADGROUP` macro so
  *   the Linux checks can map them (see test/codegen/msl/);
@@ -36,6 +36,7 @@ import type { ReduceOp } from '../core/node.js';
 import { C_COMPUTE_TYPE } from './ctypes.js';
 import { type GpuDialect, type GpuParam, gpuIntHelpers, renderGpuKernel, type SimdgroupMatrixOps } from './gpu.js';
 import type { KernelIR, Stmt } from './ir.js';
+import { MSL_PRECISE_MATH, MSL_PRELUDE_MATH, MSL_SIMD_REDUCE } from './op-expressions.js';
 
 // Metal has no double: float64 has no type here (its kernels are refused).
 const COMPUTE: Record<DType, string | null> = { ...C_COMPUTE_TYPE, float64: null };
@@ -45,36 +46,9 @@ const STORAGE: Record<DType, string | null> = { ...COMPUTE, float16: 'uint16_t',
 /** Unsigned types that move 1..16 bytes in one access. */
 const VECTOR_TYPES: Readonly<Record<number, string>> = { 1: 'uint8_t', 2: 'uint16_t', 4: 'uint32_t', 8: 'uint2', 16: 'uint4' };
 
-/** Functions Metal lacks, defined by the prelude. */
-const PRELUDE_MATH: Readonly<Record<string, string>> = { erf: 'ma_erf', expm1: 'ma_expm1', log1p: 'ma_log1p' };
-
-/** Functions whose `metal::precise` variant is used (never the fast one). */
-const PRECISE_MATH = new Set([
-  'exp',
-  'exp2',
-  'log',
-  'log2',
-  'log10',
-  'sin',
-  'cos',
-  'tan',
-  'asin',
-  'acos',
-  'atan',
-  'atan2',
-  'sinh',
-  'cosh',
-  'tanh',
-  'asinh',
-  'acosh',
-  'atanh',
-  'pow',
-  'sqrt',
-]);
-
 /** The name of a libm-style function in MSL; the class is float either way (no double). */
 function mslMath(fn: string): string {
-  return PRELUDE_MATH[fn] ?? (PRECISE_MATH.has(fn) ? `metal::precise::${fn}` : `metal::${fn}`);
+  return MSL_PRELUDE_MATH[fn] ?? (MSL_PRECISE_MATH.has(fn) ? `metal::precise::${fn}` : `metal::${fn}`);
 }
 
 /** MSL has no `double`: where the shared op table asks for one, Metal computes in float. */
@@ -341,23 +315,6 @@ ${gpuIntHelpers('inline', COMPUTE, 'float')}
 `;
 
 /**
- * SIMD-group folds Metal has, by reduce op and accumulator type. Left out on purpose:
- * float max/min (Metal's do not promise NaN propagation, which the library's do),
- * signed integer sums and products (the walker wraps them through unsigned
- * arithmetic), 64-bit and 8-bit accumulators (no SIMD-group form); those keep the
- * simd_shuffle_down loop.
- */
-const SIMD_REDUCE: Readonly<Record<string, string>> = {
-  'sum float': 'simd_sum',
-  'sum uint32_t': 'simd_sum',
-  'prod float': 'simd_product',
-  'max int32_t': 'simd_max',
-  'max uint32_t': 'simd_max',
-  'min int32_t': 'simd_min',
-  'min uint32_t': 'simd_min',
-};
-
-/**
  * Metal's SIMD-group matrices (MSL 2.3+, Apple7 / M1 and later GPUs): 8×8 float
  * fragments spread over the 32 lanes, loaded from and stored to threadgroup memory with
  * a row stride; `simdgroup_barrier` orders the lanes' threadgroup-memory accesses.
@@ -410,7 +367,7 @@ export const MSL_DIALECT: GpuDialect = {
   sharedPtr: (type) => `threadgroup ${type} *`,
   vec4: (type) => (type === 'float' ? 'float4' : null),
   prelude: MSL_PRELUDE,
-  simdReduce: (op: ReduceOp, accType: string) => SIMD_REDUCE[`${op} ${accType}`] ?? null,
+  simdReduce: (op: ReduceOp, accType: string) => MSL_SIMD_REDUCE[`${op} ${accType}`] ?? null,
   simdgroupMatrix: SIMDGROUP_MATRIX,
   // MSL 3.1 has no device-scope fence: partials reach the fold through a second dispatch.
   splitTwoPass: { foldPass: 'ma_gdim.z == 2u' },
