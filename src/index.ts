@@ -38,7 +38,7 @@ export {
 export { arange, linspace, eye, identity } from './ops/ranges.js';
 export { promoteTypes } from './core/promotion.js';
 import './ops/methods.js';
-export * from './ops/functions.js';
+export * from './ops/elementwise-ops.js';
 export { where, clip, astype } from './ops/elementwise.js';
 export { reshape, transpose, swapaxes, moveaxis, broadcastTo, expandDims, squeeze, flatten, flip } from './ops/movement.js';
 export { concatenate, stack, split } from './ops/join.js';

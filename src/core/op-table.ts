@@ -1,10 +1,13 @@
 /**
- * The elementwise op table: one row per op with its arity, dtype rule and cost.
- * Renderers hold the matching per-language expression tables (src/codegen/*).
+ * The elementwise op table: one row per op with its arity, dtype rule and cost, keyed
+ * by the op vocabulary (vocabulary.ts). The rows are registered by the op blocks in
+ * src/ops/elementwise-ops.ts; the renderers' expressions live in
+ * src/codegen/op-expressions.ts.
  */
 import { DTypeError } from '../errors.js';
 import { DTYPE_NAMES, DTYPES, type DType } from './dtype.js';
 import { floatResult, promoteTypes } from './promotion.js';
+import type { ElementwiseOpName } from './vocabulary.js';
 
 /**
  * How an op picks dtypes: `compute` is the dtype its inputs are converted to, `result`
@@ -36,93 +39,20 @@ export interface ElementwiseOp {
 }
 
 const N = DTYPE_NAMES.length;
-const CHEAP = 1;
-const DIV = 4;
-const TRANSCENDENTAL = 12;
 
-function op(name: string, arity: 1 | 2, rule: DTypeRule, cost: number, rejects?: ElementwiseOp['rejects']): ElementwiseOp {
-  return { name, arity, rule, cost, rejects, resolved: new Array<OpDTypes | undefined>(N * N).fill(undefined) };
+const table = new Map<string, ElementwiseOp>();
+
+/**
+ * Every elementwise op, by name (a Map: a keyed read of a 70-property object costs V8
+ * several times a Map lookup). Filled by the op blocks of src/ops/elementwise-ops.ts.
+ */
+export const ELEMENTWISE: ReadonlyMap<string, ElementwiseOp> = table;
+
+/** Registers an op's arity, dtype rule and cost (called once per op by its block in src/ops/). */
+export function registerElementwiseOp(name: ElementwiseOpName, arity: 1 | 2, rule: DTypeRule, cost: number, rejects?: ElementwiseOp['rejects']): void {
+  if (table.has(name)) throw new Error(`internal: elementwise op ${name} registered twice`);
+  table.set(name, { name, arity, rule, cost, rejects, resolved: new Array<OpDTypes | undefined>(N * N).fill(undefined) });
 }
-
-/** Every elementwise op, by name (a Map: a keyed read of a 70-property object costs V8 several times a Map lookup). */
-export const ELEMENTWISE: ReadonlyMap<string, ElementwiseOp> = new Map(
-  [
-    // unary
-    op('negative', 1, 'same', CHEAP, ['bool']),
-    op('abs', 1, 'same', CHEAP, ['bool']),
-    op('sign', 1, 'same', CHEAP, ['bool']),
-    op('square', 1, 'same', CHEAP),
-    op('relu', 1, 'same', CHEAP),
-    op('floor', 1, 'same', CHEAP),
-    op('ceil', 1, 'same', CHEAP),
-    op('round', 1, 'same', CHEAP),
-    op('trunc', 1, 'same', CHEAP),
-    op('sqrt', 1, 'float', DIV),
-    op('rsqrt', 1, 'float', DIV),
-    op('reciprocal', 1, 'float', DIV),
-    op('exp', 1, 'float', TRANSCENDENTAL),
-    op('exp2', 1, 'float', TRANSCENDENTAL),
-    op('expm1', 1, 'float', TRANSCENDENTAL),
-    op('log', 1, 'float', TRANSCENDENTAL),
-    op('log2', 1, 'float', TRANSCENDENTAL),
-    op('log10', 1, 'float', TRANSCENDENTAL),
-    op('log1p', 1, 'float', TRANSCENDENTAL),
-    op('sin', 1, 'float', TRANSCENDENTAL),
-    op('cos', 1, 'float', TRANSCENDENTAL),
-    op('tan', 1, 'float', TRANSCENDENTAL),
-    op('arcsin', 1, 'float', TRANSCENDENTAL),
-    op('arccos', 1, 'float', TRANSCENDENTAL),
-    op('arctan', 1, 'float', TRANSCENDENTAL),
-    op('sinh', 1, 'float', TRANSCENDENTAL),
-    op('cosh', 1, 'float', TRANSCENDENTAL),
-    op('tanh', 1, 'float', TRANSCENDENTAL),
-    op('arcsinh', 1, 'float', TRANSCENDENTAL),
-    op('arccosh', 1, 'float', TRANSCENDENTAL),
-    op('arctanh', 1, 'float', TRANSCENDENTAL),
-    op('erf', 1, 'float', TRANSCENDENTAL),
-    op('erfinv', 1, 'float', TRANSCENDENTAL),
-    op('sigmoid', 1, 'float', TRANSCENDENTAL),
-    op('gelu', 1, 'float', TRANSCENDENTAL),
-    op('silu', 1, 'float', TRANSCENDENTAL),
-    op('copy', 1, 'same', 0), // internal: materializes a strided view contiguously
-    op('isnan', 1, 'predicate', CHEAP),
-    op('isinf', 1, 'predicate', CHEAP),
-    op('isfinite', 1, 'predicate', CHEAP),
-    op('logicalNot', 1, 'logical', CHEAP),
-    op('bitwiseNot', 1, 'bitwise', CHEAP),
-    // binary
-    op('add', 2, 'arith', CHEAP),
-    op('subtract', 2, 'arithNoBool', CHEAP),
-    op('multiply', 2, 'arith', CHEAP),
-    op('divide', 2, 'float', DIV),
-    op('floorDivide', 2, 'intDiv', DIV),
-    op('remainder', 2, 'intDiv', DIV),
-    op('power', 2, 'intDiv', TRANSCENDENTAL),
-    op('maximum', 2, 'arith', CHEAP),
-    op('minimum', 2, 'arith', CHEAP),
-    op('arctan2', 2, 'float', TRANSCENDENTAL),
-    op('logaddexp', 2, 'float', TRANSCENDENTAL),
-    op('equal', 2, 'compare', CHEAP),
-    op('notEqual', 2, 'compare', CHEAP),
-    op('less', 2, 'compare', CHEAP),
-    op('lessEqual', 2, 'compare', CHEAP),
-    op('greater', 2, 'compare', CHEAP),
-    op('greaterEqual', 2, 'compare', CHEAP),
-    op('logicalAnd', 2, 'logical', CHEAP),
-    op('logicalOr', 2, 'logical', CHEAP),
-    op('logicalXor', 2, 'logical', CHEAP),
-    op('bitwiseAnd', 2, 'bitwise', CHEAP),
-    op('bitwiseOr', 2, 'bitwise', CHEAP),
-    op('bitwiseXor', 2, 'bitwise', CHEAP),
-    op('leftShift', 2, 'shift', CHEAP),
-    op('rightShift', 2, 'shift', CHEAP),
-  ].map((o) => [o.name, o]),
-);
-
-/** Names of the unary ops, in table order. */
-export const UNARY_OPS: readonly string[] = [...ELEMENTWISE.values()].filter((o) => o.arity === 1 && o.name !== 'copy').map((o) => o.name);
-/** Names of the binary ops, in table order. */
-export const BINARY_OPS: readonly string[] = [...ELEMENTWISE.values()].filter((o) => o.arity === 2).map((o) => o.name);
 
 function rejectDTypes(o: ElementwiseOp, why: string, a: DType, b: DType): never {
   throw new DTypeError(`${o.name}: ${why} (got ${o.arity === 1 ? a : `${a} and ${b}`})`);

@@ -7,6 +7,7 @@
  */
 import { MetalArray } from '../array/array.js';
 import type { DType } from '../core/dtype.js';
+import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from '../core/vocabulary.js';
 import { astype, binary, clip, unary } from './elementwise.js';
 import * as indexing from './indexing.js';
 import { split } from './join.js';
@@ -20,11 +21,17 @@ import * as sorting from './sort.js';
 
 declare module '../array/array.js' {
   // The class and this interface merge: MetalArray gets every method of OpMethods.
-  interface MetalArray extends OpMethods {
+  interface MetalArray extends OpMethods, ElementwiseMethods {
     /** The transpose (all axes reversed). */
     readonly T: MetalArray;
   }
 }
+
+/**
+ * The elementwise methods, one per op of the vocabulary: `a.tanh()` is `ma.tanh(a)`,
+ * `a.add(b)` is `ma.add(a, b)` (see each function's documentation).
+ */
+type ElementwiseMethods = { readonly [K in UnaryOp]: () => MetalArray } & { readonly [K in BinaryOp]: (other: ArrayLike) => MetalArray };
 
 /** The methods, written as a class so each keeps its signature and TSDoc in one place. */
 class OpMethods {
@@ -209,336 +216,6 @@ class OpMethods {
   split(this: MetalArray, indicesOrSections: number | readonly number[], axis = 0): MetalArray[] {
     return split(this, indicesOrSections, axis);
   }
-
-  /** Elementwise `-x` (integers wrap). */
-  negative(this: MetalArray): MetalArray {
-    return unary('negative', this);
-  }
-
-  /** Elementwise absolute value (`abs(INT_MIN)` wraps to INT_MIN). */
-  abs(this: MetalArray): MetalArray {
-    return unary('abs', this);
-  }
-
-  /** Elementwise sign: -1, 0 or 1 (NaN stays NaN). */
-  sign(this: MetalArray): MetalArray {
-    return unary('sign', this);
-  }
-
-  /** Elementwise `x * x`. */
-  square(this: MetalArray): MetalArray {
-    return unary('square', this);
-  }
-
-  /** Elementwise square root. */
-  sqrt(this: MetalArray): MetalArray {
-    return unary('sqrt', this);
-  }
-
-  /** Elementwise `1 / sqrt(x)`. */
-  rsqrt(this: MetalArray): MetalArray {
-    return unary('rsqrt', this);
-  }
-
-  /** Elementwise `1 / x`. */
-  reciprocal(this: MetalArray): MetalArray {
-    return unary('reciprocal', this);
-  }
-
-  /** Elementwise `e^x`. */
-  exp(this: MetalArray): MetalArray {
-    return unary('exp', this);
-  }
-
-  /** Elementwise `2^x`. */
-  exp2(this: MetalArray): MetalArray {
-    return unary('exp2', this);
-  }
-
-  /** Elementwise `e^x - 1`, accurate near 0. */
-  expm1(this: MetalArray): MetalArray {
-    return unary('expm1', this);
-  }
-
-  /** Elementwise natural logarithm. */
-  log(this: MetalArray): MetalArray {
-    return unary('log', this);
-  }
-
-  /** Elementwise base-2 logarithm. */
-  log2(this: MetalArray): MetalArray {
-    return unary('log2', this);
-  }
-
-  /** Elementwise base-10 logarithm. */
-  log10(this: MetalArray): MetalArray {
-    return unary('log10', this);
-  }
-
-  /** Elementwise `log(1 + x)`, accurate near 0. */
-  log1p(this: MetalArray): MetalArray {
-    return unary('log1p', this);
-  }
-
-  /** Elementwise sine. */
-  sin(this: MetalArray): MetalArray {
-    return unary('sin', this);
-  }
-
-  /** Elementwise cosine. */
-  cos(this: MetalArray): MetalArray {
-    return unary('cos', this);
-  }
-
-  /** Elementwise tangent. */
-  tan(this: MetalArray): MetalArray {
-    return unary('tan', this);
-  }
-
-  /** Elementwise inverse sine. */
-  arcsin(this: MetalArray): MetalArray {
-    return unary('arcsin', this);
-  }
-
-  /** Elementwise inverse cosine. */
-  arccos(this: MetalArray): MetalArray {
-    return unary('arccos', this);
-  }
-
-  /** Elementwise inverse tangent. */
-  arctan(this: MetalArray): MetalArray {
-    return unary('arctan', this);
-  }
-
-  /** Elementwise hyperbolic sine. */
-  sinh(this: MetalArray): MetalArray {
-    return unary('sinh', this);
-  }
-
-  /** Elementwise hyperbolic cosine. */
-  cosh(this: MetalArray): MetalArray {
-    return unary('cosh', this);
-  }
-
-  /** Elementwise hyperbolic tangent. */
-  tanh(this: MetalArray): MetalArray {
-    return unary('tanh', this);
-  }
-
-  /** Elementwise inverse hyperbolic sine. */
-  arcsinh(this: MetalArray): MetalArray {
-    return unary('arcsinh', this);
-  }
-
-  /** Elementwise inverse hyperbolic cosine. */
-  arccosh(this: MetalArray): MetalArray {
-    return unary('arccosh', this);
-  }
-
-  /** Elementwise inverse hyperbolic tangent. */
-  arctanh(this: MetalArray): MetalArray {
-    return unary('arctanh', this);
-  }
-
-  /** Elementwise error function. */
-  erf(this: MetalArray): MetalArray {
-    return unary('erf', this);
-  }
-
-  /** Elementwise inverse error function. */
-  erfinv(this: MetalArray): MetalArray {
-    return unary('erfinv', this);
-  }
-
-  /** Elementwise logistic sigmoid `1 / (1 + e^-x)`. */
-  sigmoid(this: MetalArray): MetalArray {
-    return unary('sigmoid', this);
-  }
-
-  /** Elementwise `max(x, 0)` (NaN propagates). */
-  relu(this: MetalArray): MetalArray {
-    return unary('relu', this);
-  }
-
-  /** Elementwise GELU, exact form `0.5 x (1 + erf(x / sqrt 2))`. */
-  gelu(this: MetalArray): MetalArray {
-    return unary('gelu', this);
-  }
-
-  /** Elementwise SiLU `x * sigmoid(x)`. */
-  silu(this: MetalArray): MetalArray {
-    return unary('silu', this);
-  }
-
-  /** Elementwise floor. */
-  floor(this: MetalArray): MetalArray {
-    return unary('floor', this);
-  }
-
-  /** Elementwise ceiling. */
-  ceil(this: MetalArray): MetalArray {
-    return unary('ceil', this);
-  }
-
-  /** Elementwise rounding, half to even. */
-  round(this: MetalArray): MetalArray {
-    return unary('round', this);
-  }
-
-  /** Elementwise rounding toward zero. */
-  trunc(this: MetalArray): MetalArray {
-    return unary('trunc', this);
-  }
-
-  /** Elementwise NaN test (bool). */
-  isnan(this: MetalArray): MetalArray {
-    return unary('isnan', this);
-  }
-
-  /** Elementwise ±Inf test (bool). */
-  isinf(this: MetalArray): MetalArray {
-    return unary('isinf', this);
-  }
-
-  /** Elementwise finiteness test (bool). */
-  isfinite(this: MetalArray): MetalArray {
-    return unary('isfinite', this);
-  }
-
-  /** Elementwise logical not (bool). */
-  logicalNot(this: MetalArray): MetalArray {
-    return unary('logicalNot', this);
-  }
-
-  /** Elementwise bitwise not (integers and bool). */
-  bitwiseNot(this: MetalArray): MetalArray {
-    return unary('bitwiseNot', this);
-  }
-
-  /** Elementwise `a + b` with broadcasting (integers wrap). */
-  add(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('add', this, other);
-  }
-
-  /** Elementwise `a - b`. */
-  subtract(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('subtract', this, other);
-  }
-
-  /** Elementwise `a * b`. */
-  multiply(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('multiply', this, other);
-  }
-
-  /** Elementwise true division (integers give float32). */
-  divide(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('divide', this, other);
-  }
-
-  /** Elementwise floor division (integer division by zero gives 0). */
-  floorDivide(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('floorDivide', this, other);
-  }
-
-  /** Elementwise remainder with the sign of the divisor (integer `x % 0` gives 0). */
-  remainder(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('remainder', this, other);
-  }
-
-  /** Elementwise `a ** b`. */
-  power(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('power', this, other);
-  }
-
-  /** Elementwise maximum (NaN propagates). */
-  maximum(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('maximum', this, other);
-  }
-
-  /** Elementwise minimum (NaN propagates). */
-  minimum(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('minimum', this, other);
-  }
-
-  /** Elementwise `atan2(a, b)`. */
-  arctan2(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('arctan2', this, other);
-  }
-
-  /** Elementwise `log(e^a + e^b)`, without overflow. */
-  logaddexp(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('logaddexp', this, other);
-  }
-
-  /** Elementwise `a == b` (bool). */
-  equal(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('equal', this, other);
-  }
-
-  /** Elementwise `a != b` (bool). */
-  notEqual(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('notEqual', this, other);
-  }
-
-  /** Elementwise `a < b` (bool). */
-  less(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('less', this, other);
-  }
-
-  /** Elementwise `a <= b` (bool). */
-  lessEqual(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('lessEqual', this, other);
-  }
-
-  /** Elementwise `a > b` (bool). */
-  greater(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('greater', this, other);
-  }
-
-  /** Elementwise `a >= b` (bool). */
-  greaterEqual(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('greaterEqual', this, other);
-  }
-
-  /** Elementwise logical and (bool). */
-  logicalAnd(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('logicalAnd', this, other);
-  }
-
-  /** Elementwise logical or (bool). */
-  logicalOr(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('logicalOr', this, other);
-  }
-
-  /** Elementwise logical xor (bool). */
-  logicalXor(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('logicalXor', this, other);
-  }
-
-  /** Elementwise bitwise and. */
-  bitwiseAnd(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('bitwiseAnd', this, other);
-  }
-
-  /** Elementwise bitwise or. */
-  bitwiseOr(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('bitwiseOr', this, other);
-  }
-
-  /** Elementwise bitwise xor. */
-  bitwiseXor(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('bitwiseXor', this, other);
-  }
-
-  /** Elementwise `a << b` (shifts outside [0, bits) give 0). */
-  leftShift(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('leftShift', this, other);
-  }
-
-  /** Elementwise `a >> b`, arithmetic for signed types. */
-  rightShift(this: MetalArray, other: ArrayLike): MetalArray {
-    return binary('rightShift', this, other);
-  }
 }
 
 function installOpMethods(): void {
@@ -547,6 +224,25 @@ function installOpMethods(): void {
   for (const key of [...Object.getOwnPropertyNames(source), ...Object.getOwnPropertySymbols(source)]) {
     if (key === 'constructor') continue;
     Object.defineProperty(target, key, Object.getOwnPropertyDescriptor(source, key) as PropertyDescriptor);
+  }
+  // The elementwise ops, from the vocabulary: adding an op adds its method.
+  for (const name of UNARY_OPS) {
+    Object.defineProperty(target, name, {
+      configurable: true,
+      writable: true,
+      value(this: MetalArray): MetalArray {
+        return unary(name, this);
+      },
+    });
+  }
+  for (const name of BINARY_OPS) {
+    Object.defineProperty(target, name, {
+      configurable: true,
+      writable: true,
+      value(this: MetalArray, other: ArrayLike): MetalArray {
+        return binary(name, this, other);
+      },
+    });
   }
   Object.defineProperty(target, 'T', {
     configurable: true,
