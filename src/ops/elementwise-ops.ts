@@ -281,9 +281,10 @@ export const erfinv = unaryOp('erfinv', {
   both: { f: '(float)ma_erfinv((double)$0)', d: 'ma_erfinv($0)' },
 });
 
-// Prelude helpers, accurate in the tails (see the dialects' preludes): e^-x overflows
-// for x < -88.7 in float while silu(-89) = -2e-37 is still normal, and
-// 1 + erf(x/sqrt2) cancels for x < 0 (gelu(-5) was 4% off, gelu(-7) 0).
+// sigmoid, gelu and silu call prelude helpers, accurate in the tails (see the dialects'
+// preludes): e^-x overflows for x < -88.7 in float while silu(-89) = -2e-37 is still
+// normal, and 1 + erf(x/sqrt2) cancels for x < 0 (gelu(-5) was 4% off, gelu(-7) 0).
+
 /** Elementwise logistic sigmoid `1 / (1 + e^-x)`. */
 export const sigmoid = unaryOp('sigmoid', {
   rule: 'float',
@@ -394,8 +395,10 @@ export const power = binaryOp('power', {
   gpu: { int: 'ma_pow_N($0, $1)', f: '(float)%pow((double)$0, (double)$1)', d: '@pow($0, $1)' },
 });
 
-// NaN-propagating, as mask blends: GCC turns a ternary max feeding a ternary min (clip)
-// into control flow it cannot vectorize under -fno-trapping-math.
+// maximum and minimum: NaN-propagating; in C as mask blends, since GCC turns a ternary
+// max feeding a ternary min (clip) into control flow it cannot vectorize under
+// -fno-trapping-math.
+
 /** Elementwise maximum (NaN propagates). */
 export const maximum = binaryOp('maximum', {
   rule: 'arith',
