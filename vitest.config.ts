@@ -42,7 +42,9 @@ export default defineConfig({
     // Tests check the code that runs in steady state, the -O3 build (no -O1 first build
     // whose loops are not vectorized). The tiered path has its own tests
     // (test/unit/tiered-compile.test.ts), which set the mode per child process.
-    env: { METALARRAY_COMPILE: process.env.METALARRAY_COMPILE ?? 'full' },
+    // METALARRAY_VALIDATE_IR: every kernel's IR is checked between lowering and rendering
+    // (src/codegen/validate-ir.ts); production leaves it off.
+    env: { METALARRAY_COMPILE: process.env.METALARRAY_COMPILE ?? 'full', METALARRAY_VALIDATE_IR: process.env.METALARRAY_VALIDATE_IR ?? '1' },
     setupFiles: [
       ...(process.env.MA_SIMULATE_METAL_RENDER === '1' ? ['test/support/simulate-metal-render.ts'] : []),
       // MA_COLLECT_CUDA=<dir>: every CUDA kernel the suites plan, for the NVRTC check (.ci/run).

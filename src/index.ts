@@ -2,10 +2,10 @@
  * metalarray: a lazy, fusing array library. `import * as ma from 'metalarray'`.
  */
 export { MetalArray, type NestedList, type ReadOptions } from './array/array.js';
-export type { DType } from './graph/dtype.js';
-export type { AnyTypedArray } from './graph/dtype.js';
-export type { Metrics } from './graph/metrics.js';
-export type { AutoEvalLimits } from './graph/node.js';
+export type { DType } from './core/dtype.js';
+export type { AnyTypedArray } from './core/dtype.js';
+export type { Metrics } from './core/metrics.js';
+export type { AutoEvalLimits } from './core/node.js';
 export type { ArrayLike } from './ops/operand.js';
 export type { IndexTypedArray, SliceSpec } from './ops/movement.js';
 export {
@@ -31,18 +31,16 @@ export {
   zerosLike,
   onesLike,
   fullLike,
-  arange,
-  linspace,
-  eye,
-  identity,
   fromNdarray,
   toNdarray,
   type NestedArray,
 } from './array/creation.js';
-export { promoteTypes } from './array/promotion.js';
-export * from './ops/functions.js';
+export { arange, linspace, eye, identity } from './ops/ranges.js';
+export { promoteTypes } from './core/promotion.js';
+import './ops/methods.js';
+export * from './ops/elementwise-ops.js';
 export { where, clip, astype } from './ops/elementwise.js';
-export { reshape, transpose, swapaxes, moveaxis, broadcastTo, expandDims, squeeze, flatten, flip, slice } from './ops/movement.js';
+export { reshape, transpose, swapaxes, moveaxis, broadcastTo, expandDims, squeeze, flatten, flip } from './ops/movement.js';
 export { concatenate, stack, split } from './ops/join.js';
 export {
   sum,
@@ -70,6 +68,7 @@ export * as random from './ops/random.js';
 export { sort, argsort, topk } from './ops/sort.js';
 export { customKernel, type CustomKernel, type CustomKernelSpec, type CustomOutput, type PreparedDispatch } from './array/custom.js';
 export {
+  slice,
   take,
   takeAlongAxis,
   putAlongAxis,
@@ -118,5 +117,5 @@ export {
 } from './array/api.js';
 export { setFusion, fusionEnabled } from './array/context.js';
 export type { DeviceInfo } from './runtime/backend.js';
-export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './graph/precision.js';
+export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './engine/precision.js';
 export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsContents } from './io/files.js';

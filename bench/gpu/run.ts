@@ -11,8 +11,8 @@
  */
 import { readFileSync } from 'node:fs';
 import * as ma from '../../dist/index.js';
-import { bindPlan, planFor } from '../../dist/graph/executor.js';
-import type { Node } from '../../dist/graph/node.js';
+import { bindPlan, planFor } from '../../dist/engine/executor.js';
+import type { Node } from '../../dist/core/node.js';
 import type { CudaBackend } from '../../dist/runtime/cuda/backend.js';
 import { backendFor } from '../../dist/runtime/registry.js';
 

@@ -3,10 +3,10 @@
  * metrics views, plan inspection, backend selection.
  */
 import { ArgumentError, BackendUnavailableError, formatValue, MetalArrayError } from '../errors.js';
-import { autoEvaluate, execute, executeAsync, inspectPlan } from '../graph/executor.js';
-import { type Metrics, counters, resetCounters } from '../graph/metrics.js';
-import { type AutoEvalLimits, DEFAULT_AUTO_EVAL, type Node, setAutoEvalHook } from '../graph/node.js';
-import { walkGraph } from '../graph/walk.js';
+import { autoEvaluate, execute, executeAsync, inspectPlan } from '../engine/executor.js';
+import { type Metrics, counters, resetCounters } from '../core/metrics.js';
+import { type AutoEvalLimits, DEFAULT_AUTO_EVAL, type Node, setAutoEvalHook } from '../core/node.js';
+import { walkGraph } from '../core/walk.js';
 import type { DeviceInfo } from '../runtime/backend.js';
 import { backendFor, getBackendName, isAvailable as backendAvailable, plannerFor, setBackendName } from '../runtime/registry.js';
 import { loadNative } from '../runtime/native.js';

@@ -3,7 +3,7 @@
  * `tidy` scopes (kept per async context, so concurrent async tidies don't mix).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { PlanOptions } from '../graph/executor.js';
+import type { PlanOptions } from '../engine/executor.js';
 import { getBackendName } from '../runtime/registry.js';
 
 /** The backend new arrays are created on (the ops layer asks here, not the runtime). */

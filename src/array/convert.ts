@@ -3,7 +3,7 @@
  * arrays, float16/bfloat16 bit patterns, and int64 as bigint.
  */
 import { ArgumentError, OverflowError, ShapeError, formatValue } from '../errors.js';
-import { type AnyTypedArray, type DType, DTYPES, STORAGE_ARRAY, isInteger, isWide } from '../graph/dtype.js';
+import { type AnyTypedArray, type DType, DTYPES, STORAGE_ARRAY, isInteger, isWide } from '../core/dtype.js';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);

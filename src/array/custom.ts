@@ -22,9 +22,9 @@
 import { createHash } from 'node:crypto';
 import { CUSTOM_RESERVED_NAMES, type CustomGpuLanguage, type CustomParam, renderCustomGpuKernel } from '../codegen/custom.js';
 import { ArgumentError, BackendUnavailableError, CompileError, formatValue } from '../errors.js';
-import { leafNode } from '../graph/build.js';
-import { type DType, DTYPES, checkDType } from '../graph/dtype.js';
-import type { BufferRef, Node } from '../graph/node.js';
+import { leafNode } from '../core/build.js';
+import { type DType, DTYPES, checkDType } from '../core/dtype.js';
+import type { BufferRef, Node } from '../core/node.js';
 import type { Backend } from '../runtime/backend.js';
 import { GPU_LAUNCH_WORDS } from '../runtime/native.js';
 import { backendFor } from '../runtime/registry.js';

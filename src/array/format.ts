@@ -2,7 +2,7 @@
  * NumPy-style printing: `array([[1, 2], [3, 4]], dtype=int32)`, with `...` past
  * 1000 elements (3 edge items per axis), floats in a shared compact format.
  */
-import type { AnyTypedArray, DType } from '../graph/dtype.js';
+import type { AnyTypedArray, DType } from '../core/dtype.js';
 import { bfloatBitsToFloat, floatToBfloatBits, floatToHalfBits, halfBitsToFloat } from './convert.js';
 
 const THRESHOLD = 1000;

@@ -4,7 +4,7 @@
  * the walker instance the C kernel shells share, and C's reductions: blocked loops of
  * independent accumulators that GCC vectorizes.
  */
-import { DTYPES } from '../graph/dtype.js';
+import { DTYPES } from '../core/dtype.js';
 import { C_COMPUTE_TYPE, C_STORAGE_TYPE, cClass } from './ctypes.js';
 import type { ReduceStmt, Stmt } from './ir.js';
 import { C_OPS, fillOpRow } from './op-expressions.js';

@@ -1,5 +1,5 @@
 /** The C matrix-product kernel: packed B panels, an MR×NR register tile, the epilogue per element. */
-import { DTYPES } from '../graph/dtype.js';
+import { DTYPES } from '../core/dtype.js';
 import { C_COMPUTE_TYPE, C_STORAGE_TYPE } from './ctypes.js';
 import type { KernelIR } from './ir.js';
 import { C, renderStmt, v } from './c-dialect.js';

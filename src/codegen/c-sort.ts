@@ -2,7 +2,7 @@
  * The C sort kernel: per line, radix sort of order-preserving unsigned keys (rank sort
  * for short lines), insertion sort in place when scratch can't be allocated.
  */
-import type { DType } from '../graph/dtype.js';
+import type { DType } from '../core/dtype.js';
 import { C_COMPUTE_TYPE, C_STORAGE_TYPE, cClass } from './ctypes.js';
 import type { KernelIR } from './ir.js';
 import { renderStmt, v } from './c-dialect.js';

@@ -6,7 +6,7 @@
  * small hooks. The C renderer (c.ts) and the GPU walker (gpu-walker.ts, for CUDA and
  * MSL) extend it with their kernel shells and their own way of running a reduction.
  */
-import { DTYPES, type DType } from '../graph/dtype.js';
+import { DTYPES, type DType } from '../core/dtype.js';
 import { cClass, reduceIdentity, reduceStep, wrapType } from './ctypes.js';
 import type { GateClause, IndexExpr, ReduceStmt, Stmt } from './ir.js';
 

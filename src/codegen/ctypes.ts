@@ -3,7 +3,7 @@
  * kernel computes in (half types widen to float) and the type it stores (half types as
  * their 16-bit patterns).
  */
-import { DTYPES, type DType } from '../graph/dtype.js';
+import { DTYPES, type DType } from '../core/dtype.js';
 
 /** The type values of each dtype are computed in. */
 export const C_COMPUTE_TYPE: Readonly<Record<DType, string>> = {

@@ -17,7 +17,7 @@
  * the library targets). Threads past the requested grid return before the body runs
  * (the last group of a dimension may be partial, as Metal's dispatchThreads makes it).
  */
-import type { DType } from '../graph/dtype.js';
+import type { DType } from '../core/dtype.js';
 import { CUDA_DIALECT } from './cuda.js';
 import { MSL_DIALECT } from './msl.js';
 

@@ -56,9 +56,8 @@
  *   `ma_shfl_down` overloads.
  *
  */
-import type { DType } from '../graph/dtype.js';
-import type { ReduceOp } from '../graph/node.js';
-import { GpuRenderer } from './gpu-walker.js';
+import type { DType } from '../core/dtype.js';
+import type { ReduceOp } from '../core/node.js';
 
 /** A kernel parameter (a buffer). */
 export interface GpuParam {
@@ -176,7 +175,7 @@ export interface GpuDialect {
    * has a scratch buffer and a grid of more than one block along y (a split reduction)
    * by a fold dispatch of the same kernel over grid (x, 1, 2); `foldPass` is a boolean
    * expression true in that dispatch. Dispatches are ordered, so the fold sees every
-   * partial without fences. See {@link GpuRenderer.blockReduce}.
+   * partial without fences. See `GpuRenderer.blockReduce` (gpu-walker.ts).
    */
   readonly splitTwoPass?: { readonly foldPass: string };
   /**

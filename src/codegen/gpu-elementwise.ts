@@ -3,7 +3,7 @@
  * (V×element ≤ 16 bytes); within a row, loads that walk the inner dim with unit stride
  * are moved in one 16-byte (or narrower) access where aligned; grid-stride loop.
  */
-import { DTYPES } from '../graph/dtype.js';
+import { DTYPES } from '../core/dtype.js';
 import type { IndexExpr, KernelIR } from './ir.js';
 import { FLAT_THREADS, type GpuRenderer } from './gpu-walker.js';
 

@@ -2,7 +2,7 @@
  * The GPU matrix-product kernels' tiles, and which kernel a dialect renders for a
  * matmul ({@link matmulKernel}): source and launch geometry (gpu.ts) read both from here.
  */
-import type { DType } from '../graph/dtype.js';
+import type { DType } from '../core/dtype.js';
 import type { KernelIR } from './ir.js';
 import type { GpuDialect } from './gpu-dialect.js';
 

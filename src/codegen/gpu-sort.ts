@@ -4,7 +4,7 @@
  * their tiles in the scratch buffer (see gpu.ts for the strategy), and the launch
  * geometry of sorts.
  */
-import { DTYPES } from '../graph/dtype.js';
+import { DTYPES } from '../core/dtype.js';
 import type { KernelIR } from './ir.js';
 import type { GpuLaunch } from './gpu-dialect.js';
 import { BLOCK_THREADS, type GpuRenderer, MAX_BLOCKS, ceilDiv } from './gpu-walker.js';

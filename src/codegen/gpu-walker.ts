@@ -5,7 +5,7 @@
  * gpu-scan.ts, gpu-sort.ts, gpu-scatter.ts, gpu-matmul*.ts) renders its kernel shell
  * with it. gpu.ts picks the family and computes launches.
  */
-import { DTYPES, type DType } from '../graph/dtype.js';
+import { DTYPES, type DType } from '../core/dtype.js';
 import { cClass } from './ctypes.js';
 import type { KernelIR, ReduceStmt } from './ir.js';
 import { fillOpRow, GPU_OPS } from './op-expressions.js';

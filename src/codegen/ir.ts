@@ -9,8 +9,8 @@
  * layout class. Word 0 of the args is the work count, word 1 the grain (see
  * src/runtime/native.ts), words 2.. the output dims.
  */
-import type { DType } from '../graph/dtype.js';
-import type { ReduceOp } from '../graph/node.js';
+import type { DType } from '../core/dtype.js';
+import type { ReduceOp } from '../core/node.js';
 
 /**
  * A reference to a loop variable (collapsed output dim), a computed index (the id of an

@@ -7,10 +7,10 @@
  * that every access walks contiguously, then emits the IR with every size, stride,
  * offset and constant as an argument slot.
  */
-import type { DType } from '../graph/dtype.js';
-import type { Node, ReduceOp, ViewMap } from '../graph/node.js';
-import { contiguousStrides } from '../graph/build.js';
-import { ELEMENTWISE, type ElementwiseOp } from '../ops/table.js';
+import type { DType } from '../core/dtype.js';
+import type { Node, ReduceOp, ViewMap } from '../core/node.js';
+import { contiguousStrides } from '../core/build.js';
+import { ELEMENTWISE, type ElementwiseOp } from '../core/op-table.js';
 import { type IndexExpr, type IndexTerm, type KernelIR, MATMUL_ROW_BLOCK, type MatmulSpec, type Stmt } from './ir.js';
 
 /** c + Σ coefs[v] * var_v, over output dims (ids < rank) and reshape vars. */

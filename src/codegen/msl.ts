@@ -32,8 +32,8 @@
  *   only for the native type, which these kernels do not use).
  */
 import { DTypeError } from '../errors.js';
-import type { DType } from '../graph/dtype.js';
-import type { ReduceOp } from '../graph/node.js';
+import type { DType } from '../core/dtype.js';
+import type { ReduceOp } from '../core/node.js';
 import { C_COMPUTE_TYPE } from './ctypes.js';
 import { renderGpuKernel } from './gpu.js';
 import { GPU_COMMON_SPELLINGS, type GpuDialect, type GpuParam, type SimdgroupMatrixOps } from './gpu-dialect.js';

@@ -5,7 +5,7 @@
  * composed strings are part of every kernel's cache key, so a spelling must reproduce its
  * prelude's text exactly.
  */
-import { DTYPES, type DType } from '../graph/dtype.js';
+import { DTYPES, type DType } from '../core/dtype.js';
 import { wrapType } from './ctypes.js';
 
 /** How one C-family language spells what the shared prelude text needs. */

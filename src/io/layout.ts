@@ -6,7 +6,7 @@
 import { endianness } from 'node:os';
 import { fromStorageArray } from '../array/creation.js';
 import type { MetalArray } from '../array/array.js';
-import { type AnyTypedArray, type DType, DTYPES, STORAGE_ARRAY } from '../graph/dtype.js';
+import { type AnyTypedArray, type DType, DTYPES, STORAGE_ARRAY } from '../core/dtype.js';
 import { FileError } from '../errors.js';
 
 /** Elements in a shape (1 for a 0-d shape). */

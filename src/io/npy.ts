@@ -11,7 +11,7 @@
  */
 import type { MetalArray } from '../array/array.js';
 import { FileError } from '../errors.js';
-import { type DType, DTYPES } from '../graph/dtype.js';
+import { type DType, DTYPES } from '../core/dtype.js';
 import { arrayFromBytes, bytesOfArray, checkFileShape, copyBytes, elementCount, fortranToC, swapBytes } from './layout.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY

@@ -12,7 +12,7 @@
  */
 import type { MetalArray } from '../array/array.js';
 import { FileError } from '../errors.js';
-import { type DType, DTYPES } from '../graph/dtype.js';
+import { type DType, DTYPES } from '../core/dtype.js';
 import { arrayFromBytes, bytesOfArray, checkFileShape, copyBytes, disposeAll, elementCount, setEntry } from './layout.js';
 
 const CODE_OF_DTYPE: Readonly<Record<DType, string>> = {

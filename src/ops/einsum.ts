@@ -11,7 +11,7 @@ import { matmul } from './matmul.js';
 import { broadcastTo, reshape, transpose } from './movement.js';
 import { operandNodes } from './operand.js';
 import { sum } from './reduce.js';
-import { arange } from '../array/creation.js';
+import { arange } from './ranges.js';
 
 interface Term {
   x: MetalArray;

@@ -4,18 +4,19 @@
  */
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, DTypeError } from '../errors.js';
-import { castNode, elementwiseNode, scalarOpNode, whereNode } from '../graph/build.js';
-import type { Node } from '../graph/node.js';
-import { castScalar } from '../graph/scalar.js';
+import { castNode, elementwiseNode, scalarOpNode, whereNode } from '../core/build.js';
+import type { Node } from '../core/node.js';
+import { castScalar } from '../core/scalar.js';
 import { bfloatBitsToFloat, floatToBfloatBits, floatToHalfBits, halfBitsToFloat, scalarFor } from '../array/convert.js';
-import { weakScalarDType } from '../array/promotion.js';
-import { type DType, checkDType } from '../graph/dtype.js';
-import { promoteTypes } from '../array/promotion.js';
-import { ELEMENTWISE, type ElementwiseOp, opDTypes } from './table.js';
+import { weakScalarDType } from '../core/promotion.js';
+import { type DType, checkDType } from '../core/dtype.js';
+import { promoteTypes } from '../core/promotion.js';
+import { ELEMENTWISE, type ElementwiseOp, opDTypes } from '../core/op-table.js';
+import type { BinaryOp, UnaryOp } from '../core/vocabulary.js';
 import { type ArrayLike, broadcastShapes, conform, isScalar, nodeOf, operandNodes } from './operand.js';
 
 /** Applies a unary op from the table. */
-export function unary(name: string, x: ArrayLike): MetalArray {
+export function unary(name: UnaryOp, x: ArrayLike): MetalArray {
   const op = ELEMENTWISE.get(name) as ElementwiseOp;
   const [n] = operandNodes(name, [x]);
   const { compute, result } = opDTypes(op, n.dtype);
@@ -23,7 +24,7 @@ export function unary(name: string, x: ArrayLike): MetalArray {
 }
 
 /** Applies a binary op from the table, with broadcasting and promotion. */
-export function binary(name: string, a: ArrayLike, b: ArrayLike): MetalArray {
+export function binary(name: BinaryOp, a: ArrayLike, b: ArrayLike): MetalArray {
   const op = ELEMENTWISE.get(name) as ElementwiseOp;
   // Fast path for `array op scalar`: the weak scalar becomes one constant of the result shape.
   if (a instanceof MetalArray && isScalar(b)) return arrayScalar(op, a.liveNode(name), b, false);

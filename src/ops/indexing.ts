@@ -15,12 +15,12 @@ import { MetalArray } from '../array/array.js';
 import { array } from '../array/creation.js';
 import { isTypedArray, scalarFor } from '../array/convert.js';
 import { ArgumentError, BackendMismatchError, DTypeError, formatValue, IndexError, ShapeError } from '../errors.js';
-import { castNode, constNode, elementwiseNode, gatherNode, iotaNode, type ScatterOp, scatterNode } from '../graph/build.js';
-import type { Node, ScalarValue } from '../graph/node.js';
-import { type DType, DTYPES } from '../graph/dtype.js';
+import { castNode, constNode, elementwiseNode, gatherNode, iotaNode, type ScatterOp, scatterNode } from '../core/build.js';
+import type { Node, ScalarValue } from '../core/node.js';
+import { type DType, DTYPES } from '../core/dtype.js';
 import { astype, binary, where } from './elementwise.js';
 import { concatenate } from './join.js';
-import { broadcastTo, flatten, flip, parseSliceString, reshape, type SliceSpec, slice, transpose } from './movement.js';
+import { basicSlice, broadcastTo, flatten, flip, parseSliceString, reshape, type SliceSpec, transpose } from './movement.js';
 import { type ArrayLike, broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
 
 /** What an index argument may be: an integer array (a MetalArray or an integer typed array), a number, or nested lists of them. */
@@ -452,6 +452,32 @@ interface IndexEntry {
 }
 
 const FULL_RANGE: SliceSpec = [null, null, null];
+
+/**
+ * NumPy indexing. Each spec is an integer (drops the axis), a `[start, stop, step]`
+ * triple (nulls for defaults), `null` (a new axis) or `'...'`, or pass one NumPy-style
+ * string such as `'1:10:2, ::-1, None, ...'`: basic indexing, a view. Index arrays
+ * (integer MetalArrays or typed arrays, boolean masks) among them make it NumPy's
+ * advanced indexing, a gather (see `advancedIndex`).
+ *
+ * @example
+ * ```ts
+ * const a = ma.arange(12).reshape(3, 4);
+ * ma.slice(a, 1);                      // row 1: [4, 5, 6, 7]
+ * ma.slice(a, '::2, ::-1');            // rows 0 and 2, columns reversed
+ * ma.slice(a, Int32Array.of(2, 0));    // rows 2 and 0 (a gather)
+ * ```
+ */
+export function slice(a: MetalArray, ...specs: (SliceSpec | string)[]): MetalArray {
+  nodeOf(a, 'slice');
+  const list: SliceSpec[] = [];
+  for (const s of specs) {
+    if (typeof s === 'string' && s !== '...') list.push(...parseSliceString(s));
+    else list.push(s as SliceSpec);
+  }
+  if (list.some((s) => s instanceof MetalArray || isTypedArray(s))) return advancedIndex(a, list);
+  return basicSlice(a, list);
+}
 
 /** The view dims a basic spec produces (`rest`: the axes a '...' stands for). */
 function viewDims(spec: SliceSpec, rest: number): number {

@@ -4,9 +4,9 @@
  */
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, ShapeError, formatValue } from '../errors.js';
-import { castNode, concatNode } from '../graph/build.js';
-import { promoteTypes } from '../array/promotion.js';
-import { expandDims, slice } from './movement.js';
+import { castNode, concatNode } from '../core/build.js';
+import { promoteTypes } from '../core/promotion.js';
+import { basicSlice, expandDims } from './movement.js';
 import { nodeOf, normalizeAxis, operandNodes } from './operand.js';
 
 /** Joins arrays along an existing axis (default 0). */
@@ -75,7 +75,7 @@ export function split(a: MetalArray, indicesOrSections: number | readonly number
   for (let i = 0; i < starts.length; i++) {
     const spec: [number | null, number | null, number | null][] = n.shape.map(() => [null, null, null]);
     spec[ax] = [starts[i], stops[i], 1];
-    out.push(slice(a, ...spec));
+    out.push(basicSlice(a, spec));
   }
   return out;
 }

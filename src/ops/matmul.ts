@@ -5,10 +5,10 @@
  * elementwise work on its result (scale, bias, activation) runs in the same kernel.
  */
 import { MetalArray } from '../array/array.js';
-import { promoteTypes } from '../array/promotion.js';
+import { promoteTypes } from '../core/promotion.js';
 import { ArgumentError, DTypeError, ShapeError, formatValue } from '../errors.js';
-import { castNode, matmulNode } from '../graph/build.js';
-import type { Node } from '../graph/node.js';
+import { castNode, matmulNode } from '../core/build.js';
+import type { Node } from '../core/node.js';
 import { binary } from './elementwise.js';
 import { expandDims, reshape, squeeze, transpose } from './movement.js';
 import { type ArrayLike, broadcastNode, broadcastShapes, normalizeAxis, operandNodes } from './operand.js';

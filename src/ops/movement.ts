@@ -3,12 +3,10 @@
  * and never copy; the consumer's kernel does the index arithmetic.
  */
 import { MetalArray } from '../array/array.js';
-import { isTypedArray } from '../array/convert.js';
 import { ArgumentError, ShapeError, formatValue } from '../errors.js';
-import { reshapeNode, viewNode } from '../graph/build.js';
-import { checkShape } from '../graph/shape.js';
+import { reshapeNode, viewNode } from '../core/build.js';
+import { checkShape } from '../core/shape.js';
 import { axisList, broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
-import { advancedIndex } from './indexing.js';
 
 /** An integer typed array used as an index array in `slice` (a plain JS list is a `[start, stop, step]` range). */
 export type IndexTypedArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
@@ -203,21 +201,15 @@ function sliceRange(spec: readonly (number | null | undefined)[], n: number): { 
 }
 
 /**
- * NumPy indexing. Each spec is an integer (drops the axis), a `[start, stop, step]`
- * triple (nulls for defaults), `null` (a new axis) or `'...'`, or pass one NumPy-style
- * string such as `'1:10:2, ::-1, None, ...'`: basic indexing, a view. Index arrays
- * (integer MetalArrays or typed arrays, boolean masks) among them make it NumPy's
- * advanced indexing, a gather (see `advancedIndex`).
+ * Basic NumPy indexing, a view: each spec is an integer (drops the axis), a
+ * `[start, stop, step]` triple (nulls for defaults), `null` (a new axis) or `'...'`.
+ * The public `slice` (src/ops/indexing.ts) parses strings and sends index arrays to
+ * advanced indexing; it calls this for the rest.
  */
-export function slice(a: MetalArray, ...specs: (SliceSpec | string)[]): MetalArray {
+export function basicSlice(a: MetalArray, specs: readonly SliceSpec[]): MetalArray {
   const n = nodeOf(a, 'slice');
-  let list: SliceSpec[] = [];
-  for (const s of specs) {
-    if (typeof s === 'string' && s !== '...') list.push(...parseSliceString(s));
-    else list.push(s as SliceSpec);
-  }
+  let list: SliceSpec[] = [...specs];
   const r = n.shape.length;
-  if (list.some((s) => s instanceof MetalArray || isTypedArray(s))) return advancedIndex(a, list);
   const consuming = list.filter((s) => s !== null && s !== '...').length;
   const ellipses = list.filter((s) => s === '...').length;
   if (ellipses > 1) throw new ShapeError("slice: only one '...' is allowed");

@@ -3,12 +3,12 @@
  */
 import { MetalArray } from '../array/array.js';
 import { scalarFor } from '../array/convert.js';
-import { scalarDefaultDType, weakScalarDType } from '../array/promotion.js';
+import { scalarDefaultDType, weakScalarDType } from '../core/promotion.js';
 import { defaultBackend } from '../array/context.js';
 import { ArgumentError, BackendMismatchError, ShapeError, formatValue } from '../errors.js';
-import { castNode, constNode, viewNode } from '../graph/build.js';
-import type { DType } from '../graph/dtype.js';
-import type { Node } from '../graph/node.js';
+import { castNode, constNode, viewNode } from '../core/build.js';
+import type { DType } from '../core/dtype.js';
+import type { Node } from '../core/node.js';
 
 /** What every op accepts where an array goes: an array or a JS scalar. */
 export type ArrayLike = MetalArray | number | boolean | bigint;

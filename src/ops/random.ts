@@ -17,8 +17,8 @@
 import { MetalArray } from '../array/array.js';
 import { fromStorageArray } from '../array/creation.js';
 import { ArgumentError, DTypeError, ShapeError, formatValue } from '../errors.js';
-import { type DType, DTYPES, checkDType } from '../graph/dtype.js';
-import { constNode, iotaNode } from '../graph/build.js';
+import { type DType, DTYPES, checkDType } from '../core/dtype.js';
+import { constNode, iotaNode } from '../core/build.js';
 import { argmax } from './reduce.js';
 import { astype, binary, clip, unary } from './elementwise.js';
 import { take } from './indexing.js';

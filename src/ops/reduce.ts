@@ -7,9 +7,9 @@
  */
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, ShapeError, formatValue } from '../errors.js';
-import { castNode, constNode, reduceNode } from '../graph/build.js';
-import { type DType, isFloat } from '../graph/dtype.js';
-import type { Node, ReduceOp } from '../graph/node.js';
+import { castNode, constNode, reduceNode } from '../core/build.js';
+import { type DType, isFloat } from '../core/dtype.js';
+import type { Node, ReduceOp } from '../core/node.js';
 import { binary, unary, where } from './elementwise.js';
 import { expandDims } from './movement.js';
 import { type ArrayLike, nodeOf, normalizeAxis, operandNodes } from './operand.js';

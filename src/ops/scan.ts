@@ -5,9 +5,9 @@
  */
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, formatValue } from '../errors.js';
-import { castNode, scanNode } from '../graph/build.js';
-import type { DType } from '../graph/dtype.js';
-import type { ScanOp } from '../graph/node.js';
+import { castNode, scanNode } from '../core/build.js';
+import type { DType } from '../core/dtype.js';
+import type { ScanOp } from '../core/node.js';
 import { flip, moveaxis, reshape } from './movement.js';
 import { type ArrayLike, normalizeAxis, operandNodes } from './operand.js';
 

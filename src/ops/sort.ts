@@ -6,9 +6,9 @@
  */
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, ShapeError } from '../errors.js';
-import { scanNode } from '../graph/build.js';
+import { scanNode } from '../core/build.js';
 import { takeAlongAxis } from './indexing.js';
-import { flip, moveaxis, reshape, slice } from './movement.js';
+import { basicSlice, flip, moveaxis, reshape } from './movement.js';
 import { type ArrayLike, normalizeAxis, operandNodes } from './operand.js';
 
 function alongLast(op: 'sort' | 'argsort', a: ArrayLike, axis: number | null): MetalArray {
@@ -47,9 +47,9 @@ export function topk(a: MetalArray, k: number, axis = -1): [MetalArray, MetalArr
   // Sorting the flipped line keeps later positions first among equals; its last k,
   // reversed, then list equal values lowest index first.
   const order = argsort(flip(a, ax), ax);
-  const tail = slice(
+  const tail = basicSlice(
     order,
-    ...a.shape.map((_, d) => (d === ax ? [n - 1, n - 1 - k >= 0 ? n - 1 - k : null, -1] : [null, null, null]) as [number | null, number | null, number | null]),
+    a.shape.map((_, d) => (d === ax ? [n - 1, n - 1 - k >= 0 ? n - 1 - k : null, -1] : [null, null, null]) as [number | null, number | null, number | null]),
   );
   const indices = tail
     .multiply(-1)

@@ -3,8 +3,8 @@
  * and the registry that selects one.
  */
 import type { KernelIR } from '../codegen/ir.js';
-import type { DType } from '../graph/dtype.js';
-import type { BufferRef } from '../graph/node.js';
+import type { DType } from '../core/dtype.js';
+import type { BufferRef } from '../core/node.js';
 
 /** Pool statistics in bytes and buffers. */
 export interface MemoryStats {

@@ -9,7 +9,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { OutOfMemoryError } from '../errors.js';
-import type { BufferRef } from '../graph/node.js';
+import type { BufferRef } from '../core/node.js';
 
 let fullGc: (() => void) | null | undefined;
 

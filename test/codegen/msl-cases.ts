@@ -5,7 +5,7 @@
  */
 import { expect } from 'vitest';
 import * as ma from '../../src/index.js';
-import type { DType } from '../../src/graph/dtype.js';
+import type { DType } from '../../src/core/dtype.js';
 import * as R from '../reference/index.js';
 
 /** Inputs shared by the library and the oracle. */

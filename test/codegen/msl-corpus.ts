@@ -6,9 +6,9 @@
  */
 import * as ma from '../../src/index.js';
 import { DTypeError } from '../../src/errors.js';
-import type { DType } from '../../src/graph/dtype.js';
+import type { DType } from '../../src/core/dtype.js';
 import { binary, unary } from '../../src/ops/elementwise.js';
-import { BINARY_OPS, UNARY_OPS } from '../../src/ops/table.js';
+import { BINARY_OPS, UNARY_OPS } from '../../src/core/vocabulary.js';
 import { buildGraph, drawFromSeed } from '../property/graphs.js';
 import { buildLib, disposeAll } from '../property/lib-eval.js';
 

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { execute } from '../../src/graph/executor.js';
+import { execute } from '../../src/engine/executor.js';
 import * as R from '../reference/index.js';
 import { CASES, expectClose, flat } from './msl-cases.js';
 import { HostMslBackend } from './msl/host-backend.js';

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as ma from '../../src/index.js';
-import { execute } from '../../src/graph/executor.js';
+import { execute } from '../../src/engine/executor.js';
 import * as R from '../reference/index.js';
 import { expectClose, f32, flat } from './msl-cases.js';
 import { describeCasesOnHost, SANITIZERS } from './msl-exec-suite.js';

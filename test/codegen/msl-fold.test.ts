@@ -195,7 +195,7 @@ describe('a literal argument and a loaded one give identical bits for every floa
   it.skipIf(why !== '')('the ops cover every math function the GPU op table and the MSL prelude call', () => {
     // float32 rows of the GPU op table (Metal has no float64): `@fn(` / `%fn(` are libm
     // functions, `ma_*(` prelude helpers.
-    const rows = Object.values(GPU_OPS).flatMap((row) => [row.f, row.float].filter((x): x is string => x !== undefined));
+    const rows = Object.values(GPU_OPS).flatMap((row) => (row ? [row.f, row.float] : []).filter((x): x is string => x !== undefined));
     const wanted = new Set<string>();
     for (const row of rows) {
       for (const m of row.matchAll(/[@%](\w+)\(/g)) wanted.add(`ma_${m[1]}`);

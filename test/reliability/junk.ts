@@ -3,7 +3,7 @@
  */
 import fc from 'fast-check';
 import * as ma from '../../src/index.js';
-import { constNode } from '../../src/graph/build.js';
+import { constNode } from '../../src/core/build.js';
 
 /** Library functions that change global state, take callbacks, or touch files: not fuzzed blindly. */
 export const EXCLUDED_FUNCTIONS = new Set([

@@ -13,7 +13,7 @@
  */
 import { afterAll, beforeAll } from 'vitest';
 import * as ma from '../../src/index.js';
-import type { DType } from '../../src/graph/dtype.js';
+import type { DType } from '../../src/core/dtype.js';
 import * as R from '../reference/index.js';
 import { cpuPin } from './pin.js';
 

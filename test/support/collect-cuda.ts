@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { planSourcesFor, setPlanObserver } from '../../src/graph/executor.js';
+import { planSourcesFor, setPlanObserver } from '../../src/engine/executor.js';
 import { CUDA_TARGETS, CudaPlanner } from './cuda-planner.js';
 
 /** Writes `text` to `path` unless it exists, atomically (workers write in parallel). */

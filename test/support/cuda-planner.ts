@@ -4,8 +4,8 @@
  */
 import { CUDA_DIALECT, CUDA_SM90_DIALECT } from '../../src/codegen/cuda.js';
 import type { GpuDialect } from '../../src/codegen/gpu-dialect.js';
-import { planSourcesFor } from '../../src/graph/executor.js';
-import { walkGraph } from '../../src/graph/walk.js';
+import { planSourcesFor } from '../../src/engine/executor.js';
+import { walkGraph } from '../../src/core/walk.js';
 import type { MetalArray } from '../../src/array/array.js';
 import { planOptions } from '../../src/array/context.js';
 import { CudaRenderer } from '../../src/runtime/cuda/backend.js';

@@ -20,7 +20,7 @@ import { gpuStrategy } from '../../../src/codegen/gpu.js';
 import type { GpuDialect } from '../../../src/codegen/gpu-dialect.js';
 import type { KernelIR } from '../../../src/codegen/ir.js';
 import { MSL_DIALECT, MSL_PRELUDE, mslDialect } from '../../../src/codegen/msl.js';
-import type { BufferRef } from '../../../src/graph/node.js';
+import type { BufferRef } from '../../../src/core/node.js';
 import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../../../src/runtime/backend.js';
 import { CudaRenderer } from '../../../src/runtime/cuda/backend.js';
 import { MetalRenderer } from '../../../src/runtime/metal/backend.js';

@@ -11,8 +11,8 @@
  * several times is materialized every step or two instead of recomputing its history
  * exponentially, while softmax's exp(x - max) is recomputed per row rather than stored.
  */
-import type { Node } from './node.js';
-import { ELEMENTWISE, type ElementwiseOp } from '../ops/table.js';
+import type { Node } from '../core/node.js';
+import { ELEMENTWISE, type ElementwiseOp } from '../core/op-table.js';
 
 /** Cost of writing or reading one element, in ALU-op units. */
 export const LOAD_COST = 6;

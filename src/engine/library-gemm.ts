@@ -12,8 +12,8 @@
  */
 import { chainLayout, type Layout, type LowerEnv } from '../codegen/lower.js';
 import type { Backend } from '../runtime/backend.js';
-import { contiguousStrides } from './build.js';
-import type { Node } from './node.js';
+import { contiguousStrides } from '../core/build.js';
+import type { Node } from '../core/node.js';
 
 /** How the CPU backend multiplies float32/float64 matrices. */
 export type CpuMatmulMode = 'auto' | 'blas' | 'generated';

@@ -1,7 +1,7 @@
 /**
  * Type promotion (JAX/MLX lattice) and weak JS scalars. See docs/semantics.md.
  */
-import { DTYPE_NAMES, DTYPES, type DType, checkDType } from '../graph/dtype.js';
+import { DTYPE_NAMES, DTYPES, type DType, checkDType } from './dtype.js';
 
 const SIGNED_BY_BITS: Record<number, DType> = { 8: 'int8', 16: 'int16', 32: 'int32', 64: 'int64' };
 

@@ -1,6 +1,6 @@
 /**
  * The dtype vocabulary shared by every layer: names, sizes, kinds and storage.
- * Promotion rules (user-level semantics) live in `src/array/promotion.ts`.
+ * Promotion rules (user-level semantics) live in `src/core/promotion.ts`.
  */
 import { DTypeError, formatValue } from '../errors.js';
 

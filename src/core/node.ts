@@ -11,29 +11,8 @@ import { DTYPES } from './dtype.js';
 import { MAX_ELEMENTS, tooManyElements } from './shape.js';
 import { debugLog, debugMemoryBytes } from './metrics.js';
 
-/** What a node does. Movement ops are views: index math in the consumer's kernel. */
-export type NodeKind =
-  | 'leaf'
-  | 'const'
-  | 'iota'
-  | 'unary'
-  | 'binary'
-  | 'where'
-  | 'cast'
-  | 'view'
-  | 'reshape'
-  | 'concat'
-  | 'reduce'
-  | 'matmul'
-  | 'scan'
-  | 'gather'
-  | 'scatter';
-
-/** Scans (along the last axis): the node's `op` is one of these. */
-export type ScanOp = 'cumsum' | 'cumprod' | 'cummax' | 'cummin' | 'sort' | 'argsort';
-
-/** Reductions: the node's `op` is one of these and `axes` lists the input dims reduced. */
-export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin' | 'any' | 'all';
+export type { NodeKind, ReduceOp, ScanOp } from './vocabulary.js';
+import type { NodeKind } from './vocabulary.js';
 
 /**
  * A buffer owned by a backend, shared by every leaf that views it. `release()` returns
@@ -158,7 +137,7 @@ export class Node {
    */
   refs = 0;
 
-  /** Scratch fields used by one graph walk at a time (see graph/walk.ts). */
+  /** Scratch fields used by one graph walk at a time (see core/walk.ts). */
   mark = 0;
   localId = -1;
   consumers = 0;

@@ -5,17 +5,18 @@
  * intermediates, launch, free intermediates, turn outputs into leaves.
  */
 import { chainLayout, type Layout, type LowerEnv, type LoweredKernel, lowerKernel } from '../codegen/lower.js';
+import { VALIDATE_IR, validateKernelIR } from '../codegen/validate-ir.js';
 import type { Backend } from '../runtime/backend.js';
 import { CompileError } from '../errors.js';
-import { contiguousStrides } from './build.js';
-import { describeGraph } from './describe.js';
-import { DTYPES, isFloat } from './dtype.js';
+import { contiguousStrides } from '../core/build.js';
+import { describeGraph } from '../core/describe.js';
+import { DTYPES, isFloat } from '../core/dtype.js';
 import { type CpuMatmulMode, libraryGemmCommand, selectLibraryGemms } from './library-gemm.js';
-import { counters } from './metrics.js';
+import { counters } from '../core/metrics.js';
 import { getMatmulPrecision } from './precision.js';
-import { type AutoEvalLimits, type BufferRef, type Node, remeasure } from './node.js';
+import { type AutoEvalLimits, type BufferRef, type Node, remeasure } from '../core/node.js';
 import { schedule } from './scheduler.js';
-import { walkGraph } from './walk.js';
+import { walkGraph } from '../core/walk.js';
 
 /** How an output of a plan is produced. */
 type OutputRule =
@@ -198,6 +199,8 @@ function buildPlan(nodes: readonly Node[], outputs: readonly Node[], backend: Ba
     }
     for (const n of more) materialized.add(n);
   }
+  // Tests check every kernel's IR before a renderer sees it (off in production: speed).
+  if (VALIDATE_IR) for (const k of lowered) if (k.ir !== null) validateKernelIR(k.ir);
 
   // Buffer slots for kernel outputs: intermediates reuse a freed slot of the same size.
   const lastUse = new Map<Node, number>();

@@ -1,0 +1,73 @@
+/**
+ * How an elementwise op block (src/ops/elementwise-ops.ts) registers itself: its dtype
+ * rule and cost into the op table of src/core/op-table.ts, its expressions into the
+ * renderers' tables of src/codegen/op-expressions.ts, and it gets back its function.
+ */
+import type { MetalArray } from '../array/array.js';
+import { type DTypeRule, registerElementwiseOp } from '../core/op-table.js';
+import type { BinaryOp, ElementwiseOpName, UnaryOp } from '../core/vocabulary.js';
+import { type OpRow, registerOpExpressions } from '../codegen/op-expressions.js';
+import { binary, unary } from './elementwise.js';
+import type { ArrayLike } from './operand.js';
+
+/** Per-element costs in "simple ALU op" units, for the fusion cost rule. */
+export const CHEAP = 1;
+export const DIV = 4;
+export const TRANSCENDENTAL = 12;
+
+/** What an op block states besides its function: rule, cost, and the C-family expressions. */
+export type OpDefinition = {
+  readonly rule: DTypeRule;
+  /** Rough per-element cost in "simple ALU op" units, used by the fusion cost rule. */
+  readonly cost: number;
+  /** Dtype kinds the op rejects (beyond what the rule rejects). */
+  readonly rejects?: readonly ('bool' | 'int' | 'uint' | 'float')[];
+} & (
+  | {
+      /** The C dialect's row (cpu). */
+      readonly c: OpRow;
+      /** The GPU dialects' row (CUDA and MSL; `@fn(` and `%fn(` are resolved per dialect). */
+      readonly gpu: OpRow;
+    }
+  | {
+      /** One row for every dialect. */
+      readonly both: OpRow;
+    }
+);
+
+function register(name: ElementwiseOpName, arity: 1 | 2, def: OpDefinition): void {
+  registerElementwiseOp(name, arity, def.rule, def.cost, def.rejects);
+  if ('both' in def) registerOpExpressions(name, def.both, def.both);
+  else registerOpExpressions(name, def.c, def.gpu);
+}
+
+/**
+ * Registers a unary op and returns its function.
+ *
+ * @example
+ * ```ts
+ * export const tanh = unaryOp('tanh', { rule: 'float', cost: TRANSCENDENTAL, c: { f: 'ma_tanhf($0)', d: 'tanh($0)' }, gpu: { float: '@tanh($0)' } });
+ * ```
+ */
+export function unaryOp(name: UnaryOp, def: OpDefinition): (x: ArrayLike) => MetalArray {
+  register(name, 1, def);
+  return (x: ArrayLike): MetalArray => unary(name, x);
+}
+
+/**
+ * Registers a binary op and returns its function (broadcasting, promotion, weak scalars).
+ *
+ * @example
+ * ```ts
+ * export const add = binaryOp('add', { rule: 'arith', cost: CHEAP, both: { int: '(T)((W)$0 + (W)$1)', float: '($0 + $1)' } });
+ * ```
+ */
+export function binaryOp(name: BinaryOp, def: OpDefinition): (a: ArrayLike, b: ArrayLike) => MetalArray {
+  register(name, 2, def);
+  return (a: ArrayLike, b: ArrayLike): MetalArray => binary(name, a, b);
+}
+
+/** Registers an op the library uses internally (no public function): `copy`. */
+export function defineInternalOp(name: 'copy', def: OpDefinition & { readonly arity: 1 }): void {
+  register(name, def.arity, def);
+}

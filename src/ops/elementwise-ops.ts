@@ -1,0 +1,608 @@
+/**
+ * The elementwise ops, one block each: the function (`ma.tanh(x)`, `ma.add(a, b)`), its
+ * dtype rule and cost, and its expressions for the C-family renderers (`c` for the C
+ * dialect, `gpu` for CUDA and MSL, `both` when they agree). Each block registers its
+ * rows into the tables the lower layers own (src/core/op-table.ts,
+ * src/codegen/op-expressions.ts), as JAX's primitives do; the lists at the end are
+ * mapped types over the op vocabulary (src/core/vocabulary.ts), so `tsc` rejects an op
+ * without a block. Each function accepts MetalArrays or JS numbers; see
+ * docs/semantics.md for dtypes and edge cases, docs/adding-an-op.md to add one.
+ */
+import type { MetalArray } from '../array/array.js';
+import type { BinaryOp, UnaryOp } from '../core/vocabulary.js';
+import { binaryOp, CHEAP, DIV, defineInternalOp, TRANSCENDENTAL, unaryOp } from './define-op.js';
+import type { ArrayLike } from './operand.js';
+
+defineInternalOp('copy', {
+  arity: 1,
+  rule: 'same',
+  cost: 0,
+  both: { all: '$0' },
+});
+
+/** Elementwise `-x` (integers wrap). */
+export const negative = unaryOp('negative', {
+  rule: 'same',
+  cost: CHEAP,
+  rejects: ['bool'],
+  both: { int: '(T)((W)0 - (W)$0)', float: '(-$0)' },
+});
+
+/** Elementwise absolute value (`abs(INT_MIN)` wraps to INT_MIN). */
+export const abs = unaryOp('abs', {
+  rule: 'same',
+  cost: CHEAP,
+  rejects: ['bool'],
+  c: { i: '($0 < 0 ? (T)((W)0 - (W)$0) : $0)', u: '$0', f: 'fabsf($0)', d: 'fabs($0)' },
+  gpu: { i: '($0 < 0 ? (T)((W)0 - (W)$0) : $0)', u: '$0', float: '@fabs($0)' },
+});
+
+/** Elementwise sign: -1, 0 or 1 (NaN stays NaN). */
+export const sign = unaryOp('sign', {
+  rule: 'same',
+  cost: CHEAP,
+  rejects: ['bool'],
+  both: { u: '(T)($0 > 0)', all: '($0 > 0 ? (T)1 : ($0 < 0 ? (T)-1 : $0))' },
+});
+
+/** Elementwise `x * x`. */
+export const square = unaryOp('square', {
+  rule: 'same',
+  cost: CHEAP,
+  both: { b: '$0', int: '(T)((W)$0 * (W)$0)', float: '($0 * $0)' },
+});
+
+/** Elementwise `max(x, 0)` (NaN propagates). */
+export const relu = unaryOp('relu', {
+  rule: 'same',
+  cost: CHEAP,
+  both: { i: '($0 > 0 ? $0 : (T)0)', u: '$0', b: '$0', float: '(($0 > 0 || $0 != $0) ? $0 : (T)0)' },
+});
+
+/** Elementwise floor. */
+export const floor = unaryOp('floor', {
+  rule: 'same',
+  cost: CHEAP,
+  c: { f: 'floorf($0)', d: 'floor($0)', all: '$0' },
+  gpu: { float: '@floor($0)', all: '$0' },
+});
+
+/** Elementwise ceiling. */
+export const ceil = unaryOp('ceil', {
+  rule: 'same',
+  cost: CHEAP,
+  c: { f: 'ceilf($0)', d: 'ceil($0)', all: '$0' },
+  gpu: { float: '@ceil($0)', all: '$0' },
+});
+
+/** Elementwise rounding, half to even. */
+export const round = unaryOp('round', {
+  rule: 'same',
+  cost: CHEAP,
+  c: { f: 'rintf($0)', d: 'rint($0)', all: '$0' },
+  gpu: { float: '@rint($0)', all: '$0' },
+});
+
+/** Elementwise rounding toward zero. */
+export const trunc = unaryOp('trunc', {
+  rule: 'same',
+  cost: CHEAP,
+  c: { f: 'truncf($0)', d: 'trunc($0)', all: '$0' },
+  gpu: { float: '@trunc($0)', all: '$0' },
+});
+
+/** Elementwise square root. */
+export const sqrt = unaryOp('sqrt', {
+  rule: 'float',
+  cost: DIV,
+  c: { f: 'sqrtf($0)', d: 'sqrt($0)' },
+  gpu: { float: '@sqrt($0)' },
+});
+
+/** Elementwise `1 / sqrt(x)`. */
+export const rsqrt = unaryOp('rsqrt', {
+  rule: 'float',
+  cost: DIV,
+  c: { f: '(1.0f / sqrtf($0))', d: '(1.0 / sqrt($0))' },
+  gpu: { f: '(1.0f / @sqrt($0))', d: '(1.0 / @sqrt($0))' },
+});
+
+/** Elementwise `1 / x`. */
+export const reciprocal = unaryOp('reciprocal', {
+  rule: 'float',
+  cost: DIV,
+  both: { f: '(1.0f / $0)', d: '(1.0 / $0)' },
+});
+
+/** Elementwise `e^x`. */
+export const exp = unaryOp('exp', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_expf($0)', d: 'exp($0)' },
+  gpu: { float: '@exp($0)' },
+});
+
+/** Elementwise `2^x`. */
+export const exp2 = unaryOp('exp2', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_exp2f($0)', d: 'exp2($0)' },
+  gpu: { float: '@exp2($0)' },
+});
+
+/** Elementwise `e^x - 1`, accurate near 0. */
+export const expm1 = unaryOp('expm1', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_expm1f($0)', d: 'expm1($0)' },
+  gpu: { float: '@expm1($0)' },
+});
+
+/** Elementwise natural logarithm. */
+export const log = unaryOp('log', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_logf($0)', d: 'log($0)' },
+  gpu: { float: '@log($0)' },
+});
+
+/** Elementwise base-2 logarithm. */
+export const log2 = unaryOp('log2', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_log2f($0)', d: 'log2($0)' },
+  gpu: { float: '@log2($0)' },
+});
+
+/** Elementwise base-10 logarithm. */
+export const log10 = unaryOp('log10', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_log10f($0)', d: 'log10($0)' },
+  gpu: { f: '(float)%log10((double)$0)', d: '@log10($0)' },
+});
+
+/** Elementwise `log(1 + x)`, accurate near 0. */
+export const log1p = unaryOp('log1p', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_log1pf($0)', d: 'log1p($0)' },
+  gpu: { float: '@log1p($0)' },
+});
+
+/** Elementwise sine. */
+export const sin = unaryOp('sin', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_sinf($0)', d: 'sin($0)' },
+  gpu: { float: '@sin($0)' },
+});
+
+/** Elementwise cosine. */
+export const cos = unaryOp('cos', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_cosf($0)', d: 'cos($0)' },
+  gpu: { float: '@cos($0)' },
+});
+
+/** Elementwise tangent. */
+export const tan = unaryOp('tan', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_tanf($0)', d: 'tan($0)' },
+  gpu: { f: '(float)%tan((double)$0)', d: '@tan($0)' },
+});
+
+/** Elementwise inverse sine. */
+export const arcsin = unaryOp('arcsin', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'asinf($0)', d: 'asin($0)' },
+  gpu: { f: '(float)%asin((double)$0)', d: '@asin($0)' },
+});
+
+/** Elementwise inverse cosine. */
+export const arccos = unaryOp('arccos', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'acosf($0)', d: 'acos($0)' },
+  gpu: { f: '(float)%acos((double)$0)', d: '@acos($0)' },
+});
+
+/** Elementwise inverse tangent. */
+export const arctan = unaryOp('arctan', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'atanf($0)', d: 'atan($0)' },
+  gpu: { f: '(float)%atan((double)$0)', d: '@atan($0)' },
+});
+
+/** Elementwise hyperbolic sine. */
+export const sinh = unaryOp('sinh', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_sinhf($0)', d: 'sinh($0)' },
+  gpu: { f: '(float)%sinh((double)$0)', d: '@sinh($0)' },
+});
+
+/** Elementwise hyperbolic cosine. */
+export const cosh = unaryOp('cosh', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_coshf($0)', d: 'cosh($0)' },
+  gpu: { f: '(float)%cosh((double)$0)', d: '@cosh($0)' },
+});
+
+/** Elementwise hyperbolic tangent. */
+export const tanh = unaryOp('tanh', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_tanhf($0)', d: 'tanh($0)' },
+  gpu: { float: '@tanh($0)' },
+});
+
+/** Elementwise inverse hyperbolic sine. */
+export const arcsinh = unaryOp('arcsinh', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'asinhf($0)', d: 'asinh($0)' },
+  gpu: { f: '(float)%asinh((double)$0)', d: '@asinh($0)' },
+});
+
+/** Elementwise inverse hyperbolic cosine. */
+export const arccosh = unaryOp('arccosh', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'acoshf($0)', d: 'acosh($0)' },
+  gpu: { f: '(float)%acosh((double)$0)', d: '@acosh($0)' },
+});
+
+/** Elementwise inverse hyperbolic tangent. */
+export const arctanh = unaryOp('arctanh', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'atanhf($0)', d: 'atanh($0)' },
+  gpu: { f: '(float)%atanh((double)$0)', d: '@atanh($0)' },
+});
+
+/** Elementwise error function. */
+export const erf = unaryOp('erf', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_erff($0)', d: 'erf($0)' },
+  gpu: { float: '@erf($0)' },
+});
+
+/** Elementwise inverse error function. */
+export const erfinv = unaryOp('erfinv', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  both: { f: '(float)ma_erfinv((double)$0)', d: 'ma_erfinv($0)' },
+});
+
+// sigmoid, gelu and silu call prelude helpers, accurate in the tails (see the dialects'
+// preludes): e^-x overflows for x < -88.7 in float while silu(-89) = -2e-37 is still
+// normal, and 1 + erf(x/sqrt2) cancels for x < 0 (gelu(-5) was 4% off, gelu(-7) 0).
+
+/** Elementwise logistic sigmoid `1 / (1 + e^-x)`. */
+export const sigmoid = unaryOp('sigmoid', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_sigmoidf($0)', d: 'ma_sigmoid_d($0)' },
+  gpu: { f: 'ma_sigmoid_f($0)', d: 'ma_sigmoid_d($0)' },
+});
+
+/** Elementwise GELU, exact form `0.5 x (1 + erf(x / sqrt 2))`. */
+export const gelu = unaryOp('gelu', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_geluf($0)', d: 'ma_gelu_d($0)' },
+  gpu: { f: 'ma_gelu_f($0)', d: 'ma_gelu_d($0)' },
+});
+
+/** Elementwise SiLU `x * sigmoid(x)`. */
+export const silu = unaryOp('silu', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'ma_siluf($0)', d: 'ma_silu_d($0)' },
+  gpu: { f: 'ma_silu_f($0)', d: 'ma_silu_d($0)' },
+});
+
+/** Elementwise NaN test (bool). */
+export const isnan = unaryOp('isnan', {
+  rule: 'predicate',
+  cost: CHEAP,
+  both: { float: '(uint8_t)($0 != $0)', all: '(uint8_t)0' },
+});
+
+/** Elementwise ±Inf test (bool). */
+export const isinf = unaryOp('isinf', {
+  rule: 'predicate',
+  cost: CHEAP,
+  c: { f: '(uint8_t)(fabsf($0) == INFINITY)', d: '(uint8_t)(fabs($0) == INFINITY)', all: '(uint8_t)0' },
+  gpu: { float: '(uint8_t)(@fabs($0) == INFINITY)', all: '(uint8_t)0' },
+});
+
+/** Elementwise finiteness test (bool). */
+export const isfinite = unaryOp('isfinite', {
+  rule: 'predicate',
+  cost: CHEAP,
+  both: { float: '(uint8_t)(($0 - $0) == 0)', all: '(uint8_t)1' },
+});
+
+/** Elementwise logical not (bool). */
+export const logicalNot = unaryOp('logicalNot', {
+  rule: 'logical',
+  cost: CHEAP,
+  both: { all: '(uint8_t)!$0' },
+});
+
+/** Elementwise bitwise not (integers and bool). */
+export const bitwiseNot = unaryOp('bitwiseNot', {
+  rule: 'bitwise',
+  cost: CHEAP,
+  both: { b: '(uint8_t)!$0', int: '(T)~$0' },
+});
+
+/** Elementwise `a + b` with broadcasting (integers wrap). */
+export const add = binaryOp('add', {
+  rule: 'arith',
+  cost: CHEAP,
+  both: { b: '(uint8_t)($0 | $1)', int: '(T)((W)$0 + (W)$1)', float: '($0 + $1)' },
+});
+
+/** Elementwise `a - b`. */
+export const subtract = binaryOp('subtract', {
+  rule: 'arithNoBool',
+  cost: CHEAP,
+  both: { int: '(T)((W)$0 - (W)$1)', float: '($0 - $1)' },
+});
+
+/** Elementwise `a * b`. */
+export const multiply = binaryOp('multiply', {
+  rule: 'arith',
+  cost: CHEAP,
+  both: { b: '(uint8_t)($0 & $1)', int: '(T)((W)$0 * (W)$1)', float: '($0 * $1)' },
+});
+
+/** Elementwise true division (integers give float32). */
+export const divide = binaryOp('divide', {
+  rule: 'float',
+  cost: DIV,
+  both: { float: '($0 / $1)' },
+});
+
+/** Elementwise floor division (integer division by zero gives 0). */
+export const floorDivide = binaryOp('floorDivide', {
+  rule: 'intDiv',
+  cost: DIV,
+  both: { int: 'ma_floordiv_N($0, $1)', f: '(float)ma_floordiv_d($0, $1)', d: 'ma_floordiv_d($0, $1)' },
+});
+
+/** Elementwise remainder with the sign of the divisor (integer `x % 0` gives 0). */
+export const remainder = binaryOp('remainder', {
+  rule: 'intDiv',
+  cost: DIV,
+  both: { int: 'ma_rem_N($0, $1)', f: '(float)ma_rem_d($0, $1)', d: 'ma_rem_d($0, $1)' },
+});
+
+/** Elementwise `a ** b`. */
+export const power = binaryOp('power', {
+  rule: 'intDiv',
+  cost: TRANSCENDENTAL,
+  c: { int: 'ma_pow_N($0, $1)', f: 'powf($0, $1)', d: 'pow($0, $1)' },
+  gpu: { int: 'ma_pow_N($0, $1)', f: '(float)%pow((double)$0, (double)$1)', d: '@pow($0, $1)' },
+});
+
+// maximum and minimum: NaN-propagating; in C as mask blends, since GCC turns a ternary
+// max feeding a ternary min (clip) into control flow it cannot vectorize under
+// -fno-trapping-math.
+
+/** Elementwise maximum (NaN propagates). */
+export const maximum = binaryOp('maximum', {
+  rule: 'arith',
+  cost: CHEAP,
+  c: { b: '(uint8_t)($0 | $1)', int: '($0 > $1 ? $0 : $1)', f: 'ma__self(($0 > $1) | ($0 != $0), $0, $1)', d: 'ma__seld(($0 > $1) | ($0 != $0), $0, $1)' },
+  gpu: { b: '(uint8_t)($0 | $1)', int: '($0 > $1 ? $0 : $1)', float: '(($0 > $1 || $0 != $0) ? $0 : $1)' },
+});
+
+/** Elementwise minimum (NaN propagates). */
+export const minimum = binaryOp('minimum', {
+  rule: 'arith',
+  cost: CHEAP,
+  c: { b: '(uint8_t)($0 & $1)', int: '($0 < $1 ? $0 : $1)', f: 'ma__self(($0 < $1) | ($0 != $0), $0, $1)', d: 'ma__seld(($0 < $1) | ($0 != $0), $0, $1)' },
+  gpu: { b: '(uint8_t)($0 & $1)', int: '($0 < $1 ? $0 : $1)', float: '(($0 < $1 || $0 != $0) ? $0 : $1)' },
+});
+
+/** Elementwise `atan2(a, b)`. */
+export const arctan2 = binaryOp('arctan2', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  c: { f: 'atan2f($0, $1)', d: 'atan2($0, $1)' },
+  gpu: { f: '(float)%atan2((double)$0, (double)$1)', d: '@atan2($0, $1)' },
+});
+
+/** Elementwise `log(e^a + e^b)`, without overflow. */
+export const logaddexp = binaryOp('logaddexp', {
+  rule: 'float',
+  cost: TRANSCENDENTAL,
+  both: { f: '(float)ma_logaddexp((double)$0, (double)$1)', d: 'ma_logaddexp($0, $1)' },
+});
+
+/** Elementwise `a == b` (bool). */
+export const equal = binaryOp('equal', {
+  rule: 'compare',
+  cost: CHEAP,
+  both: { all: '(uint8_t)($0 == $1)' },
+});
+
+/** Elementwise `a != b` (bool). */
+export const notEqual = binaryOp('notEqual', {
+  rule: 'compare',
+  cost: CHEAP,
+  both: { all: '(uint8_t)($0 != $1)' },
+});
+
+/** Elementwise `a < b` (bool). */
+export const less = binaryOp('less', {
+  rule: 'compare',
+  cost: CHEAP,
+  both: { all: '(uint8_t)($0 < $1)' },
+});
+
+/** Elementwise `a <= b` (bool). */
+export const lessEqual = binaryOp('lessEqual', {
+  rule: 'compare',
+  cost: CHEAP,
+  both: { all: '(uint8_t)($0 <= $1)' },
+});
+
+/** Elementwise `a > b` (bool). */
+export const greater = binaryOp('greater', {
+  rule: 'compare',
+  cost: CHEAP,
+  both: { all: '(uint8_t)($0 > $1)' },
+});
+
+/** Elementwise `a >= b` (bool). */
+export const greaterEqual = binaryOp('greaterEqual', {
+  rule: 'compare',
+  cost: CHEAP,
+  both: { all: '(uint8_t)($0 >= $1)' },
+});
+
+/** Elementwise logical and (bool). */
+export const logicalAnd = binaryOp('logicalAnd', {
+  rule: 'logical',
+  cost: CHEAP,
+  both: { all: '(uint8_t)($0 & $1)' },
+});
+
+/** Elementwise logical or (bool). */
+export const logicalOr = binaryOp('logicalOr', {
+  rule: 'logical',
+  cost: CHEAP,
+  both: { all: '(uint8_t)($0 | $1)' },
+});
+
+/** Elementwise logical xor (bool). */
+export const logicalXor = binaryOp('logicalXor', {
+  rule: 'logical',
+  cost: CHEAP,
+  both: { all: '(uint8_t)($0 ^ $1)' },
+});
+
+/** Elementwise bitwise and. */
+export const bitwiseAnd = binaryOp('bitwiseAnd', {
+  rule: 'bitwise',
+  cost: CHEAP,
+  both: { all: '(T)($0 & $1)' },
+});
+
+/** Elementwise bitwise or. */
+export const bitwiseOr = binaryOp('bitwiseOr', {
+  rule: 'bitwise',
+  cost: CHEAP,
+  both: { all: '(T)($0 | $1)' },
+});
+
+/** Elementwise bitwise xor. */
+export const bitwiseXor = binaryOp('bitwiseXor', {
+  rule: 'bitwise',
+  cost: CHEAP,
+  both: { all: '(T)($0 ^ $1)' },
+});
+
+/** Elementwise `a << b` (shifts outside [0, bits) give 0). */
+export const leftShift = binaryOp('leftShift', {
+  rule: 'shift',
+  cost: CHEAP,
+  both: { int: 'ma_shl_N($0, $1)' },
+});
+
+/** Elementwise `a >> b`, arithmetic for signed types. */
+export const rightShift = binaryOp('rightShift', {
+  rule: 'shift',
+  cost: CHEAP,
+  both: { int: 'ma_shr_N($0, $1)' },
+});
+
+// The functions by op name, checked against mapped types over the vocabulary: tsc
+// rejects an op of core/vocabulary.ts without a block here (or a block not in the
+// vocabulary). The methods (a.tanh(), a.add(b)) are installed from the vocabulary by
+// methods.ts.
+const unaryFunctions = {
+  negative,
+  abs,
+  sign,
+  square,
+  relu,
+  floor,
+  ceil,
+  round,
+  trunc,
+  sqrt,
+  rsqrt,
+  reciprocal,
+  exp,
+  exp2,
+  expm1,
+  log,
+  log2,
+  log10,
+  log1p,
+  sin,
+  cos,
+  tan,
+  arcsin,
+  arccos,
+  arctan,
+  sinh,
+  cosh,
+  tanh,
+  arcsinh,
+  arccosh,
+  arctanh,
+  erf,
+  erfinv,
+  sigmoid,
+  gelu,
+  silu,
+  isnan,
+  isinf,
+  isfinite,
+  logicalNot,
+  bitwiseNot,
+} satisfies { readonly [K in UnaryOp]: (x: ArrayLike) => MetalArray };
+
+const binaryFunctions = {
+  add,
+  subtract,
+  multiply,
+  divide,
+  floorDivide,
+  remainder,
+  power,
+  maximum,
+  minimum,
+  arctan2,
+  logaddexp,
+  equal,
+  notEqual,
+  less,
+  lessEqual,
+  greater,
+  greaterEqual,
+  logicalAnd,
+  logicalOr,
+  logicalXor,
+  bitwiseAnd,
+  bitwiseOr,
+  bitwiseXor,
+  leftShift,
+  rightShift,
+} satisfies { readonly [K in BinaryOp]: (a: ArrayLike, b: ArrayLike) => MetalArray };
+
+void unaryFunctions;
+void binaryFunctions;
