@@ -25,15 +25,31 @@ import {
 import { libFlat, type MA, ma } from './lib-eval.js';
 
 export const SCALE = Number(process.env.MA_PROPERTY_SCALE ?? 1);
+/** MA_PROPERTY_SEED (and MA_PROPERTY_PATH, both printed by fast-check on a failure) replay a run. */
 export const SEED = process.env.MA_PROPERTY_SEED === undefined ? undefined : Number(process.env.MA_PROPERTY_SEED);
-export const runs = (n: number): number => Math.max(1, Math.round(n * SCALE));
-export const params = (numRuns: number): fc.Parameters<unknown> => ({
-  numRuns: runs(numRuns),
+export const PATH = process.env.MA_PROPERTY_PATH;
+/** `n` runs scaled by MA_PROPERTY_SCALE, never fewer than `min`. */
+export const runs = (n: number, min = 1): number => Math.max(min, Math.round(n * SCALE));
+/**
+ * fast-check parameters: the run count is enforced (a property interrupted by the time
+ * limit fails instead of passing with fewer runs), and the seed is fixed by
+ * MA_PROPERTY_SEED or printed with any failure.
+ */
+export const params = (numRuns: number, minRuns = 1): fc.Parameters<unknown> => ({
+  numRuns: runs(numRuns, minRuns),
   ...(SEED === undefined ? {} : { seed: SEED }),
+  ...(PATH === undefined ? {} : { path: PATH }),
   // shrinking re-runs the library (and compiles kernels): bound the time of one property
-  interruptAfterTimeLimit: 45_000,
+  // below the test's timeout; reaching it is a failure (the best counterexample so far is
+  // reported), never a pass with fewer runs
+  interruptAfterTimeLimit: 560_000,
+  markInterruptAsFailure: true,
 });
-export const TIMEOUT = 300_000;
+/** Per-test timeout: cold kernel compiles on a loaded 2-core machine take seconds each. */
+export const TIMEOUT = 600_000;
+
+/** Runs of every per-dtype property (whatever MA_PROPERTY_SCALE says, never fewer). */
+export const PER_DTYPE_RUNS = 25;
 
 /** Runs fn and returns what it threw (or null). */
 export function thrown(fn: () => unknown): unknown {
