@@ -63,10 +63,8 @@ describe(`random graphs with reductions, scans, products and gathers anywhere${F
           }
           checkGraph(c);
         }),
-        // no shrinking: every shrink step compiles new kernels (minutes on a loaded
-        // machine); the failure message holds the whole graph as code, and the seed and
-        // path that fast-check prints replay it (MA_PROPERTY_SEED, MA_PROPERTY_PATH)
-        { ...params(RUNS_PER_DTYPE, RUNS_PER_DTYPE), endOnFailure: true },
+        // no shrinking (params): the failure message holds the whole graph as code
+        params(RUNS_PER_DTYPE, RUNS_PER_DTYPE),
       );
       const missing = COMBINE_OPS.filter((op: CombineOp) => feasible(op, dtype) && !covered.has(`${op} ${dtype}`));
       expect(missing, `ops never drawn on ${dtype}`).toEqual([]);

@@ -16,6 +16,10 @@
  * - logsumexp, logSoftmax: (n + 16) u (1 + max|x|) absolute (the shift and exp/log);
  * - softmax: that absolute error of the exponent, relative to the element;
  * - norm: (n + 16) u (2 + |p| + 1/|p|) relative (max/min/count norms: exact up to rounding).
+ * float16/bfloat16 logsumexp, softmax, logSoftmax and norm take their elementwise steps in
+ * the dtype itself (only sums accumulate wider), so those add 8 u_h (1 + max|x| + |x_i| +
+ * log(n + 1)) to the exponent's error (norm: 8 u_h (2 + |p| + 1/|p|) relative), u_h the
+ * dtype's unit roundoff (see allowed()).
  * Checked where every input is finite and of magnitude in [2^-40, 2^40] (or zero), so no
  * float32 step may overflow or underflow; outside, the formula bounds still apply.
  */
@@ -84,12 +88,31 @@ function rowsOf(c: CompositeCall, x: RefArray): number[][] {
   return R.reductionGroups(shape, axes, c.keepdims).groups.map((idx) => idx.map((i) => xs[i]));
 }
 
+/**
+ * Unit roundoff of the steps that float16/bfloat16 logsumexp, softmax, logSoftmax and norm
+ * take in their own dtype (src/ops/reduce.ts: only mean, var and std go through float32;
+ * sums accumulate in double). 0 for the other dtypes, whose steps are covered by `u`.
+ */
+function halfStepRoundoff(op: CompositeOp, d: DType): number {
+  if (op === 'mean' || op === 'var' || op === 'std') return 0;
+  if (d === 'float16') return 2 ** -11;
+  if (d === 'bfloat16') return 2 ** -8;
+  return 0;
+}
+
 /** The allowed |got - want| for one element (want: the float64 oracle value). */
-function allowed(c: CompositeCall, row: readonly number[], want: number, xi: number, d: DType): number {
+function allowed(c: CompositeCall, row: readonly number[], want: number, xi: number, d: DType, maxAbs: number): number {
   const u = d === 'float64' ? 2 ** -53 : 2 ** -24;
   const n = row.length;
   const rounding = 2 * R.ulp(want, d);
-  const maxAbs = row.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  // A half-precision step rounds x - shift (|.| <= maxAbs + |x_i|), each exp (relative
+  // error u_h (1 + |t_j|), so the sum's relative error is u_h (1 + 2 maxAbs)), the sum
+  // to the dtype, the log (|log s| <= log n + ...) and the last subtract or divide:
+  // at most 4 u_h (1 + maxAbs + |x_i| + log(n + 1)) absolute in the exponent, doubled
+  // for the second-order terms. Norms: the abs, power (or square), sum rounding and
+  // root each add u_h relative, scaled by p and 1/p.
+  const uh = halfStepRoundoff(c.op, d);
+  const halfExponent = 8 * uh * (1 + maxAbs + Math.abs(xi) + Math.log(n + 1));
   switch (c.op) {
     case 'mean':
       return rounding + (n + 2) * u * (row.reduce((s, v) => s + Math.abs(v), 0) / n);
@@ -108,13 +131,18 @@ function allowed(c: CompositeCall, row: readonly number[], want: number, xi: num
     }
     case 'logsumexp':
     case 'logSoftmax':
-      return rounding + (n + 16) * u * (1 + maxAbs + Math.abs(xi));
-    case 'softmax':
-      return rounding + Math.abs(want) * Math.expm1((n + 16) * u * (1 + maxAbs + Math.abs(xi))) + 2 * R.ulp(0, d);
+      return rounding + (n + 16) * u * (1 + maxAbs + Math.abs(xi)) + halfExponent;
+    case 'softmax': {
+      // the exponent's error δ scales the element by e^±δ; a softmax value is at most 1,
+      // so where e^δ overflows (|x| near 2^40 in float32: δ in the hundreds) anything in
+      // [0, 1] is allowed (0 · Inf would be NaN and reject everything)
+      const grow = Math.expm1((n + 16) * u * (1 + maxAbs + Math.abs(xi)) + halfExponent);
+      return rounding + Math.min(1, Number.isFinite(grow) ? Math.abs(want) * grow : 1) + 2 * R.ulp(0, d);
+    }
     case 'norm': {
       const p = c.ord === null || c.ord === 'fro' ? 2 : c.ord;
       if (p === 0 || !Number.isFinite(p)) return rounding;
-      return rounding + Math.abs(want) * (n + 16) * u * (2 + Math.abs(p) + 1 / Math.abs(p));
+      return rounding + Math.abs(want) * ((n + 16) * u + 8 * uh) * (2 + Math.abs(p) + 1 / Math.abs(p));
     }
   }
 }
@@ -129,6 +157,8 @@ export function checkComposite(what: string, c: CompositeCall, x: RefArray, got:
   if (want.length !== got.length) return `${what}: ${got.length} values, the oracle has ${want.length}`;
   const rows = rowsOf(c, x);
   const xs = R.toFlat(x).map((s) => R.toNumber(s));
+  // softmax rows are shared by their elements: max |x| once per row, not per element
+  const maxAbsOf = new Map<readonly number[], number>();
   const bad: string[] = [];
   for (let i = 0; i < want.length && bad.length < 4; i++) {
     const w = want[i];
@@ -136,7 +166,12 @@ export function checkComposite(what: string, c: CompositeCall, x: RefArray, got:
     // NaN/Inf results (empty rows, ddof >= n, log of 0) are the formula bounds' to check
     if (!Number.isFinite(w)) continue;
     const xi = c.op === 'softmax' || c.op === 'logSoftmax' ? xs[i] : 0;
-    const tol = allowed(c, rows[i], w, xi, d);
+    let maxAbs = maxAbsOf.get(rows[i]);
+    if (maxAbs === undefined) {
+      maxAbs = rows[i].reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      maxAbsOf.set(rows[i], maxAbs);
+    }
+    const tol = allowed(c, rows[i], w, xi, d, maxAbs);
     if (!(Math.abs(g - w) <= tol)) bad.push(`  [${i}] got ${g}, float64 oracle ${w}, allowed ±${tol.toPrecision(3)} (${d})`);
   }
   return bad.length > 0 ? `${what}: off the float64 oracle\n${bad.join('\n')}` : null;
