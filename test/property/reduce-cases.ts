@@ -25,8 +25,21 @@ import {
 import { libFlat, type MA, ma } from './lib-eval.js';
 
 export const SCALE = Number(process.env.MA_PROPERTY_SCALE ?? 1);
-/** MA_PROPERTY_SEED (and MA_PROPERTY_PATH, both printed by fast-check on a failure) replay a run. */
-export const SEED = process.env.MA_PROPERTY_SEED === undefined ? undefined : Number(process.env.MA_PROPERTY_SEED);
+/**
+ * The seed of every property: MA_PROPERTY_SEED (with MA_PROPERTY_PATH, both printed by
+ * fast-check on a failure) replays a run; MA_PROPERTY_SEED=random draws a new seed per
+ * property. Unset, it is the UTC day's number: the cases change every day, and the runs of
+ * one day draw the same graphs, so they find their kernels in the disk cache (a cold run
+ * compiles about a thousand kernels, most of the suite's time on a 2-core machine).
+ */
+export const SEED: number | undefined = seedOf(process.env.MA_PROPERTY_SEED);
+function seedOf(setting: string | undefined): number | undefined {
+  if (setting === 'random') return undefined;
+  if (setting === undefined || setting === '') return Math.floor(Date.now() / 86_400_000);
+  const seed = Number(setting);
+  if (!Number.isInteger(seed)) throw new Error(`MA_PROPERTY_SEED must be an integer or 'random', got '${setting}'`);
+  return seed;
+}
 export const PATH = process.env.MA_PROPERTY_PATH;
 /** MA_PROPERTY_SHRINK=1: shrink a failing case (slow: each step evaluates the library again). */
 export const SHRINK = process.env.MA_PROPERTY_SHRINK === '1';

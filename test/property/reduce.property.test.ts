@@ -312,9 +312,10 @@ describe(`(a) reductions × dtypes vs the oracle${FLOAT64_NOTE}`, () => {
           const shape = drawReductionShape(d);
           const profile = pick(d, PROFILES);
           const root = drawInput(d, dtype, shape, profile);
-          // a handful of ops per input bounds the number of kernels compiled per run
+          // one op per input, sometimes a few: each op compiles new kernels (the suite's
+          // cost), and the round-robin first op already covers every (op × dtype) pair
           const first = ALL_OPS[k++ % ALL_OPS.length];
-          const names = [first, ...ALL_OPS.filter((n) => n !== first && chance(d, 15))];
+          const names = [first, ...ALL_OPS.filter((n) => n !== first && chance(d, 5))];
           for (const n of names) drawn.add(n);
           runOps(
             root,
