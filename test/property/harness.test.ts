@@ -257,6 +257,43 @@ describe('composites against the float64 oracle (reduce-composite.ts)', () => {
   });
 });
 
+describe('composites of half and wide inputs against the float64 oracle (reduce-composite.ts)', () => {
+  const call = (op: CompositeCall['op'], axis: R.Axes = -1, ord: R.NormOrd = null): CompositeCall => ({ op, axis, keepdims: false, ddof: 0, ord });
+  const f16 = (xs: number[]) => R.fromFlat('float16', [xs.length], xs);
+
+  it('a softmax whose exponent error overflows e^δ allows [0, 1], not NaN (which rejected every value)', () => {
+    // uint32-sized values in float32: δ is in the hundreds, the tolerance 1
+    const x = R.fromFlat('float32', [3], [Math.fround(1056719497), 1, 94]);
+    const want = R.toFlat(R.softmax(x, null)) as number[];
+    expect(checkComposite('softmax', call('softmax', null), x, want, 'float32')).toBeNull();
+    expect(checkComposite('softmax', call('softmax', null), x, [1, 0.5, 0], 'float32')).toBeNull();
+  });
+
+  it('float16 logSoftmax stepping in float16 passes, one off by 0.5 does not', () => {
+    const x = f16([1.2890625, -5.5, 0.876953125, -6, 2.5]);
+    const want = R.toFlat(R.logSoftmax(x, -1)) as number[];
+    // each element rounded through float16 steps: within a few float16 ulps of (1 + max|x|)
+    const halfSteps = want.map((v) => R.roundFloat(v + 4 * 2 ** -11 * 7, 'float16'));
+    expect(checkComposite('logSoftmax', call('logSoftmax'), x, halfSteps, 'float16')).toBeNull();
+    expect(
+      checkComposite(
+        'logSoftmax',
+        call('logSoftmax'),
+        x,
+        want.map((v, i) => (i === 1 ? v + 0.5 : v)),
+        'float16',
+      ),
+    ).not.toBeNull();
+  });
+
+  it('a float16 1-norm past 65504 may be Inf; one in range may not', () => {
+    const big = f16([-65504, 13448, 5, -1]);
+    expect(checkComposite('norm', call('norm', -1, 1), big, [Number.POSITIVE_INFINITY], 'float16')).toBeNull();
+    const small = f16([-6504, 1348, 5, -1]);
+    expect(checkComposite('norm', call('norm', -1, 1), small, [Number.POSITIVE_INFINITY], 'float16')).not.toBeNull();
+  });
+});
+
 describe('tolerance compare', () => {
   it('exact ops are exact, NaN = NaN, -0 = +0', () => {
     expect(compare([1, Number.NaN, -0], [1, Number.NaN, 0], 'float32', ['add'])).toBeNull();
