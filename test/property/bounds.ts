@@ -27,6 +27,7 @@ import * as R from '../reference/index.js';
 import type { BinaryOp, DType, RefArray, Scalar, UnaryOp } from '../reference/index.js';
 import { applyView, evalRef, isScalar, type Arg, type Node, topoOrder } from './graphs.js';
 import { allowedError, inputScale, isInexact, minNormal, sameValue, toleranceOf } from './tolerance.js';
+import { combineBounds } from './reduce-nodes.js';
 
 /** Abstract value of one element. */
 export interface Abs {
@@ -748,6 +749,9 @@ export function evalBounds(root: Node): Map<Node, Bounds> {
       }
       case 'split':
         b = mapBounds(get(n.x), (a) => R.split(a, n.sections, n.axis ?? 0)[n.part]);
+        break;
+      default:
+        b = combineBounds(n, get, val);
         break;
     }
     out.set(n, b);

@@ -30,19 +30,10 @@ import {
 } from './graphs.js';
 import { BINARY_FN, BINARY_METHOD, buildLib, disposeAll, libBits, libFlat, type MA, ma, makeLeaf, type Operand, UNARY_FN, UNARY_METHOD } from './lib-eval.js';
 import { compare, inputScale } from './tolerance.js';
+import { PER_DTYPE_RUNS, params, TIMEOUT } from './reduce-cases.js';
 import { BACKEND_DTYPES, expectFloat64Refused, FLOAT64_NOTE, HAS_FLOAT64, TEST_BACKEND } from '../support/backend.js';
 
-const SCALE = Number(process.env.MA_PROPERTY_SCALE ?? 1);
-const SEED = process.env.MA_PROPERTY_SEED === undefined ? undefined : Number(process.env.MA_PROPERTY_SEED);
-const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
-const params = (numRuns: number): fc.Parameters<unknown> => ({
-  numRuns: runs(numRuns),
-  ...(SEED === undefined ? {} : { seed: SEED }),
-  // shrinking re-runs the library (and compiles kernels): bound the total time of one
-  // property (runs plus shrinking; a failure found before the limit is still reported)
-  interruptAfterTimeLimit: 45_000,
-});
-const TIMEOUT = 300_000;
+// run counts, seed replay and the enforced run count are shared with the other suites
 
 beforeAll(() => {
   ma.setFusion(true);
@@ -125,7 +116,7 @@ describe(`(a) every op × every dtype vs the oracle${FLOAT64_NOTE}`, () => {
           }
           if (problems.length > 0) throw new Error(`${problems.join('\n')}\ninput: ${leafCode(leaf)}`);
         }),
-        params(5),
+        params(PER_DTYPE_RUNS, PER_DTYPE_RUNS),
       );
     },
     TIMEOUT,
@@ -189,7 +180,7 @@ describe(`(a) every op × every dtype vs the oracle${FLOAT64_NOTE}`, () => {
             throw new Error(`${problems.join('\n')}\nleft: ${left}\nright: ${right}${useMethod ? '\n(method form)' : ''}`);
           }
         }),
-        params(5),
+        params(PER_DTYPE_RUNS, PER_DTYPE_RUNS),
       );
     },
     TIMEOUT,

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import * as R from '../reference/index.js';
 import type { BinaryOp, DType, RefArray, Scalar, SliceSpec, UnaryOp } from '../reference/index.js';
 import { BACKEND_DTYPES } from '../support/backend.js';
+import { buildCombining, buildRoot, NEEDS_AXIS, type Want } from './graph-combine.js';
 
 // ---------------------------------------------------------------------------------
 // AST
@@ -105,7 +106,61 @@ export interface SplitNode extends Typed {
   part: number;
 }
 
-export type Node = LeafNode | UnaryNode | BinaryNode | WhereNode | ClipNode | CastNode | ViewNode | JoinNode | SplitNode;
+/** The reductions a graph node can hold (softmax/logSoftmax keep the shape: SoftmaxNode). */
+export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'mean' | 'any' | 'all' | 'logsumexp' | 'var' | 'std' | 'countNonzero' | 'norm' | 'argmax' | 'argmin';
+
+export { REDUCE_OPS } from './graph-combine.js';
+
+/** A reduction anywhere in the graph: ma.op(x, axis, keepdims) (var/std: ddof; norm: ord). */
+export interface ReduceNode extends Typed {
+  kind: 'reduce';
+  op: ReduceOp;
+  x: Node;
+  /** argmax/argmin: one axis or null. */
+  axis: R.Axes;
+  keepdims: boolean;
+  ddof: number;
+  ord: R.NormOrd;
+  /** x.op(...) instead of ma.op(x, ...) (not for countNonzero and norm). */
+  method: boolean;
+}
+
+export interface SoftmaxNode extends Typed {
+  kind: 'softmax';
+  op: 'softmax' | 'logSoftmax';
+  x: Node;
+  axis: number | number[];
+}
+
+export interface ScanNode extends Typed {
+  kind: 'scan';
+  op: R.ScanOp;
+  x: Node;
+  /** null: over the flattened array. */
+  axis: number | null;
+  reverse: boolean;
+  inclusive: boolean;
+}
+
+export interface MatmulNode extends Typed {
+  kind: 'matmul';
+  a: Node;
+  b: Node;
+}
+
+/** ma.take(x, indices, axis) with constant in-range (possibly negative) indices. */
+export interface TakeNode extends Typed {
+  kind: 'take';
+  x: Node;
+  indices: number[];
+  indexShape: number[];
+  axis: number;
+}
+
+/** Nodes that combine elements (reductions, scans, products, gathers). */
+export type CombiningNode = ReduceNode | SoftmaxNode | ScanNode | MatmulNode | TakeNode;
+
+export type Node = LeafNode | UnaryNode | BinaryNode | WhereNode | ClipNode | CastNode | ViewNode | JoinNode | SplitNode | CombiningNode;
 export type Arg = Node | ScalarNode;
 
 export function isScalar(a: Arg): a is ScalarNode {
@@ -216,11 +271,67 @@ export function evalRef(root: Node, perturb?: Perturb, memo: Map<Node, RefArray>
       case 'split':
         r = R.split(go(n.x), n.sections, n.axis ?? 0)[n.part];
         break;
+      default:
+        r = combineRef(n, go);
+        break;
     }
     memo.set(n, r);
     return r;
   };
   return go(root);
+}
+
+/** The oracle's value of a combining node, given the values of its operands. */
+export function combineRef(n: CombiningNode, go: (x: Node) => RefArray): RefArray {
+  switch (n.kind) {
+    case 'reduce':
+      return reduceRef(n, go(n.x));
+    case 'softmax':
+      return n.op === 'softmax' ? R.softmax(go(n.x), n.axis) : R.logSoftmax(go(n.x), n.axis);
+    case 'scan':
+      return R.scan(n.op, go(n.x), n.axis, n.reverse, n.inclusive);
+    case 'matmul':
+      return R.matmul(go(n.a), go(n.b));
+    case 'take':
+      return R.indexing.take(go(n.x), indexRef(n), n.axis);
+  }
+}
+
+/** The oracle's reduction `op` of `x` with the node's arguments. */
+export function reduceRef(n: Pick<ReduceNode, 'op' | 'axis' | 'keepdims' | 'ddof' | 'ord'>, x: RefArray): RefArray {
+  switch (n.op) {
+    case 'argmax':
+    case 'argmin': {
+      const axis = n.axis === null || n.axis === undefined ? null : typeof n.axis === 'number' ? n.axis : n.axis[0];
+      return n.op === 'argmax' ? R.argmax(x, axis, n.keepdims) : R.argmin(x, axis, n.keepdims);
+    }
+    case 'var':
+      return R.var(x, n.axis, n.keepdims, n.ddof);
+    case 'std':
+      return R.std(x, n.axis, n.keepdims, n.ddof);
+    case 'norm':
+      return R.norm(x, n.ord, n.axis, n.keepdims);
+    default:
+      return REF_AXES_REDUCE[n.op](x, n.axis, n.keepdims);
+  }
+}
+
+const REF_AXES_REDUCE: Readonly<
+  Record<Exclude<ReduceOp, 'argmax' | 'argmin' | 'var' | 'std' | 'norm'>, (x: RefArray, axis: R.Axes, keepdims: boolean) => RefArray>
+> = {
+  sum: R.sum,
+  prod: R.prod,
+  max: R.max,
+  min: R.min,
+  mean: R.mean,
+  any: R.any,
+  all: R.all,
+  logsumexp: R.logsumexp,
+  countNonzero: R.countNonzero,
+};
+
+export function indexRef(n: TakeNode): RefArray {
+  return R.fromFlat('int32', n.indexShape, n.indices);
 }
 
 /** All distinct nodes in evaluation order (children first). */
@@ -245,7 +356,13 @@ export function children(n: Node): Arg[] {
     case 'cast':
     case 'view':
     case 'split':
+    case 'reduce':
+    case 'softmax':
+    case 'scan':
+    case 'take':
       return [n.x];
+    case 'matmul':
+      return [n.a, n.b];
     case 'binary':
       return [n.a, n.b];
     case 'where':
@@ -262,7 +379,7 @@ export function children(n: Node): Arg[] {
 export function opsUsed(root: Node): string[] {
   const ops = new Set<string>();
   for (const n of topoOrder(root)) {
-    if (n.kind === 'unary' || n.kind === 'binary') ops.add(n.op);
+    if (n.kind === 'unary' || n.kind === 'binary' || n.kind === 'reduce' || n.kind === 'softmax' || n.kind === 'scan') ops.add(n.op);
     else if (n.kind === 'view') ops.add(n.view.op);
     else if (n.kind !== 'leaf') ops.add(n.kind);
   }
@@ -380,8 +497,16 @@ export interface Draw {
   int(min: number, max: number): number;
 }
 
+/**
+ * A uniform integer in [min, max]. fast-check biases `fc.integer` toward small values
+ * (a nominal 8% `chance` came out at 29-38%, and half the drawn arrays were empty);
+ * `noBias` keeps the draws uniform while shrinking still moves toward `min`. One
+ * factory, so fc.gen() caches one arbitrary per range.
+ */
+const uniformInteger = (min: number, max: number): fc.Arbitrary<number> => fc.noBias(fc.integer({ min, max }));
+
 export function drawFromGen(g: fc.GeneratorValue): Draw {
-  return { int: (min, max) => (min === max ? min : g(fc.integer, { min, max })) };
+  return { int: (min, max) => (min === max ? min : g(uniformInteger, min, max)) };
 }
 
 export function drawFromSeed(seed: number): Draw {
@@ -411,15 +536,69 @@ export function weighted<T>(d: Draw, items: readonly (readonly [number, T])[]): 
 // Shapes
 // ---------------------------------------------------------------------------------
 
-export const DIM_SIZES = [1, 2, 3, 5] as const;
+/**
+ * Dimension sizes of ordinary shapes with their weights: mostly small, some past the
+ * 16-byte vector widths (4 floats, 2 doubles, 8 halves, 16 bytes) and odd sizes that
+ * leave remainders.
+ */
+export const DIM_WEIGHTS: readonly (readonly [number, number])[] = [
+  [24, 1],
+  [16, 2],
+  [14, 3],
+  [8, 4],
+  [8, 5],
+  [6, 7],
+  [5, 8],
+  [4, 9],
+  [4, 16],
+  [3, 17],
+  [3, 33],
+  [2, 64],
+];
 
-export function drawDim(d: Draw, zeroPercent = 6): number {
-  return chance(d, zeroPercent) ? 0 : pick(d, DIM_SIZES);
+/** Sizes of the one long axis of a large shape: past the matmul tile (128) and past 1024-element rows. */
+export const LARGE_DIMS = [129, 200, 257, 513, 1025, 1031, 1100, 1500, 2049] as const;
+
+/** Percent of drawn shapes that get one long axis (LARGE_DIMS, clamped to the element budget). */
+export const LARGE_SHAPE_PERCENT = 10;
+
+/** Default element budget of a drawn shape. */
+export const SHAPE_BUDGET = 2100;
+
+/** One dimension of at most `limit` (>= 1) elements. */
+export function drawDim(d: Draw, limit = Number.MAX_SAFE_INTEGER): number {
+  const s = weighted(d, DIM_WEIGHTS);
+  return s <= limit ? s : d.int(1, Math.max(1, limit));
 }
 
-export function drawShape(d: Draw, minRank = 0, maxRank = 4, zeroPercent = 6): number[] {
+/**
+ * A random shape of rank minRank..maxRank. `emptyPercent` percent of the shapes hold one
+ * zero dim (the rest have none), LARGE_SHAPE_PERCENT percent have one long axis, and the
+ * element count stays within `budget` (a long axis is clamped to it).
+ */
+export function drawShape(d: Draw, minRank = 0, maxRank = 4, emptyPercent = 4, budget = SHAPE_BUDGET): number[] {
   const rank = d.int(minRank, maxRank);
-  return Array.from({ length: rank }, () => drawDim(d, zeroPercent));
+  if (rank === 0) return [];
+  const shape = new Array<number>(rank).fill(1);
+  const order = shuffle(
+    d,
+    shape.map((_, i) => i),
+  );
+  let left = budget;
+  let k = 0;
+  if (chance(d, LARGE_SHAPE_PERCENT)) {
+    const big = Math.max(1, Math.min(pick(d, LARGE_DIMS), budget));
+    shape[order[0]] = big;
+    left = Math.floor(budget / big);
+    k = 1;
+  }
+  for (; k < rank; k++) {
+    const s = drawDim(d, Math.max(1, left));
+    shape[order[k]] = s;
+    left = Math.floor(left / s);
+  }
+  if (chance(d, emptyPercent)) shape[d.int(0, rank - 1)] = 0;
+  return shape;
 }
 
 /** A shape that broadcasts to `shape` (leading dims dropped, some dims set to 1). */
@@ -539,6 +718,12 @@ export interface GraphOptions {
     concatenate: number;
     stack: number;
     split: number;
+    /** Reductions (sum ... argmin), anywhere in the graph: see graph-combine.ts. */
+    reduce: number;
+    softmax: number;
+    scan: number;
+    matmul: number;
+    take: number;
   };
   /** Percent chance that a binary/where/clip operand is a JS number. */
   scalarPercent: number;
@@ -555,17 +740,32 @@ export const DEFAULT_GRAPH_OPTIONS: GraphOptions = {
   dtypes: BACKEND_DTYPES,
   unaryOps: R.UNARY_OPS,
   binaryOps: R.BINARY_OPS,
-  weights: { unary: 30, binary: 30, where: 6, clip: 3, cast: 8, view: 20, concatenate: 4, stack: 2, split: 2 },
+  weights: {
+    unary: 30,
+    binary: 30,
+    where: 6,
+    clip: 3,
+    cast: 8,
+    view: 20,
+    concatenate: 4,
+    stack: 2,
+    split: 2,
+    reduce: 0,
+    softmax: 0,
+    scan: 0,
+    matmul: 0,
+    take: 0,
+  },
   scalarPercent: 25,
   sharePercent: 10,
-  maxElements: 1500,
+  maxElements: SHAPE_BUDGET,
   profile: DEFAULT_PROFILE,
 };
 
 /** Weak JS operands: small, wrapping, not representable in 16-bit floats, special. */
 const SCALARS = [2, -1, 0, 1, 3, 0.5, -2.5, 7, 300, -129, 1.5, 0.1, 1 / 3, 65536, 70000, 1e-8, 2 ** 31, 1e10, Number.NaN, Number.POSITIVE_INFINITY, -0];
 
-class Builder {
+export class Builder {
   nodes = 0;
   pool = new Map<string, Node[]>();
   constructor(
@@ -624,6 +824,11 @@ class Builder {
       [w.concatenate, 'concatenate'],
       [w.stack, 'stack'],
       [w.split, 'split'],
+      [w.reduce, 'reduce'],
+      [w.softmax, 'softmax'],
+      [w.scan, 'scan'],
+      [w.matmul, 'matmul'],
+      [w.take, 'take'],
     ] as const);
     const n = this.buildKind(kind, shape, depth);
     return this.remember(n ?? this.leaf(shape));
@@ -746,6 +951,12 @@ class Builder {
         const axis = ax === 0 && chance(d, 30) ? null : chance(d, 30) ? ax - shape.length : ax;
         return { kind: 'split', x, sections, axis, part, dtype: x.dtype, shape: [...shape] };
       }
+      case 'reduce':
+      case 'softmax':
+      case 'scan':
+      case 'matmul':
+      case 'take':
+        return buildCombining(this, kind, shape, depth);
       default:
         return null;
     }
@@ -981,14 +1192,17 @@ export interface GraphCase {
   depth: number;
 }
 
-/** Builds a random graph from a Draw. */
-export function buildGraph(d: Draw, opts: Partial<GraphOptions> = {}): GraphCase {
+/**
+ * Builds a random graph from a Draw; with `root`, the root is that combining op on an
+ * operand of that dtype (see graph-combine.ts, Want).
+ */
+export function buildGraph(d: Draw, opts: Partial<GraphOptions> = {}, root?: Want): GraphCase {
   const o = { ...DEFAULT_GRAPH_OPTIONS, ...opts };
   const b = new Builder(d, o);
-  const shape = drawShape(d, 0, 4);
+  const shape = drawShape(d, root && NEEDS_AXIS.has(root.op) ? 1 : 0, 4);
   const depth = d.int(1, o.maxDepth);
-  const root = b.build(shape, depth);
-  return { root, depth: depthOf(root) };
+  const r = root ? buildRoot(b, root, shape, depth) : b.build(shape, depth);
+  return { root: r, depth: depthOf(r) };
 }
 
 /** fast-check arbitrary of random graphs (shrinks through gen()). */
@@ -1111,10 +1325,49 @@ export function toCode(root: Node): string {
       case 'split':
         e = `ma.split(${ref(n.x)}, ${JSON.stringify(n.sections)}${n.axis === null ? '' : `, ${n.axis}`})[${n.part}]`;
         break;
+      default:
+        e = combineCode(n, ref);
+        break;
     }
     lines.push(`const ${name} = ${e}; // ${n.dtype} [${n.shape.join(', ')}]`);
   }
   return lines.join('\n');
+}
+
+function axesText(axis: R.Axes): string {
+  if (axis === undefined) return 'undefined';
+  if (axis === null) return 'null';
+  return typeof axis === 'number' ? String(axis) : `[${axis.join(', ')}]`;
+}
+
+function ordText(o: R.NormOrd): string {
+  if (o === null) return 'null';
+  if (o === 'fro') return "'fro'";
+  if (o === Number.POSITIVE_INFINITY) return 'Infinity';
+  if (o === Number.NEGATIVE_INFINITY) return '-Infinity';
+  return String(o);
+}
+
+/** The library call of a combining node, with its operands named by `ref`. */
+export function combineCode(n: CombiningNode, ref: (a: Node) => string): string {
+  switch (n.kind) {
+    case 'reduce': {
+      const x = ref(n.x);
+      const ax = axesText(n.axis);
+      const extra = n.op === 'var' || n.op === 'std' ? `, ${n.ddof}` : '';
+      if (n.op === 'norm') return `ma.norm(${x}, ${ordText(n.ord)}, ${ax}, ${n.keepdims})`;
+      if (n.op === 'countNonzero') return `ma.countNonzero(${x}, ${ax}, ${n.keepdims})`;
+      return n.method ? `${x}.${n.op}(${ax}, ${n.keepdims}${extra})` : `ma.${n.op}(${x}, ${ax}, ${n.keepdims}${extra})`;
+    }
+    case 'softmax':
+      return `ma.${n.op}(${ref(n.x)}, ${axesText(n.axis)})`;
+    case 'scan':
+      return `ma.${n.op}(${ref(n.x)}, ${n.axis}, ${n.reverse}, ${n.inclusive})`;
+    case 'matmul':
+      return `ma.matmul(${ref(n.a)}, ${ref(n.b)})`;
+    case 'take':
+      return `ma.take(${ref(n.x)}, ma.array(new Int32Array([${n.indices.join(', ')}]), 'int32').reshape([${n.indexShape.join(', ')}]), ${n.axis})`;
+  }
 }
 
 export function viewCode(v: ViewSpec, x: string): string {

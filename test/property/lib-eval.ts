@@ -5,7 +5,7 @@
 import * as ma from '../../src/index.js';
 import type { BinaryOp, DType, Scalar, SliceSpec, UnaryOp } from '../reference/index.js';
 import * as R from '../reference/index.js';
-import { type Arg, isScalar, type LeafNode, type Node, topoOrder, type ViewSpec } from './graphs.js';
+import { type Arg, type CombiningNode, isScalar, type LeafNode, type Node, type ReduceNode, type ReduceOp, topoOrder, type ViewSpec } from './graphs.js';
 
 export type MA = ReturnType<typeof ma.array>;
 export type Operand = MA | number;
@@ -299,10 +299,91 @@ export function buildLib(root: Node, created: MA[]): MA {
         r = parts[n.part];
         break;
       }
+      default:
+        r = combineLib(n, (x) => memo.get(x) as MA, created);
+        break;
     }
     memo.set(n, r);
   }
   return memo.get(root) as MA;
+}
+
+type AxesReduce = Exclude<ReduceOp, 'argmax' | 'argmin' | 'var' | 'std' | 'norm' | 'countNonzero'>;
+const AXES_FN: Readonly<Record<AxesReduce, (x: MA, axis: R.Axes, keepdims: boolean) => MA>> = {
+  sum: (x, a, k) => ma.sum(x, a, k),
+  prod: (x, a, k) => ma.prod(x, a, k),
+  max: (x, a, k) => ma.max(x, a, k),
+  min: (x, a, k) => ma.min(x, a, k),
+  mean: (x, a, k) => ma.mean(x, a, k),
+  any: (x, a, k) => ma.any(x, a, k),
+  all: (x, a, k) => ma.all(x, a, k),
+  logsumexp: (x, a, k) => ma.logsumexp(x, a, k),
+};
+const AXES_METHOD: Readonly<Record<AxesReduce, (x: MA, axis: R.Axes, keepdims: boolean) => MA>> = {
+  sum: (x, a, k) => x.sum(a, k),
+  prod: (x, a, k) => x.prod(a, k),
+  max: (x, a, k) => x.max(a, k),
+  min: (x, a, k) => x.min(a, k),
+  mean: (x, a, k) => x.mean(a, k),
+  any: (x, a, k) => x.any(a, k),
+  all: (x, a, k) => x.all(a, k),
+  logsumexp: (x, a, k) => x.logsumexp(a, k),
+};
+const SCAN_FN: Readonly<Record<R.ScanOp, (x: MA, axis: number | null, reverse: boolean, inclusive: boolean) => MA>> = {
+  cumsum: (x, a, r, i) => ma.cumsum(x, a, r, i),
+  cumprod: (x, a, r, i) => ma.cumprod(x, a, r, i),
+  cummax: (x, a, r, i) => ma.cummax(x, a, r, i),
+  cummin: (x, a, r, i) => ma.cummin(x, a, r, i),
+};
+
+function reduceLib(n: ReduceNode, x: MA): MA {
+  const { axis, keepdims, method } = n;
+  switch (n.op) {
+    case 'argmax':
+    case 'argmin': {
+      const ax = axis === null || axis === undefined ? null : typeof axis === 'number' ? axis : axis[0];
+      if (n.op === 'argmax') return method ? x.argmax(ax ?? undefined, keepdims) : ma.argmax(x, ax ?? undefined, keepdims);
+      return method ? x.argmin(ax ?? undefined, keepdims) : ma.argmin(x, ax ?? undefined, keepdims);
+    }
+    case 'var':
+      return method ? x.var(axis, keepdims, n.ddof) : ma.var(x, axis, keepdims, n.ddof);
+    case 'std':
+      return method ? x.std(axis, keepdims, n.ddof) : ma.std(x, axis, keepdims, n.ddof);
+    case 'norm':
+      return ma.norm(x, n.ord, axis, keepdims);
+    case 'countNonzero':
+      return ma.countNonzero(x, axis, keepdims);
+    default:
+      return method ? AXES_METHOD[n.op](x, axis, keepdims) : AXES_FN[n.op](x, axis, keepdims);
+  }
+}
+
+/** The library call of a combining node (reduction, softmax, scan, product, gather). */
+export function combineLib(n: CombiningNode, get: (x: Node) => MA, created: MA[]): MA {
+  let r: MA;
+  switch (n.kind) {
+    case 'reduce':
+      r = reduceLib(n, get(n.x));
+      break;
+    case 'softmax':
+      r = n.op === 'softmax' ? ma.softmax(get(n.x), n.axis) : ma.logSoftmax(get(n.x), n.axis);
+      break;
+    case 'scan':
+      r = SCAN_FN[n.op](get(n.x), n.axis, n.reverse, n.inclusive);
+      break;
+    case 'matmul':
+      r = ma.matmul(get(n.a), get(n.b));
+      break;
+    case 'take': {
+      const flat = ma.array(Int32Array.from(n.indices), 'int32');
+      const idx = flat.reshape([...n.indexShape]);
+      created.push(flat, idx);
+      r = ma.take(get(n.x), idx, n.axis);
+      break;
+    }
+  }
+  created.push(r);
+  return r;
 }
 
 /** Row-major elements of an evaluated array (bigints for int64/uint64). */

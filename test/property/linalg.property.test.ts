@@ -21,7 +21,7 @@ import { type Bounds, checkBounds, evalBounds } from './bounds.js';
 import { chance, type Draw, drawFromGen, type Node, pick, randomValues, toCode, topoOrder } from './graphs.js';
 import { buildLib, disposeAll, libBits, type MA, ma } from './lib-eval.js';
 import { binaryBounds, contractionBounds, exactBounds, unaryBounds } from './reduce-bounds.js';
-import { checkAgainst, drawInput, errorKind, PROFILES, params, TIMEOUT, thrown } from './reduce-cases.js';
+import { checkAgainst, drawInput, errorKind, PER_DTYPE_RUNS, PROFILES, params, TIMEOUT, thrown } from './reduce-cases.js';
 import { BACKEND_DTYPES, backendDtypes, FLOAT64_NOTE, onCpuBackend } from '../support/backend.js';
 
 beforeAll(() => {
@@ -163,7 +163,7 @@ describe(`(a) matmul vs the oracle${FLOAT64_NOTE}`, () => {
           const db = chance(d, 60) ? da : pick(d, BACKEND_DTYPES);
           runCases([matmulCase(d, da, db), matmulCase(d, da, da)]);
         }),
-        params(3),
+        params(PER_DTYPE_RUNS, PER_DTYPE_RUNS),
       );
     },
     TIMEOUT,

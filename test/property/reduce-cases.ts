@@ -25,15 +25,50 @@ import {
 import { libFlat, type MA, ma } from './lib-eval.js';
 
 export const SCALE = Number(process.env.MA_PROPERTY_SCALE ?? 1);
-export const SEED = process.env.MA_PROPERTY_SEED === undefined ? undefined : Number(process.env.MA_PROPERTY_SEED);
-export const runs = (n: number): number => Math.max(1, Math.round(n * SCALE));
-export const params = (numRuns: number): fc.Parameters<unknown> => ({
-  numRuns: runs(numRuns),
+/**
+ * The seed of every property: MA_PROPERTY_SEED (with MA_PROPERTY_PATH, both printed by
+ * fast-check on a failure) replays a run; MA_PROPERTY_SEED=random draws a new seed per
+ * property. Unset, it is the UTC day's number: the cases change every day, and the runs of
+ * one day draw the same graphs, so they find their kernels in the disk cache (a cold run
+ * compiles about a thousand kernels, most of the suite's time on a 2-core machine).
+ */
+export const SEED: number | undefined = seedOf(process.env.MA_PROPERTY_SEED);
+function seedOf(setting: string | undefined): number | undefined {
+  if (setting === 'random') return undefined;
+  if (setting === undefined || setting === '') return Math.floor(Date.now() / 86_400_000);
+  const seed = Number(setting);
+  if (!Number.isInteger(seed)) throw new Error(`MA_PROPERTY_SEED must be an integer or 'random', got '${setting}'`);
+  return seed;
+}
+export const PATH = process.env.MA_PROPERTY_PATH;
+/** MA_PROPERTY_SHRINK=1: shrink a failing case (slow: each step evaluates the library again). */
+export const SHRINK = process.env.MA_PROPERTY_SHRINK === '1';
+/** `n` runs scaled by MA_PROPERTY_SCALE, never fewer than `min`. */
+export const runs = (n: number, min = 1): number => Math.max(min, Math.round(n * SCALE));
+/**
+ * fast-check parameters: the run count is enforced (a property interrupted by the time
+ * limit fails instead of passing with fewer runs), and the seed is fixed by
+ * MA_PROPERTY_SEED or printed with any failure.
+ */
+export const params = (numRuns: number, minRuns = 1): fc.Parameters<unknown> => ({
+  numRuns: runs(numRuns, minRuns),
   ...(SEED === undefined ? {} : { seed: SEED }),
-  // shrinking re-runs the library (and compiles kernels): bound the time of one property
-  interruptAfterTimeLimit: 45_000,
+  ...(PATH === undefined ? {} : { path: PATH }),
+  // No shrinking unless MA_PROPERTY_SHRINK=1: every shrink step re-runs the oracle's exact
+  // arithmetic and compiles new kernels, so a failing case shrank until the time limit
+  // (about 560 s per failing test on a loaded 2-core machine). The failure message holds
+  // the whole case as code, and the seed and path replay it.
+  endOnFailure: !SHRINK,
+  // a property that still runs past the limit fails (best counterexample so far reported),
+  // never passes with fewer runs
+  interruptAfterTimeLimit: 560_000,
+  markInterruptAsFailure: true,
 });
-export const TIMEOUT = 300_000;
+/** Per-test timeout: cold kernel compiles on a loaded 2-core machine take seconds each. */
+export const TIMEOUT = 600_000;
+
+/** Runs of every per-dtype property (whatever MA_PROPERTY_SCALE says, never fewer). */
+export const PER_DTYPE_RUNS = 25;
 
 /** Runs fn and returns what it threw (or null). */
 export function thrown(fn: () => unknown): unknown {

@@ -33,9 +33,24 @@ import {
   toCode,
   topoOrder,
 } from './graphs.js';
-import { buildLib, disposeAll, libBits, type MA, ma } from './lib-eval.js';
+import { buildLib, disposeAll, libBits, libFlat, type MA, ma } from './lib-eval.js';
+import { type CompositeCall, checkComposite } from './reduce-composite.js';
 import { type AV, exactAV, reduceBounds, rowProd, rowSum } from './reduce-bounds.js';
-import { axesCode, checkAgainst, drawAxes, drawAxis, drawInput, errorKind, oracleWithin, PROFILES, params, TIMEOUT, thrown } from './reduce-cases.js';
+import { drawReductionShape } from './graph-suites.js';
+import {
+  axesCode,
+  checkAgainst,
+  drawAxes,
+  drawAxis,
+  drawInput,
+  errorKind,
+  oracleWithin,
+  PER_DTYPE_RUNS,
+  PROFILES,
+  params,
+  TIMEOUT,
+  thrown,
+} from './reduce-cases.js';
 import { FORMULA_SLACK_ULPS } from './tolerance.js';
 import { BACKEND_DTYPES, FLOAT64_NOTE, backendDtypes } from '../support/backend.js';
 
@@ -54,6 +69,8 @@ interface Op {
   lib(x: MA): MA;
   ref(x: RefArray): RefArray;
   bounds(b: Bounds): Bounds;
+  /** For the composites: the call, checked against the oracle's float64 value too. */
+  composite?: CompositeCall;
 }
 
 type AxesOp = 'sum' | 'prod' | 'max' | 'min' | 'any' | 'all' | 'mean' | 'logsumexp';
@@ -155,6 +172,7 @@ function drawOp(d: Draw, name: OpName, rank: number): Op {
               : ma.std(x, axis, keepdims, ddof),
         ref: (x) => (isVar ? R.var(x, axis, keepdims, ddof) : R.std(x, axis, keepdims, ddof)),
         bounds: (b) => (isVar ? reduceBounds.var(b, axis, keepdims, ddof) : reduceBounds.std(b, axis, keepdims, ddof)),
+        composite: { op: name, axis, keepdims, ddof, ord: null },
       };
     }
     case 'countNonzero': {
@@ -185,6 +203,7 @@ function drawOp(d: Draw, name: OpName, rank: number): Op {
         },
         ref: (x) => (isSoft ? R.softmax(x, refAxis) : R.logSoftmax(x, refAxis)),
         bounds: (b) => (isSoft ? reduceBounds.softmax(b, refAxis) : reduceBounds.logSoftmax(b, refAxis)),
+        composite: { op: name, axis: refAxis, keepdims: false, ddof: 0, ord: null },
       };
     }
     case 'norm': {
@@ -196,6 +215,7 @@ function drawOp(d: Draw, name: OpName, rank: number): Op {
         lib: (x) => ma.norm(x, ord, axis, keepdims),
         ref: (x) => R.norm(x, ord, axis, keepdims),
         bounds: (b) => reduceBounds.norm(b, ord, axis, keepdims),
+        composite: { op: 'norm', axis, keepdims, ddof: 0, ord },
       };
     }
     default: {
@@ -206,6 +226,7 @@ function drawOp(d: Draw, name: OpName, rank: number): Op {
         lib: (x) => (method ? AXES_METHOD[name](x, axis, keepdims) : AXES_FN[name](x, axis, keepdims)),
         ref: (x) => AXES_REF[name](x, axis, keepdims),
         bounds: (b) => reduceBounds[name](b, axis, keepdims),
+        ...(name === 'mean' || name === 'logsumexp' ? { composite: { op: name, axis, keepdims, ddof: 0, ord: null } } : {}),
       };
     }
   }
@@ -222,6 +243,7 @@ interface Pending {
   got: MA;
   want: RefArray;
   bounds: Bounds;
+  composite?: CompositeCall;
 }
 
 /**
@@ -250,7 +272,7 @@ function runOps(root: Node, ops: readonly Op[]): void {
       if (errorKind(oracleErr) !== errorKind(libErr)) {
         problems.push(`${code}: library gave ${errorKind(libErr)}, oracle ${errorKind(oracleErr)}`);
       } else if (got && want) {
-        pending.push({ what: code, got, want, bounds: op.bounds(inputBounds) });
+        pending.push({ what: code, got, want, bounds: op.bounds(inputBounds), composite: op.composite });
       }
     }
     const evalErr = thrown(() => ma.eval(...pending.map((p) => p.got)));
@@ -259,6 +281,11 @@ function runOps(root: Node, ops: readonly Op[]): void {
       for (const p of pending) {
         const msg = checkAgainst(p.what, p.got, p.want, p.bounds);
         if (msg) problems.push(msg);
+        // the composites also against the oracle's float64 value (exact inputs only: the
+        // tolerance is about the function, not about uncertain inputs)
+        const exactInput = (R.toFlat(inputBounds.exact) as number[]).every((e) => e === 1);
+        const off = !msg && p.composite && exactInput ? checkComposite(p.what, p.composite, x, libFlat(p.got), p.got.dtype) : null;
+        if (off) problems.push(off);
       }
     }
   } finally {
@@ -275,21 +302,29 @@ describe(`(a) reductions × dtypes vs the oracle${FLOAT64_NOTE}`, () => {
   it.each(BACKEND_DTYPES)(
     'all reductions on %s: random shapes, axes, keepdims, strided inputs',
     (dtype) => {
+      // run k always holds ALL_OPS[k mod n] (and a few random others), so every
+      // (op × dtype) pair is drawn in every run of the suite
+      let k = 0;
+      const drawn = new Set<string>();
       fc.assert(
         fc.property(fc.gen(), (g) => {
           const d = drawFromGen(g);
-          const shape = drawShape(d, 0, 4, 8);
+          const shape = drawReductionShape(d);
           const profile = pick(d, PROFILES);
           const root = drawInput(d, dtype, shape, profile);
-          // a handful of ops per input bounds the number of kernels compiled per run
-          const names = ALL_OPS.filter(() => chance(d, 40));
+          // one op per input, sometimes a few: each op compiles new kernels (the suite's
+          // cost), and the round-robin first op already covers every (op × dtype) pair
+          const first = ALL_OPS[k++ % ALL_OPS.length];
+          const names = [first, ...ALL_OPS.filter((n) => n !== first && chance(d, 5))];
+          for (const n of names) drawn.add(n);
           runOps(
             root,
             names.map((n) => drawOp(d, n, shape.length)),
           );
         }),
-        params(6),
+        params(PER_DTYPE_RUNS, PER_DTYPE_RUNS),
       );
+      expect(ALL_OPS.filter((n) => !drawn.has(n))).toEqual([]);
     },
     TIMEOUT,
   );

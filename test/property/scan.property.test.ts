@@ -32,7 +32,7 @@ import {
 } from './graphs.js';
 import { buildLib, disposeAll, libBits, type MA, ma } from './lib-eval.js';
 import { scanBounds } from './reduce-bounds.js';
-import { checkAgainst, drawAxis, drawInput, errorKind, PROFILES, params, TIMEOUT, thrown } from './reduce-cases.js';
+import { checkAgainst, drawAxis, drawInput, errorKind, PER_DTYPE_RUNS, PROFILES, params, TIMEOUT, thrown } from './reduce-cases.js';
 import { BACKEND_DTYPES, FLOAT64_NOTE } from '../support/backend.js';
 
 const SCAN_OPS = ['cumsum', 'cumprod', 'cummax', 'cummin'] as const;
@@ -149,7 +149,7 @@ if (!hasScans) {
             const root = drawInput(d, dtype, shape, pick(d, PROFILES));
             runScans(root, [drawScan(d, shape.length), drawScan(d, shape.length)]);
           }),
-          params(5),
+          params(PER_DTYPE_RUNS, PER_DTYPE_RUNS),
         );
       },
       TIMEOUT,
