@@ -167,7 +167,16 @@ export function fullLike(a: MetalArray, value: number | boolean | bigint, dtype?
   return fullAs('fullLike', a.shape, value, dtype ?? a.dtype);
 }
 
-/** An array from an `ndarray` view (copies its elements; dtype from its storage). */
+/**
+ * An array from an `ndarray` view (copies its elements; dtype from its storage).
+ *
+ * @example
+ * ```ts
+ * import ndarray from 'ndarray';
+ * const a = ma.fromNdarray(ndarray(new Float32Array([1, 2, 3, 4]), [2, 2]));
+ * console.log(a.shape, a.dtype); // [ 2, 2 ] float32
+ * ```
+ */
 export function fromNdarray(nd: NdArray, dtype?: DType): MetalArray {
   if (typeof nd !== 'object' || nd === null || !Array.isArray(nd.shape) || !nd.data || typeof nd.get !== 'function')
     throw new ArgumentError('fromNdarray: expected an ndarray');

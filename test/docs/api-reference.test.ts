@@ -11,13 +11,17 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { BINARY_OPS, UNARY_OPS } from '../../src/core/vocabulary.js';
+import * as ma from '../../src/index.js';
 import { type ApiReferenceReport, checkApiReference } from './api-reference.js';
+
+const ELEMENTWISE_NAMES = [...UNARY_OPS, ...BINARY_OPS];
 import { runSnippets } from './run-snippet.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const ALLOWLIST = 'docs/undocumented-allowlist.txt';
 /** The allow-list's length when the check landed, lowered as examples are written. */
-const ALLOWLIST_MAX = 260;
+const ALLOWLIST_MAX = 193;
 
 function readAllowlist(): string[] {
   return readFileSync(join(root, ALLOWLIST), 'utf8')
@@ -35,7 +39,14 @@ describe('API reference (typedoc)', () => {
   }, 600_000);
 
   it('builds with no validation warning (undocumented export, broken link, unexported type)', () => {
-    expect(report.messages).toEqual([]);
+    // The elementwise methods are one mapped type over the op vocabulary (src/ops/methods.ts):
+    // `a.tanh()` is documented as the function `ma.tanh`, which must exist and is checked
+    // like every export. Any other undocumented member still fails.
+    const documentedAsFunction = (m: string): boolean => {
+      const name = /^MetalArray\.(\w+) \(Property\), defined in .* does not have any documentation$/.exec(m)?.[1];
+      return name !== undefined && (ELEMENTWISE_NAMES as readonly string[]).includes(name) && typeof (ma as Record<string, unknown>)[name] === 'function';
+    };
+    expect(report.messages.filter((m) => !documentedAsFunction(m))).toEqual([]);
     expect(report.callables).toBeGreaterThan(100);
   });
 

@@ -68,15 +68,19 @@ function examplesOf(reflections: readonly Reflection[]): { name: string; info: s
 export async function checkApiReference(): Promise<ApiReferenceReport> {
   // skipErrorChecking: typedoc would first type-check all of src/ (`tsc --noEmit` in
   // `npm test` already does); converting needs only the exported declarations' types.
-  const app = await Application.bootstrapWithPlugins({ options: 'typedoc.json', skipErrorChecking: true }, [new TypeDocReader(), new TSConfigReader()]);
+  const app = await Application.bootstrapWithPlugins({ options: 'typedoc.json', skipErrorChecking: true, disableSources: true }, [new TypeDocReader(), new TSConfigReader()]);
   const logger = new CollectingLogger();
   app.logger = logger;
   const project = await app.convert();
   if (!project) return { messages: [...logger.messages, 'typedoc could not convert the project'], withoutExample: [], callables: 0, examples: [] };
   app.validate(project);
+  // A function written as a const (`export const tanh = unaryOp(...)`) is a callable too.
+  const isFunctionVariable = (r: DeclarationReflection): boolean =>
+    r.kindOf(ReflectionKind.Variable) && r.type?.type === 'reflection' && (r.type.declaration.signatures?.length ?? 0) > 0;
   const callables = project
-    .getReflectionsByKind(CALLABLE)
-    .filter((r): r is DeclarationReflection => r.isDeclaration() && !r.flags.isPrivate && !r.flags.isProtected && !r.flags.isExternal);
+    .getReflectionsByKind(CALLABLE | ReflectionKind.Variable)
+    .filter((r): r is DeclarationReflection => r.isDeclaration() && !r.flags.isPrivate && !r.flags.isProtected && !r.flags.isExternal)
+    .filter((r) => !r.kindOf(ReflectionKind.Variable) || isFunctionVariable(r));
   const withoutExample = callables.filter((r) => !hasExample(r)).map(qualifiedName);
   const documented = Object.values(project.reflections).filter((r) => !r.flags.isPrivate && !r.flags.isProtected && !r.flags.isExternal);
   return {
