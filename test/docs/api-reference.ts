@@ -68,7 +68,10 @@ function examplesOf(reflections: readonly Reflection[]): { name: string; info: s
 export async function checkApiReference(): Promise<ApiReferenceReport> {
   // skipErrorChecking: typedoc would first type-check all of src/ (`tsc --noEmit` in
   // `npm test` already does); converting needs only the exported declarations' types.
-  const app = await Application.bootstrapWithPlugins({ options: 'typedoc.json', skipErrorChecking: true, disableSources: true }, [new TypeDocReader(), new TSConfigReader()]);
+  const app = await Application.bootstrapWithPlugins({ options: 'typedoc.json', skipErrorChecking: true, disableSources: true }, [
+    new TypeDocReader(),
+    new TSConfigReader(),
+  ]);
   const logger = new CollectingLogger();
   app.logger = logger;
   const project = await app.convert();
