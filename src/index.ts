@@ -37,6 +37,7 @@ export {
 } from './array/creation.js';
 export { arange, linspace, eye, identity } from './ops/ranges.js';
 export { promoteTypes } from './core/promotion.js';
+export { treeMap, treeFlatten, treeUnflatten, type ArrayTree } from './transforms/tree.js';
 import './ops/methods.js';
 export * from './ops/elementwise-ops.js';
 export { where, clip, astype } from './ops/elementwise.js';
