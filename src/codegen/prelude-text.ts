@@ -296,3 +296,101 @@ ${poly(['-0.000200214257', '0.000100950558', '0.00134934322', '-0.00367342844', 
   return x;
 }`;
 }
+
+/** How a GPU prelude spells the float32 activation helpers' library calls. */
+export interface FloatActivationSpelling extends Pick<PreludeSpelling, 'qual' | 'asFloat' | 'asBits'> {
+  /** float absolute value, fused multiply-add, round to nearest even, NaN test. */
+  readonly fabs: string;
+  readonly fma: string;
+  readonly rint: string;
+  readonly isnan: string;
+  /** The float exponential (an opaque wrapper where constant folding could differ). */
+  readonly exp: string;
+}
+
+/**
+ * float32 `ma_sigmoid_f ma_silu_f ma_gelu_f` computed in float alone, accurate in the tails
+ * (Metal has no double; on CUDA, float is several times faster than rounding from double).
+ *
+ * @example
+ * ```ts
+ * const text = floatActivationHelpers(MSL_ACTIVATION_SPELLING); // starts "/* sigmoid, silu and gelu in float ..."
+ * ```
+ */
+export function floatActivationHelpers(sp: FloatActivationSpelling): string {
+  return `/* sigmoid, silu and gelu in float (no double here). e^-|x| never overflows, so the tails
+   below x = -88.7 (where e^-x would be Inf while silu(-89) = -2e-37 is a normal float) come
+   out right; below -80 silu multiplies x by e^(x/2) twice so no factor is subnormal. The
+   rounding of 1 + e is put back (1 + e = d + dl exactly) so the quotient rounds about once. */
+${sp.qual} float ma_sigmoid_f(float x) {
+  const float e = ${sp.exp}(-${sp.fabs}(x));
+  const float d = 1.0f + e, dl = (1.0f - d) + e;
+  const float q = (x >= 0.0f ? 1.0f : e) / d;
+  return q - q * (dl / d);
+}
+${sp.qual} float ma_silu_f(float x) {
+  if (x < -80.0f) { const float h = ${sp.exp}(0.5f * x); return (x * h) * h; }
+  if (x > 20.0f || x == 0.0f) return x > 20.0f ? x : 0.5f * x; /* keeps +Inf and the sign of 0 */
+  const float e = ${sp.exp}(-${sp.fabs}(x));
+  const float d = 1.0f + e, dl = (1.0f - d) + e;
+  const float q = (x >= 0.0f ? x : x * e) / d;
+  return q - q * (dl / d);
+}
+/* gelu(x) = x Phi(x) without 1 + erf(x/sqrt2), which cancels for x < 0. With a = |x|:
+   |x| < 1/2: x (1/2 + x P(x^2)); else Phi(-a) = e^(-a^2/2) t S(t), t = 2/(2 + a), where
+   a^2/2 is split into an exact high part and a small low part so e^(-a^2/2) keeps float
+   accuracy, and the power of two is applied last so subnormal results round once. The
+   fits are the C prelude's (src/codegen/c-math.ts), rounded to float and refitted. */
+${sp.qual} float ma_gelu_f(float x) {
+  const float a = ${sp.fabs}(x);
+  if (${sp.isnan}(x)) return x;
+  if (x == -INFINITY) return ${sp.asFloat(`0x7fc00000u`)};
+  if (x > 8.0f) return x;
+  if (a < 0.5f) {
+    const float u = x * x;
+    float p = 0.00046222596f;
+    p = ${sp.fma}(p, u, -0.0013630564f);
+    p = ${sp.fma}(p, u, 0.010001266f);
+    p = ${sp.fma}(p, u, -0.06649178f);
+    p = ${sp.fma}(p, u, 0.3989423f);
+    return x * ${sp.fma}(x, p, 0.5f);
+  }
+  const float ac = a < 14.4f ? a : 14.4f;
+  const float ah = ${sp.asFloat(`${sp.asBits(`ac`)} & 0xfffff000u`)};
+  const float al = ac - ah;
+  const float hi = 0.5f * (ah * ah);
+  const float lo = 0.5f * ((ah + ac) * al);
+  const float kf = ${sp.rint}(hi * -1.44269502f);
+  const float r = (kf * -0.693145752f - hi) - kf * 1.42860677e-06f - lo;
+  float e = 0.0013818302f;
+  e = ${sp.fma}(e, r, 0.008368532f);
+  e = ${sp.fma}(e, r, 0.041668292f);
+  e = ${sp.fma}(e, r, 0.16666523f);
+  e = ${sp.fma}(e, r, 0.49999994f);
+  e = ${sp.fma}(e, r, 1.0f);
+  const float em1 = e * r; /* e^r - 1, kept apart so no rounding of 1 + em1 */
+  /* t = 2/(2 + a) with its rounding error tl (2 + a as d + dl exactly, rem exact with fma). */
+  const float d = 2.0f + ac, db = d - 2.0f, dl = (2.0f - (d - db)) + (ac - db);
+  const float t = 2.0f / d;
+  const float tl = (${sp.fma}(-t, d, 2.0f) - t * dl) * (0.5f * t);
+  float s = 0.08633943f;
+  s = ${sp.fma}(s, t, -0.55839497f);
+  s = ${sp.fma}(s, t, 1.560464f);
+  s = ${sp.fma}(s, t, -2.4119573f);
+  s = ${sp.fma}(s, t, 2.1478915f);
+  s = ${sp.fma}(s, t, -0.9990059f);
+  s = ${sp.fma}(s, t, 0.19735518f);
+  s = ${sp.fma}(s, t, -0.13026719f);
+  s = ${sp.fma}(s, t, 0.059937682f);
+  s = ${sp.fma}(s, t, 0.1486406f);
+  s = ${sp.fma}(s, t, 0.1995246f);
+  s = ${sp.fma}(s, t, 0.19946983f);
+  const float ts = ${sp.fma}(t, s, tl * s);
+  const float m = ${sp.fma}(ts, em1, ts); /* Phi(-a) = m 2^k */
+  /* 2^k in two normal factors (k >= -150 here), so only the last product rounds. */
+  const int k = (int)kf, k1 = k / 2;
+  const float f1 = ${sp.asFloat(`(uint32_t)(k1 + 127) << 23`)}, f2 = ${sp.asFloat(`(uint32_t)(k - k1 + 127) << 23`)};
+  if (x < 0.0f) return -((ac * m) * f1) * f2;
+  return ${sp.fma}(-x, (m * f1) * f2, x);
+}`;
+}
