@@ -10,15 +10,7 @@ import { renderGpuKernel } from './gpu.js';
 import { GPU_COMMON_SPELLINGS, type GpuDialect, type GpuParam } from './gpu-dialect.js';
 import type { KernelIR } from './ir.js';
 import { CUDA_APPROX_MATH, CUDA_EXACT_MATH } from './op-expressions.js';
-import {
-  f64ActivationHelpers,
-  type FloatActivationSpelling,
-  floatActivationHelpers,
-  floatFloorDivision,
-  halfConversions,
-  intHelpers,
-  type PreludeSpelling,
-} from './prelude-text.js';
+import { f64ActivationHelpers, floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
 
 const COMPUTE = C_COMPUTE_TYPE;
 
@@ -79,16 +71,6 @@ const CUDA_SPELLING: PreludeSpelling = {
   cComments: false,
 };
 
-/** How the CUDA prelude spells the float activation helpers (prelude-text.ts). */
-const CUDA_ACTIVATION_SPELLING: FloatActivationSpelling = {
-  ...CUDA_SPELLING,
-  fabs: 'fabsf',
-  fma: 'fmaf',
-  rint: 'rintf',
-  isnan: 'isnan',
-  exp: 'ma_expf',
-};
-
 /** The CUDA prelude: compiled before every kernel. */
 export const CUDA_PRELUDE = `typedef signed char int8_t;
 typedef short int16_t;
@@ -111,7 +93,10 @@ ${halfConversions(CUDA_SPELLING)}
 
 ${floatFloorDivision(CUDA_SPELLING)}
 ${f64ActivationHelpers(QUAL, { exp: 'ma_exp', erfc: 'ma_erfc', fma: 'fma' })}
-${floatActivationHelpers(CUDA_ACTIVATION_SPELLING)}
+/* float32 sigmoid, silu and gelu round once from double (CUDA's erfc: 4 double ulps). */
+${QUAL} float ma_sigmoid_f(float x) { return (float)ma_sigmoid_d((double)x); }
+${QUAL} float ma_silu_f(float x) { return (float)ma_silu_d((double)x); }
+${QUAL} float ma_gelu_f(float x) { return (float)(0.5 * (double)x * ma_erfc(-(double)x * 0.70710678118654752440)); }
 ${QUAL} double ma_logaddexp(double x, double y) {
   /* ln2 as HI + LO: x + HI is exact near x = -ln2, where the sum cancels to about 0. */
   if (x == y) return (x + 0x1.62e42fefa3800p-1) + 0x1.ef35793c7673p-45;

@@ -39,15 +39,7 @@ import { renderGpuKernel } from './gpu.js';
 import { GPU_COMMON_SPELLINGS, type GpuDialect, type GpuParam, type SimdgroupMatrixOps } from './gpu-dialect.js';
 import type { KernelIR, Stmt } from './ir.js';
 import { MSL_PRECISE_MATH, MSL_PRELUDE_MATH, MSL_SIMD_REDUCE } from './op-expressions.js';
-import {
-  erfinvText,
-  type FloatActivationSpelling,
-  floatActivationHelpers,
-  floatFloorDivision,
-  halfConversions,
-  intHelpers,
-  type PreludeSpelling,
-} from './prelude-text.js';
+import { erfinvText, floatFloorDivision, halfConversions, intHelpers, type PreludeSpelling } from './prelude-text.js';
 
 // Metal has no double: float64 has no type here (its kernels are refused).
 const COMPUTE: Record<DType, string | null> = { ...C_COMPUTE_TYPE, float64: null };
@@ -92,18 +84,6 @@ function mslKernelHead(name: string, params: readonly GpuParam[], argWords: numb
 }
 
 /** How the MSL prelude spells the shared prelude text (prelude-text.ts): no double. */
-/** How the MSL prelude spells the float activation helpers (prelude-text.ts). */
-const MSL_ACTIVATION_SPELLING: FloatActivationSpelling = {
-  qual: 'inline',
-  asFloat: (bits) => `as_type<float>(${bits})`,
-  asBits: (f) => `as_type<uint32_t>(${f})`,
-  fabs: 'metal::fabs',
-  fma: 'metal::fma',
-  rint: 'metal::rint',
-  isnan: 'metal::isnan',
-  exp: 'ma_exp',
-};
-
 const MSL_SPELLING: PreludeSpelling = {
   qual: 'inline',
   asFloat: (bits) => `as_type<float>(${bits})`,
@@ -204,7 +184,81 @@ inline float ma_erf(float x) {
   return metal::copysign(1.0f - erfc, x);
 }
 
-${floatActivationHelpers(MSL_ACTIVATION_SPELLING)}
+/* sigmoid, silu and gelu in float (no double here). e^-|x| never overflows, so the tails
+   below x = -88.7 (where e^-x would be Inf while silu(-89) = -2e-37 is a normal float) come
+   out right; below -80 silu multiplies x by e^(x/2) twice so no factor is subnormal. The
+   rounding of 1 + e is put back (1 + e = d + dl exactly) so the quotient rounds about once. */
+inline float ma_sigmoid_f(float x) {
+  const float e = ma_exp(-metal::fabs(x));
+  const float d = 1.0f + e, dl = (1.0f - d) + e;
+  const float q = (x >= 0.0f ? 1.0f : e) / d;
+  return q - q * (dl / d);
+}
+inline float ma_silu_f(float x) {
+  if (x < -80.0f) { const float h = ma_exp(0.5f * x); return (x * h) * h; }
+  if (x > 20.0f || x == 0.0f) return x > 20.0f ? x : 0.5f * x; /* keeps +Inf and the sign of 0 */
+  const float e = ma_exp(-metal::fabs(x));
+  const float d = 1.0f + e, dl = (1.0f - d) + e;
+  const float q = (x >= 0.0f ? x : x * e) / d;
+  return q - q * (dl / d);
+}
+/* gelu(x) = x Phi(x) without 1 + erf(x/sqrt2), which cancels for x < 0. With a = |x|:
+   |x| < 1/2: x (1/2 + x P(x^2)); else Phi(-a) = e^(-a^2/2) t S(t), t = 2/(2 + a), where
+   a^2/2 is split into an exact high part and a small low part so e^(-a^2/2) keeps float
+   accuracy, and the power of two is applied last so subnormal results round once. The
+   fits are the C prelude's (src/codegen/c-math.ts), rounded to float and refitted. */
+inline float ma_gelu_f(float x) {
+  const float a = metal::fabs(x);
+  if (metal::isnan(x)) return x;
+  if (x == -INFINITY) return as_type<float>(0x7fc00000u);
+  if (x > 8.0f) return x;
+  if (a < 0.5f) {
+    const float u = x * x;
+    float p = 0.00046222596f;
+    p = metal::fma(p, u, -0.0013630564f);
+    p = metal::fma(p, u, 0.010001266f);
+    p = metal::fma(p, u, -0.06649178f);
+    p = metal::fma(p, u, 0.3989423f);
+    return x * metal::fma(x, p, 0.5f);
+  }
+  const float ac = a < 14.4f ? a : 14.4f;
+  const float ah = as_type<float>(as_type<uint32_t>(ac) & 0xfffff000u);
+  const float al = ac - ah;
+  const float hi = 0.5f * (ah * ah);
+  const float lo = 0.5f * ((ah + ac) * al);
+  const float kf = metal::rint(hi * -1.44269502f);
+  const float r = (kf * -0.693145752f - hi) - kf * 1.42860677e-06f - lo;
+  float e = 0.0013818302f;
+  e = metal::fma(e, r, 0.008368532f);
+  e = metal::fma(e, r, 0.041668292f);
+  e = metal::fma(e, r, 0.16666523f);
+  e = metal::fma(e, r, 0.49999994f);
+  e = metal::fma(e, r, 1.0f);
+  const float em1 = e * r; /* e^r - 1, kept apart so no rounding of 1 + em1 */
+  /* t = 2/(2 + a) with its rounding error tl (2 + a as d + dl exactly, rem exact with fma). */
+  const float d = 2.0f + ac, db = d - 2.0f, dl = (2.0f - (d - db)) + (ac - db);
+  const float t = 2.0f / d;
+  const float tl = (metal::fma(-t, d, 2.0f) - t * dl) * (0.5f * t);
+  float s = 0.08633943f;
+  s = metal::fma(s, t, -0.55839497f);
+  s = metal::fma(s, t, 1.560464f);
+  s = metal::fma(s, t, -2.4119573f);
+  s = metal::fma(s, t, 2.1478915f);
+  s = metal::fma(s, t, -0.9990059f);
+  s = metal::fma(s, t, 0.19735518f);
+  s = metal::fma(s, t, -0.13026719f);
+  s = metal::fma(s, t, 0.059937682f);
+  s = metal::fma(s, t, 0.1486406f);
+  s = metal::fma(s, t, 0.1995246f);
+  s = metal::fma(s, t, 0.19946983f);
+  const float ts = metal::fma(t, s, tl * s);
+  const float m = metal::fma(ts, em1, ts); /* Phi(-a) = m 2^k */
+  /* 2^k in two normal factors (k >= -150 here), so only the last product rounds. */
+  const int k = (int)kf, k1 = k / 2;
+  const float f1 = as_type<float>((uint32_t)(k1 + 127) << 23), f2 = as_type<float>((uint32_t)(k - k1 + 127) << 23);
+  if (x < 0.0f) return -((ac * m) * f1) * f2;
+  return metal::fma(-x, (m * f1) * f2, x);
+}
 
 ${floatFloorDivision(MSL_SPELLING)}
 inline float ma_logaddexp(float x, float y) {
