@@ -19,6 +19,12 @@
 // the scratch) and then over grid (gridX, 1, 2) (the fold, which the kernel recognises
 // by its gridZ of 2). Dispatches of one compute encoder run in order, so the fold sees
 // every partial; MSL 3.1 has no device-scope fence to do it in one dispatch.
+//
+// Ordered passes (src/codegen/msl.ts, orderedPasses: scatters, sorts of lines longer
+// than a tile): a command with scratchBytes > 0, gridY == 1 and gridZ = P > 1 is
+// dispatched P times over grid (gridX, 1, 1), in order, the p-th with the args block
+// (at least one word) followed by one int64 word, p. Each pass sees every write of the
+// passes before it, which is how its threadgroups hand values to one another.
 #pragma once
 
 #include <cstddef>

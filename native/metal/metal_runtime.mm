@@ -74,6 +74,12 @@ kernel void probe(device bfloat* out [[buffer(0)]], uint i [[thread_position_in_
 
 }  // namespace
 
+// Ends a compute encoder when it goes out of scope.
+struct EncoderScope {
+  id<MTLComputeCommandEncoder> encoder;
+  ~EncoderScope() { [encoder endEncoding]; }
+};
+
 // One launch of a validated plan.
 struct Launch {
   std::int32_t kernel;
@@ -598,7 +604,7 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
   }
 
   // Every pipeline first (an evicted one is rebuilt, which may throw), so nothing throws
-  // between the encoder's creation and its endEncoding but the launch checks below.
+  // while the encoder is open but the launch checks and allocations below.
   std::vector<id<MTLComputePipelineState>> pipelines(plan.launches.size());
   std::vector<const std::string*> kernelNames(plan.launches.size(), nullptr);
   for (std::size_t i = 0; i < plan.launches.size(); ++i) {
@@ -606,6 +612,9 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
   }
   id<MTLComputeCommandEncoder> encoder = [commandBuffer computeCommandEncoder];
   if (encoder == nil) Fail(ErrorCode::kGpu, "Metal gave no compute command encoder");
+  // Ended on every way out, a launch check's exception too (Metal asserts when a command
+  // buffer is freed with an encoder still open).
+  const EncoderScope encoding{encoder};
   for (std::size_t li = 0; li < plan.launches.size(); ++li) {
     const Launch& launch = plan.launches[li];
     const std::string* kernelName = kernelNames[li];
@@ -639,31 +648,49 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
     [encoder setBuffer:scratch offset:0 atIndex:launch.bufferCount];
     const NSUInteger argIndex = launch.bufferCount + 1;
     const std::uint8_t* argBase = reinterpret_cast<const std::uint8_t*>(plan.args.data()) + launch.argOffset;
-    static const std::int64_t kNoArgs = 0;  // kernels declare at least one word
-    if (launch.argBytes < sizeof(kNoArgs)) {
-      [encoder setBytes:&kNoArgs length:sizeof(kNoArgs) atIndex:argIndex];
-    } else if (launch.argBytes <= kInlineArgBytes) {
-      [encoder setBytes:argBase length:launch.argBytes atIndex:argIndex];
-    } else {
-      id<MTLBuffer> argBuffer = [rt.device newBufferWithLength:launch.argBytes options:MTLResourceStorageModeShared];
+    // Kernels declare at least one args word: a launch without args binds a zero word.
+    const std::size_t argWords = std::max<std::size_t>(1, launch.argBytes / sizeof(std::int64_t));
+    // Binds `bytes` bytes at `data` as the args block (setBytes up to kInlineArgBytes, a buffer beyond).
+    const auto bindArgs = [&](const void* data, std::size_t bytes) {
+      if (bytes <= kInlineArgBytes) {
+        [encoder setBytes:data length:bytes atIndex:argIndex];
+        return;
+      }
+      id<MTLBuffer> argBuffer = [rt.device newBufferWithLength:bytes options:MTLResourceStorageModeShared];
       if (argBuffer == nil) Fail(ErrorCode::kOom, where + ": could not allocate its argument buffer");
-      std::memcpy([argBuffer contents], argBase, launch.argBytes);
+      std::memcpy([argBuffer contents], data, bytes);
       bindings->argBuffers.push_back(argBuffer);
       [encoder setBuffer:argBuffer offset:0 atIndex:argIndex];
-    }
+    };
     if (launch.sharedBytes > 0) {
       // The length must be a multiple of 16 bytes.
       [encoder setThreadgroupMemoryLength:(launch.sharedBytes + 15u) / 16u * 16u atIndex:0];
     }
-    [encoder dispatchThreadgroups:MTLSizeMake(grid[0], grid[1], grid[2])
-            threadsPerThreadgroup:MTLSizeMake(group[0], group[1], group[2])];
+    const MTLSize threadsPerGroup = MTLSizeMake(group[0], group[1], group[2]);
+    if (launch.scratchBytes > 0 && grid[1] == 1 && grid[2] > 1) {
+      // An ordered-pass kernel (metal_runtime.h): grid[2] dispatches over (gridX, 1, 1),
+      // in order, each with the args block followed by its pass index.
+      std::vector<std::int64_t> block(argWords + 1, 0);
+      if (launch.argBytes > 0) std::memcpy(block.data(), argBase, launch.argBytes);
+      for (std::uint32_t pass = 0; pass < grid[2]; ++pass) {
+        block[argWords] = static_cast<std::int64_t>(pass);
+        bindArgs(block.data(), block.size() * sizeof(std::int64_t));
+        [encoder dispatchThreadgroups:MTLSizeMake(grid[0], 1, 1) threadsPerThreadgroup:threadsPerGroup];
+      }
+      continue;
+    }
+    static const std::int64_t kNoArgs = 0;
+    if (launch.argBytes < sizeof(kNoArgs)) {
+      bindArgs(&kNoArgs, sizeof(kNoArgs));
+    } else {
+      bindArgs(argBase, launch.argBytes);
+    }
+    [encoder dispatchThreadgroups:MTLSizeMake(grid[0], grid[1], grid[2]) threadsPerThreadgroup:threadsPerGroup];
     if (launch.scratchBytes > 0 && grid[1] > 1) {
       // A split reduction's fold (metal_runtime.h): same pipeline, bindings and scratch.
-      [encoder dispatchThreadgroups:MTLSizeMake(grid[0], 1, 2)
-              threadsPerThreadgroup:MTLSizeMake(group[0], group[1], group[2])];
+      [encoder dispatchThreadgroups:MTLSizeMake(grid[0], 1, 2) threadsPerThreadgroup:threadsPerGroup];
     }
   }
-  [encoder endEncoding];
   return bindings;
 }
 

@@ -86,6 +86,20 @@ export function gpuStrategy(ir: KernelIR): GpuStrategy {
   return reduces.some((x) => !ir.inner[x.k]) ? 'rows' : 'flat';
 }
 
+/**
+ * Whether `dialect` renders `ir` as an ordered-pass kernel (GpuDialect.orderedPasses):
+ * its scatters and sorts, which declare the pass index after their args words.
+ *
+ * @example
+ * ```ts
+ * const words = Math.max(1, ir.argWords) + (orderedPassKernel(dialect, ir) ? 1 : 0);
+ * ```
+ */
+export function orderedPassKernel(dialect: GpuDialect, ir: KernelIR): boolean {
+  const strategy = gpuStrategy(ir);
+  return dialect.orderedPasses !== undefined && (strategy === 'scatter' || strategy === 'sort');
+}
+
 /** Renders one kernel of `ir` in `dialect` as a function called `name`. */
 export function renderGpuKernel(dialect: GpuDialect, ir: KernelIR, name: string): string {
   const R = new GpuRenderer(dialect, ir);

@@ -9,6 +9,7 @@
 import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage, bufferLedger } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
 import { gpuLaunch, gpuStrategy } from '../../codegen/gpu.js';
+import { sortPassesLaunch } from '../../codegen/gpu-sort.js';
 import type { GpuDialect } from '../../codegen/gpu-dialect.js';
 import { MSL_DIALECT, MSL_PRELUDE, mslDialect, renderMslKernel } from '../../codegen/msl.js';
 import type { KernelIR } from '../../codegen/ir.js';
@@ -90,17 +91,21 @@ export class MetalRenderer {
    * Grid (threadgroups), threadgroup size, threadgroup memory, args bytes and scratch
    * bytes (GPU_LAUNCH_WORDS in src/runtime/native.ts). A launch with scratch bytes and
    * more than one threadgroup along y is a split reduction: the runtime follows it by
-   * the fold dispatch (the dialect's splitTwoPass; native/metal/metal_runtime.h). A
-   * scatter runs on one threadgroup (the base and then the updates), not on many whose
-   * last applies the updates: that handoff needs a device-scope fence, which MSL 3.1
-   * does not have. Other kernels that use scratch (sorts of lines longer than a tile,
-   * whose threadgroup merges in its own region) keep it.
+   * the fold dispatch (the dialect's splitTwoPass). A launch with scratch bytes, grid y
+   * 1 and grid z P > 1 is an ordered-pass kernel (the dialect's orderedPasses): the
+   * runtime dispatches it P times over grid (x, 1, 1), the pass index after the args
+   * (native/metal/metal_runtime.h). A scatter takes two passes (its base over every
+   * threadgroup, then the updates; the scratch word counts position pairs that
+   * decrease); a sort of lines longer than a tile takes sortPassesLaunch's. Neither
+   * needs a device-scope fence, which MSL 3.1 does not have.
    */
   launchWords(ir: KernelIR, args: readonly number[]): number[] {
-    const g = gpuLaunch(ir, args, this.dialect);
-    const scatter = gpuStrategy(ir) === 'scatter';
-    const grid = scatter ? [Math.min(1, g.grid[0]), 1, 1] : g.grid;
-    return [...grid, ...g.block, g.sharedBytes, ir.argWords * 8, scatter ? 0 : g.scratchBytes];
+    const dialect = this.dialect;
+    const strategy = gpuStrategy(ir);
+    const passes = dialect.orderedPasses;
+    let g = strategy === 'sort' && passes ? sortPassesLaunch(ir, args, passes.sortScratchBytes) : gpuLaunch(ir, args, dialect);
+    if (strategy === 'scatter' && passes && g.grid[0] > 0) g = { ...g, grid: [g.grid[0], 1, 2], scratchBytes: 4 };
+    return [...g.grid, ...g.block, g.sharedBytes, ir.argWords * 8, g.scratchBytes];
   }
 }
 
