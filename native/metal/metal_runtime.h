@@ -89,6 +89,13 @@ class Runtime {
   // launch.
   std::vector<std::int32_t> Compile(const std::string& source, const std::vector<std::string>& names);
 
+  // As Compile, from a metallib the offline compiler made of `source` (xcrun metal; the
+  // caller verified the file): Metal loads the library instead of compiling the source.
+  // `source` stays with the kernels, so a pipeline evicted and rebuilt after the file is
+  // gone comes from it. Throws ERR_MA_COMPILE when Metal cannot read the file.
+  std::vector<std::int32_t> LoadLibrary(const std::string& metallibPath, const std::string& source,
+                                        const std::vector<std::string>& names);
+
   // Replaces the binary archive by the one serialized at `path` (already verified by
   // the caller), or by an empty one for "". Returns "" or, when Metal cannot read the
   // file, why (the archive then starts empty). Throws ERR_MA_GPU if Metal can create

@@ -110,11 +110,18 @@ class PreparedGpuPlan {
   bool pinned_ = false;
 };
 
+// Where a kernel's library comes from: its MSL, and the offline compiler's metallib of
+// it when one was loaded (Runtime::LoadLibrary); shared by the kernels of one library.
+struct LibraryOrigin {
+  std::string source;
+  std::string metallibPath;  // "" when Metal compiled the source at run time
+};
+
 // A compiled kernel. Its id (index in Impl::kernels) never changes; its pipeline is nil
-// while the LRU bound has it evicted, and is rebuilt from `source` when it next runs.
+// while the LRU bound has it evicted, and is rebuilt from `origin` when it next runs.
 struct Kernel {
   std::string name;
-  std::shared_ptr<const std::string> source;  // the library it came from (shared by its batch)
+  std::shared_ptr<const LibraryOrigin> origin;
   id<MTLComputePipelineState> pipeline;
   std::list<std::int32_t>::iterator lru;  // its place in Impl::lru while resident
 };
@@ -201,6 +208,25 @@ struct Runtime::Impl {
     if (library == nil) *log = Describe(error);
     return library;
   }
+
+  // The library of `origin`: the metallib when it has one Metal can read, else its
+  // source compiled; nil and `log` set on failure.
+  id<MTLLibrary> LibraryOf(const LibraryOrigin& origin, std::string* log) const {
+    if (!origin.metallibPath.empty()) {
+      NSString* file = [NSString stringWithUTF8String:origin.metallibPath.c_str()];
+      NSError* error = nil;
+      id<MTLLibrary> library = file != nil ? [device newLibraryWithURL:[NSURL fileURLWithPath:file] error:&error] : nil;
+      if (library != nil) return library;
+      *log = "Metal could not read the metallib " + origin.metallibPath + ": " + Describe(error);
+      if (origin.source.empty()) return nil;
+    }
+    return Library(origin.source, log);
+  }
+
+  // Ids of the kernels `names` of `origin`'s library, compiled or loaded (`library`,
+  // made on demand) for those not registered yet. Throws ERR_MA_COMPILE.
+  std::vector<std::int32_t> Register(const std::shared_ptr<const LibraryOrigin>& origin, const std::string& keyPrefix,
+                                     const std::vector<std::string>& names);
 
   bool ProbeCompiles(const char* source) const {
     std::string log;
@@ -317,7 +343,7 @@ struct Runtime::Impl {
   // used; also its name. Throws ERR_MA_KERNEL for an unknown id, ERR_MA_COMPILE if a
   // rebuild fails.
   id<MTLComputePipelineState> Resident(std::int32_t kernelId, const std::string** name) {
-    std::shared_ptr<const std::string> source;
+    std::shared_ptr<const LibraryOrigin> origin;
     {
       std::lock_guard<std::mutex> lock(mu);
       if (kernelId < 0 || static_cast<std::size_t>(kernelId) >= kernels.size()) {
@@ -329,11 +355,11 @@ struct Runtime::Impl {
         Use(kernelId);
         return k.pipeline;
       }
-      source = k.source;
+      origin = k.origin;
     }
     const std::string& kernelName = **name;
     std::string log;
-    id<MTLLibrary> library = Library(*source, &log);
+    id<MTLLibrary> library = LibraryOf(*origin, &log);
     if (library == nil) Fail(ErrorCode::kCompile, "Metal could not rebuild the library of kernel " + kernelName + ": " + log);
     NSString* fn = [NSString stringWithUTF8String:kernelName.c_str()];
     id<MTLFunction> function = fn != nil ? [library newFunctionWithName:fn] : nil;
@@ -398,42 +424,57 @@ Runtime::~Runtime() = default;
 
 DeviceInfo Runtime::Info() const { return impl_->info; }
 
+std::vector<std::int32_t> Runtime::Impl::Register(const std::shared_ptr<const LibraryOrigin>& origin,
+                                                  const std::string& keyPrefix, const std::vector<std::string>& names) {
+  std::vector<std::int32_t> ids(names.size(), -1);
+  bool allCached = true;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const auto it = bySource.find(keyPrefix + '\0' + names[i]);
+      if (it != bySource.end()) ids[i] = it->second;
+      else allCached = false;
+    }
+  }
+  if (allCached) return ids;
+  std::string log;
+  id<MTLLibrary> library = LibraryOf(*origin, &log);
+  if (library == nil) Fail(ErrorCode::kCompile, "Metal rejected the kernel library: " + log);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (ids[i] >= 0) continue;
+    NSString* name = [NSString stringWithUTF8String:names[i].c_str()];
+    id<MTLFunction> function = name != nil ? [library newFunctionWithName:name] : nil;
+    if (function == nil) Fail(ErrorCode::kCompile, "the compiled library has no kernel named " + names[i]);
+    id<MTLComputePipelineState> pipeline = Pipeline(function, names[i]);
+    std::lock_guard<std::mutex> lock(mu);
+    const std::string key = keyPrefix + '\0' + names[i];
+    const auto it = bySource.find(key);  // another thread may have won
+    if (it != bySource.end()) {
+      ids[i] = it->second;
+      continue;
+    }
+    ids[i] = static_cast<std::int32_t>(kernels.size());
+    kernels.push_back(Kernel{names[i], origin, nil, {}});
+    Admit(ids[i], pipeline);
+    bySource.emplace(key, ids[i]);
+  }
+  return ids;
+}
+
 std::vector<std::int32_t> Runtime::Compile(const std::string& source, const std::vector<std::string>& names) {
   return WithAutoreleasePool([&]() {
-    std::vector<std::int32_t> ids(names.size(), -1);
-    bool allCached = true;
-    {
-      std::lock_guard<std::mutex> lock(impl_->mu);
-      for (std::size_t i = 0; i < names.size(); ++i) {
-        const auto it = impl_->bySource.find(source + '\0' + names[i]);
-        if (it != impl_->bySource.end()) ids[i] = it->second;
-        else allCached = false;
-      }
-    }
-    if (allCached) return ids;
-    std::string log;
-    id<MTLLibrary> library = impl_->Library(source, &log);
-    if (library == nil) Fail(ErrorCode::kCompile, "Metal rejected the kernel source: " + log);
-    const auto shared = std::make_shared<const std::string>(source);
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (ids[i] >= 0) continue;
-      NSString* name = [NSString stringWithUTF8String:names[i].c_str()];
-      id<MTLFunction> function = name != nil ? [library newFunctionWithName:name] : nil;
-      if (function == nil) Fail(ErrorCode::kCompile, "the compiled library has no kernel named " + names[i]);
-      id<MTLComputePipelineState> pipeline = impl_->Pipeline(function, names[i]);
-      std::lock_guard<std::mutex> lock(impl_->mu);
-      const std::string key = source + '\0' + names[i];
-      const auto it = impl_->bySource.find(key);  // another thread may have won
-      if (it != impl_->bySource.end()) {
-        ids[i] = it->second;
-        continue;
-      }
-      ids[i] = static_cast<std::int32_t>(impl_->kernels.size());
-      impl_->kernels.push_back(Kernel{names[i], shared, nil, {}});
-      impl_->Admit(ids[i], pipeline);
-      impl_->bySource.emplace(key, ids[i]);
-    }
-    return ids;
+    // Keyed by the source: a kernel compiled again returns its id.
+    return impl_->Register(std::make_shared<const LibraryOrigin>(LibraryOrigin{source, ""}), source, names);
+  });
+}
+
+std::vector<std::int32_t> Runtime::LoadLibrary(const std::string& metallibPath, const std::string& source,
+                                               const std::vector<std::string>& names) {
+  if (metallibPath.empty()) Fail(ErrorCode::kBadArgument, "metalLoadLibrary: the metallib path must not be empty");
+  return WithAutoreleasePool([&]() {
+    // Keyed by the file (content-addressed in the cache), apart from source keys.
+    return impl_->Register(std::make_shared<const LibraryOrigin>(LibraryOrigin{source, metallibPath}),
+                           "metallib:" + metallibPath, names);
   });
 }
 
