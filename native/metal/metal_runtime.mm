@@ -656,6 +656,7 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
   // Ended on every way out, a launch check's exception too (Metal asserts when a command
   // buffer is freed with an encoder still open).
   const EncoderScope encoding{encoder};
+  std::vector<std::int64_t> argBlock;  // one launch's args block as bound, reused
   for (std::size_t li = 0; li < plan.launches.size(); ++li) {
     const Launch& launch = plan.launches[li];
     const std::string* kernelName = kernelNames[li];
@@ -689,17 +690,22 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
     [encoder setBuffer:scratch offset:0 atIndex:launch.bufferCount];
     const NSUInteger argIndex = launch.bufferCount + 1;
     const std::uint8_t* argBase = reinterpret_cast<const std::uint8_t*>(plan.args.data()) + launch.argOffset;
-    // Kernels declare at least one args word: a launch without args binds a zero word.
+    // The args block as bound: the launch's words (at least one: kernels declare one),
+    // then one more word, the pass index of an ordered-pass dispatch and 0 otherwise, so
+    // a kernel that declares the pass word is never bound shorter than it declares.
     const std::size_t argWords = std::max<std::size_t>(1, launch.argBytes / sizeof(std::int64_t));
-    // Binds `bytes` bytes at `data` as the args block (setBytes up to kInlineArgBytes, a buffer beyond).
-    const auto bindArgs = [&](const void* data, std::size_t bytes) {
-      if (bytes <= kInlineArgBytes) {
-        [encoder setBytes:data length:bytes atIndex:argIndex];
+    argBlock.assign(argWords + 1, 0);
+    if (launch.argBytes > 0) std::memcpy(argBlock.data(), argBase, launch.argBytes);
+    const std::size_t blockBytes = argBlock.size() * sizeof(std::int64_t);
+    // Binds the args block (setBytes up to kInlineArgBytes, a buffer beyond).
+    const auto bindArgs = [&]() {
+      if (blockBytes <= kInlineArgBytes) {
+        [encoder setBytes:argBlock.data() length:blockBytes atIndex:argIndex];
         return;
       }
-      id<MTLBuffer> argBuffer = [rt.device newBufferWithLength:bytes options:MTLResourceStorageModeShared];
+      id<MTLBuffer> argBuffer = [rt.device newBufferWithLength:blockBytes options:MTLResourceStorageModeShared];
       if (argBuffer == nil) Fail(ErrorCode::kOom, where + ": could not allocate its argument buffer");
-      std::memcpy([argBuffer contents], data, bytes);
+      std::memcpy([argBuffer contents], argBlock.data(), blockBytes);
       bindings->argBuffers.push_back(argBuffer);
       [encoder setBuffer:argBuffer offset:0 atIndex:argIndex];
     };
@@ -710,22 +716,15 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
     const MTLSize threadsPerGroup = MTLSizeMake(group[0], group[1], group[2]);
     if (launch.scratchBytes > 0 && grid[1] == 1 && grid[2] > 1) {
       // An ordered-pass kernel (metal_runtime.h): grid[2] dispatches over (gridX, 1, 1),
-      // in order, each with the args block followed by its pass index.
-      std::vector<std::int64_t> block(argWords + 1, 0);
-      if (launch.argBytes > 0) std::memcpy(block.data(), argBase, launch.argBytes);
+      // in order, each told its pass index.
       for (std::uint32_t pass = 0; pass < grid[2]; ++pass) {
-        block[argWords] = static_cast<std::int64_t>(pass);
-        bindArgs(block.data(), block.size() * sizeof(std::int64_t));
+        argBlock[argWords] = static_cast<std::int64_t>(pass);
+        bindArgs();
         [encoder dispatchThreadgroups:MTLSizeMake(grid[0], 1, 1) threadsPerThreadgroup:threadsPerGroup];
       }
       continue;
     }
-    static const std::int64_t kNoArgs = 0;
-    if (launch.argBytes < sizeof(kNoArgs)) {
-      bindArgs(&kNoArgs, sizeof(kNoArgs));
-    } else {
-      bindArgs(argBase, launch.argBytes);
-    }
+    bindArgs();
     [encoder dispatchThreadgroups:MTLSizeMake(grid[0], grid[1], grid[2]) threadsPerThreadgroup:threadsPerGroup];
     if (launch.scratchBytes > 0 && grid[1] > 1) {
       // A split reduction's fold (metal_runtime.h): same pipeline, bindings and scratch.

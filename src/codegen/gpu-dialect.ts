@@ -187,8 +187,8 @@ export interface GpuDialect {
    * for P > 1 passes as grid z, with grid y 1 and scratch bytes: the runtime dispatches
    * it P times over grid (x, 1, 1), in order within one encoder, each time with the args
    * block followed by the pass index (0..P-1). Dispatches in order see each other's
-   * writes, so no pass needs a fence. A launch of grid z 1 gets no pass word: a kernel
-   * reads it only on the paths that take passes. `sortScratchBytes` bounds the scratch
+   * writes, so no pass needs a fence. A single dispatch (grid z 1) gets a pass word of 0,
+   * but a kernel reads it only on the paths that take passes. `sortScratchBytes` bounds the scratch
    * that one batch of long sort lines shares (more lines take more batches of passes).
    */
   readonly orderedPasses?: { readonly sortScratchBytes: number };

@@ -232,7 +232,7 @@ export function renderSortPasses(R: GpuRenderer, name: string, scratchBudget: nu
   L.push('    }');
   L.push('    return;');
   L.push('  }');
-  // Lines longer than a tile: the pass index (only these launches have one) says which
+  // Lines longer than a tile (only these launches take passes): the pass index says which
   // batch of lines and which step: 0 sorts tiles, 1..merges merge runs of tile << (step - 1).
   L.push(`  const ${W} pass = ${R.passIndex()};`);
   L.push(`  const ${W} perBatch = (${W})${scratchBudget} / region > 0 ? (${W})${scratchBudget} / region : 1;`);

@@ -270,8 +270,8 @@ export class HostMslBackend implements Backend {
       // The contract's scratch buffer: zeroed, at least scratchBytes long.
       writeFileSync(join(dir, 'scratch'), new Uint8Array(Math.max(16, geometry[8])));
       for (const [k, { grid, pass }] of dispatches.entries()) {
-        // The args block as the runtime binds it (at least one word), then the pass index.
-        const block = pass === undefined ? words : BigInt64Array.from([...words, BigInt(pass)]);
+        // The args block as the runtime binds it (at least one word), then the pass index (0 outside ordered passes).
+        const block = BigInt64Array.from([...(geometry[7] === 0 ? [0n] : words), BigInt(pass ?? 0)]);
         writeFileSync(join(dir, 'args'), new Uint8Array(block.buffer, block.byteOffset, block.byteLength));
         const last = k === dispatches.length - 1 && !this.opts.skipFold && this.opts.skipPass === undefined;
         const argv = [String(kernel.index), ...grid.map(String), ...launch.block.map(String), dir, String(nBufs), last ? '1' : '0'];
