@@ -1,5 +1,6 @@
 // JS entry points of the Metal backend (macOS builds only; see binding.gyp):
-//   metalDeviceInfo(), metalCompile(source, names), metalRunPlan(commands, args) -> GPU ms,
+//   metalDeviceInfo(), metalCompile(source, names), metalLoadLibrary(metallibPath, source, names),
+//   metalRunPlan(commands, args) -> GPU ms,
 //   metalRunPlanAsync(commands, args, done); the pipeline cache: metalOpenArchive(path)
 //   -> "" or why the file was not read, metalSaveArchive(path) -> written,
 //   metalSetPipelineLimit(n), metalPipelineStats().
@@ -56,6 +57,22 @@ Napi::Value CompileJs(const Napi::CallbackInfo& info) {
     names.reserve(list.Length());
     for (std::uint32_t i = 0; i < list.Length(); ++i) names.push_back(CStringArg(list.Get(i), "names[i]"));
     const std::vector<std::int32_t> ids = metal::Runtime::Instance().Compile(source, names);
+    Napi::Array out = Napi::Array::New(info.Env(), ids.size());
+    for (std::uint32_t i = 0; i < ids.size(); ++i) out.Set(i, Napi::Number::New(info.Env(), ids[i]));
+    return out;
+  });
+}
+
+Napi::Value LoadLibraryJs(const Napi::CallbackInfo& info) {
+  return WithAutoreleasePool([&]() {
+    const std::string path = CStringArg(info[0], "path");
+    const std::string source = CStringArg(info[1], "source");
+    if (!info[2].IsArray()) Fail(ErrorCode::kBadArgument, "names must be an array of strings");
+    const Napi::Array list = info[2].As<Napi::Array>();
+    std::vector<std::string> names;
+    names.reserve(list.Length());
+    for (std::uint32_t i = 0; i < list.Length(); ++i) names.push_back(CStringArg(list.Get(i), "names[i]"));
+    const std::vector<std::int32_t> ids = metal::Runtime::Instance().LoadLibrary(path, source, names);
     Napi::Array out = Napi::Array::New(info.Env(), ids.size());
     for (std::uint32_t i = 0; i < ids.size(); ++i) out.Set(i, Napi::Number::New(info.Env(), ids[i]));
     return out;
@@ -155,6 +172,7 @@ Napi::Value RunPlanAsyncJs(const Napi::CallbackInfo& info) {
 void RegisterMetalApi(Napi::Env env, Napi::Object exports) {
   exports.Set("metalDeviceInfo", Napi::Function::New<Guarded<DeviceInfoJs, ErrorCode::kGpu>>(env, "metalDeviceInfo"));
   exports.Set("metalCompile", Napi::Function::New<Guarded<CompileJs, ErrorCode::kCompile>>(env, "metalCompile"));
+  exports.Set("metalLoadLibrary", Napi::Function::New<Guarded<LoadLibraryJs, ErrorCode::kCompile>>(env, "metalLoadLibrary"));
   exports.Set("metalRunPlan", Napi::Function::New<Guarded<RunPlanJs, ErrorCode::kKernel>>(env, "metalRunPlan"));
   exports.Set("metalOpenArchive", Napi::Function::New<Guarded<OpenArchiveJs, ErrorCode::kGpu>>(env, "metalOpenArchive"));
   exports.Set("metalSaveArchive", Napi::Function::New<Guarded<SaveArchiveJs, ErrorCode::kGpu>>(env, "metalSaveArchive"));

@@ -12,13 +12,23 @@
 // run in order in one command buffer. grid counts threadgroups. Buffers bind at
 // indices 0..nBufs-1, the runtime's zeroed scratch buffer (at least scratchBytes) at
 // nBufs, the argument block (argBytes bytes of the args BigInt64Array from byte
-// argOffset) at nBufs + 1. A command with a 0 grid dimension is skipped.
+// argOffset, then one word: see below) at nBufs + 1. A command with a 0 grid dimension
+// is skipped.
 //
 // Split reductions (src/codegen/msl.ts, splitTwoPass): a command with scratchBytes > 0
 // and gridY > 1 is dispatched twice, as given (each threadgroup writes its partial to
 // the scratch) and then over grid (gridX, 1, 2) (the fold, which the kernel recognises
 // by its gridZ of 2). Dispatches of one compute encoder run in order, so the fold sees
 // every partial; MSL 3.1 has no device-scope fence to do it in one dispatch.
+//
+// The args block a dispatch gets is the command's argBytes (at least one word) followed
+// by one more int64 word: 0, or the pass index of an ordered pass. Ordered passes
+// (src/codegen/msl.ts, orderedPasses: scatters, sorts of lines longer than a tile): a
+// command with scratchBytes > 0, gridY == 1 and gridZ = P > 1 is dispatched P times
+// over grid (gridX, 1, 1), in order, the p-th with pass word p. Each pass sees every
+// write of the passes before it, which is how its threadgroups hand values to one
+// another; the kernels declare the pass word, so a single dispatch of such a kernel
+// (a sort of short lines) is never bound shorter than its declaration either.
 #pragma once
 
 #include <cstddef>
@@ -82,6 +92,13 @@ class Runtime {
   // kernel's pipeline is rebuilt from its library source (and the archive) at its next
   // launch.
   std::vector<std::int32_t> Compile(const std::string& source, const std::vector<std::string>& names);
+
+  // As Compile, from a metallib the offline compiler made of `source` (xcrun metal; the
+  // caller verified the file): Metal loads the library instead of compiling the source.
+  // `source` stays with the kernels, so a pipeline evicted and rebuilt after the file is
+  // gone comes from it. Throws ERR_MA_COMPILE when Metal cannot read the file.
+  std::vector<std::int32_t> LoadLibrary(const std::string& metallibPath, const std::string& source,
+                                        const std::vector<std::string>& names);
 
   // Replaces the binary archive by the one serialized at `path` (already verified by
   // the caller), or by an empty one for "". Returns "" or, when Metal cannot read the

@@ -74,6 +74,12 @@ kernel void probe(device bfloat* out [[buffer(0)]], uint i [[thread_position_in_
 
 }  // namespace
 
+// Ends a compute encoder when it goes out of scope.
+struct EncoderScope {
+  id<MTLComputeCommandEncoder> encoder;
+  ~EncoderScope() { [encoder endEncoding]; }
+};
+
 // One launch of a validated plan.
 struct Launch {
   std::int32_t kernel;
@@ -104,11 +110,18 @@ class PreparedGpuPlan {
   bool pinned_ = false;
 };
 
+// Where a kernel's library comes from: its MSL, and the offline compiler's metallib of
+// it when one was loaded (Runtime::LoadLibrary); shared by the kernels of one library.
+struct LibraryOrigin {
+  std::string source;
+  std::string metallibPath;  // "" when Metal compiled the source at run time
+};
+
 // A compiled kernel. Its id (index in Impl::kernels) never changes; its pipeline is nil
-// while the LRU bound has it evicted, and is rebuilt from `source` when it next runs.
+// while the LRU bound has it evicted, and is rebuilt from `origin` when it next runs.
 struct Kernel {
   std::string name;
-  std::shared_ptr<const std::string> source;  // the library it came from (shared by its batch)
+  std::shared_ptr<const LibraryOrigin> origin;
   id<MTLComputePipelineState> pipeline;
   std::list<std::int32_t>::iterator lru;  // its place in Impl::lru while resident
 };
@@ -195,6 +208,25 @@ struct Runtime::Impl {
     if (library == nil) *log = Describe(error);
     return library;
   }
+
+  // The library of `origin`: the metallib when it has one Metal can read, else its
+  // source compiled; nil and `log` set on failure.
+  id<MTLLibrary> LibraryOf(const LibraryOrigin& origin, std::string* log) const {
+    if (!origin.metallibPath.empty()) {
+      NSString* file = [NSString stringWithUTF8String:origin.metallibPath.c_str()];
+      NSError* error = nil;
+      id<MTLLibrary> library = file != nil ? [device newLibraryWithURL:[NSURL fileURLWithPath:file] error:&error] : nil;
+      if (library != nil) return library;
+      *log = "Metal could not read the metallib " + origin.metallibPath + ": " + Describe(error);
+      if (origin.source.empty()) return nil;
+    }
+    return Library(origin.source, log);
+  }
+
+  // Ids of the kernels `names` of `origin`'s library, compiled or loaded (`library`,
+  // made on demand) for those not registered yet. Throws ERR_MA_COMPILE.
+  std::vector<std::int32_t> Register(const std::shared_ptr<const LibraryOrigin>& origin, const std::string& keyPrefix,
+                                     const std::vector<std::string>& names);
 
   bool ProbeCompiles(const char* source) const {
     std::string log;
@@ -311,7 +343,7 @@ struct Runtime::Impl {
   // used; also its name. Throws ERR_MA_KERNEL for an unknown id, ERR_MA_COMPILE if a
   // rebuild fails.
   id<MTLComputePipelineState> Resident(std::int32_t kernelId, const std::string** name) {
-    std::shared_ptr<const std::string> source;
+    std::shared_ptr<const LibraryOrigin> origin;
     {
       std::lock_guard<std::mutex> lock(mu);
       if (kernelId < 0 || static_cast<std::size_t>(kernelId) >= kernels.size()) {
@@ -323,11 +355,11 @@ struct Runtime::Impl {
         Use(kernelId);
         return k.pipeline;
       }
-      source = k.source;
+      origin = k.origin;
     }
     const std::string& kernelName = **name;
     std::string log;
-    id<MTLLibrary> library = Library(*source, &log);
+    id<MTLLibrary> library = LibraryOf(*origin, &log);
     if (library == nil) Fail(ErrorCode::kCompile, "Metal could not rebuild the library of kernel " + kernelName + ": " + log);
     NSString* fn = [NSString stringWithUTF8String:kernelName.c_str()];
     id<MTLFunction> function = fn != nil ? [library newFunctionWithName:fn] : nil;
@@ -392,42 +424,57 @@ Runtime::~Runtime() = default;
 
 DeviceInfo Runtime::Info() const { return impl_->info; }
 
+std::vector<std::int32_t> Runtime::Impl::Register(const std::shared_ptr<const LibraryOrigin>& origin,
+                                                  const std::string& keyPrefix, const std::vector<std::string>& names) {
+  std::vector<std::int32_t> ids(names.size(), -1);
+  bool allCached = true;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const auto it = bySource.find(keyPrefix + '\0' + names[i]);
+      if (it != bySource.end()) ids[i] = it->second;
+      else allCached = false;
+    }
+  }
+  if (allCached) return ids;
+  std::string log;
+  id<MTLLibrary> library = LibraryOf(*origin, &log);
+  if (library == nil) Fail(ErrorCode::kCompile, "Metal rejected the kernel library: " + log);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (ids[i] >= 0) continue;
+    NSString* name = [NSString stringWithUTF8String:names[i].c_str()];
+    id<MTLFunction> function = name != nil ? [library newFunctionWithName:name] : nil;
+    if (function == nil) Fail(ErrorCode::kCompile, "the compiled library has no kernel named " + names[i]);
+    id<MTLComputePipelineState> pipeline = Pipeline(function, names[i]);
+    std::lock_guard<std::mutex> lock(mu);
+    const std::string key = keyPrefix + '\0' + names[i];
+    const auto it = bySource.find(key);  // another thread may have won
+    if (it != bySource.end()) {
+      ids[i] = it->second;
+      continue;
+    }
+    ids[i] = static_cast<std::int32_t>(kernels.size());
+    kernels.push_back(Kernel{names[i], origin, nil, {}});
+    Admit(ids[i], pipeline);
+    bySource.emplace(key, ids[i]);
+  }
+  return ids;
+}
+
 std::vector<std::int32_t> Runtime::Compile(const std::string& source, const std::vector<std::string>& names) {
   return WithAutoreleasePool([&]() {
-    std::vector<std::int32_t> ids(names.size(), -1);
-    bool allCached = true;
-    {
-      std::lock_guard<std::mutex> lock(impl_->mu);
-      for (std::size_t i = 0; i < names.size(); ++i) {
-        const auto it = impl_->bySource.find(source + '\0' + names[i]);
-        if (it != impl_->bySource.end()) ids[i] = it->second;
-        else allCached = false;
-      }
-    }
-    if (allCached) return ids;
-    std::string log;
-    id<MTLLibrary> library = impl_->Library(source, &log);
-    if (library == nil) Fail(ErrorCode::kCompile, "Metal rejected the kernel source: " + log);
-    const auto shared = std::make_shared<const std::string>(source);
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (ids[i] >= 0) continue;
-      NSString* name = [NSString stringWithUTF8String:names[i].c_str()];
-      id<MTLFunction> function = name != nil ? [library newFunctionWithName:name] : nil;
-      if (function == nil) Fail(ErrorCode::kCompile, "the compiled library has no kernel named " + names[i]);
-      id<MTLComputePipelineState> pipeline = impl_->Pipeline(function, names[i]);
-      std::lock_guard<std::mutex> lock(impl_->mu);
-      const std::string key = source + '\0' + names[i];
-      const auto it = impl_->bySource.find(key);  // another thread may have won
-      if (it != impl_->bySource.end()) {
-        ids[i] = it->second;
-        continue;
-      }
-      ids[i] = static_cast<std::int32_t>(impl_->kernels.size());
-      impl_->kernels.push_back(Kernel{names[i], shared, nil, {}});
-      impl_->Admit(ids[i], pipeline);
-      impl_->bySource.emplace(key, ids[i]);
-    }
-    return ids;
+    // Keyed by the source: a kernel compiled again returns its id.
+    return impl_->Register(std::make_shared<const LibraryOrigin>(LibraryOrigin{source, ""}), source, names);
+  });
+}
+
+std::vector<std::int32_t> Runtime::LoadLibrary(const std::string& metallibPath, const std::string& source,
+                                               const std::vector<std::string>& names) {
+  if (metallibPath.empty()) Fail(ErrorCode::kBadArgument, "metalLoadLibrary: the metallib path must not be empty");
+  return WithAutoreleasePool([&]() {
+    // Keyed by the file (content-addressed in the cache), apart from source keys.
+    return impl_->Register(std::make_shared<const LibraryOrigin>(LibraryOrigin{source, metallibPath}),
+                           "metallib:" + metallibPath, names);
   });
 }
 
@@ -598,7 +645,7 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
   }
 
   // Every pipeline first (an evicted one is rebuilt, which may throw), so nothing throws
-  // between the encoder's creation and its endEncoding but the launch checks below.
+  // while the encoder is open but the launch checks and allocations below.
   std::vector<id<MTLComputePipelineState>> pipelines(plan.launches.size());
   std::vector<const std::string*> kernelNames(plan.launches.size(), nullptr);
   for (std::size_t i = 0; i < plan.launches.size(); ++i) {
@@ -606,6 +653,10 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
   }
   id<MTLComputeCommandEncoder> encoder = [commandBuffer computeCommandEncoder];
   if (encoder == nil) Fail(ErrorCode::kGpu, "Metal gave no compute command encoder");
+  // Ended on every way out, a launch check's exception too (Metal asserts when a command
+  // buffer is freed with an encoder still open).
+  const EncoderScope encoding{encoder};
+  std::vector<std::int64_t> argBlock;  // one launch's args block as bound, reused
   for (std::size_t li = 0; li < plan.launches.size(); ++li) {
     const Launch& launch = plan.launches[li];
     const std::string* kernelName = kernelNames[li];
@@ -639,31 +690,47 @@ std::shared_ptr<Bindings> Runtime::Impl::Encode(const PreparedGpuPlan& plan, id<
     [encoder setBuffer:scratch offset:0 atIndex:launch.bufferCount];
     const NSUInteger argIndex = launch.bufferCount + 1;
     const std::uint8_t* argBase = reinterpret_cast<const std::uint8_t*>(plan.args.data()) + launch.argOffset;
-    static const std::int64_t kNoArgs = 0;  // kernels declare at least one word
-    if (launch.argBytes < sizeof(kNoArgs)) {
-      [encoder setBytes:&kNoArgs length:sizeof(kNoArgs) atIndex:argIndex];
-    } else if (launch.argBytes <= kInlineArgBytes) {
-      [encoder setBytes:argBase length:launch.argBytes atIndex:argIndex];
-    } else {
-      id<MTLBuffer> argBuffer = [rt.device newBufferWithLength:launch.argBytes options:MTLResourceStorageModeShared];
+    // The args block as bound: the launch's words (at least one: kernels declare one),
+    // then one more word, the pass index of an ordered-pass dispatch and 0 otherwise, so
+    // a kernel that declares the pass word is never bound shorter than it declares.
+    const std::size_t argWords = std::max<std::size_t>(1, launch.argBytes / sizeof(std::int64_t));
+    argBlock.assign(argWords + 1, 0);
+    if (launch.argBytes > 0) std::memcpy(argBlock.data(), argBase, launch.argBytes);
+    const std::size_t blockBytes = argBlock.size() * sizeof(std::int64_t);
+    // Binds the args block (setBytes up to kInlineArgBytes, a buffer beyond).
+    const auto bindArgs = [&]() {
+      if (blockBytes <= kInlineArgBytes) {
+        [encoder setBytes:argBlock.data() length:blockBytes atIndex:argIndex];
+        return;
+      }
+      id<MTLBuffer> argBuffer = [rt.device newBufferWithLength:blockBytes options:MTLResourceStorageModeShared];
       if (argBuffer == nil) Fail(ErrorCode::kOom, where + ": could not allocate its argument buffer");
-      std::memcpy([argBuffer contents], argBase, launch.argBytes);
+      std::memcpy([argBuffer contents], argBlock.data(), blockBytes);
       bindings->argBuffers.push_back(argBuffer);
       [encoder setBuffer:argBuffer offset:0 atIndex:argIndex];
-    }
+    };
     if (launch.sharedBytes > 0) {
       // The length must be a multiple of 16 bytes.
       [encoder setThreadgroupMemoryLength:(launch.sharedBytes + 15u) / 16u * 16u atIndex:0];
     }
-    [encoder dispatchThreadgroups:MTLSizeMake(grid[0], grid[1], grid[2])
-            threadsPerThreadgroup:MTLSizeMake(group[0], group[1], group[2])];
+    const MTLSize threadsPerGroup = MTLSizeMake(group[0], group[1], group[2]);
+    if (launch.scratchBytes > 0 && grid[1] == 1 && grid[2] > 1) {
+      // An ordered-pass kernel (metal_runtime.h): grid[2] dispatches over (gridX, 1, 1),
+      // in order, each told its pass index.
+      for (std::uint32_t pass = 0; pass < grid[2]; ++pass) {
+        argBlock[argWords] = static_cast<std::int64_t>(pass);
+        bindArgs();
+        [encoder dispatchThreadgroups:MTLSizeMake(grid[0], 1, 1) threadsPerThreadgroup:threadsPerGroup];
+      }
+      continue;
+    }
+    bindArgs();
+    [encoder dispatchThreadgroups:MTLSizeMake(grid[0], grid[1], grid[2]) threadsPerThreadgroup:threadsPerGroup];
     if (launch.scratchBytes > 0 && grid[1] > 1) {
       // A split reduction's fold (metal_runtime.h): same pipeline, bindings and scratch.
-      [encoder dispatchThreadgroups:MTLSizeMake(grid[0], 1, 2)
-              threadsPerThreadgroup:MTLSizeMake(group[0], group[1], group[2])];
+      [encoder dispatchThreadgroups:MTLSizeMake(grid[0], 1, 2) threadsPerThreadgroup:threadsPerGroup];
     }
   }
-  [encoder endEncoding];
   return bindings;
 }
 

@@ -179,6 +179,20 @@ export interface GpuDialect {
    */
   readonly splitTwoPass?: { readonly foldPass: string };
   /**
+   * Optional: ordered passes for the kernels whose threadgroups hand values to one
+   * another (a scatter's base before its updates; the merges of sort lines longer than
+   * a tile), in place of an atomic counter and device fences (for a language without
+   * device-scope fences: Metal before MSL 3.2). Such a kernel (`orderedPassKernel` in
+   * gpu.ts) declares one args word more than its IR has, the pass index. Its launch asks
+   * for P > 1 passes as grid z, with grid y 1 and scratch bytes: the runtime dispatches
+   * it P times over grid (x, 1, 1), in order within one encoder, each time with the args
+   * block followed by the pass index (0..P-1). Dispatches in order see each other's
+   * writes, so no pass needs a fence. A single dispatch (grid z 1) gets a pass word of 0,
+   * but a kernel reads it only on the paths that take passes. `sortScratchBytes` bounds the scratch
+   * that one batch of long sort lines shares (more lines take more batches of passes).
+   */
+  readonly orderedPasses?: { readonly sortScratchBytes: number };
+  /**
    * Optional: a function folding a value over the SIMD group (warp) into every lane
    * with the semantics of reduceCombine (Metal: simd_sum ...), for a reduce op and
    * accumulator type; null keeps the shuffleDown loop.

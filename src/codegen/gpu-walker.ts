@@ -314,11 +314,17 @@ export class GpuRenderer extends CFamilyWalker {
 
   // ---- kernel shells ----
 
-  head(name: string, threads: number): string[] {
+  /** The kernel's opening; `extraWords` args words beyond the IR's (an ordered-pass kernel's pass index). */
+  head(name: string, threads: number, extraWords = 0): string[] {
     const params: GpuParam[] = this.ir.buffers.map((d, i) => ({ name: `b${i}`, type: this.st(d), readonly: i > 0 }));
     params.push({ name: 'scratch', type: 'uint8_t', readonly: false });
-    const words = Math.max(1, this.ir.argWords);
+    const words = Math.max(1, this.ir.argWords) + extraWords;
     return [this.D.kernelHead(name, params, words, threads, words * 8 <= GPU_ARGS_INLINE_BYTES)];
+  }
+
+  /** The pass index of an ordered-pass kernel (GpuDialect.orderedPasses): the word after the args. */
+  passIndex(): string {
+    return this.arg(Math.max(1, this.ir.argWords));
   }
 
   /** Output dim decode of a flat index into i0..i{r-1} (names from dimVar). */

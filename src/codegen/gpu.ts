@@ -32,11 +32,13 @@
  *   search in the partner run. A longer line merges its sorted tiles in the block's
  *   region of the scratch buffer by merge path (ping-pong halves; each thread merges 16
  *   consecutive outputs after one co-rank search; the last pass writes the output) and
- *   zeroes the region after.
+ *   zeroes the region after. A dialect with `orderedPasses` (Metal) sorts long lines in
+ *   ordered dispatches instead: tiles over all blocks, then a merge pass per dispatch.
  * - `scatter`: every block computes a share of the base (grid-stride); the last block
  *   to finish (an atomic counter in scratch, as split reductions) applies the updates in
  *   index order: one thread per run of equal positions when positions never decrease,
  *   else one thread for all (deterministic; repeated positions combine as on the CPU).
+ *   With `orderedPasses` (Metal) the base is one dispatch and the updates a second.
  * - `matmul`: {@link matmulKernel} picks the kernel from the dialect's capabilities and
  *   gpuLaunch takes its tile from MATMUL_TILES, so source and geometry agree. The
  *   scalar kernel: 128×128 output tiles per 256-thread block (8×8 per thread), K in
@@ -84,6 +86,20 @@ export function gpuStrategy(ir: KernelIR): GpuStrategy {
   }
   // An elementwise kernel with reductions constant along its rows: one block per row.
   return reduces.some((x) => !ir.inner[x.k]) ? 'rows' : 'flat';
+}
+
+/**
+ * Whether `dialect` renders `ir` as an ordered-pass kernel (GpuDialect.orderedPasses):
+ * its scatters and sorts, which declare the pass index after their args words.
+ *
+ * @example
+ * ```ts
+ * const words = Math.max(1, ir.argWords) + (orderedPassKernel(dialect, ir) ? 1 : 0);
+ * ```
+ */
+export function orderedPassKernel(dialect: GpuDialect, ir: KernelIR): boolean {
+  const strategy = gpuStrategy(ir);
+  return dialect.orderedPasses !== undefined && (strategy === 'scatter' || strategy === 'sort');
 }
 
 /** Renders one kernel of `ir` in `dialect` as a function called `name`. */

@@ -23,8 +23,11 @@
  * - split reductions (a full sum over several threadgroups) take two dispatches: MSL
  *   3.1 has no device-scope fence to hand partials between threadgroups in one, so the
  *   runtime follows the split dispatch by a fold dispatch of grid (x, 1, 2)
- *   (`splitTwoPass`; native/metal/metal_runtime.h); a scatter runs on one threadgroup
- *   (base, then updates) for the same reason;
+ *   (`splitTwoPass`; native/metal/metal_runtime.h); for the same reason a scatter's
+ *   base and the merges of sort lines longer than a tile run over many threadgroups as
+ *   ordered passes of one kernel (`orderedPasses`: the base, then the updates; tile
+ *   sorts, then one dispatch per merge pass), each pass told its index by a word after
+ *   the args;
  * - matrix products of float32, float16 and bfloat16 use SIMD-group matrices
  *   (`simdgroup_float8x8`, `simdgroup_multiply_accumulate`) on GPUs that have them;
  * - float16/bfloat16 are stored as 16-bit patterns and converted with the same rounding
@@ -36,6 +39,7 @@ import type { DType } from '../core/dtype.js';
 import type { ReduceOp } from '../core/node.js';
 import { C_COMPUTE_TYPE } from './ctypes.js';
 import { renderGpuKernel } from './gpu.js';
+import { SORT_SCRATCH_BUDGET } from './gpu-sort.js';
 import { GPU_COMMON_SPELLINGS, type GpuDialect, type GpuParam, type SimdgroupMatrixOps } from './gpu-dialect.js';
 import type { KernelIR, Stmt } from './ir.js';
 import { MSL_PRECISE_MATH, MSL_PRELUDE_MATH, MSL_SIMD_REDUCE } from './op-expressions.js';
@@ -318,8 +322,8 @@ export const MSL_DIALECT: GpuDialect = {
   blockDimX: 'ma_bdim.x',
   gridDimX: 'ma_gdim.x',
   gridDimY: 'ma_gdim.y',
-  // Compiled but never taken: split reductions take two dispatches (splitTwoPass) and a
-  // scatter runs on one threadgroup, so no threadgroup hands values to another.
+  // Never rendered: split reductions take two dispatches (splitTwoPass), scatters and
+  // long sorts ordered passes, so no threadgroup hands values to another in one dispatch.
   fence: 'threadgroup_barrier(mem_flags::mem_device);',
   atomicIncrement: (ptr) => `atomic_fetch_add_explicit((device atomic_uint *)(${ptr}), 1u, memory_order_relaxed)`,
   readCoherent: (type, base, index) => `((volatile device ${type} *)(${base}))[${index}]`,
@@ -335,6 +339,9 @@ export const MSL_DIALECT: GpuDialect = {
   simdgroupMatrix: SIMDGROUP_MATRIX,
   // MSL 3.1 has no device-scope fence: partials reach the fold through a second dispatch.
   splitTwoPass: { foldPass: 'ma_gdim.z == 2u' },
+  // Scatters (base, then updates) and sorts of lines longer than a tile (tiles, then
+  // merges) hand values between threadgroups through dispatches in order.
+  orderedPasses: { sortScratchBytes: SORT_SCRATCH_BUDGET },
 };
 
 /** The Metal dialect for a GPU without SIMD-group matrices: matmuls take the scalar kernel. */

@@ -51,19 +51,22 @@ describe('a GPU without SIMD-group matrices gets the scalar matmul kernel, which
   });
 });
 
-describe('paths Metal compiles but only the CUDA launch takes, run as MSL on the shim', () => {
+describe('ordered passes: scatters and long sorts over many threadgroups, threadgroups of a pass run last to first', () => {
   for (const [sanitizer, label] of Object.entries(SANITIZERS) as ['thread' | 'address', string][]) {
+    // A sort scratch of 100 000 bytes holds two regions of a float32 line of 5000 (40 000
+    // bytes each) or one of an argsort line (80 000): several batches of passes.
     const host =
       why === ''
         ? new HostMslBackend({
             clang: findClang() as string,
-            workDir: join(workDir, `cuda-launch-${sanitizer}`),
+            workDir: join(workDir, `passes-${sanitizer}`),
             sanitizer,
-            label: `cuda-launch-${sanitizer}`,
-            launch: 'cuda',
+            label: `passes-${sanitizer}`,
+            reverseGroups: true,
+            sortScratchBytes: 100_000,
           })
         : undefined;
-    it.skipIf(!host)(`a scatter over several threadgroups: the last applies the updates, ordered and not (${label})`, { timeout: 300_000 }, () => {
+    it.skipIf(!host)(`a scatter: the base over several threadgroups, then the updates, ordered and not (${label})`, { timeout: 300_000 }, () => {
       const backend = host as HostMslBackend;
       const x = f32([50, 100], 16);
       const before = backend.launches.length;
@@ -77,7 +80,10 @@ describe('paths Metal compiles but only the CUDA launch takes, run as MSL on the
       execute([lib.liveNode('test')], backend, { fusion: true, cpuMatmul: 'generated' });
       const scatters = backend.launches.slice(before).filter((l) => l.strategy === 'scatter');
       expect(scatters.length).toBe(2);
-      for (const l of scatters) expect(l.grid[0]).toBeGreaterThan(1);
+      for (const l of scatters) {
+        expect(l.grid[0]).toBeGreaterThan(1);
+        expect(l.grid[2]).toBe(2);
+      }
       const base = R.toFlat(x.ref).map(Number);
       const want = [...base];
       for (let i = 2; i < 40; i++) for (let j = 0; j < 100; j += 3) want[i * 100 + j] = Math.fround(want[i * 100 + j] + 1.5);
@@ -87,6 +93,25 @@ describe('paths Metal compiles but only the CUDA launch takes, run as MSL on the
       });
       expectClose(flat(lib.tolist()), [...want, ...rep], 0, 'scatters');
     });
+
+    it.skipIf(!host)(
+      `sort and argsort of lines of 5000 in batches: tiles, merges and the scratch cleared, each a dispatch (${label})`,
+      { timeout: 300_000 },
+      () => {
+        const backend = host as HostMslBackend;
+        const a = f32([5, 5000], 17);
+        const before = backend.launches.length;
+        const lib = ma.concatenate([ma.sort(a.lib), ma.argsort(a.lib).astype('float32')], 1);
+        execute([lib.liveNode('test')], backend, { fusion: true, cpuMatmul: 'generated' });
+        const sorts = backend.launches.slice(before).filter((l) => l.strategy === 'sort');
+        // Per batch a tile pass and one merge pass (5000 is under two tiles of 4096 or 2048
+        // for argsort: one and two merges), then the clearing pass: 3 batches of 2 lines
+        // (sort) → 7 passes; 5 batches of 1 line, 3 steps each (argsort) → 16.
+        expect(sorts.map((l) => l.grid[2]).sort((p, q) => p - q)).toEqual([7, 16]);
+        const ref = R.concatenate([R.indexing.sortAlong(a.ref, -1, false), R.astype(R.indexing.sortAlong(a.ref, -1, true), 'float32')], 1);
+        expectClose(flat(lib.tolist()), R.toFlat(ref), 0, 'sorts in passes');
+      },
+    );
   }
 });
 
@@ -159,31 +184,56 @@ describe('the sanitizers bite', () => {
     expect(() => expectClose(flat(y.tolist()), R.toFlat(R.sum(a.ref)), 1e-5, 'no fold')).toThrow();
   });
 
-  it.skipIf(why !== '')('without its device-memory barriers a long sort races in the scratch buffer, and TSan says so', { timeout: 300_000 }, () => {
+  it.skipIf(why !== '')('without its threadgroup barriers a long sort’s tile pass races, and TSan says so', { timeout: 300_000 }, () => {
     const racy = new HostMslBackend({
       clang: findClang() as string,
       workDir: join(workDir, 'racy-sort'),
       sanitizer: 'thread',
       label: 'racy-sort',
-      mutate: (src) => src.replaceAll('threadgroup_barrier(mem_flags::mem_device | mem_flags::mem_threadgroup);', ''),
+      mutate: (src) => src.replaceAll('threadgroup_barrier(mem_flags::mem_threadgroup);', ''),
     });
     const a = f32([1, 5000], 14);
     const s = ma.sort(a.lib);
     expect(() => execute([s.liveNode('test')], racy, { fusion: true, cpuMatmul: 'generated' })).toThrow(/ThreadSanitizer: data race/);
   });
 
-  it.skipIf(why !== '')('a long sort that does not zero its scratch region breaks the launch contract, and the driver says so', { timeout: 300_000 }, () => {
+  it.skipIf(why !== '')('a long sort without its clearing pass breaks the launch contract, and the driver says so', { timeout: 300_000 }, () => {
     const dirty = new HostMslBackend({
       clang: findClang() as string,
       workDir: join(workDir, 'dirty-scratch'),
       sanitizer: 'address',
       label: 'dirty-scratch',
-      mutate: (src) => src.replace(/for \(int64_t p = tid; p < 2 \* len; p \+= nthr\) \{[^}]*\}/, ''),
+      mutate: (src) => {
+        expect(src).toContain('((device uint64_t *)scratch)[p] = 0;');
+        return src.replace('((device uint64_t *)scratch)[p] = 0;', ';');
+      },
     });
     const a = f32([1, 5000], 15);
     const s = ma.sort(a.lib);
     expect(() => execute([s.liveNode('test')], dirty, { fusion: true, cpuMatmul: 'generated' })).toThrow(/scratch byte \d+ left nonzero/);
   });
+
+  for (const [pass, what] of [
+    [0, 'a scatter without its base pass'],
+    [1, 'a long sort without its merge pass'],
+  ] as const) {
+    it.skipIf(why !== '')(`${what} differs from the oracle (every ordered pass matters)`, { timeout: 300_000 }, () => {
+      const host = new HostMslBackend({
+        clang: findClang() as string,
+        workDir: join(workDir, `skip-pass-${pass}`),
+        sanitizer: 'address',
+        label: `skip-pass-${pass}`,
+        skipPass: pass,
+      });
+      const a = f32([1, 5000], 18);
+      const lib = pass === 0 ? a.lib.at(0, '::7').add(1) : ma.sort(a.lib);
+      const ref =
+        pass === 0 ? R.toFlat(a.ref).map((v, i) => (i % 7 === 0 ? Math.fround(Number(v) + 1) : Number(v))) : R.toFlat(R.indexing.sortAlong(a.ref, -1, false));
+      execute([lib.liveNode('test')], host, { fusion: true, cpuMatmul: 'generated' });
+      expect(host.launches.some((l) => l.grid[2] > pass + 1)).toBe(true);
+      expect(() => expectClose(flat(lib.tolist()), ref, 0, what)).toThrow();
+    });
+  }
 
   it.skipIf(why !== '')('a bound check off by one writes past the output, and ASan says so', { timeout: 300_000 }, () => {
     const overflow = new HostMslBackend({

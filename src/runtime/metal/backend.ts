@@ -9,6 +9,7 @@
 import { type NativeBufferHandle, PoolBuffer, allocCollectingGarbage, bufferLedger } from '../pool-buffer.js';
 import { createHash } from 'node:crypto';
 import { gpuLaunch, gpuStrategy } from '../../codegen/gpu.js';
+import { sortPassesLaunch } from '../../codegen/gpu-sort.js';
 import type { GpuDialect } from '../../codegen/gpu-dialect.js';
 import { MSL_DIALECT, MSL_PRELUDE, mslDialect, renderMslKernel } from '../../codegen/msl.js';
 import type { KernelIR } from '../../codegen/ir.js';
@@ -18,6 +19,7 @@ import type { BufferRef } from '../../core/node.js';
 import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.js';
 import { fromNativeError, poolHasBuffer } from '../cpu/backend.js';
 import { type NativeAddon, VIEWS_UNPIN_IN_GC } from '../native.js';
+import { findOfflineMetalCompiler, type OfflineMetalCompiler, offlineMetallib } from './offline-compiler.js';
 import { MetalArchiveCache, type MetalPipelineStats, metalCacheIdentity, osRelease, pipelineLimitFromEnv } from './pipeline-cache.js';
 
 /** What native/metal/metal_api.mm reports (see metal_runtime.h). */
@@ -40,6 +42,11 @@ export interface NativeMetalAddon {
   metalDeviceInfo(): NativeMetalDeviceInfo;
   /** Compiles one library; returns a kernel id per function name (ERR_MA_COMPILE with Metal's log). */
   metalCompile(source: string, names: string[]): number[];
+  /**
+   * Loads the offline compiler's metallib of `source` (verified by the caller); a kernel
+   * id per function name. `source` rebuilds an evicted pipeline if the file is gone.
+   */
+  metalLoadLibrary(metallibPath: string, source: string, names: string[]): number[];
   /** Runs a GPU plan (command format in native/metal/metal_runtime.h), waits, and returns its GPU time in ms. */
   metalRunPlan(commands: Int32Array, args: BigInt64Array): number;
   /** Runs a GPU plan; `done` is called on the JS thread from Metal's completion handler. */
@@ -90,17 +97,21 @@ export class MetalRenderer {
    * Grid (threadgroups), threadgroup size, threadgroup memory, args bytes and scratch
    * bytes (GPU_LAUNCH_WORDS in src/runtime/native.ts). A launch with scratch bytes and
    * more than one threadgroup along y is a split reduction: the runtime follows it by
-   * the fold dispatch (the dialect's splitTwoPass; native/metal/metal_runtime.h). A
-   * scatter runs on one threadgroup (the base and then the updates), not on many whose
-   * last applies the updates: that handoff needs a device-scope fence, which MSL 3.1
-   * does not have. Other kernels that use scratch (sorts of lines longer than a tile,
-   * whose threadgroup merges in its own region) keep it.
+   * the fold dispatch (the dialect's splitTwoPass). A launch with scratch bytes, grid y
+   * 1 and grid z P > 1 is an ordered-pass kernel (the dialect's orderedPasses): the
+   * runtime dispatches it P times over grid (x, 1, 1), the pass index after the args
+   * (native/metal/metal_runtime.h). A scatter takes two passes (its base over every
+   * threadgroup, then the updates; the scratch word counts position pairs that
+   * decrease); a sort of lines longer than a tile takes sortPassesLaunch's. Neither
+   * needs a device-scope fence, which MSL 3.1 does not have.
    */
   launchWords(ir: KernelIR, args: readonly number[]): number[] {
-    const g = gpuLaunch(ir, args, this.dialect);
-    const scatter = gpuStrategy(ir) === 'scatter';
-    const grid = scatter ? [Math.min(1, g.grid[0]), 1, 1] : g.grid;
-    return [...grid, ...g.block, g.sharedBytes, ir.argWords * 8, scatter ? 0 : g.scratchBytes];
+    const dialect = this.dialect;
+    const strategy = gpuStrategy(ir);
+    const passes = dialect.orderedPasses;
+    let g = strategy === 'sort' && passes ? sortPassesLaunch(ir, args, passes.sortScratchBytes) : gpuLaunch(ir, args, dialect);
+    if (strategy === 'scatter' && passes && g.grid[0] > 0) g = { ...g, grid: [g.grid[0], 1, 2], scratchBytes: 4 };
+    return [...g.grid, ...g.block, g.sharedBytes, ir.argWords * 8, g.scratchBytes];
   }
 }
 
@@ -109,6 +120,8 @@ export class MetalBackend extends MetalRenderer implements Backend {
   private readonly kernelIds = new Map<string, number>();
   private info: NativeMetalDeviceInfo | undefined;
   private archive: MetalArchiveCache | undefined;
+  /** Metal's offline compiler where installed; false when absent or after it failed; undefined until looked up. */
+  private offline: OfflineMetalCompiler | false | undefined;
 
   constructor(private readonly native: (NativeAddon & NativeMetalAddon) | undefined) {
     super();
@@ -190,38 +203,88 @@ export class MetalBackend extends MetalRenderer implements Backend {
     return this.native as NativeAddon & NativeMetalAddon;
   }
 
+  /**
+   * Compiles what is missing: with Metal's offline compiler where installed (each
+   * kernel's metallib from the disk cache, or compiled and stored there;
+   * ./offline-compiler.ts), else all missing kernels in one library from source.
+   */
   kernels(sources: readonly KernelSource[]): number[] {
-    const native = this.device();
     const missing = sources.filter((k, i) => !this.kernelIds.has(k.name) && sources.findIndex((o) => o.name === k.name) === i);
     counters.kernelCacheHits += sources.length - missing.length;
     if (missing.length > 0) {
-      counters.kernelCacheMisses += missing.length;
       const archive = this.pipelineCache();
-      const source = `${MSL_PRELUDE}\n${missing.map((k) => k.source).join('\n\n')}\n`;
-      const t0 = performance.now();
-      let ids: number[];
-      try {
-        ids = native.metalCompile(
-          source,
-          missing.map((k) => k.name),
-        );
-      } catch (err) {
-        const e = err as Error & { code?: string };
-        if (e.code === 'ERR_MA_COMPILE') {
-          throw new CompileError(`Metal could not compile kernel(s) ${missing.map((k) => k.name).join(', ')}`, source, e.message);
-        }
-        throw fromMetalError(err);
-      }
-      const ms = performance.now() - t0;
-      counters.compileMs += ms;
-      counters.kernelsCompiled += missing.length;
-      missing.forEach((k, i) => {
-        this.kernelIds.set(k.name, ids[i]);
-      });
+      if (this.offline === undefined) this.offline = findOfflineMetalCompiler() ?? false;
+      const rest = this.offline ? missing.filter((k) => !this.loadOffline(k, archive)) : missing;
+      if (rest.length > 0) this.compileSources(rest);
       archive.afterCompile();
-      if (debugLevel >= 1) debugLog(`compiled ${missing.length} kernel(s) (metal) in ${ms.toFixed(1)} ms: ${missing.map((k) => k.name).join(', ')}`);
     }
     return sources.map((k) => this.kernelIds.get(k.name) as number);
+  }
+
+  /**
+   * Loads kernel `k` from the offline compiler's metallib (cached or made now); false
+   * when the offline compiler failed, which then stays unused for this process (the
+   * source is compiled at run time instead, and reports its own errors).
+   */
+  private loadOffline(k: KernelSource, archive: MetalArchiveCache): boolean {
+    const compiler = this.offline as OfflineMetalCompiler;
+    const source = `${MSL_PRELUDE}\n${k.source}\n`;
+    const t0 = performance.now();
+    let made: { path: string; cached: boolean };
+    try {
+      made = offlineMetallib(compiler, archive.dirs, k.name, source);
+    } catch (err) {
+      this.offline = false;
+      if (debugLevel >= 1) debugLog(`metal offline compiler failed on ${k.name}; compiling at run time from now on: ${(err as Error).message}`);
+      return false;
+    }
+    let ids: number[];
+    try {
+      ids = this.device().metalLoadLibrary(made.path, source, [k.name]);
+    } catch (err) {
+      throw this.compileFailure([k], source, err);
+    }
+    this.kernelIds.set(k.name, ids[0]);
+    const ms = performance.now() - t0;
+    if (made.cached) {
+      counters.kernelCacheHits++;
+    } else {
+      counters.kernelCacheMisses++;
+      counters.kernelsCompiled++;
+      counters.compileMs += ms;
+    }
+    if (debugLevel >= 1) debugLog(`kernel ${k.name} (metal): metallib ${made.cached ? 'from the disk cache' : `compiled offline in ${ms.toFixed(1)} ms`}`);
+    return true;
+  }
+
+  /** Compiles `missing` from source in one library (Metal's run-time compiler). */
+  private compileSources(missing: readonly KernelSource[]): void {
+    counters.kernelCacheMisses += missing.length;
+    const source = `${MSL_PRELUDE}\n${missing.map((k) => k.source).join('\n\n')}\n`;
+    const t0 = performance.now();
+    let ids: number[];
+    try {
+      ids = this.device().metalCompile(
+        source,
+        missing.map((k) => k.name),
+      );
+    } catch (err) {
+      throw this.compileFailure(missing, source, err);
+    }
+    const ms = performance.now() - t0;
+    counters.compileMs += ms;
+    counters.kernelsCompiled += missing.length;
+    missing.forEach((k, i) => {
+      this.kernelIds.set(k.name, ids[i]);
+    });
+    if (debugLevel >= 1) debugLog(`compiled ${missing.length} kernel(s) (metal) in ${ms.toFixed(1)} ms: ${missing.map((k) => k.name).join(', ')}`);
+  }
+
+  /** The typed error of a failed compile or load of `kernels`. */
+  private compileFailure(kernels: readonly KernelSource[], source: string, err: unknown): Error {
+    const e = err as Error & { code?: string };
+    if (e.code === 'ERR_MA_COMPILE') return new CompileError(`Metal could not compile kernel(s) ${kernels.map((k) => k.name).join(', ')}`, source, e.message);
+    return fromMetalError(err);
   }
 
   alloc(nbytes: number): BufferRef {

@@ -16,13 +16,12 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { gpuStrategy } from '../../../src/codegen/gpu.js';
+import { gpuStrategy, orderedPassKernel } from '../../../src/codegen/gpu.js';
 import type { GpuDialect } from '../../../src/codegen/gpu-dialect.js';
 import type { KernelIR } from '../../../src/codegen/ir.js';
 import { MSL_DIALECT, MSL_PRELUDE, mslDialect } from '../../../src/codegen/msl.js';
 import type { BufferRef } from '../../../src/core/node.js';
 import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../../../src/runtime/backend.js';
-import { CudaRenderer } from '../../../src/runtime/cuda/backend.js';
 import { MetalRenderer } from '../../../src/runtime/metal/backend.js';
 import { GPU_LAUNCH_WORDS, loadNative, type NativeAddon } from '../../../src/runtime/native.js';
 import { backendFor } from '../../../src/runtime/registry.js';
@@ -48,22 +47,29 @@ export interface HostOptions {
   label: string;
   /** Rewrites each kernel's source before it is built (the race control removes barriers). */
   mutate?: (source: string) => string;
-  /**
-   * Whose launch words to use: the metal backend's (the default) or the CUDA backend's,
-   * to run paths that Metal compiles but never launches (a scatter over many
-   * threadgroups) on the same kernel text.
-   */
-  launch?: 'metal' | 'cuda';
   /** Renders for a GPU without SIMD-group matrices (the scalar matmul kernel); default false. */
   noSimdgroupMatrix?: boolean;
   /** Leaves out a split reduction's fold dispatch (a control: the fold must matter). */
   skipFold?: boolean;
+  /**
+   * The scratch one batch of long sort lines shares (the dialect's
+   * orderedPasses.sortScratchBytes), smaller than Metal's to make several batches of
+   * small lines; the kernels and their launches both follow it.
+   */
+  sortScratchBytes?: number;
+  /** Runs each dispatch's threadgroups last to first (no threadgroup may wait on an earlier one). */
+  reverseGroups?: boolean;
+  /** Leaves out the ordered pass of this index from every ordered-pass launch (a control: each pass must matter). */
+  skipPass?: number;
 }
 
-/** The metal backend's renderer for a device without SIMD-group matrices. */
-class ScalarMatmulRenderer extends MetalRenderer {
+/** The metal backend's renderer for a device with or without SIMD-group matrices, with a chosen sort scratch budget. */
+class HostRenderer extends MetalRenderer {
+  constructor(private readonly custom: GpuDialect) {
+    super();
+  }
   protected override get dialect(): GpuDialect {
-    return mslDialect(false);
+    return this.custom;
   }
 }
 
@@ -73,7 +79,8 @@ function driverCall(ir: KernelIR, name: string): string {
     const t = MSL_DIALECT.storageType[d] as string;
     return `(${i === 0 ? '' : 'const '}${t} *)ptr[${i}]`;
   });
-  const words = Math.max(1, ir.argWords);
+  // An ordered-pass kernel declares the pass index after its args words.
+  const words = Math.max(1, ir.argWords) + (orderedPassKernel(MSL_DIALECT, ir) ? 1 : 0);
   const scratch = `(uint8_t *)ptr[${ir.buffers.length}]`;
   return `${name}(${[...bufs, scratch, `*(const MaArgs<${words}> *)ptr[${ir.buffers.length + 1}]`, 't', 'g', 'bd', 'gd'].join(', ')})`;
 }
@@ -160,15 +167,18 @@ export class HostMslBackend implements Backend {
     this.name = `metal-host-${opts.label}`;
     this.cpu = backendFor('cpu');
     this.native = loadNative() as NativeAddon;
-    this.renderer = opts.noSimdgroupMatrix ? new ScalarMatmulRenderer() : new MetalRenderer();
+    const dialect = mslDialect(!opts.noSimdgroupMatrix);
+    this.renderer =
+      opts.sortScratchBytes === undefined
+        ? new HostRenderer(dialect)
+        : new HostRenderer({ ...dialect, orderedPasses: { sortScratchBytes: opts.sortScratchBytes } });
     mkdirSync(opts.workDir, { recursive: true });
   }
 
   private readonly renderer: MetalRenderer;
-  private readonly cudaLaunch = new CudaRenderer();
 
   launchWords(ir: KernelIR, args: readonly number[]): number[] {
-    return (this.opts.launch === 'cuda' ? this.cudaLaunch : this.renderer).launchWords(ir, args);
+    return this.renderer.launchWords(ir, args);
   }
 
   render(ir: KernelIR, name: string): string {
@@ -236,13 +246,19 @@ export class HostMslBackend implements Backend {
       const words = args.subarray(wordOffset, wordOffset + Math.max(1, geometry[7] / 8));
       this.launches.push({ name: kernel.name, strategy: gpuStrategy(kernel.ir), grid: [...launch.grid], group: [...launch.block], source: kernel.source });
       if (launch.grid.some((g) => g === 0)) continue;
-      // The Metal runtime's rule (native/metal/metal_runtime.h): a split reduction (scratch
-      // bytes, more than one threadgroup along y) is followed by its fold dispatch.
-      const grids = [launch.grid];
+      // The Metal runtime's rules (native/metal/metal_runtime.h): a split reduction (scratch
+      // bytes, more than one threadgroup along y) is followed by its fold dispatch; an
+      // ordered-pass kernel (scratch bytes, grid y 1, grid z P > 1) is dispatched P times
+      // over grid (x, 1, 1), the pass index after the args.
+      const dispatches: { grid: number[]; pass?: number }[] = [{ grid: launch.grid }];
       if (geometry[8] > 0 && launch.grid[1] > 1 && !this.opts.skipFold) {
         const fold = [launch.grid[0], 1, 2];
-        grids.push(fold);
+        dispatches.push({ grid: fold });
         this.launches.push({ name: kernel.name, strategy: 'element fold', grid: fold, group: [...launch.block], source: kernel.source });
+      }
+      if (geometry[8] > 0 && launch.grid[1] === 1 && launch.grid[2] > 1) {
+        dispatches.length = 0;
+        for (let p = 0; p < launch.grid[2]; p++) if (p !== this.opts.skipPass) dispatches.push({ grid: [launch.grid[0], 1, 1], pass: p });
       }
       const dir = join(this.opts.workDir, `run-${this.launches.length}`);
       mkdirSync(dir, { recursive: true });
@@ -251,16 +267,19 @@ export class HostMslBackend implements Backend {
         this.native.read(id, 0, bytes);
         writeFileSync(join(dir, `b${i}`), bytes);
       });
-      writeFileSync(join(dir, 'args'), new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
       // The contract's scratch buffer: zeroed, at least scratchBytes long.
       writeFileSync(join(dir, 'scratch'), new Uint8Array(Math.max(16, geometry[8])));
-      for (const [k, grid] of grids.entries()) {
-        const last = k === grids.length - 1 && !this.opts.skipFold;
+      for (const [k, { grid, pass }] of dispatches.entries()) {
+        // The args block as the runtime binds it (at least one word), then the pass index (0 outside ordered passes).
+        const block = BigInt64Array.from([...(geometry[7] === 0 ? [0n] : words), BigInt(pass ?? 0)]);
+        writeFileSync(join(dir, 'args'), new Uint8Array(block.buffer, block.byteOffset, block.byteLength));
+        const last = k === dispatches.length - 1 && !this.opts.skipFold && this.opts.skipPass === undefined;
         const argv = [String(kernel.index), ...grid.map(String), ...launch.block.map(String), dir, String(nBufs), last ? '1' : '0'];
         const r = spawnSync(kernel.exe, argv, {
           encoding: 'utf8',
           env: {
             ...process.env,
+            MA_SHIM_REVERSE_GROUPS: this.opts.reverseGroups ? '1' : '0',
             TSAN_OPTIONS: 'halt_on_error=1 exitcode=66 second_deadlock_stack=1',
             ASAN_OPTIONS: 'detect_leaks=0 exitcode=67',
             UBSAN_OPTIONS: 'print_stacktrace=1 halt_on_error=1',
