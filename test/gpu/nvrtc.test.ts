@@ -95,10 +95,15 @@ describe('what the collected check compiles to PTX and what to a cubin (test/sup
       ...Array.from({ length: 400 }, (_, i) => ({ file: `sm_90a/p${i}.cu`, source: plain(i), arch: 'sm_90a' })),
       { file: 'sm_90a/own.cu', source: plain(1000), arch: 'sm_90a' },
     ];
-    const plan = planNvrtcCheck(kernels, { cubinPerFamily: 3, cubinEvery: 10 });
+    const plan = planNvrtcCheck(kernels, { cubinPerFamily: 3, cubinEvery: 10, otherArchCubinsPerFamily: 2 });
     expect(plan.distinct).toBe(442);
-    expect(plan.jobs.length).toBe(442);
-    expect(plan.jobs.filter((j) => j.file.startsWith('sm_90a/'))).toEqual([{ file: 'sm_90a/own.cu', arch: 'sm_90a' }]);
+    expect(plan.jobs.length).toBe(442 + 2);
+    // Hopper's own kernel, and two of the texts it shares with sm_80 (one family): cubins for sm_90a.
+    const hopper = plan.jobs.filter((j) => j.file.startsWith('sm_90a/'));
+    expect(hopper.length).toBe(3);
+    expect(hopper).toContainEqual({ file: 'sm_90a/own.cu', arch: 'sm_90a' });
+    expect(hopper.every((j) => j.arch === 'sm_90a')).toBe(true);
+    expect(plan.cubin.otherArch).toBe(2);
     expect(plan.jobs.find((j) => j.file === 'sm_80/asm.cu')?.arch).toBe('sm_80');
     expect(plan.cubin.ptxasOnly).toBe(1);
     // Families: plain (the asm kernel's too) and reduction kernels for sm_80, Hopper's own kernel.
@@ -107,15 +112,15 @@ describe('what the collected check compiles to PTX and what to a cubin (test/sup
     expect(plan.jobs.filter((j) => j.file.startsWith('sm_80/r') && j.arch === 'sm_80').length).toBeGreaterThanOrEqual(3);
     // About one in ten of the rest builds a cubin; the rest stop at PTX.
     const cubins = plan.jobs.filter((j) => j.arch.startsWith('sm_')).length;
-    expect(cubins).toBe(plan.cubin.ptxasOnly + plan.cubin.family + plan.cubin.sampled);
+    expect(cubins).toBe(plan.cubin.ptxasOnly + plan.cubin.family + plan.cubin.sampled + plan.cubin.otherArch);
     expect(plan.cubin.sampled).toBeGreaterThan(20);
     expect(plan.cubin.sampled).toBeLessThan(70);
-    expect(plan.ptx).toBe(442 - cubins);
+    expect(plan.ptx).toBe(444 - cubins);
     expect(plan.jobs.filter((j) => j.arch === 'compute_80').length).toBe(plan.ptx);
     // The same kernels in another order (the targets' order kept: the first renders a shared text): the same decisions.
     const sm80First = [...kernels.filter((k) => k.arch === 'sm_80').reverse(), ...kernels.filter((k) => k.arch !== 'sm_80')];
-    const again = planNvrtcCheck(sm80First, { cubinPerFamily: 3, cubinEvery: 10 });
-    const decisions = (p: typeof plan) => new Map(p.jobs.filter((j) => j.file.startsWith('sm_80/')).map((j) => [j.file, j.arch]));
+    const again = planNvrtcCheck(sm80First, { cubinPerFamily: 3, cubinEvery: 10, otherArchCubinsPerFamily: 2 });
+    const decisions = (p: typeof plan) => new Map(p.jobs.map((j) => [j.file, j.arch]));
     expect(decisions(again)).toEqual(decisions(plan));
     // Everything for every target, every kernel a cubin: the full check.
     const full = planNvrtcCheck(kernels, { allArchs: true, cubinEvery: 1 });
@@ -308,9 +313,9 @@ if (collected) {
       const byArch = new Map<string, number>();
       for (const r of results) byArch.set(r.arch, (byArch.get(r.arch) ?? 0) + 1);
       const perArch = [...byArch].map(([arch, n]) => `${n} ${arch}`).join(', ');
-      const { ptxasOnly, family, sampled } = plan.cubin;
+      const { ptxasOnly, family, sampled, otherArch } = plan.cubin;
       console.log(
-        `NVRTC check: ${kernels.length} collected kernels, ${plan.distinct} distinct texts, ${results.length} compiled in ${seconds} s (${perArch}; cubins: ${ptxasOnly} with inline PTX, ${family} firsts of ${plan.families} families, ${sampled} sampled, plus any whose PTX declares over 48 KiB of shared memory); ${refused} graph kinds the CUDA renderer refuses (${refusedDir})`,
+        `NVRTC check: ${kernels.length} collected kernels, ${plan.distinct} distinct texts, ${results.length} compiled in ${seconds} s (${perArch}; cubins: ${ptxasOnly} with inline PTX, ${family} firsts of ${plan.families} families, ${sampled} sampled, ${otherArch} shared texts for a later target, plus any whose PTX declares over 48 KiB of shared memory); ${refused} graph kinds the CUDA renderer refuses (${refusedDir})`,
       );
       expect(results.length).toBe(plan.jobs.length);
       const failures = results.filter((r) => !r.ok).map((r) => failureReport(r, r.file, readFileSync(r.file, 'utf8')));

@@ -17,7 +17,8 @@
  *
  * A kernel is compiled once per distinct text: the same text rendered for two targets
  * (the sm_80-class dialect and Hopper's agree on all but the wgmma products) compiles for
- * the first target only, unless `allArchs`.
+ * the first target only, unless `allArchs`; a few of each family build a cubin for the
+ * later target as well (its own ptxas).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -106,6 +107,12 @@ export interface NvrtcPlanOptions {
   cubinEvery?: number;
   /** Compile a text again for every target that rendered it (default false: once, for the first). */
   allArchs?: boolean;
+  /**
+   * Of the texts a later target rendered exactly as an earlier one, the first this many of
+   * each family build a cubin for the later target too: ptxas allocates registers and
+   * schedules per arch (default 4).
+   */
+  otherArchCubinsPerFamily?: number;
 }
 
 /** What planNvrtcCheck decided, for the log. */
@@ -114,7 +121,7 @@ export interface NvrtcPlan {
   /** Distinct texts (one per kernel after deduplication across targets). */
   distinct: number;
   /** Jobs that build a cubin, by reason. */
-  cubin: { ptxasOnly: number; family: number; sampled: number };
+  cubin: { ptxasOnly: number; family: number; sampled: number; otherArch: number };
   /** Jobs that stop at PTX. */
   ptx: number;
   families: number;
@@ -128,21 +135,29 @@ export function planNvrtcCheck(kernels: readonly CollectedKernel[], options: Nvr
   const perFamily = options.cubinPerFamily ?? 8;
   const every = options.cubinEvery ?? 16;
   if (!Number.isInteger(every) || every < 1) throw new Error(`planNvrtcCheck: cubinEvery must be an integer ≥ 1, got ${every}`);
-  const seen = new Set<string>();
+  const otherArchPerFamily = options.otherArchCubinsPerFamily ?? 4;
+  // The archs each text was collected for; a text's first arch keeps it, the later ones repeat it.
+  const archsOf = new Map<string, Set<string>>();
   const kept: { kernel: CollectedKernel; hash: number }[] = [];
+  const repeated: { kernel: CollectedKernel; hash: number }[] = [];
   for (const kernel of kernels) {
-    const key = options.allArchs ? `${kernel.arch}\n${kernel.source}` : kernel.source;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    kept.push({ kernel, hash: sampleHash(kernel.source) });
+    const archs = archsOf.get(kernel.source) ?? new Set<string>();
+    archsOf.set(kernel.source, archs);
+    if (archs.has(kernel.arch)) continue;
+    const entry = { kernel, hash: sampleHash(kernel.source) };
+    if (archs.size === 0 || options.allArchs) kept.push(entry);
+    else repeated.push(entry);
+    archs.add(kernel.arch);
   }
   // Hash order, so "the first of a family" does not depend on which test ran first.
-  const ordered = [...kept].sort((a, b) => a.hash - b.hash || (a.kernel.file < b.kernel.file ? -1 : 1));
+  const byHash = (a: { kernel: CollectedKernel; hash: number }, b: { kernel: CollectedKernel; hash: number }) =>
+    a.hash - b.hash || (a.kernel.file < b.kernel.file ? -1 : 1);
+  const ordered = [...kept].sort(byHash);
   const takenInFamily = new Map<string, number>();
   const plan: NvrtcPlan = {
     jobs: [],
     distinct: new Set(kept.map((k) => k.kernel.source)).size,
-    cubin: { ptxasOnly: 0, family: 0, sampled: 0 },
+    cubin: { ptxasOnly: 0, family: 0, sampled: 0, otherArch: 0 },
     ptx: 0,
     families: 0,
   };
@@ -159,6 +174,15 @@ export function planNvrtcCheck(kernels: readonly CollectedKernel[], options: Nvr
     plan.jobs.push({ file: kernel.file, arch: cubin ? kernel.arch : virtualArch(kernel.arch) });
   }
   plan.families = takenInFamily.size;
+  const takenOtherArch = new Map<string, number>();
+  for (const { kernel } of repeated.sort(byHash)) {
+    const family = `${kernel.arch}/${kernelFamily(kernel.source)}`;
+    const taken = takenOtherArch.get(family) ?? 0;
+    if (taken >= otherArchPerFamily) continue;
+    takenOtherArch.set(family, taken + 1);
+    plan.cubin.otherArch++;
+    plan.jobs.push({ file: kernel.file, arch: kernel.arch });
+  }
   return plan;
 }
 
