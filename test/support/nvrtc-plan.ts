@@ -3,7 +3,7 @@
  * far: to PTX (a virtual arch, compute_80: NVRTC's front end and optimizer, no ptxas) or to
  * a cubin (a real arch, sm_80: ptxas too, the runtime's exact path).
  *
- * ptxas takes about 45% of a kernel's NVRTC time, and on generated kernels it rejects
+ * ptxas takes about 43% of a kernel's NVRTC CPU time (bench/README), and on generated kernels it rejects
  * almost nothing the front end accepts. What only ptxas checks, and where this plan sends
  * it to ptxas:
  * - inline PTX (`asm`) and tensor-core instructions (mma, wgmma, ldmatrix, cp.async):
