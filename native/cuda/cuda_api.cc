@@ -121,7 +121,9 @@ Napi::Value NvrtcProbe(const Napi::CallbackInfo& info) {
 }
 
 // Compiles one kernel with the runtime's options for `arch`, without a driver or a
-// device: { ok, error, log, cubinBytes, nvrtc }. A compile error is a result, not a throw.
+// device: { ok, error, log, cubinBytes, ptx, nvrtc }. A virtual `arch` (compute_80) stops
+// at PTX (returned as text; no cubin), a real one (sm_80) runs ptxas too. A compile error
+// is a result, not a throw.
 Napi::Value CheckCompile(const Napi::CallbackInfo& info) {
   const std::string name = CStringArg(info[0], "name");
   const std::string source = CStringArg(info[1], "source");
@@ -139,6 +141,7 @@ Napi::Value CheckCompile(const Napi::CallbackInfo& info) {
   o.Set("error", out.error);
   o.Set("log", out.log);
   o.Set("cubinBytes", static_cast<double>(out.cubin.size()));
+  o.Set("ptx", out.ptx);
   o.Set("nvrtc", std::to_string(major) + "." + std::to_string(minor));
   return o;
 }

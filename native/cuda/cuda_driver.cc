@@ -84,6 +84,8 @@ void LoadNvrtcOnce() {
                   Resolve(nvrtc, "nvrtcGetProgramLog", &a.nvrtcGetProgramLog, &why) &&
                   Resolve(nvrtc, "nvrtcGetCUBINSize", &a.nvrtcGetCUBINSize, &why) &&
                   Resolve(nvrtc, "nvrtcGetCUBIN", &a.nvrtcGetCUBIN, &why) &&
+                  Resolve(nvrtc, "nvrtcGetPTXSize", &a.nvrtcGetPTXSize, &why) &&
+                  Resolve(nvrtc, "nvrtcGetPTX", &a.nvrtcGetPTX, &why) &&
                   Resolve(nvrtc, "nvrtcDestroyProgram", &a.nvrtcDestroyProgram, &why) &&
                   Resolve(nvrtc, "nvrtcGetErrorString", &a.nvrtcGetErrorString, &why) &&
                   Resolve(nvrtc, "nvrtcVersion", &a.nvrtcVersion, &why);

@@ -8,6 +8,49 @@ std::vector<std::string> KernelCompileOptions(const std::string& arch) {
   return {"--gpu-architecture=" + arch, "--fmad=false", "--std=c++17", "-default-device"};
 }
 
+bool IsVirtualArch(const std::string& arch) { return arch.rfind("compute_", 0) == 0; }
+
+namespace {
+
+// Copies the program's PTX into out->ptx (no trailing NUL); false with out->error set on failure.
+bool FetchPtx(const NvrtcApi& api, nvrtcProgram prog, NvrtcOutcome* out) {
+  std::size_t size = 0;
+  const nvrtcResult sized = api.nvrtcGetPTXSize(prog, &size);
+  if (sized != kNvrtcSuccess || size <= 1) {
+    out->error = "NVRTC produced no PTX";
+    return false;
+  }
+  out->ptx.resize(size);
+  const nvrtcResult got = api.nvrtcGetPTX(prog, out->ptx.data());
+  if (got != kNvrtcSuccess) {
+    out->ptx.clear();
+    out->error = std::string("nvrtcGetPTX failed: ") + api.nvrtcGetErrorString(got);
+    return false;
+  }
+  while (!out->ptx.empty() && out->ptx.back() == '\0') out->ptx.pop_back();
+  return true;
+}
+
+// Copies the program's cubin into out->cubin; false with out->error set on failure.
+bool FetchCubin(const NvrtcApi& api, nvrtcProgram prog, NvrtcOutcome* out) {
+  std::size_t size = 0;
+  const nvrtcResult sized = api.nvrtcGetCUBINSize(prog, &size);
+  if (sized != kNvrtcSuccess || size == 0) {
+    out->error = "NVRTC produced no cubin";
+    return false;
+  }
+  out->cubin.resize(size);
+  const nvrtcResult got = api.nvrtcGetCUBIN(prog, out->cubin.data());
+  if (got != kNvrtcSuccess) {
+    out->cubin.clear();
+    out->error = std::string("nvrtcGetCUBIN failed: ") + api.nvrtcGetErrorString(got);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 NvrtcOutcome CompileKernel(const NvrtcApi& api, const std::string& name, const std::string& source,
                            const std::string& arch) {
   NvrtcOutcome out;
@@ -39,19 +82,7 @@ NvrtcOutcome CompileKernel(const NvrtcApi& api, const std::string& name, const s
     out.error = api.nvrtcGetErrorString(compiled);
     return out;
   }
-  std::size_t size = 0;
-  const nvrtcResult sized = api.nvrtcGetCUBINSize(prog, &size);
-  if (sized != kNvrtcSuccess || size == 0) {
-    out.error = "NVRTC produced no cubin";
-    return out;
-  }
-  out.cubin.resize(size);
-  const nvrtcResult got = api.nvrtcGetCUBIN(prog, out.cubin.data());
-  if (got != kNvrtcSuccess) {
-    out.cubin.clear();
-    out.error = std::string("nvrtcGetCUBIN failed: ") + api.nvrtcGetErrorString(got);
-    return out;
-  }
+  if (!(IsVirtualArch(arch) ? FetchPtx(api, prog, &out) : FetchCubin(api, prog, &out))) return out;
   out.compiled = true;
   return out;
 }

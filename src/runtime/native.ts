@@ -153,7 +153,10 @@ export interface NvrtcCheckResult {
   /** NVRTC's result string when not ok. */
   error: string;
   log: string;
+  /** The cubin's size for a real arch (sm_80: ptxas ran); 0 for a virtual one. */
   cubinBytes: number;
+  /** The PTX for a virtual arch (compute_80: NVRTC stops before ptxas); '' for a real one. */
+  ptx: string;
   /** NVRTC's version, "major.minor". */
   nvrtc: string;
 }
@@ -179,7 +182,10 @@ export interface NativeCuda {
   cudaCompile(name: string, source: string, arch: string): Uint8Array;
   /** Why NVRTC can't be loaded here, or '' (needs no driver or device; METALARRAY_NVRTC_LIBRARY names the library). */
   cudaNvrtcProbe(): string;
-  /** Compiles one kernel with the runtime's NVRTC options for `arch`, without a device; a compile error is `ok: false`, not a throw. */
+  /**
+   * Compiles one kernel with the runtime's NVRTC options for `arch`, without a device; a compile error is `ok: false`,
+   * not a throw. A virtual arch (compute_80) stops at PTX, a real one (sm_80) runs ptxas to a cubin.
+   */
   cudaCheckCompile(name: string, source: string, arch: string): NvrtcCheckResult;
   /** Loads a cubin and resolves the named kernels; returns one kernel id per name. */
   cudaLoadModule(image: Uint8Array, names: string[]): number[];

@@ -9,7 +9,7 @@
  * a suite run under MA_COLLECT_CUDA=<dir> (test/support/collect-cuda.ts); .ci/run does
  * that after the suite.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,8 +17,18 @@ import * as ma from '../../src/index.js';
 import { loadNative, type NativeAddon } from '../../src/runtime/native.js';
 import { cudaProgramText } from '../../src/runtime/cuda/backend.js';
 import { CUDA_TARGETS, CudaPlanner, cudaSourcesFor } from '../support/cuda-planner.js';
-import { compileAll, type NvrtcJob, type NvrtcJobResult, nvrtcUnavailableReason, requireNvrtcCheck } from '../support/nvrtc.js';
+import { compileAll, type NvrtcJobResult, nvrtcUnavailableReason, requireNvrtcCheck } from '../support/nvrtc.js';
 import { batchableKernelName, batchProgramText, planBatches } from '../support/nvrtc-batch.js';
+import {
+  kernelFamily,
+  needsPtxas,
+  type NvrtcPlanOptions,
+  planNvrtcCheck,
+  ptxStaticSharedBytes,
+  readCollected,
+  STATIC_SHARED_LIMIT,
+  virtualArch,
+} from '../support/nvrtc-plan.js';
 
 const why = nvrtcUnavailableReason();
 const skip = why !== '' && !requireNvrtcCheck;
@@ -72,6 +82,78 @@ describe('many kernels per NVRTC program (test/support/nvrtc-batch.ts)', () => {
   });
 });
 
+describe('what the collected check compiles to PTX and what to a cubin (test/support/nvrtc-plan.ts)', () => {
+  const plain = (i: number) => tinyKernel(`k_p${i}`, `b0[threadIdx.x] = ${i}.0f;`);
+  const reduction = (i: number) => tinyKernel(`k_r${i}`, `__shared__ float sh[32]; sh[threadIdx.x & 31] = ${i}.0f; __syncthreads(); b0[0] = sh[0];`);
+
+  it('a text rendered for both targets compiles once; inline PTX always builds a cubin; every family builds some; the sample is stable', () => {
+    const kernels = [
+      ...Array.from({ length: 400 }, (_, i) => ({ file: `sm_80/p${i}.cu`, source: plain(i), arch: 'sm_80' })),
+      ...Array.from({ length: 40 }, (_, i) => ({ file: `sm_80/r${i}.cu`, source: reduction(i), arch: 'sm_80' })),
+      { file: 'sm_80/asm.cu', source: tinyKernel('k_asm', 'asm volatile("membar.gl;");'), arch: 'sm_80' },
+      // Hopper's copies of the same texts, and one of its own.
+      ...Array.from({ length: 400 }, (_, i) => ({ file: `sm_90a/p${i}.cu`, source: plain(i), arch: 'sm_90a' })),
+      { file: 'sm_90a/own.cu', source: plain(1000), arch: 'sm_90a' },
+    ];
+    const plan = planNvrtcCheck(kernels, { cubinPerFamily: 3, cubinEvery: 10, otherArchCubinsPerFamily: 2 });
+    expect(plan.distinct).toBe(442);
+    expect(plan.jobs.length).toBe(442 + 2);
+    // Hopper's own kernel, and two of the texts it shares with sm_80 (one family): cubins for sm_90a.
+    const hopper = plan.jobs.filter((j) => j.file.startsWith('sm_90a/'));
+    expect(hopper.length).toBe(3);
+    expect(hopper).toContainEqual({ file: 'sm_90a/own.cu', arch: 'sm_90a' });
+    expect(hopper.every((j) => j.arch === 'sm_90a')).toBe(true);
+    expect(plan.cubin.otherArch).toBe(2);
+    expect(plan.jobs.find((j) => j.file === 'sm_80/asm.cu')?.arch).toBe('sm_80');
+    expect(plan.cubin.ptxasOnly).toBe(1);
+    // Families: plain (the asm kernel's too) and reduction kernels for sm_80, Hopper's own kernel.
+    expect(kernelFamily(plain(1))).not.toBe(kernelFamily(reduction(1)));
+    expect(plan.families).toBe(3);
+    expect(plan.jobs.filter((j) => j.file.startsWith('sm_80/r') && j.arch === 'sm_80').length).toBeGreaterThanOrEqual(3);
+    // About one in ten of the rest builds a cubin; the rest stop at PTX.
+    const cubins = plan.jobs.filter((j) => j.arch.startsWith('sm_')).length;
+    expect(cubins).toBe(plan.cubin.ptxasOnly + plan.cubin.family + plan.cubin.sampled + plan.cubin.otherArch);
+    expect(plan.cubin.sampled).toBeGreaterThan(20);
+    expect(plan.cubin.sampled).toBeLessThan(70);
+    expect(plan.ptx).toBe(444 - cubins);
+    expect(plan.jobs.filter((j) => j.arch === 'compute_80').length).toBe(plan.ptx);
+    // The same kernels in another order (the targets' order kept: the first renders a shared text): the same decisions.
+    const sm80First = [...kernels.filter((k) => k.arch === 'sm_80').reverse(), ...kernels.filter((k) => k.arch !== 'sm_80')];
+    const again = planNvrtcCheck(sm80First, { cubinPerFamily: 3, cubinEvery: 10, otherArchCubinsPerFamily: 2 });
+    const decisions = (p: typeof plan) => new Map(p.jobs.map((j) => [j.file, j.arch]));
+    expect(decisions(again)).toEqual(decisions(plan));
+    // Everything for every target, every kernel a cubin: the full check.
+    const full = planNvrtcCheck(kernels, { allArchs: true, cubinEvery: 1 });
+    expect(full.jobs.length).toBe(842);
+    expect(full.jobs.every((j) => j.arch.startsWith('sm_'))).toBe(true);
+    expect(() => planNvrtcCheck(kernels, { cubinEvery: 0 })).toThrow(/cubinEvery/);
+  });
+
+  it('names the constructs only ptxas reads, and the virtual arch of a real one', () => {
+    expect(needsPtxas(tinyKernel('k', 'asm volatile("membar.gl;");'))).toBe(true);
+    expect(needsPtxas('wgmma.mma_async.sync.aligned.m64n64k8.f32.tf32.tf32')).toBe(true);
+    expect(needsPtxas(plain(1))).toBe(false);
+    expect(virtualArch('sm_80')).toBe('compute_80');
+    expect(virtualArch('sm_90a')).toBe('compute_90a');
+    expect(() => virtualArch('compute_80')).toThrow(/not a real CUDA architecture/);
+  });
+
+  it('reads the static shared memory a PTX module declares; an unknown form is not guessed', () => {
+    const ptx = [
+      '.visible .entry k_a(',
+      '\t.shared .align 16 .b8 _ZZ3k_aE2sm[52000];',
+      '\t.shared .align 4 .u32 _ZZ3k_aE1n;',
+      '.extern .shared .align 16 .b8 dyn[];',
+      '\tst.shared.u32 \t[%rd5], %r2;',
+      '\t.shared .align 8 .b64 _ZZ3k_bE2sh[3];',
+    ].join('\n');
+    expect(ptxStaticSharedBytes(ptx)).toBe(52000 + 4 + 24);
+    expect(ptxStaticSharedBytes('\t.shared .align 4 .v4.b32 odd[2];')).toBeUndefined();
+    expect(ptxStaticSharedBytes('.visible .entry k(\n)\n{\n\tret;\n}')).toBe(0);
+    expect(STATIC_SHARED_LIMIT).toBe(49152);
+  });
+});
+
 describe.skipIf(skip)('CUDA kernels compile with NVRTC', () => {
   it('a library kernel compiles to a cubin; the same kernel with an undeclared value is rejected with the log', () => {
     const x = ma.array([1, 2, 3], 'float32');
@@ -113,6 +195,43 @@ describe.skipIf(skip)('CUDA kernels compile with NVRTC', () => {
     expect(results[1].file).toBe(jobs[1].file);
     expect(results[1].log).toContain('"v9999" is undefined');
   });
+
+  it(
+    'the collected check fails on a broken kernel: a C++ error at PTX, and what only ptxas rejects (bad inline PTX, too much shared memory)',
+    { timeout: 300_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'metalarray-nvrtc-collected-'));
+      const kernels: Record<string, string> = {};
+      for (let i = 0; i < 40; i++) kernels[`k_good${i}`] = tinyKernel(`k_good${i}`, `b0[threadIdx.x] = ${i}.0f * (float)a.w[0];`);
+      kernels.k_syntax = tinyKernel('k_syntax', 'b0[threadIdx.x] = 1.0f'); // no semicolon
+      kernels.k_badasm = tinyKernel('k_badasm', 'asm volatile("bogus.op.f32 %0;" :: "f"(b0[0]));');
+      kernels.k_bigshared = tinyKernel(
+        'k_bigshared',
+        '__shared__ __align__(16) float sm[13000]; sm[threadIdx.x] = 1.0f; __syncthreads(); b0[threadIdx.x] = sm[255 - threadIdx.x];',
+      );
+      mkdirSync(join(dir, 'sm_80'));
+      for (const [name, source] of Object.entries(kernels)) writeFileSync(join(dir, 'sm_80', `${name}.cu`), source);
+      // No family firsts and no sample: everything that can stops at PTX.
+      const plan = planNvrtcCheck(readCollected(dir, ['sm_80', 'sm_90a']), { cubinPerFamily: 0, cubinEvery: 1_000_000_007 });
+      const archOf = (name: string) => plan.jobs.find((j) => j.file.endsWith(`/${name}.cu`))?.arch;
+      expect(archOf('k_syntax')).toBe('compute_80');
+      expect(archOf('k_bigshared')).toBe('compute_80');
+      expect(archOf('k_badasm')).toBe('sm_80');
+      // Both ptxas-only faults pass NVRTC's front end: PTX alone would let them through.
+      const native = loadNative() as NativeAddon;
+      for (const name of ['k_badasm', 'k_bigshared']) expect(native.cudaCheckCompile(name, cudaProgramText(kernels[name]), 'compute_80').ok).toBe(true);
+      const results = await compileAll(plan.jobs, 1);
+      const failed = results.filter((r) => !r.ok);
+      expect(failed.map((r) => r.file.split('/').pop()).sort()).toEqual(['k_badasm.cu', 'k_bigshared.cu', 'k_syntax.cu']);
+      const byName = (name: string) => failed.find((r) => r.file.endsWith(`/${name}.cu`)) as NvrtcJobResult;
+      expect(byName('k_syntax').arch).toBe('compute_80');
+      expect(byName('k_syntax').log).toMatch(/expected a ";"/);
+      // The shared-memory kernel was sent on to ptxas, which names the limit.
+      expect(byName('k_bigshared').arch).toBe('sm_80');
+      expect(byName('k_bigshared').log).toMatch(/too much shared data/);
+      expect(byName('k_badasm').log).toMatch(/bogus/);
+    },
+  );
 
   it('kernels of every kind compile for sm_80 and sm_90a (wgmma on Hopper)', { timeout: 300_000 }, async () => {
     const rand = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7));
@@ -165,36 +284,40 @@ describe.skipIf(skip)('CUDA kernels compile with NVRTC', () => {
   });
 });
 
+/** The plan options of the collected check, from the environment (.ci/run leaves the defaults). */
+function collectedPlanOptions(): NvrtcPlanOptions {
+  const every = process.env.MA_NVRTC_CUBIN_EVERY;
+  return { allArchs: process.env.MA_NVRTC_ALL_ARCHS === '1', ...(every ? { cubinEvery: Number(every) } : {}) };
+}
+
 const collected = process.env.MA_NVRTC_CHECK_DIR;
 if (collected) {
   describe('every CUDA kernel the suites generated compiles with NVRTC', () => {
     it(`the kernels collected in ${collected}`, { timeout: 1_800_000 }, async () => {
       expect(why).toBe('');
-      const jobs: NvrtcJob[] = [];
-      const byArch = new Map<string, Set<string>>();
-      for (const t of CUDA_TARGETS) {
-        const dir = join(collected, t.arch);
-        byArch.set(t.arch, new Set(existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cu')) : []));
-      }
-      const sm80 = byArch.get('sm_80') as Set<string>;
-      for (const f of sm80) jobs.push({ file: join(collected, 'sm_80', f), arch: 'sm_80' });
-      // The same name is the same text (a hash of it). Hopper's own kernels (its dialect
-      // renders TF32 products with wgmma) compile for sm_90a; with MA_NVRTC_ALL_ARCHS=1,
-      // every kernel does (twice the time).
-      const all = process.env.MA_NVRTC_ALL_ARCHS === '1';
-      for (const f of byArch.get('sm_90a') as Set<string>) {
-        if (all || !sm80.has(f)) jobs.push({ file: join(collected, 'sm_90a', f), arch: 'sm_90a' });
-      }
-      expect(jobs.length).toBeGreaterThan(0);
+      // Each distinct text once (the sm_80 dialect's first; Hopper's own wgmma kernels for
+      // sm_90a), to PTX, and a cubin (ptxas) for what only ptxas checks and a sample of
+      // every family (test/support/nvrtc-plan.ts). MA_NVRTC_ALL_ARCHS=1: every text for
+      // every target; MA_NVRTC_CUBIN_EVERY=1: every kernel builds a cubin (about 1.8× the time).
+      const kernels = readCollected(
+        collected,
+        CUDA_TARGETS.map((t) => t.arch),
+      );
+      const plan = planNvrtcCheck(kernels, collectedPlanOptions());
+      expect(plan.jobs.length).toBeGreaterThan(0);
       const t0 = performance.now();
-      const results: NvrtcJobResult[] = await compileAll(jobs);
+      const results: NvrtcJobResult[] = await compileAll(plan.jobs);
       const seconds = ((performance.now() - t0) / 1000).toFixed(1);
       const refusedDir = join(collected, 'refused');
       const refused = existsSync(refusedDir) ? readdirSync(refusedDir).length : 0;
+      const byArch = new Map<string, number>();
+      for (const r of results) byArch.set(r.arch, (byArch.get(r.arch) ?? 0) + 1);
+      const perArch = [...byArch].map(([arch, n]) => `${n} ${arch}`).join(', ');
+      const { ptxasOnly, family, sampled, otherArch } = plan.cubin;
       console.log(
-        `NVRTC check: ${results.length} kernels compiled (${sm80.size} for sm_80, ${results.length - sm80.size} Hopper-only for sm_90a) in ${seconds} s; ${refused} graph kinds the CUDA renderer refuses (${refusedDir})`,
+        `NVRTC check: ${kernels.length} collected kernels, ${plan.distinct} distinct texts, ${results.length} compiled in ${seconds} s (${perArch}; cubins: ${ptxasOnly} with inline PTX, ${family} firsts of ${plan.families} families, ${sampled} sampled, ${otherArch} shared texts for a later target, plus any whose PTX declares over 48 KiB of shared memory); ${refused} graph kinds the CUDA renderer refuses (${refusedDir})`,
       );
-      expect(results.length).toBe(jobs.length);
+      expect(results.length).toBe(plan.jobs.length);
       const failures = results.filter((r) => !r.ok).map((r) => failureReport(r, r.file, readFileSync(r.file, 'utf8')));
       expect(failures.join('\n\n')).toBe('');
     });
