@@ -110,8 +110,18 @@ function compute() {
 }
 `;
 
+interface ProgramRun {
+  bits: number[];
+  upgraded: number;
+  after?: number[];
+  compiled: number;
+  /** The first tiers that compiled its batches ('tcc', '-O0', ...; METALARRAY_DEBUG=1's log), distinct, sorted. */
+  tiers: string[];
+  stderr: string;
+}
+
 /** Runs PROGRAM in a fresh process; with `waitForUpgrade`, again after the -O3 swap. */
-function runProgram(env: Record<string, string>, waitForUpgrade: boolean): { bits: number[]; upgraded: number; after?: number[]; compiled: number } {
+function runProgram(env: Record<string, string>, waitForUpgrade: boolean): ProgramRun {
   const file = join(root, `probe-${Math.random().toString(36).slice(2)}.ts`);
   const src = join(process.cwd(), 'src');
   writeFileSync(
@@ -131,27 +141,36 @@ function runProgram(env: Record<string, string>, waitForUpgrade: boolean): { bit
      process.stdout.write(JSON.stringify(out));`,
   );
   const r = spawnSync(process.execPath, ['--import', 'tsx', file], {
-    env: { ...process.env, METALARRAY_BACKEND: 'cpu', ...env },
+    env: { ...process.env, METALARRAY_BACKEND: 'cpu', METALARRAY_DEBUG: '1', ...env },
     encoding: 'utf8',
     timeout: 240_000,
   });
   rmSync(file, { force: true });
   if (r.status !== 0) throw new Error(`child failed (status ${r.status}): ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  const tiers = [...new Set([...r.stderr.matchAll(/compiled \d+ kernel\(s\) \(cpu, ([^)]+)\)/g)].map((m) => m[1]))].sort();
+  return { ...JSON.parse(r.stdout), tiers, stderr: r.stderr };
+}
+
+let fullRun: ProgramRun | undefined;
+/** PROGRAM's bits from -O3 builds (the reference every tier must match), run once. */
+function fullBits(): number[] {
+  fullRun ??= runProgram({ METALARRAY_COMPILE: 'full', METALARRAY_CACHE_DIR: join(root, 'full') }, false);
+  return fullRun.bits;
 }
 
 describe('tiered compile', () => {
   it('-O1 and -O3 builds give bit-identical results', () => {
     const fast = runProgram({ METALARRAY_COMPILE: 'fast', METALARRAY_CACHE_DIR: join(root, 'fast') }, false);
-    const full = runProgram({ METALARRAY_COMPILE: 'full', METALARRAY_CACHE_DIR: join(root, 'full') }, false);
     expect(fast.compiled).toBeGreaterThan(0);
     expect(fast.bits.length).toBeGreaterThan(10_000);
-    expect(fast.bits).toEqual(full.bits);
+    expect(fast.bits).toEqual(fullBits());
   }, 300_000);
 
   it('a synchronous loop switches from the -O0 code to the -O3 code of the background build; results keep their bits', () => {
     const dir = join(root, 'tiered');
-    const tiered = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: dir }, true);
+    // TinyCC off: GCC's -O0 tier and its precompiled prelude (the fallback without tcc).
+    const tiered = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: dir, METALARRAY_TCC: '0' }, true);
+    expect(tiered.tiers).toEqual(['-O0']);
     expect(tiered.upgraded).toBe(tiered.compiled);
     expect(tiered.after).toEqual(tiered.bits);
     // The cache keeps only the -O3 builds: every entry says so, no -O1 object is left.
@@ -180,6 +199,7 @@ describe('tiered compile', () => {
     const dir = join(root, 'leftover');
     const fast = runProgram({ METALARRAY_COMPILE: 'fast', METALARRAY_CACHE_DIR: dir }, false);
     const tiered = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: dir }, true);
+    expect(tiered.tiers).toEqual([]);
     expect(tiered.compiled).toBe(0); // every kernel came from the cache...
     expect(tiered.upgraded).toBe(fast.compiled); // ...and each was switched to its -O3 build
     expect(tiered.after).toEqual(fast.bits);
@@ -187,5 +207,65 @@ describe('tiered compile', () => {
     for (const f of readdirSync(cpu).filter((f) => f.endsWith('.json'))) {
       expect((JSON.parse(readFileSync(join(cpu, f), 'utf8')) as { opt: number }).opt).toBe(3);
     }
+  }, 300_000);
+});
+
+/** Whether `tcc` is on PATH (CI installs it; elsewhere its tests are skipped, and say so). */
+const hasTcc = spawnSync('tcc', ['-v'], { encoding: 'utf8' }).status === 0;
+if (!hasTcc && !process.env.CI) console.warn('tiered-compile.test: no `tcc` on PATH, the TinyCC first-tier tests are skipped (apt-get install tcc)');
+
+/** A stand-in for tcc: a shell script with the given body. */
+function fakeTcc(name: string, body: string): string {
+  const path = join(root, name);
+  writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  return path;
+}
+
+describe('TinyCC first tier', () => {
+  it.skipIf(!hasTcc && !process.env.CI)(
+    'builds the first tier with the same bits as -O3, then switches to the -O3 build',
+    () => {
+      const dir = join(root, 'tcc');
+      const run = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: dir }, true);
+      expect(run.tiers).toEqual(['tcc']);
+      expect(run.compiled).toBeGreaterThan(0);
+      expect(run.bits).toEqual(fullBits());
+      expect(run.upgraded).toBe(run.compiled);
+      expect(run.after).toEqual(run.bits);
+      const cpu = join(dir, 'cpu');
+      const entries = readdirSync(cpu).filter((f) => f.endsWith('.json'));
+      expect(entries.length).toBe(run.compiled);
+      for (const f of entries) {
+        const entry = JSON.parse(readFileSync(join(cpu, f), 'utf8')) as { opt: number; builder: string };
+        expect(entry.opt).toBe(3);
+        expect(entry.builder.startsWith('tcc-')).toBe(false);
+      }
+      // No GCC -O0 compile ran, so no precompiled prelude was started either.
+      expect(readdirSync(cpu).filter((f) => f.startsWith('prelude_'))).toEqual([]);
+    },
+    300_000,
+  );
+
+  it('a tcc that rejects a batch: the system compiler builds it at -O0, same bits', () => {
+    const failing = fakeTcc('tcc-rejects', 'echo "error: unsupported construct" >&2; exit 1');
+    const run = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: join(root, 'tcc-rejects'), METALARRAY_TCC: failing }, false);
+    expect(run.tiers).toEqual(['-O0']);
+    expect(run.stderr).toContain('tcc could not compile');
+    expect(run.bits).toEqual(fullBits());
+  }, 300_000);
+
+  it('a tcc whose object does not load: the batch is rebuilt by the system compiler, same bits', () => {
+    const broken = fakeTcc('tcc-broken', 'while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo "not an ELF object" > "$2"; fi; shift; done; exit 0');
+    const run = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: join(root, 'tcc-broken'), METALARRAY_TCC: broken }, false);
+    expect(run.tiers).toEqual(['-O0']);
+    expect(run.stderr).toContain("loading tcc's build");
+    expect(run.bits).toEqual(fullBits());
+  }, 300_000);
+
+  it('METALARRAY_TCC naming a missing program warns once and falls back to -O0', () => {
+    const run = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: join(root, 'tcc-missing'), METALARRAY_TCC: join(root, 'no-such-tcc') }, false);
+    expect(run.tiers).toEqual(['-O0']);
+    expect(run.stderr.match(/METALARRAY_TCC=.*no-such-tcc: not found \(or not executable\)/g)?.length).toBe(1);
+    expect(run.bits).toEqual(fullBits());
   }, 300_000);
 });

@@ -35,6 +35,8 @@ import {
   storeObject,
   temporaryName,
 } from '../kernel-cache.js';
+import { debugLevel, debugLog } from '../../core/metrics.js';
+import { compileWithTinyCompiler, TCC_BUILDER_PREFIX, type TinyCompiler, tinyCompiler } from './tcc.js';
 
 /**
  * Flags: optimize for this CPU; keep IEEE semantics (no fast-math, no FMA contraction,
@@ -175,12 +177,16 @@ export function kernelName(body: string, prelude: string): string {
 
 /**
  * The verified cached object holding kernel `name`, or undefined. With a compiler, only
- * its own builds count; in 'full' mode only -O3 builds.
+ * its own builds count (and, in tiered mode, TinyCC's first-tier builds, which it then
+ * rebuilds); in 'full' mode only -O3 builds.
  */
 export function cachedKernel(name: string): KernelCacheHit | undefined {
   const c = findCompiler();
   const full = compileMode() === 'full';
-  const accept = (e: KernelCacheEntry): boolean => (!c || e.builder === c.id) && (!full || e.opt >= FULL_OPT);
+  // TinyCC's first-tier builds count in tiered mode only, where they are rebuilt at -O3.
+  const tiered = compileMode() === 'tiered';
+  const accept = (e: KernelCacheEntry): boolean =>
+    (!c || e.builder === c.id || (tiered && e.builder.startsWith(TCC_BUILDER_PREFIX) && e.opt < FULL_OPT)) && (!full || e.opt >= FULL_OPT);
   const d = kernelCacheDirs();
   return findVerified(d.read, name, accept, d.write, { bytes: false });
 }
@@ -195,28 +201,37 @@ function requireCompiler(kernels: readonly { name: string }[]): CompilerInfo {
   );
 }
 
-/** A compiled batch: the object's path and the optimization level it was built at. */
+/** A compiled batch: the object's path, the level it was built at and by what. */
 export interface CompiledBatch {
   path: string;
   opt: number;
+  /** 'tcc' (TinyCC's first tier) or the system compiler's level, e.g. '-O0'. */
+  tier: string;
 }
 
 /**
  * Compiles the kernels in one compiler run at the mode's first level, stores the object
  * and one entry per kernel, and (tiered mode) starts the -O3 rebuild in the background.
+ * In tiered mode TinyCC builds the first tier where it is installed (./tcc.ts), unless
+ * `systemCompilerOnly` (the backend's retry when TinyCC's object would not load); a
+ * batch TinyCC rejects goes to the system compiler at -O0.
  */
-export function compileBatch(prelude: string, kernels: readonly { name: string; source: string }[]): CompiledBatch {
+export function compileBatch(prelude: string, kernels: readonly { name: string; source: string }[], systemCompilerOnly = false): CompiledBatch {
   const bodies = `${kernels.map((k) => k.source).join('\n\n')}\n`;
   const source = `${prelude}\n${bodies}`;
   const c = requireCompiler(kernels);
   const mode = compileMode();
-  const opt = mode === 'full' ? FULL_OPT : mode === 'fast' ? FAST_OPT : FIRST_OPT;
   const dir = kernelCacheDir();
   mkdirSync(dir, { recursive: true }); // recreated if deleted while the process runs
+  const tcc = mode === 'tiered' && !systemCompilerOnly ? tinyCompiler() : null;
+  if (tcc) {
+    const batch = compileFirstTierWithTcc(c, tcc, source, kernels, dir);
+    if (batch) return batch;
+  }
+  const opt = mode === 'full' ? FULL_OPT : mode === 'fast' ? FAST_OPT : FIRST_OPT;
   const header = opt === FIRST_OPT ? preludeHeader(c, prelude, dir) : null;
   const cFile = temporaryName(dir, 'src', '.c');
   const tmpSo = temporaryName(dir, 'so');
-  let fullSource: string | null = null;
   try {
     const firstTier = opt === FIRST_OPT && c.isGcc;
     writeFileSync(cFile, header !== null ? `#include "${header}"\n${bodies}` : firstTier ? `${optimizedPrelude(prelude)}\n${bodies}` : source);
@@ -227,26 +242,57 @@ export function compileBatch(prelude: string, kernels: readonly { name: string; 
     }
     const stored = storeObject(dir, readFileSync(tmpSo), 'so');
     for (const k of kernels) storeEntry(dir, k.name, { object: stored.object, sha256: stored.sha256, builder: c.id, opt });
-    if (mode === 'tiered') {
-      // The -O3 build reads the prelude inline: a header precompiled at -O0 is not used at -O3.
-      fullSource = temporaryName(dir, 'src', '.c');
-      writeFileSync(fullSource, source);
-      if (
-        !startFullBuild(
-          c,
-          fullSource,
-          dir,
-          kernels.map((k) => k.name),
-          stored.object,
-        )
-      )
-        rmSync(fullSource, { force: true });
-    }
-    return { path: join(dir, stored.object), opt };
+    if (mode === 'tiered') startFullBuildOf(c, source, dir, kernels, stored.object);
+    return { path: join(dir, stored.object), opt, tier: `-O${opt}` };
   } finally {
     rmSync(cFile, { force: true });
     rmSync(tmpSo, { force: true });
   }
+}
+
+/**
+ * The TinyCC first tier of a batch, stored in the cache under TinyCC's builder id, with
+ * its -O3 rebuild started; undefined if TinyCC rejected the batch (logged at
+ * METALARRAY_DEBUG=1), so the caller compiles it with the system compiler.
+ */
+function compileFirstTierWithTcc(
+  c: CompilerInfo,
+  tcc: TinyCompiler,
+  source: string,
+  kernels: readonly { name: string; source: string }[],
+  dir: string,
+): CompiledBatch | undefined {
+  const tmpSo = temporaryName(dir, 'so');
+  try {
+    const log = compileWithTinyCompiler(tcc, source, tmpSo);
+    if (log !== '') {
+      if (debugLevel >= 1) debugLog(`tcc could not compile ${kernels.map((k) => k.name).join(', ')} (the system compiler builds them): ${log}`);
+      return undefined;
+    }
+    const stored = storeObject(dir, readFileSync(tmpSo), 'so');
+    for (const k of kernels) storeEntry(dir, k.name, { object: stored.object, sha256: stored.sha256, builder: tcc.id, opt: FIRST_OPT });
+    startFullBuildOf(c, source, dir, kernels, stored.object);
+    return { path: join(dir, stored.object), opt: FIRST_OPT, tier: 'tcc' };
+  } finally {
+    rmSync(tmpSo, { force: true });
+  }
+}
+
+/** Writes the batch's source (prelude inline) and starts its background -O3 build. */
+function startFullBuildOf(c: CompilerInfo, source: string, dir: string, kernels: readonly { name: string }[], replaces: string): void {
+  // The -O3 build reads the prelude inline: a header precompiled at -O0 is not used at -O3.
+  const fullSource = temporaryName(dir, 'src', '.c');
+  writeFileSync(fullSource, source);
+  if (
+    !startFullBuild(
+      c,
+      fullSource,
+      dir,
+      kernels.map((k) => k.name),
+      replaces,
+    )
+  )
+    rmSync(fullSource, { force: true });
 }
 
 /**
