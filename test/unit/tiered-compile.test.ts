@@ -246,6 +246,20 @@ describe('TinyCC first tier', () => {
     300_000,
   );
 
+  it('a process that exits right after its first results still leaves the -O3 builds in the cache', () => {
+    const dir = join(root, 'tcc-exit');
+    const run = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: dir }, false);
+    expect(run.compiled).toBeGreaterThan(0);
+    const cpu = join(dir, 'cpu');
+    const optimized = (): number =>
+      readdirSync(cpu)
+        .filter((f) => f.endsWith('.json'))
+        .filter((f) => (JSON.parse(readFileSync(join(cpu, f), 'utf8')) as { opt: number }).opt === 3).length;
+    const t0 = Date.now();
+    while (optimized() < run.compiled && Date.now() - t0 < 120_000) spawnSync('sleep', ['0.2']);
+    expect(optimized()).toBe(run.compiled);
+  }, 300_000);
+
   it('a tcc that rejects a batch: the system compiler builds it at -O0, same bits', () => {
     const failing = fakeTcc('tcc-rejects', 'echo "error: unsupported construct" >&2; exit 1');
     const run = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: join(root, 'tcc-rejects'), METALARRAY_TCC: failing }, false);

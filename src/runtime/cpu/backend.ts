@@ -16,6 +16,7 @@ import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.
 import { type NativeAddon, VIEWS_UNPIN_IN_GC } from '../native.js';
 import { markLoaded, readEntry, verifyEntry } from '../kernel-cache.js';
 import { cachedKernel, compileBatch, compileMode, FULL_OPT, kernelCacheDirs, kernelName, upgradeCached } from './compiler.js';
+import { startQueuedProcesses } from './background.js';
 import { TCC_BUILDER_PREFIX } from './tcc.js';
 
 /** How often pending background builds are checked for, at most. */
@@ -209,6 +210,7 @@ export class CpuBackend implements Backend {
    */
   pollFullBuilds(): void {
     if (this.pendingBuilds.length === 0) return;
+    startQueuedProcesses(true); // builds queued START_DELAY_MS ago (background.ts)
     const now = performance.now();
     if (now < this.nextPoll) return;
     this.nextPoll = now + POLL_MS;
@@ -235,6 +237,7 @@ export class CpuBackend implements Backend {
 
   /** True while a background -O3 build is pending (tests and benchmarks wait on it). */
   fullBuildsPending(): boolean {
+    startQueuedProcesses(false); // a caller waiting for the builds: start them now
     this.pollFullBuilds();
     return this.pendingBuilds.length > 0;
   }

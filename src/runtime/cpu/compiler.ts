@@ -18,7 +18,7 @@
  * into a private temporary directory removed at exit. A cache directory deleted while
  * the process runs is recreated at the next miss. A compiler is needed only for a miss.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -36,6 +36,7 @@ import {
   temporaryName,
 } from '../kernel-cache.js';
 import { debugLevel, debugLog } from '../../core/metrics.js';
+import { startSoon, stopPrivateChildren } from './background.js';
 import { compileWithTinyCompiler, TCC_BUILDER_PREFIX, type TinyCompiler, tinyCompiler } from './tcc.js';
 
 /**
@@ -137,19 +138,6 @@ function cpuIdentity(): string {
 }
 
 let dirs: KernelCacheDirs | undefined;
-
-/** Background compiler processes that write into a private directory (killed at exit). */
-const privateChildren = new Set<number>();
-
-function stopPrivateChildren(): void {
-  for (const pid of privateChildren) {
-    try {
-      process.kill(-pid, 'SIGKILL'); // its process group: the compiler it started too
-    } catch {
-      // already gone
-    }
-  }
-}
 
 /** The cache directories (decided once per process; see the module comment). */
 export function kernelCacheDirs(): KernelCacheDirs {
@@ -283,16 +271,13 @@ function startFullBuildOf(c: CompilerInfo, source: string, dir: string, kernels:
   // The -O3 build reads the prelude inline: a header precompiled at -O0 is not used at -O3.
   const fullSource = temporaryName(dir, 'src', '.c');
   writeFileSync(fullSource, source);
-  if (
-    !startFullBuild(
-      c,
-      fullSource,
-      dir,
-      kernels.map((k) => k.name),
-      replaces,
-    )
-  )
-    rmSync(fullSource, { force: true });
+  startFullBuild(
+    c,
+    fullSource,
+    dir,
+    kernels.map((k) => k.name),
+    replaces,
+  );
 }
 
 /**
@@ -346,14 +331,7 @@ function preludeHeader(c: CompilerInfo, prelude: string, dir: string): string | 
       `${[c.path, ...flags, '-x', 'c-header', '-o', `${tmpHeader}.gch`, tmpHeader].map(q).join(' ')} && ` +
       `mv -f ${q(tmpHeader)} ${q(header)} && mv -f ${q(`${tmpHeader}.gch`)} ${q(`${header}.gch`)}; ` +
       `rm -f ${q(tmpHeader)} ${q(`${tmpHeader}.gch`)}`;
-    const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
-    child.on('error', () => preludeHeaders.set(header, 'failed'));
-    child.unref();
-    if (kernelCacheDirs().privateWrite && child.pid !== undefined) {
-      const pid = child.pid;
-      privateChildren.add(pid);
-      child.once('exit', () => privateChildren.delete(pid));
-    }
+    startSoon('sh', ['-c', script], {}, kernelCacheDirs().privateWrite, () => preludeHeaders.set(header, 'failed'));
     preludeHeaders.set(header, 'building');
   } catch {
     rmSync(tmpHeader, { force: true });
@@ -374,16 +352,13 @@ export function upgradeCached(prelude: string, kernels: readonly { name: string;
     mkdirSync(dir, { recursive: true });
     const cFile = temporaryName(dir, 'src', '.c');
     writeFileSync(cFile, `${prelude}\n${kernels.map((k) => k.source).join('\n\n')}\n`);
-    if (
-      !startFullBuild(
-        c,
-        cFile,
-        dir,
-        kernels.map((k) => k.name),
-        null,
-      )
-    )
-      rmSync(cFile, { force: true });
+    startFullBuild(
+      c,
+      cFile,
+      dir,
+      kernels.map((k) => k.name),
+      null,
+    );
     return true;
   } catch {
     return false; // an unwritable cache: the kernels keep their -O1 code
@@ -422,23 +397,14 @@ try { fs.rmSync(tmp, { force: true }); } catch {}
 try { fs.rmSync(job.cFile, { force: true }); } catch {}
 `;
 
-function startFullBuild(c: CompilerInfo, cFile: string, dir: string, names: readonly string[], replaces: string | null): boolean {
+function startFullBuild(c: CompilerInfo, cFile: string, dir: string, names: readonly string[], replaces: string | null): void {
   const job = { cc: c.path, flags: withOpt(c.flags, FULL_OPT), cFile, dir, names, builder: c.id, opt: FULL_OPT, timeoutMs: COMPILE_TIMEOUT_MS, replaces };
-  try {
-    const child = spawn(process.execPath, ['-e', FULL_BUILD_SCRIPT, JSON.stringify(job)], {
-      detached: true,
-      stdio: 'ignore',
-      env: { ...process.env, NODE_OPTIONS: '' },
-    });
-    child.on('error', () => {}); // a failed start leaves the -O1 code in place
-    child.unref();
-    if (kernelCacheDirs().privateWrite && child.pid !== undefined) {
-      const pid = child.pid;
-      privateChildren.add(pid);
-      child.once('exit', () => privateChildren.delete(pid));
-    }
-    return true;
-  } catch {
-    return false;
-  }
+  // A failed start leaves the first-tier code in place.
+  startSoon(
+    process.execPath,
+    ['-e', FULL_BUILD_SCRIPT, JSON.stringify(job)],
+    { env: { ...process.env, NODE_OPTIONS: '' } },
+    kernelCacheDirs().privateWrite,
+    () => rmSync(cFile, { force: true }),
+  );
 }
