@@ -258,6 +258,11 @@ describe('TinyCC first tier', () => {
     const t0 = Date.now();
     while (optimized() < run.compiled && Date.now() - t0 < 120_000) spawnSync('sleep', ['0.2']);
     expect(optimized()).toBe(run.compiled);
+    // The background build's `cc --version` answer is remembered beside the kernels.
+    const memos = readdirSync(cpu).filter((f) => /^compiler_[0-9a-f]+\.version$/.test(f));
+    expect(memos.length).toBe(1);
+    const version = (spawnSync(process.env.CC || 'cc', ['--version'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0];
+    expect((JSON.parse(readFileSync(join(cpu, memos[0]), 'utf8')) as { version: string }).version).toBe(version);
   }, 300_000);
 
   it('a tcc that rejects a batch: the system compiler builds it at -O0, same bits', () => {

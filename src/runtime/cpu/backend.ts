@@ -185,7 +185,7 @@ export class CpuBackend implements Backend {
       missing.forEach((k, i) => {
         this.kernelIds.set(k.name, ids[i]);
       });
-      if (batch.opt < FULL_OPT && compileMode() === 'tiered') this.awaitFullBuild(names, ids);
+      if (batch.upgrading) this.awaitFullBuild(names, ids);
       if (debugLevel >= 1) {
         debugLog(`compiled ${missing.length} kernel(s) (cpu, ${batch.tier}) in ${ms.toFixed(1)} ms: ${names.join(', ')}`);
         if (debugLevel >= 2) for (const k of missing) debugLog(`source of ${k.name}:\n${k.source}`);

@@ -14,10 +14,16 @@ import { type SpawnOptions, spawn } from 'node:child_process';
 /** How long a queued start waits for the event loop before a run starts it. */
 export const START_DELAY_MS = 50;
 
-interface QueuedStart {
+/** What to start: made when the start comes, so costly preparation is off the critical path too. */
+export interface ProcessRequest {
   command: string;
   args: readonly string[];
   options: SpawnOptions;
+}
+
+interface QueuedStart {
+  /** The process to start, or null if it is no longer wanted (then onFailure runs). */
+  prepare: () => ProcessRequest | null;
   /** Killed at exit with its process group (it writes into a private cache directory). */
   private: boolean;
   /** Called if the process could not start. */
@@ -45,7 +51,12 @@ export function stopPrivateChildren(): void {
 
 function start(job: QueuedStart): void {
   try {
-    const child = spawn(job.command, job.args, { ...job.options, detached: true, stdio: 'ignore' });
+    const request = job.prepare();
+    if (request === null) {
+      job.onFailure();
+      return;
+    }
+    const child = spawn(request.command, request.args, { ...request.options, detached: true, stdio: 'ignore' });
     child.on('error', job.onFailure);
     child.unref();
     if (job.private && child.pid !== undefined) {
@@ -72,10 +83,11 @@ export function processesQueued(): boolean {
 
 /**
  * Queues a detached process (stdio ignored), started as the module comment says.
- * `onFailure` runs if it cannot start (the caller keeps its first-tier result).
+ * `onFailure` runs if it cannot start or `prepare` gives null (the caller keeps its
+ * first-tier result).
  */
-export function startSoon(command: string, args: readonly string[], options: SpawnOptions, isPrivate: boolean, onFailure: () => void): void {
-  queue.push({ command, args, options, private: isPrivate, onFailure, queuedAt: performance.now() });
+export function startSoon(prepare: () => ProcessRequest | null, isPrivate: boolean, onFailure: () => void): void {
+  queue.push({ prepare, private: isPrivate, onFailure, queuedAt: performance.now() });
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     // A process that ends before its builds started still leaves them to complete the

@@ -20,7 +20,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { BackendUnavailableError, CompileError } from '../../errors.js';
@@ -36,7 +36,8 @@ import {
   temporaryName,
 } from '../kernel-cache.js';
 import { debugLevel, debugLog } from '../../core/metrics.js';
-import { startSoon, stopPrivateChildren } from './background.js';
+import { type ProcessRequest, startSoon, stopPrivateChildren } from './background.js';
+import { findProgram } from './programs.js';
 import { compileWithTinyCompiler, TCC_BUILDER_PREFIX, type TinyCompiler, tinyCompiler } from './tcc.js';
 
 /**
@@ -74,18 +75,67 @@ interface CompilerInfo {
 let compiler: CompilerInfo | null | undefined;
 let compilerProblem = '';
 
+/** Whether the system compiler's program exists (a PATH look-up, no process). */
+function systemCompilerInstalled(): boolean {
+  return findProgram(process.env.CC || 'cc') !== undefined;
+}
+
+/**
+ * `$CC --version`'s answer as { version: first line, isGcc }, remembered in the cache
+ * directory per compiler binary (path, size, mtime, inode): the probe is a process
+ * start, 10-40 ms of CPU at every process's first cache lookup otherwise.
+ */
+function compilerVersion(path: string): { version: string; isGcc: boolean } | { problem: string } {
+  const binary = findProgram(path);
+  let memo: string | undefined;
+  if (binary !== undefined) {
+    try {
+      const st = statSync(binary);
+      const key = createHash('sha256').update(`${path}\n${binary}\n${st.size}\n${st.mtimeMs}\n${st.ino}`).digest('hex').slice(0, 24);
+      memo = `compiler_${key}.version`;
+      for (const dir of kernelCacheDirs().read) {
+        try {
+          const known = JSON.parse(readFileSync(join(dir, memo), 'utf8')) as { version?: unknown; isGcc?: unknown };
+          if (typeof known.version === 'string' && typeof known.isGcc === 'boolean') return { version: known.version, isGcc: known.isGcc };
+        } catch {
+          // not remembered here
+        }
+      }
+    } catch {
+      memo = undefined;
+    }
+  }
+  const r = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  if (r.error || r.status !== 0) return { problem: `\`${path} --version\` failed (${r.error?.message ?? r.stderr?.trim() ?? `exit ${r.status}`})` };
+  const answer = {
+    version: (r.stdout ?? '').split('\n')[0],
+    isGcc: /Free Software Foundation|\bgcc\b/i.test(r.stdout ?? '') && !/clang/i.test(r.stdout ?? ''),
+  };
+  if (memo !== undefined) {
+    try {
+      const dir = kernelCacheDir();
+      mkdirSync(dir, { recursive: true });
+      const tmp = temporaryName(dir, 'compiler');
+      writeFileSync(tmp, JSON.stringify(answer));
+      renameSync(tmp, join(dir, memo));
+    } catch {
+      // an unwritable cache: probe again next time
+    }
+  }
+  return answer;
+}
+
 /** The system C compiler ($CC or cc), or null with the reason in compilerError(). */
 export function findCompiler(): CompilerInfo | null {
   if (compiler !== undefined) return compiler;
   const path = process.env.CC || 'cc';
-  const r = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  if (r.error || r.status !== 0) {
-    compilerProblem = `no working C compiler: \`${path} --version\` failed (${r.error?.message ?? r.stderr?.trim() ?? `exit ${r.status}`}); install gcc or clang, or set CC`;
+  const probed = compilerVersion(path);
+  if ('problem' in probed) {
+    compilerProblem = `no working C compiler: ${probed.problem}; install gcc or clang, or set CC`;
     compiler = null;
     return null;
   }
-  const version = (r.stdout ?? '').split('\n')[0];
-  const isGcc = /Free Software Foundation|\bgcc\b/i.test(r.stdout ?? '') && !/clang/i.test(r.stdout ?? '');
+  const { version, isGcc } = probed;
   const flags = isGcc && (process.arch === 'x64' || process.arch === 'ia32') ? [...C_FLAGS, ...GCC_X86_FLAGS] : C_FLAGS;
   compiler = {
     path,
@@ -169,12 +219,15 @@ export function kernelName(body: string, prelude: string): string {
  * rebuilds); in 'full' mode only -O3 builds.
  */
 export function cachedKernel(name: string): KernelCacheHit | undefined {
-  const c = findCompiler();
   const full = compileMode() === 'full';
   // TinyCC's first-tier builds count in tiered mode only, where they are rebuilt at -O3.
   const tiered = compileMode() === 'tiered';
-  const accept = (e: KernelCacheEntry): boolean =>
-    (!c || e.builder === c.id || (tiered && e.builder.startsWith(TCC_BUILDER_PREFIX) && e.opt < FULL_OPT)) && (!full || e.opt >= FULL_OPT);
+  const accept = (e: KernelCacheEntry): boolean => {
+    if (full && e.opt < FULL_OPT) return false;
+    if (tiered && e.builder.startsWith(TCC_BUILDER_PREFIX) && e.opt < FULL_OPT) return true;
+    const c = findCompiler(); // only once an entry is found: a cold start never needs it
+    return !c || e.builder === c.id;
+  };
   const d = kernelCacheDirs();
   return findVerified(d.read, name, accept, d.write, { bytes: false });
 }
@@ -195,6 +248,8 @@ export interface CompiledBatch {
   opt: number;
   /** 'tcc' (TinyCC's first tier) or the system compiler's level, e.g. '-O0'. */
   tier: string;
+  /** Whether an -O3 rebuild was started (tiered mode, with a system compiler). */
+  upgrading: boolean;
 }
 
 /**
@@ -207,15 +262,16 @@ export interface CompiledBatch {
 export function compileBatch(prelude: string, kernels: readonly { name: string; source: string }[], systemCompilerOnly = false): CompiledBatch {
   const bodies = `${kernels.map((k) => k.source).join('\n\n')}\n`;
   const source = `${prelude}\n${bodies}`;
-  const c = requireCompiler(kernels);
   const mode = compileMode();
   const dir = kernelCacheDir();
   mkdirSync(dir, { recursive: true }); // recreated if deleted while the process runs
   const tcc = mode === 'tiered' && !systemCompilerOnly ? tinyCompiler() : null;
   if (tcc) {
-    const batch = compileFirstTierWithTcc(c, tcc, source, kernels, dir);
+    // No `cc --version` probe here: the background build makes it, after the result.
+    const batch = compileFirstTierWithTcc(tcc, source, kernels, dir);
     if (batch) return batch;
   }
+  const c = requireCompiler(kernels);
   const opt = mode === 'full' ? FULL_OPT : mode === 'fast' ? FAST_OPT : FIRST_OPT;
   const header = opt === FIRST_OPT ? preludeHeader(c, prelude, dir) : null;
   const cFile = temporaryName(dir, 'src', '.c');
@@ -230,8 +286,8 @@ export function compileBatch(prelude: string, kernels: readonly { name: string; 
     }
     const stored = storeObject(dir, readFileSync(tmpSo), 'so');
     for (const k of kernels) storeEntry(dir, k.name, { object: stored.object, sha256: stored.sha256, builder: c.id, opt });
-    if (mode === 'tiered') startFullBuildOf(c, source, dir, kernels, stored.object);
-    return { path: join(dir, stored.object), opt, tier: `-O${opt}` };
+    if (mode === 'tiered') startFullBuildOf(source, dir, kernels, stored.object);
+    return { path: join(dir, stored.object), opt, tier: `-O${opt}`, upgrading: mode === 'tiered' };
   } finally {
     rmSync(cFile, { force: true });
     rmSync(tmpSo, { force: true });
@@ -244,7 +300,6 @@ export function compileBatch(prelude: string, kernels: readonly { name: string; 
  * METALARRAY_DEBUG=1), so the caller compiles it with the system compiler.
  */
 function compileFirstTierWithTcc(
-  c: CompilerInfo,
   tcc: TinyCompiler,
   source: string,
   kernels: readonly { name: string; source: string }[],
@@ -259,20 +314,19 @@ function compileFirstTierWithTcc(
     }
     const stored = storeObject(dir, readFileSync(tmpSo), 'so');
     for (const k of kernels) storeEntry(dir, k.name, { object: stored.object, sha256: stored.sha256, builder: tcc.id, opt: FIRST_OPT });
-    startFullBuildOf(c, source, dir, kernels, stored.object);
-    return { path: join(dir, stored.object), opt: FIRST_OPT, tier: 'tcc' };
+    if (systemCompilerInstalled()) startFullBuildOf(source, dir, kernels, stored.object);
+    return { path: join(dir, stored.object), opt: FIRST_OPT, tier: 'tcc', upgrading: systemCompilerInstalled() };
   } finally {
     rmSync(tmpSo, { force: true });
   }
 }
 
 /** Writes the batch's source (prelude inline) and starts its background -O3 build. */
-function startFullBuildOf(c: CompilerInfo, source: string, dir: string, kernels: readonly { name: string }[], replaces: string): void {
+function startFullBuildOf(source: string, dir: string, kernels: readonly { name: string }[], replaces: string): void {
   // The -O3 build reads the prelude inline: a header precompiled at -O0 is not used at -O3.
   const fullSource = temporaryName(dir, 'src', '.c');
   writeFileSync(fullSource, source);
   startFullBuild(
-    c,
     fullSource,
     dir,
     kernels.map((k) => k.name),
@@ -331,7 +385,11 @@ function preludeHeader(c: CompilerInfo, prelude: string, dir: string): string | 
       `${[c.path, ...flags, '-x', 'c-header', '-o', `${tmpHeader}.gch`, tmpHeader].map(q).join(' ')} && ` +
       `mv -f ${q(tmpHeader)} ${q(header)} && mv -f ${q(`${tmpHeader}.gch`)} ${q(`${header}.gch`)}; ` +
       `rm -f ${q(tmpHeader)} ${q(`${tmpHeader}.gch`)}`;
-    startSoon('sh', ['-c', script], {}, kernelCacheDirs().privateWrite, () => preludeHeaders.set(header, 'failed'));
+    startSoon(
+      () => ({ command: 'sh', args: ['-c', script], options: {} }),
+      kernelCacheDirs().privateWrite,
+      () => preludeHeaders.set(header, 'failed'),
+    );
     preludeHeaders.set(header, 'building');
   } catch {
     rmSync(tmpHeader, { force: true });
@@ -345,15 +403,13 @@ function preludeHeader(c: CompilerInfo, prelude: string, dir: string): string | 
  * that exited before its rebuild finished). Returns false if no compiler is there.
  */
 export function upgradeCached(prelude: string, kernels: readonly { name: string; source: string }[]): boolean {
-  const c = findCompiler();
-  if (!c || kernels.length === 0) return false;
+  if (!systemCompilerInstalled() || kernels.length === 0) return false;
   const dir = kernelCacheDir();
   try {
     mkdirSync(dir, { recursive: true });
     const cFile = temporaryName(dir, 'src', '.c');
     writeFileSync(cFile, `${prelude}\n${kernels.map((k) => k.source).join('\n\n')}\n`);
     startFullBuild(
-      c,
       cFile,
       dir,
       kernels.map((k) => k.name),
@@ -397,14 +453,14 @@ try { fs.rmSync(tmp, { force: true }); } catch {}
 try { fs.rmSync(job.cFile, { force: true }); } catch {}
 `;
 
-function startFullBuild(c: CompilerInfo, cFile: string, dir: string, names: readonly string[], replaces: string | null): void {
-  const job = { cc: c.path, flags: withOpt(c.flags, FULL_OPT), cFile, dir, names, builder: c.id, opt: FULL_OPT, timeoutMs: COMPILE_TIMEOUT_MS, replaces };
-  // A failed start leaves the first-tier code in place.
-  startSoon(
-    process.execPath,
-    ['-e', FULL_BUILD_SCRIPT, JSON.stringify(job)],
-    { env: { ...process.env, NODE_OPTIONS: '' } },
-    kernelCacheDirs().privateWrite,
-    () => rmSync(cFile, { force: true }),
-  );
+function startFullBuild(cFile: string, dir: string, names: readonly string[], replaces: string | null): void {
+  // The compiler is probed (`cc --version`, a process) only when the build starts, after
+  // the first tier's result; a failed start leaves the first-tier code in place.
+  const prepare = (): ProcessRequest | null => {
+    const c = findCompiler();
+    if (!c) return null;
+    const job = { cc: c.path, flags: withOpt(c.flags, FULL_OPT), cFile, dir, names, builder: c.id, opt: FULL_OPT, timeoutMs: COMPILE_TIMEOUT_MS, replaces };
+    return { command: process.execPath, args: ['-e', FULL_BUILD_SCRIPT, JSON.stringify(job)], options: { env: { ...process.env, NODE_OPTIONS: '' } } };
+  };
+  startSoon(prepare, kernelCacheDirs().privateWrite, () => rmSync(cFile, { force: true }));
 }

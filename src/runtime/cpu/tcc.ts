@@ -20,8 +20,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { findProgram } from './programs.js';
 
 /** Cache entries built by TinyCC carry a builder id with this prefix. */
 export const TCC_BUILDER_PREFIX = 'tcc-';
@@ -42,25 +42,6 @@ let found: { request: string; compiler: TinyCompiler | null; problem: string } |
 /** Whether METALARRAY_TCC turns the tier off. */
 function disabled(request: string): boolean {
   return request === '0' || request === 'off' || request === 'false';
-}
-
-/** Whether `path` is an executable file. */
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-/** The executable `name` on PATH, or undefined: a look-up without starting a process. */
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, name);
-    if (dir !== '' && executable(candidate)) return candidate;
-  }
-  return undefined;
 }
 
 /**
@@ -95,9 +76,7 @@ export function tinyCompiler(): TinyCompiler | null {
   let problem = '';
   if (disabled(request)) problem = `turned off by METALARRAY_TCC=${request}`;
   else if (process.platform !== 'linux') problem = 'the TinyCC first tier is used on Linux only';
-  else if (request === '' || request === '1') path = onPath('tcc');
-  else if (isAbsolute(request) || request.includes('/')) path = executable(request) ? request : undefined;
-  else path = onPath(request);
+  else path = findProgram(request === '' || request === '1' ? 'tcc' : request);
   if (path === undefined && problem === '')
     problem = request === '' || request === '1' ? 'no `tcc` on PATH' : `METALARRAY_TCC=${request}: not found (or not executable)`;
   let compiler: TinyCompiler | null = null;
