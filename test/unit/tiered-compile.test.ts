@@ -6,7 +6,7 @@
  * contraction).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -242,6 +242,20 @@ describe('TinyCC first tier', () => {
       }
       // No GCC -O0 compile ran, so no precompiled prelude was started either.
       expect(readdirSync(cpu).filter((f) => f.startsWith('prelude_'))).toEqual([]);
+
+      // The system headers expanded once for tcc (a background build): a process that
+      // finds them compiles every batch against them, with the same bits.
+      const headers = (): string[] => readdirSync(cpu).filter((f) => /^tcc_headers_[0-9a-f]+\.h$/.test(f));
+      const t0 = Date.now();
+      while (headers().length === 0 && Date.now() - t0 < 60_000) spawnSync('sleep', ['0.2']);
+      expect(headers().length).toBe(1);
+      const next = join(root, 'tcc-headers', 'cpu');
+      mkdirSync(next, { recursive: true });
+      copyFileSync(join(cpu, headers()[0]), join(next, headers()[0]));
+      const again = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: join(root, 'tcc-headers') }, false);
+      expect(again.stderr).toContain('tcc: system headers expanded once');
+      expect(again.tiers).toEqual(['tcc']);
+      expect(again.bits).toEqual(fullBits());
     },
     300_000,
   );

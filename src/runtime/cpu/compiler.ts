@@ -38,7 +38,7 @@ import {
 import { debugLevel, debugLog } from '../../core/metrics.js';
 import { type ProcessRequest, startSoon, stopPrivateChildren } from './background.js';
 import { findProgram } from './programs.js';
-import { compileWithTinyCompiler, TCC_BUILDER_PREFIX, type TinyCompiler, tinyCompiler } from './tcc.js';
+import { compileWithTinyCompiler, TCC_BUILDER_PREFIX, type TinyCompiler, tinyCompiler, tinySource } from './tcc.js';
 
 /**
  * Flags: optimize for this CPU; keep IEEE semantics (no fast-math, no FMA contraction,
@@ -268,7 +268,7 @@ export function compileBatch(prelude: string, kernels: readonly { name: string; 
   const tcc = mode === 'tiered' && !systemCompilerOnly ? tinyCompiler() : null;
   if (tcc) {
     // No `cc --version` probe here: the background build makes it, after the result.
-    const batch = compileFirstTierWithTcc(tcc, source, kernels, dir);
+    const batch = compileFirstTierWithTcc(tcc, tinySource(tcc, prelude, bodies, dir, kernelCacheDirs().privateWrite), source, kernels, dir);
     if (batch) return batch;
   }
   const c = requireCompiler(kernels);
@@ -295,19 +295,21 @@ export function compileBatch(prelude: string, kernels: readonly { name: string; 
 }
 
 /**
- * The TinyCC first tier of a batch, stored in the cache under TinyCC's builder id, with
+ * The TinyCC first tier of a batch (`tccSource`: see tinySource; `source`, prelude
+ * inline, goes to the -O3 build), stored in the cache under TinyCC's builder id, with
  * its -O3 rebuild started; undefined if TinyCC rejected the batch (logged at
  * METALARRAY_DEBUG=1), so the caller compiles it with the system compiler.
  */
 function compileFirstTierWithTcc(
   tcc: TinyCompiler,
+  tccSource: string,
   source: string,
   kernels: readonly { name: string; source: string }[],
   dir: string,
 ): CompiledBatch | undefined {
   const tmpSo = temporaryName(dir, 'so');
   try {
-    const log = compileWithTinyCompiler(tcc, source, tmpSo);
+    const log = compileWithTinyCompiler(tcc, tccSource, tmpSo);
     if (log !== '') {
       if (debugLevel >= 1) debugLog(`tcc could not compile ${kernels.map((k) => k.name).join(', ')} (the system compiler builds them): ${log}`);
       return undefined;
