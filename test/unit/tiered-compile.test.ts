@@ -120,15 +120,47 @@ interface ProgramRun {
   stderr: string;
 }
 
-/** Runs PROGRAM in a fresh process; with `waitForUpgrade`, again after the -O3 swap. */
-function runProgram(env: Record<string, string>, waitForUpgrade: boolean): ProgramRun {
+/**
+ * More of the generated code (the generated matmul with its unroll pragmas and FMA,
+ * float16 and bfloat16 rounding, sort, integer casts and division, random bits), for
+ * the TinyCC tier's bits.
+ */
+const WIDE_PROGRAM = `
+function compute() {
+  ma.setCpuMatmul('generated');
+  const [k1, k2, k3] = ma.split(ma.random.split(ma.random.key(7), 3), 3, 0).map((k) => k.reshape([2]));
+  const a = ma.random.normal(k1, [64, 48]);
+  const b = ma.random.uniform(k2, [48, 40], 'float32', -2, 2);
+  const i = ma.random.randint(k3, [1000], -500, 500);
+  const parts = [
+    a, b, i,
+    ma.matmul(a, b),
+    ma.matmul(a.astype('float64'), b.astype('float64')),
+    ma.softmax(a, -1),
+    ma.sort(a, -1), ma.argsort(a, -1),
+    a.astype('float16').multiply(1.37).add(0.1),
+    ma.exp(a.astype('bfloat16')),
+    ma.floor(a.multiply(7.3)), ma.round(a.multiply(3.3)),
+    i.floorDivide(7), ma.remainder(i, 13), i.astype('uint8'),
+    a.multiply(1e10).astype('int64'),
+    ma.log(ma.abs(a).add(1e-3)), ma.arctan2(a, 1.5),
+    ma.cumsum(a, 1), ma.max(a, 0), ma.argmax(a, 1), ma.mean(a.astype('float64'), 1),
+  ];
+  const bits = [];
+  for (const p of parts) bits.push(...new Uint32Array(new Float32Array(p.astype('float32').toTypedArray()).buffer));
+  return bits;
+}
+`;
+
+/** Runs `program` (PROGRAM by default) in a fresh process; with `waitForUpgrade`, again after the -O3 swap. */
+function runProgram(env: Record<string, string>, waitForUpgrade: boolean, program = PROGRAM): ProgramRun {
   const file = join(root, `probe-${Math.random().toString(36).slice(2)}.ts`);
   const src = join(process.cwd(), 'src');
   writeFileSync(
     file,
     `import * as ma from ${JSON.stringify(join(src, 'index.ts'))};
      import { backendFor } from ${JSON.stringify(join(src, 'runtime/registry.ts'))};
-     ${PROGRAM}
+     ${program}
      const out = { bits: compute(), compiled: ma.metrics().kernelsCompiled, upgraded: 0 };
      if (${waitForUpgrade}) {
        // A synchronous wait: the swap must not need the event loop to turn.
@@ -151,11 +183,15 @@ function runProgram(env: Record<string, string>, waitForUpgrade: boolean): Progr
   return { ...JSON.parse(r.stdout), tiers, stderr: r.stderr };
 }
 
-let fullRun: ProgramRun | undefined;
-/** PROGRAM's bits from -O3 builds (the reference every tier must match), run once. */
-function fullBits(): number[] {
-  fullRun ??= runProgram({ METALARRAY_COMPILE: 'full', METALARRAY_CACHE_DIR: join(root, 'full') }, false);
-  return fullRun.bits;
+const fullRuns = new Map<string, ProgramRun>();
+/** A program's bits from -O3 builds (the reference every tier must match), run once. */
+function fullBits(program = PROGRAM): number[] {
+  let run = fullRuns.get(program);
+  if (!run) {
+    run = runProgram({ METALARRAY_COMPILE: 'full', METALARRAY_CACHE_DIR: join(root, `full-${fullRuns.size}`) }, false, program);
+    fullRuns.set(program, run);
+  }
+  return run.bits;
 }
 
 describe('tiered compile', () => {
@@ -256,6 +292,19 @@ describe('TinyCC first tier', () => {
       expect(again.stderr).toContain('tcc: system headers expanded once');
       expect(again.tiers).toEqual(['tcc']);
       expect(again.bits).toEqual(fullBits());
+    },
+    300_000,
+  );
+
+  it.skipIf(!hasTcc && !process.env.CI)(
+    'tcc code alone (no system compiler, so no -O3 swap) gives the -O3 bits on wider code',
+    () => {
+      const run = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: join(root, 'tcc-only'), CC: join(root, 'no-such-cc') }, false, WIDE_PROGRAM);
+      expect(run.tiers).toEqual(['tcc']);
+      expect(run.compiled).toBeGreaterThan(10);
+      expect(run.upgraded).toBe(0);
+      expect(run.bits.length).toBeGreaterThan(40_000);
+      expect(run.bits).toEqual(fullBits(WIDE_PROGRAM));
     },
     300_000,
   );
