@@ -333,6 +333,9 @@ describe('TinyCC first tier', () => {
     const run = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: join(root, 'tcc-rejects'), METALARRAY_TCC: failing }, false);
     expect(run.tiers).toEqual(['-O0']);
     expect(run.stderr).toContain('tcc could not compile');
+    // Three failures in a row: tcc is broken, not tried again (PROGRAM has 7 batches).
+    expect(run.stderr.match(/tcc could not compile/g)?.length).toBe(3);
+    expect(run.stderr).toContain('tcc failed 3 batches in a row');
     expect(run.bits).toEqual(fullBits());
   }, 300_000);
 

@@ -265,7 +265,7 @@ export function compileBatch(prelude: string, kernels: readonly { name: string; 
   const mode = compileMode();
   const dir = kernelCacheDir();
   mkdirSync(dir, { recursive: true }); // recreated if deleted while the process runs
-  const tcc = mode === 'tiered' && !systemCompilerOnly ? tinyCompiler() : null;
+  const tcc = mode === 'tiered' && !systemCompilerOnly && tccFailuresInARow < TCC_GIVE_UP_AFTER ? tinyCompiler() : null;
   if (tcc) {
     // No `cc --version` probe here: the background build makes it, after the result.
     const batch = compileFirstTierWithTcc(tcc, tinySource(tcc, prelude, bodies, dir, kernelCacheDirs().privateWrite), source, kernels, dir);
@@ -294,6 +294,10 @@ export function compileBatch(prelude: string, kernels: readonly { name: string; 
   }
 }
 
+/** A tcc that fails this many batches in a row is broken (not a dialect gap): stop trying it. */
+const TCC_GIVE_UP_AFTER = 3;
+let tccFailuresInARow = 0;
+
 /**
  * The TinyCC first tier of a batch (`tccSource`: see tinySource; `source`, prelude
  * inline, goes to the -O3 build), stored in the cache under TinyCC's builder id, with
@@ -311,9 +315,14 @@ function compileFirstTierWithTcc(
   try {
     const log = compileWithTinyCompiler(tcc, tccSource, tmpSo);
     if (log !== '') {
-      if (debugLevel >= 1) debugLog(`tcc could not compile ${kernels.map((k) => k.name).join(', ')} (the system compiler builds them): ${log}`);
+      tccFailuresInARow++;
+      if (debugLevel >= 1) {
+        debugLog(`tcc could not compile ${kernels.map((k) => k.name).join(', ')} (the system compiler builds them): ${log}`);
+        if (tccFailuresInARow === TCC_GIVE_UP_AFTER) debugLog(`tcc failed ${TCC_GIVE_UP_AFTER} batches in a row: not used again in this process`);
+      }
       return undefined;
     }
+    tccFailuresInARow = 0;
     const stored = storeObject(dir, readFileSync(tmpSo), 'so');
     for (const k of kernels) storeEntry(dir, k.name, { object: stored.object, sha256: stored.sha256, builder: tcc.id, opt: FIRST_OPT });
     if (systemCompilerInstalled()) startFullBuildOf(source, dir, kernels, stored.object);
