@@ -2,15 +2,18 @@
  * Compiles C kernels with the system compiler into shared objects, with a verified disk
  * cache (see ../kernel-cache.ts for its layout) and a tiered build.
  *
- * Tiered build (METALARRAY_COMPILE, default 'tiered'): a miss is compiled at -O0 against
- * a precompiled math prelude (GCC; see preludeHeader) and run at once; a background
+ * Tiered build (METALARRAY_COMPILE, default 'tiered'): a miss is compiled by TinyCC
+ * where `tcc` is installed (./tcc.ts: ~20 ms against 0.2-0.5 s for one GCC run), else at
+ * -O0 against a precompiled math prelude (GCC; see preludeHeader), and run at once; a
+ * background
  * process rebuilds the same kernels at -O3 (prelude inline) and records them in the
  * cache, and the backend swaps the kernels' code when it sees the new entry
  * (CpuBackend.pollFullBuilds). An -O0 kernel over the precompiled prelude, whose helpers
  * are built at -O2 (HELPERS_OPTIMIZED), takes 35-55% less compiler time than -O1 with the
  * prelude inline for the k-means example's batches (bench/README.md); its code is slower
  * (a first gelu over 4M floats ~2.5x), which lasts only until the -O3 build lands. Every level keeps IEEE semantics (no fast-math, no FMA contraction), so a swap
- * never changes a result bit. 'full' compiles at -O3 before the first run (the old
+ * never changes a result bit. Background processes start after the result, not on its
+ * path (./background.ts). 'full' compiles at -O3 before the first run (the old
  * behaviour); 'fast' compiles at -O1 and stays there.
  *
  * Cache directories: `$METALARRAY_CACHE_DIR/cpu` (default ~/.cache/metalarray/cpu) is
