@@ -6,7 +6,7 @@
  * contraction).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -110,15 +110,57 @@ function compute() {
 }
 `;
 
-/** Runs PROGRAM in a fresh process; with `waitForUpgrade`, again after the -O3 swap. */
-function runProgram(env: Record<string, string>, waitForUpgrade: boolean): { bits: number[]; upgraded: number; after?: number[]; compiled: number } {
+interface ProgramRun {
+  bits: number[];
+  upgraded: number;
+  after?: number[];
+  compiled: number;
+  /** The first tiers that compiled its batches ('tcc', '-O0', ...; METALARRAY_DEBUG=1's log), distinct, sorted. */
+  tiers: string[];
+  stderr: string;
+}
+
+/**
+ * More of the generated code (the generated matmul with its unroll pragmas and FMA,
+ * float16 and bfloat16 rounding, sort, integer casts and division, random bits), for
+ * the TinyCC tier's bits.
+ */
+const WIDE_PROGRAM = `
+function compute() {
+  ma.setCpuMatmul('generated');
+  const [k1, k2, k3] = ma.split(ma.random.split(ma.random.key(7), 3), 3, 0).map((k) => k.reshape([2]));
+  const a = ma.random.normal(k1, [64, 48]);
+  const b = ma.random.uniform(k2, [48, 40], 'float32', -2, 2);
+  const i = ma.random.randint(k3, [1000], -500, 500);
+  const parts = [
+    a, b, i,
+    ma.matmul(a, b),
+    ma.matmul(a.astype('float64'), b.astype('float64')),
+    ma.softmax(a, -1),
+    ma.sort(a, -1), ma.argsort(a, -1),
+    a.astype('float16').multiply(1.37).add(0.1),
+    ma.exp(a.astype('bfloat16')),
+    ma.floor(a.multiply(7.3)), ma.round(a.multiply(3.3)),
+    i.floorDivide(7), ma.remainder(i, 13), i.astype('uint8'),
+    a.multiply(1e10).astype('int64'),
+    ma.log(ma.abs(a).add(1e-3)), ma.arctan2(a, 1.5),
+    ma.cumsum(a, 1), ma.max(a, 0), ma.argmax(a, 1), ma.mean(a.astype('float64'), 1),
+  ];
+  const bits = [];
+  for (const p of parts) bits.push(...new Uint32Array(new Float32Array(p.astype('float32').toTypedArray()).buffer));
+  return bits;
+}
+`;
+
+/** Runs `program` (PROGRAM by default) in a fresh process; with `waitForUpgrade`, again after the -O3 swap. */
+function runProgram(env: Record<string, string>, waitForUpgrade: boolean, program = PROGRAM): ProgramRun {
   const file = join(root, `probe-${Math.random().toString(36).slice(2)}.ts`);
   const src = join(process.cwd(), 'src');
   writeFileSync(
     file,
     `import * as ma from ${JSON.stringify(join(src, 'index.ts'))};
      import { backendFor } from ${JSON.stringify(join(src, 'runtime/registry.ts'))};
-     ${PROGRAM}
+     ${program}
      const out = { bits: compute(), compiled: ma.metrics().kernelsCompiled, upgraded: 0 };
      if (${waitForUpgrade}) {
        // A synchronous wait: the swap must not need the event loop to turn.
@@ -131,27 +173,40 @@ function runProgram(env: Record<string, string>, waitForUpgrade: boolean): { bit
      process.stdout.write(JSON.stringify(out));`,
   );
   const r = spawnSync(process.execPath, ['--import', 'tsx', file], {
-    env: { ...process.env, METALARRAY_BACKEND: 'cpu', ...env },
+    env: { ...process.env, METALARRAY_BACKEND: 'cpu', METALARRAY_DEBUG: '1', ...env },
     encoding: 'utf8',
     timeout: 240_000,
   });
   rmSync(file, { force: true });
   if (r.status !== 0) throw new Error(`child failed (status ${r.status}): ${r.stderr}`);
-  return JSON.parse(r.stdout);
+  const tiers = [...new Set([...r.stderr.matchAll(/compiled \d+ kernel\(s\) \(cpu, ([^)]+)\)/g)].map((m) => m[1]))].sort();
+  return { ...JSON.parse(r.stdout), tiers, stderr: r.stderr };
+}
+
+const fullRuns = new Map<string, ProgramRun>();
+/** A program's bits from -O3 builds (the reference every tier must match), run once. */
+function fullBits(program = PROGRAM): number[] {
+  let run = fullRuns.get(program);
+  if (!run) {
+    run = runProgram({ METALARRAY_COMPILE: 'full', METALARRAY_CACHE_DIR: join(root, `full-${fullRuns.size}`) }, false, program);
+    fullRuns.set(program, run);
+  }
+  return run.bits;
 }
 
 describe('tiered compile', () => {
   it('-O1 and -O3 builds give bit-identical results', () => {
     const fast = runProgram({ METALARRAY_COMPILE: 'fast', METALARRAY_CACHE_DIR: join(root, 'fast') }, false);
-    const full = runProgram({ METALARRAY_COMPILE: 'full', METALARRAY_CACHE_DIR: join(root, 'full') }, false);
     expect(fast.compiled).toBeGreaterThan(0);
     expect(fast.bits.length).toBeGreaterThan(10_000);
-    expect(fast.bits).toEqual(full.bits);
+    expect(fast.bits).toEqual(fullBits());
   }, 300_000);
 
   it('a synchronous loop switches from the -O0 code to the -O3 code of the background build; results keep their bits', () => {
     const dir = join(root, 'tiered');
-    const tiered = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: dir }, true);
+    // TinyCC off: GCC's -O0 tier and its precompiled prelude (the fallback without tcc).
+    const tiered = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: dir, METALARRAY_TCC: '0' }, true);
+    expect(tiered.tiers).toEqual(['-O0']);
     expect(tiered.upgraded).toBe(tiered.compiled);
     expect(tiered.after).toEqual(tiered.bits);
     // The cache keeps only the -O3 builds: every entry says so, no -O1 object is left.
@@ -180,6 +235,7 @@ describe('tiered compile', () => {
     const dir = join(root, 'leftover');
     const fast = runProgram({ METALARRAY_COMPILE: 'fast', METALARRAY_CACHE_DIR: dir }, false);
     const tiered = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: dir }, true);
+    expect(tiered.tiers).toEqual([]);
     expect(tiered.compiled).toBe(0); // every kernel came from the cache...
     expect(tiered.upgraded).toBe(fast.compiled); // ...and each was switched to its -O3 build
     expect(tiered.after).toEqual(fast.bits);
@@ -187,5 +243,114 @@ describe('tiered compile', () => {
     for (const f of readdirSync(cpu).filter((f) => f.endsWith('.json'))) {
       expect((JSON.parse(readFileSync(join(cpu, f), 'utf8')) as { opt: number }).opt).toBe(3);
     }
+  }, 300_000);
+});
+
+/** Whether `tcc` is on PATH (CI installs it; elsewhere its tests are skipped, and say so). */
+const hasTcc = spawnSync('tcc', ['-v'], { encoding: 'utf8' }).status === 0;
+if (!hasTcc && !process.env.CI) console.warn('tiered-compile.test: no `tcc` on PATH, the TinyCC first-tier tests are skipped (apt-get install tcc)');
+
+/** A stand-in for tcc: a shell script with the given body. */
+function fakeTcc(name: string, body: string): string {
+  const path = join(root, name);
+  writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  return path;
+}
+
+describe('TinyCC first tier', () => {
+  it.skipIf(!hasTcc && !process.env.CI)(
+    'builds the first tier with the same bits as -O3, then switches to the -O3 build',
+    () => {
+      const dir = join(root, 'tcc');
+      const run = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: dir }, true);
+      expect(run.tiers).toEqual(['tcc']);
+      expect(run.compiled).toBeGreaterThan(0);
+      expect(run.bits).toEqual(fullBits());
+      expect(run.upgraded).toBe(run.compiled);
+      expect(run.after).toEqual(run.bits);
+      const cpu = join(dir, 'cpu');
+      const entries = readdirSync(cpu).filter((f) => f.endsWith('.json'));
+      expect(entries.length).toBe(run.compiled);
+      for (const f of entries) {
+        const entry = JSON.parse(readFileSync(join(cpu, f), 'utf8')) as { opt: number; builder: string };
+        expect(entry.opt).toBe(3);
+        expect(entry.builder.startsWith('tcc-')).toBe(false);
+      }
+      // No GCC -O0 compile ran, so no precompiled prelude was started either.
+      expect(readdirSync(cpu).filter((f) => f.startsWith('prelude_'))).toEqual([]);
+
+      // The system headers expanded once for tcc (a background build): a process that
+      // finds them compiles every batch against them, with the same bits.
+      const headers = (): string[] => readdirSync(cpu).filter((f) => /^tcc_headers_[0-9a-f]+\.h$/.test(f));
+      const t0 = Date.now();
+      while (headers().length === 0 && Date.now() - t0 < 60_000) spawnSync('sleep', ['0.2']);
+      expect(headers().length).toBe(1);
+      const next = join(root, 'tcc-headers', 'cpu');
+      mkdirSync(next, { recursive: true });
+      copyFileSync(join(cpu, headers()[0]), join(next, headers()[0]));
+      const again = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: join(root, 'tcc-headers') }, false);
+      expect(again.stderr).toContain('tcc: system headers expanded once');
+      expect(again.tiers).toEqual(['tcc']);
+      expect(again.bits).toEqual(fullBits());
+    },
+    300_000,
+  );
+
+  it.skipIf(!hasTcc && !process.env.CI)(
+    'tcc code alone (no system compiler, so no -O3 swap) gives the -O3 bits on wider code',
+    () => {
+      const run = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: join(root, 'tcc-only'), CC: join(root, 'no-such-cc') }, false, WIDE_PROGRAM);
+      expect(run.tiers).toEqual(['tcc']);
+      expect(run.compiled).toBeGreaterThan(10);
+      expect(run.upgraded).toBe(0);
+      expect(run.bits.length).toBeGreaterThan(40_000);
+      expect(run.bits).toEqual(fullBits(WIDE_PROGRAM));
+    },
+    300_000,
+  );
+
+  it('a process that exits right after its first results still leaves the -O3 builds in the cache', () => {
+    const dir = join(root, 'tcc-exit');
+    const run = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: dir }, false);
+    expect(run.compiled).toBeGreaterThan(0);
+    const cpu = join(dir, 'cpu');
+    const optimized = (): number =>
+      readdirSync(cpu)
+        .filter((f) => f.endsWith('.json'))
+        .filter((f) => (JSON.parse(readFileSync(join(cpu, f), 'utf8')) as { opt: number }).opt === 3).length;
+    const t0 = Date.now();
+    while (optimized() < run.compiled && Date.now() - t0 < 120_000) spawnSync('sleep', ['0.2']);
+    expect(optimized()).toBe(run.compiled);
+    // The background build's `cc --version` answer is remembered beside the kernels.
+    const memos = readdirSync(cpu).filter((f) => /^compiler_[0-9a-f]+\.version$/.test(f));
+    expect(memos.length).toBe(1);
+    const version = (spawnSync(process.env.CC || 'cc', ['--version'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0];
+    expect((JSON.parse(readFileSync(join(cpu, memos[0]), 'utf8')) as { version: string }).version).toBe(version);
+  }, 300_000);
+
+  it('a tcc that rejects a batch: the system compiler builds it at -O0, same bits', () => {
+    const failing = fakeTcc('tcc-rejects', 'echo "error: unsupported construct" >&2; exit 1');
+    const run = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: join(root, 'tcc-rejects'), METALARRAY_TCC: failing }, false);
+    expect(run.tiers).toEqual(['-O0']);
+    expect(run.stderr).toContain('tcc could not compile');
+    // Three failures in a row: tcc is broken, not tried again (PROGRAM has 7 batches).
+    expect(run.stderr.match(/tcc could not compile/g)?.length).toBe(3);
+    expect(run.stderr).toContain('tcc failed 3 batches in a row');
+    expect(run.bits).toEqual(fullBits());
+  }, 300_000);
+
+  it('a tcc whose object does not load: the batch is rebuilt by the system compiler, same bits', () => {
+    const broken = fakeTcc('tcc-broken', 'while [ $# -gt 0 ]; do if [ "$1" = -o ]; then echo "not an ELF object" > "$2"; fi; shift; done; exit 0');
+    const run = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: join(root, 'tcc-broken'), METALARRAY_TCC: broken }, false);
+    expect(run.tiers).toEqual(['-O0']);
+    expect(run.stderr).toContain("loading tcc's build");
+    expect(run.bits).toEqual(fullBits());
+  }, 300_000);
+
+  it('METALARRAY_TCC naming a missing program warns once and falls back to -O0', () => {
+    const run = runProgram({ METALARRAY_COMPILE: 'tiered', METALARRAY_CACHE_DIR: join(root, 'tcc-missing'), METALARRAY_TCC: join(root, 'no-such-tcc') }, false);
+    expect(run.tiers).toEqual(['-O0']);
+    expect(run.stderr.match(/METALARRAY_TCC=.*no-such-tcc: not found \(or not executable\)/g)?.length).toBe(1);
+    expect(run.bits).toEqual(fullBits());
   }, 300_000);
 });

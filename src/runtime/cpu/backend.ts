@@ -16,6 +16,8 @@ import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.
 import { type NativeAddon, VIEWS_UNPIN_IN_GC } from '../native.js';
 import { markLoaded, readEntry, verifyEntry } from '../kernel-cache.js';
 import { cachedKernel, compileBatch, compileMode, FULL_OPT, kernelCacheDirs, kernelName, upgradeCached } from './compiler.js';
+import { startQueuedProcesses } from './background.js';
+import { TCC_BUILDER_PREFIX } from './tcc.js';
 
 /** How often pending background builds are checked for, at most. */
 const POLL_MS = 20;
@@ -141,7 +143,8 @@ export class CpuBackend implements Backend {
             belowFull.push(k);
             belowFullIds.push(id);
           }
-          if (debugLevel >= 1) debugLog(`kernel ${k.name} (cpu): disk cache hit (-O${cached.entry.opt})`);
+          if (debugLevel >= 1)
+            debugLog(`kernel ${k.name} (cpu): disk cache hit (${cached.entry.builder.startsWith(TCC_BUILDER_PREFIX) ? 'tcc' : `-O${cached.entry.opt}`})`);
           continue;
         } catch {
           // A verified object without the symbol (a foreign entry under this name): rebuild it.
@@ -159,13 +162,22 @@ export class CpuBackend implements Backend {
     if (missing.length > 0) {
       counters.kernelCacheMisses += missing.length;
       const t0 = performance.now();
-      const batch = compileBatch(C_PRELUDE, missing);
+      let batch = compileBatch(C_PRELUDE, missing);
       const names = missing.map((k) => k.name);
       let ids: number[];
       try {
         ids = this.native.loadKernels(batch.path, names);
       } catch (err) {
-        throw new CompileError(`loading compiled kernels failed: ${(err as Error).message}`, missing.map((k) => k.source).join('\n'), '');
+        if (batch.tier !== 'tcc')
+          throw new CompileError(`loading compiled kernels failed: ${(err as Error).message}`, missing.map((k) => k.source).join('\n'), '');
+        // TinyCC's object would not load: the system compiler builds the batch instead.
+        if (debugLevel >= 1) debugLog(`loading tcc's build of ${names.join(', ')} failed (${(err as Error).message}); compiling with the system compiler`);
+        batch = compileBatch(C_PRELUDE, missing, true);
+        try {
+          ids = this.native.loadKernels(batch.path, names);
+        } catch (retryErr) {
+          throw new CompileError(`loading compiled kernels failed: ${(retryErr as Error).message}`, missing.map((k) => k.source).join('\n'), '');
+        }
       }
       const ms = performance.now() - t0;
       counters.compileMs += ms;
@@ -173,9 +185,9 @@ export class CpuBackend implements Backend {
       missing.forEach((k, i) => {
         this.kernelIds.set(k.name, ids[i]);
       });
-      if (batch.opt < FULL_OPT && compileMode() === 'tiered') this.awaitFullBuild(names, ids);
+      if (batch.upgrading) this.awaitFullBuild(names, ids);
       if (debugLevel >= 1) {
-        debugLog(`compiled ${missing.length} kernel(s) (cpu, -O${batch.opt}) in ${ms.toFixed(1)} ms: ${names.join(', ')}`);
+        debugLog(`compiled ${missing.length} kernel(s) (cpu, ${batch.tier}) in ${ms.toFixed(1)} ms: ${names.join(', ')}`);
         if (debugLevel >= 2) for (const k of missing) debugLog(`source of ${k.name}:\n${k.source}`);
       }
     }
@@ -198,6 +210,7 @@ export class CpuBackend implements Backend {
    */
   pollFullBuilds(): void {
     if (this.pendingBuilds.length === 0) return;
+    startQueuedProcesses(true); // builds queued START_DELAY_MS ago (background.ts)
     const now = performance.now();
     if (now < this.nextPoll) return;
     this.nextPoll = now + POLL_MS;
@@ -224,6 +237,7 @@ export class CpuBackend implements Backend {
 
   /** True while a background -O3 build is pending (tests and benchmarks wait on it). */
   fullBuildsPending(): boolean {
+    startQueuedProcesses(false); // a caller waiting for the builds: start them now
     this.pollFullBuilds();
     return this.pendingBuilds.length > 0;
   }

@@ -2,15 +2,18 @@
  * Compiles C kernels with the system compiler into shared objects, with a verified disk
  * cache (see ../kernel-cache.ts for its layout) and a tiered build.
  *
- * Tiered build (METALARRAY_COMPILE, default 'tiered'): a miss is compiled at -O0 against
- * a precompiled math prelude (GCC; see preludeHeader) and run at once; a background
+ * Tiered build (METALARRAY_COMPILE, default 'tiered'): a miss is compiled by TinyCC
+ * where `tcc` is installed (./tcc.ts: ~20 ms against 0.2-0.5 s for one GCC run), else at
+ * -O0 against a precompiled math prelude (GCC; see preludeHeader), and run at once; a
+ * background
  * process rebuilds the same kernels at -O3 (prelude inline) and records them in the
  * cache, and the backend swaps the kernels' code when it sees the new entry
  * (CpuBackend.pollFullBuilds). An -O0 kernel over the precompiled prelude, whose helpers
  * are built at -O2 (HELPERS_OPTIMIZED), takes 35-55% less compiler time than -O1 with the
  * prelude inline for the k-means example's batches (bench/README.md); its code is slower
  * (a first gelu over 4M floats ~2.5x), which lasts only until the -O3 build lands. Every level keeps IEEE semantics (no fast-math, no FMA contraction), so a swap
- * never changes a result bit. 'full' compiles at -O3 before the first run (the old
+ * never changes a result bit. Background processes start after the result, not on its
+ * path (./background.ts). 'full' compiles at -O3 before the first run (the old
  * behaviour); 'fast' compiles at -O1 and stays there.
  *
  * Cache directories: `$METALARRAY_CACHE_DIR/cpu` (default ~/.cache/metalarray/cpu) is
@@ -18,9 +21,9 @@
  * into a private temporary directory removed at exit. A cache directory deleted while
  * the process runs is recreated at the next miss. A compiler is needed only for a miss.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { BackendUnavailableError, CompileError } from '../../errors.js';
@@ -35,6 +38,10 @@ import {
   storeObject,
   temporaryName,
 } from '../kernel-cache.js';
+import { debugLevel, debugLog } from '../../core/metrics.js';
+import { type ProcessRequest, startSoon, stopPrivateChildren } from './background.js';
+import { findProgram } from './programs.js';
+import { compileWithTinyCompiler, TCC_BUILDER_PREFIX, type TinyCompiler, tinyCompiler, tinySource } from './tcc.js';
 
 /**
  * Flags: optimize for this CPU; keep IEEE semantics (no fast-math, no FMA contraction,
@@ -71,18 +78,67 @@ interface CompilerInfo {
 let compiler: CompilerInfo | null | undefined;
 let compilerProblem = '';
 
+/** Whether the system compiler's program exists (a PATH look-up, no process). */
+function systemCompilerInstalled(): boolean {
+  return findProgram(process.env.CC || 'cc') !== undefined;
+}
+
+/**
+ * `$CC --version`'s answer as { version: first line, isGcc }, remembered in the cache
+ * directory per compiler binary (path, size, mtime, inode): the probe is a process
+ * start, 10-40 ms of CPU at every process's first cache lookup otherwise.
+ */
+function compilerVersion(path: string): { version: string; isGcc: boolean } | { problem: string } {
+  const binary = findProgram(path);
+  let memo: string | undefined;
+  if (binary !== undefined) {
+    try {
+      const st = statSync(binary);
+      const key = createHash('sha256').update(`${path}\n${binary}\n${st.size}\n${st.mtimeMs}\n${st.ino}`).digest('hex').slice(0, 24);
+      memo = `compiler_${key}.version`;
+      for (const dir of kernelCacheDirs().read) {
+        try {
+          const known = JSON.parse(readFileSync(join(dir, memo), 'utf8')) as { version?: unknown; isGcc?: unknown };
+          if (typeof known.version === 'string' && typeof known.isGcc === 'boolean') return { version: known.version, isGcc: known.isGcc };
+        } catch {
+          // not remembered here
+        }
+      }
+    } catch {
+      memo = undefined;
+    }
+  }
+  const r = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  if (r.error || r.status !== 0) return { problem: `\`${path} --version\` failed (${r.error?.message ?? r.stderr?.trim() ?? `exit ${r.status}`})` };
+  const answer = {
+    version: (r.stdout ?? '').split('\n')[0],
+    isGcc: /Free Software Foundation|\bgcc\b/i.test(r.stdout ?? '') && !/clang/i.test(r.stdout ?? ''),
+  };
+  if (memo !== undefined) {
+    try {
+      const dir = kernelCacheDir();
+      mkdirSync(dir, { recursive: true });
+      const tmp = temporaryName(dir, 'compiler');
+      writeFileSync(tmp, JSON.stringify(answer));
+      renameSync(tmp, join(dir, memo));
+    } catch {
+      // an unwritable cache: probe again next time
+    }
+  }
+  return answer;
+}
+
 /** The system C compiler ($CC or cc), or null with the reason in compilerError(). */
 export function findCompiler(): CompilerInfo | null {
   if (compiler !== undefined) return compiler;
   const path = process.env.CC || 'cc';
-  const r = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  if (r.error || r.status !== 0) {
-    compilerProblem = `no working C compiler: \`${path} --version\` failed (${r.error?.message ?? r.stderr?.trim() ?? `exit ${r.status}`}); install gcc or clang, or set CC`;
+  const probed = compilerVersion(path);
+  if ('problem' in probed) {
+    compilerProblem = `no working C compiler: ${probed.problem}; install gcc or clang, or set CC`;
     compiler = null;
     return null;
   }
-  const version = (r.stdout ?? '').split('\n')[0];
-  const isGcc = /Free Software Foundation|\bgcc\b/i.test(r.stdout ?? '') && !/clang/i.test(r.stdout ?? '');
+  const { version, isGcc } = probed;
   const flags = isGcc && (process.arch === 'x64' || process.arch === 'ia32') ? [...C_FLAGS, ...GCC_X86_FLAGS] : C_FLAGS;
   compiler = {
     path,
@@ -136,19 +192,6 @@ function cpuIdentity(): string {
 
 let dirs: KernelCacheDirs | undefined;
 
-/** Background compiler processes that write into a private directory (killed at exit). */
-const privateChildren = new Set<number>();
-
-function stopPrivateChildren(): void {
-  for (const pid of privateChildren) {
-    try {
-      process.kill(-pid, 'SIGKILL'); // its process group: the compiler it started too
-    } catch {
-      // already gone
-    }
-  }
-}
-
 /** The cache directories (decided once per process; see the module comment). */
 export function kernelCacheDirs(): KernelCacheDirs {
   dirs ??= openCacheDirs(join(cacheRoot(), 'cpu'), stopPrivateChildren);
@@ -175,12 +218,19 @@ export function kernelName(body: string, prelude: string): string {
 
 /**
  * The verified cached object holding kernel `name`, or undefined. With a compiler, only
- * its own builds count; in 'full' mode only -O3 builds.
+ * its own builds count (and, in tiered mode, TinyCC's first-tier builds, which it then
+ * rebuilds); in 'full' mode only -O3 builds.
  */
 export function cachedKernel(name: string): KernelCacheHit | undefined {
-  const c = findCompiler();
   const full = compileMode() === 'full';
-  const accept = (e: KernelCacheEntry): boolean => (!c || e.builder === c.id) && (!full || e.opt >= FULL_OPT);
+  // TinyCC's first-tier builds count in tiered mode only, where they are rebuilt at -O3.
+  const tiered = compileMode() === 'tiered';
+  const accept = (e: KernelCacheEntry): boolean => {
+    if (full && e.opt < FULL_OPT) return false;
+    if (tiered && e.builder.startsWith(TCC_BUILDER_PREFIX) && e.opt < FULL_OPT) return true;
+    const c = findCompiler(); // only once an entry is found: a cold start never needs it
+    return !c || e.builder === c.id;
+  };
   const d = kernelCacheDirs();
   return findVerified(d.read, name, accept, d.write, { bytes: false });
 }
@@ -195,28 +245,40 @@ function requireCompiler(kernels: readonly { name: string }[]): CompilerInfo {
   );
 }
 
-/** A compiled batch: the object's path and the optimization level it was built at. */
+/** A compiled batch: the object's path, the level it was built at and by what. */
 export interface CompiledBatch {
   path: string;
   opt: number;
+  /** 'tcc' (TinyCC's first tier) or the system compiler's level, e.g. '-O0'. */
+  tier: string;
+  /** Whether an -O3 rebuild was started (tiered mode, with a system compiler). */
+  upgrading: boolean;
 }
 
 /**
  * Compiles the kernels in one compiler run at the mode's first level, stores the object
  * and one entry per kernel, and (tiered mode) starts the -O3 rebuild in the background.
+ * In tiered mode TinyCC builds the first tier where it is installed (./tcc.ts), unless
+ * `systemCompilerOnly` (the backend's retry when TinyCC's object would not load); a
+ * batch TinyCC rejects goes to the system compiler at -O0.
  */
-export function compileBatch(prelude: string, kernels: readonly { name: string; source: string }[]): CompiledBatch {
+export function compileBatch(prelude: string, kernels: readonly { name: string; source: string }[], systemCompilerOnly = false): CompiledBatch {
   const bodies = `${kernels.map((k) => k.source).join('\n\n')}\n`;
   const source = `${prelude}\n${bodies}`;
-  const c = requireCompiler(kernels);
   const mode = compileMode();
-  const opt = mode === 'full' ? FULL_OPT : mode === 'fast' ? FAST_OPT : FIRST_OPT;
   const dir = kernelCacheDir();
   mkdirSync(dir, { recursive: true }); // recreated if deleted while the process runs
+  const tcc = mode === 'tiered' && !systemCompilerOnly && tccFailuresInARow < TCC_GIVE_UP_AFTER ? tinyCompiler() : null;
+  if (tcc) {
+    // No `cc --version` probe here: the background build makes it, after the result.
+    const batch = compileFirstTierWithTcc(tcc, tinySource(tcc, prelude, bodies, dir, kernelCacheDirs().privateWrite), source, kernels, dir);
+    if (batch) return batch;
+  }
+  const c = requireCompiler(kernels);
+  const opt = mode === 'full' ? FULL_OPT : mode === 'fast' ? FAST_OPT : FIRST_OPT;
   const header = opt === FIRST_OPT ? preludeHeader(c, prelude, dir) : null;
   const cFile = temporaryName(dir, 'src', '.c');
   const tmpSo = temporaryName(dir, 'so');
-  let fullSource: string | null = null;
   try {
     const firstTier = opt === FIRST_OPT && c.isGcc;
     writeFileSync(cFile, header !== null ? `#include "${header}"\n${bodies}` : firstTier ? `${optimizedPrelude(prelude)}\n${bodies}` : source);
@@ -227,26 +289,63 @@ export function compileBatch(prelude: string, kernels: readonly { name: string; 
     }
     const stored = storeObject(dir, readFileSync(tmpSo), 'so');
     for (const k of kernels) storeEntry(dir, k.name, { object: stored.object, sha256: stored.sha256, builder: c.id, opt });
-    if (mode === 'tiered') {
-      // The -O3 build reads the prelude inline: a header precompiled at -O0 is not used at -O3.
-      fullSource = temporaryName(dir, 'src', '.c');
-      writeFileSync(fullSource, source);
-      if (
-        !startFullBuild(
-          c,
-          fullSource,
-          dir,
-          kernels.map((k) => k.name),
-          stored.object,
-        )
-      )
-        rmSync(fullSource, { force: true });
-    }
-    return { path: join(dir, stored.object), opt };
+    if (mode === 'tiered') startFullBuildOf(source, dir, kernels, stored.object);
+    return { path: join(dir, stored.object), opt, tier: `-O${opt}`, upgrading: mode === 'tiered' };
   } finally {
     rmSync(cFile, { force: true });
     rmSync(tmpSo, { force: true });
   }
+}
+
+/** A tcc that fails this many batches in a row is broken (not a dialect gap): stop trying it. */
+const TCC_GIVE_UP_AFTER = 3;
+let tccFailuresInARow = 0;
+
+/**
+ * The TinyCC first tier of a batch (`tccSource`: see tinySource; `source`, prelude
+ * inline, goes to the -O3 build), stored in the cache under TinyCC's builder id, with
+ * its -O3 rebuild started; undefined if TinyCC rejected the batch (logged at
+ * METALARRAY_DEBUG=1), so the caller compiles it with the system compiler.
+ */
+function compileFirstTierWithTcc(
+  tcc: TinyCompiler,
+  tccSource: string,
+  source: string,
+  kernels: readonly { name: string; source: string }[],
+  dir: string,
+): CompiledBatch | undefined {
+  const tmpSo = temporaryName(dir, 'so');
+  try {
+    const log = compileWithTinyCompiler(tcc, tccSource, tmpSo);
+    if (log !== '') {
+      tccFailuresInARow++;
+      if (debugLevel >= 1) {
+        debugLog(`tcc could not compile ${kernels.map((k) => k.name).join(', ')} (the system compiler builds them): ${log}`);
+        if (tccFailuresInARow === TCC_GIVE_UP_AFTER) debugLog(`tcc failed ${TCC_GIVE_UP_AFTER} batches in a row: not used again in this process`);
+      }
+      return undefined;
+    }
+    tccFailuresInARow = 0;
+    const stored = storeObject(dir, readFileSync(tmpSo), 'so');
+    for (const k of kernels) storeEntry(dir, k.name, { object: stored.object, sha256: stored.sha256, builder: tcc.id, opt: FIRST_OPT });
+    if (systemCompilerInstalled()) startFullBuildOf(source, dir, kernels, stored.object);
+    return { path: join(dir, stored.object), opt: FIRST_OPT, tier: 'tcc', upgrading: systemCompilerInstalled() };
+  } finally {
+    rmSync(tmpSo, { force: true });
+  }
+}
+
+/** Writes the batch's source (prelude inline) and starts its background -O3 build. */
+function startFullBuildOf(source: string, dir: string, kernels: readonly { name: string }[], replaces: string): void {
+  // The -O3 build reads the prelude inline: a header precompiled at -O0 is not used at -O3.
+  const fullSource = temporaryName(dir, 'src', '.c');
+  writeFileSync(fullSource, source);
+  startFullBuild(
+    fullSource,
+    dir,
+    kernels.map((k) => k.name),
+    replaces,
+  );
 }
 
 /**
@@ -300,14 +399,11 @@ function preludeHeader(c: CompilerInfo, prelude: string, dir: string): string | 
       `${[c.path, ...flags, '-x', 'c-header', '-o', `${tmpHeader}.gch`, tmpHeader].map(q).join(' ')} && ` +
       `mv -f ${q(tmpHeader)} ${q(header)} && mv -f ${q(`${tmpHeader}.gch`)} ${q(`${header}.gch`)}; ` +
       `rm -f ${q(tmpHeader)} ${q(`${tmpHeader}.gch`)}`;
-    const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
-    child.on('error', () => preludeHeaders.set(header, 'failed'));
-    child.unref();
-    if (kernelCacheDirs().privateWrite && child.pid !== undefined) {
-      const pid = child.pid;
-      privateChildren.add(pid);
-      child.once('exit', () => privateChildren.delete(pid));
-    }
+    startSoon(
+      () => ({ command: 'sh', args: ['-c', script], options: {} }),
+      kernelCacheDirs().privateWrite,
+      () => preludeHeaders.set(header, 'failed'),
+    );
     preludeHeaders.set(header, 'building');
   } catch {
     rmSync(tmpHeader, { force: true });
@@ -321,23 +417,18 @@ function preludeHeader(c: CompilerInfo, prelude: string, dir: string): string | 
  * that exited before its rebuild finished). Returns false if no compiler is there.
  */
 export function upgradeCached(prelude: string, kernels: readonly { name: string; source: string }[]): boolean {
-  const c = findCompiler();
-  if (!c || kernels.length === 0) return false;
+  if (!systemCompilerInstalled() || kernels.length === 0) return false;
   const dir = kernelCacheDir();
   try {
     mkdirSync(dir, { recursive: true });
     const cFile = temporaryName(dir, 'src', '.c');
     writeFileSync(cFile, `${prelude}\n${kernels.map((k) => k.source).join('\n\n')}\n`);
-    if (
-      !startFullBuild(
-        c,
-        cFile,
-        dir,
-        kernels.map((k) => k.name),
-        null,
-      )
-    )
-      rmSync(cFile, { force: true });
+    startFullBuild(
+      cFile,
+      dir,
+      kernels.map((k) => k.name),
+      null,
+    );
     return true;
   } catch {
     return false; // an unwritable cache: the kernels keep their -O1 code
@@ -376,23 +467,14 @@ try { fs.rmSync(tmp, { force: true }); } catch {}
 try { fs.rmSync(job.cFile, { force: true }); } catch {}
 `;
 
-function startFullBuild(c: CompilerInfo, cFile: string, dir: string, names: readonly string[], replaces: string | null): boolean {
-  const job = { cc: c.path, flags: withOpt(c.flags, FULL_OPT), cFile, dir, names, builder: c.id, opt: FULL_OPT, timeoutMs: COMPILE_TIMEOUT_MS, replaces };
-  try {
-    const child = spawn(process.execPath, ['-e', FULL_BUILD_SCRIPT, JSON.stringify(job)], {
-      detached: true,
-      stdio: 'ignore',
-      env: { ...process.env, NODE_OPTIONS: '' },
-    });
-    child.on('error', () => {}); // a failed start leaves the -O1 code in place
-    child.unref();
-    if (kernelCacheDirs().privateWrite && child.pid !== undefined) {
-      const pid = child.pid;
-      privateChildren.add(pid);
-      child.once('exit', () => privateChildren.delete(pid));
-    }
-    return true;
-  } catch {
-    return false;
-  }
+function startFullBuild(cFile: string, dir: string, names: readonly string[], replaces: string | null): void {
+  // The compiler is probed (`cc --version`, a process) only when the build starts, after
+  // the first tier's result; a failed start leaves the first-tier code in place.
+  const prepare = (): ProcessRequest | null => {
+    const c = findCompiler();
+    if (!c) return null;
+    const job = { cc: c.path, flags: withOpt(c.flags, FULL_OPT), cFile, dir, names, builder: c.id, opt: FULL_OPT, timeoutMs: COMPILE_TIMEOUT_MS, replaces };
+    return { command: process.execPath, args: ['-e', FULL_BUILD_SCRIPT, JSON.stringify(job)], options: { env: { ...process.env, NODE_OPTIONS: '' } } };
+  };
+  startSoon(prepare, kernelCacheDirs().privateWrite, () => rmSync(cFile, { force: true }));
 }
