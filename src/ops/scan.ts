@@ -10,6 +10,8 @@ import type { DType } from '../core/dtype.js';
 import type { ScanOp } from '../core/node.js';
 import { flip, moveaxis, reshape } from './movement.js';
 import { type ArrayLike, normalizeAxis, operandNodes } from './operand.js';
+import { binary } from './elementwise.js';
+import type { NodeRule } from '../transforms/rules.js';
 
 function scan(op: ScanOp, a: ArrayLike, axis: number | null | undefined, reverse: boolean, inclusive: boolean): MetalArray {
   if (typeof reverse !== 'boolean') throw new ArgumentError(`${op}: reverse must be a boolean, got ${formatValue(reverse)}`);
@@ -46,3 +48,32 @@ export function cummax(a: ArrayLike, axis?: number | null, reverse = false, incl
 export function cummin(a: ArrayLike, axis?: number | null, reverse = false, inclusive = true): MetalArray {
   return scan('cummin', a, axis, reverse, inclusive);
 }
+
+// Differentiation rules (cummax and cummin are in sort.ts, beside takeAlongAxis)
+
+/** cumsum along the last axis: the cotangent summed from the other end. */
+const cumsumRule: NodeRule = {
+  vjp({ node }, g) {
+    return [cumsum(g, -1, true, node.inclusive)];
+  },
+  jvp({ node }, [t]) {
+    return cumsum(t as MetalArray, -1, false, node.inclusive);
+  },
+};
+
+/**
+ * cumprod along the last axis: d out_i / d x_j = out_i / x_j for the j it includes, so
+ * both modes divide by x. Exact where x ≠ 0; a zero element gives a NaN derivative
+ * (docs/transforms.md).
+ */
+const cumprodRule: NodeRule = {
+  vjp({ node, inputs, output }, g) {
+    return [binary('divide', cumsum(binary('multiply', g, output), -1, true, node.inclusive), inputs[0])];
+  },
+  jvp({ node, inputs, output }, [t]) {
+    return binary('multiply', output, cumsum(binary('divide', t as MetalArray, inputs[0]), -1, false, node.inclusive));
+  },
+};
+
+/** The cumulative sum and product rules. */
+export const cumulativeRules = { cumsum: cumsumRule, cumprod: cumprodRule } as const;
