@@ -14,6 +14,7 @@ import { astype, binary, unary, where } from './elementwise.js';
 import { broadcastTo, expandDims, reshape, transpose } from './movement.js';
 import { cumprod } from './scan.js';
 import type { NodeRule, Primitive } from '../transforms/rules.js';
+import { stopGradient } from '../transforms/grad.js';
 import { type ArrayLike, nodeOf, normalizeAxis, operandNodes } from './operand.js';
 
 /** Which axes to reduce: one, several, or (undefined/null) all. */
@@ -193,11 +194,20 @@ export function std(a: ArrayLike, axis?: Axes, keepdims = false, ddof = 0): Meta
   return viaFloat32(floatOf('std', a), (x) => unary('sqrt', variance(x, axis, keepdims, ddof)));
 }
 
+/**
+ * The shift that keeps exp from overflowing: the finite maximum, as a constant for
+ * differentiation (the results do not depend on it, so its gradient is zero; walking
+ * through the max would cost a reduction and kernels for nothing, as in JAX).
+ */
+function stableShift(m: MetalArray): MetalArray {
+  return stopGradient(where(unary('isfinite', m), m, 0));
+}
+
 /** log(sum(exp(x))) over axes, without overflow (shifted by the finite maximum). */
 export function logsumexp(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
   const x = floatOf('logsumexp', a);
   const m = max(x, axis, true);
-  const shift = where(unary('isfinite', m), m, 0);
+  const shift = stableShift(m);
   const s = sum(unary('exp', binary('subtract', x, shift)), axis, true);
   const out = binary('add', unary('log', s), shift);
   const axes = normalizeAxes('logsumexp', axis, x.ndim);
@@ -214,7 +224,7 @@ export function countNonzero(a: ArrayLike, axis?: Axes, keepdims = false): Metal
 export function softmax(a: ArrayLike, axis: Axes = -1): MetalArray {
   const x = floatOf('softmax', a);
   const m = max(x, axis, true);
-  const e = unary('exp', binary('subtract', x, where(unary('isfinite', m), m, 0)));
+  const e = unary('exp', binary('subtract', x, stableShift(m)));
   return binary('multiply', e, unary('reciprocal', sum(e, axis, true)));
 }
 
@@ -222,7 +232,7 @@ export function softmax(a: ArrayLike, axis: Axes = -1): MetalArray {
 export function logSoftmax(a: ArrayLike, axis: Axes = -1): MetalArray {
   const x = floatOf('logSoftmax', a);
   const m = max(x, axis, true);
-  const shifted = binary('subtract', x, where(unary('isfinite', m), m, 0));
+  const shifted = binary('subtract', x, stableShift(m));
   return binary('subtract', shifted, unary('log', sum(unary('exp', shifted), axis, true)));
 }
 
