@@ -105,7 +105,7 @@ function gradient(op: string, f: (...args: never[]) => unknown, argnums: ArgNums
  * import * as ma from 'metalarray';
  * const f = (x: ma.MetalArray) => x.multiply(x).sum();
  * const df = ma.grad(f);
- * console.log(df(ma.array([1, 2, 3])).tolist()); // [2, 4, 6]
+ * console.log(df(ma.array([1, 2, 3])).tolist()); // [ 2, 4, 6 ]
  * const d2 = ma.grad(ma.grad((x: ma.MetalArray) => x.multiply(x).multiply(x)));
  * console.log(d2(ma.array(2)).item()); // 12
  * ```
