@@ -49,7 +49,7 @@ export {
   customJvp,
   checkpoint,
   type ArgNums,
-  type ArrayTreeOf,
+  type GradientOf,
   type ValueAndGradOptions,
 } from './transforms/grad.js';
 import './ops/methods.js';

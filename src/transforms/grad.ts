@@ -110,10 +110,12 @@ function gradient(op: string, f: (...args: never[]) => unknown, argnums: ArgNums
  * console.log(d2(ma.array(2)).item()); // 12
  * ```
  */
-export function grad<A extends unknown[]>(f: (...args: A) => MetalArray, argnums: ArgNums = 0): (...args: A) => ArrayTree {
+export function grad<A extends unknown[], N extends number = 0>(f: (...args: A) => MetalArray, argnums?: N): (...args: A) => GradientOf<A, N>;
+export function grad<A extends unknown[]>(f: (...args: A) => MetalArray, argnums: readonly number[]): (...args: A) => ArrayTree[];
+export function grad<A extends unknown[]>(f: (...args: A) => MetalArray, argnums: ArgNums = 0): (...args: A) => unknown {
   checkFunction('grad', f);
   argnumList('grad', argnums);
-  return (...args: A): ArrayTree => gradient('grad', f, argnums, false, args)[1] as ArrayTree;
+  return (...args: A): unknown => gradient('grad', f, argnums, false, args)[1];
 }
 
 /**
@@ -131,21 +133,31 @@ export function grad<A extends unknown[]>(f: (...args: A) => MetalArray, argnums
  * console.log(l.item(), aux.item(), g.tolist()); // 6 5 [ 1, 1 ]
  * ```
  */
+export function valueAndGrad<A extends unknown[], N extends number = 0>(
+  f: (...args: A) => MetalArray,
+  argnums?: N,
+  options?: ValueAndGradOptions & { readonly hasAux?: false },
+): (...args: A) => [MetalArray, GradientOf<A, N>];
 export function valueAndGrad<A extends unknown[]>(
   f: (...args: A) => MetalArray,
-  argnums?: ArgNums,
+  argnums: readonly number[],
   options?: ValueAndGradOptions & { readonly hasAux?: false },
-): (...args: A) => [MetalArray, ArrayTreeOf<A>];
+): (...args: A) => [MetalArray, ArrayTree[]];
+export function valueAndGrad<A extends unknown[], Aux, N extends number = 0>(
+  f: (...args: A) => readonly [MetalArray, Aux],
+  argnums: N,
+  options: ValueAndGradOptions & { readonly hasAux: true },
+): (...args: A) => [[MetalArray, Aux], GradientOf<A, N>];
 export function valueAndGrad<A extends unknown[], Aux>(
   f: (...args: A) => readonly [MetalArray, Aux],
-  argnums: ArgNums,
+  argnums: readonly number[],
   options: ValueAndGradOptions & { readonly hasAux: true },
-): (...args: A) => [[MetalArray, Aux], ArrayTreeOf<A>];
+): (...args: A) => [[MetalArray, Aux], ArrayTree[]];
 export function valueAndGrad<A extends unknown[]>(
   f: (...args: A) => unknown,
   argnums: ArgNums = 0,
   options?: ValueAndGradOptions,
-): (...args: A) => [unknown, ArrayTreeOf<A>] {
+): (...args: A) => [unknown, unknown] {
   checkFunction('valueAndGrad', f);
   argnumList('valueAndGrad', argnums);
   if (options !== undefined && (typeof options !== 'object' || options === null))
@@ -155,14 +167,15 @@ export function valueAndGrad<A extends unknown[]>(
   }
   const hasAux = options?.hasAux ?? false;
   if (typeof hasAux !== 'boolean') throw new ArgumentError(`valueAndGrad: hasAux must be a boolean, got ${formatValue(hasAux)}`);
-  return (...args: A) => gradient('valueAndGrad', f, argnums, hasAux, args) as [unknown, ArrayTreeOf<A>];
+  return (...args: A) => gradient('valueAndGrad', f, argnums, hasAux, args);
 }
 
 /**
- * The gradient tree `valueAndGrad` returns: the first argument's type when it is an
- * array tree (argnums 0), otherwise any array tree.
+ * The gradient `grad` and `valueAndGrad` return for argument `N`: that argument's type
+ * when it is an array tree (a MetalArray, or objects and arrays of them), otherwise any
+ * array tree.
  */
-export type ArrayTreeOf<A extends unknown[]> = A[0] extends ArrayTree ? A[0] : ArrayTree;
+export type GradientOf<A extends unknown[], N extends number> = A[N] extends ArrayTree ? A[N] : ArrayTree;
 
 function outputNodes(op: string, out: unknown): { nodes: Node[]; rebuild: (leaves: MetalArray[]) => unknown } {
   const { leaves, def } = flattenTree(out, op);
