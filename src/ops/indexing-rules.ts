@@ -98,6 +98,31 @@ export const reshapeRule: NodeRule = {
   },
 };
 
+/** An index array as the gather kernel reads it (int64): negative counts from the end once, then clamped. */
+function wrappedIndex(index: MetalArray, size: number): MetalArray {
+  const idx = astype(index, 'int64');
+  const wrapped = where(binary('less', idx, 0), binary('add', idx, size), idx);
+  return binary('minimum', binary('maximum', wrapped, 0), Math.max(size - 1, 0));
+}
+
+/**
+ * Gathers along one axis with at most this many indices per line get their cotangent
+ * in the one-hot form below (a reduction that fuses with its neighbours, as in a
+ * cross-entropy's `takeAlongAxis` of the labels); longer ones scatter-add (linear work).
+ */
+const ONE_HOT_MAX = 16;
+
+/** d[..., j, ...] = Σ_k g[..., k, ...] · (index[..., k, ...] == j): the gather's transpose as a reduction. */
+function oneHotTranspose(node: Primitive, inputs: readonly MetalArray[], g: MetalArray): MetalArray {
+  const ax = (node.axes as readonly number[])[0];
+  const n = inputs[0].shape[ax];
+  const idx = expandDims(wrappedIndex(inputs[1], n), ax + 1);
+  const placed = [...g.shape.map(() => 1), 1];
+  placed[ax + 1] = n;
+  const j = reshape(MetalArray.fromNode(iotaNode([n], 'int64', node.backend)), placed);
+  return sum(where(binary('equal', idx, j), expandDims(g, ax + 1), 0), ax);
+}
+
 /**
  * The linear positions (int64, contiguous) of the data elements a gather node reads:
  * its index arrays wrapped and clamped as the gather kernel does, the other dims their
@@ -119,9 +144,7 @@ function gatherPositions(node: Primitive, inputs: readonly MetalArray[]): MetalA
     let coord: MetalArray;
     const size = data.shape[d];
     if (k >= 0) {
-      const idx = astype(inputs[1 + k], 'int64');
-      const wrapped = where(binary('less', idx, 0), binary('add', idx, size), idx);
-      coord = binary('minimum', binary('maximum', wrapped, 0), Math.max(size - 1, 0));
+      coord = wrappedIndex(inputs[1 + k], size);
     } else {
       const placed = shape.map((n, e) => (e === d ? n : 1));
       coord = reshape(MetalArray.fromNode(iotaNode([shape[d]], 'int64', node.backend)), placed);
@@ -144,6 +167,8 @@ export const gatherRule: NodeRule = {
   vjp({ node, inputs }, g, wanted) {
     if (!wanted[0]) return inputs.map(() => null);
     const data = inputs[0];
+    const axes = node.axes as readonly number[];
+    if (axes.length === 1 && node.shape[axes[0]] <= ONE_HOT_MAX) return [oneHotTranspose(node, inputs, g), ...inputs.slice(1).map(() => null)];
     const positions = gatherPositions(node, inputs);
     const base = zeroBlock(data, data.shape);
     const summed = scatterNode(base.liveNode('vjp'), positions.liveNode('vjp'), contiguous(g).liveNode('vjp'), 'add');

@@ -186,6 +186,10 @@ describe('gathers, scatters and random draws', () => {
   it('take with repeated indices accumulates', () => {
     checkDerivatives('take', (a) => ma.take(a, Int32Array.of(2, 0, 2, -1), 1), [randomArray(r, [3, 4])]);
   });
+  it('take with many indices per line (the scatter-add form)', () => {
+    const many = Int32Array.from({ length: 20 }, (_, i) => (i * 7) % 4);
+    checkDerivatives('take 20', (a) => ma.take(a, many, 1).sin(), [randomArray(r, [3, 4])]);
+  });
   it('takeAlongAxis', () => {
     checkDerivatives(
       'takeAlongAxis',
