@@ -14,7 +14,7 @@ import { astype, binary, unary, where } from './elementwise.js';
 import { broadcastTo, expandDims, reshape, transpose } from './movement.js';
 import { cumprod } from './scan.js';
 import type { NodeRule, Primitive } from '../transforms/rules.js';
-import { stopGradient } from '../transforms/grad.js';
+import { markStopped } from '../transforms/autodiff.js';
 import { type ArrayLike, nodeOf, normalizeAxis, operandNodes } from './operand.js';
 
 /** Which axes to reduce: one, several, or (undefined/null) all. */
@@ -195,12 +195,15 @@ export function std(a: ArrayLike, axis?: Axes, keepdims = false, ddof = 0): Meta
 }
 
 /**
- * The shift that keeps exp from overflowing: the finite maximum, as a constant for
+ * The shift that keeps exp from overflowing: the finite maximum, a constant for
  * differentiation (the results do not depend on it, so its gradient is zero; walking
- * through the max would cost a reduction and kernels for nothing, as in JAX).
+ * through the max would cost a reduction and kernels for nothing, as in JAX). The fresh
+ * `where` node itself is marked, so the forward kernels are unchanged.
  */
 function stableShift(m: MetalArray): MetalArray {
-  return stopGradient(where(unary('isfinite', m), m, 0));
+  const shift = where(unary('isfinite', m), m, 0);
+  markStopped(shift.liveNode('softmax'));
+  return shift;
 }
 
 /** log(sum(exp(x))) over axes, without overflow (shifted by the finite maximum). */
