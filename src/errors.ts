@@ -118,3 +118,12 @@ export function formatValue(x: unknown, depth = 0): string {
     return 'an unprintable value';
   }
 }
+
+/**
+ * A gradient (reverse or forward mode) was asked through an op that has no rule for it
+ * (`at().multiply` scatters, a custom kernel outside `customVjp`, forward mode through a
+ * `customVjp` function); the message names the op and how to get around it.
+ */
+export class NotDifferentiableError extends MetalArrayError {
+  override name = 'NotDifferentiableError';
+}

@@ -22,6 +22,7 @@ export {
   FileError,
   IndexError,
   OverflowError,
+  NotDifferentiableError,
 } from './errors.js';
 export {
   array,
@@ -38,7 +39,21 @@ export {
 export { arange, linspace, eye, identity } from './ops/ranges.js';
 export { promoteTypes } from './core/promotion.js';
 export { treeMap, treeFlatten, treeUnflatten, type ArrayTree } from './transforms/tree.js';
+export {
+  grad,
+  valueAndGrad,
+  vjp,
+  jvp,
+  stopGradient,
+  customVjp,
+  customJvp,
+  checkpoint,
+  type ArgNums,
+  type GradientOf,
+  type ValueAndGradOptions,
+} from './transforms/grad.js';
 import './ops/methods.js';
+import './ops/differentiation.js';
 export * from './ops/elementwise-ops.js';
 export { where, clip, astype } from './ops/elementwise.js';
 export { reshape, transpose, swapaxes, moveaxis, broadcastTo, expandDims, squeeze, flatten, flip } from './ops/movement.js';

@@ -159,6 +159,12 @@ export class Node {
   pendingUses = 0;
   /** True once auto-evaluation turned this node into a leaf (explain() reports it). */
   autoEvaluated = false;
+  /**
+   * What the node was before evaluation made it a leaf, kept only while a transformation
+   * traces (see `setTracing`): an `eval` inside a differentiated function must not cut
+   * the gradient. It holds the inputs until the node is released.
+   */
+  history: NodeHistory | null = null;
 
   constructor(kind: NodeKind, op: string, inputs: Node[], shape: readonly number[], dtype: DType, backend: string) {
     this.kind = kind;
@@ -247,6 +253,20 @@ export class Node {
   becomeLeaf(buffer: BufferRef, strides: readonly number[], offset: number): void {
     const inputs = this.inputs;
     const madeBy = this.op || this.kind;
+    const keep = tracing > 0 && inputs.length > 0;
+    if (keep)
+      this.history = {
+        kind: this.kind,
+        op: this.op,
+        inputs,
+        view: this.view,
+        axis: this.axis,
+        bounds: this.bounds,
+        axes: this.axes,
+        inclusive: this.inclusive,
+        scalarSide: this.scalarSide,
+        value: this.value,
+      };
     this.kind = 'leaf';
     this.inputs = EMPTY;
     this.view = null;
@@ -264,13 +284,37 @@ export class Node {
     this.seal();
     for (let i = 0; i < inputs.length; i++) {
       dropUse(inputs[i]);
-      releaseNode(inputs[i]);
+      // Under a transformation the history keeps its holds on the inputs (released with the node).
+      if (!keep) releaseNode(inputs[i]);
     }
     if (debugMemoryBytes !== null && buffer.nbytes >= debugMemoryBytes) logAllocation(this, madeBy);
   }
 }
 
 const EMPTY: Node[] = [];
+
+/** A node's kind, op, inputs and attributes as they were before it became a leaf. */
+export interface NodeHistory {
+  readonly kind: NodeKind;
+  readonly op: string;
+  readonly inputs: Node[];
+  readonly view: ViewMap | null;
+  readonly axis: number;
+  readonly bounds: readonly number[] | null;
+  readonly axes: readonly number[] | null;
+  readonly inclusive: boolean;
+  readonly scalarSide: number;
+  readonly value: ScalarValue;
+}
+
+let tracing = 0;
+/**
+ * Enters (+1) or leaves (-1) a transformation's trace: while any is open, evaluated
+ * nodes keep their history (Node.history) so gradients flow through an `eval`.
+ */
+export function setTracing(delta: 1 | -1): void {
+  tracing += delta;
+}
 
 /**
  * Bounds on a pending graph (see `setAutoEval` and docs/lazy.md): a new node whose
@@ -409,6 +453,11 @@ export function releaseNode(node: Node): void {
     const n = stack.pop() as Node;
     if (--n.refs > 0) continue;
     if (n.kind === 'leaf') {
+      const history = n.history;
+      if (history !== null) {
+        n.history = null;
+        for (let i = 0; i < history.inputs.length; i++) stack.push(history.inputs[i]);
+      }
       const buffer = n.buffer;
       if (buffer !== null) {
         n.buffer = null;

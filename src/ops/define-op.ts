@@ -7,6 +7,7 @@ import type { MetalArray } from '../array/array.js';
 import { type DTypeRule, registerElementwiseOp } from '../core/op-table.js';
 import type { BinaryOp, ElementwiseOpName, UnaryOp } from '../core/vocabulary.js';
 import { type OpRow, registerOpExpressions } from '../codegen/op-expressions.js';
+import { type Derivative, registerDerivative } from '../transforms/rules.js';
 import { binary, unary } from './elementwise.js';
 import type { ArrayLike } from './operand.js';
 
@@ -20,6 +21,11 @@ export type OpDefinition = {
   readonly rule: DTypeRule;
   /** Rough per-element cost in "simple ALU op" units, used by the fusion cost rule. */
   readonly cost: number;
+  /**
+   * The partial derivatives (src/transforms/rules.ts), serving grad, vjp and jvp;
+   * `'zero'` for a piecewise-constant op or one with an integer or bool result.
+   */
+  readonly derivative: Derivative;
   /** Dtype kinds the op rejects (beyond what the rule rejects). */
   readonly rejects?: readonly ('bool' | 'int' | 'uint' | 'float')[];
 } & (
@@ -37,6 +43,7 @@ export type OpDefinition = {
 
 function register(name: ElementwiseOpName, arity: 1 | 2, def: OpDefinition): void {
   registerElementwiseOp(name, arity, def.rule, def.cost, def.rejects);
+  registerDerivative(name, def.derivative);
   if ('both' in def) registerOpExpressions(name, def.both, def.both);
   else registerOpExpressions(name, def.c, def.gpu);
 }
@@ -46,7 +53,7 @@ function register(name: ElementwiseOpName, arity: 1 | 2, def: OpDefinition): voi
  *
  * @example
  * ```ts
- * export const tanh = unaryOp('tanh', { rule: 'float', cost: TRANSCENDENTAL, c: { f: 'ma_tanhf($0)', d: 'tanh($0)' }, gpu: { float: '@tanh($0)' } });
+ * export const tanh = unaryOp('tanh', { rule: 'float', cost: TRANSCENDENTAL, derivative: ([x], out) => [subtract(1, square(out))], c: { f: 'ma_tanhf($0)', d: 'tanh($0)' }, gpu: { float: '@tanh($0)' } });
  * ```
  */
 export function unaryOp(name: UnaryOp, def: OpDefinition): (x: ArrayLike) => MetalArray {
@@ -59,7 +66,7 @@ export function unaryOp(name: UnaryOp, def: OpDefinition): (x: ArrayLike) => Met
  *
  * @example
  * ```ts
- * export const add = binaryOp('add', { rule: 'arith', cost: CHEAP, both: { int: '(T)((W)$0 + (W)$1)', float: '($0 + $1)' } });
+ * export const add = binaryOp('add', { rule: 'arith', cost: CHEAP, derivative: () => [1, 1], both: { int: '(T)((W)$0 + (W)$1)', float: '($0 + $1)' } });
  * ```
  */
 export function binaryOp(name: BinaryOp, def: OpDefinition): (a: ArrayLike, b: ArrayLike) => MetalArray {

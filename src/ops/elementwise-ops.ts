@@ -12,10 +12,28 @@ import type { MetalArray } from '../array/array.js';
 import type { BinaryOp, UnaryOp } from '../core/vocabulary.js';
 import { binaryOp, CHEAP, DIV, defineInternalOp, TRANSCENDENTAL, unaryOp } from './define-op.js';
 import type { ArrayLike } from './operand.js';
+import { astype, where } from './elementwise.js';
+
+/** 1 where `mask` holds, else 0, in `like`'s dtype (relu's derivative). */
+function indicator(mask: MetalArray, like: MetalArray): MetalArray {
+  return astype(mask, like.dtype);
+}
+
+/**
+ * The derivatives of maximum/minimum: 1 to the operand that wins, 0 to the other, and
+ * ties split evenly (0.5 each), as JAX does.
+ */
+function tieSplit(aWins: MetalArray, bWins: MetalArray, like: MetalArray): MetalArray[] {
+  const a = indicator(aWins, like);
+  const b = indicator(bWins, like);
+  const tie = multiply(subtract(subtract(1, a), b), 0.5);
+  return [add(a, tie), add(b, tie)];
+}
 
 defineInternalOp('copy', {
   arity: 1,
   rule: 'same',
+  derivative: () => [1],
   cost: 0,
   both: { all: '$0' },
 });
@@ -23,6 +41,7 @@ defineInternalOp('copy', {
 /** Elementwise `-x` (integers wrap). */
 export const negative = unaryOp('negative', {
   rule: 'same',
+  derivative: () => [-1],
   cost: CHEAP,
   rejects: ['bool'],
   both: { int: '(T)((W)0 - (W)$0)', float: '(-$0)' },
@@ -31,6 +50,7 @@ export const negative = unaryOp('negative', {
 /** Elementwise absolute value (`abs(INT_MIN)` wraps to INT_MIN). */
 export const abs = unaryOp('abs', {
   rule: 'same',
+  derivative: ([x]) => [sign(x)],
   cost: CHEAP,
   rejects: ['bool'],
   c: { i: '($0 < 0 ? (T)((W)0 - (W)$0) : $0)', u: '$0', f: 'fabsf($0)', d: 'fabs($0)' },
@@ -40,6 +60,7 @@ export const abs = unaryOp('abs', {
 /** Elementwise sign: -1, 0 or 1 (NaN stays NaN). */
 export const sign = unaryOp('sign', {
   rule: 'same',
+  derivative: 'zero',
   cost: CHEAP,
   rejects: ['bool'],
   both: { u: '(T)($0 > 0)', all: '($0 > 0 ? (T)1 : ($0 < 0 ? (T)-1 : $0))' },
@@ -48,6 +69,7 @@ export const sign = unaryOp('sign', {
 /** Elementwise `x * x`. */
 export const square = unaryOp('square', {
   rule: 'same',
+  derivative: ([x]) => [multiply(x, 2)],
   cost: CHEAP,
   both: { b: '$0', int: '(T)((W)$0 * (W)$0)', float: '($0 * $0)' },
 });
@@ -55,6 +77,7 @@ export const square = unaryOp('square', {
 /** Elementwise `max(x, 0)` (NaN propagates). */
 export const relu = unaryOp('relu', {
   rule: 'same',
+  derivative: ([x]) => [indicator(greater(x, 0), x)],
   cost: CHEAP,
   both: { i: '($0 > 0 ? $0 : (T)0)', u: '$0', b: '$0', float: '(($0 > 0 || $0 != $0) ? $0 : (T)0)' },
 });
@@ -62,6 +85,7 @@ export const relu = unaryOp('relu', {
 /** Elementwise floor. */
 export const floor = unaryOp('floor', {
   rule: 'same',
+  derivative: 'zero',
   cost: CHEAP,
   c: { f: 'floorf($0)', d: 'floor($0)', all: '$0' },
   gpu: { float: '@floor($0)', all: '$0' },
@@ -70,6 +94,7 @@ export const floor = unaryOp('floor', {
 /** Elementwise ceiling. */
 export const ceil = unaryOp('ceil', {
   rule: 'same',
+  derivative: 'zero',
   cost: CHEAP,
   c: { f: 'ceilf($0)', d: 'ceil($0)', all: '$0' },
   gpu: { float: '@ceil($0)', all: '$0' },
@@ -78,6 +103,7 @@ export const ceil = unaryOp('ceil', {
 /** Elementwise rounding, half to even. */
 export const round = unaryOp('round', {
   rule: 'same',
+  derivative: 'zero',
   cost: CHEAP,
   c: { f: 'rintf($0)', d: 'rint($0)', all: '$0' },
   gpu: { float: '@rint($0)', all: '$0' },
@@ -86,6 +112,7 @@ export const round = unaryOp('round', {
 /** Elementwise rounding toward zero. */
 export const trunc = unaryOp('trunc', {
   rule: 'same',
+  derivative: 'zero',
   cost: CHEAP,
   c: { f: 'truncf($0)', d: 'trunc($0)', all: '$0' },
   gpu: { float: '@trunc($0)', all: '$0' },
@@ -94,6 +121,7 @@ export const trunc = unaryOp('trunc', {
 /** Elementwise square root. */
 export const sqrt = unaryOp('sqrt', {
   rule: 'float',
+  derivative: (_, out) => [divide(0.5, out)],
   cost: DIV,
   c: { f: 'sqrtf($0)', d: 'sqrt($0)' },
   gpu: { float: '@sqrt($0)' },
@@ -102,6 +130,7 @@ export const sqrt = unaryOp('sqrt', {
 /** Elementwise `1 / sqrt(x)`. */
 export const rsqrt = unaryOp('rsqrt', {
   rule: 'float',
+  derivative: ([x], out) => [multiply(divide(out, x), -0.5)],
   cost: DIV,
   c: { f: '(1.0f / sqrtf($0))', d: '(1.0 / sqrt($0))' },
   gpu: { f: '(1.0f / @sqrt($0))', d: '(1.0 / @sqrt($0))' },
@@ -110,6 +139,7 @@ export const rsqrt = unaryOp('rsqrt', {
 /** Elementwise `1 / x`. */
 export const reciprocal = unaryOp('reciprocal', {
   rule: 'float',
+  derivative: (_, out) => [negative(square(out))],
   cost: DIV,
   both: { f: '(1.0f / $0)', d: '(1.0 / $0)' },
 });
@@ -117,6 +147,7 @@ export const reciprocal = unaryOp('reciprocal', {
 /** Elementwise `e^x`. */
 export const exp = unaryOp('exp', {
   rule: 'float',
+  derivative: (_, out) => [out],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_expf($0)', d: 'exp($0)' },
   gpu: { float: '@exp($0)' },
@@ -125,6 +156,7 @@ export const exp = unaryOp('exp', {
 /** Elementwise `2^x`. */
 export const exp2 = unaryOp('exp2', {
   rule: 'float',
+  derivative: (_, out) => [multiply(out, Math.LN2)],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_exp2f($0)', d: 'exp2($0)' },
   gpu: { float: '@exp2($0)' },
@@ -133,6 +165,7 @@ export const exp2 = unaryOp('exp2', {
 /** Elementwise `e^x - 1`, accurate near 0. */
 export const expm1 = unaryOp('expm1', {
   rule: 'float',
+  derivative: (_, out) => [add(out, 1)],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_expm1f($0)', d: 'expm1($0)' },
   gpu: { float: '@expm1($0)' },
@@ -141,6 +174,7 @@ export const expm1 = unaryOp('expm1', {
 /** Elementwise natural logarithm. */
 export const log = unaryOp('log', {
   rule: 'float',
+  derivative: ([x]) => [reciprocal(x)],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_logf($0)', d: 'log($0)' },
   gpu: { float: '@log($0)' },
@@ -149,6 +183,7 @@ export const log = unaryOp('log', {
 /** Elementwise base-2 logarithm. */
 export const log2 = unaryOp('log2', {
   rule: 'float',
+  derivative: ([x]) => [reciprocal(multiply(x, Math.LN2))],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_log2f($0)', d: 'log2($0)' },
   gpu: { float: '@log2($0)' },
@@ -157,6 +192,7 @@ export const log2 = unaryOp('log2', {
 /** Elementwise base-10 logarithm. */
 export const log10 = unaryOp('log10', {
   rule: 'float',
+  derivative: ([x]) => [reciprocal(multiply(x, Math.LN10))],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_log10f($0)', d: 'log10($0)' },
   gpu: { f: '(float)%log10((double)$0)', d: '@log10($0)' },
@@ -165,6 +201,7 @@ export const log10 = unaryOp('log10', {
 /** Elementwise `log(1 + x)`, accurate near 0. */
 export const log1p = unaryOp('log1p', {
   rule: 'float',
+  derivative: ([x]) => [reciprocal(add(x, 1))],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_log1pf($0)', d: 'log1p($0)' },
   gpu: { float: '@log1p($0)' },
@@ -173,6 +210,7 @@ export const log1p = unaryOp('log1p', {
 /** Elementwise sine. */
 export const sin = unaryOp('sin', {
   rule: 'float',
+  derivative: ([x]) => [cos(x)],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_sinf($0)', d: 'sin($0)' },
   gpu: { float: '@sin($0)' },
@@ -181,6 +219,7 @@ export const sin = unaryOp('sin', {
 /** Elementwise cosine. */
 export const cos = unaryOp('cos', {
   rule: 'float',
+  derivative: ([x]) => [negative(sin(x))],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_cosf($0)', d: 'cos($0)' },
   gpu: { float: '@cos($0)' },
@@ -189,6 +228,7 @@ export const cos = unaryOp('cos', {
 /** Elementwise tangent. */
 export const tan = unaryOp('tan', {
   rule: 'float',
+  derivative: (_, out) => [add(square(out), 1)],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_tanf($0)', d: 'tan($0)' },
   gpu: { f: '(float)%tan((double)$0)', d: '@tan($0)' },
@@ -197,6 +237,7 @@ export const tan = unaryOp('tan', {
 /** Elementwise inverse sine. */
 export const arcsin = unaryOp('arcsin', {
   rule: 'float',
+  derivative: ([x]) => [rsqrt(subtract(1, square(x)))],
   cost: TRANSCENDENTAL,
   c: { f: 'asinf($0)', d: 'asin($0)' },
   gpu: { f: '(float)%asin((double)$0)', d: '@asin($0)' },
@@ -205,6 +246,7 @@ export const arcsin = unaryOp('arcsin', {
 /** Elementwise inverse cosine. */
 export const arccos = unaryOp('arccos', {
   rule: 'float',
+  derivative: ([x]) => [negative(rsqrt(subtract(1, square(x))))],
   cost: TRANSCENDENTAL,
   c: { f: 'acosf($0)', d: 'acos($0)' },
   gpu: { f: '(float)%acos((double)$0)', d: '@acos($0)' },
@@ -213,6 +255,7 @@ export const arccos = unaryOp('arccos', {
 /** Elementwise inverse tangent. */
 export const arctan = unaryOp('arctan', {
   rule: 'float',
+  derivative: ([x]) => [reciprocal(add(square(x), 1))],
   cost: TRANSCENDENTAL,
   c: { f: 'atanf($0)', d: 'atan($0)' },
   gpu: { f: '(float)%atan((double)$0)', d: '@atan($0)' },
@@ -221,6 +264,7 @@ export const arctan = unaryOp('arctan', {
 /** Elementwise hyperbolic sine. */
 export const sinh = unaryOp('sinh', {
   rule: 'float',
+  derivative: ([x]) => [cosh(x)],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_sinhf($0)', d: 'sinh($0)' },
   gpu: { f: '(float)%sinh((double)$0)', d: '@sinh($0)' },
@@ -229,6 +273,7 @@ export const sinh = unaryOp('sinh', {
 /** Elementwise hyperbolic cosine. */
 export const cosh = unaryOp('cosh', {
   rule: 'float',
+  derivative: ([x]) => [sinh(x)],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_coshf($0)', d: 'cosh($0)' },
   gpu: { f: '(float)%cosh((double)$0)', d: '@cosh($0)' },
@@ -237,6 +282,7 @@ export const cosh = unaryOp('cosh', {
 /** Elementwise hyperbolic tangent. */
 export const tanh = unaryOp('tanh', {
   rule: 'float',
+  derivative: (_, out) => [subtract(1, square(out))],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_tanhf($0)', d: 'tanh($0)' },
   gpu: { float: '@tanh($0)' },
@@ -245,6 +291,7 @@ export const tanh = unaryOp('tanh', {
 /** Elementwise inverse hyperbolic sine. */
 export const arcsinh = unaryOp('arcsinh', {
   rule: 'float',
+  derivative: ([x]) => [rsqrt(add(square(x), 1))],
   cost: TRANSCENDENTAL,
   c: { f: 'asinhf($0)', d: 'asinh($0)' },
   gpu: { f: '(float)%asinh((double)$0)', d: '@asinh($0)' },
@@ -253,6 +300,7 @@ export const arcsinh = unaryOp('arcsinh', {
 /** Elementwise inverse hyperbolic cosine. */
 export const arccosh = unaryOp('arccosh', {
   rule: 'float',
+  derivative: ([x]) => [rsqrt(subtract(square(x), 1))],
   cost: TRANSCENDENTAL,
   c: { f: 'acoshf($0)', d: 'acosh($0)' },
   gpu: { f: '(float)%acosh((double)$0)', d: '@acosh($0)' },
@@ -261,6 +309,7 @@ export const arccosh = unaryOp('arccosh', {
 /** Elementwise inverse hyperbolic tangent. */
 export const arctanh = unaryOp('arctanh', {
   rule: 'float',
+  derivative: ([x]) => [reciprocal(subtract(1, square(x)))],
   cost: TRANSCENDENTAL,
   c: { f: 'atanhf($0)', d: 'atanh($0)' },
   gpu: { f: '(float)%atanh((double)$0)', d: '@atanh($0)' },
@@ -269,6 +318,7 @@ export const arctanh = unaryOp('arctanh', {
 /** Elementwise error function. */
 export const erf = unaryOp('erf', {
   rule: 'float',
+  derivative: ([x]) => [multiply(exp(negative(square(x))), 2 / Math.sqrt(Math.PI))],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_erff($0)', d: 'erf($0)' },
   gpu: { float: '@erf($0)' },
@@ -277,6 +327,7 @@ export const erf = unaryOp('erf', {
 /** Elementwise inverse error function. */
 export const erfinv = unaryOp('erfinv', {
   rule: 'float',
+  derivative: (_, out) => [multiply(exp(square(out)), Math.sqrt(Math.PI) / 2)],
   cost: TRANSCENDENTAL,
   both: { f: '(float)ma_erfinv((double)$0)', d: 'ma_erfinv($0)' },
 });
@@ -288,6 +339,7 @@ export const erfinv = unaryOp('erfinv', {
 /** Elementwise logistic sigmoid `1 / (1 + e^-x)`. */
 export const sigmoid = unaryOp('sigmoid', {
   rule: 'float',
+  derivative: (_, out) => [multiply(out, subtract(1, out))],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_sigmoidf($0)', d: 'ma_sigmoid_d($0)' },
   gpu: { f: 'ma_sigmoid_f($0)', d: 'ma_sigmoid_d($0)' },
@@ -296,6 +348,9 @@ export const sigmoid = unaryOp('sigmoid', {
 /** Elementwise GELU, exact form `0.5 x (1 + erf(x / sqrt 2))`. */
 export const gelu = unaryOp('gelu', {
   rule: 'float',
+  derivative: ([x]) => [
+    add(multiply(add(erf(multiply(x, Math.SQRT1_2)), 1), 0.5), multiply(x, multiply(exp(multiply(square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI)))),
+  ],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_geluf($0)', d: 'ma_gelu_d($0)' },
   gpu: { f: 'ma_gelu_f($0)', d: 'ma_gelu_d($0)' },
@@ -304,6 +359,10 @@ export const gelu = unaryOp('gelu', {
 /** Elementwise SiLU `x * sigmoid(x)`. */
 export const silu = unaryOp('silu', {
   rule: 'float',
+  derivative: ([x]) => {
+    const s = sigmoid(x);
+    return [multiply(s, add(multiply(x, subtract(1, s)), 1))];
+  },
   cost: TRANSCENDENTAL,
   c: { f: 'ma_siluf($0)', d: 'ma_silu_d($0)' },
   gpu: { f: 'ma_silu_f($0)', d: 'ma_silu_d($0)' },
@@ -312,6 +371,7 @@ export const silu = unaryOp('silu', {
 /** Elementwise NaN test (bool). */
 export const isnan = unaryOp('isnan', {
   rule: 'predicate',
+  derivative: 'zero',
   cost: CHEAP,
   both: { float: '(uint8_t)($0 != $0)', all: '(uint8_t)0' },
 });
@@ -319,6 +379,7 @@ export const isnan = unaryOp('isnan', {
 /** Elementwise ±Inf test (bool). */
 export const isinf = unaryOp('isinf', {
   rule: 'predicate',
+  derivative: 'zero',
   cost: CHEAP,
   c: { f: '(uint8_t)(fabsf($0) == INFINITY)', d: '(uint8_t)(fabs($0) == INFINITY)', all: '(uint8_t)0' },
   gpu: { float: '(uint8_t)(@fabs($0) == INFINITY)', all: '(uint8_t)0' },
@@ -327,6 +388,7 @@ export const isinf = unaryOp('isinf', {
 /** Elementwise finiteness test (bool). */
 export const isfinite = unaryOp('isfinite', {
   rule: 'predicate',
+  derivative: 'zero',
   cost: CHEAP,
   both: { float: '(uint8_t)(($0 - $0) == 0)', all: '(uint8_t)1' },
 });
@@ -334,6 +396,7 @@ export const isfinite = unaryOp('isfinite', {
 /** Elementwise logical not (bool). */
 export const logicalNot = unaryOp('logicalNot', {
   rule: 'logical',
+  derivative: 'zero',
   cost: CHEAP,
   both: { all: '(uint8_t)!$0' },
 });
@@ -341,6 +404,7 @@ export const logicalNot = unaryOp('logicalNot', {
 /** Elementwise bitwise not (integers and bool). */
 export const bitwiseNot = unaryOp('bitwiseNot', {
   rule: 'bitwise',
+  derivative: 'zero',
   cost: CHEAP,
   both: { b: '(uint8_t)!$0', int: '(T)~$0' },
 });
@@ -348,6 +412,7 @@ export const bitwiseNot = unaryOp('bitwiseNot', {
 /** Elementwise `a + b` with broadcasting (integers wrap). */
 export const add = binaryOp('add', {
   rule: 'arith',
+  derivative: () => [1, 1],
   cost: CHEAP,
   both: { b: '(uint8_t)($0 | $1)', int: '(T)((W)$0 + (W)$1)', float: '($0 + $1)' },
 });
@@ -355,6 +420,7 @@ export const add = binaryOp('add', {
 /** Elementwise `a - b`. */
 export const subtract = binaryOp('subtract', {
   rule: 'arithNoBool',
+  derivative: () => [1, -1],
   cost: CHEAP,
   both: { int: '(T)((W)$0 - (W)$1)', float: '($0 - $1)' },
 });
@@ -362,6 +428,7 @@ export const subtract = binaryOp('subtract', {
 /** Elementwise `a * b`. */
 export const multiply = binaryOp('multiply', {
   rule: 'arith',
+  derivative: ([a, b]) => [b, a],
   cost: CHEAP,
   both: { b: '(uint8_t)($0 & $1)', int: '(T)((W)$0 * (W)$1)', float: '($0 * $1)' },
 });
@@ -369,6 +436,7 @@ export const multiply = binaryOp('multiply', {
 /** Elementwise true division (integers give float32). */
 export const divide = binaryOp('divide', {
   rule: 'float',
+  derivative: ([, b], out) => [reciprocal(b), negative(divide(out, b))],
   cost: DIV,
   both: { float: '($0 / $1)' },
 });
@@ -376,6 +444,7 @@ export const divide = binaryOp('divide', {
 /** Elementwise floor division (integer division by zero gives 0). */
 export const floorDivide = binaryOp('floorDivide', {
   rule: 'intDiv',
+  derivative: 'zero',
   cost: DIV,
   both: { int: 'ma_floordiv_N($0, $1)', f: '(float)ma_floordiv_d($0, $1)', d: 'ma_floordiv_d($0, $1)' },
 });
@@ -383,6 +452,7 @@ export const floorDivide = binaryOp('floorDivide', {
 /** Elementwise remainder with the sign of the divisor (integer `x % 0` gives 0). */
 export const remainder = binaryOp('remainder', {
   rule: 'intDiv',
+  derivative: ([a, b]) => [1, negative(floorDivide(a, b))],
   cost: DIV,
   both: { int: 'ma_rem_N($0, $1)', f: '(float)ma_rem_d($0, $1)', d: 'ma_rem_d($0, $1)' },
 });
@@ -390,6 +460,7 @@ export const remainder = binaryOp('remainder', {
 /** Elementwise `a ** b`. */
 export const power = binaryOp('power', {
   rule: 'intDiv',
+  derivative: ([a, b], out) => [where(equal(b, 0), 0, multiply(b, power(a, subtract(b, 1)))), where(equal(a, 0), 0, multiply(log(a), out))],
   cost: TRANSCENDENTAL,
   c: { int: 'ma_pow_N($0, $1)', f: 'powf($0, $1)', d: 'pow($0, $1)' },
   gpu: { int: 'ma_pow_N($0, $1)', f: '(float)%pow((double)$0, (double)$1)', d: '@pow($0, $1)' },
@@ -402,6 +473,7 @@ export const power = binaryOp('power', {
 /** Elementwise maximum (NaN propagates). */
 export const maximum = binaryOp('maximum', {
   rule: 'arith',
+  derivative: ([a, b]) => tieSplit(greater(a, b), greater(b, a), a),
   cost: CHEAP,
   c: { b: '(uint8_t)($0 | $1)', int: '($0 > $1 ? $0 : $1)', f: 'ma__self(($0 > $1) | ($0 != $0), $0, $1)', d: 'ma__seld(($0 > $1) | ($0 != $0), $0, $1)' },
   gpu: { b: '(uint8_t)($0 | $1)', int: '($0 > $1 ? $0 : $1)', float: '(($0 > $1 || $0 != $0) ? $0 : $1)' },
@@ -410,6 +482,7 @@ export const maximum = binaryOp('maximum', {
 /** Elementwise minimum (NaN propagates). */
 export const minimum = binaryOp('minimum', {
   rule: 'arith',
+  derivative: ([a, b]) => tieSplit(less(a, b), less(b, a), a),
   cost: CHEAP,
   c: { b: '(uint8_t)($0 & $1)', int: '($0 < $1 ? $0 : $1)', f: 'ma__self(($0 < $1) | ($0 != $0), $0, $1)', d: 'ma__seld(($0 < $1) | ($0 != $0), $0, $1)' },
   gpu: { b: '(uint8_t)($0 & $1)', int: '($0 < $1 ? $0 : $1)', float: '(($0 < $1 || $0 != $0) ? $0 : $1)' },
@@ -418,6 +491,10 @@ export const minimum = binaryOp('minimum', {
 /** Elementwise `atan2(a, b)`. */
 export const arctan2 = binaryOp('arctan2', {
   rule: 'float',
+  derivative: ([a, b]) => {
+    const r = add(square(a), square(b));
+    return [divide(b, r), negative(divide(a, r))];
+  },
   cost: TRANSCENDENTAL,
   c: { f: 'atan2f($0, $1)', d: 'atan2($0, $1)' },
   gpu: { f: '(float)%atan2((double)$0, (double)$1)', d: '@atan2($0, $1)' },
@@ -426,6 +503,7 @@ export const arctan2 = binaryOp('arctan2', {
 /** Elementwise `log(e^a + e^b)`, without overflow. */
 export const logaddexp = binaryOp('logaddexp', {
   rule: 'float',
+  derivative: ([a, b], out) => [exp(subtract(a, out)), exp(subtract(b, out))],
   cost: TRANSCENDENTAL,
   both: { f: '(float)ma_logaddexp((double)$0, (double)$1)', d: 'ma_logaddexp($0, $1)' },
 });
@@ -433,6 +511,7 @@ export const logaddexp = binaryOp('logaddexp', {
 /** Elementwise `a == b` (bool). */
 export const equal = binaryOp('equal', {
   rule: 'compare',
+  derivative: 'zero',
   cost: CHEAP,
   both: { all: '(uint8_t)($0 == $1)' },
 });
@@ -440,6 +519,7 @@ export const equal = binaryOp('equal', {
 /** Elementwise `a != b` (bool). */
 export const notEqual = binaryOp('notEqual', {
   rule: 'compare',
+  derivative: 'zero',
   cost: CHEAP,
   both: { all: '(uint8_t)($0 != $1)' },
 });
@@ -447,6 +527,7 @@ export const notEqual = binaryOp('notEqual', {
 /** Elementwise `a < b` (bool). */
 export const less = binaryOp('less', {
   rule: 'compare',
+  derivative: 'zero',
   cost: CHEAP,
   both: { all: '(uint8_t)($0 < $1)' },
 });
@@ -454,6 +535,7 @@ export const less = binaryOp('less', {
 /** Elementwise `a <= b` (bool). */
 export const lessEqual = binaryOp('lessEqual', {
   rule: 'compare',
+  derivative: 'zero',
   cost: CHEAP,
   both: { all: '(uint8_t)($0 <= $1)' },
 });
@@ -461,6 +543,7 @@ export const lessEqual = binaryOp('lessEqual', {
 /** Elementwise `a > b` (bool). */
 export const greater = binaryOp('greater', {
   rule: 'compare',
+  derivative: 'zero',
   cost: CHEAP,
   both: { all: '(uint8_t)($0 > $1)' },
 });
@@ -468,6 +551,7 @@ export const greater = binaryOp('greater', {
 /** Elementwise `a >= b` (bool). */
 export const greaterEqual = binaryOp('greaterEqual', {
   rule: 'compare',
+  derivative: 'zero',
   cost: CHEAP,
   both: { all: '(uint8_t)($0 >= $1)' },
 });
@@ -475,6 +559,7 @@ export const greaterEqual = binaryOp('greaterEqual', {
 /** Elementwise logical and (bool). */
 export const logicalAnd = binaryOp('logicalAnd', {
   rule: 'logical',
+  derivative: 'zero',
   cost: CHEAP,
   both: { all: '(uint8_t)($0 & $1)' },
 });
@@ -482,6 +567,7 @@ export const logicalAnd = binaryOp('logicalAnd', {
 /** Elementwise logical or (bool). */
 export const logicalOr = binaryOp('logicalOr', {
   rule: 'logical',
+  derivative: 'zero',
   cost: CHEAP,
   both: { all: '(uint8_t)($0 | $1)' },
 });
@@ -489,6 +575,7 @@ export const logicalOr = binaryOp('logicalOr', {
 /** Elementwise logical xor (bool). */
 export const logicalXor = binaryOp('logicalXor', {
   rule: 'logical',
+  derivative: 'zero',
   cost: CHEAP,
   both: { all: '(uint8_t)($0 ^ $1)' },
 });
@@ -496,6 +583,7 @@ export const logicalXor = binaryOp('logicalXor', {
 /** Elementwise bitwise and. */
 export const bitwiseAnd = binaryOp('bitwiseAnd', {
   rule: 'bitwise',
+  derivative: 'zero',
   cost: CHEAP,
   both: { all: '(T)($0 & $1)' },
 });
@@ -503,6 +591,7 @@ export const bitwiseAnd = binaryOp('bitwiseAnd', {
 /** Elementwise bitwise or. */
 export const bitwiseOr = binaryOp('bitwiseOr', {
   rule: 'bitwise',
+  derivative: 'zero',
   cost: CHEAP,
   both: { all: '(T)($0 | $1)' },
 });
@@ -510,6 +599,7 @@ export const bitwiseOr = binaryOp('bitwiseOr', {
 /** Elementwise bitwise xor. */
 export const bitwiseXor = binaryOp('bitwiseXor', {
   rule: 'bitwise',
+  derivative: 'zero',
   cost: CHEAP,
   both: { all: '(T)($0 ^ $1)' },
 });
@@ -517,6 +607,7 @@ export const bitwiseXor = binaryOp('bitwiseXor', {
 /** Elementwise `a << b` (shifts outside [0, bits) give 0). */
 export const leftShift = binaryOp('leftShift', {
   rule: 'shift',
+  derivative: 'zero',
   cost: CHEAP,
   both: { int: 'ma_shl_N($0, $1)' },
 });
@@ -524,6 +615,7 @@ export const leftShift = binaryOp('leftShift', {
 /** Elementwise `a >> b`, arithmetic for signed types. */
 export const rightShift = binaryOp('rightShift', {
   rule: 'shift',
+  derivative: 'zero',
   cost: CHEAP,
   both: { int: 'ma_shr_N($0, $1)' },
 });

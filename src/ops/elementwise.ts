@@ -3,13 +3,14 @@
  * and shape (NumPy broadcasting), and makes one node.
  */
 import { MetalArray } from '../array/array.js';
-import { ArgumentError, DTypeError } from '../errors.js';
-import { castNode, elementwiseNode, scalarOpNode, whereNode } from '../core/build.js';
+import { ArgumentError, DTypeError, NotDifferentiableError } from '../errors.js';
+import { castNode, constNode, elementwiseNode, scalarOpNode, whereNode } from '../core/build.js';
+import { type NodeRule, type RuleArgs, derivativeOf, zeroLike } from '../transforms/rules.js';
 import type { Node } from '../core/node.js';
 import { castScalar } from '../core/scalar.js';
 import { bfloatBitsToFloat, floatToBfloatBits, floatToHalfBits, halfBitsToFloat, scalarFor } from '../array/convert.js';
 import { weakScalarDType } from '../core/promotion.js';
-import { type DType, checkDType } from '../core/dtype.js';
+import { type DType, checkDType, isFloat as isFloatDType } from '../core/dtype.js';
 import { promoteTypes } from '../core/promotion.js';
 import { ELEMENTWISE, type ElementwiseOp, opDTypes } from '../core/op-table.js';
 import type { BinaryOp, UnaryOp } from '../core/vocabulary.js';
@@ -91,3 +92,72 @@ export function astype(a: ArrayLike, dtype: DType): MetalArray {
   if (d === 'float64' && n.backend === 'metal') throw new DTypeError('astype: float64 is not supported on the metal backend');
   return MetalArray.fromNode(castNode(n, d));
 }
+
+// Differentiation rules
+
+/** The node's operands as its derivative sees them: a folded scalar (`x * 2`) back as a 0-d array. */
+function operandsOf(args: RuleArgs): MetalArray[] {
+  const { node, inputs } = args;
+  if (node.kind !== 'binary' || node.scalarSide < 0) return inputs.slice();
+  const x = inputs[0];
+  const scalar = MetalArray.fromNode(constNode(node.value, [], x.dtype, node.backend));
+  return node.scalarSide === 0 ? [x, scalar] : [scalar, x];
+}
+
+/** `g * d` for a partial derivative `d` (a number 1 or -1 costs nothing). */
+function scaled(g: MetalArray, d: MetalArray | number): MetalArray {
+  if (d === 1) return g;
+  if (d === -1) return unary('negative', g);
+  return binary('multiply', g, d);
+}
+
+/** The shared rule of every unary and binary node: its op's Derivative, in both modes. */
+export const elementwiseRule: NodeRule = {
+  vjp(args, cotangent, wanted) {
+    const d = derivativeOf(args.node.op);
+    if (d === undefined) throw new NotDifferentiableError(`vjp: the elementwise op ${args.node.op} has no derivative`);
+    if (d === 'zero') return wanted.map(() => null);
+    const parts = d(operandsOf(args), args.output);
+    const side = args.node.scalarSide;
+    // With a folded scalar the node has one input: the array operand.
+    if (args.node.kind === 'binary' && side >= 0) return [scaled(cotangent, parts[side === 0 ? 0 : 1])];
+    return parts.map((p, i) => (wanted[i] ? scaled(cotangent, p) : null));
+  },
+  jvp(args, tangents) {
+    const d = derivativeOf(args.node.op);
+    if (d === undefined) throw new NotDifferentiableError(`jvp: the elementwise op ${args.node.op} has no derivative`);
+    if (d === 'zero') return zeroLike(args.output);
+    const parts = d(operandsOf(args), args.output);
+    const side = args.node.scalarSide;
+    const ts = args.node.kind === 'binary' && side >= 0 ? (side === 0 ? [tangents[0], null] : [null, tangents[0]]) : tangents;
+    let sum: MetalArray | null = null;
+    ts.forEach((t, i) => {
+      if (t === null) return;
+      const term = scaled(t, parts[i]);
+      sum = sum === null ? term : binary('add', sum, term);
+    });
+    return sum ?? zeroLike(args.output);
+  },
+};
+
+/** where(cond, a, b): the cotangent goes to the branch each element took. */
+export const whereRule: NodeRule = {
+  vjp({ inputs }, g, wanted) {
+    const cond = inputs[0];
+    return [null, wanted[1] ? where(cond, g, 0) : null, wanted[2] ? where(cond, 0, g) : null];
+  },
+  jvp({ inputs }, [, ta, tb]) {
+    return where(inputs[0], ta ?? 0, tb ?? zeroLike(inputs[2]));
+  },
+};
+
+/** A cast: float to float passes the derivative through (cast back); integer or bool inputs get none. */
+export const castRule: NodeRule = {
+  vjp({ inputs }, g) {
+    const x = inputs[0];
+    return [isFloatDType(x.dtype) ? astype(g, x.dtype) : null];
+  },
+  jvp({ node }, [t]) {
+    return astype(t as MetalArray, node.dtype);
+  },
+};

@@ -8,6 +8,7 @@ import { castNode, concatNode } from '../core/build.js';
 import { promoteTypes } from '../core/promotion.js';
 import { basicSlice, expandDims } from './movement.js';
 import { nodeOf, normalizeAxis, operandNodes } from './operand.js';
+import { type NodeRule, denseTangents } from '../transforms/rules.js';
 
 /** Joins arrays along an existing axis (default 0). */
 export function concatenate(arrays: readonly MetalArray[], axis = 0): MetalArray {
@@ -79,3 +80,29 @@ export function split(a: MetalArray, indicesOrSections: number | readonly number
   }
   return out;
 }
+
+// Differentiation rules
+
+/** Concatenation: the cotangent split at the inputs' bounds; forward mode concatenates the tangents. */
+export const concatRule: NodeRule = {
+  vjp({ node, inputs }, g, wanted) {
+    const bounds = node.bounds as readonly number[];
+    return inputs.map((_, i) =>
+      wanted[i]
+        ? basicSlice(
+            g,
+            g.shape.map((_, d) => (d === node.axis ? [bounds[i], bounds[i + 1]] : [null, null]) as [number | null, number | null]),
+          )
+        : null,
+    );
+  },
+  jvp({ node, inputs }, tangents) {
+    return MetalArray.fromNode(
+      concatNode(
+        denseTangents(tangents, inputs).map((t) => t.liveNode('jvp')),
+        node.axis,
+        node.shape,
+      ),
+    );
+  },
+};

@@ -12,6 +12,7 @@ import type { Node } from '../core/node.js';
 import { binary } from './elementwise.js';
 import { expandDims, reshape, squeeze, transpose } from './movement.js';
 import { type ArrayLike, broadcastNode, broadcastShapes, normalizeAxis, operandNodes } from './operand.js';
+import type { NodeRule } from '../transforms/rules.js';
 
 /** Matrix product of the last two axes, NumPy's matmul (the `@` operator). */
 export function matmul(a: ArrayLike, b: ArrayLike): MetalArray {
@@ -97,3 +98,26 @@ export function tensordot(a: ArrayLike, b: ArrayLike, axes: number | readonly [r
   const B = reshape(transpose(MetalArray.fromNode(nb), [...axB, ...freeB]), [size(nb, axB), size(nb, freeB)]);
   return reshape(matmul(A, B), [...freeA.map((d) => na.shape[d]), ...freeB.map((d) => nb.shape[d])]);
 }
+
+// Differentiation rules
+
+function swapLast(x: MetalArray): MetalArray {
+  const r = x.ndim;
+  return transpose(
+    x,
+    x.shape.map((_, d) => (d === r - 1 ? r - 2 : d === r - 2 ? r - 1 : d)),
+  );
+}
+
+/** The batched product (inputs already share the batch shape): g·bᵀ and aᵀ·g; forward mode is bilinear. */
+export const matmulRule: NodeRule = {
+  vjp({ inputs: [a, b] }, g, wanted) {
+    return [wanted[0] ? matmul(g, swapLast(b)) : null, wanted[1] ? matmul(swapLast(a), g) : null];
+  },
+  jvp({ inputs: [a, b] }, [ta, tb]) {
+    const left = ta === null ? null : matmul(ta, b);
+    const right = tb === null ? null : matmul(a, tb);
+    if (left === null) return right as MetalArray;
+    return right === null ? left : binary('add', left, right);
+  },
+};

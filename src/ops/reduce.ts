@@ -10,8 +10,11 @@ import { ArgumentError, ShapeError, formatValue } from '../errors.js';
 import { castNode, constNode, reduceNode } from '../core/build.js';
 import { type DType, isFloat } from '../core/dtype.js';
 import type { Node, ReduceOp } from '../core/node.js';
-import { binary, unary, where } from './elementwise.js';
-import { expandDims } from './movement.js';
+import { astype, binary, unary, where } from './elementwise.js';
+import { broadcastTo, expandDims, reshape, transpose } from './movement.js';
+import { cumprod } from './scan.js';
+import type { NodeRule, Primitive } from '../transforms/rules.js';
+import { markStopped } from '../transforms/autodiff.js';
 import { type ArrayLike, nodeOf, normalizeAxis, operandNodes } from './operand.js';
 
 /** Which axes to reduce: one, several, or (undefined/null) all. */
@@ -191,11 +194,23 @@ export function std(a: ArrayLike, axis?: Axes, keepdims = false, ddof = 0): Meta
   return viaFloat32(floatOf('std', a), (x) => unary('sqrt', variance(x, axis, keepdims, ddof)));
 }
 
+/**
+ * The shift that keeps exp from overflowing: the finite maximum, a constant for
+ * differentiation (the results do not depend on it, so its gradient is zero; walking
+ * through the max would cost a reduction and kernels for nothing, as in JAX). The fresh
+ * `where` node itself is marked, so the forward kernels are unchanged.
+ */
+function stableShift(m: MetalArray): MetalArray {
+  const shift = where(unary('isfinite', m), m, 0);
+  markStopped(shift.liveNode('softmax'));
+  return shift;
+}
+
 /** log(sum(exp(x))) over axes, without overflow (shifted by the finite maximum). */
 export function logsumexp(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
   const x = floatOf('logsumexp', a);
   const m = max(x, axis, true);
-  const shift = where(unary('isfinite', m), m, 0);
+  const shift = stableShift(m);
   const s = sum(unary('exp', binary('subtract', x, shift)), axis, true);
   const out = binary('add', unary('log', s), shift);
   const axes = normalizeAxes('logsumexp', axis, x.ndim);
@@ -212,7 +227,7 @@ export function countNonzero(a: ArrayLike, axis?: Axes, keepdims = false): Metal
 export function softmax(a: ArrayLike, axis: Axes = -1): MetalArray {
   const x = floatOf('softmax', a);
   const m = max(x, axis, true);
-  const e = unary('exp', binary('subtract', x, where(unary('isfinite', m), m, 0)));
+  const e = unary('exp', binary('subtract', x, stableShift(m)));
   return binary('multiply', e, unary('reciprocal', sum(e, axis, true)));
 }
 
@@ -220,7 +235,7 @@ export function softmax(a: ArrayLike, axis: Axes = -1): MetalArray {
 export function logSoftmax(a: ArrayLike, axis: Axes = -1): MetalArray {
   const x = floatOf('logSoftmax', a);
   const m = max(x, axis, true);
-  const shifted = binary('subtract', x, where(unary('isfinite', m), m, 0));
+  const shifted = binary('subtract', x, stableShift(m));
   return binary('subtract', shifted, unary('log', sum(unary('exp', shifted), axis, true)));
 }
 
@@ -249,3 +264,74 @@ export function norm(a: ArrayLike, ord: number | 'fro' | null = null, axis?: Axe
   if (p === 0) return sum(binary('notEqual', x, 0).astype(x.dtype), axes, keepdims);
   return binary('power', sum(binary('power', ax, p), axes, keepdims), 1 / p);
 }
+
+// Differentiation rules
+
+/** The reduced cotangent (or output) broadcast back over the reduced axes. */
+function spread(g: MetalArray, node: Primitive, like: MetalArray): MetalArray {
+  return broadcastTo(expandDims(g, node.axes as readonly number[]), like.shape);
+}
+
+/** sum: the cotangent broadcast back; forward mode sums the tangent. */
+const sumRule: NodeRule = {
+  vjp({ node, inputs }, g) {
+    return [spread(g, node, inputs[0])];
+  },
+  jvp({ node }, [t]) {
+    return sum(t as MetalArray, node.axes as number[]);
+  },
+};
+
+/**
+ * For prod: the product of the other elements of each reduced group, from an exclusive
+ * product from each side (exact where some elements are zero, unlike out / x).
+ */
+function productOfOthers(node: Primitive, x: MetalArray): MetalArray {
+  const axes = node.axes as readonly number[];
+  const rest = x.shape.map((_, d) => d).filter((d) => !axes.includes(d));
+  const perm = [...rest, ...axes];
+  const moved = transpose(x, perm);
+  const grouped = reshape(moved, [...rest.map((d) => x.shape[d]), -1]);
+  const last = grouped.ndim - 1;
+  const others = binary('multiply', cumprod(grouped, last, false, false), cumprod(grouped, last, true, false));
+  const back = reshape(others, moved.shape);
+  const inverse = perm.map((_, d) => perm.indexOf(d));
+  return transpose(back, inverse);
+}
+
+/** prod: each element's cotangent is the product of the others times the output's. */
+const prodRule: NodeRule = {
+  vjp({ node, inputs }, g) {
+    return [binary('multiply', spread(g, node, inputs[0]), productOfOthers(node, inputs[0]))];
+  },
+  jvp({ node, inputs }, [t]) {
+    return sum(binary('multiply', t as MetalArray, productOfOthers(node, inputs[0])), node.axes as number[]);
+  },
+};
+
+/** max/min: the cotangent shared evenly by the elements equal to the extremum (JAX's rule). */
+function extremumMask(node: Primitive, x: MetalArray, out: MetalArray): MetalArray {
+  const hit = astype(binary('equal', x, spread(out, node, x)), x.dtype);
+  return binary('divide', hit, spread(sum(hit, node.axes as number[]), node, x));
+}
+
+const extremumRule: NodeRule = {
+  vjp({ node, inputs, output }, g) {
+    return [binary('multiply', spread(g, node, inputs[0]), extremumMask(node, inputs[0], output))];
+  },
+  jvp({ node, inputs, output }, [t]) {
+    return sum(binary('multiply', t as MetalArray, extremumMask(node, inputs[0], output)), node.axes as number[]);
+  },
+};
+
+/** The reductions' rules; argmax/argmin/any/all have integer or bool results (no gradient). */
+export const reduceRules = {
+  sum: sumRule,
+  prod: prodRule,
+  max: extremumRule,
+  min: extremumRule,
+  argmax: 'zero',
+  argmin: 'zero',
+  any: 'zero',
+  all: 'zero',
+} as const;

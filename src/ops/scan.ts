@@ -10,6 +10,8 @@ import type { DType } from '../core/dtype.js';
 import type { ScanOp } from '../core/node.js';
 import { flip, moveaxis, reshape } from './movement.js';
 import { type ArrayLike, normalizeAxis, operandNodes } from './operand.js';
+import { binary, where } from './elementwise.js';
+import type { NodeRule } from '../transforms/rules.js';
 
 function scan(op: ScanOp, a: ArrayLike, axis: number | null | undefined, reverse: boolean, inclusive: boolean): MetalArray {
   if (typeof reverse !== 'boolean') throw new ArgumentError(`${op}: reverse must be a boolean, got ${formatValue(reverse)}`);
@@ -46,3 +48,48 @@ export function cummax(a: ArrayLike, axis?: number | null, reverse = false, incl
 export function cummin(a: ArrayLike, axis?: number | null, reverse = false, inclusive = true): MetalArray {
   return scan('cummin', a, axis, reverse, inclusive);
 }
+
+// Differentiation rules (cummax and cummin are in sort.ts, beside takeAlongAxis)
+
+/** cumsum along the last axis: the cotangent summed from the other end. */
+const cumsumRule: NodeRule = {
+  vjp({ node }, g) {
+    return [cumsum(g, -1, true, node.inclusive)];
+  },
+  jvp({ node }, [t]) {
+    return cumsum(t as MetalArray, -1, false, node.inclusive);
+  },
+};
+
+/**
+ * cumprod along the last axis, exact with zeros. d out_i / d x_j is out_i / x_j where
+ * x_j ≠ 0; at a line's first zero z it is the product of the others, which is the
+ * cumprod with x_z replaced by 1 (out1 below); past z every derivative is 0.
+ */
+function cumprodParts(x: MetalArray): { zero: MetalArray; firstZero: MetalArray; x1: MetalArray } {
+  const zero = binary('equal', x, 0);
+  const firstZero = binary('logicalAnd', zero, binary('equal', cumsum(zero, -1), 1));
+  return { zero, firstZero, x1: where(firstZero, 1, x) };
+}
+
+const cumprodRule: NodeRule = {
+  vjp({ node, inputs, output }, g) {
+    const x = inputs[0];
+    const { zero, firstZero, x1 } = cumprodParts(x);
+    const out1 = cumprod(x1, -1, false, node.inclusive);
+    const regular = binary('divide', cumsum(binary('multiply', g, output), -1, true, node.inclusive), where(zero, 1, x));
+    const atZero = cumsum(binary('multiply', g, out1), -1, true, node.inclusive);
+    return [where(firstZero, atZero, where(zero, 0, regular))];
+  },
+  jvp({ node, inputs, output }, [t]) {
+    const x = inputs[0];
+    const tangent = t as MetalArray;
+    const { zero, firstZero, x1 } = cumprodParts(x);
+    const out1 = cumprod(x1, -1, false, node.inclusive);
+    const regular = binary('multiply', output, cumsum(where(zero, 0, binary('divide', tangent, where(zero, 1, x))), -1, false, node.inclusive));
+    return binary('add', regular, binary('multiply', out1, cumsum(where(firstZero, tangent, 0), -1, false, node.inclusive)));
+  },
+};
+
+/** The cumulative sum and product rules. */
+export const cumulativeRules = { cumsum: cumsumRule, cumprod: cumprodRule } as const;

@@ -6,9 +6,13 @@
  */
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, ShapeError } from '../errors.js';
-import { scanNode } from '../core/build.js';
+import { constNode, iotaNode, scanNode } from '../core/build.js';
+import type { NodeRule } from '../transforms/rules.js';
+import { binary, where } from './elementwise.js';
+import { concatenate } from './join.js';
+import { cumulativeRules, cummax, cummin, cumsum } from './scan.js';
 import { takeAlongAxis } from './indexing.js';
-import { basicSlice, flip, moveaxis, reshape } from './movement.js';
+import { basicSlice, broadcastTo, flip, moveaxis, reshape } from './movement.js';
 import { type ArrayLike, normalizeAxis, operandNodes } from './operand.js';
 
 function alongLast(op: 'sort' | 'argsort', a: ArrayLike, axis: number | null): MetalArray {
@@ -57,3 +61,70 @@ export function topk(a: MetalArray, k: number, axis = -1): [MetalArray, MetalArr
     .astype('int32');
   return [takeAlongAxis(a, indices, ax), indices];
 }
+
+// Differentiation rules (sort, and cummax/cummin, which need takeAlongAxis)
+
+/** sort values: the cotangent goes back through the inverse permutation. */
+const sortRule: NodeRule = {
+  vjp({ inputs }, g) {
+    const inverse = argsort(argsort(inputs[0], -1), -1);
+    return [takeAlongAxis(g, inverse, -1)];
+  },
+  jvp({ inputs }, [t]) {
+    return takeAlongAxis(t as MetalArray, argsort(inputs[0], -1), -1);
+  },
+};
+
+/** `x` shifted one place along the last axis (toward the end when `right`), a zero entering. */
+function shifted(x: MetalArray, right: boolean): MetalArray {
+  const n = x.shape[x.ndim - 1];
+  const zeros = MetalArray.fromNode(constNode(0, [...x.shape.slice(0, -1), 1], x.dtype, x.backend));
+  const keep = basicSlice(
+    x,
+    x.shape.map((_, d) => (d === x.ndim - 1 ? (right ? [0, n - 1] : [1, n]) : [null, null]) as [number | null, number | null]),
+  );
+  return concatenate(right ? [zeros, keep] : [keep, zeros], -1);
+}
+
+/**
+ * A running maximum (or minimum) passes each element's derivative from the position the
+ * running extremum came from: the latest j ≤ i where x_j equals it (ties: the latest).
+ */
+function runningExtremumRule(scanOp: 'cummax' | 'cummin'): NodeRule {
+  const scanFn = scanOp === 'cummax' ? cummax : cummin;
+  const sources = (x: MetalArray, output: MetalArray, inclusive: boolean): MetalArray => {
+    const m = inclusive ? output : scanFn(x, -1);
+    const n = x.shape[x.ndim - 1];
+    const idx = broadcastTo(MetalArray.fromNode(iotaNode([n], 'int32', x.backend)), x.shape);
+    return cummax(where(binary('equal', x, m), idx, -1), -1);
+  };
+  return {
+    vjp({ node, inputs, output }, g) {
+      const x = inputs[0];
+      const n = x.shape[x.ndim - 1];
+      const src = sources(x, output, node.inclusive);
+      const ct = node.inclusive ? g : shifted(g, false);
+      const idx = broadcastTo(MetalArray.fromNode(iotaNode([n], 'int32', x.backend)), x.shape);
+      const isStart = binary('equal', src, idx);
+      const fromEnd = cumsum(ct, -1, true);
+      const next = binary('minimum', cummin(where(isStart, idx, n), -1, true, false), n);
+      const zeros = MetalArray.fromNode(constNode(0, [...x.shape.slice(0, -1), 1], ct.dtype, x.backend));
+      const atNext = takeAlongAxis(concatenate([fromEnd, zeros], -1), next, -1);
+      return [where(isStart, binary('subtract', fromEnd, atNext), 0)];
+    },
+    jvp({ node, inputs, output }, [t]) {
+      const src = sources(inputs[0], output, node.inclusive);
+      const picked = takeAlongAxis(t as MetalArray, binary('maximum', src, 0), -1);
+      return node.inclusive ? picked : shifted(picked, true);
+    },
+  };
+}
+
+/** The rules of the scans along the last axis, cumsum and cumprod from scan.ts. */
+export const scanRules = {
+  ...cumulativeRules,
+  cummax: runningExtremumRule('cummax'),
+  cummin: runningExtremumRule('cummin'),
+  sort: sortRule,
+  argsort: 'zero',
+} as const;
