@@ -37,6 +37,11 @@ function readCopyOption(options: ReadOptions | undefined): boolean {
 /** A nested JS array of element values, as `tolist()` returns. */
 export type NestedList = number | bigint | boolean | NestedList[];
 
+/** What `toJSON()` gives: nested lists of numbers, booleans, strings (wide integers past 2^53) and nulls (NaN, ±Infinity). */
+export type JsonList = number | boolean | string | null | JsonList[];
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** An immutable, lazily evaluated n-dimensional array. */
 export class MetalArray {
   #node: Node | null;
@@ -218,6 +223,53 @@ export class MetalArray {
       return out;
     };
     return build(0, 0);
+  }
+
+  /**
+   * The values as JSON-ready nested lists (`JSON.stringify(a)` calls it): numbers,
+   * booleans, and for int64/uint64 a number where it is exact (a safe integer) and
+   * otherwise its decimal string, since JSON has no bigint. NaN and ±Infinity become
+   * `null`, as JSON.stringify writes them. A 0-d array gives a bare value.
+   *
+   * @example
+   * ```ts
+   * console.log(JSON.stringify(ma.array([[1, 2], [3, 4]]))); // [[1,2],[3,4]]
+   * console.log(JSON.stringify(ma.array([2n ** 60n]))); // ["1152921504606846976"]
+   * ```
+   */
+  toJSON(): JsonList {
+    const toJson = (v: NestedList): JsonList => {
+      if (Array.isArray(v)) return v.map(toJson);
+      if (typeof v === 'bigint') return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : v.toString();
+      if (typeof v === 'number' && !Number.isFinite(v)) return null;
+      return v as number | boolean;
+    };
+    return toJson(this.tolist());
+  }
+
+  /**
+   * JavaScript's conversion to a primitive (`a.sum() + 1`, `a.max() > 5`, `Number(a)`,
+   * `` `${a}` ``). An array of size 1 gives its value (number, bigint for int64/uint64,
+   * boolean for bool), as `item()`; a string conversion gives `toString()`. A larger
+   * array throws a TypeError naming its shape: read it with `toTypedArray()` or
+   * `tolist()`, or reduce it first. Note that JavaScript makes every object truthy, so
+   * `if (a.any())` is always taken: write `if (a.any().item())`.
+   *
+   * @example
+   * ```ts
+   * const total = ma.array([1, 2, 3]).sum() + 1; // 7, a number
+   * console.log(total, ma.array([1.5]).max() > 1); // 7 true
+   * ```
+   */
+  [Symbol.toPrimitive](hint: 'number' | 'string' | 'default'): number | bigint | boolean | string {
+    if (hint === 'string') return this.toString();
+    const n = this.liveNode('toPrimitive');
+    if (n.size !== 1) {
+      throw new TypeError(
+        `MetalArray: only an array of size 1 converts to a ${hint === 'number' ? 'number' : 'primitive'}; this one has shape [${n.shape.join(', ')}] (${n.dtype}). Read its values with toTypedArray() or tolist(), one element with a.slice(i).item(), or reduce it first (e.g. a.sum().item())`,
+      );
+    }
+    return this.item();
   }
 
   /** NumPy-style text of the values, truncated for large arrays. */

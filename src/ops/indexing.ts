@@ -12,7 +12,7 @@
  * with the gather; the gather node itself always clamps, so it never reads out of bounds.
  */
 import { MetalArray } from '../array/array.js';
-import { array } from '../array/creation.js';
+import { array, type NestedArray } from '../array/creation.js';
 import { isTypedArray, scalarFor } from '../array/convert.js';
 import { ArgumentError, BackendMismatchError, DTypeError, formatValue, IndexError, ShapeError } from '../errors.js';
 import { castNode, constNode, elementwiseNode, gatherNode, iotaNode, type ScatterOp, scatterNode } from '../core/build.js';
@@ -20,7 +20,7 @@ import type { Node, ScalarValue } from '../core/node.js';
 import { type DType, DTYPES } from '../core/dtype.js';
 import { astype, binary, where } from './elementwise.js';
 import { concatenate } from './join.js';
-import { basicSlice, broadcastTo, flatten, flip, parseSliceString, reshape, type SliceSpec, transpose } from './movement.js';
+import { basicSlice, broadcastTo, flatten, flip, type ParsedSpec, parseSliceString, reshape, type SliceSpec, SliceRange, transpose } from './movement.js';
 import { type ArrayLike, broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
 
 /** What an index argument may be: an integer array (a MetalArray or an integer typed array), a number, or nested lists of them. */
@@ -319,7 +319,7 @@ export function roll(a: MetalArray, shift: number | readonly number[], axis?: nu
     if (k === 0) return;
     const spec = (start: number | null, stop: number | null) =>
       a.shape.map((_, d) => (d === ax ? [start, stop] : [null, null]) as [number | null, number | null]);
-    out = concatenate([slice(out, ...spec(n - k, null)), slice(out, ...spec(0, n - k))], ax);
+    out = concatenate([basicSlice(out, spec(n - k, null)), basicSlice(out, spec(0, n - k))], ax);
   });
   return out;
 }
@@ -394,7 +394,10 @@ export function pad(
     if (before === 0 && after === 0) return;
     const n = out.shape[ax];
     const part = (start: number, stop: number) =>
-      slice(out, ...out.shape.map((_, d) => (d === ax ? [start, stop] : [null, null]) as [number, number] | [null, null]));
+      basicSlice(
+        out,
+        out.shape.map((_, d) => (d === ax ? [start, stop] : [null, null]) as [number, number] | [null, null]),
+      );
     const block = (count: number, side: 'before' | 'after'): MetalArray => {
       const shape = out.shape.map((d, i) => (i === ax ? count : d));
       if (mode === 'constant') {
@@ -440,7 +443,7 @@ export function nonzero(a: MetalArray): MetalArray[] {
 /** One spec of an advanced index once masks are index arrays (see advancedIndex). */
 interface IndexEntry {
   /** What the basic view takes here: the spec itself, a full range under an index array, a new axis under a 0-d mask. */
-  basic: SliceSpec;
+  basic: ParsedSpec;
   /** The integer index array read along this entry's axis of the view, if any. */
   index: MetalArray | null;
   /** Whether NumPy counts the entry as advanced when it places the broadcast dims: arrays and integers. */
@@ -451,36 +454,66 @@ interface IndexEntry {
   axis: number;
 }
 
-const FULL_RANGE: SliceSpec = [null, null, null];
+const FULL_RANGE: ParsedSpec = [null, null, null];
 
 /**
- * NumPy indexing. Each spec is an integer (drops the axis), a `[start, stop, step]`
- * triple (nulls for defaults), `null` (a new axis) or `'...'`, or pass one NumPy-style
- * string such as `'1:10:2, ::-1, None, ...'`: basic indexing, a view. Index arrays
- * (integer MetalArrays or typed arrays, boolean masks) among them make it NumPy's
- * advanced indexing, a gather (see `advancedIndex`).
+ * A JS list used as an index (NumPy's `a[[1, 3, 5]]`): booleans are a mask, integers an
+ * int32 (int64 past 32 bits) index array. A list with `null` in it is most likely the
+ * old list-as-range form, so the error says how to write a range now.
+ */
+function listIndex(op: string, list: readonly unknown[], backend: string): MetalArray {
+  const flat = list.flat(Number.POSITIVE_INFINITY);
+  if (flat.some((v) => v === null || v === undefined)) {
+    throw new ArgumentError(
+      `${op}: a JS list is an index array (NumPy's a[[1, 3]]), and ${formatValue(list)} has null in it; write a range as a string ('1:5:2', '::-1') or ma.range(start, stop, step)`,
+    );
+  }
+  if (flat.length > 0 && flat.every((v) => typeof v === 'boolean')) {
+    const mask = array(list as NestedArray, 'bool');
+    return mask.liveNode(op).backend === backend ? mask : mask.to(backend);
+  }
+  return indexArray(op, flat.length === 0 ? new Int32Array(0) : (list as IndexLike), backend);
+}
+
+/** The specs of `slice` and `at` parsed: strings split, ranges as triples, JS lists as index arrays. */
+function parseSpecs(op: string, a: MetalArray, specs: readonly (SliceSpec | string)[]): ParsedSpec[] {
+  const list: ParsedSpec[] = [];
+  for (const s of specs) {
+    if (typeof s === 'string' && s !== '...') list.push(...parseSliceString(s));
+    else if (s instanceof SliceRange) list.push([s.start, s.stop, s.step]);
+    else if (Array.isArray(s)) list.push(listIndex(op, s, a.liveNode(op).backend));
+    else list.push(s as ParsedSpec);
+  }
+  return list;
+}
+
+/**
+ * NumPy indexing. Each spec is an integer (drops the axis), a range (`ma.range(start,
+ * stop, step)`, nulls for defaults), `null` (a new axis) or `'...'`, or pass one
+ * NumPy-style string such as `'1:10:2, ::-1, None, ...'`: basic indexing, a view. Index
+ * arrays among them (integer MetalArrays, typed arrays or plain JS lists of integers;
+ * boolean masks) make it NumPy's advanced indexing, a gather (see `advancedIndex`):
+ * `a.slice([1, 3, 5])` is rows 1, 3 and 5, as NumPy's `a[[1, 3, 5]]`.
  *
  * @example
  * ```ts
  * const a = ma.arange(12).reshape(3, 4);
  * ma.slice(a, 1);                      // row 1: [4, 5, 6, 7]
  * ma.slice(a, '::2, ::-1');            // rows 0 and 2, columns reversed
- * ma.slice(a, Int32Array.of(2, 0));    // rows 2 and 0 (a gather)
+ * ma.slice(a, ma.range(0, 3, 2));      // rows 0 and 2 (a view)
+ * ma.slice(a, [2, 0]);                 // rows 2 and 0 (a gather)
+ * ma.slice(a, Int32Array.of(2, 0));    // the same
  * ```
  */
 export function slice(a: MetalArray, ...specs: (SliceSpec | string)[]): MetalArray {
   nodeOf(a, 'slice');
-  const list: SliceSpec[] = [];
-  for (const s of specs) {
-    if (typeof s === 'string' && s !== '...') list.push(...parseSliceString(s));
-    else list.push(s as SliceSpec);
-  }
+  const list = parseSpecs('slice', a, specs);
   if (list.some((s) => s instanceof MetalArray || isTypedArray(s))) return advancedIndex(a, list);
   return basicSlice(a, list);
 }
 
 /** The view dims a basic spec produces (`rest`: the axes a '...' stands for). */
-function viewDims(spec: SliceSpec, rest: number): number {
+function viewDims(spec: ParsedSpec, rest: number): number {
   return spec === '...' ? rest : typeof spec === 'number' ? 0 : 1;
 }
 
@@ -499,7 +532,7 @@ function viewDims(spec: SliceSpec, rest: number): number {
  * Built as the basic view of the other specs (full ranges where arrays go), then one
  * gather node that reads every indexed axis at once, so a consumer fuses with it.
  */
-export function advancedIndex(a: MetalArray, list: readonly SliceSpec[], options?: GatherOptions, op = 'slice'): MetalArray {
+export function advancedIndex(a: MetalArray, list: readonly ParsedSpec[], options?: GatherOptions, op = 'slice'): MetalArray {
   const { mode, fillValue } = modeOf(op, options, 'clip');
   const node = a.liveNode(op);
   const rank = node.shape.length;
@@ -530,7 +563,10 @@ export function advancedIndex(a: MetalArray, list: readonly SliceSpec[], options
     }
     axis += s === '...' ? rest : consumes[i];
   });
-  const view = slice(a, ...entries.map((e) => e.basic));
+  const view = basicSlice(
+    a,
+    entries.map((e) => e.basic),
+  );
   const q: number[] = []; // the view's axis under each index array
   const indexed: IndexEntry[] = [];
   let p = 0;
@@ -587,13 +623,9 @@ export function advancedIndex(a: MetalArray, list: readonly SliceSpec[], options
  * gather reads the fill value there (a constant costs no upload, and its value is not
  * part of the plan's hash).
  */
-function modedSpecs(op: string, a: MetalArray, specs: readonly (SliceSpec | string)[], mode: IndexMode): SliceSpec[] {
+function modedSpecs(op: string, a: MetalArray, specs: readonly (SliceSpec | string)[], mode: IndexMode): ParsedSpec[] {
   const node = a.liveNode(op);
-  const list: SliceSpec[] = [];
-  for (const s of specs) {
-    if (typeof s === 'string' && s !== '...') list.push(...parseSliceString(s));
-    else list.push(s as SliceSpec);
-  }
+  const list = parseSpecs(op, a, specs);
   // The axes each spec consumes: a boolean mask as many as it has dims, null and '...' none here.
   const consumes = list.map((s) => (s instanceof MetalArray && s.dtype === 'bool' ? s.ndim : s === null || s === '...' ? 0 : 1));
   const rest = node.shape.length - consumes.reduce((x, c) => x + c, 0);
@@ -616,7 +648,7 @@ function modedSpecs(op: string, a: MetalArray, specs: readonly (SliceSpec | stri
 /** `a` indexed by `specs` (as `slice`), with out-of-range indices following `options`. */
 function indexWithMode(a: MetalArray, specs: readonly (SliceSpec | string)[], options: GatherOptions): MetalArray {
   const list = modedSpecs('at', a, specs, modeOf('at', options, 'clip').mode);
-  return list.some((s) => s instanceof MetalArray || isTypedArray(s)) ? advancedIndex(a, list, options, 'at') : slice(a, ...list);
+  return list.some((s) => s instanceof MetalArray || isTypedArray(s)) ? advancedIndex(a, list, options, 'at') : basicSlice(a, list);
 }
 
 /**
@@ -648,7 +680,7 @@ function scatterInto(op: string, a: MetalArray, positions: Node, values: ArrayLi
 }
 
 /**
- * Functional updates at an index, JAX style: `a.at(1, [null, null, 2]).set(0)`. The index
+ * Functional updates at an index, JAX style: `a.at(1, ma.range(null, null, 2)).set(0)`. The index
  * takes the specs of `slice` (integers, ranges, `null`, `'...'`, index arrays and boolean
  * masks, combined as NumPy's advanced indexing); each method returns a new array.
  * Updates are applied in the selection's row-major order, so a position indexed twice

@@ -171,7 +171,7 @@ class OpMethods {
   cumsum(this: MetalArray, axis?: number | null, reverse = false, inclusive = true): MetalArray {
     return scanOps.cumsum(this, axis, reverse, inclusive);
   }
-  /** A functional update at an index: `a.at(0, [1, null]).set(5)` returns a new array; see ma.at. */
+  /** A functional update at an index: `a.at(0, ma.range(1, null)).set(5)` returns a new array; see ma.at. */
   at(this: MetalArray, ...specs: (SliceSpec | string)[]): indexing.AtIndex {
     return indexing.at(this, ...specs);
   }

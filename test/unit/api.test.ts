@@ -145,7 +145,7 @@ describe('creation and readback', () => {
 
   it('string slices match the spec form', () => {
     const a = ma.arange(24).reshape(2, 3, 4);
-    expect(a.slice('1:, ::-1, None, ...').tolist()).toEqual(a.slice([1, null], [null, null, -1], null, '...').tolist());
+    expect(a.slice('1:, ::-1, None, ...').tolist()).toEqual(a.slice(ma.range(1, null), ma.range(null, null, -1), null, '...').tolist());
     expect(a.slice('..., -1').shape).toEqual([2, 3]);
     expect(a.slice('0, 1:3, ::2').tolist()).toEqual([
       [4, 6],
