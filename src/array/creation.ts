@@ -45,14 +45,18 @@ function castArray(a: MetalArray, dtype: DType): MetalArray {
 
 /**
  * An array from a JS number or boolean, nested arrays, or a typed array (whose dtype it
- * keeps unless `dtype` is given). Numbers default to float32, booleans to bool, bigints
- * to int64. Converting to an integer dtype truncates toward zero (`1.9` → 1) and throws
+ * keeps unless `dtype` is given). Without a dtype it is inferred as MLX does: numbers
+ * that are all integers make int32 (int64 past int32's range), any fraction makes
+ * float32, booleans make bool, bigints int64. So `ma.array([0, 2])` is int32 (it can
+ * index), `ma.array([0, 2.5])` and `ma.array([0, 2], 'float32')` are float32. Converting to an integer dtype truncates toward zero (`1.9` → 1) and throws
  * `OverflowError` for a value the dtype cannot hold (out of range, NaN, ±Infinity), as
  * NumPy 2 does for Python ints; `astype` is the saturating conversion.
  *
  * @example
  * ```ts
- * ma.array([[1, 2], [3, 4]]);          // float32 [2, 2]
+ * ma.array([[1, 2], [3, 4]]);          // int32 [2, 2]
+ * ma.array([1, 2.5]);                  // float32
+ * ma.array([1, 2], 'float32');         // float32
  * ma.array([1.9, -1.9], 'int32');      // [1, -1]
  * ma.array([300], 'uint8');            // throws OverflowError: 300 is out of range for uint8
  * ```
@@ -67,13 +71,30 @@ export function array(values: NestedArray | AnyTypedArray | MetalArray, dtype?: 
     return fromStorageArray(toStorage(values as ArrayLike<number | bigint>, target, 'array'), [values.length], target);
   }
   const { shape, flat } = flattenNested(values, 'array');
-  let target = d;
-  if (target === undefined) {
-    if (flat.length > 0 && flat.every((v) => typeof v === 'boolean')) target = 'bool';
-    else if (flat.length > 0 && flat.every((v) => typeof v === 'bigint')) target = 'int64';
-    else target = 'float32';
-  }
+  const target = d ?? inferredDType(flat);
   return fromStorageArray(toStorage(flat, target, 'array'), shape, target);
+}
+
+/**
+ * The dtype of JS values without one, as MLX infers it: all booleans make bool; all
+ * integers (numbers that are whole, booleans among them) make int32, or int64 when one
+ * is outside int32's range or is a bigint; anything else (a fraction, NaN, Infinity, or
+ * no values at all) makes float32.
+ */
+function inferredDType(flat: readonly (number | boolean | bigint)[]): DType {
+  if (flat.length === 0) return 'float32';
+  let allBool = true;
+  let anyBigint = false;
+  let int32 = true;
+  for (const v of flat) {
+    if (typeof v === 'boolean') continue;
+    allBool = false;
+    if (typeof v === 'bigint') anyBigint = true;
+    else if (!Number.isInteger(v)) return 'float32';
+    else if (v < -2147483648 || v > 2147483647) int32 = false;
+  }
+  if (allBool) return 'bool';
+  return anyBigint || !int32 ? 'int64' : 'int32';
 }
 
 /** `full` under the name of the calling function (for its error messages). */

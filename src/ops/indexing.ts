@@ -161,14 +161,18 @@ function intList(op: string, name: string, v: unknown): number[] {
 function indexArray(op: string, indices: IndexLike, backend: string): MetalArray {
   if (isTypedArray(indices)) {
     if (indices instanceof Float32Array || indices instanceof Float64Array || indices instanceof Uint8ClampedArray) {
-      throw new DTypeError(`${op}: indices must be integers, got ${formatValue(indices)}`);
+      throw new DTypeError(`${op}: indices must be integers, got ${formatValue(indices)}; pass an Int32Array, or a MetalArray converted with astype('int32')`);
     }
     const idx = array(indices);
     return idx.liveNode(op).backend === backend ? idx : idx.to(backend);
   }
   if (indices instanceof MetalArray) {
     const kind = DTYPES[indices.dtype].kind;
-    if (kind !== 'int' && kind !== 'uint' && kind !== 'bool') throw new DTypeError(`${op}: indices must be integers, got ${indices.dtype}`);
+    if (kind !== 'int' && kind !== 'uint' && kind !== 'bool') {
+      throw new DTypeError(
+        `${op}: an index array must have an integer (or bool) dtype, got ${indices.dtype} [${indices.shape.join(', ')}]; convert it with idx.astype('int32') (ma.array of JS integers is int32 already)`,
+      );
+    }
     if (indices.liveNode(op).backend !== backend) {
       throw new BackendMismatchError(`${op}: the indices live on ${indices.liveNode(op).backend}, the array on ${backend}`);
     }

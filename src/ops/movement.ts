@@ -27,7 +27,14 @@ export class SliceRange {
     readonly step: number | null,
   ) {}
 
-  /** NumPy's text of the range, e.g. `1:5:2`. */
+  /**
+   * NumPy's text of the range.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.range(1, 5, 2).toString()); // 1:5:2
+   * ```
+   */
   toString(): string {
     const f = (v: number | null): string => (v === null ? '' : String(v));
     return `${f(this.start)}:${f(this.stop)}${this.step === null ? '' : `:${this.step}`}`;

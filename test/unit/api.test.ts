@@ -10,7 +10,10 @@ import { HAS_FLOAT64 } from '../support/backend.js';
 
 describe('creation and readback', () => {
   it('infers dtypes from JS values and typed arrays', () => {
-    expect(ma.array(3).dtype).toBe('float32');
+    expect(ma.array(3).dtype).toBe('int32'); // MLX's inference: whole numbers are int32
+    expect(ma.array(3.5).dtype).toBe('float32');
+    expect(ma.array([1, 2.5]).dtype).toBe('float32');
+    expect(ma.array([1, 2], 'float32').dtype).toBe('float32');
     expect(ma.array(3).shape).toEqual([]);
     expect(ma.array([true, false]).dtype).toBe('bool');
     expect(ma.array(new Int16Array([1, 2])).dtype).toBe('int16');
