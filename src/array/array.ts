@@ -8,6 +8,7 @@
  */
 import { inspect } from 'node:util';
 import { ArgumentError, DisposedError, ShapeError } from '../errors.js';
+import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { contiguousStrides, elementwiseNode, leafNode } from '../core/build.js';
 import { type AnyTypedArray, type DType, DTYPES, STORAGE_ARRAY } from '../core/dtype.js';
 import { execute, executeAsync } from '../engine/executor.js';
@@ -28,6 +29,7 @@ function readCopyOption(options: ReadOptions | undefined): boolean {
   if (typeof options !== 'object' || options === null) {
     throw new ArgumentError(`toTypedArray: options must be an object like { copy: false }, got ${String(options)}`);
   }
+  checkOptions('toTypedArray', options, ['copy']);
   const copy = options.copy;
   if (copy === undefined) return true;
   if (typeof copy !== 'boolean') throw new ArgumentError(`toTypedArray: options.copy must be a boolean, got ${typeof copy}`);
@@ -97,6 +99,7 @@ export class MetalArray {
 
   /** Evaluates the array now (a no-op if it already is). */
   eval(): this {
+    checkArgCount('eval', arguments.length, 0, 'a.eval()');
     const n = this.liveNode('eval');
     execute([n], backendFor(n.backend), planOptions());
     return this;
@@ -190,6 +193,7 @@ export class MetalArray {
    * const v = y.toTypedArray({ copy: false }); // Float32Array [0, 2, 4, 6], no copy
    */
   toTypedArray(options?: ReadOptions): AnyTypedArray {
+    checkArgCount('toTypedArray', arguments.length, 1, 'a.toTypedArray({ copy })');
     const n = this.liveNode('toTypedArray');
     const copy = readCopyOption(options);
     const converts = n.dtype === 'float16' || n.dtype === 'bfloat16';
@@ -204,6 +208,7 @@ export class MetalArray {
 
   /** The single element as a JS value (number, bigint for 64-bit integers, boolean for bool). */
   item(): number | bigint | boolean {
+    checkArgCount('item', arguments.length, 0, 'a.item() (index first: a.slice(i).item())');
     const n = this.liveNode('item');
     if (n.size !== 1) throw new ShapeError(`item: only arrays of size 1 convert to a scalar; this one has shape [${n.shape.join(', ')}]`);
     const v = this.toTypedArray()[0];
@@ -212,6 +217,7 @@ export class MetalArray {
 
   /** The values as nested JS arrays. */
   tolist(): NestedList {
+    checkArgCount('tolist', arguments.length, 0, 'a.tolist()');
     const n = this.liveNode('tolist');
     const flat = this.toTypedArray();
     const conv = (v: number | bigint): NestedList => (n.dtype === 'bool' ? v !== 0 : v);
@@ -299,6 +305,7 @@ export class MetalArray {
 
   /** A copy of this array on another backend (the same array if it is already there). */
   to(backendName: string): MetalArray {
+    checkArgCount('to', arguments.length, 1, "a.to('cpu')");
     const n = this.liveNode('to');
     if (n.backend === backendName) return new MetalArray(n);
     const target = backendFor(backendName);

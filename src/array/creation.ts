@@ -3,6 +3,7 @@
  * until a kernel writes it), and ndarray interop. Ranges (arange, linspace, eye) are
  * built with ops, so they live in src/ops/ranges.ts.
  */
+import { checkArgCount } from '../core/arguments.js';
 import ndarrayFactory from 'ndarray';
 import type { NdArray, TypedArray as NdTypedArray } from 'ndarray';
 import { ArgumentError, DTypeError, formatValue } from '../errors.js';
@@ -62,6 +63,7 @@ function castArray(a: MetalArray, dtype: DType): MetalArray {
  * ```
  */
 export function array(values: NestedArray | AnyTypedArray | MetalArray, dtype?: DType): MetalArray {
+  checkArgCount('array', arguments.length, 2, 'array(values, dtype)');
   const d = dtype === undefined ? undefined : checkDType(dtype, 'array');
   if (values instanceof MetalArray) return d ? castArray(values, d) : MetalArray.fromNode(values.liveNode('array'));
   if (isTypedArray(values)) {
@@ -119,6 +121,7 @@ function fullAs(op: string, shape: number | readonly number[], value: number | b
  * ```
  */
 export function full(shape: number | readonly number[], value: number | boolean | bigint, dtype?: DType): MetalArray {
+  checkArgCount('full', arguments.length, 3, 'full(shape, value, dtype)');
   return fullAs('full', shape, value, dtype);
 }
 
@@ -131,6 +134,7 @@ export function full(shape: number | readonly number[], value: number | boolean 
  * ```
  */
 export function zeros(shape: number | readonly number[], dtype: DType = 'float32'): MetalArray {
+  checkArgCount('zeros', arguments.length, 2, 'zeros(shape, dtype)');
   return fullAs('zeros', shape, 0, dtype);
 }
 
@@ -144,6 +148,7 @@ export function zeros(shape: number | readonly number[], dtype: DType = 'float32
  * ```
  */
 export function ones(shape: number | readonly number[], dtype: DType = 'float32'): MetalArray {
+  checkArgCount('ones', arguments.length, 2, 'ones(shape, dtype)');
   return fullAs('ones', shape, 1, dtype);
 }
 
@@ -156,6 +161,7 @@ export function ones(shape: number | readonly number[], dtype: DType = 'float32'
  * ```
  */
 export function zerosLike(a: MetalArray, dtype?: DType): MetalArray {
+  checkArgCount('zerosLike', arguments.length, 2, 'zerosLike(a, dtype)');
   templateOf('zerosLike', a);
   return fullAs('zerosLike', a.shape, 0, dtype ?? a.dtype);
 }
@@ -169,6 +175,7 @@ export function zerosLike(a: MetalArray, dtype?: DType): MetalArray {
  * ```
  */
 export function onesLike(a: MetalArray, dtype?: DType): MetalArray {
+  checkArgCount('onesLike', arguments.length, 2, 'onesLike(a, dtype)');
   templateOf('onesLike', a);
   return fullAs('onesLike', a.shape, 1, dtype ?? a.dtype);
 }
@@ -184,6 +191,7 @@ export function onesLike(a: MetalArray, dtype?: DType): MetalArray {
  * ```
  */
 export function fullLike(a: MetalArray, value: number | boolean | bigint, dtype?: DType): MetalArray {
+  checkArgCount('fullLike', arguments.length, 3, 'fullLike(a, value, dtype)');
   templateOf('fullLike', a);
   return fullAs('fullLike', a.shape, value, dtype ?? a.dtype);
 }
@@ -199,6 +207,7 @@ export function fullLike(a: MetalArray, value: number | boolean | bigint, dtype?
  * ```
  */
 export function fromNdarray(nd: NdArray, dtype?: DType): MetalArray {
+  checkArgCount('fromNdarray', arguments.length, 2, 'fromNdarray(nd, dtype)');
   if (typeof nd !== 'object' || nd === null || !Array.isArray(nd.shape) || !nd.data || typeof nd.get !== 'function')
     throw new ArgumentError('fromNdarray: expected an ndarray');
   checkShape('fromNdarray', nd.shape);
@@ -229,6 +238,7 @@ export function fromNdarray(nd: NdArray, dtype?: DType): MetalArray {
  * ```
  */
 export function toNdarray(a: MetalArray): NdArray {
+  checkArgCount('toNdarray', arguments.length, 1, 'toNdarray(a)');
   templateOf('toNdarray', a);
   const values = a.toTypedArray();
   return ndarrayFactory(values as unknown as NdTypedArray, a.shape);

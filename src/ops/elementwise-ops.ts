@@ -25,8 +25,8 @@ import type { ArrayLike } from './operand.js';
  */
 function withArity<F extends (...args: never[]) => unknown>(name: string, arity: number, usage: string, fn: F): F {
   return function (this: unknown): unknown {
-    if (arguments.length > arity) checkArgCount(name, arguments.length, arity, usage);
-    // biome-ignore lint/complexity/noArguments: forwarding without a rest array keeps the call allocation-free
+    const count = arguments.length;
+    if (count > arity) checkArgCount(name, count, arity, usage);
     return fn.apply(this, arguments as unknown as Parameters<F>);
   } as F;
 }
@@ -141,7 +141,8 @@ function roundIntegerTo(x: MetalArray, unit: number): MetalArray {
  * ```
  */
 export function round(x: ArrayLike, decimals = 0): MetalArray {
-  if (arguments.length > 2) checkArgCount('round', arguments.length, 2, 'round(x, decimals)');
+  const count = arguments.length;
+  if (count > 2) checkArgCount('round', count, 2, 'round(x, decimals)');
   if (decimals === 0) return roundToInteger(x);
   if (!Number.isSafeInteger(decimals)) throw new ArgumentError(`round: decimals must be an integer, got ${formatValue(decimals)}`);
   const a = x instanceof MetalArray ? x : array(x as NestedArray); // a JS number: int32 if whole, else float32

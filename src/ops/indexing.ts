@@ -11,6 +11,7 @@
  * of the index, a `where` on its range), so it is part of the structural hash and fuses
  * with the gather; the gather node itself always clamps, so it never reads out of bounds.
  */
+import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
 import { array, type NestedArray } from '../array/creation.js';
 import { isTypedArray, scalarFor } from '../array/convert.js';
@@ -75,6 +76,8 @@ function modeOf(op: string, options: unknown, fallback: IndexMode): { mode: Inde
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new ArgumentError(`${op}: options must be an object such as { mode: 'fill' }, got ${formatValue(options)}`);
   }
+  // A scatter (default 'drop') has no fill value; a gather takes both keys.
+  checkOptions(op, options as GatherOptions, fallback === 'drop' ? ['mode'] : ['mode', 'fillValue']);
   const { mode, fillValue } = options as { mode?: unknown; fillValue?: unknown };
   if (mode !== undefined && !INDEX_MODES.includes(mode as IndexMode)) {
     throw new ArgumentError(`${op}: mode must be one of ${INDEX_MODES.map((m) => `'${m}'`).join(', ')}, got ${formatValue(mode)}`);
@@ -205,6 +208,7 @@ function indexArray(op: string, indices: IndexLike, backend: string): MetalArray
  * ```
  */
 export function take(a: MetalArray, indices: IndexLike, axis?: number | null, options?: GatherOptions): MetalArray {
+  checkArgCount('take', arguments.length, 4, 'take(a, indices, axis, { mode, fillValue })');
   const op = 'take';
   arrayArg(op, a);
   const { mode, fillValue } = modeOf(op, options, 'clip');
@@ -244,6 +248,7 @@ export function take(a: MetalArray, indices: IndexLike, axis?: number | null, op
  * ```
  */
 export function takeAlongAxis(a: MetalArray, indices: IndexLike, axis: number | null = -1, options?: GatherOptions): MetalArray {
+  checkArgCount('takeAlongAxis', arguments.length, 4, 'takeAlongAxis(a, indices, axis, { mode, fillValue })');
   const op = 'takeAlongAxis';
   arrayArg(op, a);
   const { mode, fillValue } = modeOf(op, options, 'clip');
@@ -286,11 +291,13 @@ function triangle(op: 'tril' | 'triu', a: MetalArray, k: number): MetalArray {
 
 /** The lower triangle of the last two axes (elements above the k-th diagonal zeroed). */
 export function tril(a: MetalArray, k = 0): MetalArray {
+  checkArgCount('tril', arguments.length, 2, 'tril(a, k)');
   return triangle('tril', a, k);
 }
 
 /** The upper triangle of the last two axes (elements below the k-th diagonal zeroed). */
 export function triu(a: MetalArray, k = 0): MetalArray {
+  checkArgCount('triu', arguments.length, 2, 'triu(a, k)');
   return triangle('triu', a, k);
 }
 
@@ -304,6 +311,7 @@ function checkInt(op: string, name: string, v: unknown): number {
  * Two slices concatenated in the consumer's kernel; several axes with lists of shifts.
  */
 export function roll(a: MetalArray, shift: number | readonly number[], axis?: number | readonly number[] | null): MetalArray {
+  checkArgCount('roll', arguments.length, 3, 'roll(a, shift, axis)');
   const op = 'roll';
   arrayArg(op, a);
   if (axis === undefined || axis === null) {
@@ -333,6 +341,7 @@ export function roll(a: MetalArray, shift: number | readonly number[], axis?: nu
  * a reshape, read through index arithmetic.
  */
 export function tile(a: MetalArray, reps: number | readonly number[]): MetalArray {
+  checkArgCount('tile', arguments.length, 2, 'tile(a, reps)');
   const op = 'tile';
   arrayArg(op, a);
   const r = intList(op, 'reps', reps);
@@ -355,6 +364,7 @@ export function tile(a: MetalArray, reps: number | readonly number[]): MetalArra
  * layout and are not supported.
  */
 export function repeat(a: MetalArray, repeats: number, axis?: number | null): MetalArray {
+  checkArgCount('repeat', arguments.length, 3, 'repeat(a, repeats, axis)');
   const op = 'repeat';
   arrayArg(op, a);
   if (checkInt(op, 'repeats', repeats) < 0) throw new ArgumentError(`${op}: repeats must be >= 0, got ${repeats}`);
@@ -380,6 +390,7 @@ export function pad(
   mode: PadMode = 'constant',
   constantValue = 0,
 ): MetalArray {
+  checkArgCount('pad', arguments.length, 4, 'pad(a, width, mode, constantValue)');
   const op = 'pad';
   arrayArg(op, a);
   const isPair = (p: unknown): p is [number, number] => Array.isArray(p) && p.length === 2;
@@ -427,6 +438,7 @@ export function pad(
  * The result's length depends on the values, so this evaluates `a` now.
  */
 export function nonzero(a: MetalArray): MetalArray[] {
+  checkArgCount('nonzero', arguments.length, 1, 'nonzero(a)');
   const op = 'nonzero';
   arrayArg(op, a);
   const values = a.toTypedArray();
@@ -716,27 +728,33 @@ export class AtIndex {
 
   /** The selected elements (as `slice`), out-of-range indices following `options.mode` (default `'clip'`). */
   get(options?: GatherOptions): MetalArray {
+    checkArgCount('at().get', arguments.length, 1, 'at(...).get({ mode, fillValue })');
     modeOf('at().get', options, 'clip');
     return indexWithMode(this.array, this.specs, options ?? {});
   }
   /** The array with the selected elements replaced by `values` (broadcast). */
   set(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    checkArgCount('at().set', arguments.length, 2, 'at(...).set(values, { mode })');
     return this.apply('set', values, options);
   }
   /** The array with `values` added at the selected elements (repeats accumulate). */
   add(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    checkArgCount('at().add', arguments.length, 2, 'at(...).add(values, { mode })');
     return this.apply('add', values, options);
   }
   /** The array with the selected elements multiplied by `values`. */
   multiply(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    checkArgCount('at().multiply', arguments.length, 2, 'at(...).multiply(values, { mode })');
     return this.apply('multiply', values, options);
   }
   /** The array with the selected elements replaced by their minimum with `values`. */
   min(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    checkArgCount('at().min', arguments.length, 2, 'at(...).min(values, { mode })');
     return this.apply('minimum', values, options);
   }
   /** The array with the selected elements replaced by their maximum with `values`. */
   max(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    checkArgCount('at().max', arguments.length, 2, 'at(...).max(values, { mode })');
     return this.apply('maximum', values, options);
   }
 }
@@ -758,6 +776,7 @@ export function at(a: MetalArray, ...specs: (SliceSpec | string)[]): AtIndex {
  * ```
  */
 export function putAlongAxis(a: MetalArray, indices: IndexLike, values: ArrayLike, axis: number | null = -1, options?: ScatterOptions): MetalArray {
+  checkArgCount('putAlongAxis', arguments.length, 5, 'putAlongAxis(a, indices, values, axis, { mode })');
   const op = 'putAlongAxis';
   arrayArg(op, a);
   const { mode } = modeOf(op, options, 'drop');

@@ -96,6 +96,7 @@ function identityMap(rank: number): { inDim: number[]; step: number[]; start: nu
 
 /** Reshapes to `shape` (one entry may be -1). Adding or dropping 1-sized dims is a view; otherwise a reshape node, still without a copy. */
 export function reshape(a: MetalArray, shape: readonly number[]): MetalArray {
+  checkArgCount('reshape', arguments.length, 2, 'reshape(a, shape)');
   const n = nodeOf(a, 'reshape');
   if (!Array.isArray(shape)) throw new ArgumentError(`reshape: shape must be an array of integers, got ${formatValue(shape)}`);
   const target = checkShape('reshape', shape, true).slice();
@@ -121,6 +122,7 @@ export function reshape(a: MetalArray, shape: readonly number[]): MetalArray {
 
 /** Permutes axes (reverses them when `axes` is omitted). */
 export function transpose(a: MetalArray, axes?: readonly number[]): MetalArray {
+  checkArgCount('transpose', arguments.length, 2, 'transpose(a, axes)');
   const n = nodeOf(a, 'transpose');
   const r = n.shape.length;
   const perm = axes === undefined || axes === null ? [...Array(r).keys()].reverse() : axisList('transpose', axes).map((x) => normalizeAxis('transpose', x, r));
@@ -136,6 +138,7 @@ export function transpose(a: MetalArray, axes?: readonly number[]): MetalArray {
 
 /** Swaps two axes. */
 export function swapaxes(a: MetalArray, axis1: number, axis2: number): MetalArray {
+  checkArgCount('swapaxes', arguments.length, 3, 'swapaxes(a, axis1, axis2)');
   const r = nodeOf(a, 'swapaxes').shape.length;
   const i = normalizeAxis('swapaxes', axis1, r);
   const j = normalizeAxis('swapaxes', axis2, r);
@@ -147,6 +150,7 @@ export function swapaxes(a: MetalArray, axis1: number, axis2: number): MetalArra
 
 /** Moves an axis to a new position. */
 export function moveaxis(a: MetalArray, source: number, destination: number): MetalArray {
+  checkArgCount('moveaxis', arguments.length, 3, 'moveaxis(a, source, destination)');
   const r = nodeOf(a, 'moveaxis').shape.length;
   const s = normalizeAxis('moveaxis', source, r);
   const d = normalizeAxis('moveaxis', destination, r);
@@ -157,6 +161,7 @@ export function moveaxis(a: MetalArray, source: number, destination: number): Me
 
 /** Broadcasts to `shape` (NumPy rules). */
 export function broadcastTo(a: MetalArray, shape: readonly number[]): MetalArray {
+  checkArgCount('broadcastTo', arguments.length, 2, 'broadcastTo(a, shape)');
   const n = nodeOf(a, 'broadcastTo');
   if (!Array.isArray(shape)) throw new ArgumentError(`broadcastTo: shape must be an array of integers, got ${formatValue(shape)}`);
   const target = checkShape('broadcastTo', shape);
@@ -169,6 +174,7 @@ export function broadcastTo(a: MetalArray, shape: readonly number[]): MetalArray
 
 /** Inserts 1-sized axes at the given positions (of the result). */
 export function expandDims(a: MetalArray, axis: number | readonly number[]): MetalArray {
+  checkArgCount('expandDims', arguments.length, 2, 'expandDims(a, axis)');
   const n = nodeOf(a, 'expandDims');
   const axes = axisList('expandDims', axis);
   const r = n.shape.length + axes.length;
@@ -191,6 +197,7 @@ export function expandDims(a: MetalArray, axis: number | readonly number[]): Met
 
 /** Removes 1-sized axes (all of them, or the given ones, which must be 1-sized). */
 export function squeeze(a: MetalArray, axis?: number | readonly number[]): MetalArray {
+  checkArgCount('squeeze', arguments.length, 2, 'squeeze(a, axis)');
   const n = nodeOf(a, 'squeeze');
   const r = n.shape.length;
   let drop: number[];
@@ -211,11 +218,13 @@ export function squeeze(a: MetalArray, axis?: number | readonly number[]): Metal
 
 /** The array as one dimension. */
 export function flatten(a: MetalArray): MetalArray {
+  checkArgCount('flatten', arguments.length, 1, 'flatten(a)');
   return reshape(a, [-1]);
 }
 
 /** Reverses the order of elements along the given axes (all when omitted). */
 export function flip(a: MetalArray, axis?: number | readonly number[]): MetalArray {
+  checkArgCount('flip', arguments.length, 2, 'flip(a, axis)');
   const n = nodeOf(a, 'flip');
   const r = n.shape.length;
   const axes = axis === undefined || axis === null ? [...Array(r).keys()] : axisList('flip', axis).map((x) => normalizeAxis('flip', x, r));
