@@ -160,6 +160,11 @@ describe('round(x, decimals) as NumPy', () => {
     expect(ma.round(ma.array([2n ** 62n + 5n]), -1).tolist()).toEqual([2n ** 62n + 6n]); // ...909 → ...910, exactly
     expect(() => ma.round(ma.array([1.5]), 0.5)).toThrow(ma.ArgumentError);
   });
+
+  it('the method takes decimals too', () => {
+    expect(ma.array([1.25, 2.35], 'float64').round(1).tolist()).toEqual([1.2, 2.4]);
+    expect(ma.array([0.5, 1.5]).round().tolist()).toEqual([0, 2]);
+  });
 });
 
 describe('distributions take their parameters in an options object', () => {
@@ -209,6 +214,9 @@ describe('no argument is silently ignored', () => {
     ['matmul', () => loose(ma.matmul)(x, x, x)],
     ['arange', () => loose(ma.arange)(0, 5, 1, 'int32', 1)],
     ['random.split', () => loose(ma.random.split)(ma.random.key(0), 2, 3)],
+    ['exp', () => loose(x.exp).call(x, 2)],
+    ['add', () => loose(x.add).call(x, 1, 2)],
+    ['round', () => loose(x.round).call(x, 1, 2)],
     ['item', () => loose(x.slice(0).item).call(x.slice(0), 0)],
     ['toTypedArray options', () => x.toTypedArray({ copy: true, fast: true } as unknown as ma.ReadOptions)],
   ])('%s throws ArgumentError naming the function', (name, call) => {
