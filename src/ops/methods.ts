@@ -54,7 +54,14 @@ class OpMethods {
     for (let i = 0; i < rows; i++) yield indexing.slice(this, i);
   }
 
-  /** Rounds to `decimals` decimal places (default 0), half to even; see ma.round. */
+  /**
+   * Rounds to `decimals` decimal places (default 0), half to even; see ma.round.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([1.25, 2.5]).round(1).toString()); // array([1.2, 2.5])
+   * ```
+   */
   round(this: MetalArray, decimals = 0): MetalArray {
     checkArgCount('round', arguments.length, 1, 'a.round(decimals)');
     return round(this, decimals);
