@@ -80,6 +80,16 @@ describe('printing', () => {
     expect(String(a)).toBe(a.toString());
     expect(ma.arange(2000).toString()).toBe('array([   0,    1,    2, ..., 1997, 1998, 1999])');
   });
+
+  it('floats align on the decimal point and switch to scientific as NumPy does', () => {
+    expect(ma.array([0, 0.25, 0.5, 0.75]).toString()).toBe('array([0.  , 0.25, 0.5 , 0.75])');
+    expect(ma.array([1.25, 10.5, 100]).toString()).toBe('array([  1.25,  10.5 , 100.  ])');
+    expect(ma.array([1.5e-5, 1]).toString()).toBe('array([1.5e-05, 1.0e+00])');
+    expect(ma.array([1e8, 1], 'float32').toString()).toBe('array([1.e+08, 1.e+00])');
+    expect(ma.array([Number.NaN, 1.5, Number.NEGATIVE_INFINITY]).toString()).toBe('array([ nan,  1.5, -inf])');
+    expect(ma.array([0.1 + 0.2], 'float64').toString()).toBe('array([0.3], dtype=float64)');
+    expect(ma.arange(0, 2000, 1, 'float32').toString()).toBe('array([0.000e+00, 1.000e+00, 2.000e+00, ..., 1.997e+03, 1.998e+03, 1.999e+03])');
+  });
 });
 
 describe('dtype inference as MLX', () => {
