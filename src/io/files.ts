@@ -199,6 +199,7 @@ export function load(path: `${string}.npy`): MetalArray;
 export function load(path: `${string}.npz` | `${string}.safetensors`): Record<string, MetalArray>;
 export function load(path: string): MetalArray | Record<string, MetalArray>;
 export function load(path: string): MetalArray | Record<string, MetalArray> {
+  checkArgCount('load', arguments.length, 1, 'load(path)');
   const file = checkPath('load', path);
   const bytes = readWhole(file);
   let kind: 'npy' | 'npz' | 'safetensors';
