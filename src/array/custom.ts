@@ -19,7 +19,7 @@
  * src/codegen/custom.ts). `grid` counts threads per dimension (up to 3), `threads` is the
  * threadgroup (block) shape; groups = ceil(grid / threads) per dimension.
  */
-import { checkArgCount } from '../core/arguments.js';
+import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { createHash } from 'node:crypto';
 import { CUSTOM_RESERVED_NAMES, type CustomGpuLanguage, type CustomParam, renderCustomGpuKernel } from '../codegen/custom.js';
 import { ArgumentError, BackendUnavailableError, CompileError, formatValue } from '../errors.js';
@@ -307,5 +307,6 @@ export class CustomKernel {
  */
 export function customKernel(spec: CustomKernelSpec): CustomKernel {
   checkArgCount('customKernel', arguments.length, 1, 'customKernel(spec)');
+  checkOptions('customKernel', spec, ['name', 'source', 'inputs', 'outputs', 'grid', 'threads']);
   return new CustomKernel(spec);
 }

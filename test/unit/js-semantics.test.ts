@@ -228,6 +228,8 @@ describe('no argument is silently ignored', () => {
     ['add', () => loose(x.add).call(x, 1, 2)],
     ['round', () => loose(x.round).call(x, 1, 2)],
     ['item', () => loose(x.slice(0).item).call(x.slice(0), 0)],
+    ['setFusion', () => loose(ma.setFusion)(true, 1)],
+    ['customKernel', () => ma.customKernel({ name: 'k', source: { c: '' }, outputs: [], grid: 1, thread: 4 } as unknown as ma.CustomKernelSpec)],
     ['toTypedArray options', () => x.toTypedArray({ copy: true, fast: true } as unknown as ma.ReadOptions)],
   ])('%s throws ArgumentError naming the function', (name, call) => {
     expect(call).toThrow(ma.ArgumentError);
