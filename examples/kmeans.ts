@@ -29,15 +29,15 @@ function squaredDistances(points: ma.MetalArray, centroids: ma.MetalArray): ma.M
 /** K random true centers in [-10, 10)^D and N points scattered around them. */
 function makePoints(key: ma.MetalArray): ma.MetalArray {
   const [kCenters, kLabels, kNoise] = ma.split(ma.random.split(key, 3), 3, 0).map((k) => k.reshape([2]));
-  const centers = ma.random.uniform(kCenters, [K, D], 'float32', -10, 10);
-  const labels = ma.random.randint(kLabels, [N], 0, K);
+  const centers = ma.random.uniform(kCenters, [K, D], { low: -10, high: 10 });
+  const labels = ma.random.randint(kLabels, [N], { low: 0, high: K });
   return ma.take(centers, labels, 0).add(ma.random.normal(kNoise, [N, D]).multiply(SPREAD));
 }
 
 /** k-means++ seeding: the first centroid uniformly, each next one weighted by squared distance. */
 function kmeansPlusPlus(points: ma.MetalArray, key: ma.MetalArray): ma.MetalArray {
   const keys = ma.split(ma.random.split(key, K), K, 0).map((k) => k.reshape([2]));
-  const first = ma.random.randint(keys[0], [1], 0, N);
+  const first = ma.random.randint(keys[0], [1], { low: 0, high: N });
   let chosen = ma.take(points, first, 0); // [1, D]
   const picked = [chosen];
   let nearest = ma.sum(points.subtract(chosen).square(), 1); // [N]: squared distance to the nearest pick

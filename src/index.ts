@@ -1,13 +1,13 @@
 /**
  * metalarray: a lazy, fusing array library. `import * as ma from 'metalarray'`.
  */
-export { MetalArray, type NestedList, type ReadOptions } from './array/array.js';
+export { MetalArray, type JsonList, type NestedList, type ReadOptions } from './array/array.js';
 export type { DType } from './core/dtype.js';
 export type { AnyTypedArray } from './core/dtype.js';
 export type { Metrics } from './core/metrics.js';
 export type { AutoEvalLimits } from './core/node.js';
 export type { ArrayLike } from './ops/operand.js';
-export type { IndexTypedArray, SliceSpec } from './ops/movement.js';
+export type { IndexList, IndexTypedArray, SliceSpec } from './ops/movement.js';
 export {
   MetalArrayError,
   ShapeError,
@@ -56,7 +56,7 @@ import './ops/methods.js';
 import './ops/differentiation.js';
 export * from './ops/elementwise-ops.js';
 export { where, clip, astype } from './ops/elementwise.js';
-export { reshape, transpose, swapaxes, moveaxis, broadcastTo, expandDims, squeeze, flatten, flip } from './ops/movement.js';
+export { reshape, transpose, swapaxes, moveaxis, broadcastTo, expandDims, squeeze, flatten, flip, range, SliceRange } from './ops/movement.js';
 export { concatenate, stack, split } from './ops/join.js';
 export {
   sum,

@@ -106,7 +106,7 @@ const cases: [string, () => ma.MetalArray, number?][] = [
         // A offset by one element and B with K % 4 != 0: neither moves in 16-byte copies.
         const a = ma
           .array(rand(70 * 133 + 1, 26))
-          .slice([1, 70 * 133 + 1])
+          .slice(ma.range(1, 70 * 133 + 1))
           .reshape(70, 133);
         return ma.matmul(a, ma.array(rand(133 * 50, 27)).reshape(133, 50)).eval();
       } finally {

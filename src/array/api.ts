@@ -2,6 +2,7 @@
  * Library-level functions over arrays: evaluation, lifetimes (tidy), memory and
  * metrics views, plan inspection, backend selection.
  */
+import { checkArgCount } from '../core/arguments.js';
 import { ArgumentError, BackendUnavailableError, formatValue, MetalArrayError } from '../errors.js';
 import { autoEvaluate, execute, executeAsync, inspectPlan } from '../engine/executor.js';
 import { type Metrics, counters, resetCounters } from '../core/metrics.js';
@@ -69,6 +70,7 @@ function closeScope(scope: Scope, result: unknown): void {
  * ```
  */
 export function tidy<T>(fn: () => T): T {
+  checkArgCount('tidy', arguments.length, 1, 'tidy(fn)');
   if (typeof fn !== 'function') throw new ArgumentError('tidy: expected a function');
   const scope = new Scope();
   let result: T;
@@ -105,6 +107,7 @@ export function tidy<T>(fn: () => T): T {
  * ```
  */
 export function dispose(value: unknown): void {
+  checkArgCount('dispose', arguments.length, 1, 'dispose(value)');
   const found = new Set<MetalArray>();
   collectArrays(value, found);
   for (const a of found) a.dispose();
@@ -123,6 +126,7 @@ export function dispose(value: unknown): void {
  * ```
  */
 export function keep<T extends MetalArray>(a: T): T {
+  checkArgCount('keep', arguments.length, 1, 'keep(a)');
   const scope = currentScope();
   if (scope) {
     const i = scope.tracked.indexOf(a as Disposable);
@@ -169,6 +173,7 @@ export interface MemoryInfo {
  * const { activeBytes, external } = ma.memory();
  */
 export function memory(): MemoryInfo {
+  checkArgCount('memory', arguments.length, 0, 'memory()');
   const name = getBackendName();
   const backend = backendFor(name);
   const lazyBytes = bufferLedger(name).lazyBytes();
@@ -186,6 +191,7 @@ export function memory(): MemoryInfo {
  * ```
  */
 export function clearCache(): void {
+  checkArgCount('clearCache', arguments.length, 0, 'clearCache()');
   backendFor(getBackendName()).clearCache();
 }
 
@@ -204,6 +210,7 @@ function checkBytes(op: string, bytes: number): void {
  * ```
  */
 export function setCacheLimit(bytes: number): void {
+  checkArgCount('setCacheLimit', arguments.length, 1, 'setCacheLimit(bytes)');
   checkBytes('setCacheLimit', bytes);
   backendFor(getBackendName()).setCacheLimit(bytes);
 }
@@ -219,6 +226,7 @@ export function setCacheLimit(bytes: number): void {
  * ```
  */
 export function setMemoryLimit(bytes: number): void {
+  checkArgCount('setMemoryLimit', arguments.length, 1, 'setMemoryLimit(bytes)');
   checkBytes('setMemoryLimit', bytes);
   backendFor(getBackendName()).setMemoryLimit(bytes);
 }
@@ -234,6 +242,7 @@ export function setMemoryLimit(bytes: number): void {
  * ```
  */
 export function metrics(): Metrics {
+  checkArgCount('metrics', arguments.length, 0, 'metrics()');
   return { ...counters };
 }
 
@@ -248,6 +257,7 @@ export function metrics(): Metrics {
  * ```
  */
 export function resetMetrics(): void {
+  checkArgCount('resetMetrics', arguments.length, 0, 'resetMetrics()');
   resetCounters();
 }
 
@@ -348,6 +358,7 @@ function checkLimit(name: string, value: unknown, min: number): number {
  * ```
  */
 export function setAutoEval(setting: Partial<AutoEvalLimits> | boolean): void {
+  checkArgCount('setAutoEval', arguments.length, 1, 'setAutoEval(setting)');
   if (setting === false || setting === true) {
     installAutoEval(setting ? DEFAULT_AUTO_EVAL : false);
     return;
@@ -376,6 +387,7 @@ export function setAutoEval(setting: Partial<AutoEvalLimits> | boolean): void {
  * ```
  */
 export function getAutoEval(): AutoEvalSetting {
+  checkArgCount('getAutoEval', arguments.length, 0, 'getAutoEval()');
   return autoEvalSetting;
 }
 
@@ -402,6 +414,7 @@ export interface KernelSourceInfo {
  * ```
  */
 export function kernelSources(arrays: MetalArray | readonly MetalArray[], backend?: string): KernelSourceInfo[] {
+  checkArgCount('kernelSources', arguments.length, 2, 'kernelSources(arrays, backend)');
   if (!(arrays instanceof MetalArray) && !Array.isArray(arrays))
     throw new ArgumentError(`kernelSources: expected a MetalArray or an array of them, got ${formatValue(arrays)}`);
   const list = arrays instanceof MetalArray ? [arrays] : [...arrays];
@@ -424,6 +437,7 @@ export function kernelSources(arrays: MetalArray | readonly MetalArray[], backen
  * ```
  */
 export function getBackend(): string {
+  checkArgCount('getBackend', arguments.length, 0, 'getBackend()');
   return getBackendName();
 }
 
@@ -437,6 +451,7 @@ export function getBackend(): string {
  * ```
  */
 export function setBackend(name: string): void {
+  checkArgCount('setBackend', arguments.length, 1, 'setBackend(name)');
   setBackendName(name);
 }
 
@@ -452,6 +467,7 @@ export function setBackend(name: string): void {
  * ```
  */
 export function deviceInfo(backend?: string): DeviceInfo {
+  checkArgCount('deviceInfo', arguments.length, 1, 'deviceInfo(backend)');
   const b = backendFor(backend ?? getBackendName());
   if (!b.deviceInfo) throw new MetalArrayError(`deviceInfo: the ${b.name} backend does not report its device yet`);
   return b.deviceInfo();
@@ -466,6 +482,7 @@ export function deviceInfo(backend?: string): DeviceInfo {
  * ```
  */
 export function isAvailable(name: string): boolean {
+  checkArgCount('isAvailable', arguments.length, 1, 'isAvailable(name)');
   return backendAvailable(name);
 }
 
@@ -490,6 +507,7 @@ export interface BlasInfo {
  * ```
  */
 export function blasInfo(): BlasInfo {
+  checkArgCount('blasInfo', arguments.length, 0, 'blasInfo()');
   if (!backendAvailable('cpu')) return { available: false, library: null, reason: 'the cpu backend is unavailable' };
   const cpu = backendFor('cpu');
   const library = cpu.libraryName?.() ?? null;
@@ -515,6 +533,7 @@ const CPU_MATMUL_MODES = ['auto', 'blas', 'generated'] as const;
  * ```
  */
 export function setCpuMatmul(mode: 'auto' | 'blas' | 'generated'): void {
+  checkArgCount('setCpuMatmul', arguments.length, 1, 'setCpuMatmul(mode)');
   if (!CPU_MATMUL_MODES.includes(mode)) {
     throw new ArgumentError(`setCpuMatmul: mode must be one of ${CPU_MATMUL_MODES.join(', ')}, got ${formatValue(mode)}`);
   }
@@ -534,5 +553,6 @@ export function setCpuMatmul(mode: 'auto' | 'blas' | 'generated'): void {
  * ```
  */
 export function getCpuMatmul(): 'auto' | 'blas' | 'generated' {
+  checkArgCount('getCpuMatmul', arguments.length, 0, 'getCpuMatmul()');
   return planOptions().cpuMatmul;
 }

@@ -8,6 +8,7 @@
  */
 import { inspect } from 'node:util';
 import { ArgumentError, DisposedError, ShapeError } from '../errors.js';
+import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { contiguousStrides, elementwiseNode, leafNode } from '../core/build.js';
 import { type AnyTypedArray, type DType, DTYPES, STORAGE_ARRAY } from '../core/dtype.js';
 import { execute, executeAsync } from '../engine/executor.js';
@@ -28,6 +29,7 @@ function readCopyOption(options: ReadOptions | undefined): boolean {
   if (typeof options !== 'object' || options === null) {
     throw new ArgumentError(`toTypedArray: options must be an object like { copy: false }, got ${String(options)}`);
   }
+  checkOptions('toTypedArray', options, ['copy']);
   const copy = options.copy;
   if (copy === undefined) return true;
   if (typeof copy !== 'boolean') throw new ArgumentError(`toTypedArray: options.copy must be a boolean, got ${typeof copy}`);
@@ -36,6 +38,11 @@ function readCopyOption(options: ReadOptions | undefined): boolean {
 
 /** A nested JS array of element values, as `tolist()` returns. */
 export type NestedList = number | bigint | boolean | NestedList[];
+
+/** What `toJSON()` gives: nested lists of numbers, booleans, strings (wide integers past 2^53) and nulls (NaN, ±Infinity). */
+export type JsonList = number | boolean | string | null | JsonList[];
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** An immutable, lazily evaluated n-dimensional array. */
 export class MetalArray {
@@ -92,6 +99,7 @@ export class MetalArray {
 
   /** Evaluates the array now (a no-op if it already is). */
   eval(): this {
+    checkArgCount('eval', arguments.length, 0, 'a.eval()');
     const n = this.liveNode('eval');
     execute([n], backendFor(n.backend), planOptions());
     return this;
@@ -185,6 +193,7 @@ export class MetalArray {
    * const v = y.toTypedArray({ copy: false }); // Float32Array [0, 2, 4, 6], no copy
    */
   toTypedArray(options?: ReadOptions): AnyTypedArray {
+    checkArgCount('toTypedArray', arguments.length, 1, 'a.toTypedArray({ copy })');
     const n = this.liveNode('toTypedArray');
     const copy = readCopyOption(options);
     const converts = n.dtype === 'float16' || n.dtype === 'bfloat16';
@@ -199,6 +208,7 @@ export class MetalArray {
 
   /** The single element as a JS value (number, bigint for 64-bit integers, boolean for bool). */
   item(): number | bigint | boolean {
+    checkArgCount('item', arguments.length, 0, 'a.item() (index first: a.slice(i).item())');
     const n = this.liveNode('item');
     if (n.size !== 1) throw new ShapeError(`item: only arrays of size 1 convert to a scalar; this one has shape [${n.shape.join(', ')}]`);
     const v = this.toTypedArray()[0];
@@ -207,6 +217,7 @@ export class MetalArray {
 
   /** The values as nested JS arrays. */
   tolist(): NestedList {
+    checkArgCount('tolist', arguments.length, 0, 'a.tolist()');
     const n = this.liveNode('tolist');
     const flat = this.toTypedArray();
     const conv = (v: number | bigint): NestedList => (n.dtype === 'bool' ? v !== 0 : v);
@@ -218,6 +229,53 @@ export class MetalArray {
       return out;
     };
     return build(0, 0);
+  }
+
+  /**
+   * The values as JSON-ready nested lists (`JSON.stringify(a)` calls it): numbers,
+   * booleans, and for int64/uint64 a number where it is exact (a safe integer) and
+   * otherwise its decimal string, since JSON has no bigint. NaN and ±Infinity become
+   * `null`, as JSON.stringify writes them. A 0-d array gives a bare value.
+   *
+   * @example
+   * ```ts
+   * console.log(JSON.stringify(ma.array([[1, 2], [3, 4]]))); // [[1,2],[3,4]]
+   * console.log(JSON.stringify(ma.array([2n ** 60n]))); // ["1152921504606846976"]
+   * ```
+   */
+  toJSON(): JsonList {
+    const toJson = (v: NestedList): JsonList => {
+      if (Array.isArray(v)) return v.map(toJson);
+      if (typeof v === 'bigint') return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : v.toString();
+      if (typeof v === 'number' && !Number.isFinite(v)) return null;
+      return v as number | boolean;
+    };
+    return toJson(this.tolist());
+  }
+
+  /**
+   * JavaScript's conversion to a primitive (`a.sum() + 1`, `a.max() > 5`, `Number(a)`,
+   * `` `${a}` ``). An array of size 1 gives its value (number, bigint for int64/uint64,
+   * boolean for bool), as `item()`; a string conversion gives `toString()`. A larger
+   * array throws a TypeError naming its shape: read it with `toTypedArray()` or
+   * `tolist()`, or reduce it first. Note that JavaScript makes every object truthy, so
+   * `if (a.any())` is always taken: write `if (a.any().item())`.
+   *
+   * @example
+   * ```ts
+   * const total = ma.array([1, 2, 3]).sum() + 1; // 7, a number
+   * console.log(total, ma.array([1.5]).max() > 1); // 7 true
+   * ```
+   */
+  [Symbol.toPrimitive](hint: 'number' | 'string' | 'default'): number | bigint | boolean | string {
+    if (hint === 'string') return this.toString();
+    const n = this.liveNode('toPrimitive');
+    if (n.size !== 1) {
+      throw new TypeError(
+        `MetalArray: only an array of size 1 converts to a ${hint === 'number' ? 'number' : 'primitive'}; this one has shape [${n.shape.join(', ')}] (${n.dtype}). Read its values with toTypedArray() or tolist(), one element with a.slice(i).item(), or reduce it first (e.g. a.sum().item())`,
+      );
+    }
+    return this.item();
   }
 
   /** NumPy-style text of the values, truncated for large arrays. */
@@ -247,6 +305,7 @@ export class MetalArray {
 
   /** A copy of this array on another backend (the same array if it is already there). */
   to(backendName: string): MetalArray {
+    checkArgCount('to', arguments.length, 1, "a.to('cpu')");
     const n = this.liveNode('to');
     if (n.backend === backendName) return new MetalArray(n);
     const target = backendFor(backendName);

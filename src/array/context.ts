@@ -5,6 +5,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PlanOptions } from '../engine/executor.js';
 import { getBackendName } from '../runtime/registry.js';
+import { checkArgCount } from '../core/arguments.js';
+import { ArgumentError, formatValue } from '../errors.js';
 
 /** The backend new arrays are created on (the ops layer asks here, not the runtime). */
 export function defaultBackend(): string {
@@ -33,6 +35,7 @@ export function planOptions(): PlanOptions {
  * ```
  */
 export function fusionEnabled(): boolean {
+  checkArgCount('fusionEnabled', arguments.length, 0, 'fusionEnabled()');
   return options.fusion;
 }
 
@@ -48,6 +51,8 @@ export function fusionEnabled(): boolean {
  * ```
  */
 export function setFusion(enabled: boolean): void {
+  checkArgCount('setFusion', arguments.length, 1, 'setFusion(enabled)');
+  if (typeof enabled !== 'boolean') throw new ArgumentError(`setFusion: enabled must be a boolean, got ${formatValue(enabled)}`);
   options = { ...options, fusion: enabled };
 }
 

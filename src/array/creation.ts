@@ -3,6 +3,7 @@
  * until a kernel writes it), and ndarray interop. Ranges (arange, linspace, eye) are
  * built with ops, so they live in src/ops/ranges.ts.
  */
+import { checkArgCount } from '../core/arguments.js';
 import ndarrayFactory from 'ndarray';
 import type { NdArray, TypedArray as NdTypedArray } from 'ndarray';
 import { ArgumentError, DTypeError, formatValue } from '../errors.js';
@@ -45,19 +46,24 @@ function castArray(a: MetalArray, dtype: DType): MetalArray {
 
 /**
  * An array from a JS number or boolean, nested arrays, or a typed array (whose dtype it
- * keeps unless `dtype` is given). Numbers default to float32, booleans to bool, bigints
- * to int64. Converting to an integer dtype truncates toward zero (`1.9` → 1) and throws
+ * keeps unless `dtype` is given). Without a dtype it is inferred as MLX does: numbers
+ * that are all integers make int32 (int64 past int32's range), any fraction makes
+ * float32, booleans make bool, bigints int64. So `ma.array([0, 2])` is int32 (it can
+ * index), `ma.array([0, 2.5])` and `ma.array([0, 2], 'float32')` are float32. Converting to an integer dtype truncates toward zero (`1.9` → 1) and throws
  * `OverflowError` for a value the dtype cannot hold (out of range, NaN, ±Infinity), as
  * NumPy 2 does for Python ints; `astype` is the saturating conversion.
  *
  * @example
  * ```ts
- * ma.array([[1, 2], [3, 4]]);          // float32 [2, 2]
+ * ma.array([[1, 2], [3, 4]]);          // int32 [2, 2]
+ * ma.array([1, 2.5]);                  // float32
+ * ma.array([1, 2], 'float32');         // float32
  * ma.array([1.9, -1.9], 'int32');      // [1, -1]
  * ma.array([300], 'uint8');            // throws OverflowError: 300 is out of range for uint8
  * ```
  */
 export function array(values: NestedArray | AnyTypedArray | MetalArray, dtype?: DType): MetalArray {
+  checkArgCount('array', arguments.length, 2, 'array(values, dtype)');
   const d = dtype === undefined ? undefined : checkDType(dtype, 'array');
   if (values instanceof MetalArray) return d ? castArray(values, d) : MetalArray.fromNode(values.liveNode('array'));
   if (isTypedArray(values)) {
@@ -67,13 +73,30 @@ export function array(values: NestedArray | AnyTypedArray | MetalArray, dtype?: 
     return fromStorageArray(toStorage(values as ArrayLike<number | bigint>, target, 'array'), [values.length], target);
   }
   const { shape, flat } = flattenNested(values, 'array');
-  let target = d;
-  if (target === undefined) {
-    if (flat.length > 0 && flat.every((v) => typeof v === 'boolean')) target = 'bool';
-    else if (flat.length > 0 && flat.every((v) => typeof v === 'bigint')) target = 'int64';
-    else target = 'float32';
-  }
+  const target = d ?? inferredDType(flat);
   return fromStorageArray(toStorage(flat, target, 'array'), shape, target);
+}
+
+/**
+ * The dtype of JS values without one, as MLX infers it: all booleans make bool; all
+ * integers (numbers that are whole, booleans among them) make int32, or int64 when one
+ * is outside int32's range or is a bigint; anything else (a fraction, NaN, Infinity, or
+ * no values at all) makes float32.
+ */
+function inferredDType(flat: readonly (number | boolean | bigint)[]): DType {
+  if (flat.length === 0) return 'float32';
+  let allBool = true;
+  let anyBigint = false;
+  let int32 = true;
+  for (const v of flat) {
+    if (typeof v === 'boolean') continue;
+    allBool = false;
+    if (typeof v === 'bigint') anyBigint = true;
+    else if (!Number.isInteger(v)) return 'float32';
+    else if (v < -2147483648 || v > 2147483647) int32 = false;
+  }
+  if (allBool) return 'bool';
+  return anyBigint || !int32 ? 'int64' : 'int32';
 }
 
 /** `full` under the name of the calling function (for its error messages). */
@@ -98,6 +121,7 @@ function fullAs(op: string, shape: number | readonly number[], value: number | b
  * ```
  */
 export function full(shape: number | readonly number[], value: number | boolean | bigint, dtype?: DType): MetalArray {
+  checkArgCount('full', arguments.length, 3, 'full(shape, value, dtype)');
   return fullAs('full', shape, value, dtype);
 }
 
@@ -110,6 +134,7 @@ export function full(shape: number | readonly number[], value: number | boolean 
  * ```
  */
 export function zeros(shape: number | readonly number[], dtype: DType = 'float32'): MetalArray {
+  checkArgCount('zeros', arguments.length, 2, 'zeros(shape, dtype)');
   return fullAs('zeros', shape, 0, dtype);
 }
 
@@ -123,6 +148,7 @@ export function zeros(shape: number | readonly number[], dtype: DType = 'float32
  * ```
  */
 export function ones(shape: number | readonly number[], dtype: DType = 'float32'): MetalArray {
+  checkArgCount('ones', arguments.length, 2, 'ones(shape, dtype)');
   return fullAs('ones', shape, 1, dtype);
 }
 
@@ -135,6 +161,7 @@ export function ones(shape: number | readonly number[], dtype: DType = 'float32'
  * ```
  */
 export function zerosLike(a: MetalArray, dtype?: DType): MetalArray {
+  checkArgCount('zerosLike', arguments.length, 2, 'zerosLike(a, dtype)');
   templateOf('zerosLike', a);
   return fullAs('zerosLike', a.shape, 0, dtype ?? a.dtype);
 }
@@ -148,6 +175,7 @@ export function zerosLike(a: MetalArray, dtype?: DType): MetalArray {
  * ```
  */
 export function onesLike(a: MetalArray, dtype?: DType): MetalArray {
+  checkArgCount('onesLike', arguments.length, 2, 'onesLike(a, dtype)');
   templateOf('onesLike', a);
   return fullAs('onesLike', a.shape, 1, dtype ?? a.dtype);
 }
@@ -163,6 +191,7 @@ export function onesLike(a: MetalArray, dtype?: DType): MetalArray {
  * ```
  */
 export function fullLike(a: MetalArray, value: number | boolean | bigint, dtype?: DType): MetalArray {
+  checkArgCount('fullLike', arguments.length, 3, 'fullLike(a, value, dtype)');
   templateOf('fullLike', a);
   return fullAs('fullLike', a.shape, value, dtype ?? a.dtype);
 }
@@ -178,6 +207,7 @@ export function fullLike(a: MetalArray, value: number | boolean | bigint, dtype?
  * ```
  */
 export function fromNdarray(nd: NdArray, dtype?: DType): MetalArray {
+  checkArgCount('fromNdarray', arguments.length, 2, 'fromNdarray(nd, dtype)');
   if (typeof nd !== 'object' || nd === null || !Array.isArray(nd.shape) || !nd.data || typeof nd.get !== 'function')
     throw new ArgumentError('fromNdarray: expected an ndarray');
   checkShape('fromNdarray', nd.shape);
@@ -208,6 +238,7 @@ export function fromNdarray(nd: NdArray, dtype?: DType): MetalArray {
  * ```
  */
 export function toNdarray(a: MetalArray): NdArray {
+  checkArgCount('toNdarray', arguments.length, 1, 'toNdarray(a)');
   templateOf('toNdarray', a);
   const values = a.toTypedArray();
   return ndarrayFactory(values as unknown as NdTypedArray, a.shape);

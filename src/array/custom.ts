@@ -19,6 +19,7 @@
  * src/codegen/custom.ts). `grid` counts threads per dimension (up to 3), `threads` is the
  * threadgroup (block) shape; groups = ceil(grid / threads) per dimension.
  */
+import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { createHash } from 'node:crypto';
 import { CUSTOM_RESERVED_NAMES, type CustomGpuLanguage, type CustomParam, renderCustomGpuKernel } from '../codegen/custom.js';
 import { ArgumentError, BackendUnavailableError, CompileError, formatValue } from '../errors.js';
@@ -305,5 +306,7 @@ export class CustomKernel {
  * milliseconds (device time on a GPU).
  */
 export function customKernel(spec: CustomKernelSpec): CustomKernel {
+  checkArgCount('customKernel', arguments.length, 1, 'customKernel(spec)');
+  checkOptions('customKernel', spec, ['name', 'source', 'inputs', 'outputs', 'grid', 'threads']);
   return new CustomKernel(spec);
 }

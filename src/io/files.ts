@@ -6,6 +6,7 @@
  * Every save replaces its file atomically (a flushed temporary renamed over the
  * target): a crash, a kill or a full disk leaves the old file or the complete new one.
  */
+import { checkArgCount } from '../core/arguments.js';
 import { readFileSync } from 'node:fs';
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, FileError } from '../errors.js';
@@ -73,6 +74,7 @@ function readWhole(path: string): Uint8Array {
  * ```
  */
 export function save(path: string, array: MetalArray): string {
+  checkArgCount('save', arguments.length, 2, 'save(path, array)');
   const file = withExtension(checkPath('save', path), '.npy');
   const a = checkArray('save', 'array', array);
   writeFileAtomic(file, encodeNpy(a, file));
@@ -97,6 +99,7 @@ export function save(path: string, array: MetalArray): string {
  * ```
  */
 export function savez(path: string, arrays: Readonly<Record<string, MetalArray>>): string {
+  checkArgCount('savez', arguments.length, 2, 'savez(path, arrays)');
   const file = withExtension(checkPath('savez', path), '.npz');
   const named = checkArrays('savez', arrays);
   const entries = Object.entries(named).map(([name, a]) => ({ name: `${name}.npy`, data: encodeNpy(a, `${file} (array '${name}')`) }));
@@ -124,6 +127,7 @@ export function savez(path: string, arrays: Readonly<Record<string, MetalArray>>
  * ```
  */
 export function saveSafetensors(path: string, arrays: Readonly<Record<string, MetalArray>>, metadata?: Readonly<Record<string, string>>): string {
+  checkArgCount('saveSafetensors', arguments.length, 3, 'saveSafetensors(path, arrays, metadata)');
   const file = withExtension(checkPath('saveSafetensors', path), '.safetensors');
   const named = checkArrays('saveSafetensors', arrays);
   if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
@@ -150,6 +154,7 @@ export function saveSafetensors(path: string, arrays: Readonly<Record<string, Me
  * ```
  */
 export function loadSafetensors(path: string): SafetensorsContents {
+  checkArgCount('loadSafetensors', arguments.length, 1, 'loadSafetensors(path)');
   const file = checkPath('loadSafetensors', path);
   return decodeSafetensors(readWhole(file), file);
 }
@@ -194,6 +199,7 @@ export function load(path: `${string}.npy`): MetalArray;
 export function load(path: `${string}.npz` | `${string}.safetensors`): Record<string, MetalArray>;
 export function load(path: string): MetalArray | Record<string, MetalArray>;
 export function load(path: string): MetalArray | Record<string, MetalArray> {
+  checkArgCount('load', arguments.length, 1, 'load(path)');
   const file = checkPath('load', path);
   const bytes = readWhole(file);
   let kind: 'npy' | 'npz' | 'safetensors';

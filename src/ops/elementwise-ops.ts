@@ -8,9 +8,14 @@
  * without a block. Each function accepts MetalArrays or JS numbers; see
  * docs/semantics.md for dtypes and edge cases, docs/adding-an-op.md to add one.
  */
-import type { MetalArray } from '../array/array.js';
+import { MetalArray } from '../array/array.js';
+import { array, type NestedArray } from '../array/creation.js';
+import { checkArgCount } from '../core/arguments.js';
+import { DTYPES } from '../core/dtype.js';
 import type { BinaryOp, UnaryOp } from '../core/vocabulary.js';
-import { binaryOp, CHEAP, DIV, defineInternalOp, TRANSCENDENTAL, unaryOp } from './define-op.js';
+import { ArgumentError, formatValue } from '../errors.js';
+import { binaryOp as registerBinary, CHEAP, DIV, defineInternalOp, type OpDefinition, TRANSCENDENTAL, unaryOp as registerUnary } from './define-op.js';
+import { astype, binary, where } from './elementwise.js';
 import type { ArrayLike } from './operand.js';
 import { astype, where } from './elementwise.js';
 
@@ -28,6 +33,29 @@ function tieSplit(aWins: MetalArray, bWins: MetalArray, like: MetalArray): Metal
   const b = indicator(bWins, like);
   const tie = multiply(subtract(subtract(1, a), b), 0.5);
   return [add(a, tie), add(b, tie)];
+}
+
+/**
+ * `fn` with a check that it got at most `arity` arguments (`ma.exp(x, 2)` throws
+ * ArgumentError instead of dropping the 2). A `function` reads `arguments.length`, which
+ * costs no allocation on the hot path; `fn`'s own type is kept.
+ */
+function withArity<F extends (...args: never[]) => unknown>(name: string, arity: number, usage: string, fn: F): F {
+  return function (this: unknown): unknown {
+    const count = arguments.length;
+    if (count > arity) checkArgCount(name, count, arity, usage);
+    return fn.apply(this, arguments as unknown as Parameters<F>);
+  } as F;
+}
+
+/** Registers a unary op block (src/ops/define-op.ts) and returns its function, arity-checked. */
+function unaryOp(name: UnaryOp, def: OpDefinition): ReturnType<typeof registerUnary> {
+  return withArity(name, 1, `${name}(x)`, registerUnary(name, def));
+}
+
+/** Registers a binary op block and returns its function, arity-checked. */
+function binaryOp(name: BinaryOp, def: OpDefinition): ReturnType<typeof registerBinary> {
+  return withArity(name, 2, `${name}(a, b)`, registerBinary(name, def));
 }
 
 defineInternalOp('copy', {
@@ -100,14 +128,58 @@ export const ceil = unaryOp('ceil', {
   gpu: { float: '@ceil($0)', all: '$0' },
 });
 
-/** Elementwise rounding, half to even. */
-export const round = unaryOp('round', {
+/** Elementwise rounding to an integer, half to even (the op behind `round`). */
+const roundToInteger = registerUnary('round', {
   rule: 'same',
   derivative: 'zero',
   cost: CHEAP,
   c: { f: 'rintf($0)', d: 'rint($0)', all: '$0' },
   gpu: { float: '@rint($0)', all: '$0' },
 });
+
+/** Integers rounded to a multiple of `unit` (a power of ten), half to even, exactly (in int64, uint64 for uint64). */
+function roundIntegerTo(x: MetalArray, unit: number): MetalArray {
+  const wide = x.dtype === 'uint64' ? x : astype(x, 'int64');
+  // |x| < 2^64 < unit / 2 past 10^19: everything rounds to 0 (the half case cannot happen).
+  if (unit > 1e19) return astype(binary('multiply', wide, 0), x.dtype);
+  const q = BigInt(unit);
+  const rest = binary('remainder', wide, q); // in [0, unit): the sign of the divisor
+  const down = binary('subtract', wide, rest);
+  const twice = binary('multiply', rest, 2n);
+  const oddMultiple = binary('equal', binary('bitwiseAnd', binary('floorDivide', down, q), 1n), 1n);
+  const up = binary('logicalOr', binary('greater', twice, q), binary('logicalAnd', binary('equal', twice, q), oddMultiple));
+  return astype(where(up, binary('add', down, q), down), x.dtype);
+}
+
+/**
+ * Elementwise rounding to `decimals` decimal places (default 0), half to even, as
+ * NumPy's `round`: a negative `decimals` rounds to tens, hundreds... Floats are scaled
+ * by 10^decimals, rounded and scaled back in their own dtype (NumPy's method, so
+ * `round(2.675, 2)` is 2.67 or 2.68 as the scaled float falls); integers are unchanged
+ * for `decimals >= 0` and rounded exactly otherwise (`round(ma.array([15, 25]), -1)` is
+ * [20, 20]). The dtype is kept.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.round(ma.array([0.5, 1.5, 2.5])).tolist()); // [ 0, 2, 2 ]
+ * console.log(ma.round(ma.array([1.2345, -0.125]), 2).toString()); // array([ 1.23, -0.12])
+ * console.log(ma.round(ma.array([15, 25, 1234]), -1).tolist()); // [ 20, 20, 1230 ]
+ * ```
+ */
+export function round(x: ArrayLike, decimals = 0): MetalArray {
+  const count = arguments.length;
+  if (count > 2) checkArgCount('round', count, 2, 'round(x, decimals)');
+  if (decimals === 0) return roundToInteger(x);
+  if (!Number.isSafeInteger(decimals)) throw new ArgumentError(`round: decimals must be an integer, got ${formatValue(decimals)}`);
+  const a = x instanceof MetalArray ? x : array(x as NestedArray); // a JS number: int32 if whole, else float32
+  const kind = DTYPES[a.dtype].kind;
+  if (kind === 'bool') return roundToInteger(a); // the op's own error or result for bool
+  if (kind !== 'float') return decimals > 0 ? a : roundIntegerTo(a, 10 ** -decimals);
+  const scale = 10 ** Math.abs(decimals);
+  return decimals > 0
+    ? binary('divide', roundToInteger(binary('multiply', a, scale)), scale)
+    : binary('multiply', roundToInteger(binary('divide', a, scale)), scale);
+}
 
 /** Elementwise rounding toward zero. */
 export const trunc = unaryOp('trunc', {

@@ -11,8 +11,9 @@
  * of the index, a `where` on its range), so it is part of the structural hash and fuses
  * with the gather; the gather node itself always clamps, so it never reads out of bounds.
  */
+import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
-import { array } from '../array/creation.js';
+import { array, type NestedArray } from '../array/creation.js';
 import { isTypedArray, scalarFor } from '../array/convert.js';
 import { ArgumentError, BackendMismatchError, DTypeError, formatValue, IndexError, ShapeError } from '../errors.js';
 import { castNode, constNode, elementwiseNode, gatherNode, iotaNode, type ScatterOp, scatterNode } from '../core/build.js';
@@ -20,7 +21,7 @@ import type { Node, ScalarValue } from '../core/node.js';
 import { type DType, DTYPES } from '../core/dtype.js';
 import { astype, binary, where } from './elementwise.js';
 import { concatenate } from './join.js';
-import { basicSlice, broadcastTo, flatten, flip, parseSliceString, reshape, type SliceSpec, transpose } from './movement.js';
+import { basicSlice, broadcastTo, flatten, flip, type ParsedSpec, parseSliceString, reshape, type SliceSpec, SliceRange, transpose } from './movement.js';
 import { type ArrayLike, broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
 
 /** What an index argument may be: an integer array (a MetalArray or an integer typed array), a number, or nested lists of them. */
@@ -75,6 +76,8 @@ function modeOf(op: string, options: unknown, fallback: IndexMode): { mode: Inde
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new ArgumentError(`${op}: options must be an object such as { mode: 'fill' }, got ${formatValue(options)}`);
   }
+  // A scatter (default 'drop') has no fill value; a gather takes both keys.
+  checkOptions(op, options as GatherOptions, fallback === 'drop' ? ['mode'] : ['mode', 'fillValue']);
   const { mode, fillValue } = options as { mode?: unknown; fillValue?: unknown };
   if (mode !== undefined && !INDEX_MODES.includes(mode as IndexMode)) {
     throw new ArgumentError(`${op}: mode must be one of ${INDEX_MODES.map((m) => `'${m}'`).join(', ')}, got ${formatValue(mode)}`);
@@ -161,14 +164,18 @@ function intList(op: string, name: string, v: unknown): number[] {
 function indexArray(op: string, indices: IndexLike, backend: string): MetalArray {
   if (isTypedArray(indices)) {
     if (indices instanceof Float32Array || indices instanceof Float64Array || indices instanceof Uint8ClampedArray) {
-      throw new DTypeError(`${op}: indices must be integers, got ${formatValue(indices)}`);
+      throw new DTypeError(`${op}: indices must be integers, got ${formatValue(indices)}; pass an Int32Array, or a MetalArray converted with astype('int32')`);
     }
     const idx = array(indices);
     return idx.liveNode(op).backend === backend ? idx : idx.to(backend);
   }
   if (indices instanceof MetalArray) {
     const kind = DTYPES[indices.dtype].kind;
-    if (kind !== 'int' && kind !== 'uint' && kind !== 'bool') throw new DTypeError(`${op}: indices must be integers, got ${indices.dtype}`);
+    if (kind !== 'int' && kind !== 'uint' && kind !== 'bool') {
+      throw new DTypeError(
+        `${op}: an index array must have an integer (or bool) dtype, got ${indices.dtype} [${indices.shape.join(', ')}]; convert it with idx.astype('int32') (ma.array of JS integers is int32 already)`,
+      );
+    }
     if (indices.liveNode(op).backend !== backend) {
       throw new BackendMismatchError(`${op}: the indices live on ${indices.liveNode(op).backend}, the array on ${backend}`);
     }
@@ -201,6 +208,7 @@ function indexArray(op: string, indices: IndexLike, backend: string): MetalArray
  * ```
  */
 export function take(a: MetalArray, indices: IndexLike, axis?: number | null, options?: GatherOptions): MetalArray {
+  checkArgCount('take', arguments.length, 4, 'take(a, indices, axis, { mode, fillValue })');
   const op = 'take';
   arrayArg(op, a);
   const { mode, fillValue } = modeOf(op, options, 'clip');
@@ -240,6 +248,7 @@ export function take(a: MetalArray, indices: IndexLike, axis?: number | null, op
  * ```
  */
 export function takeAlongAxis(a: MetalArray, indices: IndexLike, axis: number | null = -1, options?: GatherOptions): MetalArray {
+  checkArgCount('takeAlongAxis', arguments.length, 4, 'takeAlongAxis(a, indices, axis, { mode, fillValue })');
   const op = 'takeAlongAxis';
   arrayArg(op, a);
   const { mode, fillValue } = modeOf(op, options, 'clip');
@@ -282,11 +291,13 @@ function triangle(op: 'tril' | 'triu', a: MetalArray, k: number): MetalArray {
 
 /** The lower triangle of the last two axes (elements above the k-th diagonal zeroed). */
 export function tril(a: MetalArray, k = 0): MetalArray {
+  checkArgCount('tril', arguments.length, 2, 'tril(a, k)');
   return triangle('tril', a, k);
 }
 
 /** The upper triangle of the last two axes (elements below the k-th diagonal zeroed). */
 export function triu(a: MetalArray, k = 0): MetalArray {
+  checkArgCount('triu', arguments.length, 2, 'triu(a, k)');
   return triangle('triu', a, k);
 }
 
@@ -300,6 +311,7 @@ function checkInt(op: string, name: string, v: unknown): number {
  * Two slices concatenated in the consumer's kernel; several axes with lists of shifts.
  */
 export function roll(a: MetalArray, shift: number | readonly number[], axis?: number | readonly number[] | null): MetalArray {
+  checkArgCount('roll', arguments.length, 3, 'roll(a, shift, axis)');
   const op = 'roll';
   arrayArg(op, a);
   if (axis === undefined || axis === null) {
@@ -319,7 +331,7 @@ export function roll(a: MetalArray, shift: number | readonly number[], axis?: nu
     if (k === 0) return;
     const spec = (start: number | null, stop: number | null) =>
       a.shape.map((_, d) => (d === ax ? [start, stop] : [null, null]) as [number | null, number | null]);
-    out = concatenate([slice(out, ...spec(n - k, null)), slice(out, ...spec(0, n - k))], ax);
+    out = concatenate([basicSlice(out, spec(n - k, null)), basicSlice(out, spec(0, n - k))], ax);
   });
   return out;
 }
@@ -329,6 +341,7 @@ export function roll(a: MetalArray, shift: number | readonly number[], axis?: nu
  * a reshape, read through index arithmetic.
  */
 export function tile(a: MetalArray, reps: number | readonly number[]): MetalArray {
+  checkArgCount('tile', arguments.length, 2, 'tile(a, reps)');
   const op = 'tile';
   arrayArg(op, a);
   const r = intList(op, 'reps', reps);
@@ -351,6 +364,7 @@ export function tile(a: MetalArray, reps: number | readonly number[]): MetalArra
  * layout and are not supported.
  */
 export function repeat(a: MetalArray, repeats: number, axis?: number | null): MetalArray {
+  checkArgCount('repeat', arguments.length, 3, 'repeat(a, repeats, axis)');
   const op = 'repeat';
   arrayArg(op, a);
   if (checkInt(op, 'repeats', repeats) < 0) throw new ArgumentError(`${op}: repeats must be >= 0, got ${repeats}`);
@@ -376,6 +390,7 @@ export function pad(
   mode: PadMode = 'constant',
   constantValue = 0,
 ): MetalArray {
+  checkArgCount('pad', arguments.length, 4, 'pad(a, width, mode, constantValue)');
   const op = 'pad';
   arrayArg(op, a);
   const isPair = (p: unknown): p is [number, number] => Array.isArray(p) && p.length === 2;
@@ -394,7 +409,10 @@ export function pad(
     if (before === 0 && after === 0) return;
     const n = out.shape[ax];
     const part = (start: number, stop: number) =>
-      slice(out, ...out.shape.map((_, d) => (d === ax ? [start, stop] : [null, null]) as [number, number] | [null, null]));
+      basicSlice(
+        out,
+        out.shape.map((_, d) => (d === ax ? [start, stop] : [null, null]) as [number, number] | [null, null]),
+      );
     const block = (count: number, side: 'before' | 'after'): MetalArray => {
       const shape = out.shape.map((d, i) => (i === ax ? count : d));
       if (mode === 'constant') {
@@ -420,6 +438,7 @@ export function pad(
  * The result's length depends on the values, so this evaluates `a` now.
  */
 export function nonzero(a: MetalArray): MetalArray[] {
+  checkArgCount('nonzero', arguments.length, 1, 'nonzero(a)');
   const op = 'nonzero';
   arrayArg(op, a);
   const values = a.toTypedArray();
@@ -440,7 +459,7 @@ export function nonzero(a: MetalArray): MetalArray[] {
 /** One spec of an advanced index once masks are index arrays (see advancedIndex). */
 interface IndexEntry {
   /** What the basic view takes here: the spec itself, a full range under an index array, a new axis under a 0-d mask. */
-  basic: SliceSpec;
+  basic: ParsedSpec;
   /** The integer index array read along this entry's axis of the view, if any. */
   index: MetalArray | null;
   /** Whether NumPy counts the entry as advanced when it places the broadcast dims: arrays and integers. */
@@ -451,36 +470,66 @@ interface IndexEntry {
   axis: number;
 }
 
-const FULL_RANGE: SliceSpec = [null, null, null];
+const FULL_RANGE: ParsedSpec = [null, null, null];
 
 /**
- * NumPy indexing. Each spec is an integer (drops the axis), a `[start, stop, step]`
- * triple (nulls for defaults), `null` (a new axis) or `'...'`, or pass one NumPy-style
- * string such as `'1:10:2, ::-1, None, ...'`: basic indexing, a view. Index arrays
- * (integer MetalArrays or typed arrays, boolean masks) among them make it NumPy's
- * advanced indexing, a gather (see `advancedIndex`).
+ * A JS list used as an index (NumPy's `a[[1, 3, 5]]`): booleans are a mask, integers an
+ * int32 (int64 past 32 bits) index array. A list with `null` in it is most likely the
+ * old list-as-range form, so the error says how to write a range now.
+ */
+function listIndex(op: string, list: readonly unknown[], backend: string): MetalArray {
+  const flat = list.flat(Number.POSITIVE_INFINITY);
+  if (flat.some((v) => v === null || v === undefined)) {
+    throw new ArgumentError(
+      `${op}: a JS list is an index array (NumPy's a[[1, 3]]), and ${formatValue(list)} has null in it; write a range as a string ('1:5:2', '::-1') or ma.range(start, stop, step)`,
+    );
+  }
+  if (flat.length > 0 && flat.every((v) => typeof v === 'boolean')) {
+    const mask = array(list as NestedArray, 'bool');
+    return mask.liveNode(op).backend === backend ? mask : mask.to(backend);
+  }
+  return indexArray(op, flat.length === 0 ? new Int32Array(0) : (list as IndexLike), backend);
+}
+
+/** The specs of `slice` and `at` parsed: strings split, ranges as triples, JS lists as index arrays. */
+function parseSpecs(op: string, a: MetalArray, specs: readonly (SliceSpec | string)[]): ParsedSpec[] {
+  const list: ParsedSpec[] = [];
+  for (const s of specs) {
+    if (typeof s === 'string' && s !== '...') list.push(...parseSliceString(s));
+    else if (s instanceof SliceRange) list.push([s.start, s.stop, s.step]);
+    else if (Array.isArray(s)) list.push(listIndex(op, s, a.liveNode(op).backend));
+    else list.push(s as ParsedSpec);
+  }
+  return list;
+}
+
+/**
+ * NumPy indexing. Each spec is an integer (drops the axis), a range (`ma.range(start,
+ * stop, step)`, nulls for defaults), `null` (a new axis) or `'...'`, or pass one
+ * NumPy-style string such as `'1:10:2, ::-1, None, ...'`: basic indexing, a view. Index
+ * arrays among them (integer MetalArrays, typed arrays or plain JS lists of integers;
+ * boolean masks) make it NumPy's advanced indexing, a gather (see `advancedIndex`):
+ * `a.slice([1, 3, 5])` is rows 1, 3 and 5, as NumPy's `a[[1, 3, 5]]`.
  *
  * @example
  * ```ts
  * const a = ma.arange(12).reshape(3, 4);
  * ma.slice(a, 1);                      // row 1: [4, 5, 6, 7]
  * ma.slice(a, '::2, ::-1');            // rows 0 and 2, columns reversed
- * ma.slice(a, Int32Array.of(2, 0));    // rows 2 and 0 (a gather)
+ * ma.slice(a, ma.range(0, 3, 2));      // rows 0 and 2 (a view)
+ * ma.slice(a, [2, 0]);                 // rows 2 and 0 (a gather)
+ * ma.slice(a, Int32Array.of(2, 0));    // the same
  * ```
  */
 export function slice(a: MetalArray, ...specs: (SliceSpec | string)[]): MetalArray {
   nodeOf(a, 'slice');
-  const list: SliceSpec[] = [];
-  for (const s of specs) {
-    if (typeof s === 'string' && s !== '...') list.push(...parseSliceString(s));
-    else list.push(s as SliceSpec);
-  }
+  const list = parseSpecs('slice', a, specs);
   if (list.some((s) => s instanceof MetalArray || isTypedArray(s))) return advancedIndex(a, list);
   return basicSlice(a, list);
 }
 
 /** The view dims a basic spec produces (`rest`: the axes a '...' stands for). */
-function viewDims(spec: SliceSpec, rest: number): number {
+function viewDims(spec: ParsedSpec, rest: number): number {
   return spec === '...' ? rest : typeof spec === 'number' ? 0 : 1;
 }
 
@@ -499,7 +548,7 @@ function viewDims(spec: SliceSpec, rest: number): number {
  * Built as the basic view of the other specs (full ranges where arrays go), then one
  * gather node that reads every indexed axis at once, so a consumer fuses with it.
  */
-export function advancedIndex(a: MetalArray, list: readonly SliceSpec[], options?: GatherOptions, op = 'slice'): MetalArray {
+export function advancedIndex(a: MetalArray, list: readonly ParsedSpec[], options?: GatherOptions, op = 'slice'): MetalArray {
   const { mode, fillValue } = modeOf(op, options, 'clip');
   const node = a.liveNode(op);
   const rank = node.shape.length;
@@ -530,7 +579,10 @@ export function advancedIndex(a: MetalArray, list: readonly SliceSpec[], options
     }
     axis += s === '...' ? rest : consumes[i];
   });
-  const view = slice(a, ...entries.map((e) => e.basic));
+  const view = basicSlice(
+    a,
+    entries.map((e) => e.basic),
+  );
   const q: number[] = []; // the view's axis under each index array
   const indexed: IndexEntry[] = [];
   let p = 0;
@@ -587,13 +639,9 @@ export function advancedIndex(a: MetalArray, list: readonly SliceSpec[], options
  * gather reads the fill value there (a constant costs no upload, and its value is not
  * part of the plan's hash).
  */
-function modedSpecs(op: string, a: MetalArray, specs: readonly (SliceSpec | string)[], mode: IndexMode): SliceSpec[] {
+function modedSpecs(op: string, a: MetalArray, specs: readonly (SliceSpec | string)[], mode: IndexMode): ParsedSpec[] {
   const node = a.liveNode(op);
-  const list: SliceSpec[] = [];
-  for (const s of specs) {
-    if (typeof s === 'string' && s !== '...') list.push(...parseSliceString(s));
-    else list.push(s as SliceSpec);
-  }
+  const list = parseSpecs(op, a, specs);
   // The axes each spec consumes: a boolean mask as many as it has dims, null and '...' none here.
   const consumes = list.map((s) => (s instanceof MetalArray && s.dtype === 'bool' ? s.ndim : s === null || s === '...' ? 0 : 1));
   const rest = node.shape.length - consumes.reduce((x, c) => x + c, 0);
@@ -616,7 +664,7 @@ function modedSpecs(op: string, a: MetalArray, specs: readonly (SliceSpec | stri
 /** `a` indexed by `specs` (as `slice`), with out-of-range indices following `options`. */
 function indexWithMode(a: MetalArray, specs: readonly (SliceSpec | string)[], options: GatherOptions): MetalArray {
   const list = modedSpecs('at', a, specs, modeOf('at', options, 'clip').mode);
-  return list.some((s) => s instanceof MetalArray || isTypedArray(s)) ? advancedIndex(a, list, options, 'at') : slice(a, ...list);
+  return list.some((s) => s instanceof MetalArray || isTypedArray(s)) ? advancedIndex(a, list, options, 'at') : basicSlice(a, list);
 }
 
 /**
@@ -648,7 +696,7 @@ function scatterInto(op: string, a: MetalArray, positions: Node, values: ArrayLi
 }
 
 /**
- * Functional updates at an index, JAX style: `a.at(1, [null, null, 2]).set(0)`. The index
+ * Functional updates at an index, JAX style: `a.at(1, ma.range(null, null, 2)).set(0)`. The index
  * takes the specs of `slice` (integers, ranges, `null`, `'...'`, index arrays and boolean
  * masks, combined as NumPy's advanced indexing); each method returns a new array.
  * Updates are applied in the selection's row-major order, so a position indexed twice
@@ -680,27 +728,33 @@ export class AtIndex {
 
   /** The selected elements (as `slice`), out-of-range indices following `options.mode` (default `'clip'`). */
   get(options?: GatherOptions): MetalArray {
+    checkArgCount('at().get', arguments.length, 1, 'at(...).get({ mode, fillValue })');
     modeOf('at().get', options, 'clip');
     return indexWithMode(this.array, this.specs, options ?? {});
   }
   /** The array with the selected elements replaced by `values` (broadcast). */
   set(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    checkArgCount('at().set', arguments.length, 2, 'at(...).set(values, { mode })');
     return this.apply('set', values, options);
   }
   /** The array with `values` added at the selected elements (repeats accumulate). */
   add(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    checkArgCount('at().add', arguments.length, 2, 'at(...).add(values, { mode })');
     return this.apply('add', values, options);
   }
   /** The array with the selected elements multiplied by `values`. */
   multiply(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    checkArgCount('at().multiply', arguments.length, 2, 'at(...).multiply(values, { mode })');
     return this.apply('multiply', values, options);
   }
   /** The array with the selected elements replaced by their minimum with `values`. */
   min(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    checkArgCount('at().min', arguments.length, 2, 'at(...).min(values, { mode })');
     return this.apply('minimum', values, options);
   }
   /** The array with the selected elements replaced by their maximum with `values`. */
   max(values: ArrayLike, options?: ScatterOptions): MetalArray {
+    checkArgCount('at().max', arguments.length, 2, 'at(...).max(values, { mode })');
     return this.apply('maximum', values, options);
   }
 }
@@ -722,6 +776,7 @@ export function at(a: MetalArray, ...specs: (SliceSpec | string)[]): AtIndex {
  * ```
  */
 export function putAlongAxis(a: MetalArray, indices: IndexLike, values: ArrayLike, axis: number | null = -1, options?: ScatterOptions): MetalArray {
+  checkArgCount('putAlongAxis', arguments.length, 5, 'putAlongAxis(a, indices, values, axis, { mode })');
   const op = 'putAlongAxis';
   arrayArg(op, a);
   const { mode } = modeOf(op, options, 'drop');

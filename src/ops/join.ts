@@ -2,6 +2,7 @@
  * concatenate, stack, split. A concatenation is a select inside the consumer's kernel
  * (each input read where its range holds), not a copy per input.
  */
+import { checkArgCount } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, ShapeError, formatValue } from '../errors.js';
 import { castNode, concatNode } from '../core/build.js';
@@ -12,6 +13,7 @@ import { type NodeRule, denseTangents } from '../transforms/rules.js';
 
 /** Joins arrays along an existing axis (default 0). */
 export function concatenate(arrays: readonly MetalArray[], axis = 0): MetalArray {
+  checkArgCount('concatenate', arguments.length, 2, 'concatenate(arrays, axis)');
   if (!Array.isArray(arrays) || arrays.length === 0) throw new ArgumentError('concatenate: needs a non-empty array of arrays');
   const nodes = operandNodes('concatenate', arrays);
   const r = nodes[0].shape.length;
@@ -33,6 +35,7 @@ export function concatenate(arrays: readonly MetalArray[], axis = 0): MetalArray
 
 /** Joins arrays of one shape along a new axis. */
 export function stack(arrays: readonly MetalArray[], axis = 0): MetalArray {
+  checkArgCount('stack', arguments.length, 2, 'stack(arrays, axis)');
   if (!Array.isArray(arrays) || arrays.length === 0) throw new ArgumentError('stack: needs a non-empty array of arrays');
   const first = nodeOf(arrays[0], 'stack');
   for (const a of arrays) {
@@ -53,6 +56,7 @@ export function stack(arrays: readonly MetalArray[], axis = 0): MetalArray {
  * axis) or at the given indices.
  */
 export function split(a: MetalArray, indicesOrSections: number | readonly number[], axis = 0): MetalArray[] {
+  checkArgCount('split', arguments.length, 3, 'split(a, indicesOrSections, axis)');
   const n = nodeOf(a, 'split');
   const ax = normalizeAxis('split', axis, n.shape.length);
   const len = n.shape[ax];

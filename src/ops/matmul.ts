@@ -4,6 +4,7 @@
  * operands are read through strides (transposes and broadcasts cost nothing) and
  * elementwise work on its result (scale, bias, activation) runs in the same kernel.
  */
+import { checkArgCount } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
 import { promoteTypes } from '../core/promotion.js';
 import { ArgumentError, DTypeError, ShapeError, formatValue } from '../errors.js';
@@ -16,6 +17,7 @@ import type { NodeRule } from '../transforms/rules.js';
 
 /** Matrix product of the last two axes, NumPy's matmul (the `@` operator). */
 export function matmul(a: ArrayLike, b: ArrayLike): MetalArray {
+  checkArgCount('matmul', arguments.length, 2, 'matmul(a, b)');
   const [na0, nb0] = operandNodes('matmul', [a, b]);
   if (na0.shape.length === 0 || nb0.shape.length === 0) throw new ShapeError('matmul: operands must have at least one dimension (use multiply for scalars)');
   if (na0.dtype === 'bool' && nb0.dtype === 'bool') throw new DTypeError('matmul: bool operands are not supported; cast them first');
@@ -42,6 +44,7 @@ export function matmul(a: ArrayLike, b: ArrayLike): MetalArray {
 
 /** NumPy's dot: matmul for 1-D and 2-D operands, a product for scalars, sum over the last axis of a and second-to-last of b otherwise. */
 export function dot(a: ArrayLike, b: ArrayLike): MetalArray {
+  checkArgCount('dot', arguments.length, 2, 'dot(a, b)');
   const [na, nb] = operandNodes('dot', [a, b]);
   if (na.shape.length === 0 || nb.shape.length === 0) return binary('multiply', a, b);
   if (nb.shape.length <= 2) return matmul(a, b);
@@ -51,6 +54,7 @@ export function dot(a: ArrayLike, b: ArrayLike): MetalArray {
 
 /** Inner product over the last axes (NumPy's inner). */
 export function inner(a: ArrayLike, b: ArrayLike): MetalArray {
+  checkArgCount('inner', arguments.length, 2, 'inner(a, b)');
   const [na, nb] = operandNodes('inner', [a, b]);
   if (na.shape.length === 0 || nb.shape.length === 0) return binary('multiply', a, b);
   return tensordot(a, b, [[na.shape.length - 1], [nb.shape.length - 1]]);
@@ -58,6 +62,7 @@ export function inner(a: ArrayLike, b: ArrayLike): MetalArray {
 
 /** Outer product of the flattened operands. */
 export function outer(a: ArrayLike, b: ArrayLike): MetalArray {
+  checkArgCount('outer', arguments.length, 2, 'outer(a, b)');
   const [na, nb] = operandNodes('outer', [a, b]);
   const A = reshape(MetalArray.fromNode(na), [-1, 1]);
   const B = reshape(MetalArray.fromNode(nb), [1, -1]);
@@ -69,6 +74,7 @@ export function outer(a: ArrayLike, b: ArrayLike): MetalArray {
  * last n of a with the first n of b) or a pair of axis lists.
  */
 export function tensordot(a: ArrayLike, b: ArrayLike, axes: number | readonly [readonly number[] | number, readonly number[] | number] = 2): MetalArray {
+  checkArgCount('tensordot', arguments.length, 3, 'tensordot(a, b, axes)');
   const [na, nb] = operandNodes('tensordot', [a, b]);
   const ra = na.shape.length;
   const rb = nb.shape.length;

@@ -8,7 +8,9 @@
 import { MetalArray } from '../array/array.js';
 import type { DType } from '../core/dtype.js';
 import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from '../core/vocabulary.js';
+import { checkArgCount } from '../core/arguments.js';
 import { astype, binary, clip, unary } from './elementwise.js';
+import { round } from './elementwise-ops.js';
 import * as indexing from './indexing.js';
 import { split } from './join.js';
 import * as matmulOps from './matmul.js';
@@ -31,7 +33,7 @@ declare module '../array/array.js' {
  * The elementwise methods, one per op of the vocabulary: `a.tanh()` is `ma.tanh(a)`,
  * `a.add(b)` is `ma.add(a, b)` (see each function's documentation).
  */
-type ElementwiseMethods = { readonly [K in UnaryOp]: () => MetalArray } & { readonly [K in BinaryOp]: (other: ArrayLike) => MetalArray };
+type ElementwiseMethods = { readonly [K in Exclude<UnaryOp, 'round'>]: () => MetalArray } & { readonly [K in BinaryOp]: (other: ArrayLike) => MetalArray };
 
 /** The methods, written as a class so each keeps its signature and TSDoc in one place. */
 class OpMethods {
@@ -52,6 +54,18 @@ class OpMethods {
     for (let i = 0; i < rows; i++) yield indexing.slice(this, i);
   }
 
+  /**
+   * Rounds to `decimals` decimal places (default 0), half to even; see ma.round.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([1.25, 2.5]).round(1).toString()); // array([1.2, 2.5])
+   * ```
+   */
+  round(this: MetalArray, decimals = 0): MetalArray {
+    checkArgCount('round', arguments.length, 1, 'a.round(decimals)');
+    return round(this, decimals);
+  }
   /** Converts to another dtype. */
   astype(this: MetalArray, dtype: DType): MetalArray {
     return astype(this, dtype);
@@ -171,7 +185,7 @@ class OpMethods {
   cumsum(this: MetalArray, axis?: number | null, reverse = false, inclusive = true): MetalArray {
     return scanOps.cumsum(this, axis, reverse, inclusive);
   }
-  /** A functional update at an index: `a.at(0, [1, null]).set(5)` returns a new array; see ma.at. */
+  /** A functional update at an index: `a.at(0, ma.range(1, null)).set(5)` returns a new array; see ma.at. */
   at(this: MetalArray, ...specs: (SliceSpec | string)[]): indexing.AtIndex {
     return indexing.at(this, ...specs);
   }
@@ -226,11 +240,14 @@ function installOpMethods(): void {
     Object.defineProperty(target, key, Object.getOwnPropertyDescriptor(source, key) as PropertyDescriptor);
   }
   // The elementwise ops, from the vocabulary: adding an op adds its method.
+  // (`arguments.length` checks that no argument is dropped, without allocating.)
   for (const name of UNARY_OPS) {
+    if (name === 'round') continue; // a method of its own: it takes decimals
     Object.defineProperty(target, name, {
       configurable: true,
       writable: true,
       value(this: MetalArray): MetalArray {
+        if (arguments.length > 0) checkArgCount(name, arguments.length, 0, `a.${name}()`);
         return unary(name, this);
       },
     });
@@ -240,6 +257,7 @@ function installOpMethods(): void {
       configurable: true,
       writable: true,
       value(this: MetalArray, other: ArrayLike): MetalArray {
+        if (arguments.length > 1) checkArgCount(name, arguments.length, 1, `a.${name}(other)`);
         return binary(name, this, other);
       },
     });

@@ -4,20 +4,91 @@
  */
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, ShapeError, formatValue } from '../errors.js';
+import { checkArgCount } from '../core/arguments.js';
 import { reshapeNode, viewNode } from '../core/build.js';
 import { checkShape } from '../core/shape.js';
 import { axisList, broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
 
-/** An integer typed array used as an index array in `slice` (a plain JS list is a `[start, stop, step]` range). */
+/** An integer typed array used as an index array in `slice` and `at`. */
 export type IndexTypedArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
 /**
- * One index of `slice`: an integer (drops the axis), a `[start, stop, step]` range, `null`
- * (a new axis), `'...'`, or an index array (a MetalArray or an integer typed array):
- * integers gather along the axis, a boolean mask selects along as many axes as it has.
- * Several arrays combine as in NumPy's advanced indexing (see `advancedIndex`).
+ * A range of one axis, NumPy's `start:stop:step` (`null` for a default), as `ma.range`
+ * makes it: the object form of the string `'1:5:2'`.
  */
-export type SliceSpec = number | readonly [number | null, (number | null)?, (number | null)?] | null | '...' | MetalArray | IndexTypedArray;
+export class SliceRange {
+  /** @internal Use `ma.range(start, stop, step)`. */
+  constructor(
+    /** First index (null: the start of the axis, or its end for a negative step). */
+    readonly start: number | null,
+    /** Index to stop before (null: run to the end of the axis, or its start for a negative step). */
+    readonly stop: number | null,
+    /** Distance between indices (null: 1); negative walks backwards. */
+    readonly step: number | null,
+  ) {}
+
+  /**
+   * NumPy's text of the range.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.range(1, 5, 2).toString()); // 1:5:2
+   * ```
+   */
+  toString(): string {
+    const f = (v: number | null): string => (v === null ? '' : String(v));
+    return `${f(this.start)}:${f(this.stop)}${this.step === null ? '' : `:${this.step}`}`;
+  }
+}
+
+function rangeBound(name: string, v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new ArgumentError(`range: ${name} must be an integer or null, got ${formatValue(v)}`);
+  return v;
+}
+
+/**
+ * A range for `slice` and `at`, as Python's `slice(...)`: `range(stop)`,
+ * `range(start, stop)` or `range(start, stop, step)`, `null` for a default. The same as
+ * the string form: `ma.range(1, 5, 2)` is `'1:5:2'`, `ma.range(null, null, -1)` is `'::-1'`.
+ * A plain JS list in `slice` is an index array (a gather), never a range.
+ *
+ * @example
+ * ```ts
+ * const a = ma.arange(10);
+ * console.log(a.slice(ma.range(1, 5, 2)).tolist());        // [ 1, 3 ]
+ * console.log(a.slice(ma.range(null, null, -3)).tolist()); // [ 9, 6, 3, 0 ]
+ * ```
+ */
+export function range(...args: (number | null)[]): SliceRange {
+  checkArgCount('range', args.length, 3, 'range(stop), range(start, stop) or range(start, stop, step)');
+  if (args.length === 0) throw new ArgumentError("range: needs a stop, (start, stop) or (start, stop, step); for the whole axis use '...' or ma.range(null)");
+  if (args.length === 1) return new SliceRange(null, rangeBound('stop', args[0]), null);
+  const step = rangeBound('step', args[2]);
+  if (step === 0) throw new ArgumentError('range: step cannot be zero');
+  return new SliceRange(rangeBound('start', args[0]), rangeBound('stop', args[1]), step);
+}
+
+/**
+ * A nested JS list used as an index: integers gather (an int32 index array), booleans
+ * are a mask, as NumPy's `a[[1, 3, 5]]`.
+ */
+export type IndexList = readonly (number | boolean | bigint | IndexList)[];
+
+/**
+ * One index of `slice` and `at`: an integer (drops the axis), a range (`ma.range(1, 5, 2)`,
+ * or the string form `'1:5:2'`), `null` (a new axis), `'...'`, or an index array (a
+ * MetalArray, an integer typed array, or a plain JS list): integers gather along the
+ * axis, a boolean mask selects along as many axes as it has. Several arrays combine as
+ * in NumPy's advanced indexing (see `advancedIndex`).
+ */
+export type SliceSpec = number | SliceRange | null | '...' | MetalArray | IndexTypedArray | IndexList;
+
+/** @internal A range as the basic slicer takes it: `[start, stop, step]`, nulls for defaults. */
+export type RangeTriple = readonly [number | null, (number | null)?, (number | null)?];
+
+/** @internal One index once parsed: lists are arrays, ranges are triples (see `slice`). */
+export type ParsedSpec = number | RangeTriple | null | '...' | MetalArray | IndexTypedArray;
 
 function identityMap(rank: number): { inDim: number[]; step: number[]; start: number[] } {
   return { inDim: [...Array(rank).keys()], step: new Array<number>(rank).fill(1), start: new Array<number>(rank).fill(0) };
@@ -25,6 +96,7 @@ function identityMap(rank: number): { inDim: number[]; step: number[]; start: nu
 
 /** Reshapes to `shape` (one entry may be -1). Adding or dropping 1-sized dims is a view; otherwise a reshape node, still without a copy. */
 export function reshape(a: MetalArray, shape: readonly number[]): MetalArray {
+  checkArgCount('reshape', arguments.length, 2, 'reshape(a, shape)');
   const n = nodeOf(a, 'reshape');
   if (!Array.isArray(shape)) throw new ArgumentError(`reshape: shape must be an array of integers, got ${formatValue(shape)}`);
   const target = checkShape('reshape', shape, true).slice();
@@ -50,6 +122,7 @@ export function reshape(a: MetalArray, shape: readonly number[]): MetalArray {
 
 /** Permutes axes (reverses them when `axes` is omitted). */
 export function transpose(a: MetalArray, axes?: readonly number[]): MetalArray {
+  checkArgCount('transpose', arguments.length, 2, 'transpose(a, axes)');
   const n = nodeOf(a, 'transpose');
   const r = n.shape.length;
   const perm = axes === undefined || axes === null ? [...Array(r).keys()].reverse() : axisList('transpose', axes).map((x) => normalizeAxis('transpose', x, r));
@@ -65,6 +138,7 @@ export function transpose(a: MetalArray, axes?: readonly number[]): MetalArray {
 
 /** Swaps two axes. */
 export function swapaxes(a: MetalArray, axis1: number, axis2: number): MetalArray {
+  checkArgCount('swapaxes', arguments.length, 3, 'swapaxes(a, axis1, axis2)');
   const r = nodeOf(a, 'swapaxes').shape.length;
   const i = normalizeAxis('swapaxes', axis1, r);
   const j = normalizeAxis('swapaxes', axis2, r);
@@ -76,6 +150,7 @@ export function swapaxes(a: MetalArray, axis1: number, axis2: number): MetalArra
 
 /** Moves an axis to a new position. */
 export function moveaxis(a: MetalArray, source: number, destination: number): MetalArray {
+  checkArgCount('moveaxis', arguments.length, 3, 'moveaxis(a, source, destination)');
   const r = nodeOf(a, 'moveaxis').shape.length;
   const s = normalizeAxis('moveaxis', source, r);
   const d = normalizeAxis('moveaxis', destination, r);
@@ -86,6 +161,7 @@ export function moveaxis(a: MetalArray, source: number, destination: number): Me
 
 /** Broadcasts to `shape` (NumPy rules). */
 export function broadcastTo(a: MetalArray, shape: readonly number[]): MetalArray {
+  checkArgCount('broadcastTo', arguments.length, 2, 'broadcastTo(a, shape)');
   const n = nodeOf(a, 'broadcastTo');
   if (!Array.isArray(shape)) throw new ArgumentError(`broadcastTo: shape must be an array of integers, got ${formatValue(shape)}`);
   const target = checkShape('broadcastTo', shape);
@@ -98,6 +174,7 @@ export function broadcastTo(a: MetalArray, shape: readonly number[]): MetalArray
 
 /** Inserts 1-sized axes at the given positions (of the result). */
 export function expandDims(a: MetalArray, axis: number | readonly number[]): MetalArray {
+  checkArgCount('expandDims', arguments.length, 2, 'expandDims(a, axis)');
   const n = nodeOf(a, 'expandDims');
   const axes = axisList('expandDims', axis);
   const r = n.shape.length + axes.length;
@@ -120,6 +197,7 @@ export function expandDims(a: MetalArray, axis: number | readonly number[]): Met
 
 /** Removes 1-sized axes (all of them, or the given ones, which must be 1-sized). */
 export function squeeze(a: MetalArray, axis?: number | readonly number[]): MetalArray {
+  checkArgCount('squeeze', arguments.length, 2, 'squeeze(a, axis)');
   const n = nodeOf(a, 'squeeze');
   const r = n.shape.length;
   let drop: number[];
@@ -140,11 +218,13 @@ export function squeeze(a: MetalArray, axis?: number | readonly number[]): Metal
 
 /** The array as one dimension. */
 export function flatten(a: MetalArray): MetalArray {
+  checkArgCount('flatten', arguments.length, 1, 'flatten(a)');
   return reshape(a, [-1]);
 }
 
 /** Reverses the order of elements along the given axes (all when omitted). */
 export function flip(a: MetalArray, axis?: number | readonly number[]): MetalArray {
+  checkArgCount('flip', arguments.length, 2, 'flip(a, axis)');
   const n = nodeOf(a, 'flip');
   const r = n.shape.length;
   const axes = axis === undefined || axis === null ? [...Array(r).keys()] : axisList('flip', axis).map((x) => normalizeAxis('flip', x, r));
@@ -156,10 +236,11 @@ export function flip(a: MetalArray, axis?: number | readonly number[]): MetalArr
   return MetalArray.fromNode(viewNode(n, map, n.shape));
 }
 
-export function parseSliceString(text: string): SliceSpec[] {
+/** @internal The specs of a NumPy-style index string such as `'1:, ::-1, None, ...'`. */
+export function parseSliceString(text: string): ParsedSpec[] {
   if (text.trim() === '') return []; // like a[()]: every axis, whole
   const parts = text.split(',').map((p) => p.trim());
-  return parts.map((p): SliceSpec => {
+  return parts.map((p): ParsedSpec => {
     if (p === '...' || p === 'Ellipsis') return '...';
     if (p === 'None' || p === 'newaxis') return null;
     if (!p.includes(':')) {
@@ -206,16 +287,16 @@ function sliceRange(spec: readonly (number | null | undefined)[], n: number): { 
  * The public `slice` (src/ops/indexing.ts) parses strings and sends index arrays to
  * advanced indexing; it calls this for the rest.
  */
-export function basicSlice(a: MetalArray, specs: readonly SliceSpec[]): MetalArray {
+export function basicSlice(a: MetalArray, specs: readonly ParsedSpec[]): MetalArray {
   const n = nodeOf(a, 'slice');
-  let list: SliceSpec[] = [...specs];
+  let list: ParsedSpec[] = [...specs];
   const r = n.shape.length;
   const consuming = list.filter((s) => s !== null && s !== '...').length;
   const ellipses = list.filter((s) => s === '...').length;
   if (ellipses > 1) throw new ShapeError("slice: only one '...' is allowed");
   if (consuming > r) throw new ShapeError(`slice: too many indices (${consuming}) for an array of rank ${r}`);
   if (ellipses === 0) list = [...list, '...'];
-  const expanded: SliceSpec[] = [];
+  const expanded: ParsedSpec[] = [];
   for (const s of list) {
     if (s === '...') for (let k = 0; k < r - consuming; k++) expanded.push([null, null, null]);
     else expanded.push(s);
@@ -244,7 +325,7 @@ export function basicSlice(a: MetalArray, specs: readonly SliceSpec[]): MetalArr
       shape.push(rg.len);
       j++;
     } else {
-      throw new ArgumentError(`slice: bad spec ${formatValue(s)}; use an integer, [start, stop, step], null, '...' or a string`);
+      throw new ArgumentError(`slice: bad spec ${formatValue(s)}; use an integer, ma.range(start, stop, step), null, '...', an index array or a string`);
     }
   }
   return MetalArray.fromNode(viewNode(n, { inDim, step, start }, shape));

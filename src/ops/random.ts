@@ -17,6 +17,7 @@
 import { MetalArray } from '../array/array.js';
 import { fromStorageArray } from '../array/creation.js';
 import { ArgumentError, DTypeError, ShapeError, formatValue } from '../errors.js';
+import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { type DType, DTYPES, checkDType } from '../core/dtype.js';
 import { constNode, iotaNode } from '../core/build.js';
 import { argmax } from './reduce.js';
@@ -99,6 +100,7 @@ function threefry(k0: MetalArray, k1: MetalArray, x0: MetalArray, x1: MetalArray
  * draw is this function of the key and each element's index.
  */
 export function threefry2x32(key: MetalArray, x0: ArrayLike, x1: ArrayLike): [MetalArray, MetalArray] {
+  checkArgCount('random.threefry2x32', arguments.length, 3, 'threefry2x32(key, x0, x1)');
   const [k0, k1] = keyWords('threefry2x32', key);
   const word = (x: ArrayLike): MetalArray =>
     x instanceof MetalArray ? x : MetalArray.fromNode(constNode(x, [], 'uint32', k0.liveNode('random.threefry2x32').backend));
@@ -127,6 +129,7 @@ function bitPairs(op: string, key: MetalArray, shape: readonly number[]): [Metal
  * evaluated uint32 array of shape [2], high word first (JAX's `PRNGKey(seed)`).
  */
 export function key(seed: number | bigint): MetalArray {
+  checkArgCount('random.key', arguments.length, 1, 'key(seed)');
   let s: bigint;
   if (typeof seed === 'bigint') s = seed;
   else if (typeof seed === 'number' && Number.isSafeInteger(seed)) s = BigInt(seed);
@@ -153,6 +156,7 @@ export function key(seed: number | bigint): MetalArray {
  * ```
  */
 export function split(key: MetalArray, n = 2): MetalArray {
+  checkArgCount('random.split', arguments.length, 2, 'split(key, n)');
   if (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 31) {
     throw new ArgumentError(`random.split: n must be an integer in [0, 2^31], got ${formatValue(n)}`);
   }
@@ -174,6 +178,7 @@ export function split(key: MetalArray, n = 2): MetalArray {
  * ```
  */
 export function foldIn(key: MetalArray, data: number | bigint): MetalArray {
+  checkArgCount('random.foldIn', arguments.length, 2, 'foldIn(key, data)');
   let d: number;
   if (typeof data === 'bigint') d = Number(BigInt.asUintN(32, data));
   else if (typeof data === 'number' && Number.isSafeInteger(data)) d = Number(BigInt.asUintN(32, BigInt(data)));
@@ -184,6 +189,7 @@ export function foldIn(key: MetalArray, data: number | bigint): MetalArray {
 
 /** Uniformly distributed uint32 bits of the given shape. */
 export function bits(key: MetalArray, shape: Shape = []): MetalArray {
+  checkArgCount('random.bits', arguments.length, 2, 'bits(key, shape)');
   return bitPairs('bits', key, shapeOf('bits', shape))[0];
 }
 
@@ -210,23 +216,90 @@ function openUniform(op: string, key: MetalArray, shape: readonly number[]): Met
   return binary('multiply', odd, 2 ** -24);
 }
 
-/**
- * Uniform numbers in [minval, maxval) (default [0, 1)) of a float dtype. The unit draw
- * has as many random bits as the dtype's significand (53 for float64).
- */
-export function uniform(key: MetalArray, shape: Shape = [], dtype: DType = 'float32', minval: ArrayLike = 0, maxval: ArrayLike = 1): MetalArray {
-  const dims = shapeOf('uniform', shape);
-  const u = unitUniform('uniform', key, dims, floatDType('uniform', dtype));
-  if (minval === 0 && maxval === 1) return u;
-  return astype(binary('add', binary('multiply', u, binary('subtract', maxval, minval)), minval), dtype);
+/** A plain options object (not an array, a MetalArray or a typed array). */
+function isOptions(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof MetalArray) && !ArrayBuffer.isView(v);
+}
+
+/** The dtype argument of a draw: a dtype name, or an options object's `dtype` (a default otherwise). */
+function dtypeOr(dtype: unknown, fallback: DType): DType {
+  return dtype === undefined ? fallback : (dtype as DType);
+}
+
+/** Options of `uniform`. */
+export interface UniformOptions {
+  /** A float dtype (default float32). */
+  readonly dtype?: DType;
+  /** The lower bound, included (default 0); an array broadcasts against the shape. */
+  readonly low?: ArrayLike;
+  /** The upper bound, excluded (default 1); an array broadcasts against the shape. */
+  readonly high?: ArrayLike;
 }
 
 /**
- * Standard normal numbers by the Box–Muller transform of the two words of each counter:
- * √(−2 ln u₁) · cos(2π u₂) with u₁ in (0, 1] and u₂ in [0, 1), both exact 24-bit
- * fractions; computed in float32 (float64 for a float64 draw) with vectorized math.
+ * Uniform numbers in [low, high) (default [0, 1)) of a float dtype. The unit draw has
+ * as many random bits as the dtype's significand (53 for float64). Takes an options
+ * object `{ dtype, low, high }`, or JAX's positional `(key, shape, dtype, minval, maxval)`.
+ *
+ * @example
+ * ```ts
+ * const key = ma.random.key(0);
+ * const u = ma.random.uniform(key, [2, 3], { low: -1, high: 1 }); // float32 in [-1, 1)
+ * const same = ma.random.uniform(key, [2, 3], 'float32', -1, 1);  // the positional form
+ * console.log(u.shape, ma.all(ma.equal(u, same)).item()); // [ 2, 3 ] true
+ * ```
  */
-export function normal(key: MetalArray, shape: Shape = [], dtype: DType = 'float32'): MetalArray {
+export function uniform(key: MetalArray, shape: Shape = [], options?: UniformOptions | DType, minval?: ArrayLike, maxval?: ArrayLike): MetalArray {
+  const op = 'random.uniform';
+  let dtype: DType;
+  let low: ArrayLike = 0;
+  let high: ArrayLike = 1;
+  if (isOptions(options)) {
+    checkArgCount(op, arguments.length, 3, 'uniform(key, shape, { dtype, low, high })');
+    const o = checkOptions(op, options as UniformOptions, ['dtype', 'low', 'high']);
+    dtype = dtypeOr(o.dtype, 'float32');
+    low = o.low ?? 0;
+    high = o.high ?? 1;
+  } else {
+    checkArgCount(op, arguments.length, 5, 'uniform(key, shape, { dtype, low, high }) or uniform(key, shape, dtype, minval, maxval)');
+    dtype = dtypeOr(options, 'float32');
+    low = minval ?? 0;
+    high = maxval ?? 1;
+  }
+  const dims = shapeOf('uniform', shape);
+  const u = unitUniform('uniform', key, dims, floatDType('uniform', dtype));
+  if (low === 0 && high === 1) return u;
+  return astype(binary('add', binary('multiply', u, binary('subtract', high, low)), low), dtype);
+}
+
+/** Options of `normal`. */
+export interface NormalOptions {
+  /** A float dtype (default float32). */
+  readonly dtype?: DType;
+  /** The mean (default 0); an array broadcasts against the shape. */
+  readonly loc?: ArrayLike;
+  /** The standard deviation (default 1); an array broadcasts against the shape. */
+  readonly scale?: ArrayLike;
+}
+
+/**
+ * Normal numbers, `loc + scale · z` for standard normal z (default loc 0, scale 1), by
+ * the Box–Muller transform of the two words of each counter: √(−2 ln u₁) · cos(2π u₂)
+ * with u₁ in (0, 1] and u₂ in [0, 1), both exact 24-bit fractions; computed in float32
+ * (float64 for a float64 draw) with vectorized math. Takes `{ dtype, loc, scale }` or a
+ * dtype.
+ *
+ * @example
+ * ```ts
+ * const z = ma.random.normal(ma.random.key(1), [1000], { loc: 5, scale: 2 });
+ * console.log(Math.abs(ma.mean(z).item() as number - 5) < 0.5); // true
+ * ```
+ */
+export function normal(key: MetalArray, shape: Shape = [], options?: NormalOptions | DType): MetalArray {
+  const op = 'random.normal';
+  checkArgCount(op, arguments.length, 3, 'normal(key, shape, { dtype, loc, scale })');
+  const o = isOptions(options) ? checkOptions(op, options as NormalOptions, ['dtype', 'loc', 'scale']) : { dtype: options as DType | undefined };
+  const dtype = dtypeOr(o.dtype, 'float32');
   const dims = shapeOf('normal', shape);
   const compute = floatDType('normal', dtype) === 'float64' ? 'float64' : 'float32';
   const [y0, y1] = bitPairs('normal', key, dims);
@@ -236,55 +309,183 @@ export function normal(key: MetalArray, shape: Shape = [], dtype: DType = 'float
   };
   const radius = unary('sqrt', binary('multiply', unary('log', fraction(y0, true)), -2));
   const angle = binary('multiply', fraction(y1, false), 2 * Math.PI);
-  return astype(binary('multiply', radius, unary('cos', angle)), dtype);
+  let z = binary('multiply', radius, unary('cos', angle));
+  const loc = 'loc' in o ? o.loc : undefined;
+  const scale = 'scale' in o ? o.scale : undefined;
+  if (scale !== undefined && scale !== 1) z = binary('multiply', z, scale);
+  if (loc !== undefined && loc !== 0) z = binary('add', z, loc);
+  return astype(z, dtype);
+}
+
+/** Options of `truncatedNormal`. */
+export interface TruncatedNormalOptions {
+  /** The lower bound, in standard deviations (required). */
+  readonly lower: ArrayLike;
+  /** The upper bound, in standard deviations (required). */
+  readonly upper: ArrayLike;
+  /** A float dtype (default float32). */
+  readonly dtype?: DType;
 }
 
 /**
- * Normal numbers truncated to [lower, upper] (inverse-CDF sampling between the bounds'
- * probabilities, clipped against rounding).
+ * Standard normal numbers truncated to [lower, upper] (inverse-CDF sampling between the
+ * bounds' probabilities, clipped against rounding). Takes `(key, shape, { lower, upper,
+ * dtype })` or JAX's positional `(key, lower, upper, shape, dtype)`.
+ *
+ * @example
+ * ```ts
+ * const t = ma.random.truncatedNormal(ma.random.key(2), [100], { lower: -1, upper: 1 });
+ * console.log(ma.max(ma.abs(t)).item() <= 1); // true
+ * ```
  */
-export function truncatedNormal(key: MetalArray, lower: ArrayLike, upper: ArrayLike, shape: Shape = [], dtype: DType = 'float32'): MetalArray {
-  const dims = shapeOf('truncatedNormal', shape);
-  floatDType('truncatedNormal', dtype);
+export function truncatedNormal(
+  key: MetalArray,
+  shapeOrLower: Shape | ArrayLike,
+  options: TruncatedNormalOptions | ArrayLike,
+  shape?: Shape,
+  dtype?: DType,
+): MetalArray {
+  const op = 'random.truncatedNormal';
+  let lower: ArrayLike;
+  let upper: ArrayLike;
+  let dims: number[];
+  let d: DType;
+  if (isOptions(options)) {
+    checkArgCount(op, arguments.length, 3, 'truncatedNormal(key, shape, { lower, upper, dtype })');
+    const o = checkOptions(op, options as unknown as TruncatedNormalOptions, ['lower', 'upper', 'dtype']);
+    if (o.lower === undefined || o.upper === undefined)
+      throw new ArgumentError(`${op}: the options need lower and upper, got { ${Object.keys(options).join(', ')} }`);
+    lower = o.lower;
+    upper = o.upper;
+    dims = shapeOf('truncatedNormal', shapeOrLower as Shape);
+    d = dtypeOr(o.dtype, 'float32');
+  } else {
+    checkArgCount(op, arguments.length, 5, 'truncatedNormal(key, shape, { lower, upper, dtype }) or truncatedNormal(key, lower, upper, shape, dtype)');
+    lower = shapeOrLower as ArrayLike;
+    upper = options as ArrayLike;
+    dims = shapeOf('truncatedNormal', shape ?? []);
+    d = dtypeOr(dtype, 'float32');
+  }
+  floatDType('truncatedNormal', d);
   const a = unary('erf', binary('multiply', lower, Math.SQRT1_2));
   const b = unary('erf', binary('multiply', upper, Math.SQRT1_2));
   const u01 = openUniform('truncatedNormal', key, dims);
   const u = binary('add', a, binary('multiply', u01, binary('subtract', b, a)));
-  return astype(clip(binary('multiply', unary('erfinv', u), Math.SQRT2), lower, upper), dtype);
+  return astype(clip(binary('multiply', unary('erfinv', u), Math.SQRT2), lower, upper), d);
+}
+
+/** Options of `randint`. */
+export interface RandintOptions {
+  /** The lowest value, included (required). */
+  readonly low: number;
+  /** The bound, excluded (required). */
+  readonly high: number;
+  /** An integer dtype (default int32). */
+  readonly dtype?: DType;
 }
 
 /**
- * Integers uniform in [minval, maxval) (int32 by default), by the multiply-shift map of
- * 32 random bits onto the range (bias below range / 2^32).
+ * Integers uniform in [low, high) (int32 by default), by the multiply-shift map of 32
+ * random bits onto the range (bias below range / 2^32). Takes `{ low, high, dtype }` or
+ * JAX's positional `(key, shape, minval, maxval, dtype)`.
+ *
+ * @example
+ * ```ts
+ * const dice = ma.random.randint(ma.random.key(3), [10], { low: 1, high: 7 });
+ * console.log(dice.dtype, ma.min(dice).item() >= 1, ma.max(dice).item() <= 6); // int32 true true
+ * ```
  */
-export function randint(key: MetalArray, shape: Shape, minval: number, maxval: number, dtype: DType = 'int32'): MetalArray {
-  const dims = shapeOf('randint', shape);
-  checkDType(dtype, 'random.randint');
-  if (DTYPES[dtype].kind !== 'int' && DTYPES[dtype].kind !== 'uint') throw new DTypeError(`random.randint: dtype must be an integer dtype, got ${dtype}`);
-  if (!Number.isSafeInteger(minval) || !Number.isSafeInteger(maxval) || maxval <= minval || maxval - minval > 2 ** 32) {
-    throw new ArgumentError(`random.randint: needs integers minval < maxval with maxval - minval <= 2^32, got [${minval}, ${maxval})`);
+export function randint(key: MetalArray, shape: Shape, options: RandintOptions | number, maxval?: number, dtype?: DType): MetalArray {
+  const op = 'random.randint';
+  let minval: number;
+  let d: DType;
+  if (isOptions(options)) {
+    checkArgCount(op, arguments.length, 3, 'randint(key, shape, { low, high, dtype })');
+    const o = checkOptions(op, options as unknown as RandintOptions, ['low', 'high', 'dtype']);
+    minval = o.low as number;
+    maxval = o.high;
+    d = dtypeOr(o.dtype, 'int32');
+  } else {
+    checkArgCount(op, arguments.length, 5, 'randint(key, shape, { low, high, dtype }) or randint(key, shape, minval, maxval, dtype)');
+    minval = options as number;
+    d = dtypeOr(dtype, 'int32');
   }
+  const dims = shapeOf('randint', shape);
+  checkDType(d, op);
+  if (DTYPES[d].kind !== 'int' && DTYPES[d].kind !== 'uint') throw new DTypeError(`${op}: dtype must be an integer dtype, got ${d}`);
+  if (!Number.isSafeInteger(minval) || !Number.isSafeInteger(maxval) || (maxval as number) <= minval || (maxval as number) - minval > 2 ** 32) {
+    throw new ArgumentError(`${op}: needs integers low < high with high - low <= 2^32, got [${formatValue(minval)}, ${formatValue(maxval)})`);
+  }
+  const high = maxval as number;
   const [y0] = bitPairs('randint', key, dims);
-  const offset = binary('rightShift', binary('multiply', astype(y0, 'uint64'), maxval - minval), 32);
-  return astype(binary('add', astype(offset, 'int64'), minval), dtype);
+  const offset = binary('rightShift', binary('multiply', astype(y0, 'uint64'), high - minval), 32);
+  return astype(binary('add', astype(offset, 'int64'), minval), d);
 }
 
-/** True with probability `p` (default 0.5; an array of probabilities broadcasts against `shape`). */
-export function bernoulli(key: MetalArray, p: ArrayLike = 0.5, shape?: Shape): MetalArray {
-  const dims = shape === undefined ? (p instanceof MetalArray ? [...p.shape] : []) : shapeOf('bernoulli', shape);
+/** Options of `bernoulli`. */
+export interface BernoulliOptions {
+  /** The probability of true (default 0.5); an array broadcasts against the shape. */
+  readonly p?: ArrayLike;
+}
+
+/**
+ * True with probability `p` (default 0.5; an array of probabilities broadcasts against
+ * `shape`). Takes `(key, shape, { p })` or JAX's positional `(key, p, shape)`.
+ *
+ * @example
+ * ```ts
+ * const coin = ma.random.bernoulli(ma.random.key(4), [8], { p: 0.25 });
+ * console.log(coin.dtype, coin.shape); // bool [ 8 ]
+ * ```
+ */
+export function bernoulli(key: MetalArray, pOrShape: ArrayLike | Shape = 0.5, shapeOrOptions?: Shape | BernoulliOptions): MetalArray {
+  const op = 'random.bernoulli';
+  checkArgCount(op, arguments.length, 3, 'bernoulli(key, shape, { p }) or bernoulli(key, p, shape)');
+  let p: ArrayLike;
+  let dims: number[];
+  if (isOptions(shapeOrOptions)) {
+    const o = checkOptions(op, shapeOrOptions as BernoulliOptions, ['p']);
+    p = o.p ?? 0.5;
+    dims = shapeOf('bernoulli', pOrShape as Shape);
+  } else {
+    p = pOrShape as ArrayLike;
+    dims = shapeOrOptions === undefined ? (p instanceof MetalArray ? [...p.shape] : []) : shapeOf('bernoulli', shapeOrOptions as Shape);
+  }
   return binary('less', unitUniform('bernoulli', key, dims, 'float32'), p);
+}
+
+/** Options of `categorical` and `permutation`. */
+export interface AxisOptions {
+  /** The axis (categorical: the last by default; permutation: 0). */
+  readonly axis?: number;
+}
+
+/** An axis given as a number or as `{ axis }`. */
+function axisOf(op: string, axis: number | AxisOptions | undefined, fallback: number): number {
+  if (isOptions(axis)) return checkOptions(op, axis as AxisOptions, ['axis']).axis ?? fallback;
+  return (axis as number | undefined) ?? fallback;
 }
 
 /**
  * Draws category indices from unnormalized log-probabilities along `axis` (the
- * Gumbel-max trick: argmax of logits plus Gumbel noise). int32.
+ * Gumbel-max trick: argmax of logits plus Gumbel noise). int32. The axis is the last by
+ * default, given as a number or `{ axis }`.
+ *
+ * @example
+ * ```ts
+ * const logits = ma.log(ma.array([[0.1, 0.9], [0.8, 0.2]]));
+ * console.log(ma.random.categorical(ma.random.key(5), logits, { axis: -1 }).shape); // [ 2 ]
+ * ```
  */
-export function categorical(key: MetalArray, logits: MetalArray, axis = -1): MetalArray {
-  if (!(logits instanceof MetalArray)) throw new ArgumentError('random.categorical: logits must be a MetalArray');
+export function categorical(key: MetalArray, logits: MetalArray, axis?: number | AxisOptions): MetalArray {
+  const op = 'random.categorical';
+  checkArgCount(op, arguments.length, 3, 'categorical(key, logits, { axis })');
+  if (!(logits instanceof MetalArray)) throw new ArgumentError(`${op}: logits must be a MetalArray, got ${formatValue(logits)}`);
+  const ax = axisOf(op, axis, -1);
   const u = openUniform('categorical', key, logits.shape);
   const gumbel = unary('negative', unary('log', unary('negative', unary('log', u))));
   const noisy = binary('add', astype(logits, DTYPES[logits.dtype].kind === 'float' ? logits.dtype : 'float32'), gumbel);
-  return argmax(noisy, axis);
+  return argmax(noisy, ax);
 }
 
 /**
@@ -292,8 +493,10 @@ export function categorical(key: MetalArray, logits: MetalArray, axis = -1): Met
  * `axis`, 0 by default). The order is the argsort of 32 random bits per position (a
  * stable sort, so the rare equal keys keep their order: still a permutation).
  */
-export function permutation(key: MetalArray, x: number | MetalArray, axis = 0): MetalArray {
+export function permutation(key: MetalArray, x: number | MetalArray, options?: number | AxisOptions): MetalArray {
+  checkArgCount('random.permutation', arguments.length, 3, 'permutation(key, x, { axis })');
   checkKey('permutation', key);
+  const axis = axisOf('random.permutation', options, 0);
   if (typeof x === 'number') {
     if (!Number.isSafeInteger(x) || x < 0) throw new ArgumentError(`random.permutation: n must be a non-negative integer, got ${x}`);
     return argsort(bits(key, [x]));

@@ -3,6 +3,7 @@
  * elementwise ops on an index ramp (an iota, computed in the kernel that reads it), so
  * they live among the ops, not with the leaf constructors in src/array/creation.ts.
  */
+import { checkArgCount } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
 import { array } from '../array/creation.js';
 import { bfloatBitsToFloat, floatToBfloatBits, floatToHalfBits, halfBitsToFloat, scalarFor } from '../array/convert.js';
@@ -73,6 +74,7 @@ function rangeLength(op: string, count: number): number {
  * ```
  */
 export function arange(start: number, stop?: number, step = 1, dtype?: DType): MetalArray {
+  checkArgCount('arange', arguments.length, 4, 'arange(start, stop, step, dtype)');
   const op = 'arange';
   let lo = start;
   let hi = stop;
@@ -139,6 +141,7 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DType): M
  * ```
  */
 export function linspace(start: number, stop: number, num = 50, endpoint = true, dtype: DType = 'float32'): MetalArray {
+  checkArgCount('linspace', arguments.length, 5, 'linspace(start, stop, num, endpoint, dtype)');
   const op = 'linspace';
   if (typeof num !== 'number' || !Number.isInteger(num) || num < 0)
     throw new ArgumentError(`${op}: num must be a non-negative integer, got ${formatValue(num)}`);
@@ -175,6 +178,7 @@ export function linspace(start: number, stop: number, num = 50, endpoint = true,
  * ```
  */
 export function eye(n: number, m?: number, k = 0, dtype: DType = 'float32'): MetalArray {
+  checkArgCount('eye', arguments.length, 4, 'eye(n, m, k, dtype)');
   const cols = m ?? n;
   checkShape('eye', [n, cols]);
   if (typeof k !== 'number' || !Number.isInteger(k)) throw new ArgumentError(`eye: k must be an integer, got ${formatValue(k)}`);
@@ -199,5 +203,6 @@ export function eye(n: number, m?: number, k = 0, dtype: DType = 'float32'): Met
  * ```
  */
 export function identity(n: number, dtype: DType = 'float32'): MetalArray {
+  checkArgCount('identity', arguments.length, 2, 'identity(n, dtype)');
   return eye(n, n, 0, dtype);
 }

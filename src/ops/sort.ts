@@ -4,6 +4,7 @@
  * NumPy), with its elementwise producers fused in front; other axes are transposed
  * views around the last one.
  */
+import { checkArgCount } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, ShapeError } from '../errors.js';
 import { constNode, iotaNode, scanNode } from '../core/build.js';
@@ -30,11 +31,13 @@ function alongLast(op: 'sort' | 'argsort', a: ArrayLike, axis: number | null): M
 
 /** The values sorted along `axis` (the last by default; null sorts the flattened array): ascending, NaN last. */
 export function sort(a: ArrayLike, axis: number | null = -1): MetalArray {
+  checkArgCount('sort', arguments.length, 2, 'sort(a, axis)');
   return alongLast('sort', a, axis);
 }
 
 /** The int32 indices that sort `a` along `axis` (stable: equal values keep their order; NaN last). */
 export function argsort(a: ArrayLike, axis: number | null = -1): MetalArray {
+  checkArgCount('argsort', arguments.length, 2, 'argsort(a, axis)');
   return alongLast('argsort', a, axis);
 }
 
@@ -43,6 +46,7 @@ export function argsort(a: ArrayLike, axis: number | null = -1): MetalArray {
  * their int32 indices. Equal values come lowest index first; NaN counts as the largest.
  */
 export function topk(a: MetalArray, k: number, axis = -1): [MetalArray, MetalArray] {
+  checkArgCount('topk', arguments.length, 3, 'topk(a, k, axis)');
   if (!(a instanceof MetalArray)) throw new ArgumentError('topk: expected a MetalArray');
   if (a.ndim === 0) throw new ShapeError('topk: needs an array of rank >= 1');
   const ax = normalizeAxis('topk', axis, a.ndim);

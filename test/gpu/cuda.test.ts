@@ -52,7 +52,7 @@ function productOperands(m: number, k: number, n: number, view: OperandView, see
     view === 'offset'
       ? ma
           .array(rand(m * k + 1, seed))
-          .slice([1, m * k + 1])
+          .slice(ma.range(1, m * k + 1))
           .reshape(m, k)
       : view === 'transposed'
         ? ma

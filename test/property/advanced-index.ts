@@ -99,7 +99,7 @@ export function drawAdvancedIndex(d: Draw, shape: readonly number[]): DrawnIndex
       lib.push(py);
       ref.push(py);
     } else {
-      lib.push(spec);
+      lib.push(Array.isArray(spec) ? ma.range(...(spec as readonly (number | null)[])) : (spec as ma.SliceSpec));
       ref.push(spec as R.SliceSpec);
     }
     text.push(py);

@@ -76,7 +76,7 @@ function drawCase(d: Draw): Case {
         }),
       );
       const libVals = ma.array(R.toFlat(vals) as never, vdtype).reshape(vshape);
-      const spec = shape.map((_, i) => (i === ax ? idx.lib : [null, null, null])) as ma.SliceSpec[];
+      const spec = shape.map((_, i) => (i === ax ? idx.lib : ma.range(null))) as ma.SliceSpec[];
       const wrap = (v: bigint) => (vdtype === 'int32' ? BigInt.asIntN(32, v) : BigInt.asIntN(64, v));
       const addScalar = (x: R.Scalar, y: R.Scalar): R.Scalar =>
         typeof x === 'bigint' ? wrap(x + (y as bigint)) : vdtype === 'int32' ? ((x as number) + (y as number)) | 0 : (x as number) + (y as number);
@@ -301,7 +301,7 @@ describe(`indexing and rearranging vs the oracle${FLOAT64_NOTE}`, () => {
     ]);
     // integer-array and boolean-mask indices in slice (NumPy advanced indexing, one array)
     const b = ma.arange(24).reshape(2, 3, 4);
-    expect(b.slice([null, null, null], ma.array([2, 0], 'int32')).tolist()).toEqual([
+    expect(b.slice(ma.range(null), ma.array([2, 0], 'int32')).tolist()).toEqual([
       [
         [8, 9, 10, 11],
         [0, 1, 2, 3],
@@ -550,19 +550,19 @@ describe('advanced indexing (several index arrays in one slice) vs the oracle', 
     const i = ma.array([[0], [2]], 'int32'); // [2, 1]
     const j = Int32Array.of(1, -1, 3); // [3]
     // adjacent: the broadcast dims [2, 3] stand where the arrays stood
-    expect(a.slice([null, null, null], i, j).shape).toEqual([2, 2, 3, 5]);
+    expect(a.slice(ma.range(null), i, j).shape).toEqual([2, 2, 3, 5]);
     // apart (a slice between): they come first
-    expect(a.slice(i, [null, null, null], j).shape).toEqual([2, 3, 3, 5]);
+    expect(a.slice(i, ma.range(null), j).shape).toEqual([2, 3, 3, 5]);
     // an integer counts as advanced, so 0 and j apart put [3] first (NumPy: a[0, :, j])
-    expect(a.slice(0, [null, null, null], j).shape).toEqual([3, 3, 5]);
-    expect(a.slice([null, null, null], 0, j).shape).toEqual([2, 3, 5]);
+    expect(a.slice(0, ma.range(null), j).shape).toEqual([3, 3, 5]);
+    expect(a.slice(ma.range(null), 0, j).shape).toEqual([2, 3, 5]);
     // '...' separates even when it stands for no axis (NumPy: a[:, [0], ..., [0]] on rank 3)
-    expect(ma.zeros([3, 4, 5]).slice([null, null, null], Int32Array.of(0), '...', Int32Array.of(0)).shape).toEqual([1, 3]);
+    expect(ma.zeros([3, 4, 5]).slice(ma.range(null), Int32Array.of(0), '...', Int32Array.of(0)).shape).toEqual([1, 3]);
     // values: a[1, i, j] with a of shape [2, 3, 4, 5] -> [2, 3, 5], read at (1, i, j, :)
     const got = a.slice(1, i, j);
     expect(got.shape).toEqual([2, 3, 5]);
     expect(got.slice(1, 2).tolist()).toEqual([115, 116, 117, 118, 119]); // 60 + 2 * 20 + 3 * 5 + [0..4]
-    const y = a.slice([null, null, null], i, null, j).exp();
+    const y = a.slice(ma.range(null), i, null, j).exp();
     ma.resetMetrics();
     y.eval();
     expect(ma.metrics().kernelLaunches).toBe(1);

@@ -210,13 +210,13 @@ export function makeLeaf(n: LeafNode, created: MA[]): MA {
   return a;
 }
 
-type LibSliceSpec = number | null | string | readonly [number | null, (number | null)?, (number | null)?];
+type LibSliceSpec = number | null | string | ma.SliceRange;
 
 function libSpecs(specs: readonly SliceSpec[]): LibSliceSpec[] {
   return specs.map((s) => {
     if (s === null || typeof s === 'number' || typeof s === 'string') return s;
     const [a = null, b = null, c = null] = s;
-    return [a, b, c] as const;
+    return ma.range(a, b, c);
   });
 }
 

@@ -46,7 +46,7 @@ describe('large arrays', () => {
     for (const i of [0, 1, 250, 251, 2 ** 31 - 2, 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, MARK - 1, MARK, N - 1]) {
       expect(y.slice(i).item(), `y[${i}]`).toBe(valueAt(i));
     }
-    const tail = Array.from(y.slice([N - 6, null]).toTypedArray() as Uint8Array);
+    const tail = Array.from(y.slice(ma.range(N - 6, null)).toTypedArray() as Uint8Array);
     expect(tail).toEqual([N - 6, N - 5, N - 4, N - 3, N - 2, N - 1].map(valueAt));
 
     // Reductions over all of it.

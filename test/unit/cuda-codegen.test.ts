@@ -181,7 +181,7 @@ describe('CUDA codegen without a GPU', () => {
   it('kernels with thousands of constants take their args through a pointer', () => {
     // 600 one-element slices of one buffer, joined: one kernel, an offset and bounds per piece.
     const x = ma.array(rand(600));
-    const y = ma.concatenate(Array.from({ length: 600 }, (_, i) => x.slice([i, i + 1]))).multiply(2);
+    const y = ma.concatenate(Array.from({ length: 600 }, (_, i) => x.slice(ma.range(i, i + 1)))).multiply(2);
     const sources = ma.kernelSources(y, 'cuda');
     expect(sources.length).toBe(1);
     const src = sources[0].source;

@@ -20,7 +20,7 @@ describe('custom kernels (cpu, C source)', () => {
     const x = ma
       .arange(2 * n)
       .astype('float32')
-      .slice([null, null, 2]); // strided view
+      .slice(ma.range(null, null, 2)); // strided view
     const y = ma.ones([n]).add(ma.arange(n).astype('float32'));
     const [out] = saxpy(n, 64).dispatch(x, y);
     const got = out.toTypedArray() as Float32Array;
@@ -28,7 +28,7 @@ describe('custom kernels (cpu, C source)', () => {
   });
 
   it('prepare reuses its outputs; dispatchTimed returns milliseconds; grid dims reach args', () => {
-    const p = saxpy(4).prepare(ma.array([1, 2, 3, 4]), ma.zeros([4]));
+    const p = saxpy(4).prepare(ma.array([1, 2, 3, 4], 'float32'), ma.zeros([4]));
     // The time is the run's, in milliseconds: more than nothing, and within the wall time
     // around the call (microseconds or an unrelated clock would exceed it).
     const t0 = performance.now();

@@ -105,9 +105,9 @@ describe('gather modes against the oracle', { timeout: 300_000 }, () => {
     for (const mode of MODES) {
       const got = lib.at(ma.array(i, 'int32'), ma.array(j, 'int32').astype('int64')).get({ mode });
       expectSame(got, R.indexing.index(ref, spec, mode), `at(i, j).get ${mode}`);
-      expectSame(lib.at(7, [1, 4]).get({ mode }), R.indexing.index(ref, [7, [1, 4]], mode), `at(7, 1:4).get ${mode}`);
+      expectSame(lib.at(7, ma.range(1, 4)).get({ mode }), R.indexing.index(ref, [7, [1, 4]], mode), `at(7, 1:4).get ${mode}`);
       expectSame(
-        lib.at([null, null, null], Int32Array.of(9, -2)).get({ mode }),
+        lib.at(ma.range(null), Int32Array.of(9, -2)).get({ mode }),
         R.indexing.index(ref, [[null, null, null], { array: R.fromFlat('int32', [2], [9, -2]) }], mode),
         `at(:, [9, -2]).get ${mode}`,
       );
@@ -158,7 +158,7 @@ describe('scatter modes against the oracle', { timeout: 300_000 }, () => {
       for (const mode of [undefined, ...MODES]) {
         const opts = mode === undefined ? undefined : { mode };
         const m = mode ?? 'drop';
-        const at = lib.at([null, null, null], Int32Array.from(positions));
+        const at = lib.at(ma.range(null), Int32Array.from(positions));
         expectSame(
           at.set(valsLib, opts),
           R.indexing.scatterIndex(ref, spec, valsRef, 'set', (_, b) => b, m),

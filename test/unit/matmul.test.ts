@@ -208,9 +208,9 @@ describe('einsum', () => {
 describe('matmul fusion (generated kernels)', () => {
   beforeAll(() => ma.setCpuMatmul('generated'));
   afterAll(() => ma.setCpuMatmul('auto'));
-  const a = ma.array(values(64 * 48, 3)).reshape(64, 48);
-  const b = ma.array(values(48 * 40, 5)).reshape(48, 40);
-  const bias = ma.array(values(40, 9));
+  const a = ma.array(values(64 * 48, 3), 'float32').reshape(64, 48);
+  const b = ma.array(values(48 * 40, 5), 'float32').reshape(48, 40);
+  const bias = ma.array(values(40, 9), 'float32');
   const launches = (y: ma.MetalArray): number => {
     ma.resetMetrics();
     ma.eval(y);
@@ -245,9 +245,9 @@ describe('the system BLAS path (cpu backend, whatever the default)', () => {
   // The BLAS serves the cpu backend: its arrays live there even when a GPU backend is the default.
   const previous = ma.getBackend();
   ma.setBackend('cpu');
-  const a = ma.array(values(64 * 48, 3)).reshape(64, 48);
-  const b = ma.array(values(48 * 40, 5)).reshape(48, 40);
-  const bias = ma.array(values(40, 9));
+  const a = ma.array(values(64 * 48, 3), 'float32').reshape(64, 48);
+  const b = ma.array(values(48 * 40, 5), 'float32').reshape(48, 40);
+  const bias = ma.array(values(40, 9), 'float32');
   ma.setBackend(previous);
   pinCpuBackend();
   const inMode = <T>(mode: 'auto' | 'blas' | 'generated', fn: () => T): T => {
