@@ -17,7 +17,6 @@ import { ArgumentError, formatValue } from '../errors.js';
 import { binaryOp as registerBinary, CHEAP, DIV, defineInternalOp, type OpDefinition, TRANSCENDENTAL, unaryOp as registerUnary } from './define-op.js';
 import { astype, binary, where } from './elementwise.js';
 import type { ArrayLike } from './operand.js';
-import { astype, where } from './elementwise.js';
 
 /** 1 where `mask` holds, else 0, in `like`'s dtype (relu's derivative). */
 function indicator(mask: MetalArray, like: MetalArray): MetalArray {
