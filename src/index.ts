@@ -22,6 +22,7 @@ export {
   FileError,
   IndexError,
   OverflowError,
+  BatchingError,
 } from './errors.js';
 export {
   array,
@@ -38,6 +39,8 @@ export {
 export { arange, linspace, eye, identity } from './ops/ranges.js';
 export { promoteTypes } from './core/promotion.js';
 export { treeMap, treeFlatten, treeUnflatten, type ArrayTree } from './transforms/tree.js';
+export { vmap, type AxisSpec } from './transforms/vmap.js';
+import './ops/batching-table.js';
 import './ops/methods.js';
 export * from './ops/elementwise-ops.js';
 export { where, clip, astype } from './ops/elementwise.js';

@@ -8,6 +8,7 @@ import { castNode, concatNode } from '../core/build.js';
 import { promoteTypes } from '../core/promotion.js';
 import { basicSlice, expandDims } from './movement.js';
 import { nodeOf, normalizeAxis, operandNodes } from './operand.js';
+import { type BatchingTable, batchedInputs } from '../transforms/batching.js';
 
 /** Joins arrays along an existing axis (default 0). */
 export function concatenate(arrays: readonly MetalArray[], axis = 0): MetalArray {
@@ -79,3 +80,10 @@ export function split(a: MetalArray, indicesOrSections: number | readonly number
   }
   return out;
 }
+
+// Batching rules
+
+/** vmap: concatenation along the same axis, one further right; unbatched inputs are broadcast. */
+export const joinBatching: Pick<BatchingTable, 'concat'> = {
+  concat: (node, inputs, batched, size) => concatNode(batchedInputs(inputs, batched, size), node.axis + 1, [size, ...node.shape]),
+};

@@ -12,6 +12,7 @@ import type { Node } from '../core/node.js';
 import { binary } from './elementwise.js';
 import { expandDims, reshape, squeeze, transpose } from './movement.js';
 import { type ArrayLike, broadcastNode, broadcastShapes, normalizeAxis, operandNodes } from './operand.js';
+import { type BatchingTable, batchedInput } from '../transforms/batching.js';
 
 /** Matrix product of the last two axes, NumPy's matmul (the `@` operator). */
 export function matmul(a: ArrayLike, b: ArrayLike): MetalArray {
@@ -97,3 +98,13 @@ export function tensordot(a: ArrayLike, b: ArrayLike, axes: number | readonly [r
   const B = reshape(transpose(MetalArray.fromNode(nb), [...axB, ...freeB]), [size(nb, axB), size(nb, freeB)]);
   return reshape(matmul(A, B), [...freeA.map((d) => na.shape[d]), ...freeB.map((d) => nb.shape[d])]);
 }
+
+// Batching rules
+
+/**
+ * vmap: the batch becomes one more leading batch dim of the product; an unbatched
+ * operand is broadcast to it (a stride-0 view, so a shared weight is not copied).
+ */
+export const matmulBatching: Pick<BatchingTable, 'matmul'> = {
+  matmul: (node, inputs, batched, size) => matmulNode(batchedInput(inputs, batched, 0, size), batchedInput(inputs, batched, 1, size), node.dtype),
+};

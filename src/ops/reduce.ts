@@ -13,6 +13,7 @@ import type { Node, ReduceOp } from '../core/node.js';
 import { binary, unary, where } from './elementwise.js';
 import { expandDims } from './movement.js';
 import { type ArrayLike, nodeOf, normalizeAxis, operandNodes } from './operand.js';
+import { type BatchingTable, batchedInput } from '../transforms/batching.js';
 
 /** Which axes to reduce: one, several, or (undefined/null) all. */
 export type Axes = number | readonly number[] | null | undefined;
@@ -249,3 +250,13 @@ export function norm(a: ArrayLike, ord: number | 'fro' | null = null, axis?: Axe
   if (p === 0) return sum(binary('notEqual', x, 0).astype(x.dtype), axes, keepdims);
   return binary('power', sum(binary('power', ax, p), axes, keepdims), 1 / p);
 }
+
+// Batching rules
+
+/** vmap: every reduction reduces the same axes, shifted past the leading batch axis (one kernel still). */
+export const reduceBatching: Pick<BatchingTable, 'reduce'> = {
+  reduce: (node, inputs, batched, size) => {
+    const axes = (node.axes as readonly number[]).map((a) => a + 1);
+    return reduceNode(node.op as ReduceOp, batchedInput(inputs, batched, 0, size), axes, node.dtype);
+  },
+};

@@ -10,6 +10,7 @@ import type { DType } from '../core/dtype.js';
 import type { ScanOp } from '../core/node.js';
 import { flip, moveaxis, reshape } from './movement.js';
 import { type ArrayLike, normalizeAxis, operandNodes } from './operand.js';
+import { type BatchingTable, batchedInput } from '../transforms/batching.js';
 
 function scan(op: ScanOp, a: ArrayLike, axis: number | null | undefined, reverse: boolean, inclusive: boolean): MetalArray {
   if (typeof reverse !== 'boolean') throw new ArgumentError(`${op}: reverse must be a boolean, got ${formatValue(reverse)}`);
@@ -46,3 +47,13 @@ export function cummax(a: ArrayLike, axis?: number | null, reverse = false, incl
 export function cummin(a: ArrayLike, axis?: number | null, reverse = false, inclusive = true): MetalArray {
   return scan('cummin', a, axis, reverse, inclusive);
 }
+
+// Batching rules
+
+/**
+ * vmap: scans (cumsum, cumprod, cummax, cummin, and sort/argsort of src/ops/sort.ts)
+ * run along the last axis, which a leading batch axis leaves last.
+ */
+export const scanBatching: Pick<BatchingTable, 'scan'> = {
+  scan: (node, inputs, batched, size) => scanNode(node.op as ScanOp, batchedInput(inputs, batched, 0, size), node.inclusive, node.dtype),
+};
