@@ -177,5 +177,12 @@ describe('vmap: no loop over the batch', () => {
         .sum(0);
     expect(kernels(() => ma.vmap(g)(data))).toBe(kernels(() => g(data.slice(0))));
     expect(values(ma.vmap(g)(data)).length).toBe(16 * 8);
+    // A batched vector times a shared matrix folds the batch into one product's rows: no
+    // more kernels than one example's graph (the scheduler may split a [16, 64] product
+    // and a [1, 64] one differently, so not always the same count).
+    const mlp = (v: ma.MetalArray) => ma.logsumexp(ma.matmul(ma.matmul(v, w).relu(), w.transpose()));
+    const single = kernels(() => mlp(data.slice(0)));
+    expect(kernels(() => ma.vmap(mlp)(data))).toBeLessThanOrEqual(single);
+    expectMapsLikeStack(mlp, [data], [0], 0, 1e-4);
   });
 });
