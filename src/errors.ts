@@ -127,3 +127,11 @@ export function formatValue(x: unknown, depth = 0): string {
 export class NotDifferentiableError extends MetalArrayError {
   override name = 'NotDifferentiableError';
 }
+
+/**
+ * A transformation (vmap) met something it cannot map: a node kind without a batching
+ * rule, or a mapped value that the function evaluated or read while being traced.
+ */
+export class BatchingError extends MetalArrayError {
+  override name = 'BatchingError';
+}

@@ -23,6 +23,7 @@ export {
   IndexError,
   OverflowError,
   NotDifferentiableError,
+  BatchingError,
 } from './errors.js';
 export {
   array,
@@ -52,6 +53,8 @@ export {
   type GradientOf,
   type ValueAndGradOptions,
 } from './transforms/grad.js';
+export { vmap, type AxisSpec } from './transforms/vmap.js';
+import './ops/batching-table.js';
 import './ops/methods.js';
 import './ops/differentiation.js';
 export * from './ops/elementwise-ops.js';

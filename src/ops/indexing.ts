@@ -16,13 +16,14 @@ import { MetalArray } from '../array/array.js';
 import { array, type NestedArray } from '../array/creation.js';
 import { isTypedArray, scalarFor } from '../array/convert.js';
 import { ArgumentError, BackendMismatchError, DTypeError, formatValue, IndexError, ShapeError } from '../errors.js';
-import { castNode, constNode, elementwiseNode, gatherNode, iotaNode, type ScatterOp, scatterNode } from '../core/build.js';
+import { castNode, constNode, elementwiseNode, gatherNode, iotaNode, type ScatterOp, scatterNode, viewNode } from '../core/build.js';
 import type { Node, ScalarValue } from '../core/node.js';
 import { type DType, DTYPES } from '../core/dtype.js';
 import { astype, binary, where } from './elementwise.js';
 import { concatenate } from './join.js';
 import { basicSlice, broadcastTo, flatten, flip, type ParsedSpec, parseSliceString, reshape, type SliceSpec, SliceRange, transpose } from './movement.js';
 import { type ArrayLike, broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
+import { type BatchingTable, batchedInput, batchedInputs } from '../transforms/batching.js';
 
 /** What an index argument may be: an integer array (a MetalArray or an integer typed array), a number, or nested lists of them. */
 export type IndexLike =
@@ -783,3 +784,46 @@ export function putAlongAxis(a: MetalArray, indices: IndexLike, values: ArrayLik
   const positions = selectedPositions(op, a, (flat, gather) => takeAlongAxis(flat, indices, axis, gather), mode);
   return scatterInto(op, a, positions, values, 'set');
 }
+
+// Batching rules
+
+/** `x` as a computed node (a scatter reads its positions and updates as contiguous buffers). */
+function computedNode(x: Node): Node {
+  const k = x.kind;
+  return k === 'unary' || k === 'binary' || k === 'where' || k === 'cast' ? x : elementwiseNode('copy', [x], x.shape, x.dtype);
+}
+
+/**
+ * vmap: a gather gets the batch as one more leading axis of its data and of every
+ * index array, read one to one (the batch axis is not gathered), so batched or shared
+ * data and batched or shared indices are one gather node. A scatter writes the
+ * examples' copies of the base side by side: each batched position moves by its
+ * example's offset (b × the example's size) and a dropped position (-1) stays dropped.
+ */
+export const indexingBatching: Pick<BatchingTable, 'gather' | 'scatter'> = {
+  gather: (node, inputs, batched, size) => {
+    const [data, ...indices] = batchedInputs(inputs, batched, size) as [Node, ...Node[]];
+    return gatherNode(
+      data,
+      indices,
+      (node.axes as readonly number[]).map((a) => a + 1),
+    );
+  },
+  scatter: (node, inputs, batched, size) => {
+    const base = batchedInput(inputs, batched, 0, size);
+    const positions = batchedInput(inputs, batched, 1, size);
+    const updates = computedNode(batchedInput(inputs, batched, 2, size));
+    const shape = positions.shape;
+    const inDim = shape.map((_, d) => (d === 0 ? 0 : -1));
+    const step = shape.map((_, d) => (d === 0 ? 1 : 0));
+    const example = MetalArray.fromNode(viewNode(iotaNode([size], 'int64', node.backend), { inDim, step, start: [0] }, shape));
+    const at = MetalArray.fromNode(positions);
+    const moved = where(binary('less', at, 0), at, binary('add', at, binary('multiply', example, BigInt(node.size))));
+    const result = scatterNode(base, computedNode(moved.liveNode('vmap')), updates, node.op as ScatterOp);
+    // The wrappers were scaffolding: the scatter node holds what it reads.
+    example.dispose();
+    at.dispose();
+    moved.dispose();
+    return result;
+  },
+};

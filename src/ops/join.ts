@@ -10,6 +10,7 @@ import { promoteTypes } from '../core/promotion.js';
 import { basicSlice, expandDims } from './movement.js';
 import { nodeOf, normalizeAxis, operandNodes } from './operand.js';
 import { type NodeRule, denseTangents } from '../transforms/rules.js';
+import { type BatchingTable, batchedInputs } from '../transforms/batching.js';
 
 /** Joins arrays along an existing axis (default 0). */
 export function concatenate(arrays: readonly MetalArray[], axis = 0): MetalArray {
@@ -109,4 +110,11 @@ export const concatRule: NodeRule = {
       ),
     );
   },
+};
+
+// Batching rules
+
+/** vmap: concatenation along the same axis, one further right; unbatched inputs are broadcast. */
+export const joinBatching: Pick<BatchingTable, 'concat'> = {
+  concat: (node, inputs, batched, size) => concatNode(batchedInputs(inputs, batched, size), node.axis + 1, [size, ...node.shape]),
 };

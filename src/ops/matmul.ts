@@ -8,12 +8,13 @@ import { checkArgCount } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
 import { promoteTypes } from '../core/promotion.js';
 import { ArgumentError, DTypeError, ShapeError, formatValue } from '../errors.js';
-import { castNode, matmulNode } from '../core/build.js';
-import type { Node } from '../core/node.js';
+import { castNode, contiguousStrides, matmulNode, reshapeNode } from '../core/build.js';
+import type { Node, ViewMap } from '../core/node.js';
 import { binary } from './elementwise.js';
 import { expandDims, reshape, squeeze, transpose } from './movement.js';
 import { type ArrayLike, broadcastNode, broadcastShapes, normalizeAxis, operandNodes } from './operand.js';
 import type { NodeRule } from '../transforms/rules.js';
+import { type BatchingTable, batchedInput } from '../transforms/batching.js';
 
 /** Matrix product of the last two axes, NumPy's matmul (the `@` operator). */
 export function matmul(a: ArrayLike, b: ArrayLike): MetalArray {
@@ -125,5 +126,55 @@ export const matmulRule: NodeRule = {
     const right = tb === null ? null : matmul(a, tb);
     if (left === null) return right as MetalArray;
     return right === null ? left : binary('add', left, right);
+  },
+};
+
+// Batching rules
+
+/**
+ * Whether `x`'s dims before the last merge into one strided dim: true for a computed
+ * node (contiguous once materialized) and for a leaf or a view of one whose strides
+ * nest row-major, so the merged [rows, K] operand reads in place (no copy kernel).
+ */
+function rowsMerge(x: Node): boolean {
+  let strides: readonly number[];
+  if (x.kind === 'reshape') return false;
+  if (x.kind === 'leaf') strides = x.strides as readonly number[];
+  else if (x.kind === 'view') {
+    const base = x.inputs[0] as Node;
+    if (base.kind === 'reshape') return false;
+    const baseStrides = base.kind === 'leaf' ? (base.strides as readonly number[]) : contiguousStrides(base.shape);
+    const map = x.view as ViewMap;
+    strides = map.inDim.map((j, d) => (j >= 0 ? (map.step[d] as number) * (baseStrides[j] as number) : 0));
+  } else return true;
+  let outer = -1;
+  for (let d = x.shape.length - 2; d >= 0; d--) {
+    const n = x.shape[d] as number;
+    if (n === 1) continue;
+    const st = strides[d] as number;
+    if (outer >= 0 && st !== outer) return false;
+    outer = st * n;
+  }
+  return true;
+}
+
+/**
+ * vmap: the batch becomes one more leading batch dim of the product; an unbatched
+ * operand is broadcast to it (a stride-0 view, so a shared weight is not copied). A
+ * batched left operand times a shared matrix folds the batch into its rows instead:
+ * [B·…·M, K] @ [K, N], one large product (a BLAS GEMM) rather than B small ones; the
+ * reshapes are index math or strided reads, no copy.
+ */
+export const matmulBatching: Pick<BatchingTable, 'matmul'> = {
+  matmul: (node, inputs, batched, size) => {
+    const a = inputs[0] as Node;
+    const b = inputs[1] as Node;
+    if (batched[0] && !batched[1] && b.shape.length === 2 && rowsMerge(a)) {
+      const k = a.shape[a.shape.length - 1] as number;
+      const rows = k === 0 ? 0 : a.size / k;
+      const product = matmulNode(reshapeNode(a, [rows, k]), b, node.dtype);
+      return reshapeNode(product, [size, ...node.shape]);
+    }
+    return matmulNode(batchedInput(inputs, batched, 0, size), batchedInput(inputs, batched, 1, size), node.dtype);
   },
 };

@@ -6,8 +6,10 @@ import { MetalArray } from '../array/array.js';
 import { ArgumentError, ShapeError, formatValue } from '../errors.js';
 import { checkArgCount } from '../core/arguments.js';
 import { reshapeNode, viewNode } from '../core/build.js';
+import type { ViewMap } from '../core/node.js';
 import { checkShape } from '../core/shape.js';
 import { axisList, broadcastNode, broadcastShapes, nodeOf, normalizeAxis } from './operand.js';
+import { type BatchingTable, batchedInput } from '../transforms/batching.js';
 
 /** An integer typed array used as an index array in `slice` and `at`. */
 export type IndexTypedArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
@@ -330,3 +332,25 @@ export function basicSlice(a: MetalArray, specs: readonly ParsedSpec[]): MetalAr
   }
   return MetalArray.fromNode(viewNode(n, { inDim, step, start }, shape));
 }
+
+// Batching rules
+
+/**
+ * vmap: a view of the batched input keeps the batch as a new leading dim read one to
+ * one (input dims shift by one); a reshape gets the batch as its leading dim, which
+ * row-major order leaves in place. Both stay views or reshapes: no copy.
+ */
+export const movementBatching: Pick<BatchingTable, 'view' | 'reshape'> = {
+  view: (node, inputs, batched, size) => {
+    const map = node.view as ViewMap;
+    const inDim = [0];
+    const step = [1];
+    for (let d = 0; d < map.inDim.length; d++) {
+      const j = map.inDim[d] as number;
+      inDim.push(j >= 0 ? j + 1 : -1);
+      step.push(map.step[d] as number);
+    }
+    return viewNode(batchedInput(inputs, batched, 0, size), { inDim, step, start: [0, ...map.start] }, [size, ...node.shape]);
+  },
+  reshape: (node, inputs, batched, size) => reshapeNode(batchedInput(inputs, batched, 0, size), [size, ...node.shape]),
+};

@@ -16,6 +16,7 @@ import { cumprod } from './scan.js';
 import type { NodeRule, Primitive } from '../transforms/rules.js';
 import { markStopped } from '../transforms/autodiff.js';
 import { type ArrayLike, nodeOf, normalizeAxis, operandNodes } from './operand.js';
+import { type BatchingTable, batchedInput } from '../transforms/batching.js';
 
 /** Which axes to reduce: one, several, or (undefined/null) all. */
 export type Axes = number | readonly number[] | null | undefined;
@@ -335,3 +336,13 @@ export const reduceRules = {
   any: 'zero',
   all: 'zero',
 } as const;
+
+// Batching rules
+
+/** vmap: every reduction reduces the same axes, shifted past the leading batch axis (one kernel still). */
+export const reduceBatching: Pick<BatchingTable, 'reduce'> = {
+  reduce: (node, inputs, batched, size) => {
+    const axes = (node.axes as readonly number[]).map((a) => a + 1);
+    return reduceNode(node.op as ReduceOp, batchedInput(inputs, batched, 0, size), axes, node.dtype);
+  },
+};

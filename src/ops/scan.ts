@@ -12,6 +12,7 @@ import { flip, moveaxis, reshape } from './movement.js';
 import { type ArrayLike, normalizeAxis, operandNodes } from './operand.js';
 import { binary, where } from './elementwise.js';
 import type { NodeRule } from '../transforms/rules.js';
+import { type BatchingTable, batchedInput } from '../transforms/batching.js';
 
 function scan(op: ScanOp, a: ArrayLike, axis: number | null | undefined, reverse: boolean, inclusive: boolean): MetalArray {
   if (typeof reverse !== 'boolean') throw new ArgumentError(`${op}: reverse must be a boolean, got ${formatValue(reverse)}`);
@@ -93,3 +94,13 @@ const cumprodRule: NodeRule = {
 
 /** The cumulative sum and product rules. */
 export const cumulativeRules = { cumsum: cumsumRule, cumprod: cumprodRule } as const;
+
+// Batching rules
+
+/**
+ * vmap: scans (cumsum, cumprod, cummax, cummin, and sort/argsort of src/ops/sort.ts)
+ * run along the last axis, which a leading batch axis leaves last.
+ */
+export const scanBatching: Pick<BatchingTable, 'scan'> = {
+  scan: (node, inputs, batched, size) => scanNode(node.op as ScanOp, batchedInput(inputs, batched, 0, size), node.inclusive, node.dtype),
+};

@@ -121,6 +121,7 @@ export function flattenTree(tree: unknown, op = 'flattenTree'): { leaves: MetalA
  * ```
  */
 export function treeMap<T>(fn: (leaf: MetalArray, ...rest: MetalArray[]) => MetalArray, tree: T, ...rest: unknown[]): T {
+  if (typeof fn !== 'function') throw new ArgumentError(`treeMap: the first argument must be a function (leaf, ...rest) => array, got ${typeof fn}`);
   const { leaves, def } = flattenTree(tree, 'treeMap');
   const others = rest.map((r, i) => {
     const flat = flattenTree(r, 'treeMap');
@@ -174,8 +175,11 @@ export function treeFlatten(tree: ArrayTree | unknown, prefix = ''): [string, Me
  * ```
  */
 export function treeUnflatten(pairs: readonly (readonly [string, MetalArray])[]): Record<string, unknown> {
+  if (!Array.isArray(pairs)) throw new ArgumentError('treeUnflatten: expected a list of [path, array] pairs, as treeFlatten returns');
   const root: Record<string, unknown> = {};
-  for (const [path, value] of pairs) {
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new ArgumentError('treeUnflatten: every entry must be a [path, array] pair');
+    const [path, value] = pair as unknown as readonly [string, MetalArray];
     if (typeof path !== 'string' || path === '') throw new ArgumentError('treeUnflatten: every pair needs a non-empty path string');
     const parts = path.split('.');
     let node: Record<string, unknown> = root;
@@ -186,7 +190,7 @@ export function treeUnflatten(pairs: readonly (readonly [string, MetalArray])[])
         return;
       }
       const next = node[part];
-      if (next === undefined) node[part] = {};
+      if (next === undefined) node[part] = Object.create(null) as Record<string, unknown>;
       else if (next instanceof MetalArray)
         throw new ArgumentError(`treeUnflatten: path '${path}' goes through the array at '${parts.slice(0, i + 1).join('.')}'`);
       node = node[part] as Record<string, unknown>;

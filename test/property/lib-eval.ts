@@ -249,7 +249,7 @@ export function applyViewLib(v: ViewSpec, x: MA): MA {
  * Builds the graph with the library (lazily: nothing is evaluated here). Every array
  * created is pushed to `created` so the caller can dispose them.
  */
-export function buildLib(root: Node, created: MA[]): MA {
+export function buildLib(root: Node, created: MA[], leaves?: ReadonlyMap<Node, MA>): MA {
   const memo = new Map<Node, MA>();
   const keep = (a: MA): MA => {
     created.push(a);
@@ -260,7 +260,8 @@ export function buildLib(root: Node, created: MA[]): MA {
     let r: MA;
     switch (n.kind) {
       case 'leaf':
-        r = makeLeaf(n, created);
+        // `leaves` stands arrays in for some leaves (vmap's property test maps them).
+        r = leaves?.get(n) ?? makeLeaf(n, created);
         break;
       case 'unary': {
         const x = memo.get(n.x) as MA;
