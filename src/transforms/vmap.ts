@@ -200,7 +200,6 @@ function batchGraph(outputs: readonly Node[], batchedOf: Map<Node, Node>, size: 
  * ```
  */
 export function vmap<A extends unknown[], R>(f: (...args: A) => R, inAxes: AxisSpec = 0, outAxes: AxisSpec = 0): (...args: A) => R {
-  // biome-ignore lint/complexity/noArguments: a JS caller's extra argument must not be silently ignored
   checkArgCount('vmap', arguments.length, 3, 'vmap(f, inAxes?, outAxes?)');
   if (typeof f !== 'function') throw new ArgumentError(`vmap: f must be a function, got ${formatValue(f)}`);
   if (Array.isArray(inAxes) === false && inAxes !== null && typeof inAxes !== 'number') {
