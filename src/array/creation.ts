@@ -80,8 +80,8 @@ export function array(values: NestedArray | AnyTypedArray | MetalArray, dtype?: 
 /**
  * The dtype of JS values without one, as MLX infers it: all booleans make bool; all
  * integers (numbers that are whole, booleans among them) make int32, or int64 when one
- * is outside int32's range or is a bigint; anything else (a fraction, NaN, Infinity, or
- * no values at all) makes float32.
+ * is outside int32's range or is a bigint; anything else (a fraction, NaN, Infinity, a
+ * number past 2^53 such as 1e300, or no values at all) makes float32.
  */
 function inferredDType(flat: readonly (number | boolean | bigint)[]): DType {
   if (flat.length === 0) return 'float32';
@@ -92,7 +92,8 @@ function inferredDType(flat: readonly (number | boolean | bigint)[]): DType {
     if (typeof v === 'boolean') continue;
     allBool = false;
     if (typeof v === 'bigint') anyBigint = true;
-    else if (!Number.isInteger(v)) return 'float32';
+    else if (!Number.isSafeInteger(v))
+      return 'float32'; // a fraction, or past 2^53 where a number is no exact integer (1e300)
     else if (v < -2147483648 || v > 2147483647) int32 = false;
   }
   if (allBool) return 'bool';

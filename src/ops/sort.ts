@@ -6,7 +6,7 @@
  */
 import { checkArgCount } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
-import { ArgumentError, ShapeError } from '../errors.js';
+import { ArgumentError, formatValue, ShapeError } from '../errors.js';
 import { constNode, iotaNode, scanNode } from '../core/build.js';
 import type { NodeRule } from '../transforms/rules.js';
 import { binary, where } from './elementwise.js';
@@ -20,7 +20,7 @@ function alongLast(op: 'sort' | 'argsort', a: ArrayLike, axis: number | null): M
   const [n0] = operandNodes(op, [a]);
   let x = MetalArray.fromNode(n0);
   if (axis === null) x = reshape(x, [-1]);
-  else if (x.ndim === 0) throw new ShapeError(`${op}: axis ${axis} given for a zero-dimensional array`);
+  else if (x.ndim === 0) throw new ShapeError(`${op}: axis ${formatValue(axis)} given for a zero-dimensional array`);
   const ax = axis === null ? 0 : normalizeAxis(op, axis, x.ndim);
   const last = x.ndim - 1;
   if (ax !== last) x = moveaxis(x, ax, last);

@@ -129,7 +129,7 @@ describe('CUDA codegen without a GPU', () => {
     expect(new MetalRenderer().launchWords(ir('float32', true), [2, 0, 2, 5000]).slice(-1)).toEqual([160000]);
   });
 
-  it('scatter launches: the base over several blocks with a counter word in scratch; one threadgroup on Metal', () => {
+  it('scatter launches: the base over several blocks with a counter word in scratch; on Metal the same as two ordered passes (grid z)', () => {
     const ir: KernelIR = {
       kind: 'scatter',
       rank: 1,
@@ -144,8 +144,8 @@ describe('CUDA codegen without a GPU', () => {
     expect(gpuLaunch(ir, [5000, 0, 5000, 0, 3], CUDA_DIALECT)).toEqual({ grid: [3, 1, 1], block: [256, 1, 1], sharedBytes: 0, scratchBytes: 4 });
     expect(gpuLaunch(ir, [1e9, 0, 1e9, 0, 3], CUDA_DIALECT).grid[0]).toBe(4096);
     expect(gpuLaunch(ir, [0, 0, 0, 0, 0], CUDA_DIALECT).grid[0]).toBe(0);
-    // Metal: one threadgroup, no scratch (no device-scope fence to hand the base over).
-    expect(new MetalRenderer().launchWords(ir, [5000, 0, 5000, 0, 3])).toEqual([1, 1, 1, 256, 1, 1, 0, 40, 0]);
+    // Metal: no device-scope fence, so the base and the ordered apply are two dispatches of one kernel in one encoder (grid z = passes).
+    expect(new MetalRenderer().launchWords(ir, [5000, 0, 5000, 0, 3])).toEqual([3, 1, 2, 256, 1, 1, 0, 40, 4]);
   });
 
   it("setMatmulPrecision('tf32') selects the tensor-core kernel for float32 only: mma.sync before Hopper, warpgroup products on it", () => {
