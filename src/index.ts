@@ -61,9 +61,32 @@ export {
   logSoftmax,
   norm,
   type Axes,
+  type ReduceOptions,
+  type AccumulateOptions,
+  type MeanOptions,
+  type ArgReduceOptions,
+  type VarianceOptions,
+  type SoftmaxOptions,
+  type NormOptions,
 } from './ops/reduce.js';
 export { matmul, dot, inner, outer, tensordot } from './ops/matmul.js';
-export { cumsum, cumprod, cummax, cummin } from './ops/scan.js';
+export { cumsum, cumprod, cummax, cummin, type ScanOptions, type AccumulateScanOptions } from './ops/scan.js';
+export type {
+  AccumulationOf,
+  DTypeOfTypedArray,
+  FloatDType,
+  FloatOf,
+  IntDType,
+  PromoteOf,
+  ScalarOf,
+  SignedIntDType,
+  TypedArrayByDType,
+  TypedArrayOf,
+  UnsignedIntDType,
+  WeakPromoteOf,
+  WeakScalar,
+} from './core/dtype-types.js';
+export type { BinaryFunction, UnaryFunction } from './ops/define-op.js';
 export { einsum } from './ops/einsum.js';
 export * as random from './ops/random.js';
 export { sort, argsort, topk } from './ops/sort.js';
