@@ -34,8 +34,11 @@ export {
   fromNdarray,
   toNdarray,
   type NestedArray,
+  type NestedNumbers,
+  type NestedBooleans,
+  type NestedBigInts,
 } from './array/creation.js';
-export { arange, linspace, eye, identity } from './ops/ranges.js';
+export { arange, linspace, eye, identity, type ArangeOptions, type LinspaceOptions, type EyeOptions } from './ops/ranges.js';
 export { promoteTypes } from './core/promotion.js';
 export { treeMap, treeFlatten, treeUnflatten, type ArrayTree } from './transforms/tree.js';
 import './ops/methods.js';
@@ -73,11 +76,17 @@ export { matmul, dot, inner, outer, tensordot } from './ops/matmul.js';
 export { cumsum, cumprod, cummax, cummin, type ScanOptions, type AccumulateScanOptions } from './ops/scan.js';
 export type {
   AccumulationOf,
+  BoundOf,
+  ClipOf,
   DTypeOfTypedArray,
   FloatDType,
   FloatOf,
   IntDType,
+  IsIntegralLiteral,
+  IsUnion,
+  KnownOr,
   PromoteOf,
+  RuleResultOf,
   ScalarOf,
   SignedIntDType,
   TypedArrayByDType,
@@ -87,6 +96,8 @@ export type {
   WeakScalar,
 } from './core/dtype-types.js';
 export type { BinaryFunction, UnaryFunction } from './ops/define-op.js';
+export type { BinaryMethod, UnaryMethod } from './ops/methods.js';
+export type { DTypeRule } from './core/op-table.js';
 export { einsum } from './ops/einsum.js';
 export * as random from './ops/random.js';
 export { sort, argsort, topk } from './ops/sort.js';

@@ -70,7 +70,7 @@ export type DTypeOfTypedArray<T> = T extends Float32Array
  * `R` unless `D` is every dtype (an array whose dtype the compiler does not know):
  * then `DType`, so `let x = ma.sum(y)` can later hold any array.
  */
-type KnownOr<D extends DType, R extends DType> = DType extends D ? DType : R;
+export type KnownOr<D extends DType, R extends DType> = DType extends D ? DType : R;
 
 /** The float dtype an op on `D` computes in: floats keep theirs, others give float32 (the 'float' rule). */
 export type FloatOf<D extends DType> = KnownOr<D, D extends FloatDType ? D : 'float32'>;
@@ -82,7 +82,7 @@ export type FloatOf<D extends DType> = KnownOr<D, D extends FloatDType ? D : 'fl
 export type AccumulationOf<D extends DType> = KnownOr<D, D extends 'bool' | 'int8' | 'int16' ? 'int32' : D extends 'uint8' | 'uint16' ? 'uint32' : D>;
 
 /** True when `T` is a union of several members. */
-type IsUnion<T, All = T> = T extends unknown ? ([All] extends [T] ? false : true) : never;
+export type IsUnion<T, All = T> = T extends unknown ? ([All] extends [T] ? false : true) : never;
 
 /**
  * The promoted dtype of two array operands as far as types can tell: the dtype itself
@@ -95,7 +95,7 @@ export type PromoteOf<A extends DType, B extends DType> = [A] extends [B] ? ([B]
 export type WeakScalar = number | bigint | boolean;
 
 /** True for a number literal type written without a fraction or exponent (an integral value). */
-type IsIntegralLiteral<S extends number> = number extends S ? false : `${S}` extends `${string}.${string}` | `${string}e${string}` ? false : true;
+export type IsIntegralLiteral<S extends number> = number extends S ? false : `${S}` extends `${string}.${string}` | `${string}e${string}` ? false : true;
 
 /**
  * The dtype an array of `A` and a weak JS scalar `S` promote to (src/core/promotion.ts's
@@ -125,7 +125,8 @@ export type WeakPromoteOf<A extends DType, S extends WeakScalar> = DType extends
 
 /** The dtype of `clip(a, lo, hi)` for an array of `A` and JS scalar (or null) bounds. */
 export type ClipOf<A extends DType, L extends WeakScalar | null, H extends WeakScalar | null> = BoundOf<BoundOf<A, L>, H>;
-type BoundOf<A extends DType, B extends WeakScalar | null> = [B] extends [null] ? A : WeakPromoteOf<A, Exclude<B, null>>;
+/** The dtype of an array of `A` after one `clip` bound `B` (a JS scalar, or null for none). */
+export type BoundOf<A extends DType, B extends WeakScalar | null> = [B] extends [null] ? A : WeakPromoteOf<A, Exclude<B, null>>;
 
 /** The result dtype of an elementwise op of rule `R` whose operands promote to `P`. */
 export type RuleResultOf<R extends DTypeRule, P extends DType> = R extends 'float'

@@ -44,10 +44,10 @@ type ElementwiseMethods<D extends DType> = { readonly [K in UnaryOp]: UnaryMetho
 type RuleOf<F> = F extends UnaryFunction<infer R> ? R : F extends BinaryFunction<infer R> ? R : DTypeRule;
 
 /** `a.op()`: the result dtype by the op's rule. */
-type UnaryMethod<R extends DTypeRule, D extends DType> = () => MetalArray<RuleResultOf<R, D>>;
+export type UnaryMethod<R extends DTypeRule, D extends DType> = () => MetalArray<RuleResultOf<R, D>>;
 
 /** `a.op(b)`: the result dtype by the op's rule, from D and the other operand's dtype. */
-interface BinaryMethod<R extends DTypeRule, D extends DType> {
+export interface BinaryMethod<R extends DTypeRule, D extends DType> {
   <B extends DType>(other: MetalArray<B>): MetalArray<RuleResultOf<R, PromoteOf<D, B>>>;
   <S extends WeakScalar>(other: S): MetalArray<RuleResultOf<R, WeakPromoteOf<D, S>>>;
   (other: ArrayLike): MetalArray;

@@ -348,7 +348,7 @@ export function sum(a: ArrayLike, axis?: Axes | AccumulateOptions, keepdims?: bo
  *
  * @example
  * ```ts
- * console.log(ma.prod(ma.array([1, 2, 3, 4], 'int8')).item()); // 24 (int32)
+ * console.log(ma.prod(ma.array([1, 2, 3, 4], 'int8')).item()); // 24
  * ma.prod(ma.ones([2, 3]), { axis: 0 });                       // [1, 1, 1]
  * ```
  */
