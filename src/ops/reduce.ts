@@ -299,7 +299,6 @@ export function reduceEntry(fn: ReduceEntry, argc: number, a: ArrayLike, second:
     case 'min':
     case 'any':
     case 'all':
-      return reduceOp(fn, a, axis, k);
     case 'argmax':
     case 'argmin':
       return reduceOp(fn, a, axis, k);
