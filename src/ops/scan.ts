@@ -4,15 +4,15 @@
  * or direction is a transpose or flip view around it, read and written by strides.
  */
 import { MetalArray } from '../array/array.js';
-import { ArgumentError, DTypeError, formatValue } from '../errors.js';
+import { ArgumentError, formatValue } from '../errors.js';
 import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { castNode, scanNode } from '../core/build.js';
-import { type DType, checkDType } from '../core/dtype.js';
+import type { DType } from '../core/dtype.js';
 import type { AccumulationOf } from '../core/dtype-types.js';
 import type { ScanOp } from '../core/node.js';
 import { flip, moveaxis, reshape } from './movement.js';
 import { type ArrayLike, normalizeAxis, operandNodes } from './operand.js';
-import { accumulationDType } from './reduce.js';
+import { accumulationDType, checkAccumulationDType } from './reduce-core.js';
 
 /** Options of the scans (`ma.cummax(x, { axis: 0, reverse: true })`). */
 export interface ScanOptions {
@@ -65,9 +65,7 @@ function scan(op: ScanOp, a: ArrayLike, axis: number | null | undefined, reverse
   const [n0] = operandNodes(op, [a]);
   let dtype: DType = n0.dtype;
   if (dtypeOption !== undefined) {
-    dtype = checkDType(dtypeOption, op);
-    if (dtype === 'float64' && n0.backend === 'metal')
-      throw new DTypeError(`${op}: dtype float64 is not supported on the metal backend; pass { dtype: 'float32' }`);
+    dtype = checkAccumulationDType(op, dtypeOption, n0.backend);
   } else if (op === 'cumsum' || op === 'cumprod') dtype = accumulationDType(n0.dtype);
   let x = MetalArray.fromNode(castNode(n0, dtype));
   // No axis: NumPy scans the flattened array.
