@@ -46,8 +46,12 @@ export type NestedList = number | bigint | boolean | NestedList[];
 export class MetalArray<D extends DType = DType> {
   #node: Node | null;
 
-  /** @internal Wraps a node; use the creation functions (`ma.array`, `ma.zeros`...) instead. */
-  constructor(node: Node) {
+  /**
+   * Private: arrays come from the creation functions (`ma.array`, `ma.zeros`...) and ops.
+   * (Not tagged internal: stripInternal would drop it from the .d.ts, leaving an
+   * implicit public `new MetalArray()` there.)
+   */
+  private constructor(node: Node) {
     this.#node = node;
     node.refs++;
     currentScope()?.tracked.push(this);

@@ -155,3 +155,5 @@ const wrong: MetalArray<'float32'> = i32;
 void wrong;
 // @ts-expect-error: an unknown option key is a compile error as well as a run-time ArgumentError
 ma.sum(f32, { axes: 0 });
+// @ts-expect-error: arrays come from the creation functions and ops, not a public constructor
+new ma.MetalArray();
