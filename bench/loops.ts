@@ -50,8 +50,11 @@ export function windowStats(samples: readonly number[], [start, end]: readonly [
   return { meanMs: w.reduce((s, x) => s + x, 0) / w.length, medianMs: sorted[Math.floor(sorted.length / 2)] };
 }
 
+/** The internal handle method (left out of the published .d.ts by stripInternal, so typed here). */
+type WithLiveNode = { liveNode(op: string): { readonly depth: number } };
+
 function pendingDepth(x: ma.MetalArray): number {
-  return x.liveNode('bench').depth;
+  return (x as unknown as WithLiveNode).liveNode('bench').depth;
 }
 
 function timeLoop(name: string, init: () => () => ma.MetalArray): LoopRun {
@@ -128,9 +131,9 @@ export const ADAM_SIZE = 1024 * 1024;
 export function adamLoop(): LoopRun {
   return timeLoop(`Adam update, ${ADAM_SIZE} float32 params`, () => {
     const target = ma.random.uniform(ma.random.key(2), [ADAM_SIZE]).eval();
-    let p = ma.zeros([ADAM_SIZE]);
-    let m = ma.zeros([ADAM_SIZE]);
-    let v = ma.zeros([ADAM_SIZE]);
+    let p: ma.MetalArray = ma.zeros([ADAM_SIZE]);
+    let m: ma.MetalArray = ma.zeros([ADAM_SIZE]);
+    let v: ma.MetalArray = ma.zeros([ADAM_SIZE]);
     const [lr, b1, b2, eps] = [1e-3, 0.9, 0.999, 1e-8];
     let t = 0;
     return () => {

@@ -36,7 +36,7 @@ function step(u: ma.MetalArray): ma.MetalArray {
 
 function simulate(initial: Float32Array): Float32Array {
   return ma.tidy(() => {
-    let u = ma.array(initial).reshape(N, N);
+    let u: ma.MetalArray = ma.array(initial).reshape(N, N);
     for (let s = 1; s <= STEPS; s++) {
       u = step(u);
       if (s % EVAL_EVERY === 0) u.eval();
@@ -81,7 +81,7 @@ console.log(`metalarray demo: ${N}×${N} heat equation, ${STEPS} steps, evaluate
 
 // The plan for one evaluation window: EVAL_EVERY steps from an evaluated grid.
 ma.tidy(() => {
-  let u = ma.array(initial).reshape(N, N);
+  let u: ma.MetalArray = ma.array(initial).reshape(N, N);
   for (let s = 0; s < EVAL_EVERY; s++) u = step(u);
   console.log(`Fused plan for ${EVAL_EVERY} steps:`);
   console.log(ma.explain(u));

@@ -36,8 +36,11 @@ export {
   fromNdarray,
   toNdarray,
   type NestedArray,
+  type NestedNumbers,
+  type NestedBooleans,
+  type NestedBigInts,
 } from './array/creation.js';
-export { arange, linspace, eye, identity } from './ops/ranges.js';
+export { arange, linspace, eye, identity, type ArangeOptions, type LinspaceOptions, type EyeOptions } from './ops/ranges.js';
 export { promoteTypes } from './core/promotion.js';
 export { treeMap, treeFlatten, treeUnflatten, type ArrayTree } from './transforms/tree.js';
 export {
@@ -79,9 +82,40 @@ export {
   logSoftmax,
   norm,
   type Axes,
+  type ReduceOptions,
+  type AccumulateOptions,
+  type MeanOptions,
+  type ArgReduceOptions,
+  type VarianceOptions,
+  type SoftmaxOptions,
+  type NormOptions,
 } from './ops/reduce.js';
 export { matmul, dot, inner, outer, tensordot } from './ops/matmul.js';
-export { cumsum, cumprod, cummax, cummin } from './ops/scan.js';
+export { cumsum, cumprod, cummax, cummin, type ScanOptions, type AccumulateScanOptions } from './ops/scan.js';
+export type {
+  AccumulationOf,
+  BoundOf,
+  ClipOf,
+  DTypeOfTypedArray,
+  FloatDType,
+  FloatOf,
+  IntDType,
+  IsIntegralLiteral,
+  IsUnion,
+  KnownOr,
+  PromoteOf,
+  RuleResultOf,
+  ScalarOf,
+  SignedIntDType,
+  TypedArrayByDType,
+  TypedArrayOf,
+  UnsignedIntDType,
+  WeakPromoteOf,
+  WeakScalar,
+} from './core/dtype-types.js';
+export type { BinaryFunction, UnaryFunction } from './ops/define-op.js';
+export type { BinaryMethod, UnaryMethod } from './ops/methods.js';
+export type { DTypeRule } from './core/op-table.js';
 export { einsum } from './ops/einsum.js';
 export * as random from './ops/random.js';
 export { sort, argsort, topk } from './ops/sort.js';

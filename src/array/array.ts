@@ -11,6 +11,7 @@ import { ArgumentError, DisposedError, ShapeError } from '../errors.js';
 import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { contiguousStrides, elementwiseNode, leafNode } from '../core/build.js';
 import { type AnyTypedArray, type DType, DTYPES, STORAGE_ARRAY } from '../core/dtype.js';
+import type { ScalarOf, TypedArrayOf } from '../core/dtype-types.js';
 import { execute, executeAsync } from '../engine/executor.js';
 import { type BufferRef, type Node, releaseNode } from '../core/node.js';
 import { backendFor } from '../runtime/registry.js';
@@ -44,20 +45,28 @@ export type JsonList = number | boolean | string | null | JsonList[];
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** An immutable, lazily evaluated n-dimensional array. */
-export class MetalArray {
+/**
+ * An immutable, lazily evaluated n-dimensional array of dtype `D`. The type parameter
+ * is what the compiler knows of the dtype: `ma.zeros([2], 'int32')` is a
+ * `MetalArray<'int32'>`; where it cannot know (mixed dtypes), it is `DType`, the default.
+ */
+export class MetalArray<D extends DType = DType> {
   #node: Node | null;
 
-  /** @internal Wraps a node; use the creation functions (`ma.array`, `ma.zeros`...) instead. */
-  constructor(node: Node) {
+  /**
+   * Private: arrays come from the creation functions (`ma.array`, `ma.zeros`...) and ops.
+   * (Not tagged internal: stripInternal would drop it from the .d.ts, leaving an
+   * implicit public `new MetalArray()` there.)
+   */
+  private constructor(node: Node) {
     this.#node = node;
     node.refs++;
     currentScope()?.tracked.push(this);
   }
 
-  /** @internal */
-  static fromNode(node: Node): MetalArray {
-    return new MetalArray(node);
+  /** @internal Wraps a node; `D` is the caller's word for the node's dtype (unchecked). */
+  static fromNode<D extends DType = DType>(node: Node): MetalArray<D> {
+    return new MetalArray<D>(node);
   }
 
   /** @internal The node, or DisposedError naming the op that tried to use it. */
@@ -72,8 +81,8 @@ export class MetalArray {
     return this.liveNode('shape').shape.slice();
   }
   /** The element type, e.g. `'float32'`. */
-  get dtype(): DType {
-    return this.liveNode('dtype').dtype;
+  get dtype(): D {
+    return this.liveNode('dtype').dtype as D;
   }
   /** Number of dimensions. */
   get ndim(): number {
@@ -192,34 +201,34 @@ export class MetalArray {
    * const y = ma.arange(4).astype('float32').multiply(2);
    * const v = y.toTypedArray({ copy: false }); // Float32Array [0, 2, 4, 6], no copy
    */
-  toTypedArray(options?: ReadOptions): AnyTypedArray {
+  toTypedArray(options?: ReadOptions): TypedArrayOf<D> {
     checkArgCount('toTypedArray', arguments.length, 1, 'a.toTypedArray({ copy })');
     const n = this.liveNode('toTypedArray');
     const copy = readCopyOption(options);
     const converts = n.dtype === 'float16' || n.dtype === 'bfloat16';
-    return fromStorage(this.#readRaw('toTypedArray', copy || converts), n.dtype);
+    return fromStorage(this.#readRaw('toTypedArray', copy || converts), n.dtype) as TypedArrayOf<D>;
   }
 
   /** Evaluates without blocking the event loop, then returns `toTypedArray()`. */
-  async data(): Promise<AnyTypedArray> {
+  async data(): Promise<TypedArrayOf<D>> {
     await this.evalAsync();
     return this.toTypedArray();
   }
 
   /** The single element as a JS value (number, bigint for 64-bit integers, boolean for bool). */
-  item(): number | bigint | boolean {
+  item(): ScalarOf<D> {
     checkArgCount('item', arguments.length, 0, 'a.item() (index first: a.slice(i).item())');
     const n = this.liveNode('item');
     if (n.size !== 1) throw new ShapeError(`item: only arrays of size 1 convert to a scalar; this one has shape [${n.shape.join(', ')}]`);
-    const v = this.toTypedArray()[0];
-    return n.dtype === 'bool' ? v !== 0 : v;
+    const v = (this.toTypedArray() as AnyTypedArray)[0];
+    return (n.dtype === 'bool' ? v !== 0 : v) as ScalarOf<D>;
   }
 
   /** The values as nested JS arrays. */
   tolist(): NestedList {
     checkArgCount('tolist', arguments.length, 0, 'a.tolist()');
     const n = this.liveNode('tolist');
-    const flat = this.toTypedArray();
+    const flat: AnyTypedArray = this.toTypedArray();
     const conv = (v: number | bigint): NestedList => (n.dtype === 'bool' ? v !== 0 : v);
     const build = (dim: number, offset: number): NestedList => {
       if (dim === n.shape.length) return conv(flat[offset]);
@@ -282,7 +291,7 @@ export class MetalArray {
   toString(): string {
     if (this.#node === null) return 'array(<disposed>)';
     const n = this.#node;
-    return formatArray(this.toTypedArray(), n.shape, n.dtype);
+    return formatArray(this.toTypedArray() as AnyTypedArray, n.shape, n.dtype);
   }
 
   /** @internal util.inspect / console.log show the values. */
@@ -304,15 +313,15 @@ export class MetalArray {
   }
 
   /** A copy of this array on another backend (the same array if it is already there). */
-  to(backendName: string): MetalArray {
+  to(backendName: string): MetalArray<D> {
     checkArgCount('to', arguments.length, 1, "a.to('cpu')");
     const n = this.liveNode('to');
-    if (n.backend === backendName) return new MetalArray(n);
+    if (n.backend === backendName) return new MetalArray<D>(n);
     const target = backendFor(backendName);
     const raw = this.#readRaw('to');
     const buf = target.alloc(raw.byteLength);
     target.write(buf, 0, raw);
-    return new MetalArray(leafFor(buf, n.shape, n.dtype));
+    return new MetalArray<D>(leafFor(buf, n.shape, n.dtype));
   }
 }
 

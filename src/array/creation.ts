@@ -10,12 +10,20 @@ import { ArgumentError, DTypeError, formatValue } from '../errors.js';
 import { castNode, constNode } from '../core/build.js';
 import { checkShape } from '../core/shape.js';
 import { type AnyTypedArray, type DType, checkDType, isInteger } from '../core/dtype.js';
+import type { DTypeOfTypedArray } from '../core/dtype-types.js';
 import { backendFor, getBackendName } from '../runtime/registry.js';
 import { MetalArray, leafFor } from './array.js';
 import { dtypeOfTypedArray, exactInteger, flattenNested, isTypedArray, scalarFor, toStorage } from './convert.js';
 
 /** Nested JS arrays of numbers or booleans (or bigints). */
 export type NestedArray = number | boolean | bigint | readonly NestedArray[];
+
+/** Nested JS arrays of numbers. */
+export type NestedNumbers = number | readonly NestedNumbers[];
+/** Nested JS arrays of booleans. */
+export type NestedBooleans = boolean | readonly NestedBooleans[];
+/** Nested JS arrays of bigints. */
+export type NestedBigInts = bigint | readonly NestedBigInts[];
 
 /** The live node of a `*Like` function's template array. */
 function templateOf(op: string, a: unknown): MetalArray {
@@ -62,6 +70,15 @@ function castArray(a: MetalArray, dtype: DType): MetalArray {
  * ma.array([300], 'uint8');            // throws OverflowError: 300 is out of range for uint8
  * ```
  */
+export function array<T extends DType>(values: NestedArray | AnyTypedArray | MetalArray, dtype: T): MetalArray<T>;
+export function array<D extends DType>(values: MetalArray<D>): MetalArray<D>;
+export function array<A extends AnyTypedArray>(values: A): MetalArray<DTypeOfTypedArray<A>>;
+// Numbers are float32 today; integers become int32 when MLX's inference lands (issue 18 §1),
+// so the type admits both.
+export function array(values: NestedNumbers): MetalArray<'int32' | 'float32'>;
+export function array(values: NestedBooleans): MetalArray<'bool'>;
+export function array(values: NestedBigInts): MetalArray<'int64'>;
+export function array(values: NestedArray | AnyTypedArray | MetalArray, dtype?: DType): MetalArray;
 export function array(values: NestedArray | AnyTypedArray | MetalArray, dtype?: DType): MetalArray {
   checkArgCount('array', arguments.length, 2, 'array(values, dtype)');
   const d = dtype === undefined ? undefined : checkDType(dtype, 'array');
@@ -101,7 +118,7 @@ function inferredDType(flat: readonly (number | boolean | bigint)[]): DType {
 }
 
 /** `full` under the name of the calling function (for its error messages). */
-function fullAs(op: string, shape: number | readonly number[], value: number | boolean | bigint, dtype: DType | undefined): MetalArray {
+function fullAs<T extends DType>(op: string, shape: number | readonly number[], value: number | boolean | bigint, dtype: DType | undefined): MetalArray<T> {
   const dims = checkShape(op, shape);
   if (typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'bigint')
     throw new ArgumentError(`${op}: value must be a number, boolean or bigint, got ${typeof value}`);
@@ -121,6 +138,10 @@ function fullAs(op: string, shape: number | readonly number[], value: number | b
  * ma.full([2], 300, 'uint8');    // throws OverflowError: 300 is out of range for uint8
  * ```
  */
+export function full<T extends DType>(shape: number | readonly number[], value: number | boolean | bigint, dtype: T): MetalArray<T>;
+export function full(shape: number | readonly number[], value: boolean): MetalArray<'bool'>;
+export function full(shape: number | readonly number[], value: number | bigint): MetalArray<'float32'>;
+export function full(shape: number | readonly number[], value: number | boolean | bigint, dtype?: DType): MetalArray;
 export function full(shape: number | readonly number[], value: number | boolean | bigint, dtype?: DType): MetalArray {
   checkArgCount('full', arguments.length, 3, 'full(shape, value, dtype)');
   return fullAs('full', shape, value, dtype);
@@ -134,7 +155,7 @@ export function full(shape: number | readonly number[], value: number | boolean 
  * console.log(ma.zeros([2], 'int32').toString()); // array([0, 0])
  * ```
  */
-export function zeros(shape: number | readonly number[], dtype: DType = 'float32'): MetalArray {
+export function zeros<T extends DType = 'float32'>(shape: number | readonly number[], dtype: T = 'float32' as T): MetalArray<T> {
   checkArgCount('zeros', arguments.length, 2, 'zeros(shape, dtype)');
   return fullAs('zeros', shape, 0, dtype);
 }
@@ -148,7 +169,7 @@ export function zeros(shape: number | readonly number[], dtype: DType = 'float32
  *                                          //        [1., 1.]])
  * ```
  */
-export function ones(shape: number | readonly number[], dtype: DType = 'float32'): MetalArray {
+export function ones<T extends DType = 'float32'>(shape: number | readonly number[], dtype: T = 'float32' as T): MetalArray<T> {
   checkArgCount('ones', arguments.length, 2, 'ones(shape, dtype)');
   return fullAs('ones', shape, 1, dtype);
 }
@@ -161,7 +182,7 @@ export function ones(shape: number | readonly number[], dtype: DType = 'float32'
  * console.log(ma.zerosLike(ma.arange(3)).toString()); // array([0, 0, 0])
  * ```
  */
-export function zerosLike(a: MetalArray, dtype?: DType): MetalArray {
+export function zerosLike<D extends DType, T extends DType = D>(a: MetalArray<D>, dtype?: T): MetalArray<T> {
   checkArgCount('zerosLike', arguments.length, 2, 'zerosLike(a, dtype)');
   templateOf('zerosLike', a);
   return fullAs('zerosLike', a.shape, 0, dtype ?? a.dtype);
@@ -175,7 +196,7 @@ export function zerosLike(a: MetalArray, dtype?: DType): MetalArray {
  * console.log(ma.onesLike(ma.arange(3), 'float32').toString()); // array([1., 1., 1.])
  * ```
  */
-export function onesLike(a: MetalArray, dtype?: DType): MetalArray {
+export function onesLike<D extends DType, T extends DType = D>(a: MetalArray<D>, dtype?: T): MetalArray<T> {
   checkArgCount('onesLike', arguments.length, 2, 'onesLike(a, dtype)');
   templateOf('onesLike', a);
   return fullAs('onesLike', a.shape, 1, dtype ?? a.dtype);
@@ -191,7 +212,7 @@ export function onesLike(a: MetalArray, dtype?: DType): MetalArray {
  * ma.fullLike(ma.zeros([2], 'int8'), 200);  // throws OverflowError
  * ```
  */
-export function fullLike(a: MetalArray, value: number | boolean | bigint, dtype?: DType): MetalArray {
+export function fullLike<D extends DType, T extends DType = D>(a: MetalArray<D>, value: number | boolean | bigint, dtype?: T): MetalArray<T> {
   checkArgCount('fullLike', arguments.length, 3, 'fullLike(a, value, dtype)');
   templateOf('fullLike', a);
   return fullAs('fullLike', a.shape, value, dtype ?? a.dtype);

@@ -14,9 +14,23 @@ import { checkArgCount } from '../core/arguments.js';
 import { DTYPES } from '../core/dtype.js';
 import type { BinaryOp, UnaryOp } from '../core/vocabulary.js';
 import { ArgumentError, formatValue } from '../errors.js';
-import { binaryOp as registerBinary, CHEAP, DIV, defineInternalOp, type OpDefinition, TRANSCENDENTAL, unaryOp as registerUnary } from './define-op.js';
+import type { DTypeRule } from '../core/op-table.js';
+import {
+  type BinaryFunction,
+  binaryOp as registerBinary,
+  CHEAP,
+  DIV,
+  defineInternalOp,
+  type OpDefinition,
+  TRANSCENDENTAL,
+  type UnaryFunction,
+  unaryOp as registerUnary,
+} from './define-op.js';
 import { astype, binary, where } from './elementwise.js';
 import type { ArrayLike } from './operand.js';
+
+/** What a derivative returns: one partial per input (a number for a constant). */
+type Terms = readonly (MetalArray | number)[];
 
 /** 1 where `mask` holds, else 0, in `like`'s dtype (relu's derivative). */
 function indicator(mask: MetalArray, like: MetalArray): MetalArray {
@@ -48,19 +62,19 @@ function withArity<F extends (...args: never[]) => unknown>(name: string, arity:
 }
 
 /** Registers a unary op block (src/ops/define-op.ts) and returns its function, arity-checked. */
-function unaryOp(name: UnaryOp, def: OpDefinition): ReturnType<typeof registerUnary> {
+function unaryOp<R extends DTypeRule>(name: UnaryOp, def: OpDefinition<R>): UnaryFunction<R> {
   return withArity(name, 1, `${name}(x)`, registerUnary(name, def));
 }
 
 /** Registers a binary op block and returns its function, arity-checked. */
-function binaryOp(name: BinaryOp, def: OpDefinition): ReturnType<typeof registerBinary> {
+function binaryOp<R extends DTypeRule>(name: BinaryOp, def: OpDefinition<R>): BinaryFunction<R> {
   return withArity(name, 2, `${name}(a, b)`, registerBinary(name, def));
 }
 
 defineInternalOp('copy', {
   arity: 1,
   rule: 'same',
-  derivative: () => [1],
+  derivative: (): Terms => [1],
   cost: 0,
   both: { all: '$0' },
 });
@@ -68,7 +82,7 @@ defineInternalOp('copy', {
 /** Elementwise `-x` (integers wrap). */
 export const negative = unaryOp('negative', {
   rule: 'same',
-  derivative: () => [-1],
+  derivative: (): Terms => [-1],
   cost: CHEAP,
   rejects: ['bool'],
   both: { int: '(T)((W)0 - (W)$0)', float: '(-$0)' },
@@ -77,7 +91,7 @@ export const negative = unaryOp('negative', {
 /** Elementwise absolute value (`abs(INT_MIN)` wraps to INT_MIN). */
 export const abs = unaryOp('abs', {
   rule: 'same',
-  derivative: ([x]) => [sign(x)],
+  derivative: ([x]): Terms => [sign(x)],
   cost: CHEAP,
   rejects: ['bool'],
   c: { i: '($0 < 0 ? (T)((W)0 - (W)$0) : $0)', u: '$0', f: 'fabsf($0)', d: 'fabs($0)' },
@@ -96,7 +110,7 @@ export const sign = unaryOp('sign', {
 /** Elementwise `x * x`. */
 export const square = unaryOp('square', {
   rule: 'same',
-  derivative: ([x]) => [multiply(x, 2)],
+  derivative: ([x]): Terms => [multiply(x, 2)],
   cost: CHEAP,
   both: { b: '$0', int: '(T)((W)$0 * (W)$0)', float: '($0 * $0)' },
 });
@@ -104,7 +118,7 @@ export const square = unaryOp('square', {
 /** Elementwise `max(x, 0)` (NaN propagates). */
 export const relu = unaryOp('relu', {
   rule: 'same',
-  derivative: ([x]) => [indicator(greater(x, 0), x)],
+  derivative: ([x]): Terms => [indicator(greater(x, 0), x)],
   cost: CHEAP,
   both: { i: '($0 > 0 ? $0 : (T)0)', u: '$0', b: '$0', float: '(($0 > 0 || $0 != $0) ? $0 : (T)0)' },
 });
@@ -192,7 +206,7 @@ export const trunc = unaryOp('trunc', {
 /** Elementwise square root. */
 export const sqrt = unaryOp('sqrt', {
   rule: 'float',
-  derivative: (_, out) => [divide(0.5, out)],
+  derivative: (_, out): Terms => [divide(0.5, out)],
   cost: DIV,
   c: { f: 'sqrtf($0)', d: 'sqrt($0)' },
   gpu: { float: '@sqrt($0)' },
@@ -201,7 +215,7 @@ export const sqrt = unaryOp('sqrt', {
 /** Elementwise `1 / sqrt(x)`. */
 export const rsqrt = unaryOp('rsqrt', {
   rule: 'float',
-  derivative: ([x], out) => [multiply(divide(out, x), -0.5)],
+  derivative: ([x], out): Terms => [multiply(divide(out, x), -0.5)],
   cost: DIV,
   c: { f: '(1.0f / sqrtf($0))', d: '(1.0 / sqrt($0))' },
   gpu: { f: '(1.0f / @sqrt($0))', d: '(1.0 / @sqrt($0))' },
@@ -210,7 +224,7 @@ export const rsqrt = unaryOp('rsqrt', {
 /** Elementwise `1 / x`. */
 export const reciprocal = unaryOp('reciprocal', {
   rule: 'float',
-  derivative: (_, out) => [negative(square(out))],
+  derivative: (_, out): Terms => [negative(square(out))],
   cost: DIV,
   both: { f: '(1.0f / $0)', d: '(1.0 / $0)' },
 });
@@ -218,7 +232,7 @@ export const reciprocal = unaryOp('reciprocal', {
 /** Elementwise `e^x`. */
 export const exp = unaryOp('exp', {
   rule: 'float',
-  derivative: (_, out) => [out],
+  derivative: (_, out): Terms => [out],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_expf($0)', d: 'exp($0)' },
   gpu: { float: '@exp($0)' },
@@ -227,7 +241,7 @@ export const exp = unaryOp('exp', {
 /** Elementwise `2^x`. */
 export const exp2 = unaryOp('exp2', {
   rule: 'float',
-  derivative: (_, out) => [multiply(out, Math.LN2)],
+  derivative: (_, out): Terms => [multiply(out, Math.LN2)],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_exp2f($0)', d: 'exp2($0)' },
   gpu: { float: '@exp2($0)' },
@@ -236,7 +250,7 @@ export const exp2 = unaryOp('exp2', {
 /** Elementwise `e^x - 1`, accurate near 0. */
 export const expm1 = unaryOp('expm1', {
   rule: 'float',
-  derivative: (_, out) => [add(out, 1)],
+  derivative: (_, out): Terms => [add(out, 1)],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_expm1f($0)', d: 'expm1($0)' },
   gpu: { float: '@expm1($0)' },
@@ -245,7 +259,7 @@ export const expm1 = unaryOp('expm1', {
 /** Elementwise natural logarithm. */
 export const log = unaryOp('log', {
   rule: 'float',
-  derivative: ([x]) => [reciprocal(x)],
+  derivative: ([x]): Terms => [reciprocal(x)],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_logf($0)', d: 'log($0)' },
   gpu: { float: '@log($0)' },
@@ -254,7 +268,7 @@ export const log = unaryOp('log', {
 /** Elementwise base-2 logarithm. */
 export const log2 = unaryOp('log2', {
   rule: 'float',
-  derivative: ([x]) => [reciprocal(multiply(x, Math.LN2))],
+  derivative: ([x]): Terms => [reciprocal(multiply(x, Math.LN2))],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_log2f($0)', d: 'log2($0)' },
   gpu: { float: '@log2($0)' },
@@ -263,7 +277,7 @@ export const log2 = unaryOp('log2', {
 /** Elementwise base-10 logarithm. */
 export const log10 = unaryOp('log10', {
   rule: 'float',
-  derivative: ([x]) => [reciprocal(multiply(x, Math.LN10))],
+  derivative: ([x]): Terms => [reciprocal(multiply(x, Math.LN10))],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_log10f($0)', d: 'log10($0)' },
   gpu: { f: '(float)%log10((double)$0)', d: '@log10($0)' },
@@ -272,7 +286,7 @@ export const log10 = unaryOp('log10', {
 /** Elementwise `log(1 + x)`, accurate near 0. */
 export const log1p = unaryOp('log1p', {
   rule: 'float',
-  derivative: ([x]) => [reciprocal(add(x, 1))],
+  derivative: ([x]): Terms => [reciprocal(add(x, 1))],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_log1pf($0)', d: 'log1p($0)' },
   gpu: { float: '@log1p($0)' },
@@ -281,7 +295,7 @@ export const log1p = unaryOp('log1p', {
 /** Elementwise sine. */
 export const sin = unaryOp('sin', {
   rule: 'float',
-  derivative: ([x]) => [cos(x)],
+  derivative: ([x]): Terms => [cos(x)],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_sinf($0)', d: 'sin($0)' },
   gpu: { float: '@sin($0)' },
@@ -290,7 +304,7 @@ export const sin = unaryOp('sin', {
 /** Elementwise cosine. */
 export const cos = unaryOp('cos', {
   rule: 'float',
-  derivative: ([x]) => [negative(sin(x))],
+  derivative: ([x]): Terms => [negative(sin(x))],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_cosf($0)', d: 'cos($0)' },
   gpu: { float: '@cos($0)' },
@@ -299,7 +313,7 @@ export const cos = unaryOp('cos', {
 /** Elementwise tangent. */
 export const tan = unaryOp('tan', {
   rule: 'float',
-  derivative: (_, out) => [add(square(out), 1)],
+  derivative: (_, out): Terms => [add(square(out), 1)],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_tanf($0)', d: 'tan($0)' },
   gpu: { f: '(float)%tan((double)$0)', d: '@tan($0)' },
@@ -308,7 +322,7 @@ export const tan = unaryOp('tan', {
 /** Elementwise inverse sine. */
 export const arcsin = unaryOp('arcsin', {
   rule: 'float',
-  derivative: ([x]) => [rsqrt(subtract(1, square(x)))],
+  derivative: ([x]): Terms => [rsqrt(subtract(1, square(x)))],
   cost: TRANSCENDENTAL,
   c: { f: 'asinf($0)', d: 'asin($0)' },
   gpu: { f: '(float)%asin((double)$0)', d: '@asin($0)' },
@@ -317,7 +331,7 @@ export const arcsin = unaryOp('arcsin', {
 /** Elementwise inverse cosine. */
 export const arccos = unaryOp('arccos', {
   rule: 'float',
-  derivative: ([x]) => [negative(rsqrt(subtract(1, square(x))))],
+  derivative: ([x]): Terms => [negative(rsqrt(subtract(1, square(x))))],
   cost: TRANSCENDENTAL,
   c: { f: 'acosf($0)', d: 'acos($0)' },
   gpu: { f: '(float)%acos((double)$0)', d: '@acos($0)' },
@@ -326,7 +340,7 @@ export const arccos = unaryOp('arccos', {
 /** Elementwise inverse tangent. */
 export const arctan = unaryOp('arctan', {
   rule: 'float',
-  derivative: ([x]) => [reciprocal(add(square(x), 1))],
+  derivative: ([x]): Terms => [reciprocal(add(square(x), 1))],
   cost: TRANSCENDENTAL,
   c: { f: 'atanf($0)', d: 'atan($0)' },
   gpu: { f: '(float)%atan((double)$0)', d: '@atan($0)' },
@@ -335,7 +349,7 @@ export const arctan = unaryOp('arctan', {
 /** Elementwise hyperbolic sine. */
 export const sinh = unaryOp('sinh', {
   rule: 'float',
-  derivative: ([x]) => [cosh(x)],
+  derivative: ([x]): Terms => [cosh(x)],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_sinhf($0)', d: 'sinh($0)' },
   gpu: { f: '(float)%sinh((double)$0)', d: '@sinh($0)' },
@@ -344,7 +358,7 @@ export const sinh = unaryOp('sinh', {
 /** Elementwise hyperbolic cosine. */
 export const cosh = unaryOp('cosh', {
   rule: 'float',
-  derivative: ([x]) => [sinh(x)],
+  derivative: ([x]): Terms => [sinh(x)],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_coshf($0)', d: 'cosh($0)' },
   gpu: { f: '(float)%cosh((double)$0)', d: '@cosh($0)' },
@@ -353,7 +367,7 @@ export const cosh = unaryOp('cosh', {
 /** Elementwise hyperbolic tangent. */
 export const tanh = unaryOp('tanh', {
   rule: 'float',
-  derivative: (_, out) => [subtract(1, square(out))],
+  derivative: (_, out): Terms => [subtract(1, square(out))],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_tanhf($0)', d: 'tanh($0)' },
   gpu: { float: '@tanh($0)' },
@@ -362,7 +376,7 @@ export const tanh = unaryOp('tanh', {
 /** Elementwise inverse hyperbolic sine. */
 export const arcsinh = unaryOp('arcsinh', {
   rule: 'float',
-  derivative: ([x]) => [rsqrt(add(square(x), 1))],
+  derivative: ([x]): Terms => [rsqrt(add(square(x), 1))],
   cost: TRANSCENDENTAL,
   c: { f: 'asinhf($0)', d: 'asinh($0)' },
   gpu: { f: '(float)%asinh((double)$0)', d: '@asinh($0)' },
@@ -371,7 +385,7 @@ export const arcsinh = unaryOp('arcsinh', {
 /** Elementwise inverse hyperbolic cosine. */
 export const arccosh = unaryOp('arccosh', {
   rule: 'float',
-  derivative: ([x]) => [rsqrt(subtract(square(x), 1))],
+  derivative: ([x]): Terms => [rsqrt(subtract(square(x), 1))],
   cost: TRANSCENDENTAL,
   c: { f: 'acoshf($0)', d: 'acosh($0)' },
   gpu: { f: '(float)%acosh((double)$0)', d: '@acosh($0)' },
@@ -380,7 +394,7 @@ export const arccosh = unaryOp('arccosh', {
 /** Elementwise inverse hyperbolic tangent. */
 export const arctanh = unaryOp('arctanh', {
   rule: 'float',
-  derivative: ([x]) => [reciprocal(subtract(1, square(x)))],
+  derivative: ([x]): Terms => [reciprocal(subtract(1, square(x)))],
   cost: TRANSCENDENTAL,
   c: { f: 'atanhf($0)', d: 'atanh($0)' },
   gpu: { f: '(float)%atanh((double)$0)', d: '@atanh($0)' },
@@ -389,7 +403,7 @@ export const arctanh = unaryOp('arctanh', {
 /** Elementwise error function. */
 export const erf = unaryOp('erf', {
   rule: 'float',
-  derivative: ([x]) => [multiply(exp(negative(square(x))), 2 / Math.sqrt(Math.PI))],
+  derivative: ([x]): Terms => [multiply(exp(negative(square(x))), 2 / Math.sqrt(Math.PI))],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_erff($0)', d: 'erf($0)' },
   gpu: { float: '@erf($0)' },
@@ -398,7 +412,7 @@ export const erf = unaryOp('erf', {
 /** Elementwise inverse error function. */
 export const erfinv = unaryOp('erfinv', {
   rule: 'float',
-  derivative: (_, out) => [multiply(exp(square(out)), Math.sqrt(Math.PI) / 2)],
+  derivative: (_, out): Terms => [multiply(exp(square(out)), Math.sqrt(Math.PI) / 2)],
   cost: TRANSCENDENTAL,
   both: { f: '(float)ma_erfinv((double)$0)', d: 'ma_erfinv($0)' },
 });
@@ -410,7 +424,7 @@ export const erfinv = unaryOp('erfinv', {
 /** Elementwise logistic sigmoid `1 / (1 + e^-x)`. */
 export const sigmoid = unaryOp('sigmoid', {
   rule: 'float',
-  derivative: (_, out) => [multiply(out, subtract(1, out))],
+  derivative: (_, out): Terms => [multiply(out, subtract(1, out))],
   cost: TRANSCENDENTAL,
   c: { f: 'ma_sigmoidf($0)', d: 'ma_sigmoid_d($0)' },
   gpu: { f: 'ma_sigmoid_f($0)', d: 'ma_sigmoid_d($0)' },
@@ -419,7 +433,7 @@ export const sigmoid = unaryOp('sigmoid', {
 /** Elementwise GELU, exact form `0.5 x (1 + erf(x / sqrt 2))`. */
 export const gelu = unaryOp('gelu', {
   rule: 'float',
-  derivative: ([x]) => [
+  derivative: ([x]): Terms => [
     add(multiply(add(erf(multiply(x, Math.SQRT1_2)), 1), 0.5), multiply(x, multiply(exp(multiply(square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI)))),
   ],
   cost: TRANSCENDENTAL,
@@ -430,7 +444,7 @@ export const gelu = unaryOp('gelu', {
 /** Elementwise SiLU `x * sigmoid(x)`. */
 export const silu = unaryOp('silu', {
   rule: 'float',
-  derivative: ([x]) => {
+  derivative: ([x]): Terms => {
     const s = sigmoid(x);
     return [multiply(s, add(multiply(x, subtract(1, s)), 1))];
   },
@@ -483,7 +497,7 @@ export const bitwiseNot = unaryOp('bitwiseNot', {
 /** Elementwise `a + b` with broadcasting (integers wrap). */
 export const add = binaryOp('add', {
   rule: 'arith',
-  derivative: () => [1, 1],
+  derivative: (): Terms => [1, 1],
   cost: CHEAP,
   both: { b: '(uint8_t)($0 | $1)', int: '(T)((W)$0 + (W)$1)', float: '($0 + $1)' },
 });
@@ -491,7 +505,7 @@ export const add = binaryOp('add', {
 /** Elementwise `a - b`. */
 export const subtract = binaryOp('subtract', {
   rule: 'arithNoBool',
-  derivative: () => [1, -1],
+  derivative: (): Terms => [1, -1],
   cost: CHEAP,
   both: { int: '(T)((W)$0 - (W)$1)', float: '($0 - $1)' },
 });
@@ -499,7 +513,7 @@ export const subtract = binaryOp('subtract', {
 /** Elementwise `a * b`. */
 export const multiply = binaryOp('multiply', {
   rule: 'arith',
-  derivative: ([a, b]) => [b, a],
+  derivative: ([a, b]): Terms => [b, a],
   cost: CHEAP,
   both: { b: '(uint8_t)($0 & $1)', int: '(T)((W)$0 * (W)$1)', float: '($0 * $1)' },
 });
@@ -507,7 +521,7 @@ export const multiply = binaryOp('multiply', {
 /** Elementwise true division (integers give float32). */
 export const divide = binaryOp('divide', {
   rule: 'float',
-  derivative: ([, b], out) => [reciprocal(b), negative(divide(out, b))],
+  derivative: ([, b], out): Terms => [reciprocal(b), negative(divide(out, b))],
   cost: DIV,
   both: { float: '($0 / $1)' },
 });
@@ -523,7 +537,7 @@ export const floorDivide = binaryOp('floorDivide', {
 /** Elementwise remainder with the sign of the divisor (integer `x % 0` gives 0). */
 export const remainder = binaryOp('remainder', {
   rule: 'intDiv',
-  derivative: ([a, b]) => [1, negative(floorDivide(a, b))],
+  derivative: ([a, b]): Terms => [1, negative(floorDivide(a, b))],
   cost: DIV,
   both: { int: 'ma_rem_N($0, $1)', f: '(float)ma_rem_d($0, $1)', d: 'ma_rem_d($0, $1)' },
 });
@@ -531,7 +545,7 @@ export const remainder = binaryOp('remainder', {
 /** Elementwise `a ** b`. */
 export const power = binaryOp('power', {
   rule: 'intDiv',
-  derivative: ([a, b], out) => [where(equal(b, 0), 0, multiply(b, power(a, subtract(b, 1)))), where(equal(a, 0), 0, multiply(log(a), out))],
+  derivative: ([a, b], out): Terms => [where(equal(b, 0), 0, multiply(b, power(a, subtract(b, 1)))), where(equal(a, 0), 0, multiply(log(a), out))],
   cost: TRANSCENDENTAL,
   c: { int: 'ma_pow_N($0, $1)', f: 'powf($0, $1)', d: 'pow($0, $1)' },
   gpu: { int: 'ma_pow_N($0, $1)', f: '(float)%pow((double)$0, (double)$1)', d: '@pow($0, $1)' },
@@ -544,7 +558,7 @@ export const power = binaryOp('power', {
 /** Elementwise maximum (NaN propagates). */
 export const maximum = binaryOp('maximum', {
   rule: 'arith',
-  derivative: ([a, b]) => tieSplit(greater(a, b), greater(b, a), a),
+  derivative: ([a, b]): Terms => tieSplit(greater(a, b), greater(b, a), a),
   cost: CHEAP,
   c: { b: '(uint8_t)($0 | $1)', int: '($0 > $1 ? $0 : $1)', f: 'ma__self(($0 > $1) | ($0 != $0), $0, $1)', d: 'ma__seld(($0 > $1) | ($0 != $0), $0, $1)' },
   gpu: { b: '(uint8_t)($0 | $1)', int: '($0 > $1 ? $0 : $1)', float: '(($0 > $1 || $0 != $0) ? $0 : $1)' },
@@ -553,7 +567,7 @@ export const maximum = binaryOp('maximum', {
 /** Elementwise minimum (NaN propagates). */
 export const minimum = binaryOp('minimum', {
   rule: 'arith',
-  derivative: ([a, b]) => tieSplit(less(a, b), less(b, a), a),
+  derivative: ([a, b]): Terms => tieSplit(less(a, b), less(b, a), a),
   cost: CHEAP,
   c: { b: '(uint8_t)($0 & $1)', int: '($0 < $1 ? $0 : $1)', f: 'ma__self(($0 < $1) | ($0 != $0), $0, $1)', d: 'ma__seld(($0 < $1) | ($0 != $0), $0, $1)' },
   gpu: { b: '(uint8_t)($0 & $1)', int: '($0 < $1 ? $0 : $1)', float: '(($0 < $1 || $0 != $0) ? $0 : $1)' },
@@ -562,7 +576,7 @@ export const minimum = binaryOp('minimum', {
 /** Elementwise `atan2(a, b)`. */
 export const arctan2 = binaryOp('arctan2', {
   rule: 'float',
-  derivative: ([a, b]) => {
+  derivative: ([a, b]): Terms => {
     const r = add(square(a), square(b));
     return [divide(b, r), negative(divide(a, r))];
   },
@@ -574,7 +588,7 @@ export const arctan2 = binaryOp('arctan2', {
 /** Elementwise `log(e^a + e^b)`, without overflow. */
 export const logaddexp = binaryOp('logaddexp', {
   rule: 'float',
-  derivative: ([a, b], out) => [exp(subtract(a, out)), exp(subtract(b, out))],
+  derivative: ([a, b], out): Terms => [exp(subtract(a, out)), exp(subtract(b, out))],
   cost: TRANSCENDENTAL,
   both: { f: '(float)ma_logaddexp((double)$0, (double)$1)', d: 'ma_logaddexp($0, $1)' },
 });

@@ -11,6 +11,7 @@ import { castScalar } from '../core/scalar.js';
 import { bfloatBitsToFloat, floatToBfloatBits, floatToHalfBits, halfBitsToFloat, scalarFor } from '../array/convert.js';
 import { weakScalarDType } from '../core/promotion.js';
 import { type DType, checkDType, isFloat as isFloatDType } from '../core/dtype.js';
+import type { ClipOf, PromoteOf, WeakPromoteOf, WeakScalar } from '../core/dtype-types.js';
 import { promoteTypes } from '../core/promotion.js';
 import { ELEMENTWISE, type ElementwiseOp, opDTypes } from '../core/op-table.js';
 import type { BinaryOp, UnaryOp } from '../core/vocabulary.js';
@@ -59,6 +60,12 @@ function roundToFloatDType(v: number, dtype: DType): number {
 /** The indices of the non-zero elements of `cond`, one int32 array per axis (NumPy's one-argument where; evaluates now). */
 export function where(cond: MetalArray): MetalArray[];
 /** `cond ? a : b` elementwise, broadcasting all three; result dtype promote(a, b). */
+export function where<A extends DType, B extends DType>(cond: ArrayLike, a: MetalArray<A>, b: MetalArray<B>): MetalArray<PromoteOf<A, B>>;
+/** `cond ? a : b` with a JS scalar on one side: it promotes weakly, as in binary ops. */
+export function where<A extends DType, S extends WeakScalar>(cond: ArrayLike, a: MetalArray<A>, b: S): MetalArray<WeakPromoteOf<A, S>>;
+/** `cond ? a : b` with a JS scalar on one side: it promotes weakly, as in binary ops. */
+export function where<S extends WeakScalar, B extends DType>(cond: ArrayLike, a: S, b: MetalArray<B>): MetalArray<WeakPromoteOf<B, S>>;
+/** `cond ? a : b` elementwise, broadcasting all three; result dtype promote(a, b). */
 export function where(cond: ArrayLike, a: ArrayLike, b: ArrayLike): MetalArray;
 export function where(cond: ArrayLike, a?: ArrayLike, b?: ArrayLike): MetalArray | MetalArray[] {
   if (a === undefined && b === undefined) {
@@ -77,7 +84,10 @@ export function where(cond: ArrayLike, a?: ArrayLike, b?: ArrayLike): MetalArray
   return MetalArray.fromNode(whereNode(c, x, y, shape));
 }
 
+/** Limits values to [lo, hi]; `null` leaves a side open (JS scalar bounds promote weakly). */
+export function clip<D extends DType, L extends WeakScalar | null, H extends WeakScalar | null>(a: MetalArray<D>, lo: L, hi: H): MetalArray<ClipOf<D, L, H>>;
 /** Limits values to [lo, hi]; `null` leaves a side open. */
+export function clip(a: ArrayLike, lo: ArrayLike | null, hi: ArrayLike | null): MetalArray;
 export function clip(a: ArrayLike, lo: ArrayLike | null, hi: ArrayLike | null): MetalArray {
   let out = a instanceof MetalArray ? a : MetalArray.fromNode(operandNodes('clip', [a])[0]);
   if (lo !== null && lo !== undefined) out = binary('maximum', out, lo);
@@ -85,12 +95,19 @@ export function clip(a: ArrayLike, lo: ArrayLike | null, hi: ArrayLike | null): 
   return out === a ? MetalArray.fromNode(nodeOf(a as MetalArray, 'clip')) : out;
 }
 
-/** Converts to `dtype` (float → int truncates, NaN → 0, saturates; see docs/semantics.md). */
-export function astype(a: ArrayLike, dtype: DType): MetalArray {
+/**
+ * Converts to `dtype` (float → int truncates, NaN → 0, saturates; see docs/semantics.md).
+ *
+ * @example
+ * ```ts
+ * const h = ma.astype(ma.array([1.5, 2.5]), 'float16'); // MetalArray<'float16'>
+ * ```
+ */
+export function astype<T extends DType>(a: ArrayLike, dtype: T): MetalArray<T> {
   const d = checkDType(dtype, 'astype');
   const [n] = operandNodes('astype', [a]);
   if (d === 'float64' && n.backend === 'metal') throw new DTypeError('astype: float64 is not supported on the metal backend');
-  return MetalArray.fromNode(castNode(n, d));
+  return MetalArray.fromNode<T>(castNode(n, d));
 }
 
 // Differentiation rules

@@ -7,6 +7,8 @@
  */
 import { MetalArray } from '../array/array.js';
 import type { DType } from '../core/dtype.js';
+import type { AccumulationOf, ClipOf, FloatOf, PromoteOf, RuleResultOf, WeakPromoteOf, WeakScalar } from '../core/dtype-types.js';
+import type { DTypeRule } from '../core/op-table.js';
 import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from '../core/vocabulary.js';
 import { checkArgCount } from '../core/arguments.js';
 import { astype, binary, clip, unary } from './elementwise.js';
@@ -16,16 +18,19 @@ import { split } from './join.js';
 import * as matmulOps from './matmul.js';
 import { broadcastTo, expandDims, flatten, flip, moveaxis, reshape, type SliceSpec, squeeze, swapaxes, transpose } from './movement.js';
 import type { ArrayLike } from './operand.js';
-import type { Axes } from './reduce.js';
+import type { BinaryFunction, UnaryFunction } from './define-op.js';
+import type * as elementwiseOps from './elementwise-ops.js';
+import type { AccumulateOptions, ArgReduceOptions, Axes, MeanOptions, ReduceOptions, SoftmaxOptions, VarianceOptions } from './reduce.js';
 import * as reduce from './reduce.js';
+import type { AccumulateScanOptions, ScanOptions } from './scan.js';
 import * as scanOps from './scan.js';
 import * as sorting from './sort.js';
 
 declare module '../array/array.js' {
   // The class and this interface merge: MetalArray gets every method of OpMethods.
-  interface MetalArray extends OpMethods, ElementwiseMethods {
+  interface MetalArray<D extends DType = DType> extends OpMethods<D>, ElementwiseMethods<D> {
     /** The transpose (all axes reversed). */
-    readonly T: MetalArray;
+    readonly T: MetalArray<D>;
   }
 }
 
@@ -33,10 +38,25 @@ declare module '../array/array.js' {
  * The elementwise methods, one per op of the vocabulary: `a.tanh()` is `ma.tanh(a)`,
  * `a.add(b)` is `ma.add(a, b)` (see each function's documentation).
  */
-type ElementwiseMethods = { readonly [K in Exclude<UnaryOp, 'round'>]: () => MetalArray } & { readonly [K in BinaryOp]: (other: ArrayLike) => MetalArray };
+type ElementwiseMethods<D extends DType> = { readonly [K in Exclude<UnaryOp, 'round'>]: UnaryMethod<RuleOf<(typeof elementwiseOps)[K]>, D> } & {
+  readonly [K in BinaryOp]: BinaryMethod<RuleOf<(typeof elementwiseOps)[K]>, D>;
+};
+
+/** The dtype rule an op's function was registered with (its type carries it). */
+type RuleOf<F> = F extends UnaryFunction<infer R> ? R : F extends BinaryFunction<infer R> ? R : DTypeRule;
+
+/** `a.op()`: the result dtype by the op's rule. */
+export type UnaryMethod<R extends DTypeRule, D extends DType> = () => MetalArray<RuleResultOf<R, D>>;
+
+/** `a.op(b)`: the result dtype by the op's rule, from D and the other operand's dtype. */
+export interface BinaryMethod<R extends DTypeRule, D extends DType> {
+  <B extends DType>(other: MetalArray<B>): MetalArray<RuleResultOf<R, PromoteOf<D, B>>>;
+  <S extends WeakScalar>(other: S): MetalArray<RuleResultOf<R, WeakPromoteOf<D, S>>>;
+  (other: ArrayLike): MetalArray;
+}
 
 /** The methods, written as a class so each keeps its signature and TSDoc in one place. */
-class OpMethods {
+class OpMethods<D extends DType = DType> {
   /**
    * Iterates over axis 0, as NumPy does: each item is the view `a.slice(i)` (rank one
    * lower, no copy). A 0-d array is not iterable (TypeError).
@@ -47,11 +67,11 @@ class OpMethods {
    * for (const row of ma.arange(6).reshape(2, 3)) console.log(row.tolist());
    * ```
    */
-  *[Symbol.iterator](this: MetalArray): Generator<MetalArray, void, undefined> {
+  *[Symbol.iterator](this: MetalArray<D>): Generator<MetalArray<D>, void, undefined> {
     const n = this.liveNode('iterate');
     if (n.shape.length === 0) throw new TypeError('iterate: a 0-d array (shape []) is not iterable; read it with item()');
     const rows = n.shape[0];
-    for (let i = 0; i < rows; i++) yield indexing.slice(this, i);
+    for (let i = 0; i < rows; i++) yield indexing.slice(this, i) as MetalArray<D>;
   }
 
   /**
@@ -67,168 +87,184 @@ class OpMethods {
     return round(this, decimals);
   }
   /** Converts to another dtype. */
-  astype(this: MetalArray, dtype: DType): MetalArray {
+  astype<T extends DType>(this: MetalArray<D>, dtype: T): MetalArray<T> {
     return astype(this, dtype);
   }
   /** Limits values to [lo, hi]; null leaves a side open. */
-  clip(this: MetalArray, lo: ArrayLike | null, hi: ArrayLike | null): MetalArray {
+  clip<L extends WeakScalar | null, H extends WeakScalar | null>(this: MetalArray<D>, lo: L, hi: H): MetalArray<ClipOf<D, L, H>>;
+  clip(this: MetalArray<D>, lo: ArrayLike | null, hi: ArrayLike | null): MetalArray;
+  clip(this: MetalArray<D>, lo: ArrayLike | null, hi: ArrayLike | null): MetalArray {
     return clip(this, lo, hi);
   }
   /** Reshapes (accepts an array or dims as arguments; one may be -1). A view. */
-  reshape(this: MetalArray, ...shape: (number | readonly number[])[]): MetalArray {
+  reshape(this: MetalArray<D>, ...shape: (number | readonly number[])[]): MetalArray<D> {
     const dims = shape.length === 1 && Array.isArray(shape[0]) ? (shape[0] as number[]) : (shape as number[]);
-    return reshape(this, dims);
+    return reshape(this, dims) as MetalArray<D>;
   }
   /** Permutes axes (reverses them when omitted). A view. */
-  transpose(this: MetalArray, axes?: readonly number[]): MetalArray {
-    return transpose(this, axes);
+  transpose(this: MetalArray<D>, axes?: readonly number[]): MetalArray<D> {
+    return transpose(this, axes) as MetalArray<D>;
   }
   /** Swaps two axes. A view. */
-  swapaxes(this: MetalArray, axis1: number, axis2: number): MetalArray {
-    return swapaxes(this, axis1, axis2);
+  swapaxes(this: MetalArray<D>, axis1: number, axis2: number): MetalArray<D> {
+    return swapaxes(this, axis1, axis2) as MetalArray<D>;
   }
   /** Moves an axis. A view. */
-  moveaxis(this: MetalArray, source: number, destination: number): MetalArray {
-    return moveaxis(this, source, destination);
+  moveaxis(this: MetalArray<D>, source: number, destination: number): MetalArray<D> {
+    return moveaxis(this, source, destination) as MetalArray<D>;
   }
   /** Broadcasts to a shape. A view. */
-  broadcastTo(this: MetalArray, shape: readonly number[]): MetalArray {
-    return broadcastTo(this, shape);
+  broadcastTo(this: MetalArray<D>, shape: readonly number[]): MetalArray<D> {
+    return broadcastTo(this, shape) as MetalArray<D>;
   }
   /** Inserts 1-sized axes. A view. */
-  expandDims(this: MetalArray, axis: number | readonly number[]): MetalArray {
-    return expandDims(this, axis);
+  expandDims(this: MetalArray<D>, axis: number | readonly number[]): MetalArray<D> {
+    return expandDims(this, axis) as MetalArray<D>;
   }
   /** Removes 1-sized axes. A view. */
-  squeeze(this: MetalArray, axis?: number | readonly number[]): MetalArray {
-    return squeeze(this, axis);
+  squeeze(this: MetalArray<D>, axis?: number | readonly number[]): MetalArray<D> {
+    return squeeze(this, axis) as MetalArray<D>;
   }
   /** One-dimensional view. */
-  flatten(this: MetalArray): MetalArray {
-    return flatten(this);
+  flatten(this: MetalArray<D>): MetalArray<D> {
+    return flatten(this) as MetalArray<D>;
   }
   /** Reverses along axes. A view. */
-  flip(this: MetalArray, axis?: number | readonly number[]): MetalArray {
-    return flip(this, axis);
+  flip(this: MetalArray<D>, axis?: number | readonly number[]): MetalArray<D> {
+    return flip(this, axis) as MetalArray<D>;
   }
   /** NumPy basic indexing (see `ma.slice`). A view. */
-  slice(this: MetalArray, ...specs: (SliceSpec | string)[]): MetalArray {
-    return indexing.slice(this, ...specs);
+  slice(this: MetalArray<D>, ...specs: (SliceSpec | string)[]): MetalArray<D> {
+    return indexing.slice(this, ...specs) as MetalArray<D>;
   }
-  /** Sum over axes (all by default). */
-  sum(this: MetalArray, axis?: Axes, keepdims = false): MetalArray {
-    return reduce.sum(this, axis, keepdims);
+  /** Sum over axes (all by default); narrow integers accumulate in int32 (see ma.sum). */
+  sum<T extends DType = AccumulationOf<D>>(this: MetalArray<D>, options?: AccumulateOptions<T>): MetalArray<T>;
+  sum(this: MetalArray<D>, axis?: Axes, keepdims?: boolean): MetalArray<AccumulationOf<D>>;
+  sum(this: MetalArray<D>, axis?: Axes | AccumulateOptions, keepdims?: boolean): MetalArray {
+    return reduce.reduceEntry('sum', arguments.length + 1, this, axis, keepdims);
   }
-  /** Product over axes. */
-  prod(this: MetalArray, axis?: Axes, keepdims = false): MetalArray {
-    return reduce.prod(this, axis, keepdims);
+  /** Product over axes; narrow integers accumulate in int32 (see ma.prod). */
+  prod<T extends DType = AccumulationOf<D>>(this: MetalArray<D>, options?: AccumulateOptions<T>): MetalArray<T>;
+  prod(this: MetalArray<D>, axis?: Axes, keepdims?: boolean): MetalArray<AccumulationOf<D>>;
+  prod(this: MetalArray<D>, axis?: Axes | AccumulateOptions, keepdims?: boolean): MetalArray {
+    return reduce.reduceEntry('prod', arguments.length + 1, this, axis, keepdims);
   }
   /** Maximum over axes (NaN propagates). */
-  max(this: MetalArray, axis?: Axes, keepdims = false): MetalArray {
-    return reduce.max(this, axis, keepdims);
+  max(this: MetalArray<D>, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<D> {
+    return reduce.reduceEntry('max', arguments.length + 1, this, axis, keepdims) as MetalArray<D>;
   }
   /** Minimum over axes (NaN propagates). */
-  min(this: MetalArray, axis?: Axes, keepdims = false): MetalArray {
-    return reduce.min(this, axis, keepdims);
+  min(this: MetalArray<D>, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<D> {
+    return reduce.reduceEntry('min', arguments.length + 1, this, axis, keepdims) as MetalArray<D>;
   }
-  /** Index of the first maximum (int32). */
-  argmax(this: MetalArray, axis?: number, keepdims = false): MetalArray {
-    return reduce.argmax(this, axis, keepdims);
+  /** Index of the first maximum (int32; int64 past 2^31 - 1 elements). */
+  argmax(this: MetalArray<D>, axis?: number | null | ArgReduceOptions, keepdims?: boolean): MetalArray<'int32' | 'int64'> {
+    return reduce.reduceEntry('argmax', arguments.length + 1, this, axis, keepdims) as MetalArray<'int32' | 'int64'>;
   }
-  /** Index of the first minimum (int32). */
-  argmin(this: MetalArray, axis?: number, keepdims = false): MetalArray {
-    return reduce.argmin(this, axis, keepdims);
+  /** Index of the first minimum (int32; int64 past 2^31 - 1 elements). */
+  argmin(this: MetalArray<D>, axis?: number | null | ArgReduceOptions, keepdims?: boolean): MetalArray<'int32' | 'int64'> {
+    return reduce.reduceEntry('argmin', arguments.length + 1, this, axis, keepdims) as MetalArray<'int32' | 'int64'>;
   }
-  /** True where any element along the axes is non-zero. */
-  any(this: MetalArray, axis?: Axes, keepdims = false): MetalArray {
-    return reduce.any(this, axis, keepdims);
+  /** True where any element along the axes is non-zero (read with `.item()` in an `if`). */
+  any(this: MetalArray<D>, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<'bool'> {
+    return reduce.reduceEntry('any', arguments.length + 1, this, axis, keepdims) as MetalArray<'bool'>;
   }
-  /** True where every element along the axes is non-zero. */
-  all(this: MetalArray, axis?: Axes, keepdims = false): MetalArray {
-    return reduce.all(this, axis, keepdims);
+  /** True where every element along the axes is non-zero (read with `.item()` in an `if`). */
+  all(this: MetalArray<D>, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<'bool'> {
+    return reduce.reduceEntry('all', arguments.length + 1, this, axis, keepdims) as MetalArray<'bool'>;
   }
-  /** Mean over axes. */
-  mean(this: MetalArray, axis?: Axes, keepdims = false): MetalArray {
-    return reduce.mean(this, axis, keepdims);
+  /** Mean over axes (see ma.mean). */
+  mean<T extends DType = FloatOf<D>>(this: MetalArray<D>, options?: MeanOptions<T>): MetalArray<T>;
+  mean(this: MetalArray<D>, axis?: Axes, keepdims?: boolean): MetalArray<FloatOf<D>>;
+  mean(this: MetalArray<D>, axis?: Axes | MeanOptions, keepdims?: boolean): MetalArray {
+    return reduce.reduceEntry('mean', arguments.length + 1, this, axis, keepdims);
   }
   /** Variance over axes (two-pass). */
-  var(this: MetalArray, axis?: Axes, keepdims = false, ddof = 0): MetalArray {
-    return reduce.variance(this, axis, keepdims, ddof);
+  var(this: MetalArray<D>, axis?: Axes | VarianceOptions, keepdims?: boolean, ddof?: number): MetalArray<FloatOf<D>> {
+    return reduce.reduceEntry('var', arguments.length + 1, this, axis, keepdims, ddof) as MetalArray<FloatOf<D>>;
   }
   /** Standard deviation over axes. */
-  std(this: MetalArray, axis?: Axes, keepdims = false, ddof = 0): MetalArray {
-    return reduce.std(this, axis, keepdims, ddof);
+  std(this: MetalArray<D>, axis?: Axes | VarianceOptions, keepdims?: boolean, ddof?: number): MetalArray<FloatOf<D>> {
+    return reduce.reduceEntry('std', arguments.length + 1, this, axis, keepdims, ddof) as MetalArray<FloatOf<D>>;
   }
   /** log(sum(exp(x))) over axes, without overflow. */
-  logsumexp(this: MetalArray, axis?: Axes, keepdims = false): MetalArray {
-    return reduce.logsumexp(this, axis, keepdims);
+  logsumexp(this: MetalArray<D>, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<FloatOf<D>> {
+    return reduce.reduceEntry('logsumexp', arguments.length + 1, this, axis, keepdims) as MetalArray<FloatOf<D>>;
   }
   /** Softmax along an axis (last by default). */
-  softmax(this: MetalArray, axis: Axes = -1): MetalArray {
-    return reduce.softmax(this, axis);
+  softmax(this: MetalArray<D>, axis?: Axes | SoftmaxOptions): MetalArray<FloatOf<D>> {
+    return reduce.reduceEntry('softmax', arguments.length + 1, this, axis) as MetalArray<FloatOf<D>>;
   }
   /** Log-softmax along an axis (last by default). */
-  logSoftmax(this: MetalArray, axis: Axes = -1): MetalArray {
-    return reduce.logSoftmax(this, axis);
+  logSoftmax(this: MetalArray<D>, axis?: Axes | SoftmaxOptions): MetalArray<FloatOf<D>> {
+    return reduce.reduceEntry('logSoftmax', arguments.length + 1, this, axis) as MetalArray<FloatOf<D>>;
   }
 
   /** Matrix product (NumPy's matmul / the @ operator). */
-  matmul(this: MetalArray, other: ArrayLike): MetalArray {
+  matmul<B extends DType>(this: MetalArray<D>, other: MetalArray<B>): MetalArray<PromoteOf<D, B>>;
+  matmul(this: MetalArray<D>, other: ArrayLike): MetalArray;
+  matmul(this: MetalArray<D>, other: ArrayLike): MetalArray {
     return matmulOps.matmul(this, other);
   }
   /** NumPy's dot. */
-  dot(this: MetalArray, other: ArrayLike): MetalArray {
+  dot<B extends DType>(this: MetalArray<D>, other: MetalArray<B>): MetalArray<PromoteOf<D, B>>;
+  dot(this: MetalArray<D>, other: ArrayLike): MetalArray;
+  dot(this: MetalArray<D>, other: ArrayLike): MetalArray {
     return matmulOps.dot(this, other);
   }
 
-  /** Cumulative sum along an axis (flattened by default). */
-  cumsum(this: MetalArray, axis?: number | null, reverse = false, inclusive = true): MetalArray {
-    return scanOps.cumsum(this, axis, reverse, inclusive);
+  /** Cumulative sum along an axis (flattened by default); narrow integers accumulate in int32 (see ma.cumsum). */
+  cumsum<T extends DType = AccumulationOf<D>>(this: MetalArray<D>, options?: AccumulateScanOptions<T>): MetalArray<T>;
+  cumsum(this: MetalArray<D>, axis?: number | null, reverse?: boolean, inclusive?: boolean): MetalArray<AccumulationOf<D>>;
+  cumsum(this: MetalArray<D>, axis?: number | null | AccumulateScanOptions, reverse?: boolean, inclusive?: boolean): MetalArray {
+    return scanOps.scanEntry('cumsum', arguments.length + 1, this, axis, reverse, inclusive);
   }
   /** A functional update at an index: `a.at(0, ma.range(1, null)).set(5)` returns a new array; see ma.at. */
-  at(this: MetalArray, ...specs: (SliceSpec | string)[]): indexing.AtIndex {
+  at(this: MetalArray<D>, ...specs: (SliceSpec | string)[]): indexing.AtIndex {
     return indexing.at(this, ...specs);
   }
   /** Elements at `indices` along `axis` (flattened without one); see ma.take. */
-  take(this: MetalArray, indices: indexing.IndexLike, axis?: number | null, options?: indexing.GatherOptions): MetalArray {
-    return indexing.take(this, indices, axis, options);
+  take(this: MetalArray<D>, indices: indexing.IndexLike, axis?: number | null, options?: indexing.GatherOptions): MetalArray<D> {
+    return indexing.take(this, indices, axis, options) as MetalArray<D>;
   }
   /** Values picked along `axis` by an index array of the same rank; see ma.takeAlongAxis. */
-  takeAlongAxis(this: MetalArray, indices: indexing.IndexLike, axis: number | null = -1, options?: indexing.GatherOptions): MetalArray {
-    return indexing.takeAlongAxis(this, indices, axis, options);
+  takeAlongAxis(this: MetalArray<D>, indices: indexing.IndexLike, axis: number | null = -1, options?: indexing.GatherOptions): MetalArray<D> {
+    return indexing.takeAlongAxis(this, indices, axis, options) as MetalArray<D>;
   }
   /** Each element repeated along `axis` (flattened without one); see ma.repeat. */
-  repeat(this: MetalArray, repeats: number, axis?: number | null): MetalArray {
-    return indexing.repeat(this, repeats, axis);
+  repeat(this: MetalArray<D>, repeats: number, axis?: number | null): MetalArray<D> {
+    return indexing.repeat(this, repeats, axis) as MetalArray<D>;
   }
   /** Sorted along `axis` (last by default; null: flattened), ascending, NaN last; see ma.sort. */
-  sort(this: MetalArray, axis: number | null = -1): MetalArray {
-    return sorting.sort(this, axis);
+  sort(this: MetalArray<D>, axis: number | null = -1): MetalArray<D> {
+    return sorting.sort(this, axis) as MetalArray<D>;
   }
   /** int32 indices that sort along `axis` (stable); see ma.argsort. */
-  argsort(this: MetalArray, axis: number | null = -1): MetalArray {
-    return sorting.argsort(this, axis);
+  argsort(this: MetalArray<D>, axis: number | null = -1): MetalArray<'int32'> {
+    return sorting.argsort(this, axis) as MetalArray<'int32'>;
   }
   /** Indices of the non-zero elements, one int32 array per axis (evaluates now). */
-  nonzero(this: MetalArray): MetalArray[] {
-    return indexing.nonzero(this);
+  nonzero(this: MetalArray<D>): MetalArray<'int32'>[] {
+    return indexing.nonzero(this) as MetalArray<'int32'>[];
   }
-  /** Cumulative product along an axis (flattened by default). */
-  cumprod(this: MetalArray, axis?: number | null, reverse = false, inclusive = true): MetalArray {
-    return scanOps.cumprod(this, axis, reverse, inclusive);
+  /** Cumulative product along an axis (flattened by default); accumulates as cumsum. */
+  cumprod<T extends DType = AccumulationOf<D>>(this: MetalArray<D>, options?: AccumulateScanOptions<T>): MetalArray<T>;
+  cumprod(this: MetalArray<D>, axis?: number | null, reverse?: boolean, inclusive?: boolean): MetalArray<AccumulationOf<D>>;
+  cumprod(this: MetalArray<D>, axis?: number | null | AccumulateScanOptions, reverse?: boolean, inclusive?: boolean): MetalArray {
+    return scanOps.scanEntry('cumprod', arguments.length + 1, this, axis, reverse, inclusive);
   }
   /** Running maximum along an axis (flattened by default). */
-  cummax(this: MetalArray, axis?: number | null, reverse = false, inclusive = true): MetalArray {
-    return scanOps.cummax(this, axis, reverse, inclusive);
+  cummax(this: MetalArray<D>, axis?: number | null | ScanOptions, reverse?: boolean, inclusive?: boolean): MetalArray<D> {
+    return scanOps.scanEntry('cummax', arguments.length + 1, this, axis, reverse, inclusive) as MetalArray<D>;
   }
   /** Running minimum along an axis (flattened by default). */
-  cummin(this: MetalArray, axis?: number | null, reverse = false, inclusive = true): MetalArray {
-    return scanOps.cummin(this, axis, reverse, inclusive);
+  cummin(this: MetalArray<D>, axis?: number | null | ScanOptions, reverse?: boolean, inclusive?: boolean): MetalArray<D> {
+    return scanOps.scanEntry('cummin', arguments.length + 1, this, axis, reverse, inclusive) as MetalArray<D>;
   }
 
   /** Splits into views along an axis. */
-  split(this: MetalArray, indicesOrSections: number | readonly number[], axis = 0): MetalArray[] {
-    return split(this, indicesOrSections, axis);
+  split(this: MetalArray<D>, indicesOrSections: number | readonly number[], axis = 0): MetalArray<D>[] {
+    return split(this, indicesOrSections, axis) as MetalArray<D>[];
   }
 }
 

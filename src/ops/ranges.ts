@@ -3,7 +3,7 @@
  * elementwise ops on an index ramp (an iota, computed in the kernel that reads it), so
  * they live among the ops, not with the leaf constructors in src/array/creation.ts.
  */
-import { checkArgCount } from '../core/arguments.js';
+import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
 import { array } from '../array/creation.js';
 import { bfloatBitsToFloat, floatToBfloatBits, floatToHalfBits, halfBitsToFloat, scalarFor } from '../array/convert.js';
@@ -71,10 +71,36 @@ function rangeLength(op: string, count: number): number {
  * ma.arange(4);                          // int32 [0, 1, 2, 3]
  * ma.arange(2 ** 31 - 2, 2 ** 31 + 2);   // int64 [2147483646, ..., 2147483649]
  * ma.arange(0, 1, 0.25);                 // float32 [0, 0.25, 0.5, 0.75]
+ * ma.arange(0, 10, { step: 3, dtype: 'int16' }); // int16 [0, 3, 6, 9]
  * ```
  */
-export function arange(start: number, stop?: number, step = 1, dtype?: DType): MetalArray {
-  checkArgCount('arange', arguments.length, 4, 'arange(start, stop, step, dtype)');
+export function arange<T extends DType>(stop: number, options: ArangeOptions<T> & { readonly dtype: T }): MetalArray<T>;
+export function arange<T extends DType>(start: number, stop: number, options: ArangeOptions<T> & { readonly dtype: T }): MetalArray<T>;
+export function arange<T extends DType>(start: number, stop: number, step: number, options: ArangeOptions<T> & { readonly dtype: T }): MetalArray<T>;
+export function arange<T extends DType>(start: number, stop: number | undefined, step: number | undefined, dtype: T): MetalArray<T>;
+export function arange(
+  start: number,
+  stop?: number | ArangeOptions,
+  step?: number | ArangeOptions,
+  dtype?: DType | ArangeOptions,
+): MetalArray<'int32' | 'int64' | 'float32'>;
+export function arange(start: number, stop?: number | ArangeOptions, step?: number | ArangeOptions, dtype?: DType | ArangeOptions): MetalArray {
+  const op = 'arange';
+  const usage = 'arange(stop), arange(start, stop, step, dtype) or arange(start, stop, { step, dtype })';
+  // The options object ends the call, after one, two or three numbers.
+  const argc = arguments.length;
+  const last: unknown = argc === 2 ? stop : argc === 3 ? step : argc === 4 ? dtype : undefined;
+  if (isOptionsObject(last)) {
+    checkArgCount(op, argc, 4, usage);
+    const o = checkOptions(op, last as ArangeOptions, ARANGE_KEYS);
+    if (o.step !== undefined && argc === 4) throw new ArgumentError(`${op}: step given twice (positionally and in the options); call it as ${usage}`);
+    return arangeOf(start, argc >= 3 ? (stop as number) : undefined, argc === 4 ? (step as number) : (o.step ?? 1), o.dtype);
+  }
+  checkArgCount(op, argc, 4, usage);
+  return arangeOf(start, stop as number | undefined, step === undefined ? 1 : (step as number), dtype as DType | undefined);
+}
+
+function arangeOf(start: number, stop: number | undefined, step: number, dtype: DType | undefined): MetalArray {
   const op = 'arange';
   let lo = start;
   let hi = stop;
@@ -136,13 +162,27 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DType): M
  *
  * @example
  * ```ts
- * ma.linspace(0, 1, 5);        // [0, 0.25, 0.5, 0.75, 1]
- * ma.linspace(0, 1, 4, false); // [0, 0.25, 0.5, 0.75]
+ * ma.linspace(0, 1, { num: 5 });                    // [0, 0.25, 0.5, 0.75, 1]
+ * ma.linspace(0, 1, { num: 4, endpoint: false });   // [0, 0.25, 0.5, 0.75]
+ * ma.linspace(0, 1, 5, true, 'float64');            // the positional form
  * ```
  */
-export function linspace(start: number, stop: number, num = 50, endpoint = true, dtype: DType = 'float32'): MetalArray {
-  checkArgCount('linspace', arguments.length, 5, 'linspace(start, stop, num, endpoint, dtype)');
+export function linspace<T extends DType = 'float32'>(start: number, stop: number, options: LinspaceOptions<T>): MetalArray<T>;
+export function linspace<T extends DType = 'float32'>(start: number, stop: number, num?: number, endpoint?: boolean, dtype?: T): MetalArray<T>;
+export function linspace(start: number, stop: number, num?: number | LinspaceOptions, endpoint?: boolean, dtype?: DType): MetalArray {
+  const usage = 'linspace(start, stop, { num, endpoint, dtype }) or linspace(start, stop, num, endpoint, dtype)';
+  if (isOptionsObject(num)) {
+    checkArgCount('linspace', arguments.length, 3, usage);
+    const o = checkOptions('linspace', num as LinspaceOptions, LINSPACE_KEYS);
+    return linspaceOf(start, stop, o.num ?? 50, o.endpoint ?? true, o.dtype ?? 'float32');
+  }
+  checkArgCount('linspace', arguments.length, 5, usage);
+  return linspaceOf(start, stop, num ?? 50, endpoint ?? true, dtype ?? 'float32');
+}
+
+function linspaceOf(start: number, stop: number, num: unknown, endpoint: unknown, dtype: DType): MetalArray {
   const op = 'linspace';
+  if (typeof endpoint !== 'boolean') throw new ArgumentError(`${op}: endpoint must be a boolean, got ${formatValue(endpoint)}`);
   if (typeof num !== 'number' || !Number.isInteger(num) || num < 0)
     throw new ArgumentError(`${op}: num must be a non-negative integer, got ${formatValue(num)}`);
   for (const [name, v] of [
@@ -175,10 +215,23 @@ export function linspace(start: number, stop: number, num = 50, endpoint = true,
  * ```ts
  * console.log(ma.eye(2, 3, 1, 'int32').toString()); // array([[0, 1, 0],
  *                                                   //        [0, 0, 1]])
+ * ma.eye(2, { m: 3, k: 1, dtype: 'int32' });        // the same, with options
  * ```
  */
-export function eye(n: number, m?: number, k = 0, dtype: DType = 'float32'): MetalArray {
-  checkArgCount('eye', arguments.length, 4, 'eye(n, m, k, dtype)');
+export function eye<T extends DType = 'float32'>(n: number, options: EyeOptions<T>): MetalArray<T>;
+export function eye<T extends DType = 'float32'>(n: number, m?: number | null, k?: number, dtype?: T): MetalArray<T>;
+export function eye(n: number, m?: number | null | EyeOptions, k?: number, dtype?: DType): MetalArray {
+  const usage = 'eye(n, { m, k, dtype }) or eye(n, m, k, dtype)';
+  if (isOptionsObject(m)) {
+    checkArgCount('eye', arguments.length, 2, usage);
+    const o = checkOptions('eye', m as EyeOptions, EYE_KEYS);
+    return eyeOf(n, o.m ?? null, o.k ?? 0, o.dtype ?? 'float32');
+  }
+  checkArgCount('eye', arguments.length, 4, usage);
+  return eyeOf(n, m ?? null, k ?? 0, dtype ?? 'float32');
+}
+
+function eyeOf(n: number, m: number | null, k: number, dtype: DType): MetalArray {
   const cols = m ?? n;
   checkShape('eye', [n, cols]);
   if (typeof k !== 'number' || !Number.isInteger(k)) throw new ArgumentError(`eye: k must be an integer, got ${formatValue(k)}`);
@@ -202,7 +255,44 @@ export function eye(n: number, m?: number, k = 0, dtype: DType = 'float32'): Met
  *                                         //        [0., 1.]])
  * ```
  */
-export function identity(n: number, dtype: DType = 'float32'): MetalArray {
-  checkArgCount('identity', arguments.length, 2, 'identity(n, dtype)');
-  return eye(n, n, 0, dtype);
+export function identity<T extends DType = 'float32'>(n: number, dtype?: T | { readonly dtype?: T }): MetalArray<T> {
+  checkArgCount('identity', arguments.length, 2, 'identity(n, dtype) or identity(n, { dtype })');
+  if (isOptionsObject(dtype)) return eyeOf(n, n, 0, checkOptions('identity', dtype as { dtype?: DType }, ['dtype']).dtype ?? 'float32') as MetalArray<T>;
+  return eyeOf(n, n, 0, (dtype as DType | undefined) ?? 'float32') as MetalArray<T>;
 }
+
+/** True for an options object (not a number, a dtype name or null). */
+function isOptionsObject(x: unknown): x is object {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Options of `arange` (NumPy's keywords). */
+export interface ArangeOptions<T extends DType = DType> {
+  /** The spacing between values (default 1). */
+  readonly step?: number;
+  /** The dtype (default: int32, or int64 when a value needs it, for integer arguments; float32 otherwise). */
+  readonly dtype?: T;
+}
+const ARANGE_KEYS = ['step', 'dtype'] as const;
+
+/** Options of `linspace` (NumPy's keywords). */
+export interface LinspaceOptions<T extends DType = DType> {
+  /** How many values (default 50). */
+  readonly num?: number;
+  /** Include `stop` as the last value (default true). */
+  readonly endpoint?: boolean;
+  /** The dtype (default float32). */
+  readonly dtype?: T;
+}
+const LINSPACE_KEYS = ['num', 'endpoint', 'dtype'] as const;
+
+/** Options of `eye` (NumPy's keywords). */
+export interface EyeOptions<T extends DType = DType> {
+  /** Number of columns (default n). */
+  readonly m?: number | null;
+  /** The diagonal: 0 the main one, positive above, negative below (default 0). */
+  readonly k?: number;
+  /** The dtype (default float32). */
+  readonly dtype?: T;
+}
+const EYE_KEYS = ['m', 'k', 'dtype'] as const;

@@ -6,10 +6,12 @@
  * broadcast back into, so softmax and layer norm take at most two kernels.
  */
 import { MetalArray } from '../array/array.js';
-import { ArgumentError, ShapeError, formatValue } from '../errors.js';
-import { castNode, constNode, reduceNode } from '../core/build.js';
+import { ArgumentError, DTypeError, formatValue } from '../errors.js';
+import { checkArgCount, checkOptions } from '../core/arguments.js';
+import { castNode, reduceNode } from '../core/build.js';
 import { type DType, isFloat } from '../core/dtype.js';
 import type { Node, ReduceOp } from '../core/node.js';
+import type { AccumulationOf, FloatDType, FloatOf } from '../core/dtype-types.js';
 import { astype, binary, unary, where } from './elementwise.js';
 import { broadcastTo, expandDims, reshape, transpose } from './movement.js';
 import { cumprod } from './scan.js';
@@ -17,144 +19,295 @@ import type { NodeRule, Primitive } from '../transforms/rules.js';
 import { markStopped } from '../transforms/autodiff.js';
 import { type ArrayLike, nodeOf, normalizeAxis, operandNodes } from './operand.js';
 import { type BatchingTable, batchedInput } from '../transforms/batching.js';
+import { type Axes, checkAccumulationDType, normalizeAxes, reduceOp } from './reduce-core.js';
 
-/** Which axes to reduce: one, several, or (undefined/null) all. */
-export type Axes = number | readonly number[] | null | undefined;
+export { accumulationDType } from './reduce-core.js';
 
-function normalizeAxes(op: string, axis: Axes, rank: number): number[] {
-  if (axis === undefined || axis === null) return [...Array(rank).keys()];
-  const list = typeof axis === 'number' ? [axis] : Array.isArray(axis) ? axis : null;
-  if (list === null) throw new ArgumentError(`${op}: axis must be an integer, a list of integers or null, got ${formatValue(axis)}`);
-  const axes = list.map((a) => normalizeAxis(op, a, rank));
-  if (new Set(axes).size !== axes.length) throw new ShapeError(`${op}: repeated axis in [${list.join(', ')}]`);
-  return axes.sort((a, b) => a - b);
+export type { Axes } from './reduce-core.js';
+
+/** Options of the reductions (`ma.max(x, { axis: 1, keepdims: true })`). */
+export interface ReduceOptions {
+  /** The axis or axes to reduce (all when omitted or null). */
+  readonly axis?: Axes;
+  /** Keep the reduced axes as size 1 (default false). */
+  readonly keepdims?: boolean;
 }
 
-function keepDims(out: MetalArray, axes: readonly number[], keepdims: boolean): MetalArray {
-  return keepdims && axes.length > 0 ? expandDims(out, axes) : out;
+/** Options of `sum` and `prod`: the reduction's, and the dtype to accumulate in and return. */
+export interface AccumulateOptions<T extends DType = DType> extends ReduceOptions {
+  /**
+   * The dtype the values are converted to, summed in and returned. Default: bool and
+   * integers narrower than 32 bits accumulate in int32 (uint32 for unsigned), others in
+   * their own dtype.
+   */
+  readonly dtype?: T;
 }
 
-/** The result dtype of a reduction of `dtype`. */
-function reduceDType(op: ReduceOp, dtype: DType): DType {
-  switch (op) {
-    case 'sum':
-    case 'prod':
-      return dtype === 'bool' ? 'int32' : dtype;
-    case 'argmax':
-    case 'argmin':
-      return 'int32';
-    case 'any':
-    case 'all':
-      return 'bool';
-    default:
-      return dtype;
-  }
+/** Options of `mean`: the reduction's, and the float dtype to compute in and return. */
+export interface MeanOptions<T extends DType = FloatDType> extends ReduceOptions {
+  /** The float dtype to compute in and return (default: the input's float dtype, float32 for others). */
+  readonly dtype?: T;
 }
 
-/** A single reduction node over normalized axes, with NumPy's empty-reduction rules. */
-function reduceOp(op: ReduceOp, a: ArrayLike, axis: Axes, keepdims: boolean, opName: string = op): MetalArray {
-  if (typeof keepdims !== 'boolean') throw new ArgumentError(`${opName}: keepdims must be a boolean, got ${formatValue(keepdims)}`);
-  const [n0] = operandNodes(opName, [a]);
-  const axes = normalizeAxes(opName, axis, n0.shape.length);
-  if ((op === 'argmax' || op === 'argmin') && axes.length !== 1 && n0.shape.length > 1 && axis !== undefined && axis !== null) {
-    throw new ShapeError(`${opName}: takes a single axis, got [${axes.join(', ')}]`);
-  }
-  const reducedSize = axes.reduce((p, d) => p * n0.shape[d], 1);
-  // As NumPy: an empty reduced extent has no identity for these ops, whatever the output size.
-  if (reducedSize === 0 && (op === 'max' || op === 'min' || op === 'argmax' || op === 'argmin')) {
-    throw new ShapeError(`${opName}: zero-size reduction over axes [${axes.join(', ')}] of shape [${n0.shape.join(', ')}] has no identity`);
-  }
-  const input = op === 'any' || op === 'all' ? castNode(n0, 'bool') : op === 'sum' || op === 'prod' ? castNode(n0, reduceDType(op, n0.dtype)) : n0;
-  if (axes.length === 0) {
-    // Nothing to reduce: the array itself, or for argmax/argmin the only index, 0.
-    if (op === 'argmax' || op === 'argmin') return MetalArray.fromNode(constNode(0, input.shape, 'int32', input.backend));
-    return MetalArray.fromNode(input);
-  }
-  // argmax over all axes of an n-d array is the index into the flattened array.
-  const flatArg = (op === 'argmax' || op === 'argmin') && axes.length > 1;
-  const src = flatArg ? nodeOf(MetalArray.fromNode(input).reshape(-1), opName) : input;
-  // An index past int32's range needs int64 (argmax over more than 2^31 - 1 elements).
-  const resultDType = (op === 'argmax' || op === 'argmin') && reducedSize > 2 ** 31 - 1 ? 'int64' : reduceDType(op, n0.dtype);
-  const twoStage = splitFullReduction(op, input, axes, resultDType);
-  if (twoStage) return keepDims(twoStage, axes, keepdims);
-  const out = MetalArray.fromNode(reduceNode(op, src, flatArg ? [0] : axes, resultDType));
-  // Flattened argmax with keepdims keeps every axis, as 1 (NumPy).
-  if (flatArg) return keepdims ? out.reshape(n0.shape.map(() => 1)) : out;
-  return keepDims(out, axes, keepdims);
+/** Options of `argmax` and `argmin` (a single axis). */
+export interface ArgReduceOptions {
+  /** The axis to search along (the flattened array when omitted or null). */
+  readonly axis?: number | null;
+  /** Keep the reduced axis as size 1 (default false). */
+  readonly keepdims?: boolean;
 }
 
-/** Below this many elements a full reduction runs as one kernel (one thread). */
-const SPLIT_MIN = 1 << 21;
+/** Options of `var` and `std`. */
+export interface VarianceOptions extends ReduceOptions {
+  /** Delta degrees of freedom: the divisor is N - ddof (default 0). */
+  readonly ddof?: number;
+}
 
-/** A full reduction is split into about this many parallel partial reductions. */
-const SPLIT_PARTS = 64;
+/** Options of `softmax` and `logSoftmax`. */
+export interface SoftmaxOptions {
+  /** The axis or axes to normalize over (default -1, the last). */
+  readonly axis?: Axes;
+}
+
+/** Options of `norm`. */
+export interface NormOptions extends ReduceOptions {
+  /** The order: 2 (default), 1, Infinity, -Infinity, any p > 0, or 'fro' over two axes. */
+  readonly ord?: number | 'fro' | null;
+}
+
+/** True for an options object (not an axis, a list of axes, or null). */
+function isOptionsObject(x: unknown): x is object {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** The reductions that share one argument parser (norm has its own: its first argument is ord). */
+type ReduceEntry =
+  | 'sum'
+  | 'prod'
+  | 'max'
+  | 'min'
+  | 'argmax'
+  | 'argmin'
+  | 'any'
+  | 'all'
+  | 'mean'
+  | 'var'
+  | 'std'
+  | 'logsumexp'
+  | 'countNonzero'
+  | 'softmax'
+  | 'logSoftmax';
+
+/** Each entry's option keys, in the order its positional form takes them. */
+const ENTRY_KEYS: Readonly<Record<ReduceEntry, readonly string[]>> = {
+  sum: ['axis', 'keepdims', 'dtype'],
+  prod: ['axis', 'keepdims', 'dtype'],
+  max: ['axis', 'keepdims'],
+  min: ['axis', 'keepdims'],
+  argmax: ['axis', 'keepdims'],
+  argmin: ['axis', 'keepdims'],
+  any: ['axis', 'keepdims'],
+  all: ['axis', 'keepdims'],
+  mean: ['axis', 'keepdims', 'dtype'],
+  var: ['axis', 'keepdims', 'ddof'],
+  std: ['axis', 'keepdims', 'ddof'],
+  logsumexp: ['axis', 'keepdims'],
+  countNonzero: ['axis', 'keepdims'],
+  softmax: ['axis'],
+  logSoftmax: ['axis'],
+};
+
+/** How many positional arguments after the array each entry takes (dtype is options-only). */
+const ENTRY_POSITIONAL: Readonly<Record<ReduceEntry, number>> = {
+  sum: 2,
+  prod: 2,
+  max: 2,
+  min: 2,
+  argmax: 2,
+  argmin: 2,
+  any: 2,
+  all: 2,
+  mean: 2,
+  var: 3,
+  std: 3,
+  logsumexp: 2,
+  countNonzero: 2,
+  softmax: 1,
+  logSoftmax: 1,
+};
+
+function usageOf(fn: ReduceEntry): string {
+  const keys = ENTRY_KEYS[fn];
+  const positional = keys.slice(0, ENTRY_POSITIONAL[fn]);
+  return `${fn}(x, { ${keys.join(', ')} }) or ${fn}(x, ${positional.join(', ')})`;
+}
 
 /**
- * A large reduction to one value has one output element, so one thread: it runs as about
- * SPLIT_PARTS parallel partial reductions and then one over the partials. The partials
- * are the leading dims of the input with one axis split in two ([..., p, d/p, ...]):
- * splitting a dim keeps the index math affine, where reshaping an n-d array to
- * [P, N/P] would need a division and a modulo per element. Float partials are rounded
- * once to float32/float64 (a rounding per 1/P of the sum; still within the pairwise
- * summation bound), so float16/bfloat16 stay single-stage.
+ * @internal One reduction call from its public function or method: `argc` is how many
+ * arguments the caller got (the array included), `second` an options object or the
+ * positional axis, `keepdims` and `ddof` the positional rest.
  */
-function splitFullReduction(op: ReduceOp, input: Node, axes: readonly number[], dtype: DType): MetalArray | null {
-  if (op === 'argmax' || op === 'argmin' || axes.length !== input.shape.length || input.size < SPLIT_MIN) return null;
-  if (input.dtype === 'float16' || input.dtype === 'bfloat16') return null;
-  const shape = input.shape;
-  let lead = 1;
-  let split = shape.length;
-  let parts = 1;
-  for (let i = 0; i < shape.length; i++) {
-    if (lead * shape[i] <= SPLIT_PARTS) {
-      lead *= shape[i];
-      continue;
-    }
-    split = i;
-    parts = [64, 32, 16, 8, 4, 2].find((p) => lead * p <= SPLIT_PARTS && shape[i] % p === 0) ?? 1;
-    break;
+export function reduceEntry(fn: ReduceEntry, argc: number, a: ArrayLike, second: unknown, keepdims?: unknown, ddof?: unknown): MetalArray {
+  let axis: Axes;
+  let keep: unknown = keepdims;
+  let dtype: unknown;
+  let dof: unknown = ddof;
+  if (isOptionsObject(second)) {
+    checkArgCount(fn, argc, 2, usageOf(fn));
+    const o = checkOptions(fn, second as Record<string, unknown>, ENTRY_KEYS[fn]);
+    axis = o.axis as Axes;
+    keep = o.keepdims;
+    dtype = o.dtype;
+    dof = o.ddof;
+  } else {
+    checkArgCount(fn, argc, 1 + ENTRY_POSITIONAL[fn], usageOf(fn));
+    axis = second as Axes;
   }
-  if (lead * parts < 2) return null;
-  const splitShape = [...shape.slice(0, split), parts, shape[split] / parts, ...shape.slice(split + 1)];
-  const rows = MetalArray.fromNode(input).reshape(...splitShape);
-  const inner = splitShape.map((_, i) => i).slice(split + 1);
-  const partial = MetalArray.fromNode(reduceNode(op, rows.liveNode(op), inner, dtype));
-  // The same fold over the partials (already of the result dtype).
-  const outer = partial.shape.map((_, i) => i);
-  return MetalArray.fromNode(reduceNode(op, partial.liveNode(op), outer, dtype));
+  const k = keep === undefined ? false : (keep as boolean);
+  switch (fn) {
+    case 'sum':
+    case 'prod':
+      return reduceOp(fn, a, axis, k, fn, dtype === undefined ? undefined : (dtype as DType));
+    case 'max':
+    case 'min':
+    case 'any':
+    case 'all':
+    case 'argmax':
+    case 'argmin':
+      return reduceOp(fn, a, axis, k);
+    case 'mean':
+      return meanOf(a, axis, k, dtype);
+    case 'var':
+      return varianceOf('var', a, axis, k, dof === undefined ? 0 : dof);
+    case 'std':
+      return stdOf(a, axis, k, dof === undefined ? 0 : dof);
+    case 'logsumexp':
+      return logsumexpOf(a, axis, k);
+    case 'countNonzero':
+      return countNonzeroOf(a, axis, k);
+    case 'softmax':
+      return softmaxOf(a, axis === undefined ? -1 : axis);
+    case 'logSoftmax':
+      return logSoftmaxOf(a, axis === undefined ? -1 : axis);
+  }
 }
 
-/** Sum over axes (all by default). Integers keep their dtype (and wrap); bool sums to int32; empty sums are 0. */
-export function sum(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
-  return reduceOp('sum', a, axis, keepdims);
+/**
+ * Sum over axes (all by default); empty sums are 0. bool and integers narrower than 32
+ * bits accumulate in and return int32 (uint32 for unsigned), as MLX and JAX, so a sum
+ * of uint8 pixels does not wrap; 32- and 64-bit integers keep their dtype (and wrap);
+ * `dtype` chooses the dtype to accumulate in and return.
+ *
+ * @example
+ * ```ts
+ * const image = ma.full([512, 512], 200, 'uint8');
+ * console.log(ma.sum(image).item()); // 52428800
+ * ma.sum(ma.ones([2, 3]), { axis: 1, keepdims: true }); // [[3], [3]]
+ * ma.sum(ma.ones([2, 3]), 1);                           // positional form: [3, 3]
+ * ma.sum(image, { dtype: 'uint8' });                    // wraps in uint8, as NumPy's sum(dtype=uint8)
+ * ```
+ */
+export function sum<D extends DType, T extends DType = AccumulationOf<D>>(a: MetalArray<D>, options?: AccumulateOptions<T>): MetalArray<T>;
+export function sum<D extends DType>(a: MetalArray<D>, axis?: Axes, keepdims?: boolean): MetalArray<AccumulationOf<D>>;
+export function sum(a: ArrayLike, axis?: Axes | AccumulateOptions, keepdims?: boolean): MetalArray;
+export function sum(a: ArrayLike, axis?: Axes | AccumulateOptions, keepdims?: boolean): MetalArray {
+  return reduceEntry('sum', arguments.length, a, axis, keepdims);
 }
-/** Product over axes. */
-export function prod(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
-  return reduceOp('prod', a, axis, keepdims);
+
+/**
+ * Product over axes; empty products are 1. Accumulates as `sum` does (bool and narrow
+ * integers in int32/uint32; `dtype` to choose).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.prod(ma.array([1, 2, 3, 4], 'int8')).item()); // 24
+ * ma.prod(ma.ones([2, 3]), { axis: 0 });                       // [1, 1, 1]
+ * ```
+ */
+export function prod<D extends DType, T extends DType = AccumulationOf<D>>(a: MetalArray<D>, options?: AccumulateOptions<T>): MetalArray<T>;
+export function prod<D extends DType>(a: MetalArray<D>, axis?: Axes, keepdims?: boolean): MetalArray<AccumulationOf<D>>;
+export function prod(a: ArrayLike, axis?: Axes | AccumulateOptions, keepdims?: boolean): MetalArray;
+export function prod(a: ArrayLike, axis?: Axes | AccumulateOptions, keepdims?: boolean): MetalArray {
+  return reduceEntry('prod', arguments.length, a, axis, keepdims);
 }
-/** Maximum over axes (NaN propagates); an empty reduction is a ShapeError. */
-export function max(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
-  return reduceOp('max', a, axis, keepdims);
+
+/**
+ * Maximum over axes (NaN propagates); an empty reduction is a ShapeError.
+ *
+ * @example
+ * ```ts
+ * ma.max(ma.array([[1, 5], [7, 2]]), { axis: 1 }); // [5, 7]
+ * ```
+ */
+export function max<D extends DType>(a: MetalArray<D>, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<D>;
+export function max(a: ArrayLike, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray;
+export function max(a: ArrayLike, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray {
+  return reduceEntry('max', arguments.length, a, axis, keepdims);
 }
-/** Minimum over axes (NaN propagates); an empty reduction is a ShapeError. */
-export function min(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
-  return reduceOp('min', a, axis, keepdims);
+
+/**
+ * Minimum over axes (NaN propagates); an empty reduction is a ShapeError.
+ *
+ * @example
+ * ```ts
+ * ma.min(ma.array([[1, 5], [7, 2]]), { axis: 0, keepdims: true }); // [[1, 2]]
+ * ```
+ */
+export function min<D extends DType>(a: MetalArray<D>, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<D>;
+export function min(a: ArrayLike, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray;
+export function min(a: ArrayLike, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray {
+  return reduceEntry('min', arguments.length, a, axis, keepdims);
 }
-/** Index of the first maximum along an axis (over the flattened array by default); NaN counts as the maximum. int32. */
-export function argmax(a: ArrayLike, axis?: number, keepdims = false): MetalArray {
-  return reduceOp('argmax', a, axis, keepdims);
+
+/**
+ * Index of the first maximum along an axis (over the flattened array by default); NaN
+ * counts as the maximum. int32, or int64 past 2^31 - 1 elements.
+ *
+ * @example
+ * ```ts
+ * ma.argmax(ma.array([[1, 5], [7, 2]]), { axis: 1 }); // [1, 0]
+ * ```
+ */
+export function argmax(a: ArrayLike, axis?: number | null | ArgReduceOptions, keepdims?: boolean): MetalArray<'int32' | 'int64'> {
+  return reduceEntry('argmax', arguments.length, a, axis, keepdims) as MetalArray<'int32' | 'int64'>;
 }
-/** Index of the first minimum along an axis (over the flattened array by default); NaN counts as the minimum. int32. */
-export function argmin(a: ArrayLike, axis?: number, keepdims = false): MetalArray {
-  return reduceOp('argmin', a, axis, keepdims);
+
+/**
+ * Index of the first minimum along an axis (over the flattened array by default); NaN
+ * counts as the minimum. int32, or int64 past 2^31 - 1 elements.
+ *
+ * @example
+ * ```ts
+ * ma.argmin(ma.array([3, 1, 2])); // 1
+ * ```
+ */
+export function argmin(a: ArrayLike, axis?: number | null | ArgReduceOptions, keepdims?: boolean): MetalArray<'int32' | 'int64'> {
+  return reduceEntry('argmin', arguments.length, a, axis, keepdims) as MetalArray<'int32' | 'int64'>;
 }
-/** True where any element along the axes is non-zero. */
-export function any(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
-  return reduceOp('any', a, axis, keepdims);
+
+/**
+ * True where any element along the axes is non-zero. A MetalArray is an object, so
+ * `if (ma.any(x))` is always true in JavaScript: read it with `.item()`.
+ *
+ * @example
+ * ```ts
+ * if (ma.any(ma.array([0, 0, 1]), { axis: 0 }).item()) console.log('some');
+ * ```
+ */
+export function any(a: ArrayLike, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<'bool'> {
+  return reduceEntry('any', arguments.length, a, axis, keepdims) as MetalArray<'bool'>;
 }
-/** True where every element along the axes is non-zero. */
-export function all(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
-  return reduceOp('all', a, axis, keepdims);
+
+/**
+ * True where every element along the axes is non-zero (read with `.item()` in an `if`).
+ *
+ * @example
+ * ```ts
+ * ma.all(ma.array([[1, 0], [1, 1]]), { axis: 1 }); // [false, true]
+ * ```
+ */
+export function all(a: ArrayLike, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<'bool'> {
+  return reduceEntry('all', arguments.length, a, axis, keepdims) as MetalArray<'bool'>;
 }
 
 function floatOf(op: string, a: ArrayLike): MetalArray {
@@ -174,25 +327,62 @@ function viaFloat32(x: MetalArray, f: (x32: MetalArray) => MetalArray): MetalArr
   return f(x.astype('float32')).astype(d);
 }
 
-/** Arithmetic mean over axes; integers give float32, float16/bfloat16 accumulate in float32. */
-export function mean(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
+function meanOf(a: ArrayLike, axis: Axes, keepdims: boolean, dtype: unknown): MetalArray {
   const n = countOf('mean', a, axis);
-  return viaFloat32(floatOf('mean', a), (x) => binary('divide', sum(x, axis, keepdims), n));
+  let x = floatOf('mean', a);
+  if (dtype !== undefined) {
+    const d = checkAccumulationDType('mean', dtype, x.backend);
+    if (!isFloat(d)) throw new DTypeError(`mean: dtype must be a float dtype (float16, bfloat16, float32, float64), got '${d}'`);
+    x = MetalArray.fromNode(castNode(x.liveNode('mean'), d));
+  }
+  return viaFloat32(x, (x32) => binary('divide', reduceOp('sum', x32, axis, keepdims), n));
 }
 
-/** Variance over axes with `ddof` delta degrees of freedom, computed in two passes (accurate for large offsets). */
-export function variance(a: ArrayLike, axis?: Axes, keepdims = false, ddof = 0): MetalArray {
-  if (typeof ddof !== 'number' || !Number.isFinite(ddof)) throw new ArgumentError(`var: ddof must be a number, got ${formatValue(ddof)}`);
-  const n = countOf('var', a, axis);
-  return viaFloat32(floatOf('var', a), (x) => {
-    const centered = binary('subtract', x, mean(x, axis, true));
-    return binary('divide', sum(binary('multiply', centered, centered), axis, keepdims), Math.max(0, n - ddof));
+/**
+ * Arithmetic mean over axes; integers give float32, float16/bfloat16 accumulate in
+ * float32; `dtype` (a float dtype) chooses the dtype to compute in and return.
+ *
+ * @example
+ * ```ts
+ * ma.mean(ma.array([[1, 2], [3, 4]]), { axis: 0 }); // [2, 3]
+ * ma.mean(ma.array([1, 2], 'int32'), { dtype: 'float64' }); // 1.5 (float64)
+ * ```
+ */
+export function mean<D extends DType, T extends DType = FloatOf<D>>(a: MetalArray<D>, options?: MeanOptions<T>): MetalArray<T>;
+export function mean<D extends DType>(a: MetalArray<D>, axis?: Axes, keepdims?: boolean): MetalArray<FloatOf<D>>;
+export function mean(a: ArrayLike, axis?: Axes | MeanOptions, keepdims?: boolean): MetalArray;
+export function mean(a: ArrayLike, axis?: Axes | MeanOptions, keepdims?: boolean): MetalArray {
+  return reduceEntry('mean', arguments.length, a, axis, keepdims);
+}
+
+function checkDdof(op: string, ddof: unknown): number {
+  if (typeof ddof !== 'number' || !Number.isFinite(ddof)) throw new ArgumentError(`${op}: ddof must be a finite number, got ${formatValue(ddof)}`);
+  return ddof;
+}
+
+function varianceOf(op: string, a: ArrayLike, axis: Axes, keepdims: boolean, ddof: unknown): MetalArray {
+  const dof = checkDdof(op, ddof);
+  const n = countOf(op, a, axis);
+  return viaFloat32(floatOf(op, a), (x) => {
+    const centered = binary('subtract', x, meanOf(x, axis, true, undefined));
+    return binary('divide', reduceOp('sum', binary('multiply', centered, centered), axis, keepdims), Math.max(0, n - dof));
   });
 }
 
-/** Standard deviation over axes (`ddof` as in var). */
-export function std(a: ArrayLike, axis?: Axes, keepdims = false, ddof = 0): MetalArray {
-  return viaFloat32(floatOf('std', a), (x) => unary('sqrt', variance(x, axis, keepdims, ddof)));
+/**
+ * Variance over axes with `ddof` delta degrees of freedom, computed in two passes
+ * (accurate for large offsets). Exported as `ma.var`.
+ *
+ * @example
+ * ```ts
+ * ma.var(ma.array([1, 2, 3, 4]), { ddof: 1 }); // 1.6666666
+ * ma.var(ma.array([[1, 2], [3, 4]]), 1);       // positional axis: [0.25, 0.25]
+ * ```
+ */
+export function variance<D extends DType>(a: MetalArray<D>, axis?: Axes | VarianceOptions, keepdims?: boolean, ddof?: number): MetalArray<FloatOf<D>>;
+export function variance(a: ArrayLike, axis?: Axes | VarianceOptions, keepdims?: boolean, ddof?: number): MetalArray;
+export function variance(a: ArrayLike, axis?: Axes | VarianceOptions, keepdims?: boolean, ddof?: number): MetalArray {
+  return reduceEntry('var', arguments.length, a, axis, keepdims, ddof);
 }
 
 /**
@@ -207,63 +397,155 @@ function stableShift(m: MetalArray): MetalArray {
   return shift;
 }
 
-/** log(sum(exp(x))) over axes, without overflow (shifted by the finite maximum). */
-export function logsumexp(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
+function stdOf(a: ArrayLike, axis: Axes, keepdims: boolean, ddof: unknown): MetalArray {
+  return viaFloat32(floatOf('std', a), (x) => unary('sqrt', varianceOf('std', x, axis, keepdims, ddof)));
+}
+
+/**
+ * Standard deviation over axes (`ddof` as in var).
+ *
+ * @example
+ * ```ts
+ * ma.std(ma.array([1, 2, 3, 4]), { axis: 0 }); // 1.118034
+ * ```
+ */
+export function std<D extends DType>(a: MetalArray<D>, axis?: Axes | VarianceOptions, keepdims?: boolean, ddof?: number): MetalArray<FloatOf<D>>;
+export function std(a: ArrayLike, axis?: Axes | VarianceOptions, keepdims?: boolean, ddof?: number): MetalArray;
+export function std(a: ArrayLike, axis?: Axes | VarianceOptions, keepdims?: boolean, ddof?: number): MetalArray {
+  return reduceEntry('std', arguments.length, a, axis, keepdims, ddof);
+}
+
+function logsumexpOf(a: ArrayLike, axis: Axes, keepdims: boolean): MetalArray {
   const x = floatOf('logsumexp', a);
-  const m = max(x, axis, true);
+  const m = reduceOp('max', x, axis, true, 'logsumexp');
   const shift = stableShift(m);
-  const s = sum(unary('exp', binary('subtract', x, shift)), axis, true);
+  const s = reduceOp('sum', unary('exp', binary('subtract', x, shift)), axis, true, 'logsumexp');
   const out = binary('add', unary('log', s), shift);
   const axes = normalizeAxes('logsumexp', axis, x.ndim);
   return keepdims ? out : out.squeeze(axes);
 }
 
-/** Number of non-zero elements over axes (int32). */
-export function countNonzero(a: ArrayLike, axis?: Axes, keepdims = false): MetalArray {
+/**
+ * log(sum(exp(x))) over axes, without overflow (shifted by the finite maximum).
+ *
+ * @example
+ * ```ts
+ * ma.logsumexp(ma.array([[0, 0], [1, 1]]), { axis: 1 }); // [0.6931472, 1.6931472]
+ * ```
+ */
+export function logsumexp<D extends DType>(a: MetalArray<D>, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<FloatOf<D>>;
+export function logsumexp(a: ArrayLike, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray;
+export function logsumexp(a: ArrayLike, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray {
+  return reduceEntry('logsumexp', arguments.length, a, axis, keepdims);
+}
+
+function countNonzeroOf(a: ArrayLike, axis: Axes, keepdims: boolean): MetalArray {
   const [n] = operandNodes('countNonzero', [a]);
-  return sum(MetalArray.fromNode(castNode(castNode(n, 'bool'), 'int32')), axis, keepdims);
+  return reduceOp('sum', MetalArray.fromNode(castNode(castNode(n, 'bool'), 'int32')), axis, keepdims, 'countNonzero');
 }
 
-/** Softmax along an axis (the last by default). */
-export function softmax(a: ArrayLike, axis: Axes = -1): MetalArray {
+/**
+ * Number of non-zero elements over axes (int32).
+ *
+ * @example
+ * ```ts
+ * ma.countNonzero(ma.array([[0, 1], [2, 3]]), { axis: 1 }); // [1, 2]
+ * ```
+ */
+export function countNonzero(a: ArrayLike, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<'int32'> {
+  return reduceEntry('countNonzero', arguments.length, a, axis, keepdims) as MetalArray<'int32'>;
+}
+
+function softmaxOf(a: ArrayLike, axis: Axes): MetalArray {
   const x = floatOf('softmax', a);
-  const m = max(x, axis, true);
+  const m = reduceOp('max', x, axis, true, 'softmax');
   const e = unary('exp', binary('subtract', x, stableShift(m)));
-  return binary('multiply', e, unary('reciprocal', sum(e, axis, true)));
+  return binary('multiply', e, unary('reciprocal', reduceOp('sum', e, axis, true, 'softmax')));
 }
 
-/** log(softmax(x)) along an axis (the last by default), computed without the log of a quotient. */
-export function logSoftmax(a: ArrayLike, axis: Axes = -1): MetalArray {
-  const x = floatOf('logSoftmax', a);
-  const m = max(x, axis, true);
-  const shifted = binary('subtract', x, stableShift(m));
-  return binary('subtract', shifted, unary('log', sum(unary('exp', shifted), axis, true)));
+/**
+ * Softmax along an axis (the last by default).
+ *
+ * @example
+ * ```ts
+ * ma.softmax(ma.array([[1, 1], [0, 0]]), { axis: -1 }); // [[0.5, 0.5], [0.5, 0.5]]
+ * ```
+ */
+export function softmax<D extends DType>(a: MetalArray<D>, axis?: Axes | SoftmaxOptions): MetalArray<FloatOf<D>>;
+export function softmax(a: ArrayLike, axis?: Axes | SoftmaxOptions): MetalArray;
+export function softmax(a: ArrayLike, axis?: Axes | SoftmaxOptions): MetalArray {
+  return reduceEntry('softmax', arguments.length, a, axis);
 }
+
+function logSoftmaxOf(a: ArrayLike, axis: Axes): MetalArray {
+  const x = floatOf('logSoftmax', a);
+  const m = reduceOp('max', x, axis, true, 'logSoftmax');
+  const shifted = binary('subtract', x, stableShift(m));
+  return binary('subtract', shifted, unary('log', reduceOp('sum', unary('exp', shifted), axis, true, 'logSoftmax')));
+}
+
+/**
+ * log(softmax(x)) along an axis (the last by default), computed without the log of a quotient.
+ *
+ * @example
+ * ```ts
+ * ma.logSoftmax(ma.array([0, 0]), { axis: 0 }); // [-0.6931472, -0.6931472]
+ * ```
+ */
+export function logSoftmax<D extends DType>(a: MetalArray<D>, axis?: Axes | SoftmaxOptions): MetalArray<FloatOf<D>>;
+export function logSoftmax(a: ArrayLike, axis?: Axes | SoftmaxOptions): MetalArray;
+export function logSoftmax(a: ArrayLike, axis?: Axes | SoftmaxOptions): MetalArray {
+  return reduceEntry('logSoftmax', arguments.length, a, axis);
+}
+
+const NORM_KEYS = ['ord', 'axis', 'keepdims'] as const;
 
 /**
  * Vector and matrix norms. For a vector (or over one axis): `ord` 2 (default), 1,
  * Infinity, -Infinity, or any p > 0. Over two axes (or a matrix with no axis): the
- * Frobenius norm ('fro', the default).
+ * Frobenius norm ('fro', the default). Options `{ ord, axis, keepdims }` or positional
+ * `norm(x, ord, axis, keepdims)`.
+ *
+ * @example
+ * ```ts
+ * ma.norm(ma.array([3, 4])); // 5
+ * ma.norm(ma.array([[3, 4], [6, 8]]), { ord: 1, axis: 1 }); // [7, 14]
+ * ```
  */
-export function norm(a: ArrayLike, ord: number | 'fro' | null = null, axis?: Axes, keepdims = false): MetalArray {
+export function norm<D extends DType>(a: MetalArray<D>, ord?: number | 'fro' | null | NormOptions, axis?: Axes, keepdims?: boolean): MetalArray<FloatOf<D>>;
+export function norm(a: ArrayLike, ord?: number | 'fro' | null | NormOptions, axis?: Axes, keepdims?: boolean): MetalArray;
+export function norm(a: ArrayLike, ord?: number | 'fro' | null | NormOptions, axis?: Axes, keepdims?: boolean): MetalArray {
+  const usage = 'norm(x, { ord, axis, keepdims }) or norm(x, ord, axis, keepdims)';
+  if (isOptionsObject(ord)) {
+    checkArgCount('norm', arguments.length, 2, usage);
+    const o = checkOptions('norm', ord as NormOptions, NORM_KEYS);
+    return normOf(a, o.ord ?? null, o.axis, o.keepdims ?? false);
+  }
+  checkArgCount('norm', arguments.length, 4, usage);
+  return normOf(a, ord ?? null, axis, keepdims ?? false);
+}
+
+function normOf(a: ArrayLike, ord: number | 'fro' | null, axis: Axes, keepdims: boolean): MetalArray {
+  if (typeof keepdims !== 'boolean') throw new ArgumentError(`norm: keepdims must be a boolean, got ${formatValue(keepdims)}`);
   const x = floatOf('norm', a);
+  const sumOf = (v: MetalArray, axes: readonly number[]): MetalArray => reduceOp('sum', v, axes, keepdims, 'norm');
   const axes = axis === undefined || axis === null ? [...Array(x.ndim).keys()] : normalizeAxes('norm', axis, x.ndim);
   const matrix = axes.length === 2 && (axis !== undefined && axis !== null ? true : x.ndim === 2);
   if (matrix || (axes.length > 2 && (ord === null || ord === 'fro'))) {
     if (ord !== null && ord !== 'fro')
       throw new ArgumentError(`norm: only the Frobenius norm ('fro') is supported over ${axes.length} axes, got ${formatValue(ord)}`);
-    return unary('sqrt', sum(binary('multiply', x, x), axes, keepdims));
+    return unary('sqrt', sumOf(binary('multiply', x, x), axes));
   }
   const p = ord === null ? 2 : ord;
-  if (p === 'fro') return unary('sqrt', sum(binary('multiply', x, x), axes, keepdims));
+  if (p === 'fro') return unary('sqrt', sumOf(binary('multiply', x, x), axes));
   if (typeof p !== 'number' || Number.isNaN(p)) throw new ArgumentError(`norm: bad ord ${formatValue(ord)}`);
   const ax = unary('abs', x);
-  if (p === Number.POSITIVE_INFINITY) return max(ax, axes, keepdims);
-  if (p === Number.NEGATIVE_INFINITY) return min(ax, axes, keepdims);
-  if (p === 1) return sum(ax, axes, keepdims);
-  if (p === 2) return unary('sqrt', sum(binary('multiply', x, x), axes, keepdims));
-  if (p === 0) return sum(binary('notEqual', x, 0).astype(x.dtype), axes, keepdims);
-  return binary('power', sum(binary('power', ax, p), axes, keepdims), 1 / p);
+  if (p === Number.POSITIVE_INFINITY) return reduceOp('max', ax, axes, keepdims, 'norm');
+  if (p === Number.NEGATIVE_INFINITY) return reduceOp('min', ax, axes, keepdims, 'norm');
+  if (p === 1) return sumOf(ax, axes);
+  if (p === 2) return unary('sqrt', sumOf(binary('multiply', x, x), axes));
+  if (p === 0) return sumOf(binary('notEqual', x, 0).astype(x.dtype), axes);
+  return binary('power', sumOf(binary('power', ax, p), axes), 1 / p);
 }
 
 // Differentiation rules

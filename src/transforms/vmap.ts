@@ -260,7 +260,7 @@ function mapped<A extends unknown[], R>(name: string, f: (...args: A) => R, inAx
       const b = batchedOf.get(n);
       if (axis === null) {
         if (b !== undefined) throw new BatchingError(`${name}: result array ${i} depends on a mapped argument, but outAxes gives null for it; give it an axis`);
-        return new MetalArray(n);
+        return MetalArray.fromNode(n);
       }
       const rank = n.shape.length + 1;
       const to = checkAxis(
@@ -268,7 +268,7 @@ function mapped<A extends unknown[], R>(name: string, f: (...args: A) => R, inAx
         rank,
         () => `${name}: outAxes gives axis ${axis} for result array ${i}, which has ${rank} dims with the batch; give an axis in [${-rank}, ${rank - 1}]`,
       );
-      return new MetalArray(moveAxis(b ?? broadcastBatch(n, size), 0, to));
+      return MetalArray.fromNode(moveAxis(b ?? broadcastBatch(n, size), 0, to));
     });
     // Batched nodes that nothing ended up reading (folded into a composed view) let go of their inputs.
     for (const b of new Set(batchedOf.values())) if (b.refs === 0) releaseNode(b);

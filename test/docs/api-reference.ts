@@ -77,9 +77,15 @@ export async function checkApiReference(): Promise<ApiReferenceReport> {
   const project = await app.convert();
   if (!project) return { messages: [...logger.messages, 'typedoc could not convert the project'], withoutExample: [], callables: 0, examples: [] };
   app.validate(project);
-  // A function written as a const (`export const tanh = unaryOp(...)`) is a callable too.
+  // A function written as a const (`export const tanh = unaryOp(...)`) is a callable too,
+  // whether its type is written out or named (an interface of call signatures, such as
+  // UnaryFunction<'float'>).
+  const hasCallSignatures = (r: Reflection | undefined): boolean =>
+    r?.isDeclaration() === true && ((r.signatures?.length ?? 0) > 0 || r.children?.some((c) => c.kindOf(ReflectionKind.CallSignature)) === true);
   const isFunctionVariable = (r: DeclarationReflection): boolean =>
-    r.kindOf(ReflectionKind.Variable) && r.type?.type === 'reflection' && (r.type.declaration.signatures?.length ?? 0) > 0;
+    r.kindOf(ReflectionKind.Variable) &&
+    ((r.type?.type === 'reflection' && (r.type.declaration.signatures?.length ?? 0) > 0) ||
+      (r.type?.type === 'reference' && hasCallSignatures(r.type.reflection)));
   const callables = project
     .getReflectionsByKind(CALLABLE | ReflectionKind.Variable)
     .filter((r): r is DeclarationReflection => r.isDeclaration() && !r.flags.isPrivate && !r.flags.isProtected && !r.flags.isExternal)

@@ -66,9 +66,12 @@ describe('reductions', () => {
     expect(() => R.sum(x, 2)).toThrow(R.ShapeError);
   });
 
-  it('integer sums and products wrap; bool sums to int32', () => {
-    expect(flat(R.sum(arr([100, 100], 'int8')))).toEqual([-56]);
-    expect(flat(R.prod(arr([16, 16], 'uint8')))).toEqual([0]);
+  it('narrow integers and bool accumulate in int32/uint32; 32- and 64-bit integers wrap', () => {
+    expect(flat(R.sum(arr([100, 100], 'int8')))).toEqual([200]);
+    expect(R.sum(arr([100, 100], 'int8')).dtype).toBe('int32');
+    expect(flat(R.prod(arr([16, 16], 'uint8')))).toEqual([256]);
+    expect(R.prod(arr([16, 16], 'uint8')).dtype).toBe('uint32');
+    expect(flat(R.sum(arr([2 ** 31 - 1, 1], 'int32')))).toEqual([-(2 ** 31)]);
     expect(flat(R.sum(arr([2n ** 62n, 2n ** 62n], 'int64')))).toEqual([-(2n ** 63n)]);
     const b = R.sum(arr([true, true, false]));
     expect(b.dtype).toBe('int32');
@@ -196,7 +199,9 @@ describe('scans', () => {
   });
   it('dtypes, wrapping, NaN, identities', () => {
     expect(R.cumsum(arr([true, true])).dtype).toBe('int32');
-    expect(flat(R.cumsum(arr([100, 100], 'int8')))).toEqual([100, -56]);
+    expect(flat(R.cumsum(arr([100, 100], 'int8')))).toEqual([100, 200]);
+    expect(R.cumsum(arr([100, 100], 'uint8')).dtype).toBe('uint32');
+    expect(flat(R.cumsum(arr([2 ** 31 - 1, 1], 'int32')))).toEqual([2 ** 31 - 1, -(2 ** 31)]);
     expect(flat(R.cumprod(arr([2, 3, 4], 'float16')))).toEqual([2, 6, 24]);
     const y = arr([1, 3, 2, Number.NaN, 5], 'float32');
     const cm = flat(R.cummax(y));

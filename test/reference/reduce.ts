@@ -4,8 +4,9 @@
  *
  * Semantics (the library's, see src/ops/reduce.ts and src/ops/scan.ts docs, NumPy where
  * they agree):
- * - sum/prod: bool → int32, integers keep their dtype and wrap (exact modular
- *   arithmetic), floats are the exact sum/product rounded once to the dtype (NaN if a
+ * - sum/prod: bool and integers narrower than 32 bits accumulate in int32 (unsigned
+ *   ones in uint32), as MLX and JAX; 32- and 64-bit integers keep their dtype and wrap
+ *   (exact modular arithmetic); floats are the exact sum/product rounded once to the dtype (NaN if a
  *   NaN is present or Inf - Inf / 0 * Inf arises; ±Inf otherwise). Empty: 0 and 1.
  * - max/min keep the dtype, NaN propagates; argmax/argmin give the first index of the
  *   extreme, a NaN counting as the extreme (the first NaN wins), as int32. An empty
@@ -18,7 +19,8 @@
  *   logsumexp/softmax/logSoftmax shift by the maximum where it is finite and by 0
  *   otherwise (the library's formula), so a row with +Inf gives NaN where NumPy's
  *   unshifted formula would too.
- * - scans: cumsum/cumprod of bool → int32, integers wrap, floats round each exact prefix
+ * - scans: cumsum/cumprod accumulate as sum/prod (bool, int8/16 → int32, uint8/16 →
+ *   uint32), 32- and 64-bit integers wrap, floats round each exact prefix
  *   sum/product to the dtype; cummax/cummin propagate NaN. Exclusive scans start from
  *   the identity (0, 1, -Inf or the type's minimum, +Inf or the type's maximum).
  *
@@ -95,13 +97,20 @@ export function floatResultDType(dtype: DType): DType {
   return isFloat(dtype) ? dtype : 'float32';
 }
 
+/** The dtype sum, prod, cumsum and cumprod accumulate in (MLX, JAX): bool, int8, int16 → int32; uint8, uint16 → uint32. */
+export function accumulationDType(dtype: DType): DType {
+  if (dtype === 'bool' || dtype === 'int8' || dtype === 'int16') return 'int32';
+  if (dtype === 'uint8' || dtype === 'uint16') return 'uint32';
+  return dtype;
+}
+
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin' | 'any' | 'all';
 
 export function reduceResultDType(op: ReduceOp, dtype: DType): DType {
   switch (op) {
     case 'sum':
     case 'prod':
-      return dtype === 'bool' ? 'int32' : dtype;
+      return accumulationDType(dtype);
     case 'argmax':
     case 'argmin':
       return 'int32';
@@ -508,7 +517,7 @@ export { variance as var };
 export type ScanOp = 'cumsum' | 'cumprod' | 'cummax' | 'cummin';
 
 export function scanResultDType(op: ScanOp, dtype: DType): DType {
-  return (op === 'cumsum' || op === 'cumprod') && dtype === 'bool' ? 'int32' : dtype;
+  return op === 'cumsum' || op === 'cumprod' ? accumulationDType(dtype) : dtype;
 }
 
 /** The identity an exclusive scan starts from. */

@@ -78,9 +78,9 @@ describe('loops stay bounded', () => {
       const n = 4096;
       const target = ma.random.uniform(ma.random.key(2), [n]).eval();
       const run = (evalEachStep: boolean) => {
-        let p = ma.zeros([n]);
-        let m = ma.zeros([n]);
-        let v = ma.zeros([n]);
+        let p: ma.MetalArray = ma.zeros([n]);
+        let m: ma.MetalArray = ma.zeros([n]);
+        let v: ma.MetalArray = ma.zeros([n]);
         const launches: number[] = [];
         let deepest = 0;
         ma.resetMetrics();

@@ -117,7 +117,7 @@ describe('fusion and caches', () => {
   });
 
   it('a stencil over many steps does not recompute its history', () => {
-    let u = ma.array(rand(32 * 32, 11)).reshape(32, 32);
+    let u: ma.MetalArray = ma.array(rand(32 * 32, 11)).reshape(32, 32);
     for (let step = 0; step < 12; step++) {
       const inner = u
         .slice('1:-1, 1:-1')

@@ -54,9 +54,11 @@ describe('scans', () => {
     expect(ma.cummax(ma.array([3, -2, 7], 'int8'), 0, false, false).tolist()).toEqual([-128, 3, 3]);
   });
 
-  it('dtypes: bool sums to int32, integers wrap, float16 rounds each prefix', () => {
+  it('dtypes: bool and int8 accumulate in int32, int32 wraps, float16 rounds each prefix', () => {
     expect(ma.cumsum(ma.array([true, true, false])).dtype).toBe('int32');
-    expect(ma.cumsum(ma.array([100, 100], 'int8')).tolist()).toEqual([100, -56]);
+    expect(ma.cumsum(ma.array([100, 100], 'int8')).tolist()).toEqual([100, 200]);
+    expect(ma.cumsum(ma.array([100, 100], 'int8'), { dtype: 'int8' }).tolist()).toEqual([100, -56]);
+    expect(ma.cumsum(ma.array([2 ** 31 - 1, 1], 'int32')).tolist()).toEqual([2 ** 31 - 1, -(2 ** 31)]);
     const h = ma.full([3000], 1, 'float16').cumsum().toTypedArray() as Float32Array;
     expect(h[2047]).toBe(2048);
     expect(h[2999]).toBe(3000); // accumulated in double, rounded to float16 per element
