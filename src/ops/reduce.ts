@@ -10,14 +10,14 @@ import { ArgumentError, DTypeError, formatValue } from '../errors.js';
 import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { castNode, reduceNode } from '../core/build.js';
 import { type DType, isFloat } from '../core/dtype.js';
-import type { Node, ReduceOp } from '../core/node.js';
+import type { ReduceOp } from '../core/node.js';
 import type { AccumulationOf, FloatDType, FloatOf } from '../core/dtype-types.js';
 import { astype, binary, unary, where } from './elementwise.js';
 import { broadcastTo, expandDims, reshape, transpose } from './movement.js';
 import { cumprod } from './scan.js';
 import type { NodeRule, Primitive } from '../transforms/rules.js';
 import { markStopped } from '../transforms/autodiff.js';
-import { type ArrayLike, nodeOf, normalizeAxis, operandNodes } from './operand.js';
+import { type ArrayLike, operandNodes } from './operand.js';
 import { type BatchingTable, batchedInput } from '../transforms/batching.js';
 import { type Axes, checkAccumulationDType, normalizeAxes, reduceOp } from './reduce-core.js';
 
