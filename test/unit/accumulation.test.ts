@@ -92,10 +92,13 @@ describe('integer accumulation', () => {
 });
 
 describe('options objects of the reductions and scans', () => {
-  const x = ma.array([
-    [1, 5, 2],
-    [7, 0, 3],
-  ]);
+  const x = ma.array(
+    [
+      [1, 5, 2],
+      [7, 0, 3],
+    ],
+    'float32',
+  );
 
   /** Float results within a few float32 ulps (the GPU backends' log/exp/sqrt may differ in the last bit). */
   const near = (got: unknown, want: readonly number[]): void => {
