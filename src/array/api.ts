@@ -27,12 +27,31 @@ function groupByBackend(op: string, arrays: readonly MetalArray[]): Map<string, 
   return groups;
 }
 
-/** Evaluates arrays together: one plan, shared work fused and computed once. */
+/**
+ * Evaluates arrays together: one plan, shared work fused and computed once.
+ *
+ * @example
+ * ```ts
+ * const a = ma.arange(3).add(1);
+ * const b = a.multiply(2);
+ * ma.eval(a, b); // one plan: `a` is computed once for both
+ * console.log(a.tolist(), b.tolist()); // [ 1, 2, 3 ] [ 2, 4, 6 ]
+ * ```
+ */
 export function evaluate(...arrays: MetalArray[]): void {
   for (const [backend, nodes] of groupByBackend('eval', arrays)) execute(nodes, backendFor(backend), planOptions());
 }
 
-/** Like `eval`, with the kernels running off the JS thread; the event loop keeps going. */
+/**
+ * Like `eval`, with the kernels running off the JS thread; the event loop keeps going.
+ *
+ * @example
+ * ```ts
+ * const a = ma.arange(3).square();
+ * await ma.evalAsync(a);
+ * console.log(a.tolist()); // [ 0, 1, 4 ]
+ * ```
+ */
 export async function evalAsync(...arrays: MetalArray[]): Promise<void> {
   await Promise.all([...groupByBackend('evalAsync', arrays)].map(([backend, nodes]) => executeAsync(nodes, backendFor(backend), planOptions())));
 }

@@ -106,7 +106,15 @@ export class MetalArray<D extends DType = DType> {
     return this.#node === null;
   }
 
-  /** Evaluates the array now (a no-op if it already is). */
+  /**
+   * Evaluates the array now (a no-op if it already is).
+   *
+   * @example
+   * ```ts
+   * const a = ma.arange(3).add(1).eval();
+   * console.log(a.tolist()); // [ 1, 2, 3 ]
+   * ```
+   */
   eval(): this {
     checkArgCount('eval', arguments.length, 0, 'a.eval()');
     const n = this.liveNode('eval');
@@ -114,7 +122,15 @@ export class MetalArray<D extends DType = DType> {
     return this;
   }
 
-  /** Evaluates with the kernels running off the JS thread. */
+  /**
+   * Evaluates with the kernels running off the JS thread.
+   *
+   * @example
+   * ```ts
+   * const a = await ma.arange(3).multiply(2).evalAsync();
+   * console.log(a.tolist()); // [ 0, 2, 4 ]
+   * ```
+   */
   async evalAsync(): Promise<this> {
     const n = this.liveNode('evalAsync');
     await executeAsync([n], backendFor(n.backend), planOptions());
@@ -209,13 +225,30 @@ export class MetalArray<D extends DType = DType> {
     return fromStorage(this.#readRaw('toTypedArray', copy || converts), n.dtype) as TypedArrayOf<D>;
   }
 
-  /** Evaluates without blocking the event loop, then returns `toTypedArray()`. */
+  /**
+   * Evaluates without blocking the event loop, then returns `toTypedArray()`.
+   *
+   * @example
+   * ```ts
+   * const values = await ma.array([1.5, 2.5]).data();
+   * console.log(values); // Float32Array(2) [ 1.5, 2.5 ]
+   * ```
+   */
   async data(): Promise<TypedArrayOf<D>> {
     await this.evalAsync();
     return this.toTypedArray();
   }
 
-  /** The single element as a JS value (number, bigint for 64-bit integers, boolean for bool). */
+  /**
+   * The single element as a JS value (number, bigint for 64-bit integers, boolean for bool).
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([1, 2, 3]).sum().item()); // 6
+   * console.log(ma.array(7, 'int64').item()); // 7n
+   * console.log(ma.array(true).item()); // true
+   * ```
+   */
   item(): ScalarOf<D> {
     checkArgCount('item', arguments.length, 0, 'a.item() (index first: a.slice(i).item())');
     const n = this.liveNode('item');
@@ -224,7 +257,14 @@ export class MetalArray<D extends DType = DType> {
     return (n.dtype === 'bool' ? v !== 0 : v) as ScalarOf<D>;
   }
 
-  /** The values as nested JS arrays. */
+  /**
+   * The values as nested JS arrays.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.arange(4).reshape(2, 2).tolist()); // [ [ 0, 1 ], [ 2, 3 ] ]
+   * ```
+   */
   tolist(): NestedList {
     checkArgCount('tolist', arguments.length, 0, 'a.tolist()');
     const n = this.liveNode('tolist');
@@ -287,7 +327,15 @@ export class MetalArray<D extends DType = DType> {
     return this.item();
   }
 
-  /** NumPy-style text of the values, truncated for large arrays. */
+  /**
+   * NumPy-style text of the values, truncated for large arrays.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.arange(3).toString()); // array([0, 1, 2])
+   * console.log(ma.array([0.5, 1], 'float32').toString()); // array([0.5, 1. ])
+   * ```
+   */
   toString(): string {
     if (this.#node === null) return 'array(<disposed>)';
     const n = this.#node;
@@ -299,7 +347,16 @@ export class MetalArray<D extends DType = DType> {
     return this.toString();
   }
 
-  /** Lets go of this array's hold on its data; using it afterwards throws DisposedError. */
+  /**
+   * Lets go of this array's hold on its data; using it afterwards throws DisposedError.
+   *
+   * @example
+   * ```ts
+   * const a = ma.ones([1024]);
+   * a.dispose();
+   * console.log(a.isDisposed); // true
+   * ```
+   */
   dispose(): void {
     const n = this.#node;
     if (n === null) return;
@@ -307,12 +364,31 @@ export class MetalArray<D extends DType = DType> {
     releaseNode(n);
   }
 
-  /** `using x = ...` disposes at the end of the block. */
+  /**
+   * `using x = ...` disposes at the end of the block.
+   *
+   * @example
+   * ```ts
+   * // With `using a = ma.ones([4]);` this runs when the block ends; here, called directly.
+   * const a = ma.ones([4]);
+   * a[Symbol.dispose]();
+   * console.log(a.isDisposed); // true
+   * ```
+   */
   [Symbol.dispose](): void {
     this.dispose();
   }
 
-  /** A copy of this array on another backend (the same array if it is already there). */
+  /**
+   * A copy of this array on another backend (the same array if it is already there).
+   *
+   * @example
+   * ```ts
+   * const a = ma.arange(3);
+   * console.log(a.to('cpu').tolist()); // [ 0, 1, 2 ]
+   * console.log(a.to('cpu').backend); // cpu
+   * ```
+   */
   to(backendName: string): MetalArray<D> {
     checkArgCount('to', arguments.length, 1, "a.to('cpu')");
     const n = this.liveNode('to');

@@ -87,7 +87,32 @@ export class PreparedDispatch {
     private readonly keep: { release(): void }[],
   ) {}
 
-  /** Runs the kernel again over the same inputs and outputs; returns the outputs. */
+  /**
+   * Runs the kernel again over the same inputs and outputs; returns the outputs.
+   *
+   * @example
+   * ```ts
+   * const x = ma.arange(1024).astype('float32');
+   * const y = ma.ones([1024]);
+   * const saxpy = ma.customKernel({
+   *   name: 'saxpy',
+   *   source: {
+   *     c: `void saxpy(void *const *bufs, const int64_t *args, int64_t start, int64_t end) {
+   *           const float *x = bufs[0], *y = bufs[1]; float *out = bufs[2];
+   *           for (int64_t i = start; i < end; i++) out[i] = 2.0f * x[i] + y[i];
+   *         }`,
+   *   },
+   *   inputs: ['x', 'y'],
+   *   outputs: [{ shape: [1024], dtype: 'float32' }],
+   *   grid: 1024,
+   *   threads: 256,
+   * });
+   * const run = saxpy.prepare(x, y);
+   * const [z] = run.dispatch(); // the same output array every time, overwritten
+   * console.log(run.dispatch()[0] === z, z.slice('0:3').tolist()); // true [ 1, 3, 5 ]
+   * run.release();
+   * ```
+   */
   dispatch(): MetalArray[] {
     this.kernel.run(this.commands, this.args, false);
     return this.outputs;
@@ -96,12 +121,60 @@ export class PreparedDispatch {
   /**
    * Runs the kernel and returns its time in milliseconds: device time on a GPU (CUDA
    * events; Metal's command-buffer GPU time), wall time of the run on the cpu backend.
+   *
+   * @example
+   * ```ts
+   * const x = ma.arange(1024).astype('float32');
+   * const y = ma.ones([1024]);
+   * const saxpy = ma.customKernel({
+   *   name: 'saxpy',
+   *   source: {
+   *     c: `void saxpy(void *const *bufs, const int64_t *args, int64_t start, int64_t end) {
+   *           const float *x = bufs[0], *y = bufs[1]; float *out = bufs[2];
+   *           for (int64_t i = start; i < end; i++) out[i] = 2.0f * x[i] + y[i];
+   *         }`,
+   *   },
+   *   inputs: ['x', 'y'],
+   *   outputs: [{ shape: [1024], dtype: 'float32' }],
+   *   grid: 1024,
+   *   threads: 256,
+   * });
+   * const run = saxpy.prepare(x, y);
+   * const ms = run.dispatchTimed(); // wall time on the cpu backend, device time on a GPU
+   * console.log(typeof ms, run.outputs[0].slice('0:3').tolist()); // number [ 1, 3, 5 ]
+   * run.release();
+   * ```
    */
   dispatchTimed(): number {
     return this.kernel.run(this.commands, this.args, true);
   }
 
-  /** Lets go of the inputs this dispatch holds (the outputs stay usable). */
+  /**
+   * Lets go of the inputs this dispatch holds (the outputs stay usable).
+   *
+   * @example
+   * ```ts
+   * const x = ma.arange(1024).astype('float32');
+   * const y = ma.ones([1024]);
+   * const saxpy = ma.customKernel({
+   *   name: 'saxpy',
+   *   source: {
+   *     c: `void saxpy(void *const *bufs, const int64_t *args, int64_t start, int64_t end) {
+   *           const float *x = bufs[0], *y = bufs[1]; float *out = bufs[2];
+   *           for (int64_t i = start; i < end; i++) out[i] = 2.0f * x[i] + y[i];
+   *         }`,
+   *   },
+   *   inputs: ['x', 'y'],
+   *   outputs: [{ shape: [1024], dtype: 'float32' }],
+   *   grid: 1024,
+   *   threads: 256,
+   * });
+   * const run = saxpy.prepare(x, y);
+   * run.dispatch();
+   * run.release(); // the inputs may be freed now; the outputs stay readable
+   * console.log(run.outputs[0].slice('0:3').tolist()); // [ 1, 3, 5 ]
+   * ```
+   */
   release(): void {
     for (const k of this.keep.splice(0)) k.release();
   }
@@ -226,7 +299,32 @@ export class CustomKernel {
     }
   }
 
-  /** Binds inputs, allocates outputs and returns a reusable dispatch (not yet run). */
+  /**
+   * Binds inputs, allocates outputs and returns a reusable dispatch (not yet run).
+   *
+   * @example
+   * ```ts
+   * const x = ma.arange(1024).astype('float32');
+   * const y = ma.ones([1024]);
+   * const saxpy = ma.customKernel({
+   *   name: 'saxpy',
+   *   source: {
+   *     c: `void saxpy(void *const *bufs, const int64_t *args, int64_t start, int64_t end) {
+   *           const float *x = bufs[0], *y = bufs[1]; float *out = bufs[2];
+   *           for (int64_t i = start; i < end; i++) out[i] = 2.0f * x[i] + y[i];
+   *         }`,
+   *   },
+   *   inputs: ['x', 'y'],
+   *   outputs: [{ shape: [1024], dtype: 'float32' }],
+   *   grid: 1024,
+   *   threads: 256,
+   * });
+   * const run = saxpy.prepare(x, y); // checks and binds once
+   * const [z] = run.dispatch();
+   * console.log(z.slice('0:3').tolist()); // [ 1, 3, 5 ]
+   * run.release();
+   * ```
+   */
   prepare(...inputs: MetalArray[]): PreparedDispatch {
     const want = this.spec.inputs?.length;
     if (want !== undefined && inputs.length !== want) {
@@ -273,7 +371,30 @@ export class CustomKernel {
     }
   }
 
-  /** Runs the kernel on `inputs` and returns new output arrays. */
+  /**
+   * Runs the kernel on `inputs` and returns new output arrays.
+   *
+   * @example
+   * ```ts
+   * const x = ma.arange(1024).astype('float32');
+   * const y = ma.ones([1024]);
+   * const saxpy = ma.customKernel({
+   *   name: 'saxpy',
+   *   source: {
+   *     c: `void saxpy(void *const *bufs, const int64_t *args, int64_t start, int64_t end) {
+   *           const float *x = bufs[0], *y = bufs[1]; float *out = bufs[2];
+   *           for (int64_t i = start; i < end; i++) out[i] = 2.0f * x[i] + y[i];
+   *         }`,
+   *   },
+   *   inputs: ['x', 'y'],
+   *   outputs: [{ shape: [1024], dtype: 'float32' }],
+   *   grid: 1024,
+   *   threads: 256,
+   * });
+   * const [z] = saxpy.dispatch(x, y); // new outputs on every call
+   * console.log(z.slice('0:3').tolist()); // [ 1, 3, 5 ]
+   * ```
+   */
   dispatch(...inputs: MetalArray[]): MetalArray[] {
     const prepared = this.prepare(...inputs);
     try {
@@ -304,6 +425,27 @@ export class CustomKernel {
  * the README for each backend's contract). `dispatch(...inputs)` runs it and returns new
  * outputs; `prepare` returns a reusable dispatch whose `dispatchTimed()` gives the run's
  * milliseconds (device time on a GPU).
+ *
+ * @example
+ * ```ts
+ * const x = ma.arange(1024).astype('float32');
+ * const y = ma.ones([1024]);
+ * const saxpy = ma.customKernel({
+ *   name: 'saxpy',
+ *   source: {
+ *     c: `void saxpy(void *const *bufs, const int64_t *args, int64_t start, int64_t end) {
+ *           const float *x = bufs[0], *y = bufs[1]; float *out = bufs[2];
+ *           for (int64_t i = start; i < end; i++) out[i] = 2.0f * x[i] + y[i];
+ *         }`,
+ *   },
+ *   inputs: ['x', 'y'],
+ *   outputs: [{ shape: [1024], dtype: 'float32' }],
+ *   grid: 1024,
+ *   threads: 256,
+ * });
+ * const [z] = saxpy.dispatch(x, y);
+ * console.log(z.slice('0:4').toString()); // array([1., 3., 5., 7.])
+ * ```
  */
 export function customKernel(spec: CustomKernelSpec): CustomKernel {
   checkArgCount('customKernel', arguments.length, 1, 'customKernel(spec)');

@@ -19,7 +19,14 @@ export type MatmulPrecision = 'highest' | 'tf32';
 
 let precision: MatmulPrecision = 'highest';
 
-/** The current float32 matmul precision. */
+/**
+ * The current float32 matmul precision.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.getMatmulPrecision()); // highest
+ * ```
+ */
 export function getMatmulPrecision(): MatmulPrecision {
   return precision;
 }
@@ -27,6 +34,14 @@ export function getMatmulPrecision(): MatmulPrecision {
 /**
  * Sets the float32 matmul precision for graphs evaluated from now on ('highest' or
  * 'tf32'); plans are cached per precision.
+ *
+ * @example
+ * ```ts
+ * const before = ma.getMatmulPrecision();
+ * ma.setMatmulPrecision('tf32'); // float32 matmuls may use TF32 tensor cores from now on
+ * console.log(ma.getMatmulPrecision()); // tf32
+ * ma.setMatmulPrecision(before);
+ * ```
  */
 export function setMatmulPrecision(p: MatmulPrecision): void {
   if (p !== 'highest' && p !== 'tf32') throw new ArgumentError(`setMatmulPrecision: precision must be 'highest' or 'tf32', got ${formatValue(p)}`);

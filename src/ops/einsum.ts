@@ -59,6 +59,14 @@ function diagonals(t: Term): Term {
  * Einstein summation over one or two operands: `ma.einsum('ij,jk->ik', a, b)`,
  * `ma.einsum('ii', a)` (trace), `ma.einsum('...ij->...ji', a)`. Without '->' the
  * output is every index that appears once, in alphabetical order (after '...').
+ *
+ * @example
+ * ```ts
+ * const a = ma.array([[1, 2], [3, 4]], 'float32');
+ * console.log(ma.einsum('ii', a).item()); // 5
+ * console.log(ma.einsum('ij->ji', a).tolist()); // [ [ 1, 3 ], [ 2, 4 ] ]
+ * console.log(ma.einsum('ij,jk->ik', a, a).tolist()); // [ [ 7, 10 ], [ 15, 22 ] ]
+ * ```
  */
 export function einsum(subscripts: string, ...operands: MetalArray[]): MetalArray {
   if (typeof subscripts !== 'string') throw new ArgumentError('einsum: subscripts must be a string');

@@ -79,7 +79,14 @@ defineInternalOp('copy', {
   both: { all: '$0' },
 });
 
-/** Elementwise `-x` (integers wrap). */
+/**
+ * Elementwise `-x` (integers wrap).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.negative(ma.array([1, -2])).tolist()); // [ -1, 2 ]
+ * ```
+ */
 export const negative = unaryOp('negative', {
   rule: 'same',
   derivative: (): Terms => [-1],
@@ -88,7 +95,14 @@ export const negative = unaryOp('negative', {
   both: { int: '(T)((W)0 - (W)$0)', float: '(-$0)' },
 });
 
-/** Elementwise absolute value (`abs(INT_MIN)` wraps to INT_MIN). */
+/**
+ * Elementwise absolute value (`abs(INT_MIN)` wraps to INT_MIN).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.abs(ma.array([-2, 0, 3])).tolist()); // [ 2, 0, 3 ]
+ * ```
+ */
 export const abs = unaryOp('abs', {
   rule: 'same',
   derivative: ([x]): Terms => [sign(x)],
@@ -98,7 +112,14 @@ export const abs = unaryOp('abs', {
   gpu: { i: '($0 < 0 ? (T)((W)0 - (W)$0) : $0)', u: '$0', float: '@fabs($0)' },
 });
 
-/** Elementwise sign: -1, 0 or 1 (NaN stays NaN). */
+/**
+ * Elementwise sign: -1, 0 or 1 (NaN stays NaN).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.sign(ma.array([-3, 0, 2])).tolist()); // [ -1, 0, 1 ]
+ * ```
+ */
 export const sign = unaryOp('sign', {
   rule: 'same',
   derivative: 'zero',
@@ -107,7 +128,14 @@ export const sign = unaryOp('sign', {
   both: { u: '(T)($0 > 0)', all: '($0 > 0 ? (T)1 : ($0 < 0 ? (T)-1 : $0))' },
 });
 
-/** Elementwise `x * x`. */
+/**
+ * Elementwise `x * x`.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.square(ma.array([-3, 2])).tolist()); // [ 9, 4 ]
+ * ```
+ */
 export const square = unaryOp('square', {
   rule: 'same',
   derivative: ([x]): Terms => [multiply(x, 2)],
@@ -115,7 +143,14 @@ export const square = unaryOp('square', {
   both: { b: '$0', int: '(T)((W)$0 * (W)$0)', float: '($0 * $0)' },
 });
 
-/** Elementwise `max(x, 0)` (NaN propagates). */
+/**
+ * Elementwise `max(x, 0)` (NaN propagates).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.relu(ma.array([-1, 0, 2], 'float32')).tolist()); // [ 0, 0, 2 ]
+ * ```
+ */
 export const relu = unaryOp('relu', {
   rule: 'same',
   derivative: ([x]): Terms => [indicator(greater(x, 0), x)],
@@ -123,7 +158,14 @@ export const relu = unaryOp('relu', {
   both: { i: '($0 > 0 ? $0 : (T)0)', u: '$0', b: '$0', float: '(($0 > 0 || $0 != $0) ? $0 : (T)0)' },
 });
 
-/** Elementwise floor. */
+/**
+ * Elementwise floor.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.floor(ma.array([-1.5, 0.2, 2], 'float32')).tolist()); // [ -2, 0, 2 ]
+ * ```
+ */
 export const floor = unaryOp('floor', {
   rule: 'same',
   derivative: 'zero',
@@ -132,7 +174,14 @@ export const floor = unaryOp('floor', {
   gpu: { float: '@floor($0)', all: '$0' },
 });
 
-/** Elementwise ceiling. */
+/**
+ * Elementwise ceiling.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.ceil(ma.array([-1.5, 0.2, 2], 'float32')).tolist()); // [ -1, 1, 2 ]
+ * ```
+ */
 export const ceil = unaryOp('ceil', {
   rule: 'same',
   derivative: 'zero',
@@ -194,7 +243,14 @@ export function round(x: ArrayLike, decimals = 0): MetalArray {
     : binary('multiply', roundToInteger(binary('divide', a, scale)), scale);
 }
 
-/** Elementwise rounding toward zero. */
+/**
+ * Elementwise rounding toward zero.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.trunc(ma.array([-1.7, 1.7], 'float32')).tolist()); // [ -1, 1 ]
+ * ```
+ */
 export const trunc = unaryOp('trunc', {
   rule: 'same',
   derivative: 'zero',
@@ -203,7 +259,14 @@ export const trunc = unaryOp('trunc', {
   gpu: { float: '@trunc($0)', all: '$0' },
 });
 
-/** Elementwise square root. */
+/**
+ * Elementwise square root.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.sqrt(ma.array([1, 4, 9], 'float32')).tolist()); // [ 1, 2, 3 ]
+ * ```
+ */
 export const sqrt = unaryOp('sqrt', {
   rule: 'float',
   derivative: (_, out): Terms => [divide(0.5, out)],
@@ -212,7 +275,14 @@ export const sqrt = unaryOp('sqrt', {
   gpu: { float: '@sqrt($0)' },
 });
 
-/** Elementwise `1 / sqrt(x)`. */
+/**
+ * Elementwise `1 / sqrt(x)`.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.rsqrt(ma.array([1, 4], 'float32')).tolist()); // [ 1, 0.5 ]
+ * ```
+ */
 export const rsqrt = unaryOp('rsqrt', {
   rule: 'float',
   derivative: ([x], out): Terms => [multiply(divide(out, x), -0.5)],
@@ -221,7 +291,14 @@ export const rsqrt = unaryOp('rsqrt', {
   gpu: { f: '(1.0f / @sqrt($0))', d: '(1.0 / @sqrt($0))' },
 });
 
-/** Elementwise `1 / x`. */
+/**
+ * Elementwise `1 / x`.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.reciprocal(ma.array([2, 4], 'float32')).tolist()); // [ 0.5, 0.25 ]
+ * ```
+ */
 export const reciprocal = unaryOp('reciprocal', {
   rule: 'float',
   derivative: (_, out): Terms => [negative(square(out))],
@@ -229,7 +306,14 @@ export const reciprocal = unaryOp('reciprocal', {
   both: { f: '(1.0f / $0)', d: '(1.0 / $0)' },
 });
 
-/** Elementwise `e^x`. */
+/**
+ * Elementwise `e^x`.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.exp(ma.array([0, 1], 'float32')).tolist()); // [ 1, 2.7182817459106445 ]
+ * ```
+ */
 export const exp = unaryOp('exp', {
   rule: 'float',
   derivative: (_, out): Terms => [out],
@@ -238,7 +322,14 @@ export const exp = unaryOp('exp', {
   gpu: { float: '@exp($0)' },
 });
 
-/** Elementwise `2^x`. */
+/**
+ * Elementwise `2^x`.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.exp2(ma.array([0, 3, -1], 'float32')).tolist()); // [ 1, 8, 0.5 ]
+ * ```
+ */
 export const exp2 = unaryOp('exp2', {
   rule: 'float',
   derivative: (_, out): Terms => [multiply(out, Math.LN2)],
@@ -247,7 +338,14 @@ export const exp2 = unaryOp('exp2', {
   gpu: { float: '@exp2($0)' },
 });
 
-/** Elementwise `e^x - 1`, accurate near 0. */
+/**
+ * Elementwise `e^x - 1`, accurate near 0.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.expm1(ma.array([0, 1e-6], 'float32')).tolist()); // [ 0, 0.0000010000004522225936 ]
+ * ```
+ */
 export const expm1 = unaryOp('expm1', {
   rule: 'float',
   derivative: (_, out): Terms => [add(out, 1)],
@@ -256,7 +354,14 @@ export const expm1 = unaryOp('expm1', {
   gpu: { float: '@expm1($0)' },
 });
 
-/** Elementwise natural logarithm. */
+/**
+ * Elementwise natural logarithm.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.log(ma.array([1, Math.E], 'float32')).tolist()); // [ 0, 0.9999999403953552 ]
+ * ```
+ */
 export const log = unaryOp('log', {
   rule: 'float',
   derivative: ([x]): Terms => [reciprocal(x)],
@@ -265,7 +370,14 @@ export const log = unaryOp('log', {
   gpu: { float: '@log($0)' },
 });
 
-/** Elementwise base-2 logarithm. */
+/**
+ * Elementwise base-2 logarithm.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.log2(ma.array([1, 8], 'float32')).tolist()); // [ 0, 3 ]
+ * ```
+ */
 export const log2 = unaryOp('log2', {
   rule: 'float',
   derivative: ([x]): Terms => [reciprocal(multiply(x, Math.LN2))],
@@ -274,7 +386,14 @@ export const log2 = unaryOp('log2', {
   gpu: { float: '@log2($0)' },
 });
 
-/** Elementwise base-10 logarithm. */
+/**
+ * Elementwise base-10 logarithm.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.log10(ma.array([1, 100], 'float32')).tolist()); // [ 0, 2 ]
+ * ```
+ */
 export const log10 = unaryOp('log10', {
   rule: 'float',
   derivative: ([x]): Terms => [reciprocal(multiply(x, Math.LN10))],
@@ -283,7 +402,14 @@ export const log10 = unaryOp('log10', {
   gpu: { f: '(float)%log10((double)$0)', d: '@log10($0)' },
 });
 
-/** Elementwise `log(1 + x)`, accurate near 0. */
+/**
+ * Elementwise `log(1 + x)`, accurate near 0.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.log1p(ma.array([0, 1e-6], 'float32')).tolist()); // [ 0, 9.999995427278918e-7 ]
+ * ```
+ */
 export const log1p = unaryOp('log1p', {
   rule: 'float',
   derivative: ([x]): Terms => [reciprocal(add(x, 1))],
@@ -292,7 +418,14 @@ export const log1p = unaryOp('log1p', {
   gpu: { float: '@log1p($0)' },
 });
 
-/** Elementwise sine. */
+/**
+ * Elementwise sine.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.sin(ma.array([0, Math.PI / 2], 'float32')).tolist()); // [ 0, 1 ]
+ * ```
+ */
 export const sin = unaryOp('sin', {
   rule: 'float',
   derivative: ([x]): Terms => [cos(x)],
@@ -301,7 +434,14 @@ export const sin = unaryOp('sin', {
   gpu: { float: '@sin($0)' },
 });
 
-/** Elementwise cosine. */
+/**
+ * Elementwise cosine.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.cos(ma.array([0, Math.PI], 'float32')).tolist()); // [ 1, -1 ]
+ * ```
+ */
 export const cos = unaryOp('cos', {
   rule: 'float',
   derivative: ([x]): Terms => [negative(sin(x))],
@@ -310,7 +450,14 @@ export const cos = unaryOp('cos', {
   gpu: { float: '@cos($0)' },
 });
 
-/** Elementwise tangent. */
+/**
+ * Elementwise tangent.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.tan(ma.array([0, Math.PI / 4], 'float32')).tolist()); // [ 0, 1 ]
+ * ```
+ */
 export const tan = unaryOp('tan', {
   rule: 'float',
   derivative: (_, out): Terms => [add(square(out), 1)],
@@ -319,7 +466,14 @@ export const tan = unaryOp('tan', {
   gpu: { f: '(float)%tan((double)$0)', d: '@tan($0)' },
 });
 
-/** Elementwise inverse sine. */
+/**
+ * Elementwise inverse sine.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.arcsin(ma.array([0, 1], 'float32')).tolist()); // [ 0, 1.5707963705062866 ]
+ * ```
+ */
 export const arcsin = unaryOp('arcsin', {
   rule: 'float',
   derivative: ([x]): Terms => [rsqrt(subtract(1, square(x)))],
@@ -328,7 +482,14 @@ export const arcsin = unaryOp('arcsin', {
   gpu: { f: '(float)%asin((double)$0)', d: '@asin($0)' },
 });
 
-/** Elementwise inverse cosine. */
+/**
+ * Elementwise inverse cosine.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.arccos(ma.array([1, 0, -1], 'float32')).tolist()); // [ 0, 1.5707963705062866, 3.1415927410125732 ]
+ * ```
+ */
 export const arccos = unaryOp('arccos', {
   rule: 'float',
   derivative: ([x]): Terms => [negative(rsqrt(subtract(1, square(x))))],
@@ -337,7 +498,14 @@ export const arccos = unaryOp('arccos', {
   gpu: { f: '(float)%acos((double)$0)', d: '@acos($0)' },
 });
 
-/** Elementwise inverse tangent. */
+/**
+ * Elementwise inverse tangent.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.arctan(ma.array([0, 1], 'float32')).tolist()); // [ 0, 0.7853981852531433 ]
+ * ```
+ */
 export const arctan = unaryOp('arctan', {
   rule: 'float',
   derivative: ([x]): Terms => [reciprocal(add(square(x), 1))],
@@ -346,7 +514,14 @@ export const arctan = unaryOp('arctan', {
   gpu: { f: '(float)%atan((double)$0)', d: '@atan($0)' },
 });
 
-/** Elementwise hyperbolic sine. */
+/**
+ * Elementwise hyperbolic sine.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.sinh(ma.array([0, 1], 'float32')).tolist()); // [ 0, 1.175201177597046 ]
+ * ```
+ */
 export const sinh = unaryOp('sinh', {
   rule: 'float',
   derivative: ([x]): Terms => [cosh(x)],
@@ -355,7 +530,14 @@ export const sinh = unaryOp('sinh', {
   gpu: { f: '(float)%sinh((double)$0)', d: '@sinh($0)' },
 });
 
-/** Elementwise hyperbolic cosine. */
+/**
+ * Elementwise hyperbolic cosine.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.cosh(ma.array([0, 1], 'float32')).tolist()); // [ 1, 1.5430806875228882 ]
+ * ```
+ */
 export const cosh = unaryOp('cosh', {
   rule: 'float',
   derivative: ([x]): Terms => [sinh(x)],
@@ -364,7 +546,14 @@ export const cosh = unaryOp('cosh', {
   gpu: { f: '(float)%cosh((double)$0)', d: '@cosh($0)' },
 });
 
-/** Elementwise hyperbolic tangent. */
+/**
+ * Elementwise hyperbolic tangent.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.tanh(ma.array([0, 1], 'float32')).tolist()); // [ 0, 0.7615941762924194 ]
+ * ```
+ */
 export const tanh = unaryOp('tanh', {
   rule: 'float',
   derivative: (_, out): Terms => [subtract(1, square(out))],
@@ -373,7 +562,14 @@ export const tanh = unaryOp('tanh', {
   gpu: { float: '@tanh($0)' },
 });
 
-/** Elementwise inverse hyperbolic sine. */
+/**
+ * Elementwise inverse hyperbolic sine.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.arcsinh(ma.array([0, 1], 'float32')).tolist()); // [ 0, 0.8813735842704773 ]
+ * ```
+ */
 export const arcsinh = unaryOp('arcsinh', {
   rule: 'float',
   derivative: ([x]): Terms => [rsqrt(add(square(x), 1))],
@@ -382,7 +578,14 @@ export const arcsinh = unaryOp('arcsinh', {
   gpu: { f: '(float)%asinh((double)$0)', d: '@asinh($0)' },
 });
 
-/** Elementwise inverse hyperbolic cosine. */
+/**
+ * Elementwise inverse hyperbolic cosine.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.arccosh(ma.array([1, 2], 'float32')).tolist()); // [ 0, 1.316957950592041 ]
+ * ```
+ */
 export const arccosh = unaryOp('arccosh', {
   rule: 'float',
   derivative: ([x]): Terms => [rsqrt(subtract(square(x), 1))],
@@ -391,7 +594,14 @@ export const arccosh = unaryOp('arccosh', {
   gpu: { f: '(float)%acosh((double)$0)', d: '@acosh($0)' },
 });
 
-/** Elementwise inverse hyperbolic tangent. */
+/**
+ * Elementwise inverse hyperbolic tangent.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.arctanh(ma.array([0, 0.5], 'float32')).tolist()); // [ 0, 0.5493061542510986 ]
+ * ```
+ */
 export const arctanh = unaryOp('arctanh', {
   rule: 'float',
   derivative: ([x]): Terms => [reciprocal(subtract(1, square(x)))],
@@ -400,7 +610,14 @@ export const arctanh = unaryOp('arctanh', {
   gpu: { f: '(float)%atanh((double)$0)', d: '@atanh($0)' },
 });
 
-/** Elementwise error function. */
+/**
+ * Elementwise error function.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.erf(ma.array([0, 1], 'float32')).tolist()); // [ 0, 0.8427007794380188 ]
+ * ```
+ */
 export const erf = unaryOp('erf', {
   rule: 'float',
   derivative: ([x]): Terms => [multiply(exp(negative(square(x))), 2 / Math.sqrt(Math.PI))],
@@ -409,7 +626,14 @@ export const erf = unaryOp('erf', {
   gpu: { float: '@erf($0)' },
 });
 
-/** Elementwise inverse error function. */
+/**
+ * Elementwise inverse error function.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.erfinv(ma.array([0, 0.5], 'float32')).tolist()); // [ 0, 0.4769362807273865 ]
+ * ```
+ */
 export const erfinv = unaryOp('erfinv', {
   rule: 'float',
   derivative: (_, out): Terms => [multiply(exp(square(out)), Math.sqrt(Math.PI) / 2)],
@@ -421,7 +645,14 @@ export const erfinv = unaryOp('erfinv', {
 // preludes): e^-x overflows for x < -88.7 in float while silu(-89) = -2e-37 is still
 // normal, and 1 + erf(x/sqrt2) cancels for x < 0 (gelu(-5) was 4% off, gelu(-7) 0).
 
-/** Elementwise logistic sigmoid `1 / (1 + e^-x)`. */
+/**
+ * Elementwise logistic sigmoid `1 / (1 + e^-x)`.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.sigmoid(ma.array([0, 2], 'float32')).tolist()); // [ 0.5, 0.8807970881462097 ]
+ * ```
+ */
 export const sigmoid = unaryOp('sigmoid', {
   rule: 'float',
   derivative: (_, out): Terms => [multiply(out, subtract(1, out))],
@@ -430,7 +661,14 @@ export const sigmoid = unaryOp('sigmoid', {
   gpu: { f: 'ma_sigmoid_f($0)', d: 'ma_sigmoid_d($0)' },
 });
 
-/** Elementwise GELU, exact form `0.5 x (1 + erf(x / sqrt 2))`. */
+/**
+ * Elementwise GELU, exact form `0.5 x (1 + erf(x / sqrt 2))`.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.gelu(ma.array([-1, 0, 1], 'float32')).tolist()); // [ -0.15865525603294373, 0, 0.8413447737693787 ]
+ * ```
+ */
 export const gelu = unaryOp('gelu', {
   rule: 'float',
   derivative: ([x]): Terms => [
@@ -441,7 +679,14 @@ export const gelu = unaryOp('gelu', {
   gpu: { f: 'ma_gelu_f($0)', d: 'ma_gelu_d($0)' },
 });
 
-/** Elementwise SiLU `x * sigmoid(x)`. */
+/**
+ * Elementwise SiLU `x * sigmoid(x)`.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.silu(ma.array([0, 1], 'float32')).tolist()); // [ 0, 0.7310585975646973 ]
+ * ```
+ */
 export const silu = unaryOp('silu', {
   rule: 'float',
   derivative: ([x]): Terms => {
@@ -453,7 +698,14 @@ export const silu = unaryOp('silu', {
   gpu: { f: 'ma_silu_f($0)', d: 'ma_silu_d($0)' },
 });
 
-/** Elementwise NaN test (bool). */
+/**
+ * Elementwise NaN test (bool).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.isnan(ma.array([1, Infinity, NaN], 'float32')).tolist()); // [ false, false, true ]
+ * ```
+ */
 export const isnan = unaryOp('isnan', {
   rule: 'predicate',
   derivative: 'zero',
@@ -461,7 +713,14 @@ export const isnan = unaryOp('isnan', {
   both: { float: '(uint8_t)($0 != $0)', all: '(uint8_t)0' },
 });
 
-/** Elementwise ±Inf test (bool). */
+/**
+ * Elementwise ±Inf test (bool).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.isinf(ma.array([1, -Infinity, NaN], 'float32')).tolist()); // [ false, true, false ]
+ * ```
+ */
 export const isinf = unaryOp('isinf', {
   rule: 'predicate',
   derivative: 'zero',
@@ -470,7 +729,14 @@ export const isinf = unaryOp('isinf', {
   gpu: { float: '(uint8_t)(@fabs($0) == INFINITY)', all: '(uint8_t)0' },
 });
 
-/** Elementwise finiteness test (bool). */
+/**
+ * Elementwise finiteness test (bool).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.isfinite(ma.array([1, Infinity, NaN], 'float32')).tolist()); // [ true, false, false ]
+ * ```
+ */
 export const isfinite = unaryOp('isfinite', {
   rule: 'predicate',
   derivative: 'zero',
@@ -478,7 +744,14 @@ export const isfinite = unaryOp('isfinite', {
   both: { float: '(uint8_t)(($0 - $0) == 0)', all: '(uint8_t)1' },
 });
 
-/** Elementwise logical not (bool). */
+/**
+ * Elementwise logical not (bool).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.logicalNot(ma.array([0, 2])).tolist()); // [ true, false ]
+ * ```
+ */
 export const logicalNot = unaryOp('logicalNot', {
   rule: 'logical',
   derivative: 'zero',
@@ -486,7 +759,15 @@ export const logicalNot = unaryOp('logicalNot', {
   both: { all: '(uint8_t)!$0' },
 });
 
-/** Elementwise bitwise not (integers and bool). */
+/**
+ * Elementwise bitwise not (integers and bool).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.bitwiseNot(ma.array([0, 5])).tolist()); // [ -1, -6 ]
+ * console.log(ma.bitwiseNot(ma.array([true, false])).tolist()); // [ false, true ]
+ * ```
+ */
 export const bitwiseNot = unaryOp('bitwiseNot', {
   rule: 'bitwise',
   derivative: 'zero',
@@ -494,7 +775,15 @@ export const bitwiseNot = unaryOp('bitwiseNot', {
   both: { b: '(uint8_t)!$0', int: '(T)~$0' },
 });
 
-/** Elementwise `a + b` with broadcasting (integers wrap). */
+/**
+ * Elementwise `a + b` with broadcasting (integers wrap).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.add(ma.array([1, 2]), ma.array([10, 20])).tolist()); // [ 11, 22 ]
+ * console.log(ma.add(ma.array([1.5, 2], 'float32'), 1).toString()); // array([2.5, 3. ])
+ * ```
+ */
 export const add = binaryOp('add', {
   rule: 'arith',
   derivative: (): Terms => [1, 1],
@@ -502,7 +791,14 @@ export const add = binaryOp('add', {
   both: { b: '(uint8_t)($0 | $1)', int: '(T)((W)$0 + (W)$1)', float: '($0 + $1)' },
 });
 
-/** Elementwise `a - b`. */
+/**
+ * Elementwise `a - b`.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.subtract(ma.array([5, 7]), ma.array([1, 2])).tolist()); // [ 4, 5 ]
+ * ```
+ */
 export const subtract = binaryOp('subtract', {
   rule: 'arithNoBool',
   derivative: (): Terms => [1, -1],
@@ -510,7 +806,14 @@ export const subtract = binaryOp('subtract', {
   both: { int: '(T)((W)$0 - (W)$1)', float: '($0 - $1)' },
 });
 
-/** Elementwise `a * b`. */
+/**
+ * Elementwise `a * b`.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.multiply(ma.array([1, 2]), ma.array([3, 4])).tolist()); // [ 3, 8 ]
+ * ```
+ */
 export const multiply = binaryOp('multiply', {
   rule: 'arith',
   derivative: ([a, b]): Terms => [b, a],
@@ -518,7 +821,14 @@ export const multiply = binaryOp('multiply', {
   both: { b: '(uint8_t)($0 & $1)', int: '(T)((W)$0 * (W)$1)', float: '($0 * $1)' },
 });
 
-/** Elementwise true division (integers give float32). */
+/**
+ * Elementwise true division (integers give float32).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.divide(ma.array([1, 3]), ma.array([2, 4])).tolist()); // [ 0.5, 0.75 ]
+ * ```
+ */
 export const divide = binaryOp('divide', {
   rule: 'float',
   derivative: ([, b], out): Terms => [reciprocal(b), negative(divide(out, b))],
@@ -526,7 +836,14 @@ export const divide = binaryOp('divide', {
   both: { float: '($0 / $1)' },
 });
 
-/** Elementwise floor division (integer division by zero gives 0). */
+/**
+ * Elementwise floor division (integer division by zero gives 0).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.floorDivide(ma.array([7, -7]), ma.array([2, 2])).tolist()); // [ 3, -4 ]
+ * ```
+ */
 export const floorDivide = binaryOp('floorDivide', {
   rule: 'intDiv',
   derivative: 'zero',
@@ -534,7 +851,14 @@ export const floorDivide = binaryOp('floorDivide', {
   both: { int: 'ma_floordiv_N($0, $1)', f: '(float)ma_floordiv_d($0, $1)', d: 'ma_floordiv_d($0, $1)' },
 });
 
-/** Elementwise remainder with the sign of the divisor (integer `x % 0` gives 0). */
+/**
+ * Elementwise remainder with the sign of the divisor (integer `x % 0` gives 0).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.remainder(ma.array([7, -7]), ma.array([3, 3])).tolist()); // [ 1, 2 ]
+ * ```
+ */
 export const remainder = binaryOp('remainder', {
   rule: 'intDiv',
   derivative: ([a, b]): Terms => [1, negative(floorDivide(a, b))],
@@ -542,7 +866,15 @@ export const remainder = binaryOp('remainder', {
   both: { int: 'ma_rem_N($0, $1)', f: '(float)ma_rem_d($0, $1)', d: 'ma_rem_d($0, $1)' },
 });
 
-/** Elementwise `a ** b`. */
+/**
+ * Elementwise `a ** b`.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.power(ma.array([2, 3]), ma.array([3, 2])).tolist()); // [ 8, 9 ]
+ * console.log(ma.power(ma.array([4, 9], 'float32'), 0.5).tolist()); // [ 2, 3 ]
+ * ```
+ */
 export const power = binaryOp('power', {
   rule: 'intDiv',
   derivative: ([a, b], out): Terms => [where(equal(b, 0), 0, multiply(b, power(a, subtract(b, 1)))), where(equal(a, 0), 0, multiply(log(a), out))],
@@ -555,7 +887,14 @@ export const power = binaryOp('power', {
 // max feeding a ternary min (clip) into control flow it cannot vectorize under
 // -fno-trapping-math.
 
-/** Elementwise maximum (NaN propagates). */
+/**
+ * Elementwise maximum (NaN propagates).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.maximum(ma.array([1, 5]), ma.array([3, 2])).tolist()); // [ 3, 5 ]
+ * ```
+ */
 export const maximum = binaryOp('maximum', {
   rule: 'arith',
   derivative: ([a, b]): Terms => tieSplit(greater(a, b), greater(b, a), a),
@@ -564,7 +903,14 @@ export const maximum = binaryOp('maximum', {
   gpu: { b: '(uint8_t)($0 | $1)', int: '($0 > $1 ? $0 : $1)', float: '(($0 > $1 || $0 != $0) ? $0 : $1)' },
 });
 
-/** Elementwise minimum (NaN propagates). */
+/**
+ * Elementwise minimum (NaN propagates).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.minimum(ma.array([1, 5]), ma.array([3, 2])).tolist()); // [ 1, 2 ]
+ * ```
+ */
 export const minimum = binaryOp('minimum', {
   rule: 'arith',
   derivative: ([a, b]): Terms => tieSplit(less(a, b), less(b, a), a),
@@ -573,7 +919,14 @@ export const minimum = binaryOp('minimum', {
   gpu: { b: '(uint8_t)($0 & $1)', int: '($0 < $1 ? $0 : $1)', float: '(($0 < $1 || $0 != $0) ? $0 : $1)' },
 });
 
-/** Elementwise `atan2(a, b)`. */
+/**
+ * Elementwise `atan2(a, b)`.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.arctan2(ma.array([1, 1, -1], 'float32'), ma.array([1, -1, -1], 'float32')).tolist()); // [ 0.7853981852531433, 2.356194496154785, -2.356194496154785 ]
+ * ```
+ */
 export const arctan2 = binaryOp('arctan2', {
   rule: 'float',
   derivative: ([a, b]): Terms => {
@@ -585,7 +938,14 @@ export const arctan2 = binaryOp('arctan2', {
   gpu: { f: '(float)%atan2((double)$0, (double)$1)', d: '@atan2($0, $1)' },
 });
 
-/** Elementwise `log(e^a + e^b)`, without overflow. */
+/**
+ * Elementwise `log(e^a + e^b)`, without overflow.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.logaddexp(ma.array([0, 100], 'float32'), ma.array([0, 100], 'float32')).tolist()); // [ 0.6931471824645996, 100.69314575195312 ]
+ * ```
+ */
 export const logaddexp = binaryOp('logaddexp', {
   rule: 'float',
   derivative: ([a, b], out): Terms => [exp(subtract(a, out)), exp(subtract(b, out))],
@@ -593,7 +953,14 @@ export const logaddexp = binaryOp('logaddexp', {
   both: { f: '(float)ma_logaddexp((double)$0, (double)$1)', d: 'ma_logaddexp($0, $1)' },
 });
 
-/** Elementwise `a == b` (bool). */
+/**
+ * Elementwise `a == b` (bool).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.equal(ma.array([1, 2, 3]), ma.array([1, 0, 3])).tolist()); // [ true, false, true ]
+ * ```
+ */
 export const equal = binaryOp('equal', {
   rule: 'compare',
   derivative: 'zero',
@@ -601,7 +968,14 @@ export const equal = binaryOp('equal', {
   both: { all: '(uint8_t)($0 == $1)' },
 });
 
-/** Elementwise `a != b` (bool). */
+/**
+ * Elementwise `a != b` (bool).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.notEqual(ma.array([1, 2, 3]), ma.array([1, 0, 3])).tolist()); // [ false, true, false ]
+ * ```
+ */
 export const notEqual = binaryOp('notEqual', {
   rule: 'compare',
   derivative: 'zero',
@@ -609,7 +983,14 @@ export const notEqual = binaryOp('notEqual', {
   both: { all: '(uint8_t)($0 != $1)' },
 });
 
-/** Elementwise `a < b` (bool). */
+/**
+ * Elementwise `a < b` (bool).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.less(ma.array([1, 2, 3]), 2).tolist()); // [ true, false, false ]
+ * ```
+ */
 export const less = binaryOp('less', {
   rule: 'compare',
   derivative: 'zero',
@@ -617,7 +998,14 @@ export const less = binaryOp('less', {
   both: { all: '(uint8_t)($0 < $1)' },
 });
 
-/** Elementwise `a <= b` (bool). */
+/**
+ * Elementwise `a <= b` (bool).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.lessEqual(ma.array([1, 2, 3]), 2).tolist()); // [ true, true, false ]
+ * ```
+ */
 export const lessEqual = binaryOp('lessEqual', {
   rule: 'compare',
   derivative: 'zero',
@@ -625,7 +1013,14 @@ export const lessEqual = binaryOp('lessEqual', {
   both: { all: '(uint8_t)($0 <= $1)' },
 });
 
-/** Elementwise `a > b` (bool). */
+/**
+ * Elementwise `a > b` (bool).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.greater(ma.array([1, 2, 3]), 2).tolist()); // [ false, false, true ]
+ * ```
+ */
 export const greater = binaryOp('greater', {
   rule: 'compare',
   derivative: 'zero',
@@ -633,7 +1028,14 @@ export const greater = binaryOp('greater', {
   both: { all: '(uint8_t)($0 > $1)' },
 });
 
-/** Elementwise `a >= b` (bool). */
+/**
+ * Elementwise `a >= b` (bool).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.greaterEqual(ma.array([1, 2, 3]), 2).tolist()); // [ false, true, true ]
+ * ```
+ */
 export const greaterEqual = binaryOp('greaterEqual', {
   rule: 'compare',
   derivative: 'zero',
@@ -641,7 +1043,14 @@ export const greaterEqual = binaryOp('greaterEqual', {
   both: { all: '(uint8_t)($0 >= $1)' },
 });
 
-/** Elementwise logical and (bool). */
+/**
+ * Elementwise logical and (bool).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.logicalAnd(ma.array([true, true, false]), ma.array([true, false, false])).tolist()); // [ true, false, false ]
+ * ```
+ */
 export const logicalAnd = binaryOp('logicalAnd', {
   rule: 'logical',
   derivative: 'zero',
@@ -649,7 +1058,14 @@ export const logicalAnd = binaryOp('logicalAnd', {
   both: { all: '(uint8_t)($0 & $1)' },
 });
 
-/** Elementwise logical or (bool). */
+/**
+ * Elementwise logical or (bool).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.logicalOr(ma.array([true, true, false]), ma.array([true, false, false])).tolist()); // [ true, true, false ]
+ * ```
+ */
 export const logicalOr = binaryOp('logicalOr', {
   rule: 'logical',
   derivative: 'zero',
@@ -657,7 +1073,14 @@ export const logicalOr = binaryOp('logicalOr', {
   both: { all: '(uint8_t)($0 | $1)' },
 });
 
-/** Elementwise logical xor (bool). */
+/**
+ * Elementwise logical xor (bool).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.logicalXor(ma.array([true, true, false]), ma.array([true, false, false])).tolist()); // [ false, true, false ]
+ * ```
+ */
 export const logicalXor = binaryOp('logicalXor', {
   rule: 'logical',
   derivative: 'zero',
@@ -665,7 +1088,14 @@ export const logicalXor = binaryOp('logicalXor', {
   both: { all: '(uint8_t)($0 ^ $1)' },
 });
 
-/** Elementwise bitwise and. */
+/**
+ * Elementwise bitwise and.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.bitwiseAnd(ma.array([12, 10]), ma.array([10, 6])).tolist()); // [ 8, 2 ]
+ * ```
+ */
 export const bitwiseAnd = binaryOp('bitwiseAnd', {
   rule: 'bitwise',
   derivative: 'zero',
@@ -673,7 +1103,14 @@ export const bitwiseAnd = binaryOp('bitwiseAnd', {
   both: { all: '(T)($0 & $1)' },
 });
 
-/** Elementwise bitwise or. */
+/**
+ * Elementwise bitwise or.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.bitwiseOr(ma.array([12, 10]), ma.array([10, 6])).tolist()); // [ 14, 14 ]
+ * ```
+ */
 export const bitwiseOr = binaryOp('bitwiseOr', {
   rule: 'bitwise',
   derivative: 'zero',
@@ -681,7 +1118,14 @@ export const bitwiseOr = binaryOp('bitwiseOr', {
   both: { all: '(T)($0 | $1)' },
 });
 
-/** Elementwise bitwise xor. */
+/**
+ * Elementwise bitwise xor.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.bitwiseXor(ma.array([12, 10]), ma.array([10, 6])).tolist()); // [ 6, 12 ]
+ * ```
+ */
 export const bitwiseXor = binaryOp('bitwiseXor', {
   rule: 'bitwise',
   derivative: 'zero',
@@ -689,7 +1133,14 @@ export const bitwiseXor = binaryOp('bitwiseXor', {
   both: { all: '(T)($0 ^ $1)' },
 });
 
-/** Elementwise `a << b` (shifts outside [0, bits) give 0). */
+/**
+ * Elementwise `a << b` (shifts outside [0, bits) give 0).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.leftShift(ma.array([1, 3]), ma.array([2, 4])).tolist()); // [ 4, 48 ]
+ * ```
+ */
 export const leftShift = binaryOp('leftShift', {
   rule: 'shift',
   derivative: 'zero',
@@ -697,7 +1148,14 @@ export const leftShift = binaryOp('leftShift', {
   both: { int: 'ma_shl_N($0, $1)' },
 });
 
-/** Elementwise `a >> b`, arithmetic for signed types. */
+/**
+ * Elementwise `a >> b`, arithmetic for signed types.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.rightShift(ma.array([16, -16]), ma.array([2, 2])).tolist()); // [ 4, -4 ]
+ * ```
+ */
 export const rightShift = binaryOp('rightShift', {
   rule: 'shift',
   derivative: 'zero',

@@ -57,7 +57,16 @@ function roundToFloatDType(v: number, dtype: DType): number {
   return v;
 }
 
-/** The indices of the non-zero elements of `cond`, one int32 array per axis (NumPy's one-argument where; evaluates now). */
+/**
+ * The indices of the non-zero elements of `cond`, one int32 array per axis (NumPy's one-argument where; evaluates now).
+ *
+ * @example
+ * ```ts
+ * const x = ma.array([-1, 2, -3]);
+ * console.log(ma.where(ma.greater(x, 0), x, 0).tolist()); // [ 0, 2, 0 ]
+ * console.log(ma.where(ma.array([0, 1, 1])).map((i) => i.tolist())); // [ [ 1, 2 ] ]
+ * ```
+ */
 export function where(cond: MetalArray): MetalArray[];
 /** `cond ? a : b` elementwise, broadcasting all three; result dtype promote(a, b). */
 export function where<A extends DType, B extends DType>(cond: ArrayLike, a: MetalArray<A>, b: MetalArray<B>): MetalArray<PromoteOf<A, B>>;
@@ -84,7 +93,15 @@ export function where(cond: ArrayLike, a?: ArrayLike, b?: ArrayLike): MetalArray
   return MetalArray.fromNode(whereNode(c, x, y, shape));
 }
 
-/** Limits values to [lo, hi]; `null` leaves a side open (JS scalar bounds promote weakly). */
+/**
+ * Limits values to [lo, hi]; `null` leaves a side open (JS scalar bounds promote weakly).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.clip(ma.array([-2, 0.5, 3], 'float32'), 0, 1).tolist()); // [ 0, 0.5, 1 ]
+ * console.log(ma.clip(ma.array([-2, 5]), 0, null).tolist()); // [ 0, 5 ]
+ * ```
+ */
 export function clip<D extends DType, L extends WeakScalar | null, H extends WeakScalar | null>(a: MetalArray<D>, lo: L, hi: H): MetalArray<ClipOf<D, L, H>>;
 /** Limits values to [lo, hi]; `null` leaves a side open. */
 export function clip(a: ArrayLike, lo: ArrayLike | null, hi: ArrayLike | null): MetalArray;

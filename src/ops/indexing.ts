@@ -290,13 +290,31 @@ function triangle(op: 'tril' | 'triu', a: MetalArray, k: number): MetalArray {
   return where(keep, a, 0).astype(a.dtype);
 }
 
-/** The lower triangle of the last two axes (elements above the k-th diagonal zeroed). */
+/**
+ * The lower triangle of the last two axes (elements above the k-th diagonal zeroed).
+ *
+ * @example
+ * ```ts
+ * const a = ma.ones([3, 3], 'int32');
+ * console.log(ma.tril(a).tolist()); // [ [ 1, 0, 0 ], [ 1, 1, 0 ], [ 1, 1, 1 ] ]
+ * console.log(ma.tril(a, -1).tolist()); // [ [ 0, 0, 0 ], [ 1, 0, 0 ], [ 1, 1, 0 ] ]
+ * ```
+ */
 export function tril(a: MetalArray, k = 0): MetalArray {
   checkArgCount('tril', arguments.length, 2, 'tril(a, k)');
   return triangle('tril', a, k);
 }
 
-/** The upper triangle of the last two axes (elements below the k-th diagonal zeroed). */
+/**
+ * The upper triangle of the last two axes (elements below the k-th diagonal zeroed).
+ *
+ * @example
+ * ```ts
+ * const a = ma.ones([3, 3], 'int32');
+ * console.log(ma.triu(a).tolist()); // [ [ 1, 1, 1 ], [ 0, 1, 1 ], [ 0, 0, 1 ] ]
+ * console.log(ma.triu(a, 1).tolist()); // [ [ 0, 1, 1 ], [ 0, 0, 1 ], [ 0, 0, 0 ] ]
+ * ```
+ */
 export function triu(a: MetalArray, k = 0): MetalArray {
   checkArgCount('triu', arguments.length, 2, 'triu(a, k)');
   return triangle('triu', a, k);
@@ -310,6 +328,12 @@ function checkInt(op: string, name: string, v: unknown): number {
 /**
  * Rolls elements along an axis (or the flattened array): element i moves to i + shift.
  * Two slices concatenated in the consumer's kernel; several axes with lists of shifts.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.roll(ma.arange(5), 2).tolist()); // [ 3, 4, 0, 1, 2 ]
+ * console.log(ma.roll(ma.arange(4).reshape(2, 2), 1, 1).tolist()); // [ [ 1, 0 ], [ 3, 2 ] ]
+ * ```
  */
 export function roll(a: MetalArray, shift: number | readonly number[], axis?: number | readonly number[] | null): MetalArray {
   checkArgCount('roll', arguments.length, 3, 'roll(a, shift, axis)');
@@ -340,6 +364,12 @@ export function roll(a: MetalArray, shift: number | readonly number[], axis?: nu
 /**
  * Repeats the whole array `reps` times along each axis (NumPy's `tile`): a broadcast and
  * a reshape, read through index arithmetic.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.tile(ma.array([1, 2]), 2).tolist()); // [ 1, 2, 1, 2 ]
+ * console.log(ma.tile(ma.array([1, 2]), [2, 1]).tolist()); // [ [ 1, 2 ], [ 1, 2 ] ]
+ * ```
  */
 export function tile(a: MetalArray, reps: number | readonly number[]): MetalArray {
   checkArgCount('tile', arguments.length, 2, 'tile(a, reps)');
@@ -363,6 +393,12 @@ export function tile(a: MetalArray, reps: number | readonly number[]): MetalArra
  * Repeats each element `repeats` times along an axis (NumPy's `repeat`; flattened
  * without an axis). A number of repeats only: per-element counts give a data-dependent
  * layout and are not supported.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.repeat(ma.array([1, 2]), 3).tolist()); // [ 1, 1, 1, 2, 2, 2 ]
+ * console.log(ma.repeat(ma.array([[1, 2], [3, 4]]), 2, 1).tolist()); // [ [ 1, 1, 2, 2 ], [ 3, 3, 4, 4 ] ]
+ * ```
  */
 export function repeat(a: MetalArray, repeats: number, axis?: number | null): MetalArray {
   checkArgCount('repeat', arguments.length, 3, 'repeat(a, repeats, axis)');
@@ -384,6 +420,14 @@ export type PadMode = 'constant' | 'edge' | 'reflect';
  * Pads each axis by (before, after) elements: `width` is one number for every side, a
  * [before, after] pair for every axis, or one pair per axis. The padding is slices,
  * flips, broadcasts and constants concatenated in the consumer's kernel: no copy.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.pad(ma.array([1, 2]), 1).tolist()); // [ 0, 1, 2, 0 ]
+ * console.log(ma.pad(ma.array([1, 2, 3]), [[1, 2]], 'edge').tolist()); // [ 1, 1, 2, 3, 3, 3 ]
+ * console.log(ma.pad(ma.array([1, 2, 3]), [2, 0], 'reflect').tolist()); // [ 3, 2, 1, 2, 3 ]
+ * console.log(ma.pad(ma.array([[1]]), [[0, 1], [1, 0]], 'constant', 9).tolist()); // [ [ 9, 1 ], [ 9, 9 ] ]
+ * ```
  */
 export function pad(
   a: MetalArray,
@@ -437,6 +481,12 @@ export function pad(
 /**
  * The indices of the non-zero elements, one int32 array per axis (NumPy's `nonzero`).
  * The result's length depends on the values, so this evaluates `a` now.
+ *
+ * @example
+ * ```ts
+ * const [i, j] = ma.nonzero(ma.array([[1, 0], [0, 1]]));
+ * console.log(i.tolist(), j.tolist()); // [ 0, 1 ] [ 0, 1 ]
+ * ```
  */
 export function nonzero(a: MetalArray): MetalArray[] {
   checkArgCount('nonzero', arguments.length, 1, 'nonzero(a)');
@@ -727,40 +777,100 @@ export class AtIndex {
     return scatterInto(op, this.array, positions, values, how);
   }
 
-  /** The selected elements (as `slice`), out-of-range indices following `options.mode` (default `'clip'`). */
+  /**
+   * The selected elements (as `slice`), out-of-range indices following `options.mode` (default `'clip'`).
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([10, 20, 30]);
+   * console.log(a.at(Int32Array.of(2, 5)).get().tolist()); // [ 30, 30 ]
+   * console.log(a.at(Int32Array.of(2, 5)).get({ mode: 'fill', fillValue: -1 }).tolist()); // [ 30, -1 ]
+   * ```
+   */
   get(options?: GatherOptions): MetalArray {
     checkArgCount('at().get', arguments.length, 1, 'at(...).get({ mode, fillValue })');
     modeOf('at().get', options, 'clip');
     return indexWithMode(this.array, this.specs, options ?? {});
   }
-  /** The array with the selected elements replaced by `values` (broadcast). */
+  /**
+   * The array with the selected elements replaced by `values` (broadcast).
+   *
+   * @example
+   * ```ts
+   * const a = ma.zeros([2, 3], 'int32');
+   * console.log(a.at(0).set(7).tolist()); // [ [ 7, 7, 7 ], [ 0, 0, 0 ] ]
+   * console.log(a.at(':', 1).set(ma.array([1, 2])).tolist()); // [ [ 0, 1, 0 ], [ 0, 2, 0 ] ]
+   * ```
+   */
   set(values: ArrayLike, options?: ScatterOptions): MetalArray {
     checkArgCount('at().set', arguments.length, 2, 'at(...).set(values, { mode })');
     return this.apply('set', values, options);
   }
-  /** The array with `values` added at the selected elements (repeats accumulate). */
+  /**
+   * The array with `values` added at the selected elements (repeats accumulate).
+   *
+   * @example
+   * ```ts
+   * const a = ma.zeros([3], 'int32');
+   * console.log(a.at(Int32Array.of(0, 2, 0)).add(1).tolist()); // [ 2, 0, 1 ]
+   * ```
+   */
   add(values: ArrayLike, options?: ScatterOptions): MetalArray {
     checkArgCount('at().add', arguments.length, 2, 'at(...).add(values, { mode })');
     return this.apply('add', values, options);
   }
-  /** The array with the selected elements multiplied by `values`. */
+  /**
+   * The array with the selected elements multiplied by `values`.
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([1, 2, 3]);
+   * // A repeated index multiplies once per occurrence.
+   * console.log(a.at(Int32Array.of(1, 1)).multiply(10).tolist()); // [ 1, 200, 3 ]
+   * ```
+   */
   multiply(values: ArrayLike, options?: ScatterOptions): MetalArray {
     checkArgCount('at().multiply', arguments.length, 2, 'at(...).multiply(values, { mode })');
     return this.apply('multiply', values, options);
   }
-  /** The array with the selected elements replaced by their minimum with `values`. */
+  /**
+   * The array with the selected elements replaced by their minimum with `values`.
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([5, 5, 5]);
+   * console.log(a.at(Int32Array.of(0, 1)).min(ma.array([3, 9])).tolist()); // [ 3, 5, 5 ]
+   * ```
+   */
   min(values: ArrayLike, options?: ScatterOptions): MetalArray {
     checkArgCount('at().min', arguments.length, 2, 'at(...).min(values, { mode })');
     return this.apply('minimum', values, options);
   }
-  /** The array with the selected elements replaced by their maximum with `values`. */
+  /**
+   * The array with the selected elements replaced by their maximum with `values`.
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([5, 5, 5]);
+   * console.log(a.at(Int32Array.of(0, 1)).max(ma.array([3, 9])).tolist()); // [ 5, 9, 5 ]
+   * ```
+   */
   max(values: ArrayLike, options?: ScatterOptions): MetalArray {
     checkArgCount('at().max', arguments.length, 2, 'at(...).max(values, { mode })');
     return this.apply('maximum', values, options);
   }
 }
 
-/** The index `specs` of `a` for a functional update or a moded read (see AtIndex). */
+/**
+ * The index `specs` of `a` for a functional update or a moded read (see AtIndex).
+ *
+ * @example
+ * ```ts
+ * const a = ma.arange(5);
+ * console.log(ma.at(a, '1:3').set(0).tolist()); // [ 0, 0, 0, 3, 4 ]
+ * console.log(a.tolist()); // [ 0, 1, 2, 3, 4 ]
+ * ```
+ */
 export function at(a: MetalArray, ...specs: (SliceSpec | string)[]): AtIndex {
   arrayArg('at', a);
   return new AtIndex(a, specs);

@@ -12,7 +12,17 @@ import { nodeOf, normalizeAxis, operandNodes } from './operand.js';
 import { type NodeRule, denseTangents } from '../transforms/rules.js';
 import { type BatchingTable, batchedInputs } from '../transforms/batching.js';
 
-/** Joins arrays along an existing axis (default 0). */
+/**
+ * Joins arrays along an existing axis (default 0).
+ *
+ * @example
+ * ```ts
+ * const a = ma.array([[1, 2]]);
+ * const b = ma.array([[3, 4]]);
+ * console.log(ma.concatenate([a, b]).tolist()); // [ [ 1, 2 ], [ 3, 4 ] ]
+ * console.log(ma.concatenate([a, b], 1).tolist()); // [ [ 1, 2, 3, 4 ] ]
+ * ```
+ */
 export function concatenate(arrays: readonly MetalArray[], axis = 0): MetalArray {
   checkArgCount('concatenate', arguments.length, 2, 'concatenate(arrays, axis)');
   if (!Array.isArray(arrays) || arrays.length === 0) throw new ArgumentError('concatenate: needs a non-empty array of arrays');
@@ -34,7 +44,17 @@ export function concatenate(arrays: readonly MetalArray[], axis = 0): MetalArray
   return MetalArray.fromNode(concatNode(parts, ax, shape));
 }
 
-/** Joins arrays of one shape along a new axis. */
+/**
+ * Joins arrays of one shape along a new axis.
+ *
+ * @example
+ * ```ts
+ * const a = ma.array([1, 2]);
+ * const b = ma.array([3, 4]);
+ * console.log(ma.stack([a, b]).tolist()); // [ [ 1, 2 ], [ 3, 4 ] ]
+ * console.log(ma.stack([a, b], 1).tolist()); // [ [ 1, 3 ], [ 2, 4 ] ]
+ * ```
+ */
 export function stack(arrays: readonly MetalArray[], axis = 0): MetalArray {
   checkArgCount('stack', arguments.length, 2, 'stack(arrays, axis)');
   if (!Array.isArray(arrays) || arrays.length === 0) throw new ArgumentError('stack: needs a non-empty array of arrays');
@@ -55,6 +75,12 @@ export function stack(arrays: readonly MetalArray[], axis = 0): MetalArray {
 /**
  * Splits into views along `axis`: `sections` equal parts (a number that divides the
  * axis) or at the given indices.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.split(ma.arange(6), 3).map((p) => p.tolist())); // [ [ 0, 1 ], [ 2, 3 ], [ 4, 5 ] ]
+ * console.log(ma.split(ma.arange(5), [2]).map((p) => p.tolist())); // [ [ 0, 1 ], [ 2, 3, 4 ] ]
+ * ```
  */
 export function split(a: MetalArray, indicesOrSections: number | readonly number[], axis = 0): MetalArray[] {
   checkArgCount('split', arguments.length, 3, 'split(a, indicesOrSections, axis)');

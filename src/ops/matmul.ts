@@ -16,7 +16,17 @@ import { type ArrayLike, broadcastNode, broadcastShapes, normalizeAxis, operandN
 import type { NodeRule } from '../transforms/rules.js';
 import { type BatchingTable, batchedInput } from '../transforms/batching.js';
 
-/** Matrix product of the last two axes, NumPy's matmul (the `@` operator). */
+/**
+ * Matrix product of the last two axes, NumPy's matmul (the `@` operator).
+ *
+ * @example
+ * ```ts
+ * const a = ma.array([[1, 2], [3, 4]], 'float32');
+ * const b = ma.array([[5], [6]], 'float32');
+ * console.log(ma.matmul(a, b).tolist()); // [ [ 17 ], [ 39 ] ]
+ * console.log(ma.matmul(ma.ones([4, 2, 3]), ma.ones([3, 5])).shape); // [ 4, 2, 5 ]
+ * ```
+ */
 export function matmul(a: ArrayLike, b: ArrayLike): MetalArray {
   checkArgCount('matmul', arguments.length, 2, 'matmul(a, b)');
   const [na0, nb0] = operandNodes('matmul', [a, b]);
@@ -43,7 +53,15 @@ export function matmul(a: ArrayLike, b: ArrayLike): MetalArray {
   return out;
 }
 
-/** NumPy's dot: matmul for 1-D and 2-D operands, a product for scalars, sum over the last axis of a and second-to-last of b otherwise. */
+/**
+ * NumPy's dot: matmul for 1-D and 2-D operands, a product for scalars, sum over the last axis of a and second-to-last of b otherwise.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.dot(ma.array([1, 2]), ma.array([3, 4])).item()); // 11
+ * console.log(ma.dot(ma.array([[1, 0], [0, 2]]), ma.array([3, 4])).tolist()); // [ 3, 8 ]
+ * ```
+ */
 export function dot(a: ArrayLike, b: ArrayLike): MetalArray {
   checkArgCount('dot', arguments.length, 2, 'dot(a, b)');
   const [na, nb] = operandNodes('dot', [a, b]);
@@ -53,7 +71,14 @@ export function dot(a: ArrayLike, b: ArrayLike): MetalArray {
   return tensordot(a, b, [[na.shape.length - 1], [nb.shape.length - 2]]);
 }
 
-/** Inner product over the last axes (NumPy's inner). */
+/**
+ * Inner product over the last axes (NumPy's inner).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.inner(ma.array([[1, 2], [3, 4]]), ma.array([1, 1])).tolist()); // [ 3, 7 ]
+ * ```
+ */
 export function inner(a: ArrayLike, b: ArrayLike): MetalArray {
   checkArgCount('inner', arguments.length, 2, 'inner(a, b)');
   const [na, nb] = operandNodes('inner', [a, b]);
@@ -61,7 +86,14 @@ export function inner(a: ArrayLike, b: ArrayLike): MetalArray {
   return tensordot(a, b, [[na.shape.length - 1], [nb.shape.length - 1]]);
 }
 
-/** Outer product of the flattened operands. */
+/**
+ * Outer product of the flattened operands.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.outer(ma.array([1, 2]), ma.array([1, 10, 100])).tolist()); // [ [ 1, 10, 100 ], [ 2, 20, 200 ] ]
+ * ```
+ */
 export function outer(a: ArrayLike, b: ArrayLike): MetalArray {
   checkArgCount('outer', arguments.length, 2, 'outer(a, b)');
   const [na, nb] = operandNodes('outer', [a, b]);
@@ -73,6 +105,14 @@ export function outer(a: ArrayLike, b: ArrayLike): MetalArray {
 /**
  * Sum of products over the given axes (NumPy's tensordot): `axes` is a number n (the
  * last n of a with the first n of b) or a pair of axis lists.
+ *
+ * @example
+ * ```ts
+ * const a = ma.ones([2, 3, 4]);
+ * const b = ma.ones([3, 4, 5]);
+ * console.log(ma.tensordot(a, b).shape); // [ 2, 5 ]
+ * console.log(ma.tensordot(a, b, [[1], [0]]).shape); // [ 2, 4, 4, 5 ]
+ * ```
  */
 export function tensordot(a: ArrayLike, b: ArrayLike, axes: number | readonly [readonly number[] | number, readonly number[] | number] = 2): MetalArray {
   checkArgCount('tensordot', arguments.length, 3, 'tensordot(a, b, axes)');

@@ -86,183 +86,508 @@ class OpMethods<D extends DType = DType> {
     checkArgCount('round', arguments.length, 1, 'a.round(decimals)');
     return round(this, decimals);
   }
-  /** Converts to another dtype. */
+  /**
+   * Converts to another dtype.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([1.9, -1.9]).astype('int32').tolist()); // [ 1, -1 ]
+   * ```
+   */
   astype<T extends DType>(this: MetalArray<D>, dtype: T): MetalArray<T> {
     return astype(this, dtype);
   }
-  /** Limits values to [lo, hi]; null leaves a side open. */
+  /**
+   * Limits values to [lo, hi]; null leaves a side open.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([-5, 0, 5]).clip(-1, 1).tolist()); // [ -1, 0, 1 ]
+   * console.log(ma.array([-5, 0, 5]).clip(null, 1).tolist()); // [ -5, 0, 1 ]
+   * ```
+   */
   clip<L extends WeakScalar | null, H extends WeakScalar | null>(this: MetalArray<D>, lo: L, hi: H): MetalArray<ClipOf<D, L, H>>;
   clip(this: MetalArray<D>, lo: ArrayLike | null, hi: ArrayLike | null): MetalArray;
   clip(this: MetalArray<D>, lo: ArrayLike | null, hi: ArrayLike | null): MetalArray {
     return clip(this, lo, hi);
   }
-  /** Reshapes (accepts an array or dims as arguments; one may be -1). A view. */
+  /**
+   * Reshapes (accepts an array or dims as arguments; one may be -1). A view.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.arange(6).reshape(2, 3).tolist()); // [ [ 0, 1, 2 ], [ 3, 4, 5 ] ]
+   * console.log(ma.arange(6).reshape([3, -1]).shape); // [ 3, 2 ]
+   * ```
+   */
   reshape(this: MetalArray<D>, ...shape: (number | readonly number[])[]): MetalArray<D> {
     const dims = shape.length === 1 && Array.isArray(shape[0]) ? (shape[0] as number[]) : (shape as number[]);
     return reshape(this, dims) as MetalArray<D>;
   }
-  /** Permutes axes (reverses them when omitted). A view. */
+  /**
+   * Permutes axes (reverses them when omitted). A view.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.arange(6).reshape(2, 3).transpose().tolist()); // [ [ 0, 3 ], [ 1, 4 ], [ 2, 5 ] ]
+   * console.log(ma.zeros([2, 3, 4]).transpose([1, 0, 2]).shape); // [ 3, 2, 4 ]
+   * ```
+   */
   transpose(this: MetalArray<D>, axes?: readonly number[]): MetalArray<D> {
     return transpose(this, axes) as MetalArray<D>;
   }
-  /** Swaps two axes. A view. */
+  /**
+   * Swaps two axes. A view.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.zeros([2, 3, 4]).swapaxes(0, 2).shape); // [ 4, 3, 2 ]
+   * ```
+   */
   swapaxes(this: MetalArray<D>, axis1: number, axis2: number): MetalArray<D> {
     return swapaxes(this, axis1, axis2) as MetalArray<D>;
   }
-  /** Moves an axis. A view. */
+  /**
+   * Moves an axis. A view.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.zeros([2, 3, 4]).moveaxis(0, -1).shape); // [ 3, 4, 2 ]
+   * ```
+   */
   moveaxis(this: MetalArray<D>, source: number, destination: number): MetalArray<D> {
     return moveaxis(this, source, destination) as MetalArray<D>;
   }
-  /** Broadcasts to a shape. A view. */
+  /**
+   * Broadcasts to a shape. A view.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([1, 2]).broadcastTo([2, 2]).tolist()); // [ [ 1, 2 ], [ 1, 2 ] ]
+   * ```
+   */
   broadcastTo(this: MetalArray<D>, shape: readonly number[]): MetalArray<D> {
     return broadcastTo(this, shape) as MetalArray<D>;
   }
-  /** Inserts 1-sized axes. A view. */
+  /**
+   * Inserts 1-sized axes. A view.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([1, 2]).expandDims(0).shape); // [ 1, 2 ]
+   * console.log(ma.array([1, 2]).expandDims([1, 2]).shape); // [ 2, 1, 1 ]
+   * ```
+   */
   expandDims(this: MetalArray<D>, axis: number | readonly number[]): MetalArray<D> {
     return expandDims(this, axis) as MetalArray<D>;
   }
-  /** Removes 1-sized axes. A view. */
+  /**
+   * Removes 1-sized axes. A view.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.zeros([1, 3, 1]).squeeze().shape); // [ 3 ]
+   * console.log(ma.zeros([1, 3, 1]).squeeze(0).shape); // [ 3, 1 ]
+   * ```
+   */
   squeeze(this: MetalArray<D>, axis?: number | readonly number[]): MetalArray<D> {
     return squeeze(this, axis) as MetalArray<D>;
   }
-  /** One-dimensional view. */
+  /**
+   * One-dimensional view.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.arange(4).reshape(2, 2).flatten().tolist()); // [ 0, 1, 2, 3 ]
+   * ```
+   */
   flatten(this: MetalArray<D>): MetalArray<D> {
     return flatten(this) as MetalArray<D>;
   }
-  /** Reverses along axes. A view. */
+  /**
+   * Reverses along axes. A view.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.arange(4).reshape(2, 2).flip().tolist()); // [ [ 3, 2 ], [ 1, 0 ] ]
+   * console.log(ma.arange(4).reshape(2, 2).flip(1).tolist()); // [ [ 1, 0 ], [ 3, 2 ] ]
+   * ```
+   */
   flip(this: MetalArray<D>, axis?: number | readonly number[]): MetalArray<D> {
     return flip(this, axis) as MetalArray<D>;
   }
-  /** NumPy basic indexing (see `ma.slice`). A view. */
+  /**
+   * NumPy basic indexing (see `ma.slice`). A view.
+   *
+   * @example
+   * ```ts
+   * const a = ma.arange(12).reshape(3, 4);
+   * console.log(a.slice(1).tolist()); // [ 4, 5, 6, 7 ]
+   * console.log(a.slice(':', '1:3').tolist()); // [ [ 1, 2 ], [ 5, 6 ], [ 9, 10 ] ]
+   * console.log(a.slice('::2', -1).tolist()); // [ 3, 11 ]
+   * ```
+   */
   slice(this: MetalArray<D>, ...specs: (SliceSpec | string)[]): MetalArray<D> {
     return indexing.slice(this, ...specs) as MetalArray<D>;
   }
-  /** Sum over axes (all by default); narrow integers accumulate in int32 (see ma.sum). */
+  /**
+   * Sum over axes (all by default); narrow integers accumulate in int32 (see ma.sum).
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([[1, 2], [3, 4]]);
+   * console.log(a.sum().item()); // 10
+   * console.log(a.sum(0).tolist()); // [ 4, 6 ]
+   * console.log(a.sum({ axis: 1, keepdims: true }).tolist()); // [ [ 3 ], [ 7 ] ]
+   * ```
+   */
   sum<T extends DType = AccumulationOf<D>>(this: MetalArray<D>, options?: AccumulateOptions<T>): MetalArray<T>;
   sum(this: MetalArray<D>, axis?: Axes, keepdims?: boolean): MetalArray<AccumulationOf<D>>;
   sum(this: MetalArray<D>, axis?: Axes | AccumulateOptions, keepdims?: boolean): MetalArray {
     return reduce.reduceEntry('sum', arguments.length + 1, this, axis, keepdims);
   }
-  /** Product over axes; narrow integers accumulate in int32 (see ma.prod). */
+  /**
+   * Product over axes; narrow integers accumulate in int32 (see ma.prod).
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([[1, 2], [3, 4]]);
+   * console.log(a.prod().item()); // 24
+   * console.log(a.prod(1).tolist()); // [ 2, 12 ]
+   * ```
+   */
   prod<T extends DType = AccumulationOf<D>>(this: MetalArray<D>, options?: AccumulateOptions<T>): MetalArray<T>;
   prod(this: MetalArray<D>, axis?: Axes, keepdims?: boolean): MetalArray<AccumulationOf<D>>;
   prod(this: MetalArray<D>, axis?: Axes | AccumulateOptions, keepdims?: boolean): MetalArray {
     return reduce.reduceEntry('prod', arguments.length + 1, this, axis, keepdims);
   }
-  /** Maximum over axes (NaN propagates). */
+  /**
+   * Maximum over axes (NaN propagates).
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([[1, 5], [3, 2]]);
+   * console.log(a.max().item()); // 5
+   * console.log(a.max(0).tolist()); // [ 3, 5 ]
+   * ```
+   */
   max(this: MetalArray<D>, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<D> {
     return reduce.reduceEntry('max', arguments.length + 1, this, axis, keepdims) as MetalArray<D>;
   }
-  /** Minimum over axes (NaN propagates). */
+  /**
+   * Minimum over axes (NaN propagates).
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([[1, 5], [3, 2]]);
+   * console.log(a.min().item()); // 1
+   * console.log(a.min(1).tolist()); // [ 1, 2 ]
+   * ```
+   */
   min(this: MetalArray<D>, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<D> {
     return reduce.reduceEntry('min', arguments.length + 1, this, axis, keepdims) as MetalArray<D>;
   }
-  /** Index of the first maximum (int32; int64 past 2^31 - 1 elements). */
+  /**
+   * Index of the first maximum (int32; int64 past 2^31 - 1 elements).
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([[1, 5], [3, 2]]);
+   * console.log(a.argmax().item()); // 1
+   * console.log(a.argmax(1).tolist()); // [ 1, 0 ]
+   * ```
+   */
   argmax(this: MetalArray<D>, axis?: number | null | ArgReduceOptions, keepdims?: boolean): MetalArray<'int32' | 'int64'> {
     return reduce.reduceEntry('argmax', arguments.length + 1, this, axis, keepdims) as MetalArray<'int32' | 'int64'>;
   }
-  /** Index of the first minimum (int32; int64 past 2^31 - 1 elements). */
+  /**
+   * Index of the first minimum (int32; int64 past 2^31 - 1 elements).
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([[1, 5], [3, 2]]);
+   * console.log(a.argmin().item()); // 0
+   * console.log(a.argmin(0).tolist()); // [ 0, 1 ]
+   * ```
+   */
   argmin(this: MetalArray<D>, axis?: number | null | ArgReduceOptions, keepdims?: boolean): MetalArray<'int32' | 'int64'> {
     return reduce.reduceEntry('argmin', arguments.length + 1, this, axis, keepdims) as MetalArray<'int32' | 'int64'>;
   }
-  /** True where any element along the axes is non-zero (read with `.item()` in an `if`). */
+  /**
+   * True where any element along the axes is non-zero (read with `.item()` in an `if`).
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([[0, 0], [0, 3]]);
+   * console.log(a.any().item()); // true
+   * console.log(a.any(1).tolist()); // [ false, true ]
+   * ```
+   */
   any(this: MetalArray<D>, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<'bool'> {
     return reduce.reduceEntry('any', arguments.length + 1, this, axis, keepdims) as MetalArray<'bool'>;
   }
-  /** True where every element along the axes is non-zero (read with `.item()` in an `if`). */
+  /**
+   * True where every element along the axes is non-zero (read with `.item()` in an `if`).
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([[1, 2], [0, 3]]);
+   * console.log(a.all().item()); // false
+   * console.log(a.all(1).tolist()); // [ true, false ]
+   * ```
+   */
   all(this: MetalArray<D>, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<'bool'> {
     return reduce.reduceEntry('all', arguments.length + 1, this, axis, keepdims) as MetalArray<'bool'>;
   }
-  /** Mean over axes (see ma.mean). */
+  /**
+   * Mean over axes (see ma.mean).
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([[1, 2], [3, 4]]);
+   * console.log(a.mean().item()); // 2.5
+   * console.log(a.mean(0).tolist()); // [ 2, 3 ]
+   * ```
+   */
   mean<T extends DType = FloatOf<D>>(this: MetalArray<D>, options?: MeanOptions<T>): MetalArray<T>;
   mean(this: MetalArray<D>, axis?: Axes, keepdims?: boolean): MetalArray<FloatOf<D>>;
   mean(this: MetalArray<D>, axis?: Axes | MeanOptions, keepdims?: boolean): MetalArray {
     return reduce.reduceEntry('mean', arguments.length + 1, this, axis, keepdims);
   }
-  /** Variance over axes (two-pass). */
+  /**
+   * Variance over axes (two-pass).
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([1, 2, 3, 4], 'float32');
+   * console.log(a.var().item()); // 1.25
+   * console.log(a.var({ ddof: 1 }).item()); // 1.6666666269302368
+   * ```
+   */
   var(this: MetalArray<D>, axis?: Axes | VarianceOptions, keepdims?: boolean, ddof?: number): MetalArray<FloatOf<D>> {
     return reduce.reduceEntry('var', arguments.length + 1, this, axis, keepdims, ddof) as MetalArray<FloatOf<D>>;
   }
-  /** Standard deviation over axes. */
+  /**
+   * Standard deviation over axes.
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([1, 3], 'float32');
+   * console.log(a.std().item()); // 1
+   * ```
+   */
   std(this: MetalArray<D>, axis?: Axes | VarianceOptions, keepdims?: boolean, ddof?: number): MetalArray<FloatOf<D>> {
     return reduce.reduceEntry('std', arguments.length + 1, this, axis, keepdims, ddof) as MetalArray<FloatOf<D>>;
   }
-  /** log(sum(exp(x))) over axes, without overflow. */
+  /**
+   * log(sum(exp(x))) over axes, without overflow.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([1000, 1000], 'float32').logsumexp().item()); // 1000.6931762695312
+   * ```
+   */
   logsumexp(this: MetalArray<D>, axis?: Axes | ReduceOptions, keepdims?: boolean): MetalArray<FloatOf<D>> {
     return reduce.reduceEntry('logsumexp', arguments.length + 1, this, axis, keepdims) as MetalArray<FloatOf<D>>;
   }
-  /** Softmax along an axis (last by default). */
+  /**
+   * Softmax along an axis (last by default).
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([0, Math.log(3)], 'float32').softmax().tolist()); // [ 0.25, 0.75 ]
+   * ```
+   */
   softmax(this: MetalArray<D>, axis?: Axes | SoftmaxOptions): MetalArray<FloatOf<D>> {
     return reduce.reduceEntry('softmax', arguments.length + 1, this, axis) as MetalArray<FloatOf<D>>;
   }
-  /** Log-softmax along an axis (last by default). */
+  /**
+   * Log-softmax along an axis (last by default).
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([0, 0], 'float32').logSoftmax().tolist()); // [ -0.6931471824645996, -0.6931471824645996 ]
+   * ```
+   */
   logSoftmax(this: MetalArray<D>, axis?: Axes | SoftmaxOptions): MetalArray<FloatOf<D>> {
     return reduce.reduceEntry('logSoftmax', arguments.length + 1, this, axis) as MetalArray<FloatOf<D>>;
   }
 
-  /** Matrix product (NumPy's matmul / the @ operator). */
+  /**
+   * Matrix product (NumPy's matmul / the @ operator).
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([[1, 2], [3, 4]]);
+   * console.log(a.matmul(ma.array([[1], [1]])).tolist()); // [ [ 3 ], [ 7 ] ]
+   * ```
+   */
   matmul<B extends DType>(this: MetalArray<D>, other: MetalArray<B>): MetalArray<PromoteOf<D, B>>;
   matmul(this: MetalArray<D>, other: ArrayLike): MetalArray;
   matmul(this: MetalArray<D>, other: ArrayLike): MetalArray {
     return matmulOps.matmul(this, other);
   }
-  /** NumPy's dot. */
+  /**
+   * NumPy's dot.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([1, 2, 3]).dot(ma.array([4, 5, 6])).item()); // 32
+   * ```
+   */
   dot<B extends DType>(this: MetalArray<D>, other: MetalArray<B>): MetalArray<PromoteOf<D, B>>;
   dot(this: MetalArray<D>, other: ArrayLike): MetalArray;
   dot(this: MetalArray<D>, other: ArrayLike): MetalArray {
     return matmulOps.dot(this, other);
   }
 
-  /** Cumulative sum along an axis (flattened by default); narrow integers accumulate in int32 (see ma.cumsum). */
+  /**
+   * Cumulative sum along an axis (flattened by default); narrow integers accumulate in int32 (see ma.cumsum).
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([[1, 2], [3, 4]]);
+   * console.log(a.cumsum().tolist()); // [ 1, 3, 6, 10 ]
+   * console.log(a.cumsum(1).tolist()); // [ [ 1, 3 ], [ 3, 7 ] ]
+   * console.log(a.cumsum({ axis: 0, reverse: true }).tolist()); // [ [ 4, 6 ], [ 3, 4 ] ]
+   * ```
+   */
   cumsum<T extends DType = AccumulationOf<D>>(this: MetalArray<D>, options?: AccumulateScanOptions<T>): MetalArray<T>;
   cumsum(this: MetalArray<D>, axis?: number | null, reverse?: boolean, inclusive?: boolean): MetalArray<AccumulationOf<D>>;
   cumsum(this: MetalArray<D>, axis?: number | null | AccumulateScanOptions, reverse?: boolean, inclusive?: boolean): MetalArray {
     return scanOps.scanEntry('cumsum', arguments.length + 1, this, axis, reverse, inclusive);
   }
-  /** A functional update at an index: `a.at(0, ma.range(1, null)).set(5)` returns a new array; see ma.at. */
+  /**
+   * A functional update at an index: `a.at(0, ma.range(1, null)).set(5)` returns a new array; see ma.at.
+   *
+   * @example
+   * ```ts
+   * const a = ma.zeros([3], 'int32');
+   * console.log(a.at(1).set(5).tolist()); // [ 0, 5, 0 ]
+   * console.log(a.at(Int32Array.of(0, 0, 2)).add(1).tolist()); // [ 2, 0, 1 ]
+   * ```
+   */
   at(this: MetalArray<D>, ...specs: (SliceSpec | string)[]): indexing.AtIndex {
     return indexing.at(this, ...specs);
   }
-  /** Elements at `indices` along `axis` (flattened without one); see ma.take. */
+  /**
+   * Elements at `indices` along `axis` (flattened without one); see ma.take.
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([[10, 20], [30, 40]]);
+   * console.log(a.take(Int32Array.of(3, 0)).tolist()); // [ 40, 10 ]
+   * console.log(a.take(Int32Array.of(1), 1).tolist()); // [ [ 20 ], [ 40 ] ]
+   * ```
+   */
   take(this: MetalArray<D>, indices: indexing.IndexLike, axis?: number | null, options?: indexing.GatherOptions): MetalArray<D> {
     return indexing.take(this, indices, axis, options) as MetalArray<D>;
   }
-  /** Values picked along `axis` by an index array of the same rank; see ma.takeAlongAxis. */
+  /**
+   * Values picked along `axis` by an index array of the same rank; see ma.takeAlongAxis.
+   *
+   * @example
+   * ```ts
+   * const a = ma.array([[10, 30, 20], [60, 40, 50]]);
+   * console.log(a.takeAlongAxis(a.argsort(1), 1).tolist()); // [ [ 10, 20, 30 ], [ 40, 50, 60 ] ]
+   * ```
+   */
   takeAlongAxis(this: MetalArray<D>, indices: indexing.IndexLike, axis: number | null = -1, options?: indexing.GatherOptions): MetalArray<D> {
     return indexing.takeAlongAxis(this, indices, axis, options) as MetalArray<D>;
   }
-  /** Each element repeated along `axis` (flattened without one); see ma.repeat. */
+  /**
+   * Each element repeated along `axis` (flattened without one); see ma.repeat.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([1, 2]).repeat(2).tolist()); // [ 1, 1, 2, 2 ]
+   * console.log(ma.array([[1, 2]]).repeat(2, 0).tolist()); // [ [ 1, 2 ], [ 1, 2 ] ]
+   * ```
+   */
   repeat(this: MetalArray<D>, repeats: number, axis?: number | null): MetalArray<D> {
     return indexing.repeat(this, repeats, axis) as MetalArray<D>;
   }
-  /** Sorted along `axis` (last by default; null: flattened), ascending, NaN last; see ma.sort. */
+  /**
+   * Sorted along `axis` (last by default; null: flattened), ascending, NaN last; see ma.sort.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([3, 1, 2]).sort().tolist()); // [ 1, 2, 3 ]
+   * console.log(ma.array([[3, 1], [0, 2]]).sort(0).tolist()); // [ [ 0, 1 ], [ 3, 2 ] ]
+   * ```
+   */
   sort(this: MetalArray<D>, axis: number | null = -1): MetalArray<D> {
     return sorting.sort(this, axis) as MetalArray<D>;
   }
-  /** int32 indices that sort along `axis` (stable); see ma.argsort. */
+  /**
+   * int32 indices that sort along `axis` (stable); see ma.argsort.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([30, 10, 20]).argsort().tolist()); // [ 1, 2, 0 ]
+   * ```
+   */
   argsort(this: MetalArray<D>, axis: number | null = -1): MetalArray<'int32'> {
     return sorting.argsort(this, axis) as MetalArray<'int32'>;
   }
-  /** Indices of the non-zero elements, one int32 array per axis (evaluates now). */
+  /**
+   * Indices of the non-zero elements, one int32 array per axis (evaluates now).
+   *
+   * @example
+   * ```ts
+   * const [rows, cols] = ma.array([[0, 1], [2, 0]]).nonzero();
+   * console.log(rows.tolist(), cols.tolist()); // [ 0, 1 ] [ 1, 0 ]
+   * ```
+   */
   nonzero(this: MetalArray<D>): MetalArray<'int32'>[] {
     return indexing.nonzero(this) as MetalArray<'int32'>[];
   }
-  /** Cumulative product along an axis (flattened by default); accumulates as cumsum. */
+  /**
+   * Cumulative product along an axis (flattened by default); accumulates as cumsum.
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([1, 2, 3, 4]).cumprod().tolist()); // [ 1, 2, 6, 24 ]
+   * ```
+   */
   cumprod<T extends DType = AccumulationOf<D>>(this: MetalArray<D>, options?: AccumulateScanOptions<T>): MetalArray<T>;
   cumprod(this: MetalArray<D>, axis?: number | null, reverse?: boolean, inclusive?: boolean): MetalArray<AccumulationOf<D>>;
   cumprod(this: MetalArray<D>, axis?: number | null | AccumulateScanOptions, reverse?: boolean, inclusive?: boolean): MetalArray {
     return scanOps.scanEntry('cumprod', arguments.length + 1, this, axis, reverse, inclusive);
   }
-  /** Running maximum along an axis (flattened by default). */
+  /**
+   * Running maximum along an axis (flattened by default).
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([1, 3, 2, 5]).cummax().tolist()); // [ 1, 3, 3, 5 ]
+   * ```
+   */
   cummax(this: MetalArray<D>, axis?: number | null | ScanOptions, reverse?: boolean, inclusive?: boolean): MetalArray<D> {
     return scanOps.scanEntry('cummax', arguments.length + 1, this, axis, reverse, inclusive) as MetalArray<D>;
   }
-  /** Running minimum along an axis (flattened by default). */
+  /**
+   * Running minimum along an axis (flattened by default).
+   *
+   * @example
+   * ```ts
+   * console.log(ma.array([4, 2, 3, 1]).cummin().tolist()); // [ 4, 2, 2, 1 ]
+   * ```
+   */
   cummin(this: MetalArray<D>, axis?: number | null | ScanOptions, reverse?: boolean, inclusive?: boolean): MetalArray<D> {
     return scanOps.scanEntry('cummin', arguments.length + 1, this, axis, reverse, inclusive) as MetalArray<D>;
   }
 
-  /** Splits into views along an axis. */
+  /**
+   * Splits into views along an axis.
+   *
+   * @example
+   * ```ts
+   * const [a, b] = ma.arange(6).split(2);
+   * console.log(a.tolist(), b.tolist()); // [ 0, 1, 2 ] [ 3, 4, 5 ]
+   * console.log(ma.arange(6).split([1, 4]).map((p) => p.tolist())); // [ [ 0 ], [ 1, 2, 3 ], [ 4, 5 ] ]
+   * ```
+   */
   split(this: MetalArray<D>, indicesOrSections: number | readonly number[], axis = 0): MetalArray<D>[] {
     return split(this, indicesOrSections, axis) as MetalArray<D>[];
   }

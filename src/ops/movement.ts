@@ -96,7 +96,15 @@ function identityMap(rank: number): { inDim: number[]; step: number[]; start: nu
   return { inDim: [...Array(rank).keys()], step: new Array<number>(rank).fill(1), start: new Array<number>(rank).fill(0) };
 }
 
-/** Reshapes to `shape` (one entry may be -1). Adding or dropping 1-sized dims is a view; otherwise a reshape node, still without a copy. */
+/**
+ * Reshapes to `shape` (one entry may be -1). Adding or dropping 1-sized dims is a view; otherwise a reshape node, still without a copy.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.reshape(ma.arange(6), [2, 3]).tolist()); // [ [ 0, 1, 2 ], [ 3, 4, 5 ] ]
+ * console.log(ma.reshape(ma.arange(6), [-1, 2]).shape); // [ 3, 2 ]
+ * ```
+ */
 export function reshape(a: MetalArray, shape: readonly number[]): MetalArray {
   checkArgCount('reshape', arguments.length, 2, 'reshape(a, shape)');
   const n = nodeOf(a, 'reshape');
@@ -122,7 +130,15 @@ export function reshape(a: MetalArray, shape: readonly number[]): MetalArray {
   return MetalArray.fromNode(reshapeNode(n, target));
 }
 
-/** Permutes axes (reverses them when `axes` is omitted). */
+/**
+ * Permutes axes (reverses them when `axes` is omitted).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.transpose(ma.arange(6).reshape(2, 3)).tolist()); // [ [ 0, 3 ], [ 1, 4 ], [ 2, 5 ] ]
+ * console.log(ma.transpose(ma.zeros([2, 3, 4]), [2, 0, 1]).shape); // [ 4, 2, 3 ]
+ * ```
+ */
 export function transpose(a: MetalArray, axes?: readonly number[]): MetalArray {
   checkArgCount('transpose', arguments.length, 2, 'transpose(a, axes)');
   const n = nodeOf(a, 'transpose');
@@ -138,7 +154,14 @@ export function transpose(a: MetalArray, axes?: readonly number[]): MetalArray {
   );
 }
 
-/** Swaps two axes. */
+/**
+ * Swaps two axes.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.swapaxes(ma.zeros([2, 3, 4]), 0, 1).shape); // [ 3, 2, 4 ]
+ * ```
+ */
 export function swapaxes(a: MetalArray, axis1: number, axis2: number): MetalArray {
   checkArgCount('swapaxes', arguments.length, 3, 'swapaxes(a, axis1, axis2)');
   const r = nodeOf(a, 'swapaxes').shape.length;
@@ -150,7 +173,14 @@ export function swapaxes(a: MetalArray, axis1: number, axis2: number): MetalArra
   return transpose(a, perm);
 }
 
-/** Moves an axis to a new position. */
+/**
+ * Moves an axis to a new position.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.moveaxis(ma.zeros([2, 3, 4]), -1, 0).shape); // [ 4, 2, 3 ]
+ * ```
+ */
 export function moveaxis(a: MetalArray, source: number, destination: number): MetalArray {
   checkArgCount('moveaxis', arguments.length, 3, 'moveaxis(a, source, destination)');
   const r = nodeOf(a, 'moveaxis').shape.length;
@@ -161,7 +191,14 @@ export function moveaxis(a: MetalArray, source: number, destination: number): Me
   return transpose(a, perm);
 }
 
-/** Broadcasts to `shape` (NumPy rules). */
+/**
+ * Broadcasts to `shape` (NumPy rules).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.broadcastTo(ma.array([[1], [2]]), [2, 3]).tolist()); // [ [ 1, 1, 1 ], [ 2, 2, 2 ] ]
+ * ```
+ */
 export function broadcastTo(a: MetalArray, shape: readonly number[]): MetalArray {
   checkArgCount('broadcastTo', arguments.length, 2, 'broadcastTo(a, shape)');
   const n = nodeOf(a, 'broadcastTo');
@@ -174,7 +211,14 @@ export function broadcastTo(a: MetalArray, shape: readonly number[]): MetalArray
   return MetalArray.fromNode(broadcastNode(n, target));
 }
 
-/** Inserts 1-sized axes at the given positions (of the result). */
+/**
+ * Inserts 1-sized axes at the given positions (of the result).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.expandDims(ma.array([1, 2]), 1).tolist()); // [ [ 1 ], [ 2 ] ]
+ * ```
+ */
 export function expandDims(a: MetalArray, axis: number | readonly number[]): MetalArray {
   checkArgCount('expandDims', arguments.length, 2, 'expandDims(a, axis)');
   const n = nodeOf(a, 'expandDims');
@@ -197,7 +241,14 @@ export function expandDims(a: MetalArray, axis: number | readonly number[]): Met
   return MetalArray.fromNode(viewNode(n, { inDim, step: inDim.map((j) => (j >= 0 ? 1 : 0)), start: new Array<number>(n.shape.length).fill(0) }, shape));
 }
 
-/** Removes 1-sized axes (all of them, or the given ones, which must be 1-sized). */
+/**
+ * Removes 1-sized axes (all of them, or the given ones, which must be 1-sized).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.squeeze(ma.array([[[1], [2]]])).tolist()); // [ 1, 2 ]
+ * ```
+ */
 export function squeeze(a: MetalArray, axis?: number | readonly number[]): MetalArray {
   checkArgCount('squeeze', arguments.length, 2, 'squeeze(a, axis)');
   const n = nodeOf(a, 'squeeze');
@@ -218,13 +269,28 @@ export function squeeze(a: MetalArray, axis?: number | readonly number[]): Metal
   );
 }
 
-/** The array as one dimension. */
+/**
+ * The array as one dimension.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.flatten(ma.array([[1, 2], [3, 4]])).tolist()); // [ 1, 2, 3, 4 ]
+ * ```
+ */
 export function flatten(a: MetalArray): MetalArray {
   checkArgCount('flatten', arguments.length, 1, 'flatten(a)');
   return reshape(a, [-1]);
 }
 
-/** Reverses the order of elements along the given axes (all when omitted). */
+/**
+ * Reverses the order of elements along the given axes (all when omitted).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.flip(ma.arange(3)).tolist()); // [ 2, 1, 0 ]
+ * console.log(ma.flip(ma.arange(4).reshape(2, 2), 0).tolist()); // [ [ 2, 3 ], [ 0, 1 ] ]
+ * ```
+ */
 export function flip(a: MetalArray, axis?: number | readonly number[]): MetalArray {
   checkArgCount('flip', arguments.length, 2, 'flip(a, axis)');
   const n = nodeOf(a, 'flip');

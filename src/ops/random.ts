@@ -98,6 +98,12 @@ function threefry(k0: MetalArray, k1: MetalArray, x0: MetalArray, x1: MetalArray
  * The Threefry-2x32 (20 rounds) block cipher itself: encrypts counter pairs (x0, x1)
  * (uint32 arrays, broadcast together) under a key; returns the two output words. Every
  * draw is this function of the key and each element's index.
+ *
+ * @example
+ * ```ts
+ * const [w0, w1] = ma.random.threefry2x32(ma.random.key(0), ma.arange(3, { dtype: 'uint32' }), 0);
+ * console.log(w0.dtype, w0.shape, w1.shape); // uint32 [ 3 ] [ 3 ]
+ * ```
  */
 export function threefry2x32(key: MetalArray, x0: ArrayLike, x1: ArrayLike): [MetalArray, MetalArray] {
   checkArgCount('random.threefry2x32', arguments.length, 3, 'threefry2x32(key, x0, x1)');
@@ -127,6 +133,13 @@ function bitPairs(op: string, key: MetalArray, shape: readonly number[]): [Metal
 /**
  * A key from an integer seed (up to 64 bits; a negative seed is taken modulo 2^64): an
  * evaluated uint32 array of shape [2], high word first (JAX's `PRNGKey(seed)`).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.random.key(42).tolist()); // [ 0, 42 ]
+ * // The seed's high 32-bit word comes first.
+ * console.log(ma.random.key(2n ** 32n + 1n).tolist()); // [ 1, 1 ]
+ * ```
  */
 export function key(seed: number | bigint): MetalArray {
   checkArgCount('random.key', arguments.length, 1, 'key(seed)');
@@ -187,7 +200,15 @@ export function foldIn(key: MetalArray, data: number | bigint): MetalArray {
   return keyArray(foldInHost(k0, k1, d), [2]);
 }
 
-/** Uniformly distributed uint32 bits of the given shape. */
+/**
+ * Uniformly distributed uint32 bits of the given shape.
+ *
+ * @example
+ * ```ts
+ * const bits = ma.random.bits(ma.random.key(0), [2, 3]);
+ * console.log(bits.shape, bits.dtype); // [ 2, 3 ] uint32
+ * ```
+ */
 export function bits(key: MetalArray, shape: Shape = []): MetalArray {
   checkArgCount('random.bits', arguments.length, 2, 'bits(key, shape)');
   return bitPairs('bits', key, shapeOf('bits', shape))[0];
@@ -492,6 +513,14 @@ export function categorical(key: MetalArray, logits: MetalArray, axis?: number |
  * A random permutation: of 0..n-1 (int32) for a number, or of an array's rows (along
  * `axis`, 0 by default). The order is the argsort of 32 random bits per position (a
  * stable sort, so the rare equal keys keep their order: still a permutation).
+ *
+ * @example
+ * ```ts
+ * const key = ma.random.key(0);
+ * const p = ma.random.permutation(key, 5);
+ * console.log(p.sort().tolist()); // [ 0, 1, 2, 3, 4 ]
+ * console.log(ma.random.permutation(key, ma.arange(6).reshape(3, 2)).shape); // [ 3, 2 ]
+ * ```
  */
 export function permutation(key: MetalArray, x: number | MetalArray, options?: number | AxisOptions): MetalArray {
   checkArgCount('random.permutation', arguments.length, 3, 'permutation(key, x, { axis })');

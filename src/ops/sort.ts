@@ -29,13 +29,28 @@ function alongLast(op: 'sort' | 'argsort', a: ArrayLike, axis: number | null): M
   return ax !== last ? moveaxis(out, last, ax) : out;
 }
 
-/** The values sorted along `axis` (the last by default; null sorts the flattened array): ascending, NaN last. */
+/**
+ * The values sorted along `axis` (the last by default; null sorts the flattened array): ascending, NaN last.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.sort(ma.array([3, NaN, 1], 'float32')).tolist()); // [ 1, 3, NaN ]
+ * console.log(ma.sort(ma.array([[3, 1], [2, 0]]), null).tolist()); // [ 0, 1, 2, 3 ]
+ * ```
+ */
 export function sort(a: ArrayLike, axis: number | null = -1): MetalArray {
   checkArgCount('sort', arguments.length, 2, 'sort(a, axis)');
   return alongLast('sort', a, axis);
 }
 
-/** The int32 indices that sort `a` along `axis` (stable: equal values keep their order; NaN last). */
+/**
+ * The int32 indices that sort `a` along `axis` (stable: equal values keep their order; NaN last).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.argsort(ma.array([2, 1, 2, 0])).tolist()); // [ 3, 1, 0, 2 ]
+ * ```
+ */
 export function argsort(a: ArrayLike, axis: number | null = -1): MetalArray {
   checkArgCount('argsort', arguments.length, 2, 'argsort(a, axis)');
   return alongLast('argsort', a, axis);
@@ -44,6 +59,12 @@ export function argsort(a: ArrayLike, axis: number | null = -1): MetalArray {
 /**
  * The `k` largest values along `axis` (the last by default) in descending order, and
  * their int32 indices. Equal values come lowest index first; NaN counts as the largest.
+ *
+ * @example
+ * ```ts
+ * const [values, indices] = ma.topk(ma.array([1, 5, 3, 4]), 2);
+ * console.log(values.tolist(), indices.tolist()); // [ 5, 4 ] [ 1, 3 ]
+ * ```
  */
 export function topk(a: MetalArray, k: number, axis = -1): [MetalArray, MetalArray] {
   checkArgCount('topk', arguments.length, 3, 'topk(a, k, axis)');

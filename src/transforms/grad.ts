@@ -105,9 +105,9 @@ function gradient(op: string, f: (...args: never[]) => unknown, argnums: ArgNums
  * import * as ma from 'metalarray';
  * const f = (x: ma.MetalArray) => x.multiply(x).sum();
  * const df = ma.grad(f);
- * console.log(df(ma.array([1, 2, 3])).tolist()); // [ 2, 4, 6 ]
+ * console.log(df(ma.array([1, 2, 3], 'float32')).tolist()); // [ 2, 4, 6 ]
  * const d2 = ma.grad(ma.grad((x: ma.MetalArray) => x.multiply(x).multiply(x)));
- * console.log(d2(ma.array(2)).item()); // 12
+ * console.log(d2(ma.array(2, 'float32')).item()); // 12
  * ```
  */
 export function grad<A extends unknown[], N extends number = 0>(f: (...args: A) => MetalArray, argnums?: N): (...args: A) => GradientOf<A, N>;
@@ -126,10 +126,10 @@ export function grad<A extends unknown[]>(f: (...args: A) => MetalArray, argnums
  * ```ts
  * import * as ma from 'metalarray';
  * const loss = (p: { w: ma.MetalArray }, x: ma.MetalArray) => p.w.multiply(x).sum();
- * const [value, grads] = ma.valueAndGrad(loss)({ w: ma.array([1, 2]) }, ma.array([3, 4]));
+ * const [value, grads] = ma.valueAndGrad(loss)({ w: ma.array([1, 2], 'float32') }, ma.array([3, 4], 'float32'));
  * console.log(value.item(), grads.w.tolist()); // 11 [ 3, 4 ]
  * const withAux = ma.valueAndGrad((x: ma.MetalArray) => [x.sum(), x.max()], 0, { hasAux: true });
- * const [[l, aux], g] = withAux(ma.array([1, 5]));
+ * const [[l, aux], g] = withAux(ma.array([1, 5], 'float32'));
  * console.log(l.item(), aux.item(), g.tolist()); // 6 5 [ 1, 1 ]
  * ```
  */
@@ -204,7 +204,7 @@ function matchingNodes(op: string, what: string, tree: unknown, like: readonly N
  * @example
  * ```ts
  * import * as ma from 'metalarray';
- * const [outs, [vx]] = ma.vjp((x: ma.MetalArray) => x.exp(), [ma.array([0, 1])], [ma.array([1, 2])]);
+ * const [outs, [vx]] = ma.vjp((x: ma.MetalArray) => x.exp(), [ma.array([0, 1], 'float32')], [ma.array([1, 2], 'float32')]);
  * console.log(vx.tolist().map((v) => Number(v).toFixed(3))); // [ '1.000', '5.437' ]
  * ```
  */
@@ -234,7 +234,7 @@ export function vjp(f: (...args: never[]) => unknown, primals: readonly ArrayTre
  * @example
  * ```ts
  * import * as ma from 'metalarray';
- * const [out, jv] = ma.jvp((x: ma.MetalArray) => x.multiply(x), [ma.array([1, 2])], [ma.array([1, 1])]);
+ * const [out, jv] = ma.jvp((x: ma.MetalArray) => x.multiply(x), [ma.array([1, 2], 'float32')], [ma.array([1, 1], 'float32')]);
  * console.log(jv.tolist()); // [ 2, 4 ]
  * ```
  */
@@ -262,7 +262,7 @@ export function jvp(f: (...args: never[]) => unknown, primals: readonly ArrayTre
  * ```ts
  * import * as ma from 'metalarray';
  * const g = ma.grad((x: ma.MetalArray) => x.multiply(ma.stopGradient(x)).sum());
- * console.log(g(ma.array([3])).tolist()); // [ 3 ]
+ * console.log(g(ma.array([3], 'float32')).tolist()); // [ 3 ]
  * ```
  */
 export function stopGradient(x: MetalArray): MetalArray {
@@ -293,7 +293,7 @@ function singleOutput(op: string, out: unknown): MetalArray {
  *   (x: ma.MetalArray) => [x.exp().log1p(), x.sigmoid()],
  *   (s: ma.MetalArray, g: ma.MetalArray) => [g.multiply(s)],
  * );
- * console.log(ma.grad((x: ma.MetalArray) => softplus(x).sum())(ma.array([0])).tolist()); // [ 0.5 ]
+ * console.log(ma.grad((x: ma.MetalArray) => softplus(x).sum())(ma.array([0], 'float32')).tolist()); // [ 0.5 ]
  * ```
  */
 export function customVjp<A extends unknown[], R>(
@@ -345,7 +345,7 @@ export function customVjp<A extends unknown[], R>(
  *   (x: ma.MetalArray) => x.multiply(x).multiply(x),
  *   ([x]: ma.MetalArray[], [t]: (ma.MetalArray | null)[]) => [x.multiply(x).multiply(x), x.multiply(x).multiply(3).multiply(t ?? 0)],
  * );
- * const [, tangent] = ma.jvp(cube, [ma.array([2])], [ma.array([1])]);
+ * const [, tangent] = ma.jvp(cube, [ma.array([2], 'float32')], [ma.array([1], 'float32')]);
  * console.log(tangent.tolist()); // [ 12 ]
  * ```
  */
@@ -385,7 +385,7 @@ export function customJvp<A extends MetalArray[]>(
  * ```ts
  * import * as ma from 'metalarray';
  * const block = ma.checkpoint((x: ma.MetalArray) => x.tanh().multiply(x));
- * console.log(ma.grad((x: ma.MetalArray) => block(x).sum())(ma.array([0])).tolist()); // [ 0 ]
+ * console.log(ma.grad((x: ma.MetalArray) => block(x).sum())(ma.array([0], 'float32')).tolist()); // [ 0 ]
  * ```
  */
 export function checkpoint<A extends unknown[]>(f: (...args: A) => MetalArray): (...args: A) => MetalArray {
