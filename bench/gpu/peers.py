@@ -92,6 +92,41 @@ def workloads():
     }
 
 
+def mlp_grad_rows():
+    """Issue 19 §3: valueAndGrad of a 4-layer MLP (width 1024, batch 512, gelu, MSE), one
+    step's host wall time with synchronization (forward, backward, gradients ready), as
+    bench/gpu/run.ts measures metalarray's."""
+    torch.manual_seed(0)
+    width, batch = 1024, 512
+    ws = [(torch.randn(width, width, device="cuda") / width**0.5).requires_grad_(True) for _ in range(4)]
+    bs = [torch.zeros(width, device="cuda", requires_grad=True) for _ in range(4)]
+    x = torch.randn(batch, width, device="cuda")
+    y = torch.randn(batch, width, device="cuda")
+
+    def loss_fn(x, y):
+        h = x
+        for i in range(4):
+            h = h @ ws[i] + bs[i]
+            if i < 3:
+                h = torch.nn.functional.gelu(h)
+        return ((h - y) ** 2).mean()
+
+    def step(fn):
+        for t in ws + bs:
+            t.grad = None
+        loss = fn(x, y)
+        loss.backward()
+        return loss
+
+    row = {"torch eager": wall_time(lambda: step(loss_fn), lambda _: torch.cuda.synchronize(), 50, 10)}
+    try:
+        cf = torch.compile(loss_fn)
+        row["torch.compile"] = wall_time(lambda: step(cf), lambda _: torch.cuda.synchronize(), 50, 10)
+    except Exception as e:  # report, don't hide
+        print(f"torch.compile failed on mlp-grad: {e}", file=sys.stderr)
+    return row
+
+
 def jax_side(names):
     import jax
     import jax.numpy as jnp
@@ -159,11 +194,13 @@ def main():
         result["workloads"][name] = row
         print(f"peers: {name} {row}", file=sys.stderr, flush=True)
     torch.backends.cuda.matmul.allow_tf32 = False
+    result["workloads"]["mlp-grad"] = mlp_grad_rows()
+    print(f"peers: mlp-grad {result['workloads']['mlp-grad']}", file=sys.stderr, flush=True)
     try:
         import jax
 
         result["jax"] = jax.__version__
-        for name, ms in jax_side(list(wl.keys())).items():
+        for name, ms in jax_side([n for n in wl.keys()]).items():
             result["workloads"][name]["jax.jit"] = ms
     except Exception as e:
         print(f"jax failed: {e}", file=sys.stderr)
