@@ -14,7 +14,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gpuStrategy, orderedPassKernel } from '../../../src/codegen/gpu.js';
 import type { GpuDialect } from '../../../src/codegen/gpu-dialect.js';
@@ -151,6 +152,37 @@ ${cases.join('\n')}
 `;
 }
 
+/** The compile flags of each sanitizer's executables (the precompiled prelude is built with the same). */
+const SANITIZER_FLAGS = {
+  thread: ['-O1', '-g', '-fsanitize=thread'],
+  address: ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer'],
+} as const;
+const SHIM_FLAGS = ['-std=c++20', '-pthread', '-Wno-unknown-attributes', `-I${SHIM_DIR}`] as const;
+
+/** Precompiled MSL preludes by compiler and flags: every executable starts with the same prelude text. */
+const preludeHeaders = new Map<string, string>();
+/** Where this process keeps them (not a suite's work dir, which a suite may remove). */
+let preludeDir: string | undefined;
+
+/**
+ * The precompiled header of MSL_PRELUDE (shim included) for these flags, built once per
+ * process: the prelude is about half of each small executable's build time, and the two
+ * sanitizer suites build hundreds of them (CI time).
+ */
+function preludeHeader(clang: string, flags: readonly string[]): string {
+  const key = [clang, ...flags].join(' ');
+  const known = preludeHeaders.get(key);
+  if (known) return known;
+  const tag = createHash('sha256').update(key).update(MSL_PRELUDE).digest('hex').slice(0, 16);
+  preludeDir ??= mkdtempSync(join(tmpdir(), 'metalarray-msl-prelude-'));
+  const header = join(preludeDir, `prelude-${tag}.h`);
+  writeFileSync(header, `${MSL_PRELUDE}\n`);
+  const r = spawnSync(clang, [...flags, '-x', 'c++-header', header, '-o', `${header}.pch`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`host MSL prelude build failed (${header}):\n${r.stderr}`);
+  preludeHeaders.set(key, `${header}.pch`);
+  return `${header}.pch`;
+}
+
 /** Runs MSL kernels on the host through the execution shim; buffers live in the cpu pool. */
 export class HostMslBackend implements Backend {
   readonly name: string;
@@ -204,15 +236,13 @@ export class HostMslBackend implements Backend {
         .slice(0, 16);
       const exe = join(this.opts.workDir, `${this.name}-${tag}`);
       const hostKernels = missing.map((k, index) => ({ name: k.name, source: k.source, ir: this.irByName.get(k.name) as KernelIR, exe, index }));
-      const text = `${MSL_PRELUDE}\n${missing.map((k) => (this.opts.mutate ? this.opts.mutate(k.source) : k.source)).join('\n\n')}\n${driver(hostKernels)}`;
+      // The prelude comes from the precompiled header (the same text, parsed once per process).
+      const text = `${missing.map((k) => (this.opts.mutate ? this.opts.mutate(k.source) : k.source)).join('\n\n')}\n${driver(hostKernels)}`;
       const cpp = `${exe}.cpp`;
       writeFileSync(cpp, text);
-      const flags = ['-std=c++20', '-pthread', '-Wno-unknown-attributes', `-I${SHIM_DIR}`, '-x', 'c++', cpp, '-o', exe];
-      const san =
-        this.opts.sanitizer === 'thread'
-          ? ['-O1', '-g', '-fsanitize=thread']
-          : ['-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer'];
-      const r = spawnSync(this.opts.clang, [...san, ...flags], { encoding: 'utf8' });
+      const common = [...SANITIZER_FLAGS[this.opts.sanitizer], ...SHIM_FLAGS];
+      const pch = preludeHeader(this.opts.clang, common);
+      const r = spawnSync(this.opts.clang, [...common, '-include-pch', pch, '-x', 'c++', cpp, '-o', exe], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`host MSL build failed (${cpp}):\n${r.stderr}`);
       for (const k of hostKernels) {
         this.idByName.set(k.name, this.kernelsById.length);
