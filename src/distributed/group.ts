@@ -7,6 +7,7 @@ import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { ArgumentError, BackendUnavailableError } from '../errors.js';
 import type { Engine, EngineCall } from './engine.js';
 import { openMpi } from './mpi-engine.js';
+import { openNccl } from './nccl-engine.js';
 
 /** The engines `init` can pick. */
 export type DistributedBackend = 'mpi' | 'nccl' | 'auto';
@@ -54,8 +55,13 @@ const localEngine: Engine = {
  * `size`. Make one with {@link init}; `split` makes sub-groups.
  */
 export class Group {
+  /** @internal The engine that moves this group's data. */
+  readonly engine: Engine;
+
   /** @internal */
-  constructor(readonly engine: Engine) {}
+  constructor(engine: Engine) {
+    this.engine = engine;
+  }
 
   /** This process's rank in the group, 0..size-1. */
   get rank(): number {
@@ -147,16 +153,12 @@ export function init(options: InitOptions = {}): Group {
     return world;
   }
   try {
-    world = new Group(want === 'mpi' ? openMpi(timeoutMs) : openNcclPending());
+    world = new Group(want === 'mpi' ? openMpi(timeoutMs) : openNccl(timeoutMs));
   } catch (err) {
     if (!(err instanceof BackendUnavailableError) || opts.strict === true || launched > 1) throw err;
     world = new Group(localEngine);
   }
   return world;
-}
-
-function openNcclPending(): never {
-  throw new BackendUnavailableError('distributed.init: the NCCL engine is not built yet');
 }
 
 /** The group collectives use when none is passed: init()'s (initializing if needed). */
