@@ -1,6 +1,6 @@
 // allSum bandwidth over MPI: run under `mpirun -np 2 node --import tsx bench/distributed_allsum.ts`.
-// Each size: warm-up, then repeated allSum of a float32 leaf for at least 0.3 s (the
-// same loop as bench/mpi4py_allreduce.py). Rank 0 prints one JSON line per size: time
+// Each size: warm-up, a barrier, then a fixed number of allSum calls on a float32 leaf
+// (the same loop as bench/mpi4py_allreduce.py). Rank 0 prints one JSON line per size: time
 // per call, algorithm bandwidth (bytes / time) and bus bandwidth (x 2(n-1)/n, NCCL's
 // convention for all-reduce).
 import * as ma from '../src/index.js';
@@ -12,17 +12,11 @@ for (const bytes of sizes) {
   x.eval();
   for (let i = 0; i < 3; i++) ma.distributed.allSum(x, group).dispose();
   ma.distributed.barrier(group);
-  let iters = 0;
+  // A fixed count per size (same formula as the mpi4py peer): about 256 MiB moved, 5..200 calls.
+  const iters = Math.min(200, Math.max(5, Math.floor((256 << 20) / bytes)));
   const start = process.hrtime.bigint();
-  let elapsed = 0;
-  // Every rank runs the same count: rank 0 decides when to stop and broadcasts it.
-  for (;;) {
-    ma.distributed.allSum(x, group).dispose();
-    iters++;
-    elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-    const stop = ma.distributed.broadcast(ma.array([elapsed >= 0.3 && iters >= 5 ? 1 : 0], 'int32'), 0, group).item();
-    if (stop === 1) break;
-  }
+  for (let i = 0; i < iters; i++) ma.distributed.allSum(x, group).dispose();
+  const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
   const seconds = elapsed / iters;
   const algbw = bytes / seconds / 1e9;
   if (group.rank === 0) {

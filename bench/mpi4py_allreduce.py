@@ -1,6 +1,5 @@
 # The peer of bench/distributed_allsum.ts: MPI_Allreduce (sum) of float32 buffers with
-# mpi4py, the same sizes and loop (warm-up, >= 0.3 s and >= 5 calls, rank 0 decides with a
-# broadcast). Run under `mpirun -np 2 python3 bench/mpi4py_allreduce.py` (Debian: python3-mpi4py).
+# mpi4py, the same sizes and loop (warm-up, barrier, a fixed number of calls). Run under `mpirun -np 2 python3 bench/mpi4py_allreduce.py` (Debian: python3-mpi4py).
 import json
 import os
 import time
@@ -17,16 +16,12 @@ for nbytes in sizes:
         out = np.empty_like(x)  # a fresh result per call, as allSum returns a new array
         comm.Allreduce(x, out, op=MPI.SUM)
     comm.Barrier()
-    iters = 0
+    iters = min(200, max(5, (256 << 20) // nbytes))
     start = time.perf_counter()
-    while True:
-        out = np.empty_like(x)
+    for _ in range(iters):
+        out = np.empty_like(x)  # a fresh result per call, as allSum returns a new array
         comm.Allreduce(x, out, op=MPI.SUM)
-        iters += 1
-        elapsed = time.perf_counter() - start
-        stop = comm.bcast(1 if elapsed >= 0.3 and iters >= 5 else 0, root=0)
-        if stop:
-            break
+    elapsed = time.perf_counter() - start
     seconds = elapsed / iters
     algbw = nbytes / seconds / 1e9
     if rank == 0:

@@ -274,10 +274,11 @@ int IntArg(const Napi::Value& v, const char* what, int lo, int hi) {
   return static_cast<int>(d);
 }
 
-// Polls `req` until it completes (true) or the deadline passes (false). Spins, then
-// yields the core between polls for 50 ms (collectives of tens of MiB finish within
-// that at full speed), then sleeps 200 us between polls, so a rank waiting for a slow
-// peer does not take a core from it (tests run more ranks than cores).
+// Polls `req` until it completes (true) or the deadline passes (false). Spins for 2 ms
+// (as MPI's own blocking calls do: a yield on a loaded host can cost a whole time
+// slice), then yields the core between polls up to 50 ms (collectives of tens of MiB
+// finish within that at full speed), then sleeps 200 us between polls, so a rank
+// waiting for a slow peer does not take a core from it (tests run more ranks than cores).
 bool WaitFor(Handle* req, std::chrono::steady_clock::time_point deadline) {
   const auto start = std::chrono::steady_clock::now();
   for (int spins = 0;; ++spins) {
@@ -287,7 +288,10 @@ bool WaitFor(Handle* req, std::chrono::steady_clock::time_point deadline) {
     if (spins < 256) continue;
     const auto now = std::chrono::steady_clock::now();
     if (now > deadline) return false;
-    if (now - start < std::chrono::milliseconds(50)) {
+    const auto waited = now - start;
+    if (waited < std::chrono::milliseconds(2)) {
+      continue;  // spin: a yield on a busy host can cost a whole time slice
+    } else if (waited < std::chrono::milliseconds(50)) {
       sched_yield();
     } else {
       const timespec pause{0, 200000};

@@ -161,7 +161,10 @@ bool WaitFor(Comm comm, cuda::CUstream stream, std::chrono::steady_clock::time_p
     if (spins < 256) continue;
     const auto now = std::chrono::steady_clock::now();
     if (now > deadline) return false;
-    if (now - start < std::chrono::milliseconds(50)) {
+    const auto waited = now - start;
+    if (waited < std::chrono::milliseconds(2)) {
+      continue;  // spin: a yield on a busy host can cost a whole time slice
+    } else if (waited < std::chrono::milliseconds(50)) {
       sched_yield();
     } else {
       const timespec pause{0, 200000};
