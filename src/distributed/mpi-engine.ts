@@ -142,6 +142,7 @@ class MpiEngine implements Engine {
       );
     } catch (err) {
       input?.release();
+      if (hostInput !== null && hostInput !== call.input) hostInput.dispose();
       out?.release();
       throw new DistributedError(`${call.name}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -155,19 +156,27 @@ class MpiEngine implements Engine {
       );
     }
     input?.release();
+    if (hostInput !== null && hostInput !== call.input) hostInput.dispose();
     if (status === MISMATCH) {
       out?.release();
       throw mismatchError(call, this.rank, this.#header, seen, pointToPoint ? call.peer : null);
     }
     if (status !== DONE) throw new DistributedError(`${call.name}: internal: unknown status ${status} from the MPI engine`);
     if (out === null) return null;
-    const result = MetalArray.fromNode(leafFor(out, outShape, call.dtype));
-    return call.backend === 'cpu' ? result : result.to(call.backend);
+    return onBackend(MetalArray.fromNode(leafFor(out, outShape, call.dtype)), call.backend);
   }
 
   #checkUsable(name: string): void {
     if (broken !== null) throw new DistributedError(`${name}: the MPI engine is unusable after an earlier failure (${broken}); exit the process`);
   }
+}
+
+/** `result` moved to `backend` (the copy it was made from freed at once). */
+export function onBackend(result: MetalArray, backend: string): MetalArray {
+  if (result.backend === backend) return result;
+  const moved = result.to(backend);
+  result.dispose();
+  return moved;
 }
 
 /** The shape of a call's result. */

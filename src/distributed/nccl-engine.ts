@@ -18,7 +18,7 @@ import { ArgumentError, BackendUnavailableError, CollectiveTimeoutError, Distrib
 import { loadNative } from '../runtime/native.js';
 import { backendFor, isAvailable, unavailableReason } from '../runtime/registry.js';
 import { DTYPE_CODE, type Engine, type EngineCall, mismatchError, OPERATION, REDUCE_OP, writeHeader } from './engine.js';
-import { resultShape } from './mpi-engine.js';
+import { onBackend, resultShape } from './mpi-engine.js';
 
 interface NcclAddon {
   ncclOpen(path: string): number;
@@ -140,9 +140,15 @@ class NcclEngine implements Engine {
     this.#checkUsable(call.name);
     const cuda = backendFor('cuda');
     let input: { node: { buffer: BufferRef | null }; release(): void } | null = null;
+    let deviceInput: MetalArray | null = null;
     if (call.input !== null && (call.operation !== 'broadcast' || call.peer === this.rank)) {
-      input = (call.input.backend === 'cuda' ? call.input : call.input.to('cuda')).denseLeaf(call.name);
+      deviceInput = call.input.backend === 'cuda' ? call.input : call.input.to('cuda');
+      input = deviceInput.denseLeaf(call.name);
     }
+    const releaseInput = (): void => {
+      input?.release();
+      if (deviceInput !== null && deviceInput !== call.input) deviceInput.dispose();
+    };
     const count = call.input?.size ?? call.shape.reduce((a, d) => a * d, 1);
     if (count > INT32_MAX) throw new ArgumentError(`${call.name}: ${count} elements exceed the engine's count limit (2^31 - 1); split the array`);
     const outShape = resultShape(call, this.size);
@@ -167,11 +173,11 @@ class NcclEngine implements Engine {
         this.timeoutMs,
       );
     } catch (err) {
-      input?.release();
+      releaseInput();
       out?.release();
       throw new DistributedError(`${call.name}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    input?.release();
+    releaseInput();
     if (status !== DONE) out?.release();
     if (status === TIMED_OUT) {
       this.#broken = `${call.name} timed out after ${this.timeoutMs} ms`;
@@ -184,8 +190,7 @@ class NcclEngine implements Engine {
     if (status === UNSUPPORTED) throw new DTypeError(`${call.name}: NCCL cannot reduce ${call.dtype}; cast to int32 or float32 first, or use the MPI engine`);
     if (status !== DONE) throw new DistributedError(`${call.name}: internal: unknown status ${status} from the NCCL engine`);
     if (out === null) return null;
-    const result = MetalArray.fromNode(leafFor(out, outShape, call.dtype));
-    return call.backend === 'cuda' ? result : result.to(call.backend);
+    return onBackend(MetalArray.fromNode(leafFor(out, outShape, call.dtype)), call.backend);
   }
 
   #checkUsable(name: string): void {
