@@ -52,7 +52,10 @@
             "native/cuda/cuda_api.cc",
             "native/cuda/cuda_driver.cc",
             "native/cuda/cuda_runtime.cc",
-            "native/cuda/nvrtc_compile.cc"
+            "native/cuda/nvrtc_compile.cc",
+            # ma.distributed: Open MPI and NCCL, dlopen()ed at first use.
+            "native/cpu/mpi_api.cc",
+            "native/cuda/nccl_api.cc"
           ]
         }],
         ["OS=='mac'", {

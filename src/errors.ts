@@ -135,3 +135,28 @@ export class NotDifferentiableError extends MetalArrayError {
 export class BatchingError extends MetalArrayError {
   override name = 'BatchingError';
 }
+
+/**
+ * A distributed collective failed (src/distributed): the engine (MPI, NCCL) reported an
+ * error, or the group can no longer be used after an earlier timeout.
+ */
+export class DistributedError extends MetalArrayError {
+  override name = 'DistributedError';
+}
+
+/**
+ * A collective did not complete within the group's timeout (`init({ timeoutMs })`,
+ * `METALARRAY_DISTRIBUTED_TIMEOUT_MS`): a peer died, hangs, or never made the call. The
+ * group is unusable afterwards (the engine may still own the buffers); exit the process.
+ */
+export class CollectiveTimeoutError extends DistributedError {
+  override name = 'CollectiveTimeoutError';
+}
+
+/**
+ * The ranks of a group made different collective calls at the same point (another op,
+ * dtype, shape or root); the message lists what each rank called. Raised on every rank.
+ */
+export class CollectiveMismatchError extends DistributedError {
+  override name = 'CollectiveMismatchError';
+}

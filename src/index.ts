@@ -172,3 +172,5 @@ export { setFusion, fusionEnabled } from './array/context.js';
 export type { DeviceInfo } from './runtime/backend.js';
 export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './engine/precision.js';
 export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsContents } from './io/files.js';
+/** Collectives across processes and machines over Open MPI and NCCL (docs/distributed.md). */
+export * as distributed from './distributed/index.js';

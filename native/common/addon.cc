@@ -43,6 +43,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     RegisterPlanApi(env, exports);
 #if defined(__linux__)
     RegisterCudaApi(env, exports);  // loads nothing until first used
+    RegisterMpiApi(env, exports);   // libmpi is dlopen()ed by mpiOpen
+    RegisterNcclApi(env, exports);  // libnccl is dlopen()ed by ncclOpen
 #endif
 #ifdef METALARRAY_WITH_METAL
     RegisterMetalApi(env, exports);  // the device opens lazily, on first use

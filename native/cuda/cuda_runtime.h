@@ -97,6 +97,13 @@ class Runtime {
 
   // Makes the context current on the calling thread.
   void MakeCurrent();
+  // ma.distributed's NCCL engine (nccl_api.cc): the stream its collectives are issued on
+  // (in order with the plans), and the device address of a buffer's first `n` bytes.
+  CUstream Stream() {
+    MakeCurrent();
+    return stream_;
+  }
+  CUdeviceptr DeviceSpan(std::int64_t id, std::size_t n, const char* what) { return Span(id, 0, n, what); }
   // Frees device memory outside the pool (large args copies).
   void FreeRaw(CUdeviceptr ptr) noexcept;
 
