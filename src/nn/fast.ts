@@ -63,7 +63,8 @@ export function scaledDotProductAttention(q: MetalArray, k: MetalArray, v: Metal
     throw new ShapeError(`${op}: k ${shapeText(k)} and v ${shapeText(v)} must have the same number of positions (axis -2)`);
   const scale = o.scale ?? 1 / Math.sqrt(headDims);
   if (typeof scale !== 'number' || !Number.isFinite(scale)) throw new ArgumentError(`${op}: scale must be a finite number, got ${formatValue(scale)}`);
-  let scores = matmul(multiply(q, scale), swapaxes(k, -1, -2));
+  // Scaling the scores (not q) lets the scale ride in the product's epilogue.
+  let scores = multiply(matmul(q, swapaxes(k, -1, -2)), scale);
   if (o.causal !== undefined && typeof o.causal !== 'boolean') throw new ArgumentError(`${op}: causal must be a boolean, got ${formatValue(o.causal)}`);
   if (o.causal === true) {
     const tq = q.shape[q.ndim - 2] as number;
