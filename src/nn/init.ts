@@ -106,7 +106,7 @@ export function uniform(key: MetalArray, shape: readonly number[], options?: Uni
  * ```ts
  * import * as ma from 'metalarray';
  * const w = ma.nn.init.glorotNormal(ma.random.key(0), [200, 200]);
- * console.log(Math.abs(ma.std(w).item() as number - 0.1) < 0.005); // true
+ * console.log(Math.abs(ma.std(w).item() as number - Math.sqrt(2 / 400)) < 0.005); // true
  * ```
  */
 export function glorotNormal(key: MetalArray, shape: readonly number[], options?: GlorotOptions): MetalArray {
