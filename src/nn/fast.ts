@@ -3,6 +3,8 @@
  * library's ops (matmul, a masked softmax, matmul), so the transformations
  * differentiate it and the scheduler fuses the scaling, the mask and the softmax's
  * reductions and exponentials around the two matrix products.
+ *
+ * @module
  */
 import { MetalArray } from '../array/array.js';
 import { checkArgCount, checkOptions } from '../core/arguments.js';

@@ -1,6 +1,8 @@
 /**
  * `ma.nn`: modules, layers, activations, initializers, losses and `valueAndGrad` for
  * training models (MLX's `mlx.nn`, camelCase). Guide: docs/nn.md.
+ *
+ * @module
  */
 export { Module, type ParameterTree, type ParameterNode, type LoadWeightsOptions } from './module.js';
 export {

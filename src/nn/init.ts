@@ -1,8 +1,11 @@
 /**
  * Initializers of `ma.nn.init`, all from explicit random keys (`ma.random.key`): the same
- * key gives the same weights. Fans follow MLX and PyTorch for a weight laid out
- * [out, in, ...receptive field]: fanIn = in × field, fanOut = out × field (a 1-d shape
- * has both equal to its length).
+ * key gives the same weights. Fans follow MLX for a weight of shape `[out, ...field, in]`
+ * (Linear's `[out, in]`; a convolution's `[out, kh, kw, in]` in MLX's layout): fanIn =
+ * in × field, fanOut = out × field, field being the product of the middle axes (a 1-d
+ * shape has both fans equal to its length).
+ *
+ * @module
  */
 import type { MetalArray } from '../array/array.js';
 import { checkArgCount, checkOptions } from '../core/arguments.js';

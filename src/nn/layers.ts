@@ -21,7 +21,16 @@ import { Module } from './module.js';
 
 /** A layer of one input and one output, as `Sequential` chains them. */
 export interface UnaryLayer extends Module {
-  /** The layer's computation. */
+  /**
+   * The layer's computation.
+   *
+   * @example
+   * ```ts
+   * import * as ma from 'metalarray';
+   * const layer: ma.nn.UnaryLayer = new ma.nn.Tanh();
+   * console.log(layer.forward(ma.zeros([2])).tolist()); // [ 0, 0 ]
+   * ```
+   */
   forward(x: MetalArray): MetalArray;
 }
 

@@ -148,7 +148,7 @@ describe('initializers', () => {
     expect(Math.abs(std(ma.nn.init.heNormal(key, [100, 300])) - Math.sqrt(2 / 300))).toBeLessThan(0.003);
     expect(Math.abs(std(ma.nn.init.heNormal(key, [100, 300], { mode: 'fanOut', gain: 1 })) - 0.1)).toBeLessThan(0.003);
     const u = ma.nn.init.glorotUniform(key, [50, 30, 2]);
-    // [out, field, in]: fanIn = in × field = 60, fanOut = out × field = 1500.
+    // [out, field, in] as MLX: fanIn = in × field = 60, fanOut = out × field = 1500.
     const bound = Math.sqrt(6 / (2 * 30 + 50 * 30));
     expect(Number(ma.max(ma.abs(u)).item())).toBeLessThanOrEqual(bound);
     expect(Number(ma.max(ma.abs(u)).item())).toBeGreaterThan(bound * 0.95);
