@@ -414,7 +414,7 @@ export abstract class Module {
     const entries = this.entries();
     const known = new Set(entries.map((e) => e.path));
     if (strict) {
-      const missing = entries.filter((e) => !(e.path in arrays)).map((e) => e.path);
+      const missing = entries.filter((e) => !Object.hasOwn(arrays, e.path)).map((e) => e.path);
       const extra = Object.keys(arrays).filter((k) => !known.has(k));
       if (missing.length > 0 || extra.length > 0) {
         const parts = [];
@@ -424,7 +424,7 @@ export abstract class Module {
       }
     }
     for (const e of entries) {
-      const loaded = arrays[e.path];
+      const loaded = Object.hasOwn(arrays, e.path) ? arrays[e.path] : undefined;
       if (loaded === undefined) continue;
       const a = e.array.shape;
       const b = loaded.shape;
@@ -433,7 +433,7 @@ export abstract class Module {
       }
     }
     for (const e of entries) {
-      const loaded = arrays[e.path];
+      const loaded = Object.hasOwn(arrays, e.path) ? arrays[e.path] : undefined;
       if (loaded === undefined) continue;
       const value = loaded.dtype === e.array.dtype ? loaded : astype(loaded, e.array.dtype);
       e.owner.setLocal(e.local, value);
