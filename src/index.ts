@@ -174,3 +174,5 @@ export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './
 export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsContents } from './io/files.js';
 /** Collectives across processes and machines over Open MPI and NCCL (docs/distributed.md). */
 export * as distributed from './distributed/index.js';
+export * as nn from './nn/index.js';
+export * as fast from './nn/fast.js';
