@@ -39,3 +39,5 @@ export { valueAndGrad, type ModuleValueAndGradOptions } from './value-and-grad.j
 export { KeyStream, seed } from './keys.js';
 export * as init from './init.js';
 export { treeMap, treeFlatten, treeUnflatten } from '../transforms/tree.js';
+/** Data-parallel gradient averaging, as MLX's `nn.average_gradients` (the same function as `ma.distributed.averageGradients`). */
+export { averageGradients, type AverageGradientsOptions } from '../distributed/average-gradients.js';
