@@ -24,6 +24,7 @@ export {
   OverflowError,
   NotDifferentiableError,
   BatchingError,
+  CompileTraceError,
 } from './errors.js';
 export {
   array,
@@ -172,3 +173,11 @@ export { setFusion, fusionEnabled } from './array/context.js';
 export type { DeviceInfo } from './runtime/backend.js';
 export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './engine/precision.js';
 export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsContents } from './io/files.js';
+export {
+  compile,
+  setCompileCacheLimit,
+  compileCacheInfo,
+  clearCompileCache,
+  type CompileOptions,
+  type CompileCacheInfo,
+} from './transforms/compile.js';
