@@ -53,6 +53,11 @@ export interface CompileCacheInfo {
   readonly inlined: number;
   /** The held traces, least recently used first: the function's name and its signature. */
   readonly entries: readonly { readonly name: string; readonly signature: string }[];
+  /**
+   * The last 16 traces, oldest first: the function's name and why it traced (its first
+   * call, or which argument's shape, dtype or value changed), as METALARRAY_DEBUG logs them.
+   */
+  readonly recentTraces: readonly { readonly name: string; readonly reason: string }[];
 }
 
 interface StateSlot {
@@ -84,6 +89,8 @@ let limit = DEFAULT_LIMIT;
 // Every held trace, least recently used first (a hit moves its entry to the end).
 const lru = new Map<Entry, Entry>();
 const stats = { hits: 0, traces: 0, evictions: 0, inlined: 0 };
+const RECENT_TRACES = 16;
+const recentTraces: { name: string; reason: string }[] = [];
 
 /**
  * Compiles `fn`: the returned function computes what `fn` computes, but traces `fn`
@@ -166,12 +173,12 @@ export function setCompileCacheLimit(n: number): void {
 export function compileCacheInfo(): CompileCacheInfo {
   checkArgCount('compileCacheInfo', arguments.length, 0, 'compileCacheInfo()');
   const entries = [...lru.keys()].map((e) => ({ name: e.owner.name, signature: e.parts.join(', ') }));
-  return { size: lru.size, limit, ...stats, entries };
+  return { size: lru.size, limit, ...stats, entries, recentTraces: recentTraces.map((t) => ({ ...t })) };
 }
 
 /**
  * Drops every stored trace (their captured constants are let go of) and zeroes the
- * counters of `compileCacheInfo`.
+ * counters and the recent traces of `compileCacheInfo`.
  *
  * @example
  * ```ts
@@ -187,6 +194,7 @@ export function clearCompileCache(): void {
   stats.traces = 0;
   stats.evictions = 0;
   stats.inlined = 0;
+  recentTraces.length = 0;
 }
 
 function evict(e: Entry): void {
@@ -406,7 +414,9 @@ function trace(
   parts: string[],
 ): Entry {
   const name = state.name;
-  if (debugLevel >= 1) debugLog(`${name}: ${retraceReason(state, parts)}`);
+  const reason = retraceReason(state, parts);
+  if (recentTraces.push({ name, reason }) > RECENT_TRACES) recentTraces.shift();
+  if (debugLevel >= 1) debugLog(`${name}: ${reason}`);
   stats.traces++;
   const inputOf = new Map<BufferRef, number>();
   const placeholders: MetalArray[] = leaves.map((x, i) => {
