@@ -590,7 +590,8 @@ function benchChain(np: NumpyInfo | null): void {
   record({
     id: 'chain-compiled',
     name: "c'. 100-op chain, 1024 f32, ma.compile",
-    description: 'the same chain as c. through ma.compile: per iteration one compiled call (bind, launch, wrap the result) + dispose; uncompiled figure of c. and NumPy beside it',
+    description:
+      'the same chain as c. through ma.compile: per iteration one compiled call (bind, launch, wrap the result) + dispose; uncompiled figure of c. and NumPy beside it',
     unit: 'us',
     metalarray: timedCompiled.value,
     metalarrayNoFusion: null,
@@ -603,6 +604,26 @@ function benchChain(np: NumpyInfo | null): void {
       leakedBytes: leakedCompiled,
       uncompiledMedianUs: timed.value.medianMs * 1000,
       speedupOverUncompiled: timed.value.medianMs / timedCompiled.value.medianMs,
+    },
+  });
+
+  // The same on 16 elements, where the kernel is short: what a call costs besides it.
+  const small = ma.array(data.subarray(0, 16));
+  const smallUncompiled = timeGraph(() => chain(small, ops), budget);
+  const smallCompiled = timeGraph(() => compiledChain(small), budget);
+  small.dispose();
+  record({
+    id: 'chain-compiled-16',
+    name: "c''. 100-op chain, 16 f32, ma.compile",
+    description: 'the chain of c. on 16 elements through ma.compile (the per-call cost besides the kernel); uncompiled in details',
+    unit: 'us',
+    metalarray: smallCompiled,
+    metalarrayNoFusion: null,
+    numpy: numpyTime(np, 'chain', ['--n', 16, '--ops', CHAIN_OPS], budget),
+    target: { kind: 'time-at-most', value: 10, unit: 'us' },
+    details: {
+      uncompiledMedianUs: smallUncompiled.medianMs * 1000,
+      speedupOverUncompiled: smallUncompiled.medianMs / smallCompiled.medianMs,
     },
   });
 }

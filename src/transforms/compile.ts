@@ -338,7 +338,14 @@ function callCompiled(state: CompiledState, args: unknown[]): unknown {
     lru.set(entry, entry);
   }
   state.last = entry;
-  return replay(state, entry, leaves, nodes);
+  if (lru.has(entry)) return replay(state, entry, leaves, nodes);
+  // Not stored (a cache limit of 0): its captured constants go after this call.
+  try {
+    return replay(state, entry, leaves, nodes);
+  } finally {
+    entry.replay.release();
+    state.last = null;
+  }
 }
 
 function inline(state: CompiledState, args: unknown[]): unknown {
@@ -475,9 +482,15 @@ function trace(
     for (const p of placeholders) p.dispose();
   }
   const entry: Entry = { owner: state, key, parts, settings: settingsKey(), replay: replayed, outDef, resultCount };
+  // Room is made before the new trace goes in (it must survive its first replay); with a
+  // limit of 0 it is not stored: the caller releases it after this call.
+  if (limit === 0) return entry;
+  while (lru.size >= limit) {
+    evict(lru.keys().next().value as Entry);
+    stats.evictions++;
+  }
   state.entries.set(key, entry);
   lru.set(entry, entry);
-  evictOverLimit();
   return entry;
 }
 

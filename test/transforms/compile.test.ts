@@ -156,6 +156,11 @@ describe('compile: the trace cache', () => {
     ma.setCompileCacheLimit(0);
     expect(ma.compileCacheInfo().size).toBe(0);
     expect(step(f32([4, 5])).tolist()).toEqual([8, 10]);
+    // Not stored, but a trace's own constants (an array made inside fn) live through its call.
+    const withConstant = ma.compile((x: MA) => x.add(ma.array([10, 20], 'float32')));
+    expect(withConstant(f32([1, 2])).tolist()).toEqual([11, 22]);
+    expect(withConstant(f32([3, 4])).tolist()).toEqual([13, 24]);
+    expect(ma.compileCacheInfo().size).toBe(0);
   });
 
   it('names the argument whose shape, dtype or value changed', () => {
