@@ -32,6 +32,8 @@ interface Workload {
   note?: string;
   /** Float32 matmul precision while the plan is built. */
   precision?: ma.MatmulPrecision;
+  /** The peers' workload to compare with, when not `name`. */
+  peer?: string;
 }
 
 function randn(n: number, seed: number): Float32Array {
@@ -91,6 +93,17 @@ function chainOnce(x: ma.MetalArray): void {
   y.dispose();
 }
 
+// The same chain through ma.compile (issue 20): traced once, then one bind + launch + sync per call.
+const compiledChain = ma.compile((x: ma.MetalArray) => {
+  let y = x;
+  for (let i = 0; i < 100; i++) y = i % 2 === 0 ? y.multiply(1.0001) : y.add(0.0001);
+  return y;
+});
+
+function compiledChainOnce(x: ma.MetalArray): void {
+  compiledChain(x).dispose();
+}
+
 function main(): void {
   const peersArg = process.argv.find((a) => a.startsWith('--peers='));
   const peers = peersArg ? JSON.parse(readFileSync(peersArg.slice(8), 'utf8')) : { workloads: {}, copy_gbps: Number.NaN };
@@ -142,6 +155,7 @@ function main(): void {
     },
     { name: 'matmul-relu', unit: 'TFLOP/s', amount: mmFlops, build: () => ma.relu(ma.matmul(ma4, mb4).add(bias)) },
     { name: 'chain', unit: 'us', amount: 0 },
+    { name: 'chain (ma.compile)', unit: 'us', amount: 0, peer: 'chain' },
   ];
   const peerNames = ['torch eager', 'torch.compile', 'jax.jit'];
   const rate = (w: Workload, ms: number): number => (w.unit === 'us' ? ms * 1000 : w.amount / (ms * 1e-3) / (w.unit === 'GB/s' ? 1e9 : 1e12));
@@ -156,18 +170,21 @@ function main(): void {
   const result: Record<string, unknown> = {};
   let chainNative = Number.NaN;
   for (const w of workloads) {
-    let ms: number;
+    let ms = Number.NaN;
     let kernels = 0;
     if (w.unit === 'us') {
-      for (let i = 0; i < CHAIN_WARMUP; i++) chainOnce(c1k);
+      const once = w.name === 'chain' ? chainOnce : compiledChainOnce;
+      for (let i = 0; i < CHAIN_WARMUP; i++) once(c1k);
       const t: number[] = [];
       for (let i = 0; i < CHAIN_ITERS; i++) {
         const t0 = performance.now();
-        chainOnce(c1k);
+        once(c1k);
         t.push(performance.now() - t0);
       }
       ms = median(t);
       kernels = 1;
+    }
+    if (w.name === 'chain') {
       // Where the time goes: the native launch + stream sync alone, on a bound plan.
       let y = c1k;
       for (let i = 0; i < 100; i++) y = i % 2 === 0 ? y.multiply(1.0001) : y.add(0.0001);
@@ -181,7 +198,7 @@ function main(): void {
       }
       run.abandon();
       chainNative = median(t2) * 1000;
-    } else {
+    } else if (w.unit !== 'us') {
       try {
         const y = (w.build as () => ma.MetalArray)();
         ma.setMatmulPrecision(w.precision ?? 'highest');
@@ -196,7 +213,7 @@ function main(): void {
       }
     }
     const mine = rate(w, ms);
-    const peerMs: Record<string, number> = peers.workloads[w.name] ?? {};
+    const peerMs: Record<string, number> = peers.workloads[w.peer ?? w.name] ?? {};
     const peerRate = peerNames.map((p) => (peerMs[p] === undefined ? undefined : rate(w, peerMs[p])));
     // Ratios: > 1 means metalarray is faster (times for 'us', rates otherwise).
     const ratio = (p: number | undefined): string => {

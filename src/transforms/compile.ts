@@ -214,14 +214,18 @@ function evictOverLimit(): void {
 // The planning settings as a key part, rebuilt only when they change.
 let lastOptions: PlanOptions | null = null;
 let lastPrecision = '';
+let lastBackend = '';
 let lastSettings = '';
 function settingsKey(): string {
   const o = planOptions();
   const p = getMatmulPrecision();
-  if (o !== lastOptions || p !== lastPrecision) {
+  // The default backend matters to a function without array arguments (its constants live there).
+  const b = getBackendName();
+  if (o !== lastOptions || p !== lastPrecision || b !== lastBackend) {
     lastOptions = o;
     lastPrecision = p;
-    lastSettings = `fusion=${o.fusion ? 1 : 0},cpuMatmul=${o.cpuMatmul},precision=${p}`;
+    lastBackend = b;
+    lastSettings = `fusion=${o.fusion ? 1 : 0},cpuMatmul=${o.cpuMatmul},precision=${p},backend=${b}`;
   }
   return lastSettings;
 }
