@@ -574,6 +574,58 @@ function benchChain(np: NumpyInfo | null): void {
       leakedBytes: leaked,
     },
   });
+
+  // The same chain through ma.compile (issue 20): traced once, then each call binds x
+  // and launches the stored kernels; no graph is built, hashed or planned.
+  const compiledChain = ma.compile((a: ma.MetalArray) => chain(a, ops));
+  const xc = ma.array(data);
+  const cc = compiledChain(xc);
+  const errCompiled = check('chain (compiled)', cc, chainReference(data, ops), 1e-3);
+  cc.dispose();
+  const beforeCompiled = ma.memory().activeBytes;
+  const timedCompiled = instrumented(() => timeGraph(() => compiledChain(xc), budget));
+  const leakedCompiled = ma.memory().activeBytes - beforeCompiled;
+  xc.dispose();
+  const evalsCompiled = evalsOf(timedCompiled.value);
+  record({
+    id: 'chain-compiled',
+    name: "c'. 100-op chain, 1024 f32, ma.compile",
+    description:
+      'the same chain as c. through ma.compile: per iteration one compiled call (bind, launch, wrap the result) + dispose; uncompiled figure of c. and NumPy beside it',
+    unit: 'us',
+    metalarray: timedCompiled.value,
+    metalarrayNoFusion: null,
+    numpy,
+    target: { kind: 'time-at-most', value: 10, unit: 'us' },
+    details: {
+      maxRelError: errCompiled,
+      kernelLaunchesPerCall: timedCompiled.launchesPerEval(evalsCompiled),
+      planLookupsPerCall: (timedCompiled.metrics.planCacheHits + timedCompiled.metrics.planCacheMisses) / evalsCompiled,
+      leakedBytes: leakedCompiled,
+      uncompiledMedianUs: timed.value.medianMs * 1000,
+      speedupOverUncompiled: timed.value.medianMs / timedCompiled.value.medianMs,
+    },
+  });
+
+  // The same on 16 elements, where the kernel is short: what a call costs besides it.
+  const small = ma.array(data.subarray(0, 16));
+  const smallUncompiled = timeGraph(() => chain(small, ops), budget);
+  const smallCompiled = timeGraph(() => compiledChain(small), budget);
+  small.dispose();
+  record({
+    id: 'chain-compiled-16',
+    name: "c''. 100-op chain, 16 f32, ma.compile",
+    description: 'the chain of c. on 16 elements through ma.compile (the per-call cost besides the kernel); uncompiled in details',
+    unit: 'us',
+    metalarray: smallCompiled,
+    metalarrayNoFusion: null,
+    numpy: numpyTime(np, 'chain', ['--n', 16, '--ops', CHAIN_OPS], budget),
+    target: { kind: 'time-at-most', value: 10, unit: 'us' },
+    details: {
+      uncompiledMedianUs: smallUncompiled.medianMs * 1000,
+      speedupOverUncompiled: smallUncompiled.medianMs / smallCompiled.medianMs,
+    },
+  });
 }
 
 interface ChildTimed {

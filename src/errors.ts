@@ -160,3 +160,13 @@ export class CollectiveTimeoutError extends DistributedError {
 export class CollectiveMismatchError extends DistributedError {
   override name = 'CollectiveMismatchError';
 }
+
+/**
+ * A function traced by `compile` read a value that depends on its inputs (`item`,
+ * `toTypedArray`, `tolist`, `toString`, `eval`, a host-computed op such as
+ * `random.split` of an argument key, or auto-evaluation of a very deep graph); the
+ * message names the compiled function and the call. Compiled functions must stay lazy.
+ */
+export class CompileTraceError extends MetalArrayError {
+  override name = 'CompileTraceError';
+}

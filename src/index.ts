@@ -24,6 +24,7 @@ export {
   OverflowError,
   NotDifferentiableError,
   BatchingError,
+  CompileTraceError,
 } from './errors.js';
 export {
   array,
@@ -176,3 +177,11 @@ export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsCo
 export * as distributed from './distributed/index.js';
 export * as nn from './nn/index.js';
 export * as fast from './nn/fast.js';
+export {
+  compile,
+  setCompileCacheLimit,
+  compileCacheInfo,
+  clearCompileCache,
+  type CompileOptions,
+  type CompileCacheInfo,
+} from './transforms/compile.js';

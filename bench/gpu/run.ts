@@ -32,6 +32,8 @@ interface Workload {
   note?: string;
   /** Float32 matmul precision while the plan is built. */
   precision?: ma.MatmulPrecision;
+  /** The peers' workload to compare with, when not `name`. */
+  peer?: string;
 }
 
 function randn(n: number, seed: number): Float32Array {
@@ -133,6 +135,17 @@ function mlpGradTime(): { ms: number; kernels: number } {
   return { ms: median(times), kernels };
 }
 
+// The same chain through ma.compile (issue 20): traced once, then one bind + launch + sync per call.
+const compiledChain = ma.compile((x: ma.MetalArray) => {
+  let y = x;
+  for (let i = 0; i < 100; i++) y = i % 2 === 0 ? y.multiply(1.0001) : y.add(0.0001);
+  return y;
+});
+
+function compiledChainOnce(x: ma.MetalArray): void {
+  compiledChain(x).dispose();
+}
+
 function main(): void {
   const peersArg = process.argv.find((a) => a.startsWith('--peers='));
   const peers = peersArg ? JSON.parse(readFileSync(peersArg.slice(8), 'utf8')) : { workloads: {}, copy_gbps: Number.NaN };
@@ -184,6 +197,7 @@ function main(): void {
     },
     { name: 'matmul-relu', unit: 'TFLOP/s', amount: mmFlops, build: () => ma.relu(ma.matmul(ma4, mb4).add(bias)) },
     { name: 'chain', unit: 'us', amount: 0 },
+    { name: 'chain (ma.compile)', unit: 'us', amount: 0, peer: 'chain' },
     { name: 'mlp-grad', unit: 'ms', amount: 0, note: 'valueAndGrad of a 4-layer MLP (width 1024, batch 512): host ms per step, sync included' },
   ];
   const peerNames = ['torch eager', 'torch.compile', 'jax.jit'];
@@ -201,18 +215,21 @@ function main(): void {
   const result: Record<string, unknown> = {};
   let chainNative = Number.NaN;
   for (const w of workloads) {
-    let ms: number;
+    let ms = Number.NaN;
     let kernels = 0;
     if (w.unit === 'us') {
-      for (let i = 0; i < CHAIN_WARMUP; i++) chainOnce(c1k);
+      const once = w.name === 'chain' ? chainOnce : compiledChainOnce;
+      for (let i = 0; i < CHAIN_WARMUP; i++) once(c1k);
       const t: number[] = [];
       for (let i = 0; i < CHAIN_ITERS; i++) {
         const t0 = performance.now();
-        chainOnce(c1k);
+        once(c1k);
         t.push(performance.now() - t0);
       }
       ms = median(t);
       kernels = 1;
+    }
+    if (w.name === 'chain') {
       // Where the time goes: the native launch + stream sync alone, on a bound plan.
       let y = c1k;
       for (let i = 0; i < 100; i++) y = i % 2 === 0 ? y.multiply(1.0001) : y.add(0.0001);
@@ -243,7 +260,7 @@ function main(): void {
       }
     }
     const mine = rate(w, ms);
-    const peerMs: Record<string, number> = peers.workloads[w.name] ?? {};
+    const peerMs: Record<string, number> = peers.workloads[w.peer ?? w.name] ?? {};
     const peerRate = peerNames.map((p) => (peerMs[p] === undefined ? undefined : rate(w, peerMs[p])));
     // Ratios: > 1 means metalarray is faster (times for 'us', rates otherwise).
     const ratio = (p: number | undefined): string => {

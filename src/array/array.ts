@@ -13,6 +13,7 @@ import { contiguousStrides, elementwiseNode, leafNode } from '../core/build.js';
 import { type AnyTypedArray, type DType, DTYPES, STORAGE_ARRAY } from '../core/dtype.js';
 import type { ScalarOf, TypedArrayOf } from '../core/dtype-types.js';
 import { execute, executeAsync } from '../engine/executor.js';
+import { guardRead } from '../engine/trace-guard.js';
 import { type BufferRef, type Node, releaseNode } from '../core/node.js';
 import { backendFor } from '../runtime/registry.js';
 import { currentScope, planOptions } from './context.js';
@@ -118,6 +119,7 @@ export class MetalArray<D extends DType = DType> {
   eval(): this {
     checkArgCount('eval', arguments.length, 0, 'a.eval()');
     const n = this.liveNode('eval');
+    guardRead(n, 'eval');
     execute([n], backendFor(n.backend), planOptions());
     return this;
   }
@@ -133,6 +135,7 @@ export class MetalArray<D extends DType = DType> {
    */
   async evalAsync(): Promise<this> {
     const n = this.liveNode('evalAsync');
+    guardRead(n, 'evalAsync');
     await executeAsync([n], backendFor(n.backend), planOptions());
     return this;
   }
@@ -220,6 +223,7 @@ export class MetalArray<D extends DType = DType> {
   toTypedArray(options?: ReadOptions): TypedArrayOf<D> {
     checkArgCount('toTypedArray', arguments.length, 1, 'a.toTypedArray({ copy })');
     const n = this.liveNode('toTypedArray');
+    guardRead(n, 'toTypedArray');
     const copy = readCopyOption(options);
     const converts = n.dtype === 'float16' || n.dtype === 'bfloat16';
     return fromStorage(this.#readRaw('toTypedArray', copy || converts), n.dtype) as TypedArrayOf<D>;
@@ -252,6 +256,7 @@ export class MetalArray<D extends DType = DType> {
   item(): ScalarOf<D> {
     checkArgCount('item', arguments.length, 0, 'a.item() (index first: a.slice(i).item())');
     const n = this.liveNode('item');
+    guardRead(n, 'item');
     if (n.size !== 1) throw new ShapeError(`item: only arrays of size 1 convert to a scalar; this one has shape [${n.shape.join(', ')}]`);
     const v = (this.toTypedArray() as AnyTypedArray)[0];
     return (n.dtype === 'bool' ? v !== 0 : v) as ScalarOf<D>;
@@ -268,6 +273,7 @@ export class MetalArray<D extends DType = DType> {
   tolist(): NestedList {
     checkArgCount('tolist', arguments.length, 0, 'a.tolist()');
     const n = this.liveNode('tolist');
+    guardRead(n, 'tolist');
     const flat: AnyTypedArray = this.toTypedArray();
     const conv = (v: number | bigint): NestedList => (n.dtype === 'bool' ? v !== 0 : v);
     const build = (dim: number, offset: number): NestedList => {
@@ -339,6 +345,7 @@ export class MetalArray<D extends DType = DType> {
   toString(): string {
     if (this.#node === null) return 'array(<disposed>)';
     const n = this.#node;
+    guardRead(n, 'toString');
     return formatArray(this.toTypedArray() as AnyTypedArray, n.shape, n.dtype);
   }
 
@@ -393,6 +400,7 @@ export class MetalArray<D extends DType = DType> {
     checkArgCount('to', arguments.length, 1, "a.to('cpu')");
     const n = this.liveNode('to');
     if (n.backend === backendName) return new MetalArray<D>(n);
+    guardRead(n, 'to');
     const target = backendFor(backendName);
     const raw = this.#readRaw('to');
     const buf = target.alloc(raw.byteLength);

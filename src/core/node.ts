@@ -316,6 +316,11 @@ export function setTracing(delta: 1 | -1): void {
   tracing += delta;
 }
 
+/** Whether a differentiation transformation is tracing (compile inlines inside one). */
+export function isTracing(): boolean {
+  return tracing > 0;
+}
+
 /**
  * Bounds on a pending graph (see `setAutoEval` and docs/lazy.md): a new node whose
  * depth exceeds `maxDepth`, or whose pinned-bytes bound exceeds `maxPinnedBytes`, has

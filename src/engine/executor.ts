@@ -400,8 +400,8 @@ export interface KernelSourceText {
   source: string;
 }
 
-/** Compiles (or loads from the caches) a plan's kernels the first time it runs. */
-function ensureCompiled(plan: Plan, nodes: readonly Node[]): void {
+/** Compiles (or loads from the caches) a plan's kernels the first time it runs (also compile.ts, once per trace). */
+export function ensureCompiled(plan: Plan, nodes: readonly Node[]): void {
   if (plan.compiled) return;
   let ids: number[];
   try {

@@ -1,0 +1,148 @@
+/**
+ * A stored, replayable plan for `compile` (src/transforms/compile.ts): a traced graph
+ * scheduled once, its kernels compiled, its constants bound into a private copy of the
+ * plan's args and its commands copied. A replay patches this call's input buffers and
+ * fresh pool buffers into the commands and launches them: no node is built, nothing
+ * is hashed or scheduled.
+ */
+import type { Backend } from '../runtime/backend.js';
+import { counters } from '../core/metrics.js';
+import { type BufferRef, type Node, releaseNode } from '../core/node.js';
+import { ensureCompiled, planFor, type PlanOptions } from './executor.js';
+
+/** Where a traced output's values are after a replay: a view over one of the replay's buffers. */
+export interface ReplayOutput {
+  readonly slot: number;
+  readonly shape: readonly number[];
+  readonly dtype: Node['dtype'];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+/** What a leaf of the trace is on replay: argument `index`, or a captured constant leaf. */
+type LeafSource = { readonly input: number; readonly node: null } | { readonly input: -1; readonly node: Node };
+
+/** One traced graph made replayable. */
+export class Replay {
+  readonly commands: Int32Array;
+  readonly args: BigInt64Array;
+  readonly patch: Int32Array;
+  readonly patchSlot: Int32Array;
+  /** Slots 0..leaves.length-1 are leaves; the rest are allocated per replay. */
+  readonly leaves: LeafSource[];
+  readonly freshBytes: number[];
+  readonly outputs: ReplayOutput[];
+  readonly kernelCount: number;
+  readonly backend: Backend;
+  private readonly buffers: BufferRef[];
+
+  /**
+   * Plans the graph under `outputs` (each a node of the trace; leaves allowed) whose
+   * placeholder leaves are the buffers in `inputOf` (buffer → argument index). Every
+   * other leaf is captured: this replay holds it until `release()`.
+   */
+  constructor(outputs: readonly Node[], inputOf: ReadonlyMap<BufferRef, number>, backend: Backend, opts: PlanOptions) {
+    this.backend = backend;
+    const pending: Node[] = [];
+    for (const o of outputs) if (o.kind !== 'leaf' && !pending.includes(o)) pending.push(o);
+    const leafSlot = new Map<Node, number>();
+    this.leaves = [];
+    const addLeaf = (n: Node): number => {
+      let slot = leafSlot.get(n);
+      if (slot === undefined) {
+        slot = this.leaves.length;
+        leafSlot.set(n, slot);
+        const input = inputOf.get(n.buffer as BufferRef);
+        if (input !== undefined) this.leaves.push({ input, node: null });
+        else {
+          n.refs++; // a captured constant lives as long as the trace
+          this.leaves.push({ input: -1, node: n });
+        }
+      }
+      return slot;
+    };
+    this.freshBytes = [];
+    if (pending.length === 0) {
+      this.commands = new Int32Array(0);
+      this.args = new BigInt64Array(0);
+      this.patch = new Int32Array(0);
+      this.patchSlot = new Int32Array(0);
+      this.kernelCount = 0;
+      this.outputs = outputs.map((o) => ({ slot: addLeaf(o), shape: o.shape, dtype: o.dtype, strides: o.strides as number[], offset: o.offset }));
+      this.buffers = new Array(this.leaves.length);
+      return;
+    }
+    const { plan, nodes } = planFor(pending, backend, opts);
+    ensureCompiled(plan, nodes);
+    for (const local of plan.leafLocals) addLeaf(nodes[local]);
+    const planLeaves = plan.leafLocals.length;
+    // Leaf outputs the plan does not read get leaf slots after the plan's; fresh slots follow.
+    for (const o of outputs) if (o.kind === 'leaf') addLeaf(o);
+    const base = this.leaves.length;
+    const slotOfPlan = (s: number): number => (s < planLeaves ? s : base + (s - planLeaves));
+    for (let s = planLeaves; s < plan.slotBytes.length; s++) this.freshBytes.push(plan.slotBytes[s]);
+    this.outputs = outputs.map((o) => {
+      if (o.kind === 'leaf') return { slot: addLeaf(o), shape: o.shape, dtype: o.dtype, strides: o.strides as number[], offset: o.offset };
+      const rule = plan.outputs[plan.outputLocals.indexOf(o.localId)];
+      if (rule.kind === 'kernel') return { slot: slotOfPlan(rule.slot), shape: o.shape, dtype: o.dtype, strides: rule.strides, offset: 0 };
+      const leaf = nodes[rule.leafLocal];
+      const view = rule.kind === 'alias' ? rule : { strides: leaf.strides as number[], offset: leaf.offset };
+      return { slot: addLeaf(leaf), shape: o.shape, dtype: o.dtype, strides: view.strides, offset: view.offset };
+    });
+    this.commands = plan.commands.slice();
+    this.patch = plan.patch.slice();
+    this.patchSlot = plan.patchSlot.map((s) => slotOfPlan(s));
+    this.args = plan.args.slice();
+    const f64 = new Float64Array(this.args.buffer);
+    for (const c of plan.consts) {
+      const v = nodes[c.local].value;
+      if (c.float) f64[c.word] = Number(v);
+      else this.args[c.word] = typeof v === 'bigint' ? BigInt.asIntN(64, v) : BigInt(typeof v === 'boolean' ? (v ? 1 : 0) : v);
+    }
+    this.kernelCount = plan.kernelCount;
+    this.buffers = new Array(this.leaves.length + this.freshBytes.length);
+  }
+
+  /**
+   * Launches the stored plan over `inputs` (one dense, contiguous buffer per argument
+   * leaf). Returns the replay's buffers (indexed by slot, valid until `finish`): read
+   * the outputs' slots, then call `finish` to free the intermediates.
+   */
+  run(inputs: readonly BufferRef[]): BufferRef[] {
+    const buffers = this.buffers;
+    const leaves = this.leaves;
+    for (let i = 0; i < leaves.length; i++) {
+      const l = leaves[i];
+      buffers[i] = l.input >= 0 ? inputs[l.input] : ((l.node as Node).buffer as BufferRef);
+    }
+    const base = leaves.length;
+    let allocated = 0;
+    try {
+      for (; allocated < this.freshBytes.length; allocated++) buffers[base + allocated] = this.backend.alloc(this.freshBytes[allocated]);
+      const commands = this.commands;
+      const patch = this.patch;
+      const patchSlot = this.patchSlot;
+      for (let i = 0; i < patch.length; i++) commands[patch[i]] = buffers[patchSlot[i]].id;
+      if (this.kernelCount > 0) this.backend.run(commands, this.args);
+    } catch (err) {
+      for (let i = 0; i < allocated; i++) buffers[base + i].release();
+      throw err;
+    }
+    counters.kernelLaunches += this.kernelCount;
+    return buffers;
+  }
+
+  /** After the outputs took their holds: frees the fresh buffers no output holds. */
+  finish(): void {
+    const buffers = this.buffers;
+    for (let i = this.leaves.length; i < buffers.length; i++) {
+      if (buffers[i].holders === 0) buffers[i].release();
+    }
+    buffers.fill(undefined as unknown as BufferRef);
+  }
+
+  /** Lets go of the captured constants (the trace was evicted). */
+  release(): void {
+    for (const l of this.leaves) if (l.node !== null) releaseNode(l.node);
+  }
+}
