@@ -172,3 +172,4 @@ export { setFusion, fusionEnabled } from './array/context.js';
 export type { DeviceInfo } from './runtime/backend.js';
 export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './engine/precision.js';
 export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsContents } from './io/files.js';
+export * as optimizers from './optimizers/index.js';
