@@ -2,6 +2,8 @@
  * `ma.optimizers`: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad, Lion) whose update
  * of each parameter is one fused kernel, learning-rate schedules and gradient clipping.
  * Built on the public API only. See docs/optimizers.md.
+ *
+ * @module
  */
 export { Optimizer, type LearningRate, type OptimizerState, type Trainable, type ParameterUpdate, type StepContext } from './optimizer.js';
 export { Adam, AdamW, type AdamOptions } from './adam.js';

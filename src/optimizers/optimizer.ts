@@ -9,6 +9,8 @@
  * are instead stacked into one array `[1 + states, ...shape]` (one concatenation, so one
  * kernel computes every part, the moments recomputed inline where the parameter needs
  * them); the parameter and the moments handed out are views of it (no copy, no kernel).
+ * Each part is built from its own copy of the update's graph, so that no node is shared
+ * between parts (the scheduler would weigh making a shared node a kernel of its own).
  */
 import { MetalArray } from '../array/array.js';
 import { array } from '../array/creation.js';
@@ -31,9 +33,29 @@ export type LearningRate = number | Schedule;
  * structure.
  */
 export interface Trainable {
-  /** The parameters to train, as a tree of arrays. */
+  /**
+   * The parameters to train, as a tree of arrays.
+   *
+   * @example
+   * ```ts
+   * import * as ma from 'metalarray';
+   * const model: ma.optimizers.Trainable = { trainableParameters: () => ({ w: ma.ones([2]) }), update: () => {} };
+   * Object.keys(model.trainableParameters()); // ['w']
+   * ```
+   */
   trainableParameters(): ArrayTree;
-  /** Replaces the parameters at the tree's paths. */
+  /**
+   * Replaces the parameters at the tree's paths (the optimizer passes a tree shaped as
+   * `trainableParameters()` returned).
+   *
+   * @example
+   * ```ts
+   * import * as ma from 'metalarray';
+   * let params: ma.ArrayTree = { w: ma.ones([2]) };
+   * const model: ma.optimizers.Trainable = { trainableParameters: () => params, update: (tree) => { params = tree; } };
+   * model.update({ w: ma.zeros([2]) });
+   * ```
+   */
   update(tree: ArrayTree): void;
 }
 
@@ -81,7 +103,14 @@ export function checkBetas(optimizer: string, value: unknown, fallback: readonly
   if (value === undefined) return [fallback[0], fallback[1]];
   if (!Array.isArray(value) || value.length !== 2)
     throw new ArgumentError(`${optimizer}: option 'betas' must be a pair [beta1, beta2], got ${formatValue(value)}`);
-  return [checkNumber(optimizer, 'betas[0]', value[0], 0, 1) as number, checkNumber(optimizer, 'betas[1]', value[1], 0, 1)] as [number, number];
+  const beta = (i: number): number => {
+    const b: unknown = value[i];
+    if (typeof b !== 'number' || !Number.isFinite(b) || b < 0 || b >= 1) {
+      throw new ArgumentError(`${optimizer}: option 'betas[${i}]' must be a finite number in [0, 1), got ${formatValue(b)}`);
+    }
+    return b;
+  };
+  return [beta(0), beta(1)];
 }
 
 /** Checks a boolean option. */
@@ -352,8 +381,15 @@ export abstract class Optimizer {
         }
       });
       const g = grad.dtype === param.dtype ? grad : astype(grad, param.dtype);
-      const update = this.updateParameter(param, g, old, context);
-      const parts = [update.param, ...update.state].map((a) => (a.dtype === param.dtype ? a : astype(a, param.dtype)));
+      // Each part of the stack comes from its own build of the update, so no node is read
+      // by two parts: a shared node (a moment the parameter's step reads) may be made a
+      // kernel of its own by the scheduler's cost rule; private copies always fuse.
+      const parts: MetalArray[] = [];
+      for (let part = 0; part <= this.stateNames.length; part++) {
+        const update = this.updateParameter(param, g, old, context);
+        const a = part === 0 ? update.param : (update.state[part - 1] as MetalArray);
+        parts.push(a.dtype === param.dtype ? a : astype(a, param.dtype));
+      }
       packed.push(parts.length === 1 ? (parts[0] as MetalArray) : stack(parts));
     });
     evaluate(...packed);
