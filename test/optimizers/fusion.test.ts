@@ -63,3 +63,20 @@ describe('one kernel per parameter', () => {
     });
   }
 });
+
+describe('clipped gradients', () => {
+  it('clipGradNorm before AdamW adds the norm kernels only: the scaling fuses into each parameter kernel', () => {
+    const model = new Model();
+    const opt = new optimizers.AdamW({ learningRate: 1e-3 });
+    const grads = ma.treeMap((p) => p.multiply(0.5), model.trainableParameters());
+    ma.eval(...ma.treeFlatten(grads).map(([, g]) => g), ...ma.treeFlatten(model.trainableParameters()).map(([, p]) => p));
+    const count = ma.treeFlatten(grads).length;
+    for (let step = 1; step <= 2; step++) {
+      ma.resetMetrics();
+      const [clipped, norm] = optimizers.clipGradNorm(grads, 0.1);
+      opt.update(model, clipped);
+      expect(ma.metrics().kernelLaunches).toBe(count + 1);
+      expect(norm.item()).toBeGreaterThan(0.1);
+    }
+  });
+});
