@@ -185,3 +185,4 @@ export {
   type CompileOptions,
   type CompileCacheInfo,
 } from './transforms/compile.js';
+export * as optimizers from './optimizers/index.js';
