@@ -135,3 +135,19 @@ export class NotDifferentiableError extends MetalArrayError {
 export class BatchingError extends MetalArrayError {
   override name = 'BatchingError';
 }
+
+/**
+ * A linear-algebra routine failed on its input as NumPy's `LinAlgError` does: a
+ * singular matrix in `inv`/`solve`, a matrix that is not positive definite in
+ * `cholesky`, an iteration that did not converge. `batchIndex` names the matrix of a
+ * batch (its index in the flattened leading axes; null for a single matrix).
+ */
+export class LinAlgError extends MetalArrayError {
+  override name = 'LinAlgError';
+  constructor(
+    message: string,
+    readonly batchIndex: number | null = null,
+  ) {
+    super(message);
+  }
+}

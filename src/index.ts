@@ -24,6 +24,7 @@ export {
   OverflowError,
   NotDifferentiableError,
   BatchingError,
+  LinAlgError,
 } from './errors.js';
 export {
   array,
@@ -172,3 +173,4 @@ export { setFusion, fusionEnabled } from './array/context.js';
 export type { DeviceInfo } from './runtime/backend.js';
 export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './engine/precision.js';
 export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsContents } from './io/files.js';
+export * as linalg from './linalg/index.js';
