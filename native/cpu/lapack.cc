@@ -196,8 +196,8 @@ void Det(void* const* bufs, const std::int64_t* args, std::int64_t start, std::i
     }
     for (std::int64_t i = 0; i < n; ++i)
       if (ipiv[i] != i + 1) d = -d;
-    if (std::isnan(l)) s = std::numeric_limits<T>::quiet_NaN();
-    else if (l == -std::numeric_limits<T>::infinity()) s = 0;
+    // As NumPy: a NaN pivot leaves the sign as counted (log|det| is NaN), a zero one gives 0.
+    if (l == -std::numeric_limits<T>::infinity()) s = 0;
     sign[b] = s;
     logabs[b] = l;
     det[b] = d;

@@ -131,14 +131,14 @@ describe('linalg vs NumPy: norms and products', () => {
     const { inputs, outputs } = c('norms');
     const orders = [null, 'fro', 'nuc', 1, -1, 2, -2, Infinity, -Infinity] as const;
     orders.forEach((ord, i) => {
-      expectClose(L.norm(inputs[0], { ord }), outputs[i]));
+      expectClose(L.norm(inputs[0], { ord }), outputs[i]);
     });
   });
   it('vector norms of every order', () => {
     const { inputs, outputs } = c('vector_norms');
     const orders = [null, 1, 2, 3, 0, -1, -2, Infinity, -Infinity, 0.5] as const;
     orders.forEach((ord, i) => {
-      expectClose(L.norm(inputs[0], { ord }), outputs[i]));
+      expectClose(L.norm(inputs[0], { ord }), outputs[i]);
     });
   });
   it('matrix norms over chosen axes, keepdims', () => {
@@ -155,13 +155,13 @@ describe('linalg vs NumPy: norms and products', () => {
     const { inputs, outputs } = c('cond');
     const ps = [null, -2, 1, -1, Infinity, 'fro'] as const;
     ps.forEach((p, i) => {
-      expectClose(L.cond(inputs[0], p), outputs[i], { rtol: 1e-8 }));
+      expectClose(L.cond(inputs[0], p), outputs[i], { rtol: 1e-8 });
     });
   });
   it('matrixPower', () => {
     const { inputs, outputs } = c('matrix_power');
     [0, 1, 2, 5, -1, -3].forEach((p, i) => {
-      expectClose(L.matrixPower(inputs[0], p), outputs[i], { rtol: 1e-8, atol: 1e-9 }));
+      expectClose(L.matrixPower(inputs[0], p), outputs[i], { rtol: 1e-8, atol: 1e-9 });
     });
   });
   it('kron, cross, trace, diagonal, multiDot', () => {
