@@ -77,7 +77,7 @@ describe('identities, batched, float64 and float32', () => {
     const wi = w.imag.expandDims(0);
     near(avr, v.real.multiply(wr).subtract(v.imag.multiply(wi)), 1e-12);
     near(avi, v.real.multiply(wi).add(v.imag.multiply(wr)), 1e-12);
-    expect(w.imag.tolist().map((x) => Math.abs(x as number))).toEqual([Math.SQRT2, Math.SQRT2, 0].map((x) => expect.closeTo(x, 12)));
+    expect((w.imag.tolist() as number[]).map((x) => Math.abs(x))).toEqual([Math.SQRT2, Math.SQRT2, 0].map((x) => expect.closeTo(x, 12)));
   });
   it('lstsq x satisfies the normal equations; pinv is a generalized inverse', () => {
     const a = randomArray(r, [6, 3]);
@@ -161,11 +161,7 @@ describe('edge cases', () => {
       'float64',
     );
     for (const m of [nan, inf]) {
-      expect(
-        L.svd(m, { computeUv: false })
-          .tolist()
-          .some((x) => Number.isNaN(x)),
-      ).toBe(true);
+      expect((L.svd(m, { computeUv: false }).tolist() as number[]).some((x) => Number.isNaN(x))).toBe(true);
       expect((L.eigh(m)[0].tolist() as number[]).every((x) => Number.isNaN(x))).toBe(true);
       expect((L.eigvals(m).real.tolist() as number[]).every((x) => Number.isNaN(x))).toBe(true);
       expect((L.lstsq(m, ma.ones([2], 'float64'))[0].tolist() as number[]).every((x) => Number.isNaN(x))).toBe(true);
