@@ -24,7 +24,6 @@ using Len = std::size_t;
 template <typename T>
 struct Routines {
   void (*getrf)(const int* m, const int* n, T* a, const int* lda, int* ipiv, int* info);
-  void (*getri)(const int* n, T* a, const int* lda, const int* ipiv, T* work, const int* lwork, int* info);
   void (*getrs)(const char* trans, const int* n, const int* nrhs, const T* a, const int* lda, const int* ipiv,
                 T* b, const int* ldb, int* info, Len);
   void (*potrf)(const char* uplo, const int* n, T* a, const int* lda, int* info, Len);
@@ -128,26 +127,26 @@ void Lu(void* const* bufs, const std::int64_t* args, std::int64_t start, std::in
   });
 }
 
-// inv(A)ᵀ = inv(Aᵀ): factoring the row-major storage as column-major Aᵀ gives inv(A) row-major.
+// The row-major storage read as column-major is Aᵀ; solving Aᵀ X = I there (getrf +
+// getrs on an identity, as NumPy does: OpenBLAS's own getrs beats the reference getri)
+// gives X = A⁻ᵀ column-major, which read row-major is A⁻¹.
 template <typename T>
 void Inv(void* const* bufs, const std::int64_t* args, std::int64_t start, std::int64_t end) {
   const std::int64_t n = args[2];
   const T* a = Buf<T>(bufs, 0);
   T* x = Buf<T>(bufs, 1);
   std::int32_t* info = Info(bufs, 2);
+  std::vector<T> f;
+  std::vector<int> ipiv;
   ForBatch(start, end, info, [&](std::int64_t b) {
     T* out = x + b * n * n;
-    std::copy(a + b * n * n, a + (b + 1) * n * n, out);
-    int nn = I(n), lda = std::max(1, nn), inf = 0, lwork = -1;
-    std::vector<int> ipiv(static_cast<std::size_t>(std::max<std::int64_t>(n, 1)));
-    R<T>().getrf(&nn, &nn, out, &lda, ipiv.data(), &inf);
-    if (inf == 0) {
-      T query{};
-      R<T>().getri(&nn, out, &lda, ipiv.data(), &query, &lwork, &inf);
-      lwork = WorkSize(query);
-      std::vector<T> work(static_cast<std::size_t>(lwork));
-      R<T>().getri(&nn, out, &lda, ipiv.data(), work.data(), &lwork, &inf);
-    }
+    f.assign(a + b * n * n, a + (b + 1) * n * n);
+    ipiv.resize(static_cast<std::size_t>(std::max<std::int64_t>(n, 1)));
+    int nn = I(n), lda = std::max(1, nn), inf = 0;
+    R<T>().getrf(&nn, &nn, f.data(), &lda, ipiv.data(), &inf);
+    std::fill(out, out + n * n, T{0});
+    for (std::int64_t i = 0; i < n; ++i) out[i * n + i] = T{1};
+    if (inf == 0 && n > 0) R<T>().getrs("N", &nn, &nn, f.data(), &lda, ipiv.data(), out, &lda, &inf, 1);
     info[b] = inf;
   });
 }
@@ -480,7 +479,6 @@ Routines<T> Resolve(const SharedLibrary& lib, char p) {
   auto sym = [&](const char* name) { return lib.Symbol(pre + name); };
   Routines<T> r{};
   r.getrf = reinterpret_cast<decltype(r.getrf)>(sym("getrf_"));
-  r.getri = reinterpret_cast<decltype(r.getri)>(sym("getri_"));
   r.getrs = reinterpret_cast<decltype(r.getrs)>(sym("getrs_"));
   r.potrf = reinterpret_cast<decltype(r.potrf)>(sym("potrf_"));
   r.trtrs = reinterpret_cast<decltype(r.trtrs)>(sym("trtrs_"));

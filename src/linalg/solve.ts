@@ -41,7 +41,7 @@ function commonFloat(xs: readonly MetalArray[]): LinalgDType {
  * @example
  * ```ts
  * const a = ma.array([[4, 7], [2, 6]], 'float64');
- * console.log(ma.linalg.inv(a).tolist()); // [ [ 0.6000000000000001, -0.7000000000000001 ], [ -0.2, 0.4 ] ]
+ * console.log(ma.linalg.inv(a).round(12).tolist()); // [ [ 0.6, -0.7 ], [ -0.2, 0.4 ] ]
  * ```
  */
 export function inv(a: MatrixLike): MetalArray {
@@ -233,7 +233,7 @@ function detParts(op: string, x: MetalArray<LinalgDType>): MetalArray[] {
  *
  * @example
  * ```ts
- * console.log(ma.linalg.det(ma.array([[1, 2], [3, 4]], 'float64')).item()); // -2.0000000000000004
+ * console.log(ma.linalg.det(ma.array([[1, 2], [3, 4]], 'float64')).round(12).item()); // -2
  * ```
  */
 export function det(a: MatrixLike): MetalArray {
@@ -258,7 +258,7 @@ export function det(a: MatrixLike): MetalArray {
  * @example
  * ```ts
  * const [sign, logabsdet] = ma.linalg.slogdet(ma.array([[1, 2], [3, 4]], 'float64'));
- * console.log(sign.item(), logabsdet.item()); // -1 0.6931471805599455
+ * console.log(sign.item(), logabsdet.round(12).item()); // -1 0.69314718056
  * ```
  */
 export function slogdet(a: MatrixLike): [MetalArray, MetalArray] {
@@ -422,7 +422,7 @@ function diagMatrixOf(m: MetalArray): MetalArray {
  * @example
  * ```ts
  * const a = ma.array([[4, 2], [2, 3]], 'float64');
- * console.log(ma.linalg.choleskyInv(ma.linalg.cholesky(a)).tolist()); // [ [ 0.37499999999999994, -0.24999999999999997 ], [ -0.24999999999999997, 0.49999999999999994 ] ]
+ * console.log(ma.linalg.choleskyInv(ma.linalg.cholesky(a)).round(12).tolist()); // [ [ 0.375, -0.25 ], [ -0.25, 0.5 ] ]
  * ```
  */
 export function choleskyInv(l: MatrixLike): MetalArray {

@@ -40,7 +40,7 @@ export interface QrOptions {
  * ```ts
  * const a = ma.array([[3, 1], [4, 2]], 'float64');
  * const [q, r] = ma.linalg.qr(a);
- * console.log(q.matmul(r).tolist()); // [ [ 3.0000000000000004, 1.0000000000000002 ], [ 4, 2 ] ]
+ * console.log(q.matmul(r).round(12).tolist()); // [ [ 3, 1 ], [ 4, 2 ] ]
  * ```
  */
 export function qr(a: MatrixLike, options?: { mode?: 'reduced' | 'complete' }): [MetalArray, MetalArray];
@@ -441,7 +441,7 @@ export interface LstsqOptions {
  * ```ts
  * const a = ma.array([[1, 0], [1, 1], [1, 2]], 'float64');
  * const [x, , rank] = ma.linalg.lstsq(a, ma.array([1, 2, 3], 'float64'));
- * console.log(x.tolist(), rank); // [ 1.0000000000000002, 0.9999999999999997 ] 2
+ * console.log(x.round(12).tolist(), rank); // [ 1, 1 ] 2
  * ```
  */
 export function lstsq(a: MatrixLike, b: MatrixLike, options: LstsqOptions = {}): [MetalArray, MetalArray, number, MetalArray] {
