@@ -144,10 +144,10 @@ export class BatchingError extends MetalArrayError {
  */
 export class LinAlgError extends MetalArrayError {
   override name = 'LinAlgError';
-  constructor(
-    message: string,
-    readonly batchIndex: number | null = null,
-  ) {
+  /** The failing matrix's index in the flattened leading (batch) axes; null for a single matrix. */
+  readonly batchIndex: number | null;
+  constructor(message: string, batchIndex: number | null = null) {
     super(message);
+    this.batchIndex = batchIndex;
   }
 }

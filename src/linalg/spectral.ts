@@ -374,7 +374,9 @@ export function eigvalsh(a: MatrixLike): MetalArray {
  * yet): `real[i] + i·imag[i]`.
  */
 export interface ComplexPair {
+  /** The real parts. */
   real: MetalArray;
+  /** The imaginary parts. */
   imag: MetalArray;
 }
 
