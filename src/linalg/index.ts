@@ -1,6 +1,10 @@
 /**
- * `ma.linalg`: linear algebra on the system LAPACK (cpu backend) and on fused ops.
- * See docs/linalg.md.
+ * Linear algebra (`ma.linalg`), NumPy's `numpy.linalg` with SciPy's triangular solve
+ * and LU: solves, factorizations and spectra on the system LAPACK (loaded at run time;
+ * cpu backend), batched over leading axes in float32 and float64, with gradient rules;
+ * norms, products and the rest on fused ops. See docs/linalg.md.
+ *
+ * @module
  */
 export { inv, solve, solveTriangular, det, slogdet, lu, luFactor, cholesky, choleskyInv, type SolveTriangularOptions, type CholeskyOptions } from './solve.js';
 export {

@@ -56,7 +56,15 @@ function lapack(op: string): { path: string; float32: number[]; float64: number[
   return library;
 }
 
-/** The path of the LAPACK library in use (loading it on first use). */
+/**
+ * The LAPACK library in use, as dlopen was given it (loading it on first use; set
+ * `METALARRAY_LAPACK_LIBRARY` to choose one). Throws `BackendUnavailableError` when none loads.
+ *
+ * @example
+ * ```ts
+ * console.log(typeof ma.linalg.lapackLibraryPath()); // string
+ * ```
+ */
 export function lapackLibraryPath(): string {
   return lapack('lapackLibraryPath').path;
 }
@@ -104,6 +112,9 @@ export interface RoutineOutput {
   dtype: DType;
 }
 
+/** The cpu thread pool's size, read once. */
+let poolThreads: number | undefined;
+
 /** Matrices at most this size split a batch over the thread pool; larger ones let LAPACK thread itself. */
 const SPLIT_BATCH_MAX_DIM = 96;
 
@@ -134,7 +145,8 @@ export function runRoutine(
     });
     if (batches > 0) {
       const bufIds = [...held.map((h) => (h.node.buffer as BufferRef).id), ...results.map((r) => (r.liveNode(`linalg.${op}`).buffer as BufferRef).id)];
-      const threads = backend.deviceInfo?.().maxThreadsPerGroup ?? 1;
+      poolThreads ??= backend.deviceInfo?.().maxThreadsPerGroup ?? 1; // deviceInfo() is slow: read once
+      const threads = poolThreads;
       const grain = dim <= SPLIT_BATCH_MAX_DIM ? Math.max(1, Math.ceil(batches / Math.max(1, threads))) : batches;
       const commands = Int32Array.from([id, 0, bufIds.length, ...bufIds]);
       const args = BigInt64Array.from([BigInt(batches), BigInt(grain), ...words.map((w) => BigInt(w))]);
