@@ -75,9 +75,6 @@ export function lapackLibraryPath(): string {
  */
 export function asLinalgFloat(op: string, a: MatrixLike): MetalArray<LinalgDType> {
   const x = toArray(a, op);
-  if (x.backend !== 'cpu') {
-    throw new BackendUnavailableError(`linalg.${op}: LAPACK routines run on the cpu backend; this array lives on ${x.backend} (move it with .to('cpu'))`);
-  }
   const kind = DTYPES[x.dtype].kind;
   if (x.dtype === 'float64' || x.dtype === 'float32') return x as MetalArray<LinalgDType>;
   if (kind === 'float') return x.astype('float32');
@@ -134,6 +131,20 @@ export function runRoutine(
   dim: number,
 ): MetalArray[] {
   const id = lapack(op)[dtype][kernel];
+  const home = inputs[0]?.backend ?? 'cpu';
+  if (home !== 'cpu') {
+    // LAPACK runs on the host: a GPU array goes through a cpu copy and its results come
+    // back (on Metal the host reads the unified memory; on CUDA it is a transfer).
+    const local = inputs.map((x) => x.to('cpu'));
+    try {
+      const results = runRoutine(op, kernel, dtype, local, outputs, words, batches, dim);
+      const moved = results.map((r) => r.to(home));
+      for (const r of results) r.dispose();
+      return moved;
+    } finally {
+      for (const x of local) x.dispose();
+    }
+  }
   const backend = backendFor('cpu');
   const held: { node: { buffer: unknown }; release(): void }[] = [];
   try {
