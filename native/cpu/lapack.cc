@@ -56,6 +56,52 @@ const Routines<double>& R<double>() { return g_d; }
 
 constexpr int kNoMemory = -1000;
 
+// OpenBLAS threads its own LAPACK calls, even on tiny matrices, and waking its threads
+// costs far more than a small factorization (64 [64, 64] inverses: 3 ms single-threaded,
+// 12+ ms threaded on the 2-core dev machine). While any kernel works on matrices this
+// small, OpenBLAS is set to one thread (process-wide: a concurrent BLAS call elsewhere
+// runs single-threaded meanwhile; results are the same). Optional: other LAPACKs lack
+// the calls.
+constexpr std::int64_t kSmallMatrix = 96;
+using SetThreadsFn = void (*)(int);
+using GetThreadsFn = int (*)();
+SetThreadsFn g_setThreads = nullptr;
+GetThreadsFn g_getThreads = nullptr;
+
+class SingleThreadedBlas {
+ public:
+  explicit SingleThreadedBlas(std::int64_t maxDim) : active_(maxDim <= kSmallMatrix && g_setThreads != nullptr) {
+    if (!active_) return;
+    std::lock_guard<std::mutex> lock(Mu());
+    if (Depth()++ == 0) {
+      Saved() = g_getThreads();
+      g_setThreads(1);
+    }
+  }
+  ~SingleThreadedBlas() {
+    if (!active_) return;
+    std::lock_guard<std::mutex> lock(Mu());
+    if (--Depth() == 0) g_setThreads(Saved());
+  }
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  static std::mutex& Mu() {
+    static auto* mu = new std::mutex();  // never destroyed
+    return *mu;
+  }
+  static int& Depth() {
+    static int depth = 0;
+    return depth;
+  }
+  static int& Saved() {
+    static int saved = 1;
+    return saved;
+  }
+  bool active_;
+};
+
 int I(std::int64_t v) { return static_cast<int>(v); }
 
 // A LAPACK workspace query's answer (an optimal size stored as a float) as a count.
@@ -105,6 +151,7 @@ void ForBatch(std::int64_t start, std::int64_t end, std::int32_t* info, Body bod
 template <typename T>
 void Lu(void* const* bufs, const std::int64_t* args, std::int64_t start, std::int64_t end) {
   const std::int64_t m = args[2], n = args[3], k = std::min(m, n);
+  const SingleThreadedBlas single(std::max(m, n));
   const T* a = Buf<T>(bufs, 0);
   T* lu = Buf<T>(bufs, 1);
   std::int32_t* piv = Info(bufs, 2);
@@ -133,6 +180,7 @@ void Lu(void* const* bufs, const std::int64_t* args, std::int64_t start, std::in
 template <typename T>
 void Inv(void* const* bufs, const std::int64_t* args, std::int64_t start, std::int64_t end) {
   const std::int64_t n = args[2];
+  const SingleThreadedBlas single(n);
   const T* a = Buf<T>(bufs, 0);
   T* x = Buf<T>(bufs, 1);
   std::int32_t* info = Info(bufs, 2);
@@ -155,6 +203,7 @@ void Inv(void* const* bufs, const std::int64_t* args, std::int64_t start, std::i
 template <typename T>
 void Solve(void* const* bufs, const std::int64_t* args, std::int64_t start, std::int64_t end) {
   const std::int64_t n = args[2], k = args[3];
+  const SingleThreadedBlas single(std::max(n, k));
   const T* a = Buf<T>(bufs, 0);
   const T* rhs = Buf<T>(bufs, 1);
   T* x = Buf<T>(bufs, 2);
@@ -176,6 +225,7 @@ void Solve(void* const* bufs, const std::int64_t* args, std::int64_t start, std:
 template <typename T>
 void Det(void* const* bufs, const std::int64_t* args, std::int64_t start, std::int64_t end) {
   const std::int64_t n = args[2];
+  const SingleThreadedBlas single(n);
   const T* a = Buf<T>(bufs, 0);
   T* sign = Buf<T>(bufs, 1);
   T* logabs = Buf<T>(bufs, 2);
@@ -208,6 +258,7 @@ void Det(void* const* bufs, const std::int64_t* args, std::int64_t start, std::i
 template <typename T>
 void Cholesky(void* const* bufs, const std::int64_t* args, std::int64_t start, std::int64_t end) {
   const std::int64_t n = args[2];
+  const SingleThreadedBlas single(n);
   const T* a = Buf<T>(bufs, 0);
   T* l = Buf<T>(bufs, 1);
   std::int32_t* info = Info(bufs, 2);
@@ -225,6 +276,7 @@ void Cholesky(void* const* bufs, const std::int64_t* args, std::int64_t start, s
 template <typename T>
 void Trsolve(void* const* bufs, const std::int64_t* args, std::int64_t start, std::int64_t end) {
   const std::int64_t n = args[2], k = args[3];
+  const SingleThreadedBlas single(std::max(n, k));
   const bool lower = args[4] != 0, trans = args[5] != 0, unit = args[6] != 0;
   const T* a = Buf<T>(bufs, 0);
   const T* rhs = Buf<T>(bufs, 1);
@@ -248,6 +300,7 @@ void Trsolve(void* const* bufs, const std::int64_t* args, std::int64_t start, st
 template <typename T>
 void Qr(void* const* bufs, const std::int64_t* args, std::int64_t start, std::int64_t end) {
   const std::int64_t m = args[2], n = args[3], mode = args[4], k = std::min(m, n);
+  const SingleThreadedBlas single(std::max(m, n));
   const std::int64_t qCols = mode == 1 ? m : k;  // Q is [m, qCols], R [qCols, n] (mode 2: [k, n])
   const std::int64_t rRows = mode == 1 ? m : k;
   const T* a = Buf<T>(bufs, 0);
@@ -287,6 +340,7 @@ void Qr(void* const* bufs, const std::int64_t* args, std::int64_t start, std::in
 template <typename T>
 void Svd(void* const* bufs, const std::int64_t* args, std::int64_t start, std::int64_t end) {
   const std::int64_t m = args[2], n = args[3], job = args[4], k = std::min(m, n);
+  const SingleThreadedBlas single(std::max(m, n));
   const std::int64_t uCols = job == 2 ? m : k, vRows = job == 2 ? n : k;
   const T* a = Buf<T>(bufs, 0);
   T* s = Buf<T>(bufs, 1);
@@ -336,6 +390,7 @@ void Svd(void* const* bufs, const std::int64_t* args, std::int64_t start, std::i
 template <typename T>
 void Eigh(void* const* bufs, const std::int64_t* args, std::int64_t start, std::int64_t end) {
   const std::int64_t n = args[2];
+  const SingleThreadedBlas single(n);
   const bool vectors = args[3] != 0;
   const T* a = Buf<T>(bufs, 0);
   T* w = Buf<T>(bufs, 1);
@@ -373,6 +428,7 @@ void Eigh(void* const* bufs, const std::int64_t* args, std::int64_t start, std::
 template <typename T>
 void Eig(void* const* bufs, const std::int64_t* args, std::int64_t start, std::int64_t end) {
   const std::int64_t n = args[2];
+  const SingleThreadedBlas single(n);
   const bool vectors = args[3] != 0;
   const T* a = Buf<T>(bufs, 0);
   T* wr = Buf<T>(bufs, 1);
@@ -425,6 +481,7 @@ void Eig(void* const* bufs, const std::int64_t* args, std::int64_t start, std::i
 template <typename T>
 void Lstsq(void* const* bufs, const std::int64_t* args, std::int64_t start, std::int64_t end) {
   const std::int64_t m = args[2], n = args[3], k = args[4], mn = std::min(m, n), ld = std::max<std::int64_t>({m, n, 1});
+  const SingleThreadedBlas single(std::max({m, n, k}));
   double rcondBits;
   std::memcpy(&rcondBits, &args[5], sizeof rcondBits);
   const T rcond = static_cast<T>(rcondBits);
@@ -516,6 +573,13 @@ const LapackLibrary& LoadLapack(const std::string& request) {
       const Routines<double> d = Resolve<double>(library, 'd');
       g_s = s;
       g_d = d;
+      try {
+        g_getThreads = reinterpret_cast<GetThreadsFn>(library.Symbol("openblas_get_num_threads"));
+        g_setThreads = reinterpret_cast<SetThreadsFn>(library.Symbol("openblas_set_num_threads"));
+      } catch (const Error&) {
+        g_getThreads = nullptr;  // not OpenBLAS: its own threading stands
+        g_setThreads = nullptr;
+      }
       const std::vector<std::uint32_t> f32 = KernelRegistry::Instance().Register(Kernels<float>());
       const std::vector<std::uint32_t> f64 = KernelRegistry::Instance().Register(Kernels<double>());
       library.KeepLoadedForever();
