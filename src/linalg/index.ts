@@ -15,15 +15,11 @@ export {
   eigvalsh,
   eig,
   eigvals,
-  lstsq,
-  pinv,
-  matrixRank,
   type QrOptions,
   type SvdOptions,
   type ComplexPair,
-  type LstsqOptions,
-  type PinvOptions,
 } from './spectral.js';
+export { lstsq, pinv, matrixRank, type LstsqOptions, type PinvOptions } from './least-squares.js';
 export {
   norm,
   cond,
