@@ -32,6 +32,7 @@
         "native/cpu/blas.cc",
         "native/cpu/kernel_api.cc",
         "native/cpu/kernel_registry.cc",
+        "native/cpu/lapack.cc",
         "native/cpu/plan.cc",
         "native/cpu/plan_api.cc",
         "native/cpu/shared_library.cc",

@@ -170,3 +170,19 @@ export class CollectiveMismatchError extends DistributedError {
 export class CompileTraceError extends MetalArrayError {
   override name = 'CompileTraceError';
 }
+
+/**
+ * A linear-algebra routine failed on its input as NumPy's `LinAlgError` does: a
+ * singular matrix in `inv`/`solve`, a matrix that is not positive definite in
+ * `cholesky`, an iteration that did not converge. `batchIndex` names the matrix of a
+ * batch (its index in the flattened leading axes; null for a single matrix).
+ */
+export class LinAlgError extends MetalArrayError {
+  override name = 'LinAlgError';
+  /** The failing matrix's index in the flattened leading (batch) axes; null for a single matrix. */
+  readonly batchIndex: number | null;
+  constructor(message: string, batchIndex: number | null = null) {
+    super(message);
+    this.batchIndex = batchIndex;
+  }
+}

@@ -25,6 +25,7 @@ export {
   NotDifferentiableError,
   BatchingError,
   CompileTraceError,
+  LinAlgError,
 } from './errors.js';
 export {
   array,
@@ -186,3 +187,4 @@ export {
   type CompileCacheInfo,
 } from './transforms/compile.js';
 export * as optimizers from './optimizers/index.js';
+export * as linalg from './linalg/index.js';

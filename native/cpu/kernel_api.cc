@@ -1,4 +1,4 @@
-// JS entry points loadKernels(path, symbols), replaceKernels(path, symbols, ids) and loadBlas(request).
+// JS entry points loadKernels(path, symbols), replaceKernels(path, symbols, ids) loadBlas(request) and loadLapack(request).
 #include <string>
 #include <vector>
 
@@ -7,6 +7,7 @@
 #include "../common/js_args.h"
 #include "../common/js_errors.h"
 #include "blas.h"
+#include "lapack.h"
 #include "kernel_registry.h"
 
 namespace ma {
@@ -64,6 +65,23 @@ Napi::Value LoadBlasApi(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value LoadLapackApi(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) Fail(ErrorCode::kBadArgument, "request must be a string");
+  const LapackLibrary& lapack = LoadLapack(info[0].As<Napi::String>().Utf8Value());
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Array f32 = Napi::Array::New(env, kLapackKernelCount);
+  Napi::Array f64 = Napi::Array::New(env, kLapackKernelCount);
+  for (int i = 0; i < kLapackKernelCount; ++i) {
+    f32.Set(i, Napi::Number::New(env, lapack.f32[i]));
+    f64.Set(i, Napi::Number::New(env, lapack.f64[i]));
+  }
+  out.Set("path", Napi::String::New(env, lapack.path));
+  out.Set("float32", f32);
+  out.Set("float64", f64);
+  return out;
+}
+
 }  // namespace
 
 void RegisterKernelApi(Napi::Env env, Napi::Object exports) {
@@ -72,6 +90,7 @@ void RegisterKernelApi(Napi::Env env, Napi::Object exports) {
   exports.Set("replaceKernels",
               Napi::Function::New<Guarded<ReplaceKernels, ErrorCode::kDlopen>>(env, "replaceKernels"));
   exports.Set("loadBlas", Napi::Function::New<Guarded<LoadBlasApi, ErrorCode::kDlopen>>(env, "loadBlas"));
+  exports.Set("loadLapack", Napi::Function::New<Guarded<LoadLapackApi, ErrorCode::kDlopen>>(env, "loadLapack"));
 }
 
 }  // namespace ma

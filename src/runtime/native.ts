@@ -110,6 +110,13 @@ export interface NativeAddon extends NativeCuda {
    * native/cpu/blas.h. Throws ERR_MA_DLOPEN naming every candidate tried.
    */
   loadBlas(request: string): { path: string; gemmF32: number; gemmF64: number };
+  /**
+   * Loads LAPACK once per process (`request` '' tries libopenblas.so.0, libopenblas.so,
+   * liblapack.so.3, MKL; otherwise exactly that path) and returns the kernel ids of its
+   * routines per dtype, in the order of `LapackKernel` (native/cpu/lapack.h, which also
+   * documents their args). Throws ERR_MA_DLOPEN naming every candidate tried.
+   */
+  loadLapack(request: string): { path: string; float32: number[]; float64: number[] };
   /** Runs a plan synchronously on the thread pool (see the interface doc). */
   runPlan(commands: Int32Array, args: BigInt64Array): void;
   /**
