@@ -21,7 +21,7 @@ function formatDuration(seconds: number): string {
 }
 
 export class Progress {
-  private readonly startedAt = performance.now();
+  private trainSeconds = 0;
   private itersDone = 0;
   private tokens = 0;
   private lineOpen = false;
@@ -33,14 +33,18 @@ export class Progress {
     private readonly logInterval: number,
   ) {}
 
-  /** Records a finished iteration `it` (0-based) with its training loss and step time. */
-  step(it: number, loss: number, lr: number): void {
+  /**
+   * Records a finished iteration `it` (0-based) with its training loss, learning rate and
+   * the seconds its step took. Throughput counts training steps only (not evaluations or
+   * checkpoints), as bench/gpt_peer.py does.
+   */
+  step(it: number, loss: number, lr: number, seconds: number): void {
     this.itersDone++;
     this.tokens += this.tokensPerIter;
-    const elapsed = (performance.now() - this.startedAt) / 1000;
-    const tokensPerSec = this.tokens / elapsed;
+    this.trainSeconds += seconds;
+    const tokensPerSec = this.tokens / this.trainSeconds;
     const remaining = this.totalIters - (it + 1);
-    const eta = (elapsed / this.itersDone) * remaining;
+    const eta = (this.trainSeconds / this.itersDone) * remaining;
     const stats = `iter ${it + 1}/${this.totalIters} loss ${loss.toFixed(4)} lr ${lr.toExponential(2)} ${Math.round(tokensPerSec)} tok/s ETA ${formatDuration(eta)}`;
     if (this.sink.isTTY) {
       const filled = Math.round((BAR_WIDTH * (it + 1)) / this.totalIters);
@@ -60,9 +64,9 @@ export class Progress {
     this.sink.write(`${text}\n`);
   }
 
-  /** Average tokens per second since the start. */
+  /** Average training tokens per second so far (0 before the first step). */
   tokensPerSecond(): number {
-    return this.tokens / ((performance.now() - this.startedAt) / 1000);
+    return this.trainSeconds > 0 ? this.tokens / this.trainSeconds : 0;
   }
 
   finish(): void {

@@ -94,6 +94,19 @@ function writeChart(dir: string, history: LossHistory, c: TrainConfig): string {
 
 /** Runs (or resumes) training as configured. Throws on a bad config or checkpoint; a NaN loss returns status 'nan'. */
 export function train(config: TrainConfig, options: TrainOptions = {}): TrainResult {
+  // Each step is one explicit eval, so graphs stay bounded without automatic evaluation; and
+  // an automatic evaluation inside valueAndGrad's trace of the 4-layer model (graph depth past
+  // the default 512) currently fails in lowering ("leaf that is not a boundary").
+  const autoEval = ma.getAutoEval();
+  ma.setAutoEval(false);
+  try {
+    return trainLoop(config, options);
+  } finally {
+    ma.setAutoEval(autoEval);
+  }
+}
+
+function trainLoop(config: TrainConfig, options: TrainOptions): TrainResult {
   const sink = options.sink ?? stdoutSink();
   const data = loadDataset(config.dataPath, config.maxChars > 0 ? config.maxChars : undefined);
   const model = modelConfigOf(config, data.tokenizer.vocabSize);
@@ -164,6 +177,7 @@ export function train(config: TrainConfig, options: TrainOptions = {}): TrainRes
     }
     if (iteration === stopAt) break;
 
+    const stepStarted = performance.now();
     const lr = learningRateAt(iteration, config);
     const [nextKey, batchKey, dropoutKey] = ma.random.split(key, 3);
     const named = namedParams(params);
@@ -192,7 +206,7 @@ export function train(config: TrainConfig, options: TrainOptions = {}): TrainRes
     params = paramsFromNamed(Object.fromEntries(named.map(([name], i) => [name, step.updated[i]])), config.nLayer);
     optimizer = { step: step.step, m: step.m, v: step.v };
     history.train[iteration] = loss;
-    progress.step(iteration, loss, lr);
+    progress.step(iteration, loss, lr, (performance.now() - stepStarted) / 1000);
     iteration++;
   }
   progress.finish();
