@@ -103,7 +103,7 @@ def main():
     for k, v in vars(args).items():
         if v is not None:
             setattr(c, k, v)
-    if c.lr_decay_iters is None:
+    if getattr(c, "lr_decay_iters", None) is None:
         c.lr_decay_iters = c.max_iters
     if args.threads:
         torch.set_num_threads(args.threads)
