@@ -174,3 +174,4 @@ export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './
 export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsContents } from './io/files.js';
 export * as nn from './nn/index.js';
 export * as fast from './nn/fast.js';
+export * as optimizers from './optimizers/index.js';
