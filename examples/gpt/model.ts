@@ -20,21 +20,21 @@ export interface ModelConfig {
   dropout: number;
 }
 
-export interface BlockParams {
+export type BlockParams = {
   ln1: ma.MetalArray;
   qkv: ma.MetalArray;
   attnProj: ma.MetalArray;
   ln2: ma.MetalArray;
   fc: ma.MetalArray;
   mlpProj: ma.MetalArray;
-}
+};
 
-export interface GptParams {
+export type GptParams = {
   wte: ma.MetalArray;
   wpe: ma.MetalArray;
   blocks: BlockParams[];
   lnF: ma.MetalArray;
-}
+};
 
 const INIT_STD = 0.02;
 const LAYER_NORM_EPS = 1e-5;

@@ -1,101 +1,88 @@
 /**
- * nanoGPT's optimization: AdamW with PyTorch's update rule (decoupled weight decay on the
- * weight matrices and embeddings only, not on the LayerNorm scales), gradient clipping by
- * global norm, and a learning rate that warms up linearly then decays on a cosine to a floor.
- *
- * Every update is lazy: the caller evaluates the new parameters and moments together with
- * the loss, so one training step (forward, backward, clipping, update) is one `eval`.
+ * nanoGPT's optimization on `ma.optimizers`: AdamW (PyTorch's numerics) with weight decay on
+ * the weight matrices and embeddings only (nanoGPT's two parameter groups: two AdamW
+ * instances, the LayerNorm scales in the one without decay), gradient clipping by the
+ * global norm, and nanoGPT's learning rate: linear warmup to the peak, then a cosine decay
+ * to a floor.
  */
 import * as ma from '../../src/index.js';
+import type { TrainConfig } from './config.js';
+import type { GptParams } from './model.js';
 
-export interface AdamWConfig {
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
+/** The parameters AdamW decays (every tensor of 2+ dimensions, as nanoGPT). */
+export type DecayedParams = {
+  wte: ma.MetalArray;
+  wpe: ma.MetalArray;
+  blocks: { qkv: ma.MetalArray; attnProj: ma.MetalArray; fc: ma.MetalArray; mlpProj: ma.MetalArray }[];
+};
+
+/** The parameters it does not decay (the LayerNorm scales). */
+export type UndecayedParams = {
+  lnF: ma.MetalArray;
+  blocks: { ln1: ma.MetalArray; ln2: ma.MetalArray }[];
+};
+
+export function splitParams(p: GptParams): [DecayedParams, UndecayedParams] {
+  return [
+    { wte: p.wte, wpe: p.wpe, blocks: p.blocks.map((b) => ({ qkv: b.qkv, attnProj: b.attnProj, fc: b.fc, mlpProj: b.mlpProj })) },
+    { lnF: p.lnF, blocks: p.blocks.map((b) => ({ ln1: b.ln1, ln2: b.ln2 })) },
+  ];
 }
 
-/** The optimizer's state: the step count and the two moments of every parameter, by name. */
-export interface AdamWState {
-  step: number;
-  m: Map<string, ma.MetalArray>;
-  v: Map<string, ma.MetalArray>;
-}
-
-export interface ScheduleConfig {
-  learningRate: number;
-  minLearningRate: number;
-  warmupIters: number;
-  decayIters: number;
-}
-
-/** The learning rate at iteration `it` (nanoGPT's `get_lr`). */
-export function learningRateAt(it: number, s: ScheduleConfig): number {
-  if (it < s.warmupIters) return (s.learningRate * (it + 1)) / (s.warmupIters + 1);
-  if (it > s.decayIters) return s.minLearningRate;
-  const ratio = (it - s.warmupIters) / (s.decayIters - s.warmupIters);
-  const coeff = 0.5 * (1 + Math.cos(Math.PI * ratio));
-  return s.minLearningRate + coeff * (s.learningRate - s.minLearningRate);
-}
-
-/** Zero moments for the named parameters. */
-export function initAdamW(named: readonly [string, ma.MetalArray][]): AdamWState {
-  const m = new Map<string, ma.MetalArray>();
-  const v = new Map<string, ma.MetalArray>();
-  for (const [name, p] of named) {
-    m.set(name, ma.zeros(p.shape, 'float32'));
-    v.set(name, ma.zeros(p.shape, 'float32'));
-  }
-  return { step: 0, m, v };
+export function joinParams(d: DecayedParams, u: UndecayedParams): GptParams {
+  return { wte: d.wte, wpe: d.wpe, lnF: u.lnF, blocks: d.blocks.map((b, l) => ({ ...b, ...u.blocks[l] })) };
 }
 
 /**
- * Scales the gradients so that their global L2 norm is at most `maxNorm` (PyTorch's
- * `clip_grad_norm_`: factor `maxNorm / (norm + 1e-6)` when below 1). Returns the clipped
- * gradients and the norm before clipping (both lazy).
+ * nanoGPT's `get_lr`: `lr · (it + 1) / (warmup + 1)` during the warmup, then a cosine from
+ * `lr` down to `minLr` at `decayIters`, then `minLr`. The warmup is a linear schedule from
+ * `lr / (warmup + 1)` that reaches `lr` at `warmup`, where the cosine starts.
  */
-export function clipGradNorm(grads: readonly ma.MetalArray[], maxNorm: number): [ma.MetalArray[], ma.MetalArray] {
-  let total: ma.MetalArray | null = null;
-  for (const g of grads) {
-    const s = ma.sum(g.square());
-    total = total === null ? s : total.add(s);
-  }
-  const norm = ma.sqrt(total ?? ma.array(0, 'float32'));
-  const factor = ma.minimum(ma.reciprocal(norm.add(1e-6)).multiply(maxNorm), 1);
-  return [grads.map((g) => g.multiply(factor)), norm];
+export function learningRateSchedule(c: TrainConfig): ma.optimizers.Schedule {
+  const { joinSchedules, linearSchedule, cosineDecay } = ma.optimizers;
+  const cosine = cosineDecay(c.learningRate, c.decayIters - c.warmupIters, c.minLearningRate);
+  if (c.warmupIters === 0) return cosine;
+  return joinSchedules([linearSchedule(c.learningRate / (c.warmupIters + 1), c.learningRate, c.warmupIters), cosine], [c.warmupIters]);
 }
 
-/**
- * One AdamW step (PyTorch's `torch.optim.AdamW`, not amsgrad): returns the new parameters
- * and the new state. Parameters with 2 or more dimensions are decayed, the rest are not.
- */
-export function adamWUpdate(
-  named: readonly [string, ma.MetalArray][],
-  grads: readonly ma.MetalArray[],
-  state: AdamWState,
-  lr: number,
-  c: AdamWConfig,
-): [ma.MetalArray[], AdamWState] {
-  const step = state.step + 1;
-  const stepSize = lr / (1 - c.beta1 ** step);
-  const bias2Sqrt = Math.sqrt(1 - c.beta2 ** step);
-  const m = new Map<string, ma.MetalArray>();
-  const v = new Map<string, ma.MetalArray>();
-  const updated = named.map(([name, p], i) => {
-    const g = grads[i];
-    const mPrev = state.m.get(name);
-    const vPrev = state.v.get(name);
-    if (mPrev === undefined || vPrev === undefined) throw new Error(`AdamW: no state for parameter '${name}'`);
-    const decayed = p.ndim >= 2 && c.weightDecay !== 0 ? p.multiply(1 - lr * c.weightDecay) : p;
-    const mNew = mPrev.multiply(c.beta1).add(g.multiply(1 - c.beta1));
-    const vNew = vPrev.multiply(c.beta2).add(g.square().multiply(1 - c.beta2));
-    m.set(name, mNew);
-    v.set(name, vNew);
-    const denom = ma
-      .sqrt(vNew)
-      .multiply(1 / bias2Sqrt)
-      .add(c.eps);
-    return decayed.subtract(mNew.divide(denom).multiply(stepSize));
-  });
-  return [updated, { step, m, v }];
+/** The two AdamW instances of a training run (state saved and restored together). */
+export class GptOptimizer {
+  readonly decayed: ma.optimizers.AdamW;
+  readonly undecayed: ma.optimizers.AdamW;
+
+  constructor(c: TrainConfig) {
+    const common = { learningRate: learningRateSchedule(c), betas: [c.beta1, c.beta2] as [number, number], eps: 1e-8 };
+    this.decayed = new ma.optimizers.AdamW({ ...common, weightDecay: c.weightDecay });
+    this.undecayed = new ma.optimizers.AdamW({ ...common, weightDecay: 0 });
+  }
+
+  /** Updates done so far. */
+  get step(): number {
+    return this.decayed.step;
+  }
+
+  /** The learning rate the next update uses. */
+  get learningRate(): number {
+    return this.decayed.learningRate;
+  }
+
+  /** One AdamW step over all parameters with gradients `grads` (a tree shaped as the parameters); returns the new parameters, evaluated. */
+  update(params: GptParams, grads: GptParams): GptParams {
+    const [pd, pu] = splitParams(params);
+    const [gd, gu] = splitParams(grads);
+    return joinParams(this.decayed.applyGradients(gd, pd), this.undecayed.applyGradients(gu, pu));
+  }
+
+  /** Both states as flat safetensors entries (`decayed.m.blocks.0.qkv`, …). */
+  stateEntries(): Record<string, ma.MetalArray> {
+    return Object.fromEntries([...ma.treeFlatten(this.decayed.state, 'decayed'), ...ma.treeFlatten(this.undecayed.state, 'undecayed')]);
+  }
+
+  /** Restores both states from entries written by {@link stateEntries}. */
+  loadStateEntries(entries: Readonly<Record<string, ma.MetalArray>>): void {
+    const tree = ma.treeUnflatten(Object.entries(entries)) as { decayed?: ma.optimizers.OptimizerState; undecayed?: ma.optimizers.OptimizerState };
+    if (tree.decayed === undefined || tree.undecayed === undefined) throw new Error('checkpoint: the optimizer state lacks the decayed or the undecayed group');
+    this.decayed.state = tree.decayed;
+    this.undecayed.state = tree.undecayed;
+  }
 }

@@ -12,7 +12,7 @@ import { type CheckpointMeta, type LossHistory, checkpointExists, checkpointIter
 import type { TrainConfig } from './config.js';
 import { type CharTokenizer, type Dataset, getBatch, loadDataset } from './data.js';
 import { type GptParams, type ModelConfig, forward, initParams, lossFn, namedParams, parameterCount, paramsFromNamed } from './model.js';
-import { type AdamWConfig, type AdamWState, adamWUpdate, clipGradNorm, initAdamW, learningRateAt } from './optimizer.js';
+import { GptOptimizer } from './optimizer.js';
 import { Progress, type ProgressSink } from './progress.js';
 
 export interface TrainOptions {
@@ -110,23 +110,22 @@ function trainLoop(config: TrainConfig, options: TrainOptions): TrainResult {
   const sink = options.sink ?? stdoutSink();
   const data = loadDataset(config.dataPath, config.maxChars > 0 ? config.maxChars : undefined);
   const model = modelConfigOf(config, data.tokenizer.vocabSize);
-  const adamW: AdamWConfig = { beta1: config.beta1, beta2: config.beta2, eps: 1e-8, weightDecay: config.weightDecay };
+  const optimizer = new GptOptimizer(config);
 
   let params: GptParams;
-  let optimizer: AdamWState;
   let key: ma.MetalArray;
   let iteration: number;
   let history: LossHistory;
   if (config.resume) {
     if (!checkpointExists(config.outDir)) throw new Error(`--resume: no checkpoint in ${config.outDir} (checkpoint.json missing)`);
-    const ckpt = loadCheckpoint(config.outDir);
+    const ckpt = loadCheckpoint(config.outDir, optimizer);
     const saved = ckpt.meta.config;
     for (const k of ['nLayer', 'nHead', 'nEmbd', 'blockSize'] as const) {
       if (saved[k] !== config[k]) throw new Error(`--resume: the checkpoint has ${k} ${saved[k]}, the command line ${config[k]}`);
     }
     if (ckpt.meta.vocabulary.join('') !== data.tokenizer.chars.join(''))
       throw new Error('--resume: the checkpoint was trained on another vocabulary (another text?)');
-    ({ params, optimizer } = ckpt);
+    params = ckpt.params;
     key = ma.array(Uint32Array.from(ckpt.meta.rngKey));
     iteration = ckpt.meta.iteration;
     history = ckpt.meta.history;
@@ -134,7 +133,6 @@ function trainLoop(config: TrainConfig, options: TrainOptions): TrainResult {
   } else {
     const root = ma.random.key(config.seed);
     params = initParams(model, ma.random.foldIn(root, 1));
-    optimizer = initAdamW(namedParams(params));
     key = ma.random.foldIn(root, 2).eval();
     iteration = 0;
     history = { train: [], evals: [] };
@@ -178,35 +176,33 @@ function trainLoop(config: TrainConfig, options: TrainOptions): TrainResult {
     if (iteration === stopAt) break;
 
     const stepStarted = performance.now();
-    const lr = learningRateAt(iteration, config);
+    const lr = optimizer.learningRate;
     const [nextKey, batchKey, dropoutKey] = ma.random.split(key, 3);
-    const named = namedParams(params);
-    const step = ma.tidy(() => {
+    const { loss, grads } = ma.tidy(() => {
       const [x, y] = getBatch(data.train, config.batchSize, config.blockSize, batchKey);
-      const [loss, grads] = ma.valueAndGrad((p: GptParams) => lossFn(p, x, y, model, config.dropout > 0 ? dropoutKey : null))(params);
-      let gradList = namedParams(grads as unknown as GptParams).map(([, g]) => g);
-      if (config.gradClip > 0) [gradList] = clipGradNorm(gradList, config.gradClip);
-      const [updated, state] = adamWUpdate(named, gradList, optimizer, lr, adamW);
-      return { loss, updated, m: state.m, v: state.v, step: state.step };
+      const [value, g] = ma.valueAndGrad((p: GptParams) => lossFn(p, x, y, model, config.dropout > 0 ? dropoutKey : null))(params);
+      return { loss: value, grads: g as unknown as GptParams };
     });
-    ma.eval(step.loss, ...step.updated, ...step.m.values(), ...step.v.values());
-    const loss = step.loss.item() as number;
-    step.loss.dispose();
-    batchKey.dispose();
-    dropoutKey.dispose();
-    if (!Number.isFinite(loss)) {
-      for (const a of [...step.updated, ...step.m.values(), ...step.v.values()]) a.dispose();
+    const gradList = namedParams(grads).map(([, g]) => g);
+    ma.eval(loss, ...gradList); // forward and backward in one plan; the update is the next
+    const lossValue = loss.item() as number;
+    for (const a of [loss, batchKey, dropoutKey]) a.dispose();
+    if (!Number.isFinite(lossValue)) {
+      for (const g of gradList) g.dispose();
+      nextKey.dispose();
       progress.message(`NaN loss at iteration ${iteration}: training stopped; ${lastGood()}`);
       return { status: 'nan', iteration, history, tokensPerSecond: progress.tokensPerSecond() };
     }
-    for (const [, p] of named) p.dispose();
-    for (const a of [...optimizer.m.values(), ...optimizer.v.values()]) a.dispose();
+    const [clipped, norm] = config.gradClip > 0 ? ma.optimizers.clipGradNorm(grads, config.gradClip) : [grads, null];
+    const updated = optimizer.update(params, clipped);
+    for (const a of [...namedParams(params), ...namedParams(clipped)].map(([, x]) => x)) a.dispose();
+    for (const g of gradList) g.dispose();
+    norm?.dispose();
     key.dispose();
     key = nextKey;
-    params = paramsFromNamed(Object.fromEntries(named.map(([name], i) => [name, step.updated[i]])), config.nLayer);
-    optimizer = { step: step.step, m: step.m, v: step.v };
-    history.train[iteration] = loss;
-    progress.step(iteration, loss, lr, (performance.now() - stepStarted) / 1000);
+    params = updated;
+    history.train[iteration] = lossValue;
+    progress.step(iteration, lossValue, lr, (performance.now() - stepStarted) / 1000);
     iteration++;
   }
   progress.finish();
