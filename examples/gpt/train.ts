@@ -11,7 +11,7 @@ import { lossChartSvg } from './chart.js';
 import { type CheckpointMeta, type LossHistory, checkpointExists, checkpointIteration, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { type CharTokenizer, type Dataset, getBatch, loadDataset } from './data.js';
-import { type GptParams, type ModelConfig, forward, initParams, lossFn, namedParams, parameterCount, paramsFromNamed } from './model.js';
+import { type GptParams, type ModelConfig, forward, initParams, lossFn, namedParams, parameterCount } from './model.js';
 import { GptOptimizer } from './optimizer.js';
 import { Progress, type ProgressSink } from './progress.js';
 
