@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkpointIteration, loadCheckpoint } from '../../examples/gpt/checkpoint.js';
-import { GptOptimizer } from '../../examples/gpt/optimizer.js';
+import { GptOptimizer, learningRateSchedule } from '../../examples/gpt/optimizer.js';
 import { CPU_CONFIG, type TrainConfig, parseConfig } from '../../examples/gpt/config.js';
 import { type TrainResult, train } from '../../examples/gpt/train.js';
 
@@ -93,6 +93,19 @@ describe('examples/gpt', () => {
     expect(log).toContain(`NaN loss at iteration ${result.iteration}: training stopped; the last good checkpoint (iteration 5) in ${dir} is kept`);
     expect(checkpointIteration(dir)).toBe(5);
     expect(readFileSync(join(dir, 'model.safetensors')).equals(before)).toBe(true);
+  });
+
+  it("the learning rate follows nanoGPT's get_lr (warmup, cosine decay, floor)", () => {
+    const c = CPU_CONFIG; // lr 1e-3, min 1e-4, warmup 100, decay over 2000
+    const getLr = (it: number): number => {
+      if (it < c.warmupIters) return (c.learningRate * (it + 1)) / (c.warmupIters + 1);
+      if (it > c.decayIters) return c.minLearningRate;
+      const ratio = (it - c.warmupIters) / (c.decayIters - c.warmupIters);
+      return c.minLearningRate + 0.5 * (1 + Math.cos(Math.PI * ratio)) * (c.learningRate - c.minLearningRate);
+    };
+    const schedule = learningRateSchedule(c);
+    for (const it of [0, 1, 50, 99, 100, 101, 1050, 1999, 2000, 2500]) expect(schedule(it)).toBeCloseTo(getLr(it), 15);
+    expect(schedule(1050)).toBeCloseTo(5.5e-4, 15);
   });
 
   it('the command line: presets, overrides, and clear errors', () => {
