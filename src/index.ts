@@ -188,3 +188,6 @@ export {
 } from './transforms/compile.js';
 export * as optimizers from './optimizers/index.js';
 export * as linalg from './linalg/index.js';
+export * as nn from './nn/index.js';
+export * as fast from './nn/fast.js';
+export * as optimizers from './optimizers/index.js';
