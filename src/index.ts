@@ -172,3 +172,16 @@ export { setFusion, fusionEnabled } from './array/context.js';
 export type { DeviceInfo } from './runtime/backend.js';
 export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './engine/precision.js';
 export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsContents } from './io/files.js';
+export {
+  conv1d,
+  conv2d,
+  convGeneral,
+  convTranspose1d,
+  convTranspose2d,
+  type ConvGeneralOptions,
+  type ConvOptions,
+  type ConvPadding,
+  type ConvTransposeOptions,
+  type PerAxis,
+} from './ops/conv.js';
+export { maxPool2d, avgPool2d, type PoolOptions } from './ops/pool.js';
