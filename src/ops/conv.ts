@@ -38,9 +38,13 @@ export interface ConvGeneralOptions {
 
 /** Options of `conv1d` and `conv2d`. */
 export interface ConvOptions {
+  /** Step between output positions [1]. */
   readonly stride?: PerAxis;
+  /** Zero padding, widths or [low, high] pairs per spatial axis [0]. */
   readonly padding?: ConvPadding;
+  /** Spacing between kernel taps [1]. */
   readonly dilation?: PerAxis;
+  /** Channel groups [1]; the weight's last axis is C / groups. */
   readonly groups?: number;
 }
 
