@@ -185,3 +185,5 @@ export {
   type PerAxis,
 } from './ops/conv.js';
 export { maxPool2d, avgPool2d, type PoolOptions } from './ops/pool.js';
+export * as nn from './nn/index.js';
+export * as fast from './nn/fast.js';
