@@ -39,3 +39,15 @@ export { valueAndGrad, type ModuleValueAndGradOptions } from './value-and-grad.j
 export { KeyStream, seed } from './keys.js';
 export * as init from './init.js';
 export { treeMap, treeFlatten, treeUnflatten } from '../transforms/tree.js';
+export {
+  Conv1d,
+  Conv2d,
+  ConvTranspose2d,
+  MaxPool2d,
+  AvgPool2d,
+  BatchNorm,
+  type ConvLayerOptions,
+  type ConvTransposeLayerOptions,
+  type PoolLayerOptions,
+  type BatchNormOptions,
+} from './conv-layers.js';
