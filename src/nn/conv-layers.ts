@@ -80,65 +80,59 @@ function convParameters(
   return [weight, bias ? uniform(foldIn(k, 1), [shape[0]], { low: -bound, high: bound, dtype }) : undefined];
 }
 
-abstract class ConvBase extends Module {
-  /** The weight, [outputChannels, ...kernel, inputChannels / groups]. */
-  weight: MetalArray;
-  /** The bias, [outputChannels], or undefined with `{ bias: false }`. */
-  bias: MetalArray | undefined;
-  /** The input's channel count. */
+/** The settings and initial parameters of a convolution layer, shared by the three classes. */
+interface ConvSetup {
+  readonly weight: MetalArray;
+  readonly bias: MetalArray | undefined;
   readonly inputChannels: number;
-  /** The output's channel count. */
   readonly outputChannels: number;
-  /** Kernel size per spatial axis. */
   readonly kernelSize: readonly number[];
-  protected readonly _options: { stride?: PerAxis; padding?: ConvPadding; dilation?: PerAxis; groups?: number };
+  readonly conv: { stride?: PerAxis; padding?: ConvPadding; dilation?: PerAxis; groups?: number };
+}
 
-  protected constructor(
-    op: string,
-    dims: number,
-    inputChannels: number,
-    outputChannels: number,
-    kernelSize: PerAxis,
-    options: ConvLayerOptions,
-    transposed: boolean,
-  ) {
-    super();
-    this.inputChannels = positiveInt(op, 'inputChannels', inputChannels);
-    this.outputChannels = positiveInt(op, 'outputChannels', outputChannels);
-    this.kernelSize = kernelShape(op, kernelSize, dims);
-    const groups = options.groups ?? 1;
-    if (!Number.isInteger(groups) || groups < 1 || inputChannels % groups !== 0 || outputChannels % groups !== 0) {
-      throw new ArgumentError(
-        `${op}: groups (${formatValue(groups)}) must be a positive integer dividing inputChannels (${inputChannels}) and outputChannels (${outputChannels})`,
-      );
-    }
-    this._options = { stride: options.stride, padding: options.padding, dilation: options.dilation, groups: options.groups };
-    const taps = this.kernelSize.reduce((p, k) => p * k, 1);
-    // A transposed convolution's weight maps inputChannels to outputChannels with the
-    // fan-in of the convolution it transposes (PyTorch draws it from weight.size(1) · taps).
-    const fanIn = ((transposed ? outputChannels : inputChannels) / groups) * taps;
-    [this.weight, this.bias] = convParameters(
-      op,
-      options.key,
-      [outputChannels, ...this.kernelSize, inputChannels / groups],
-      fanIn,
-      options.bias ?? true,
-      options.dtype ?? 'float32',
+function setupConv(
+  op: string,
+  dims: number,
+  inputChannels: number,
+  outputChannels: number,
+  kernelSize: PerAxis,
+  options: ConvLayerOptions,
+  transposed: boolean,
+): ConvSetup {
+  positiveInt(op, 'inputChannels', inputChannels);
+  positiveInt(op, 'outputChannels', outputChannels);
+  const kernel = kernelShape(op, kernelSize, dims);
+  const groups = options.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1 || inputChannels % groups !== 0 || outputChannels % groups !== 0) {
+    throw new ArgumentError(
+      `${op}: groups (${formatValue(groups)}) must be a positive integer dividing inputChannels (${inputChannels}) and outputChannels (${outputChannels})`,
     );
   }
+  const taps = kernel.reduce((p, k) => p * k, 1);
+  // A transposed convolution's weight has the fan-in of the convolution it transposes
+  // (PyTorch draws it from weight.size(1) · taps).
+  const fanIn = ((transposed ? outputChannels : inputChannels) / groups) * taps;
+  const [weight, bias] = convParameters(
+    op,
+    options.key,
+    [outputChannels, ...kernel, inputChannels / groups],
+    fanIn,
+    options.bias ?? true,
+    options.dtype ?? 'float32',
+  );
+  const conv = { stride: options.stride, padding: options.padding, dilation: options.dilation, groups: options.groups };
+  return { weight, bias, inputChannels, outputChannels, kernelSize: kernel, conv };
+}
 
-  override describe(): string {
-    const o = this._options;
-    const extras = Object.entries(o)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `, ${k}=${formatValue(v)}`)
-      .join('');
-    return `${this.inputChannels}, ${this.outputChannels}, kernelSize=[${this.kernelSize.join(', ')}]${extras}, bias=${this.bias !== undefined}`;
-  }
-
-  protected withBias(y: MetalArray): MetalArray {
-    return this.bias === undefined ? y : add(y, this.bias);
-  }
+function describeConv(
+  layer: { inputChannels: number; outputChannels: number; kernelSize: readonly number[]; bias: MetalArray | undefined },
+  conv: object,
+): string {
+  const extras = Object.entries(conv)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `, ${k}=${formatValue(v)}`)
+    .join('');
+  return `${layer.inputChannels}, ${layer.outputChannels}, kernelSize=[${layer.kernelSize.join(', ')}]${extras}, bias=${layer.bias !== undefined}`;
 }
 
 /**
@@ -151,7 +145,19 @@ abstract class ConvBase extends Module {
  * console.log(conv.forward(ma.ones([2, 10, 4])).shape); // [ 2, 10, 8 ]
  * ```
  */
-export class Conv1d extends ConvBase {
+export class Conv1d extends Module {
+  /** The weight, [outputChannels, ...kernel, inputChannels / groups]. */
+  weight: MetalArray;
+  /** The bias, [outputChannels], or undefined with `{ bias: false }`. */
+  bias: MetalArray | undefined;
+  /** The input's channel count. */
+  readonly inputChannels: number;
+  /** The output's channel count. */
+  readonly outputChannels: number;
+  /** Kernel size per spatial axis. */
+  readonly kernelSize: readonly number[];
+  private readonly _conv: ConvSetup['conv'];
+
   constructor(inputChannels: number, outputChannels: number, kernelSize: number, options?: ConvLayerOptions) {
     checkArgCount(
       'Conv1d',
@@ -159,7 +165,14 @@ export class Conv1d extends ConvBase {
       4,
       'new Conv1d(inputChannels, outputChannels, kernelSize, { stride, padding, dilation, groups, bias, key, dtype })',
     );
-    super('Conv1d', 1, inputChannels, outputChannels, kernelSize, checkOptions('Conv1d', options, [...CONV_KEYS]), false);
+    super();
+    const setup = setupConv('Conv1d', 1, inputChannels, outputChannels, kernelSize, checkOptions('Conv1d', options, [...CONV_KEYS]), false);
+    this.weight = setup.weight;
+    this.bias = setup.bias;
+    this.inputChannels = setup.inputChannels;
+    this.outputChannels = setup.outputChannels;
+    this.kernelSize = setup.kernelSize;
+    this._conv = setup.conv;
   }
 
   /**
@@ -175,7 +188,12 @@ export class Conv1d extends ConvBase {
    */
   forward(x: MetalArray): MetalArray {
     checkLayerInput(this, x, 3, '[N, L, C]', this.inputChannels);
-    return this.withBias(conv1d(x, this.weight, this._options));
+    const y = conv1d(x, this.weight, this._conv);
+    return this.bias === undefined ? y : add(y, this.bias);
+  }
+
+  override describe(): string {
+    return describeConv(this, this._conv);
   }
 }
 
@@ -189,7 +207,19 @@ export class Conv1d extends ConvBase {
  * console.log(conv.forward(ma.ones([1, 8, 8, 3])).shape); // [ 1, 4, 4, 16 ]
  * ```
  */
-export class Conv2d extends ConvBase {
+export class Conv2d extends Module {
+  /** The weight, [outputChannels, ...kernel, inputChannels / groups]. */
+  weight: MetalArray;
+  /** The bias, [outputChannels], or undefined with `{ bias: false }`. */
+  bias: MetalArray | undefined;
+  /** The input's channel count. */
+  readonly inputChannels: number;
+  /** The output's channel count. */
+  readonly outputChannels: number;
+  /** Kernel size per spatial axis. */
+  readonly kernelSize: readonly number[];
+  private readonly _conv: ConvSetup['conv'];
+
   constructor(inputChannels: number, outputChannels: number, kernelSize: PerAxis, options?: ConvLayerOptions) {
     checkArgCount(
       'Conv2d',
@@ -197,7 +227,14 @@ export class Conv2d extends ConvBase {
       4,
       'new Conv2d(inputChannels, outputChannels, kernelSize, { stride, padding, dilation, groups, bias, key, dtype })',
     );
-    super('Conv2d', 2, inputChannels, outputChannels, kernelSize, checkOptions('Conv2d', options, [...CONV_KEYS]), false);
+    super();
+    const setup = setupConv('Conv2d', 2, inputChannels, outputChannels, kernelSize, checkOptions('Conv2d', options, [...CONV_KEYS]), false);
+    this.weight = setup.weight;
+    this.bias = setup.bias;
+    this.inputChannels = setup.inputChannels;
+    this.outputChannels = setup.outputChannels;
+    this.kernelSize = setup.kernelSize;
+    this._conv = setup.conv;
   }
 
   /**
@@ -213,7 +250,12 @@ export class Conv2d extends ConvBase {
    */
   forward(x: MetalArray): MetalArray {
     checkLayerInput(this, x, 4, '[N, H, W, C]', this.inputChannels);
-    return this.withBias(conv2d(x, this.weight, this._options));
+    const y = conv2d(x, this.weight, this._conv);
+    return this.bias === undefined ? y : add(y, this.bias);
+  }
+
+  override describe(): string {
+    return describeConv(this, this._conv);
   }
 }
 
@@ -228,7 +270,18 @@ export class Conv2d extends ConvBase {
  * console.log(up.forward(ma.ones([1, 5, 5, 8])).shape); // [ 1, 10, 10, 4 ]
  * ```
  */
-export class ConvTranspose2d extends ConvBase {
+export class ConvTranspose2d extends Module {
+  /** The weight, [outputChannels, ...kernel, inputChannels / groups]. */
+  weight: MetalArray;
+  /** The bias, [outputChannels], or undefined with `{ bias: false }`. */
+  bias: MetalArray | undefined;
+  /** The input's channel count. */
+  readonly inputChannels: number;
+  /** The output's channel count. */
+  readonly outputChannels: number;
+  /** Kernel size per spatial axis. */
+  readonly kernelSize: readonly number[];
+  private readonly _conv: ConvSetup['conv'];
   /** Extra output positions at the high end of each spatial axis. */
   readonly outputPadding: PerAxis | undefined;
 
@@ -239,8 +292,15 @@ export class ConvTranspose2d extends ConvBase {
       4,
       'new ConvTranspose2d(inputChannels, outputChannels, kernelSize, { stride, padding, dilation, outputPadding, groups, bias, key, dtype })',
     );
+    super();
     const o = checkOptions('ConvTranspose2d', options, [...CONV_KEYS, 'outputPadding']);
-    super('ConvTranspose2d', 2, inputChannels, outputChannels, kernelSize, o, true);
+    const setup = setupConv('ConvTranspose2d', 2, inputChannels, outputChannels, kernelSize, o, true);
+    this.weight = setup.weight;
+    this.bias = setup.bias;
+    this.inputChannels = setup.inputChannels;
+    this.outputChannels = setup.outputChannels;
+    this.kernelSize = setup.kernelSize;
+    this._conv = setup.conv;
     this.outputPadding = o.outputPadding;
   }
 
@@ -257,7 +317,12 @@ export class ConvTranspose2d extends ConvBase {
    */
   forward(x: MetalArray): MetalArray {
     checkLayerInput(this, x, 4, '[N, H, W, C]', this.inputChannels);
-    return this.withBias(convTranspose2d(x, this.weight, { ...this._options, outputPadding: this.outputPadding }));
+    const y = convTranspose2d(x, this.weight, { ...this._conv, outputPadding: this.outputPadding });
+    return this.bias === undefined ? y : add(y, this.bias);
+  }
+
+  override describe(): string {
+    return describeConv(this, { ...this._conv, outputPadding: this.outputPadding });
   }
 }
 
