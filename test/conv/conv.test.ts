@@ -253,3 +253,20 @@ describe('convolution errors', () => {
     expect(() => ma.convTranspose2d(x, ma.zeros([2, 3, 3, 4]), { stride: 2, outputPadding: 2 })).toThrow(/outputPadding \(2\) must be smaller/);
   });
 });
+
+describe('kernel counts', () => {
+  function launches(...xs: ma.MetalArray[]): number {
+    ma.resetMetrics();
+    ma.eval(...xs);
+    return ma.metrics().kernelLaunches;
+  }
+  it('a bias and relu after conv2d fuse into its kernels (no extra launch)', () => {
+    const x = ma.random.normal(ma.random.key(0), [2, 8, 8, 4]).eval();
+    const w = ma.random.normal(ma.random.key(1), [6, 3, 3, 4]).eval();
+    const b = ma.random.normal(ma.random.key(2), [6]).eval();
+    const plain = launches(ma.conv2d(x, w, { padding: 1 }));
+    expect(plain).toBeLessThanOrEqual(3);
+    expect(launches(ma.maximum(ma.conv2d(x, w, { padding: 1 }).add(b), 0))).toBe(plain);
+    expect(launches(ma.maxPool2d(x, 2))).toBe(1);
+  });
+});
