@@ -42,7 +42,23 @@ times.sort((a, b) => a - b);
 const ours = times[Math.floor(times.length / 2)];
 
 const python = process.env.TORCH_PYTHON ?? '/work/venv-torch/bin/python';
-const peer = spawnSync(python, [join(dirname(fileURLToPath(import.meta.url)), 'conv_peer.py'), '--batch', `${batch}`, '--size', `${size}`, '--channels', `${channels}`, '--iters', `${iters}`], { encoding: 'utf8' });
+const peer = spawnSync(
+  python,
+  [
+    join(dirname(fileURLToPath(import.meta.url)), 'conv_peer.py'),
+    '--batch',
+    `${batch}`,
+    '--size',
+    `${size}`,
+    '--channels',
+    `${channels}`,
+    '--iters',
+    `${iters}`,
+  ],
+  { encoding: 'utf8' },
+);
 if (peer.status !== 0) throw new Error(`conv_peer.py failed: ${peer.stderr}`);
 const torch = JSON.parse(peer.stdout.trim().split('\n').pop() ?? '{}') as { median_s: number; threads: number; torch: string };
-console.log(`conv2d 3x3 ${channels}->${channels} on [${batch}, ${size}, ${size}, ${channels}] fwd+bwd: metalarray ${ours.toFixed(3)} s, torch ${torch.torch} (${torch.threads} threads) ${torch.median_s.toFixed(3)} s, ratio torch/ours ${(torch.median_s / ours).toFixed(2)}`);
+console.log(
+  `conv2d 3x3 ${channels}->${channels} on [${batch}, ${size}, ${size}, ${channels}] fwd+bwd: metalarray ${ours.toFixed(3)} s, torch ${torch.torch} (${torch.threads} threads) ${torch.median_s.toFixed(3)} s, ratio torch/ours ${(torch.median_s / ours).toFixed(2)}`,
+);
