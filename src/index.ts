@@ -176,6 +176,19 @@ export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './
 export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsContents } from './io/files.js';
 /** Collectives across processes and machines over Open MPI and NCCL (docs/distributed.md). */
 export * as distributed from './distributed/index.js';
+export {
+  conv1d,
+  conv2d,
+  convGeneral,
+  convTranspose1d,
+  convTranspose2d,
+  type ConvGeneralOptions,
+  type ConvOptions,
+  type ConvPadding,
+  type ConvTransposeOptions,
+  type PerAxis,
+} from './ops/conv.js';
+export { maxPool2d, avgPool2d, type PoolOptions } from './ops/pool.js';
 export * as nn from './nn/index.js';
 export * as fast from './nn/fast.js';
 export {
@@ -188,6 +201,3 @@ export {
 } from './transforms/compile.js';
 export * as optimizers from './optimizers/index.js';
 export * as linalg from './linalg/index.js';
-export * as nn from './nn/index.js';
-export * as fast from './nn/fast.js';
-export * as optimizers from './optimizers/index.js';

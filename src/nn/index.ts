@@ -41,3 +41,15 @@ export * as init from './init.js';
 export { treeMap, treeFlatten, treeUnflatten } from '../transforms/tree.js';
 /** Data-parallel gradient averaging, as MLX's `nn.average_gradients` (the same function as `ma.distributed.averageGradients`). */
 export { averageGradients, type AverageGradientsOptions } from '../distributed/average-gradients.js';
+export {
+  Conv1d,
+  Conv2d,
+  ConvTranspose2d,
+  MaxPool2d,
+  AvgPool2d,
+  BatchNorm,
+  type ConvLayerOptions,
+  type ConvTransposeLayerOptions,
+  type PoolLayerOptions,
+  type BatchNormOptions,
+} from './conv-layers.js';
