@@ -54,6 +54,7 @@ export {
   checkpoint,
   type ArgNums,
   type GradientOf,
+  type TangentsOf,
   type ValueAndGradOptions,
 } from './transforms/grad.js';
 export { vmap, type AxisSpec } from './transforms/vmap.js';
@@ -103,8 +104,10 @@ export type {
   IsIntegralLiteral,
   IsUnion,
   KnownOr,
+  NumberDTypeOf,
   PromoteOf,
   RuleResultOf,
+  SameDTypeOf,
   ScalarOf,
   SignedIntDType,
   TypedArrayByDType,

@@ -114,6 +114,7 @@ function gradient(op: string, f: (...args: never[]) => unknown, argnums: ArgNums
 export function grad<A extends unknown[], N extends number = 0>(f: (...args: A) => MetalArray, argnums?: N): (...args: A) => GradientOf<A, N>;
 export function grad<A extends unknown[]>(f: (...args: A) => MetalArray, argnums: readonly number[]): (...args: A) => ArrayTree[];
 export function grad<A extends unknown[]>(f: (...args: A) => MetalArray, argnums: ArgNums = 0): (...args: A) => unknown {
+  checkArgCount('grad', arguments.length, 2, 'grad(f, argnums)');
   checkFunction('grad', f);
   argnumList('grad', argnums);
   return (...args: A): unknown => gradient('grad', f, argnums, false, args)[1];
@@ -159,6 +160,7 @@ export function valueAndGrad<A extends unknown[]>(
   argnums: ArgNums = 0,
   options?: ValueAndGradOptions,
 ): (...args: A) => [unknown, unknown] {
+  checkArgCount('valueAndGrad', arguments.length, 3, 'valueAndGrad(f, argnums, { hasAux })');
   checkFunction('valueAndGrad', f);
   argnumList('valueAndGrad', argnums);
   if (options !== undefined && (typeof options !== 'object' || options === null))
@@ -211,6 +213,7 @@ function matchingNodes(op: string, what: string, tree: unknown, like: readonly N
  */
 export function vjp(f: (...args: never[]) => unknown, primals: readonly ArrayTree[], cotangents: readonly ArrayTree[] | MetalArray): [unknown, ArrayTree[]] {
   const op = 'vjp';
+  checkArgCount(op, arguments.length, 3, 'vjp(f, primals, cotangents)');
   checkFunction(op, f);
   if (!Array.isArray(primals)) throw new ArgumentError(`vjp: primals must be a list of arguments, got ${formatValue(primals)}`);
   return traced(() => {
@@ -241,6 +244,7 @@ export function vjp(f: (...args: never[]) => unknown, primals: readonly ArrayTre
  */
 export function jvp(f: (...args: never[]) => unknown, primals: readonly ArrayTree[], tangents: readonly ArrayTree[]): [unknown, unknown] {
   const op = 'jvp';
+  checkArgCount(op, arguments.length, 3, 'jvp(f, primals, tangents)');
   checkFunction(op, f);
   if (!Array.isArray(primals) || !Array.isArray(tangents)) throw new ArgumentError('jvp: primals and tangents must be lists with one entry per argument');
   if (primals.length !== tangents.length) throw new ArgumentError(`jvp: ${primals.length} primal(s) but ${tangents.length} tangent(s)`);
@@ -267,6 +271,7 @@ export function jvp(f: (...args: never[]) => unknown, primals: readonly ArrayTre
  * ```
  */
 export function stopGradient(x: MetalArray): MetalArray {
+  checkArgCount('stopGradient', arguments.length, 1, 'stopGradient(x)');
   if (!(x instanceof MetalArray)) throw new ArgumentError(`stopGradient: expected a MetalArray, got ${formatValue(x)}`);
   const n = primalNode(x.liveNode('stopGradient'));
   markStopped(n);
