@@ -1,7 +1,6 @@
 /**
  * Type promotion (JAX/MLX lattice) and weak JS scalars. See docs/semantics.md.
  */
-import { checkArgCount } from './arguments.js';
 import { DTYPE_NAMES, DTYPES, type DType, checkDType } from './dtype.js';
 
 const SIGNED_BY_BITS: Record<number, DType> = { 8: 'int8', 16: 'int16', 32: 'int32', 64: 'int64' };
@@ -39,7 +38,6 @@ for (const a of DTYPE_NAMES) for (const b of DTYPE_NAMES) TABLE[DTYPES[a].id * N
  * ```
  */
 export function promoteTypes(a: DType, b: DType): DType {
-  checkArgCount('promoteTypes', arguments.length, 2, 'promoteTypes(a, b)');
   checkDType(a, 'promoteTypes');
   checkDType(b, 'promoteTypes');
   return TABLE[DTYPES[a].id * N + DTYPES[b].id];
