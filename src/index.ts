@@ -56,6 +56,7 @@ export {
   checkpoint,
   type ArgNums,
   type GradientOf,
+  type TangentsOf,
   type ValueAndGradOptions,
 } from './transforms/grad.js';
 export { vmap, type AxisSpec } from './transforms/vmap.js';
@@ -105,8 +106,10 @@ export type {
   IsIntegralLiteral,
   IsUnion,
   KnownOr,
+  NumberDTypeOf,
   PromoteOf,
   RuleResultOf,
+  SameDTypeOf,
   ScalarOf,
   SignedIntDType,
   TypedArrayByDType,

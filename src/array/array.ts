@@ -134,6 +134,7 @@ export class MetalArray<D extends DType = DType> {
    * ```
    */
   async evalAsync(): Promise<this> {
+    checkArgCount('evalAsync', arguments.length, 0, 'await a.evalAsync()');
     const n = this.liveNode('evalAsync');
     guardRead(n, 'evalAsync');
     await executeAsync([n], backendFor(n.backend), planOptions());
@@ -239,6 +240,7 @@ export class MetalArray<D extends DType = DType> {
    * ```
    */
   async data(): Promise<TypedArrayOf<D>> {
+    checkArgCount('data', arguments.length, 0, 'await a.data()');
     await this.evalAsync();
     return this.toTypedArray();
   }
@@ -299,6 +301,8 @@ export class MetalArray<D extends DType = DType> {
    * ```
    */
   toJSON(): JsonList {
+    // JSON.stringify passes the property key.
+    checkArgCount('toJSON', arguments.length, 1, 'a.toJSON()');
     const toJson = (v: NestedList): JsonList => {
       if (Array.isArray(v)) return v.map(toJson);
       if (typeof v === 'bigint') return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : v.toString();
@@ -343,6 +347,7 @@ export class MetalArray<D extends DType = DType> {
    * ```
    */
   toString(): string {
+    checkArgCount('toString', arguments.length, 0, 'a.toString()');
     if (this.#node === null) return 'array(<disposed>)';
     const n = this.#node;
     guardRead(n, 'toString');
@@ -365,6 +370,7 @@ export class MetalArray<D extends DType = DType> {
    * ```
    */
   dispose(): void {
+    checkArgCount('dispose', arguments.length, 0, 'a.dispose()');
     const n = this.#node;
     if (n === null) return;
     this.#node = null;

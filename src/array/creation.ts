@@ -10,7 +10,7 @@ import { ArgumentError, DTypeError, formatValue } from '../errors.js';
 import { castNode, constNode } from '../core/build.js';
 import { checkShape } from '../core/shape.js';
 import { type AnyTypedArray, type DType, checkDType, isInteger } from '../core/dtype.js';
-import type { DTypeOfTypedArray } from '../core/dtype-types.js';
+import type { DTypeOfTypedArray, NumberDTypeOf } from '../core/dtype-types.js';
 import { backendFor, getBackendName } from '../runtime/registry.js';
 import { MetalArray, leafFor } from './array.js';
 import { dtypeOfTypedArray, exactInteger, flattenNested, isTypedArray, scalarFor, toStorage } from './convert.js';
@@ -128,22 +128,27 @@ function fullAs<T extends DType>(op: string, shape: number | readonly number[], 
 }
 
 /**
- * An array of `shape` filled with `value` (float32 by default, bool for a boolean;
- * lazy: no memory until a kernel reads it). An integer dtype takes `value` as `array`
- * does: truncated toward zero, `OverflowError` when it does not fit.
+ * An array of `shape` filled with `value` (lazy: no memory until a kernel reads it).
+ * Without a dtype, `value` picks it as `ma.array` does: a boolean makes bool, a whole
+ * number int32 (int64 past int32's range, or a bigint), any other number float32. An
+ * integer dtype takes `value` as `array` does: truncated toward zero, `OverflowError`
+ * when it does not fit.
  *
  * @example
  * ```ts
- * ma.full([2, 3], 7, 'int32');   // [[7, 7, 7], [7, 7, 7]]
+ * console.log(ma.full([2], 7).dtype, ma.full([2], 0.5).dtype, ma.full([2], true).dtype); // int32 float32 bool
+ * ma.full([2, 3], 7, 'float32'); // [[7, 7, 7], [7, 7, 7]] as float32
  * ma.full([2], 300, 'uint8');    // throws OverflowError: 300 is out of range for uint8
  * ```
  */
 export function full<T extends DType>(shape: number | readonly number[], value: number | boolean | bigint, dtype: T): MetalArray<T>;
 export function full(shape: number | readonly number[], value: boolean): MetalArray<'bool'>;
-export function full(shape: number | readonly number[], value: number | bigint): MetalArray<'float32'>;
+export function full(shape: number | readonly number[], value: bigint): MetalArray<'int64'>;
+export function full<V extends number>(shape: number | readonly number[], value: V): MetalArray<NumberDTypeOf<V>>;
 export function full(shape: number | readonly number[], value: number | boolean | bigint, dtype?: DType): MetalArray;
 export function full(shape: number | readonly number[], value: number | boolean | bigint, dtype?: DType): MetalArray {
   checkArgCount('full', arguments.length, 3, 'full(shape, value, dtype)');
+  if (dtype === undefined && (typeof value === 'number' || typeof value === 'bigint')) return fullAs('full', shape, value, inferredDType([value]));
   return fullAs('full', shape, value, dtype);
 }
 

@@ -1,11 +1,14 @@
 /**
  * NumPy-style printing: `array([[1, 2], [3, 4]], dtype=int32)`, with `...` past
- * 1000 elements (3 edge items per axis), floats in a shared compact format.
+ * 1000 elements (3 edge items per axis), floats in a shared compact format, rows
+ * wrapped at 75 characters as NumPy's repr does.
  */
 import type { AnyTypedArray, DType } from '../core/dtype.js';
 import { bfloatBitsToFloat, floatToBfloatBits, floatToHalfBits, halfBitsToFloat } from './convert.js';
 
 const THRESHOLD = 1000;
+/** NumPy's default linewidth. */
+const LINE_WIDTH = 75;
 const EDGE = 3;
 
 const ROUND_TO: Partial<Record<DType, (x: number) => number>> = {
@@ -129,22 +132,58 @@ export function formatArray(values: AnyTypedArray, shape: readonly number[], dty
     });
   }
   const prefix = 'array(';
-  const render = (dim: number, offset: number, indent: string): string => {
+  // NumPy's _formatArray: rows of the last axis wrap at LINE_WIDTH, continuing under the
+  // first element; the ',' or ')' after the body counts against the width.
+  const render = (dim: number, offset: number, hanging: string, currWidth: number): string => {
     if (dim === shape.length) return fmt(values[offset]).padStart(width);
     const n = shape[dim];
-    const parts: string[] = [];
-    for (let i = 0; i < n; i++) {
-      if (truncate && n > 2 * EDGE && i === EDGE) {
-        parts.push('...');
-        i = n - EDGE;
+    const stride = strides[dim];
+    const summary = truncate && n > 2 * EDGE;
+    const leading = summary ? EDGE : 0;
+    const trailing = summary ? EDGE : n;
+    const nested = (i: number): string => render(dim + 1, offset + i * stride, `${hanging} `, currWidth - 1);
+    let s = '';
+    if (dim === shape.length - 1) {
+      const elemWidth = currWidth - 1;
+      let line = hanging;
+      const extend = (word: string): void => {
+        // Wrapping a line that holds nothing but the indent would not help.
+        if (line.length + word.length > elemWidth && line.length > hanging.length) {
+          s += `${line.trimEnd()}\n`;
+          line = hanging;
+        }
+        line += word;
+      };
+      for (let i = 0; i < leading; i++) {
+        extend(nested(i));
+        line += ', ';
       }
-      parts.push(render(dim + 1, offset + i * strides[dim], `${indent} `));
+      if (summary) {
+        extend('...');
+        line += ', ';
+      }
+      for (let i = trailing; i > 1; i--) {
+        extend(nested(n - i));
+        line += ', ';
+      }
+      extend(nested(n - 1));
+      s += line;
+    } else {
+      const lineSep = `,${'\n'.repeat(shape.length - 1 - dim)}`;
+      for (let i = 0; i < leading; i++) s += `${hanging}${nested(i)}${lineSep}`;
+      if (summary) s += `${hanging}...${lineSep}`;
+      for (let i = trailing; i > 1; i--) s += `${hanging}${nested(n - i)}${lineSep}`;
+      s += `${hanging}${nested(n - 1)}`;
     }
-    const sep = dim === shape.length - 1 ? ', ' : `,${'\n'.repeat(shape.length - 1 - dim)}${indent} `;
-    return `[${parts.join(sep)}]`;
+    return `[${s.slice(hanging.length)}]`;
   };
-  const body = shape.length === 0 ? fmt(values[0]) : size === 0 ? '[]' : render(0, 0, ' '.repeat(prefix.length));
-  const showDtype = !(dtype === 'float32' || dtype === 'bool' || dtype === 'int32');
-  const extra = size === 0 ? `, shape=[${shape.join(', ')}]` : '';
-  return `${prefix}${body}${extra}${showDtype || size === 0 ? `, dtype=${dtype}` : ''})`;
+  const showDtype = !(dtype === 'float32' || dtype === 'bool' || dtype === 'int32') || size === 0;
+  const body =
+    shape.length === 0 ? fmt(values[0]) : size === 0 ? `[], shape=[${shape.join(', ')}]` : render(0, 0, ' '.repeat(prefix.length + 1), LINE_WIDTH - 1);
+  if (!showDtype) return `${prefix}${body})`;
+  // As NumPy: the dtype goes on a line of its own when it would run past the width.
+  const text = `${prefix}${body},`;
+  const dtypeText = `dtype=${dtype})`;
+  const lastLine = text.length - (text.lastIndexOf('\n') + 1);
+  return `${text}${lastLine + dtypeText.length + 1 > LINE_WIDTH ? `\n${' '.repeat(prefix.length)}` : ' '}${dtypeText}`;
 }

@@ -136,3 +136,13 @@ export type RuleResultOf<R extends DTypeRule, P extends DType> = R extends 'floa
     : R extends 'intDiv'
       ? KnownOr<P, P extends 'bool' ? 'int8' : P>
       : P;
+
+/**
+ * The dtype `ma.full(shape, value)` infers from a JS number, as `ma.array` does: a whole
+ * number literal int32, a fractional one float32, a `number` of unknown value either.
+ * (A whole number past int32's range makes int64 at run time; its literal type says int32.)
+ */
+export type NumberDTypeOf<V extends number> = number extends V ? 'int32' | 'float32' : IsIntegralLiteral<V> extends true ? 'int32' : 'float32';
+
+/** The dtype of a join (concatenate, stack) of arrays of `D`: `D` when they share one, any dtype when they differ (promoted at run time). */
+export type SameDTypeOf<D extends DType> = true extends IsUnion<D> ? DType : D;

@@ -4,6 +4,7 @@
  * TensorFloat-32 tensor cores (operands rounded to 10 mantissa bits, float32
  * accumulation). Backends without TF32 hardware (cpu) compute 'highest' either way.
  */
+import { checkArgCount } from '../core/arguments.js';
 import { ArgumentError, formatValue } from '../errors.js';
 
 /**
@@ -28,6 +29,7 @@ let precision: MatmulPrecision = 'highest';
  * ```
  */
 export function getMatmulPrecision(): MatmulPrecision {
+  checkArgCount('getMatmulPrecision', arguments.length, 0, 'getMatmulPrecision()');
   return precision;
 }
 
@@ -44,6 +46,7 @@ export function getMatmulPrecision(): MatmulPrecision {
  * ```
  */
 export function setMatmulPrecision(p: MatmulPrecision): void {
+  checkArgCount('setMatmulPrecision', arguments.length, 1, 'setMatmulPrecision(precision)');
   if (p !== 'highest' && p !== 'tf32') throw new ArgumentError(`setMatmulPrecision: precision must be 'highest' or 'tf32', got ${formatValue(p)}`);
   precision = p;
 }

@@ -2,6 +2,7 @@
  * Elementwise ops: unary, binary, where, clip, astype. Each validates, infers dtype
  * and shape (NumPy broadcasting), and makes one node.
  */
+import { checkArgCount } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, DTypeError, NotDifferentiableError } from '../errors.js';
 import { castNode, constNode, elementwiseNode, scalarOpNode, whereNode } from '../core/build.js';
@@ -77,6 +78,7 @@ export function where<S extends WeakScalar, B extends DType>(cond: ArrayLike, a:
 /** `cond ? a : b` elementwise, broadcasting all three; result dtype promote(a, b). */
 export function where(cond: ArrayLike, a: ArrayLike, b: ArrayLike): MetalArray;
 export function where(cond: ArrayLike, a?: ArrayLike, b?: ArrayLike): MetalArray | MetalArray[] {
+  checkArgCount('where', arguments.length, 3, 'where(cond, a, b)');
   if (a === undefined && b === undefined) {
     if (!(cond instanceof MetalArray)) throw new ArgumentError('where: with one argument, the condition must be a MetalArray');
     return cond.nonzero();
@@ -106,6 +108,7 @@ export function clip<D extends DType, L extends WeakScalar | null, H extends Wea
 /** Limits values to [lo, hi]; `null` leaves a side open. */
 export function clip(a: ArrayLike, lo: ArrayLike | null, hi: ArrayLike | null): MetalArray;
 export function clip(a: ArrayLike, lo: ArrayLike | null, hi: ArrayLike | null): MetalArray {
+  checkArgCount('clip', arguments.length, 3, 'clip(a, lo, hi)');
   let out = a instanceof MetalArray ? a : MetalArray.fromNode(operandNodes('clip', [a])[0]);
   if (lo !== null && lo !== undefined) out = binary('maximum', out, lo);
   if (hi !== null && hi !== undefined) out = binary('minimum', out, hi);
@@ -121,6 +124,7 @@ export function clip(a: ArrayLike, lo: ArrayLike | null, hi: ArrayLike | null): 
  * ```
  */
 export function astype<T extends DType>(a: ArrayLike, dtype: T): MetalArray<T> {
+  checkArgCount('astype', arguments.length, 2, 'astype(a, dtype)');
   const d = checkDType(dtype, 'astype');
   const [n] = operandNodes('astype', [a]);
   if (d === 'float64' && n.backend === 'metal') throw new DTypeError('astype: float64 is not supported on the metal backend');

@@ -208,6 +208,7 @@ function indexArray(op: string, indices: IndexLike, backend: string): MetalArray
  * ma.take(x, [3], 0, { mode: 'wrap' });                   // [10]
  * ```
  */
+export function take<D extends DType>(a: MetalArray<D>, indices: IndexLike, axis?: number | null, options?: GatherOptions): MetalArray<D>;
 export function take(a: MetalArray, indices: IndexLike, axis?: number | null, options?: GatherOptions): MetalArray {
   checkArgCount('take', arguments.length, 4, 'take(a, indices, axis, { mode, fillValue })');
   const op = 'take';
@@ -248,6 +249,7 @@ export function take(a: MetalArray, indices: IndexLike, axis?: number | null, op
  * ma.takeAlongAxis(x, [[2], [0]], 1, { mode: 'fill' });  // [[NaN], [3]]
  * ```
  */
+export function takeAlongAxis<D extends DType>(a: MetalArray<D>, indices: IndexLike, axis?: number | null, options?: GatherOptions): MetalArray<D>;
 export function takeAlongAxis(a: MetalArray, indices: IndexLike, axis: number | null = -1, options?: GatherOptions): MetalArray {
   checkArgCount('takeAlongAxis', arguments.length, 4, 'takeAlongAxis(a, indices, axis, { mode, fillValue })');
   const op = 'takeAlongAxis';
@@ -300,6 +302,7 @@ function triangle(op: 'tril' | 'triu', a: MetalArray, k: number): MetalArray {
  * console.log(ma.tril(a, -1).tolist()); // [ [ 0, 0, 0 ], [ 1, 0, 0 ], [ 1, 1, 0 ] ]
  * ```
  */
+export function tril<D extends DType>(a: MetalArray<D>, k?: number): MetalArray<D>;
 export function tril(a: MetalArray, k = 0): MetalArray {
   checkArgCount('tril', arguments.length, 2, 'tril(a, k)');
   return triangle('tril', a, k);
@@ -315,6 +318,7 @@ export function tril(a: MetalArray, k = 0): MetalArray {
  * console.log(ma.triu(a, 1).tolist()); // [ [ 0, 1, 1 ], [ 0, 0, 1 ], [ 0, 0, 0 ] ]
  * ```
  */
+export function triu<D extends DType>(a: MetalArray<D>, k?: number): MetalArray<D>;
 export function triu(a: MetalArray, k = 0): MetalArray {
   checkArgCount('triu', arguments.length, 2, 'triu(a, k)');
   return triangle('triu', a, k);
@@ -335,6 +339,7 @@ function checkInt(op: string, name: string, v: unknown): number {
  * console.log(ma.roll(ma.arange(4).reshape(2, 2), 1, 1).tolist()); // [ [ 1, 0 ], [ 3, 2 ] ]
  * ```
  */
+export function roll<D extends DType>(a: MetalArray<D>, shift: number | readonly number[], axis?: number | readonly number[] | null): MetalArray<D>;
 export function roll(a: MetalArray, shift: number | readonly number[], axis?: number | readonly number[] | null): MetalArray {
   checkArgCount('roll', arguments.length, 3, 'roll(a, shift, axis)');
   const op = 'roll';
@@ -371,6 +376,7 @@ export function roll(a: MetalArray, shift: number | readonly number[], axis?: nu
  * console.log(ma.tile(ma.array([1, 2]), [2, 1]).tolist()); // [ [ 1, 2 ], [ 1, 2 ] ]
  * ```
  */
+export function tile<D extends DType>(a: MetalArray<D>, reps: number | readonly number[]): MetalArray<D>;
 export function tile(a: MetalArray, reps: number | readonly number[]): MetalArray {
   checkArgCount('tile', arguments.length, 2, 'tile(a, reps)');
   const op = 'tile';
@@ -400,6 +406,7 @@ export function tile(a: MetalArray, reps: number | readonly number[]): MetalArra
  * console.log(ma.repeat(ma.array([[1, 2], [3, 4]]), 2, 1).tolist()); // [ [ 1, 1, 2, 2 ], [ 3, 3, 4, 4 ] ]
  * ```
  */
+export function repeat<D extends DType>(a: MetalArray<D>, repeats: number, axis?: number | null): MetalArray<D>;
 export function repeat(a: MetalArray, repeats: number, axis?: number | null): MetalArray {
   checkArgCount('repeat', arguments.length, 3, 'repeat(a, repeats, axis)');
   const op = 'repeat';
@@ -429,6 +436,12 @@ export type PadMode = 'constant' | 'edge' | 'reflect';
  * console.log(ma.pad(ma.array([[1]]), [[0, 1], [1, 0]], 'constant', 9).tolist()); // [ [ 9, 1 ], [ 9, 9 ] ]
  * ```
  */
+export function pad<D extends DType>(
+  a: MetalArray<D>,
+  width: number | readonly [number, number] | readonly (readonly [number, number])[],
+  mode?: PadMode,
+  constantValue?: number,
+): MetalArray<D>;
 export function pad(
   a: MetalArray,
   width: number | readonly [number, number] | readonly (readonly [number, number])[],
@@ -488,6 +501,7 @@ export function pad(
  * console.log(i.tolist(), j.tolist()); // [ 0, 1 ] [ 0, 1 ]
  * ```
  */
+export function nonzero(a: MetalArray): MetalArray<'int32'>[];
 export function nonzero(a: MetalArray): MetalArray[] {
   checkArgCount('nonzero', arguments.length, 1, 'nonzero(a)');
   const op = 'nonzero';
@@ -572,6 +586,7 @@ function parseSpecs(op: string, a: MetalArray, specs: readonly (SliceSpec | stri
  * ma.slice(a, Int32Array.of(2, 0));    // the same
  * ```
  */
+export function slice<D extends DType>(a: MetalArray<D>, ...specs: (SliceSpec | string)[]): MetalArray<D>;
 export function slice(a: MetalArray, ...specs: (SliceSpec | string)[]): MetalArray {
   nodeOf(a, 'slice');
   const list = parseSpecs('slice', a, specs);
@@ -886,6 +901,13 @@ export function at(a: MetalArray, ...specs: (SliceSpec | string)[]): AtIndex {
  * ma.putAlongAxis(ma.zeros([2, 3]), [[2], [7]], 5, 1); // [[0, 0, 5], [0, 0, 0]]: 7 is dropped
  * ```
  */
+export function putAlongAxis<D extends DType>(
+  a: MetalArray<D>,
+  indices: IndexLike,
+  values: ArrayLike,
+  axis?: number | null,
+  options?: ScatterOptions,
+): MetalArray<D>;
 export function putAlongAxis(a: MetalArray, indices: IndexLike, values: ArrayLike, axis: number | null = -1, options?: ScatterOptions): MetalArray {
   checkArgCount('putAlongAxis', arguments.length, 5, 'putAlongAxis(a, indices, values, axis, { mode })');
   const op = 'putAlongAxis';

@@ -4,6 +4,8 @@
  */
 import { checkArgCount } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
+import type { DType } from '../core/dtype.js';
+import type { SameDTypeOf } from '../core/dtype-types.js';
 import { ArgumentError, ShapeError, formatValue } from '../errors.js';
 import { castNode, concatNode } from '../core/build.js';
 import { promoteTypes } from '../core/promotion.js';
@@ -23,6 +25,7 @@ import { type BatchingTable, batchedInputs } from '../transforms/batching.js';
  * console.log(ma.concatenate([a, b], 1).tolist()); // [ [ 1, 2, 3, 4 ] ]
  * ```
  */
+export function concatenate<D extends DType>(arrays: readonly MetalArray<D>[], axis?: number): MetalArray<SameDTypeOf<D>>;
 export function concatenate(arrays: readonly MetalArray[], axis = 0): MetalArray {
   checkArgCount('concatenate', arguments.length, 2, 'concatenate(arrays, axis)');
   if (!Array.isArray(arrays) || arrays.length === 0) throw new ArgumentError('concatenate: needs a non-empty array of arrays');
@@ -55,6 +58,7 @@ export function concatenate(arrays: readonly MetalArray[], axis = 0): MetalArray
  * console.log(ma.stack([a, b], 1).tolist()); // [ [ 1, 3 ], [ 2, 4 ] ]
  * ```
  */
+export function stack<D extends DType>(arrays: readonly MetalArray<D>[], axis?: number): MetalArray<SameDTypeOf<D>>;
 export function stack(arrays: readonly MetalArray[], axis = 0): MetalArray {
   checkArgCount('stack', arguments.length, 2, 'stack(arrays, axis)');
   if (!Array.isArray(arrays) || arrays.length === 0) throw new ArgumentError('stack: needs a non-empty array of arrays');
@@ -82,6 +86,7 @@ export function stack(arrays: readonly MetalArray[], axis = 0): MetalArray {
  * console.log(ma.split(ma.arange(5), [2]).map((p) => p.tolist())); // [ [ 0, 1 ], [ 2, 3, 4 ] ]
  * ```
  */
+export function split<D extends DType>(a: MetalArray<D>, indicesOrSections: number | readonly number[], axis?: number): MetalArray<D>[];
 export function split(a: MetalArray, indicesOrSections: number | readonly number[], axis = 0): MetalArray[] {
   checkArgCount('split', arguments.length, 3, 'split(a, indicesOrSections, axis)');
   const n = nodeOf(a, 'split');

@@ -14,21 +14,17 @@ import { checkArgCount } from '../core/arguments.js';
 import { astype, binary, clip, unary } from './elementwise.js';
 import { round } from './elementwise-ops.js';
 import * as indexing from './indexing.js';
-import { split } from './join.js';
-import * as matmulOps from './matmul.js';
 import { broadcastTo, expandDims, flatten, flip, moveaxis, reshape, type SliceSpec, squeeze, swapaxes, transpose } from './movement.js';
 import type { ArrayLike } from './operand.js';
 import type { BinaryFunction, UnaryFunction } from './define-op.js';
+import { SelectionMethods } from './methods-selection.js';
 import type * as elementwiseOps from './elementwise-ops.js';
 import type { AccumulateOptions, ArgReduceOptions, Axes, MeanOptions, ReduceOptions, SoftmaxOptions, VarianceOptions } from './reduce.js';
 import * as reduce from './reduce.js';
-import type { AccumulateScanOptions, ScanOptions } from './scan.js';
-import * as scanOps from './scan.js';
-import * as sorting from './sort.js';
 
 declare module '../array/array.js' {
   // The class and this interface merge: MetalArray gets every method of OpMethods.
-  interface MetalArray<D extends DType = DType> extends OpMethods<D>, ElementwiseMethods<D> {
+  interface MetalArray<D extends DType = DType> extends OpMethods<D>, SelectionMethods<D>, ElementwiseMethods<D> {
     /** The transpose (all axes reversed). */
     readonly T: MetalArray<D>;
   }
@@ -95,6 +91,7 @@ class OpMethods<D extends DType = DType> {
    * ```
    */
   astype<T extends DType>(this: MetalArray<D>, dtype: T): MetalArray<T> {
+    checkArgCount('astype', arguments.length, 1, 'a.astype(dtype)');
     return astype(this, dtype);
   }
   /**
@@ -109,6 +106,7 @@ class OpMethods<D extends DType = DType> {
   clip<L extends WeakScalar | null, H extends WeakScalar | null>(this: MetalArray<D>, lo: L, hi: H): MetalArray<ClipOf<D, L, H>>;
   clip(this: MetalArray<D>, lo: ArrayLike | null, hi: ArrayLike | null): MetalArray;
   clip(this: MetalArray<D>, lo: ArrayLike | null, hi: ArrayLike | null): MetalArray {
+    checkArgCount('clip', arguments.length, 2, 'a.clip(lo, hi)');
     return clip(this, lo, hi);
   }
   /**
@@ -145,6 +143,7 @@ class OpMethods<D extends DType = DType> {
    * ```
    */
   swapaxes(this: MetalArray<D>, axis1: number, axis2: number): MetalArray<D> {
+    checkArgCount('swapaxes', arguments.length, 2, 'a.swapaxes(axis1, axis2)');
     return swapaxes(this, axis1, axis2) as MetalArray<D>;
   }
   /**
@@ -156,6 +155,7 @@ class OpMethods<D extends DType = DType> {
    * ```
    */
   moveaxis(this: MetalArray<D>, source: number, destination: number): MetalArray<D> {
+    checkArgCount('moveaxis', arguments.length, 2, 'a.moveaxis(source, destination)');
     return moveaxis(this, source, destination) as MetalArray<D>;
   }
   /**
@@ -167,6 +167,7 @@ class OpMethods<D extends DType = DType> {
    * ```
    */
   broadcastTo(this: MetalArray<D>, shape: readonly number[]): MetalArray<D> {
+    checkArgCount('broadcastTo', arguments.length, 1, 'a.broadcastTo(shape)');
     return broadcastTo(this, shape) as MetalArray<D>;
   }
   /**
@@ -179,6 +180,7 @@ class OpMethods<D extends DType = DType> {
    * ```
    */
   expandDims(this: MetalArray<D>, axis: number | readonly number[]): MetalArray<D> {
+    checkArgCount('expandDims', arguments.length, 1, 'a.expandDims(axis)');
     return expandDims(this, axis) as MetalArray<D>;
   }
   /**
@@ -191,6 +193,7 @@ class OpMethods<D extends DType = DType> {
    * ```
    */
   squeeze(this: MetalArray<D>, axis?: number | readonly number[]): MetalArray<D> {
+    checkArgCount('squeeze', arguments.length, 1, 'a.squeeze(axis)');
     return squeeze(this, axis) as MetalArray<D>;
   }
   /**
@@ -202,6 +205,7 @@ class OpMethods<D extends DType = DType> {
    * ```
    */
   flatten(this: MetalArray<D>): MetalArray<D> {
+    checkArgCount('flatten', arguments.length, 0, 'a.flatten()');
     return flatten(this) as MetalArray<D>;
   }
   /**
@@ -214,6 +218,7 @@ class OpMethods<D extends DType = DType> {
    * ```
    */
   flip(this: MetalArray<D>, axis?: number | readonly number[]): MetalArray<D> {
+    checkArgCount('flip', arguments.length, 1, 'a.flip(axis)');
     return flip(this, axis) as MetalArray<D>;
   }
   /**
@@ -412,193 +417,16 @@ class OpMethods<D extends DType = DType> {
   logSoftmax(this: MetalArray<D>, axis?: Axes | SoftmaxOptions): MetalArray<FloatOf<D>> {
     return reduce.reduceEntry('logSoftmax', arguments.length + 1, this, axis) as MetalArray<FloatOf<D>>;
   }
-
-  /**
-   * Matrix product (NumPy's matmul / the @ operator).
-   *
-   * @example
-   * ```ts
-   * const a = ma.array([[1, 2], [3, 4]]);
-   * console.log(a.matmul(ma.array([[1], [1]])).tolist()); // [ [ 3 ], [ 7 ] ]
-   * ```
-   */
-  matmul<B extends DType>(this: MetalArray<D>, other: MetalArray<B>): MetalArray<PromoteOf<D, B>>;
-  matmul(this: MetalArray<D>, other: ArrayLike): MetalArray;
-  matmul(this: MetalArray<D>, other: ArrayLike): MetalArray {
-    return matmulOps.matmul(this, other);
-  }
-  /**
-   * NumPy's dot.
-   *
-   * @example
-   * ```ts
-   * console.log(ma.array([1, 2, 3]).dot(ma.array([4, 5, 6])).item()); // 32
-   * ```
-   */
-  dot<B extends DType>(this: MetalArray<D>, other: MetalArray<B>): MetalArray<PromoteOf<D, B>>;
-  dot(this: MetalArray<D>, other: ArrayLike): MetalArray;
-  dot(this: MetalArray<D>, other: ArrayLike): MetalArray {
-    return matmulOps.dot(this, other);
-  }
-
-  /**
-   * Cumulative sum along an axis (flattened by default); narrow integers accumulate in int32 (see ma.cumsum).
-   *
-   * @example
-   * ```ts
-   * const a = ma.array([[1, 2], [3, 4]]);
-   * console.log(a.cumsum().tolist()); // [ 1, 3, 6, 10 ]
-   * console.log(a.cumsum(1).tolist()); // [ [ 1, 3 ], [ 3, 7 ] ]
-   * console.log(a.cumsum({ axis: 0, reverse: true }).tolist()); // [ [ 4, 6 ], [ 3, 4 ] ]
-   * ```
-   */
-  cumsum<T extends DType = AccumulationOf<D>>(this: MetalArray<D>, options?: AccumulateScanOptions<T>): MetalArray<T>;
-  cumsum(this: MetalArray<D>, axis?: number | null, reverse?: boolean, inclusive?: boolean): MetalArray<AccumulationOf<D>>;
-  cumsum(this: MetalArray<D>, axis?: number | null | AccumulateScanOptions, reverse?: boolean, inclusive?: boolean): MetalArray {
-    return scanOps.scanEntry('cumsum', arguments.length + 1, this, axis, reverse, inclusive);
-  }
-  /**
-   * A functional update at an index: `a.at(0, ma.range(1, null)).set(5)` returns a new array; see ma.at.
-   *
-   * @example
-   * ```ts
-   * const a = ma.zeros([3], 'int32');
-   * console.log(a.at(1).set(5).tolist()); // [ 0, 5, 0 ]
-   * console.log(a.at(Int32Array.of(0, 0, 2)).add(1).tolist()); // [ 2, 0, 1 ]
-   * ```
-   */
-  at(this: MetalArray<D>, ...specs: (SliceSpec | string)[]): indexing.AtIndex {
-    return indexing.at(this, ...specs);
-  }
-  /**
-   * Elements at `indices` along `axis` (flattened without one); see ma.take.
-   *
-   * @example
-   * ```ts
-   * const a = ma.array([[10, 20], [30, 40]]);
-   * console.log(a.take(Int32Array.of(3, 0)).tolist()); // [ 40, 10 ]
-   * console.log(a.take(Int32Array.of(1), 1).tolist()); // [ [ 20 ], [ 40 ] ]
-   * ```
-   */
-  take(this: MetalArray<D>, indices: indexing.IndexLike, axis?: number | null, options?: indexing.GatherOptions): MetalArray<D> {
-    return indexing.take(this, indices, axis, options) as MetalArray<D>;
-  }
-  /**
-   * Values picked along `axis` by an index array of the same rank; see ma.takeAlongAxis.
-   *
-   * @example
-   * ```ts
-   * const a = ma.array([[10, 30, 20], [60, 40, 50]]);
-   * console.log(a.takeAlongAxis(a.argsort(1), 1).tolist()); // [ [ 10, 20, 30 ], [ 40, 50, 60 ] ]
-   * ```
-   */
-  takeAlongAxis(this: MetalArray<D>, indices: indexing.IndexLike, axis: number | null = -1, options?: indexing.GatherOptions): MetalArray<D> {
-    return indexing.takeAlongAxis(this, indices, axis, options) as MetalArray<D>;
-  }
-  /**
-   * Each element repeated along `axis` (flattened without one); see ma.repeat.
-   *
-   * @example
-   * ```ts
-   * console.log(ma.array([1, 2]).repeat(2).tolist()); // [ 1, 1, 2, 2 ]
-   * console.log(ma.array([[1, 2]]).repeat(2, 0).tolist()); // [ [ 1, 2 ], [ 1, 2 ] ]
-   * ```
-   */
-  repeat(this: MetalArray<D>, repeats: number, axis?: number | null): MetalArray<D> {
-    return indexing.repeat(this, repeats, axis) as MetalArray<D>;
-  }
-  /**
-   * Sorted along `axis` (last by default; null: flattened), ascending, NaN last; see ma.sort.
-   *
-   * @example
-   * ```ts
-   * console.log(ma.array([3, 1, 2]).sort().tolist()); // [ 1, 2, 3 ]
-   * console.log(ma.array([[3, 1], [0, 2]]).sort(0).tolist()); // [ [ 0, 1 ], [ 3, 2 ] ]
-   * ```
-   */
-  sort(this: MetalArray<D>, axis: number | null = -1): MetalArray<D> {
-    return sorting.sort(this, axis) as MetalArray<D>;
-  }
-  /**
-   * int32 indices that sort along `axis` (stable); see ma.argsort.
-   *
-   * @example
-   * ```ts
-   * console.log(ma.array([30, 10, 20]).argsort().tolist()); // [ 1, 2, 0 ]
-   * ```
-   */
-  argsort(this: MetalArray<D>, axis: number | null = -1): MetalArray<'int32'> {
-    return sorting.argsort(this, axis) as MetalArray<'int32'>;
-  }
-  /**
-   * Indices of the non-zero elements, one int32 array per axis (evaluates now).
-   *
-   * @example
-   * ```ts
-   * const [rows, cols] = ma.array([[0, 1], [2, 0]]).nonzero();
-   * console.log(rows.tolist(), cols.tolist()); // [ 0, 1 ] [ 1, 0 ]
-   * ```
-   */
-  nonzero(this: MetalArray<D>): MetalArray<'int32'>[] {
-    return indexing.nonzero(this) as MetalArray<'int32'>[];
-  }
-  /**
-   * Cumulative product along an axis (flattened by default); accumulates as cumsum.
-   *
-   * @example
-   * ```ts
-   * console.log(ma.array([1, 2, 3, 4]).cumprod().tolist()); // [ 1, 2, 6, 24 ]
-   * ```
-   */
-  cumprod<T extends DType = AccumulationOf<D>>(this: MetalArray<D>, options?: AccumulateScanOptions<T>): MetalArray<T>;
-  cumprod(this: MetalArray<D>, axis?: number | null, reverse?: boolean, inclusive?: boolean): MetalArray<AccumulationOf<D>>;
-  cumprod(this: MetalArray<D>, axis?: number | null | AccumulateScanOptions, reverse?: boolean, inclusive?: boolean): MetalArray {
-    return scanOps.scanEntry('cumprod', arguments.length + 1, this, axis, reverse, inclusive);
-  }
-  /**
-   * Running maximum along an axis (flattened by default).
-   *
-   * @example
-   * ```ts
-   * console.log(ma.array([1, 3, 2, 5]).cummax().tolist()); // [ 1, 3, 3, 5 ]
-   * ```
-   */
-  cummax(this: MetalArray<D>, axis?: number | null | ScanOptions, reverse?: boolean, inclusive?: boolean): MetalArray<D> {
-    return scanOps.scanEntry('cummax', arguments.length + 1, this, axis, reverse, inclusive) as MetalArray<D>;
-  }
-  /**
-   * Running minimum along an axis (flattened by default).
-   *
-   * @example
-   * ```ts
-   * console.log(ma.array([4, 2, 3, 1]).cummin().tolist()); // [ 4, 2, 2, 1 ]
-   * ```
-   */
-  cummin(this: MetalArray<D>, axis?: number | null | ScanOptions, reverse?: boolean, inclusive?: boolean): MetalArray<D> {
-    return scanOps.scanEntry('cummin', arguments.length + 1, this, axis, reverse, inclusive) as MetalArray<D>;
-  }
-
-  /**
-   * Splits into views along an axis.
-   *
-   * @example
-   * ```ts
-   * const [a, b] = ma.arange(6).split(2);
-   * console.log(a.tolist(), b.tolist()); // [ 0, 1, 2 ] [ 3, 4, 5 ]
-   * console.log(ma.arange(6).split([1, 4]).map((p) => p.tolist())); // [ [ 0 ], [ 1, 2, 3 ], [ 4, 5 ] ]
-   * ```
-   */
-  split(this: MetalArray<D>, indicesOrSections: number | readonly number[], axis = 0): MetalArray<D>[] {
-    return split(this, indicesOrSections, axis) as MetalArray<D>[];
-  }
 }
 
 function installOpMethods(): void {
   const target = MetalArray.prototype as unknown as Record<PropertyKey, unknown>;
-  const source = OpMethods.prototype as unknown as Record<PropertyKey, unknown>;
-  for (const key of [...Object.getOwnPropertyNames(source), ...Object.getOwnPropertySymbols(source)]) {
-    if (key === 'constructor') continue;
-    Object.defineProperty(target, key, Object.getOwnPropertyDescriptor(source, key) as PropertyDescriptor);
+  for (const methods of [OpMethods, SelectionMethods]) {
+    const source = methods.prototype as unknown as Record<PropertyKey, unknown>;
+    for (const key of [...Object.getOwnPropertyNames(source), ...Object.getOwnPropertySymbols(source)]) {
+      if (key === 'constructor') continue;
+      Object.defineProperty(target, key, Object.getOwnPropertyDescriptor(source, key) as PropertyDescriptor);
+    }
   }
   // The elementwise ops, from the vocabulary: adding an op adds its method.
   // (`arguments.length` checks that no argument is dropped, without allocating.)

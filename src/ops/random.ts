@@ -105,6 +105,7 @@ function threefry(k0: MetalArray, k1: MetalArray, x0: MetalArray, x1: MetalArray
  * console.log(w0.dtype, w0.shape, w1.shape); // uint32 [ 3 ] [ 3 ]
  * ```
  */
+export function threefry2x32(key: MetalArray, x0: ArrayLike, x1: ArrayLike): [MetalArray<'uint32'>, MetalArray<'uint32'>];
 export function threefry2x32(key: MetalArray, x0: ArrayLike, x1: ArrayLike): [MetalArray, MetalArray] {
   checkArgCount('random.threefry2x32', arguments.length, 3, 'threefry2x32(key, x0, x1)');
   const [k0, k1] = keyWords('threefry2x32', key);
@@ -141,6 +142,7 @@ function bitPairs(op: string, key: MetalArray, shape: readonly number[]): [Metal
  * console.log(ma.random.key(2n ** 32n + 1n).tolist()); // [ 1, 1 ]
  * ```
  */
+export function key(seed: number | bigint): MetalArray<'uint32'>;
 export function key(seed: number | bigint): MetalArray {
   checkArgCount('random.key', arguments.length, 1, 'key(seed)');
   let s: bigint;
@@ -168,6 +170,7 @@ export function key(seed: number | bigint): MetalArray {
  * }
  * ```
  */
+export function split(key: MetalArray, n?: number): MetalArray<'uint32'>;
 export function split(key: MetalArray, n = 2): MetalArray {
   checkArgCount('random.split', arguments.length, 2, 'split(key, n)');
   if (!Number.isSafeInteger(n) || n < 0 || n > 2 ** 31) {
@@ -190,6 +193,7 @@ export function split(key: MetalArray, n = 2): MetalArray {
  * }
  * ```
  */
+export function foldIn(key: MetalArray, data: number | bigint): MetalArray<'uint32'>;
 export function foldIn(key: MetalArray, data: number | bigint): MetalArray {
   checkArgCount('random.foldIn', arguments.length, 2, 'foldIn(key, data)');
   let d: number;
@@ -209,6 +213,7 @@ export function foldIn(key: MetalArray, data: number | bigint): MetalArray {
  * console.log(bits.shape, bits.dtype); // [ 2, 3 ] uint32
  * ```
  */
+export function bits(key: MetalArray, shape?: Shape): MetalArray<'uint32'>;
 export function bits(key: MetalArray, shape: Shape = []): MetalArray {
   checkArgCount('random.bits', arguments.length, 2, 'bits(key, shape)');
   return bitPairs('bits', key, shapeOf('bits', shape))[0];
@@ -248,9 +253,9 @@ function dtypeOr(dtype: unknown, fallback: DType): DType {
 }
 
 /** Options of `uniform`. */
-export interface UniformOptions {
+export interface UniformOptions<D extends DType = DType> {
   /** A float dtype (default float32). */
-  readonly dtype?: DType;
+  readonly dtype?: D;
   /** The lower bound, included (default 0); an array broadcasts against the shape. */
   readonly low?: ArrayLike;
   /** The upper bound, excluded (default 1); an array broadcasts against the shape. */
@@ -270,6 +275,15 @@ export interface UniformOptions {
  * console.log(u.shape, ma.all(ma.equal(u, same)).item()); // [ 2, 3 ] true
  * ```
  */
+export function uniform<D extends DType>(
+  key: MetalArray,
+  shape: Shape,
+  options: D | (UniformOptions<D> & { readonly dtype: D }),
+  minval?: ArrayLike,
+  maxval?: ArrayLike,
+): MetalArray<D>;
+export function uniform(key: MetalArray, shape?: Shape, options?: UniformOptions<never>): MetalArray<'float32'>;
+export function uniform(key: MetalArray, shape?: Shape, options?: UniformOptions | DType, minval?: ArrayLike, maxval?: ArrayLike): MetalArray;
 export function uniform(key: MetalArray, shape: Shape = [], options?: UniformOptions | DType, minval?: ArrayLike, maxval?: ArrayLike): MetalArray {
   const op = 'random.uniform';
   let dtype: DType;
@@ -294,9 +308,9 @@ export function uniform(key: MetalArray, shape: Shape = [], options?: UniformOpt
 }
 
 /** Options of `normal`. */
-export interface NormalOptions {
+export interface NormalOptions<D extends DType = DType> {
   /** A float dtype (default float32). */
-  readonly dtype?: DType;
+  readonly dtype?: D;
   /** The mean (default 0); an array broadcasts against the shape. */
   readonly loc?: ArrayLike;
   /** The standard deviation (default 1); an array broadcasts against the shape. */
@@ -316,6 +330,9 @@ export interface NormalOptions {
  * console.log(Math.abs(ma.mean(z).item() as number - 5) < 0.5); // true
  * ```
  */
+export function normal<D extends DType>(key: MetalArray, shape: Shape, options: D | (NormalOptions<D> & { readonly dtype: D })): MetalArray<D>;
+export function normal(key: MetalArray, shape?: Shape, options?: NormalOptions<never>): MetalArray<'float32'>;
+export function normal(key: MetalArray, shape?: Shape, options?: NormalOptions | DType): MetalArray;
 export function normal(key: MetalArray, shape: Shape = [], options?: NormalOptions | DType): MetalArray {
   const op = 'random.normal';
   checkArgCount(op, arguments.length, 3, 'normal(key, shape, { dtype, loc, scale })');
@@ -339,13 +356,13 @@ export function normal(key: MetalArray, shape: Shape = [], options?: NormalOptio
 }
 
 /** Options of `truncatedNormal`. */
-export interface TruncatedNormalOptions {
+export interface TruncatedNormalOptions<D extends DType = DType> {
   /** The lower bound, in standard deviations (required). */
   readonly lower: ArrayLike;
   /** The upper bound, in standard deviations (required). */
   readonly upper: ArrayLike;
   /** A float dtype (default float32). */
-  readonly dtype?: DType;
+  readonly dtype?: D;
 }
 
 /**
@@ -359,6 +376,17 @@ export interface TruncatedNormalOptions {
  * console.log(ma.max(ma.abs(t)).item() <= 1); // true
  * ```
  */
+export function truncatedNormal<D extends DType>(key: MetalArray, shape: Shape, options: TruncatedNormalOptions<D> & { readonly dtype: D }): MetalArray<D>;
+export function truncatedNormal(key: MetalArray, shape: Shape, options: TruncatedNormalOptions<never>): MetalArray<'float32'>;
+export function truncatedNormal<D extends DType>(key: MetalArray, lower: ArrayLike, upper: ArrayLike, shape: Shape | undefined, dtype: D): MetalArray<D>;
+export function truncatedNormal(key: MetalArray, lower: ArrayLike, upper: ArrayLike, shape?: Shape): MetalArray<'float32'>;
+export function truncatedNormal(
+  key: MetalArray,
+  shapeOrLower: Shape | ArrayLike,
+  options: TruncatedNormalOptions | ArrayLike,
+  shape?: Shape,
+  dtype?: DType,
+): MetalArray;
 export function truncatedNormal(
   key: MetalArray,
   shapeOrLower: Shape | ArrayLike,
@@ -396,13 +424,13 @@ export function truncatedNormal(
 }
 
 /** Options of `randint`. */
-export interface RandintOptions {
+export interface RandintOptions<D extends DType = DType> {
   /** The lowest value, included (required). */
   readonly low: number;
   /** The bound, excluded (required). */
   readonly high: number;
   /** An integer dtype (default int32). */
-  readonly dtype?: DType;
+  readonly dtype?: D;
 }
 
 /**
@@ -416,6 +444,11 @@ export interface RandintOptions {
  * console.log(dice.dtype, ma.min(dice).item() >= 1, ma.max(dice).item() <= 6); // int32 true true
  * ```
  */
+export function randint<D extends DType>(key: MetalArray, shape: Shape, options: RandintOptions<D> & { readonly dtype: D }): MetalArray<D>;
+export function randint(key: MetalArray, shape: Shape, options: RandintOptions<never>): MetalArray<'int32'>;
+export function randint<D extends DType>(key: MetalArray, shape: Shape, minval: number, maxval: number, dtype: D): MetalArray<D>;
+export function randint(key: MetalArray, shape: Shape, minval: number, maxval: number): MetalArray<'int32'>;
+export function randint(key: MetalArray, shape: Shape, options: RandintOptions | number, maxval?: number, dtype?: DType): MetalArray;
 export function randint(key: MetalArray, shape: Shape, options: RandintOptions | number, maxval?: number, dtype?: DType): MetalArray {
   const op = 'random.randint';
   let minval: number;
@@ -459,6 +492,7 @@ export interface BernoulliOptions {
  * console.log(coin.dtype, coin.shape); // bool [ 8 ]
  * ```
  */
+export function bernoulli(key: MetalArray, pOrShape?: ArrayLike | Shape, shapeOrOptions?: Shape | BernoulliOptions): MetalArray<'bool'>;
 export function bernoulli(key: MetalArray, pOrShape: ArrayLike | Shape = 0.5, shapeOrOptions?: Shape | BernoulliOptions): MetalArray {
   const op = 'random.bernoulli';
   checkArgCount(op, arguments.length, 3, 'bernoulli(key, shape, { p }) or bernoulli(key, p, shape)');
@@ -498,6 +532,7 @@ function axisOf(op: string, axis: number | AxisOptions | undefined, fallback: nu
  * console.log(ma.random.categorical(ma.random.key(5), logits, { axis: -1 }).shape); // [ 2 ]
  * ```
  */
+export function categorical(key: MetalArray, logits: MetalArray, axis?: number | AxisOptions): MetalArray<'int32'>;
 export function categorical(key: MetalArray, logits: MetalArray, axis?: number | AxisOptions): MetalArray {
   const op = 'random.categorical';
   checkArgCount(op, arguments.length, 3, 'categorical(key, logits, { axis })');
@@ -522,6 +557,8 @@ export function categorical(key: MetalArray, logits: MetalArray, axis?: number |
  * console.log(ma.random.permutation(key, ma.arange(6).reshape(3, 2)).shape); // [ 3, 2 ]
  * ```
  */
+export function permutation(key: MetalArray, x: number, options?: number | AxisOptions): MetalArray<'int32'>;
+export function permutation<D extends DType>(key: MetalArray, x: MetalArray<D>, options?: number | AxisOptions): MetalArray<D>;
 export function permutation(key: MetalArray, x: number | MetalArray, options?: number | AxisOptions): MetalArray {
   checkArgCount('random.permutation', arguments.length, 3, 'permutation(key, x, { axis })');
   checkKey('permutation', key);

@@ -6,6 +6,7 @@
  */
 import { checkArgCount } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
+import type { DType } from '../core/dtype.js';
 import { ArgumentError, formatValue, ShapeError } from '../errors.js';
 import { constNode, iotaNode, scanNode } from '../core/build.js';
 import type { NodeRule } from '../transforms/rules.js';
@@ -38,6 +39,8 @@ function alongLast(op: 'sort' | 'argsort', a: ArrayLike, axis: number | null): M
  * console.log(ma.sort(ma.array([[3, 1], [2, 0]]), null).tolist()); // [ 0, 1, 2, 3 ]
  * ```
  */
+export function sort<D extends DType>(a: MetalArray<D>, axis?: number | null): MetalArray<D>;
+export function sort(a: ArrayLike, axis?: number | null): MetalArray;
 export function sort(a: ArrayLike, axis: number | null = -1): MetalArray {
   checkArgCount('sort', arguments.length, 2, 'sort(a, axis)');
   return alongLast('sort', a, axis);
@@ -51,6 +54,7 @@ export function sort(a: ArrayLike, axis: number | null = -1): MetalArray {
  * console.log(ma.argsort(ma.array([2, 1, 2, 0])).tolist()); // [ 3, 1, 0, 2 ]
  * ```
  */
+export function argsort(a: ArrayLike, axis?: number | null): MetalArray<'int32'>;
 export function argsort(a: ArrayLike, axis: number | null = -1): MetalArray {
   checkArgCount('argsort', arguments.length, 2, 'argsort(a, axis)');
   return alongLast('argsort', a, axis);
@@ -66,6 +70,7 @@ export function argsort(a: ArrayLike, axis: number | null = -1): MetalArray {
  * console.log(values.tolist(), indices.tolist()); // [ 5, 4 ] [ 1, 3 ]
  * ```
  */
+export function topk<D extends DType>(a: MetalArray<D>, k: number, axis?: number): [MetalArray<D>, MetalArray<'int32'>];
 export function topk(a: MetalArray, k: number, axis = -1): [MetalArray, MetalArray] {
   checkArgCount('topk', arguments.length, 3, 'topk(a, k, axis)');
   if (!(a instanceof MetalArray)) throw new ArgumentError('topk: expected a MetalArray');

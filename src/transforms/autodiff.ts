@@ -9,27 +9,49 @@ import { MetalArray } from '../array/array.js';
 import { castNode, constNode, elementwiseNode } from '../core/build.js';
 import { DTYPES, type DType } from '../core/dtype.js';
 import { type Node, setTracing } from '../core/node.js';
-import { ShapeError } from '../errors.js';
+import { ArgumentError, ShapeError, formatValue } from '../errors.js';
 import { type Primitive, type RuleArgs, ruleFor } from './rules.js';
 
-/** A user-defined rule attached to a node (customVjp, customJvp, checkpoint). */
+/**
+ * A user-defined rule over a group of outputs (customVjp, customJvp, checkpoint of a
+ * function returning an array tree). The walks see the group as one hidden token node
+ * between the arguments and the outputs, so the rule runs once with every output's
+ * cotangent (or gives every output's tangent), whatever order the outputs are used in.
+ */
 export interface CustomRecord {
   /** The name for error messages. */
   readonly name: string;
-  /** The inputs the gradient flows to (the custom function's array arguments). */
+  /** The inputs the gradient flows to (the custom function's array arguments, flattened). */
   readonly args: readonly Node[];
-  /** Cotangents of `args` from the output's cotangent; null: reverse mode walks the real graph. */
-  readonly vjp: ((cotangent: MetalArray) => readonly (MetalArray | null)[]) | null;
-  /** The output's tangent from the args' tangents; null: forward mode walks the real graph. */
-  readonly jvp: ((tangents: readonly (MetalArray | null)[]) => MetalArray) | null;
+  /**
+   * Cotangents of `args` from the outputs' cotangents (one per output, zeros where
+   * none reached it); null: reverse mode walks the real graph.
+   */
+  readonly vjp: ((cotangents: readonly MetalArray[]) => readonly (MetalArray | null)[]) | null;
+  /** The outputs' tangents (null: zero) from the args' tangents; null: forward mode walks the real graph. */
+  readonly jvp: ((tangents: readonly (MetalArray | null)[]) => readonly (MetalArray | null)[]) | null;
 }
 
-const customRecords = new WeakMap<Node, CustomRecord>();
+interface CustomGroup {
+  readonly record: CustomRecord;
+  /** The hidden node standing for the rule: the outputs' only input in the walks. */
+  readonly token: Node;
+  readonly outputs: readonly Node[];
+}
+
+/** Output node → its group and position in it. */
+const customOutputs = new WeakMap<Node, { readonly group: CustomGroup; readonly index: number }>();
+/** Token node → its group. */
+const customTokens = new WeakMap<Node, CustomGroup>();
 const stopped = new WeakSet<Node>();
 
-/** Attaches a custom rule to `node` (a fresh node made for it). */
-export function attachCustomRule(node: Node, record: CustomRecord): void {
-  customRecords.set(node, record);
+/** Attaches a custom rule to `outputs` (fresh nodes made for it, one per output array). */
+export function attachCustomRule(outputs: readonly Node[], record: CustomRecord): void {
+  // A fresh constant: never evaluated, only a key for the walks (nodes are not deduplicated).
+  const token = constNode(0, [], 'float32', outputs[0]?.backend ?? 'cpu');
+  const group: CustomGroup = { record, token, outputs };
+  customTokens.set(token, group);
+  for (const [index, n] of outputs.entries()) customOutputs.set(n, { group, index });
 }
 
 /** Marks `node` (a fresh node) as a gradient barrier. */
@@ -62,21 +84,30 @@ type Mode = 'reverse' | 'forward';
 interface Step {
   readonly inputs: readonly Node[];
   readonly prim: Primitive | null;
+  /** The custom rule when this node is a group's token (its inputs are the rule's args). */
   readonly custom: CustomRecord | null;
+  /** This node is output `outputIndex` of a custom group (its one input is the token); else -1. */
+  readonly outputIndex: number;
 }
 
 /** What a node computes from which inputs, for a walk in `mode` (null: nothing to walk into). */
 function stepOf(n: Node, mode: Mode): Step | null {
   if (stopped.has(n)) return null;
-  const custom = customRecords.get(n);
-  if (custom !== undefined && (mode === 'reverse' ? custom.vjp : custom.jvp) !== null) return { inputs: custom.args, prim: null, custom };
+  const group = customTokens.get(n);
+  if (group !== undefined) return { inputs: group.record.args, prim: null, custom: group.record, outputIndex: -1 };
+  const output = customOutputs.get(n);
+  if (output !== undefined) {
+    const record = output.group.record;
+    // Without a rule for this mode the walk goes through the function's own graph.
+    if ((mode === 'reverse' ? record.vjp : record.jvp) !== null) return { inputs: [output.group.token], prim: null, custom: null, outputIndex: output.index };
+  }
   if (n.kind === 'leaf') {
     const h = n.history;
     if (h === null) return null;
-    return { inputs: h.inputs, prim: { ...h, shape: n.shape, dtype: n.dtype, backend: n.backend }, custom: null };
+    return { inputs: h.inputs, prim: { ...h, shape: n.shape, dtype: n.dtype, backend: n.backend }, custom: null, outputIndex: -1 };
   }
   if (n.kind === 'const' || n.kind === 'iota') return null;
-  return { inputs: n.inputs, prim: n, custom: null };
+  return { inputs: n.inputs, prim: n, custom: null, outputIndex: -1 };
 }
 
 /** The nodes between the primals and the outputs that carry a derivative, inputs first. */
@@ -148,16 +179,34 @@ export function backward(outputs: readonly Node[], cotangents: readonly Node[], 
     if (isFloat(out.dtype)) accumulate(out, castNode(cotangents[i], out.dtype));
   });
   const activeSet = new Set(order);
+  // A custom group's output cotangents, gathered until its token (before every output in `order`) is reached.
+  const groupCts = new Map<Node, (Node | undefined)[]>();
   for (let k = order.length - 1; k >= 0; k--) {
     const n = order[k];
-    const g = ct.get(n);
-    if (g === undefined || primalSet.has(n)) continue;
+    if (primalSet.has(n)) continue;
     const step = steps.get(n) as Step;
+    if (step.outputIndex >= 0) {
+      const g = ct.get(n);
+      if (g === undefined) continue;
+      const token = step.inputs[0] as Node;
+      const list = groupCts.get(token) ?? [];
+      list[step.outputIndex] = g;
+      groupCts.set(token, list);
+      continue;
+    }
     const wanted = step.inputs.map((x) => activeSet.has(x));
     let results: readonly (MetalArray | null)[];
     if (step.custom !== null) {
-      results = (step.custom.vjp as NonNullable<CustomRecord['vjp']>)(wrap(g));
+      const list = groupCts.get(n);
+      if (list === undefined) continue;
+      const outputs = (customTokens.get(n) as CustomGroup).outputs;
+      results = (step.custom.vjp as NonNullable<CustomRecord['vjp']>)(outputs.map((o, i) => wrap(list[i] ?? zerosLike(o))));
+      if (!Array.isArray(results) || results.length !== step.inputs.length) {
+        throw new ArgumentError(`${op} (${step.custom.name}): the rule gave ${formatValue(results)} for ${step.inputs.length} argument array(s)`);
+      }
     } else {
+      const g = ct.get(n);
+      if (g === undefined) continue;
       const prim = step.prim as Primitive;
       const rule = ruleFor(prim, op);
       if (rule === 'zero') continue;
@@ -179,23 +228,34 @@ export function forward(outputs: readonly Node[], primals: readonly Node[], tang
   primals.forEach((p, i) => {
     if (isFloat(p.dtype)) tan.set(p, castNode(tangents[i], p.dtype));
   });
+  // A custom group's output tangents, computed at its token (before every output in `order`).
+  const groupTans = new Map<Node, readonly (MetalArray | null)[]>();
   for (const n of order) {
     if (primalSet.has(n)) continue;
     const step = steps.get(n) as Step;
+    if (step.outputIndex >= 0) {
+      const t = groupTans.get(step.inputs[0] as Node)?.[step.outputIndex];
+      if (t !== null && t !== undefined) tan.set(n, conform(t, n, `${op} (${describeStep(step)} tangent)`));
+      continue;
+    }
     const ts = step.inputs.map((x) => {
       const t = tan.get(x);
       return t === undefined ? null : wrap(t);
     });
     if (ts.every((t) => t === null)) continue;
-    let t: MetalArray;
     if (step.custom !== null) {
-      t = (step.custom.jvp as NonNullable<CustomRecord['jvp']>)(ts);
-    } else {
-      const prim = step.prim as Primitive;
-      const rule = ruleFor(prim, op);
-      if (rule === 'zero') continue;
-      t = rule.jvp(ruleArgs(prim, step.inputs, n), ts);
+      const outs = (step.custom.jvp as NonNullable<CustomRecord['jvp']>)(ts);
+      const count = (customTokens.get(n) as CustomGroup).outputs.length;
+      if (!Array.isArray(outs) || outs.length !== count) {
+        throw new ArgumentError(`${op} (${step.custom.name}): the rule gave ${formatValue(outs)} for ${count} output array(s)`);
+      }
+      groupTans.set(n, outs);
+      continue;
     }
+    const prim = step.prim as Primitive;
+    const rule = ruleFor(prim, op);
+    if (rule === 'zero') continue;
+    const t = rule.jvp(ruleArgs(prim, step.inputs, n), ts);
     tan.set(n, conform(t, n, `${op} (${describeStep(step)} tangent)`));
   }
   return outputs.map((o) => tan.get(o) ?? null);
@@ -203,6 +263,7 @@ export function forward(outputs: readonly Node[], primals: readonly Node[], tang
 
 function describeStep(step: Step): string {
   if (step.custom !== null) return step.custom.name;
+  if (step.outputIndex >= 0) return `custom output ${step.outputIndex}`;
   const p = step.prim as Primitive;
   return p.op === '' ? p.kind : `${p.kind} ${p.op}`;
 }

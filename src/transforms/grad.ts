@@ -8,6 +8,7 @@
 import { MetalArray } from '../array/array.js';
 import { castNode, constNode } from '../core/build.js';
 import type { Node } from '../core/node.js';
+import { checkArgCount } from '../core/arguments.js';
 import { ArgumentError, ShapeError, formatValue } from '../errors.js';
 import { attachCustomRule, backward, forward, isFloat, markStopped, primalNode, traced, zerosLike } from './autodiff.js';
 import { type ArrayTree, flattenTree } from './tree.js';
@@ -113,6 +114,7 @@ function gradient(op: string, f: (...args: never[]) => unknown, argnums: ArgNums
 export function grad<A extends unknown[], N extends number = 0>(f: (...args: A) => MetalArray, argnums?: N): (...args: A) => GradientOf<A, N>;
 export function grad<A extends unknown[]>(f: (...args: A) => MetalArray, argnums: readonly number[]): (...args: A) => ArrayTree[];
 export function grad<A extends unknown[]>(f: (...args: A) => MetalArray, argnums: ArgNums = 0): (...args: A) => unknown {
+  checkArgCount('grad', arguments.length, 2, 'grad(f, argnums)');
   checkFunction('grad', f);
   argnumList('grad', argnums);
   return (...args: A): unknown => gradient('grad', f, argnums, false, args)[1];
@@ -158,6 +160,7 @@ export function valueAndGrad<A extends unknown[]>(
   argnums: ArgNums = 0,
   options?: ValueAndGradOptions,
 ): (...args: A) => [unknown, unknown] {
+  checkArgCount('valueAndGrad', arguments.length, 3, 'valueAndGrad(f, argnums, { hasAux })');
   checkFunction('valueAndGrad', f);
   argnumList('valueAndGrad', argnums);
   if (options !== undefined && (typeof options !== 'object' || options === null))
@@ -210,6 +213,7 @@ function matchingNodes(op: string, what: string, tree: unknown, like: readonly N
  */
 export function vjp(f: (...args: never[]) => unknown, primals: readonly ArrayTree[], cotangents: readonly ArrayTree[] | MetalArray): [unknown, ArrayTree[]] {
   const op = 'vjp';
+  checkArgCount(op, arguments.length, 3, 'vjp(f, primals, cotangents)');
   checkFunction(op, f);
   if (!Array.isArray(primals)) throw new ArgumentError(`vjp: primals must be a list of arguments, got ${formatValue(primals)}`);
   return traced(() => {
@@ -240,6 +244,7 @@ export function vjp(f: (...args: never[]) => unknown, primals: readonly ArrayTre
  */
 export function jvp(f: (...args: never[]) => unknown, primals: readonly ArrayTree[], tangents: readonly ArrayTree[]): [unknown, unknown] {
   const op = 'jvp';
+  checkArgCount(op, arguments.length, 3, 'jvp(f, primals, tangents)');
   checkFunction(op, f);
   if (!Array.isArray(primals) || !Array.isArray(tangents)) throw new ArgumentError('jvp: primals and tangents must be lists with one entry per argument');
   if (primals.length !== tangents.length) throw new ArgumentError(`jvp: ${primals.length} primal(s) but ${tangents.length} tangent(s)`);
@@ -266,15 +271,33 @@ export function jvp(f: (...args: never[]) => unknown, primals: readonly ArrayTre
  * ```
  */
 export function stopGradient(x: MetalArray): MetalArray {
+  checkArgCount('stopGradient', arguments.length, 1, 'stopGradient(x)');
   if (!(x instanceof MetalArray)) throw new ArgumentError(`stopGradient: expected a MetalArray, got ${formatValue(x)}`);
   const n = primalNode(x.liveNode('stopGradient'));
   markStopped(n);
   return MetalArray.fromNode(n);
 }
 
-function singleOutput(op: string, out: unknown): MetalArray {
-  if (!(out instanceof MetalArray)) throw new ArgumentError(`${op}: the function must return one MetalArray, got ${formatValue(out)}`);
-  return out;
+/** f's result as fresh output nodes (one per array of the tree) and how to rebuild the tree. */
+function customOutputs(op: string, out: unknown): { nodes: Node[]; rebuild: (leaves: readonly MetalArray[]) => unknown } {
+  if (out instanceof Promise) throw new ArgumentError(`${op}: the function returned a Promise; custom rules wrap synchronous functions`);
+  const { leaves, def } = flattenTree(out, op);
+  if (leaves.length === 0) throw new ArgumentError(`${op}: the function must return an array or a tree of arrays, got ${formatValue(out)}`);
+  return { nodes: leaves.map((x) => primalNode(x.liveNode(op))), rebuild: (ls) => def.rebuild(ls) };
+}
+
+/** One entry per argument: its gradient tree flattened to `argLeaves[k].length` arrays, or nulls. */
+function gradientLeaves(op: string, what: string, grads: unknown, argLeaves: readonly MetalArray[][]): (MetalArray | null)[] {
+  if (!Array.isArray(grads) || grads.length !== argLeaves.length) {
+    throw new ArgumentError(`${op}: ${what} must return one gradient per argument (${argLeaves.length}), got ${formatValue(grads)}`);
+  }
+  return grads.flatMap((g: unknown, k) => {
+    if (g === null || g === undefined) return argLeaves[k].map(() => null);
+    const { leaves } = flattenTree(g, op);
+    if (leaves.length !== argLeaves[k].length)
+      throw new ArgumentError(`${op}: ${what}'s gradient ${k} holds ${leaves.length} array(s), argument ${k} holds ${argLeaves[k].length}`);
+    return leaves;
+  });
 }
 
 /**
@@ -282,7 +305,9 @@ function singleOutput(op: string, out: unknown): MetalArray {
  * `[output, residuals]` and `bwd(residuals, cotangent)` returns one gradient per
  * argument (an array tree like the argument, or null for zero). The output comes from
  * `f`; `fwd` runs when a backward pass is built. Forward mode differentiates `f`'s own
- * graph. `f` returns one array. A custom kernel becomes differentiable this way.
+ * graph. Arguments and the output may be array trees (nested lists and plain objects of
+ * arrays): `bwd` gets the cotangent as a tree like the output (zeros where none reached
+ * it). A custom kernel becomes differentiable this way.
  *
  * @example
  * ```ts
@@ -294,49 +319,55 @@ function singleOutput(op: string, out: unknown): MetalArray {
  *   (s: ma.MetalArray, g: ma.MetalArray) => [g.multiply(s)],
  * );
  * console.log(ma.grad((x: ma.MetalArray) => softplus(x).sum())(ma.array([0], 'float32')).tolist()); // [ 0.5 ]
+ * // Trees in and out: a {sum, product} pair of two arrays.
+ * const both = ma.customVjp(
+ *   (p: { a: ma.MetalArray; b: ma.MetalArray }) => ({ s: p.a.add(p.b), m: p.a.multiply(p.b) }),
+ *   (p: { a: ma.MetalArray; b: ma.MetalArray }) => [{ s: p.a.add(p.b), m: p.a.multiply(p.b) }, p],
+ *   (p: { a: ma.MetalArray; b: ma.MetalArray }, g: { s: ma.MetalArray; m: ma.MetalArray }) => [
+ *     { a: g.s.add(g.m.multiply(p.b)), b: g.s.add(g.m.multiply(p.a)) },
+ *   ],
+ * );
+ * const g = ma.grad((p: { a: ma.MetalArray; b: ma.MetalArray }) => both(p).m.sum())({ a: ma.array([2], 'float32'), b: ma.array([5], 'float32') });
+ * console.log(g.a.tolist(), g.b.tolist()); // [ 5 ] [ 2 ]
  * ```
  */
-export function customVjp<A extends unknown[], R>(
-  f: (...args: A) => MetalArray,
-  fwd: (...args: A) => readonly [MetalArray, R],
-  bwd: (residuals: R, cotangent: MetalArray) => readonly (ArrayTree | null)[],
-): (...args: A) => MetalArray {
+export function customVjp<A extends unknown[], O extends ArrayTree, R>(
+  f: (...args: A) => O,
+  fwd: (...args: A) => readonly [O, R],
+  bwd: (residuals: R, cotangent: O) => readonly (ArrayTree | null)[],
+): (...args: A) => O {
   const op = 'customVjp';
+  checkArgCount(op, arguments.length, 3, 'customVjp(f, fwd, bwd)');
   checkFunction(op, f);
   checkFunction(op, fwd, 'fwd');
   checkFunction(op, bwd, 'bwd');
-  return (...args: A): MetalArray => {
-    const out = singleOutput(op, f(...args));
+  return (...args: A): O => {
+    const { nodes, rebuild } = customOutputs(op, f(...args));
     const argLeaves = args.map((a) => flattenTree(a, op).leaves);
-    const node = primalNode(out.liveNode(op));
-    attachCustomRule(node, {
+    attachCustomRule(nodes, {
       name: `customVjp(${f.name || 'f'})`,
       args: argLeaves.flat().map((x) => x.liveNode(op)),
-      vjp: (ct) => {
+      vjp: (cts) => {
         const pair = fwd(...args);
         if (!Array.isArray(pair) || pair.length !== 2) throw new ArgumentError(`${op}: fwd must return [output, residuals], got ${formatValue(pair)}`);
-        const grads = bwd(pair[1] as R, ct);
-        if (!Array.isArray(grads) || grads.length !== args.length) {
-          throw new ArgumentError(`${op}: bwd must return one gradient per argument (${args.length}), got ${formatValue(grads)}`);
-        }
-        return grads.flatMap((g, k) => {
-          if (g === null || g === undefined) return argLeaves[k].map(() => null);
-          const { leaves } = flattenTree(g, op);
-          if (leaves.length !== argLeaves[k].length)
-            throw new ArgumentError(`${op}: bwd's gradient ${k} holds ${leaves.length} array(s), argument ${k} holds ${argLeaves[k].length}`);
-          return leaves;
-        });
+        return gradientLeaves(op, 'bwd', bwd(pair[1] as R, rebuild(cts) as O), argLeaves);
       },
       jvp: null,
     });
-    return MetalArray.fromNode(node);
+    return rebuild(nodes.map((n) => MetalArray.fromNode(n))) as O;
   };
 }
 
+/** The tangents a `customJvp` rule gets: one per argument, like it, or null when zero. */
+export type TangentsOf<A extends unknown[]> = { [K in keyof A]: A[K] | null };
+
 /**
  * `f` with a user-written forward-mode rule (JAX's `custom_jvp`): `jvpRule(primals,
- * tangents)` returns `[output, tangentOut]`, tangents being null for arguments with a
- * zero tangent. Reverse mode differentiates `f`'s own graph. `f` returns one array.
+ * tangents)` returns `[output, tangentOut]`. Each tangent is like its argument (an
+ * array, or an array tree with zeros where a leaf has no tangent), or null when the
+ * whole argument's tangent is zero; `tangentOut` is like the output (null: zero).
+ * Reverse mode differentiates `f`'s own graph. Arguments and the output may be array
+ * trees.
  *
  * @example
  * ```ts
@@ -347,70 +378,110 @@ export function customVjp<A extends unknown[], R>(
  * );
  * const [, tangent] = ma.jvp(cube, [ma.array([2], 'float32')], [ma.array([1], 'float32')]);
  * console.log(tangent.tolist()); // [ 12 ]
+ * // A polar-to-cartesian map returning a list, its tangent written by hand.
+ * const cartesian = ma.customJvp(
+ *   (r: ma.MetalArray, t: ma.MetalArray) => [r.multiply(t.cos()), r.multiply(t.sin())],
+ *   ([r, t]: ma.MetalArray[], [dr, dt]: (ma.MetalArray | null)[]) => {
+ *     const [c, s] = [t.cos(), t.sin()];
+ *     const dR = dr ?? ma.zerosLike(r);
+ *     const dT = dt ?? ma.zerosLike(t);
+ *     return [[r.multiply(c), r.multiply(s)], [dR.multiply(c).subtract(r.multiply(s).multiply(dT)), dR.multiply(s).add(r.multiply(c).multiply(dT))]];
+ *   },
+ * );
+ * const [, [dx, dy]] = ma.jvp(cartesian, [ma.array([2], 'float32'), ma.array([0], 'float32')], [ma.array([0], 'float32'), ma.array([1], 'float32')]);
+ * console.log(dx.tolist(), dy.tolist()); // [ 0 ] [ 2 ]
  * ```
  */
-export function customJvp<A extends MetalArray[]>(
-  f: (...args: A) => MetalArray,
-  jvpRule: (primals: A, tangents: (MetalArray | null)[]) => readonly [MetalArray, MetalArray],
-): (...args: A) => MetalArray {
+export function customJvp<A extends unknown[], O extends ArrayTree>(
+  f: (...args: A) => O,
+  jvpRule: (primals: A, tangents: TangentsOf<A>) => readonly [O, O | null],
+): (...args: A) => O {
   const op = 'customJvp';
+  checkArgCount(op, arguments.length, 2, 'customJvp(f, jvpRule)');
   checkFunction(op, f);
   checkFunction(op, jvpRule, 'jvpRule');
-  return (...args: A): MetalArray => {
-    for (const a of args) if (!(a instanceof MetalArray)) throw new ArgumentError(`${op}: arguments must be MetalArrays, got ${formatValue(a)}`);
-    const out = singleOutput(op, f(...args));
-    const node = primalNode(out.liveNode(op));
-    attachCustomRule(node, {
+  return (...args: A): O => {
+    const { nodes, rebuild } = customOutputs(op, f(...args));
+    const trees = args.map((a) => flattenTree(a, op));
+    attachCustomRule(nodes, {
       name: `customJvp(${f.name || 'f'})`,
-      args: args.map((a) => a.liveNode(op)),
+      args: trees.flatMap((t) => t.leaves.map((x) => x.liveNode(op))),
       vjp: null,
       jvp: (tangents) => {
-        const pair = jvpRule(args, tangents.slice());
-        if (!Array.isArray(pair) || pair.length !== 2 || !(pair[1] instanceof MetalArray)) {
-          throw new ArgumentError(`${op}: jvpRule must return [output, tangentOut], got ${formatValue(pair)}`);
+        let at = 0;
+        const perArgument = trees.map(({ leaves, def }) => {
+          const ts = tangents.slice(at, (at += leaves.length));
+          if (ts.every((t) => t === null)) return null;
+          return def.rebuild(ts.map((t, i) => t ?? MetalArray.fromNode(zerosLike((leaves[i] as MetalArray).liveNode(op)))));
+        });
+        const pair = jvpRule(args, perArgument as TangentsOf<A>);
+        if (!Array.isArray(pair) || pair.length !== 2) throw new ArgumentError(`${op}: jvpRule must return [output, tangentOut], got ${formatValue(pair)}`);
+        if (pair[1] === null) return nodes.map(() => null);
+        const { leaves } = flattenTree(pair[1], op);
+        if (leaves.length !== nodes.length) {
+          throw new ArgumentError(
+            `${op}: jvpRule's tangentOut holds ${leaves.length} array(s), the output holds ${nodes.length}; return a tangent like the output`,
+          );
         }
-        return pair[1];
+        return leaves;
       },
     });
-    return MetalArray.fromNode(node);
+    return rebuild(nodes.map((n) => MetalArray.fromNode(n))) as O;
   };
 }
 
 /**
  * `f`, but a backward pass recomputes `f`'s intermediates from its arguments instead of
  * keeping them alive from the forward pass (gradient checkpointing: less memory, more
- * compute). `f` returns one array.
+ * compute). Arguments and the output may be array trees.
  *
  * @example
  * ```ts
  * import * as ma from 'metalarray';
  * const block = ma.checkpoint((x: ma.MetalArray) => x.tanh().multiply(x));
  * console.log(ma.grad((x: ma.MetalArray) => block(x).sum())(ma.array([0], 'float32')).tolist()); // [ 0 ]
+ * // A layer with a parameter tree, returning its output and a penalty.
+ * const layer = ma.checkpoint((p: { w: ma.MetalArray }, x: ma.MetalArray) => ({ y: x.multiply(p.w).tanh(), penalty: p.w.square().sum() }));
+ * const g = ma.grad((p: { w: ma.MetalArray }) => {
+ *   const { y, penalty } = layer(p, ma.array([1, 2], 'float32'));
+ *   return y.sum().add(penalty);
+ * })({ w: ma.array([0, 0], 'float32') });
+ * console.log(g.w.tolist()); // [ 1, 2 ]
  * ```
  */
-export function checkpoint<A extends unknown[]>(f: (...args: A) => MetalArray): (...args: A) => MetalArray {
+export function checkpoint<A extends unknown[], O extends ArrayTree>(f: (...args: A) => O): (...args: A) => O {
   const op = 'checkpoint';
+  checkArgCount(op, arguments.length, 1, 'checkpoint(f)');
   checkFunction(op, f);
-  return (...args: A): MetalArray => {
-    const out = singleOutput(op, f(...args));
+  return (...args: A): O => {
+    const { nodes, rebuild } = customOutputs(op, f(...args));
     const argLeaves = args.map((a) => flattenTree(a, op).leaves);
-    const node = primalNode(out.liveNode(op));
-    attachCustomRule(node, {
+    attachCustomRule(nodes, {
       name: `checkpoint(${f.name || 'f'})`,
       args: argLeaves.flat().map((x) => x.liveNode(op)),
-      vjp: (ct) => {
+      vjp: (cts) => {
         // Fresh primals, so the recomputed graph shares no node with the forward one.
         const { args: again, primals } = withPrimals(
           op,
           args,
           args.map((_, i) => i),
         );
-        const recomputed = singleOutput(op, f(...(again as A)));
-        const cts = backward([recomputed.liveNode(op)], [ct.liveNode(op)], primals.flat(), op);
-        return cts.map((c) => (c === null ? null : MetalArray.fromNode(c)));
+        const recomputed = flattenTree(f(...(again as A)), op).leaves.map((x) => x.liveNode(op));
+        if (recomputed.length !== nodes.length) {
+          throw new ArgumentError(
+            `${op}: f returned ${recomputed.length} array(s) when recomputed, ${nodes.length} the first time; f must return the same structure`,
+          );
+        }
+        const grads = backward(
+          recomputed,
+          cts.map((c) => c.liveNode(op)),
+          primals.flat(),
+          op,
+        );
+        return grads.map((c) => (c === null ? null : MetalArray.fromNode(c)));
       },
       jvp: null,
     });
-    return MetalArray.fromNode(node);
+    return rebuild(nodes.map((n) => MetalArray.fromNode(n))) as O;
   };
 }

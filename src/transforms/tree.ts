@@ -6,6 +6,7 @@
  * MetalArray (numbers, strings, null, class instances) is a static leaf: kept as it is,
  * never differentiated or mapped, and part of the structure's key.
  */
+import { checkArgCount } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
 import { ArgumentError } from '../errors.js';
 
@@ -145,6 +146,7 @@ export function treeMap<T>(fn: (leaf: MetalArray, ...rest: MetalArray[]) => Meta
  * ```
  */
 export function treeFlatten(tree: ArrayTree | unknown, prefix = ''): [string, MetalArray][] {
+  checkArgCount('treeFlatten', arguments.length, 2, 'treeFlatten(tree, prefix)');
   const out: [string, MetalArray][] = [];
   const walk = (x: unknown, path: string, seen: Set<object>): void => {
     if (x instanceof MetalArray) {
@@ -175,6 +177,7 @@ export function treeFlatten(tree: ArrayTree | unknown, prefix = ''): [string, Me
  * ```
  */
 export function treeUnflatten(pairs: readonly (readonly [string, MetalArray])[]): Record<string, unknown> {
+  checkArgCount('treeUnflatten', arguments.length, 1, 'treeUnflatten(pairs)');
   if (!Array.isArray(pairs)) throw new ArgumentError('treeUnflatten: expected a list of [path, array] pairs, as treeFlatten returns');
   const root: Record<string, unknown> = {};
   for (const pair of pairs) {

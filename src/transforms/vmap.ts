@@ -18,7 +18,7 @@ import { type BufferRef, type Node, releaseNode } from '../core/node.js';
 import { checkArgCount } from '../core/arguments.js';
 import { ArgumentError, BatchingError, ShapeError, formatValue } from '../errors.js';
 import { batchingRuleFor, broadcastBatch } from './batching.js';
-import { flattenTree } from './tree.js';
+import { type TreeDef, flattenTree } from './tree.js';
 
 /**
  * Which axis of each array is mapped: a number (negative counts from the end), `null`
@@ -186,6 +186,11 @@ function batchGraph(outputs: readonly Node[], batchedOf: Map<Node, Node>, size: 
  *   a shared (unmapped) key every example gets the same draws, as in JAX.
  * - Nested `vmap(vmap(f))` maps over two axes; a function built by another
  *   transformation (`grad(f)`) is mapped through the graph it builds.
+ * - Repeated calls with the same signature (shapes, dtypes, axes, tree structure, the
+ *   values of non-array arguments) reuse f's trace (up to 8 per mapped function) when f
+ *   read only its mapped arguments and what it made; f closing over arrays, or an
+ *   unmapped array argument, traces at every call. A kept trace bakes in JS values f
+ *   read from its environment: pass what changes as an argument.
  *
  * @example
  * ```ts
@@ -206,10 +211,75 @@ export function vmap<A extends unknown[], R>(f: (...args: A) => R, inAxes: AxisS
     throw new ArgumentError(`vmap: inAxes must be a number, null, or a list with one entry per argument, got ${formatValue(inAxes)}`);
   }
   const name = f.name === '' ? 'vmap' : `vmap(${f.name})`;
-  return (...args: A): R => mapped(name, f, inAxes, outAxes, args);
+  const traces: TraceCache = new Map();
+  return (...args: A): R => mapped(name, f, inAxes, outAxes, args, traces);
 }
 
-function mapped<A extends unknown[], R>(name: string, f: (...args: A) => R, inAxes: AxisSpec, outAxes: AxisSpec, args: A): R {
+/**
+ * A trace of f kept for reuse: the per-example graph under its stand-ins, with the
+ * structure and axes of its results. Its output nodes hold one reference each, so the
+ * graph stays alive until the entry is evicted.
+ */
+interface Trace {
+  readonly standIns: readonly Node[];
+  readonly outputs: readonly Node[];
+  readonly outDef: TreeDef;
+  readonly outAxes: readonly (number | null)[];
+}
+
+/** One mapped function's traces by signature, least recently used first. */
+type TraceCache = Map<string, Trace>;
+
+/** The most traces one mapped function keeps (each a small per-example graph). */
+const TRACES_PER_FUNCTION = 8;
+
+/**
+ * Whether f's trace reads nothing but its stand-ins and what f made while traced
+ * (constants, arrays it created): only then does a call with the same signature rebuild
+ * the same graph. An array f closes over (or an unmapped argument) is read afresh at
+ * every call, since it may be rebound between calls, so such traces are not kept.
+ */
+function selfContained(outputs: readonly Node[], standIns: ReadonlySet<Node>, madeInside: ReadonlySet<Node>): boolean {
+  const seen = new Set<Node>();
+  const stack = outputs.slice();
+  while (stack.length > 0) {
+    const n = stack.pop() as Node;
+    if (seen.has(n) || standIns.has(n)) continue;
+    seen.add(n);
+    if (n.kind === 'leaf') {
+      if (!madeInside.has(n)) return false;
+      if (n.history !== null) stack.push(...n.history.inputs);
+      continue;
+    }
+    stack.push(...n.inputs);
+  }
+  return true;
+}
+
+/** The batched results of the traced `outputs`, the batch moved to each result's axis. */
+function batchedResults(name: string, outputs: readonly Node[], outAxes: readonly (number | null)[], batchedOf: Map<Node, Node>, size: number): MetalArray[] {
+  batchGraph(outputs, batchedOf, size);
+  const results = outputs.map((n, i) => {
+    const axis = outAxes[i] as number | null;
+    const b = batchedOf.get(n);
+    if (axis === null) {
+      if (b !== undefined) throw new BatchingError(`${name}: result array ${i} depends on a mapped argument, but outAxes gives null for it; give it an axis`);
+      return MetalArray.fromNode(n);
+    }
+    const rank = n.shape.length + 1;
+    const to = checkAxis(
+      axis,
+      rank,
+      () => `${name}: outAxes gives axis ${axis} for result array ${i}, which has ${rank} dims with the batch; give an axis in [${-rank}, ${rank - 1}]`,
+    );
+    return MetalArray.fromNode(moveAxis(b ?? broadcastBatch(n, size), 0, to));
+  });
+  // Batched nodes that nothing ended up reading (folded into a composed view) let go of their inputs.
+  for (const b of new Set(batchedOf.values())) if (b.refs === 0) releaseNode(b);
+  return results;
+}
+
+function mapped<A extends unknown[], R>(name: string, f: (...args: A) => R, inAxes: AxisSpec, outAxes: AxisSpec, args: A, traces: TraceCache): R {
   const { leaves, def } = flattenTree(args, name);
   const axes: (number | null)[] = [];
   if (Array.isArray(inAxes) && inAxes.length !== args.length) {
@@ -218,11 +288,17 @@ function mapped<A extends unknown[], R>(name: string, f: (...args: A) => R, inAx
   axesOf(inAxes, args, 'arguments', axes, 'inAxes', !Array.isArray(inAxes));
   let size = -1;
   let sizeFrom = '';
-  const standIns: MetalArray[] = [];
-  const batchedOf = new Map<Node, Node>();
-  const traced = leaves.map((x, i) => {
+  // A trace is reused only when every array argument is mapped (unmapped ones are read
+  // afresh) and no static argument is an object or function (their keys don't tell instances apart).
+  let signature: string | null = def.key.includes('obj:') || def.key.includes('fn:') ? null : def.key;
+  const mappedNodes: Node[] = [];
+  const mappedAxes: number[] = [];
+  for (const [i, x] of leaves.entries()) {
     const axis = axes[i] as number | null;
-    if (axis === null) return x;
+    if (axis === null) {
+      signature = null;
+      continue;
+    }
     const n = x.liveNode(name);
     const a = checkAxis(
       axis,
@@ -237,13 +313,35 @@ function mapped<A extends unknown[], R>(name: string, f: (...args: A) => R, inAx
     } else if (s !== size) {
       throw new ShapeError(`${name}: mapped axes differ in size: ${sizeFrom} has ${size}, array ${i} (axis ${a}) has ${s}`);
     }
+    mappedNodes.push(n);
+    mappedAxes.push(a);
+    if (signature !== null) signature += `|${n.backend}:${n.dtype}:${n.shape.join(',')}@${a}`;
+  }
+  if (size === -1) throw new ArgumentError(`${name}: no argument is mapped (every inAxes entry is null or names no array); map at least one array`);
+
+  const batchedOf = new Map<Node, Node>();
+  const cached = signature === null ? undefined : traces.get(signature);
+  if (cached !== undefined && signature !== null) {
+    // Most recently used last.
+    traces.delete(signature);
+    traces.set(signature, cached);
+    for (const [j, s] of cached.standIns.entries()) batchedOf.set(s, moveAxis(mappedNodes[j] as Node, mappedAxes[j] as number, 0));
+    return cached.outDef.rebuild(batchedResults(name, cached.outputs, cached.outAxes, batchedOf, size)) as R;
+  }
+
+  const standIns: MetalArray[] = [];
+  let next = 0;
+  const traced = leaves.map((x, i) => {
+    if (axes[i] === null) return x;
+    const j = next++;
+    const n = mappedNodes[j] as Node;
+    const a = mappedAxes[j] as number;
     const exampleShape = n.shape.filter((_, d) => d !== a);
     const standIn = MetalArray.fromNode(leafNode(standInBuffer(n.backend, `mapped argument array ${i}`), exampleShape, n.dtype));
     standIns.push(standIn);
     batchedOf.set(standIn.liveNode(name), moveAxis(n, a, 0));
     return standIn;
   });
-  if (size === -1) throw new ArgumentError(`${name}: no argument is mapped (every inAxes entry is null or names no array); map at least one array`);
 
   // The trace's arrays are scaffolding: collected so they can be let go of after.
   const scope = new Scope();
@@ -254,24 +352,21 @@ function mapped<A extends unknown[], R>(name: string, f: (...args: A) => R, inAx
     const outAxesList: (number | null)[] = [];
     axesOf(outAxes, result, 'result', outAxesList, 'outAxes', true);
     const outNodes = out.leaves.map((r) => r.liveNode(name));
-    batchGraph(outNodes, batchedOf, size);
-    const results = outNodes.map((n, i) => {
-      const axis = outAxesList[i] as number | null;
-      const b = batchedOf.get(n);
-      if (axis === null) {
-        if (b !== undefined) throw new BatchingError(`${name}: result array ${i} depends on a mapped argument, but outAxes gives null for it; give it an axis`);
-        return MetalArray.fromNode(n);
+    const standInNodes = standIns.map((x) => x.liveNode(name));
+    const results = batchedResults(name, outNodes, outAxesList, batchedOf, size);
+    if (signature !== null) {
+      const madeInside = new Set<Node>();
+      for (const x of scope.tracked) if (x instanceof MetalArray && !x.isDisposed) madeInside.add(x.liveNode(name));
+      if (selfContained(outNodes, new Set(standInNodes), madeInside)) {
+        for (const n of outNodes) n.refs++;
+        traces.set(signature, { standIns: standInNodes, outputs: outNodes, outDef: out.def, outAxes: outAxesList });
+        if (traces.size > TRACES_PER_FUNCTION) {
+          const [oldest, evicted] = traces.entries().next().value as [string, Trace];
+          traces.delete(oldest);
+          for (const n of evicted.outputs) releaseNode(n);
+        }
       }
-      const rank = n.shape.length + 1;
-      const to = checkAxis(
-        axis,
-        rank,
-        () => `${name}: outAxes gives axis ${axis} for result array ${i}, which has ${rank} dims with the batch; give an axis in [${-rank}, ${rank - 1}]`,
-      );
-      return MetalArray.fromNode(moveAxis(b ?? broadcastBatch(n, size), 0, to));
-    });
-    // Batched nodes that nothing ended up reading (folded into a composed view) let go of their inputs.
-    for (const b of new Set(batchedOf.values())) if (b.refs === 0) releaseNode(b);
+    }
     return out.def.rebuild(results) as R;
   } finally {
     for (const x of scope.tracked) x.dispose();

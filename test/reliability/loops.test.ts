@@ -49,7 +49,7 @@ describe('loops stay bounded', () => {
         const means = ma.matmul(onehot.T, points).divide(ma.maximum(counts, 1).expandDims(1));
         return ma.where(counts.greater(0).expandDims(1), means, c);
       };
-      let c = points.slice(ma.range(0, 4)).eval();
+      let c: ma.MetalArray = points.slice(ma.range(0, 4)).eval();
       let reference = c;
       const launches: number[] = [];
       let deepest = 0;

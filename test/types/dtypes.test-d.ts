@@ -157,3 +157,59 @@ void wrong;
 ma.sum(f32, { axes: 0 });
 // @ts-expect-error: arrays come from the creation functions and ops, not a public constructor
 new ma.MetalArray();
+
+// full infers its dtype from the value as ma.array does.
+expectTypeOf(ma.full([2], 7)).toEqualTypeOf<MetalArray<'int32'>>();
+expectTypeOf(ma.full([2], 0.5)).toEqualTypeOf<MetalArray<'float32'>>();
+expectTypeOf(ma.full([2], count)).toEqualTypeOf<MetalArray<'int32' | 'float32'>>();
+expectTypeOf(ma.full([2], 7n)).toEqualTypeOf<MetalArray<'int64'>>();
+expectTypeOf(ma.full([2], 7, 'float64')).toEqualTypeOf<MetalArray<'float64'>>();
+
+// Random: keys are uint32; draws take their dtype from the options (float32, int32 by default).
+const rkey = ma.random.key(0);
+expectTypeOf(rkey).toEqualTypeOf<MetalArray<'uint32'>>();
+expectTypeOf(ma.random.split(rkey, 3)).toEqualTypeOf<MetalArray<'uint32'>>();
+expectTypeOf(ma.random.foldIn(rkey, 1)).toEqualTypeOf<MetalArray<'uint32'>>();
+expectTypeOf(ma.random.bits(rkey, [2])).toEqualTypeOf<MetalArray<'uint32'>>();
+expectTypeOf(ma.random.uniform(rkey, [2])).toEqualTypeOf<MetalArray<'float32'>>();
+expectTypeOf(ma.random.uniform(rkey, [2], { low: -1, high: 1 })).toEqualTypeOf<MetalArray<'float32'>>();
+expectTypeOf(ma.random.uniform(rkey, [2], { dtype: 'float64' })).toEqualTypeOf<MetalArray<'float64'>>();
+expectTypeOf(ma.random.uniform(rkey, [2], 'float16', 0, 1)).toEqualTypeOf<MetalArray<'float16'>>();
+expectTypeOf(ma.random.normal(rkey, [2])).toEqualTypeOf<MetalArray<'float32'>>();
+expectTypeOf(ma.random.normal(rkey, [2], { dtype: 'bfloat16', loc: 1 })).toEqualTypeOf<MetalArray<'bfloat16'>>();
+expectTypeOf(ma.random.truncatedNormal(rkey, [2], { lower: -1, upper: 1 })).toEqualTypeOf<MetalArray<'float32'>>();
+expectTypeOf(ma.random.truncatedNormal(rkey, -1, 1, [2], 'float64')).toEqualTypeOf<MetalArray<'float64'>>();
+expectTypeOf(ma.random.randint(rkey, [2], { low: 0, high: 6 })).toEqualTypeOf<MetalArray<'int32'>>();
+expectTypeOf(ma.random.randint(rkey, [2], { low: 0, high: 6, dtype: 'uint8' })).toEqualTypeOf<MetalArray<'uint8'>>();
+expectTypeOf(ma.random.randint(rkey, [2], 0, 6, 'int64')).toEqualTypeOf<MetalArray<'int64'>>();
+expectTypeOf(ma.random.bernoulli(rkey, 0.5, [2])).toEqualTypeOf<MetalArray<'bool'>>();
+expectTypeOf(ma.random.categorical(rkey, f32)).toEqualTypeOf<MetalArray<'int32'>>();
+expectTypeOf(ma.random.permutation(rkey, 5)).toEqualTypeOf<MetalArray<'int32'>>();
+expectTypeOf(ma.random.permutation(rkey, f16)).toEqualTypeOf<MetalArray<'float16'>>();
+expectTypeOf(ma.random.threefry2x32(rkey, 0, 1)).toEqualTypeOf<[MetalArray<'uint32'>, MetalArray<'uint32'>]>();
+
+// Indexing keeps the dtype; nonzero gives int32 indices.
+expectTypeOf(ma.take(i64, Int32Array.of(0))).toEqualTypeOf<MetalArray<'int64'>>();
+expectTypeOf(ma.takeAlongAxis(f16, i32, 0)).toEqualTypeOf<MetalArray<'float16'>>();
+expectTypeOf(ma.slice(u8, 0, '1:')).toEqualTypeOf<MetalArray<'uint8'>>();
+expectTypeOf(ma.tril(f32)).toEqualTypeOf<MetalArray<'float32'>>();
+expectTypeOf(ma.triu(i32, 1)).toEqualTypeOf<MetalArray<'int32'>>();
+expectTypeOf(ma.roll(b, 1)).toEqualTypeOf<MetalArray<'bool'>>();
+expectTypeOf(ma.tile(u8, [2, 2])).toEqualTypeOf<MetalArray<'uint8'>>();
+expectTypeOf(ma.repeat(i64, 2)).toEqualTypeOf<MetalArray<'int64'>>();
+expectTypeOf(ma.pad(f32, 1)).toEqualTypeOf<MetalArray<'float32'>>();
+expectTypeOf(ma.putAlongAxis(i32, i32, 0, 0)).toEqualTypeOf<MetalArray<'int32'>>();
+expectTypeOf(ma.nonzero(b)).toEqualTypeOf<MetalArray<'int32'>[]>();
+expectTypeOf(ma.take(unknownDType, Int32Array.of(0))).toEqualTypeOf<MetalArray>();
+
+// Joins keep a shared dtype; mixed dtypes promote at run time, so the type is any dtype.
+expectTypeOf(ma.concatenate([f32, f32])).toEqualTypeOf<MetalArray<'float32'>>();
+expectTypeOf(ma.stack([i32, i32], 1)).toEqualTypeOf<MetalArray<'int32'>>();
+expectTypeOf(ma.concatenate([f32, i32])).toEqualTypeOf<MetalArray>();
+expectTypeOf(ma.split(u8, 2)).toEqualTypeOf<MetalArray<'uint8'>[]>();
+
+// Sorting keeps the dtype; indices are int32.
+expectTypeOf(ma.sort(f16)).toEqualTypeOf<MetalArray<'float16'>>();
+expectTypeOf(ma.sort(unknownDType)).toEqualTypeOf<MetalArray>();
+expectTypeOf(ma.argsort(f32)).toEqualTypeOf<MetalArray<'int32'>>();
+expectTypeOf(ma.topk(i64, 2)).toEqualTypeOf<[MetalArray<'int64'>, MetalArray<'int32'>]>();

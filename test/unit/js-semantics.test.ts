@@ -88,7 +88,8 @@ describe('printing', () => {
     expect(ma.array([1e8, 1], 'float32').toString()).toBe('array([1.e+08, 1.e+00])');
     expect(ma.array([Number.NaN, 1.5, Number.NEGATIVE_INFINITY]).toString()).toBe('array([ nan,  1.5, -inf])');
     expect(ma.array([0.1 + 0.2], 'float64').toString()).toBe('array([0.3], dtype=float64)');
-    expect(ma.arange(0, 2000, 1, 'float32').toString()).toBe('array([0.000e+00, 1.000e+00, 2.000e+00, ..., 1.997e+03, 1.998e+03, 1.999e+03])');
+    // Wrapped at 75 characters, as NumPy prints it.
+    expect(ma.arange(0, 2000, 1, 'float32').toString()).toBe('array([0.000e+00, 1.000e+00, 2.000e+00, ..., 1.997e+03, 1.998e+03,\n       1.999e+03])');
   });
 });
 
