@@ -42,11 +42,11 @@ function differentiable(c: EngineCall, group: Group, vjp: (ct: MetalArray) => Me
   const out = group.engine.run(c) as MetalArray;
   if (out === x || !isFloat(x.dtype)) return out; // the size-1 local engine returns its input
   const node = primalNode(out.liveNode(c.name));
-  attachCustomRule(node, {
+  attachCustomRule([node], {
     name: `distributed.${c.name}`,
     args: [x.liveNode(c.name)],
-    vjp: (ct) => [vjp(ct)],
-    jvp: ([t]) => (t === null ? zeros(out.shape, out.dtype) : jvp(t)),
+    vjp: ([ct]) => [vjp(ct)],
+    jvp: ([t]) => [t === null ? zeros(out.shape, out.dtype) : jvp(t)],
   });
   return MetalArray.fromNode(node);
 }

@@ -220,11 +220,11 @@ export interface OutputRule {
  */
 export function withRules(op: string, output: MetalArray, inputs: readonly MetalArray[], rule: OutputRule): MetalArray {
   if (DTYPES[output.dtype].kind !== 'float') return output;
-  attachCustomRule(output.liveNode(`linalg.${op}`), {
+  attachCustomRule([output.liveNode(`linalg.${op}`)], {
     name: `linalg.${op}`,
     args: inputs.map((x) => x.liveNode(`linalg.${op}`)),
-    vjp: (ct) => rule.vjp(ct),
-    jvp: (ts) => rule.jvp(ts),
+    vjp: ([ct]) => rule.vjp(ct),
+    jvp: (ts) => [rule.jvp(ts)],
   });
   return output;
 }

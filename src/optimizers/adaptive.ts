@@ -112,7 +112,7 @@ export interface AdagradOptions {
  * ```ts
  * import * as ma from 'metalarray';
  * const opt = new ma.optimizers.Adagrad({ learningRate: 0.1 });
- * const next = opt.applyGradients({ w: ma.full([2], 2) }, { w: ma.zeros([2]) });
+ * const next = opt.applyGradients({ w: ma.full([2], 2, 'float32') }, { w: ma.zeros([2]) });
  * next.w.tolist(); // about [-0.1, -0.1]
  * ```
  */
