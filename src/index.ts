@@ -172,3 +172,43 @@ export { setFusion, fusionEnabled } from './array/context.js';
 export type { DeviceInfo } from './runtime/backend.js';
 export { setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './engine/precision.js';
 export { save, savez, saveSafetensors, load, loadSafetensors, type SafetensorsContents } from './io/files.js';
+export {
+  isclose,
+  allclose,
+  arrayEqual,
+  deg2rad,
+  rad2deg,
+  sinc,
+  heaviside,
+  logaddexp2,
+  ldexp,
+  frexp,
+  modf,
+  nanToNum,
+  type CloseOptions,
+  type NanToNumOptions,
+} from './ops/numeric.js';
+export {
+  nansum,
+  nanmean,
+  nanmax,
+  nanmin,
+  nanargmax,
+  nanargmin,
+  nanvar,
+  nanstd,
+  ptp,
+  average,
+  quantile,
+  percentile,
+  median,
+  nanquantile,
+  nanpercentile,
+  nanmedian,
+  type NanReduceOptions,
+  type NanVarianceOptions,
+  type NanArgOptions,
+  type AverageOptions,
+  type QuantileMethod,
+  type QuantileOptions,
+} from './ops/statistics.js';
