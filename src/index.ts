@@ -212,3 +212,23 @@ export {
   type QuantileMethod,
   type QuantileOptions,
 } from './ops/statistics.js';
+export {
+  atleast1d,
+  atleast2d,
+  atleast3d,
+  vstack,
+  hstack,
+  dstack,
+  columnStack,
+  diagonal,
+  trace,
+  diag,
+  diagflat,
+  diff,
+  meshgrid,
+  rot90,
+  polyval,
+  type DiagonalOptions,
+  type DiffOptions,
+  type MeshgridOptions,
+} from './ops/shaping.js';
