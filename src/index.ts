@@ -232,3 +232,13 @@ export {
   type DiffOptions,
   type MeshgridOptions,
 } from './ops/shaping.js';
+export {
+  searchsorted,
+  digitize,
+  isin,
+  interp,
+  bincount,
+  type SearchsortedOptions,
+  type InterpOptions,
+  type BincountOptions,
+} from './ops/searching.js';
