@@ -242,3 +242,4 @@ export {
   type InterpOptions,
   type BincountOptions,
 } from './ops/searching.js';
+export { cov, corrcoef, histogram, type CovOptions, type HistogramOptions } from './ops/correlation.js';
