@@ -94,7 +94,8 @@ export function coverageRows(): CoverageRow[] {
     });
   }
   for (const [module, exports] of Object.entries(MODULES)) {
-    for (const [name, value] of Object.entries(exports)) {
+    // Sorted by name: a module namespace's key order differs between Node and vitest's loader.
+    for (const [name, value] of Object.entries(exports).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       if (typeof value !== 'function' || INTERNAL.has(name)) continue;
       rows.push({
         fn: name,
