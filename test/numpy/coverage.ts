@@ -19,6 +19,9 @@ import * as statistics from '../../src/ops/statistics.js';
 /** The new elementwise primitives (their rows come from the op table). */
 export const NEW_ELEMENTWISE = ['cbrt', 'signbit', 'copysign', 'hypot', 'fmod'] as const;
 
+/** The new distributions of `ma.random`. */
+export const NEW_RANDOM = ['exponential', 'gumbel', 'laplace', 'logistic', 'cauchy'] as const;
+
 /** The composed modules, by name: every exported function of each is a public function. */
 export const MODULES: Record<string, Record<string, unknown>> = { numeric, statistics, shaping, searching, correlation };
 
@@ -106,6 +109,16 @@ export function coverageRows(): CoverageRow[] {
         differentiable: DIFFERENTIABLE[name] ?? 'yes (through its parts)',
       });
     }
+  }
+  for (const name of NEW_RANDOM) {
+    rows.push({
+      fn: `random.${name}`,
+      numpy: `np.random.Generator.${name === 'cauchy' ? 'standard_cauchy' : name}`,
+      kind: 'random draw (inverse CDF of one uniform, src/ops/random.ts)',
+      dtypes: 'float16, bfloat16, float32, float64',
+      backends: 'cpu, cuda, metal (float64: cpu, cuda)',
+      differentiable: 'in loc and scale',
+    });
   }
   return rows;
 }
