@@ -156,6 +156,27 @@ inline float ma_expm1(float x) {
   if (um1 == -1.0f) return -1.0f;
   return um1 * (x / ma_log(u)); /* corrects the rounding of e^x */
 }
+/* cbrt and hypot, which Metal's library lacks (issue 22). cbrt: exp2/log2, then one
+   Newton step, which leaves about an ulp; hypot: scaled by the larger magnitude, so
+   neither squares overflow nor underflow; an infinity wins over NaN, as C's hypot. */
+inline float ma_cbrt(float x) {
+  if (x == 0.0f || x != x || metal::isinf(x)) return x;
+  const float a = metal::fabs(x);
+  float y = ma_exp2(ma_log2(a) * (1.0f / 3.0f));
+  y = y - (y - a / (y * y)) * (1.0f / 3.0f);
+  return metal::copysign(y, x);
+}
+inline float ma_hypot(float x, float y) {
+  const float a = metal::fabs(x);
+  const float b = metal::fabs(y);
+  if (metal::isinf(a) || metal::isinf(b)) return INFINITY;
+  if (a != a || b != b) return a + b;
+  const float m = a > b ? a : b;
+  const float n = a > b ? b : a;
+  if (m == 0.0f) return 0.0f;
+  const float r = n / m;
+  return m * ma_sqrt(1.0f + r * r);
+}
 inline float ma_erf(float x) {
   const float a = metal::fabs(x);
   if (a < 0.5f) {

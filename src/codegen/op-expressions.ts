@@ -53,7 +53,7 @@ export function fillOpRow(row: OpRow | undefined, op: string, dtype: DType, srcs
 }
 
 /** Functions Metal lacks, defined by the prelude. */
-export const MSL_PRELUDE_MATH: Readonly<Record<string, string>> = { erf: 'ma_erf', expm1: 'ma_expm1', log1p: 'ma_log1p' };
+export const MSL_PRELUDE_MATH: Readonly<Record<string, string>> = { erf: 'ma_erf', expm1: 'ma_expm1', log1p: 'ma_log1p', cbrt: 'ma_cbrt', hypot: 'ma_hypot' };
 
 /** Functions whose `metal::precise` variant is used (never the fast one). */
 export const MSL_PRECISE_MATH = new Set([
@@ -97,7 +97,7 @@ export const MSL_SIMD_REDUCE: Readonly<Record<string, string>> = {
 };
 
 /** Math functions CUDA computes exactly or rounds as IEEE prescribes: a value folded at compile time has the run-time bits. */
-export const CUDA_EXACT_MATH: ReadonlySet<string> = new Set(['sqrt', 'fabs', 'trunc', 'rint', 'floor', 'ceil', 'fma']);
+export const CUDA_EXACT_MATH: ReadonlySet<string> = new Set(['sqrt', 'fabs', 'trunc', 'rint', 'floor', 'ceil', 'fma', 'copysign', 'fmod']);
 
 /** CUDA's approximate math functions the GPU ops call, with their arity. */
 export const CUDA_APPROX_MATH: Readonly<Record<string, number>> = {
@@ -124,4 +124,6 @@ export const CUDA_APPROX_MATH: Readonly<Record<string, number>> = {
   erfc: 1,
   pow: 2,
   atan2: 2,
+  cbrt: 1,
+  hypot: 2,
 };

@@ -53,6 +53,8 @@ export const UNARY_OPS = [
   'isfinite',
   'logicalNot',
   'bitwiseNot',
+  'cbrt',
+  'signbit',
 ] as const;
 
 /** The binary elementwise ops, in table order. */
@@ -82,6 +84,9 @@ export const BINARY_OPS = [
   'bitwiseXor',
   'leftShift',
   'rightShift',
+  'copysign',
+  'hypot',
+  'fmod',
 ] as const;
 
 /** A unary elementwise op. */

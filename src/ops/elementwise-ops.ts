@@ -1163,6 +1163,92 @@ export const rightShift = binaryOp('rightShift', {
   both: { int: 'ma_shr_N($0, $1)' },
 });
 
+// NumPy's math functions (issue 22 §3): cbrt, signbit, copysign, hypot, fmod.
+
+/**
+ * Elementwise cube root (negative inputs give negative roots; integers compute in float32).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.cbrt(ma.array([8, -27, 2], 'float32')).tolist()); // [ 2, -3, 1.2599210739135742 ]
+ * ```
+ */
+export const cbrt = unaryOp('cbrt', {
+  rule: 'float',
+  derivative: (_, out): Terms => [divide(1, multiply(3, square(out)))],
+  cost: TRANSCENDENTAL,
+  c: { f: 'cbrtf($0)', d: 'cbrt($0)' },
+  gpu: { float: '@cbrt($0)' },
+});
+
+/**
+ * Elementwise sign bit (bool): true for negative numbers, -0, -Inf and NaNs with the
+ * sign bit set; false for unsigned integers and bool.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.signbit(ma.array([-1, -0, 0, 2], 'float32')).tolist()); // [ true, true, false, false ]
+ * ```
+ */
+export const signbit = unaryOp('signbit', {
+  rule: 'predicate',
+  derivative: 'zero',
+  cost: CHEAP,
+  // copysign, not C's signbit macro: every dialect (and TinyCC's headers) has it.
+  c: { f: '(uint8_t)(copysignf(1.0f, $0) < 0.0f)', d: '(uint8_t)(copysign(1.0, $0) < 0.0)', i: '(uint8_t)($0 < 0)', all: '(uint8_t)0' },
+  gpu: { f: '(uint8_t)(@copysign(1.0f, $0) < 0.0f)', d: '(uint8_t)(@copysign(1.0, $0) < 0.0)', i: '(uint8_t)($0 < 0)', all: '(uint8_t)0' },
+});
+
+/**
+ * Elementwise `|a|` with the sign of `b` (its sign bit: -0 and negative NaNs count as negative).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.copysign(ma.array([1, 2, -3], 'float32'), ma.array([-1, -0, 5], 'float32')).tolist()); // [ -1, -2, 3 ]
+ * ```
+ */
+export const copysign = binaryOp('copysign', {
+  rule: 'float',
+  derivative: ([a, b]): Terms => [where(equal(signbit(a), signbit(b)), 1, -1), 0],
+  cost: CHEAP,
+  c: { f: 'copysignf($0, $1)', d: 'copysign($0, $1)' },
+  gpu: { float: '@copysign($0, $1)' },
+});
+
+/**
+ * Elementwise `sqrt(a² + b²)` without intermediate overflow or underflow (Inf when either is ±Inf, even with NaN).
+ *
+ * @example
+ * ```ts
+ * console.log(ma.hypot(ma.array([3, 1e300], 'float64'), ma.array([4, 1e300], 'float64')).tolist()); // [ 5, 1.4142135623730952e+300 ]
+ * ```
+ */
+export const hypot = binaryOp('hypot', {
+  rule: 'float',
+  derivative: ([a, b], out): Terms => [where(equal(out, 0), 0, divide(a, out)), where(equal(out, 0), 0, divide(b, out))],
+  cost: TRANSCENDENTAL,
+  c: { f: 'hypotf($0, $1)', d: 'hypot($0, $1)' },
+  gpu: { float: '@hypot($0, $1)' },
+});
+
+/**
+ * Elementwise C remainder `a - trunc(a / b) * b`, with the sign of the dividend (NumPy's
+ * `fmod`; `remainder` takes the divisor's sign). Exact for floats; integer `x fmod 0` gives 0.
+ *
+ * @example
+ * ```ts
+ * console.log(ma.fmod(ma.array([7, -7, 7]), ma.array([3, 3, -3])).tolist()); // [ 1, -1, 1 ]
+ * console.log(ma.fmod(ma.array([5.5, -5.5], 'float32'), 2).tolist()); // [ 1.5, -1.5 ]
+ * ```
+ */
+export const fmod = binaryOp('fmod', {
+  rule: 'intDiv',
+  derivative: ([a, b]): Terms => [1, negative(trunc(divide(a, b)))],
+  cost: DIV,
+  c: { i: '(($1 == 0 || $1 == -1) ? (T)0 : (T)($0 % $1))', u: '($1 == 0 ? (T)0 : (T)($0 % $1))', f: 'fmodf($0, $1)', d: 'fmod($0, $1)' },
+  gpu: { i: '(($1 == 0 || $1 == -1) ? (T)0 : (T)($0 % $1))', u: '($1 == 0 ? (T)0 : (T)($0 % $1))', float: '@fmod($0, $1)' },
+});
+
 // The functions by op name, checked against mapped types over the vocabulary: tsc
 // rejects an op of core/vocabulary.ts without a block here (or a block not in the
 // vocabulary). The methods (a.tanh(), a.add(b)) are installed from the vocabulary by
@@ -1209,6 +1295,8 @@ const unaryFunctions = {
   isfinite,
   logicalNot,
   bitwiseNot,
+  cbrt,
+  signbit,
 } satisfies { readonly [K in UnaryOp]: (x: ArrayLike) => MetalArray };
 
 const binaryFunctions = {
@@ -1237,6 +1325,9 @@ const binaryFunctions = {
   bitwiseXor,
   leftShift,
   rightShift,
+  copysign,
+  hypot,
+  fmod,
 } satisfies { readonly [K in BinaryOp]: (a: ArrayLike, b: ArrayLike) => MetalArray };
 
 void unaryFunctions;

@@ -573,3 +573,120 @@ export function permutation(key: MetalArray, x: number | MetalArray, options?: n
   if (!Number.isInteger(ax) || ax < 0 || ax >= x.ndim) throw new ArgumentError(`random.permutation: axis ${axis} is out of bounds for rank ${x.ndim}`);
   return take(x, argsort(bits(key, [x.shape[ax]])), ax);
 }
+
+// More distributions (issue 22 §3), each an inverse-CDF transform of one open-interval
+// uniform draw (no rejection loop, so every draw is one fused kernel).
+
+/** Options of `exponential`, `gumbel`, `laplace`, `logistic` and `cauchy`. */
+export interface LocScaleOptions {
+  /** A float dtype (default float32). */
+  readonly dtype?: DType;
+  /** The location (default 0; exponential has none); an array broadcasts against the shape. */
+  readonly loc?: ArrayLike;
+  /** The scale (default 1); an array broadcasts against the shape. */
+  readonly scale?: ArrayLike;
+}
+
+/** A uniform draw in the open interval (0, 1) of `dtype` (float16/bfloat16 draw in float32). */
+function openUnit(op: string, key: MetalArray, shape: Shape, dtype: DType): MetalArray {
+  const dims = shapeOf(op, shape);
+  const d = floatDType(op, dtype);
+  if (d !== 'float64') return openUniform(op, key, dims);
+  const u = unitUniform(op, key, dims, 'float64');
+  return binary('add', u, binary('multiply', binary('equal', u, 0), 2 ** -54));
+}
+
+/** The draw `x` scaled and shifted, in the requested dtype. */
+function locScale(op: string, x: MetalArray, options: LocScaleOptions | undefined, keys: readonly (keyof LocScaleOptions)[]): MetalArray {
+  const o = checkOptions(op, options, keys);
+  const dtype = floatDType(op, dtypeOr(o.dtype, 'float32'));
+  let y = x;
+  if (o.scale !== undefined) y = binary('multiply', y, o.scale);
+  if (o.loc !== undefined) y = binary('add', y, o.loc);
+  return astype(y, dtype);
+}
+
+function drawDType(options: LocScaleOptions | undefined): DType {
+  return typeof options === 'object' && options !== null && options.dtype !== undefined ? options.dtype : 'float32';
+}
+
+/**
+ * Exponential numbers with mean `scale` (default 1): `-scale · ln u`, u uniform in (0, 1).
+ *
+ * @example
+ * ```ts
+ * const x = ma.random.exponential(ma.random.key(3), [20000], { scale: 2 });
+ * console.log(Math.abs((ma.mean(x).item() as number) - 2) < 0.1); // true
+ * ```
+ */
+export function exponential(key: MetalArray, shape: Shape = [], options?: Omit<LocScaleOptions, 'loc'>): MetalArray {
+  checkArgCount('random.exponential', arguments.length, 3, 'exponential(key, shape, { dtype, scale })');
+  checkKey('random.exponential', key);
+  const u = openUnit('random.exponential', key, shape, drawDType(options));
+  return locScale('random.exponential', unary('negative', unary('log', u)), options, ['dtype', 'scale']);
+}
+
+/**
+ * Gumbel numbers (the maximum-value type I law): `loc - scale · ln(-ln u)`.
+ *
+ * @example
+ * ```ts
+ * const g = ma.random.gumbel(ma.random.key(4), [20000]);
+ * console.log(Math.abs((ma.mean(g).item() as number) - 0.5772) < 0.05); // true
+ * ```
+ */
+export function gumbel(key: MetalArray, shape: Shape = [], options?: LocScaleOptions): MetalArray {
+  checkArgCount('random.gumbel', arguments.length, 3, 'gumbel(key, shape, { dtype, loc, scale })');
+  checkKey('random.gumbel', key);
+  const u = openUnit('random.gumbel', key, shape, drawDType(options));
+  return locScale('random.gumbel', unary('negative', unary('log', unary('negative', unary('log', u)))), options, ['dtype', 'loc', 'scale']);
+}
+
+/**
+ * Laplace (double exponential) numbers: `loc - scale · sign(v) · ln(1 - 2|v|)`, v uniform in (-½, ½).
+ *
+ * @example
+ * ```ts
+ * const x = ma.random.laplace(ma.random.key(5), [20000], { loc: 1 });
+ * console.log(Math.abs((ma.mean(x).item() as number) - 1) < 0.05); // true
+ * ```
+ */
+export function laplace(key: MetalArray, shape: Shape = [], options?: LocScaleOptions): MetalArray {
+  checkArgCount('random.laplace', arguments.length, 3, 'laplace(key, shape, { dtype, loc, scale })');
+  checkKey('random.laplace', key);
+  const v = binary('subtract', openUnit('random.laplace', key, shape, drawDType(options)), 0.5);
+  const x = unary('negative', binary('multiply', unary('sign', v), unary('log1p', binary('multiply', unary('abs', v), -2))));
+  return locScale('random.laplace', x, options, ['dtype', 'loc', 'scale']);
+}
+
+/**
+ * Logistic numbers: `loc + scale · ln(u / (1 - u))`.
+ *
+ * @example
+ * ```ts
+ * const x = ma.random.logistic(ma.random.key(6), [20000]);
+ * console.log(Math.abs(ma.mean(x).item() as number) < 0.1); // true
+ * ```
+ */
+export function logistic(key: MetalArray, shape: Shape = [], options?: LocScaleOptions): MetalArray {
+  checkArgCount('random.logistic', arguments.length, 3, 'logistic(key, shape, { dtype, loc, scale })');
+  checkKey('random.logistic', key);
+  const u = openUnit('random.logistic', key, shape, drawDType(options));
+  return locScale('random.logistic', binary('subtract', unary('log', u), unary('log1p', unary('negative', u))), options, ['dtype', 'loc', 'scale']);
+}
+
+/**
+ * Cauchy (Lorentz) numbers: `loc + scale · tan(π (u - ½))`. No mean: test them by quantiles.
+ *
+ * @example
+ * ```ts
+ * const x = ma.random.cauchy(ma.random.key(7), [20000]);
+ * console.log(Math.abs(ma.median(x).item() as number) < 0.05); // true
+ * ```
+ */
+export function cauchy(key: MetalArray, shape: Shape = [], options?: LocScaleOptions): MetalArray {
+  checkArgCount('random.cauchy', arguments.length, 3, 'cauchy(key, shape, { dtype, loc, scale })');
+  checkKey('random.cauchy', key);
+  const u = openUnit('random.cauchy', key, shape, drawDType(options));
+  return locScale('random.cauchy', unary('tan', binary('multiply', binary('subtract', u, 0.5), Math.PI)), options, ['dtype', 'loc', 'scale']);
+}

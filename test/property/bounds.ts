@@ -175,6 +175,7 @@ export function castAbs(x: Abs, v: Scalar, from: DType, to: DType): Abs {
 // ---------------------------------------------------------------------------------
 
 const INC = new Set<UnaryOp>([
+  'cbrt',
   'sqrt',
   'exp',
   'exp2',
@@ -310,6 +311,9 @@ const SMALL_RANGE = 64;
 
 /** Abstract unary op; `x` is already in the computation dtype. */
 export function unaryAbs(op: UnaryOp, compute: DType, result: DType, x: Abs, xv: Scalar, scale: number): Abs {
+  // signbit of a NaN depends on its sign bit, which the oracle (JS numbers) cannot see
+  if (op === 'signbit' && (x.nan || Number.isNaN(num(xv)))) return boolFromSet(true, true);
+  if (op === 'signbit' && !x.exact && R.DTYPES[compute].kind === 'float') return boolFromSet(x.hi >= 0, x.lo <= 0);
   if (x.exact) {
     // relu(-0) is maximum(-0, 0): either zero
     if (op === 'relu' && Object.is(xv, -0)) return interval(0, 0, false);
@@ -502,6 +506,15 @@ function floatBinaryImage(op: BinaryOp, a: Abs, b: Abs): Abs {
     }
     case 'arctan2':
       return interval(-Math.PI, Math.PI, anyNan);
+    case 'copysign': {
+      const m = Math.max(Math.abs(a.lo), Math.abs(a.hi));
+      return interval(-m, m, anyNan);
+    }
+    case 'hypot': {
+      // hypot(±Inf, NaN) = Inf: the NaN flag stays, the top reaches Inf where an input can
+      const m = Math.hypot(Math.max(Math.abs(a.lo), Math.abs(a.hi)), Math.max(Math.abs(b.lo), Math.abs(b.hi)));
+      return interval(0, m, anyNan);
+    }
     default:
       // floorDivide, remainder: unknown
       return interval(ninf, INF, true);

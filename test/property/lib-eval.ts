@@ -53,6 +53,8 @@ export const UNARY_FN: Readonly<Record<UnaryOp, (x: Operand) => MA>> = {
   isfinite: (x) => ma.isfinite(x),
   logicalNot: (x) => ma.logicalNot(x),
   bitwiseNot: (x) => ma.bitwiseNot(x),
+  cbrt: (x) => ma.cbrt(x),
+  signbit: (x) => ma.signbit(x),
 };
 
 /** x.op() for every unary op. */
@@ -98,6 +100,8 @@ export const UNARY_METHOD: Readonly<Record<UnaryOp, (x: MA) => MA>> = {
   isfinite: (x) => x.isfinite(),
   logicalNot: (x) => x.logicalNot(),
   bitwiseNot: (x) => x.bitwiseNot(),
+  cbrt: (x) => x.cbrt(),
+  signbit: (x) => x.signbit(),
 };
 
 /** ma.op(a, b) for every binary op. */
@@ -127,6 +131,9 @@ export const BINARY_FN: Readonly<Record<BinaryOp, (a: Operand, b: Operand) => MA
   bitwiseXor: (a, b) => ma.bitwiseXor(a, b),
   leftShift: (a, b) => ma.leftShift(a, b),
   rightShift: (a, b) => ma.rightShift(a, b),
+  copysign: (a, b) => ma.copysign(a, b),
+  hypot: (a, b) => ma.hypot(a, b),
+  fmod: (a, b) => ma.fmod(a, b),
 };
 
 /** a.op(b) for every binary op. */
@@ -156,6 +163,9 @@ export const BINARY_METHOD: Readonly<Record<BinaryOp, (a: MA, b: Operand) => MA>
   bitwiseXor: (a, b) => a.bitwiseXor(b),
   leftShift: (a, b) => a.leftShift(b),
   rightShift: (a, b) => a.rightShift(b),
+  copysign: (a, b) => a.copysign(b),
+  hypot: (a, b) => a.hypot(b),
+  fmod: (a, b) => a.fmod(b),
 };
 
 /** A typed array holding `values` for ma.array(typed, dtype). */

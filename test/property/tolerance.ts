@@ -78,6 +78,9 @@ export const TOLERANCES: Readonly<Record<string, OpTolerance>> = {
   // max + log1p(e^-|x-y|) cancels towards 0 (|result| << 1): log1p's rounding, ~1 ulp of ln2.
   logaddexp: { f32: 1, f64: 4, absUlps: 2 },
   floorDivide: { f32: 1, f64: 1 },
+  // glibc's cbrt and hypot are within an ulp; Metal's (prelude) within two
+  cbrt: LIBM,
+  hypot: LIBM,
 };
 
 /** Ops whose float results are not exact (the keys of the table). */

@@ -230,6 +230,8 @@ export const UNARY_OPS = [
   'isfinite',
   'logicalNot',
   'bitwiseNot',
+  'cbrt',
+  'signbit',
 ] as const;
 export type UnaryOp = (typeof UNARY_OPS)[number];
 
@@ -259,6 +261,9 @@ export const BINARY_OPS = [
   'bitwiseXor',
   'leftShift',
   'rightShift',
+  'copysign',
+  'hypot',
+  'fmod',
 ] as const;
 export type BinaryOp = (typeof BINARY_OPS)[number];
 
@@ -291,6 +296,7 @@ export const FLOAT_UNARY: ReadonlySet<UnaryOp> = new Set<UnaryOp>([
   'sigmoid',
   'gelu',
   'silu',
+  'cbrt',
 ]);
 
 export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set<BinaryOp>(['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual']);
@@ -326,6 +332,7 @@ export function unaryDTypes(op: UnaryOp, x: DType): { compute: DType; result: DT
     case 'isinf':
     case 'isfinite':
     case 'logicalNot':
+    case 'signbit':
       return { compute: x, result: 'bool' };
     case 'bitwiseNot':
       if (isFloat(x)) throw new DTypeError('bitwiseNot is not defined for floats');
@@ -352,7 +359,9 @@ export function binaryDTypes(op: BinaryOp, c: DType): { compute: DType; result: 
       return { compute: c, result: c };
     case 'divide':
     case 'arctan2':
-    case 'logaddexp': {
+    case 'logaddexp':
+    case 'copysign':
+    case 'hypot': {
       const f = isFloat(c) ? c : 'float32';
       return { compute: f, result: f };
     }
@@ -361,6 +370,7 @@ export function binaryDTypes(op: BinaryOp, c: DType): { compute: DType; result: 
     // power has no bool loop and gives int8, so we do the same.
     case 'floorDivide':
     case 'remainder':
+    case 'fmod':
       if (c === 'bool') return { compute: 'int8', result: 'int8' };
       return { compute: c, result: c };
     case 'bitwiseAnd':

@@ -177,6 +177,11 @@ export function floatUnary(op: UnaryOp, x: number): number {
       return x === 0 ? 1 : 0;
     case 'bitwiseNot':
       throw new DTypeError('bitwiseNot on a float');
+    case 'cbrt':
+      return Math.cbrt(x);
+    case 'signbit':
+      // JS cannot see a NaN's sign bit: NaN counts as positive (the bounds accept either)
+      return x < 0 || Object.is(x, -0) ? 1 : 0;
   }
 }
 
@@ -202,6 +207,8 @@ function intUnary(op: UnaryOp, x: bigint, dtype: DType): Scalar {
       return 0;
     case 'isfinite':
       return 1;
+    case 'signbit':
+      return x < 0n ? 1 : 0;
     case 'logicalNot':
       return x === 0n ? 1 : 0;
     case 'bitwiseNot':
@@ -222,6 +229,7 @@ function boolUnary(op: UnaryOp, x: number): number {
       return x;
     case 'isnan':
     case 'isinf':
+    case 'signbit':
       return 0;
     case 'isfinite':
       return 1;
@@ -300,6 +308,14 @@ export function floatBinary(op: BinaryOp, a: number, b: number): number {
       return Math.atan2(a, b);
     case 'logaddexp':
       return logaddexpScalar(a, b);
+    case 'copysign': {
+      const negative = b < 0 || Object.is(b, -0);
+      return negative ? -Math.abs(a) : Math.abs(a);
+    }
+    case 'hypot':
+      return Math.hypot(a, b);
+    case 'fmod':
+      return a % b; // JS % is C's fmod (exact, the dividend's sign)
     default:
       throw new DTypeError(`${op} is not defined for floats`);
   }
@@ -346,6 +362,9 @@ function intBinary(op: BinaryOp, a: bigint, b: bigint, dtype: DType): Scalar {
     }
     case 'power':
       return intPower(a, b, dtype);
+    case 'fmod':
+      // C's %: truncated, the dividend's sign; x fmod 0 gives 0 (NumPy warns)
+      return wrapInt(b === 0n ? 0n : a % b, dtype);
     case 'maximum':
       return wrapInt(a > b ? a : b, dtype);
     case 'minimum':
@@ -546,6 +565,8 @@ export const {
   isfinite,
   logicalNot,
   bitwiseNot,
+  cbrt,
+  signbit,
 } = unaryOps;
 
 export const {
@@ -574,4 +595,7 @@ export const {
   bitwiseXor,
   leftShift,
   rightShift,
+  copysign,
+  hypot,
+  fmod,
 } = binaryOps;

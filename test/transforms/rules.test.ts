@@ -32,9 +32,10 @@ const UNARY_DOMAIN: Partial<Record<UnaryOp, Domain>> = {
   arctanh: 'unit',
   erfinv: 'unit',
   arccosh: 'gt1',
+  cbrt: 'nonzero',
 };
 // Integer or bool results: nothing to differentiate (their zero gradient is tested below).
-const NON_FLOAT_UNARY = new Set<UnaryOp>(['isnan', 'isinf', 'isfinite', 'logicalNot', 'bitwiseNot']);
+const NON_FLOAT_UNARY = new Set<UnaryOp>(['isnan', 'isinf', 'isfinite', 'logicalNot', 'bitwiseNot', 'signbit']);
 
 const BINARY_DOMAIN: Partial<Record<BinaryOp, [Domain, Domain]>> = {
   divide: ['any', 'nonzero'],
@@ -42,6 +43,8 @@ const BINARY_DOMAIN: Partial<Record<BinaryOp, [Domain, Domain]>> = {
   remainder: ['any', 'nonzero'],
   floorDivide: ['any', 'nonzero'],
   arctan2: ['nonzero', 'nonzero'],
+  copysign: ['nonzero', 'nonzero'],
+  fmod: ['any', 'nonzero'],
 };
 const FLOAT_BINARY = new Set<BinaryOp>([
   'add',
@@ -55,6 +58,9 @@ const FLOAT_BINARY = new Set<BinaryOp>([
   'minimum',
   'arctan2',
   'logaddexp',
+  'copysign',
+  'hypot',
+  'fmod',
 ]);
 
 describe('elementwise rules (float64, finite differences)', () => {
