@@ -1,7 +1,7 @@
 // The GPT example (examples/gpt) on a small slice of its text with tiny dimensions: the
 // loss falls, a run stopped and resumed from its checkpoint repeats the uninterrupted
 // run's losses exactly, and a NaN loss stops training and keeps the last good checkpoint.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,11 @@ describe('examples/gpt', () => {
       'blocks.1.ln2.weight',
       'lnF.weight',
     ]);
+    // Weights from another checkpoint (a crash between the files) are refused, not mixed in.
+    const torn = join(root, 'torn');
+    cpSync(dir, torn, { recursive: true });
+    copyFileSync(join(root, 'straight', 'model.safetensors'), join(torn, 'model.safetensors'));
+    expect(() => loadCheckpoint(torn, model, new GptOptimizer(tinyConfig(torn)))).toThrow(/checkpoint in .*torn is torn: model.safetensors is not the file/);
     const second = quietRun(tinyConfig(dir, { resume: true }));
     expect(second.log).toContain('resumed from');
     expect(second.result.status).toBe('done');
