@@ -2,7 +2,9 @@
 
 The same model (nanoGPT without biases: token + position embeddings, pre-LayerNorm blocks of
 causal multi-head attention and a GELU MLP, final LayerNorm, head tied to the token
-embedding, dropout at nanoGPT's four sites), the same initialization (N(0, 0.02), residual
+embedding, dropout on the embeddings and both residual branches: the example's attention
+op, ma.fast.scaledDotProductAttention, has no dropout on the attention weights, so neither
+has this twin; nanoGPT drops them too), the same initialization (N(0, 0.02), residual
 projections N(0, 0.02/sqrt(2 L)), LayerNorm scales 1), the same optimizer (torch.optim.AdamW,
 betas (0.9, 0.99), weight decay 0.1 on tensors of 2+ dimensions only), the same schedule
 (linear warmup, cosine decay to min_lr), gradient clipping at 1.0, the same data (the
@@ -51,7 +53,7 @@ class Block(torch.nn.Module):
         qkv = (F.layer_norm(x, (e,), self.ln1, None, 1e-5) @ self.qkv).view(b, t, 3, c.n_head, hd).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
         scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(hd))
-        weights = F.dropout(torch.softmax(scores.masked_fill(~mask[:t, :t], float('-inf')), -1), c.dropout, self.training)
+        weights = torch.softmax(scores.masked_fill(~mask[:t, :t], float('-inf')), -1)
         att = (weights @ v).transpose(1, 2).reshape(b, t, e)
         x = x + F.dropout(att @ self.attn_proj, c.dropout, self.training)
         h = F.gelu(F.layer_norm(x, (e,), self.ln2, None, 1e-5) @ self.fc)

@@ -1,15 +1,18 @@
 /**
- * Checkpoints: `model.safetensors` (the parameters by name), `optimizer.safetensors` (both
- * AdamW groups' states: `decayed.step`, `decayed.m.blocks.0.qkv`, …) and `checkpoint.json` (iteration, optimizer
- * step, the RNG key, the config, the vocabulary and the loss history). The JSON is written
- * last and both tensor files carry the iteration in their metadata, so a checkpoint torn by
- * a crash between files is detected at load rather than silently mixed.
+ * Checkpoints: `model.safetensors` (`model.saveWeights`: the parameters by module path),
+ * `optimizer.safetensors` (both AdamW groups' states: `decayed.step`,
+ * `decayed.m.blocks.0.attn.qkv.weight`, …) and `checkpoint.json` (iteration, optimizer step,
+ * the RNG key, the config, the vocabulary, the loss history and the weights file's SHA-256).
+ * The JSON is written last, the optimizer file carries the iteration in its metadata and
+ * the JSON the weights' digest, so a checkpoint torn by a crash between files is detected
+ * at load rather than silently mixed.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ma from '../../src/index.js';
 import type { TrainConfig } from './config.js';
-import { type GptParams, namedParams, paramsFromNamed } from './model.js';
+import type { GPT } from './model.js';
 import type { GptOptimizer } from './optimizer.js';
 
 export interface EvalPoint {
@@ -33,47 +36,52 @@ export interface CheckpointMeta {
   config: TrainConfig;
   vocabulary: string[];
   history: LossHistory;
-}
-
-export interface Checkpoint {
-  params: GptParams;
-  meta: CheckpointMeta;
+  /** SHA-256 (hex) of model.safetensors as written with this JSON. */
+  weightsSha256: string;
 }
 
 export function checkpointExists(dir: string): boolean {
   return existsSync(join(dir, 'checkpoint.json'));
 }
 
-/** The iteration of the checkpoint in `dir` (from its JSON only). */
-export function checkpointIteration(dir: string): number {
-  return (JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as CheckpointMeta).iteration;
+/** The metadata of the checkpoint in `dir` (its JSON only: enough to build the model to load it into). */
+export function readCheckpointMeta(dir: string): CheckpointMeta {
+  return JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as CheckpointMeta;
 }
 
-export function saveCheckpoint(dir: string, params: GptParams, optimizer: GptOptimizer, meta: CheckpointMeta): void {
+/** The iteration of the checkpoint in `dir` (from its JSON only). */
+export function checkpointIteration(dir: string): number {
+  return readCheckpointMeta(dir).iteration;
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Writes `model`'s weights and `optimizer`'s state, then the JSON with `meta` (minus the digest, which this adds). */
+export function saveCheckpoint(dir: string, model: GPT, optimizer: GptOptimizer, meta: Omit<CheckpointMeta, 'weightsSha256'>): void {
   mkdirSync(dir, { recursive: true });
-  const stamp = { iteration: String(meta.iteration) };
-  ma.saveSafetensors(join(dir, 'model.safetensors'), Object.fromEntries(namedParams(params)), stamp);
-  ma.saveSafetensors(join(dir, 'optimizer.safetensors'), optimizer.stateEntries(), stamp);
+  const weights = model.saveWeights(join(dir, 'model.safetensors'));
+  ma.saveSafetensors(join(dir, 'optimizer.safetensors'), optimizer.stateEntries(), { iteration: String(meta.iteration) });
   const tmp = join(dir, 'checkpoint.json.tmp');
-  writeFileSync(tmp, `${JSON.stringify(meta, null, 1)}\n`);
+  writeFileSync(tmp, `${JSON.stringify({ ...meta, weightsSha256: sha256(weights) }, null, 1)}\n`);
   renameSync(tmp, join(dir, 'checkpoint.json'));
 }
 
-/** Reads the checkpoint in `dir`: returns the parameters and metadata, and restores `optimizer`'s state. */
-export function loadCheckpoint(dir: string, optimizer: GptOptimizer): Checkpoint {
-  const meta = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as CheckpointMeta;
-  const model = ma.loadSafetensors(join(dir, 'model.safetensors'));
-  const opt = ma.loadSafetensors(join(dir, 'optimizer.safetensors'));
-  for (const [file, contents] of [
-    ['model.safetensors', model],
-    ['optimizer.safetensors', opt],
-  ] as const) {
-    if (contents.metadata.iteration !== String(meta.iteration)) {
-      throw new Error(`checkpoint in ${dir} is torn: ${file} is from iteration ${contents.metadata.iteration}, checkpoint.json from ${meta.iteration}`);
-    }
+/** Loads the checkpoint in `dir` into `model` and `optimizer` (built for its config); returns its metadata. */
+export function loadCheckpoint(dir: string, model: GPT, optimizer: GptOptimizer): CheckpointMeta {
+  const meta = readCheckpointMeta(dir);
+  const weights = join(dir, 'model.safetensors');
+  if (sha256(weights) !== meta.weightsSha256) {
+    throw new Error(`checkpoint in ${dir} is torn: model.safetensors is not the file checkpoint.json (iteration ${meta.iteration}) was written with`);
   }
+  const opt = ma.loadSafetensors(join(dir, 'optimizer.safetensors'));
+  if (opt.metadata.iteration !== String(meta.iteration)) {
+    throw new Error(`checkpoint in ${dir} is torn: optimizer.safetensors is from iteration ${opt.metadata.iteration}, checkpoint.json from ${meta.iteration}`);
+  }
+  model.loadWeights(weights);
   optimizer.loadStateEntries(opt.arrays);
   if (optimizer.step !== meta.optimizerStep)
     throw new Error(`checkpoint in ${dir}: the optimizer state is at step ${optimizer.step}, checkpoint.json says ${meta.optimizerStep}`);
-  return { params: paramsFromNamed(model.arrays, meta.config.nLayer), meta };
+  return meta;
 }

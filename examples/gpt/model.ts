@@ -1,12 +1,18 @@
 /**
- * nanoGPT's model as pure functions over a parameter tree: token and position embeddings,
- * pre-LayerNorm blocks (causal multi-head self-attention, then a GELU MLP, each added to
- * the residual stream), a final LayerNorm and a head tied to the token embedding.
+ * nanoGPT's model as `ma.nn` modules: token and position `Embedding`s, pre-LayerNorm
+ * `Block`s (causal multi-head self-attention through `ma.fast.scaledDotProductAttention`,
+ * then a GELU MLP of `Linear`s, each added to the residual stream), a final `LayerNorm`
+ * and a head tied to the token embedding (`Embedding.asLinear`).
  *
  * As nanoGPT's defaults (`bias = False`): no biases in the linear layers or LayerNorms.
- * Weights are stored [in, out] so a layer is `x @ w`. Initialization as nanoGPT: every
- * weight matrix and embedding N(0, 0.02), the residual projections N(0, 0.02 / sqrt(2 L)),
- * LayerNorm scales 1.
+ * Initialization as nanoGPT: every weight matrix and embedding N(0, 0.02), the residual
+ * projections N(0, 0.02 / sqrt(2 L)), LayerNorm scales 1.
+ *
+ * Dropout masks come from keys passed to `forward` (one per dropout site, folded from the
+ * step's key), so a resumed run draws the same masks as an uninterrupted one. The
+ * attention op has no dropout on the attention weights: with dropout > 0 this model drops
+ * only the embeddings and the residual branches (nanoGPT's flash path applies it to the
+ * weights too).
  */
 import * as ma from '../../src/index.js';
 
@@ -20,141 +26,143 @@ export interface ModelConfig {
   dropout: number;
 }
 
-export type BlockParams = {
-  ln1: ma.MetalArray;
-  qkv: ma.MetalArray;
-  attnProj: ma.MetalArray;
-  ln2: ma.MetalArray;
-  fc: ma.MetalArray;
-  mlpProj: ma.MetalArray;
-};
-
-export type GptParams = {
-  wte: ma.MetalArray;
-  wpe: ma.MetalArray;
-  blocks: BlockParams[];
-  lnF: ma.MetalArray;
-};
-
 const INIT_STD = 0.02;
-const LAYER_NORM_EPS = 1e-5;
 
-/** Fresh parameters from `key` (every draw from its own folded-in key, so the order of draws does not matter). */
-export function initParams(config: ModelConfig, key: ma.MetalArray): GptParams {
-  const { vocabSize, blockSize, nLayer, nEmbd } = config;
-  let site = 0;
-  const normal = (shape: number[], std: number): ma.MetalArray => ma.random.normal(ma.random.foldIn(key, site++), shape, 'float32').multiply(std).eval();
-  const residualStd = INIT_STD / Math.sqrt(2 * nLayer);
-  const wte = normal([vocabSize, nEmbd], INIT_STD);
-  const wpe = normal([blockSize, nEmbd], INIT_STD);
-  const blocks: BlockParams[] = [];
-  for (let l = 0; l < nLayer; l++) {
-    blocks.push({
-      ln1: ma.ones([nEmbd], 'float32'),
-      qkv: normal([nEmbd, 3 * nEmbd], INIT_STD),
-      attnProj: normal([nEmbd, nEmbd], residualStd),
-      ln2: ma.ones([nEmbd], 'float32'),
-      fc: normal([nEmbd, 4 * nEmbd], INIT_STD),
-      mlpProj: normal([4 * nEmbd, nEmbd], residualStd),
-    });
+/** N(0, std²) of `shape`, evaluated (initial weights are materialized once). */
+function normalInit(key: ma.MetalArray, shape: number[], std: number): ma.MetalArray {
+  return ma.random.normal(key, shape, 'float32').multiply(std).eval();
+}
+
+/** A bias-free Linear with nanoGPT's normal initialization. */
+function linear(inputDims: number, outputDims: number, key: ma.MetalArray, std: number): ma.nn.Linear {
+  const layer = new ma.nn.Linear(inputDims, outputDims, { bias: false, key });
+  layer.weight = normalInit(key, [outputDims, inputDims], std);
+  return layer;
+}
+
+/** Hands out one dropout key per site of a forward pass (undefined: no dropout). */
+class SiteKeys {
+  private site = 0;
+  constructor(private readonly base: ma.MetalArray | undefined) {}
+  next(): ma.MetalArray | undefined {
+    return this.base === undefined ? undefined : ma.random.foldIn(this.base, this.site++);
   }
-  return { wte, wpe, blocks, lnF: ma.ones([nEmbd], 'float32') };
 }
 
-/** Parameters by flat name (`blocks.0.qkv`…), the order used for checkpoints and the optimizer. */
-export function namedParams(params: GptParams): [string, ma.MetalArray][] {
-  const out: [string, ma.MetalArray][] = [
-    ['wte', params.wte],
-    ['wpe', params.wpe],
-  ];
-  params.blocks.forEach((b, l) => {
-    for (const [k, v] of Object.entries(b) as [keyof BlockParams, ma.MetalArray][]) out.push([`blocks.${l}.${k}`, v]);
-  });
-  out.push(['lnF', params.lnF]);
-  return out;
+function dropout(layer: ma.nn.Dropout, x: ma.MetalArray, keys: SiteKeys): ma.MetalArray {
+  const key = keys.next();
+  return key === undefined ? x : layer.forward(x, key);
 }
 
-/** Rebuilds a parameter tree from named arrays (the inverse of {@link namedParams}). */
-export function paramsFromNamed(named: Readonly<Record<string, ma.MetalArray>>, nLayer: number): GptParams {
-  const get = (name: string): ma.MetalArray => {
-    const a = named[name];
-    if (a === undefined) throw new Error(`checkpoint: parameter '${name}' is missing`);
-    return a;
-  };
-  const blocks: BlockParams[] = [];
-  for (let l = 0; l < nLayer; l++) {
-    const p = `blocks.${l}.`;
-    blocks.push({
-      ln1: get(`${p}ln1`),
-      qkv: get(`${p}qkv`),
-      attnProj: get(`${p}attnProj`),
-      ln2: get(`${p}ln2`),
-      fc: get(`${p}fc`),
-      mlpProj: get(`${p}mlpProj`),
-    });
+/** Causal self-attention: q, k, v from one projection, heads through the fused attention op. */
+export class CausalSelfAttention extends ma.nn.Module {
+  qkv: ma.nn.Linear;
+  proj: ma.nn.Linear;
+  residDropout: ma.nn.Dropout;
+  readonly nHead: number;
+
+  constructor(c: ModelConfig, key: ma.MetalArray) {
+    super();
+    this.nHead = c.nHead;
+    this.qkv = linear(c.nEmbd, 3 * c.nEmbd, ma.random.foldIn(key, 0), INIT_STD);
+    this.proj = linear(c.nEmbd, c.nEmbd, ma.random.foldIn(key, 1), INIT_STD / Math.sqrt(2 * c.nLayer));
+    this.residDropout = new ma.nn.Dropout(c.dropout, { key: ma.random.foldIn(key, 2) });
   }
-  return { wte: get('wte'), wpe: get('wpe'), blocks, lnF: get('lnF') };
-}
 
-/** Number of parameters (the tied head counted once, as nanoGPT's report minus position embeddings does not: all counted). */
-export function parameterCount(params: GptParams): number {
-  return namedParams(params).reduce((n, [, a]) => n + a.size, 0);
-}
-
-function layerNorm(x: ma.MetalArray, weight: ma.MetalArray): ma.MetalArray {
-  const mean = ma.mean(x, -1, true);
-  const centered = x.subtract(mean);
-  const variance = ma.mean(centered.square(), -1, true);
-  return centered.multiply(ma.rsqrt(variance.add(LAYER_NORM_EPS))).multiply(weight);
-}
-
-/** Inverted dropout: zeroes each element with probability p and scales the rest by 1/(1-p). */
-function dropout(x: ma.MetalArray, p: number, key: ma.MetalArray | null): ma.MetalArray {
-  if (key === null || p === 0) return x;
-  const keepMask = ma.random.bernoulli(key, 1 - p, x.shape);
-  return ma.where(keepMask, x.multiply(1 / (1 - p)), 0);
-}
-
-/**
- * Logits [B, T, vocab] for token ids [B, T] (T ≤ blockSize). `dropoutKey` null is
- * evaluation mode (no dropout); otherwise each dropout site draws from its own key.
- */
-export function forward(params: GptParams, idx: ma.MetalArray, config: ModelConfig, dropoutKey: ma.MetalArray | null): ma.MetalArray {
-  const [batch, time] = idx.shape;
-  const { nHead, nEmbd, dropout: p } = config;
-  const headDim = nEmbd / nHead;
-  let site = 0;
-  const siteKey = (): ma.MetalArray | null => (dropoutKey === null || p === 0 ? null : ma.random.foldIn(dropoutKey, site++));
-
-  const positions = ma.slice(params.wpe, ma.range(0, time));
-  let x = ma.take(params.wte, idx, 0).add(positions); // [B, T, C]
-  x = dropout(x, p, siteKey());
-  const causal = ma.tril(ma.ones([time, time], 'bool'));
-  const scale = 1 / Math.sqrt(headDim);
-
-  for (const block of params.blocks) {
-    // Attention: q, k, v from one matmul, heads split to [B, H, T, D].
-    const qkv = ma.matmul(layerNorm(x, block.ln1), block.qkv).reshape([batch, time, 3, nHead, headDim]);
+  forward(x: ma.MetalArray, keys: SiteKeys): ma.MetalArray {
+    const [batch, time, channels] = x.shape as [number, number, number];
+    const headDim = channels / this.nHead;
+    const qkv = this.qkv.forward(x).reshape([batch, time, 3, this.nHead, headDim]);
     const heads = ma.transpose(qkv, [2, 0, 3, 1, 4]); // [3, B, H, T, D]
-    const [q, k, v] = ma.split(heads, 3, 0).map((a) => a.reshape([batch, nHead, time, headDim]));
-    const scores = ma.matmul(q, ma.swapaxes(k, -1, -2)).multiply(scale);
-    const weights = dropout(ma.softmax(ma.where(causal, scores, Number.NEGATIVE_INFINITY), -1), p, siteKey());
-    const attended = ma.transpose(ma.matmul(weights, v), [0, 2, 1, 3]).reshape([batch, time, nEmbd]);
-    x = x.add(dropout(ma.matmul(attended, block.attnProj), p, siteKey()));
-    // MLP.
-    const hidden = ma.gelu(ma.matmul(layerNorm(x, block.ln2), block.fc));
-    x = x.add(dropout(ma.matmul(hidden, block.mlpProj), p, siteKey()));
+    const [q, k, v] = ma.split(heads, 3, 0).map((a) => a.reshape([batch, this.nHead, time, headDim]));
+    const attended = ma.fast.scaledDotProductAttention(q, k, v, { causal: true });
+    const merged = ma.transpose(attended, [0, 2, 1, 3]).reshape([batch, time, channels]);
+    return dropout(this.residDropout, this.proj.forward(merged), keys);
   }
-  return ma.matmul(layerNorm(x, params.lnF), ma.swapaxes(params.wte, 0, 1));
 }
 
-/** Mean cross-entropy of logits [B, T, V] against target ids [B, T]. */
-export function crossEntropy(logits: ma.MetalArray, targets: ma.MetalArray): ma.MetalArray {
-  const logProbs = ma.logSoftmax(logits, -1);
-  return ma.takeAlongAxis(logProbs, ma.expandDims(targets, -1), -1).mean().negative();
+/** The MLP: Linear to 4·C, GELU, Linear back (the residual projection), dropout. */
+export class Mlp extends ma.nn.Module {
+  fc: ma.nn.Linear;
+  proj: ma.nn.Linear;
+  dropout: ma.nn.Dropout;
+
+  constructor(c: ModelConfig, key: ma.MetalArray) {
+    super();
+    this.fc = linear(c.nEmbd, 4 * c.nEmbd, ma.random.foldIn(key, 0), INIT_STD);
+    this.proj = linear(4 * c.nEmbd, c.nEmbd, ma.random.foldIn(key, 1), INIT_STD / Math.sqrt(2 * c.nLayer));
+    this.dropout = new ma.nn.Dropout(c.dropout, { key: ma.random.foldIn(key, 2) });
+  }
+
+  forward(x: ma.MetalArray, keys: SiteKeys): ma.MetalArray {
+    return dropout(this.dropout, this.proj.forward(ma.nn.gelu(this.fc.forward(x))), keys);
+  }
 }
 
-/** The training loss of a batch, as a function of the parameters (what `valueAndGrad` differentiates). */
-export function lossFn(params: GptParams, inputs: ma.MetalArray, targets: ma.MetalArray, config: ModelConfig, dropoutKey: ma.MetalArray | null): ma.MetalArray {
-  return crossEntropy(forward(params, inputs, config, dropoutKey), targets);
+/** A pre-LayerNorm transformer block. */
+export class Block extends ma.nn.Module {
+  ln1: ma.nn.LayerNorm;
+  attn: CausalSelfAttention;
+  ln2: ma.nn.LayerNorm;
+  mlp: Mlp;
+
+  constructor(c: ModelConfig, key: ma.MetalArray) {
+    super();
+    this.ln1 = new ma.nn.LayerNorm(c.nEmbd, { bias: false });
+    this.attn = new CausalSelfAttention(c, ma.random.foldIn(key, 0));
+    this.ln2 = new ma.nn.LayerNorm(c.nEmbd, { bias: false });
+    this.mlp = new Mlp(c, ma.random.foldIn(key, 1));
+  }
+
+  forward(x: ma.MetalArray, keys: SiteKeys): ma.MetalArray {
+    const h = x.add(this.attn.forward(this.ln1.forward(x), keys));
+    return h.add(this.mlp.forward(this.ln2.forward(h), keys));
+  }
+}
+
+/** The character-level GPT. */
+export class GPT extends ma.nn.Module {
+  wte: ma.nn.Embedding;
+  wpe: ma.nn.Embedding;
+  drop: ma.nn.Dropout;
+  blocks: Block[];
+  lnF: ma.nn.LayerNorm;
+  readonly config: ModelConfig;
+
+  /** A fresh model whose every draw comes from its own key folded from `key`. */
+  constructor(config: ModelConfig, key: ma.MetalArray) {
+    super();
+    this.config = { ...config };
+    const { vocabSize, blockSize, nLayer, nEmbd } = config;
+    const embedding = (rows: number, k: ma.MetalArray): ma.nn.Embedding => {
+      const e = new ma.nn.Embedding(rows, nEmbd, { key: k });
+      e.weight = normalInit(k, [rows, nEmbd], INIT_STD);
+      return e;
+    };
+    this.wte = embedding(vocabSize, ma.random.foldIn(key, 0));
+    this.wpe = embedding(blockSize, ma.random.foldIn(key, 1));
+    this.drop = new ma.nn.Dropout(config.dropout, { key: ma.random.foldIn(key, 2) });
+    this.blocks = [];
+    for (let l = 0; l < nLayer; l++) this.blocks.push(new Block(config, ma.random.foldIn(key, 3 + l)));
+    this.lnF = new ma.nn.LayerNorm(nEmbd, { bias: false });
+  }
+
+  /**
+   * Logits [B, T, vocab] for token ids [B, T] (T ≤ blockSize). With `dropoutKey` (and the
+   * model in training mode) each dropout site draws its mask from its own key folded from
+   * it; without, no dropout.
+   */
+  forward(idx: ma.MetalArray, dropoutKey?: ma.MetalArray): ma.MetalArray {
+    const time = idx.shape[1] as number;
+    const keys = new SiteKeys(this.training && this.config.dropout > 0 ? dropoutKey : undefined);
+    const positions = this.wpe.forward(ma.arange(0, time));
+    let x = dropout(this.drop, this.wte.forward(idx).add(positions), keys); // [B, T, C]
+    for (const block of this.blocks) x = block.forward(x, keys);
+    return this.wte.asLinear(this.lnF.forward(x));
+  }
+}
+
+/** The parameters AdamW decays: every tensor of 2+ dimensions, as nanoGPT (the weight matrices and embeddings). */
+export function isDecayed(param: ma.MetalArray): boolean {
+  return param.ndim >= 2;
 }

@@ -1,37 +1,40 @@
 /**
  * nanoGPT's optimization on `ma.optimizers`: AdamW (PyTorch's numerics) with weight decay on
- * the weight matrices and embeddings only (nanoGPT's two parameter groups: two AdamW
- * instances, the LayerNorm scales in the one without decay), gradient clipping by the
+ * the weight matrices and embeddings only (nanoGPT's two parameter groups: `ma.optimizers` has
+ * no groups, so two AdamW instances, each updating its part of the model; the LayerNorm
+ * scales in the one without decay), gradient clipping by the
  * global norm, and nanoGPT's learning rate: linear warmup to the peak, then a cosine decay
  * to a floor.
  */
 import * as ma from '../../src/index.js';
 import type { TrainConfig } from './config.js';
-import type { GptParams } from './model.js';
+import { type GPT, isDecayed } from './model.js';
 
-/** The parameters AdamW decays (every tensor of 2+ dimensions, as nanoGPT). */
-export type DecayedParams = {
-  wte: ma.MetalArray;
-  wpe: ma.MetalArray;
-  blocks: { qkv: ma.MetalArray; attnProj: ma.MetalArray; fc: ma.MetalArray; mlpProj: ma.MetalArray }[];
-};
-
-/** The parameters it does not decay (the LayerNorm scales). */
-export type UndecayedParams = {
-  lnF: ma.MetalArray;
-  blocks: { ln1: ma.MetalArray; ln2: ma.MetalArray }[];
-};
-
-export function splitParams(p: GptParams): [DecayedParams, UndecayedParams] {
-  return [
-    { wte: p.wte, wpe: p.wpe, blocks: p.blocks.map((b) => ({ qkv: b.qkv, attnProj: b.attnProj, fc: b.fc, mlpProj: b.mlpProj })) },
-    { lnF: p.lnF, blocks: p.blocks.map((b) => ({ ln1: b.ln1, ln2: b.ln2 })) },
-  ];
+/** The part of a parameter (or gradient) tree whose arrays pass `keep`; list positions are kept, so paths stay the full tree's. */
+export function selectParams(tree: ma.nn.ParameterTree, keep: (a: ma.MetalArray) => boolean): ma.nn.ParameterTree {
+  const select = (node: ma.nn.ParameterNode): ma.nn.ParameterNode | undefined => {
+    if (node === null) return undefined;
+    if (node instanceof ma.MetalArray) return keep(node) ? node : undefined;
+    if (Array.isArray(node)) return node.map((n: ma.nn.ParameterNode) => select(n) ?? null);
+    const out: [string, ma.nn.ParameterNode][] = [];
+    for (const [k, v] of Object.entries(node as ma.nn.ParameterTree)) {
+      const picked = select(v);
+      if (picked !== undefined) out.push([k, picked]);
+    }
+    return Object.fromEntries(out) as ma.nn.ParameterTree;
+  };
+  return select(tree) as ma.nn.ParameterTree;
 }
 
-export function joinParams(d: DecayedParams, u: UndecayedParams): GptParams {
-  return { wte: d.wte, wpe: d.wpe, lnF: u.lnF, blocks: d.blocks.map((b, l) => ({ ...b, ...u.blocks[l] })) };
+/** The model seen through one parameter group (what `optimizer.update` takes). */
+function group(model: GPT, keep: (a: ma.MetalArray) => boolean): ma.optimizers.Trainable {
+  return {
+    trainableParameters: () => selectParams(model.trainableParameters(), keep) as ma.ArrayTree,
+    update: (tree) => void model.update(tree as ma.nn.ParameterTree),
+  };
 }
+
+const undecayed = (a: ma.MetalArray): boolean => !isDecayed(a);
 
 /**
  * nanoGPT's `get_lr`: `lr · (it + 1) / (warmup + 1)` during the warmup, then a cosine from
@@ -66,11 +69,10 @@ export class GptOptimizer {
     return this.decayed.learningRate;
   }
 
-  /** One AdamW step over all parameters with gradients `grads` (a tree shaped as the parameters); returns the new parameters, evaluated. */
-  update(params: GptParams, grads: GptParams): GptParams {
-    const [pd, pu] = splitParams(params);
-    const [gd, gu] = splitParams(grads);
-    return joinParams(this.decayed.applyGradients(gd, pd), this.undecayed.applyGradients(gu, pu));
+  /** One AdamW step of `model` with gradients `grads` (shaped as its trainable parameters): the 2-D weights with weight decay, the rest without. */
+  update(model: GPT, grads: ma.nn.ParameterTree): void {
+    this.decayed.update(group(model, isDecayed), selectParams(grads, isDecayed) as ma.ArrayTree);
+    this.undecayed.update(group(model, undecayed), selectParams(grads, undecayed) as ma.ArrayTree);
   }
 
   /** Both states as flat safetensors entries (`decayed.m.blocks.0.qkv`, …). */

@@ -1,14 +1,16 @@
 // The GPT example (examples/gpt) on a small slice of its text with tiny dimensions: the
 // loss falls, a run stopped and resumed from its checkpoint repeats the uninterrupted
 // run's losses exactly, and a NaN loss stops training and keeps the last good checkpoint.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkpointIteration, loadCheckpoint } from '../../examples/gpt/checkpoint.js';
+import { checkpointIteration, loadCheckpoint, readCheckpointMeta } from '../../examples/gpt/checkpoint.js';
+import { GPT } from '../../examples/gpt/model.js';
 import { GptOptimizer, learningRateSchedule } from '../../examples/gpt/optimizer.js';
 import { CPU_CONFIG, type TrainConfig, parseConfig } from '../../examples/gpt/config.js';
-import { type TrainResult, train } from '../../examples/gpt/train.js';
+import { type TrainResult, modelConfigOf, train } from '../../examples/gpt/train.js';
+import * as ma from '../../src/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ma-gpt-test-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -72,9 +74,24 @@ describe('examples/gpt', () => {
     expect(first.result.status).toBe('stopped');
     expect(first.log).toContain('stopped at iteration 13');
     const optimizer = new GptOptimizer(tinyConfig(dir));
-    const ckpt = loadCheckpoint(dir, optimizer);
-    expect(ckpt.meta.iteration).toBe(13);
+    const model = new GPT(modelConfigOf(tinyConfig(dir), readCheckpointMeta(dir).vocabulary.length), ma.random.key(99));
+    const meta = loadCheckpoint(dir, model, optimizer);
+    expect(meta.iteration).toBe(13);
     expect(optimizer.step).toBe(13);
+    // nanoGPT's split: the 2-D weights in the decayed AdamW group, the LayerNorm scales in the other.
+    expect(ma.treeFlatten(optimizer.decayed.state.m as ma.ArrayTree).map(([p]) => p)).toContain('blocks.1.attn.qkv.weight');
+    expect(ma.treeFlatten(optimizer.undecayed.state.m as ma.ArrayTree).map(([p]) => p)).toEqual([
+      'blocks.0.ln1.weight',
+      'blocks.0.ln2.weight',
+      'blocks.1.ln1.weight',
+      'blocks.1.ln2.weight',
+      'lnF.weight',
+    ]);
+    // Weights from another checkpoint (a crash between the files) are refused, not mixed in.
+    const torn = join(root, 'torn');
+    cpSync(dir, torn, { recursive: true });
+    copyFileSync(join(root, 'straight', 'model.safetensors'), join(torn, 'model.safetensors'));
+    expect(() => loadCheckpoint(torn, model, new GptOptimizer(tinyConfig(torn)))).toThrow(/checkpoint in .*torn is torn: model.safetensors is not the file/);
     const second = quietRun(tinyConfig(dir, { resume: true }));
     expect(second.log).toContain('resumed from');
     expect(second.result.status).toBe('done');
@@ -93,6 +110,25 @@ describe('examples/gpt', () => {
     expect(log).toContain(`NaN loss at iteration ${result.iteration}: training stopped; the last good checkpoint (iteration 5) in ${dir} is kept`);
     expect(checkpointIteration(dir)).toBe(5);
     expect(readFileSync(join(dir, 'model.safetensors')).equals(before)).toBe(true);
+  });
+
+  it("the model: nanoGPT's initialization, dropout from the step's key, none in evaluation mode", () => {
+    const config = { vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 64, dropout: 0.5 };
+    const model = new GPT(config, ma.random.key(5));
+    const std = (a: ma.MetalArray): number => Math.sqrt(ma.mean(a.square()).item() as number);
+    expect(std(model.blocks[0].mlp.fc.weight)).toBeCloseTo(0.02, 2);
+    expect(std(model.blocks[1].attn.proj.weight)).toBeCloseTo(0.01, 2); // 0.02 / sqrt(2 · 2 layers)
+    expect(std(model.blocks[1].mlp.proj.weight)).toBeCloseTo(0.01, 2);
+    expect(model.lnF.weight?.tolist()).toEqual(new Array(64).fill(1));
+    expect(model.lnF.bias).toBeUndefined();
+    const idx = ma.array([[1, 2, 3, 4, 5, 6, 7, 8]]);
+    const a = model.forward(idx, ma.random.key(1)).tolist();
+    expect(model.forward(idx, ma.random.key(1)).tolist()).toEqual(a);
+    expect(model.forward(idx, ma.random.key(2)).tolist()).not.toEqual(a);
+    model.eval();
+    const clean = model.forward(idx).tolist();
+    expect(model.forward(idx, ma.random.key(1)).tolist()).toEqual(clean);
+    expect(clean).not.toEqual(a);
   });
 
   it("the learning rate follows nanoGPT's get_lr (warmup, cosine decay, floor)", () => {
