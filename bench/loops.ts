@@ -117,7 +117,7 @@ export function kmeansStep(points: ma.MetalArray, centroids: ma.MetalArray): ma.
 export function kmeansLoop(): LoopRun {
   return timeLoop(`k-means step, ${KMEANS_POINTS}x${KMEANS_DIMS}, k=${KMEANS_CLUSTERS}`, () => {
     const points = ma.random.normal(ma.random.key(1), [KMEANS_POINTS, KMEANS_DIMS]).eval();
-    let centroids = points.slice(ma.range(0, KMEANS_CLUSTERS)).eval();
+    let centroids: ma.MetalArray = points.slice(ma.range(0, KMEANS_CLUSTERS)).eval();
     return () => {
       centroids = kmeansStep(points, centroids);
       return centroids;
