@@ -122,19 +122,6 @@ function writeChart(dir: string, history: LossHistory, c: TrainConfig): string {
 
 /** Runs (or resumes) training as configured. Throws on a bad config or checkpoint; a NaN loss returns status 'nan'. */
 export function train(config: TrainConfig, options: TrainOptions = {}): TrainResult {
-  // Each step is one explicit eval, so graphs stay bounded without automatic evaluation; and
-  // an automatic evaluation inside valueAndGrad's trace of the 4-layer model (graph depth past
-  // the default 512) currently fails in lowering ("leaf that is not a boundary").
-  const autoEval = ma.getAutoEval();
-  ma.setAutoEval(false);
-  try {
-    return trainLoop(config, options);
-  } finally {
-    ma.setAutoEval(autoEval);
-  }
-}
-
-function trainLoop(config: TrainConfig, options: TrainOptions): TrainResult {
   const sink = options.sink ?? stdoutSink();
   const data = loadDataset(config.dataPath, config.maxChars > 0 ? config.maxChars : undefined);
   const modelConfig = modelConfigOf(config, data.tokenizer.vocabSize);

@@ -107,7 +107,29 @@ function stepOf(n: Node, mode: Mode): Step | null {
     return { inputs: h.inputs, prim: { ...h, shape: n.shape, dtype: n.dtype, backend: n.backend }, custom: null, outputIndex: -1 };
   }
   if (n.kind === 'const' || n.kind === 'iota') return null;
-  return { inputs: n.inputs, prim: n, custom: null, outputIndex: -1 };
+  return { inputs: n.inputs, prim: primitiveOf(n), custom: null, outputIndex: -1 };
+}
+
+/**
+ * A copy of what `n` computes, taken before any rule runs: a rule builds nodes, and
+ * automatic evaluation may then turn `n` itself into a leaf (kind 'leaf', attributes
+ * cleared) while it or a later step still reads the primitive.
+ */
+function primitiveOf(n: Node): Primitive {
+  return {
+    kind: n.kind,
+    op: n.op,
+    view: n.view,
+    axis: n.axis,
+    bounds: n.bounds,
+    axes: n.axes,
+    inclusive: n.inclusive,
+    scalarSide: n.scalarSide,
+    value: n.value,
+    shape: n.shape,
+    dtype: n.dtype,
+    backend: n.backend,
+  };
 }
 
 /** The nodes between the primals and the outputs that carry a derivative, inputs first. */
