@@ -52,6 +52,7 @@
             "native/cuda/cuda_api.cc",
             "native/cuda/cuda_driver.cc",
             "native/cuda/cuda_runtime.cc",
+            "native/cuda/cuda_graph.cc",
             "native/cuda/nvrtc_compile.cc"
           ]
         }],

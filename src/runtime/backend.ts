@@ -95,4 +95,21 @@ export interface Backend {
   launchWords?(ir: KernelIR, args: readonly number[]): number[];
   /** The device this backend runs on (throws BackendUnavailableError where it cannot run). */
   deviceInfo?(): DeviceInfo;
+  /**
+   * GPU backends with device graphs (CUDA): records a plan's launches once as a graph over
+   * the buffers its commands name (the caller keeps them alive until `release`). Null
+   * where graphs are unavailable; absent on backends without them.
+   */
+  recordGraph?(commands: Int32Array, args: BigInt64Array): DeviceGraph | null;
+}
+
+/** A plan recorded once as a device graph (see Backend.recordGraph). */
+export interface DeviceGraph {
+  /**
+   * Copies each (source id, destination id) pair of `before` (the destination's bytes),
+   * launches the graph once, copies the pairs of `after`, and waits for the device.
+   */
+  replay(before: Int32Array, after: Int32Array): void;
+  /** Frees the graph. */
+  release(): void;
 }

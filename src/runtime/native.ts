@@ -195,6 +195,14 @@ export interface NativeCuda {
   cudaRunPlanAsync(commands: Int32Array, args: BigInt64Array, done: (err: Error | null) => void): void;
   /** Runs a plan `reps` times, timing each with CUDA events; returns milliseconds per run. */
   cudaTimePlan(commands: Int32Array, args: BigInt64Array, reps: number): Float64Array;
+  /** '' where CUDA graphs can be used, else why not. */
+  cudaGraphSupport(): string;
+  /** Validates a GPU plan and records its launches once as a CUDA graph; returns the graph id. */
+  cudaGraphCreate(commands: Int32Array, args: BigInt64Array): number;
+  /** Copies the (source, destination) buffer pairs of `before`, launches the graph once, copies `after`'s pairs, waits. */
+  cudaGraphReplay(id: number, before: Int32Array, after: Int32Array): void;
+  /** Frees a graph once the stream has finished it; false for an unknown id. */
+  cudaGraphDestroy(id: number): boolean;
 }
 
 /**
