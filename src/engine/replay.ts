@@ -10,7 +10,7 @@
  * a replay copies the arguments into them, launches the graph once and copies the
  * outputs into fresh buffers, all in one native call.
  */
-import type { Backend, DeviceGraph } from '../runtime/backend.js';
+import type { Backend, DeviceGraph, PreparedReplay } from '../runtime/backend.js';
 import { DTYPES } from '../core/dtype.js';
 import { counters } from '../core/metrics.js';
 import { type BufferRef, type Node, releaseNode } from '../core/node.js';
@@ -41,6 +41,9 @@ export class Replay {
   readonly kernelCount: number;
   readonly backend: Backend;
   private readonly buffers: BufferRef[];
+  /** Where the backend has them (CPU): the plan validated once natively; a run passes only the patched ids. */
+  private prepared: PreparedReplay | null = null;
+  private readonly ids: Int32Array;
   /** Graph mode: the recorded graph, or null (launch by launch). */
   private graph: DeviceGraph | null = null;
   /** Graph mode: the buffers this replay owns, by slot (input leaves the plan reads, intermediates). */
@@ -86,6 +89,7 @@ export class Replay {
       this.kernelCount = 0;
       this.outputs = outputs.map((o) => ({ slot: addLeaf(o), shape: o.shape, dtype: o.dtype, strides: o.strides as number[], offset: o.offset }));
       this.buffers = new Array(this.leaves.length);
+      this.ids = new Int32Array(0);
       return;
     }
     const { plan, nodes } = planFor(pending, backend, opts);
@@ -117,7 +121,9 @@ export class Replay {
     }
     this.kernelCount = plan.kernelCount;
     this.buffers = new Array(this.leaves.length + this.freshBytes.length);
+    this.ids = new Int32Array(this.patch.length);
     if (backend.recordGraph !== undefined) this.recordGraph(plan.leafLocals.map((local) => nodes[local]));
+    else if (backend.prepareReplay !== undefined && this.kernelCount > 0) this.prepared = backend.prepareReplay(this.commands, this.args, this.patch);
   }
 
   /**
@@ -189,11 +195,18 @@ export class Replay {
     let allocated = 0;
     try {
       for (; allocated < this.freshBytes.length; allocated++) buffers[base + allocated] = this.backend.alloc(this.freshBytes[allocated]);
-      const commands = this.commands;
-      const patch = this.patch;
       const patchSlot = this.patchSlot;
-      for (let i = 0; i < patch.length; i++) commands[patch[i]] = buffers[patchSlot[i]].id;
-      if (this.kernelCount > 0) this.backend.run(commands, this.args);
+      const prepared = this.prepared;
+      if (prepared !== null) {
+        const ids = this.ids;
+        for (let i = 0; i < patchSlot.length; i++) ids[i] = buffers[patchSlot[i]].id;
+        prepared.run(ids);
+      } else {
+        const commands = this.commands;
+        const patch = this.patch;
+        for (let i = 0; i < patch.length; i++) commands[patch[i]] = buffers[patchSlot[i]].id;
+        if (this.kernelCount > 0) this.backend.run(commands, this.args);
+      }
     } catch (err) {
       for (let i = 0; i < allocated; i++) buffers[base + i].release();
       throw err;

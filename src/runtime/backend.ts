@@ -101,6 +101,18 @@ export interface Backend {
    * where graphs are unavailable; absent on backends without them.
    */
   recordGraph?(commands: Int32Array, args: BigInt64Array): DeviceGraph | null;
+  /**
+   * CPU: validates a plan once for repeated runs in which only the buffer ids at the
+   * command word positions `patch` change (compile's replays). Absent where each run
+   * goes through `run`.
+   */
+  prepareReplay?(commands: Int32Array, args: BigInt64Array, patch: Int32Array): PreparedReplay;
+}
+
+/** A plan validated once (see Backend.prepareReplay). */
+export interface PreparedReplay {
+  /** Runs the plan synchronously with `ids` (one per patch position) as its patched buffer ids. */
+  run(ids: Int32Array): void;
 }
 
 /** A plan recorded once as a device graph (see Backend.recordGraph). */

@@ -120,6 +120,18 @@ export interface NativeAddon extends NativeCuda {
   runPlanAsync(commands: Int32Array, args: BigInt64Array, done: (err: Error | null) => void): void;
   /** Number of worker threads the pool uses (hardware concurrency by default). */
   threadCount(): number;
+  /**
+   * Copies and validates a plan once for compile's replays; `patch` holds the command word
+   * positions of the buffer ids each `replayRun` replaces. Returns an opaque handle (freed by GC).
+   */
+  replayCreate(commands: Int32Array, args: BigInt64Array, patch: Int32Array): NativeReplayHandle;
+  /** Runs a `replayCreate` plan synchronously with `ids` (one per patch position) in its patched words. */
+  replayRun(handle: NativeReplayHandle, ids: Int32Array): void;
+}
+
+/** A native plan prepared once for replays (see NativeAddon.replayCreate). */
+export interface NativeReplayHandle {
+  readonly __nativeReplay: never;
 }
 
 /**
