@@ -53,6 +53,7 @@
             "native/cuda/cuda_api.cc",
             "native/cuda/cuda_driver.cc",
             "native/cuda/cuda_runtime.cc",
+            "native/cuda/cuda_graph.cc",
             "native/cuda/nvrtc_compile.cc",
             # ma.distributed: Open MPI and NCCL, dlopen()ed at first use.
             "native/cpu/mpi_api.cc",

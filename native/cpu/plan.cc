@@ -46,6 +46,44 @@ void PreparedPlan::Prepare(const std::int32_t* commands, std::size_t commandCoun
   pinned_ = true;
 }
 
+void PreparedPlan::PrepareReplay(const std::int32_t* commands, std::size_t commandCount, const std::int64_t* args,
+                                 std::size_t argCount, const std::int32_t* patch, std::size_t patchCount) {
+  Release();
+  commands_.assign(commands, commands + commandCount);
+  args_.assign(args, args + argCount);
+  Validate();
+  // Command word position -> index into bufferIds_ (-1 for header words).
+  std::vector<std::int64_t> bufferIndexOfWord(commands_.size(), -1);
+  std::size_t next = 0;
+  for (std::size_t pos = 0; pos < commands_.size();) {
+    const auto nBufs = static_cast<std::size_t>(commands_[pos + 2]);
+    for (std::size_t i = 0; i < nBufs; i++) bufferIndexOfWord[pos + kHeaderInts + i] = static_cast<std::int64_t>(next++);
+    pos += kHeaderInts + nBufs;
+  }
+  patchIndex_.resize(patchCount);
+  for (std::size_t k = 0; k < patchCount; k++) {
+    const std::int32_t word = patch[k];
+    if (word < 0 || static_cast<std::size_t>(word) >= commands_.size() || bufferIndexOfWord[static_cast<std::size_t>(word)] < 0) {
+      Fail(ErrorCode::kKernel, "malformed replay patch: position " + std::to_string(word) + " is not a buffer id word of the plan");
+    }
+    patchIndex_[k] = static_cast<std::size_t>(bufferIndexOfWord[static_cast<std::size_t>(word)]);
+  }
+  bufferPtrs_.resize(bufferIds_.size());
+}
+
+void PreparedPlan::RunWith(const std::int32_t* ids, std::size_t idCount) {
+  if (idCount != patchIndex_.size()) {
+    Fail(ErrorCode::kBadArgument, "replay got " + std::to_string(idCount) + " buffer ids for " +
+                                      std::to_string(patchIndex_.size()) + " patch positions");
+  }
+  Release();
+  for (std::size_t k = 0; k < idCount; k++) bufferIds_[patchIndex_[k]] = ids[k];
+  const std::size_t bad = BufferPool::Instance().PinAll(bufferIds_.data(), bufferIds_.size(), bufferPtrs_.data());
+  if (bad != bufferIds_.size()) ThrowBadBuffer(bad);
+  pinned_ = true;
+  Run();
+}
+
 void PreparedPlan::Validate() {
   const KernelRegistry& kernels = KernelRegistry::Instance();
   bufferIds_.clear();

@@ -34,6 +34,16 @@ class PreparedPlan {
   // Drops the pins without running (no-op if not prepared).
   void Release() noexcept;
 
+  // For compile's replays: copies and validates the plan once; `patch` holds the command
+  // word positions of the buffer ids each RunWith replaces (each must be a buffer word).
+  // Throws ERR_MA_KERNEL for a malformed plan or patch.
+  void PrepareReplay(const std::int32_t* commands, std::size_t commandCount, const std::int64_t* args,
+                     std::size_t argCount, const std::int32_t* patch, std::size_t patchCount);
+
+  // Puts `ids` (one per patch position) into the plan, pins every buffer and runs as Run.
+  // Throws ERR_MA_BAD_ARGUMENT for a wrong count, ERR_MA_BAD_BUFFER for an unknown id.
+  void RunWith(const std::int32_t* ids, std::size_t idCount);
+
  private:
   void Validate();
   [[noreturn]] void ThrowBadBuffer(std::size_t badIndex) const;
@@ -42,6 +52,7 @@ class PreparedPlan {
   std::vector<std::int64_t> args_;
   std::vector<std::int32_t> bufferIds_;  // every command's buffer ids, in order
   std::vector<void*> bufferPtrs_;        // their data pointers
+  std::vector<std::size_t> patchIndex_;  // PrepareReplay: the bufferIds_ index of each patch position
   bool pinned_ = false;
 };
 

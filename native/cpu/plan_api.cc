@@ -84,6 +84,31 @@ Napi::Value RunPlanAsync(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Marks the externals replayCreate makes, so replayRun never takes another addon object for one.
+constexpr napi_type_tag kReplayTag = {0x6d6172706c617931ULL, 0x7265706c61793031ULL};
+
+// A plan prepared once for compile's replays, owned by its JS handle (freed by GC).
+Napi::Value ReplayCreate(const Napi::CallbackInfo& info) {
+  const TypedSpan<std::int32_t> commands = Int32ArrayArg(info[0], "commands");
+  const TypedSpan<std::int64_t> args = BigInt64ArrayArg(info[1], "args");
+  const TypedSpan<std::int32_t> patch = Int32ArrayArg(info[2], "patch");
+  auto plan = std::make_unique<PreparedPlan>();
+  plan->PrepareReplay(commands.data, commands.length, args.data, args.length, patch.data, patch.length);
+  auto handle = Napi::External<PreparedPlan>::New(info.Env(), plan.release(), [](Napi::Env, PreparedPlan* p) { delete p; });
+  handle.TypeTag(&kReplayTag);
+  return handle;
+}
+
+Napi::Value ReplayRun(const Napi::CallbackInfo& info) {
+  if (!info[0].IsExternal() || !info[0].As<Napi::External<PreparedPlan>>().CheckTypeTag(&kReplayTag)) {
+    Fail(ErrorCode::kBadArgument, "replay must be a handle from replayCreate");
+  }
+  PreparedPlan* plan = info[0].As<Napi::External<PreparedPlan>>().Data();
+  const TypedSpan<std::int32_t> ids = Int32ArrayArg(info[1], "ids");
+  plan->RunWith(ids.data, ids.length);
+  return info.Env().Undefined();
+}
+
 Napi::Value ThreadCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ThreadPool::Instance().threadCount());
 }
@@ -94,6 +119,8 @@ void RegisterPlanApi(Napi::Env env, Napi::Object exports) {
   exports.Set("runPlan", Napi::Function::New<Guarded<RunPlan, ErrorCode::kKernel>>(env, "runPlan"));
   exports.Set("runPlanAsync",
               Napi::Function::New<Guarded<RunPlanAsync, ErrorCode::kKernel>>(env, "runPlanAsync"));
+  exports.Set("replayCreate", Napi::Function::New<Guarded<ReplayCreate, ErrorCode::kKernel>>(env, "replayCreate"));
+  exports.Set("replayRun", Napi::Function::New<Guarded<ReplayRun, ErrorCode::kKernel>>(env, "replayRun"));
   exports.Set("threadCount",
               Napi::Function::New<Guarded<ThreadCount, ErrorCode::kKernel>>(env, "threadCount"));
 }

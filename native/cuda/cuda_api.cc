@@ -244,6 +244,37 @@ Napi::Value TimePlan(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value GraphSupport(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), Runtime::Instance().GraphSupport());
+}
+
+Napi::Value GraphCreate(const Napi::CallbackInfo& info) {
+  const TypedSpan<std::int32_t> commands = Int32ArrayArg(info[0], "commands");
+  const TypedSpan<std::int64_t> args = BigInt64ArrayArg(info[1], "args");
+  const std::uint32_t id = Runtime::Instance().CreateGraph(commands.data, commands.length, args.data, args.length);
+  return Napi::Number::New(info.Env(), id);
+}
+
+std::uint32_t GraphIdArg(const Napi::Value& v) {
+  const double id = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!(id >= 1 && id <= UINT32_MAX) || id != static_cast<double>(static_cast<std::uint32_t>(id))) {
+    Fail(ErrorCode::kBadArgument, "a CUDA graph id must be a positive integer");
+  }
+  return static_cast<std::uint32_t>(id);
+}
+
+Napi::Value GraphReplay(const Napi::CallbackInfo& info) {
+  const std::uint32_t id = GraphIdArg(info[0]);
+  const TypedSpan<std::int32_t> before = Int32ArrayArg(info[1], "before");
+  const TypedSpan<std::int32_t> after = Int32ArrayArg(info[2], "after");
+  Runtime::Instance().ReplayGraph(id, before.data, before.length, after.data, after.length);
+  return info.Env().Undefined();
+}
+
+Napi::Value GraphDestroy(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), Runtime::Instance().DestroyGraph(GraphIdArg(info[0])));
+}
+
 template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
 void Export(Napi::Env env, Napi::Object exports, const char* name) {
   exports.Set(name, Napi::Function::New<Guarded<Fn, ErrorCode::kGpu>>(env, name));
@@ -271,6 +302,10 @@ void RegisterCudaApi(Napi::Env env, Napi::Object exports) {
   Export<RunPlan>(env, exports, "cudaRunPlan");
   Export<RunPlanAsync>(env, exports, "cudaRunPlanAsync");
   Export<TimePlan>(env, exports, "cudaTimePlan");
+  Export<GraphSupport>(env, exports, "cudaGraphSupport");
+  Export<GraphCreate>(env, exports, "cudaGraphCreate");
+  Export<GraphReplay>(env, exports, "cudaGraphReplay");
+  Export<GraphDestroy>(env, exports, "cudaGraphDestroy");
 }
 
 }  // namespace ma

@@ -142,6 +142,14 @@ void LoadOnce() {
     gWhy = "the CUDA libraries are too old or incomplete: " + why;
     return;
   }
+  std::string graphWhy;
+  a.graphs = Resolve(cuda, "cuStreamBeginCapture_v2", &a.cuStreamBeginCapture, &graphWhy) &&
+             Resolve(cuda, "cuStreamEndCapture", &a.cuStreamEndCapture, &graphWhy) &&
+             Resolve(cuda, "cuGraphInstantiateWithFlags", &a.cuGraphInstantiateWithFlags, &graphWhy) &&
+             Resolve(cuda, "cuGraphLaunch", &a.cuGraphLaunch, &graphWhy) &&
+             Resolve(cuda, "cuGraphExecDestroy", &a.cuGraphExecDestroy, &graphWhy) &&
+             Resolve(cuda, "cuGraphDestroy", &a.cuGraphDestroy, &graphWhy) &&
+             Resolve(cuda, "cuMemcpyDtoDAsync_v2", &a.cuMemcpyDtoDAsync, &graphWhy);
   gApi = a;
   gLoaded = &gApi;
 }

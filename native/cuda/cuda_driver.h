@@ -19,6 +19,8 @@ using CUmodule = struct CUmod_st*;
 using CUfunction = struct CUfunc_st*;
 using CUstream = struct CUstream_st*;
 using CUevent = struct CUevent_st*;
+using CUgraph = struct CUgraph_st*;
+using CUgraphExec = struct CUgraphExec_st*;
 using nvrtcResult = int;
 using nvrtcProgram = struct _nvrtcProgram*;
 
@@ -31,6 +33,8 @@ inline constexpr unsigned kStreamNonBlocking = 1;
 inline constexpr unsigned kEventDefault = 0;
 inline constexpr unsigned kEventDisableTiming = 2;
 inline constexpr nvrtcResult kNvrtcSuccess = 0;
+// CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: only this thread's unsafe calls break a capture.
+inline constexpr int kCaptureModeThreadLocal = 1;
 
 // NVRTC's entry points, resolved by name from libnvrtc. Loadable without a driver or a
 // device, so CUDA kernels can be compiled (checked) on any machine.
@@ -80,6 +84,16 @@ struct DriverApi : NvrtcApi {
   CUresult (*cuEventDestroy)(CUevent);
   CUresult (*cuGetErrorName)(CUresult, const char**);
   CUresult (*cuGetErrorString)(CUresult, const char**);
+  // CUDA graphs (driver 11.4+). Resolved separately: a driver without them still runs
+  // plans, and `graphs` says whether these are usable.
+  bool graphs;
+  CUresult (*cuStreamBeginCapture)(CUstream, int);
+  CUresult (*cuStreamEndCapture)(CUstream, CUgraph*);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec*, CUgraph, unsigned long long);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec);
+  CUresult (*cuGraphDestroy)(CUgraph);
+  CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, std::size_t, CUstream);
 };
 
 // Loads both libraries once. Returns the API, or nullptr with the reason in *why.

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <list>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -56,6 +57,25 @@ struct Plan {
   std::vector<CUdeviceptr> argCopies;
 };
 
+// A plan recorded once as a CUDA graph (compile's replays, native/cuda/cuda_graph.cc).
+// The graph bakes in its buffers' device pointers, its args and the scratch pointer:
+// the caller keeps those buffers alive until DestroyGraph, and a replay recaptures if
+// the scratch was regrown since. Owns copies of the commands and args (the launches
+// point into them) and the plan (its device copies of large args).
+struct GraphRecord {
+  GraphRecord() = default;
+  GraphRecord(const GraphRecord&) = delete;
+  GraphRecord& operator=(const GraphRecord&) = delete;
+  ~GraphRecord();
+  std::vector<std::int32_t> commands;
+  std::vector<std::int64_t> args;
+  std::unique_ptr<Plan> plan;
+  CUgraph graph = nullptr;
+  CUgraphExec exec = nullptr;
+  CUdeviceptr scratchAtCapture = 0;
+  const DriverApi* api = nullptr;
+};
+
 class Runtime {
  public:
   // The process-wide runtime; never destroyed (worker threads may use it at exit).
@@ -94,6 +114,17 @@ class Runtime {
   void WaitEvent(CUevent event, const std::string& what);
   // Times `reps` issues of the plan with events; milliseconds each.
   std::vector<double> Time(const Plan& plan, int reps);
+
+  // CUDA graphs: '' where usable, else why not.
+  std::string GraphSupport();
+  // Validates the plan and records its launches as a graph; returns the graph's id.
+  std::uint32_t CreateGraph(const std::int32_t* commands, std::size_t nCommands, const std::int64_t* args, std::size_t nArgs);
+  // Copies each (source id, destination id) pair of `before` (the destination's bytes),
+  // launches the graph once, copies the pairs of `after`, and waits for the stream.
+  void ReplayGraph(std::uint32_t id, const std::int32_t* before, std::size_t nBefore, const std::int32_t* after,
+                   std::size_t nAfter);
+  // Frees a graph (after the stream finished it); false for an unknown id.
+  bool DestroyGraph(std::uint32_t id);
 
   // Makes the context current on the calling thread.
   void MakeCurrent();
@@ -156,6 +187,12 @@ class Runtime {
   void EnsureScratch(std::uint64_t bytes);
   CUdeviceptr scratch_ = 0;
   std::uint64_t scratchBytes_ = 0;
+
+  void Capture(GraphRecord& g);
+  void CopyPairs(const std::int32_t* pairs, std::size_t n, const char* what);
+  std::mutex graphMu_;
+  std::unordered_map<std::uint32_t, std::unique_ptr<GraphRecord>> graphs_;
+  std::uint32_t nextGraphId_ = 1;
 
   std::mutex kernelMu_;
   std::vector<CUfunction> kernels_;

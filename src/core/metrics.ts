@@ -15,6 +15,8 @@ export interface Metrics {
   kernelsUpgraded: number;
   /** Pending graphs evaluated early because they crossed the auto-evaluation bounds (see setAutoEval). */
   autoEvals: number;
+  /** Device graph launches (CUDA): one per compiled replay recorded as a CUDA graph. */
+  graphLaunches: number;
 }
 
 /** The live counters (mutated in place on hot paths; copy before handing out). */
@@ -28,6 +30,7 @@ export const counters: Metrics = {
   compileMs: 0,
   kernelsUpgraded: 0,
   autoEvals: 0,
+  graphLaunches: 0,
 };
 
 /** Zeroes every counter. */

@@ -95,4 +95,33 @@ export interface Backend {
   launchWords?(ir: KernelIR, args: readonly number[]): number[];
   /** The device this backend runs on (throws BackendUnavailableError where it cannot run). */
   deviceInfo?(): DeviceInfo;
+  /**
+   * GPU backends with device graphs (CUDA): records a plan's launches once as a graph over
+   * the buffers its commands name (the caller keeps them alive until `release`). Null
+   * where graphs are unavailable; absent on backends without them.
+   */
+  recordGraph?(commands: Int32Array, args: BigInt64Array): DeviceGraph | null;
+  /**
+   * CPU: validates a plan once for repeated runs in which only the buffer ids at the
+   * command word positions `patch` change (compile's replays). Absent where each run
+   * goes through `run`.
+   */
+  prepareReplay?(commands: Int32Array, args: BigInt64Array, patch: Int32Array): PreparedReplay;
+}
+
+/** A plan validated once (see Backend.prepareReplay). */
+export interface PreparedReplay {
+  /** Runs the plan synchronously with `ids` (one per patch position) as its patched buffer ids. */
+  run(ids: Int32Array): void;
+}
+
+/** A plan recorded once as a device graph (see Backend.recordGraph). */
+export interface DeviceGraph {
+  /**
+   * Copies each (source id, destination id) pair of `before` (the destination's bytes),
+   * launches the graph once, copies the pairs of `after`, and waits for the device.
+   */
+  replay(before: Int32Array, after: Int32Array): void;
+  /** Frees the graph. */
+  release(): void;
 }

@@ -127,6 +127,18 @@ export interface NativeAddon extends NativeCuda {
   runPlanAsync(commands: Int32Array, args: BigInt64Array, done: (err: Error | null) => void): void;
   /** Number of worker threads the pool uses (hardware concurrency by default). */
   threadCount(): number;
+  /**
+   * Copies and validates a plan once for compile's replays; `patch` holds the command word
+   * positions of the buffer ids each `replayRun` replaces. Returns an opaque handle (freed by GC).
+   */
+  replayCreate(commands: Int32Array, args: BigInt64Array, patch: Int32Array): NativeReplayHandle;
+  /** Runs a `replayCreate` plan synchronously with `ids` (one per patch position) in its patched words. */
+  replayRun(handle: NativeReplayHandle, ids: Int32Array): void;
+}
+
+/** A native plan prepared once for replays (see NativeAddon.replayCreate). */
+export interface NativeReplayHandle {
+  readonly __nativeReplay: never;
 }
 
 /**
@@ -202,6 +214,14 @@ export interface NativeCuda {
   cudaRunPlanAsync(commands: Int32Array, args: BigInt64Array, done: (err: Error | null) => void): void;
   /** Runs a plan `reps` times, timing each with CUDA events; returns milliseconds per run. */
   cudaTimePlan(commands: Int32Array, args: BigInt64Array, reps: number): Float64Array;
+  /** '' where CUDA graphs can be used, else why not. */
+  cudaGraphSupport(): string;
+  /** Validates a GPU plan and records its launches once as a CUDA graph; returns the graph id. */
+  cudaGraphCreate(commands: Int32Array, args: BigInt64Array): number;
+  /** Copies the (source, destination) buffer pairs of `before`, launches the graph once, copies `after`'s pairs, waits. */
+  cudaGraphReplay(id: number, before: Int32Array, after: Int32Array): void;
+  /** Frees a graph once the stream has finished it; false for an unknown id. */
+  cudaGraphDestroy(id: number): boolean;
 }
 
 /**

@@ -12,7 +12,7 @@ import type { DType } from '../../core/dtype.js';
 import type { BufferRef } from '../../core/node.js';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import type { Backend, DeviceInfo, KernelSource, MemoryStats } from '../backend.js';
+import type { Backend, DeviceInfo, KernelSource, MemoryStats, PreparedReplay } from '../backend.js';
 import { type NativeAddon, VIEWS_UNPIN_IN_GC } from '../native.js';
 import { markLoaded, readEntry, verifyEntry } from '../kernel-cache.js';
 import { cachedKernel, compileBatch, compileMode, FULL_OPT, kernelCacheDirs, kernelName, upgradeCached } from './compiler.js';
@@ -282,6 +282,21 @@ export class CpuBackend implements Backend {
     } catch (err) {
       throw fromNativeError(err);
     }
+  }
+
+  prepareReplay(commands: Int32Array, args: BigInt64Array, patch: Int32Array): PreparedReplay {
+    const addon = this.native;
+    const handle = native(() => addon.replayCreate(commands, args, patch));
+    return {
+      run: (ids: Int32Array): void => {
+        this.pollFullBuilds();
+        try {
+          addon.replayRun(handle, ids);
+        } catch (err) {
+          throw fromNativeError(err);
+        }
+      },
+    };
   }
 
   runAsync(commands: Int32Array, args: BigInt64Array): Promise<void> {

@@ -14,10 +14,13 @@ import type { KernelIR } from '../../codegen/ir.js';
 import { BackendUnavailableError, CompileError, GpuError } from '../../errors.js';
 import { counters, debugLevel, debugLog } from '../../core/metrics.js';
 import type { BufferRef } from '../../core/node.js';
-import type { Backend, KernelSource, MemoryStats } from '../backend.js';
+import type { Backend, DeviceGraph, KernelSource, MemoryStats } from '../backend.js';
 import { fromNativeError } from '../cpu/backend.js';
 import type { NativeAddon } from '../native.js';
 import { cacheRoot, findVerified, type KernelCacheDirs, openCacheDirs, storeEntry, storeObject } from '../kernel-cache.js';
+
+/** METALARRAY_CUDA_GRAPHS=0: compile's replays launch kernel by kernel instead of as one CUDA graph. */
+const GRAPHS_OFF = process.env.METALARRAY_CUDA_GRAPHS === '0';
 
 /** The destination of the buffer ledger's liveness probe. */
 const NO_BYTES = new Uint8Array(0);
@@ -189,6 +192,23 @@ export class CudaBackend extends CudaRenderer implements Backend {
   /** Runs a bound plan `reps` times and returns the device time of each run in ms (benchmarks). */
   time(commands: Int32Array, args: BigInt64Array, reps: number): Float64Array {
     return native(() => this.native.cudaTimePlan(commands, args, reps));
+  }
+
+  /** Null where the driver lacks graphs or METALARRAY_CUDA_GRAPHS=0 (compile then replays launch by launch). */
+  recordGraph(commands: Int32Array, args: BigInt64Array): DeviceGraph | null {
+    if (GRAPHS_OFF || native(() => this.native.cudaGraphSupport()) !== '') return null;
+    const addon = this.native;
+    let id = native(() => addon.cudaGraphCreate(commands, args));
+    return {
+      replay(before: Int32Array, after: Int32Array): void {
+        native(() => addon.cudaGraphReplay(id, before, after));
+        counters.graphLaunches++;
+      },
+      release(): void {
+        if (id !== 0) native(() => addon.cudaGraphDestroy(id));
+        id = 0;
+      },
+    };
   }
 
   timeRun(commands: Int32Array, args: BigInt64Array): number {
