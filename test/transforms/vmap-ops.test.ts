@@ -30,7 +30,8 @@ describe('vmap: every elementwise op (one shared rule)', () => {
     { dtype: 'int32', x: ma.arange(-6, 6).reshape([3, 4]).astype('int32'), y: ma.arange(12).remainder(3).add(1).reshape([4, 3]).astype('int32') },
   ] as const;
   for (const { dtype, x, y } of cases) {
-    it(`${dtype}: all unary and binary ops over mapped operands, either side`, () => {
+    // One graph of every op (70+), compiled cold: give it the time a loaded CI machine needs.
+    it(`${dtype}: all unary and binary ops over mapped operands, either side`, { timeout: 180_000 }, () => {
       const unary = accepted(UNARY_OPS, [x]);
       const binary = accepted(BINARY_OPS, [x, x]);
       expect(unary.length + binary.length).toBeGreaterThan(dtype === 'float32' ? 55 : 30);
