@@ -7,6 +7,7 @@
  * leaves) and its outputs are fresh leaves, so everything after it is lazy and fuses as
  * usual. The outputs carry differentiation rules (see `withRules`).
  */
+import { checkArgCount } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
 import { leafNode } from '../core/build.js';
 import { DTYPES, type DType } from '../core/dtype.js';
@@ -66,6 +67,7 @@ function lapack(op: string): { path: string; float32: number[]; float64: number[
  * ```
  */
 export function lapackLibraryPath(): string {
+  checkArgCount('linalg.lapackLibraryPath', arguments.length, 0, 'linalg.lapackLibraryPath()');
   return lapack('lapackLibraryPath').path;
 }
 

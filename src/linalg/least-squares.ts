@@ -3,7 +3,7 @@
  * with JAX's differentiation rules for lstsq and pinv.
  */
 import type { MetalArray } from '../array/array.js';
-import { checkOptions } from '../core/arguments.js';
+import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { promoteTypes } from '../core/promotion.js';
 import { ShapeError } from '../errors.js';
 import { where } from '../ops/elementwise.js';
@@ -30,6 +30,7 @@ export interface LstsqOptions {
  * ```
  */
 export function lstsq(a: MatrixLike, b: MatrixLike, options: LstsqOptions = {}): [MetalArray, MetalArray, number, MetalArray] {
+  checkArgCount('linalg.lstsq', arguments.length, 3, 'linalg.lstsq(a, b, { rcond })');
   const op = 'lstsq';
   const o = checkOptions(`linalg.${op}`, options, ['rcond'] as const);
   const ia = toArray(a, op);
@@ -111,6 +112,7 @@ export interface PinvOptions {
  * ```
  */
 export function pinv(a: MatrixLike, options: PinvOptions = {}): MetalArray {
+  checkArgCount('linalg.pinv', arguments.length, 2, 'linalg.pinv(a, { rtol })');
   const op = 'pinv';
   const o = checkOptions(`linalg.${op}`, options, ['rtol'] as const);
   const input = toArray(a, op);
@@ -172,6 +174,7 @@ function pinvVjp(a: MetalArray, p: MetalArray, g: MetalArray): MetalArray {
  * ```
  */
 export function matrixRank(a: MatrixLike, options: { tol?: number | null; rtol?: number | null } = {}): MetalArray {
+  checkArgCount('linalg.matrixRank', arguments.length, 2, 'linalg.matrixRank(a, { tol, rtol })');
   const op = 'matrixRank';
   const o = checkOptions(`linalg.${op}`, options, ['tol', 'rtol'] as const);
   const x = asLinalgFloat(op, toArray(a, op));

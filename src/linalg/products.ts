@@ -4,7 +4,7 @@
  * `multiDot`, `cross`, `matrixPower`.
  */
 import type { MetalArray } from '../array/array.js';
-import { checkOptions } from '../core/arguments.js';
+import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { DTYPES } from '../core/dtype.js';
 import { ArgumentError, ShapeError, formatValue } from '../errors.js';
 import { normalizeAxes, type Axes } from '../ops/reduce-core.js';
@@ -41,6 +41,7 @@ export interface LinalgNormOptions {
  * ```
  */
 export function norm(x: MatrixLike, options: LinalgNormOptions = {}): MetalArray {
+  checkArgCount('linalg.norm', arguments.length, 2, 'linalg.norm(x, { ord, axis, keepdims })');
   const op = 'norm';
   const o = checkOptions(`linalg.${op}`, options, ['ord', 'axis', 'keepdims'] as const);
   const keepdims = o.keepdims ?? false;
@@ -111,6 +112,7 @@ function matrixOrder(f: MetalArray, ord: NormOrder | null, row: number, col: num
  * ```
  */
 export function cond(x: MatrixLike, p: NormOrder | null = null): MetalArray {
+  checkArgCount('linalg.cond', arguments.length, 2, 'linalg.cond(x, p)');
   const op = 'cond';
   const a = asLinalgFloat(op, toArray(x, op));
   if (a.ndim < 2) throw new ShapeError(`linalg.cond: x must be a matrix or a stack of them, got shape [${a.shape.join(', ')}]`);
@@ -138,6 +140,7 @@ export interface DiagonalOptions {
  * ```
  */
 export function diagonal(x: MatrixLike, options: DiagonalOptions = {}): MetalArray {
+  checkArgCount('linalg.diagonal', arguments.length, 2, 'linalg.diagonal(x, { offset })');
   const op = 'diagonal';
   const o = checkOptions(`linalg.${op}`, options, ['offset'] as const);
   const offset = o.offset ?? 0;
@@ -157,6 +160,7 @@ export function diagonal(x: MatrixLike, options: DiagonalOptions = {}): MetalArr
  * ```
  */
 export function trace(x: MatrixLike, options: DiagonalOptions = {}): MetalArray {
+  checkArgCount('linalg.trace', arguments.length, 2, 'linalg.trace(x, { offset })');
   return diagonal(x, options).sum(-1);
 }
 
@@ -171,6 +175,7 @@ export function trace(x: MatrixLike, options: DiagonalOptions = {}): MetalArray 
  * ```
  */
 export function kron(a: MatrixLike, b: MatrixLike): MetalArray {
+  checkArgCount('linalg.kron', arguments.length, 2, 'linalg.kron(a, b)');
   const op = 'kron';
   let x = toArray(a, op);
   let y = toArray(b, op);
@@ -195,6 +200,7 @@ export function kron(a: MatrixLike, b: MatrixLike): MetalArray {
  * ```
  */
 export function multiDot(arrays: readonly MatrixLike[]): MetalArray {
+  checkArgCount('linalg.multiDot', arguments.length, 1, 'linalg.multiDot([a, b, c])');
   const op = 'multiDot';
   if (!Array.isArray(arrays) || arrays.length < 2) throw new ArgumentError('linalg.multiDot: expects a list of at least two arrays');
   const xs = arrays.map((a) => toArray(a, op));
@@ -247,6 +253,7 @@ export interface CrossOptions {
  * ```
  */
 export function cross(a: MatrixLike, b: MatrixLike, options: CrossOptions = {}): MetalArray {
+  checkArgCount('linalg.cross', arguments.length, 3, 'linalg.cross(a, b, { axis })');
   const op = 'cross';
   const o = checkOptions(`linalg.${op}`, options, ['axis'] as const);
   const x0 = toArray(a, op);
@@ -281,6 +288,7 @@ export function cross(a: MatrixLike, b: MatrixLike, options: CrossOptions = {}):
  * ```
  */
 export function matrixPower(x: MatrixLike, n: number): MetalArray {
+  checkArgCount('linalg.matrixPower', arguments.length, 2, 'linalg.matrixPower(x, n)');
   const op = 'matrixPower';
   if (!Number.isSafeInteger(n)) throw new ArgumentError(`linalg.matrixPower: n must be an integer, got ${formatValue(n)}`);
   let a = toArray(x, op);

@@ -4,7 +4,7 @@
  * leading axes, with their differentiation rules (JAX's).
  */
 import type { MetalArray } from '../array/array.js';
-import { checkOptions } from '../core/arguments.js';
+import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { promoteTypes } from '../core/promotion.js';
 import { ArgumentError, ShapeError, formatValue } from '../errors.js';
 import { where } from '../ops/elementwise.js';
@@ -45,6 +45,7 @@ function commonFloat(xs: readonly MetalArray[]): LinalgDType {
  * ```
  */
 export function inv(a: MatrixLike): MetalArray {
+  checkArgCount('linalg.inv', arguments.length, 1, 'linalg.inv(a)');
   const op = 'inv';
   const input = toArray(a, op);
   const x = asLinalgFloat(op, input);
@@ -99,6 +100,7 @@ function solveShapes(op: string, a: MetalArray, b: MetalArray): { vector: boolea
  * ```
  */
 export function solve(a: MatrixLike, b: MatrixLike): MetalArray {
+  checkArgCount('linalg.solve', arguments.length, 2, 'linalg.solve(a, b)');
   const op = 'solve';
   const ia = toArray(a, op);
   const ib = toArray(b, op);
@@ -165,6 +167,7 @@ export interface SolveTriangularOptions {
  * ```
  */
 export function solveTriangular(a: MatrixLike, b: MatrixLike, options: SolveTriangularOptions = {}): MetalArray {
+  checkArgCount('linalg.solveTriangular', arguments.length, 3, 'linalg.solveTriangular(a, b, { lower, trans, unitDiagonal })');
   const op = 'solveTriangular';
   const o = checkOptions(`linalg.${op}`, options, ['lower', 'trans', 'unitDiagonal'] as const);
   for (const key of ['lower', 'trans', 'unitDiagonal'] as const) {
@@ -237,6 +240,7 @@ function detParts(op: string, x: MetalArray<LinalgDType>): MetalArray[] {
  * ```
  */
 export function det(a: MatrixLike): MetalArray {
+  checkArgCount('linalg.det', arguments.length, 1, 'linalg.det(a)');
   const op = 'det';
   const input = toArray(a, op);
   const x = asLinalgFloat(op, input);
@@ -262,6 +266,7 @@ export function det(a: MatrixLike): MetalArray {
  * ```
  */
 export function slogdet(a: MatrixLike): [MetalArray, MetalArray] {
+  checkArgCount('linalg.slogdet', arguments.length, 1, 'linalg.slogdet(a)');
   const op = 'slogdet';
   const input = toArray(a, op);
   const x = asLinalgFloat(op, input);
@@ -317,6 +322,7 @@ function luParts(op: string, x: MetalArray<LinalgDType>): { lu: MetalArray; piv:
  * ```
  */
 export function luFactor(a: MatrixLike): [MetalArray, MetalArray] {
+  checkArgCount('linalg.luFactor', arguments.length, 1, 'linalg.luFactor(a)');
   const op = 'luFactor';
   const { lu, piv, perm } = luParts(op, asLinalgFloat(op, toArray(a, op)));
   perm.dispose();
@@ -336,6 +342,7 @@ export function luFactor(a: MatrixLike): [MetalArray, MetalArray] {
  * ```
  */
 export function lu(a: MatrixLike): [MetalArray, MetalArray, MetalArray] {
+  checkArgCount('linalg.lu', arguments.length, 1, 'linalg.lu(a)');
   const op = 'lu';
   const x = asLinalgFloat(op, toArray(a, op));
   const { lu: packed, piv, perm } = luParts(op, x);
@@ -368,6 +375,7 @@ export interface CholeskyOptions {
  * ```
  */
 export function cholesky(a: MatrixLike, options: CholeskyOptions = {}): MetalArray {
+  checkArgCount('linalg.cholesky', arguments.length, 2, 'linalg.cholesky(a, { upper })');
   const op = 'cholesky';
   const o = checkOptions(`linalg.${op}`, options, ['upper'] as const);
   if (o.upper !== undefined && typeof o.upper !== 'boolean') throw new ArgumentError(`linalg.${op}: upper must be a boolean, got ${formatValue(o.upper)}`);
@@ -426,6 +434,7 @@ function diagMatrixOf(m: MetalArray): MetalArray {
  * ```
  */
 export function choleskyInv(l: MatrixLike): MetalArray {
+  checkArgCount('linalg.choleskyInv', arguments.length, 1, 'linalg.choleskyInv(l)');
   const op = 'choleskyInv';
   const x = asLinalgFloat(op, toArray(l, op));
   const n = checkSquare(op, x);

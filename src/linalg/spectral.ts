@@ -4,7 +4,7 @@
  * eigh (least squares and the pseudo-inverse: least-squares.ts).
  */
 import type { MetalArray } from '../array/array.js';
-import { checkOptions } from '../core/arguments.js';
+import { checkArgCount, checkOptions } from '../core/arguments.js';
 import { ArgumentError, formatValue } from '../errors.js';
 import { where } from '../ops/elementwise.js';
 import { K, type MatrixLike, asLinalgFloat, batchCount, checkInfo, checkMatrix, checkSquare, runRoutine, toArray, withRules } from './lapack.js';
@@ -32,6 +32,7 @@ export interface QrOptions {
 export function qr(a: MatrixLike, options?: { mode?: 'reduced' | 'complete' }): [MetalArray, MetalArray];
 export function qr(a: MatrixLike, options: { mode: 'r' }): MetalArray;
 export function qr(a: MatrixLike, options: QrOptions = {}): [MetalArray, MetalArray] | MetalArray {
+  checkArgCount('linalg.qr', arguments.length, 2, 'linalg.qr(a, { mode })');
   const op = 'qr';
   const o = checkOptions(`linalg.${op}`, options, ['mode'] as const);
   const mode = o.mode ?? 'reduced';
@@ -113,6 +114,7 @@ export interface SvdOptions {
 export function svd(a: MatrixLike, options?: { fullMatrices?: boolean; computeUv?: true }): [MetalArray, MetalArray, MetalArray];
 export function svd(a: MatrixLike, options: { fullMatrices?: boolean; computeUv: false }): MetalArray;
 export function svd(a: MatrixLike, options: SvdOptions = {}): [MetalArray, MetalArray, MetalArray] | MetalArray {
+  checkArgCount('linalg.svd', arguments.length, 2, 'linalg.svd(a, { fullMatrices, computeUv })');
   const op = 'svd';
   const o = checkOptions(`linalg.${op}`, options, ['fullMatrices', 'computeUv'] as const);
   for (const key of ['fullMatrices', 'computeUv'] as const)
@@ -175,6 +177,7 @@ export function svd(a: MatrixLike, options: SvdOptions = {}): [MetalArray, Metal
  * ```
  */
 export function svdvals(a: MatrixLike): MetalArray {
+  checkArgCount('linalg.svdvals', arguments.length, 1, 'linalg.svdvals(a)');
   return svd(a, { computeUv: false });
 }
 
@@ -268,6 +271,7 @@ function attachSvdVectorRules(input: MetalArray, s: MetalArray, u: MetalArray, v
  * ```
  */
 export function eigh(a: MatrixLike): [MetalArray, MetalArray] {
+  checkArgCount('linalg.eigh', arguments.length, 1, 'linalg.eigh(a)');
   const op = 'eigh';
   const input = toArray(a, op);
   const x = asLinalgFloat(op, input);
@@ -320,6 +324,7 @@ function attachEighRules(input: MetalArray, w: MetalArray, v: MetalArray): void 
  * ```
  */
 export function eigvalsh(a: MatrixLike): MetalArray {
+  checkArgCount('linalg.eigvalsh', arguments.length, 1, 'linalg.eigvalsh(a)');
   const op = 'eigvalsh';
   const input = toArray(a, op);
   const x = asLinalgFloat(op, input);
@@ -392,6 +397,7 @@ function eigParts(op: string, a: MatrixLike, vectors: boolean): MetalArray[] {
  * ```
  */
 export function eig(a: MatrixLike): [ComplexPair, ComplexPair] {
+  checkArgCount('linalg.eig', arguments.length, 1, 'linalg.eig(a)');
   const [wr, wi, vr, vi] = eigParts('eig', a, true);
   return [
     { real: wr, imag: wi },
@@ -410,6 +416,7 @@ export function eig(a: MatrixLike): [ComplexPair, ComplexPair] {
  * ```
  */
 export function eigvals(a: MatrixLike): ComplexPair {
+  checkArgCount('linalg.eigvals', arguments.length, 1, 'linalg.eigvals(a)');
   const [wr, wi] = eigParts('eigvals', a, false);
   return { real: wr, imag: wi };
 }

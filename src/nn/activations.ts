@@ -19,6 +19,7 @@ import { Module } from './module.js';
  * ```
  */
 export function relu(x: MetalArray): MetalArray {
+  checkArgCount('nn.relu', arguments.length, 1, 'nn.relu(x)');
   return reluOp(x);
 }
 
@@ -32,6 +33,7 @@ export function relu(x: MetalArray): MetalArray {
  * ```
  */
 export function gelu(x: MetalArray): MetalArray {
+  checkArgCount('nn.gelu', arguments.length, 1, 'nn.gelu(x)');
   return geluOp(x);
 }
 
@@ -48,6 +50,7 @@ const GELU_C = Math.sqrt(2 / Math.PI);
  * ```
  */
 export function geluApprox(x: MetalArray): MetalArray {
+  checkArgCount('nn.geluApprox', arguments.length, 1, 'nn.geluApprox(x)');
   const inner = multiply(add(x, multiply(multiply(x, multiply(x, x)), 0.044715)), GELU_C);
   return multiply(multiply(x, 0.5), add(tanhOp(inner), 1));
 }
@@ -62,6 +65,7 @@ export function geluApprox(x: MetalArray): MetalArray {
  * ```
  */
 export function silu(x: MetalArray): MetalArray {
+  checkArgCount('nn.silu', arguments.length, 1, 'nn.silu(x)');
   return siluOp(x);
 }
 
@@ -75,6 +79,7 @@ export function silu(x: MetalArray): MetalArray {
  * ```
  */
 export function tanh(x: MetalArray): MetalArray {
+  checkArgCount('nn.tanh', arguments.length, 1, 'nn.tanh(x)');
   return tanhOp(x);
 }
 
@@ -88,6 +93,7 @@ export function tanh(x: MetalArray): MetalArray {
  * ```
  */
 export function sigmoid(x: MetalArray): MetalArray {
+  checkArgCount('nn.sigmoid', arguments.length, 1, 'nn.sigmoid(x)');
   return sigmoidOp(x);
 }
 
@@ -101,6 +107,7 @@ export function sigmoid(x: MetalArray): MetalArray {
  * ```
  */
 export function softplus(x: MetalArray): MetalArray {
+  checkArgCount('nn.softplus', arguments.length, 1, 'nn.softplus(x)');
   return logaddexp(x, 0);
 }
 

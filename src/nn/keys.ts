@@ -5,6 +5,7 @@
  * order after `seed(n)` gets the same weights. A stream derives key i as
  * `foldIn(base, i)`: each key is one small graph, not a chain through all earlier keys.
  */
+import { checkArgCount } from '../core/arguments.js';
 import { MetalArray } from '../array/array.js';
 import { ArgumentError, formatValue } from '../errors.js';
 import { foldIn, key as randomKey } from '../ops/random.js';
@@ -62,6 +63,7 @@ let defaultStream: KeyStream | undefined;
  * ```
  */
 export function seed(value: number | bigint): void {
+  checkArgCount('nn.seed', arguments.length, 1, 'nn.seed(value)');
   defaultStream = new KeyStream(value);
 }
 

@@ -4,6 +4,7 @@
  * takes a number or a schedule for `learningRate` and calls the schedule once per
  * update with its step count, as MLX's schedules and PyTorch's `LambdaLR` do.
  */
+import { checkArgCount } from '../core/arguments.js';
 import { ArgumentError, formatValue } from '../errors.js';
 
 /** A learning-rate schedule: the learning rate for the update that follows `step` earlier updates. */
@@ -46,6 +47,7 @@ function checkStep(fn: string, step: unknown): number {
  * ```
  */
 export function cosineDecay(init: number, decaySteps: number, end = 0): Schedule {
+  checkArgCount('optimizers.cosineDecay', arguments.length, 3, 'optimizers.cosineDecay(init, decaySteps, end)');
   finite('cosineDecay', 'init', init);
   positiveInteger('cosineDecay', 'decaySteps', decaySteps);
   finite('cosineDecay', 'end', end);
@@ -72,6 +74,7 @@ export function cosineDecay(init: number, decaySteps: number, end = 0): Schedule
  * ```
  */
 export function linearSchedule(init: number, end: number, steps: number): Schedule {
+  checkArgCount('optimizers.linearSchedule', arguments.length, 3, 'optimizers.linearSchedule(init, end, steps)');
   finite('linearSchedule', 'init', init);
   finite('linearSchedule', 'end', end);
   positiveInteger('linearSchedule', 'steps', steps);
@@ -98,6 +101,7 @@ export function linearSchedule(init: number, end: number, steps: number): Schedu
  * ```
  */
 export function linearWarmup(peak: number, warmupSteps: number, init = 0): Schedule {
+  checkArgCount('optimizers.linearWarmup', arguments.length, 3, 'optimizers.linearWarmup(peak, warmupSteps, init)');
   finite('linearWarmup', 'peak', peak);
   positiveInteger('linearWarmup', 'warmupSteps', warmupSteps);
   finite('linearWarmup', 'init', init);
@@ -119,6 +123,7 @@ export function linearWarmup(peak: number, warmupSteps: number, init = 0): Sched
  * ```
  */
 export function exponentialDecay(init: number, decayRate: number): Schedule {
+  checkArgCount('optimizers.exponentialDecay', arguments.length, 2, 'optimizers.exponentialDecay(init, decayRate)');
   finite('exponentialDecay', 'init', init);
   finite('exponentialDecay', 'decayRate', decayRate);
   return (step: number): number => init * decayRate ** checkStep('exponentialDecay', step);
@@ -141,6 +146,7 @@ export function exponentialDecay(init: number, decayRate: number): Schedule {
  * ```
  */
 export function stepDecay(init: number, decayRate: number, stepSize: number): Schedule {
+  checkArgCount('optimizers.stepDecay', arguments.length, 3, 'optimizers.stepDecay(init, decayRate, stepSize)');
   finite('stepDecay', 'init', init);
   finite('stepDecay', 'decayRate', decayRate);
   positiveInteger('stepDecay', 'stepSize', stepSize);
@@ -166,6 +172,7 @@ export function stepDecay(init: number, decayRate: number, stepSize: number): Sc
  * ```
  */
 export function joinSchedules(schedules: readonly Schedule[], boundaries: readonly number[]): Schedule {
+  checkArgCount('optimizers.joinSchedules', arguments.length, 2, 'optimizers.joinSchedules(schedules, boundaries)');
   if (!Array.isArray(schedules) || schedules.length === 0 || schedules.some((s) => typeof s !== 'function')) {
     throw new ArgumentError('joinSchedules: schedules must be a non-empty list of functions (step) => learning rate');
   }

@@ -17,6 +17,7 @@ const VARIADIC: Readonly<Record<string, string>> = {
   slice: 'slice(a, ...specs): one index spec per axis (more specs than axes is an IndexError)',
   at: 'at(a, ...specs): one index spec per axis',
   treeMap: 'treeMap(fn, tree, ...rest): any number of trees of the same structure',
+  'nn.treeMap': 'treeMap(fn, tree, ...rest): any number of trees of the same structure',
   promoteTypes: 'a reduce callback by design: dtypes.reduce(ma.promoteTypes) passes (acc, dtype, index, list)',
   'MetalArray.slice': 'a.slice(...specs): one index spec per axis',
   'MetalArray.at': 'a.at(...specs): one index spec per axis',
