@@ -456,6 +456,16 @@ function logicalSet(op: BinaryOp, a: Abs, b: Abs): Abs {
 
 function floatBinaryImage(op: BinaryOp, a: Abs, b: Abs): Abs {
   const anyNan = a.nan || b.nan;
+  // copysign(x, NaN) is ±|x| (the NaN's sign bit decides, which the oracle cannot see)
+  if (op === 'copysign' && !isEmpty(a) && isEmpty(b)) {
+    const m = Math.max(Math.abs(a.lo), Math.abs(a.hi));
+    return interval(-m, m, a.nan);
+  }
+  // hypot(±Inf, NaN) = +Inf (C99): with one side NaN the result is +Inf or NaN
+  if (op === 'hypot' && isEmpty(a) !== isEmpty(b)) {
+    const x = isEmpty(a) ? b : a;
+    return x.lo === Number.NEGATIVE_INFINITY || x.hi === INF ? interval(INF, INF, true) : interval(EMPTY_LO, EMPTY_HI, true);
+  }
   if (isEmpty(a) || isEmpty(b)) {
     // NaN in: NaN out, except C's pow(NaN, 0) = pow(1, NaN) = 1
     return op === 'power' ? interval(1, 1, true) : interval(EMPTY_LO, EMPTY_HI, true);
