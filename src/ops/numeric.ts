@@ -13,7 +13,7 @@ import { type DType, isFloat } from '../core/dtype.js';
 import { promoteTypes } from '../core/promotion.js';
 import { ArgumentError, formatValue } from '../errors.js';
 import { astype, binary, unary, where } from './elementwise.js';
-import { type ArrayLike, isScalar, operandNodes } from './operand.js';
+import { type ArrayLike, isScalar, nodeOf, operandNodes } from './operand.js';
 import { reduceOp } from './reduce-core.js';
 
 /** The operands as arrays (JS scalars take the dtype of the arrays around them). */
@@ -26,7 +26,7 @@ export function floatDTypeOf(op: string, xs: readonly ArrayLike[]): DType {
   let d: DType | undefined;
   for (const x of xs) {
     if (isScalar(x)) continue;
-    const xd = (x as MetalArray).liveNode(op).dtype;
+    const xd = nodeOf(x as MetalArray, op).dtype; // a typed error for anything but an array
     d = d === undefined ? xd : promoteTypes(d, xd);
   }
   return d !== undefined && isFloat(d) ? d : 'float32';
